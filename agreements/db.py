@@ -1,0 +1,51 @@
+"""Database-specific hardening, each behind one function with a portable path (DESIGN: Settings)."""
+
+from __future__ import annotations
+
+LEDGER_TABLE = "agreements_consentrecord"
+
+_PG_CREATE = f"""
+CREATE OR REPLACE FUNCTION agreements_ledger_immutable() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'consent ledger rows are append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS ledger_immutable ON {LEDGER_TABLE};
+CREATE TRIGGER ledger_immutable BEFORE UPDATE OR DELETE ON {LEDGER_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION agreements_ledger_immutable();
+"""
+_PG_DROP = f"""
+DROP TRIGGER IF EXISTS ledger_immutable ON {LEDGER_TABLE};
+DROP FUNCTION IF EXISTS agreements_ledger_immutable();
+"""
+# SQLite has row triggers too; TRUNCATE does not exist there, so nothing else is needed.
+_SQLITE_CREATE = [
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON {LEDGER_TABLE}
+    BEGIN SELECT RAISE(ABORT, 'consent ledger rows are append-only (UPDATE refused)'); END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON {LEDGER_TABLE}
+    BEGIN SELECT RAISE(ABORT, 'consent ledger rows are append-only (DELETE refused)'); END;""",
+]
+_SQLITE_DROP = ["DROP TRIGGER IF EXISTS ledger_no_update;", "DROP TRIGGER IF EXISTS ledger_no_delete;"]
+
+
+def ledger_trigger_statements(vendor: str, *, create: bool) -> list[str]:
+    """SQL that makes ledger rows append-only on this database (or undoes it)."""
+    if vendor == "postgresql":
+        return [_PG_CREATE if create else _PG_DROP]
+    if vendor == "sqlite":
+        return list(_SQLITE_CREATE if create else _SQLITE_DROP)
+    return []
+
+
+def ledger_trigger_disable_sql(vendor: str) -> str | None:
+    """Used only by tests that forge a row to prove `verify_ledger` catches it."""
+    if vendor == "postgresql":
+        return f"ALTER TABLE {LEDGER_TABLE} DISABLE TRIGGER ledger_immutable"
+    return None
+
+
+def ledger_trigger_enable_sql(vendor: str) -> str | None:
+    if vendor == "postgresql":
+        return f"ALTER TABLE {LEDGER_TABLE} ENABLE TRIGGER ledger_immutable"
+    return None

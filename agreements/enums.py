@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DocumentKind(models.TextChoices):
+    BASE = "base", _("利用規約")  # R1 base terms
+    INDIVIDUAL = "individual", _("個別規程")  # R1 individual rules, prevail over the base terms
+
+
+class ConsentMode(models.TextChoices):
+    DEEMED = "deemed", _("みなし同意")  # R3, Biz 2.1
+    EXPLICIT = "explicit", _("明示の同意")  # R4, Biz 2.2
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("下書き")
+    SCHEDULED = "scheduled", _("予定")
+    EFFECTIVE = "effective", _("有効")
+    SUPERSEDED = "superseded", _("旧版")
+    WITHDRAWN = "withdrawn", _("撤回")
+    LAPSED = "lapsed", _("失効")
+
+
+class LegalBasis(models.TextChoices):
+    """CC 548-4(1) grounds for changing standard terms without individual consent (R2)."""
+
+    GENERAL_INTEREST = "general_interest", _("相手方の一般の利益に適合する（548条の4第1項1号）")
+    REASONABLE = "reasonable", _("契約の目的に反せず合理的である（548条の4第1項2号）")
+    EXPLICIT_CONSENT = "explicit_consent", _("個別の同意による")
+
+
+class ChangeCategory(models.TextChoices):
+    SUBSTANTIVE = "substantive", _("内容の変更")
+    EDITORIAL = "editorial", _("誤字・表記の修正")
+
+
+class Answer(models.TextChoices):
+    """Ledger entry kinds."""
+
+    ACCEPTED = "accepted", _("同意")
+    REJECTED = "rejected", _("拒否")
+    DEEMED = "deemed", _("みなし同意")
+
+
+class ConsentStatus(models.TextChoices):
+    """Projection status per tenant × document (DESIGN: consent truth table)."""
+
+    NO_ANSWER = "no_answer", _("未回答")
+    ACCEPTED = "accepted", _("同意済み")
+    REJECTED = "rejected", _("拒否")
+    DEEMED = "deemed", _("みなし同意")
+    OUTSTANDING = "outstanding", _("未同意（期限超過）")
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("ポータル")
+    API = "api", _("API")
+    CONSOLE = "console", _("管理コンソール")
+    SYSTEM = "system", _("システム")
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", _("お客様ユーザー")
+    PARTNER_KEY = "partner_key", _("パートナーAPIキー")
+    STAFF = "staff", _("当社スタッフ")
+    SYSTEM = "system", _("システム")
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", _("有効")
+    ENDED = "ended", _("終了")  # non_renewal or expired
+    TERMINATED = "terminated", _("解約")  # every other end (R14)
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", _("月額")
+    ANNUAL = "annual", _("年額")
+    MULTI_YEAR = "multi_year", _("複数年")
+    LUMP_SUM = "lump_sum", _("一括")
+
+
+class TermsSource(models.TextChoices):
+    """Where a contract's renewal and notice terms come from (R11)."""
+
+    TERMS = "terms", _("利用規約")
+    ORDER = "order", _("注文書")
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", _("現在の期間")
+    CLOSED = "closed", _("終了した期間")
+
+
+class NonRenewalStatus(models.TextChoices):
+    ACTIVE = "active", _("受付済み")
+    WITHDRAWN = "withdrawn", _("取り下げ")
+    APPLIED = "applied", _("適用済み")
+
+
+class TerminationReason(models.TextChoices):
+    NON_PAYMENT = "non_payment", _("支払遅延・不能（13条1項1号）")
+    TERMS_VIOLATION = "terms_violation", _("規約違反（13条1項2号）")
+    STATUS_LOST = "status_lost", _("資格喪失・信用不安（13条1項3号）")
+    ANTISOCIAL_FORCES = "antisocial_forces", _("反社会的勢力（13条1項4号）")
+    OWNER_ANTISOCIAL_FORCES = "owner_antisocial_forces", _("役員等の反社会的勢力（13条1項5号）")
+    TERMS_REJECTED = "terms_rejected", _("規約変更への不同意（2条4項）")
+    CUSTOMER_REQUEST = "customer_request", _("お客様による解約")
+    SUCCESSION = "succession", _("地位の承継")
+    NON_RENEWAL = "non_renewal", _("更新しない旨の申込")
+    EXPIRED = "expired", _("期間満了")
+
+
+STAFF_ONLY_REASONS = frozenset(
+    {
+        TerminationReason.NON_PAYMENT,
+        TerminationReason.TERMS_VIOLATION,
+        TerminationReason.STATUS_LOST,
+        TerminationReason.ANTISOCIAL_FORCES,
+        TerminationReason.OWNER_ANTISOCIAL_FORCES,
+        TerminationReason.TERMS_REJECTED,
+        TerminationReason.SUCCESSION,
+    }
+)
+# Ends that leave the contract `ended`; every other reason leaves it `terminated` (R14).
+ENDED_REASONS = frozenset({TerminationReason.NON_RENEWAL, TerminationReason.EXPIRED})
+
+
+class TerminationStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("予定")
+    EFFECTIVE = "effective", _("実施済み")
+    CANCELLED = "cancelled", _("取消")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("対応待ち")
+    CONFIRMED = "confirmed", _("確定")
+    DROPPED = "dropped", _("取り下げ")
+    EFFECTIVE = "effective", _("実施済み")
+
+
+class DeletionKind(models.TextChoices):
+    PRIMARY = "primary", _("主データ")  # Biz 10.3, from the day after the month after the end
+    REQUESTED = "requested", _("お客様の依頼による削除")
+    BACKUP = "backup", _("バックアップ・派生データ")  # one year after the end
+
+
+class DeletionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("予定")
+    ORDERED = "ordered", _("指示済み")
+    ACKNOWLEDGED = "acknowledged", _("完了確認済み")
+    CANCELLED = "cancelled", _("取消")

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("送信待ち")
+    SENT = "sent", _("送信済み")
+    FAILED = "failed", _("再試行待ち")
+    DEAD = "dead", _("送信不能")
+
+
+class OutboxChannel(models.TextChoices):
+    EMAIL = "email", _("メール")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class ActionStatus(models.TextChoices):
+    PENDING = "pending", _("待機")
+    RUNNING = "running", _("実行中")
+    DONE = "done", _("完了")
+    FAILED = "failed", _("失敗")
+
+
+class JobRunStatus(models.TextChoices):
+    RUNNING = "running", _("実行中")
+    OK = "ok", _("正常終了")
+    ERROR = "error", _("エラー")
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_FLIGHT = "in_flight", _("処理中")
+    DONE = "done", _("完了")
+
+
+class EventKind(models.TextChoices):
+    VERSION_SCHEDULED = "version.scheduled", _("改定の予定")
+    NOTICE_POSTED = "notice.posted", _("改定のお知らせ掲示")
+    VERSION_WITHDRAWN = "version.withdrawn", _("改定の撤回")
+    VERSION_LAPSED = "version.lapsed", _("改定の失効")
+    VERSION_EFFECTIVE = "version.effective", _("改定の発効")
+    ANSWER_RECORDED = "consent.answer_recorded", _("回答の記録")
+    CONSENT_REMINDER = "consent.reminder", _("同意のお願い")
+    CONSENT_OUTSTANDING = "consent.outstanding", _("未同意")
+    CASE_OPENED = "case.opened", _("解約案件の開始")
+    CASE_CONFIRMED = "case.confirmed", _("解約案件の確定")
+    CASE_DROPPED = "case.dropped", _("解約案件の取り下げ")
+    RENEWAL_NOTICE = "contract.renewal_notice", _("更新のお知らせ")
+    NON_RENEWAL_RECEIVED = "contract.non_renewal_received", _("更新しない旨の申込受付")
+    NON_RENEWAL_WITHDRAWN = "contract.non_renewal_withdrawn", _("更新しない旨の申込取り下げ")
+    RENEWED = "contract.renewed", _("契約の更新")
+    ENDED = "contract.ended", _("契約の終了")
+    TERMINATION = "contract.termination", _("契約の解約")
+    DELETION_ORDERED = "deletion.ordered", _("データ削除の指示")
+    DELETION_DONE = "deletion.done", _("データ削除の完了")
+    DELETION_REMINDER = "deletion.reminder", _("データ削除の予告")
+    OPTION_PREREQUISITE_LOST = "option.prerequisite_lost", _("オプションの前提契約の終了")
+    INVITATION = "tenant.invitation", _("ユーザー招待")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("作成")
+    UPDATE = "update", _("更新")
+    SCHEDULE = "schedule", _("予定登録")
+    WITHDRAW = "withdraw", _("撤回")
+    CONFIRM = "confirm", _("確定")
+    DROP = "drop", _("取り下げ")
+    TERMINATE = "terminate", _("解約")
+    SUCCESSION = "succession", _("承継")
+    ISSUE_KEY = "issue_key", _("キー発行")
+    REVOKE_KEY = "revoke_key", _("キー失効")
+    RETRY = "retry", _("再送")
+    REDACT = "redact", _("個人データ削除")
+    INVITE = "invite", _("招待")
+    REMOVE = "remove", _("削除")
+    IMPORT = "import", _("取込")

@@ -1,0 +1,117 @@
+"""Writes to the plumbing tables: audit entries, events, outbox messages, heartbeats."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from core.enums import OutboxChannel
+from core.models import AuditEntry, Event, Heartbeat, Outbox
+from terms_site import clock
+
+
+def heartbeat_write(*, name: str, info: dict[str, Any] | None = None) -> None:
+    Heartbeat.objects.update_or_create(
+        name=name, defaults={"beat_at": clock.now(), "info": info or {}}
+    )
+
+
+def audit_add(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    obj: Any,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+    tenant_id: int | None = None,
+    actor_label: str = "",
+) -> AuditEntry:
+    """Record a staff (or privileged) action on `obj`; call inside the action's transaction."""
+    user = actor if (actor is not None and getattr(actor, "is_authenticated", False)) else None
+    return AuditEntry.objects.create(
+        actor=user,
+        actor_label=actor_label or (str(getattr(user, "username", "")) if user else "system"),
+        action=str(action),
+        object_type=obj._meta.label_lower if hasattr(obj, "_meta") else str(type(obj).__name__),
+        object_id=getattr(obj, "pk", None),
+        tenant_id=tenant_id,
+        summary=summary[:500],
+        data=data or {},
+        at=clock.now(),
+    )
+
+
+def event_add(
+    *,
+    kind: str,
+    tenant_id: int | None,
+    partner_id: int | None,
+    subject: Any = None,
+    payload: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """An event for the partner feed (and the webhooks that follow it)."""
+    return Event.objects.create(
+        kind=str(kind),
+        tenant_id=tenant_id,
+        partner_id=partner_id,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=getattr(subject, "pk", None),
+        payload=payload or {},
+        occurred_at=occurred_at or clock.now(),
+    )
+
+
+def outbox_add(
+    *,
+    kind: str,
+    channel: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    recipient: str = "",
+    tenant_id: int | None = None,
+    partner_id: int | None = None,
+    webhook_endpoint_id: int | None = None,
+    event: Event | None = None,
+    locale: str = "ja",
+) -> Outbox | None:
+    """Queue a message in the caller's transaction; a repeated dedupe key queues nothing.
+
+    Returns the new row, or None when the key already existed (the message is already queued).
+    """
+    now = clock.now()
+    row, created = Outbox.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "kind": str(kind),
+            "channel": str(channel),
+            "payload": payload,
+            "recipient": recipient,
+            "tenant_id": tenant_id,
+            "partner_id": partner_id,
+            "webhook_endpoint_id": webhook_endpoint_id,
+            "event": event,
+            "locale": locale,
+            "next_attempt_at": now,
+        },
+    )
+    return row if created else None
+
+
+def message_id_for(outbox: Outbox, *, domain: str = "terms.optim.example") -> str:
+    """A Message-ID derived from the outbox row, so a resend is recognisable as a duplicate."""
+    digest = hashlib.sha256(outbox.dedupe_key.encode()).hexdigest()[:16]
+    return f"<outbox-{outbox.pk}-{digest}@{domain}>"
+
+
+__all__ = [
+    "OutboxChannel",
+    "audit_add",
+    "event_add",
+    "heartbeat_write",
+    "message_id_for",
+    "outbox_add",
+]

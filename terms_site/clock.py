@@ -1,0 +1,61 @@
+"""The one clock of the service (DESIGN: Dates and clock).
+
+Every "now" and every business "today" is read here, so that tests, `run_lifecycle --today`
+and `loaddemo --as-of` can move time for the whole service in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+class _Override:
+    # Process-wide, not thread-local: the live test server and `run_lifecycle --today`
+    # must see the same moved clock as the code that moved it.
+    now: datetime | None = None
+
+
+_override = _Override()
+
+
+def now() -> datetime:
+    """The current instant, aware, in UTC."""
+    frozen = _override.now
+    if frozen is not None:
+        return frozen
+    return timezone.now()
+
+
+def today() -> date:
+    """The business date in Asia/Tokyo."""
+    return now().astimezone(TOKYO).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """00:00 JST on `day` as an aware datetime ("effective on D" means from this instant)."""
+    return datetime.combine(day, time.min, tzinfo=TOKYO)
+
+
+def business_date(instant: datetime) -> date:
+    """The Tokyo date of an instant."""
+    return instant.astimezone(TOKYO).date()
+
+
+@contextlib.contextmanager
+def frozen_at(instant: datetime | date) -> Iterator[datetime]:
+    """Run the block as if it were `instant` (a date means 09:00 JST that day)."""
+    if not isinstance(instant, datetime):
+        instant = start_of_day(instant) + timedelta(hours=9)
+    previous = _override.now
+    _override.now = instant.astimezone(ZoneInfo("UTC"))
+    try:
+        yield _override.now
+    finally:
+        _override.now = previous
