@@ -26,7 +26,10 @@ _SQLITE_CREATE = [
     f"""CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON {LEDGER_TABLE}
     BEGIN SELECT RAISE(ABORT, 'consent ledger rows are append-only (DELETE refused)'); END;""",
 ]
-_SQLITE_DROP = ["DROP TRIGGER IF EXISTS ledger_no_update;", "DROP TRIGGER IF EXISTS ledger_no_delete;"]
+_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_no_update;",
+    "DROP TRIGGER IF EXISTS ledger_no_delete;",
+]
 
 
 def ledger_trigger_statements(vendor: str, *, create: bool) -> list[str]:

@@ -13,10 +13,11 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Runtime files of the embedded mode (SQLite, filesystem broker, beat schedule).
+VAR_DIR = Path(env.str("TERMS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -87,7 +88,7 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -147,7 +148,11 @@ CELERY_TIMEZONE = "Asia/Tokyo"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "core.heartbeat", "schedule": 30.0, "kwargs": {"name": "beat"}},
+    "heartbeat": {
+        "task": "core.heartbeat",
+        "schedule": env.float("TERMS_HEARTBEAT_SECONDS", default=30.0),
+        "kwargs": {"name": "beat"},
+    },
     # The database knows what is due; this tick only rings the bell (DESIGN: Jobs).
     "lifecycle-tick": {"task": "agreements.lifecycle_tick", "schedule": crontab(minute="*")},
 }

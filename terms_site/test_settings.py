@@ -7,6 +7,8 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/terms")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Celery behaviour is tested on the real broker, never on a stand-in.
+os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
 # Each run gets its own database name and Redis key prefix, so two runs never collide.
 _RUN_ID = os.environ.setdefault("TERMS_TEST_RUN_ID", f"{os.getpid()}")
 os.environ.setdefault("TERMS_REDIS_KEY_PREFIX", f"terms-test-{_RUN_ID}")

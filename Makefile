@@ -1,0 +1,56 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: run test lint fmt migrate messages venv dev-venv check-services smoke bench load drill backup restore schemathesis clean
+
+$(VENV)/.installed-runtime: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-runtime
+
+venv: $(VENV)/.installed-runtime
+dev-venv: $(VENV)/.installed-dev
+
+## make run: the whole service with demo data on 127.0.0.1:8000 (SQLite + filesystem broker by default)
+run: venv
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} bash scripts/run.sh
+
+## make test: ruff, migrations check and the whole pytest suite against PostgreSQL and Redis
+test: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_DEBUG=true $(MANAGE) makemigrations --check --dry-run
+	$(PY) scripts/check_services.py
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: dev-venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: dev-venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: venv
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(MANAGE) migrate
+
+messages: dev-venv
+	DJANGO_DEBUG=true $(MANAGE) makemessages -l ja -l en --ignore=.venv --ignore=var
+	DJANGO_DEBUG=true $(MANAGE) compilemessages --ignore=.venv
+
+check-services: dev-venv
+	$(PY) scripts/check_services.py
+
+clean:
+	rm -rf var

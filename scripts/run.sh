@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Start the whole service: migrate, load the demo, a Celery worker with beat, and the web server.
+# Embedded by default (SQLite + filesystem broker under var/); DATABASE_URL / CELERY_BROKER_URL
+# switch to PostgreSQL / Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${TERMS_RUN_HOST:-127.0.0.1}
+PORT=${TERMS_RUN_PORT:-8000}
+mkdir -p var
+
+$PY manage.py migrate --no-input -v0
+$PY manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true
+$PY manage.py loaddemo ${TERMS_DEMO_ARGS:-}
+
+# One worker that also runs beat: `--pool=solo` keeps the embedded mode to one process pair.
+.venv/bin/celery -A terms_site worker -B --pool=solo -l info \
+  -s "${TERMS_VAR_DIR:-var}/celerybeat-schedule" >var/worker.log 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
+
+cat <<MSG
+
+  Terms & consent service
+  -----------------------
+  Console   http://$HOST:$PORT/console/   (staff: see the logins above)
+  Portal    http://$HOST:$PORT/portal/
+  Public    http://$HOST:$PORT/terms/  and  http://$HOST:$PORT/notices/
+  API       http://$HOST:$PORT/api/v1/  (docs: /api/v1/docs/)
+  Admin     http://$HOST:$PORT/admin/
+  Health    http://$HOST:$PORT/healthz  and  /readyz
+  Worker + beat log: var/worker.log
+
+MSG
+$PY manage.py runserver "$HOST:$PORT" --noreload

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# CI runs a fixed, bounded number of examples; `HYPOTHESIS_PROFILE=thorough` runs more.
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The real seed documents (never copied into the repository)."""
+    path = Path(os.environ.get("TERMS_SEEDS_DIR", REPO_ROOT.parent / "shared" / "seeds"))
+    if not path.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"TERMS_SEEDS_DIR {path} is missing: the seed documents are required in CI")
+        pytest.skip(f"seed documents not found at {path}")
+    return path

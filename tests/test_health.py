@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from core.services import heartbeat_write
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def test_healthz_answers_ok(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_unavailable_without_heartbeats(client) -> None:
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["migrations"] == {"ok": True, "detail": "ok"}
+    assert body["checks"]["beat"] == {"ok": False, "detail": "never"}
+
+
+def test_readyz_is_ready_with_fresh_heartbeats_and_a_reachable_broker(client) -> None:
+    heartbeat_write(name="beat")
+    heartbeat_write(name="worker")
+    response = client.get("/readyz")
+    assert response.json()["checks"]["broker"] == {"ok": True, "detail": "ok"}
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_api_root_links_schema_and_docs(client) -> None:
+    body = client.get("/api/v1/").json()
+    assert body["links"]["schema"].endswith("/api/v1/schema/")
+    assert body["links"]["docs"].endswith("/api/v1/docs/")

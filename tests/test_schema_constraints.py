@@ -1,0 +1,118 @@
+"""The database enforces the invariants it can (DESIGN: Ledger, Versions; Foundation 1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.utils import DatabaseError
+
+from agreements.enums import ActorKind, Answer, Channel, ConsentStatus, VersionStatus
+from agreements.models import ConsentRecord, ConsentState, ContractPeriod, LedgerHead
+from core.models import PlannedAction
+from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
+from tests.factories.tenants import TenantFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def _record(tenant, version, seq: int, digest: str) -> ConsentRecord:
+    return ConsentRecord.objects.create(
+        tenant=tenant,
+        seq=seq,
+        document=version.document,
+        version=version,
+        answer=Answer.ACCEPTED,
+        actor_kind=ActorKind.SYSTEM,
+        actor_ref="system",
+        channel=Channel.SYSTEM,
+        recorded_at="2025-01-01T00:00:00Z",
+        version_body_hash=version.body_hash,
+        prev_hash="0" * 64,
+        hash=digest * 64,
+    )
+
+
+def test_r7_one_scheduled_version_per_document() -> None:
+    document = DocumentFactory()
+    VersionFactory(document=document, status=VersionStatus.SCHEDULED, effective_on=date(2030, 1, 1))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        VersionFactory(
+            document=document, status=VersionStatus.SCHEDULED, effective_on=date(2030, 2, 1)
+        )
+
+
+def test_version_status_must_be_known() -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        VersionFactory(status="published")
+
+
+def test_ledger_seq_is_unique_per_tenant() -> None:
+    tenant = TenantFactory()
+    version = VersionFactory()
+    _record(tenant, version, 1, "a")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _record(tenant, version, 1, "b")
+
+
+def test_one_consent_state_per_tenant_and_document() -> None:
+    tenant = TenantFactory()
+    version = VersionFactory()
+    ConsentState.objects.create(
+        tenant=tenant, document=version.document, version=version, status=ConsentStatus.NO_ANSWER
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ConsentState.objects.create(
+            tenant=tenant, document=version.document, version=version, status=ConsentStatus.ACCEPTED
+        )
+
+
+def test_one_open_period_per_contract() -> None:
+    contract = ContractFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContractPeriod.objects.create(
+            contract=contract,
+            tenant=contract.tenant,
+            seq=2,
+            start_date=date(2025, 4, 1),
+            end_date=date(2026, 3, 31),
+        )
+
+
+def test_planned_action_keys_are_unique() -> None:
+    PlannedAction.objects.create(
+        job="renew",
+        key="renew:1:2025-03-31",
+        subject_type="contract",
+        subject_id=1,
+        due_on=date(2025, 4, 1),
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PlannedAction.objects.create(
+            job="renew",
+            key="renew:1:2025-03-31",
+            subject_type="contract",
+            subject_id=1,
+            due_on=date(2025, 4, 1),
+        )
+
+
+def test_ledger_head_one_per_tenant() -> None:
+    tenant = TenantFactory()
+    LedgerHead.objects.create(tenant=tenant)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerHead.objects.create(tenant=tenant)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigger under test is PostgreSQL's"
+)
+def test_ledger_trigger_refuses_update_and_delete() -> None:
+    record = _record(TenantFactory(), VersionFactory(), 1, "c")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        ConsentRecord.objects.filter(pk=record.pk).update(answer=Answer.REJECTED)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        ConsentRecord.objects.filter(pk=record.pk).delete()
+    record.refresh_from_db()
+    assert record.answer == Answer.ACCEPTED
