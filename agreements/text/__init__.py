@@ -1,0 +1,1 @@
+"""Pure text handling of terms documents: parsing, diffing, revision-notice tables."""
