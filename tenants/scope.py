@@ -1,0 +1,152 @@
+"""The caller's reach, built once per request; every selector filters by it (STYLE §5).
+
+staff see everything; a partner sees its own tenants; a product sees the contracts of its
+product; a tenant user sees the one tenant they are working in; the system (jobs) sees all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.db.models import Q, QuerySet
+
+from tenants.enums import KeyScope, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from tenants.models import Membership, PartnerAPIKey
+
+ScopeKind = Literal["staff", "partner", "product", "tenant_user", "system"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: ScopeKind
+    user: AbstractBaseUser | None = None
+    partner_id: int | None = None
+    partner_key: PartnerAPIKey | None = None
+    product_id: int | None = None
+    product_key_id: int | None = None
+    product_scopes: tuple[str, ...] = ()
+    tenant_id: int | None = None
+    role: str | None = None
+
+    # --- constructors -----------------------------------------------------------------
+    @classmethod
+    def staff(cls, user: AbstractBaseUser) -> Scope:
+        return cls(kind="staff", user=user)
+
+    @classmethod
+    def system(cls) -> Scope:
+        return cls(kind="system")
+
+    @classmethod
+    def partner(cls, key: PartnerAPIKey) -> Scope:
+        return cls(kind="partner", partner_id=key.partner_id, partner_key=key)
+
+    @classmethod
+    def product(cls, *, product_id: int, key_id: int | None, scopes: tuple[str, ...]) -> Scope:
+        return cls(
+            kind="product", product_id=product_id, product_key_id=key_id, product_scopes=scopes
+        )
+
+    @classmethod
+    def tenant_user(cls, membership: Membership) -> Scope:
+        return cls(
+            kind="tenant_user",
+            user=membership.user,
+            tenant_id=membership.tenant_id,
+            role=membership.role,
+        )
+
+    # --- predicates ---------------------------------------------------------------------
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == "system"
+
+    @property
+    def is_privileged(self) -> bool:
+        """Staff and the system may do what no customer or partner may (R14, R19)."""
+        return self.kind in ("staff", "system")
+
+    @property
+    def can_write(self) -> bool:
+        if self.kind == "partner":
+            return self.partner_key is not None and KeyScope.WRITE in self.partner_key.scopes
+        if self.kind == "tenant_user":
+            return self.role == Role.ADMIN
+        if self.kind == "product":
+            return False
+        return True
+
+    def has_product_scope(self, scope: str) -> bool:
+        return self.kind == "product" and scope in self.product_scopes
+
+    # --- query filters ------------------------------------------------------------------
+    def tenant_q(self, prefix: str = "") -> Q:
+        """A filter for rows whose tenant is `prefix` (e.g. "tenant__" or "" for Tenant itself)."""
+        if self.kind in ("staff", "system"):
+            return Q()
+        if self.kind == "partner":
+            return Q(**{f"{prefix}partner_id": self.partner_id})
+        if self.kind == "tenant_user":
+            return Q(**{f"{prefix}id": self.tenant_id})
+        if self.kind == "product":
+            # A product sees tenants holding a contract for it.
+            return Q(**{f"{prefix}contracts__product_id": self.product_id})
+        return Q(pk__in=[])  # unknown kinds see nothing
+
+    def tenants(self, queryset: QuerySet[Any] | None = None) -> QuerySet[Any]:
+        from tenants.models import Tenant  # noqa: PLC0415 -- models load after apps are ready
+
+        qs = queryset if queryset is not None else Tenant.objects.all()
+        qs = qs.filter(self.tenant_q(""))
+        return qs.distinct() if self.kind == "product" else qs
+
+    def owned(self, queryset: QuerySet[Any], *, tenant_field: str = "tenant") -> QuerySet[Any]:
+        """Filter any tenant-owned queryset to the caller's reach."""
+        if self.kind in ("staff", "system"):
+            return queryset
+        if self.kind == "product":
+            return queryset.filter(
+                **{f"{tenant_field}__contracts__product_id": self.product_id}
+            ).distinct()
+        return queryset.filter(self.tenant_q(f"{tenant_field}__"))
+
+    # --- actor --------------------------------------------------------------------------
+    @property
+    def actor_kind(self) -> str:
+        return {
+            "staff": "staff",
+            "system": "system",
+            "partner": "partner_key",
+            "tenant_user": "user",
+            "product": "system",
+        }[self.kind]
+
+    @property
+    def actor_ref(self) -> str:
+        """A stable, non-personal reference to who acted (goes into the ledger)."""
+        if self.kind == "partner" and self.partner_key is not None:
+            return f"key:{self.partner_key.prefix}"
+        if self.kind == "product":
+            return f"product:{self.product_id}"
+        if self.user is not None:
+            return f"{self.kind}:{self.user.pk}"
+        return "system"
+
+    @property
+    def channel(self) -> str:
+        return {
+            "staff": "console",
+            "system": "system",
+            "partner": "api",
+            "tenant_user": "portal",
+            "product": "api",
+        }[self.kind]
