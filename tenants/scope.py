@@ -81,9 +81,7 @@ class Scope:
             return self.partner_key is not None and KeyScope.WRITE in self.partner_key.scopes
         if self.kind == "tenant_user":
             return self.role == Role.ADMIN
-        if self.kind == "product":
-            return False
-        return True
+        return self.kind != "product"  # products only read and acknowledge
 
     def has_product_scope(self, scope: str) -> bool:
         return self.kind == "product" and scope in self.product_scopes
