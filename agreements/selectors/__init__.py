@@ -1,0 +1,1 @@
+"""Reads, always built from the caller's Scope: one module per area."""

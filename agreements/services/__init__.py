@@ -1,0 +1,1 @@
+"""Writes: one module per area (ledger, consents, versions, contracts, deletions, imports)."""
