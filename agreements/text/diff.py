@@ -342,28 +342,48 @@ def _paragraph_diff(before: ParagraphText | None, after: ParagraphText | None) -
     if before is None:
         assert after is not None  # noqa: S101 -- one side always exists
         return ParagraphDiff(
-            "added", None, after.key, None, after.label, "", after.text,
-            [], [("insert", after.text)] if after.text else [],
-        )  # fmt: skip
+            kind="added",
+            before_key=None,
+            after_key=after.key,
+            before_label=None,
+            after_label=after.label,
+            before_text="",
+            after_text=after.text,
+            before_segments=[],
+            after_segments=[("insert", after.text)] if after.text else [],
+        )
     if after is None:
         return ParagraphDiff(
-            "removed", before.key, None, before.label, None, before.text, "",
-            [("delete", before.text)] if before.text else [], [],
-        )  # fmt: skip
+            kind="removed",
+            before_key=before.key,
+            after_key=None,
+            before_label=before.label,
+            after_label=None,
+            before_text=before.text,
+            after_text="",
+            before_segments=[("delete", before.text)] if before.text else [],
+            after_segments=[],
+        )
     same_text = strip_ws(before.text) == strip_ws(after.text)
     if same_text and paragraph_key(before.label) == paragraph_key(after.label):
-        return ParagraphDiff(
-            "unchanged", before.key, after.key, before.label, after.label,
-            before.text, after.text,
-            [("equal", before.text)] if before.text else [],
-            [("equal", after.text)] if after.text else [],
-        )  # fmt: skip
-    # A renumbered paragraph with the same text is "changed" (its label changed).
-    before_segments, after_segments = split_segments(char_diff(before.text, after.text))
+        kind: ParagraphKind = "unchanged"
+        before_segments: list[Segment] = [("equal", before.text)] if before.text else []
+        after_segments: list[Segment] = [("equal", after.text)] if after.text else []
+    else:
+        # A renumbered paragraph with the same text is "changed" (its label changed).
+        kind = "changed"
+        before_segments, after_segments = split_segments(char_diff(before.text, after.text))
     return ParagraphDiff(
-        "changed", before.key, after.key, before.label, after.label,
-        before.text, after.text, before_segments, after_segments,
-    )  # fmt: skip
+        kind=kind,
+        before_key=before.key,
+        after_key=after.key,
+        before_label=before.label,
+        after_label=after.label,
+        before_text=before.text,
+        after_text=after.text,
+        before_segments=before_segments,
+        after_segments=after_segments,
+    )
 
 
 def _ordered(
