@@ -355,6 +355,11 @@ class Contract(TimeStamped):
             _valid("status", ContractStatus, "contract_status_valid"),
             _valid("billing_cycle", BillingCycle, "contract_billing_cycle_valid"),
             models.CheckConstraint(condition=Q(term_months__gte=1), name="contract_term_positive"),
+            # R17: a multi-year fee is per cycle, so its length must be known to cap liability.
+            models.CheckConstraint(
+                condition=~Q(billing_cycle="multi_year") | Q(cycle_months__gte=24),
+                name="contract_multi_year_has_cycle",
+            ),
             models.CheckConstraint(
                 condition=Q(auto_renew=False) | Q(notice_months__isnull=False),
                 name="contract_auto_renew_has_notice",
