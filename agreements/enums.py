@@ -151,3 +151,10 @@ class DeletionStatus(models.TextChoices):
     ORDERED = "ordered", _("指示済み")
     ACKNOWLEDGED = "acknowledged", _("完了確認済み")
     CANCELLED = "cancelled", _("取消")
+
+
+class ProductKeyScope(models.TextChoices):
+    """Scopes of product keys (DESIGN: Auth)."""
+
+    STATUS_READ = "status:read", _("利用可否の参照")
+    DELETION_ACK = "deletion:ack", _("データ削除の完了報告")

@@ -1,0 +1,80 @@
+"""Turning a presented API key into the stored key row (the API layer builds the Scope from it).
+
+A key is `<tag>_<prefix>_<secret>` (tenants/keys.py). The lookup goes through the unique index
+on the SHA-256 hash; the stored hash is then compared in constant time with the computed one, so
+the answer does not depend on how many leading characters matched. Revoked keys, keys of a
+deactivated partner and keys with the wrong tag are refused with the same `None` as unknown
+ones: the caller answers 401 without saying why.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import TypeVar
+
+from django.db.models import Model, Q, QuerySet
+
+from tenants.keys import PARTNER_KEY_TAG, hash_key, prefix_of
+from tenants.models import PartnerAPIKey
+from terms_site import clock
+
+# last_used_at is for people reading the key list ("is this key still used?"); minute
+# precision is plenty and spares a write on nearly every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Anything longer than this is not one of our keys; refuse before hashing megabytes.
+MAX_KEY_LENGTH = 200
+
+KeyModel = TypeVar("KeyModel", bound=Model)
+
+
+def key_lookup(queryset: QuerySet[KeyModel], *, tag: str, raw: str | None) -> KeyModel | None:
+    """The unrevoked key row in `queryset` whose hash matches `raw`, or None."""
+    if not raw or len(raw) > MAX_KEY_LENGTH or not raw.startswith(f"{tag}_"):
+        return None
+    prefix = prefix_of(raw)
+    if prefix is None:
+        return None
+    hashed = hash_key(raw)
+    key = queryset.filter(hashed_key=hashed).first()
+    if key is None:
+        return None
+    # The index lookup already matched; the constant-time comparison (and the prefix check)
+    # guard against a database collation or trailing-space comparison ever matching loosely.
+    if not hmac.compare_digest(key.hashed_key, hashed) or key.prefix != prefix:  # type: ignore[attr-defined]
+        return None
+    if key.revoked_at is not None:  # type: ignore[attr-defined]
+        return None
+    return key
+
+
+def key_touch(key: Model) -> bool:
+    """Record that `key` was used now, at most once per LAST_USED_RESOLUTION.
+
+    Most requests write nothing: the in-memory value already tells that the row is fresh. When
+    it is stale, one conditional UPDATE wins even if many requests race; the others update no
+    row. Returns whether this call wrote.
+    """
+    now = clock.now()
+    threshold = now - LAST_USED_RESOLUTION
+    last = key.last_used_at  # type: ignore[attr-defined]
+    if last is not None and last > threshold:
+        return False
+    updated = (
+        type(key)
+        ._default_manager.filter(pk=key.pk)  # type: ignore[attr-defined]
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold))
+        .update(last_used_at=now)
+    )
+    if updated:
+        key.last_used_at = now  # type: ignore[attr-defined]
+    return bool(updated)
+
+
+def partner_key_authenticate(raw: str | None) -> PartnerAPIKey | None:
+    """The active partner key for the `Authorization: Api-Key <raw>` value, or None (→ 401)."""
+    key = key_lookup(PartnerAPIKey.objects.select_related("partner"), tag=PARTNER_KEY_TAG, raw=raw)
+    if key is None or not key.partner.is_active:
+        return None
+    key_touch(key)
+    return key

@@ -1,0 +1,182 @@
+"""Reads of partners, keys, tenants, memberships, invitations and webhooks, built from a Scope.
+
+An object outside the caller's reach is NotFound, never PermissionDenied: a partner cannot
+learn that another partner's tenant exists (DESIGN: Auth, "another caller's object → 404").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NotFound, PermissionDenied
+from tenants.enums import InvitationStatus
+from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
+from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
+from tenants.scope import Scope
+
+_MESSAGES = {
+    "partner": _("パートナーが見つかりません。"),
+    "key": _("APIキーが見つかりません。"),
+    "tenant": _("テナントが見つかりません。"),
+    "membership": _("メンバーが見つかりません。"),
+    "invitation": _("招待が見つかりません。"),
+    "webhook": _("Webhookエンドポイントが見つかりません。"),
+}
+
+
+def _not_found(what: str) -> NotFound:
+    return NotFound(_MESSAGES[what])
+
+
+# --- partners ---------------------------------------------------------------------------------
+
+
+def partner_list(*, scope: Scope) -> QuerySet[Partner]:
+    """All partners for staff; a partner sees only itself; nobody else sees partners."""
+    qs = Partner.objects.order_by("name", "pk")
+    if scope.is_privileged:
+        return qs
+    if scope.kind == "partner":
+        return qs.filter(pk=scope.partner_id)
+    raise PermissionDenied(_("パートナーの一覧を参照する権限がありません。"))
+
+
+def partner_get(*, scope: Scope, pk: int | str) -> Partner:
+    try:
+        return partner_list(scope=scope).get(pk=pk)
+    except (Partner.DoesNotExist, ValueError, TypeError):
+        raise _not_found("partner") from None
+    except PermissionDenied:
+        raise _not_found("partner") from None
+
+
+def partner_key_list(*, scope: Scope, partner: Partner) -> QuerySet[PartnerAPIKey]:
+    """The partner's keys, newest first (hashes are never shown, only prefixes)."""
+    partner = partner_get(scope=scope, pk=partner.pk)
+    return PartnerAPIKey.objects.filter(partner=partner).order_by("-created_at", "-pk")
+
+
+def partner_key_get(*, scope: Scope, pk: int | str) -> PartnerAPIKey:
+    qs = PartnerAPIKey.objects.select_related("partner")
+    if not scope.is_privileged:
+        if scope.kind != "partner":
+            raise _not_found("key")
+        qs = qs.filter(partner_id=scope.partner_id)
+    try:
+        return qs.get(pk=pk)
+    except (PartnerAPIKey.DoesNotExist, ValueError, TypeError):
+        raise _not_found("key") from None
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+def _search_q(search: str) -> Q:
+    """Name (partial, case-insensitive), 法人番号 (as typed, full-width too), id or external ref."""
+    term = search.strip()
+    q = Q(name__icontains=term) | Q(external_ref=term)
+    digits = normalize_corporate_number(term)
+    if digits.isascii() and digits.isdigit():
+        if len(digits) == CORPORATE_NUMBER_LENGTH:
+            q |= Q(corporate_number=digits)
+        elif len(digits) <= 18:  # fits a bigint primary key
+            q |= Q(pk=int(digits))
+    return q
+
+
+def tenant_list(
+    *, scope: Scope, updated_since: datetime | None = None, search: str | None = None
+) -> QuerySet[Tenant]:
+    """Tenants in reach. With `updated_since`, changes after that instant oldest first (a feed);
+    otherwise by name."""
+    qs = scope.tenants(Tenant.objects.select_related("partner"))
+    if search and search.strip():
+        qs = qs.filter(_search_q(search))
+    if updated_since is not None:
+        return qs.filter(updated_at__gt=updated_since).order_by("updated_at", "pk")
+    return qs.order_by("name", "pk")
+
+
+def tenant_get(*, scope: Scope, pk: int | str) -> Tenant:
+    """The tenant if the caller may see it, else NotFound."""
+    try:
+        return scope.tenants(Tenant.objects.select_related("partner")).get(pk=pk)
+    except (Tenant.DoesNotExist, ValueError, TypeError):
+        raise _not_found("tenant") from None
+
+
+# --- memberships and invitations --------------------------------------------------------------
+
+
+def membership_list(*, scope: Scope, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's members, admins first."""
+    tenant = tenant_get(scope=scope, pk=tenant.pk)
+    return (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .order_by("role", "user__email", "pk")  # "admin" sorts before "viewer"
+    )
+
+
+def membership_get(*, scope: Scope, pk: int | str) -> Membership:
+    qs = scope.owned(Membership.objects.select_related("user", "tenant"))
+    try:
+        return qs.get(pk=pk)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise _not_found("membership") from None
+
+
+def memberships_for_user(user: Any) -> QuerySet[Membership]:
+    """The user's memberships in active tenants, for the portal's tenant switcher."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return (
+        Membership.objects.filter(user=user, tenant__is_active=True)
+        .select_related("tenant")
+        .order_by("tenant__name", "tenant_id")
+    )
+
+
+def invitation_list(
+    *, scope: Scope, tenant: Tenant, status: str | None = InvitationStatus.PENDING
+) -> QuerySet[Invitation]:
+    tenant = tenant_get(scope=scope, pk=tenant.pk)
+    qs = Invitation.objects.filter(tenant=tenant).order_by("-created_at", "-pk")
+    return qs.filter(status=status) if status else qs
+
+
+def invitation_get(*, scope: Scope, pk: int | str) -> Invitation:
+    qs = scope.owned(Invitation.objects.select_related("tenant"))
+    try:
+        return qs.get(pk=pk)
+    except (Invitation.DoesNotExist, ValueError, TypeError):
+        raise _not_found("invitation") from None
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def webhook_list(*, scope: Scope, partner: Partner | None = None) -> QuerySet[WebhookEndpoint]:
+    """A partner's endpoints (staff: any partner's, or all)."""
+    qs = WebhookEndpoint.objects.select_related("partner").order_by("pk")
+    if scope.is_privileged:
+        return qs.filter(partner=partner) if partner is not None else qs
+    if scope.kind != "partner" or (partner is not None and partner.pk != scope.partner_id):
+        raise _not_found("webhook")
+    return qs.filter(partner_id=scope.partner_id)
+
+
+def webhook_get(*, scope: Scope, pk: int | str) -> WebhookEndpoint:
+    qs = WebhookEndpoint.objects.select_related("partner")
+    if not scope.is_privileged:
+        if scope.kind != "partner":
+            raise _not_found("webhook")
+        qs = qs.filter(partner_id=scope.partner_id)
+    try:
+        return qs.get(pk=pk)
+    except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
+        raise _not_found("webhook") from None

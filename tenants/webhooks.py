@@ -1,0 +1,108 @@
+"""Signing webhook deliveries, and checking a signature the way a receiver should.
+
+Every delivery is a POST with a JSON body and these headers:
+
+- `X-Terms-Signature: t=<unix seconds>,v1=<hex>` — `<hex>` is
+  HMAC-SHA256(secret, f"{t}." + body) in lowercase hex, over the exact bytes of the body.
+  While a rotated-out secret is still valid (24 h after webhook_rotate_secret) a second
+  `v1=` entry signed with the previous secret follows, so receivers can switch secrets
+  without losing deliveries: accept the request when any `v1` matches.
+- `X-Terms-Event-Id: <event id>` — the same for every retry of one event; deduplicate on it.
+- `X-Terms-Event: <kind>` — e.g. `notice.posted` (core.enums.EventKind).
+- `Content-Type: application/json; charset=utf-8`, `User-Agent: OPTiM-Terms-Webhook/1`.
+
+Receivers should reject timestamps further than a few minutes from their clock (replay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from datetime import datetime
+
+from tenants.models import WebhookEndpoint
+from terms_site import clock
+
+SIGNATURE_HEADER = "X-Terms-Signature"
+EVENT_ID_HEADER = "X-Terms-Event-Id"
+EVENT_KIND_HEADER = "X-Terms-Event"
+USER_AGENT = "OPTiM-Terms-Webhook/1"
+SIGNATURE_VERSION = "v1"
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 hex of f"{timestamp}." + body under `secret`."""
+    message = f"{int(timestamp)}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signing_secrets(endpoint: WebhookEndpoint, *, at: datetime | None = None) -> list[str]:
+    """The current secret, then the previous one while its 24 h grace period lasts."""
+    at = at or clock.now()
+    secrets = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and at < expires:
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+def signature_header(secrets: Iterable[str], timestamp: int, body: bytes) -> str:
+    parts = [f"t={int(timestamp)}"]
+    parts += [f"{SIGNATURE_VERSION}={webhook_signature(s, timestamp, body)}" for s in secrets]
+    return ",".join(parts)
+
+
+def webhook_headers(
+    *,
+    endpoint: WebhookEndpoint,
+    body: bytes,
+    event_id: int | str | None = None,
+    kind: str = "",
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """The headers of one delivery attempt of `body` to `endpoint` (see the module docstring).
+
+    `timestamp` defaults to now; sign each attempt afresh so retries carry a current time.
+    """
+    now = clock.now()
+    ts = int(now.timestamp()) if timestamp is None else int(timestamp)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: signature_header(signing_secrets(endpoint, at=now), ts, body),
+    }
+    if event_id is not None:
+        headers[EVENT_ID_HEADER] = str(event_id)
+    if kind:
+        headers[EVENT_KIND_HEADER] = str(kind)
+    return headers
+
+
+def webhook_verify(
+    *,
+    secret: str,
+    header: str,
+    body: bytes,
+    now: int | None = None,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does: parse the header, check the age, compare every v1 in constant time."""
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isdigit():
+            timestamp = int(value)
+        elif name == SIGNATURE_VERSION and value:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    current = int(clock.now().timestamp()) if now is None else now
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = webhook_signature(secret, timestamp, body)
+    # Check every candidate so the time taken does not reveal which one matched.
+    matches = [hmac.compare_digest(expected, c) for c in candidates]
+    return any(matches)
