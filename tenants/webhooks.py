@@ -56,22 +56,31 @@ def signature_header(secrets: Iterable[str], timestamp: int, body: bytes) -> str
 
 def webhook_headers(
     *,
-    endpoint: WebhookEndpoint,
     body: bytes,
+    endpoint: WebhookEndpoint | None = None,
+    secret: str | None = None,
     event_id: int | str | None = None,
     kind: str = "",
     timestamp: int | None = None,
 ) -> dict[str, str]:
-    """The headers of one delivery attempt of `body` to `endpoint` (see the module docstring).
+    """The headers of one delivery attempt of `body` (see the module docstring).
 
-    `timestamp` defaults to now; sign each attempt afresh so retries carry a current time.
+    Pass `endpoint` so that a rotated-out secret keeps signing during its grace period; a bare
+    `secret` signs with that one only. `timestamp` defaults to now: sign each attempt afresh so
+    retries carry a current time.
     """
     now = clock.now()
     ts = int(now.timestamp()) if timestamp is None else int(timestamp)
+    if endpoint is not None:
+        keys = signing_secrets(endpoint, at=now)
+    elif secret:
+        keys = [secret]
+    else:
+        raise TypeError("webhook_headers needs an endpoint or a secret")
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: signature_header(signing_secrets(endpoint, at=now), ts, body),
+        SIGNATURE_HEADER: signature_header(keys, ts, body),
     }
     if event_id is not None:
         headers[EVENT_ID_HEADER] = str(event_id)
