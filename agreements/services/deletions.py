@@ -1,0 +1,350 @@
+"""Data deletion after a contract ends (R15, Biz 10.3): requests, orders, acknowledgements, redaction.
+
+Deleting product data is an order to the product (an event and a tenant notice); the product's
+acknowledgement through the API is the completion evidence. At the backup purge the service
+redacts its own personal data of the tenant; the consent ledger stays and stays verifiable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils.translation import gettext as _
+
+from agreements import rules
+from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
+from agreements.models import ConsentEvidence, Contract, DataDeletion
+from agreements.selectors.contracts import contract_known_end
+from agreements.services.contracts import Note, contract_for_write, notify_many
+from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.models import Event, Outbox
+from core.services import audit_add
+from tenants.models import Invitation, Membership, Tenant
+from tenants.scope import Scope
+from terms_site import clock
+
+ACK_SCOPE = "deletion:ack"
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _deletion_payload(deletion: DataDeletion) -> dict[str, Any]:
+    contract = deletion.contract
+    return {
+        "deletion_id": deletion.pk,
+        "contract_id": contract.pk,
+        "product_code": contract.product.code,
+        "product_name": contract.product.name,
+        "kind": deletion.kind,
+        "due_on": _iso(deletion.due_on),
+        "contract_ended_on": _iso(contract.ended_on),
+    }
+
+
+@transaction.atomic
+def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
+    """A customer's request to delete its data, at cancellation or after the end (R15).
+
+    Due on the later of the day after the end and today + the grace setting; a repeated
+    request returns the existing one.
+    """
+    locked = contract_for_write(scope, contract)
+    existing = (
+        DataDeletion.objects.filter(contract=locked, kind=DeletionKind.REQUESTED)
+        .exclude(status=DeletionStatus.CANCELLED)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    end = contract_known_end(locked)
+    if end is None:
+        raise Conflict(
+            _(
+                "データ削除は、解約・更新しない旨の申込と同時、または利用期間の終了後に依頼できます。"
+            ),
+            code="deletion_needs_end",
+        )
+    today = clock.today()
+    due = rules.requested_deletion_due(
+        end=end, requested_on=today, grace_days=settings.TERMS_DELETION_REQUEST_GRACE_DAYS
+    )
+    deletion = DataDeletion.objects.create(
+        contract=locked,
+        tenant_id=locked.tenant_id,
+        kind=DeletionKind.REQUESTED,
+        due_on=due,
+        requested_on=today,
+        requested_by=scope.user if scope.kind in ("staff", "tenant_user") else None,
+        requested_by_key=scope.partner_key if scope.kind == "partner" else None,
+    )
+    if scope.is_staff:
+        audit_add(
+            actor=scope.user,
+            action=AuditAction.CREATE,
+            obj=deletion,
+            summary=f"deletion requested: due {due.isoformat()} (end {end.isoformat()})",
+            data={"due_on": due.isoformat(), "end": end.isoformat()},
+            tenant_id=locked.tenant_id,
+        )
+    return deletion
+
+
+def _needs_redaction(tenant_ids: set[int]) -> list[Tenant]:
+    """Tenants whose every contract has ended and whose every backup purge has been ordered."""
+    if not tenant_ids:
+        return []
+    blocked = set(
+        Contract.objects.filter(tenant_id__in=tenant_ids, status=ContractStatus.ACTIVE).values_list(
+            "tenant_id", flat=True
+        )
+    ) | set(
+        DataDeletion.objects.filter(
+            tenant_id__in=tenant_ids, kind=DeletionKind.BACKUP, status=DeletionStatus.SCHEDULED
+        ).values_list("tenant_id", flat=True)
+    )
+    return list(
+        Tenant.objects.filter(pk__in=tenant_ids - blocked, redacted_at__isnull=True).order_by("pk")
+    )
+
+
+def deletions_order_due(*, today: date) -> dict[str, int]:
+    """Order due deletions to the product, remind staff before the due date, redact at the purge.
+
+    Scheduled deletions with due_on <= today become `ordered` (one conditional update per
+    batch), with an order event for the product and a notice to the tenant. Staff get one
+    reminder TERMS_DELETION_REMINDER_DAYS before the due date. Once a tenant's last backup
+    purge is ordered and none of its contracts is active, its personal data is redacted.
+    """
+    counts = {"ordered": 0, "reminded": 0, "redacted": 0}
+    batch = max(1, int(settings.TERMS_JOB_BATCH_SIZE))
+    while True:
+        ordered = _order_batch(today=today, size=batch)
+        counts["ordered"] += ordered
+        if ordered == 0:
+            break
+    # Derived from the tables rather than from this run, so a redaction interrupted by a
+    # crash is picked up by the next run.
+    purged = set(
+        DataDeletion.objects.filter(
+            kind=DeletionKind.BACKUP,
+            status__in=[DeletionStatus.ORDERED, DeletionStatus.ACKNOWLEDGED],
+            tenant__redacted_at__isnull=True,
+        ).values_list("tenant_id", flat=True)
+    )
+    for tenant in _needs_redaction(purged):
+        tenant_redact(tenant=tenant)
+        counts["redacted"] += 1
+    counts["reminded"] = _remind(today=today)
+    return counts
+
+
+def _order_batch(*, today: date, size: int) -> int:
+    with transaction.atomic():
+        due = list(
+            DataDeletion.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("contract", "contract__product", "tenant")
+            .filter(status=DeletionStatus.SCHEDULED, due_on__lte=today)
+            .order_by("due_on", "pk")[:size]
+        )
+        if not due:
+            return 0
+        now = clock.now()
+        changed = DataDeletion.objects.filter(
+            pk__in=[d.pk for d in due], status=DeletionStatus.SCHEDULED
+        ).update(status=DeletionStatus.ORDERED, ordered_at=now, updated_at=now)
+        # The order to the product: its own event (no partner), read by the product's feed.
+        Event.objects.bulk_create(
+            [
+                Event(
+                    kind=EventKind.DELETION_ORDERED,
+                    tenant_id=d.tenant_id,
+                    partner_id=None,
+                    subject_type=DataDeletion._meta.label_lower,
+                    subject_id=d.pk,
+                    payload={"audience": "product", **_deletion_payload(d)},
+                    occurred_at=now,
+                )
+                for d in due
+            ]
+        )
+        notify_many(
+            [
+                Note(
+                    kind=EventKind.DELETION_ORDERED,
+                    tenant=d.tenant,
+                    key=f"deletion:{d.pk}:ordered",
+                    subject=d,
+                    payload={**_deletion_payload(d), "ordered_on": _iso(today)},
+                )
+                for d in due
+            ]
+        )
+        return changed
+
+
+def _remind(*, today: date) -> int:
+    """One staff reminder per deletion, TERMS_DELETION_REMINDER_DAYS before it is due."""
+    horizon = today + rules.ONE_DAY * settings.TERMS_DELETION_REMINDER_DAYS
+    with transaction.atomic():
+        upcoming = list(
+            DataDeletion.objects.select_related("contract", "contract__product", "tenant")
+            .filter(status=DeletionStatus.SCHEDULED, due_on__gt=today, due_on__lte=horizon)
+            .order_by("due_on", "pk")
+        )
+        if not upcoming:
+            return 0
+        keys = {
+            d.pk: f"{EventKind.DELETION_REMINDER}:deletion:{d.pk}:reminder:staff" for d in upcoming
+        }
+        sent = set(
+            Outbox.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True)
+        )
+        fresh = [d for d in upcoming if keys[d.pk] not in sent]
+        notify_many(
+            [],
+            staff=[
+                Note(
+                    kind=EventKind.DELETION_REMINDER,
+                    tenant=d.tenant,
+                    key=f"deletion:{d.pk}:reminder",
+                    payload={
+                        "tenant_id": d.tenant_id,
+                        "tenant_name": d.tenant.name,
+                        **_deletion_payload(d),
+                        "days_left": (d.due_on - today).days,
+                    },
+                )
+                for d in fresh
+            ],
+        )
+        return len(fresh)
+
+
+@transaction.atomic
+def deletion_acknowledge(
+    *, scope: Scope, deletion: DataDeletion, evidence: Mapping[str, Any]
+) -> DataDeletion:
+    """The product confirms an ordered deletion; its evidence is the completion record (R15).
+
+    Only a product key with `deletion:ack`, only for its own product. Repeating the
+    acknowledgement returns the same row unchanged.
+    """
+    if not scope.has_product_scope(ACK_SCOPE):
+        raise PermissionDenied(_("削除完了を登録する権限がありません。"), code="missing_scope")
+    row = (
+        DataDeletion.objects.select_for_update(of=("self",))
+        .select_related("contract", "contract__product", "tenant")
+        .filter(pk=deletion.pk, contract__product_id=scope.product_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("削除の指示が見つかりません。"), code="deletion_not_found")
+    if row.status == DeletionStatus.ACKNOWLEDGED:
+        return row
+    if row.status != DeletionStatus.ORDERED:
+        raise Conflict(
+            _("この削除はまだ指示されていません（期日 %(due)s）。") % {"due": _iso(row.due_on)},
+            code="deletion_not_ordered",
+            status=row.status,
+            due_on=row.due_on,
+        )
+    if not isinstance(evidence, Mapping):
+        raise ValidationFailed(
+            _("完了の証跡はオブジェクトで指定してください。"), code="invalid_evidence"
+        )
+    now = clock.now()
+    row.status = DeletionStatus.ACKNOWLEDGED
+    row.acknowledged_at = now
+    row.acknowledged_by_id = scope.product_key_id
+    row.ack_evidence = dict(evidence)
+    row.save(
+        update_fields=["status", "acknowledged_at", "acknowledged_by", "ack_evidence", "updated_at"]
+    )
+    notify_many(
+        [
+            Note(
+                kind=EventKind.DELETION_DONE,
+                tenant=row.tenant,
+                key=f"deletion:{row.pk}:done",
+                subject=row,
+                payload={
+                    **_deletion_payload(row),
+                    "acknowledged_on": _iso(clock.business_date(now)),
+                },
+            )
+        ]
+    )
+    return row
+
+
+@transaction.atomic
+def tenant_redact(*, tenant: Tenant) -> int:
+    """Delete the tenant's personal data held by this service at the backup purge (R15).
+
+    Removes consent evidence rows (names, e-mails, IPs, user agents: the ledger keeps only
+    salted digests, so it stays verifiable), blanks and deactivates users whose only
+    membership is this tenant (users of other tenants just lose this membership), deletes
+    invitations, blanks the contact address and delivered e-mail recipients. Returns the
+    number of rows changed; a second call changes nothing.
+    """
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if locked.redacted_at is not None:
+        return 0
+    now = clock.now()
+    changed, _detail = ConsentEvidence.objects.filter(tenant_id=locked.pk).delete()
+    memberships = Membership.objects.filter(tenant_id=locked.pk)
+    user_ids = set(memberships.values_list("user_id", flat=True))
+    shared = set(
+        Membership.objects.filter(user_id__in=user_ids)
+        .values("user_id")
+        .annotate(n=Count("tenant_id"))
+        .filter(n__gt=1)
+        .values_list("user_id", flat=True)
+    )
+    user_model = get_user_model()
+    for user in user_model.objects.filter(pk__in=user_ids - shared, is_staff=False):
+        # The username is often the e-mail address, so it goes too.
+        user.username = f"redacted-{user.pk}"
+        user.first_name = ""
+        user.last_name = ""
+        user.email = ""
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(
+            update_fields=["username", "first_name", "last_name", "email", "is_active", "password"]
+        )
+        changed += 1
+    removed, _detail = memberships.delete()
+    changed += removed
+    invitations, _detail = Invitation.objects.filter(tenant_id=locked.pk).delete()
+    changed += invitations
+    changed += (
+        Outbox.objects.filter(tenant_id=locked.pk, channel=OutboxChannel.EMAIL)
+        .exclude(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED])
+        .exclude(recipient="")
+        .update(recipient="")
+    )
+    locked.contact_email = ""
+    locked.redacted_at = now
+    locked.save(update_fields=["contact_email", "redacted_at", "updated_at"])
+    changed += DataDeletion.objects.filter(
+        tenant_id=locked.pk, kind=DeletionKind.BACKUP, redacted_at__isnull=True
+    ).update(redacted_at=now, updated_at=now)
+    audit_add(
+        actor=None,
+        action=AuditAction.REDACT,
+        obj=locked,
+        summary=f"personal data redacted ({changed} rows)",
+        data={"rows": changed},
+        tenant_id=locked.pk,
+    )
+    return changed
