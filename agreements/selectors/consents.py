@@ -1,0 +1,413 @@
+"""Reads about consent: who a document binds, a tenant's statuses, the status API, the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import (
+    Answer,
+    CaseStatus,
+    ConsentMode,
+    ConsentStatus,
+    ContractStatus,
+    DocumentKind,
+    VersionStatus,
+)
+from agreements.models import (
+    ConsentRecord,
+    ConsentState,
+    Contract,
+    Product,
+    TerminationCase,
+    TermsDocument,
+    TermsVersion,
+)
+from agreements.rules import (
+    allowed_answers,
+    is_tenant_allowed,
+    is_version_effective,
+    status_after_effective,
+)
+from core.errors import NotFound
+from terms_site import clock
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+    from tenants.scope import Scope
+
+LIVE_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.CONFIRMED)
+
+# Flags of the status API (StatusCheck.flags).
+FLAG_CONTRACT_INACTIVE = "contract_inactive"
+FLAG_OUTSTANDING = "consent_outstanding"
+FLAG_REJECTED = "terms_rejected"
+FLAG_CASE_CONFIRMED = "termination_case_confirmed"
+
+
+# --- Who is bound (R1) ---------------------------------------------------------------------
+
+
+def contract_active_q(on_date: date | None, prefix: str = "") -> Q:
+    """Contracts active on `on_date` (business dates, inclusive); None: active right now."""
+    if on_date is None:
+        return Q(**{f"{prefix}status": ContractStatus.ACTIVE})
+    return Q(**{f"{prefix}start_date__lte": on_date}) & (
+        Q(**{f"{prefix}ended_on__isnull": True}) | Q(**{f"{prefix}ended_on__gte": on_date})
+    )
+
+
+def bound_contracts(*, document: TermsDocument, on_date: date | None) -> QuerySet[Contract]:
+    """Contracts through which `document` binds their tenant (R1): the product, and the option
+    for individual rules."""
+    contracts = Contract.objects.filter(contract_active_q(on_date), product_id=document.product_id)
+    if document.option_id is not None:
+        contracts = contracts.filter(options=document.option_id)
+    return contracts
+
+
+def bound_tenants_q(*, document: TermsDocument, on_date: date | None) -> Q:
+    """A filter on Tenant: tenants bound by `document` on `on_date` (None: contract active now)."""
+    return Q(pk__in=bound_contracts(document=document, on_date=on_date).values("tenant_id"))
+
+
+def bound_documents(*, tenant: Tenant, on_date: date | None) -> list[TermsDocument]:
+    """Documents binding `tenant` on `on_date`, individual rules first (they prevail, R1)."""
+    contracts = Contract.objects.filter(contract_active_q(on_date), tenant=tenant)
+    documents = TermsDocument.objects.filter(
+        Q(kind=DocumentKind.BASE, product_id__in=contracts.values("product_id"))
+        | Q(kind=DocumentKind.INDIVIDUAL, option_id__in=contracts.values("options"))
+    ).select_related("product", "option")
+    return sorted(
+        documents,
+        key=lambda d: (d.product.code, d.kind != DocumentKind.INDIVIDUAL, -d.precedence, d.slug),
+    )
+
+
+# --- Scope checks ----------------------------------------------------------------------------
+
+
+def tenant_in_scope(*, scope: Scope, tenant: Tenant) -> None:
+    """Raise NotFound unless the caller may see `tenant` (another caller's object → 404)."""
+    if scope.kind in ("staff", "system"):
+        return
+    if scope.kind == "partner" and tenant.partner_id is not None:
+        if tenant.partner_id == scope.partner_id:
+            return
+    elif scope.kind == "tenant_user":
+        if tenant.pk == scope.tenant_id:
+            return
+    elif scope.kind == "product" and scope.tenants().filter(pk=tenant.pk).exists():
+        return
+    raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+
+
+# --- A tenant's statuses (portal, API, console) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """Where a tenant stands with one bound document (DESIGN: consent truth table)."""
+
+    document: TermsDocument
+    version: TermsVersion | None  # the latest posted version: what an answer answers
+    version_in_force: TermsVersion | None
+    pending_version: TermsVersion | None  # posted, not yet effective
+    effective_on: date | None
+    consent_mode: str | None
+    status: ConsentStatus
+    allowed_answers: frozenset[Answer]
+    # Last day an answer still answers the pending change (the day before it takes effect).
+    deadline: date | None
+    record: ConsentRecord | None
+    case: TerminationCase | None
+
+
+def latest_posted(versions: list[TermsVersion]) -> TermsVersion | None:
+    """The posted scheduled version if any, else the version in force."""
+    pending = [v for v in versions if v.status == VersionStatus.SCHEDULED and v.posted_at]
+    if pending:
+        return pending[0]
+    in_force = [v for v in versions if v.status == VersionStatus.EFFECTIVE]
+    return in_force[0] if in_force else None
+
+
+def project_status(
+    *, state_status: str | None, state_version_id: int | None, version: TermsVersion, today: date
+) -> ConsentStatus:
+    """The tenant's status for `version` from its projection row, before the job has run too:
+    explicit-mode silence after the effective date is `outstanding` (R4)."""
+    status = (
+        ConsentStatus(state_status)
+        if state_status is not None and state_version_id == version.pk
+        else ConsentStatus.NO_ANSWER
+    )
+    assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+    if version.consent_mode == ConsentMode.EXPLICIT and is_version_effective(
+        effective_on=version.effective_on, today=today
+    ):
+        status = status_after_effective(
+            status=status,
+            mode=ConsentMode.EXPLICIT,
+            has_active_contract=True,
+            notice_posted=version.posted_at is not None,
+        )
+    return status
+
+
+def case_in_effect(case: TerminationCase | None, today: date) -> bool:
+    """Whether a rejection case has ended (or is past the end of) the contract (R6)."""
+    if case is None:
+        return False
+    if case.status == CaseStatus.EFFECTIVE:
+        return True
+    return (
+        case.status == CaseStatus.CONFIRMED and case.end_date is not None and case.end_date < today
+    )
+
+
+def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
+    """Per bound document: versions in force and pending, status, allowed answers, deadline."""
+    tenant_in_scope(scope=scope, tenant=tenant)
+    today = clock.today()
+    documents = bound_documents(tenant=tenant, on_date=today)
+    ids = [d.pk for d in documents]
+    versions: dict[int, list[TermsVersion]] = {}
+    for version in TermsVersion.objects.filter(
+        document_id__in=ids, status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE]
+    ).order_by("-effective_on", "-pk"):
+        versions.setdefault(version.document_id, []).append(version)
+    states = {
+        s.document_id: s
+        for s in ConsentState.objects.filter(tenant=tenant, document_id__in=ids).select_related(
+            "record"
+        )
+    }
+    cases: dict[int, TerminationCase] = {}
+    for case in TerminationCase.objects.filter(
+        tenant=tenant,
+        version__document_id__in=ids,
+        status__in=[*LIVE_CASE_STATUSES, CaseStatus.EFFECTIVE],
+    ).order_by("pk"):
+        cases[case.version_id] = case
+    result: list[DocumentStatus] = []
+    for document in documents:
+        doc_versions = versions.get(document.pk, [])
+        version = latest_posted(doc_versions)
+        in_force = next((v for v in doc_versions if v.status == VersionStatus.EFFECTIVE), None)
+        pending = (
+            version if version is not None and version.status == VersionStatus.SCHEDULED else None
+        )
+        state = states.get(document.pk)
+        if version is None:
+            # Nothing posted yet (a document without versions in force): nothing to answer.
+            result.append(
+                DocumentStatus(
+                    document=document,
+                    version=None,
+                    version_in_force=in_force,
+                    pending_version=None,
+                    effective_on=None,
+                    consent_mode=None,
+                    status=ConsentStatus.NO_ANSWER,
+                    allowed_answers=frozenset(),
+                    deadline=None,
+                    record=None,
+                    case=None,
+                )
+            )
+            continue
+        status = project_status(
+            state_status=state.status if state else None,
+            state_version_id=state.version_id if state else None,
+            version=version,
+            today=today,
+        )
+        assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+        effective = is_version_effective(effective_on=version.effective_on, today=today)
+        case = cases.get(version.pk)
+        record = state.record if state is not None and state.version_id == version.pk else None
+        result.append(
+            DocumentStatus(
+                document=document,
+                version=version,
+                version_in_force=in_force,
+                pending_version=pending,
+                effective_on=version.effective_on,
+                consent_mode=version.consent_mode,
+                status=status,
+                allowed_answers=allowed_answers(
+                    status=status,
+                    version_effective=effective,
+                    case_in_effect=case_in_effect(case, today),
+                ),
+                deadline=None if effective else version.effective_on - timedelta(days=1),
+                record=record,
+                case=case,
+            )
+        )
+    return result
+
+
+# --- The products' status check --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BindingVersion:
+    document_id: int
+    document_slug: str
+    document_kind: str
+    version_id: int | None  # in force
+    version_label: str | None
+    pending_version_id: int | None  # posted, not yet effective
+    pending_version_label: str | None
+    status: str  # the tenant's status for the latest posted version
+
+
+@dataclass(frozen=True)
+class StatusCheck:
+    """ "May this tenant keep using the product?" (DESIGN: truth table; R4, R6)."""
+
+    tenant_id: int
+    product_id: int
+    allowed: bool
+    contract_active: bool
+    contract_ids: tuple[int, ...]
+    versions: tuple[BindingVersion, ...]
+    flags: tuple[str, ...]
+    case_end_date: date | None  # a confirmed rejection case ends the contract on this date
+
+
+def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
+    """The status API: two indexed queries (the tenant's contracts for the product with their
+    options; the product's documents with the in-force and pending versions, the tenant's
+    projection row and live case as correlated subqueries)."""
+    if scope.kind == "product" and scope.product_id != product.pk:
+        raise NotFound(_("製品が見つかりません。"), code="product_not_found")
+    if scope.kind != "product":
+        tenant_in_scope(scope=scope, tenant=tenant)
+    contract_rows = list(
+        Contract.objects.filter(tenant=tenant, product=product).values_list(
+            "pk", "status", "options"
+        )
+    )
+    if scope.kind == "product" and not contract_rows:
+        raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+    active_ids = sorted({pk for pk, status, _o in contract_rows if status == ContractStatus.ACTIVE})
+    options = {o for _pk, status, o in contract_rows if status == ContractStatus.ACTIVE and o}
+    documents = _documents_with_status(tenant=tenant, product=product)
+    versions: list[BindingVersion] = []
+    statuses: list[ConsentStatus] = []
+    flags: list[str] = []
+    case_end: date | None = None
+    for row in documents:
+        if row["option_id"] is not None and row["option_id"] not in options:
+            continue  # individual rules bind only with their option (R1)
+        latest_id = row["pending_id"] or row["in_force_id"]
+        if latest_id is None:
+            continue
+        status = (
+            ConsentStatus(row["state_status"])
+            if row["state_status"] and row["state_version_id"] == latest_id
+            else ConsentStatus.NO_ANSWER
+        )
+        statuses.append(status)
+        versions.append(
+            BindingVersion(
+                document_id=row["pk"],
+                document_slug=row["slug"],
+                document_kind=row["kind"],
+                version_id=row["in_force_id"],
+                version_label=row["in_force_label"],
+                pending_version_id=row["pending_id"],
+                pending_version_label=row["pending_label"],
+                status=status,
+            )
+        )
+        if status == ConsentStatus.OUTSTANDING:
+            flags.append(FLAG_OUTSTANDING)
+        if status == ConsentStatus.REJECTED:
+            flags.append(FLAG_REJECTED)
+        if row["case_status"] == CaseStatus.CONFIRMED:
+            flags.append(FLAG_CASE_CONFIRMED)
+            case_end = min(filter(None, [case_end, row["case_end_date"]]), default=None)
+    contract_active = bool(active_ids)
+    if not contract_active:
+        flags.insert(0, FLAG_CONTRACT_INACTIVE)
+    return StatusCheck(
+        tenant_id=tenant.pk,
+        product_id=product.pk,
+        allowed=is_tenant_allowed(contract_active=contract_active, statuses=statuses),
+        contract_active=contract_active,
+        contract_ids=tuple(active_ids),
+        versions=tuple(versions),
+        flags=tuple(dict.fromkeys(flags)),
+        case_end_date=case_end,
+    )
+
+
+def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
+    def version_of(status: str, field: str, **extra: Any) -> Subquery:
+        return Subquery(
+            TermsVersion.objects.filter(document=OuterRef("pk"), status=status, **extra)
+            .order_by("-pk")
+            .values(field)[:1]
+        )
+
+    state = ConsentState.objects.filter(tenant=tenant, document=OuterRef("pk"))
+    case = TerminationCase.objects.filter(
+        tenant=tenant, version__document=OuterRef("pk"), status__in=LIVE_CASE_STATUSES
+    ).order_by("-pk")
+    return list(
+        TermsDocument.objects.filter(product=product)
+        .annotate(
+            in_force_id=version_of(VersionStatus.EFFECTIVE, "pk"),
+            in_force_label=version_of(VersionStatus.EFFECTIVE, "label"),
+            pending_id=version_of(VersionStatus.SCHEDULED, "pk", posted_at__isnull=False),
+            pending_label=version_of(VersionStatus.SCHEDULED, "label", posted_at__isnull=False),
+            state_status=Subquery(state.values("status")[:1]),
+            state_version_id=Subquery(state.values("version_id")[:1]),
+            case_status=Subquery(case.values("status")[:1]),
+            case_end_date=Subquery(case.values("end_date")[:1]),
+        )
+        .order_by("precedence", "slug")
+        .values(
+            "pk",
+            "slug",
+            "kind",
+            "option_id",
+            "in_force_id",
+            "in_force_label",
+            "pending_id",
+            "pending_label",
+            "state_status",
+            "state_version_id",
+            "case_status",
+            "case_end_date",
+        )
+    )
+
+
+# --- The ledger ----------------------------------------------------------------------------
+
+
+def ledger_for_tenant(*, scope: Scope, tenant: Tenant) -> QuerySet[ConsentRecord]:
+    """The tenant's chain in order (rows are facts: nothing is filtered out)."""
+    tenant_in_scope(scope=scope, tenant=tenant)
+    return (
+        ConsentRecord.objects.filter(tenant=tenant)
+        .select_related("document", "version")
+        .order_by("seq")
+    )
+
+
+def consent_state_get(*, tenant_id: int, document_id: int) -> ConsentState | None:
+    return (
+        ConsentState.objects.filter(tenant_id=tenant_id, document_id=document_id)
+        .select_related("version")
+        .first()
+    )

@@ -1,0 +1,108 @@
+"""Helpers for consent tests: posted versions, bound tenants, scopes and ready-made chains."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from agreements.enums import ActorKind, Answer, Channel, ConsentMode, VersionStatus
+from agreements.models import (
+    ConsentRecord,
+    Contract,
+    LedgerHead,
+    TermsDocument,
+    TermsVersion,
+)
+from agreements.services.ledger import GENESIS_HASH, chain_hash, ledger_payload
+from tenants.enums import Role
+from tenants.models import Tenant
+from tenants.scope import Scope
+from terms_site import clock
+from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
+from tests.factories.tenants import MembershipFactory, TenantFactory
+
+# The running example: V1 in force since 2024-01-01; V2 posted 2025-03-01, effective 2025-04-01.
+NOTICE_ON = date(2025, 3, 1)
+EFFECTIVE_ON = date(2025, 4, 1)
+BEFORE = date(2025, 3, 10)  # V2 scheduled and posted
+AFTER = date(2025, 4, 10)  # V2 effective
+
+
+def posted_version(
+    document: TermsDocument | None = None,
+    *,
+    mode: str = ConsentMode.DEEMED,
+    notice_on: date = NOTICE_ON,
+    effective_on: date = EFFECTIVE_ON,
+    posted: bool = True,
+    status: str = VersionStatus.SCHEDULED,
+    **kwargs: object,
+) -> TermsVersion:
+    """A scheduled version posted at 09:00 JST on its notice date (or not posted)."""
+    return VersionFactory(
+        document=document or DocumentFactory(),
+        status=status,
+        consent_mode=mode,
+        notice_on=notice_on,
+        effective_on=effective_on,
+        posted_at=clock.start_of_day(notice_on) + timedelta(hours=9) if posted else None,
+        **kwargs,
+    )
+
+
+def bound_tenant(
+    document: TermsDocument, tenant: Tenant | None = None, **contract: object
+) -> Contract:
+    """An active contract making `document` bind its tenant (with the option for individual rules)."""
+    made = ContractFactory(tenant=tenant or TenantFactory(), product=document.product, **contract)
+    if document.option_id is not None:
+        made.options.add(document.option_id)
+    return made
+
+
+def admin_scope(tenant: Tenant, role: str = Role.ADMIN) -> Scope:
+    return Scope.tenant_user(MembershipFactory(tenant=tenant, role=role))
+
+
+def chain_rows(
+    tenant: Tenant, version: TermsVersion, count: int, *, start: datetime | None = None
+) -> list[ConsentRecord]:
+    """Bulk-insert a valid chain of `count` rows for `tenant` and move its head."""
+    at = start or clock.start_of_day(date(2024, 1, 1))
+    head, _ = LedgerHead.objects.get_or_create(tenant=tenant)
+    prev, seq = head.hash, head.seq
+    rows = []
+    for offset in range(count):
+        seq += 1
+        fields = {
+            "tenant_id": tenant.pk,
+            "seq": seq,
+            "document_id": version.document_id,
+            "version_id": version.pk,
+            "answer": Answer.ACCEPTED.value,
+            "actor_kind": ActorKind.SYSTEM.value,
+            "actor_ref": "system",
+            "channel": Channel.SYSTEM.value,
+            "recorded_at": at + timedelta(seconds=offset),
+            "version_body_hash": version.body_hash,
+            "notice_posted_at": version.posted_at,
+            "evidence_digests": {},
+        }
+        digest = chain_hash(prev, ledger_payload(**fields))
+        rows.append(ConsentRecord(**fields, prev_hash=prev, hash=digest))
+        prev = digest
+    ConsentRecord.objects.bulk_create(rows, batch_size=2000)
+    LedgerHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
+    return rows
+
+
+__all__ = [
+    "AFTER",
+    "BEFORE",
+    "EFFECTIVE_ON",
+    "GENESIS_HASH",
+    "NOTICE_ON",
+    "admin_scope",
+    "bound_tenant",
+    "chain_rows",
+    "posted_version",
+]
