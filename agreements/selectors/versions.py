@@ -1,0 +1,111 @@
+"""Reads of terms documents, versions and revision notices.
+
+Terms and notices are public once posted (R8: old versions stay readable at stable URLs);
+drafts and versions scheduled but not yet posted are visible to staff (and jobs) only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
+
+from agreements.enums import VersionStatus
+from agreements.models import Product, TermsDocument, TermsVersion
+from agreements.selectors.consents import bound_tenants_q
+from core.errors import NotFound
+from tenants.models import Tenant
+from tenants.scope import Scope
+from terms_site import clock
+
+# Versions that are (or were) in force.
+IN_FORCE_STATUSES = (VersionStatus.EFFECTIVE, VersionStatus.SUPERSEDED)
+
+
+def public_versions_q() -> Q:
+    """Versions anyone may read: in force now or before, or announced by a posted notice.
+
+    A withdrawn or lapsed version stays readable when it had been posted, since its notice
+    (and the withdrawal) were public.
+    """
+    posted = Q(posted_at__isnull=False, posted_at__lte=clock.now()) & ~Q(status=VersionStatus.DRAFT)
+    return Q(status__in=IN_FORCE_STATUSES) | posted
+
+
+def document_list(*, scope: Scope, product: Product | None = None) -> QuerySet[TermsDocument]:
+    """Terms documents (public information for every caller), base terms before options'."""
+    qs = TermsDocument.objects.select_related("product", "option")
+    if product is not None:
+        qs = qs.filter(product=product)
+    return qs.order_by("product__code", "option_id", "-precedence", "slug")
+
+
+def document_get(*, scope: Scope, product_code: str, slug: str | None = None) -> TermsDocument:
+    """A product's document by slug, or its base terms when no slug is given."""
+    qs = TermsDocument.objects.select_related("product", "option").filter(
+        product__code=product_code
+    )
+    qs = qs.filter(slug=slug) if slug else qs.filter(kind="base")
+    document = qs.order_by("precedence", "pk").first()
+    if document is None:
+        raise NotFound(
+            gettext("文書が見つかりません: %(product)s / %(slug)s")
+            % {"product": product_code, "slug": slug or "base"}
+        )
+    return document
+
+
+def version_in_force(*, document: TermsDocument, on_date: date) -> TermsVersion | None:
+    """The version in force on `on_date` (R5: from 00:00 JST on its effective date)."""
+    return (
+        TermsVersion.objects.filter(
+            document=document, status__in=IN_FORCE_STATUSES, effective_on__lte=on_date
+        )
+        .order_by("-effective_on", "-pk")
+        .first()
+    )
+
+
+def version_pending(*, document: TermsDocument, posted_only: bool = False) -> TermsVersion | None:
+    """The scheduled revision of `document` (at most one, R7); with `posted_only`, only once
+    its notice is up (what customers may see)."""
+    qs = TermsVersion.objects.filter(document=document, status=VersionStatus.SCHEDULED)
+    if posted_only:
+        qs = qs.filter(posted_at__isnull=False, posted_at__lte=clock.now())
+    return qs.first()
+
+
+def version_list(*, scope: Scope, document: TermsDocument) -> QuerySet[TermsVersion]:
+    """A document's versions, newest first; drafts and unposted revisions for staff only."""
+    qs = TermsVersion.objects.filter(document=document).select_related("document")
+    if not scope.is_privileged:
+        qs = qs.filter(public_versions_q())
+    return qs.order_by("-effective_on", "-pk")
+
+
+def version_get(*, scope: Scope, pk: int) -> TermsVersion:
+    """One version; public versions for everyone, drafts and unposted revisions for staff."""
+    qs = TermsVersion.objects.select_related("document", "document__product", "based_on")
+    if not scope.is_privileged:
+        qs = qs.filter(public_versions_q())
+    try:
+        return qs.get(pk=pk)
+    except TermsVersion.DoesNotExist:
+        raise NotFound(gettext("規約の版が見つかりません。")) from None
+
+
+def notice_list_public() -> QuerySet[TermsVersion]:
+    """Posted revision notices, newest first; a notice is public from its posted_at, never before."""
+    return (
+        TermsVersion.objects.filter(posted_at__isnull=False, posted_at__lte=clock.now())
+        .exclude(status=VersionStatus.DRAFT)
+        .select_related("document", "document__product")
+        .order_by("-posted_at", "-pk")
+    )
+
+
+def tenants_to_notify(*, document: TermsDocument) -> QuerySet[Tenant]:
+    """Tenants bound by `document` now (R1): an active contract for its product, and for
+    individual rules one that includes the option. One definition, shared with the ledger."""
+    return Tenant.objects.filter(bound_tenants_q(document=document, on_date=None)).order_by("pk")
