@@ -47,6 +47,7 @@ from terms_site import clock
 INVITATION_TTL = timedelta(days=7)
 # A rotated-out webhook secret keeps signing for this long so receivers can switch over.
 WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+MAX_WEBHOOKS = 10  # active endpoints per partner
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 -- a label, not a secret
 # Field lengths of the models, checked before saving so the caller gets a field error.
 _NAME_MAX = 255
@@ -544,7 +545,7 @@ def invitation_create(
             "tenant_id": locked.pk,
             "tenant_name": locked.name,
             "role": role,
-            "accept_url": invitation_accept_url(token),
+            "invitation_url": invitation_accept_url(token),
             "expires_at": invitation.expires_at.isoformat(),
         },
         recipient=address,
@@ -812,6 +813,15 @@ def webhook_register(
     owner = _webhook_owner(scope, partner)
     clean_url = _clean_webhook_url(url)
     kinds = _clean_event_kinds(event_kinds)
+    # Every event fans out to every endpoint: bound the fan-out per partner. The partner row
+    # lock makes the count exact under concurrent registrations.
+    Partner.objects.select_for_update().filter(pk=owner.pk).first()
+    if WebhookEndpoint.objects.filter(partner=owner, is_active=True).count() >= MAX_WEBHOOKS:
+        raise Conflict(
+            _("有効なWebhookは%(max)d件までです。不要なものを無効化してください。")
+            % {"max": MAX_WEBHOOKS},
+            code="webhook_limit",
+        )
     secret = _new_webhook_secret()
     endpoint = WebhookEndpoint.objects.create(
         partner=owner, url=clean_url, secret=secret, event_kinds=kinds

@@ -64,7 +64,7 @@ def test_invitation_flow_end_to_end(member_scope):
         "tenant_id": tenant.pk,
         "tenant_name": "招待商事株式会社",
         "role": "admin",
-        "accept_url": f"https://terms.example.jp/portal/invitations/{token}/",
+        "invitation_url": f"https://terms.example.jp/portal/invitations/{token}/",
         "expires_at": (T0 + timedelta(days=7)).isoformat(),
     }
 
@@ -144,7 +144,7 @@ def test_invitation_repeat_refreshes_the_pending_one():
     assert (second.role, second.expires_at) == (Role.ADMIN, T0 + timedelta(days=10))
     assert Invitation.objects.filter(tenant=tenant).count() == 1
     # Two e-mails, each with its own link; the old link no longer works.
-    urls = {o.payload["accept_url"] for o in Outbox.objects.filter(kind=EventKind.INVITATION)}
+    urls = {o.payload["invitation_url"] for o in Outbox.objects.filter(kind=EventKind.INVITATION)}
     assert urls == {services.invitation_accept_url(t) for t in (old_token, new_token)}
     with pytest.raises(ValidationFailed):
         services.invitation_accept(token=old_token, password=PASSWORD)

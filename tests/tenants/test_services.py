@@ -337,3 +337,44 @@ def test_system_scope_may_remove_viewer():
     services.membership_remove(scope=Scope.system(), membership=viewer)
     assert not Membership.objects.filter(pk=viewer.pk).exists()
     assert AuditEntry.objects.get(action=AuditAction.REMOVE).actor_label == "system"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(monkeypatch):
+    """Both requests count the other admin; the tenant lock makes the second count again."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    tenant = TenantFactory()
+    first = MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    second = MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    counted = services._other_admins
+
+    def slow_count(membership):
+        result = counted(membership)
+        time.sleep(0.3)  # widen the window between the count and the write
+        return result
+
+    monkeypatch.setattr(services, "_other_admins", slow_count)
+    outcomes: list[str] = []
+
+    def demote(membership):
+        try:
+            services.membership_set_role(
+                scope=Scope.system(), membership=membership, role=Role.VIEWER
+            )
+            outcomes.append("demoted")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=demote, args=(m,)) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(outcomes) == ["conflict", "demoted"]
+    assert Membership.objects.filter(tenant=tenant, role=Role.ADMIN).count() == 1

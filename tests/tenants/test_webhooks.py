@@ -190,3 +190,15 @@ def test_webhook_of_another_partner_not_found(partner_scope, other_partner_scope
         services.webhook_disable(scope=partner_scope, endpoint=endpoint)
     endpoint.refresh_from_db()
     assert endpoint.is_active
+
+
+def test_webhook_register_limit_counts_active_endpoints(partner_scope):
+    endpoints = [
+        services.webhook_register(scope=partner_scope, url=f"https://p.example/{n}")[0]
+        for n in range(services.MAX_WEBHOOKS)
+    ]
+    with pytest.raises(Conflict) as exc:
+        services.webhook_register(scope=partner_scope, url="https://p.example/one-more")
+    assert exc.value.code == "webhook_limit"
+    services.webhook_disable(scope=partner_scope, endpoint=endpoints[0])
+    services.webhook_register(scope=partner_scope, url="https://p.example/one-more")
