@@ -12,6 +12,8 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
+from terms_site.logging import build_logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -51,6 +53,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations first: request metrics time everything; probes and scrapes are answered before
+    # host checks, HTTPS redirects and sessions; every other request gets a request id and a log.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "terms_site.health.OpsEndpointsMiddleware",
+    "terms_site.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "terms_site.urls"
@@ -155,7 +163,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The database knows what is due; this tick only rings the bell (DESIGN: Jobs).
     "lifecycle-tick": {"task": "agreements.lifecycle_tick", "schedule": crontab(minute="*")},
+    # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.
+    "ledger-heads-daily": {"task": "ops.log_ledger_heads", "schedule": crontab(hour=0, minute=5)},
 }
+CELERY_IMPORTS = ["terms_site.tasks"]
+# Worker logs go through LOGGING below (JSON in production), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -224,7 +237,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "EXCEPTION_HANDLER": "terms_site.api.problem_exception_handler",
 }
+# Requests per API key (or staff user); 429 with Retry-After beyond it.
+TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "OPTiM Terms & Consent API",
     "DESCRIPTION": "Terms versions, consent ledger, contracts and deadlines for partners and products.",
@@ -234,17 +250,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "DEFAULT_GENERATOR_CLASS": "terms_site.api.ApiSchemaGenerator",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "core.enums.EventKind",
+        "LocaleEnum": "tenants.enums.Locale",
+        "RoleEnum": "tenants.enums.Role",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# JSON lines in production, readable lines in debug; request id, tenant and partner ids attached,
+# secrets and personal data scrubbed (terms_site/logging.py).
+LOGGING = build_logging_config(
+    level=env.str("DJANGO_LOG_LEVEL", default="INFO"),
+    fmt=env.str("TERMS_LOG_FORMAT", default="console" if DEBUG else "json"),
+)
 
 # --- The service's own settings (TERMS_*) -----------------------------------------------------
 TERMS_SEEDS_DIR = env.str("TERMS_SEEDS_DIR", default=str(BASE_DIR.parent / "shared" / "seeds"))

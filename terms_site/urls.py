@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from terms_site import health
-from terms_site.api import api_root
+from terms_site import health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/v1/", api_root, name="api-root"),
+    path("api/v1/", include("terms_site.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("console/", include("terms_site.console_urls")),
+    path("", include("agreements.public.urls")),
 ]

@@ -1,0 +1,336 @@
+"""Conventions every endpoint shares: keys, problem+json, pagination, throttling, idempotency."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from core.enums import IdempotencyStatus
+from core.models import IdempotencyRecord
+from tenants.models import PartnerAPIKey, Tenant
+from terms_site import clock
+from tests.factories.tenants import TenantFactory, make_partner_key
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response) -> dict:
+    assert response["Content-Type"] == PROBLEM, response.content
+    body = json.loads(response.content)
+    assert {"type", "title", "status", "detail", "code", "errors"} <= set(body)
+    assert body["status"] == response.status_code
+    assert body["type"] == f"urn:optim-terms:problem:{body['code']}"
+    return body
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def test_missing_key_is_401_with_www_authenticate(anonymous_client: APIClient) -> None:
+    response = anonymous_client.get("/api/v1/tenants/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Api-Key realm="terms-api"'
+    assert problem(response)["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Api-Key tpk_deadbeef_not-a-real-key",
+        "Api-Key tprd_deadbeef_not-a-real-key",
+        "Api-Key tpk_" + "x" * 300,
+    ],
+)
+def test_unknown_key_is_401(header: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get("/api/v1/tenants/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Api-Key realm="terms-api"'
+    assert problem(response)["code"] == "authentication_failed"
+
+
+def test_revoked_key_is_401(revoked_client: APIClient) -> None:
+    response = revoked_client.get("/api/v1/tenants/")
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response
+    assert problem(response)["code"] == "authentication_failed"
+
+
+def test_key_use_is_recorded(partner) -> None:
+    key, raw = make_partner_key(partner)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert client.get("/api/v1/tenants/").status_code == 200
+    assert PartnerAPIKey.objects.get(pk=key.pk).last_used_at is not None
+
+
+def test_read_only_key_cannot_write(read_only_client: APIClient) -> None:
+    response = read_only_client.post("/api/v1/tenants/", {"name": "読み取り専用商事"})
+    assert response.status_code == 403
+    assert problem(response)["code"] == "missing_scope"
+    assert not Tenant.objects.filter(name="読み取り専用商事").exists()
+
+
+def test_product_key_cannot_use_partner_operations(product_client: APIClient) -> None:
+    response = product_client.get("/api/v1/tenants/")
+    assert response.status_code == 403
+    assert problem(response)["code"] == "wrong_caller"
+
+
+def test_other_partners_tenant_is_404(partner, other_partner_client: APIClient) -> None:
+    tenant = TenantFactory(partner=partner)
+    response = other_partner_client.get(f"/api/v1/tenants/{tenant.pk}/")
+    assert response.status_code == 404
+    assert problem(response)["code"] == "not_found"
+
+
+def test_tenant_user_session_is_not_an_api_credential(db) -> None:
+    from tests.factories.tenants import MembershipFactory
+
+    client = APIClient()
+    client.force_login(MembershipFactory().user)
+    assert client.get("/api/v1/tenants/").status_code == 401
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_validation_error_lists_fields(partner_client: APIClient) -> None:
+    response = partner_client.post(
+        "/api/v1/tenants/", {"name": "", "contact_email": "not-an-email", "locale": "fr"}
+    )
+    assert response.status_code == 400
+    body = problem(response)
+    assert body["code"] == "invalid"
+    assert {e["field"] for e in body["errors"]} == {"name", "contact_email", "locale"}
+
+
+def test_service_field_error_is_reported(partner_client: APIClient) -> None:
+    response = partner_client.post(
+        "/api/v1/tenants/", {"name": "チェック商事", "corporate_number": "1234567890123"}
+    )
+    assert response.status_code == 400
+    body = problem(response)
+    assert body["code"] == "invalid"
+    assert [e["field"] for e in body["errors"]] == ["corporate_number"]
+
+
+def test_conflict_carries_code_and_field(partner, partner_client: APIClient) -> None:
+    TenantFactory(partner=partner, external_ref="CUST-1")
+    response = partner_client.post("/api/v1/tenants/", {"name": "重複", "external_ref": "CUST-1"})
+    assert response.status_code == 409
+    body = problem(response)
+    assert body["code"] == "external_ref_taken"
+    assert [e["field"] for e in body["errors"]] == ["external_ref"]
+
+
+def test_non_json_body_is_415(partner_client: APIClient) -> None:
+    response = partner_client.post("/api/v1/tenants/", "name=x", content_type="text/plain")
+    assert response.status_code == 415
+    assert problem(response)["code"] == "unsupported_media_type"
+
+
+def test_malformed_json_is_400(partner_client: APIClient) -> None:
+    response = partner_client.post("/api/v1/tenants/", "{", content_type="application/json")
+    assert response.status_code == 400
+    assert problem(response)["code"] == "parse_error"
+
+
+def test_unknown_method_on_a_shared_path_is_405(partner_client: APIClient) -> None:
+    response = partner_client.put("/api/v1/tenants/", {})
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST, OPTIONS"
+    assert problem(response)["code"] == "method_not_allowed"
+
+
+def test_errors_follow_accept_language(anonymous_client: APIClient) -> None:
+    ja = problem(anonymous_client.get("/api/v1/tenants/", HTTP_ACCEPT_LANGUAGE="ja"))
+    en = problem(anonymous_client.get("/api/v1/tenants/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert ja["code"] == en["code"] == "not_authenticated"
+    assert en["detail"] == "Authentication credentials were not provided."
+
+
+# --- pagination and filters --------------------------------------------------------------------
+
+
+def test_cursor_pagination_walks_every_item_once(partner, partner_client: APIClient) -> None:
+    ids = {TenantFactory(partner=partner).pk for _ in range(5)}
+    TenantFactory()  # a direct tenant: not the partner's
+    seen: list[int] = []
+    url = "/api/v1/tenants/?page_size=2"
+    while url:
+        body = partner_client.get(url).json()
+        seen += [t["id"] for t in body["results"]]
+        url = body["next"]
+    assert seen == sorted(ids)
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "cD1hYmM=", "bz0xJnI9eA=="])  # junk, p=abc, r=x
+def test_forged_cursor_is_400(partner_client: APIClient, cursor: str) -> None:
+    response = partner_client.get(f"/api/v1/tenants/?cursor={cursor}")
+    assert response.status_code == 400
+    assert problem(response)["errors"][0]["field"] == "cursor"
+
+
+def test_updated_since_returns_later_changes(partner, partner_client: APIClient) -> None:
+    old = TenantFactory(partner=partner)
+    Tenant.objects.filter(pk=old.pk).update(updated_at=clock.now() - timedelta(days=2))
+    new = TenantFactory(partner=partner)
+    since = (clock.now() - timedelta(days=1)).isoformat()
+    response = partner_client.get("/api/v1/tenants/", {"updated_since": since})
+    assert [t["id"] for t in response.json()["results"]] == [new.pk]
+
+
+def test_list_query_count_is_constant(
+    partner, partner_client: APIClient, django_assert_max_num_queries
+) -> None:
+    TenantFactory(partner=partner)
+    with django_assert_max_num_queries(4) as one:
+        partner_client.get("/api/v1/tenants/")
+    for _ in range(3):
+        TenantFactory(partner=partner)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        partner_client.get("/api/v1/tenants/")
+
+
+# --- throttling ----------------------------------------------------------------------------
+
+
+@override_settings(TERMS_API_THROTTLE_RATE="2/min")
+def test_throttle_per_key_answers_429_with_retry_after(
+    partner_client: APIClient, other_partner_client: APIClient
+) -> None:
+    assert partner_client.get("/api/v1/tenants/").status_code == 200
+    assert partner_client.get("/api/v1/tenants/").status_code == 200
+    response = partner_client.get("/api/v1/tenants/")
+    assert response.status_code == 429
+    retry = int(response["Retry-After"])
+    assert 0 < retry <= 60
+    assert problem(response)["retry_after"] == retry
+    # Another key has its own bucket.
+    assert other_partner_client.get("/api/v1/tenants/").status_code == 200
+
+
+def test_throttle_uses_the_redis_cache() -> None:
+    from django.core.cache import caches
+
+    assert type(caches["default"]).__module__ == "django.core.cache.backends.redis"
+
+
+# --- idempotency -------------------------------------------------------------------------------
+
+
+def post_tenant(client: APIClient, body: dict, key: str | None = "key-1"):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post("/api/v1/tenants/", body, **headers)
+
+
+def test_idempotent_repeat_returns_the_stored_response(partner_client: APIClient) -> None:
+    first = post_tenant(partner_client, {"name": "冪等商事"})
+    second = post_tenant(partner_client, {"name": "冪等商事"})
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Tenant.objects.filter(name="冪等商事").count() == 1
+
+
+def test_idempotency_key_with_another_body_is_422(partner_client: APIClient) -> None:
+    assert post_tenant(partner_client, {"name": "冪等商事"}).status_code == 201
+    response = post_tenant(partner_client, {"name": "別の商事"})
+    assert response.status_code == 422
+    assert problem(response)["code"] == "idempotency_key_reused"
+    assert not Tenant.objects.filter(name="別の商事").exists()
+
+
+def test_idempotency_key_in_flight_is_409(partner, partner_client: APIClient) -> None:
+    first = post_tenant(partner_client, {"name": "冪等商事"})
+    IdempotencyRecord.objects.filter(key="key-1").update(
+        status=IdempotencyStatus.IN_FLIGHT, expires_at=clock.now() + timedelta(minutes=1)
+    )
+    response = post_tenant(partner_client, {"name": "冪等商事"})
+    assert first.status_code == 201
+    assert response.status_code == 409
+    assert problem(response)["code"] == "idempotency_in_flight"
+
+
+def test_idempotency_keys_are_scoped_to_the_caller(
+    partner_client: APIClient, other_partner_client: APIClient
+) -> None:
+    assert post_tenant(partner_client, {"name": "A商事"}).status_code == 201
+    response = post_tenant(other_partner_client, {"name": "A商事"})
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Tenant.objects.filter(name="A商事").count() == 2
+
+
+def test_idempotency_record_expires_after_24_hours(partner_client: APIClient) -> None:
+    assert (
+        post_tenant(partner_client, {"name": "期限商事", "external_ref": "E1"}).status_code == 201
+    )
+    record = IdempotencyRecord.objects.get(key="key-1")
+    assert record.expires_at - clock.now() > timedelta(hours=23, minutes=59)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(expires_at=clock.now())
+    response = post_tenant(partner_client, {"name": "期限商事", "external_ref": "E1"})
+    # Runs again: the second create meets the unique reference instead of a replay.
+    assert response.status_code == 409
+    assert "Idempotent-Replayed" not in response
+
+
+def test_refusals_are_stored_too(partner, partner_client: APIClient) -> None:
+    TenantFactory(partner=partner, external_ref="R1")
+    first = post_tenant(partner_client, {"name": "x", "external_ref": "R1"})
+    Tenant.objects.filter(external_ref="R1").update(external_ref="R2")
+    second = post_tenant(partner_client, {"name": "x", "external_ref": "R1"})
+    assert first.status_code == second.status_code == 409
+    assert second["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("key", ["", "a" * 256, "ключ"])
+def test_malformed_idempotency_key_is_400(partner_client: APIClient, key: str) -> None:
+    response = partner_client.post("/api/v1/tenants/", {"name": "x"}, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert problem(response)["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_requests_without_a_key_are_not_recorded(partner_client: APIClient) -> None:
+    assert post_tenant(partner_client, {"name": "鍵なし"}, key=None).status_code == 201
+    assert IdempotencyRecord.objects.count() == 0
+
+
+# --- schema and documentation ----------------------------------------------------------------
+
+
+def test_schema_is_served_without_a_key(anonymous_client: APIClient) -> None:
+    response = anonymous_client.get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["components"]["securitySchemes"]) == {
+        "PartnerApiKey",
+        "ProductApiKey",
+        "StaffSession",
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_docs_use_local_static_assets(anonymous_client: APIClient, path: str) -> None:
+    response = anonymous_client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert not {"cdn.", "unpkg", "jsdelivr"} & {
+        w for w in ("cdn.", "unpkg", "jsdelivr") if w in html
+    }
+
+
+def test_api_root_links(anonymous_client: APIClient) -> None:
+    body = anonymous_client.get("/api/v1/").json()
+    assert body["links"]["schema"].endswith("/api/v1/schema/")
