@@ -1,0 +1,91 @@
+"""gunicorn settings for the web service (docker-compose `web`; `gunicorn -c deploy/gunicorn.conf.py`).
+
+Every value can be overridden with GUNICORN_* variables so an operator tunes a host without
+rebuilding the image. Logs go to stdout as JSON lines (terms_site.logging.JsonFormatter), the
+access log without client IP addresses, user agents or query strings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def _cpu_count() -> int:
+    """CPUs this process may use (the container's cpuset, not the host's core count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+wsgi_app = "terms_site.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
+# The usual (2 × CPU) + 1 sync workers: requests are short and mostly wait on PostgreSQL.
+workers = _int("GUNICORN_WORKERS", 2 * _cpu_count() + 1)
+threads = _int("GUNICORN_THREADS", 1)
+worker_class = "sync"
+# A request slower than this is killed (and logged); PDF receipts are the slowest at ~1 s.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak never takes the service down; jitter keeps them
+# from restarting together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Docker's /dev/shm is RAM; the default (/tmp) may be an overlay on disk.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 -- RAM, by design
+# Behind the TLS proxy: trust its X-Forwarded-* headers (the proxy is the only way in).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
+limit_request_line = 8190
+
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The access line is rebuilt from the atoms by JsonFormatter (method, path, status, duration,
+# size, request id); this format is only what a plain formatter would show.
+access_log_format = "%(m)s %(U)s %(s)s %(M)sms %(b)s {x-request-id}o"
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "terms_site.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+    },
+}
+
+# Prometheus counters from every worker process are summed at scrape time (multiprocess mode).
+# The variable must be set before prometheus_client is imported, i.e. here, before the app loads.
+PROMETHEUS_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    "/tmp/terms-prometheus",  # noqa: S108 -- per-container scratch
+)
+
+
+def on_starting(server: Any) -> None:
+    """Start from an empty metrics directory: files of a previous run would be added in."""
+    shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
+    Path(PROMETHEUS_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges (its counters stay in the sum)."""
+    from prometheus_client import multiprocess  # noqa: PLC0415 -- only in the master
+
+    multiprocess.mark_process_dead(worker.pid)

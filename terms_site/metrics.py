@@ -1,0 +1,308 @@
+"""/metrics in the Prometheus text format, behind a bearer token (TERMS_METRICS_TOKEN).
+
+Two sources:
+- request counts and latencies per route, counted by django-prometheus' middleware in each
+  web process (summed over gunicorn workers in multiprocess mode, see deploy/gunicorn.conf.py);
+- the service's state, read from PostgreSQL at scrape time by DatabaseCollector with a few
+  aggregate queries: jobs (runs, durations, lag), the outbox (backlog, dead letters), the
+  ledger (rows, answers per version, daily chain heads), consent states and heartbeats.
+  Nothing is counted per request for these, so every web process reports the same values.
+
+docs/operations.md lists every metric and the alert it feeds.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
+from django.views.decorators.cache import never_cache
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from terms_site import clock
+
+logger = logging.getLogger(__name__)
+
+# Job runs are summarised over this window: long enough to cover a daily job, short enough
+# that the scrape never aggregates the whole history.
+JOB_WINDOW = timedelta(hours=24)
+UNDONE = ("pending", "running", "failed")
+
+
+def _seconds(value: timedelta) -> float:
+    return max(0.0, value.total_seconds())
+
+
+class DatabaseCollector(Collector):
+    """Gauges computed from the database when Prometheus scrapes (not per request)."""
+
+    def collect(self) -> Iterator[Any]:
+        started = time.monotonic()
+        ok = 1.0
+        try:
+            yield from self._jobs()
+            yield from self._outbox()
+            yield from self._ledger()
+            yield from self._heartbeats()
+        except Exception:  # a failed scrape must say so, not take /metrics down with it
+            logger.exception("metrics.collect_failed")
+            ok = 0.0
+        up = GaugeMetricFamily(
+            "terms_metrics_database_up", "1 when the database gauges were computed on this scrape"
+        )
+        up.add_metric([], ok)
+        yield up
+        took = GaugeMetricFamily(
+            "terms_metrics_collect_seconds", "Time spent computing the database gauges"
+        )
+        took.add_metric([], time.monotonic() - started)
+        yield took
+
+    # --- jobs ----------------------------------------------------------------------------
+    def _jobs(self) -> Iterator[Any]:
+        from core.models import JobRun, PlannedAction  # noqa: PLC0415 -- apps ready at scrape
+
+        now = clock.now()
+        runs = GaugeMetricFamily(
+            "terms_job_runs_24h", "Job runs started in the last 24 hours", labels=["job", "status"]
+        )
+        durations = SummaryMetricFamily(
+            "terms_job_run_duration_seconds_24h",
+            "Durations of job runs finished in the last 24 hours",
+            labels=["job"],
+        )
+        longest = GaugeMetricFamily(
+            "terms_job_run_duration_max_seconds_24h",
+            "Longest job run finished in the last 24 hours",
+            labels=["job"],
+        )
+        last_ok = GaugeMetricFamily(
+            "terms_job_last_success_timestamp_seconds",
+            "When the job last finished without error (within the last 24 hours)",
+            labels=["job"],
+        )
+        per_job: dict[str, dict[str, float]] = {}
+        rows = (
+            JobRun.objects.filter(started_at__gte=now - JOB_WINDOW)
+            .values("job", "status")
+            .annotate(
+                n=Count("id"),
+                finished=Count("id", filter=Q(finished_at__isnull=False)),
+                total_ms=Sum("duration_ms"),
+                max_ms=Max("duration_ms"),
+                last=Max("finished_at"),
+            )
+            .order_by("job", "status")
+        )
+        for row in rows:
+            runs.add_metric([row["job"], row["status"]], row["n"])
+            agg = per_job.setdefault(row["job"], {"count": 0, "sum": 0.0, "max": 0.0})
+            agg["count"] += row["finished"]
+            agg["sum"] += (row["total_ms"] or 0) / 1000
+            agg["max"] = max(agg["max"], (row["max_ms"] or 0) / 1000)
+            if row["status"] == "ok" and row["last"] is not None:
+                last_ok.add_metric([row["job"]], row["last"].timestamp())
+        for job, agg in sorted(per_job.items()):
+            durations.add_metric([job], count_value=agg["count"], sum_value=agg["sum"])
+            longest.add_metric([job], agg["max"])
+
+        # Lag: how long the oldest due-but-undone action of each job has been due. Its due
+        # date starts at 00:00 JST; a healthy job keeps this under a few minutes.
+        lag = GaugeMetricFamily(
+            "terms_job_lag_seconds",
+            "Age of the oldest due planned action not yet done, per job (0 when none)",
+            labels=["job"],
+        )
+        due = GaugeMetricFamily(
+            "terms_job_actions_due",
+            "Planned actions due today or earlier and not done, per job and status",
+            labels=["job", "status"],
+        )
+        oldest: dict[str, Any] = {}
+        for row in (
+            PlannedAction.objects.filter(status__in=UNDONE, due_on__lte=clock.today())
+            .values("job", "status")
+            .annotate(n=Count("id"), oldest=Min("due_on"))
+            .order_by("job", "status")
+        ):
+            due.add_metric([row["job"], row["status"]], row["n"])
+            current = oldest.get(row["job"])
+            oldest[row["job"]] = row["oldest"] if current is None else min(current, row["oldest"])
+        for job in sorted(set(oldest) | set(per_job) | set(_registered_jobs())):
+            age = _seconds(now - clock.start_of_day(oldest[job])) if job in oldest else 0.0
+            lag.add_metric([job], age)
+        yield from (runs, durations, longest, last_ok, lag, due)
+
+    # --- outbox --------------------------------------------------------------------------
+    def _outbox(self) -> Iterator[Any]:
+        from core.models import Outbox  # noqa: PLC0415 -- apps ready at scrape
+
+        now = clock.now()
+        messages = GaugeMetricFamily(
+            "terms_outbox_messages",
+            "Outbox messages by channel and status",
+            labels=["channel", "status"],
+        )
+        backlog = GaugeMetricFamily(
+            "terms_outbox_backlog",
+            "Messages waiting to be delivered (pending or retrying)",
+            labels=["channel"],
+        )
+        dead = GaugeMetricFamily(
+            "terms_outbox_dead_letters",
+            "Messages given up after TERMS_OUTBOX_MAX_ATTEMPTS",
+            labels=["channel"],
+        )
+        oldest = GaugeMetricFamily(
+            "terms_outbox_oldest_due_seconds",
+            "How long the oldest due, undelivered message has waited",
+            labels=["channel"],
+        )
+        totals: dict[tuple[str, str], int] = {}
+        for row in Outbox.objects.values("channel", "status").annotate(n=Count("id")):
+            totals[(row["channel"], row["status"])] = row["n"]
+        channels = sorted({channel for channel, _ in totals} | {"email", "webhook"})
+        for (channel, status), n in sorted(totals.items()):
+            messages.add_metric([channel, status], n)
+        for channel in channels:
+            backlog.add_metric(
+                [channel], totals.get((channel, "pending"), 0) + totals.get((channel, "failed"), 0)
+            )
+            dead.add_metric([channel], totals.get((channel, "dead"), 0))
+        waiting = dict(
+            Outbox.objects.filter(status__in=("pending", "failed"), next_attempt_at__lte=now)
+            .values("channel")
+            .annotate(first=Min("next_attempt_at"))
+            .values_list("channel", "first")
+        )
+        for channel in channels:
+            first = waiting.get(channel)
+            oldest.add_metric([channel], _seconds(now - first) if first else 0.0)
+        yield from (messages, backlog, dead, oldest)
+
+    # --- ledger --------------------------------------------------------------------------
+    def _ledger(self) -> Iterator[Any]:
+        from agreements.models import ConsentRecord, ConsentState  # noqa: PLC0415
+        from terms_site.ledger_heads import daily_heads  # noqa: PLC0415
+
+        rows = GaugeMetricFamily(
+            "terms_ledger_rows", "Consent ledger rows by answer", labels=["answer"]
+        )
+        answers = GaugeMetricFamily(
+            "terms_answers",
+            "Ledger rows per terms version and answer",
+            labels=["document", "version", "answer"],
+        )
+        per_answer: dict[str, int] = {}
+        for row in (
+            ConsentRecord.objects.values("version__document__slug", "version__label", "answer")
+            .annotate(n=Count("id"))
+            .order_by("version__document__slug", "version__label", "answer")
+        ):
+            answers.add_metric(
+                [row["version__document__slug"], row["version__label"], row["answer"]], row["n"]
+            )
+            per_answer[row["answer"]] = per_answer.get(row["answer"], 0) + row["n"]
+        for answer in sorted(set(per_answer) | {"accepted", "rejected", "deemed"}):
+            rows.add_metric([answer], per_answer.get(answer, 0))
+
+        states = GaugeMetricFamily(
+            "terms_consent_states",
+            "Tenants per terms version and consent status (the current projection)",
+            labels=["document", "version", "status"],
+        )
+        for row in (
+            ConsentState.objects.values("version__document__slug", "version__label", "status")
+            .annotate(n=Count("id"))
+            .order_by("version__document__slug", "version__label", "status")
+        ):
+            states.add_metric(
+                [row["version__document__slug"], row["version__label"], row["status"]], row["n"]
+            )
+
+        # Heads as of 00:00 JST today: constant for the day, so a stored series whose hash
+        # changes for the same tenant and day means the chain was rewritten.
+        as_of = clock.today().isoformat()
+        head_info = GaugeMetricFamily(
+            "terms_ledger_daily_head_info",
+            "Chain head per tenant as of 00:00 JST (value 1; seq and hash as labels)",
+            labels=["tenant_id", "as_of", "seq", "hash"],
+        )
+        head_seq = GaugeMetricFamily(
+            "terms_ledger_daily_head_seq",
+            "Chain length per tenant as of 00:00 JST",
+            labels=["tenant_id"],
+        )
+        for head in daily_heads():
+            head_info.add_metric([str(head.tenant_id), as_of, str(head.seq), head.hash], 1)
+            head_seq.add_metric([str(head.tenant_id)], head.seq)
+        yield from (rows, answers, states, head_info, head_seq)
+
+    # --- heartbeats ----------------------------------------------------------------------
+    def _heartbeats(self) -> Iterator[Any]:
+        from core.models import Heartbeat  # noqa: PLC0415 -- apps ready at scrape
+
+        now = clock.now()
+        age = GaugeMetricFamily(
+            "terms_heartbeat_age_seconds",
+            "Seconds since beat / worker last wrote a heartbeat",
+            labels=["name"],
+        )
+        for name, beat_at in Heartbeat.objects.order_by("name").values_list("name", "beat_at"):
+            age.add_metric([name], _seconds(now - beat_at))
+        limit = GaugeMetricFamily(
+            "terms_heartbeat_max_age_seconds", "/readyz fails beyond this heartbeat age"
+        )
+        limit.add_metric([], settings.TERMS_HEARTBEAT_MAX_AGE_SECONDS)
+        yield from (age, limit)
+
+
+def _registered_jobs() -> list[str]:
+    try:
+        from agreements.jobs import JOBS  # noqa: PLC0415 -- the jobs registry, if loaded
+    except ImportError:
+        return []
+    return list(JOBS)
+
+
+def _authorized(request: HttpRequest, token: str) -> bool:
+    scheme, _sep, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return False
+    return hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+def render_metrics() -> bytes:
+    """The exposition text: process metrics (all gunicorn workers) + database gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess  # noqa: PLC0415 -- gunicorn only
+
+        process_registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(process_registry)
+    else:
+        process_registry = REGISTRY
+    database_registry = CollectorRegistry(auto_describe=False)
+    database_registry.register(DatabaseCollector())
+    return generate_latest(process_registry) + generate_latest(database_registry)
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """404 while no token is configured (the endpoint does not exist), 403 for a wrong one."""
+    token = settings.TERMS_METRICS_TOKEN
+    if not token:
+        return HttpResponseNotFound(b"", content_type="text/plain")
+    if not _authorized(request, token):
+        return HttpResponseForbidden(b"", content_type="text/plain")
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

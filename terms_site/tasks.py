@@ -1,0 +1,13 @@
+"""Operations tasks (loaded through CELERY_IMPORTS; the project package is not an app)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="ops.log_ledger_heads", acks_late=True, ignore_result=True)
+def log_ledger_heads() -> int:
+    """Daily (beat, 00:05 JST): today's chain heads into the logs, one line per tenant."""
+    from terms_site.ledger_heads import log_daily_heads  # noqa: PLC0415 -- leaf
+
+    return log_daily_heads()
