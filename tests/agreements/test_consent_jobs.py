@@ -1,0 +1,287 @@
+"""Posting opens the projection (R1); the effective date writes deemed rows (R3) or marks
+non-responders outstanding (R4), in batches with a constant number of queries."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agreements.enums import (
+    ActorKind,
+    Answer,
+    Channel,
+    ConsentMode,
+    ConsentStatus,
+    ContractStatus,
+    VersionStatus,
+)
+from agreements.models import ConsentRecord, ConsentState, Contract, LedgerHead, TermsVersion
+from agreements.services.consents import (
+    consent_answer,
+    consent_states_open,
+    consents_apply_effective,
+)
+from agreements.services.ledger import ledger_verify
+from terms_site import clock
+from tests.factories.agreements import (
+    ContractFactory,
+    DocumentFactory,
+    OptionFactory,
+    VersionFactory,
+)
+from tests.factories.consents import (
+    BEFORE,
+    EFFECTIVE_ON,
+    admin_scope,
+    bound_tenant,
+    chain_rows,
+    posted_version,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def _statements(captured: CaptureQueriesContext) -> int:
+    return sum(
+        1
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    )
+
+
+def _states(version: TermsVersion) -> dict[int, str]:
+    return dict(
+        ConsentState.objects.filter(document=version.document).values_list("tenant_id", "status")
+    )
+
+
+def _apply(version: TermsVersion, **kw: object) -> dict[str, int]:
+    with clock.frozen_at(version.effective_on):
+        return consents_apply_effective(version=version, today=version.effective_on, **kw)
+
+
+# --- consent_states_open ------------------------------------------------------------------------
+
+
+def test_consent_states_open_r1_bound_tenants_get_no_answer() -> None:
+    version = posted_version()
+    bound = [bound_tenant(version.document).tenant_id for _ in range(3)]
+    ended = bound_tenant(version.document)
+    Contract.objects.filter(pk=ended.pk).update(
+        status=ContractStatus.ENDED, ended_on=date(2025, 2, 28), end_reason="expired"
+    )
+    ContractFactory()  # another product
+    assert consent_states_open(version=version) == 3
+    assert _states(version) == dict.fromkeys(bound, ConsentStatus.NO_ANSWER)
+    assert set(
+        ConsentState.objects.filter(document=version.document).values_list("version_id", flat=True)
+    ) == {version.pk}
+
+
+def test_consent_states_open_r1_individual_rules_only_with_the_option() -> None:
+    option = OptionFactory()
+    document = DocumentFactory(product=option.product, kind="individual", option=option)
+    version = posted_version(document)
+    with_option = bound_tenant(document)
+    ContractFactory(product=option.product)  # the product without the option
+    assert consent_states_open(version=version) == 1
+    assert _states(version) == {with_option.tenant_id: ConsentStatus.NO_ANSWER}
+
+
+def test_consent_states_open_moves_answers_to_the_new_version_and_is_idempotent() -> None:
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
+    contract = bound_tenant(document)
+    with clock.frozen_at(BEFORE):
+        consent_answer(
+            scope=admin_scope(contract.tenant),
+            tenant=contract.tenant,
+            version=v1,
+            answer="accepted",
+        )
+    v2 = posted_version(document)
+    assert consent_states_open(version=v2) == 1
+    state = ConsentState.objects.get(tenant=contract.tenant)
+    assert (state.version_id, state.status, state.record_id) == (
+        v2.pk,
+        ConsentStatus.NO_ANSWER,
+        None,
+    )
+    assert consent_states_open(version=v2) == 0
+
+
+def test_consent_states_open_ignores_a_version_that_is_not_the_latest_posted() -> None:
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document)
+    posted_version(document)
+    bound_tenant(document)
+    assert consent_states_open(version=v1) == 0
+    assert not ConsentState.objects.exists()
+
+
+def test_consent_states_open_set_based_constant_queries() -> None:
+    counts = []
+    for size in (3, 30):
+        version = posted_version()
+        for _ in range(size):
+            bound_tenant(version.document)
+        with CaptureQueriesContext(connection) as captured:
+            assert consent_states_open(version=version) == size
+        counts.append(_statements(captured))
+    assert counts[0] == counts[1]
+
+
+# --- consents_apply_effective: deemed mode (R3) --------------------------------------------------
+
+
+def test_apply_effective_r3_deemed_rows_for_silent_bound_tenants_citing_the_notice() -> None:
+    version = posted_version()
+    silent = bound_tenant(version.document).tenant
+    accepted = bound_tenant(version.document).tenant
+    consent_states_open(version=version)
+    with clock.frozen_at(BEFORE):
+        consent_answer(
+            scope=admin_scope(accepted), tenant=accepted, version=version, answer="accepted"
+        )
+    assert _apply(version) == {"deemed": 1, "outstanding": 0, "batches": 1}
+    row = ConsentRecord.objects.get(answer=Answer.DEEMED)
+    assert row.tenant_id == silent.pk
+    assert (row.actor_kind, row.actor_ref, row.channel) == (
+        ActorKind.SYSTEM,
+        "system",
+        Channel.SYSTEM,
+    )
+    assert (row.version_id, row.notice_posted_at, row.version_body_hash) == (
+        version.pk,
+        version.posted_at,
+        version.body_hash,
+    )
+    assert _states(version) == {
+        silent.pk: ConsentStatus.DEEMED,
+        accepted.pk: ConsentStatus.ACCEPTED,
+    }
+    assert ConsentState.objects.get(tenant=silent).record_id == row.pk
+    assert ledger_verify() == []
+
+
+def test_apply_effective_r3_only_contracts_active_on_the_effective_date() -> None:
+    version = posted_version()
+    ended_before = bound_tenant(version.document)
+    Contract.objects.filter(pk=ended_before.pk).update(
+        status=ContractStatus.TERMINATED,
+        ended_on=EFFECTIVE_ON - timedelta(days=1),
+        end_reason="customer_request",
+    )
+    ends_on_the_day = bound_tenant(version.document)
+    Contract.objects.filter(pk=ends_on_the_day.pk).update(
+        status=ContractStatus.TERMINATED, ended_on=EFFECTIVE_ON, end_reason="customer_request"
+    )
+    starts_later = bound_tenant(version.document, start_date=EFFECTIVE_ON + timedelta(days=1))
+    assert _apply(version)["deemed"] == 1
+    assert list(ConsentRecord.objects.values_list("tenant_id", flat=True)) == [
+        ends_on_the_day.tenant_id
+    ]
+    assert not ConsentRecord.objects.filter(
+        tenant_id__in=[ended_before.tenant_id, starts_later.tenant_id]
+    ).exists()
+
+
+def test_apply_effective_r3_without_a_posted_notice_writes_nothing() -> None:
+    version = posted_version(posted=False)
+    bound_tenant(version.document)
+    assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+    assert not ConsentRecord.objects.exists()
+
+
+def test_apply_effective_r3_notice_posted_on_the_effective_date_is_too_late() -> None:
+    version = posted_version(notice_on=EFFECTIVE_ON)
+    bound_tenant(version.document)
+    assert _apply(version)["deemed"] == 0
+
+
+def test_apply_effective_r3_idempotent_second_run_writes_nothing() -> None:
+    version = posted_version()
+    for _ in range(3):
+        bound_tenant(version.document)
+    consent_states_open(version=version)
+    assert _apply(version)["deemed"] == 3
+    with CaptureQueriesContext(connection) as captured:
+        assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+    assert not any(q["sql"].startswith(("INSERT", "UPDATE")) for q in captured.captured_queries)
+    assert ConsentRecord.objects.count() == 3
+
+
+def test_apply_effective_r3_extends_existing_chains() -> None:
+    version = posted_version()
+    old = VersionFactory()
+    tenant = bound_tenant(version.document).tenant
+    chain_rows(tenant, old, 5)
+    _apply(version)
+    assert ConsentRecord.objects.get(answer=Answer.DEEMED).seq == 6
+    assert LedgerHead.objects.get(tenant=tenant).seq == 6
+    assert ledger_verify() == []
+
+
+def test_apply_effective_before_the_effective_date_does_nothing() -> None:
+    version = posted_version()
+    bound_tenant(version.document)
+    with clock.frozen_at(BEFORE):
+        assert consents_apply_effective(version=version, today=BEFORE)["batches"] == 0
+    assert not ConsentRecord.objects.exists()
+
+
+def test_apply_effective_r7_withdrawn_version_writes_nothing() -> None:
+    version = posted_version(status=VersionStatus.WITHDRAWN)
+    bound_tenant(version.document)
+    assert _apply(version)["deemed"] == 0
+
+
+def test_apply_effective_r3_constant_queries_per_batch() -> None:
+    def queries(tenants: int, batch_size: int) -> tuple[int, dict[str, int]]:
+        version = posted_version()
+        for _ in range(tenants):
+            bound_tenant(version.document)
+        with CaptureQueriesContext(connection) as captured:
+            counts = _apply(version, batch_size=batch_size)
+        assert counts["deemed"] == tenants
+        return _statements(captured), counts
+
+    one_small, counts = queries(2, batch_size=2)
+    assert counts["batches"] == 1
+    one_large, _ = queries(10, batch_size=10)
+    assert one_small == one_large  # a batch costs the same whatever its size
+    three, counts = queries(6, batch_size=2)
+    assert counts["batches"] == 3
+    per_batch = (three - one_small) // 2
+    assert three == one_small + 2 * per_batch
+    assert per_batch <= 8
+    assert ledger_verify() == []
+
+
+# --- consents_apply_effective: explicit mode (R4) ---------------------------------------------
+
+
+def test_apply_effective_r4_explicit_non_responders_become_outstanding() -> None:
+    version = posted_version(mode=ConsentMode.EXPLICIT)
+    silent = bound_tenant(version.document).tenant
+    never_opened = bound_tenant(version.document).tenant
+    rejected = bound_tenant(version.document).tenant
+    ConsentState.objects.all().delete()
+    consent_states_open(version=version)
+    ConsentState.objects.filter(tenant=never_opened).delete()
+    with clock.frozen_at(BEFORE):
+        consent_answer(
+            scope=admin_scope(rejected), tenant=rejected, version=version, answer="rejected"
+        )
+    assert _apply(version) == {"deemed": 0, "outstanding": 2, "batches": 1}
+    assert _states(version) == {
+        silent.pk: ConsentStatus.OUTSTANDING,
+        never_opened.pk: ConsentStatus.OUTSTANDING,
+        rejected.pk: ConsentStatus.REJECTED,
+    }
+    assert ConsentRecord.objects.filter(answer=Answer.DEEMED).count() == 0
+    # Idempotent.
+    assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
