@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from agreements import rules
 from agreements.enums import ChangeCategory, ConsentMode, LegalBasis, VersionStatus
-from agreements.models import Article, Paragraph, TermsDocument, TermsVersion
+from agreements.models import Article, ConsentState, Paragraph, TermsDocument, TermsVersion
 from agreements.selectors.versions import tenants_to_notify, version_in_force
 from agreements.services.version_text import (
     NoticeTable,
@@ -159,6 +159,19 @@ def _locked_draft(version: TermsVersion) -> TermsVersion:
             status=locked.status,
         )
     return locked
+
+
+def _projection_restore(version: TermsVersion) -> int:
+    """Point consent states that follow a withdrawn or lapsed version back at the version in
+    force (the ledger rows recorded against it stay, R7)."""
+    from agreements.services.consents import (  # noqa: PLC0415 -- consents builds on versions
+        consent_state_rebuild,
+    )
+
+    affected = list(
+        ConsentState.objects.filter(version=version).values_list("tenant_id", flat=True)
+    )
+    return consent_state_rebuild(tenant_ids=affected) if affected else 0
 
 
 def _actor(scope: Scope) -> Any:
@@ -671,6 +684,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
                 subject=locked,
             )
             notified += 1
+    _projection_restore(locked)
     audit_add(
         actor=_actor(scope),
         action=AuditAction.WITHDRAW,
@@ -767,6 +781,7 @@ def _apply_one(pk: int, today: date) -> str | None:
                     payload=payload,
                     subject=version,
                 )
+        _projection_restore(version)
         audit_add(
             actor=None,
             action=AuditAction.UPDATE,

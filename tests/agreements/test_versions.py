@@ -440,6 +440,9 @@ def test_version_withdraw_r7_posted_is_notified_and_kept(draft, editor, publishe
     assert Event.objects.filter(kind=EventKind.VERSION_WITHDRAWN, tenant_id=tenant.pk).count() == 1
     assert Outbox.objects.filter(kind=EventKind.VERSION_WITHDRAWN, tenant_id=tenant.pk).exists()
     assert withdrawn.articles.count() == 3  # nothing recorded against it is deleted
+    # The tenant's consent state follows the version in force again.
+    state = ConsentState.objects.get(tenant=tenant, document=version.document)
+    assert (state.version_id, state.status) == (draft.based_on_id, ConsentStatus.NO_ANSWER)
     assert list(notice_list_public()) == [withdrawn]  # the withdrawal stays public
     assert AuditEntry.objects.filter(action=AuditAction.WITHDRAW, object_id=version.pk).exists()
 
@@ -658,3 +661,19 @@ def test_document_list_and_version_in_force(catalog, in_force) -> None:
     assert list(document_list(scope=scope, product=catalog.biz)) == [catalog.biz_terms]
     assert version_in_force(document=catalog.biz_terms, on_date=date(2024, 11, 21)) is None
     assert version_in_force(document=catalog.biz_terms, on_date=date(2024, 11, 22)) == in_force
+
+
+def test_versions_apply_effective_r2_late_posting_lapses_and_tells_tenants(
+    draft, publisher, catalog
+) -> None:
+    tenant = _bound_tenant(catalog)
+    version = _schedule(draft, publisher)
+    with clock.frozen_at(datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO)):
+        notice_post(version=version)  # the job ran too late: posted at 00:00 on the effective date
+        versions_apply_effective(today=date(2025, 3, 10))
+
+    assert TermsVersion.objects.get(pk=version.pk).status == VersionStatus.LAPSED
+    assert Event.objects.filter(kind=EventKind.VERSION_LAPSED, tenant_id=tenant.pk).count() == 1
+    assert Outbox.objects.filter(kind=EventKind.VERSION_LAPSED, tenant_id=None).count() == 1
+    state = ConsentState.objects.get(tenant=tenant, document=version.document)
+    assert state.version_id == draft.based_on_id
