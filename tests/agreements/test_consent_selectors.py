@@ -1,0 +1,275 @@
+"""Consent reads: statuses per bound document, the products' status check (R4, R6), the ledger."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agreements.enums import Answer, CaseStatus, ConsentMode, ConsentStatus, ContractStatus
+from agreements.models import Contract, TerminationCase
+from agreements.selectors.consents import (
+    FLAG_CASE_CONFIRMED,
+    FLAG_CONTRACT_INACTIVE,
+    FLAG_OUTSTANDING,
+    FLAG_REJECTED,
+    bound_documents,
+    bound_tenants_q,
+    consent_status_for_tenant,
+    ledger_for_tenant,
+    tenant_is_allowed,
+)
+from agreements.services.consents import (
+    consent_answer,
+    consent_states_open,
+    consents_apply_effective,
+)
+from core.errors import NotFound
+from tenants.models import Tenant
+from tenants.scope import Scope
+from terms_site import clock
+from tests.factories.agreements import (
+    ContractFactory,
+    DocumentFactory,
+    OptionFactory,
+    ProductFactory,
+    VersionFactory,
+)
+from tests.factories.consents import (
+    AFTER,
+    BEFORE,
+    EFFECTIVE_ON,
+    admin_scope,
+    bound_tenant,
+    posted_version,
+)
+from tests.factories.tenants import PartnerFactory, StaffFactory, TenantFactory, make_partner_key
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+STAFF = Scope.system()
+
+
+def _answer(tenant: Tenant, version, value: str, on: date = BEFORE) -> None:
+    with clock.frozen_at(on):
+        consent_answer(scope=admin_scope(tenant), tenant=tenant, version=version, answer=value)
+
+
+def _product_scope(product) -> Scope:
+    return Scope.product(product_id=product.pk, key_id=None, scopes=("status:read",))
+
+
+# --- bound_tenants_q / bound_documents (R1) ----------------------------------------------------
+
+
+def test_bound_tenants_q_r1_contract_active_on_the_date() -> None:
+    document = DocumentFactory()
+    active = bound_tenant(document)
+    ended = bound_tenant(document)
+    Contract.objects.filter(pk=ended.pk).update(
+        status=ContractStatus.ENDED, ended_on=date(2025, 3, 31), end_reason="expired"
+    )
+    later = bound_tenant(document, start_date=date(2025, 5, 1))
+
+    def on(day: date | None) -> set[int]:
+        return set(
+            Tenant.objects.filter(bound_tenants_q(document=document, on_date=day)).values_list(
+                "pk", flat=True
+            )
+        )
+
+    assert on(date(2025, 3, 31)) == {active.tenant_id, ended.tenant_id}
+    assert on(date(2025, 4, 1)) == {active.tenant_id}
+    assert on(date(2025, 5, 1)) == {active.tenant_id, later.tenant_id}
+    assert on(None) == {active.tenant_id, later.tenant_id}  # status active now
+
+
+def test_bound_documents_r1_individual_rules_first_and_only_with_option() -> None:
+    option = OptionFactory()
+    base = DocumentFactory(product=option.product)
+    rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
+    other_option_doc = DocumentFactory(
+        product=option.product, kind="individual", option=OptionFactory(product=option.product)
+    )
+    contract = bound_tenant(rules_doc)
+    documents = bound_documents(tenant=contract.tenant, on_date=BEFORE)
+    assert documents == [rules_doc, base]
+    assert other_option_doc not in documents
+
+
+# --- consent_status_for_tenant ---------------------------------------------------------------
+
+
+def test_consent_status_for_tenant_pending_version_with_deadline_and_answers() -> None:
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document)
+    v2 = posted_version(document)
+    tenant = bound_tenant(document).tenant
+    consent_states_open(version=v2)
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+    assert status.document == document
+    assert (status.version, status.version_in_force, status.pending_version) == (v2, v1, v2)
+    assert (status.effective_on, status.consent_mode, status.deadline) == (
+        EFFECTIVE_ON,
+        ConsentMode.DEEMED,
+        date(2025, 3, 31),
+    )
+    assert status.status == ConsentStatus.NO_ANSWER
+    assert status.allowed_answers == {Answer.ACCEPTED, Answer.REJECTED}
+
+
+def test_consent_status_for_tenant_rejected_shows_case_and_switch() -> None:
+    v2 = posted_version()
+    tenant = bound_tenant(v2.document).tenant
+    _answer(tenant, v2, "rejected")
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=STAFF, tenant=tenant)
+    assert status.status == ConsentStatus.REJECTED
+    assert status.allowed_answers == {Answer.ACCEPTED}
+    assert status.case is not None
+    assert status.case.status == CaseStatus.OPEN
+    assert status.record is not None
+    assert status.record.answer == Answer.REJECTED
+
+
+def test_consent_status_for_tenant_r3_deemed_after_effective_allows_only_accept() -> None:
+    v2 = posted_version()
+    tenant = bound_tenant(v2.document).tenant
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    with clock.frozen_at(AFTER):
+        (status,) = consent_status_for_tenant(scope=STAFF, tenant=tenant)
+    assert status.status == ConsentStatus.DEEMED
+    assert status.allowed_answers == {Answer.ACCEPTED}
+    assert status.deadline is None
+
+
+def test_consent_status_for_tenant_another_callers_tenant_not_found() -> None:
+    tenant = bound_tenant(posted_version().document).tenant
+    with pytest.raises(NotFound):
+        consent_status_for_tenant(scope=admin_scope(TenantFactory()), tenant=tenant)
+    with pytest.raises(NotFound):
+        consent_status_for_tenant(
+            scope=Scope.partner(make_partner_key(PartnerFactory())[0]), tenant=tenant
+        )
+
+
+# --- tenant_is_allowed: the products' status check -------------------------------------------------
+
+
+def _check(tenant: Tenant, product, on: date = AFTER, scope: Scope | None = None):
+    with clock.frozen_at(on):
+        return tenant_is_allowed(
+            scope=scope or _product_scope(product), tenant=tenant, product=product
+        )
+
+
+def test_tenant_is_allowed_r4_accepted_tenant_is_allowed_with_binding_versions() -> None:
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document)
+    v2 = posted_version(document)
+    contract = bound_tenant(document)
+    consent_states_open(version=v2)
+    _answer(contract.tenant, v2, "accepted")
+    check = _check(contract.tenant, document.product, on=BEFORE)
+    assert (check.allowed, check.contract_active, check.flags) == (True, True, ())
+    assert check.contract_ids == (contract.pk,)
+    (binding,) = check.versions
+    assert (binding.version_id, binding.pending_version_id, binding.status) == (
+        v1.pk,
+        v2.pk,
+        ConsentStatus.ACCEPTED,
+    )
+
+
+def test_tenant_is_allowed_r4_outstanding_is_not_allowed() -> None:
+    v2 = posted_version(mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(v2.document).tenant
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    check = _check(tenant, v2.document.product)
+    assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
+
+
+def test_tenant_is_allowed_r6_rejected_stays_allowed_but_flagged() -> None:
+    v2 = posted_version()
+    tenant = bound_tenant(v2.document).tenant
+    _answer(tenant, v2, "rejected")
+    check = _check(tenant, v2.document.product, on=BEFORE)
+    assert (check.allowed, check.flags) == (True, (FLAG_REJECTED,))
+    TerminationCase.objects.update(status=CaseStatus.CONFIRMED, end_date=date(2025, 4, 9))
+    check = _check(tenant, v2.document.product, on=BEFORE)
+    assert (check.allowed, check.flags, check.case_end_date) == (
+        True,
+        (FLAG_REJECTED, FLAG_CASE_CONFIRMED),
+        date(2025, 4, 9),
+    )
+
+
+def test_tenant_is_allowed_r13_inactive_contract_is_not_allowed() -> None:
+    v2 = posted_version()
+    contract = bound_tenant(v2.document)
+    Contract.objects.filter(pk=contract.pk).update(
+        status=ContractStatus.TERMINATED, ended_on=date(2025, 3, 31), end_reason="customer_request"
+    )
+    check = _check(contract.tenant, v2.document.product)
+    assert (check.allowed, check.contract_active, check.flags) == (
+        False,
+        False,
+        (FLAG_CONTRACT_INACTIVE,),
+    )
+
+
+def test_tenant_is_allowed_r1_individual_rules_count_only_with_their_option() -> None:
+    option = OptionFactory()
+    rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
+    v2 = posted_version(rules_doc, mode=ConsentMode.EXPLICIT)
+    with_option = bound_tenant(rules_doc)
+    without = ContractFactory(product=option.product)
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    assert _check(with_option.tenant, option.product).allowed is False
+    check = _check(without.tenant, option.product)
+    assert (check.allowed, check.versions) == (True, ())
+
+
+def test_tenant_is_allowed_is_two_queries() -> None:
+    option = OptionFactory()
+    base = DocumentFactory(product=option.product)
+    rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
+    VersionFactory(document=base)
+    posted_version(base)
+    VersionFactory(document=rules_doc)
+    contract = bound_tenant(rules_doc)
+    with CaptureQueriesContext(connection) as captured:
+        check = _check(contract.tenant, option.product)
+    assert len(captured) == 2
+    assert len(check.versions) == 2
+
+
+def test_tenant_is_allowed_product_scope_sees_only_its_product_and_its_tenants() -> None:
+    v2 = posted_version()
+    tenant = bound_tenant(v2.document).tenant
+    other_product = ProductFactory()
+    with pytest.raises(NotFound):
+        _check(tenant, v2.document.product, scope=_product_scope(other_product))
+    with pytest.raises(NotFound):
+        _check(TenantFactory(), v2.document.product)
+
+
+# --- ledger_for_tenant -----------------------------------------------------------------------------
+
+
+def test_ledger_for_tenant_in_chain_order_and_scoped() -> None:
+    v2 = posted_version()
+    tenant = bound_tenant(v2.document).tenant
+    _answer(tenant, v2, "accepted")
+    _answer(tenant, v2, "rejected")
+    rows = list(ledger_for_tenant(scope=admin_scope(tenant), tenant=tenant))
+    assert [(r.seq, r.answer) for r in rows] == [(1, "accepted"), (2, "rejected")]
+    assert list(ledger_for_tenant(scope=Scope.staff(StaffFactory()), tenant=tenant)) == rows
+    with pytest.raises(NotFound):
+        ledger_for_tenant(scope=admin_scope(TenantFactory()), tenant=tenant)
