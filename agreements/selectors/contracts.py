@@ -178,8 +178,7 @@ def _deletions(contract: Contract) -> list[DataDeletion]:
 def period_months(*, start: date, end: date, fallback: int, first_day_counts: bool = True) -> int:
     """Length in months of the period `start`…`end` (R11: a renewal repeats it).
 
-    A period that is not a whole number of months (a successor's remainder, R19) renews
-    for `fallback` months, the contract's term.
+    A period that is not a whole number of months renews for `fallback` months.
     """
     months = (end.year - start.year) * 12 + (end.month - start.month)
     for candidate in (months, months + 1):
@@ -192,6 +191,10 @@ def period_months(*, start: date, end: date, fallback: int, first_day_counts: bo
 
 
 def contract_period_months(contract: Contract, period: ContractPeriod) -> int:
+    """Months the next period repeats (R11); a successor's first period is the remainder of
+    its predecessor's (R19), so it renews for the contract's term instead."""
+    if period.seq == 1 and contract.predecessor_id is not None:
+        return contract.term_months
     # Only the first period can begin mid-day (R9); renewals start at 00:00 (CC 140 proviso).
     first_day_counts = period.seq != 1 or contract.product.start_day_counts
     return period_months(
