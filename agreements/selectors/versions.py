@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 
 from agreements.enums import VersionStatus
@@ -38,7 +38,7 @@ def document_list(*, scope: Scope, product: Product | None = None) -> QuerySet[T
     qs = TermsDocument.objects.select_related("product", "option")
     if product is not None:
         qs = qs.filter(product=product)
-    return qs.order_by("product__code", "option_id", "-precedence", "slug")
+    return qs.order_by("product__code", F("option_id").asc(nulls_first=True), "-precedence", "slug")
 
 
 def document_get(*, scope: Scope, product_code: str, slug: str | None = None) -> TermsDocument:

@@ -568,6 +568,13 @@ def version_schedule(
     )
     if problem is not None:
         raise problem
+    if locked.is_excerpt:
+        # R2 posts the new text itself; an excerpt (only the passages a notice quoted) is
+        # not the whole text a customer agrees to.
+        raise ValidationFailed(
+            gettext("抜粋の版は予定登録できません。全文を取り込んでから改定してください。"),
+            code="excerpt_not_schedulable",
+        )
     if not Article.objects.filter(version=locked).exists():
         raise ValidationFailed(gettext("条のない版は予定登録できません。"), code="empty_version")
     current = version_in_force(document=locked.document, on_date=clock.today())

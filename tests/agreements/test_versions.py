@@ -677,3 +677,44 @@ def test_versions_apply_effective_r2_late_posting_lapses_and_tells_tenants(
     assert Outbox.objects.filter(kind=EventKind.VERSION_LAPSED, tenant_id=None).count() == 1
     state = ConsentState.objects.get(tenant=tenant, document=version.document)
     assert state.version_id == draft.based_on_id
+
+
+def test_version_schedule_r2_excerpt_refused(catalog, editor, publisher) -> None:
+    excerpt = VersionFactory(
+        document=catalog.id_plus_terms,
+        label="2022-04-27",
+        is_excerpt=True,
+        effective_on=date(2022, 4, 27),
+    )
+    draft = version_draft_create(
+        scope=Scope.staff(editor), document=catalog.id_plus_terms, label="next"
+    )
+    assert (draft.based_on_id, draft.is_excerpt) == (excerpt.pk, True)
+    article_upsert(
+        scope=Scope.staff(editor), version=draft, number=9, title="追加", body="追加です。"
+    )
+    with pytest.raises(ValidationFailed) as excinfo:
+        _schedule(draft, publisher)
+    assert excinfo.value.code == "excerpt_not_schedulable"
+
+
+def test_notice_post_r1_individual_rules_notify_only_tenants_with_the_option(
+    catalog, editor, publisher
+) -> None:
+    rules_doc = DocumentFactory(
+        product=catalog.id_plus, option=catalog.device_auth, kind="individual", slug="device-auth"
+    )
+    VersionFactory(document=rules_doc, label="2024", effective_on=date(2024, 1, 1))
+    with_option = TenantFactory()
+    ContractFactory(tenant=with_option, product=catalog.id_plus).options.add(catalog.device_auth)
+    ContractFactory(tenant=TenantFactory(), product=catalog.id_plus)
+    draft = version_draft_create(scope=Scope.staff(editor), document=rules_doc, label="2025")
+    article_upsert(
+        scope=Scope.staff(editor), version=draft, number=3, title="追加", body="追加です。"
+    )
+
+    notice_post(version=_schedule(draft, publisher))
+
+    assert list(
+        Event.objects.filter(kind=EventKind.NOTICE_POSTED).values_list("tenant_id", flat=True)
+    ) == [with_option.pk]
