@@ -9,7 +9,6 @@ Once scheduled a version never changes (R7); a correction is a new version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -19,26 +18,34 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from agreements import rules
-from agreements.enums import ChangeCategory, ConsentMode, LegalBasis, VersionStatus
-from agreements.models import Article, ConsentState, Paragraph, TermsDocument, TermsVersion
+from agreements.enums import ConsentMode, LegalBasis, VersionStatus
+from agreements.models import Article, ConsentState, TermsVersion
 from agreements.selectors.versions import tenants_to_notify, version_in_force
+from agreements.services.version_drafts import (
+    EDITABLE_FIELDS,
+    article_delete,
+    article_upsert,
+    articles_renumber,
+    clean_categories,
+    locked_draft,
+    locked_version,
+    require_editor,
+    staff_actor,
+    version_articles_replace,
+    version_draft_create,
+    version_draft_update,
+)
 from agreements.services.version_text import (
     NoticeTable,
-    copy_articles,
-    full_width,
     notice_table,
     notice_title_for,
-    rows_from_parsed,
-    store_doc,
     version_body_hash,
     version_diff,
     version_doctext,
     version_predecessor,
 )
-from agreements.text.diff import DocText
-from agreements.text.parser import ParsedTerms, ParseError, parse_terms
 from core.enums import AuditAction, EventKind
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
 from tenants.notify import notify_staff, notify_tenant
 from tenants.scope import Scope
@@ -67,46 +74,6 @@ __all__ = [
 ]
 
 PUBLISHER_GROUP = "publisher"
-EDITOR_GROUPS = frozenset({"editor", "publisher"})
-
-# Fields staff may change on a draft; the lifecycle fields move only through the services.
-EDITABLE_FIELDS = frozenset(
-    {
-        "label",
-        "title",
-        "preamble",
-        "trailer",
-        "last_revised_text",
-        "consent_mode",
-        "legal_basis",
-        "rationale",
-        "change_clause",
-        "categories",
-        "notice_title",
-        "notice_body",
-        "notice_on",
-        "effective_on",
-    }
-)
-
-_HEADING_NUMBER = re.compile(r"^第\s*[0-9０-９]+\s*条")
-
-
-# --- guards ------------------------------------------------------------------------------
-
-
-def _require_editor(scope: Scope) -> None:
-    """Staff (not viewer-only) and the system may write versions; nobody else."""
-    if scope.is_system:
-        return
-    user = scope.user
-    if not scope.is_staff or user is None or not getattr(user, "is_staff", False):
-        raise PermissionDenied(gettext("規約の版を編集できるのは当社スタッフのみです。"))
-    if getattr(user, "is_superuser", False):
-        return
-    groups = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-    if "viewer" in groups and not groups & EDITOR_GROUPS:
-        raise PermissionDenied(gettext("閲覧担当者は規約の版を編集できません。"))
 
 
 def _require_publisher(scope: Scope, version: TermsVersion) -> None:
@@ -136,31 +103,6 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
         )
 
 
-def _locked(version: TermsVersion) -> TermsVersion:
-    try:
-        return (
-            TermsVersion.objects.select_for_update().select_related("document").get(pk=version.pk)
-        )
-    except TermsVersion.DoesNotExist:
-        raise NotFound(gettext("規約の版が見つかりません。")) from None
-
-
-def _locked_draft(version: TermsVersion) -> TermsVersion:
-    """The version, locked; refuses anything but a draft (R7: scheduled and posted versions
-    are immutable, a correction is a new version)."""
-    locked = _locked(version)
-    if locked.status != VersionStatus.DRAFT:
-        raise Conflict(
-            gettext(
-                "版「%(label)s」は%(status)sのため変更できません。訂正は新しい版として作成してください。"
-            )
-            % {"label": locked.label, "status": locked.get_status_display()},
-            code="version_immutable",
-            status=locked.status,
-        )
-    return locked
-
-
 def _projection_restore(version: TermsVersion) -> int:
     """Point consent states that follow a withdrawn or lapsed version back at the version in
     force (the ledger rows recorded against it stay, R7)."""
@@ -174,31 +116,8 @@ def _projection_restore(version: TermsVersion) -> int:
     return consent_state_rebuild(tenant_ids=affected) if affected else 0
 
 
-def _actor(scope: Scope) -> Any:
-    return scope.user if scope.is_staff else None
-
-
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _label_free(document: TermsDocument, label: str, *, exclude: int | None = None) -> None:
-    qs = TermsVersion.objects.filter(document=document, label=label)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
-    if qs.exists():
-        raise ValidationFailed(
-            gettext("版「%(label)s」はすでにあります。") % {"label": label},
-            code="duplicate_label",
-            label=label,
-        )
-
-
-def _clean_label(label: str) -> str:
-    label = (label or "").strip()
-    if not label:
-        raise ValidationFailed(gettext("版の名前を入力してください。"), code="label_required")
-    return label
 
 
 def version_payload(version: TermsVersion) -> dict[str, Any]:
@@ -221,269 +140,7 @@ def version_payload(version: TermsVersion) -> dict[str, Any]:
     }
 
 
-# --- drafts ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def version_draft_create(
-    *,
-    scope: Scope,
-    document: TermsDocument,
-    label: str,
-    based_on: TermsVersion | None = None,
-    title: str | None = None,
-) -> TermsVersion:
-    """A new draft: a copy (articles and paragraphs) of `based_on` or the version in force."""
-    _require_editor(scope)
-    label = _clean_label(label)
-    _label_free(document, label)
-    if based_on is not None and based_on.document_id != document.pk:
-        raise ValidationFailed(
-            gettext("別の文書の版を元にすることはできません。"), code="based_on_other_document"
-        )
-    source = based_on or version_in_force(document=document, on_date=clock.today())
-    version = TermsVersion.objects.create(
-        document=document,
-        label=label,
-        status=VersionStatus.DRAFT,
-        title=title or (source.title if source else document.title),
-        preamble=source.preamble if source else "",
-        trailer=source.trailer if source else "",
-        is_excerpt=source.is_excerpt if source else False,
-        consent_mode=source.consent_mode if source else ConsentMode.DEEMED,
-        change_clause=(
-            source.change_clause
-            if source
-            else TermsVersion._meta.get_field("change_clause").default
-        ),
-        based_on=source,
-        created_by=_actor(scope),
-    )
-    copied = copy_articles(source, version) if source else 0
-    audit_add(
-        actor=_actor(scope),
-        action=AuditAction.CREATE,
-        obj=version,
-        summary=f"draft {document.slug} {label}",
-        data={"based_on": source.pk if source else None, "articles": copied},
-    )
-    return version
-
-
-@transaction.atomic
-def version_draft_update(*, scope: Scope, version: TermsVersion, **fields: Any) -> TermsVersion:
-    """Change a draft's fields (EDITABLE_FIELDS); anything but a draft is refused (R7)."""
-    _require_editor(scope)
-    unknown = sorted(set(fields) - EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationFailed(
-            gettext("変更できない項目です: %(fields)s") % {"fields": ", ".join(unknown)},
-            code="field_not_editable",
-            fields=unknown,
-        )
-    locked = _locked_draft(version)
-    if "label" in fields:
-        fields["label"] = _clean_label(fields["label"])
-        _label_free(locked.document, fields["label"], exclude=locked.pk)
-    if fields.get("consent_mode") not in (None, *ConsentMode.values):
-        raise ValidationFailed(gettext("同意の方式が正しくありません。"), code="invalid_mode")
-    if fields.get("legal_basis") not in (None, "", *LegalBasis.values):
-        raise ValidationFailed(gettext("法的根拠が正しくありません。"), code="invalid_legal_basis")
-    if "categories" in fields:
-        fields["categories"] = _clean_categories(fields["categories"])
-    changed: dict[str, Any] = {}
-    for name, value in fields.items():
-        if getattr(locked, name) != value:
-            changed[name] = value
-            setattr(locked, name, value)
-    if locked.notice_on and locked.effective_on and locked.notice_on > locked.effective_on:
-        raise ValidationFailed(
-            gettext("掲示日は効力発生日より前にしてください。"), code="effective_before_notice"
-        )
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
-        audit_add(
-            actor=_actor(scope),
-            action=AuditAction.UPDATE,
-            obj=locked,
-            summary=f"draft {locked.label}: {', '.join(sorted(changed))}",
-            data={name: str(value) for name, value in changed.items()},
-        )
-    return locked
-
-
-@transaction.atomic
-def version_articles_replace(
-    *, scope: Scope, version: TermsVersion, doc: DocText | ParsedTerms
-) -> TermsVersion:
-    """Replace all of a draft's articles with `doc` (a parsed text or a DocText)."""
-    _require_editor(scope)
-    locked = _locked_draft(version)
-    Article.objects.filter(version=locked).delete()
-    articles = store_doc(locked, doc)
-    if isinstance(doc, ParsedTerms):
-        locked.preamble, locked.trailer = doc.preamble, doc.trailer
-        locked.save(update_fields=["preamble", "trailer", "updated_at"])
-    audit_add(
-        actor=_actor(scope),
-        action=AuditAction.UPDATE,
-        obj=locked,
-        summary=f"draft {locked.label}: articles replaced",
-        data={"articles": len(articles)},
-    )
-    return locked
-
-
-def _parse_article_body(number: int, title: str, body: str) -> ParsedTerms:
-    title = (title or "").strip()
-    if not title or re.search(r"[（）()]", title):
-        raise ValidationFailed(
-            gettext("条の表題を括弧なしで入力してください。"), code="invalid_article_title"
-        )
-    if number < 1:
-        raise ValidationFailed(gettext("条番号は1以上です。"), code="invalid_article_number")
-    # The parser reads a whole document whose first article is 第1条; the body lines are
-    # numbered from line 2, so a ParseError's line - 1 is the line of the body.
-    try:
-        parsed = parse_terms(f"第1条（{title}）\n{body}")
-    except ParseError as exc:
-        raise ValidationFailed(
-            gettext("本文%(line)d行目: %(error)s")
-            % {"line": max(exc.line - 1, 1), "error": exc.message},
-            code="parse_error",
-            line=max(exc.line - 1, 1),
-        ) from exc
-    if len(parsed.articles) != 1 or parsed.trailer:
-        raise ValidationFailed(
-            gettext("本文には一つの条だけを入力してください（見出しや「以上」は含めません）。"),
-            code="not_one_article",
-        )
-    return parsed
-
-
-def _reposition(articles: list[Article]) -> None:
-    """Give `articles` positions 1..n in list order without tripping the unique index."""
-    if not articles:
-        return
-    offset = max(a.position for a in articles) + len(articles) + 1
-    for index, article in enumerate(articles):
-        Article.objects.filter(pk=article.pk).update(position=offset + index)
-    for index, article in enumerate(articles, start=1):
-        Article.objects.filter(pk=article.pk).update(position=index)
-        article.position = index
-
-
-@transaction.atomic
-def article_upsert(
-    *, scope: Scope, version: TermsVersion, number: int, title: str, body: str
-) -> Article:
-    """Create or replace article `number` of a draft from its plain text body.
-
-    The body is written as in the documents: paragraphs ``1.``, items ``(1)``. A new article
-    goes in number order.
-    """
-    _require_editor(scope)
-    locked = _locked_draft(version)
-    parsed = _parse_article_body(number, title, body)
-    [(_, paragraphs)] = rows_from_parsed(parsed)
-    heading = f"第{full_width(number)}条（{title.strip()}）"
-    article = Article.objects.filter(version=locked, number=number).first()
-    created = article is None
-    if article is None:
-        ordered = list(Article.objects.filter(version=locked).order_by("position"))
-        article = Article.objects.create(
-            version=locked,
-            position=(max((a.position for a in ordered), default=0) + 1),
-            number=number,
-            heading=heading,
-            title=title.strip(),
-        )
-        index = next((i for i, a in enumerate(ordered) if a.number > number), len(ordered))
-        _reposition([*ordered[:index], article, *ordered[index:]])
-    else:
-        article.heading, article.title = heading, title.strip()
-        article.save(update_fields=["heading", "title"])
-        article.paragraphs.all().delete()
-    for row in paragraphs:
-        row.article = article
-    Paragraph.objects.bulk_create(paragraphs)
-    audit_add(
-        actor=_actor(scope),
-        action=AuditAction.CREATE if created else AuditAction.UPDATE,
-        obj=locked,
-        summary=f"draft {locked.label}: {'added' if created else 'edited'} article {number}",
-        data={"article": number, "title": title.strip()},
-    )
-    return article
-
-
-@transaction.atomic
-def article_delete(*, scope: Scope, version: TermsVersion, number: int) -> None:
-    """Delete article `number` of a draft (call `articles_renumber` to close the gap)."""
-    _require_editor(scope)
-    locked = _locked_draft(version)
-    deleted, _ = Article.objects.filter(version=locked, number=number).delete()
-    if not deleted:
-        raise NotFound(gettext("第%(number)s条はありません。") % {"number": number})
-    audit_add(
-        actor=_actor(scope),
-        action=AuditAction.REMOVE,
-        obj=locked,
-        summary=f"draft {locked.label}: deleted article {number}",
-        data={"article": number},
-    )
-
-
-@transaction.atomic
-def articles_renumber(*, scope: Scope, version: TermsVersion) -> list[Article]:
-    """Number a draft's articles 1..n in document order and rewrite their headings.
-
-    References inside the text (第５条に定める…) are the editor's to adjust.
-    """
-    _require_editor(scope)
-    locked = _locked_draft(version)
-    articles = list(Article.objects.filter(version=locked).order_by("position"))
-    _reposition(articles)
-    offset = max((a.number for a in articles), default=0) + len(articles) + 1
-    for index, article in enumerate(articles):
-        Article.objects.filter(pk=article.pk).update(number=offset + index)
-    changes: list[tuple[int, int]] = []
-    for index, article in enumerate(articles, start=1):
-        if article.number != index:
-            changes.append((article.number, index))
-        article.number = index
-        article.heading = _HEADING_NUMBER.sub(f"第{full_width(index)}条", article.heading.strip())
-        Article.objects.filter(pk=article.pk).update(number=index, heading=article.heading)
-    if changes:
-        audit_add(
-            actor=_actor(scope),
-            action=AuditAction.UPDATE,
-            obj=locked,
-            summary=f"draft {locked.label}: renumbered {len(changes)} articles",
-            data={"renumbered": changes},
-        )
-    return articles
-
-
 # --- scheduling (R2, R7) -------------------------------------------------------------------
-
-
-def _clean_categories(categories: Iterable[Any] | None) -> list[dict[str, Any]]:
-    """Change categories as the notice lists them: [{"index", "kind", "title", ...}]."""
-    out: list[dict[str, Any]] = []
-    for position, raw in enumerate(categories or [], start=1):
-        item = {"title": raw} if isinstance(raw, str) else dict(raw)
-        title = str(item.get("title") or "").strip()
-        kind = item.get("kind") or ChangeCategory.SUBSTANTIVE
-        if not title or kind not in ChangeCategory.values:
-            raise ValidationFailed(
-                gettext("変更区分には表題と種類（内容の変更／誤字・表記の修正）が必要です。"),
-                code="invalid_category",
-            )
-        out.append(
-            {**item, "index": int(item.get("index") or position), "kind": kind, "title": title}
-        )
-    return out
 
 
 def _schedule_problems(
@@ -538,8 +195,8 @@ def version_schedule(
     needs explicit consent, and a second scheduled version of the document (R7). Computes
     the body hash; the text is frozen from here on.
     """
-    _require_editor(scope)
-    locked = _locked_draft(version)
+    require_editor(scope)
+    locked = locked_draft(version)
     _require_publisher(scope, locked)
     if legal_basis not in LegalBasis.values:
         raise ValidationFailed(
@@ -607,7 +264,7 @@ def version_schedule(
     locked.legal_basis = legal_basis
     locked.rationale = rationale.strip()
     if categories is not None:
-        locked.categories = _clean_categories(categories)
+        locked.categories = clean_categories(categories)
     locked.notice_title = notice_title_for(locked)
     locked.status = VersionStatus.SCHEDULED
     locked.scheduled_at = clock.now()
@@ -632,7 +289,7 @@ def version_schedule(
         payload=payload,
     )
     audit_add(
-        actor=_actor(scope),
+        actor=staff_actor(scope),
         action=AuditAction.SCHEDULE,
         obj=locked,
         summary=f"scheduled {locked.label}: notice {notice_on}, effective {effective_on}",
@@ -649,10 +306,10 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
     `withdrawn`) and bound tenants who were told of the revision are told of its
     withdrawal. Nothing recorded against the version is deleted.
     """
-    _require_editor(scope)
+    require_editor(scope)
     if not (reason or "").strip():
         raise ValidationFailed(gettext("撤回の理由を入力してください。"), code="reason_required")
-    locked = _locked(version)
+    locked = locked_version(version)
     if locked.status != VersionStatus.SCHEDULED:
         raise Conflict(
             gettext("予定登録中の版だけを撤回できます（現在: %(status)s）。")
@@ -693,7 +350,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
             notified += 1
     _projection_restore(locked)
     audit_add(
-        actor=_actor(scope),
+        actor=staff_actor(scope),
         action=AuditAction.WITHDRAW,
         obj=locked,
         summary=f"withdrew {locked.label}",
