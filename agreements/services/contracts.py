@@ -22,6 +22,7 @@ from agreements.enums import (
     ENDED_REASONS,
     STAFF_ONLY_REASONS,
     BillingCycle,
+    CaseStatus,
     ContractStatus,
     DeletionKind,
     NonRenewalStatus,
@@ -664,6 +665,12 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
     if taking_effect:
         Termination.objects.filter(pk__in=taking_effect, status=TerminationStatus.SCHEDULED).update(
             status=TerminationStatus.EFFECTIVE, effective_at=now, updated_at=now
+        )
+    case_ids = [e.termination.case_id for e in ends if e.termination and e.termination.case_id]
+    if case_ids:
+        # R6: a confirmed rejection case is in effect once its termination ends the contract.
+        TerminationCase.objects.filter(pk__in=case_ids, status=CaseStatus.CONFIRMED).update(
+            status=CaseStatus.EFFECTIVE, closed_at=now, updated_at=now
         )
     non_renewals = [e.contract.pk for e in ends if e.reason == TerminationReason.NON_RENEWAL]
     if non_renewals:

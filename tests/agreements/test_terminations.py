@@ -299,6 +299,11 @@ def test_termination_schedule_r6_terms_rejected_is_never_retroactive(contract):
         date(2024, 10, 10),
     )
     assert Outbox.objects.get(pk=termination.notice_outbox_id).payload["reason"] == "terms_rejected"
+    contracts_roll_due(today=date(2024, 10, 11))
+    case.refresh_from_db()
+    contract.refresh_from_db()
+    assert (contract.status, contract.end_reason) == ("terminated", "terms_rejected")
+    assert (case.status, case.closed_at is not None) == ("effective", True)
 
 
 def test_termination_schedule_refused_for_customers(contract):
