@@ -1,0 +1,78 @@
+"""The lifecycle jobs' registry; each job is a run for one business date (DESIGN: Jobs).
+
+Order matters within a day: notices are posted before versions take effect, periods roll before
+the next period's renewal notices are planned, and delivery comes last so that a day's replay
+(`run_lifecycle --today`) also sends what the day queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+
+from agreements.jobs import notice_jobs, service_jobs
+from core.delivery import outbox_deliver_due
+from core.jobs import job_run
+from terms_site import clock
+
+logger = logging.getLogger(__name__)
+
+JobFn = Callable[[date], Counter[str] | dict[str, int]]
+
+
+def _outbox_deliver(today: date) -> Counter[str]:
+    return outbox_deliver_due()
+
+
+JOBS: dict[str, JobFn] = {
+    "notices_post": service_jobs.NOTICES_POST,
+    "versions_apply": service_jobs.VERSIONS_APPLY,
+    "consent_reminders": notice_jobs.CONSENT_REMINDERS,
+    "contracts_roll": service_jobs.CONTRACTS_ROLL,
+    "terminations_effect": service_jobs.TERMINATIONS_EFFECT,
+    "renewal_notices": notice_jobs.RENEWAL_NOTICES,
+    "r18_flags": service_jobs.R18_FLAGS,
+    "deletion_reminders": service_jobs.DELETION_REMINDERS,
+    "deletions_order": service_jobs.DELETIONS_ORDER,
+    "tenant_redact": service_jobs.TENANT_REDACT,
+    "outbox_deliver": _outbox_deliver,
+    # After delivery: it records that the day's termination notices went out (R14).
+    "termination_notices": service_jobs.TERMINATION_NOTICES,
+}
+
+
+def job_run_one(name: str, today: date, *, record_idle: bool = True) -> dict[str, int]:
+    """Run one job for `today` and record its JobRun."""
+    counts, _run = job_run(job=name, today=today, work=JOBS[name], record_idle=record_idle)
+    return counts
+
+
+def lifecycle_run_day(
+    today: date, *, only: str | None = None, record_idle: bool = True
+) -> dict[str, dict[str, int]]:
+    """Run every job (or `only` one) for `today`; a failing job is recorded and the others run."""
+    results: dict[str, dict[str, int]] = {}
+    for name in JOBS:
+        if only is not None and name != only:
+            continue
+        try:
+            results[name] = job_run_one(name, today, record_idle=record_idle)
+        except Exception as exc:  # recorded in its JobRun; the next job still runs
+            results[name] = {"error": 1}
+            logger.warning("job %s failed: %s", name, exc)
+    return results
+
+
+def lifecycle_tick() -> dict[str, int]:
+    """Run every registered job for today; each job is idempotent, so a re-ring is harmless.
+
+    Idle runs are not recorded (a row per job per minute would bury the ones that matter).
+    """
+    totals: dict[str, int] = {}
+    for name, counts in lifecycle_run_day(clock.today(), record_idle=False).items():
+        for key, value in counts.items():
+            if value:
+                totals[f"{name}.{key}"] = value
+    return totals

@@ -1,0 +1,140 @@
+"""Two shapes of lifecycle job on top of the engine in core/jobs.py.
+
+`ServiceJob`: the effect belongs to a foundation service that already acts exactly once by
+conditional updates (post a notice, apply a version, roll a contract, order a deletion). The job
+plans one action per due subject, claims a batch, calls the service in the same transaction and
+marks done the claimed actions whose subject the service settled, so the record and the effect
+commit together and `reconcile` can compare them.
+
+`ActionJob`: the job owns the effect (a reminder, a renewal notice): it plans actions with a key
+per subject and period and applies a set-based effect to each claimed batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+
+from core.delivery import delivery_ring_on_commit
+from core.jobs import BatchOutcome, Planned, actions_execute, actions_plan, batch_size
+from core.models import PlannedAction
+
+
+def label_of(model: type[Model]) -> str:
+    return model._meta.label_lower
+
+
+def chunks(queryset: QuerySet[Any], *, size: int) -> Iterator[list[Any]]:
+    """Walk a queryset by primary key in chunks: never the whole table in memory."""
+    last = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1].pk
+
+
+def not_planned(*, job: str, subject_type: str, **extra: Any) -> Q:
+    """Subjects with no planned action of `job` yet (one key per subject for ServiceJobs)."""
+    return ~Q(
+        Exists(
+            PlannedAction.objects.filter(
+                job=job, subject_type=subject_type, subject_id=OuterRef("pk"), **extra
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ServiceJob:
+    """A job whose effect is a foundation service acting on every due subject of a model."""
+
+    name: str
+    model: type[Model]
+    due: Callable[[date], QuerySet[Any]]  # subjects the service must still act on today
+    settled: Callable[[date], Q]  # the service has acted (or the subject no longer needs it)
+    # The service, bounded to about `limit` subjects; None when the effect comes from another
+    # job or service and this job only records it (the action stays due until it is seen).
+    call: Callable[[date, int], dict[str, int]] | None
+    due_on: Callable[[Any], date]
+    tenant_id: Callable[[Any], int | None] = lambda subject: getattr(subject, "tenant_id", None)
+    # Annotations `settled` refers to (e.g. a computed dedupe key).
+    annotate: Callable[[QuerySet[Any]], QuerySet[Any]] = lambda queryset: queryset
+
+    @property
+    def subject_type(self) -> str:
+        return label_of(self.model)
+
+    def key(self, subject_id: int) -> str:
+        return f"{self.name}:{self.model._meta.model_name}:{subject_id}"
+
+    def plan(self, today: date) -> int:
+        planned = 0
+        queryset = self.due(today).filter(
+            not_planned(job=self.name, subject_type=self.subject_type)
+        )
+        for chunk in chunks(queryset, size=batch_size()):
+            planned += actions_plan(
+                job=self.name,
+                rows=[
+                    Planned(
+                        key=self.key(subject.pk),
+                        subject_type=self.subject_type,
+                        subject_id=subject.pk,
+                        due_on=self.due_on(subject),
+                        tenant_id=self.tenant_id(subject),
+                    )
+                    for subject in chunk
+                ],
+            )
+        return planned
+
+    def effect(self, actions: list[PlannedAction], today: date) -> BatchOutcome:
+        outcome = BatchOutcome()
+        result = self.call(today, len(actions)) if self.call is not None else {}
+        for name, value in (result or {}).items():
+            if isinstance(value, int):
+                outcome.counts[f"service.{name}"] += value
+        ids = [action.subject_id for action in actions]
+        existing = set(self.model._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
+        settled = set(
+            self.annotate(self.model._default_manager.filter(pk__in=ids))
+            .filter(self.settled(today))
+            .values_list("pk", flat=True)
+        )
+        for action in actions:
+            if action.subject_id in settled:
+                outcome.done[action.id] = {"outcome": "applied"}
+            elif action.subject_id not in existing:
+                outcome.done[action.id] = {"outcome": "subject_missing"}
+        outcome.counts["not_settled"] += len(actions) - len(outcome.done)
+        # The service may have worked on other subjects than the claimed ones first.
+        outcome.progress = any(v for k, v in outcome.counts.items() if k.startswith("service."))
+        if outcome.done and self.call is not None:
+            delivery_ring_on_commit()  # the service queued notices: deliver them after commit
+        return outcome
+
+    def __call__(self, today: date) -> Counter[str]:
+        counts: Counter[str] = Counter(planned=self.plan(today))
+        counts.update(actions_execute(job=self.name, today=today, effect=self.effect))
+        return counts
+
+
+@dataclass(frozen=True)
+class ActionJob:
+    """A job that owns its effect: `plan` inserts keyed actions, `effect` applies a batch."""
+
+    name: str
+    plan: Callable[[date], int]
+    effect: Callable[[list[PlannedAction], date], BatchOutcome]
+
+    def __call__(self, today: date) -> Counter[str]:
+        counts: Counter[str] = Counter(planned=self.plan(today))
+        counts.update(actions_execute(job=self.name, today=today, effect=self.effect))
+        return counts

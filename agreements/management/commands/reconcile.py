@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from agreements.jobs.reconcile import reconcile
+from terms_site import clock
+
+
+class Command(BaseCommand):
+    help = (
+        "List what is due but not done, done twice, or sent but not recorded. "
+        "Exits 1 when anything is found (raw e-mail resends are reported, not counted)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--today", type=date.fromisoformat, default=None)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: object, **options: object) -> None:
+        if options["today"]:
+            today = options["today"]
+            with clock.frozen_at(today):  # type: ignore[arg-type]
+                findings = reconcile(today=today)  # type: ignore[arg-type]
+        else:
+            today = clock.today()
+            findings = reconcile(today=today)
+        problems = [f for f in findings if f.is_problem]
+        if options["json"]:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "today": today.isoformat(),  # type: ignore[union-attr]
+                        "problems": len(problems),
+                        "findings": [f.__dict__ for f in findings],
+                    }
+                )
+            )
+        else:
+            for finding in findings:
+                mark = "!!" if finding.is_problem else "ok" if finding.family != "info" else "--"
+                line = f"{mark} {finding.family:<18} {finding.name:<36} {finding.count}"
+                if finding.examples and finding.count:
+                    line += "  e.g. " + "; ".join(finding.examples)
+                self.stdout.write(line)
+        if problems:
+            self.stderr.write(f"{len(problems)} finding(s)")
+            sys.exit(1)
