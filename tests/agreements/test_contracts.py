@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import (
@@ -469,3 +470,29 @@ def test_notify_many_writes_what_notify_tenant_writes():
     assert len(shape("a")) == 3  # admin, contact address, webhook
     events = list(Event.objects.order_by("pk").values_list("kind", "payload", "partner_id"))
     assert events[0] == events[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_contracts_roll_due_concurrent_runs_renew_each_period_once(settings):
+    settings.TERMS_JOB_BATCH_SIZE = 7
+    _due_rows(60)
+    barrier = threading.Barrier(3)
+    results: list[dict[str, int]] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(contracts_roll_due(today=date(2025, 4, 1)))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = {key: sum(r[key] for r in results) for key in results[0]}
+    assert total == {"terminated": 0, "renewed": 20, "ended_non_renewal": 20, "expired": 20}
+    assert ContractPeriod.objects.count() == 80
+    assert Event.objects.filter(kind=EventKind.RENEWED).count() == 20
+    assert Termination.objects.filter(status="effective").count() == 40
