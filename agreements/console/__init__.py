@@ -1,0 +1,1 @@
+"""Staff console pages for documents, revisions, the consent dashboard, contracts and cases."""

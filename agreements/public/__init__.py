@@ -1,0 +1,1 @@
+"""Public pages: the terms in force, every version at a stable URL, revision notices."""

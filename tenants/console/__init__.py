@@ -1,0 +1,1 @@
+"""Staff console pages for partners, tenants, users and invitations (mounted at /console/)."""
