@@ -1,26 +1,36 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agreements.demo import demo_load
 from terms_site import clock
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set, laid out relative to --as-of (default: today in Tokyo)."
+    help = (
+        "Load the demo data set, laid out relative to --as-of (default: today in Tokyo). "
+        "Idempotent. --terms-dir loads the real seed documents instead of the shipped samples."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", type=date.fromisoformat, default=None)
-        parser.add_argument("--terms-dir", default=None, help="load the real seed documents")
+        parser.add_argument("--terms-dir", type=Path, default=None)
 
     def handle(self, *args: object, **options: object) -> None:
-        as_of = options["as_of"] or clock.today()
-        summary = demo_load(as_of=as_of)  # type: ignore[arg-type]
-        self.stdout.write(self.style.SUCCESS(f"Demo data as of {summary.as_of.isoformat()}"))
+        as_of: date = options["as_of"] or clock.today()  # type: ignore[assignment]
+        terms_dir: Path | None = options["terms_dir"]  # type: ignore[assignment]
+        if terms_dir is not None and not terms_dir.is_dir():
+            raise CommandError(f"--terms-dir {terms_dir} is not a directory")
+        summary = demo_load(as_of=as_of, terms_dir=terms_dir)
+        state = "loaded" if summary.created else "already present (nothing changed)"
+        self.stdout.write(self.style.SUCCESS(f"Demo data as of {as_of.isoformat()}: {state}"))
+        for line in summary.story:
+            self.stdout.write(f"  - {line}")
         self.stdout.write("Logins (where, user, password):")
         for where, user, password in summary.logins:
-            self.stdout.write(f"  {where:<34} {user:<32} {password}")
+            self.stdout.write(f"  {where:<40} {user:<32} {password}")
         for who, key in summary.keys:
-            self.stdout.write(f"Partner API key ({who}): Api-Key {key}")
+            self.stdout.write(f"API key ({who}): Authorization: Api-Key {key}")
