@@ -643,10 +643,13 @@ def consent_state_rebuild(*, tenant_ids: Iterable[int] | None = None) -> int:
     """Recompute ConsentState from the ledger and the versions; returns rows changed.
 
     For each document with a posted version V (scheduled and posted, else in force), the
-    pairs rebuilt are: existing rows, tenants with rows in the ledger, and tenants bound now
-    (plus, for an effective explicit V, those bound on its effective date). Status: the last
-    ledger row for V decides (accepted / rejected / deemed); without one, `outstanding` for
-    an effective explicit V whose tenant was bound on its effective date, else `no_answer`.
+    pairs rebuilt are: existing rows, tenants with rows in the ledger, tenants bound now when
+    V's notice was posted (posting opened their rows), and, for an effective explicit V that
+    went through the effective-date job (not imported as historical), those bound on its
+    effective date. Status: the last ledger row for V decides (accepted / rejected /
+    deemed); without one, `outstanding` for such an explicit V whose tenant was bound on its
+    effective date, else `no_answer`. A missing row reads as `no_answer` everywhere, so rows
+    for tenants that contracted after the posting are harmless additions.
     """
     only = set(tenant_ids) if tenant_ids is not None else None
     changed = 0
@@ -669,13 +672,15 @@ def consent_state_rebuild(*, tenant_ids: Iterable[int] | None = None) -> int:
 def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
     document = version.document
     explicit_effective = (
-        version.status == VersionStatus.EFFECTIVE and version.consent_mode == ConsentMode.EXPLICIT
+        version.status == VersionStatus.EFFECTIVE
+        and version.consent_mode == ConsentMode.EXPLICIT
+        and not version.is_historical
     )
-    pair_q = (
-        Q(pk__in=ConsentState.objects.filter(document=document).values("tenant_id"))
-        | Q(pk__in=ConsentRecord.objects.filter(document=document).values("tenant_id"))
-        | bound_tenants_q(document=document, on_date=None)
+    pair_q = Q(pk__in=ConsentState.objects.filter(document=document).values("tenant_id")) | Q(
+        pk__in=ConsentRecord.objects.filter(document=document).values("tenant_id")
     )
+    if version.posted_at is not None:
+        pair_q |= bound_tenants_q(document=document, on_date=None)
     owed: set[int] = set()
     if explicit_effective:
         owed_q = bound_tenants_q(document=document, on_date=version.effective_on)
