@@ -658,12 +658,17 @@ class ApiView(APIView):
         return dict(checked.validated_data)
 
     def paginate(
-        self, queryset: Any, serializer: type[serializers.Serializer], **context: Any
+        self,
+        queryset: Any,
+        serializer: type[serializers.Serializer],
+        *,
+        ordering: tuple[str, ...] = ("id",),
     ) -> Response:
-        """A cursor page of `queryset` rendered with `serializer`."""
+        """A cursor page of `queryset` rendered with `serializer`, ordered by a unique key."""
         paginator = ApiCursorPagination()
+        paginator.ordering = ordering
         page = paginator.paginate_queryset(queryset, self.request, view=self)
-        data = serializer(page, many=True, context={"request": self.request, **context}).data
+        data = serializer(page, many=True, context={"request": self.request}).data
         return paginator.get_paginated_response(data)
 
 

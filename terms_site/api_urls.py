@@ -16,4 +16,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("", include("tenants.api.urls")),
+    path("", include("agreements.api.urls")),
 ]

@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Portal: the current tenant (request.portal, request.scope), then the consent gate.
+    "tenants.portal.middleware.CurrentTenantMiddleware",
+    "agreements.portal.middleware.ConsentGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -203,6 +206,7 @@ if not DEBUG:
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the language choice outlives a browser session
 USE_I18N = True
 TIME_ZONE = "Asia/Tokyo"  # business dates; instants are stored in UTC (USE_TZ)
 USE_TZ = True
@@ -255,10 +259,35 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # One name per choice set in the API schema (terms_site/api.py, docs/api.md).
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "core.enums.EventKind",
         "LocaleEnum": "tenants.enums.Locale",
         "RoleEnum": "tenants.enums.Role",
+        "InvitationStatusEnum": "tenants.enums.InvitationStatus",
+        "AnswerEnum": "agreements.enums.Answer",
+        "CallerAnswerEnum": "agreements.api.serializers.CALLER_ANSWER_CHOICES",
+        "ConsentStatusEnum": "agreements.enums.ConsentStatus",
+        "ConsentModeEnum": "agreements.enums.ConsentMode",
+        "ContractStatusEnum": "agreements.enums.ContractStatus",
+        "DeletionStatusEnum": "agreements.enums.DeletionStatus",
+        "DeletionKindEnum": "agreements.enums.DeletionKind",
+        "DocumentKindEnum": "agreements.enums.DocumentKind",
+        "VersionStatusEnum": "agreements.enums.VersionStatus",
+        "PeriodStatusEnum": "agreements.enums.PeriodStatus",
+        "NonRenewalStatusEnum": "agreements.enums.NonRenewalStatus",
+        "TerminationStatusEnum": "agreements.enums.TerminationStatus",
+        "TerminationReasonEnum": "agreements.enums.TerminationReason",
+        "TermsSourceEnum": "agreements.enums.TermsSource",
+        "CaseStatusEnum": "agreements.enums.CaseStatus",
+        "ChangeCategoryEnum": "agreements.enums.ChangeCategory",
+        "BillingCycleEnum": "agreements.enums.BillingCycle",
+        "ChannelEnum": "agreements.enums.Channel",
+        "ActorKindEnum": "agreements.enums.ActorKind",
+        "ArticleDiffKindEnum": "agreements.api.serializers.ARTICLE_KIND_CHOICES",
+        "ParagraphDiffKindEnum": "agreements.api.serializers.PARAGRAPH_KIND_CHOICES",
+        "SegmentOpEnum": "agreements.api.serializers.SEGMENT_OP_CHOICES",
+        "StatusFlagEnum": "agreements.api.serializers.STATUS_FLAG_CHOICES",
     },
 }
 

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from agreements.enums import ProductKeyScope
-from agreements.models import Product, ProductKey
-from tenants.enums import KeyScope
+from agreements.enums import DeletionKind, DeletionStatus, ProductKeyScope
+from agreements.models import (
+    Contract,
+    DataDeletion,
+    Product,
+    ProductKey,
+    TermsDocument,
+    TermsVersion,
+)
+from tenants.enums import KeyScope, Role
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
-from tenants.models import Partner
+from tenants.models import Membership, Partner, Tenant, WebhookEndpoint
+from tenants.scope import Scope
 from terms_site import clock
-from tests.factories.agreements import ProductFactory
-from tests.factories.tenants import PartnerFactory, StaffFactory, make_partner_key
+from tests.factories.agreements import DocumentFactory, ProductFactory, VersionFactory
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    StaffFactory,
+    TenantFactory,
+    make_partner_key,
+)
 
 
 def key_client(raw: str) -> APIClient:
@@ -98,3 +115,131 @@ def anonymous_client() -> APIClient:
 @pytest.fixture
 def client_for_key() -> Callable[[str], APIClient]:
     return key_client
+
+
+# --- A small world: two partners, their tenants and contracts, terms, a deletion order ------------
+
+TODAY = date(
+    2025, 3, 10
+)  # V2 posted on 2025-03-01, effective 2025-04-01 (tests/factories/consents)
+
+
+@dataclass
+class World:
+    partner: Partner
+    partner_raw: str
+    read_only_raw: str
+    revoked_raw: str
+    other_partner: Partner
+    other_raw: str
+    product: Product
+    product_raw: str
+    staff: Any
+    tenant: Tenant
+    admin: Membership
+    viewer: Membership
+    contract: Contract  # ID+ from 2024-04-01: its non-renewal deadline (2025-02-28) has passed
+    renewing: Contract  # ID+ from 2024-06-01 with a timely non-renewal (ends 2025-05-31)
+    document: TermsDocument
+    v1: TermsVersion
+    v2: TermsVersion
+    webhook: WebhookEndpoint
+    deletion: DataDeletion
+    other_tenant: Tenant
+    other_contract: Contract
+
+    def client(self, caller: str) -> APIClient:
+        """A client for one of CALLERS."""
+        if caller == "anonymous":
+            return APIClient()
+        if caller == "staff":
+            client = APIClient()
+            client.force_login(self.staff)
+            return client
+        raw = {
+            "own_partner": self.partner_raw,
+            "other_partner": self.other_raw,
+            "product": self.product_raw,
+            "revoked": self.revoked_raw,
+            "read_only": self.read_only_raw,
+        }[caller]
+        return key_client(raw)
+
+
+CALLERS = ("own_partner", "other_partner", "product", "anonymous", "revoked", "read_only", "staff")
+
+
+def build_world() -> World:
+    """Everything the API touches, as of TODAY (call inside clock.frozen_at(TODAY))."""
+    from agreements.services.contracts import non_renewal_request
+    from tests.factories.consents import posted_version
+    from tests.factories.contracts import biz_product, idplus_product, make_contract
+
+    partner = PartnerFactory()
+    other_partner = PartnerFactory()
+    biz_product()
+    idplus = idplus_product()
+    tenant = TenantFactory(partner=partner)
+    other_tenant = TenantFactory(partner=other_partner)
+    admin = MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    viewer = MembershipFactory(tenant=tenant, role=Role.VIEWER)
+    contract = make_contract(tenant=tenant, product=idplus, start_date=date(2024, 4, 1))
+    renewing = make_contract(tenant=tenant, product=idplus, start_date=date(2024, 6, 1))
+    other_contract = make_contract(tenant=other_tenant, product=idplus, start_date=date(2024, 4, 1))
+    non_renewal_request(scope=Scope.system(), contract=renewing)
+    document = DocumentFactory(product=idplus, slug="terms", title="OPTiM ID+ 利用規約")
+    v1 = VersionFactory(document=document, label="2024-01-01")
+    v2 = posted_version(document, label="2025-04-01", based_on=v1)
+    webhook = WebhookEndpoint.objects.create(
+        partner=partner, url="https://partner.example/hooks", secret="whsec_test"
+    )
+    WebhookEndpoint.objects.create(
+        partner=other_partner, url="https://other.example/hooks", secret="whsec_other"
+    )
+    deletion = DataDeletion.objects.create(
+        contract=contract,
+        tenant=tenant,
+        kind=DeletionKind.PRIMARY,
+        status=DeletionStatus.ORDERED,
+        due_on=date(2025, 3, 1),
+        ordered_at=clock.now(),
+    )
+    _key, partner_raw = make_partner_key(partner)
+    _key, read_only_raw = make_partner_key(partner, scopes=[KeyScope.READ])
+    _key, revoked_raw = make_partner_key(partner, revoked=True)
+    _key, other_raw = make_partner_key(other_partner)
+    _key, product_raw = make_product_key(idplus)
+    return World(
+        partner=partner,
+        partner_raw=partner_raw,
+        read_only_raw=read_only_raw,
+        revoked_raw=revoked_raw,
+        other_partner=other_partner,
+        other_raw=other_raw,
+        product=idplus,
+        product_raw=product_raw,
+        staff=StaffFactory(),
+        tenant=tenant,
+        admin=admin,
+        viewer=viewer,
+        contract=contract,
+        renewing=renewing,
+        document=document,
+        v1=v1,
+        v2=v2,
+        webhook=webhook,
+        deletion=deletion,
+        other_tenant=other_tenant,
+        other_contract=other_contract,
+    )
+
+
+@pytest.fixture
+def today() -> Iterator[date]:
+    with clock.frozen_at(TODAY):
+        yield TODAY
+
+
+@pytest.fixture
+def world(db, today: date) -> World:
+    return build_world()
