@@ -285,3 +285,35 @@ def test_apply_effective_r4_explicit_non_responders_become_outstanding() -> None
     assert ConsentRecord.objects.filter(answer=Answer.DEEMED).count() == 0
     # Idempotent.
     assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+
+
+# --- end to end with the versions service -------------------------------------------------------
+
+
+def test_consent_flow_r2_r3_notice_answers_and_effective_date_through_versions_jobs() -> None:
+    from agreements.services.versions import notices_post_due, versions_apply_effective
+
+    document = DocumentFactory()
+    VersionFactory(document=document)
+    v2 = posted_version(document, posted=False)
+    silent, accepting, rejecting = (bound_tenant(document).tenant for _ in range(3))
+    with clock.frozen_at(date(2025, 3, 1)):
+        assert notices_post_due(today=date(2025, 3, 1))["posted"] == 1
+    v2.refresh_from_db()
+    assert _states(v2) == dict.fromkeys(
+        [silent.pk, accepting.pk, rejecting.pk], ConsentStatus.NO_ANSWER
+    )
+    with clock.frozen_at(BEFORE):
+        for tenant, value in ((accepting, "accepted"), (rejecting, "rejected")):
+            consent_answer(scope=admin_scope(tenant), tenant=tenant, version=v2, answer=value)
+    with clock.frozen_at(EFFECTIVE_ON):
+        assert versions_apply_effective(today=EFFECTIVE_ON)["effective"] == 1
+        assert versions_apply_effective(today=EFFECTIVE_ON)["effective"] == 0
+    assert _states(v2) == {
+        silent.pk: ConsentStatus.DEEMED,
+        accepting.pk: ConsentStatus.ACCEPTED,
+        rejecting.pk: ConsentStatus.REJECTED,
+    }
+    deemed = ConsentRecord.objects.get(answer=Answer.DEEMED)
+    assert (deemed.tenant_id, deemed.notice_posted_at) == (silent.pk, v2.posted_at)
+    assert ledger_verify() == []
