@@ -91,7 +91,7 @@ def test_consent_states_open_r1_individual_rules_only_with_the_option() -> None:
     assert _states(version) == {with_option.tenant_id: ConsentStatus.NO_ANSWER}
 
 
-def test_consent_states_open_moves_answers_to_the_new_version_and_is_idempotent() -> None:
+def test_consent_states_open_r2_posting_moves_answers_to_the_new_version_idempotently() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
     contract = bound_tenant(document)
@@ -113,7 +113,7 @@ def test_consent_states_open_moves_answers_to_the_new_version_and_is_idempotent(
     assert consent_states_open(version=v2) == 0
 
 
-def test_consent_states_open_ignores_a_version_that_is_not_the_latest_posted() -> None:
+def test_consent_states_open_truth_table_only_the_latest_posted_version() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document)
     posted_version(document)
@@ -122,7 +122,7 @@ def test_consent_states_open_ignores_a_version_that_is_not_the_latest_posted() -
     assert not ConsentState.objects.exists()
 
 
-def test_consent_states_open_set_based_constant_queries() -> None:
+def test_consent_states_open_r1_set_based_constant_queries() -> None:
     counts = []
     for size in (3, 30):
         version = posted_version()
@@ -225,7 +225,7 @@ def test_apply_effective_r3_extends_existing_chains() -> None:
     assert ledger_verify() == []
 
 
-def test_apply_effective_before_the_effective_date_does_nothing() -> None:
+def test_apply_effective_r5_before_the_effective_date_does_nothing() -> None:
     version = posted_version()
     bound_tenant(version.document)
     with clock.frozen_at(BEFORE):

@@ -102,7 +102,7 @@ def test_bound_documents_r1_individual_rules_first_and_only_with_option() -> Non
 # --- consent_status_for_tenant ---------------------------------------------------------------
 
 
-def test_consent_status_for_tenant_pending_version_with_deadline_and_answers() -> None:
+def test_consent_status_for_tenant_truth_table_row1_pending_version_deadline_and_answers() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document)
     v2 = posted_version(document)
@@ -121,7 +121,7 @@ def test_consent_status_for_tenant_pending_version_with_deadline_and_answers() -
     assert status.allowed_answers == {Answer.ACCEPTED, Answer.REJECTED}
 
 
-def test_consent_status_for_tenant_rejected_shows_case_and_switch() -> None:
+def test_consent_status_for_tenant_r6_rejected_shows_case_and_switch() -> None:
     v2 = posted_version()
     tenant = bound_tenant(v2.document).tenant
     _answer(tenant, v2, "rejected")
@@ -147,7 +147,7 @@ def test_consent_status_for_tenant_r3_deemed_after_effective_allows_only_accept(
     assert status.deadline is None
 
 
-def test_consent_status_for_tenant_another_callers_tenant_not_found() -> None:
+def test_consent_status_for_tenant_auth_another_callers_tenant_not_found() -> None:
     tenant = bound_tenant(posted_version().document).tenant
     with pytest.raises(NotFound):
         consent_status_for_tenant(scope=admin_scope(TenantFactory()), tenant=tenant)
@@ -236,7 +236,7 @@ def test_tenant_is_allowed_r1_individual_rules_count_only_with_their_option() ->
     assert (check.allowed, check.versions) == (True, ())
 
 
-def test_tenant_is_allowed_is_two_queries() -> None:
+def test_tenant_is_allowed_r4_status_check_is_two_queries() -> None:
     option = OptionFactory()
     base = DocumentFactory(product=option.product)
     rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
@@ -250,7 +250,7 @@ def test_tenant_is_allowed_is_two_queries() -> None:
     assert len(check.versions) == 2
 
 
-def test_tenant_is_allowed_product_scope_sees_only_its_product_and_its_tenants() -> None:
+def test_tenant_is_allowed_auth_product_scope_sees_only_its_product_and_tenants() -> None:
     v2 = posted_version()
     tenant = bound_tenant(v2.document).tenant
     other_product = ProductFactory()
@@ -263,7 +263,7 @@ def test_tenant_is_allowed_product_scope_sees_only_its_product_and_its_tenants()
 # --- ledger_for_tenant -----------------------------------------------------------------------------
 
 
-def test_ledger_for_tenant_in_chain_order_and_scoped() -> None:
+def test_ledger_for_tenant_ledger_chain_order_and_auth_scope() -> None:
     v2 = posted_version()
     tenant = bound_tenant(v2.document).tenant
     _answer(tenant, v2, "accepted")

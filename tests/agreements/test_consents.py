@@ -199,7 +199,7 @@ def test_truth_table_row2_switch_reject_to_accept_drops_case(world: World) -> No
 
 
 @pytest.mark.parametrize("value", [Answer.ACCEPTED, Answer.REJECTED])
-def test_truth_table_repeat_current_answer_returns_existing_record(
+def test_truth_table_row2_repeat_current_answer_returns_existing_record(
     world: World, value: str
 ) -> None:
     first, created = answer(world, value)
@@ -365,7 +365,7 @@ def test_consent_answer_r3_callers_never_record_deemed(who: str) -> None:
     assert not ConsentRecord.objects.exists()
 
 
-def test_consent_answer_partner_scope_only_own_tenants() -> None:
+def test_consent_answer_auth_partner_scope_only_own_tenants() -> None:
     w = _world(partner=True)
     other_partner_key, _ = make_partner_key(PartnerFactory())
     with pytest.raises(NotFound):
@@ -376,14 +376,14 @@ def test_consent_answer_partner_scope_only_own_tenants() -> None:
     assert not ConsentRecord.objects.exists()
 
 
-def test_consent_answer_partner_needs_write_scope() -> None:
+def test_consent_answer_auth_partner_needs_write_scope() -> None:
     w = _world(partner=True)
     key, _ = make_partner_key(w.tenant.partner, scopes=[KeyScope.READ])
     with pytest.raises(PermissionDenied):
         answer(w, Answer.ACCEPTED, scope=Scope.partner(key))
 
 
-def test_consent_answer_partner_records_api_channel_and_key_actor() -> None:
+def test_consent_answer_ledger_partner_records_api_channel_key_actor_and_evidence() -> None:
     w = _world(partner=True)
     key, _ = make_partner_key(w.tenant.partner)
     evidence = EvidenceInput(person_name="佐藤 花子", person_email="hanako@customer.example")
@@ -398,18 +398,18 @@ def test_consent_answer_partner_records_api_channel_and_key_actor() -> None:
     assert set(record.evidence_digests) == {"person_name", "person_email"}
 
 
-def test_consent_answer_tenant_viewer_permission_denied(world: World) -> None:
+def test_consent_answer_auth_tenant_viewer_permission_denied(world: World) -> None:
     with pytest.raises(PermissionDenied) as denied:
         answer(world, Answer.ACCEPTED, scope=admin_scope(world.tenant, role=Role.VIEWER))
     assert denied.value.code == "admin_required"
 
 
-def test_consent_answer_tenant_user_of_another_tenant_not_found(world: World) -> None:
+def test_consent_answer_auth_tenant_user_of_another_tenant_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         answer(world, Answer.ACCEPTED, scope=admin_scope(TenantFactory()))
 
 
-def test_consent_answer_product_scope_cannot_answer(world: World) -> None:
+def test_consent_answer_auth_product_scope_cannot_answer(world: World) -> None:
     scope = Scope.product(
         product_id=world.document.product_id, key_id=None, scopes=("status:read",)
     )
@@ -417,7 +417,7 @@ def test_consent_answer_product_scope_cannot_answer(world: World) -> None:
         answer(world, Answer.ACCEPTED, scope=scope)
 
 
-def test_consent_answer_tenant_admin_records_portal_channel(world: World) -> None:
+def test_consent_answer_ledger_tenant_admin_records_portal_channel(world: World) -> None:
     record, _ = answer(world, Answer.ACCEPTED)
     assert (record.actor_kind, record.actor_ref, record.channel) == (
         ActorKind.USER,
@@ -427,7 +427,9 @@ def test_consent_answer_tenant_admin_records_portal_channel(world: World) -> Non
     assert not AuditEntry.objects.exists()  # customers' own answers are ledger rows, not audit
 
 
-def test_consent_answer_staff_on_behalf_records_console_channel_and_audit(world: World) -> None:
+def test_consent_answer_ledger_staff_on_behalf_records_console_channel_and_audit(
+    world: World,
+) -> None:
     staff = StaffFactory()
     record, _ = answer(world, Answer.ACCEPTED, scope=Scope.staff(staff))
     assert (record.actor_kind, record.actor_ref, record.channel) == (
@@ -443,7 +445,7 @@ def test_consent_answer_staff_on_behalf_records_console_channel_and_audit(world:
     )
 
 
-def test_consent_answer_invalid_answer_is_validation_failed(world: World) -> None:
+def test_consent_answer_truth_table_unknown_answer_is_validation_failed(world: World) -> None:
     with pytest.raises(ValidationFailed):
         answer(world, "maybe")
 
@@ -459,7 +461,7 @@ def test_consent_answer_r2_unposted_version_refused(world: World) -> None:
     assert refused.value.code == "version_not_posted"
 
 
-def test_consent_answer_draft_refused() -> None:
+def test_consent_answer_r2_draft_refused() -> None:
     document = DocumentFactory()
     draft = VersionFactory(document=document, status=VersionStatus.DRAFT, effective_on=None)
     contract = bound_tenant(document)
@@ -481,14 +483,14 @@ def test_consent_answer_r7_withdrawn_version_refused(world: World) -> None:
     assert refused.value.code == "version_not_answerable"
 
 
-def test_consent_answer_only_the_latest_posted_version(world: World) -> None:
+def test_consent_answer_truth_table_only_the_latest_posted_version(world: World) -> None:
     with clock.frozen_at(BEFORE), pytest.raises(Conflict) as refused:
         consent_answer(scope=world.scope, tenant=world.tenant, version=world.v1, answer="accepted")
     assert refused.value.code == "version_not_latest"
     assert refused.value.details["latest_version_id"] == world.v2.pk
 
 
-def test_consent_answer_in_force_version_when_nothing_is_pending() -> None:
+def test_consent_answer_r4_in_force_version_when_nothing_is_pending() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
     contract = bound_tenant(document)
@@ -513,7 +515,7 @@ def test_consent_answer_r1_unbound_tenant_refused(world: World) -> None:
     assert not ConsentRecord.objects.exists()
 
 
-def test_consent_answer_keeps_one_valid_chain_across_documents(world: World) -> None:
+def test_consent_answer_ledger_one_valid_chain_across_documents(world: World) -> None:
     other = posted_version()
     bound_tenant(other.document, tenant=world.tenant)
     answer(world, Answer.ACCEPTED)

@@ -64,7 +64,7 @@ def _tamper(sql: str, params: list[object]) -> None:
 # --- canonical form --------------------------------------------------------------------------
 
 
-def test_canonical_json_sorted_compact_utf8_with_microsecond_utc() -> None:
+def test_ledger_canonical_json_sorted_compact_utf8_with_microsecond_utc() -> None:
     payload = {
         "b": "規約",
         "a": datetime(2025, 4, 1, 9, 0, tzinfo=clock.TOKYO),
@@ -75,18 +75,18 @@ def test_canonical_json_sorted_compact_utf8_with_microsecond_utc() -> None:
     )
 
 
-def test_canonical_json_refuses_naive_datetimes() -> None:
+def test_ledger_canonical_json_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="aware"):
         canonical_json({"at": datetime(2025, 4, 1)})  # noqa: DTZ001 -- the point of the test
 
 
-def test_chain_hash_is_sha256_of_prev_hash_then_canonical_json() -> None:
+def test_ledger_chain_hash_is_sha256_of_prev_hash_then_canonical_json() -> None:
     payload = {"seq": 1, "answer": "accepted"}
     expected = hashlib.sha256((GENESIS_HASH + '{"answer":"accepted","seq":1}').encode()).hexdigest()
     assert chain_hash(GENESIS_HASH, payload) == expected
 
 
-def test_evidence_digest_is_hmac_sha256_keyed_by_salt() -> None:
+def test_ledger_r15_evidence_digest_is_hmac_sha256_keyed_by_salt() -> None:
     expected = hmac.new(b"salt", "山田 太郎".encode(), hashlib.sha256).hexdigest()
     assert evidence_digest("salt", "山田 太郎") == expected
 
@@ -205,7 +205,7 @@ def test_ledger_r15_redaction_deletes_evidence_and_chain_stays_verifiable() -> N
     assert ledger_verify() == []
 
 
-def test_verify_ledger_evidence_mismatch_is_caught() -> None:
+def test_verify_ledger_r15_evidence_mismatch_is_caught() -> None:
     version = posted_version()
     tenant = TenantFactory()
     row = ledger_append(
@@ -348,7 +348,7 @@ def _documented_verifier() -> dict[str, object]:
     return namespace
 
 
-def test_documented_reference_verifier_accepts_real_rows_and_catches_a_forgery(
+def test_ledger_documented_reference_verifier_accepts_real_rows_and_catches_a_forgery(
     tmp_path: Path,
 ) -> None:
     version = posted_version()
