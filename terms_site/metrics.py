@@ -49,19 +49,27 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         started = time.monotonic()
-        ok = 1.0
-        try:
-            yield from self._jobs()
-            yield from self._outbox()
-            yield from self._ledger()
-            yield from self._heartbeats()
-        except Exception:  # a failed scrape must say so, not take /metrics down with it
-            logger.exception("metrics.collect_failed")
-            ok = 0.0
         up = GaugeMetricFamily(
-            "terms_metrics_database_up", "1 when the database gauges were computed on this scrape"
+            "terms_metrics_database_up",
+            "1 when this group of database gauges was computed on this scrape",
+            labels=["group"],
         )
-        up.add_metric([], ok)
+        sections = (
+            ("jobs", self._jobs),
+            ("outbox", self._outbox),
+            ("ledger", self._ledger),
+            ("heartbeats", self._heartbeats),
+        )
+        for group, section in sections:
+            # A failing group must say so, not take the other groups or /metrics down.
+            try:
+                families = list(section())
+            except Exception:
+                logger.exception("metrics.collect_failed", extra={"group": group})
+                up.add_metric([group], 0)
+                continue
+            up.add_metric([group], 1)
+            yield from families
         yield up
         took = GaugeMetricFamily(
             "terms_metrics_collect_seconds", "Time spent computing the database gauges"
@@ -269,9 +277,11 @@ class DatabaseCollector(Collector):
 
 
 def _registered_jobs() -> list[str]:
+    """Names of the lifecycle jobs, so a job with nothing due still reports a lag of 0."""
     try:
-        from agreements.jobs import JOBS  # noqa: PLC0415 -- the jobs registry, if loaded
-    except ImportError:
+        from agreements.jobs import JOBS  # noqa: PLC0415 -- the web process may not load it
+    except Exception:  # a broken registry must not hide the other job gauges
+        logger.warning("metrics.jobs_registry_unavailable", exc_info=True)
         return []
     return list(JOBS)
 
