@@ -94,6 +94,13 @@ class VersionMetaForm(forms.ModelForm):
             "効力発生日は掲示日から%(days)s日以上後にしてください。"
         ) % {"days": settings.TERMS_NOTICE_LEAD_DAYS}
 
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        notice_on, effective_on = cleaned.get("notice_on"), cleaned.get("effective_on")
+        if notice_on and effective_on and effective_on <= notice_on:
+            self.add_error("effective_on", _("効力発生日は掲示日より後にしてください。"))
+        return cleaned
+
 
 class ArticleForm(forms.Form):
     number = forms.IntegerField(label=_("条番号"), min_value=1)

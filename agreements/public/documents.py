@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Prefetch
 
 from agreements.models import Article, Paragraph, TermsVersion
+
+_PREFIX = re.compile(r"^\s*最終改定\s*[:：]\s*")
 
 
 def with_articles() -> Prefetch:
@@ -31,7 +35,8 @@ def articles_of(version: TermsVersion) -> list[Article]:
 def last_revised_label(version: TermsVersion) -> str:
     """最終改定 as the document states it (seed 000), else from the effective date."""
     if version.last_revised_text:
-        return version.last_revised_text
+        # Stored as the document writes it ("最終改定：2024年 11 月 22日"); shown as a date.
+        return re.sub(r"\s+", "", _PREFIX.sub("", version.last_revised_text))
     if version.effective_on:
         day = version.effective_on
         return f"{day.year}年{day.month}月{day.day}日"
