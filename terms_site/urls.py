@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from agreements.public import verify
 from terms_site import health, metrics
 
 urlpatterns = [
@@ -15,5 +16,7 @@ urlpatterns = [
     path("api/v1/", include("terms_site.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("terms_site.console_urls")),
+    path("portal/", include("agreements.portal.urls")),
+    path("verify/", verify.verify, name="verify"),
     path("", include("agreements.public.urls")),
 ]

@@ -1,0 +1,151 @@
+"""Reads the portal pages need beyond the shared selectors (all built from the caller's Scope).
+
+- the home page's ordering (pending first) over consent_status_for_tenant / contract_list;
+- one document status by version (the review page);
+- R18: the tenant's dependent options that would lose their prerequisite with a contract;
+- receipts (the tenant's ledger rows with their evidence) and the row-level integrity check
+  shared with the public /verify/ page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import ConsentStatus, ContractStatus
+from agreements.models import ConsentRecord, Contract, Option
+from agreements.selectors.consents import (
+    DocumentStatus,
+    consent_status_for_tenant,
+    ledger_for_tenant,
+)
+from agreements.selectors.contracts import ContractFacts, contract_facts, contract_list
+from agreements.services.ledger import chain_hash, record_payload
+from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+    from tenants.scope import Scope
+
+# Statuses that still ask something of the tenant, or that it should see first.
+_ATTENTION = (ConsentStatus.OUTSTANDING, ConsentStatus.NO_ANSWER, ConsentStatus.REJECTED)
+
+
+def needs_attention(status: DocumentStatus) -> bool:
+    return status.version is not None and (
+        status.pending_version is not None or status.status in _ATTENTION
+    )
+
+
+def documents_pending_first(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
+    """Bound documents: those with a pending version or an open answer first, soonest first."""
+    statuses = consent_status_for_tenant(scope=scope, tenant=tenant)
+    return sorted(
+        statuses,
+        key=lambda s: (
+            not needs_attention(s),
+            s.effective_on or date.max if needs_attention(s) else date.max,
+        ),
+    )
+
+
+def document_status_for_version(*, scope: Scope, tenant: Tenant, version_id: int) -> DocumentStatus:
+    """The tenant's status for the document a version belongs to; a version of a document
+    that does not bind the tenant is NotFound."""
+    for status in consent_status_for_tenant(scope=scope, tenant=tenant):
+        ids = {
+            v.pk
+            for v in (status.version, status.pending_version, status.version_in_force)
+            if v is not None
+        }
+        if version_id in ids:
+            return status
+    raise NotFound(_("規約の版が見つかりません。"), code="version_not_found")
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    contract: Contract
+    facts: ContractFacts
+
+    @property
+    def is_active(self) -> bool:
+        return self.contract.status == ContractStatus.ACTIVE
+
+
+def contracts_with_facts(*, scope: Scope, tenant: Tenant, today: date) -> list[ContractRow]:
+    """The tenant's contracts with their dates: active first, the nearest deadline first."""
+    rows = [
+        ContractRow(contract=c, facts=contract_facts(c, today))
+        for c in contract_list(scope=scope, tenant=tenant)
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (
+            not r.is_active,
+            r.facts.non_renewal_deadline or r.facts.known_end or date.max,
+            r.contract.pk,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DependentOption:
+    """An option of another contract that needs this contract's product (R18)."""
+
+    contract: Contract
+    option: Option
+
+
+def dependents_losing_prerequisite(*, scope: Scope, contract: Contract) -> list[DependentOption]:
+    """R18 (ID+ 3.2): the tenant's active options that require `contract`'s product and that
+    would have no other active contract of that product once `contract` ends."""
+    others = Contract.objects.filter(
+        tenant_id=contract.tenant_id, status=ContractStatus.ACTIVE
+    ).exclude(pk=contract.pk)
+    others = scope.owned(others)
+    if others.filter(product_id=contract.product_id).exists():
+        return []
+    found: list[DependentOption] = []
+    for other in others.prefetch_related("options").select_related("product").order_by("pk"):
+        for option in other.options.all():
+            if option.requires_product_id == contract.product_id:
+                found.append(DependentOption(contract=other, option=option))
+    return found
+
+
+# --- receipts -------------------------------------------------------------------------------
+
+
+def receipt_list(*, scope: Scope, tenant: Tenant) -> QuerySet[ConsentRecord]:
+    """Every ledger row of the tenant, newest first, with the evidence of who answered."""
+    return (
+        ledger_for_tenant(scope=scope, tenant=tenant)
+        .select_related("evidence", "document__product")
+        .order_by("-seq")
+    )
+
+
+def receipt_get(*, scope: Scope, tenant: Tenant, pk: Any) -> ConsentRecord:
+    try:
+        return receipt_list(scope=scope, tenant=tenant).get(pk=pk)
+    except (ConsentRecord.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("受領証が見つかりません。"), code="receipt_not_found") from None
+
+
+def record_is_intact(record: ConsentRecord) -> bool:
+    """Whether the row still hashes to its stored hash (docs/ledger.md): any change to the
+    answer, time, version, body hash or evidence digests would change it."""
+    return chain_hash(record.prev_hash, record_payload(record)) == record.hash
+
+
+def record_by_hash(value: str) -> ConsentRecord | None:
+    """The ledger row with this chain hash (a unique index), for the public verify page."""
+    digest = (value or "").strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return ConsentRecord.objects.filter(hash=digest).first()

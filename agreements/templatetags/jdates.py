@@ -1,0 +1,70 @@
+"""Dates as readers expect them: 2025年3月31日 on Japanese pages, 2025-03-31 on English ones.
+
+Business dates are JST dates (DESIGN: Dates and clock); instants are shown in JST with the
+zone named on English pages, since an English reader may be elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django import template
+from django.utils import translation
+
+from terms_site import clock
+
+register = template.Library()
+
+_WEEKDAYS_JA = "月火水木金土日"
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _is_japanese() -> bool:
+    return (translation.get_language() or "ja").split("-")[0] == "ja"
+
+
+def format_date(value: date | datetime | None, *, weekday: bool = False) -> str:
+    """A business date in the active language; an instant is first turned into its JST date."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = clock.business_date(value)
+    if _is_japanese():
+        text = f"{value.year}年{value.month}月{value.day}日"
+        return f"{text}（{_WEEKDAYS_JA[value.weekday()]}）" if weekday else text
+    text = value.isoformat()
+    return f"{text} ({_WEEKDAYS_EN[value.weekday()]})" if weekday else text
+
+
+def format_instant(value: datetime | None) -> str:
+    """An instant in JST to the minute: 2025年3月31日 14:05 / 2025-03-31 14:05 JST."""
+    if value is None:
+        return ""
+    local = value.astimezone(clock.TOKYO)
+    if _is_japanese():
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} JST"
+
+
+@register.filter(name="jdate")
+def jdate(value: date | datetime | None) -> str:
+    return format_date(value)
+
+
+@register.filter(name="jdate_wd")
+def jdate_wd(value: date | datetime | None) -> str:
+    """With the weekday: deadlines are easier to plan with it."""
+    return format_date(value, weekday=True)
+
+
+@register.filter(name="jdatetime")
+def jdatetime(value: datetime | None) -> str:
+    return format_instant(value)
+
+
+@register.filter(name="days_until")
+def days_until(value: date | None) -> int | None:
+    """Whole days from today (JST) to `value`; negative once it has passed."""
+    if value is None or value == "":
+        return None
+    return (value - clock.today()).days
