@@ -129,7 +129,7 @@ def _claimable(*, job: str, today: date) -> Q:
     )
 
 
-def _claim_ids(*, job: str, today: date, limit: int, token: str) -> None:
+def _claim_ids(*, job: str, today: date, limit: int, token: str) -> list[int]:
     """Mark up to `limit` due actions of `job` as ours; PostgreSQL skips rows others hold."""
     now = clock.now()
     claimable = _claimable(job=job, today=today)
@@ -148,7 +148,7 @@ def _claim_ids(*, job: str, today: date, limit: int, token: str) -> None:
         )
         if ids:
             PlannedAction.objects.filter(id__in=ids).update(**updates)
-        return
+        return ids
     # Portable path: transactions are IMMEDIATE on SQLite (settings), so this block holds the
     # database's write lock and nobody can claim between the SELECT and the UPDATE; the filter
     # is repeated in the UPDATE anyway.
@@ -159,11 +159,18 @@ def _claim_ids(*, job: str, today: date, limit: int, token: str) -> None:
     )
     if ids:
         PlannedAction.objects.filter(claimable, id__in=ids).update(**updates)
+    return ids
+
+
+def actions_has_due(*, job: str, today: date) -> bool:
+    """A cheap look before opening a claim transaction (most ticks find nothing)."""
+    return PlannedAction.objects.filter(_claimable(job=job, today=today)).exists()
 
 
 def actions_claim(*, job: str, today: date, limit: int, token: str) -> list[PlannedAction]:
     """Claim due actions of `job` for `token` (call inside the transaction of the effect)."""
-    _claim_ids(job=job, today=today, limit=limit, token=token)
+    if not _claim_ids(job=job, today=today, limit=limit, token=token):
+        return []
     return list(
         PlannedAction.objects.filter(job=job, status=ActionStatus.RUNNING, claimed_by=token)
         .order_by("due_on", "id")
@@ -247,6 +254,8 @@ def actions_execute(
     counts: Counter[str] = Counter()
     idle = 0
     for _ in range(max_batches):
+        if not actions_has_due(job=job, today=today):
+            break
         token = f"{worker_name()}:{uuid.uuid4().hex[:12]}"
         try:
             with transaction.atomic():

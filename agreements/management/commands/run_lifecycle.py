@@ -39,7 +39,12 @@ class Command(BaseCommand):
             # run at the real now, as the beat tick does.
             moved = clock.frozen_at(day) if options["today"] else contextlib.nullcontext()
             with moved:
-                results = lifecycle_run_day(day, only=options["job"])  # type: ignore[arg-type]
+                # A replay of many days records the runs that did something; one day, every run.
+                results = lifecycle_run_day(
+                    day,
+                    only=options["job"],  # type: ignore[arg-type]
+                    record_idle=first == last,
+                )
             failed = failed or any("error" in counts for counts in results.values())
             if options["json"]:
                 self.stdout.write(json.dumps({"date": day.isoformat(), "jobs": results}))

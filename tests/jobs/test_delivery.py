@@ -1,0 +1,367 @@
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+
+from core.delivery import (
+    _ring,
+    delivery_ring_on_commit,
+    email_render,
+    outbox_deliver_batch,
+    outbox_deliver_due,
+    outbox_retry,
+    retry_delay,
+)
+from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
+from core.errors import PermissionDenied
+from core.models import AuditEntry, Delivery, Outbox
+from core.services import message_id_for, outbox_add
+from tenants.models import WebhookEndpoint
+from tenants.scope import Scope
+from tenants.webhooks import SIGNATURE_HEADER, webhook_verify
+from terms_site import clock
+from tests.factories.tenants import PartnerFactory, StaffFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+# One realistic payload per kind, with the keys the services write.
+PAYLOADS = {
+    EventKind.NOTICE_POSTED: {
+        "version_id": 7,
+        "document": "OPTiM ID+ 利用規約",
+        "label": "2025年4月改定",
+        "notice_on": "2025-03-20",
+        "effective_on": "2025-04-01",
+        "consent_mode": "deemed",
+    },
+    EventKind.VERSION_WITHDRAWN: {
+        "version_id": 7,
+        "document": "OPTiM ID+ 利用規約",
+        "label": "v3",
+        "effective_on": "2025-04-01",
+        "reason": "誤記のため",
+    },
+    EventKind.VERSION_LAPSED: {
+        "version_id": 7,
+        "document": "OPTiM ID+ 利用規約",
+        "label": "v3",
+        "effective_on": "2025-04-01",
+        "notice_on": "2025-03-20",
+    },
+    EventKind.CONSENT_REMINDER: {
+        "version_id": 7,
+        "document": "OPTiM ID+ 利用規約",
+        "label": "v3",
+        "effective_on": "2025-04-01",
+        "status": "no_answer",
+    },
+    EventKind.CONSENT_OUTSTANDING: {
+        "version_id": 7,
+        "document": "OPTiM ID+ 利用規約",
+        "label": "v3",
+        "effective_on": "2025-04-01",
+        "status": "outstanding",
+    },
+    EventKind.RENEWAL_NOTICE: {
+        "contract_id": 3,
+        "product_name": "OPTiM ID+",
+        "period_end": "2025-03-31",
+        "deadline": "2025-02-28",
+        "next_period_start": "2025-04-01",
+        "next_period_end": "2026-03-31",
+    },
+    EventKind.NON_RENEWAL_RECEIVED: {
+        "contract_id": 3,
+        "product_name": "OPTiM ID+",
+        "requested_on": "2025-02-01",
+        "end_date": "2025-03-31",
+        "deadline": "2025-02-28",
+    },
+    EventKind.RENEWED: {
+        "contract_id": 3,
+        "product_name": "OPTiM ID+",
+        "period_start": "2025-04-01",
+        "period_end": "2026-03-31",
+        "non_renewal_deadline": "2026-02-28",
+    },
+    EventKind.ENDED: {
+        "contract_id": 3,
+        "product_name": "OPTiM ID+",
+        "reason": "non_renewal",
+        "end_date": "2025-03-31",
+        "claims_window_closes": "2025-06-30",
+        "primary_deletion_from": "2025-05-01",
+        "backup_purge_due": "2026-04-01",
+    },
+    EventKind.TERMINATION: {
+        "contract_id": 3,
+        "product_name": "Optimal Biz",
+        "reason": "non_payment",
+        "end_date": "2025-03-31",
+    },
+    EventKind.DELETION_ORDERED: {
+        "deletion_id": 5,
+        "contract_id": 3,
+        "product_name": "Optimal Biz",
+        "kind": "primary",
+        "due_on": "2025-05-01",
+    },
+    EventKind.DELETION_DONE: {
+        "deletion_id": 5,
+        "contract_id": 3,
+        "product_name": "Optimal Biz",
+        "kind": "backup",
+        "acknowledged_on": "2026-04-02",
+    },
+    EventKind.DELETION_REMINDER: {
+        "deletion_id": 5,
+        "contract_id": 3,
+        "tenant_id": 9,
+        "tenant_name": "テスト商事株式会社",
+        "product_name": "Optimal Biz",
+        "kind": "primary",
+        "due_on": "2025-05-01",
+        "contract_ended_on": "2025-03-31",
+    },
+    EventKind.OPTION_PREREQUISITE_LOST: {
+        "contract_id": 4,
+        "product_code": "id-plus",
+        "option_name": "デバイス認証",
+        "prerequisite_product_code": "biz",
+        "prerequisite_ended_on": "2025-03-31",
+    },
+    EventKind.INVITATION: {
+        "tenant_name": "テスト商事株式会社",
+        "role": "admin",
+        "invitation_url": "http://127.0.0.1:8000/portal/invitations/abc/",
+        "expires_at": "2025-03-08T01:00:00+00:00",
+    },
+}
+
+# The concrete date each message must show, written as people read it.
+DATES = {
+    "ja": {
+        EventKind.RENEWAL_NOTICE: ["2025年2月28日", "2025年3月31日", "2026年3月31日"],
+        EventKind.ENDED: ["2025年3月31日", "2025年6月30日", "2025年5月1日", "2026年4月1日"],
+        EventKind.NOTICE_POSTED: ["2025年4月1日"],
+    },
+    "en": {
+        EventKind.RENEWAL_NOTICE: ["28 February 2025", "31 March 2025", "31 March 2026"],
+        EventKind.ENDED: ["31 March 2025", "30 June 2025", "1 May 2025", "1 April 2026"],
+        EventKind.NOTICE_POSTED: ["1 April 2025"],
+    },
+}
+
+
+def _outbox(kind: str, *, locale: str = "ja", recipient: str = "it@customer.example") -> Outbox:
+    payload = {"tenant_id": 9, "tenant_name": "テスト商事株式会社", **PAYLOADS.get(kind, {})}
+    row = outbox_add(
+        kind=kind,
+        channel=OutboxChannel.EMAIL,
+        dedupe_key=f"{kind}:test:{locale}:{recipient}",
+        payload=payload,
+        recipient=recipient,
+        locale=locale,
+    )
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+@pytest.mark.parametrize("kind", [k.value for k in EventKind])
+def test_email_render_every_kind_has_subject_dates_and_links(kind, locale):
+    row = _outbox(kind, locale=locale)
+    subject, text, html = email_render(row)
+    assert subject
+    assert "\n" not in subject
+    for body in (text, html):
+        assert "{{" not in body
+        assert "{%" not in body
+        assert "None" not in body
+    for shown in DATES[locale].get(kind, []):
+        assert shown in text
+        assert shown in html
+    assert "http://" in text
+    assert "<a href=" in html
+    if kind in PAYLOADS and locale == "en":
+        # English messages carry no Japanese boilerplate (names and titles are data).
+        assert "ご担当者様" not in text
+
+
+def test_email_render_renewal_notice_links_to_the_contract():
+    row = _outbox(EventKind.RENEWAL_NOTICE)
+    _subject, text, html = email_render(row)
+    assert "/portal/contracts/3/" in text
+    assert 'href="http://127.0.0.1:8000/portal/contracts/3/"' in html
+
+
+def test_outbox_deliver_email_with_message_id_text_and_html():
+    row = _outbox(EventKind.RENEWAL_NOTICE, locale="en")
+    counts = outbox_deliver_due()
+    assert counts == {"email.sent": 1}
+    (message,) = mail.outbox
+    row.refresh_from_db()
+    assert message.extra_headers["Message-ID"] == message_id_for(row) == row.message_id
+    assert message.to == ["it@customer.example"]
+    assert message.alternatives[0][1] == "text/html"
+    assert "28 February 2025" in message.body
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
+    attempt = Delivery.objects.get(outbox=row)
+    assert (attempt.attempt, attempt.succeeded) == (1, True)
+    assert outbox_deliver_due() == {}  # nothing due any more
+
+
+class FailingBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+def test_outbox_delivery_failure_backs_off_then_dead_letters(settings):
+    settings.EMAIL_BACKEND = "tests.jobs.test_delivery.FailingBackend"
+    settings.TERMS_OUTBOX_MAX_ATTEMPTS = 3
+    row = _outbox(EventKind.RENEWAL_NOTICE)
+    start = clock.now()
+    with clock.frozen_at(start):
+        assert outbox_deliver_due() == {"email.failed": 1}
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.FAILED
+    assert row.next_attempt_at == start + retry_delay(1) == start + timedelta(minutes=1)
+    assert "smtp down" in row.last_error
+    with clock.frozen_at(start + timedelta(seconds=30)):
+        assert outbox_deliver_due() == {}  # not yet due
+    with clock.frozen_at(start + timedelta(minutes=1)):
+        assert outbox_deliver_due() == {"email.failed": 1}
+    row.refresh_from_db()
+    assert row.next_attempt_at == start + timedelta(minutes=1) + timedelta(minutes=2)
+    with clock.frozen_at(start + timedelta(minutes=3)):
+        assert outbox_deliver_due() == {"email.dead": 1}
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.DEAD, 3)
+    assert list(Delivery.objects.filter(outbox=row).values_list("attempt", "succeeded")) == [
+        (1, False),
+        (2, False),
+        (3, False),
+    ]
+
+
+def test_outbox_retry_requeues_dead_letters_with_audit(settings):
+    settings.EMAIL_BACKEND = "tests.jobs.test_delivery.FailingBackend"
+    settings.TERMS_OUTBOX_MAX_ATTEMPTS = 1
+    row = _outbox(EventKind.RENEWAL_NOTICE)
+    outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.DEAD
+    staff = StaffFactory()
+    with pytest.raises(PermissionDenied):
+        outbox_retry(scope=Scope(kind="partner", partner_id=1), ids=[row.pk])
+    assert outbox_retry(scope=Scope.staff(staff), ids=[row.pk]) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
+    entry = AuditEntry.objects.get(action=AuditAction.RETRY)
+    assert (entry.actor, entry.object_id, entry.data["previous_status"]) == (staff, row.pk, "dead")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert outbox_deliver_due() == {"email.sent": 1}
+    # The retried delivery is attempt 2 of the row, never a reused number.
+    assert list(Delivery.objects.filter(outbox=row).values_list("attempt", flat=True)) == [1, 2]
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+    status = 204
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((dict(self.headers), body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    _Receiver.received = []
+    _Receiver.status = 204
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def _webhook(url: str) -> tuple[Outbox, WebhookEndpoint]:
+    partner = PartnerFactory()
+    endpoint = WebhookEndpoint.objects.create(partner=partner, url=url, secret="whsec_test")
+    row = outbox_add(
+        kind=EventKind.RENEWED,
+        channel=OutboxChannel.WEBHOOK,
+        dedupe_key="contract.renewed:test:webhook:1",
+        payload={"event_id": 41, "kind": EventKind.RENEWED, "data": {"contract_id": 3}},
+        recipient=url,
+        partner_id=partner.pk,
+        webhook_endpoint_id=endpoint.pk,
+    )
+    assert row is not None
+    return row, endpoint
+
+
+def test_webhook_delivery_is_signed_and_verifiable(receiver):
+    row, endpoint = _webhook(receiver)
+    assert outbox_deliver_due() == {"webhook.sent": 1}
+    ((headers, body),) = _Receiver.received
+    assert webhook_verify(secret=endpoint.secret, header=headers[SIGNATURE_HEADER], body=body)
+    assert headers["X-Terms-Event-Id"] == "41"
+    assert b'"contract_id":3' in body
+    row.refresh_from_db()
+    assert row.status == OutboxStatus.SENT
+    assert Delivery.objects.get(outbox=row).status_code == 204
+
+
+def test_webhook_http_error_is_retried(receiver):
+    _Receiver.status = 503
+    row, _endpoint = _webhook(receiver)
+    assert outbox_deliver_due() == {"webhook.failed": 1}
+    row.refresh_from_db()
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "HTTP 503")
+
+
+def test_webhook_to_disabled_endpoint_is_a_dead_letter(receiver):
+    _row, endpoint = _webhook(receiver)
+    endpoint.is_active = False
+    endpoint.save()
+    assert outbox_deliver_due() == {"webhook.dead": 1}
+    assert _Receiver.received == []
+
+
+def test_delivery_rung_once_per_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        delivery_ring_on_commit()
+        delivery_ring_on_commit()
+    assert callbacks == [_ring]
+
+
+def test_interrupted_attempt_is_resent_with_the_same_message_id(settings):
+    """A worker that dies after sending, before recording: the lease runs out, the message
+    goes again, recognisable by its Message-ID."""
+    row = _outbox(EventKind.RENEWAL_NOTICE)
+    start = clock.now()
+    with clock.frozen_at(start):
+        from core.delivery import _claim
+
+        (claimed,) = _claim(limit=10)  # claimed and leased, then the worker "dies"
+        Delivery.objects.create(outbox=claimed, attempt=1, attempted_at=start)
+    with clock.frozen_at(start + timedelta(seconds=10)):
+        assert outbox_deliver_batch() == {}  # leased: nobody else takes it
+    with clock.frozen_at(start + timedelta(seconds=settings.TERMS_JOB_LEASE_SECONDS + 1)):
+        assert outbox_deliver_batch() == {"email.sent": 1}
+    row.refresh_from_db()
+    assert row.attempts == 2
+    assert mail.outbox[0].extra_headers["Message-ID"] == message_id_for(row)

@@ -1,0 +1,166 @@
+"""Jobs whose effect is a foundation service: the planned action records it, once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from agreements.enums import (
+    Answer,
+    ConsentMode,
+    ConsentStatus,
+    ContractStatus,
+    DeletionStatus,
+    PeriodStatus,
+    VersionStatus,
+)
+from agreements.jobs import JOBS, job_run_one, lifecycle_run_day
+from agreements.jobs.reconcile import reconcile
+from agreements.models import ConsentRecord, ConsentState, ContractPeriod, DataDeletion
+from core.enums import ActionStatus, EventKind
+from core.models import Event, PlannedAction
+from terms_site import clock
+from tests.factories.consents import EFFECTIVE_ON, NOTICE_ON, bound_tenant, posted_version
+from tests.jobs.conftest import contracts_bulk, tenants_bulk
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def _day(day: date, job: str | None = None) -> dict[str, dict[str, int]]:
+    with clock.frozen_at(day):
+        return lifecycle_run_day(day, only=job)
+
+
+def test_notices_post_r2_on_notice_date_recorded_once():
+    version = posted_version(posted=False)
+    bound_tenant(version.document)
+    assert _day(NOTICE_ON - timedelta(days=1), "notices_post")["notices_post"]["planned"] == 0
+    first = _day(NOTICE_ON, "notices_post")["notices_post"]
+    second = _day(NOTICE_ON, "notices_post")["notices_post"]
+    version.refresh_from_db()
+    assert version.posted_at is not None
+    assert clock.business_date(version.posted_at) == NOTICE_ON
+    assert (first["planned"], first["done"]) == (1, 1)
+    assert second.get("planned", 0) == 0
+    assert second.get("done", 0) == 0
+    action = PlannedAction.objects.get(job="notices_post")
+    assert (action.key, action.status) == (f"notices_post:termsversion:{version.pk}", "done")
+    assert Event.objects.filter(kind=EventKind.NOTICE_POSTED).count() == 1
+
+
+def test_versions_apply_r3_silent_tenants_deemed_citing_the_notice():
+    version = posted_version(mode=ConsentMode.DEEMED)
+    silent = bound_tenant(version.document).tenant
+    _day(NOTICE_ON, "notices_post")  # already posted: nothing to do
+    _day(EFFECTIVE_ON - timedelta(days=1), "versions_apply")
+    version.refresh_from_db()
+    assert version.status == VersionStatus.SCHEDULED
+    _day(EFFECTIVE_ON, "versions_apply")
+    _day(EFFECTIVE_ON, "versions_apply")
+    version.refresh_from_db()
+    assert version.status == VersionStatus.EFFECTIVE
+    (deemed,) = ConsentRecord.objects.filter(tenant=silent, version=version)
+    assert deemed.answer == Answer.DEEMED
+    assert deemed.notice_posted_at == version.posted_at
+    assert PlannedAction.objects.get(job="versions_apply").status == ActionStatus.DONE
+
+
+def test_consent_reminders_r4_before_and_after_the_effective_date():
+    version = posted_version(mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(version.document, term_months=36).tenant
+    from agreements.services.consents import consent_states_open
+
+    consent_states_open(version=version)
+    for offset in range(-10, 22):
+        _day(EFFECTIVE_ON + timedelta(days=offset))
+    kinds = list(
+        Event.objects.filter(
+            tenant_id=tenant.pk,
+            kind__in=[EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING],
+        )
+        .order_by("id")
+        .values_list("kind", "payload__notice_key")
+    )
+    labels = [(kind, key.split(":")[2]) for kind, key in kinds]
+    assert labels == [
+        (EventKind.CONSENT_REMINDER, "before7"),
+        (EventKind.CONSENT_REMINDER, "before1"),
+        (EventKind.CONSENT_OUTSTANDING, "outstanding"),
+        (EventKind.CONSENT_REMINDER, "week1"),
+        (EventKind.CONSENT_REMINDER, "week2"),
+        (EventKind.CONSENT_REMINDER, "week3"),
+    ]
+    assert ConsentState.objects.get(tenant=tenant).status == ConsentStatus.OUTSTANDING
+
+
+def test_contracts_roll_r10_renews_the_day_after_the_end(id_plus):
+    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
+    _day(date(2025, 3, 31), "contracts_roll")
+    assert contract.periods.count() == 1
+    _day(date(2025, 4, 1), "contracts_roll")
+    _day(date(2025, 4, 1), "contracts_roll")
+    periods = list(contract.periods.order_by("seq").values_list("start_date", "end_date", "status"))
+    assert periods == [
+        (date(2024, 4, 1), date(2025, 3, 31), PeriodStatus.CLOSED),
+        (date(2025, 4, 1), date(2026, 3, 31), PeriodStatus.OPEN),
+    ]
+    action = PlannedAction.objects.get(job="contracts_roll")
+    assert (action.due_on, action.status) == (date(2025, 4, 1), ActionStatus.DONE)
+    assert Event.objects.filter(kind=EventKind.RENEWED).count() == 1
+
+
+def test_contracts_roll_r11_without_auto_renewal_ends_and_schedules_deletions(id_plus):
+    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1), auto_renew=False)
+    _day(date(2025, 4, 1))
+    contract.refresh_from_db()
+    assert (contract.status, contract.ended_on) == (ContractStatus.ENDED, date(2025, 3, 31))
+    due = dict(DataDeletion.objects.filter(contract=contract).values_list("kind", "due_on"))
+    assert due == {"primary": date(2025, 5, 1), "backup": date(2026, 4, 1)}
+    # R15: the staff reminder 7 days before, the order on the day.
+    _day(date(2025, 4, 23))
+    assert not PlannedAction.objects.filter(job="deletion_reminders").exists()
+    _day(date(2025, 4, 24))
+    assert PlannedAction.objects.get(job="deletion_reminders").status == ActionStatus.DONE
+    _day(date(2025, 5, 1))
+    primary = DataDeletion.objects.get(contract=contract, kind="primary")
+    assert primary.status == DeletionStatus.ORDERED
+    assert PlannedAction.objects.get(job="deletions_order").status == ActionStatus.DONE
+
+
+def test_job_run_twice_changes_nothing_the_second_time(id_plus):
+    contracts_bulk(tenants_bulk(3), id_plus, start=date(2024, 4, 1))
+    _day(date(2025, 4, 1))
+    before = (
+        ContractPeriod.objects.count(),
+        Event.objects.count(),
+        PlannedAction.objects.filter(status=ActionStatus.DONE).count(),
+    )
+    second = _day(date(2025, 4, 1))
+    after = (
+        ContractPeriod.objects.count(),
+        Event.objects.count(),
+        PlannedAction.objects.filter(status=ActionStatus.DONE).count(),
+    )
+    assert before == after
+    assert all(not counts.get("done") for counts in second.values())
+    with clock.frozen_at(date(2025, 4, 1)):
+        assert [f.name for f in reconcile(today=date(2025, 4, 1)) if f.is_problem] == []
+
+
+def test_every_job_is_registered():
+    assert list(JOBS) == [
+        "notices_post",
+        "versions_apply",
+        "consent_reminders",
+        "contracts_roll",
+        "terminations_effect",
+        "renewal_notices",
+        "r18_flags",
+        "deletion_reminders",
+        "deletions_order",
+        "tenant_redact",
+        "outbox_deliver",
+        "termination_notices",
+    ]
+    assert job_run_one("outbox_deliver", date(2025, 1, 1)) == {}
