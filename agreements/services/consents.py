@@ -103,7 +103,7 @@ def _check_caller(scope: Scope, tenant: Tenant) -> None:
 
 def _check_answerable(version: TermsVersion) -> None:
     """Answers go to the latest posted version of a document (DESIGN: truth table)."""
-    if version.status in (VersionStatus.DRAFT,) or (
+    if version.status == VersionStatus.DRAFT or (
         version.status == VersionStatus.SCHEDULED and version.posted_at is None
     ):
         raise Conflict(
@@ -259,7 +259,7 @@ def consent_answer(
             tenant=tenant, version=version, status__in=LIVE_CASE_STATUSES
         )
         for case in cases:
-            _case_close(case, note=str(_("お客様が変更に同意したため取り下げ")), by=scope)
+            _case_close(case, note=str(_("お客様が変更に同意したため取り下げ")))
     if scope.is_staff:
         audit_add(
             actor=scope.user,
@@ -333,7 +333,7 @@ def _cases_open(
     return opened
 
 
-def _case_close(case: TerminationCase, *, note: str, by: Scope) -> None:
+def _case_close(case: TerminationCase, *, note: str) -> None:
     """Drop a live case and cancel the termination it scheduled (R6: never once in effect)."""
     now = clock.now()
     case.status = CaseStatus.DROPPED
@@ -441,7 +441,7 @@ def case_drop(*, scope: Scope, case: TerminationCase, note: str = "") -> Termina
         raise Conflict(
             _("この解約案件は取り下げできません。"), code="case_not_live", status=case.status
         )
-    _case_close(case, note=note, by=scope)
+    _case_close(case, note=note)
     audit_add(
         actor=scope.user,
         action=AuditAction.DROP,

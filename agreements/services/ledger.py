@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import ActorKind, Answer, Channel
+from agreements.enums import Answer
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
 from agreements.rules import DEEMED_NOT_ALLOWED, TransitionNotAllowed
 from core.errors import Conflict
@@ -425,6 +425,3 @@ def last_record(*, tenant_id: int, version_id: int) -> ConsentRecord:
     if record is None:
         raise Conflict(_("回答の記録が見つかりません。"), code="record_missing")
     return record
-
-
-SYSTEM_ACTOR = (ActorKind.SYSTEM, "system", Channel.SYSTEM)
