@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -11,7 +11,14 @@ from django.contrib.auth.models import Group
 from agreements.catalog import catalog_ensure
 from agreements.enums import VersionStatus
 from agreements.models import Contract, TermsDocument, TermsVersion
+from agreements.services.versions import (
+    article_upsert,
+    notice_post,
+    version_draft_create,
+    version_schedule,
+)
 from tenants.models import Partner, Tenant
+from tenants.scope import Scope
 from tests.factories.agreements import ContractFactory, VersionFactory
 from tests.factories.tenants import PartnerFactory, StaffFactory, TenantFactory, UserFactory
 
@@ -90,3 +97,27 @@ def world(db, editor) -> World:
     tenant = TenantFactory(partner=partner, corporate_number="7000012050002")
     contract = ContractFactory(tenant=tenant, product=catalog.biz)
     return World(document, current, draft, partner, tenant, contract)
+
+
+def post_revision(*, document: TermsDocument, editor, publisher, today: date) -> TermsVersion:
+    """Draft, schedule and post a revision of `document` through the services (notice today)."""
+    draft = version_draft_create(scope=Scope.staff(editor), document=document, label="rev-1")
+    article_upsert(
+        scope=Scope.staff(editor),
+        version=draft,
+        number=1,
+        title="本規約について",
+        body="1. 本規約は本製品を利用するすべてのお客様に適用されます。",
+    )
+    version_schedule(
+        scope=Scope.staff(publisher),
+        version=draft,
+        notice_on=today,
+        effective_on=today + timedelta(days=14),
+        consent_mode="deemed",
+        legal_basis="reasonable",
+        rationale="適用範囲を明確にするため。",
+    )
+    notice_post(version=draft)
+    draft.refresh_from_db()
+    return draft
