@@ -1,0 +1,284 @@
+"""Isolation matrix: every endpoint × method under /api/v1/ × every kind of caller.
+
+The operations come from the URL configuration, so a new endpoint fails here until it is given
+an audience, a valid request and the status it answers with (SPECS below); the expected status
+of every caller is then derived from the audience alone (DESIGN: Auth):
+
+- anonymous and revoked keys: 401; a caller outside the audience: 403;
+- a read-only partner key on a write: 403;
+- another partner on an object (or a body reference) of the partner's: 404, and no response
+  to it ever names the partner's tenant or webhook;
+- everyone else in the audience: the operation's success status.
+Each caller's request runs in a savepoint that is rolled back, so every caller meets the same
+state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from terms_site import clock
+from tests.api.conftest import CALLERS, TODAY, World, build_world
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+API_PREFIX = "api/v1/"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+PUBLIC = frozenset({"anonymous", "partner", "product", "staff"})  # schema and docs
+EVERYONE = frozenset({"partner", "product", "staff"})
+PARTNERS = frozenset({"partner", "staff"})
+PRODUCTS = frozenset({"product", "staff"})
+PRODUCT_ONLY = frozenset({"product"})
+
+EVIDENCE = {
+    "person_name": "山田 太郎",
+    "obtained_at": "2025-03-09T14:05:00+09:00",
+    "method": "partner portal checkbox",
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    audience: frozenset[str]
+    success: int = 200
+    # Whether the request names an object of the partner's (path or body): another partner → 404.
+    owned: bool = False
+    body: Callable[[World, str], dict[str, Any]] | None = None
+    query: Callable[[World, str], str] = field(default=lambda w, c: "")
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """One world for the module, rolled back at its end; each test runs in a savepoint."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with clock.frozen_at(TODAY):
+            made = build_world()
+        yield made
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(shared_world: World, today: Any) -> World:
+    return shared_world
+
+
+def _staff_partner(w: World, caller: str) -> dict[str, Any]:
+    return {"partner": w.partner.pk} if caller == "staff" else {}
+
+
+SPECS: dict[tuple[str, str], Spec] = {
+    ("root", "GET"): Spec(PUBLIC),
+    ("schema", "GET"): Spec(PUBLIC),
+    ("docs", "GET"): Spec(PUBLIC),
+    ("redoc", "GET"): Spec(PUBLIC),
+    # tenants and users
+    ("tenants", "GET"): Spec(PARTNERS),
+    ("tenants", "POST"): Spec(PARTNERS, 201, body=lambda w, c: {"name": "マトリクス商事"}),
+    ("tenant", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant", "PATCH"): Spec(
+        PARTNERS, owned=True, body=lambda w, c: {"contact_email": "new@customer.example"}
+    ),
+    ("tenant-invitations", "POST"): Spec(
+        PARTNERS, 201, owned=True, body=lambda w, c: {"email": "new@customer.example"}
+    ),
+    ("tenant-memberships", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-membership", "DELETE"): Spec(PARTNERS, 204, owned=True),
+    # webhooks and events
+    ("webhooks", "GET"): Spec(PARTNERS),
+    ("webhooks", "POST"): Spec(
+        PARTNERS,
+        201,
+        body=lambda w, c: {"url": "https://hooks.example/terms", **_staff_partner(w, c)},
+    ),
+    ("webhook-rotate-secret", "POST"): Spec(PARTNERS, owned=True),
+    ("webhook-disable", "POST"): Spec(PARTNERS, owned=True),
+    ("events", "GET"): Spec(PARTNERS),
+    # terms (public information, but only for key holders and staff)
+    ("products", "GET"): Spec(EVERYONE),
+    ("documents", "GET"): Spec(EVERYONE),
+    ("document-versions", "GET"): Spec(EVERYONE),
+    ("version", "GET"): Spec(EVERYONE),
+    ("version-diff", "GET"): Spec(EVERYONE),
+    ("notices", "GET"): Spec(EVERYONE),
+    # contracts
+    ("contracts", "GET"): Spec(PARTNERS),
+    ("contracts", "POST"): Spec(
+        PARTNERS,
+        201,
+        owned=True,
+        body=lambda w, c: {
+            "tenant": w.tenant.pk,
+            "product": "optim-id-plus",
+            "start_date": "2025-04-01",
+            "billing_cycle": "monthly",
+            "amount_jpy": 1000,
+        },
+    ),
+    ("contract", "GET"): Spec(PARTNERS, owned=True),
+    ("contract-periods", "GET"): Spec(PARTNERS, owned=True),
+    ("contract-non-renewal", "POST"): Spec(
+        PARTNERS, 201, owned=True, body=lambda w, c: {"end_date": "2026-03-31"}
+    ),
+    ("contract-non-renewal-withdraw", "POST"): Spec(PARTNERS, owned=True),
+    ("contract-terminations", "POST"): Spec(
+        PARTNERS, 201, owned=True, body=lambda w, c: {"end_date": "2025-06-30"}
+    ),
+    ("contract-deletions", "POST"): Spec(PARTNERS, 201, owned=True),
+    # consent
+    ("tenant-consents", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-consents", "POST"): Spec(
+        PARTNERS,
+        201,
+        owned=True,
+        body=lambda w, c: {"version": w.v2.pk, "answer": "accepted", "evidence": EVIDENCE},
+    ),
+    ("tenant-ledger", "GET"): Spec(PARTNERS, owned=True),
+    # the products
+    ("status", "GET"): Spec(
+        PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if c == "staff" else ""
+    ),
+    ("deletions", "GET"): Spec(PRODUCTS),
+    ("deletion-ack", "POST"): Spec(
+        PRODUCT_ONLY, body=lambda w, c: {"completed_at": "2025-03-10T10:00:00+09:00"}
+    ),
+}
+
+
+def _path_params(world: World, name: str) -> dict[str, int]:
+    # The contract with a timely non-renewal serves the operations that need a known end.
+    contract = (
+        world.renewing
+        if name in ("contract-non-renewal-withdraw", "contract-deletions")
+        else world.contract
+    )
+    return {
+        "tenant_id": world.tenant.pk,
+        "membership_id": world.viewer.pk,
+        "webhook_id": world.webhook.pk,
+        "document_id": world.document.pk,
+        "version_id": world.v2.pk,
+        "contract_id": contract.pk,
+        "deletion_id": world.deletion.pk,
+    }
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    method: str
+    route: str  # e.g. "api/v1/tenants/<int:tenant_id>/"
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} /{self.route}"
+
+
+def _methods(callback: Any) -> list[str]:
+    operations = getattr(callback, "operations", None)
+    if operations:
+        return sorted(operations)
+    view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    return sorted(m.upper() for m in METHODS if view is not None and hasattr(view, m))
+
+
+def _walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, Any, str]]:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.callback, pattern.name or ""
+
+
+def api_operations() -> list[Operation]:
+    """Every method of every URL under /api/v1/, read from the URL configuration."""
+    found = []
+    for route, callback, name in _walk(get_resolver().url_patterns, ""):
+        if not route.startswith(API_PREFIX):
+            continue
+        found += [Operation(name, method, route) for method in _methods(callback)]
+    return found
+
+
+OPERATIONS = api_operations()
+
+
+def expected_status(spec: Spec, caller: str, method: str) -> int:
+    if spec.audience == PUBLIC:
+        return spec.success
+    if caller in ("anonymous", "revoked"):
+        return 401
+    kind = {
+        "own_partner": "partner",
+        "other_partner": "partner",
+        "read_only": "partner",
+        "product": "product",
+        "staff": "staff",
+    }[caller]
+    if kind not in spec.audience:
+        return 403
+    if caller == "read_only" and method != "GET":
+        return 403
+    if caller == "other_partner" and spec.owned:
+        return 404
+    return spec.success
+
+
+def test_every_api_operation_has_a_spec() -> None:
+    found = {(op.name, op.method) for op in OPERATIONS}
+    assert found - set(SPECS) == set(), "give each new operation a Spec"
+    assert set(SPECS) - found == set(), "a Spec names an operation that is no longer routed"
+
+
+def test_matrix_covers_every_documented_operation(anonymous_client: Any) -> None:
+    schema = json.loads(anonymous_client.get("/api/v1/schema/?format=json").content)
+    documented = {
+        (method.upper(), path.replace("{", "<int:").replace("}", ">"))
+        for path, item in schema["paths"].items()
+        for method in item
+    }
+    routed = {(op.method, "/" + op.route) for op in OPERATIONS}
+    undocumented = {("GET", "/api/v1/schema/"), ("GET", "/api/v1/docs/"), ("GET", "/api/v1/redoc/")}
+    assert routed - undocumented == documented
+
+
+def _url(world: World, op: Operation, spec: Spec, caller: str) -> str:
+    path = "/" + op.route
+    for key, value in _path_params(world, op.name).items():
+        path = path.replace(f"<int:{key}>", str(value))
+    assert "<" not in path, f"no value for a parameter of {op.route}"
+    return path + spec.query(world, caller)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.id)
+def test_isolation(op: Operation, world: World) -> None:
+    spec = SPECS[(op.name, op.method)]
+    leaks = [world.tenant.name, world.webhook.url]
+    results: dict[str, tuple[int, int]] = {}
+    for caller in CALLERS:
+        client = world.client(caller)
+        url = _url(world, op, spec, caller)
+        data = spec.body(world, caller) if spec.body else None
+        with transaction.atomic():
+            kwargs = {"format": "json"} if data is not None else {}
+            response = getattr(client, op.method.lower())(url, data, **kwargs)
+            transaction.set_rollback(True)
+        expected = expected_status(spec, caller, op.method)
+        results[caller] = (expected, response.status_code)
+        if response.status_code >= 400:
+            assert response["Content-Type"] == "application/problem+json", (caller, url)
+        if response.status_code == 401:
+            assert response["WWW-Authenticate"] == 'Api-Key realm="terms-api"'
+        if caller == "other_partner" and spec.audience != PUBLIC:
+            text = response.content.decode()
+            assert [leak for leak in leaks if leak in text] == [], (url, text[:300])
+    wrong = {c: v for c, v in results.items() if v[0] != v[1]}
+    assert wrong == {}, f"{op.id}: caller → (expected, got): {json.dumps(wrong)}"
