@@ -4,6 +4,7 @@ import threading
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
 
@@ -127,10 +128,8 @@ def test_version_draft_create_copies_the_version_in_force(in_force, document, ed
 
 
 def test_version_draft_create_refused_for_viewer_and_tenant(document, in_force) -> None:
-    from django.contrib.auth.models import Group
-
     viewer = StaffFactory()
-    viewer.groups.add(Group.objects.get(name="viewer"))
+    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
     with pytest.raises(PermissionDenied):
         version_draft_create(scope=Scope.staff(viewer), document=document, label="x")
     with pytest.raises(PermissionDenied):
@@ -356,9 +355,7 @@ def test_version_schedule_r7_one_scheduled_per_document(draft, document, editor,
 
 def test_version_schedule_second_publisher_required(draft, editor, publisher) -> None:
     author_publisher = StaffFactory()
-    from django.contrib.auth.models import Group
-
-    author_publisher.groups.add(Group.objects.get(name="publisher"))
+    author_publisher.groups.add(Group.objects.get_or_create(name="publisher")[0])
     own = version_draft_create(
         scope=Scope.staff(author_publisher), document=draft.document, label="own"
     )

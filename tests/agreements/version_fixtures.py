@@ -37,14 +37,14 @@ def catalog() -> Catalog:
 @pytest.fixture
 def editor():
     user = StaffFactory()
-    user.groups.add(Group.objects.get(name="editor"))
+    user.groups.add(Group.objects.get_or_create(name="editor")[0])
     return user
 
 
 @pytest.fixture
 def publisher():
     user = StaffFactory()
-    user.groups.add(Group.objects.get(name="publisher"))
+    user.groups.add(Group.objects.get_or_create(name="publisher")[0])
     return user
 
 
