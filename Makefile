@@ -54,3 +54,12 @@ check-services: dev-venv
 
 clean:
 	rm -rf var
+
+## make backup: pg_dump (custom format) + manifest (time, commit, chain heads, row counts) into var/backups/
+backup: venv
+	$(PY) scripts/backup.py
+
+## make restore FILE=var/backups/<name>.dump: into an EMPTY database, then verify_ledger and compare with the manifest
+restore: venv
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/<name>.dump" >&2; exit 2; }
+	$(PY) scripts/restore.py "$(FILE)"

@@ -1,0 +1,289 @@
+"""Backup and restore of the PostgreSQL database with a manifest that outlives the database.
+
+A backup is a `pg_dump --format=custom` file plus `<name>.manifest.json`: when, which commit,
+the dump's checksum, the row count of every table and the ledger's chain heads, all read in
+the very snapshot pg_dump copies (`pg_export_snapshot`), so they describe exactly that dump.
+
+A restore goes only into an empty database, then proves the result: `verify_ledger` recomputes
+every chain, and the chain heads and row counts must equal the manifest's. Any difference is a
+non-zero exit (scripts/backup.py, scripts/restore.py; `make backup`, `make restore FILE=…`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from terms_site import clock
+from terms_site.ledger_heads import chain_heads, compare_heads, heads_from_json, heads_to_json
+
+MANIFEST_FORMAT = "terms-backup/1"
+LEDGER_TRIGGER = "ledger_immutable"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class BackupError(Exception):
+    """The backup or restore cannot proceed (exit code 2: nothing was changed)."""
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def libpq_env(using: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
+    """pg_dump / pg_restore connection settings as libpq variables (the password never goes
+    on a command line, where `ps` would show it)."""
+    db = connections[using].settings_dict
+    if connections[using].vendor != "postgresql":
+        raise BackupError("backups need PostgreSQL (DATABASE_URL); the embedded SQLite is a file")
+    env = {"PGDATABASE": str(db["NAME"])}
+    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER")):
+        if db.get(key):
+            env[var] = str(db[key])
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = str(db["PASSWORD"])
+    if db.get("OPTIONS", {}).get("sslmode"):
+        env["PGSSLMODE"] = str(db["OPTIONS"]["sslmode"])
+    return env
+
+
+def _run(args: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which(args[0])
+    if binary is None:
+        raise BackupError(f"{args[0]} not found: install the PostgreSQL client (postgresql-client)")
+    return subprocess.run(  # noqa: S603 -- fixed binaries, arguments are not shell-parsed
+        [binary, *args[1:]],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def git_commit() -> str:
+    """The running code's commit: the image's TERMS_GIT_COMMIT, else the checkout's HEAD."""
+    if os.environ.get("TERMS_GIT_COMMIT", "unknown") != "unknown":
+        return os.environ["TERMS_GIT_COMMIT"]
+    git = shutil.which("git")
+    if git and (BASE_DIR / ".git").exists():
+        result = subprocess.run(  # noqa: S603 -- fixed arguments
+            [git, "-C", str(BASE_DIR), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+        if result.returncode == 0:
+            return result.stdout.strip()
+    return "unknown"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def table_counts(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
+    """Rows per table of the current schema (exact counts, in the caller's snapshot)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name"
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        counts = {}
+        for table in tables:
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            counts[table] = int(cursor.fetchone()[0])
+    return counts
+
+
+def applied_migrations(using: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
+    """The last applied migration per app, so a restore can tell how old the schema is."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT app, name FROM django_migrations WHERE id IN "
+            "(SELECT MAX(id) FROM django_migrations GROUP BY app) ORDER BY app"
+        )
+        return dict(cursor.fetchall())
+
+
+def user_relations(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Tables, views, sequences … outside PostgreSQL's own schemas (empty for a new database)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- backup --------------------------------------------------------------------------------------
+
+
+def backup(output_dir: Path, *, using: str = DEFAULT_DB_ALIAS) -> tuple[Path, Path]:
+    """Dump the database and write its manifest; returns (dump, manifest)."""
+    env = libpq_env(using)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    started = clock.now()
+    stem = f"terms-{started:%Y%m%dT%H%M%S%fZ}"
+    dump, manifest = output_dir / f"{stem}.dump", output_dir / f"{stem}.manifest.json"
+    partial = output_dir / f".{stem}.dump.partial"
+    connection = connections[using]
+    # One REPEATABLE READ snapshot for the counts, the heads and pg_dump: an append that
+    # commits meanwhile is in none of them, so the manifest describes exactly the dump.
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
+            snapshot, server_version = cursor.fetchone()
+        heads = chain_heads(using=using)
+        counts = table_counts(using)
+        migrations = applied_migrations(using)
+        result = _run(
+            [
+                "pg_dump",
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                "--no-password",
+                f"--file={partial}",
+            ],
+            env=env,
+        )
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+    partial.chmod(0o600)  # the dump holds personal data (consent evidence, users)
+    partial.rename(dump)
+    data = {
+        "format": MANIFEST_FORMAT,
+        "created_at": started.isoformat(),
+        "git_commit": git_commit(),
+        "database": env["PGDATABASE"],
+        "server_version": server_version,
+        "pg_dump_version": _run(["pg_dump", "--version"], env={}).stdout.strip(),
+        "dump": {"file": dump.name, "sha256": sha256_of(dump), "bytes": dump.stat().st_size},
+        "ledger_heads": heads_to_json(heads),
+        "row_counts": counts,
+        "migrations": migrations,
+    }
+    manifest.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    manifest.chmod(0o600)
+    return dump, manifest
+
+
+# --- restore -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreReport:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def manifest_for(dump: Path) -> Path:
+    return dump.with_name(dump.name.removesuffix(".dump") + ".manifest.json")
+
+
+def restore(dump: Path, manifest_path: Path, *, using: str = DEFAULT_DB_ALIAS) -> RestoreReport:
+    """Restore `dump` into the (empty) configured database and check it against the manifest.
+
+    Raises BackupError before touching the database when the manifest does not match the dump
+    or the database is not empty; otherwise returns what the checks found.
+    """
+    env = libpq_env(using)
+    if not dump.is_file():
+        raise BackupError(f"no such dump: {dump}")
+    if not manifest_path.is_file():
+        raise BackupError(f"no manifest next to the dump: {manifest_path}")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise BackupError(f"unknown manifest format {manifest.get('format')!r}")
+    if sha256_of(dump) != manifest["dump"]["sha256"]:
+        raise BackupError("the dump's SHA-256 differs from its manifest: the file is damaged")
+    existing = user_relations(using)
+    if existing:
+        raise BackupError(
+            f"database {env['PGDATABASE']!r} is not empty ({len(existing)} relations, e.g. "
+            f"{', '.join(existing[:3])}); restore only into a new, empty database"
+        )
+    connections[using].close()  # pg_restore gets the database to itself
+
+    result = _run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-password",
+            f"--dbname={env['PGDATABASE']}",
+            str(dump),
+        ],
+        env=env,
+    )
+    report = RestoreReport()
+    if result.returncode != 0:
+        report.problems.append(f"pg_restore failed: {result.stderr.strip()}")
+        return report
+    report.notes.append(f"restored {dump.name} (commit {manifest.get('git_commit')})")
+
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("verify_ledger", stdout=out, stderr=err)
+        report.notes.append(f"verify_ledger: {out.getvalue().strip()}")
+    except (CommandError, SystemExit) as exc:
+        report.problems.append(f"verify_ledger failed: {exc} {err.getvalue().strip()}".strip())
+
+    expected = heads_from_json(manifest["ledger_heads"])
+    mismatches = compare_heads(expected, chain_heads(using=using))
+    report.problems.extend(f"chain head mismatch: {mismatch}" for mismatch in mismatches)
+    if not mismatches:
+        report.notes.append(f"chain heads: {len(expected)} equal to the manifest")
+
+    counts = table_counts(using)
+    for table in sorted(set(manifest["row_counts"]) | set(counts)):
+        want, have = manifest["row_counts"].get(table), counts.get(table)
+        if want != have:
+            report.problems.append(f"row count of {table}: manifest {want}, restored {have}")
+    if counts == manifest["row_counts"]:
+        report.notes.append(f"row counts: {len(counts)} tables equal to the manifest")
+
+    if not _ledger_trigger_present(using):
+        report.problems.append(f"the ledger's {LEDGER_TRIGGER} trigger is missing after restore")
+    return report
+
+
+def _ledger_trigger_present(using: str) -> bool:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_trigger WHERE tgname = %s AND NOT tgisinternal",
+            [LEDGER_TRIGGER],
+        )
+        return int(cursor.fetchone()[0]) == 1
+
+
+def manifest_summary(manifest: dict[str, Any]) -> str:
+    return (
+        f"{manifest['dump']['file']}: {sum(manifest['row_counts'].values())} rows in "
+        f"{len(manifest['row_counts'])} tables, {len(manifest['ledger_heads'])} ledger chains, "
+        f"commit {manifest['git_commit']}"
+    )
