@@ -20,6 +20,19 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _staff_groups(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, data-migration rows included: restore the groups."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction", False):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    for name in ("editor", "publisher", "viewer"):
+        Group.objects.get_or_create(name=name)
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     """The real seed documents (never copied into the repository)."""
