@@ -24,7 +24,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def _staff_groups(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table, data-migration rows included: restore the groups."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction", False):
+    transactional = bool(marker and marker.kwargs.get("transaction", False)) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
         return
     request.getfixturevalue("transactional_db")
     from django.contrib.auth.models import Group
