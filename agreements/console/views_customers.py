@@ -61,9 +61,12 @@ def _contract(request: HttpRequest, pk: int):  # type: ignore[no-untyped-def]
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     result = console_search(query)
-    if result.total == 1:  # one hit: go straight to it
-        if result.tenants:
-            return redirect("console:tenant-detail", pk=result.tenants[0].pk)
+    # One hit goes straight to it; a single tenant found with its own contracts counts as one.
+    if len(result.tenants) == 1 and not result.partners:
+        tenant = result.tenants[0]
+        if all(c.tenant_id == tenant.pk for c in result.contracts):
+            return redirect("console:tenant-detail", pk=tenant.pk)
+    if result.total == 1:
         if result.partners:
             return redirect("console:partner-detail", pk=result.partners[0].pk)
         return redirect("console:contract-detail", pk=result.contracts[0].pk)

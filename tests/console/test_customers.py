@@ -1,0 +1,170 @@
+"""Customers, keys, contracts, cases and search through the console (thin views over services)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from agreements.enums import CaseStatus, ContractStatus, TerminationStatus
+from agreements.models import Contract, TerminationCase
+from agreements.services.consents import consent_answer
+from core.models import AuditEntry
+from tenants.models import PartnerAPIKey, Tenant
+from tenants.scope import Scope
+from terms_site import clock
+from tests.console.conftest import post_revision
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def test_partner_create_and_key_shown_once(client, world, publisher) -> None:
+    client.force_login(publisher)
+    response = client.post(
+        reverse("console:partner-list"), {"code": "new-partner", "name": "新パートナー株式会社"}
+    )
+    assert response.status_code == 302
+    partner = world.partner.__class__.objects.get(code="new-partner")
+    issued = client.post(
+        reverse("console:partner-key-issue", args=[partner.pk]),
+        {"name": "本番", "scopes": ["read", "write"]},
+    )
+    assert issued.status_code == 200
+    assert issued["Cache-Control"] == "no-store"
+    plain = issued.context["issued_key"]
+    assert plain in issued.content.decode()
+    key = PartnerAPIKey.objects.get(partner=partner)
+    assert plain not in key.hashed_key
+    again = client.get(reverse("console:partner-detail", args=[partner.pk]))
+    assert plain not in again.content.decode()
+    client.post(reverse("console:partner-key-revoke", args=[partner.pk, key.pk]))
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert AuditEntry.objects.filter(object_id=key.pk, action="revoke_key").exists()
+
+
+def test_duplicate_partner_code_is_refused_beside_the_field(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.post(
+        reverse("console:partner-list"), {"code": world.partner.code, "name": "同じコード"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["code"]
+
+
+def test_tenant_create_direct_and_invalid_corporate_number(client, world, editor) -> None:
+    client.force_login(editor)
+    url = reverse("console:tenant-create")
+    bad = client.post(
+        url, {"name": "誤番号株式会社", "corporate_number": "1234567890123", "locale": "ja"}
+    )
+    assert bad.status_code == 400
+    assert bad.context["form"].errors["corporate_number"]
+    good = client.post(url, {"name": "直販株式会社", "corporate_number": "", "locale": "ja"})
+    tenant = Tenant.objects.get(name="直販株式会社")
+    assert good["Location"] == reverse("console:tenant-detail", args=[tenant.pk])
+    assert tenant.partner is None
+
+
+def test_invitation_and_roles_from_the_tenant_page(client, world, editor) -> None:
+    client.force_login(editor)
+    client.post(
+        reverse("console:tenant-invite", args=[world.tenant.pk]),
+        {"email": "new.admin@customer.example", "role": "admin"},
+    )
+    page = client.get(reverse("console:tenant-detail", args=[world.tenant.pk]))
+    assert "new.admin@customer.example" in page.content.decode()
+    invitation = page.context["invitations"][0]
+    client.post(reverse("console:invitation-revoke", args=[invitation.pk]))
+    invitation.refresh_from_db()
+    assert invitation.status == "revoked"
+
+
+def test_direct_contract_and_its_facts(client, world, editor) -> None:
+    client.force_login(editor)
+    tenant = Tenant.objects.create(name="契約テスト株式会社")
+    response = client.post(
+        reverse("console:contract-create", args=[tenant.pk]),
+        {
+            "product": world.contract.product_id,
+            "start_date": "2025-04-01",
+            "term_months": "12",
+            "auto_renew": "true",
+            "notice_months": "1",
+            "billing_cycle": "annual",
+            "amount_jpy": "360000",
+        },
+    )
+    contract = Contract.objects.get(tenant=tenant)
+    assert response["Location"] == reverse("console:contract-detail", args=[contract.pk])
+    page = client.get(response["Location"])
+    facts = page.context["facts"]
+    assert facts.liability_cap_jpy == 90000  # R17: a quarter of the annual fee
+    assert "90,000" in page.content.decode()
+
+
+def test_staff_termination_is_notified(client, world, publisher) -> None:
+    client.force_login(publisher)
+    end = clock.today() + timedelta(days=30)
+    response = client.post(
+        reverse("console:contract-terminate", args=[world.contract.pk]),
+        {"reason": "non_payment", "end_date": end.isoformat(), "note": "督促不要（13条1項）"},
+    )
+    assert response.status_code == 302
+    termination = world.contract.terminations.get()
+    assert termination.status == TerminationStatus.SCHEDULED
+    assert termination.notice_outbox_id is not None  # R14: a notice always goes out
+
+
+def test_termination_in_the_past_is_refused_beside_the_form(client, world, publisher) -> None:
+    client.force_login(publisher)
+    response = client.post(
+        reverse("console:contract-terminate", args=[world.contract.pk]),
+        {"reason": "non_payment", "end_date": "2000-01-01"},
+    )
+    assert response.status_code == 400
+    assert response.context["termination_form"].errors
+    world.contract.refresh_from_db()
+    assert world.contract.status == ContractStatus.ACTIVE
+
+
+def test_cases_show_the_prospective_date_and_can_be_confirmed_or_dropped(
+    client, world, editor, publisher
+) -> None:
+    version = post_revision(
+        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+    )
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=version, answer="rejected")
+    case = TerminationCase.objects.get(tenant=world.tenant)
+    client.force_login(publisher)
+    listing = client.get(reverse("console:case-list"))
+    row = listing.context["rows"][0]
+    assert row["case"] == case
+    assert row["prospective"] == max(version.effective_on, clock.today() + timedelta(days=30))
+    client.post(reverse("console:case-decide", args=[case.pk, "drop"]), {"note": "継続"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DROPPED
+
+
+def test_search_finds_by_corporate_number_and_id(client, world, viewer) -> None:
+    client.force_login(viewer)
+    # Full-width digits with hyphens, as typed with an IME.
+    response = client.get(reverse("console:search"), {"q": "７０００－０１２０５０００２"})
+    assert response["Location"] == reverse("console:tenant-detail", args=[world.tenant.pk])
+    by_name = client.get(reverse("console:search"), {"q": world.partner.name})
+    assert by_name["Location"] == reverse("console:partner-detail", args=[world.partner.pk])
+    by_ref = client.get(reverse("console:search"), {"q": "該当なしの名前"})
+    assert by_ref.status_code == 200
+    assert by_ref.context["result"].total == 0
+
+
+def test_dashboard_csv_has_a_bom(client, world, viewer, editor, publisher) -> None:
+    post_revision(document=world.document, editor=editor, publisher=publisher, today=clock.today())
+    client.force_login(viewer)
+    response = client.get(reverse("console:dashboard"), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2
+    assert lines[1].split(",")[4] == "1"  # one bound tenant

@@ -1,0 +1,284 @@
+"""Drafting through the console: forms save on submit, htmx autosaves, refusals sit beside
+the field, and the user's text is never dropped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from agreements.enums import VersionStatus
+from agreements.models import Article, TermsVersion
+from terms_site import clock
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def _meta(version: TermsVersion, **changes) -> dict[str, str]:
+    data = {
+        "meta-label": version.label,
+        "meta-title": version.title,
+        "meta-consent_mode": version.consent_mode,
+        "meta-legal_basis": version.legal_basis,
+        "meta-rationale": version.rationale,
+        "meta-change_clause": version.change_clause,
+        "meta-notice_on": "",
+        "meta-effective_on": "",
+        "meta-notice_title": "",
+        "meta-notice_body": "",
+        "meta-last_revised_text": "",
+    }
+    data.update({f"meta-{k}": v for k, v in changes.items()})
+    return data
+
+
+def test_editor_creates_a_draft_copying_the_version_in_force(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.post(
+        reverse("console:document-detail", args=[world.document.pk]), {"label": "2026-04"}
+    )
+    draft = TermsVersion.objects.get(document=world.document, label="2026-04")
+    assert response["Location"] == reverse("console:version-edit", args=[draft.pk])
+    assert draft.status == VersionStatus.DRAFT
+    assert draft.based_on == world.current
+    assert draft.articles.count() == world.current.articles.count()
+
+
+def test_duplicate_label_is_refused_beside_the_field(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.post(
+        reverse("console:document-detail", args=[world.document.pk]), {"label": "draft-1"}
+    )
+    assert response.status_code == 400
+    assert "label" in response.context["form"].errors
+
+
+def test_meta_form_saves_on_submit(client, world, editor) -> None:
+    client.force_login(editor)
+    url = reverse("console:version-edit", args=[world.draft.pk])
+    response = client.post(
+        url, _meta(world.draft, rationale="誤記の訂正", legal_basis="general_interest")
+    )
+    assert response.status_code == 302
+    world.draft.refresh_from_db()
+    assert world.draft.rationale == "誤記の訂正"
+    assert world.draft.legal_basis == "general_interest"
+
+
+def test_dates_in_the_wrong_order_keep_the_input_and_show_the_error(client, world, editor) -> None:
+    client.force_login(editor)
+    url = reverse("console:version-edit", args=[world.draft.pk])
+    response = client.post(
+        url,
+        _meta(
+            world.draft, rationale="残したい文章", notice_on="2030-05-10", effective_on="2030-05-01"
+        ),
+    )
+    assert response.status_code == 400
+    form = response.context["meta_form"]
+    assert "effective_on" in form.errors
+    assert "残したい文章" in response.content.decode()  # nothing typed is lost
+    world.draft.refresh_from_db()
+    assert world.draft.rationale == ""
+
+
+def test_htmx_autosave_answers_with_a_status_line(client, world, editor) -> None:
+    client.force_login(editor)
+    url = reverse("console:version-edit", args=[world.draft.pk])
+    response = client.post(url, _meta(world.draft, rationale="自動保存"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "自動保存しました" in response.content.decode()
+    world.draft.refresh_from_db()
+    assert world.draft.rationale == "自動保存"
+    refused = client.post(
+        url,
+        _meta(world.draft, notice_on="2030-05-10", effective_on="2030-05-01"),
+        HTTP_HX_REQUEST="true",
+    )
+    assert refused.status_code == 422
+    assert "自動保存できませんでした" in refused.content.decode()
+
+
+def test_article_edit_add_delete_and_renumber(client, world, editor) -> None:
+    client.force_login(editor)
+    draft = world.draft
+    first = draft.articles.get(number=1)
+    response = client.post(
+        reverse("console:article-save", args=[draft.pk, first.pk]),
+        {
+            f"a{first.pk}-title": "本規約について",
+            f"a{first.pk}-body": "1. 改めた本文です。\n(1) 号です。",
+        },
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    paragraph = first.paragraphs.get()
+    assert paragraph.text == "改めた本文です。"
+    assert paragraph.items[0]["text"] == "号です。"
+
+    client.post(
+        reverse("console:article-add", args=[draft.pk]),
+        {"new-number": "5", "new-title": "新しい条", "new-body": "1. 新しい本文。"},
+    )
+    assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2, 5]
+    client.post(reverse("console:article-delete", args=[draft.pk, 2]))
+    client.post(reverse("console:articles-renumber", args=[draft.pk]))
+    assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2]
+    assert draft.articles.get(number=2).heading.startswith("第２条")
+
+
+def test_an_unreadable_article_keeps_the_text_and_names_the_problem(client, world, editor) -> None:
+    client.force_login(editor)
+    draft = world.draft
+    first = draft.articles.get(number=1)
+    response = client.post(
+        reverse("console:article-save", args=[draft.pk, first.pk]),
+        {f"a{first.pk}-title": "括弧（あり）", f"a{first.pk}-body": "1. 消えてはいけない本文"},
+    )
+    assert response.status_code == 400
+    form = response.context["rows"][0]["form"]
+    assert form.errors["title"]
+    assert "消えてはいけない本文" in response.content.decode()
+
+
+def test_pasting_a_whole_text_replaces_the_articles(client, world, editor, seeds_dir) -> None:
+    client.force_login(editor)
+    text = next(seeds_dir.glob("000_*.txt")).read_text(encoding="utf-8")
+    response = client.post(
+        reverse("console:version-paste", args=[world.draft.pk]), {"paste-text": text}
+    )
+    assert response.status_code == 302
+    assert Article.objects.filter(version=world.draft).count() == 19
+
+
+def test_pasting_text_without_articles_shows_the_line(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.post(
+        reverse("console:version-paste", args=[world.draft.pk]), {"paste-text": "ただの文章です。"}
+    )
+    assert response.status_code == 400
+    errors = response.context["paste_form"].errors["text"]
+    assert "1行目" in errors[0]
+    assert world.draft.articles.count() == 2  # unchanged
+
+
+def test_change_categories_name_the_paragraphs(client, world, editor) -> None:
+    client.force_login(editor)
+    url = reverse("console:version-changes", args=[world.draft.pk])
+    page = client.get(url)
+    keys = [row["key"] for row in page.context["rows"]]
+    assert keys == ["1:1"]
+    data = {
+        "cat-TOTAL_FORMS": "2",
+        "cat-INITIAL_FORMS": "0",
+        "cat-MIN_NUM_FORMS": "0",
+        "cat-MAX_NUM_FORMS": "10",
+        "cat-0-title": "適用範囲の明確化",
+        "cat-0-kind": "substantive",
+        "cat-1-title": "",
+        "cat-1-kind": "editorial",
+        "change-1:1": "1",
+    }
+    assert client.post(url, data).status_code == 302
+    world.draft.refresh_from_db()
+    assert world.draft.categories == [
+        {"title": "適用範囲の明確化", "kind": "substantive", "index": 1, "paragraphs": [[1, "1"]]}
+    ]
+
+
+def test_scheduled_versions_cannot_be_edited(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.get(reverse("console:version-edit", args=[world.current.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("console:version-detail", args=[world.current.pk])
+
+
+def test_compare_marks_characters_and_puts_changed_articles_first(client, world, viewer) -> None:
+    client.force_login(viewer)
+    url = reverse("console:compare", args=[world.document.pk])
+    response = client.get(url, {"a": world.current.pk, "b": world.draft.pk})
+    body = response.content.decode()
+    assert "<ins>すべての</ins>" in body
+    assert [b.number for b in response.context["blocks"]] == [1]
+    full = client.get(url, {"a": world.current.pk, "b": world.draft.pk, "full": "1"})
+    assert [b.number for b in full.context["blocks"]] == [1, 2]
+
+
+def _schedule_data(**changes) -> dict[str, str]:
+    today = clock.today()
+    data = {
+        "notice_on": today.isoformat(),
+        "effective_on": (today + timedelta(days=10)).isoformat(),
+        "consent_mode": "deemed",
+        "legal_basis": "reasonable",
+        "rationale": "適用範囲の明確化",
+    }
+    data.update(changes)
+    return data
+
+
+def test_schedule_confirms_then_schedules(client, world, publisher) -> None:
+    client.force_login(publisher)
+    url = reverse("console:version-schedule", args=[world.draft.pk])
+    confirm = client.post(url, _schedule_data())
+    assert confirm.status_code == 200
+    assert confirm.context["confirming"] is True
+    assert confirm.context["bound_tenants"] == 1
+    world.draft.refresh_from_db()
+    assert world.draft.status == VersionStatus.DRAFT  # nothing happens before confirming
+    done = client.post(url, {**_schedule_data(), "confirm": "1"})
+    assert done.status_code == 302
+    world.draft.refresh_from_db()
+    assert world.draft.status == VersionStatus.SCHEDULED
+
+
+def test_schedule_refusals_sit_beside_their_field(client, world, publisher) -> None:
+    client.force_login(publisher)
+    url = reverse("console:version-schedule", args=[world.draft.pk])
+    today = clock.today()
+    short = client.post(
+        url,
+        {**_schedule_data(effective_on=(today + timedelta(days=3)).isoformat()), "confirm": "1"},
+    )
+    assert short.status_code == 400
+    assert "effective_on" in short.context["form"].errors
+    past = client.post(
+        url,
+        {
+            **_schedule_data(
+                notice_on=(today - timedelta(days=1)).isoformat(),
+                effective_on=(today + timedelta(days=20)).isoformat(),
+            ),
+            "confirm": "1",
+        },
+    )
+    assert "notice_on" in past.context["form"].errors
+
+
+def test_the_author_cannot_schedule_their_own_draft(client, world, editor) -> None:
+    editor.groups.add(Group.objects.get(name="publisher"))  # an author who may publish
+    client.force_login(editor)
+    url = reverse("console:version-schedule", args=[world.draft.pk])
+    response = client.post(url, {**_schedule_data(), "confirm": "1"})
+    assert response.status_code == 400
+    assert response.context["is_author"] is True
+    world.draft.refresh_from_db()
+    assert world.draft.status == VersionStatus.DRAFT
+
+
+def test_withdraw_needs_a_reason_and_then_withdraws(client, world, publisher) -> None:
+    client.force_login(publisher)
+    client.post(
+        reverse("console:version-schedule", args=[world.draft.pk]),
+        {
+            **_schedule_data(notice_on=(clock.today() + timedelta(days=1)).isoformat()),
+            "confirm": "1",
+        },
+    )
+    url = reverse("console:version-withdraw", args=[world.draft.pk])
+    assert client.post(url, {"reason": ""}).status_code == 400
+    assert client.post(url, {"reason": "内容を再検討するため"}).status_code == 302
+    world.draft.refresh_from_db()
+    assert world.draft.status == VersionStatus.WITHDRAWN
