@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from agreements import rules
@@ -135,8 +136,8 @@ def version_payload(version: TermsVersion) -> dict[str, Any]:
         "effective_on": _iso(version.effective_on),
         "consent_mode": version.consent_mode,
         "legal_basis": version.legal_basis,
-        "portal_url": f"{base}/portal/",
-        "notice_url": f"{base}/notices/{version.pk}/",
+        "portal_url": base + reverse("portal:home"),
+        "notice_url": base + reverse("public:notice-detail", kwargs={"pk": version.pk}),
     }
 
 
