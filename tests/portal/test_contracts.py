@@ -1,0 +1,122 @@
+"""Contracts in the portal: non-renewal with its concrete deadline (R11), withdrawal,
+termination with an end date (R13), data deletion (R15) and the R18 warning."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from agreements.enums import DeletionKind, NonRenewalStatus, TerminationReason
+from agreements.models import DataDeletion, NonRenewalRequest, Termination
+from terms_site import clock
+from tests.factories.contracts import biz_product, device_auth_option, idplus_product, make_contract
+from tests.factories.tenants import MembershipFactory, TenantFactory
+from tests.portal.conftest import signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def answered(world, admin_client):
+    """The admin has answered the pending revision, so the gate is open."""
+    admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"})
+    return world
+
+
+def test_non_renewal_on_the_deadline_day_succeeds(answered, admin_client) -> None:
+    contract = answered.contract
+    with clock.frozen_at(date(2025, 2, 28)):
+        page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+        assert "申込期限は <strong>2025年2月28日（金）</strong>（あと 0 日）" in page
+        response = admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+    assert response["Location"] == f"/portal/contracts/{contract.pk}/"
+    request = NonRenewalRequest.objects.get(contract=contract)
+    assert (request.end_date, request.deadline, request.status) == (
+        date(2025, 3, 31),
+        date(2025, 2, 28),
+        NonRenewalStatus.ACTIVE,
+    )
+
+
+def test_non_renewal_the_day_after_is_refused_with_both_dates_and_a_choice(
+    answered, admin_client
+) -> None:
+    contract = answered.contract
+    url = f"/portal/contracts/{contract.pk}/non-renewal/"
+    with clock.frozen_at(date(2025, 3, 1)):
+        refused = admin_client.post(url)
+        body = refused.content.decode()
+        assert refused.status_code == 409
+        assert "2025-02-28" in body  # the deadline that passed
+        assert "2026-03-31" in body  # the next possible end
+        assert 'data-testid="non-renewal-next"' in body
+        assert 'name="end_date" value="2026-03-31"' in body
+        assert not NonRenewalRequest.objects.filter(contract=contract).exists()
+        accepted = admin_client.post(url, {"end_date": "2026-03-31"})
+    assert accepted.status_code == 302
+    request = NonRenewalRequest.objects.get(contract=contract)
+    assert (request.end_date, request.deadline) == (date(2026, 3, 31), date(2026, 2, 28))
+
+
+def test_non_renewal_withdraw_before_its_deadline(answered, admin_client) -> None:
+    contract = answered.contract
+    with clock.frozen_at(date(2025, 2, 20)):
+        admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+        request = NonRenewalRequest.objects.get(contract=contract)
+        response = admin_client.post(
+            f"/portal/contracts/{contract.pk}/non-renewal/withdraw/", {"request_id": request.pk}
+        )
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == NonRenewalStatus.WITHDRAWN
+
+
+def test_termination_with_an_end_date(answered, admin_client) -> None:
+    contract = answered.contract
+    url = f"/portal/contracts/{contract.pk}/termination/"
+    unconfirmed = admin_client.post(url, {"end_date": "2025-06-30"})
+    assert unconfirmed.status_code == 409
+    past = admin_client.post(url, {"end_date": "2025-03-01", "confirm": "on"})
+    assert "過去の日付です" in past.content.decode()
+    response = admin_client.post(url, {"end_date": "2025-06-30", "confirm": "on", "note": "移行"})
+    assert response.status_code == 302
+    termination = Termination.objects.get(contract=contract)
+    assert (termination.end_date, termination.reason) == (
+        date(2025, 6, 30),
+        TerminationReason.CUSTOMER_REQUEST,
+    )
+    page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert "契約は 2025年6月30日（月） に終了します" in page
+
+
+def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_client) -> None:
+    contract = answered.contract
+    url = f"/portal/contracts/{contract.pk}/deletion/"
+    refused = admin_client.post(url, {"confirm": "on"})
+    assert "利用期間の終了後に依頼できます" in refused.content.decode()
+    admin_client.post(
+        f"/portal/contracts/{contract.pk}/termination/",
+        {"end_date": "2025-03-20", "confirm": "on"},
+    )
+    page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert "2025年4月21日 以降" in page  # R15: the day after the month following the end
+    assert "2026年3月21日" in page  # backups: one year after the end
+    response = admin_client.post(url, {"confirm": "on"}, follow=True)
+    deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
+    # The later of the day after the end (03-21) and today + 14 days (03-24).
+    assert deletion.due_on == date(2025, 3, 24)
+    assert "2025年3月24日 までに削除します" in response.content.decode()
+
+
+def test_r18_warning_when_ending_the_biz_contract_a_device_option_needs(db, today) -> None:
+    tenant = TenantFactory()
+    biz = biz_product()
+    idplus = idplus_product()
+    option = device_auth_option(idplus=idplus, biz=biz)
+    biz_contract = make_contract(tenant=tenant, product=biz)
+    make_contract(tenant=tenant, product=idplus, options=[option])
+    client = signed_in(MembershipFactory(tenant=tenant))
+    page = client.get(f"/portal/contracts/{biz_contract.pk}/").content.decode()
+    assert 'data-testid="r18-warning"' in page
+    assert "デバイス認証" in page

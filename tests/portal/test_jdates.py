@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import translation
+
+from agreements.templatetags.jdates import days_until, format_date, format_instant
+from terms_site import clock
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("language", "weekday", "expected"),
+    [
+        ("ja", False, "2025年3月31日"),
+        ("ja", True, "2025年3月31日（月）"),
+        ("en", False, "2025-03-31"),
+        ("en", True, "2025-03-31 (Mon)"),
+    ],
+)
+def test_format_date_per_language(language: str, weekday: bool, expected: str) -> None:
+    with translation.override(language):
+        assert format_date(date(2025, 3, 31), weekday=weekday) == expected
+
+
+def test_format_instant_is_tokyo_time() -> None:
+    instant = datetime(2025, 3, 31, 15, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 JST on 04-01
+    with translation.override("ja"):
+        assert format_instant(instant) == "2025年4月1日 00:30"
+        assert format_date(instant) == "2025年4月1日"
+    with translation.override("en"):
+        assert format_instant(instant) == "2025-04-01 00:30 JST"
+
+
+def test_days_until_counts_from_the_business_date() -> None:
+    with clock.frozen_at(date(2025, 3, 10)):
+        assert days_until(date(2025, 4, 1)) == 22
+        assert days_until(date(2025, 3, 9)) == -1

@@ -1,0 +1,96 @@
+"""Receipts: every ledger row of the tenant as a page and a PDF with embedded Japanese
+fonts, and the public /verify/ page that reveals nothing but validity, time and seq."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import pytest
+from django.test import Client
+
+from agreements.models import ConsentRecord
+from agreements.portal.selectors import record_is_intact
+from tests.portal.conftest import signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def record(world, admin_client) -> ConsentRecord:
+    admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"})
+    return ConsentRecord.objects.get(tenant=world.tenant)
+
+
+def test_receipt_page_shows_who_when_which_version_and_the_chain(world, record) -> None:
+    body = signed_in(world.viewer).get(f"/portal/receipts/{record.pk}/").content.decode()
+    for text in (
+        "管理 太郎",
+        world.admin.user.email,
+        "2025年3月10日 09:00",
+        "ポータル",
+        "2025-04",
+        record.version_body_hash,
+        record.prev_hash,
+        record.hash,
+        "記録は改ざんされていません",
+    ):
+        assert text in body, text
+
+
+def test_receipt_list_has_every_ledger_row(world, record, admin_client) -> None:
+    admin_client.post(
+        f"/portal/changes/{world.v2.pk}/answer/", {"answer": "rejected", "confirm": "True"}
+    )
+    body = admin_client.get("/portal/receipts/").content.decode()
+    rows = ConsentRecord.objects.filter(tenant=world.tenant).order_by("-seq")
+    assert [r.seq for r in rows] == [2, 1]
+    for row in rows:
+        assert f"/portal/receipts/{row.pk}/pdf/" in body
+
+
+def test_receipt_pdf_embeds_the_japanese_font(world, record) -> None:
+    response = signed_in(world.viewer).get(f"/portal/receipts/{record.pk}/pdf/")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="receipt-{world.tenant.pk}-{record.seq}.pdf"'
+    )
+    pdf = response.content
+    assert pdf.startswith(b"%PDF-")
+    objects = _pdf_objects(pdf)
+    assert b"NotoSansCJK" in objects  # the font's name ...
+    assert b"/FontFile" in objects  # ... and its program embedded, not only referenced
+
+
+def _pdf_objects(pdf: bytes) -> bytes:
+    """The PDF's objects with their Flate streams inflated (weasyprint packs the font
+    descriptors into compressed object streams)."""
+    parts = [pdf]
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
+        try:
+            parts.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            continue
+    return b"\n".join(parts)
+
+
+def test_verify_confirms_a_receipt_and_reveals_nothing_else(world, record) -> None:
+    body = Client().get("/verify/", {"hash": record.hash}).content.decode()
+    assert "有効：この記録は台帳に変更されずに残っています" in body
+    assert "台帳の番号: 1" in body
+    assert "2025年3月10日 09:00" in body
+    for secret in (world.tenant.name, world.admin.user.email, record.version_body_hash, "2025-04"):
+        assert secret not in body
+
+
+def test_verify_unknown_or_malformed_hash_is_not_found(db) -> None:
+    client = Client()
+    for value in ("f" * 64, "not-a-hash"):
+        body = client.get("/verify/", {"hash": value}).content.decode()
+        assert "見つかりません" in body
+
+
+def test_record_integrity_detects_a_changed_row(record) -> None:
+    assert record_is_intact(record)
+    record.answer = "rejected"  # in memory only: the database trigger refuses updates
+    assert not record_is_intact(record)

@@ -1,0 +1,125 @@
+"""Reviewing a change: what changed (character marks, categories, legal basis, full text),
+then answering per the consent truth table, with R6's consequence stated before a rejection."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from agreements.enums import Answer, CaseStatus, ConsentMode
+from agreements.models import ConsentRecord, TerminationCase
+from agreements.services.consents import consents_apply_effective
+from terms_site import clock
+from tests.portal.conftest import build_world, signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def test_review_shows_the_changes_first_then_the_full_text(world, admin_client) -> None:
+    body = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert body.index('data-testid="diff-table"') < body.index('class="terms-doc"')
+    # Character marks inside the changed paragraph of article 2 and the new article 3.
+    assert "本<del>製品</del>の利用" in body
+    assert "当社は<ins>、お客様に通知のうえ</ins>本規約" in body
+    assert "新設" in body
+    assert "自動更新への対応" in body  # the category
+    assert "内容の変更" in body  # its label
+    assert "個別の同意による" in body  # legal basis
+    assert "2025年4月1日（火）" in body  # effective date, Japanese
+    assert "あと 22 日" in body
+    assert "明示の同意" in body
+
+
+def test_review_in_english_says_the_japanese_text_governs(world, admin_client) -> None:
+    admin_client.cookies["django_language"] = "en"
+    body = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert '<html lang="en">' in body
+    assert "2025-04-01 (Tue)" in body
+    assert 'class="governing-note"' in body
+    assert '<article class="terms-doc" lang="ja">' in body
+
+
+def test_reject_states_the_consequence_before_it_is_recorded(world, admin_client) -> None:
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    confirm = admin_client.post(url, {"answer": Answer.REJECTED})
+    assert confirm.status_code == 200
+    text = confirm.content.decode()
+    # R6: the later of the effective date (04-01) and today + 30 days (03-10 + 30 = 04-09).
+    assert "終了日は早くとも 2025年4月9日（水） です" in text
+    assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()
+
+    done = admin_client.post(url, {"answer": Answer.REJECTED, "confirm": "True"})
+    record = ConsentRecord.objects.get(tenant=world.tenant)
+    assert done["Location"] == f"/portal/receipts/{record.pk}/"
+    assert record.answer == Answer.REJECTED
+    case = TerminationCase.objects.get(tenant=world.tenant)
+    assert (case.status, case.contract_id) == (CaseStatus.OPEN, world.contract.pk)
+
+    # The answer can be changed while the table allows: switching to accept drops the case.
+    review = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert 'data-testid="accept"' in review
+    assert 'data-testid="reject"' not in review
+    admin_client.post(url, {"answer": Answer.ACCEPTED})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DROPPED
+    assert list(
+        ConsentRecord.objects.filter(tenant=world.tenant)
+        .order_by("seq")
+        .values_list("answer", "channel")
+    ) == [(Answer.REJECTED, "portal"), (Answer.ACCEPTED, "portal")]
+
+
+def test_repeating_an_answer_records_nothing_new(world, admin_client) -> None:
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    admin_client.post(url, {"answer": Answer.ACCEPTED})
+    again = admin_client.post(url, {"answer": Answer.ACCEPTED}, follow=True)
+    assert "この回答は既に記録されています" in again.content.decode()
+    assert ConsentRecord.objects.filter(tenant=world.tenant).count() == 1
+
+
+def test_answer_records_the_portal_evidence(world, admin_client) -> None:
+    admin_client.post(
+        f"/portal/changes/{world.v2.pk}/answer/",
+        {"answer": Answer.ACCEPTED},
+        HTTP_USER_AGENT="TestBrowser/1.0",
+    )
+    evidence = ConsentRecord.objects.get(tenant=world.tenant).evidence
+    assert (evidence.person_name, evidence.person_email, evidence.user_agent, evidence.method) == (
+        "管理 太郎",
+        world.admin.user.email,
+        "TestBrowser/1.0",
+        "portal",
+    )
+
+
+def test_deemed_after_effective_refuses_a_rejection_with_the_r13_pointer(db, today) -> None:
+    world = build_world(name="みなし商事株式会社", mode=ConsentMode.DEEMED)
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 4, 2)):
+        consents_apply_effective(version=world.v2, today=date(2025, 4, 2))
+        review = client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+        assert 'data-testid="reject"' not in review
+        assert "今から拒否することはできません" in review
+        refused = client.post(
+            f"/portal/changes/{world.v2.pk}/answer/",
+            {"answer": Answer.REJECTED, "confirm": "True"},
+        )
+    assert refused.status_code == 409
+    assert "契約の解約をお申し込みください" in refused.content.decode()
+    assert list(
+        ConsentRecord.objects.filter(tenant=world.tenant).values_list("answer", flat=True)
+    ) == [Answer.DEEMED]
+
+
+def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -> None:
+    body = viewer_client.get("/portal/").content.decode()
+    assert body.index("対応が必要な規約の改定") < body.index("契約と期限")
+    assert "2025-04" in body
+    assert "あと 22 日" in body
+    assert "未回答" in body
+    # The contract: current period, auto-renewal and the concrete next deadline (R11): the
+    # 2025-02-28 deadline has passed, so the next end is 2026-03-31 with deadline 2026-02-28.
+    assert "2024年4月1日 – 2025年3月31日" in body
+    assert "2026年2月28日（土）" in body
+    assert "2026年3月31日 に終了" in body
