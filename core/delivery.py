@@ -321,13 +321,22 @@ def _claim(*, limit: int) -> list[Outbox]:
     return rows
 
 
-def _fault_point(sent: int) -> None:
-    """Test hook (fault drills only): stop this process at a deterministic point.
+class _Sends:
+    in_process = 0  # e-mails this process has handed to the backend (for the fault hook)
+
+
+def _fault_point() -> None:
+    """Test hook (fault drills only): stop this process after a set number of sends.
 
     Off unless settings.TERMS_FAULT_HOOK is set, which only the fault-test settings do.
+    `kill_self` SIGKILLs this process (a prefork child), `kill_parent` its parent (the
+    worker's main process), `pause` blocks until the drill has restarted a server.
     """
     hook = getattr(settings, "TERMS_FAULT_HOOK", "")
-    if not hook or sent != int(getattr(settings, "TERMS_FAULT_AFTER_SENDS", 0)):
+    if not hook:
+        return
+    _Sends.in_process += 1
+    if _Sends.in_process != int(getattr(settings, "TERMS_FAULT_AFTER_SENDS", 0)):
         return
     marker_dir = settings.TERMS_FAULT_DIR
     marker = os.path.join(marker_dir, "fired")
@@ -336,7 +345,7 @@ def _fault_point(sent: int) -> None:
         os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         return
-    logger.warning("fault hook %s fires after %s sends (pid %s)", hook, sent, os.getpid())
+    logger.warning("fault hook %s after %s sends (pid %s)", hook, _Sends.in_process, os.getpid())
     if hook == "kill_self":
         os.kill(os.getpid(), signal.SIGKILL)
     elif hook == "kill_parent":
@@ -381,7 +390,6 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
         endpoints = endpoint_model.objects.in_bulk(list(endpoint_ids))
 
     mail = get_connection()
-    sent = 0
     try:
         for row in rows:
             result = _send_one(row, endpoints=endpoints, mail=mail)
@@ -393,8 +401,7 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
             _apply_result(row, result)
             counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
             if result.ok and row.channel == OutboxChannel.EMAIL:
-                sent += 1
-                _fault_point(sent)
+                _fault_point()
     finally:
         mail.close()
     with transaction.atomic():
