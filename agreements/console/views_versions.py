@@ -312,13 +312,18 @@ def _edit_page(
 
 
 def _autosaved(request: HttpRequest, form: Any, ok: bool) -> HttpResponse:
-    """The htmx answer to an autosave: a one-line status (the page keeps the user's text)."""
-    return render(
+    """The htmx answer to an autosave: a one-line status (the page keeps the user's text).
+
+    Always 200, since htmx swaps only successful responses and a refusal must be shown; the
+    header says whether it was saved.
+    """
+    response = render(
         request,
         "agreements/console/_autosave_status.html",
         {"ok": ok, "form": form, "at": clock.now()},
-        status=200 if ok else 422,
     )
+    response["X-Autosave"] = "saved" if ok else "refused"
+    return response
 
 
 @console_view(Need.DRAFT, methods=("GET", "POST"))

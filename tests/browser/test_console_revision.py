@@ -74,6 +74,14 @@ def test_editor_drafts_publisher_schedules_notice_is_posted(
 
         page.select_option("#id_meta-legal_basis", "reasonable")
         page.fill("#id_meta-rationale", "個別規程との優先関係を明確にし、表記を統一するため。")
+        # htmx saves while typing (progressive enhancement; the button below saves without JS).
+        expect(page.locator("#meta-autosave")).to_contain_text("自動保存しました", timeout=10_000)
+        for _ in range(50):  # the typed rationale reaches the database without a click
+            if TermsVersion.objects.get(pk=draft.pk).rationale.startswith("個別規程"):
+                break
+            page.wait_for_timeout(200)
+        else:
+            pytest.fail("the autosave did not store the rationale")
         page.fill("#id_meta-notice_on", "2025-06-10")
         page.fill("#id_meta-effective_on", "2025-06-20")
         page.get_by_role("button", name="保存", exact=True).click()
