@@ -46,6 +46,9 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 # Behind the TLS proxy: trust its X-Forwarded-* headers (the proxy is the only way in).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")
 limit_request_line = 8190
+# No gunicornc control socket: compose scales and restarts containers, and the app user's
+# home directory is read-only.
+control_socket_disable = True
 
 accesslog = "-"
 errorlog = "-"
@@ -64,6 +67,8 @@ logconfig_dict: dict[str, Any] = {
             "stream": "ext://sys.stdout",
         }
     },
+    # gunicorn merges this over its defaults, whose root logger names a "console" handler.
+    "root": {"handlers": ["stdout"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
