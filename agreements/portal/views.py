@@ -140,6 +140,7 @@ def _review_context(request: HttpRequest, version_id: int, **extra: Any) -> dict
     answerable = latest is not None and latest.pk == shown.pk
     today = clock.today()
     allowed = status.allowed_answers if answerable else frozenset()
+    gated = any(item.version_id == shown.pk for item in _gate(request))
     return {
         "nav": "home",
         "today": today,
@@ -158,7 +159,9 @@ def _review_context(request: HttpRequest, version_id: int, **extra: Any) -> dict
         ),
         "consequence": _rejection_consequence(request, status) if answerable else None,
         "is_explicit": shown.consent_mode == ConsentMode.EXPLICIT,
-        "gated": any(item.version_id == shown.pk for item in _gate(request)),
+        "gated": gated,
+        # The page says it itself; the layout's banner would repeat it.
+        "hide_gate_banner": gated,
         **extra,
     }
 
@@ -340,7 +343,7 @@ def non_renewal(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         _(
-            "更新しない旨の申込を受け付けました。契約は %(end)s に終了します。%(deadline)s までは取り下げられます。"
+            "更新しない旨の申込を受け付けました。契約は%(end)sに終了します。%(deadline)sまでは取り下げられます。"
         )
         % {"end": _date(made.end_date), "deadline": _date(made.deadline)},
     )
@@ -381,7 +384,7 @@ def termination(request: HttpRequest, pk: int) -> HttpResponse:
         return _contract_refused(request, contract, termination_form=form)
     messages.success(
         request,
-        _("解約の申込を受け付けました。契約は %(end)s に終了します。")
+        _("解約の申込を受け付けました。契約は%(end)sに終了します。")
         % {"end": _date(made.end_date)},
     )
     return redirect("portal:contract", contract.pk)
@@ -400,7 +403,7 @@ def deletion(request: HttpRequest, pk: int) -> HttpResponse:
         return _contract_refused(request, contract, deletion_form=form)
     messages.success(
         request,
-        _("データ削除の依頼を受け付けました。%(due)s までに削除します。")
+        _("データ削除の依頼を受け付けました。%(due)sまでに削除します。")
         % {"due": _date(made.due_on)},
     )
     return redirect("portal:contract", contract.pk)

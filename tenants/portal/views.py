@@ -188,7 +188,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request.session[SESSION_TENANT_KEY] = membership.tenant_id
             messages.success(
                 request,
-                _("%(tenant)s のポータルへようこそ。") % {"tenant": membership.tenant.name},
+                _("%(tenant)sのポータルへようこそ。") % {"tenant": membership.tenant.name},
             )
             return redirect("portal:home")
     # An unknown link is 404; a used, revoked or expired one is gone (410).
@@ -230,7 +230,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     if membership is None:
         raise Http404
     request.session[SESSION_TENANT_KEY] = tenant_id
-    messages.info(request, _("%(tenant)s に切り替えました。") % {"tenant": membership.tenant.name})
+    messages.info(request, _("%(tenant)sに切り替えました。") % {"tenant": membership.tenant.name})
     return redirect("portal:home")
 
 
@@ -266,7 +266,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
             tenant=request.portal.tenant,  # type: ignore[attr-defined]
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
-            success=_("%(email)s に招待メールを送りました（有効期限7日）。")
+            success=_("%(email)sに招待メールを送りました（有効期限7日）。")
             % {"email": form.cleaned_data["email"]},
         )
         if ok:
@@ -301,7 +301,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("%(user)s の役割を変更しました。") % {"user": membership.user.get_username()},
+            _("%(user)sの役割を変更しました。") % {"user": membership.user.get_username()},
         )
     return redirect("portal:members")
 
@@ -316,7 +316,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("portal:members")
     messages.success(
         request,
-        _("%(user)s をメンバーから外しました。") % {"user": membership.user.get_username()},
+        _("%(user)sをメンバーから外しました。") % {"user": membership.user.get_username()},
     )
     if membership.user_id == request.user.pk:
         request.session.pop(SESSION_TENANT_KEY, None)
@@ -336,6 +336,6 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error_message(error))
     else:
         messages.success(
-            request, _("%(email)s への招待を取り消しました。") % {"email": invitation.email}
+            request, _("%(email)sへの招待を取り消しました。") % {"email": invitation.email}
         )
     return redirect("portal:members")

@@ -28,7 +28,7 @@ def test_non_renewal_on_the_deadline_day_succeeds(answered, admin_client) -> Non
     contract = answered.contract
     with clock.frozen_at(date(2025, 2, 28)):
         page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-        assert "申込期限は <strong>2025年2月28日（金）</strong>（あと 0 日）" in page
+        assert "申込期限は<strong>2025年2月28日（金）</strong>（あと0日）" in page
         response = admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
     assert response["Location"] == f"/portal/contracts/{contract.pk}/"
     request = NonRenewalRequest.objects.get(contract=contract)
@@ -87,7 +87,7 @@ def test_termination_with_an_end_date(answered, admin_client) -> None:
         TerminationReason.CUSTOMER_REQUEST,
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "契約は 2025年6月30日（月） に終了します" in page
+    assert "契約は2025年6月30日（月）に終了します" in page
 
 
 def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_client) -> None:
@@ -100,13 +100,13 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
         {"end_date": "2025-03-20", "confirm": "on"},
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "2025年4月21日 以降" in page  # R15: the day after the month following the end
+    assert "2025年4月21日以降" in page  # R15: the day after the month following the end
     assert "2026年3月21日" in page  # backups: one year after the end
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
     assert deletion.due_on == date(2025, 3, 24)
-    assert "2025年3月24日 までに削除します" in response.content.decode()
+    assert "2025年3月24日までに削除します" in response.content.decode()
 
 
 def test_r18_warning_when_ending_the_biz_contract_a_device_option_needs(db, today) -> None:

@@ -27,7 +27,7 @@ def test_review_shows_the_changes_first_then_the_full_text(world, admin_client) 
     assert "内容の変更" in body  # its label
     assert "個別の同意による" in body  # legal basis
     assert "2025年4月1日（火）" in body  # effective date, Japanese
-    assert "あと 22 日" in body
+    assert "あと22日" in body
     assert "明示の同意" in body
 
 
@@ -46,7 +46,7 @@ def test_reject_states_the_consequence_before_it_is_recorded(world, admin_client
     assert confirm.status_code == 200
     text = confirm.content.decode()
     # R6: the later of the effective date (04-01) and today + 30 days (03-10 + 30 = 04-09).
-    assert "終了日は早くとも 2025年4月9日（水） です" in text
+    assert "終了日は早くとも2025年4月9日（水）です" in text
     assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()
 
     done = admin_client.post(url, {"answer": Answer.REJECTED, "confirm": "True"})
@@ -116,10 +116,10 @@ def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -
     body = viewer_client.get("/portal/").content.decode()
     assert body.index("対応が必要な規約の改定") < body.index("契約と期限")
     assert "2025-04" in body
-    assert "あと 22 日" in body
+    assert "あと22日" in body
     assert "未回答" in body
     # The contract: current period, auto-renewal and the concrete next deadline (R11): the
     # 2025-02-28 deadline has passed, so the next end is 2026-03-31 with deadline 2026-02-28.
     assert "2024年4月1日 – 2025年3月31日" in body
     assert "2026年2月28日（土）" in body
-    assert "2026年3月31日 に終了" in body
+    assert "2026年3月31日に終了" in body
