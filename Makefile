@@ -63,3 +63,7 @@ backup: venv
 restore: venv
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/<name>.dump" >&2; exit 2; }
 	$(PY) scripts/restore.py "$(FILE)"
+
+## make drill: fault drills at full size (10,000 notices per fault; TERMS_FAULT_ITEMS to change), prints the fault table
+drill: dev-venv
+	$(PY) scripts/drill.py --items $${TERMS_FAULT_ITEMS:-10000}
