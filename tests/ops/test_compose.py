@@ -180,7 +180,7 @@ def test_exactly_one_beat_and_no_worker_runs_beat(compose) -> None:
 
 def test_migrations_run_once_before_the_app_starts(compose) -> None:
     services = compose["services"]
-    assert _command(services["migrate"])[-3:] == ["manage.py", "migrate", "--no-input"]
+    assert " ".join(_command(services["migrate"])).endswith("python manage.py migrate --no-input")
     for name in ("web", "worker", "beat"):
         depends = services[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
@@ -325,3 +325,10 @@ def test_settings_parser_flags_a_secret_default_outside_debug() -> None:
         if SECRET_NAME.search(r.name) and r.has_default and not r.in_debug_branch
     ]
     assert leaky == ["SMTP_PASSWORD"]
+
+
+def test_operations_doc_lists_the_same_variables_as_env_example() -> None:
+    documented, _ = _env_example()
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    in_doc = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", doc, re.MULTILINE))
+    assert in_doc == documented

@@ -223,3 +223,26 @@ def test_database_gauges_take_a_fixed_number_of_queries(django_assert_max_num_qu
     with django_assert_max_num_queries(9):
         families = list(DatabaseCollector().collect())
     assert "terms_ledger_daily_head_info" in {family.name for family in families}
+
+
+def test_alert_rules_use_only_metrics_that_exist(client, token) -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    rules_file = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+    rules = [
+        rule
+        for group in yaml.safe_load(rules_file.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    used = {name for rule in rules for name in re.findall(r"\bterms_[a-z0-9_]+", rule["expr"])}
+    heartbeat_write(name="beat")
+    JobRun.objects.create(
+        job="notices", business_date=clock.today(), started_at=clock.now(), status="error"
+    )
+    append_rows(TenantFactory(), VersionFactory(), [clock.now() - timedelta(days=1)])
+    exposed = {name for name, _labels in scrape(client)}
+    assert used <= exposed, used - exposed
+    assert all(rule["annotations"]["runbook"].startswith("docs/operations.md#") for rule in rules)
