@@ -11,6 +11,7 @@ from agreements.enums import (
     ChangeCategory,
     ConsentMode,
     LegalBasis,
+    ProductKeyScope,
     TerminationReason,
 )
 from agreements.models import Option, Product, TermsVersion
@@ -261,4 +262,16 @@ class DeletionAckForm(forms.Form):
     )
     note = forms.CharField(
         label=_("メモ"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class ProductKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("キーの名前"), max_length=100, help_text=_("例: 本番環境の Optimal Biz")
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("権限"),
+        choices=ProductKeyScope.choices,
+        initial=[ProductKeyScope.STATUS_READ, ProductKeyScope.DELETION_ACK],
+        widget=forms.CheckboxSelectMultiple,
     )

@@ -6,6 +6,7 @@ from django.urls import path
 
 from agreements.console import views_customers as customers
 from agreements.console import views_dashboard as dashboard
+from agreements.console import views_operations as operations
 from agreements.console import views_versions as versions
 
 urlpatterns = [
@@ -58,4 +59,9 @@ urlpatterns = [
     path("cases/<int:pk>/<str:decision>/", customers.case_decide, name="case-decide"),
     path("deletions/", customers.deletion_list, name="deletion-list"),
     path("audit/", customers.audit_list, name="audit-list"),
+    # products' API keys, failed deliveries
+    path("products/", operations.products, name="products"),
+    path("products/<int:pk>/keys/", operations.product_key_new, name="product-key-issue"),
+    path("product-keys/<int:pk>/revoke/", operations.product_key_delete, name="product-key-revoke"),
+    path("deliveries/", operations.deliveries, name="deliveries"),
 ]

@@ -31,6 +31,8 @@ PAGES = [
     ("console:case-list", None, READ),
     ("console:deletion-list", None, READ),
     ("console:audit-list", None, READ),
+    ("console:products", None, READ),
+    ("console:deliveries", None, READ),
     ("console:document-detail", "document", READ),
     ("console:compare", "document", READ),
     ("console:version-detail", "draft", READ),
