@@ -289,6 +289,10 @@ def _edit_page(
         rows.append({"article": article, "form": form, "open": article.number in bound})
     next_number = max((a.number for a in articles), default=0) + 1
     predecessor = version_predecessor(version)
+    diff = version_diff(before=predecessor, after=version)
+    changed = {a.after_number for a in diff.articles if a.kind != "unchanged"}
+    for row in rows:
+        row["changed"] = row["article"].number in changed
     return render(
         request,
         "agreements/console/version_edit.html",
@@ -304,7 +308,7 @@ def _edit_page(
             "paste_form": paste_form
             or PasteTextForm(initial={"text": version_plain_text(version)}, prefix="paste"),
             "hints": _schedule_hints(version),
-            "counts": diff_counts(version_diff(before=predecessor, after=version)),
+            "counts": diff_counts(diff),
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
         },
         status=status,
