@@ -21,6 +21,7 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -420,7 +421,7 @@ class ApiCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
+        if not encoded:
             return None
         try:
             querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
@@ -647,7 +648,18 @@ class ApiView(APIView):
 
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:
         """The validated query parameters (400 with field errors otherwise)."""
-        checked = serializer(data=self.request.query_params)
+        params = self.request.query_params
+        checked = serializer(data=params)
+        # DRF reads an empty query value as "absent"; only text fields that allow it take "".
+        blank = {
+            name: [_("空の値は指定できません。")]
+            for name, field in checked.fields.items()
+            if name in params
+            and params.get(name) == ""
+            and not getattr(field, "allow_blank", False)
+        }
+        if blank:
+            raise exceptions.ValidationError(blank)
         checked.is_valid(raise_exception=True)
         return dict(checked.validated_data)
 
@@ -672,6 +684,28 @@ class ApiView(APIView):
         return paginator.get_paginated_response(data)
 
 
+# --- Unrouted paths ------------------------------------------------------------------------------
+
+
+def _problem_json(status_code: int, code: str, detail: Any) -> JsonResponse:
+    body = {
+        "type": f"{PROBLEM_TYPE_BASE}{code}",
+        "title": str(_TITLES[status_code]),
+        "status": status_code,
+        "detail": str(detail),
+        "code": code,
+        "errors": [],
+    }
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a path under /api/ that no route matches is a problem+json 404 too."""
+    if request.path.startswith("/api/"):
+        return _problem_json(404, "not_found", _("見つかりませんでした。"))
+    return page_not_found(request, exception or Http404())
+
+
 # --- Several operations on one path ----------------------------------------------------------
 
 
@@ -691,20 +725,17 @@ def one_path(**operations: type[APIView]) -> Any:
         if target is None and method == "OPTIONS":
             target = next(iter(views.values()))
         if target is None:
-            body = {
-                "type": f"{PROBLEM_TYPE_BASE}method_not_allowed",
-                "title": str(_TITLES[405]),
-                "status": 405,
-                "detail": str(
-                    _("このパスでは %(method)s は使えません。") % {"method": method[:16]}
-                ),
-                "code": "method_not_allowed",
-                "errors": [],
-            }
-            response = JsonResponse(body, status=405, content_type=PROBLEM_CONTENT_TYPE)
+            response = _problem_json(
+                405,
+                "method_not_allowed",
+                _("このパスでは %(method)s は使えません。") % {"method": method[:16]},
+            )
             response["Allow"] = allowed
             return response
-        return target(request, *args, **kwargs)
+        response = target(request, *args, **kwargs)
+        if method == "OPTIONS":
+            response["Allow"] = allowed  # the path's methods, not only the first view's
+        return response
 
     view.csrf_exempt = True  # type: ignore[attr-defined] # each APIView enforces CSRF itself
     view.operations = views  # type: ignore[attr-defined]
@@ -783,6 +814,7 @@ __all__ = [
     "ProblemSerializer",
     "api_root",
     "errors",
+    "not_found",
     "page_of",
     "problem_exception_handler",
     "problem_response",

@@ -20,3 +20,6 @@ urlpatterns = [
     path("verify/", verify.verify, name="verify"),
     path("", include("agreements.public.urls")),
 ]
+
+# Unrouted paths under /api/ answer application/problem+json like the rest of the API.
+handler404 = "terms_site.api.not_found"

@@ -88,7 +88,10 @@ class DocumentListApi(ApiView):
 
     class FilterSerializer(PageQuery):
         product = serializers.SlugField(
-            required=False, max_length=64, help_text=_("この製品コードの文書だけ")
+            required=False,
+            allow_blank=True,
+            max_length=64,
+            help_text=_("この製品コードの文書だけ（空は全製品）"),
         )
 
     @extend_schema(
@@ -102,7 +105,7 @@ class DocumentListApi(ApiView):
     def get(self, request: Request) -> Response:
         query = self.query(self.FilterSerializer)
         product = None
-        if "product" in query:
+        if query.get("product"):
             product = _ref("product", api_selectors.product_by_code, code=query["product"])
         documents = version_selectors.document_list(scope=self.scope, product=product)
         return self.paginate(documents, DocumentOutput)
@@ -643,6 +646,7 @@ class TenantStatusApi(ApiView):
     class FilterSerializer(serializers.Serializer):
         product = serializers.SlugField(
             required=False,
+            allow_blank=True,
             max_length=64,
             help_text=_("製品コード（製品キーでは省略可＝自社製品、スタッフは必須）"),
         )
@@ -660,7 +664,7 @@ class TenantStatusApi(ApiView):
     def get(self, request: Request, tenant_id: int) -> Response:
         query = self.query(self.FilterSerializer)
         scope = self.scope
-        if "product" in query:
+        if query.get("product"):
             product = _ref("product", api_selectors.product_by_code, code=query["product"])
         elif scope.kind == "product":
             product = request.auth.product  # the key's product, loaded with the key

@@ -47,7 +47,10 @@ def partner_ref(scope: Scope, pk: int | None, *, field: str = "partner") -> Part
 
 class PageQuery(serializers.Serializer):
     cursor = serializers.CharField(
-        required=False, max_length=500, help_text=_("前の応答の next / previous のカーソル")
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text=_("前の応答の next / previous のカーソル（空は最初のページ）"),
     )
     page_size = serializers.IntegerField(
         required=False, min_value=1, max_value=200, help_text=_("1ページの件数（既定50）")
@@ -68,6 +71,7 @@ class TenantListApi(ApiView):
         )
         search = serializers.CharField(
             required=False,
+            allow_blank=True,
             max_length=100,
             help_text=_("名称（部分一致）、法人番号、テナントID、パートナー側の識別子"),
         )
