@@ -169,7 +169,11 @@ def test_every_long_running_service_has_a_healthcheck(compose) -> None:
 
 
 def test_exactly_one_beat_and_no_worker_runs_beat(compose) -> None:
-    beats = [n for n, s in compose["services"].items() if "beat" in _command(s)[:4]]
+    beats = [
+        n
+        for n, s in compose["services"].items()
+        if _command(s)[:1] == ["celery"] and "beat" in _command(s)
+    ]
     assert beats == ["beat"]
     assert compose["services"]["beat"]["deploy"]["replicas"] == 1
     for name, service in compose["services"].items():
