@@ -145,7 +145,7 @@ def test_non_renewal_on_the_deadline_day_and_the_day_after(page: Page, live_serv
         portal_login(page, base, first.admin.user.username)
         page.goto(f"{base}/portal/contracts/{first.contract.pk}/")
         expect(page.get_by_test_id("non-renewal-deadline")).to_contain_text("2025年2月28日")
-        expect(page.get_by_test_id("non-renewal-deadline")).to_contain_text("あと 0 日")
+        expect(page.get_by_test_id("non-renewal-deadline")).to_contain_text("あと0日")
         shot("portal-contract")
         page.get_by_test_id("non-renewal-apply").click()
         expect(page.locator(".message-success")).to_contain_text("2025年3月31日")
