@@ -73,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "nav": "home",
             "today": today,
             "pending": [d for d in documents if selectors.needs_attention(d)],
-            "settled": [d for d in documents if not selectors.needs_attention(d)],
+            "documents": documents,
             "contracts": selectors.contracts_with_facts(scope=scope, tenant=tenant, today=today),
         },
     )

@@ -24,7 +24,7 @@ def test_language_switch_is_remembered(world, viewer_client) -> None:
     assert (cookie.value, cookie["max-age"]) == ("en", 365 * 24 * 3600)
     body = viewer_client.get("/portal/").content.decode()
     assert '<html lang="en">' in body
-    for text in ("Contracts and deadlines", "Revisions that need your attention", "Log out"):
+    for text in ("Contracts and deadlines", "Upcoming and unanswered revisions", "Log out"):
         assert text in body
     assert "2026-02-28 (Sat)" in body  # the next non-renewal deadline, as an English date
     assert viewer_client.session[SESSION_LANGUAGE_KEY] == "en"

@@ -114,7 +114,7 @@ def test_deemed_after_effective_refuses_a_rejection_with_the_r13_pointer(db, tod
 
 def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -> None:
     body = viewer_client.get("/portal/").content.decode()
-    assert body.index("対応が必要な規約の改定") < body.index("契約と期限")
+    assert body.index("予定・未回答の規約改定") < body.index("契約と期限")
     assert "2025-04" in body
     assert "あと22日" in body
     assert "未回答" in body
