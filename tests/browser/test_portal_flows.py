@@ -196,3 +196,32 @@ def portal_login_en(page: Page, base: str, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+
+def test_portal_pages_fit_a_phone_screen(page: Page, live_server, shot) -> None:
+    """Usable on a phone: no page scrolls sideways at 390 px (tables scroll in their box)."""
+    base = live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    with time_machine.travel(REVIEW_DAY, tick=True):
+        world = build_world(name="株式会社スマホ")
+        portal_login(page, base, world.admin.user.username)
+        expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")
+        pages = {
+            "review": f"/portal/changes/{world.v2.pk}/",
+            "home": "/portal/",
+            "contract": f"/portal/contracts/{world.contract.pk}/",
+            "members": "/portal/members/",
+        }
+        for name, path in pages.items():
+            if name == "home":
+                page.goto(f"{base}/portal/changes/{world.v2.pk}/")
+                page.get_by_test_id("accept").click()
+            page.goto(f"{base}{path}")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (name, overflow)
+            shot(f"portal-phone-{name}")
+        # Keyboard: the skip link is the first stop and moves focus to the content.
+        page.keyboard.press("Tab")
+        expect(page.locator(".skip-link")).to_be_focused()
