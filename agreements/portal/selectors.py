@@ -44,13 +44,13 @@ def needs_attention(status: DocumentStatus) -> bool:
 def documents_pending_first(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
     """Bound documents: those with a pending version or an open answer first, soonest first."""
     statuses = consent_status_for_tenant(scope=scope, tenant=tenant)
-    return sorted(
-        statuses,
-        key=lambda s: (
-            not needs_attention(s),
-            s.effective_on or date.max if needs_attention(s) else date.max,
-        ),
-    )
+
+    def order(status: DocumentStatus) -> tuple[bool, date]:
+        if needs_attention(status):
+            return (False, status.effective_on or date.max)
+        return (True, date.max)
+
+    return sorted(statuses, key=order)
 
 
 def document_status_for_version(*, scope: Scope, tenant: Tenant, version_id: int) -> DocumentStatus:
