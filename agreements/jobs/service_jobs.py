@@ -231,7 +231,6 @@ def _terminations_unnotified(today: date) -> QuerySet[Termination]:
             notice_outbox_id__isnull=False,
         )
         .exclude(Exists(sent))
-        .filter(created_at__gte=clock.start_of_day(today) - timedelta(days=90))
     )
 
 
