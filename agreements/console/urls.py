@@ -50,6 +50,11 @@ urlpatterns = [
         name="contract-non-renewal",
     ),
     path(
+        "contracts/<int:pk>/non-renewal/<int:request_pk>/withdraw/",
+        customers.contract_non_renewal_withdraw,
+        name="contract-non-renewal-withdraw",
+    ),
+    path(
         "contracts/<int:pk>/deletion/",
         customers.contract_deletion_request,
         name="contract-deletion",

@@ -259,6 +259,21 @@ def contract_non_renewal(request: HttpRequest, pk: int) -> HttpResponse:
     return _contract_page(request, contract, non_renewal_form=form)
 
 
+@console_view(Need.OPERATE, methods=("POST",))
+def contract_non_renewal_withdraw(request: HttpRequest, pk: int, request_pk: int) -> HttpResponse:
+    """Withdraw a non-renewal the customer takes back (R11); the contract renews again."""
+    contract = _contract(request, pk)
+    application = contract.non_renewal_requests.filter(pk=request_pk).first()
+    if application is None:
+        raise Http404
+    try:
+        contract_services.non_renewal_withdraw(scope=request.scope, request=application)  # type: ignore[attr-defined]
+        messages.success(request, _("更新しない旨の申込を取り下げました。"))
+    except ERRORS as error:
+        flash_domain_error(request, error)
+    return redirect("console:contract-detail", pk=contract.pk)
+
+
 @console_view(Need.DECIDE, methods=("POST",))
 def contract_deletion_request(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a customer's data-deletion request received by staff (R15)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from agreements.enums import CaseStatus, ContractStatus, TerminationStatus
@@ -168,3 +170,38 @@ def test_dashboard_csv_has_a_bom(client, world, viewer, editor, publisher) -> No
     lines = response.content.decode("utf-8-sig").splitlines()
     assert len(lines) == 2
     assert lines[1].split(",")[4] == "1"  # one bound tenant
+
+
+def test_non_renewal_recorded_and_withdrawn(client, world, editor) -> None:
+    world.contract.auto_renew = True
+    world.contract.notice_months = 1
+    world.contract.save(update_fields=["auto_renew", "notice_months"])
+    client.force_login(editor)
+    with time_machine.travel(datetime(2025, 1, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))):
+        response = client.post(
+            reverse("console:contract-non-renewal", args=[world.contract.pk]), {}
+        )
+        assert response.status_code == 302
+        application = world.contract.non_renewal_requests.get()
+        assert application.end_date == date(2025, 3, 31)
+        client.post(
+            reverse(
+                "console:contract-non-renewal-withdraw", args=[world.contract.pk, application.pk]
+            )
+        )
+        application.refresh_from_db()
+        assert application.status == "withdrawn"
+
+
+def test_late_non_renewal_names_the_deadline_beside_the_field(client, world, editor) -> None:
+    world.contract.auto_renew = True
+    world.contract.notice_months = 1
+    world.contract.save(update_fields=["auto_renew", "notice_months"])
+    client.force_login(editor)
+    with time_machine.travel(datetime(2025, 3, 10, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))):
+        response = client.post(
+            reverse("console:contract-non-renewal", args=[world.contract.pk]), {}
+        )
+    assert response.status_code == 400
+    errors = response.context["non_renewal_form"].errors
+    assert "2025-02-28" in str(errors)
