@@ -1,0 +1,1045 @@
+"""`make bench`: load a large dataset into a throwaway database, run each benchmark against
+its baseline measured in the same run, print one table and write bench/RESULTS.md.
+
+    .venv/bin/python -m bench.run                       # full size (several minutes)
+    .venv/bin/python -m bench.run --tenants 1000 ...    # any size; see --help
+
+Figures are ratios against a baseline of the same run, because the machine is shared and
+noisy; they are not timed tests. Throughput runs alternate figure and baseline and keep the
+median of the rounds. The load generator runs on the same cores as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import http.client
+import io
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from bench import loadgen
+from bench.loadgen import LoadResult, Req
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+RESULTS = REPO / "bench" / "RESULTS.md"
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
+SEED_BIZ = "000_3b3fbece59582643.txt"
+ALL = ("1", "2", "3", "4", "5", "6", "7", "8")
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    number: str
+    what: str
+    figure: str
+    baseline: str
+    ratio: str
+    goal: str
+    passed: bool | None
+    detail: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return {True: "pass", False: "MISSED", None: "—"}[self.passed]
+
+
+def table(rows: list[Row]) -> str:
+    head = "| # | what | figure | baseline (same run) | ratio | goal | result |\n"
+    head += "|---|---|---|---|---|---|---|\n"
+    return head + "".join(
+        f"| {r.number} | {r.what} | {r.figure} | {r.baseline} | {r.ratio} | {r.goal} | {r.verdict} |\n"
+        for r in rows
+    )
+
+
+# --- databases, servers ----------------------------------------------------------------------
+
+
+def pg_admin(sql: str) -> None:
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+def db_url(name: str) -> str:
+    return f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_env(db_name: str, run_id: str) -> dict[str, str]:
+    """Production mode on loopback, its own database and Redis key prefix."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SECURE_COOKIES": "false",
+            "DATABASE_URL": db_url(db_name),
+            "REDIS_URL": env.get("TERMS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "TERMS_REDIS_KEY_PREFIX": f"terms-bench-{run_id}",
+            "TERMS_API_THROTTLE_RATE": "10000000/min",
+            "DJANGO_LOG_LEVEL": env.get("TERMS_BENCH_LOG_LEVEL", "WARNING"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env["CELERY_BROKER_URL"] = env["REDIS_URL"]
+    return env
+
+
+class Server:
+    """gunicorn with the deployment's config (deploy/gunicorn.conf.py), two sync workers."""
+
+    def __init__(self, *, settings: str, env: dict[str, str], log_dir: Path, workers: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        server_env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": settings,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(workers),
+            # No recycling in the middle of a measurement (the same for figure and baseline).
+            "GUNICORN_MAX_REQUESTS": "0",
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
+        self.log = (log_dir / f"gunicorn-{settings}-{self.port}.log").open("w")
+        self.proc = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(REPO / "deploy" / "gunicorn.conf.py"),
+                "terms_site.wsgi:application",
+            ],
+            cwd=REPO,
+            env=server_env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn ({settings}) exited; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 -- loopback
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"gunicorn ({settings}) did not answer /healthz")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def worker(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run `python -m bench.worker …` and return its JSON line."""
+    out = subprocess.run(
+        [PY, "-m", "bench.worker", *command],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"bench.worker {command[0]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    env: dict[str, str]
+    run_id: str
+    log_dir: Path
+    loaded: Any = None
+    gate: Server | None = None
+    nogate: Server | None = None
+    rows: list[Row] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)
+    scheduled: dict[str, Any] = field(default_factory=dict)
+
+    def log(self, text: str) -> None:
+        print(text, flush=True)
+
+
+def _median(results: list[LoadResult]) -> LoadResult:
+    ordered = sorted(results, key=lambda r: r.rps)
+    chosen = ordered[len(ordered) // 2]
+    return replace(chosen, errors=sum(r.errors for r in results))
+
+
+def compare(
+    ctx: Ctx,
+    *,
+    figure_url: str,
+    figure_reqs: Callable[[int], list[Req]],
+    baseline_url: str,
+    baseline_reqs: Callable[[int], list[Req]],
+) -> tuple[LoadResult, LoadResult]:
+    """Warm both, then `rounds` alternating runs of each; the median run of each side."""
+    a = ctx.args
+    run_no = 0
+
+    def go(url: str, reqs: Callable[[int], list[Req]], seconds: float) -> LoadResult:
+        nonlocal run_no
+        run_no += 1
+        return loadgen.run(
+            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
+        )
+
+    go(baseline_url, baseline_reqs, a.warmup)
+    go(figure_url, figure_reqs, a.warmup)
+    figures: list[LoadResult] = []
+    baselines: list[LoadResult] = []
+    for r in range(a.rounds):
+        if r % 2 == 0:
+            baselines.append(go(baseline_url, baseline_reqs, a.duration))
+            figures.append(go(figure_url, figure_reqs, a.duration))
+        else:
+            figures.append(go(figure_url, figure_reqs, a.duration))
+            baselines.append(go(baseline_url, baseline_reqs, a.duration))
+    return _median(figures), _median(baselines)
+
+
+def rps_row(
+    number: str, what: str, fig: LoadResult, base: LoadResult, goal: float, extra: str = ""
+) -> Row:
+    ratio = fig.rps / base.rps if base.rps else 0.0
+    ok = ratio >= goal and fig.errors == 0 and base.errors == 0
+    detail = (
+        f"figure {fig.rps:.0f} req/s (p50 {fig.p50_ms:.1f} ms, p99 {fig.p99_ms:.1f} ms, "
+        f"{fig.errors} errors); baseline {base.rps:.0f} req/s (p50 {base.p50_ms:.1f} ms, "
+        f"p99 {base.p99_ms:.1f} ms, {base.errors} errors); {fig.tool}, "
+        f"{ctx_connections[0]} connections, load generator on the same 2 cores"
+    )
+    return Row(
+        number,
+        what,
+        f"{fig.rps:.0f} req/s",
+        f"{base.rps:.0f} req/s",
+        f"{ratio:.2f}×",
+        f"≥ {goal}× req/s" + (f"; {extra}" if extra else ""),
+        ok,
+        detail,
+    )
+
+
+ctx_connections = [32]
+
+
+def _check_status(url: str, req: Req, expect: int) -> None:
+    conn = http.client.HTTPConnection(url.split("//")[1], timeout=30)
+    conn.request(req.method, req.path, body=req.body, headers=req.headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != expect:
+        raise RuntimeError(
+            f"{req.method} {req.path}: {response.status}, expected {expect}: {body[:300]!r}"
+        )
+
+
+# --- benchmark 1: the consent gate ------------------------------------------------------------
+
+
+def gate_queries(ctx: Ctx) -> dict[str, int]:
+    """Queries the gate adds to one portal page, cold and warm (counted in-process)."""
+    from django.conf import settings  # noqa: PLC0415 -- after django.setup()
+    from django.db import connection  # noqa: PLC0415
+    from django.test import Client, override_settings  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+
+    from agreements.portal.gate import gate_invalidate  # noqa: PLC0415
+    from bench.settings_nogate import GATE_MIDDLEWARE  # noqa: PLC0415
+
+    with_gate = list(settings.MIDDLEWARE)
+    without = [m for m in with_gate if m != GATE_MIDDLEWARE]
+    key, tenant_id = ctx.loaded.portal_sessions[0]
+
+    def count(middleware: list[str], *, warm: bool) -> int:
+        with override_settings(MIDDLEWARE=middleware):
+            client = Client(HTTP_HOST="127.0.0.1")
+            client.cookies[settings.SESSION_COOKIE_NAME] = key
+            gate_invalidate(tenant_id)  # a new generation: the gate's cache is cold
+            if warm:
+                client.get("/portal/")
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get("/portal/")
+            if response.status_code != 200:
+                raise RuntimeError(f"/portal/ answered {response.status_code}")
+            return len(queries)
+
+    counts = {
+        "cold_with": count(with_gate, warm=False),
+        "cold_without": count(without, warm=False),
+        "warm_with": count(with_gate, warm=True),
+        "warm_without": count(without, warm=True),
+    }
+    counts["cold_added"] = counts["cold_with"] - counts["cold_without"]
+    counts["warm_added"] = counts["warm_with"] - counts["warm_without"]
+    return counts
+
+
+def bench_1(ctx: Ctx) -> None:
+    assert ctx.gate is not None
+    assert ctx.nogate is not None
+    q = gate_queries(ctx)
+    sessions = ctx.loaded.portal_sessions
+    reqs = [Req("GET", "/portal/", {"Cookie": f"sessionid={key}"}) for key, _t in sessions]
+    _check_status(ctx.gate.url, reqs[0], 200)
+    fig, base = compare(
+        ctx,
+        figure_url=ctx.gate.url,
+        figure_reqs=lambda _n: reqs,
+        baseline_url=ctx.nogate.url,
+        baseline_reqs=lambda _n: reqs,
+    )
+    row = rps_row(
+        "1",
+        f"portal home behind the consent gate, {len(sessions):,} signed-in users",
+        fig,
+        base,
+        0.9,
+        "≤ 1 query added cold, 0 warm",
+    )
+    queries_ok = q["cold_added"] <= 1 and q["warm_added"] == 0
+    row.figure += f"; +{q['cold_added']} query cold, +{q['warm_added']} warm"
+    row.baseline = f"the page without the gate: {row.baseline}"
+    row.passed = bool(row.passed and queries_ok)
+    row.detail += (
+        f"; queries per page with/without the gate: cold {q['cold_with']}/{q['cold_without']}, "
+        f"warm {q['warm_with']}/{q['warm_without']} (CaptureQueriesContext)"
+    )
+    ctx.rows.append(row)
+
+
+# --- benchmarks 2 and 3: the API ----------------------------------------------------------------
+
+
+def _answer_body(version_id: int) -> str:
+    return json.dumps(
+        {
+            "version": version_id,
+            "answer": "accepted",
+            "evidence": {
+                "person_name": "Bench Taro",
+                "person_email": "taro@customer.bench.example",
+                "ip_address": "203.0.113.7",
+                "user_agent": "bench",
+                "method": "partner portal checkbox",
+            },
+        }
+    )
+
+
+def bench_2(ctx: Ctx) -> None:
+    from agreements.catalog import BIZ  # noqa: PLC0415
+    from agreements.models import ConsentRecord  # noqa: PLC0415
+
+    assert ctx.gate
+    loaded = ctx.loaded
+    version_id = loaded.current_versions[BIZ]
+    body = _answer_body(version_id)
+    # Tenants whose answer is still `deemed` (every 10th accepted through the API at load).
+    tenants = [t for t in range(1, loaded.sizes.tenants + 1) if t % 10 != 0]
+    runs = 2 + 2 * ctx.args.rounds
+    share = max(1, len(tenants) // runs)
+
+    def answers(run_no: int) -> list[Req]:
+        chunk = tenants[(run_no - 1) * share : run_no * share] or tenants[:share]
+        return [
+            Req(
+                "POST",
+                f"/api/v1/tenants/{t}/consents/",
+                {
+                    "Authorization": f"Api-Key {loaded.partner_keys[loaded.tenant_partner[t]]}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": f"bench-{ctx.run_id}-{run_no}-{t}",
+                },
+                body,
+            )
+            for t in chunk
+        ]
+
+    def inserts(run_no: int) -> list[Req]:
+        chunk = tenants[(run_no - 1) * share : run_no * share] or tenants[:share]
+        return [
+            Req("POST", f"/bench/insert/{t}/", {"Content-Type": "application/json"}, body)
+            for t in chunk
+        ]
+
+    rows_before = ConsentRecord.objects.count()
+    fig, base = compare(
+        ctx,
+        figure_url=ctx.gate.url,
+        figure_reqs=answers,
+        baseline_url=ctx.gate.url,
+        baseline_reqs=inserts,
+    )
+    written = ConsentRecord.objects.count() - rows_before
+    row = rps_row(
+        "2",
+        "POST consent answer (partner key, idempotency, ledger chain, projection, outbox)",
+        fig,
+        base,
+        0.7,
+    )
+    row.baseline = f"bare DRF view inserting one row: {row.baseline}"
+    row.detail += f"; {written:,} ledger rows written by all figure runs (one per request)"
+    ctx.rows.append(row)
+
+
+def bench_3(ctx: Ctx) -> None:
+    from agreements.catalog import BIZ  # noqa: PLC0415
+
+    assert ctx.gate
+    loaded = ctx.loaded
+    key = loaded.product_keys[BIZ]
+    tenants = list(range(1, loaded.sizes.tenants + 1))
+    status_reqs = [
+        Req("GET", f"/api/v1/status/{t}/", {"Authorization": f"Api-Key {key}"}) for t in tenants
+    ]
+    lookup_reqs = [Req("GET", f"/bench/lookup/{t}/") for t in tenants]
+    _check_status(ctx.gate.url, status_reqs[0], 200)
+    _check_status(ctx.gate.url, lookup_reqs[0], 200)
+    fig, base = compare(
+        ctx,
+        figure_url=ctx.gate.url,
+        figure_reqs=lambda _n: status_reqs,
+        baseline_url=ctx.gate.url,
+        baseline_reqs=lambda _n: lookup_reqs,
+    )
+    row = rps_row("3", "product status check (product key)", fig, base, 0.8)
+    row.baseline = f"bare DRF view, one indexed lookup: {row.baseline}"
+    ctx.rows.append(row)
+
+
+# --- benchmark 5 (and the posting it leads to), benchmark 4 -------------------------------------
+
+
+def schedule_version(ctx: Ctx) -> None:
+    """Benchmark 5: draft, edit and schedule a Biz revision with the ledger full; then post it
+    so that benchmark 4 can take it into effect."""
+    from django.db import transaction  # noqa: PLC0415
+
+    from agreements.catalog import BIZ  # noqa: PLC0415
+    from agreements.models import ConsentRecord, TermsVersion  # noqa: PLC0415
+    from agreements.services.consents import consent_states_open  # noqa: PLC0415
+    from agreements.services.versions import notice_post  # noqa: PLC0415
+    from bench.worker import counting_queries, schedule_revision  # noqa: PLC0415
+    from terms_site import clock  # noqa: PLC0415
+
+    today = ctx.loaded.today
+    ledger_size = ConsentRecord.objects.count()
+    version, figures = schedule_revision(code=BIZ, today=today, label="bench-next")
+    tenants = ctx.loaded.sizes.tenants
+    with clock.frozen_at(today):
+        if tenants <= ctx.args.post_limit:
+            with counting_queries() as posting:
+                started = time.perf_counter()
+                notice_post(version=version)
+                seconds = time.perf_counter() - started
+            ctx.notes["posting"] = (
+                f"Posting the revision's notice (notice_post) to {tenants:,} bound tenants took "
+                f"{seconds:.1f} s and {posting['queries']:,} queries."
+            )
+        else:
+            # The posting job notifies tenant by tenant (about 7 queries each): at this size
+            # it would dominate the run, so the revision is posted here by the two writes
+            # that matter to benchmark 4 (posted_at, and the projection the service opens);
+            # the real notice_post is measured on the baseline database of benchmark 6.
+            with transaction.atomic():
+                TermsVersion.objects.filter(pk=version.pk).update(posted_at=clock.now())
+                version.refresh_from_db()
+                consent_states_open(version=version)
+    ctx.scheduled = {"version_id": version.pk, "effective_on": figures["effective_on"]}
+    ctx.rows.append(
+        Row(
+            "5",
+            f"schedule a version with {ledger_size:,} ledger rows present",
+            f"{figures['queries']} queries, {figures['seconds'] * 1000:.0f} ms",
+            "—",
+            "—",
+            "≤ 20 queries whatever the ledger size",
+            figures["queries"] <= 20,
+            f"version_schedule counted with CaptureQueriesContext at {ledger_size:,} ledger "
+            f"rows: {figures['queries']} SQL queries ({figures['statements']} statements "
+            f"including BEGIN/SAVEPOINT/COMMIT, which Django 5.2 also records)",
+        )
+    )
+
+
+def bench_4(ctx: Ctx) -> None:
+    """Apply-effective of the deemed-mode revision over every bound tenant, in a worker
+    process (its peak RSS), against a raw COPY of as many rows into a ledger-shaped table."""
+    from django.db import connection, transaction  # noqa: PLC0415
+
+    from agreements.models import ConsentRecord, ConsentState  # noqa: PLC0415
+
+    version_id = ctx.scheduled["version_id"]
+    effective_on = ctx.scheduled["effective_on"]
+    bound = ConsentState.objects.filter(version_id=version_id).count()
+    # Baseline: COPY `bound` rows into a table LIKE the ledger (same columns, indexes and
+    # constraints), rows prepared beforehand; timed from COPY to COMMIT.
+    table = ConsentRecord._meta.db_table
+    now = datetime.now(UTC).isoformat()
+    lines = []
+    for i in range(1, bound + 1):
+        digest = secrets.token_hex(32)
+        lines.append(
+            f"{i}\t{i}\t{i}\t1\t{version_id}\tdeemed\tsystem\tsystem\tsystem\t{now}\t"
+            f"{'a' * 64}\t{now}\t{{}}\t{'0' * 64}\t{digest}\n"
+        )
+    columns = (
+        "id, tenant_id, seq, document_id, version_id, answer, actor_kind, actor_ref, channel, "
+        "recorded_at, version_body_hash, notice_posted_at, evidence_digests, prev_hash, hash"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_ledger_copy")
+        cursor.execute(f"CREATE TABLE bench_ledger_copy (LIKE {table} INCLUDING ALL)")
+    buffer = io.StringIO("".join(lines))
+    del lines
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY bench_ledger_copy ({columns}) FROM STDIN", buffer)
+    copy_seconds = time.perf_counter() - started
+    result = worker(["apply-effective", "--today", effective_on.isoformat()], ctx.env)
+    ratio = result["seconds"] / copy_seconds if copy_seconds else 0.0
+    ok = ratio <= 10 and result["peak_rss_mb"] <= 300 and result["deemed_rows"] == bound
+    ctx.rows.append(
+        Row(
+            "4",
+            f"apply-effective of a deemed-mode version over {bound:,} bound tenants",
+            f"{result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
+            f"raw COPY of {bound:,} ledger-shaped rows: {copy_seconds:.2f} s",
+            f"{ratio:.1f}×",
+            "≤ 10× the COPY; worker peak RSS ≤ 300 MB",
+            ok,
+            f"{result['deemed_rows']:,} deemed rows in {result['counts']} with "
+            f"{result['queries']:,} queries; RSS after Django setup "
+            f"{result['rss_before_mb']:.0f} MB (resource.getrusage in the worker process)",
+        )
+    )
+
+
+# --- benchmark 6: the daily roll ---------------------------------------------------------------
+
+
+def bench_6(ctx: Ctx, small_db: str) -> None:
+    """Renew/end over the full contract table against the same job over a tenth of it."""
+    today = ctx.loaded.today.isoformat()
+    big = worker(["roll", "--today", today], ctx.env)
+    small_env = {**ctx.env, "DATABASE_URL": db_url(small_db)}
+    scaled = ctx.loaded.sizes.scaled(0.1)
+    small_load = worker(
+        [
+            "load",
+            "--tenants",
+            str(scaled.tenants),
+            "--partners",
+            str(scaled.partners),
+            "--ledger-rows",
+            str(scaled.ledger_rows),
+            "--contracts",
+            str(scaled.contracts),
+            "--portal-users",
+            str(min(10, scaled.portal_users)),
+            "--versions",
+            str(scaled.versions),
+        ],
+        small_env,
+    )
+    small = worker(["roll", "--today", today], small_env)
+    if ctx.loaded.sizes.tenants > ctx.args.post_limit:
+        posted = worker(["post-notice", "--today", today], small_env)
+        per = posted["seconds"] / posted["tenants"] if posted["tenants"] else 0.0
+        ctx.notes["posting"] = (
+            f"Posting a revision's notice (notice_post, the real job service) to "
+            f"{posted['tenants']:,} bound tenants of the baseline database took "
+            f"{posted['seconds']:.1f} s and {posted['queries']:,} queries "
+            f"({posted['queries'] / max(1, posted['tenants']):.1f} per tenant, "
+            f"{per * 1000:.1f} ms per tenant): linear, so about "
+            f"{per * ctx.loaded.sizes.tenants / 60:.0f} min at {ctx.loaded.sizes.tenants:,} "
+            f"tenants. Not a goal of the issue; see the report for the proposed set-based fix."
+        )
+    per_row_big = big["seconds"] / big["due"] if big["due"] else 0.0
+    per_row_small = small["seconds"] / small["due"] if small["due"] else 0.0
+    time_ratio = per_row_big / per_row_small if per_row_small else 0.0
+    same_queries = abs(big["queries_per_batch"] - small["queries_per_batch"]) <= 1
+    contracts = ctx.loaded.sizes.contracts
+    ctx.rows.append(
+        Row(
+            "6",
+            f"daily renew/end over {contracts:,} contracts, {big['due']:,} due",
+            f"{big['queries_per_batch']:.0f} queries/batch, {big['seconds']:.2f} s "
+            f"({per_row_big * 1000:.2f} ms per due row)",
+            f"{scaled.contracts:,} contracts, {small['due']:,} due: "
+            f"{small['queries_per_batch']:.0f} queries/batch, {small['seconds']:.2f} s "
+            f"({per_row_small * 1000:.2f} ms per due row)",
+            f"{time_ratio:.2f}× per due row",
+            "queries per batch constant; time grows with the due rows, not the table",
+            bool(same_queries and 0 < time_ratio <= 2.0),
+            f"batches of the job's size; queries per batch = (queries − queries of an idle "
+            f"second run) / batches; big: {big['counts']}, {big['queries']} queries, "
+            f"{big['batches']} batches; small: {small['counts']}, {small['queries']} queries, "
+            f"{small['batches']} batches (baseline database loaded in {small_load['seconds']} s)",
+        )
+    )
+
+
+# --- benchmark 7: the dashboard --------------------------------------------------------------
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bench_7(ctx: Ctx) -> None:
+    from django.db import connection  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+
+    from agreements.catalog import BIZ  # noqa: PLC0415
+    from agreements.console.selectors import dashboard_rows  # noqa: PLC0415
+    from agreements.models import ConsentState, Product  # noqa: PLC0415
+
+    product = Product.objects.get(code=BIZ)
+    version_id = ctx.loaded.current_versions[BIZ]
+    with CaptureQueriesContext(connection) as queries:
+        rows = dashboard_rows(product_id=product.pk)
+    n = len(queries)
+    bound = rows[0].bound if rows else 0
+    states = ConsentState.objects.filter(version_id=version_id).count()
+    dashboard = _best(lambda: dashboard_rows(product_id=product.pk), ctx.args.repeat)
+
+    def bare() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM agreements_consentstate WHERE version_id = %s", [version_id]
+            )
+            cursor.fetchone()
+
+    baseline = _best(bare, ctx.args.repeat)
+    ratio = dashboard / baseline if baseline else 0.0
+    ctx.rows.append(
+        Row(
+            "7",
+            f"console dashboard numbers for one version ({bound:,} bound tenants)",
+            f"{dashboard * 1000:.1f} ms, {n} queries",
+            f"bare COUNT(*) over its {states:,} consent states: {baseline * 1000:.1f} ms",
+            f"{ratio:.1f}×",
+            "≤ 3× its time, ≤ 5 queries",
+            ratio <= 3 and n <= 5,
+            f"agreements.console.selectors.dashboard_rows(product_id=…) → {len(rows)} row(s); "
+            f"median of {ctx.args.repeat} after a warm-up",
+        )
+    )
+
+
+# --- benchmark 8: the diff -------------------------------------------------------------------
+
+
+def seed_text() -> tuple[str, str]:
+    from django.conf import settings  # noqa: PLC0415
+
+    path = Path(settings.TERMS_SEEDS_DIR) / SEED_BIZ
+    if path.is_file():
+        return path.read_text(encoding="utf-8"), f"seed 000 ({SEED_BIZ})"
+    demo = REPO / "agreements" / "demo_terms" / "optimal-biz.txt"
+    return demo.read_text(encoding="utf-8"), "the demo Biz sample (seed 000 not found)"
+
+
+def edited_copy(text: str, articles: int = 10) -> tuple[str, str]:
+    """(before, after) as plain texts: the parsed seed, and a copy with `articles` articles
+    edited (a changed phrase in their first paragraph and one added sentence)."""
+    from agreements.text.parser import parse_terms, render_plain  # noqa: PLC0415
+
+    parsed = parse_terms(text)
+    edited = []
+    for n, article in enumerate(parsed.articles):
+        if n < articles and article.paragraphs:
+            first = article.paragraphs[0]
+            changed = first.text.replace("当社", "弊社", 1) + "なお、詳細は別途定めます。"
+            article = replace(
+                article, paragraphs=[replace(first, text=changed), *article.paragraphs[1:]]
+            )
+        edited.append(article)
+    return render_plain(parsed), render_plain(replace(parsed, articles=edited))
+
+
+def bench_8(ctx: Ctx) -> None:
+    from agreements.text.diff import diff_documents, doctext_from_parsed  # noqa: PLC0415
+    from agreements.text.parser import parse_terms  # noqa: PLC0415
+
+    text, source = seed_text()
+    before, after = edited_copy(text)
+
+    def product() -> Any:
+        return diff_documents(
+            doctext_from_parsed(parse_terms(before)), doctext_from_parsed(parse_terms(after))
+        )
+
+    changed = sum(1 for a in product().articles if a.kind != "unchanged")
+    parsed_before, parsed_after = (
+        doctext_from_parsed(parse_terms(before)),
+        doctext_from_parsed(parse_terms(after)),
+    )
+    service = _best(product, ctx.args.repeat)
+    diff_only = _best(lambda: diff_documents(parsed_before, parsed_after), ctx.args.repeat)
+    plain = _best(
+        lambda: list(difflib.ndiff(before.splitlines(), after.splitlines())), ctx.args.repeat
+    )
+    unified = _best(
+        lambda: list(difflib.unified_diff(before.splitlines(), after.splitlines())),
+        ctx.args.repeat,
+    )
+    ratio = service / plain if plain else 0.0
+    ctx.rows.append(
+        Row(
+            "8",
+            f"diff of {source} against a copy with 10 edited articles",
+            f"{service * 1000:.1f} ms (parse both + article/paragraph/character diff)",
+            f"difflib.ndiff over the two texts' lines: {plain * 1000:.1f} ms",
+            f"{ratio:.2f}×",
+            "≤ 2× its time",
+            ratio <= 2,
+            f"{changed} articles reported changed; the diff alone (texts already parsed, as "
+            f"stored versions are) {diff_only * 1000:.1f} ms; difflib.unified_diff (lines, no "
+            f"character marks) {unified * 1000:.2f} ms; ndiff is the baseline because, like the "
+            f"notice table, it marks changed characters inside changed lines; median of "
+            f"{ctx.args.repeat}",
+        )
+    )
+
+
+# --- orchestration ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        memory = "unknown"
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    with conn.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+    conn.close()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    import django  # noqa: PLC0415
+
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "postgresql": pg_version,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "wrk": "yes" if loadgen.wrk_available() else "no (Python generator)",
+        "commit": commit or "unknown",
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def render(ctx: Ctx, info: dict[str, str], command: str, started: datetime, seconds: float) -> str:
+    sizes = ctx.loaded.sizes if ctx.loaded else None
+    lines = [
+        BENCH_START,
+        "## Benchmarks (`make bench`)",
+        "",
+        f"Run {started:%Y-%m-%d %H:%M} UTC, {seconds / 60:.1f} min in total, commit "
+        f"`{info['commit']}`.",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']} RAM; PostgreSQL "
+        f"{info['postgresql']}; Python {info['python']}, Django {info['django']}; wrk: "
+        f"{info['wrk']}. Load average at the start: {info['load_average']} "
+        f"(the machine is shared: other test suites may run at the same time).",
+        "",
+        "Exact command:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+    ]
+    if sizes:
+        lines += [
+            f"Dataset: {sizes.tenants:,} tenants under {sizes.partners:,} partners, 2 products "
+            f"with {sizes.versions} versions each, {sizes.ledger_rows:,} ledger rows (valid "
+            f"hash chains), {sizes.contracts:,} contracts with one open period each "
+            f"({ctx.loaded.due_periods:,} due), {sizes.portal_users:,} signed-in portal users; "
+            f"loaded with COPY in {sum(ctx.loaded.seconds.values()):.0f} s "
+            f"({', '.join(f'{k} {v} s' for k, v in ctx.loaded.seconds.items())}).",
+            "",
+            f"Throughput: gunicorn with deploy/gunicorn.conf.py, {ctx.args.workers} sync workers, "
+            f"persistent database connections (CONN_MAX_AGE 60), production settings "
+            f"(DEBUG off, JSON logs); {ctx.args.connections} connections, "
+            f"{ctx.args.rounds} alternating rounds of {ctx.args.duration:g} s per side after "
+            f"{ctx.args.warmup:g} s of warm-up, the median round kept. **The load generator "
+            f"shares the two cores with the server, PostgreSQL and Redis**, so absolute req/s "
+            f"are lower than on a dedicated client; the ratios compare like with like.",
+            "",
+        ]
+    lines += [table(ctx.rows), "", "Details:", ""]
+    lines += [f"- **{r.number}** {r.detail}" for r in ctx.rows]
+    if ctx.notes:
+        lines += ["", *[f"- {note}" for note in ctx.notes.values()]]
+    missed = [r for r in ctx.rows if r.passed is False]
+    lines += ["", "Goals missed: " + (", ".join(f"#{r.number}" for r in missed) or "none"), ""]
+    lines.append(BENCH_END)
+    return "\n".join(lines) + "\n"
+
+
+def write_results(section: str, path: Path) -> None:
+    """Replace the bench section of RESULTS.md, keeping the load and drill sections."""
+    header = (
+        "# Benchmark, load and drill results\n\n"
+        "Written by `make bench` (this section), `make load` and `make drill`; re-run them "
+        "to refresh. Figures are ratios against baselines measured in the same run.\n\n"
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else header
+    if BENCH_START in text and BENCH_END in text:
+        before = text.split(BENCH_START, 1)[0]
+        after = text.split(BENCH_END, 1)[1].lstrip("\n")
+        text = before + section + ("\n" + after if after else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def databases(names: list[str], *, keep: bool) -> Iterator[None]:
+    for name in names:
+        pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        if not keep:
+            from django.db import connections  # noqa: PLC0415
+
+            connections.close_all()
+            for name in names:
+                pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def redis_cleanup(env: dict[str, str]) -> None:
+    try:
+        import redis  # noqa: PLC0415
+
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        prefix = env["TERMS_REDIS_KEY_PREFIX"]
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+        for key in client.scan_iter(match=f"*{prefix}*", count=1000):
+            client.delete(key)
+    except Exception as exc:  # cleanup must not hide the results
+        print(f"redis cleanup skipped: {exc}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    p.add_argument("--tenants", type=int, default=int(env("TERMS_BENCH_TENANTS", "100000")))
+    p.add_argument("--partners", type=int, default=int(env("TERMS_BENCH_PARTNERS", "200")))
+    p.add_argument("--versions", type=int, default=int(env("TERMS_BENCH_VERSIONS", "10")))
+    p.add_argument(
+        "--ledger-rows", type=int, default=int(env("TERMS_BENCH_LEDGER_ROWS", "1000000"))
+    )
+    p.add_argument("--contracts", type=int, default=int(env("TERMS_BENCH_CONTRACTS", "200000")))
+    p.add_argument("--portal-users", type=int, default=int(env("TERMS_BENCH_PORTAL_USERS", "1000")))
+    p.add_argument("--duration", type=float, default=float(env("TERMS_BENCH_DURATION", "10")))
+    p.add_argument("--warmup", type=float, default=float(env("TERMS_BENCH_WARMUP", "3")))
+    p.add_argument("--rounds", type=int, default=int(env("TERMS_BENCH_ROUNDS", "3")))
+    p.add_argument("--repeat", type=int, default=int(env("TERMS_BENCH_REPEAT", "5")))
+    p.add_argument(
+        "--post-limit",
+        type=int,
+        default=int(env("TERMS_BENCH_POST_LIMIT", "5000")),
+        help="post the revision with the real notice job up to this many tenants",
+    )
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument("--only", default=",".join(ALL), help="benchmarks to run, e.g. 1,3,8")
+    p.add_argument("--out", type=Path, default=RESULTS, help="the results file to update")
+    p.add_argument("--keep-db", action="store_true", help="do not drop the databases")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    unknown = only - set(ALL)
+    if unknown:
+        raise SystemExit(f"unknown benchmarks: {sorted(unknown)}")
+    ctx_connections[0] = args.connections
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    run_id = f"{os.getpid()}"
+    db, small_db = f"terms_bench_{run_id}", f"terms_bench_{run_id}_small"
+    env = bench_env(db, run_id)
+    log_dir = REPO / "var" / "bench" / run_id
+    (log_dir / "static").mkdir(parents=True, exist_ok=True)
+    env["DJANGO_STATIC_ROOT"] = str(log_dir / "static")  # static files come from the finders
+    os.environ.update(env)
+    ctx = Ctx(args=args, env=env, run_id=run_id, log_dir=log_dir)
+    command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
+    info = machine()
+    ctx.log(f"bench: database {db}, logs in {log_dir}")
+    names = [db, small_db] if "6" in only else [db]
+    try:
+        with databases(names, keep=args.keep_db):
+            import django  # noqa: PLC0415 -- the environment above configures it
+
+            django.setup()
+            from django.core.management import call_command  # noqa: PLC0415
+
+            from bench.dataset import Sizes, load  # noqa: PLC0415
+
+            ctx.log("migrating…")
+            call_command("migrate", verbosity=0)
+            if "6" in only:
+                from django.db import connections  # noqa: PLC0415
+
+                # The baseline database starts from the same migrated schema.
+                connections.close_all()
+                pg_admin(f'DROP DATABASE "{small_db}"')
+                pg_admin(f'CREATE DATABASE "{small_db}" TEMPLATE "{db}"')
+            sizes = Sizes(
+                tenants=args.tenants,
+                partners=args.partners,
+                versions=args.versions,
+                ledger_rows=args.ledger_rows,
+                contracts=args.contracts,
+                portal_users=args.portal_users,
+            )
+            ctx.log(f"loading {sizes}…")
+            ctx.loaded = load(sizes, log=ctx.log)
+            steps: list[tuple[str, Callable[[], None]]] = []
+            if "7" in only:
+                steps.append(("7", lambda: bench_7(ctx)))
+            if "8" in only:
+                steps.append(("8", lambda: bench_8(ctx)))
+            http = [n for n in ("1", "2", "3") if n in only]
+            if http:
+                steps.append(("servers", lambda: start_servers(ctx, need_nogate="1" in only)))
+                benches = {"1": bench_1, "2": bench_2, "3": bench_3}
+                for n in http:
+                    steps.append((n, lambda fn=benches[n]: fn(ctx)))
+                steps.append(("stop servers", lambda: stop_servers(ctx)))
+            if "5" in only or "4" in only:
+                steps.append(("5", lambda: schedule_version(ctx)))
+            if "4" in only:
+                steps.append(("4", lambda: bench_4(ctx)))
+            if "6" in only:
+                steps.append(("6", lambda: bench_6(ctx, small_db)))
+            for name, step in steps:
+                ctx.log(f"benchmark {name}…")
+                t = time.perf_counter()
+                step()
+                ctx.log(f"  done in {time.perf_counter() - t:.1f} s")
+            if "5" not in only:
+                ctx.rows = [r for r in ctx.rows if r.number != "5"]
+    finally:
+        stop_servers(ctx)
+        redis_cleanup(env)
+    ctx.rows.sort(key=lambda r: r.number)
+    section = render(ctx, info, command, started_at, time.perf_counter() - started)
+    print()
+    print(table(ctx.rows))
+    for row in ctx.rows:
+        print(f"{row.number}: {row.detail}")
+    write_results(section, args.out)
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+def start_servers(ctx: Ctx, *, need_nogate: bool) -> None:
+    ctx.gate = Server(
+        settings="bench.settings", env=ctx.env, log_dir=ctx.log_dir, workers=ctx.args.workers
+    )
+    if need_nogate:
+        ctx.nogate = Server(
+            settings="bench.settings_nogate",
+            env=ctx.env,
+            log_dir=ctx.log_dir,
+            workers=ctx.args.workers,
+        )
+
+
+def stop_servers(ctx: Ctx) -> None:
+    for server in (ctx.gate, ctx.nogate):
+        if server is not None:
+            server.stop()
+    ctx.gate = ctx.nogate = None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""Benchmark 1's baseline: the same settings without the portal's consent-gate middleware."""
+
+from __future__ import annotations
+
+from bench.settings import *  # noqa: F403
+
+GATE_MIDDLEWARE = "agreements.portal.middleware.ConsentGateMiddleware"
+MIDDLEWARE = [name for name in MIDDLEWARE if name != GATE_MIDDLEWARE]  # noqa: F405

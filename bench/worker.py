@@ -1,0 +1,237 @@
+"""Bench steps that run in their own process (own memory figures, or another database).
+
+    python -m bench.worker load --tenants N ...      migrate nothing; fill the current database
+    python -m bench.worker apply-effective --version ID --today YYYY-MM-DD
+    python -m bench.worker roll --today YYYY-MM-DD
+    python -m bench.worker post-notice --today YYYY-MM-DD
+
+The database is the one in DATABASE_URL (bench/run.py sets it). Each prints one JSON line
+on stdout, the last line of its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+@contextmanager
+def counting_queries() -> Iterator[dict[str, int]]:
+    """Count queries without keeping their SQL (CaptureQueriesContext would hold megabytes of
+    bulk INSERT text and distort the memory figure)."""
+    from django.db import connection  # noqa: PLC0415 -- after django.setup()
+
+    counter = {"queries": 0}
+
+    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, ctx: Any) -> Any:
+        counter["queries"] += 1
+        return execute(sql, params, many, ctx)
+
+    with connection.execute_wrapper(wrapper):
+        yield counter
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django  # noqa: PLC0415 -- configure first
+
+    django.setup()
+
+
+def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.dataset import Sizes, load  # noqa: PLC0415 -- after django.setup()
+
+    sizes = Sizes.from_env(
+        tenants=args.tenants,
+        partners=args.partners,
+        ledger_rows=args.ledger_rows,
+        contracts=args.contracts,
+        portal_users=args.portal_users,
+        versions=args.versions,
+    )
+    started = time.perf_counter()
+    loaded = load(sizes, log=lambda line: print(line, file=sys.stderr))
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "due_periods": loaded.due_periods,
+        "sizes": asdict(sizes),
+        "steps": loaded.seconds,
+    }
+
+
+def cmd_apply_effective(args: argparse.Namespace) -> dict[str, Any]:
+    from agreements.models import ConsentRecord  # noqa: PLC0415
+    from agreements.services.versions import versions_apply_effective  # noqa: PLC0415
+    from terms_site import clock  # noqa: PLC0415
+
+    today = date.fromisoformat(args.today)
+    before_rss = peak_rss_mb()
+    rows_before = ConsentRecord.objects.count()
+    with clock.frozen_at(today), counting_queries() as counter:
+        started = time.perf_counter()
+        counts = versions_apply_effective(today=today)
+        seconds = time.perf_counter() - started
+    return {
+        "seconds": round(seconds, 3),
+        "queries": counter["queries"],
+        "counts": counts,
+        "deemed_rows": ConsentRecord.objects.count() - rows_before,
+        "rss_before_mb": before_rss,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def sql_queries(captured: list[dict[str, Any]]) -> int:
+    """Statements that are not transaction control (Django 5.2 also logs BEGIN/SAVEPOINT)."""
+    return sum(1 for q in captured if not q["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL))
+
+
+def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[str, Any]]:
+    """A Biz revision the way staff make one: a draft of the version in force, one article
+    rewritten by the editor, scheduled by a second publisher (notice today, effective in 7
+    days, deemed mode). Returns the version and the figures of version_schedule alone."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+
+    from agreements.enums import ConsentMode, LegalBasis  # noqa: PLC0415
+    from agreements.models import TermsDocument  # noqa: PLC0415
+    from agreements.services.version_drafts import (  # noqa: PLC0415
+        article_upsert,
+        version_draft_create,
+    )
+    from agreements.services.versions import version_schedule  # noqa: PLC0415
+    from tenants.scope import Scope  # noqa: PLC0415
+    from terms_site import clock  # noqa: PLC0415
+
+    users = get_user_model().objects
+    editor = Scope.staff(users.get(username="bench-editor"))
+    publisher = Scope.staff(users.get(username="bench-publisher"))
+    document = TermsDocument.objects.get(product__code=code, slug="terms")
+    effective_on = today + timedelta(days=7)
+    with clock.frozen_at(today):
+        draft = version_draft_create(scope=editor, document=document, label=label)
+        article = draft.articles.order_by("number").first()
+        body = (
+            "1. 本規約は、ベンチマークのために改定した版です。\n"
+            "2. 改定の内容は、当社ウェブサイトに掲示します。"
+        )
+        article_upsert(
+            scope=editor, version=draft, number=article.number, title=article.title, body=body
+        )
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            version_schedule(
+                scope=publisher,
+                version=draft,
+                notice_on=today,
+                effective_on=effective_on,
+                consent_mode=ConsentMode.DEEMED,
+                legal_basis=LegalBasis.REASONABLE,
+                rationale="ベンチマーク用の改定",
+                categories=[{"kind": "substantive", "title": "ベンチマーク"}],
+            )
+            seconds = time.perf_counter() - started
+    draft.refresh_from_db()
+    return draft, {
+        "seconds": seconds,
+        "statements": len(queries.captured_queries),
+        "queries": sql_queries(queries.captured_queries),
+        "effective_on": effective_on,
+    }
+
+
+def cmd_post_notice(args: argparse.Namespace) -> dict[str, Any]:
+    """Schedule a revision and post its notice with the real job service (every bound tenant
+    notified: event, e-mail and webhook outbox rows), timed and counted."""
+    from agreements.models import ConsentState  # noqa: PLC0415
+    from agreements.services.versions import notice_post  # noqa: PLC0415
+    from terms_site import clock  # noqa: PLC0415
+
+    today = date.fromisoformat(args.today)
+    version, _figures = schedule_revision(code=args.product, today=today, label="bench-posted")
+    with clock.frozen_at(today), counting_queries() as counter:
+        started = time.perf_counter()
+        notice_post(version=version)
+        seconds = time.perf_counter() - started
+    tenants = ConsentState.objects.filter(version=version).count()
+    return {"seconds": round(seconds, 2), "queries": counter["queries"], "tenants": tenants}
+
+
+def cmd_roll(args: argparse.Namespace) -> dict[str, Any]:
+    from django.conf import settings  # noqa: PLC0415
+
+    from agreements.services.contracts import contracts_roll_due  # noqa: PLC0415
+    from terms_site import clock  # noqa: PLC0415
+
+    today = date.fromisoformat(args.today)
+    with clock.frozen_at(today), counting_queries() as counter:
+        started = time.perf_counter()
+        counts = contracts_roll_due(today=today)
+        seconds = time.perf_counter() - started
+    # A second run finds nothing due: its queries are the fixed cost of looking.
+    with clock.frozen_at(today), counting_queries() as idle:
+        contracts_roll_due(today=today)
+    due = sum(counts.values())
+    batch = max(1, int(settings.TERMS_JOB_BATCH_SIZE))
+    batches = -(-due // batch) if due else 0
+    per_batch = (counter["queries"] - idle["queries"]) / batches if batches else 0.0
+    return {
+        "seconds": round(seconds, 3),
+        "queries": counter["queries"],
+        "idle_queries": idle["queries"],
+        "due": due,
+        "batches": batches,
+        "queries_per_batch": round(per_batch, 1),
+        "counts": counts,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load")
+    for name in ("tenants", "partners", "ledger-rows", "contracts", "portal-users", "versions"):
+        load.add_argument(f"--{name}", type=int)
+    apply = sub.add_parser("apply-effective")
+    apply.add_argument("--today", required=True)
+    roll = sub.add_parser("roll")
+    roll.add_argument("--today", required=True)
+    post = sub.add_parser("post-notice")
+    post.add_argument("--today", required=True)
+    post.add_argument("--product", default="optimal-biz")
+    args = parser.parse_args(argv)
+    _setup()
+    handlers = {
+        "load": cmd_load,
+        "apply-effective": cmd_apply_effective,
+        "roll": cmd_roll,
+        "post-notice": cmd_post_notice,
+    }
+    result = handlers[args.command](args)
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
