@@ -28,7 +28,6 @@ from agreements.models import (
     ConsentRecord,
     ConsentState,
     Contract,
-    LedgerHead,
     Termination,
     TerminationCase,
     TermsVersion,
@@ -55,6 +54,7 @@ from agreements.services.ledger import (
     chain_hash,
     head_lock,
     heads_lock,
+    heads_save,
     last_record,
     ledger_payload,
     version_body_hash_of,
@@ -597,7 +597,7 @@ def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
         records.append(ConsentRecord(**fields, prev_hash=head.hash, hash=digest))
         head.seq, head.hash, head.updated_at = head.seq + 1, digest, now
     ConsentRecord.objects.bulk_create(records)
-    LedgerHead.objects.bulk_update([heads[t] for t in todo], ["seq", "hash", "updated_at"])
+    heads_save([heads[t] for t in todo])
     ConsentState.objects.bulk_create(
         [
             ConsentState(
