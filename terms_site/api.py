@@ -597,6 +597,76 @@ def errors_only(code: int) -> dict[Any, Any]:
     }[code]
 
 
+def _json_type(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON type a body field takes. DRF coerces (12 → "12", "12" → 12, "true" → True);
+    a JSON API should not: the schema says string, integer or boolean and means it."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return (int,)
+    if isinstance(field, (serializers.FloatField, serializers.DecimalField)):
+        return (int, float)
+    if isinstance(field, (serializers.ListField, serializers.ListSerializer)):
+        return (list,)
+    if isinstance(field, (serializers.Serializer, serializers.DictField, serializers.JSONField)):
+        return (dict,)
+    if isinstance(
+        field,
+        (
+            serializers.CharField,
+            serializers.ChoiceField,
+            serializers.DateField,
+            serializers.DateTimeField,
+        ),
+    ):
+        return (str,)
+    return None
+
+
+def json_type_errors(fields: Mapping[str, serializers.Field], data: Any) -> dict[str, Any]:
+    """Field errors for values of the wrong JSON type, nested objects and lists included."""
+    if not isinstance(data, Mapping):
+        return {}  # the serializer reports a body that is not an object
+    errors: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.read_only or name not in data or data[name] is None:
+            continue
+        value = data[name]
+        expected = _json_type(field)
+        # bool is an int in Python, never in JSON.
+        if expected is not None and (
+            not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+        ):
+            names = "/".join(t.__name__ for t in expected)
+            errors[name] = [
+                exceptions.ErrorDetail(
+                    _("JSONの型が違います（%(expected)s が必要です）。") % {"expected": names},
+                    code="invalid_type",
+                )
+            ]
+        elif isinstance(field, serializers.Serializer):
+            nested = json_type_errors(field.fields, value)
+            if nested:
+                errors[name] = nested
+        elif isinstance(field, serializers.ListField) and isinstance(value, list):
+            item_type = _json_type(field.child)
+            bad = [
+                i
+                for i, item in enumerate(value)
+                if item_type is not None
+                and (
+                    not isinstance(item, item_type)
+                    or (isinstance(item, bool) and bool not in item_type)
+                )
+            ]
+            if bad:
+                errors[name] = {
+                    i: [exceptions.ErrorDetail(_("JSONの型が違います。"), code="invalid_type")]
+                    for i in bad
+                }
+    return errors
+
+
 class ApiView(APIView):
     """Base of every operation: key/staff auth, the caller's Scope, per-key throttling,
     JSON in and out, problem+json errors and Idempotency-Key on POST.
@@ -664,8 +734,11 @@ class ApiView(APIView):
         return dict(checked.validated_data)
 
     def body(self, serializer: type[serializers.Serializer], **kwargs: Any) -> dict[str, Any]:
-        """The validated JSON body (400 with field errors otherwise)."""
+        """The validated JSON body (400 with field errors otherwise), JSON types checked strictly."""
         checked = serializer(data=self.request.data, context={"request": self.request}, **kwargs)
+        wrong = json_type_errors(checked.fields, self.request.data)
+        if wrong:
+            raise exceptions.ValidationError(wrong)
         checked.is_valid(raise_exception=True)
         return dict(checked.validated_data)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from agreements.enums import DeletionKind, DeletionStatus, ProductKeyScope
@@ -243,3 +245,25 @@ def today() -> Iterator[date]:
 @pytest.fixture
 def world(db, today: date) -> World:
     return build_world()
+
+
+@pytest.fixture(scope="module")
+def module_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """One world for a whole module, rolled back at its end; each test runs in a savepoint
+    inside it. For modules that only read it, or whose tests tolerate each other's rows."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with clock.frozen_at(TODAY):
+            made = build_world()
+        yield made
+        transaction.set_rollback(True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much schemathesis ran: operations and generated requests."""
+    module = sys.modules.get("tests.api.test_schemathesis")
+    calls = getattr(module, "CALLS", None)
+    if calls:
+        terminalreporter.write_line(
+            f"schemathesis: {len(calls)} operations, {sum(calls.values())} generated requests "
+            f"(max {module.EXAMPLES} examples per operation and phase, seed {module.SEED})"
+        )

@@ -24,8 +24,7 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from terms_site import clock
-from tests.api.conftest import CALLERS, TODAY, World, build_world
+from tests.api.conftest import CALLERS, World
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -55,19 +54,9 @@ class Spec:
     query: Callable[[World, str], str] = field(default=lambda w, c: "")
 
 
-@pytest.fixture(scope="module")
-def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
-    """One world for the module, rolled back at its end; each test runs in a savepoint."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with clock.frozen_at(TODAY):
-            made = build_world()
-        yield made
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def world(shared_world: World, today: Any) -> World:
-    return shared_world
+def world(module_world: World, today: Any) -> World:
+    return module_world
 
 
 def _staff_partner(w: World, caller: str) -> dict[str, Any]:

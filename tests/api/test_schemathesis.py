@@ -10,6 +10,7 @@ CI: SCHEMATHESIS_EXAMPLES (20) examples per operation with a fixed SCHEMATHESIS_
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,9 @@ from hypothesis import settings as hypothesis_settings
 from tests.api.conftest import World
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+# Requests sent per operation, reported at the end of the run (tests/api/conftest.py).
+CALLS: Counter[str] = Counter()
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "20"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20250310"))
@@ -41,6 +45,13 @@ def _config() -> schemathesis.Config:
             "checks": {"positive_data_acceptance": {"enabled": False}},
         }
     )
+
+
+@pytest.fixture
+def world(module_world: World, today: Any) -> World:
+    # One world for all operations, as a live service has one database: examples of one
+    # operation may meet rows another one created.
+    return module_world
 
 
 @pytest.fixture(autouse=True)
@@ -103,4 +114,5 @@ def test_api_conforms_to_its_schema(case: Any, world: World) -> None:
         for name, value in list(case.path_parameters.items()):
             if isinstance(value, int) and value % 2 == 0 and name in real:
                 case.path_parameters[name] = real[name]
+    CALLS[case.operation.label] += 1
     case.call_and_validate(headers=_headers(case, world))
