@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import PermissionDenied
 from core.models import Event
@@ -27,7 +28,7 @@ def event_feed(
     if scope.kind == "partner":
         qs = qs.filter(partner_id=scope.partner_id)
     elif not scope.is_privileged:
-        raise PermissionDenied("events are for partners and staff")
+        raise PermissionDenied(_("イベントはパートナーと当社スタッフが参照できます。"))
     if after is not None:
         qs = qs.filter(id__gt=after)
     if tenant_id is not None:
