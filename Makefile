@@ -31,6 +31,7 @@ test: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=true $(MANAGE) makemigrations --check --dry-run
+	DJANGO_DEBUG=true $(MANAGE) compilemessages --ignore=.venv -v0
 	$(PY) scripts/check_services.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -71,3 +72,11 @@ restore: venv
 ## make drill: fault drills at full size (10,000 notices per fault; TERMS_FAULT_ITEMS to change), prints the fault table
 drill: dev-venv
 	$(PY) scripts/drill.py --items $${TERMS_FAULT_ITEMS:-10000}
+
+## make bench: each benchmark against its baseline on a throwaway database (100,000 tenants, 1,000,000 ledger rows; several minutes), table into bench/RESULTS.md. Sizes: BENCH_ARGS="--tenants 1000 ..."
+bench: dev-venv
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## make load: gunicorn + worker + beat on loopback, locust headless 60 s, then verify_ledger and reconcile; figures into bench/RESULTS.md
+load: dev-venv
+	$(PY) -m bench.load $(LOAD_ARGS)
