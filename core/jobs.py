@@ -14,13 +14,15 @@ inside an IMMEDIATE transaction, which SQLite serialises anyway (`_claim_ids`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -160,6 +162,38 @@ def _claim_ids(*, job: str, today: date, limit: int, token: str) -> list[int]:
     if ids:
         PlannedAction.objects.filter(claimable, id__in=ids).update(**updates)
     return ids
+
+
+# Jobs that had claimable actions when the current run of all jobs began (None: unknown).
+# One query for a whole lifecycle day instead of one per job; a job that plans something
+# executes regardless, and a job absent from the set had nothing left over from before.
+_due_at_start: ContextVar[frozenset[str] | None] = ContextVar("due_at_start", default=None)
+
+
+@contextlib.contextmanager
+def due_jobs_prefetched(*, today: date) -> Iterator[frozenset[str]]:
+    """Within the block, `job_may_have_due` answers from one query made at its start."""
+    now = clock.now()
+    due = frozenset(
+        PlannedAction.objects.filter(due_on__lte=today)
+        .filter(
+            Q(status=ActionStatus.PENDING)
+            | Q(status=ActionStatus.FAILED, attempts__lt=MAX_ACTION_ATTEMPTS)
+            | Q(status=ActionStatus.RUNNING, lease_until__lt=now)
+        )
+        .values_list("job", flat=True)
+        .distinct()
+    )
+    token = _due_at_start.set(due)
+    try:
+        yield due
+    finally:
+        _due_at_start.reset(token)
+
+
+def job_may_have_due(job: str) -> bool:
+    due = _due_at_start.get()
+    return True if due is None else job in due
 
 
 def actions_has_due(*, job: str, today: date) -> bool:

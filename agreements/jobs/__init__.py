@@ -14,7 +14,7 @@ from datetime import date
 
 from agreements.jobs import notice_jobs, service_jobs
 from core.delivery import outbox_deliver_due
-from core.jobs import job_run
+from core.jobs import due_jobs_prefetched, job_run
 from terms_site import clock
 
 logger = logging.getLogger(__name__)
@@ -54,14 +54,15 @@ def lifecycle_run_day(
 ) -> dict[str, dict[str, int]]:
     """Run every job (or `only` one) for `today`; a failing job is recorded and the others run."""
     results: dict[str, dict[str, int]] = {}
-    for name in JOBS:
-        if only is not None and name != only:
-            continue
-        try:
-            results[name] = job_run_one(name, today, record_idle=record_idle)
-        except Exception as exc:  # recorded in its JobRun; the next job still runs
-            results[name] = {"error": 1}
-            logger.warning("job %s failed: %s", name, exc)
+    with due_jobs_prefetched(today=today):
+        for name in JOBS:
+            if only is not None and name != only:
+                continue
+            try:
+                results[name] = job_run_one(name, today, record_idle=record_idle)
+            except Exception as exc:  # recorded in its JobRun; the next job still runs
+                results[name] = {"error": 1}
+                logger.warning("job %s failed: %s", name, exc)
     return results
 
 

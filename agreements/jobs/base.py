@@ -21,7 +21,14 @@ from typing import Any
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from core.delivery import delivery_ring_on_commit
-from core.jobs import BatchOutcome, Planned, actions_execute, actions_plan, batch_size
+from core.jobs import (
+    BatchOutcome,
+    Planned,
+    actions_execute,
+    actions_plan,
+    batch_size,
+    job_may_have_due,
+)
 from core.models import PlannedAction
 
 
@@ -34,9 +41,10 @@ def chunks(queryset: QuerySet[Any], *, size: int) -> Iterator[list[Any]]:
     last = 0
     while True:
         chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:size])
-        if not chunk:
-            return
-        yield chunk
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return  # a short chunk is the last one: no query to learn that nothing follows
         last = chunk[-1].pk
 
 
@@ -121,9 +129,19 @@ class ServiceJob:
         return outcome
 
     def __call__(self, today: date) -> Counter[str]:
-        counts: Counter[str] = Counter(planned=self.plan(today))
-        counts.update(actions_execute(job=self.name, today=today, effect=self.effect))
-        return counts
+        return _plan_and_execute(self.name, today, self.plan, self.effect)
+
+
+def _plan_and_execute(
+    name: str,
+    today: date,
+    plan: Callable[[date], int],
+    effect: Callable[[list[PlannedAction], date], BatchOutcome],
+) -> Counter[str]:
+    counts: Counter[str] = Counter(planned=plan(today))
+    if counts["planned"] or job_may_have_due(name):
+        counts.update(actions_execute(job=name, today=today, effect=effect))
+    return counts
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,4 @@ class ActionJob:
     effect: Callable[[list[PlannedAction], date], BatchOutcome]
 
     def __call__(self, today: date) -> Counter[str]:
-        counts: Counter[str] = Counter(planned=self.plan(today))
-        counts.update(actions_execute(job=self.name, today=today, effect=self.effect))
-        return counts
+        return _plan_and_execute(self.name, today, self.plan, self.effect)

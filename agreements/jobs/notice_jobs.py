@@ -6,6 +6,7 @@ Every effect here is set-based: a claimed batch costs a fixed number of queries 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,15 +18,23 @@ from agreements.enums import (
     ContractStatus,
     NonRenewalStatus,
     PeriodStatus,
+    TerminationStatus,
     VersionStatus,
 )
 from agreements.jobs.base import ActionJob, chunks, label_of, not_planned
-from agreements.jobs.dates import OUTSTANDING, consent_reminder_slot, renewal_notice_slot
+from agreements.jobs.dates import (
+    OUTSTANDING,
+    RENEWAL_NOTICE_DAYS,
+    Slot,
+    consent_reminder_slot,
+    renewal_notice_slot,
+)
 from agreements.models import (
     ConsentState,
     Contract,
     ContractPeriod,
     NonRenewalRequest,
+    Termination,
     TermsVersion,
 )
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
@@ -158,35 +167,59 @@ CONSENT_REMINDERS = ActionJob(name=REMINDERS, plan=_reminders_plan, effect=_remi
 # --- R11: renewal notices 60 and 14 days before the non-renewal deadline ----------------------
 
 RENEWALS = "renewal_notices"
-PERIOD = label_of(ContractPeriod)
-# The 60-day notice of a deadline D is planned on D−60 … D−15, the 14-day one on D−14 … D:
-# a period that has an action due on or after today−45 already has the current one.
-_RENEWAL_PLANNED_WINDOW = timedelta(days=45)
+CONTRACT = label_of(Contract)
+# A deadline is at most this many months before its period end; ends further out than the
+# notice window plus that cannot have a notice due yet.
+_MAX_CHAIN = 60
+
+
+@dataclass(frozen=True)
+class _Upcoming:
+    end: date  # the period end the notice is about (the current one or a later renewal's)
+    deadline: date  # last day a non-renewal stops the renewal at `end` (R11)
+    next_start: date
+    next_end: date  # the period the contract renews into unless the tenant opts out
+
+
+def _upcoming(period: ContractPeriod, today: date) -> list[tuple[_Upcoming, Slot]]:
+    """Period ends of the renewal chain whose renewal notice is current on `today` (R10, R11).
+
+    With a notice period as long as the term (monthly, one month's notice) the deadline for the
+    next end falls inside the current period, so the chain is walked beyond the open period.
+    """
+    from agreements.selectors.contracts import contract_period_months  # noqa: PLC0415 -- leaf
+
+    contract = period.contract
+    months = contract_period_months(contract, period)
+    found = []
+    end = period.end_date
+    for _ in range(_MAX_CHAIN):
+        deadline = non_renewal_deadline(end=end, notice_months=contract.notice_months)
+        if deadline - timedelta(days=max(RENEWAL_NOTICE_DAYS)) > today:
+            break
+        next_start = next_period_start(previous_end=end)
+        next_end = period_end(start=next_start, months=months)
+        slot = renewal_notice_slot(deadline=deadline, today=today)
+        if slot is not None:
+            found.append((_Upcoming(end, deadline, next_start, next_end), slot))
+        end = next_end
+    return found
+
+
+def _renewal_key(contract_id: int, end: date, slot: Slot) -> str:
+    return f"{RENEWALS}:{contract_id}:{end.isoformat()}:{slot.label}"
 
 
 def _renewal_candidates(today: date) -> Any:
     active_non_renewal = NonRenewalRequest.objects.filter(
         contract_id=OuterRef("contract_id"), status=NonRenewalStatus.ACTIVE
     )
-    return (
-        ContractPeriod.objects.filter(
-            status=PeriodStatus.OPEN,
-            end_date__gte=today,
-            contract__status=ContractStatus.ACTIVE,
-            contract__auto_renew=True,
-            contract__notice_months__isnull=False,
-        )
-        .exclude(Exists(active_non_renewal))
-        .filter(
-            not_planned(
-                job=RENEWALS, subject_type=PERIOD, due_on__gte=today - _RENEWAL_PLANNED_WINDOW
-            )
-        )
-    )
-
-
-def _renewal_deadline(period: ContractPeriod) -> date:
-    return non_renewal_deadline(end=period.end_date, notice_months=period.contract.notice_months)
+    return ContractPeriod.objects.filter(
+        status=PeriodStatus.OPEN,
+        contract__status=ContractStatus.ACTIVE,
+        contract__auto_renew=True,
+        contract__notice_months__isnull=False,
+    ).exclude(Exists(active_non_renewal))
 
 
 def _renewals_plan(today: date) -> int:
@@ -198,30 +231,25 @@ def _renewals_plan(today: date) -> int:
         .distinct()
     )
     for notice_months in sorted(months):
-        # A deadline is at most `notice_months` months before the end: ends beyond this bound
-        # cannot have a notice due yet (the exact slot is computed below).
-        horizon = today + timedelta(days=60 + 31 * notice_months + 1)
+        # The open period ends no later than any end whose notice can be due by now.
+        horizon = today + timedelta(days=max(RENEWAL_NOTICE_DAYS) + 31 * notice_months + 1)
         candidates = (
             _renewal_candidates(today)
             .filter(contract__notice_months=notice_months, end_date__lte=horizon)
-            .select_related("contract")
-            .only("id", "tenant_id", "end_date", "contract__notice_months")
+            .select_related("contract__product")
         )
         for chunk in chunks(candidates, size=batch_size()):
-            rows = []
-            for period in chunk:
-                slot = renewal_notice_slot(deadline=_renewal_deadline(period), today=today)
-                if slot is None:
-                    continue
-                rows.append(
-                    Planned(
-                        key=f"{RENEWALS}:{period.pk}:{slot.label}",
-                        subject_type=PERIOD,
-                        subject_id=period.pk,
-                        due_on=slot.on,
-                        tenant_id=period.tenant_id,
-                    )
+            rows = [
+                Planned(
+                    key=_renewal_key(period.contract_id, upcoming.end, slot),
+                    subject_type=CONTRACT,
+                    subject_id=period.contract_id,
+                    due_on=slot.on,
+                    tenant_id=period.tenant_id,
                 )
+                for period in chunk
+                for upcoming, slot in _upcoming(period, today)
+            ]
             planned += actions_plan(job=RENEWALS, rows=rows)
     return planned
 
@@ -230,40 +258,46 @@ def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
     from agreements.services.contracts import Note  # noqa: PLC0415 -- leaf
 
     outcome = BatchOutcome()
-    periods = (
-        ContractPeriod.objects.filter(pk__in=[a.subject_id for a in actions])
+    periods = {
+        period.contract_id: period
+        for period in ContractPeriod.objects.filter(
+            contract_id__in=[a.subject_id for a in actions], status=PeriodStatus.OPEN
+        )
         .annotate(
             has_non_renewal=Exists(
                 NonRenewalRequest.objects.filter(
                     contract_id=OuterRef("contract_id"), status=NonRenewalStatus.ACTIVE
                 )
-            )
+            ),
+            ends_earlier=Exists(
+                Termination.objects.filter(
+                    contract_id=OuterRef("contract_id"), status=TerminationStatus.SCHEDULED
+                )
+            ),
         )
         .select_related("contract__product", "contract__tenant")
-        .in_bulk()
-    )
+    }
     notices = []
     for action in actions:
         period = periods.get(action.subject_id)
+        _job, _contract, end_iso, label = action.key.split(":")
         contract = period.contract if period else None
+        current = {u.end.isoformat(): u for u, _slot in _upcoming(period, today)} if period else {}
+        upcoming = current.get(end_iso)
         if (
             period is None
             or contract is None
-            or period.status != PeriodStatus.OPEN
             or contract.status != ContractStatus.ACTIVE
             or not contract.auto_renew
             or period.has_non_renewal
+            or period.ends_earlier
+            or upcoming is None
         ):
-            # No notice once a non-renewal is filed (R11) or the contract changed meanwhile.
+            # No notice once a non-renewal is filed (R11), a termination is scheduled or the
+            # contract changed meanwhile.
             outcome.done[action.id] = {"outcome": "not_needed"}
             outcome.counts["not_needed"] += 1
             continue
-        deadline = _renewal_deadline(period)
-        months = contract.term_months  # R11: renews for the same length as the period just ended
-        next_start = next_period_start(previous_end=period.end_date)
-        next_end = period_end(
-            start=next_start, months=months, start_day_counts=contract.product.start_day_counts
-        )
         notices.append(
             Note(
                 kind=EventKind.RENEWAL_NOTICE,
@@ -275,15 +309,14 @@ def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
                     "contract_id": contract.pk,
                     "product_name": contract.product.name,
                     "product_name_en": contract.product.name_en,
-                    "period_start": period.start_date.isoformat(),
-                    "period_end": period.end_date.isoformat(),
-                    "deadline": deadline.isoformat(),
-                    "days_to_deadline": (deadline - today).days,
-                    "next_period_start": next_start.isoformat(),
-                    "next_period_end": next_end.isoformat(),
+                    "period_end": upcoming.end.isoformat(),
+                    "deadline": upcoming.deadline.isoformat(),
+                    "days_to_deadline": (upcoming.deadline - today).days,
+                    "next_period_start": upcoming.next_start.isoformat(),
+                    "next_period_end": upcoming.next_end.isoformat(),
                     "notice_months": contract.notice_months,
                     "notice_source": contract.notice_source,
-                    "slot": action.key.rsplit(":", 1)[-1],
+                    "slot": label,
                 },
             )
         )

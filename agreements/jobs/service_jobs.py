@@ -225,13 +225,10 @@ TENANT_REDACT = ServiceJob(
 
 def _terminations_unnotified(today: date) -> QuerySet[Termination]:
     sent = Outbox.objects.filter(pk=OuterRef("notice_outbox_id"), status=OutboxStatus.SENT)
-    return (
-        Termination.objects.filter(
-            status__in=[TerminationStatus.SCHEDULED, TerminationStatus.EFFECTIVE],
-            notice_outbox_id__isnull=False,
-        )
-        .exclude(Exists(sent))
-    )
+    return Termination.objects.filter(
+        status__in=[TerminationStatus.SCHEDULED, TerminationStatus.EFFECTIVE],
+        notice_outbox_id__isnull=False,
+    ).exclude(Exists(sent))
 
 
 TERMINATION_NOTICES = ServiceJob(
