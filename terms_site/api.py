@@ -388,21 +388,23 @@ ERROR_429 = {
 }
 
 
+_ERRORS_BY_STATUS: dict[int, dict[Any, Any]] = {
+    400: ERROR_400,
+    401: ERROR_401,
+    403: ERROR_403,
+    404: ERROR_404,
+    409: ERROR_409,
+    415: ERROR_415,
+    422: ERROR_422,
+    429: ERROR_429,
+}
+
+
 def errors(*statuses: int) -> dict[Any, Any]:
     """The documented problem responses of an operation: 401 and 429 always, plus `statuses`."""
-    table = {
-        400: ERROR_400,
-        401: ERROR_401,
-        403: ERROR_403,
-        404: ERROR_404,
-        409: ERROR_409,
-        415: ERROR_415,
-        422: ERROR_422,
-        429: ERROR_429,
-    }
     merged: dict[Any, Any] = {}
     for code in sorted({401, 429, *statuses}):
-        merged.update(table[code])
+        merged.update(_ERRORS_BY_STATUS[code])
     return merged
 
 
@@ -577,24 +579,11 @@ class ApiAutoSchema(AutoSchema):
             key = str(code)
             if key in responses:
                 continue
-            ((_status_media, declared),) = errors_only(code).items()
+            ((_status_media, declared),) = _ERRORS_BY_STATUS[code].items()
             responses[key] = self._get_response_for_code(
                 declared, key, (PROBLEM_CONTENT_TYPE,), direction
             )
         return responses
-
-
-def errors_only(code: int) -> dict[Any, Any]:
-    return {
-        400: ERROR_400,
-        401: ERROR_401,
-        403: ERROR_403,
-        404: ERROR_404,
-        409: ERROR_409,
-        415: ERROR_415,
-        422: ERROR_422,
-        429: ERROR_429,
-    }[code]
 
 
 def _json_type(field: serializers.Field) -> tuple[type, ...] | None:
