@@ -284,21 +284,38 @@ class StatusCheck:
 
 def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
     """The status API: two indexed queries (the tenant's contracts for the product with their
-    options; the product's documents with the in-force and pending versions, the tenant's
-    projection row and live case as correlated subqueries)."""
+    options and dates; the product's documents with the in-force and pending versions, the
+    tenant's projection row, its last answer to the version in force and live case as
+    correlated subqueries).
+
+    A document is `outstanding` when the tenant is outstanding on the latest posted version or
+    still owes an answer to the explicit version in force (bound on its effective date, no
+    ledger row for it) and has not accepted the newer posted one.
+    """
     if scope.kind == "product" and scope.product_id != product.pk:
         raise NotFound(_("製品が見つかりません。"), code="product_not_found")
     if scope.kind != "product":
         tenant_in_scope(scope=scope, tenant=tenant)
     contract_rows = list(
         Contract.objects.filter(tenant=tenant, product=product).values_list(
-            "pk", "status", "options"
+            "pk", "status", "options", "start_date", "ended_on"
         )
     )
     if scope.kind == "product" and not contract_rows:
         raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
-    active_ids = sorted({pk for pk, status, _o in contract_rows if status == ContractStatus.ACTIVE})
-    options = {o for _pk, status, o in contract_rows if status == ContractStatus.ACTIVE and o}
+    active_ids = sorted({row[0] for row in contract_rows if row[1] == ContractStatus.ACTIVE})
+    options = {row[2] for row in contract_rows if row[1] == ContractStatus.ACTIVE and row[2]}
+    today = clock.today()
+
+    def bound_on(day: date, option_id: int | None) -> bool:
+        # R1 on a past date, as bound_tenants_q(on_date=day) reads it (dates, not status).
+        return any(
+            start <= day
+            and (ended is None or ended >= day)
+            and (option_id is None or option == option_id)
+            for _pk, _status, option, start, ended in contract_rows
+        )
+
     documents = _documents_with_status(tenant=tenant, product=product)
     versions: list[BindingVersion] = []
     statuses: list[ConsentStatus] = []
@@ -310,11 +327,27 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
         latest_id = row["pending_id"] or row["in_force_id"]
         if latest_id is None:
             continue
-        status = (
+        latest_status = (
             ConsentStatus(row["state_status"])
             if row["state_status"] and row["state_version_id"] == latest_id
             else ConsentStatus.NO_ANSWER
         )
+        # R4: silence on the explicit version in force is `outstanding` for a tenant bound on
+        # its effective date — also before the job has written it, and also after a newer
+        # version was posted (the projection then follows the newer version). Only accepting
+        # that newer version lifts the gate: it is the one answer still open to the tenant.
+        owes_in_force = (
+            row["in_force_id"] is not None
+            and row["in_force_mode"] == ConsentMode.EXPLICIT
+            and not row["in_force_historical"]
+            and row["in_force_answer"] is None
+            and row["in_force_effective_on"] is not None
+            and row["in_force_effective_on"] <= today
+            and bound_on(row["in_force_effective_on"], row["option_id"])
+        )
+        status = latest_status
+        if owes_in_force and latest_status in (ConsentStatus.NO_ANSWER, ConsentStatus.REJECTED):
+            status = ConsentStatus.OUTSTANDING
         statuses.append(status)
         versions.append(
             BindingVersion(
@@ -330,7 +363,7 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
         )
         if status == ConsentStatus.OUTSTANDING:
             flags.append(FLAG_OUTSTANDING)
-        if status == ConsentStatus.REJECTED:
+        if latest_status == ConsentStatus.REJECTED:
             flags.append(FLAG_REJECTED)
         if row["case_status"] == CaseStatus.CONFIRMED:
             flags.append(FLAG_CASE_CONFIRMED)
@@ -359,6 +392,10 @@ def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str
         )
 
     state = ConsentState.objects.filter(tenant=tenant, document=OuterRef("pk"))
+    # The tenant's last ledger row for the version in force (at most one per document).
+    in_force_answer = ConsentRecord.objects.filter(
+        tenant=tenant, document=OuterRef("pk"), version__status=VersionStatus.EFFECTIVE
+    ).order_by("-seq")
     case = TerminationCase.objects.filter(
         tenant=tenant, version__document=OuterRef("pk"), status__in=LIVE_CASE_STATUSES
     ).order_by("-pk")
@@ -367,6 +404,10 @@ def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str
         .annotate(
             in_force_id=version_of(VersionStatus.EFFECTIVE, "pk"),
             in_force_label=version_of(VersionStatus.EFFECTIVE, "label"),
+            in_force_mode=version_of(VersionStatus.EFFECTIVE, "consent_mode"),
+            in_force_historical=version_of(VersionStatus.EFFECTIVE, "is_historical"),
+            in_force_effective_on=version_of(VersionStatus.EFFECTIVE, "effective_on"),
+            in_force_answer=Subquery(in_force_answer.values("answer")[:1]),
             pending_id=version_of(VersionStatus.SCHEDULED, "pk", posted_at__isnull=False),
             pending_label=version_of(VersionStatus.SCHEDULED, "label", posted_at__isnull=False),
             state_status=Subquery(state.values("status")[:1]),
@@ -382,6 +423,10 @@ def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str
             "option_id",
             "in_force_id",
             "in_force_label",
+            "in_force_mode",
+            "in_force_historical",
+            "in_force_effective_on",
+            "in_force_answer",
             "pending_id",
             "pending_label",
             "state_status",

@@ -8,8 +8,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agreements.enums import Answer, CaseStatus, ConsentMode, ConsentStatus, ContractStatus
-from agreements.models import Contract, TerminationCase
+from agreements.enums import (
+    Answer,
+    CaseStatus,
+    ConsentMode,
+    ConsentStatus,
+    ContractStatus,
+    VersionStatus,
+)
+from agreements.models import Contract, TerminationCase, TermsVersion
 from agreements.selectors.consents import (
     FLAG_CASE_CONFIRMED,
     FLAG_CONTRACT_INACTIVE,
@@ -234,6 +241,76 @@ def test_tenant_is_allowed_r1_individual_rules_count_only_with_their_option() ->
     assert _check(with_option.tenant, option.product).allowed is False
     check = _check(without.tenant, option.product)
     assert (check.allowed, check.versions) == (True, ())
+
+
+LATER_NOTICE, LATER_EFFECTIVE, DURING_V3 = date(2025, 5, 1), date(2025, 6, 1), date(2025, 5, 10)
+
+
+def _explicit_v2_in_force_then_v3_posted(v3_mode: str = ConsentMode.DEEMED):
+    """V2 (explicit) took effect on EFFECTIVE_ON through the job; V3 is posted after it."""
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    silent = bound_tenant(document).tenant
+    accepted = bound_tenant(document).tenant
+    consent_states_open(version=v2)
+    _answer(accepted, v2, "accepted")
+    TermsVersion.objects.filter(pk=v1.pk).update(status=VersionStatus.SUPERSEDED)
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    v2.refresh_from_db()
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    newcomer = bound_tenant(document, start_date=date(2025, 4, 20)).tenant
+    v3 = posted_version(
+        document, mode=v3_mode, notice_on=LATER_NOTICE, effective_on=LATER_EFFECTIVE
+    )
+    with clock.frozen_at(LATER_NOTICE):
+        consent_states_open(version=v3)
+    return document, v3, silent, accepted, newcomer
+
+
+def test_tenant_is_allowed_r4_outstanding_in_force_version_still_blocks_after_newer_posting() -> (
+    None
+):
+    """The lost gate: posting V3 moves the projection to V3 (`no_answer`), but the tenant
+    never answered the explicit V2 in force, so the product must keep blocking it."""
+    document, _v3, silent, accepted, newcomer = _explicit_v2_in_force_then_v3_posted()
+    check = _check(silent, document.product, on=DURING_V3)
+    assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
+    assert [b.status for b in check.versions] == [ConsentStatus.OUTSTANDING]
+    # Who answered V2, or contracted after it took effect, owes nothing on it.
+    assert _check(accepted, document.product, on=DURING_V3).allowed is True
+    assert _check(newcomer, document.product, on=DURING_V3).allowed is True
+
+
+def test_tenant_is_allowed_r4_accepting_the_newer_version_lifts_the_in_force_gate() -> None:
+    document, v3, silent, _accepted, _newcomer = _explicit_v2_in_force_then_v3_posted()
+    _answer(silent, v3, "accepted", on=DURING_V3)
+    check = _check(silent, document.product, on=DURING_V3)
+    assert (check.allowed, check.flags) == (True, ())
+    assert [b.status for b in check.versions] == [ConsentStatus.ACCEPTED]
+
+
+def test_tenant_is_allowed_r4_r6_rejecting_the_newer_version_keeps_the_gate_and_flags() -> None:
+    document, v3, silent, _accepted, _newcomer = _explicit_v2_in_force_then_v3_posted()
+    _answer(silent, v3, "rejected", on=DURING_V3)
+    check = _check(silent, document.product, on=DURING_V3)
+    assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING, FLAG_REJECTED))
+
+
+def test_tenant_is_allowed_r4_explicit_silence_blocks_on_the_effective_day_before_the_job() -> None:
+    """The status check agrees with the job before it has run: an explicit version in force,
+    a tenant bound on its effective date, no answer → outstanding (R4)."""
+    document = DocumentFactory()
+    VersionFactory(document=document, status=VersionStatus.SUPERSEDED)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(document).tenant
+    consent_states_open(version=v2)
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    newcomer = bound_tenant(document, start_date=date(2025, 4, 5)).tenant
+    check = _check(tenant, document.product, on=EFFECTIVE_ON)
+    assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
+    assert _check(newcomer, document.product, on=AFTER).allowed is True
 
 
 def test_tenant_is_allowed_r4_status_check_is_two_queries() -> None:
