@@ -98,6 +98,11 @@ def outbox_add(
             "next_attempt_at": now,
         },
     )
+    if created:
+        # Deliver once the caller's transaction commits (the minute tick catches the rest).
+        from core.delivery import delivery_ring_on_commit  # noqa: PLC0415 -- it imports us
+
+        delivery_ring_on_commit()
     return row if created else None
 
 

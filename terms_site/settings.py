@@ -59,12 +59,14 @@ MIDDLEWARE = [
     "terms_site.health.OpsEndpointsMiddleware",
     "terms_site.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "terms_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "terms_site.security.LoginThrottleMiddleware",  # staff sign-in forms (docs/security.md)
     "django.contrib.messages.middleware.MessageMiddleware",
     # Portal: the current tenant (request.portal, request.scope), then the consent gate.
     "tenants.portal.middleware.CurrentTenantMiddleware",
@@ -167,6 +169,34 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The database knows what is due; this tick only rings the bell (DESIGN: Jobs).
     "lifecycle-tick": {"task": "agreements.lifecycle_tick", "schedule": crontab(minute="*")},
+    # Each job's own bell early in the business day (JST), in the order a day needs; the tick
+    # above re-rings whatever is still due, so a missed bell delays nothing by more than a minute.
+    **{
+        f"job-{job}": {
+            "task": "agreements.run_job",
+            "schedule": crontab(hour=0, minute=minute),
+            "kwargs": {"job": job},
+        }
+        for minute, job in (
+            (1, "notices_post"),
+            (2, "versions_apply"),
+            (3, "contracts_roll"),
+            (4, "terminations_effect"),
+            (6, "deletions_order"),
+            (7, "tenant_redact"),
+            (8, "r18_flags"),
+        )
+    },
+    # Notices to people at a civil hour (09:00 JST), delivery every minute in between.
+    **{
+        f"job-{job}": {
+            "task": "agreements.run_job",
+            "schedule": crontab(hour=9, minute=0),
+            "kwargs": {"job": job},
+        }
+        for job in ("consent_reminders", "renewal_notices", "deletion_reminders")
+    },
+    "deliver-outbox": {"task": "core.deliver_outbox", "schedule": crontab(minute="*")},
     # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.
     "ledger-heads-daily": {"task": "ops.log_ledger_heads", "schedule": crontab(hour=0, minute=5)},
 }

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
+from django.conf import settings
+
 from agreements.jobs import notice_jobs, service_jobs
 from core.delivery import outbox_deliver_due
 from core.jobs import due_jobs_prefetched, job_run
@@ -50,13 +52,17 @@ def job_run_one(name: str, today: date, *, record_idle: bool = True) -> dict[str
 
 
 def lifecycle_run_day(
-    today: date, *, only: str | None = None, record_idle: bool = True
+    today: date,
+    *,
+    only: str | None = None,
+    record_idle: bool = True,
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, dict[str, int]]:
     """Run every job (or `only` one) for `today`; a failing job is recorded and the others run."""
     results: dict[str, dict[str, int]] = {}
     with due_jobs_prefetched(today=today):
         for name in JOBS:
-            if only is not None and name != only:
+            if (only is not None and name != only) or name in skip:
                 continue
             try:
                 results[name] = job_run_one(name, today, record_idle=record_idle)
@@ -66,13 +72,24 @@ def lifecycle_run_day(
     return results
 
 
+# Jobs whose effect is a message to people: the tick runs them from this hour (JST) on, so
+# reminders do not arrive at midnight; deadlines themselves never wait (they are days ahead).
+PEOPLE_NOTICE_JOBS = frozenset({"consent_reminders", "renewal_notices", "deletion_reminders"})
+
+
+def notice_hour() -> int:
+    return int(getattr(settings, "TERMS_NOTICE_HOUR", 9))
+
+
 def lifecycle_tick() -> dict[str, int]:
     """Run every registered job for today; each job is idempotent, so a re-ring is harmless.
 
     Idle runs are not recorded (a row per job per minute would bury the ones that matter).
     """
     totals: dict[str, int] = {}
-    for name, counts in lifecycle_run_day(clock.today(), record_idle=False).items():
+    early = clock.now().astimezone(clock.TOKYO).hour < notice_hour()
+    skip = PEOPLE_NOTICE_JOBS if early else frozenset()
+    for name, counts in lifecycle_run_day(clock.today(), record_idle=False, skip=skip).items():
         for key, value in counts.items():
             if value:
                 totals[f"{name}.{key}"] = value

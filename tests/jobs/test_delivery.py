@@ -365,3 +365,10 @@ def test_interrupted_attempt_is_resent_with_the_same_message_id(settings):
     row.refresh_from_db()
     assert row.attempts == 2
     assert mail.outbox[0].extra_headers["Message-ID"] == message_id_for(row)
+
+
+def test_outbox_add_rings_delivery_after_commit_once(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _outbox(EventKind.RENEWED, recipient="a@customer.example")
+        _outbox(EventKind.RENEWED, recipient="b@customer.example")
+    assert callbacks == [_ring]

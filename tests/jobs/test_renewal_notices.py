@@ -108,3 +108,16 @@ def test_renewal_notice_not_for_contracts_without_auto_renewal(id_plus):
     start = start_for_deadline_in(TODAY, 60)
     contracts_bulk(tenants_bulk(1), id_plus, start=start, auto_renew=False)
     assert _run(TODAY).get("planned", 0) == 0
+
+
+def test_lifecycle_tick_sends_notices_to_people_from_nine_jst(id_plus):
+    from datetime import datetime
+
+    from agreements.jobs import lifecycle_tick
+
+    start = start_for_deadline_in(TODAY, 60)
+    contracts_bulk(tenants_bulk(1), id_plus, start=start)
+    with clock.frozen_at(datetime(2025, 1, 10, 8, 59, tzinfo=clock.TOKYO)):
+        assert "renewal_notices.sent" not in lifecycle_tick()
+    with clock.frozen_at(datetime(2025, 1, 10, 9, 0, tzinfo=clock.TOKYO)):
+        assert lifecycle_tick()["renewal_notices.sent"] == 1
