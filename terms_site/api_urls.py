@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from terms_site.api import api_root
 
@@ -13,7 +17,7 @@ urlpatterns = [
     path("", api_root, name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI and Redoc are served from drf-spectacular-sidecar's static files (no CDN).
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("", include("tenants.api.urls")),
     path("", include("agreements.api.urls")),

@@ -59,12 +59,14 @@ MIDDLEWARE = [
     "terms_site.health.OpsEndpointsMiddleware",
     "terms_site.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "terms_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "terms_site.security.LoginThrottleMiddleware",  # staff sign-in forms (docs/security.md)
     "django.contrib.messages.middleware.MessageMiddleware",
     # Portal: the current tenant (request.portal, request.scope), then the consent gate.
     "tenants.portal.middleware.CurrentTenantMiddleware",

@@ -1,0 +1,57 @@
+"""CI smoke of `make bench`: every benchmark at a tiny size, in its own throwaway database.
+
+Asserts that the harness runs end to end and reports one row per benchmark with a figure and
+a verdict; the figures themselves are not checked (a shared CI machine times nothing useful).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = [
+    "--tenants", "300",
+    "--partners", "5",
+    "--versions", "3",
+    "--ledger-rows", "3000",
+    "--contracts", "600",
+    "--portal-users", "20",
+    "--duration", "1",
+    "--warmup", "0.3",
+    "--rounds", "1",
+    "--repeat", "1",
+    "--connections", "4",
+    "--load-tool", "python",
+    "--post-limit", "0",
+    "--fast-commit",
+]  # fmt: skip
+
+
+def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", *TINY, "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = out.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d) \| (.+?) \| (.+?) \| .+ \| (pass|MISSED|—) \|$", text, re.M)
+    assert sorted(number for number, *_ in rows) == [str(n) for n in range(1, 9)]
+    for number, _what, figure, _verdict in rows:
+        assert not figure.startswith("0 req/s"), (number, figure)
+    for expected in ("Machine:", "PostgreSQL", "python -m bench.run", "shares the two cores"):
+        assert expected in text
