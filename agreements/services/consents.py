@@ -358,6 +358,24 @@ def _case_close(case: TerminationCase, *, note: str) -> None:
     )
 
 
+def cases_drop_for_version(*, version: TermsVersion, note: str) -> int:
+    """Drop the live R6 cases opened by rejections of a withdrawn or lapsed version (R7, R2).
+
+    The version never takes effect, so its rejection no longer grounds a discontinuation;
+    each case is closed as by staff (a scheduled termination is cancelled, the tenant told).
+    The rejections stay in the ledger. Runs in the caller's transaction; returns the count.
+    """
+    cases = list(
+        TerminationCase.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(version=version, status__in=LIVE_CASE_STATUSES)
+        .order_by("pk")
+    )
+    for case in cases:
+        _case_close(case, note=note)
+    return len(cases)
+
+
 # --- Staff handling of R6 cases -------------------------------------------------------------------
 
 
@@ -746,6 +764,7 @@ __all__ = [
     "EvidenceInput",
     "case_confirm",
     "case_drop",
+    "cases_drop_for_version",
     "consent_answer",
     "consent_state_rebuild",
     "consent_states_open",

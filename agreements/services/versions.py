@@ -104,13 +104,16 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
         )
 
 
-def _projection_restore(version: TermsVersion) -> int:
+def _projection_restore(version: TermsVersion, *, note: str) -> int:
     """Point consent states that follow a withdrawn or lapsed version back at the version in
-    force (the ledger rows recorded against it stay, R7)."""
+    force and drop the R6 cases its rejections opened (the ledger rows recorded against it
+    stay, R7)."""
     from agreements.services.consents import (  # noqa: PLC0415 -- consents builds on versions
+        cases_drop_for_version,
         consent_state_rebuild,
     )
 
+    cases_drop_for_version(version=version, note=note)
     affected = list(
         ConsentState.objects.filter(version=version).values_list("tenant_id", flat=True)
     )
@@ -349,7 +352,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
                 subject=locked,
             )
             notified += 1
-    _projection_restore(locked)
+    _projection_restore(locked, note=gettext("改定が撤回されたため取り下げ"))
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.WITHDRAW,
@@ -446,7 +449,7 @@ def _apply_one(pk: int, today: date) -> str | None:
                     payload=payload,
                     subject=version,
                 )
-        _projection_restore(version)
+        _projection_restore(version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"))
         audit_add(
             actor=None,
             action=AuditAction.UPDATE,

@@ -8,8 +8,23 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
 
-from agreements.enums import ConsentMode, ConsentStatus, LegalBasis, VersionStatus
-from agreements.models import Article, ConsentState, Paragraph, TermsVersion
+from agreements.enums import (
+    CaseStatus,
+    ConsentMode,
+    ConsentStatus,
+    LegalBasis,
+    TerminationStatus,
+    VersionStatus,
+)
+from agreements.models import (
+    Article,
+    ConsentRecord,
+    ConsentState,
+    Paragraph,
+    Termination,
+    TerminationCase,
+    TermsVersion,
+)
 from agreements.selectors.versions import (
     document_list,
     notice_list_public,
@@ -17,6 +32,7 @@ from agreements.selectors.versions import (
     version_in_force,
     version_pending,
 )
+from agreements.services.consents import case_confirm, consent_answer
 from agreements.services.versions import (
     article_delete,
     article_upsert,
@@ -39,6 +55,7 @@ from terms_site import clock
 from terms_site.clock import TOKYO
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
+from tests.factories.consents import admin_scope
 from tests.factories.tenants import MembershipFactory, StaffFactory, TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -442,6 +459,57 @@ def test_version_withdraw_r7_posted_is_notified_and_kept(draft, editor, publishe
     assert (state.version_id, state.status) == (draft.based_on_id, ConsentStatus.NO_ANSWER)
     assert list(notice_list_public()) == [withdrawn]  # the withdrawal stays public
     assert AuditEntry.objects.filter(action=AuditAction.WITHDRAW, object_id=version.pk).exists()
+
+
+def _rejected_with_case(version, tenant, publisher, *, confirm: bool = False):
+    """The tenant rejects the posted `version`; its R6 case is opened (and confirmed)."""
+    consent_answer(scope=admin_scope(tenant), tenant=tenant, version=version, answer="rejected")
+    case = TerminationCase.objects.get(tenant=tenant, version=version)
+    if confirm:
+        case = case_confirm(scope=Scope.staff(publisher), case=case)
+    return case
+
+
+@pytest.mark.parametrize("confirm", [False, True], ids=["open-case", "confirmed-case"])
+def test_version_withdraw_r7_r6_drops_cases_opened_against_it(
+    draft, editor, publisher, catalog, confirm
+) -> None:
+    """A withdrawn revision never takes effect, so a rejection of it can no longer justify
+    ending the contract: its case is dropped and any termination it scheduled cancelled."""
+    tenant = _bound_tenant(catalog)
+    version = _schedule(draft, publisher)
+    notice_post(version=version)
+    case = _rejected_with_case(version, tenant, publisher, confirm=confirm)
+
+    version_withdraw(scope=Scope.staff(editor), version=version, reason="誤りのため")
+
+    case.refresh_from_db()
+    assert (case.status, case.closed_at) == (CaseStatus.DROPPED, clock.now())
+    assert list(Termination.objects.filter(case=case).values_list("status", flat=True)) == (
+        [TerminationStatus.CANCELLED] if confirm else []
+    )
+    assert Event.objects.filter(kind=EventKind.CASE_DROPPED, tenant_id=tenant.pk).count() == 1
+    # The rejection itself stays in the ledger (nothing recorded against it is deleted).
+    assert ConsentRecord.objects.filter(version=version, tenant=tenant).count() == 1
+
+
+def test_versions_apply_effective_r2_r7_lapse_drops_cases_opened_against_it(
+    draft, publisher, catalog
+) -> None:
+    """A type-(ii) revision posted only at 00:00 on its effective date lapses; a rejection
+    recorded in the minutes before the job ran opened a case that must not survive it."""
+    tenant = _bound_tenant(catalog)
+    version = _schedule(draft, publisher, consent_mode=ConsentMode.EXPLICIT)
+    with clock.frozen_at(datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO)):
+        notice_post(version=version)
+    with clock.frozen_at(datetime(2025, 3, 10, 0, 1, tzinfo=TOKYO)):
+        case = _rejected_with_case(version, tenant, publisher)
+        versions_apply_effective(today=date(2025, 3, 10))
+
+    assert TermsVersion.objects.get(pk=version.pk).status == VersionStatus.LAPSED
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DROPPED
+    assert Event.objects.filter(kind=EventKind.CASE_DROPPED, tenant_id=tenant.pk).count() == 1
 
 
 def test_version_withdraw_r7_unposted_notifies_nobody(draft, editor, publisher, catalog) -> None:
