@@ -124,7 +124,8 @@ def _claimable(*, job: str, today: date) -> Q:
     now = clock.now()
     return Q(job=job, due_on__lte=today) & (
         Q(status=ActionStatus.PENDING)
-        | Q(status=ActionStatus.FAILED, attempts__lt=MAX_ACTION_ATTEMPTS)
+        # A failed action waits out its backoff (kept in lease_until) before the next try.
+        | Q(status=ActionStatus.FAILED, attempts__lt=MAX_ACTION_ATTEMPTS, lease_until__lt=now)
         # A claim whose holder died without rolling back (only possible when a claim is
         # committed before its effect) is due again once its lease has run out.
         | Q(status=ActionStatus.RUNNING, lease_until__lt=now)
@@ -178,7 +179,7 @@ def due_jobs_prefetched(*, today: date) -> Iterator[frozenset[str]]:
         PlannedAction.objects.filter(due_on__lte=today)
         .filter(
             Q(status=ActionStatus.PENDING)
-            | Q(status=ActionStatus.FAILED, attempts__lt=MAX_ACTION_ATTEMPTS)
+            | Q(status=ActionStatus.FAILED, attempts__lt=MAX_ACTION_ATTEMPTS, lease_until__lt=now)
             | Q(status=ActionStatus.RUNNING, lease_until__lt=now)
         )
         .values_list("job", flat=True)
@@ -259,12 +260,20 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def attempts_before(action_id: int) -> int:
+    return (
+        PlannedAction.objects.filter(id=action_id).values_list("attempts", flat=True).first() or 0
+    )
+
+
 def action_fail(*, action_id: int, error: str) -> None:
     """Record a failed attempt in its own transaction (the effect's transaction rolled back)."""
+    # Not again in this run: the next try comes after a pause that grows with the attempts.
+    retry_at = clock.now() + timedelta(minutes=2 ** min(attempts_before(action_id), 6))
     PlannedAction.objects.filter(id=action_id).exclude(status=ActionStatus.DONE).update(
         status=ActionStatus.FAILED,
         attempts=F("attempts") + 1,
-        lease_until=None,
+        lease_until=retry_at,
         claimed_by="",
         error=error[:2000],
     )
@@ -348,6 +357,11 @@ class RunRecorder:
         """Write the JobRun row: counts, duration, error. Idle runs of the minute tick are skipped."""
         if not error and not self.record_idle and not any(self.counts.values()):
             return None
+        if not error and self.counts.get("failed"):
+            error = (
+                f"{self.counts['failed']} action(s) failed; their errors are on the planned "
+                "actions (admin: 予定処理, status 失敗)"
+            )
         duration = int((time.monotonic() - self.started_monotonic) * 1000)
         return JobRun.objects.create(
             job=self.job,

@@ -32,4 +32,5 @@ def deliver_outbox() -> dict[str, int]:
     """
     from core.delivery import outbox_deliver_due  # noqa: PLC0415 -- leaf
 
-    return dict(outbox_deliver_due())
+    # Under the global soft time limit (300 s): stop between batches, the next ring continues.
+    return dict(outbox_deliver_due(max_seconds=120))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date
 
 from django.conf import settings
@@ -25,8 +26,11 @@ JobFn = Callable[[date], Counter[str] | dict[str, int]]
 
 
 def _outbox_deliver(today: date) -> Counter[str]:
-    return outbox_deliver_due()
+    # A replay delivers everything; the minute tick bounds its share (see deliver_outbox).
+    return outbox_deliver_due(max_seconds=_DELIVERY_BUDGET.get())
 
+
+_DELIVERY_BUDGET: ContextVar[float | None] = ContextVar("delivery_budget", default=None)
 
 JOBS: dict[str, JobFn] = {
     "notices_post": service_jobs.NOTICES_POST,
@@ -89,7 +93,12 @@ def lifecycle_tick() -> dict[str, int]:
     totals: dict[str, int] = {}
     early = clock.now().astimezone(clock.TOKYO).hour < notice_hour()
     skip = PEOPLE_NOTICE_JOBS if early else frozenset()
-    for name, counts in lifecycle_run_day(clock.today(), record_idle=False, skip=skip).items():
+    token = _DELIVERY_BUDGET.set(60.0)
+    try:
+        results = lifecycle_run_day(clock.today(), record_idle=False, skip=skip)
+    finally:
+        _DELIVERY_BUDGET.reset(token)
+    for name, counts in results.items():
         for key, value in counts.items():
             if value:
                 totals[f"{name}.{key}"] = value

@@ -164,3 +164,36 @@ def test_every_job_is_registered():
         "termination_notices",
     ]
     assert job_run_one("outbox_deliver", date(2025, 1, 1)) == {}
+
+
+def test_failing_subject_is_isolated_and_the_run_records_the_error(id_plus, monkeypatch):
+    """One subject whose effect raises: the others are done, it is marked failed with its
+    error, and the JobRun says so."""
+    from agreements.jobs import notice_jobs
+    from core.models import JobRun
+    from tests.jobs.conftest import start_for_deadline_in
+
+    today = date(2025, 1, 10)
+    contracts = contracts_bulk(tenants_bulk(3), id_plus, start=start_for_deadline_in(today, 60))
+    bad = contracts[1].pk
+    real = notice_jobs._renewals_effect
+
+    def effect(actions, day):
+        if any(a.subject_id == bad for a in actions):
+            raise RuntimeError("template broken for this one")
+        return real(actions, day)
+
+    monkeypatch.setattr(
+        notice_jobs,
+        "RENEWAL_NOTICES",
+        notice_jobs.ActionJob("renewal_notices", notice_jobs._renewals_plan, effect),
+    )
+    monkeypatch.setitem(JOBS, "renewal_notices", notice_jobs.RENEWAL_NOTICES)
+    with clock.frozen_at(today):
+        counts = job_run_one("renewal_notices", today)
+    assert (counts["sent"], counts["failed"]) == (2, 1)
+    failed = PlannedAction.objects.get(status=ActionStatus.FAILED)
+    assert failed.subject_id == bad
+    assert "template broken" in failed.error
+    run = JobRun.objects.get(job="renewal_notices")
+    assert (run.status, run.counts["failed"]) == ("error", 1)
