@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, TextField, Value, When
+from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 
 from agreements import rules
@@ -672,6 +674,21 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
         TerminationCase.objects.filter(pk__in=case_ids, status=CaseStatus.CONFIRMED).update(
             status=CaseStatus.EFFECTIVE, closed_at=now, updated_at=now
         )
+    # Any other live case of these contracts has nothing left to decide once the contract
+    # has ended for another reason (its termination was cancelled above): close it.
+    moot = _("契約が別の事由で終了したため終了")
+    TerminationCase.objects.filter(
+        contract_id__in=ids, status__in=[CaseStatus.OPEN, CaseStatus.CONFIRMED]
+    ).exclude(pk__in=case_ids).update(
+        status=CaseStatus.DROPPED,
+        closed_at=now,
+        updated_at=now,
+        note=Case(
+            When(note="", then=Value(moot)),
+            default=Concat(F("note"), Value("\n" + moot), output_field=TextField()),
+            output_field=TextField(),
+        ),
+    )
     non_renewals = [e.contract.pk for e in ends if e.reason == TerminationReason.NON_RENEWAL]
     if non_renewals:
         NonRenewalRequest.objects.filter(

@@ -306,6 +306,42 @@ def test_termination_schedule_r6_terms_rejected_is_never_retroactive(contract):
     assert (case.status, case.closed_at is not None) == ("effective", True)
 
 
+def test_contract_end_r6_r14_other_end_closes_the_live_cases_of_the_contract():
+    """A contract that ends for another reason (here: expiry at period end, before the
+    confirmed case's date) leaves no case to decide: open and confirmed cases are closed
+    as dropped, and the confirmed case's termination is cancelled, not made effective."""
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())  # no auto-renewal
+    confirmed = _case(contract)
+    confirmed.end_date = date(2025, 4, 20)
+    confirmed.save(update_fields=["end_date"])
+    with clock.frozen_at(date(2025, 3, 10)):
+        termination = termination_schedule(
+            contract=contract,
+            end_date=date(2025, 4, 20),
+            reason="terms_rejected",
+            scope=staff_scope(),
+            case=confirmed,
+        )
+    opened = TerminationCase.objects.create(
+        tenant=contract.tenant,
+        contract=contract,
+        version=VersionFactory(document=confirmed.version.document, status="superseded"),
+        opened_at=clock.now(),
+    )
+    with clock.frozen_at(date(2025, 4, 1)):
+        assert contracts_roll_due(today=date(2025, 4, 1))["expired"] == 1
+    contract.refresh_from_db()
+    termination.refresh_from_db()
+    assert (contract.status, contract.end_reason) == ("ended", "expired")
+    assert termination.status == TerminationStatus.CANCELLED
+    assert {
+        pk: (status, closed is not None)
+        for pk, status, closed in TerminationCase.objects.values_list("pk", "status", "closed_at")
+    } == {confirmed.pk: ("dropped", True), opened.pk: ("dropped", True)}
+    opened.refresh_from_db()
+    assert opened.note == "契約が別の事由で終了したため終了"
+
+
 def test_termination_schedule_refused_for_customers(contract):
     with clock.frozen_at(date(2024, 9, 10)), pytest.raises(PermissionDenied):
         termination_schedule(
