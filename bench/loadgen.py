@@ -58,16 +58,23 @@ def _lua_string(value: str) -> str:
     return f"[{eq}[{value}]{eq}]"
 
 
+LUA_CHUNK = 2000  # entries per Lua function: a function may hold at most 65,536 constants
+
+
 def _lua_script(reqs: list[Req]) -> str:
     lines = ["local reqs = {}"]
-    for n, req in enumerate(reqs, start=1):
-        headers = ", ".join(
-            f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in sorted(req.headers.items())
-        )
-        body = _lua_string(req.body) if req.body is not None else "nil"
-        lines.append(
-            f"reqs[{n}] = {{{_lua_string(req.method)}, {_lua_string(req.path)}, {{{headers}}}, {body}}}"
-        )
+    for first in range(0, len(reqs), LUA_CHUNK):
+        lines.append("do local function fill()")
+        for n, req in enumerate(reqs[first : first + LUA_CHUNK], start=first + 1):
+            headers = ", ".join(
+                f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in sorted(req.headers.items())
+            )
+            body = _lua_string(req.body) if req.body is not None else "nil"
+            lines.append(
+                f"reqs[{n}] = {{{_lua_string(req.method)}, {_lua_string(req.path)}, "
+                f"{{{headers}}}, {body}}}"
+            )
+        lines.append("end fill() end")
     lines.append(
         """
 local counter = 0

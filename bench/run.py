@@ -375,6 +375,7 @@ def _answer_body(version_id: int) -> str:
                 "ip_address": "203.0.113.7",
                 "user_agent": "bench",
                 "method": "partner portal checkbox",
+                "obtained_at": datetime.now(UTC).isoformat(),
             },
         }
     )
@@ -416,6 +417,8 @@ def bench_2(ctx: Ctx) -> None:
             for t in chunk
         ]
 
+    probe = answers(10_000)[-1:] or answers(1)[-1:]
+    _check_status(ctx.gate.url, probe[0], 201)
     rows_before = ConsentRecord.objects.count()
     fig, base = compare(
         ctx,
@@ -858,17 +861,21 @@ def render(ctx: Ctx, info: dict[str, str], command: str, started: datetime, seco
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, path: Path) -> None:
-    """Replace the bench section of RESULTS.md, keeping the load and drill sections."""
+def write_results(
+    section: str, path: Path, markers: tuple[str, str] = (BENCH_START, BENCH_END)
+) -> None:
+    """Replace one section of RESULTS.md (bench, load), keeping the others."""
+    start, end = markers
     header = (
         "# Benchmark, load and drill results\n\n"
-        "Written by `make bench` (this section), `make load` and `make drill`; re-run them "
-        "to refresh. Figures are ratios against baselines measured in the same run.\n\n"
+        "Written by `make bench` and `make load` (each replaces its own section; the drill "
+        "section records `make drill`). Figures are ratios against baselines measured in the "
+        "same run, on a shared machine.\n\n"
     )
     text = path.read_text(encoding="utf-8") if path.exists() else header
-    if BENCH_START in text and BENCH_END in text:
-        before = text.split(BENCH_START, 1)[0]
-        after = text.split(BENCH_END, 1)[1].lstrip("\n")
+    if start in text and end in text:
+        before = text.split(start, 1)[0]
+        after = text.split(end, 1)[1].lstrip("\n")
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -1013,7 +1020,17 @@ def main(argv: list[str] | None = None) -> int:
             for name, step in steps:
                 ctx.log(f"benchmark {name}…")
                 t = time.perf_counter()
-                step()
+                try:
+                    step()
+                except Exception as exc:  # one broken benchmark must not lose the others
+                    if not name.isdigit():
+                        raise
+                    ctx.log(f"  FAILED: {exc!r}")
+                    ctx.rows.append(
+                        Row(
+                            name, "(the benchmark failed)", "error", "—", "—", "—", False, repr(exc)
+                        )
+                    )
                 ctx.log(f"  done in {time.perf_counter() - t:.1f} s")
             if "5" not in only:
                 ctx.rows = [r for r in ctx.rows if r.number != "5"]
