@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, TextField, Value, When
+from django.db.models import Case, Exists, F, OuterRef, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 
@@ -1203,6 +1203,17 @@ def _roll_periods(*, today: date, size: int, counts: dict[str, int]) -> int:
                 end_date__lt=today,
                 contract__status=ContractStatus.ACTIVE,
             )
+            # A notice ending on or before the period's last day wins over the period end;
+            # the termination step applies it.
+            .exclude(
+                Exists(
+                    Termination.objects.filter(
+                        contract_id=OuterRef("contract_id"),
+                        status=TerminationStatus.SCHEDULED,
+                        end_date__lte=OuterRef("end_date"),
+                    )
+                )
+            )
             .order_by("end_date", "pk")[:size]
         )
         if not periods:
@@ -1284,14 +1295,16 @@ def _renew(periods: Sequence[ContractPeriod]) -> None:
 def contracts_roll_due(*, today: date, limit: int | None = None) -> dict[str, int]:
     """Renew or end contracts the day after their period ends; end due terminations (R10–R14).
 
-    Scheduled terminations go first, so a notice ending on a period's last day wins over the
-    renewal. Each batch is one transaction with a constant number of queries; rows are
+    Periods go first, except one that a scheduled termination ends on or before its last day
+    (the notice wins over the renewal or expiry); then due terminations. So a catch-up after
+    missed days applies ends in date order: an expiry before a later notice, a renewal before
+    a notice in the next period. Each batch is one transaction with a constant number of queries; rows are
     claimed with FOR UPDATE SKIP LOCKED and changed by conditional updates, so a second run
     (or a concurrent one) finds nothing left to do. `limit` bounds the rows of each phase.
     """
     counts = {"terminated": 0, "renewed": 0, "ended_non_renewal": 0, "expired": 0}
     batch = max(1, int(settings.TERMS_JOB_BATCH_SIZE))
-    for step in (_roll_terminations, _roll_periods):
+    for step in (_roll_periods, _roll_terminations):
         remaining = limit
         while remaining is None or remaining > 0:
             size = batch if remaining is None else min(batch, remaining)

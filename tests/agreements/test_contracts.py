@@ -280,6 +280,41 @@ def test_contracts_roll_due_r14_expiry_cancels_a_later_notice():
     assert Termination.objects.get(contract=contract, status="effective").reason == "expired"
 
 
+def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_notice():
+    """The job was down from 2025-04-01 to 2025-07-05: what happened first comes first.
+    A contract without renewal expired on 2025-03-31 (its notice for 06-30 is moot); a
+    renewing one renewed on 2025-04-01 and then ended on 06-30 by its notice."""
+    expiring = make_contract(tenant=TenantFactory(), product=biz_product())
+    renewing = make_contract(tenant=TenantFactory())
+    with clock.frozen_at(date(2025, 3, 1)):
+        for contract in (expiring, renewing):
+            termination_request(
+                scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 6, 30)
+            )
+    with clock.frozen_at(date(2025, 7, 5)):
+        counts = contracts_roll_due(today=date(2025, 7, 5))
+    assert counts == {"terminated": 1, "renewed": 1, "ended_non_renewal": 0, "expired": 1}
+    expiring.refresh_from_db()
+    renewing.refresh_from_db()
+    assert (expiring.status, expiring.ended_on, expiring.end_reason) == (
+        ContractStatus.ENDED,
+        date(2025, 3, 31),
+        TerminationReason.EXPIRED,
+    )
+    assert (renewing.status, renewing.ended_on, renewing.end_reason) == (
+        ContractStatus.TERMINATED,
+        date(2025, 6, 30),
+        TerminationReason.CUSTOMER_REQUEST,
+    )
+    assert periods(renewing) == [
+        (1, date(2024, 4, 1), date(2025, 3, 31), "closed"),
+        (2, date(2025, 4, 1), date(2026, 3, 31), "closed"),
+    ]
+    assert sorted(
+        Termination.objects.filter(contract=expiring).values_list("reason", "status")
+    ) == [("customer_request", "cancelled"), ("expired", "effective")]
+
+
 def test_contracts_roll_due_limit_bounds_the_work():
     for _ in range(3):
         make_contract(tenant=TenantFactory())
