@@ -153,6 +153,10 @@ def _order_batch(*, today: date, size: int) -> int:
             DataDeletion.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("contract", "contract__product", "tenant")
             .filter(status=DeletionStatus.SCHEDULED, due_on__lte=today)
+            # A request made "at cancellation" is due the day after the end it expected; if
+            # that end was called off (a dropped R6 case) the contract is still in use, and
+            # its data stays until the contract really ends (then it is ordered at once).
+            .exclude(contract__status=ContractStatus.ACTIVE)
             .order_by("due_on", "pk")[:size]
         )
         if not due:

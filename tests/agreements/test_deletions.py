@@ -7,14 +7,22 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from agreements.enums import DeletionKind, DeletionStatus
-from agreements.models import ConsentEvidence, ConsentRecord, Contract, DataDeletion
+from agreements.models import (
+    ConsentEvidence,
+    ConsentRecord,
+    Contract,
+    DataDeletion,
+    TerminationCase,
+)
 from agreements.selectors.contracts import contract_facts
+from agreements.services.consents import case_drop
 from agreements.services.contracts import (
     contract_end,
     contracts_roll_due,
     non_renewal_request,
     succession,
     termination_request,
+    termination_schedule,
 )
 from agreements.services.deletions import (
     deletion_acknowledge,
@@ -320,3 +328,47 @@ def test_r15_staff_end_schedules_deletions_too():
         "primary": ("scheduled", date(2024, 10, 11)),
         "backup": ("scheduled", date(2025, 9, 11)),
     }
+
+
+def test_r15_r6_requested_deletion_is_not_ordered_while_the_contract_is_still_active():
+    """The customer asked for deletion "at cancellation" of a contract a confirmed R6 case
+    was ending; staff then dropped the case, so the contract goes on. The due date passes
+    with the contract active: nothing may be deleted."""
+    contract = make_contract(tenant=TenantFactory())
+    version = VersionFactory()
+    case = TerminationCase.objects.create(
+        tenant=contract.tenant,
+        contract=contract,
+        version=version,
+        opened_at=clock.now(),
+        status="confirmed",
+        end_date=date(2025, 4, 20),
+    )
+    staff = staff_scope()
+    with clock.frozen_at(date(2025, 3, 10)):
+        termination_schedule(
+            contract=contract,
+            end_date=date(2025, 4, 20),
+            reason="terms_rejected",
+            scope=staff,
+            case=case,
+        )
+        deletion = deletion_request(scope=tenant_scope(contract.tenant), contract=contract)
+        case_drop(scope=staff, case=case)
+    assert deletion.due_on == date(2025, 4, 21)
+    with clock.frozen_at(date(2025, 4, 21)):
+        contracts_roll_due(today=date(2025, 4, 21))
+        assert deletions_order_due(today=date(2025, 4, 21))["ordered"] == 0
+    contract.refresh_from_db()
+    assert contract.status == "active"
+    assert deletions(contract) == {"requested": ("scheduled", date(2025, 4, 21))}
+    assert not Event.objects.filter(kind=EventKind.DELETION_ORDERED).exists()
+    # Once the contract really ends, the standing request is ordered the day after the end.
+    with clock.frozen_at(date(2025, 5, 1)):
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 6, 30)
+        )
+    with clock.frozen_at(date(2025, 7, 1)):
+        contracts_roll_due(today=date(2025, 7, 1))
+        assert deletions_order_due(today=date(2025, 7, 1))["ordered"] == 1
+    assert deletions(contract)["requested"] == ("ordered", date(2025, 4, 21))
