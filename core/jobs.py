@@ -21,7 +21,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -397,8 +397,3 @@ def job_run(
         raise
     run = recorder.finish()
     return dict(recorder.counts), run
-
-
-def actions_summary(*, keys: Sequence[str]) -> dict[str, str]:
-    """Status by key, for tests and reconcile."""
-    return dict(PlannedAction.objects.filter(key__in=list(keys)).values_list("key", "status"))
