@@ -571,6 +571,16 @@ def consents_apply_effective(
     return counts
 
 
+def _states_upsert(states: list[ConsentState]) -> None:
+    """Insert projection rows or move existing ones (one per tenant × document), one statement."""
+    ConsentState.objects.bulk_create(
+        states,
+        update_conflicts=True,
+        unique_fields=["tenant", "document"],
+        update_fields=["version", "status", "record", "updated_at"],
+    )
+
+
 def _notice_posted_in_time(version: TermsVersion) -> bool:
     assert version.effective_on is not None  # noqa: S101 -- checked by the caller
     return version.posted_at is not None and version.posted_at < clock.start_of_day(
@@ -616,7 +626,7 @@ def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
         head.seq, head.hash, head.updated_at = head.seq + 1, digest, now
     ConsentRecord.objects.bulk_create(records)
     heads_save([heads[t] for t in todo])
-    ConsentState.objects.bulk_create(
+    _states_upsert(
         [
             ConsentState(
                 tenant_id=record.tenant_id,
@@ -626,17 +636,14 @@ def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
                 record=record,
             )
             for record in records
-        ],
-        update_conflicts=True,
-        unique_fields=["tenant", "document"],
-        update_fields=["version", "status", "record", "updated_at"],
+        ]
     )
     return len(records)
 
 
 def _outstanding_batch(version: TermsVersion, ids: list[int]) -> int:
     _heads, todo = _unanswered_locked(version, ids)
-    ConsentState.objects.bulk_create(
+    _states_upsert(
         [
             ConsentState(
                 tenant_id=tenant_id,
@@ -646,10 +653,7 @@ def _outstanding_batch(version: TermsVersion, ids: list[int]) -> int:
                 record=None,
             )
             for tenant_id in todo
-        ],
-        update_conflicts=True,
-        unique_fields=["tenant", "document"],
-        update_fields=["version", "status", "record", "updated_at"],
+        ]
     )
     return len(todo)
 
@@ -749,12 +753,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                     record_id=record,
                 )
             )
-        ConsentState.objects.bulk_create(
-            writes,
-            update_conflicts=True,
-            unique_fields=["tenant", "document"],
-            update_fields=["version", "status", "record", "updated_at"],
-        )
+        _states_upsert(writes)
         changed += len(writes)
     return changed
 
