@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,9 +25,41 @@ from datetime import date
 from typing import Any
 
 
-def peak_rss_mb() -> float:
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     # ru_maxrss is in kilobytes on Linux.
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def vm_hwm_mb() -> float | None:
+    """The peak RSS of this process image since exec (Linux), as a cross-check."""
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):  # noqa: SIM115
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def isolated(argv: list[str]) -> dict[str, Any]:
+    """Run this worker again as a child of this small process and add the child's peak RSS.
+
+    A process's ru_maxrss survives fork and exec, so a worker started straight from the
+    (large) bench process would report the bench's own peak. Started from here, before
+    Django is even imported, the child's figure is its own.
+    """
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.worker", *argv, "--child"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(out.returncode)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = peak_rss_mb(resource.RUSAGE_CHILDREN)
+    return result
 
 
 @contextmanager
@@ -92,6 +125,7 @@ def cmd_apply_effective(args: argparse.Namespace) -> dict[str, Any]:
         "deemed_rows": ConsentRecord.objects.count() - rows_before,
         "rss_before_mb": before_rss,
         "peak_rss_mb": peak_rss_mb(),
+        "vm_hwm_mb": vm_hwm_mb(),
     }
 
 
@@ -215,12 +249,16 @@ def main(argv: list[str] | None = None) -> int:
         load.add_argument(f"--{name}", type=int)
     apply = sub.add_parser("apply-effective")
     apply.add_argument("--today", required=True)
+    apply.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     roll = sub.add_parser("roll")
     roll.add_argument("--today", required=True)
     post = sub.add_parser("post-notice")
     post.add_argument("--today", required=True)
     post.add_argument("--product", default="optimal-biz")
     args = parser.parse_args(argv)
+    if args.command == "apply-effective" and not args.child:
+        print(json.dumps(isolated(sys.argv[1:] if argv is None else argv), default=str))
+        return 0
     _setup()
     handlers = {
         "load": cmd_load,
