@@ -30,6 +30,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
@@ -126,18 +127,23 @@ def _parse_value(value: Any) -> Any:
 
 
 def portal_links(payload: dict[str, Any]) -> dict[str, str]:
-    """Absolute links for a message: the portal pages a tenant acts on, the public notice."""
+    """Absolute links for a message: the portal pages a tenant acts on, the public notice.
+
+    Paths come from the URL configuration by name, so a moved page cannot leave e-mails
+    pointing at nothing.
+    """
     base = settings.TERMS_PORTAL_BASE_URL.rstrip("/")
-    links = {"portal": f"{base}/portal/", "consents": f"{base}/portal/consents/"}
+    home = f"{base}{reverse('portal:home')}"
+    links = {"portal": home, "consents": home}
     if payload.get("contract_id"):
-        links["contract"] = f"{base}/portal/contracts/{payload['contract_id']}/"
+        links["contract"] = f"{base}{reverse('portal:contract', args=[payload['contract_id']])}"
     else:
-        links["contract"] = f"{base}/portal/contracts/"
+        links["contract"] = f"{base}{reverse('portal:contracts')}"
     if payload.get("version_id"):
-        links["notice"] = f"{base}/notices/{payload['version_id']}/"
-        links["version"] = f"{base}/portal/consents/{payload['version_id']}/"
+        links["notice"] = f"{base}{reverse('public:notice-detail', args=[payload['version_id']])}"
+        links["version"] = f"{base}{reverse('portal:review', args=[payload['version_id']])}"
     if payload.get("deletion_id"):
-        links["deletion"] = f"{base}/portal/contracts/{payload.get('contract_id', '')}/"
+        links["deletion"] = links["contract"]
     if payload.get("invitation_url"):
         links["invitation"] = str(payload["invitation_url"])
     links["console"] = f"{base}/console/"
