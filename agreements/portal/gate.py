@@ -3,8 +3,8 @@
 One indexed query (ConsentState by tenant and status, index state_tenant_status, joined to
 the version by primary key) and its result cached per tenant. The cache key carries a stamp
 made of the business date (an explicit version turns `outstanding` at its effective date)
-and a per-tenant generation that the portal bumps after every answer; a short timeout
-bounds how long an answer given elsewhere (the partner API, the console) takes to show.
+and a per-tenant generation that the consent service bumps after every answer, whatever
+the channel; a short timeout bounds what a job's change (a notice posted) takes to show.
 A warm request costs no database query.
 """
 
@@ -16,13 +16,13 @@ from datetime import date
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 
+from agreements.consent_cache import generation_bump, generation_get
 from agreements.enums import ConsentMode, ConsentStatus, ContractStatus, VersionStatus
 from agreements.models import ConsentState, Contract
 from terms_site import clock
 
 GATE_STATUSES = (ConsentStatus.OUTSTANDING, ConsentStatus.NO_ANSWER)
 CACHE_SECONDS = 120
-_GENERATION_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,6 @@ class GateItem:
     @property
     def is_outstanding(self) -> bool:
         return self.status == ConsentStatus.OUTSTANDING
-
-
-def _generation_key(tenant_id: int) -> str:
-    return f"portal:gate-gen:{tenant_id}"
 
 
 def _items_key(tenant_id: int, generation: int, today: date) -> str:
@@ -72,8 +68,7 @@ def gate_query(tenant_id: int) -> list[GateItem]:
 
 def gate_items(tenant_id: int) -> tuple[GateItem, ...]:
     """The cached lookup: at most one query when cold, none when warm."""
-    generation = cache.get(_generation_key(tenant_id)) or 0
-    key = _items_key(tenant_id, int(generation), clock.today())
+    key = _items_key(tenant_id, generation_get(tenant_id), clock.today())
     cached = cache.get(key)
     if cached is not None:
         return tuple(cached)
@@ -84,9 +79,4 @@ def gate_items(tenant_id: int) -> tuple[GateItem, ...]:
 
 def gate_invalidate(tenant_id: int) -> None:
     """After an answer: the next request looks again (a new generation, a new key)."""
-    key = _generation_key(tenant_id)
-    if not cache.add(key, 1, _GENERATION_SECONDS):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, _GENERATION_SECONDS)
+    generation_bump(tenant_id)

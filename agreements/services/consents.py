@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from agreements.consent_cache import generation_bump
 from agreements.enums import (
     ActorKind,
     Answer,
@@ -269,6 +270,8 @@ def consent_answer(
             summary=f"consent {answer} for {version}",
             data={"version_id": version.pk, "answer": str(answer), "seq": record.seq},
         )
+    # Cached consent lookups (the portal's gate) must see this answer whatever its channel.
+    transaction.on_commit(lambda: generation_bump(tenant.pk))
     return record, True
 
 

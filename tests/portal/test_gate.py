@@ -12,9 +12,11 @@ from agreements.enums import ConsentMode, ConsentStatus
 from agreements.models import ConsentState
 from agreements.portal.gate import gate_invalidate, gate_items
 from agreements.portal.middleware import ConsentGateMiddleware
-from agreements.services.consents import consents_apply_effective
+from agreements.services.consents import consent_answer, consents_apply_effective
 from tenants.portal.middleware import PortalContext
+from tenants.scope import Scope
 from terms_site import clock
+from tests.factories.tenants import StaffFactory
 from tests.portal.conftest import build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -107,4 +109,16 @@ def test_gate_middleware_adds_at_most_one_query_cold_and_none_warm(
 def test_gate_answer_invalidates_the_cached_lookup(world, admin_client) -> None:
     assert [i.version_id for i in gate_items(world.tenant.pk)] == [world.v2.pk]
     admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"})
+    assert gate_items(world.tenant.pk) == ()
+
+
+def test_gate_sees_an_answer_given_outside_the_portal_at_once(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    assert [i.version_id for i in gate_items(world.tenant.pk)] == [world.v2.pk]  # now cached
+    staff = StaffFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_answer(
+            scope=Scope.staff(staff), tenant=world.tenant, version=world.v2, answer="accepted"
+        )
     assert gate_items(world.tenant.pk) == ()
