@@ -47,7 +47,7 @@ migrate: venv
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(MANAGE) migrate
 
 messages: dev-venv
-	DJANGO_DEBUG=true $(MANAGE) makemessages -l ja -l en --ignore=.venv --ignore=var
+	DJANGO_DEBUG=true $(MANAGE) makemessages -l ja -l en --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=test-artifacts
 	DJANGO_DEBUG=true $(MANAGE) compilemessages --ignore=.venv
 
 check-services: dev-venv
