@@ -555,17 +555,13 @@ def consents_apply_effective(
             ).values("tenant_id")
         )
     body_hash = version_body_hash_of(version) if mode == ConsentMode.DEEMED else ""
-    after = 0
-    while True:
+    # One read of the candidates, then batches of it: re-running the anti-join for every batch
+    # costs O(bound tenants) each time (bench: benchmark 4). Each batch re-checks under its
+    # locks (_unanswered_locked), so an answer given meanwhile is still respected.
+    todo = list(candidates.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(todo), batch_size):
         with transaction.atomic():
-            ids = list(
-                candidates.filter(pk__gt=after)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            after = ids[-1]
+            ids = todo[start : start + batch_size]
             counts["batches"] += 1
             if mode == ConsentMode.DEEMED:
                 counts["deemed"] += _deemed_batch(version, ids, body_hash)
