@@ -23,7 +23,12 @@ def main() -> int:
     )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k redis")
     args = parser.parse_args()
-    env = {**os.environ, "TERMS_FAULT_ITEMS": str(args.items)}
+    # The worker SIGKILLs fire at about 10 %, 50 % and 90 % of the batch (see test_faults.py).
+    env = {
+        **os.environ,
+        "TERMS_FAULT_ITEMS": str(args.items),
+        "TERMS_FAULT_KILL_PERCENTS": os.environ.get("TERMS_FAULT_KILL_PERCENTS", "5,25,45"),
+    }
     command = [
         sys.executable,
         "-m",

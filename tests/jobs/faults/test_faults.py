@@ -7,6 +7,7 @@ distinct Message-IDs delivered equal N, raw resends are counted, and `reconcile`
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,16 @@ from tests.jobs.faults.harness import REPO, Row, Servers, wait_for
 pytestmark = pytest.mark.fault
 
 KILL_AFTER = max(ITEMS // 4, 1)  # sends by one process before the fault fires
+# SIGKILL points, as a percentage of the batch sent by ONE worker process (two prefork
+# children share the batch, so 5 / 25 / 45 fire at about 10 % / 50 % / 90 % of all sends).
+# CI runs 25; `make drill` runs all three.
+KILL_PERCENTS = [int(p) for p in os.environ.get("TERMS_FAULT_KILL_PERCENTS", "25").split(",")]
+
+
+def _kill_after(percent: int) -> int:
+    return max(ITEMS * percent // 100, 1)
+
+
 COMPLETE_TIMEOUT = 90 + ITEMS * 0.05
 
 
@@ -82,9 +93,11 @@ def test_fault_two_beat_processes_at_once(drill: Servers):
     _check(row)
 
 
-def test_fault_sigkill_prefork_child_after_n_sends(drill: Servers):
+@pytest.mark.parametrize("percent", KILL_PERCENTS)
+def test_fault_sigkill_prefork_child_after_n_sends(drill: Servers, percent: int):
     started = time.monotonic()
-    hook = {"TERMS_FAULT_HOOK": "kill_self", "TERMS_FAULT_AFTER_SENDS": str(KILL_AFTER)}
+    kill_after = _kill_after(percent)
+    hook = {"TERMS_FAULT_HOOK": "kill_self", "TERMS_FAULT_AFTER_SENDS": str(kill_after)}
     with (
         drill.process("worker", drill.worker_argv(), **hook) as worker,
         drill.process("beat", drill.beat_argv()),
@@ -92,14 +105,18 @@ def test_fault_sigkill_prefork_child_after_n_sends(drill: Servers):
         wait_for(drill.hook_fired, timeout=COMPLETE_TIMEOUT, what="the fault hook")
         drill.wait_complete(ITEMS, timeout=COMPLETE_TIMEOUT)
         assert worker.alive()  # the main process replaced its child and carried on
-    row = drill.measure(f"SIGKILL prefork child after {KILL_AFTER} sends", ITEMS)
+    row = drill.measure(
+        f"SIGKILL prefork child after {kill_after} sends (~{2 * percent}% of the batch)", ITEMS
+    )
     row.seconds = time.monotonic() - started
     _check(row)
 
 
-def test_fault_sigkill_worker_main_process_then_restart(drill: Servers):
+@pytest.mark.parametrize("percent", KILL_PERCENTS)
+def test_fault_sigkill_worker_main_process_then_restart(drill: Servers, percent: int):
     started = time.monotonic()
-    hook = {"TERMS_FAULT_HOOK": "kill_parent", "TERMS_FAULT_AFTER_SENDS": str(KILL_AFTER)}
+    kill_after = _kill_after(percent)
+    hook = {"TERMS_FAULT_HOOK": "kill_parent", "TERMS_FAULT_AFTER_SENDS": str(kill_after)}
     with drill.process("beat", drill.beat_argv()):
         with drill.process("worker", drill.worker_argv(), **hook) as worker:
             wait_for(drill.hook_fired, timeout=COMPLETE_TIMEOUT, what="the fault hook")
@@ -109,7 +126,10 @@ def test_fault_sigkill_worker_main_process_then_restart(drill: Servers):
         assert done_at_kill[1] < ITEMS
         with drill.process("worker2", drill.worker_argv("w2")):
             drill.wait_complete(ITEMS, timeout=COMPLETE_TIMEOUT)
-    row = drill.measure(f"SIGKILL worker main process after {KILL_AFTER} sends", ITEMS)
+    row = drill.measure(
+        f"SIGKILL worker main process after {kill_after} sends (~{2 * percent}% of the batch)",
+        ITEMS,
+    )
     row.seconds = time.monotonic() - started
     _check(row)
 
