@@ -7,15 +7,20 @@ endpoint of the tenant's partner. Delivery happens later, at least once, from th
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
 
+from core.delivery import delivery_ring_on_commit
 from core.enums import OutboxChannel
-from core.models import Event
+from core.models import Event, Outbox
 from core.services import event_add, outbox_add
 from tenants.enums import Role
 from tenants.models import Membership, Tenant, WebhookEndpoint
+from terms_site import clock
 
 
 def tenant_recipients(tenant: Tenant) -> list[str]:
@@ -94,3 +99,142 @@ def notify_staff(*, kind: str, key: str, payload: dict[str, Any]) -> None:
         recipient=settings.TERMS_STAFF_EMAIL,
         locale="ja",
     )
+
+
+# --- Many tenants at once -----------------------------------------------------------------
+
+# (tenant, key, payload, subject): one occurrence for one tenant, as notify_tenant takes them.
+TenantNote = tuple[Tenant, str, dict[str, Any], Any]
+
+
+def notification_rows(
+    entries: Sequence[tuple[str, Tenant, str, dict[str, Any], Any]],
+    *,
+    email: bool = True,
+    webhook: bool = True,
+) -> tuple[list[Event], list[tuple[int, Outbox]]]:
+    """Write the events for `entries` (kind, tenant, key, payload, subject) and build their outbox rows.
+
+    The rows are exactly those notify_tenant would queue, entry by entry (same dedupe keys,
+    recipients, locale and payloads), but found in three queries whatever the number of
+    entries: the events (one INSERT), the admins' addresses, the partners' active endpoints.
+    The outbox rows are returned unsaved, each with the index of its entry, so the caller
+    chooses how a key queued before is treated.
+    """
+    if not entries:
+        return [], []
+    now = clock.now()
+    bodies = [
+        {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
+        for _kind, tenant, _key, payload, _subject in entries
+    ]
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                kind=str(kind),
+                tenant_id=tenant.pk,
+                partner_id=tenant.partner_id,
+                subject_type=subject._meta.label_lower if subject is not None else "",
+                subject_id=getattr(subject, "pk", None),
+                payload=body,
+                occurred_at=now,
+            )
+            for (kind, tenant, _key, _payload, subject), body in zip(entries, bodies, strict=True)
+        ]
+    )
+    admins: dict[int, list[str]] = defaultdict(list)
+    if email:
+        for tenant_id, address in (
+            Membership.objects.filter(
+                tenant_id__in={tenant.pk for _k, tenant, *_rest in entries}, role=Role.ADMIN
+            )
+            .exclude(user__email="")
+            .order_by("tenant_id", "user_id")
+            .values_list("tenant_id", "user__email")
+        ):
+            admins[tenant_id].append(address)
+    endpoints: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    partner_ids = {t.partner_id for _k, t, *_rest in entries if t.partner_id is not None}
+    if webhook and partner_ids:
+        for endpoint in WebhookEndpoint.objects.filter(
+            partner_id__in=partner_ids, is_active=True
+        ).order_by("pk"):
+            endpoints[endpoint.partner_id].append(endpoint)
+    rows: list[tuple[int, Outbox]] = []
+    for index, ((kind, tenant, key, _payload, _subject), body, event) in enumerate(
+        zip(entries, bodies, events, strict=True)
+    ):
+        kind = str(kind)
+        if email:
+            emails = list(admins[tenant.pk])
+            if tenant.contact_email:
+                emails.append(tenant.contact_email)
+            for address in dict.fromkeys(e.lower() for e in emails):
+                outbox = Outbox(
+                    kind=kind,
+                    channel=OutboxChannel.EMAIL,
+                    dedupe_key=f"{kind}:{key}:email:{address}",
+                    payload=body,
+                    recipient=address,
+                    tenant_id=tenant.pk,
+                    partner_id=tenant.partner_id,
+                    event=event,
+                    locale=tenant.locale,
+                    next_attempt_at=now,
+                )
+                rows.append((index, outbox))
+        for endpoint in endpoints.get(tenant.partner_id or 0, []):
+            if endpoint.event_kinds and kind not in endpoint.event_kinds:
+                continue
+            outbox = Outbox(
+                kind=kind,
+                channel=OutboxChannel.WEBHOOK,
+                dedupe_key=f"{kind}:{key}:webhook:{endpoint.pk}",
+                payload={"event_id": event.pk, "kind": kind, "data": body},
+                recipient=endpoint.url,
+                tenant_id=tenant.pk,
+                partner_id=tenant.partner_id,
+                webhook_endpoint_id=endpoint.pk,
+                event=event,
+                next_attempt_at=now,
+            )
+            rows.append((index, outbox))
+    return events, rows
+
+
+def notify_tenants(
+    *,
+    kind: str,
+    items: Iterable[TenantNote],
+    batch_size: int = 1000,
+    email: bool = True,
+    webhook: bool = True,
+) -> int:
+    """notify_tenant for every (tenant, key, payload, subject) in `items`, set-based.
+
+    Writes the same events and outbox rows as calling notify_tenant item by item, in batches
+    of `batch_size` tenants with four queries per batch (events, admins, endpoints, outbox)
+    whatever the batch holds. A dedupe key queued before is skipped (ON CONFLICT DO NOTHING),
+    so a second run queues nothing new. Returns the number of tenants notified.
+    """
+    count = 0
+    queued = False
+    iterator = iter(items)
+    while batch := list(islice(iterator, batch_size)):
+        _events, rows = notification_rows(
+            [(kind, tenant, key, payload, subject) for tenant, key, payload, subject in batch],
+            email=email,
+            webhook=webhook,
+        )
+        if rows:
+            # Unique within the statement too, as item-by-item get_or_create would leave it.
+            unique: dict[str, Outbox] = {}
+            for _index, row in rows:
+                unique.setdefault(row.dedupe_key, row)
+            Outbox.objects.bulk_create(list(unique.values()), ignore_conflicts=True)
+            queued = True
+        count += len(batch)
+    if queued:
+        # As outbox_add does: deliver after the caller's transaction commits.
+        delivery_ring_on_commit()
+    return count

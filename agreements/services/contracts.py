@@ -7,7 +7,6 @@ with a constant number of queries per batch.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,10 +50,10 @@ from agreements.selectors.contracts import (
 )
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from core.models import Event, Outbox
+from core.models import Outbox
 from core.services import audit_add
-from tenants.enums import Role
-from tenants.models import Membership, Tenant, WebhookEndpoint
+from tenants.models import Tenant
+from tenants.notify import notification_rows
 from tenants.scope import Scope
 from terms_site import clock
 
@@ -95,84 +94,11 @@ def notify_many(notes: Sequence[Note], *, staff: Sequence[Note] = ()) -> list[in
     row queued for it (an e-mail, else a webhook), or None when the tenant has no recipient:
     the delivery reference a termination stores (R14).
     """
+    # One implementation of "what notify_tenant writes", shared with notify_tenants.
+    _events, rows = notification_rows(
+        [(note.kind, note.tenant, note.key, note.payload, note.subject) for note in notes]
+    )
     now = clock.now()
-    rows: list[tuple[int, Outbox]] = []
-    if notes:
-        bodies = [
-            {"tenant_id": n.tenant.pk, "tenant_name": n.tenant.name, **n.payload} for n in notes
-        ]
-        events = Event.objects.bulk_create(
-            [
-                Event(
-                    kind=str(note.kind),
-                    tenant_id=note.tenant.pk,
-                    partner_id=note.tenant.partner_id,
-                    subject_type=note.subject._meta.label_lower if note.subject is not None else "",
-                    subject_id=getattr(note.subject, "pk", None),
-                    payload=body,
-                    occurred_at=now,
-                )
-                for note, body in zip(notes, bodies, strict=True)
-            ]
-        )
-        admins: dict[int, list[str]] = defaultdict(list)
-        for tenant_id, email in (
-            Membership.objects.filter(tenant_id__in={n.tenant.pk for n in notes}, role=Role.ADMIN)
-            .exclude(user__email="")
-            .order_by("tenant_id", "user_id")
-            .values_list("tenant_id", "user__email")
-        ):
-            admins[tenant_id].append(email)
-        partner_ids = {n.tenant.partner_id for n in notes if n.tenant.partner_id is not None}
-        endpoints: dict[int, list[WebhookEndpoint]] = defaultdict(list)
-        if partner_ids:
-            for endpoint in WebhookEndpoint.objects.filter(
-                partner_id__in=partner_ids, is_active=True
-            ).order_by("pk"):
-                endpoints[endpoint.partner_id].append(endpoint)
-        for index, (note, body, event) in enumerate(zip(notes, bodies, events, strict=True)):
-            tenant, kind = note.tenant, str(note.kind)
-            emails = list(admins[tenant.pk])
-            if tenant.contact_email:
-                emails.append(tenant.contact_email)
-            for address in dict.fromkeys(e.lower() for e in emails):
-                rows.append(
-                    (
-                        index,
-                        Outbox(
-                            kind=kind,
-                            channel=OutboxChannel.EMAIL,
-                            dedupe_key=f"{kind}:{note.key}:email:{address}",
-                            payload=body,
-                            recipient=address,
-                            tenant_id=tenant.pk,
-                            partner_id=tenant.partner_id,
-                            event=event,
-                            locale=tenant.locale,
-                            next_attempt_at=now,
-                        ),
-                    )
-                )
-            for endpoint in endpoints.get(tenant.partner_id or 0, []):
-                if endpoint.event_kinds and kind not in endpoint.event_kinds:
-                    continue
-                rows.append(
-                    (
-                        index,
-                        Outbox(
-                            kind=kind,
-                            channel=OutboxChannel.WEBHOOK,
-                            dedupe_key=f"{kind}:{note.key}:webhook:{endpoint.pk}",
-                            payload={"event_id": event.pk, "kind": kind, "data": body},
-                            recipient=endpoint.url,
-                            tenant_id=tenant.pk,
-                            partner_id=tenant.partner_id,
-                            webhook_endpoint_id=endpoint.pk,
-                            event=event,
-                            next_attempt_at=now,
-                        ),
-                    )
-                )
     for note in staff:
         rows.append(
             (

@@ -9,7 +9,7 @@ Once scheduled a version never changes (R7); a correction is a new version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from agreements import rules
 from agreements.enums import ConsentMode, LegalBasis, VersionStatus
-from agreements.models import Article, ConsentState, TermsVersion
+from agreements.models import Article, ConsentState, TermsDocument, TermsVersion
 from agreements.selectors.versions import tenants_to_notify, version_in_force
 from agreements.services.version_drafts import (
     EDITABLE_FIELDS,
@@ -48,7 +48,8 @@ from agreements.services.version_text import (
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
-from tenants.notify import notify_staff, notify_tenant
+from tenants.models import Tenant
+from tenants.notify import notify_staff, notify_tenant, notify_tenants
 from tenants.scope import Scope
 from terms_site import clock
 
@@ -343,15 +344,15 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
     # A revision nobody was told of needs no retraction; a posted one does (R7).
     if locked.posted_at is not None:
         payload = {**version_payload(locked), "reason": locked.withdrawal_reason}
-        for tenant in tenants_to_notify(document=locked.document):
-            notify_tenant(
-                kind=EventKind.VERSION_WITHDRAWN,
-                tenant=tenant,
-                key=f"version:{locked.pk}:withdrawn",
-                payload=payload,
-                subject=locked,
-            )
-            notified += 1
+        key = f"version:{locked.pk}:withdrawn"
+        notified = notify_tenants(
+            kind=EventKind.VERSION_WITHDRAWN,
+            items=(
+                (tenant, key, payload, locked)
+                for tenant in _bound_tenants(locked.document, NOTIFY_BATCH_SIZE)
+            ),
+            batch_size=NOTIFY_BATCH_SIZE,
+        )
     _projection_restore(locked, note=gettext("改定が撤回されたため取り下げ"))
     audit_add(
         actor=staff_actor(scope),
@@ -361,6 +362,15 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
         data={"reason": locked.withdrawal_reason, "notified": notified},
     )
     return locked
+
+
+# Tenants notified per batch when a revision is posted or withdrawn (one set of queries each).
+NOTIFY_BATCH_SIZE = 1000
+
+
+def _bound_tenants(document: TermsDocument, chunk_size: int) -> Iterator[Tenant]:
+    # Streamed: a revision may bind 100,000 tenants, which need not all sit in memory at once.
+    return tenants_to_notify(document=document).iterator(chunk_size=chunk_size)
 
 
 # --- jobs: posting (R2) and taking effect (R2, R5) ---------------------------------------------
@@ -381,14 +391,16 @@ def notice_post(*, version: TermsVersion) -> bool:
         return False
     posted = TermsVersion.objects.select_related("document", "document__product").get(pk=version.pk)
     payload = version_payload(posted)
-    for tenant in tenants_to_notify(document=posted.document):
-        notify_tenant(
-            kind=EventKind.NOTICE_POSTED,
-            tenant=tenant,
-            key=f"version:{posted.pk}:posted",
-            payload=payload,
-            subject=posted,
-        )
+    key = f"version:{posted.pk}:posted"
+    # Set-based: a constant number of queries per batch of tenants, not seven per tenant.
+    notify_tenants(
+        kind=EventKind.NOTICE_POSTED,
+        items=(
+            (tenant, key, payload, posted)
+            for tenant in _bound_tenants(posted.document, NOTIFY_BATCH_SIZE)
+        ),
+        batch_size=NOTIFY_BATCH_SIZE,
+    )
     from agreements.services.consents import (  # noqa: PLC0415 -- consents builds on versions
         consent_states_open,
     )

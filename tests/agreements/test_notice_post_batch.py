@@ -1,0 +1,232 @@
+"""Posting a notice notifies bound tenants set-based: constant queries per batch, same rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from agreements.enums import ConsentMode, LegalBasis
+from agreements.services import versions as versions_service
+from agreements.services.versions import (
+    article_upsert,
+    notice_post,
+    version_draft_create,
+    version_schedule,
+)
+from core.enums import EventKind
+from core.models import Event, Outbox
+from tenants.enums import Role
+from tenants.models import WebhookEndpoint
+from tenants.notify import notify_tenant, notify_tenants
+from tenants.scope import Scope
+from terms_site import clock
+from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
+from tests.factories.agreements import ContractFactory, VersionFactory
+from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory, UserFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+TODAY = date(2025, 3, 3)
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with clock.frozen_at(TODAY):
+        yield
+
+
+@pytest.fixture
+def scheduled(catalog, editor, publisher):
+    """A scheduled, not yet posted revision of the Biz terms."""
+    VersionFactory(
+        document=catalog.biz_terms,
+        label="2024-11-22",
+        effective_on=date(2024, 11, 22),
+        articles=[("本規約について", "本規約は本製品に適用されます。")],
+    )
+    draft = version_draft_create(
+        scope=Scope.staff(editor), document=catalog.biz_terms, label="2025-04"
+    )
+    article_upsert(
+        scope=Scope.staff(editor),
+        version=draft,
+        number=2,
+        title="変更の掲示",
+        body="1. 掲示します。",
+    )
+    return version_schedule(
+        scope=Scope.staff(publisher),
+        version=draft,
+        notice_on=TODAY,
+        effective_on=TODAY + timedelta(days=7),
+        consent_mode=ConsentMode.DEEMED,
+        legal_basis=LegalBasis.REASONABLE,
+        rationale="掲示の時期を明記するため。",
+        categories=[{"kind": "substantive", "title": "掲示時期の明記"}],
+    )
+
+
+def _bound(catalog, **tenant_fields):
+    tenant = TenantFactory(**tenant_fields)
+    ContractFactory(tenant=tenant, product=catalog.biz)
+    return tenant
+
+
+def _varied_tenants(catalog):
+    """Tenants covering every branch of notify_tenant's recipients and endpoints."""
+    partner = PartnerFactory()
+    WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example/a", secret="s")
+    WebhookEndpoint.objects.create(
+        partner=partner,
+        url="https://hooks.example/only-withdrawn",
+        secret="s",
+        event_kinds=[EventKind.VERSION_WITHDRAWN],
+    )
+    WebhookEndpoint.objects.create(
+        partner=partner, url="https://hooks.example/off", secret="s", is_active=False
+    )
+    other = PartnerFactory()
+    WebhookEndpoint.objects.create(partner=other, url="https://hooks.example/b", secret="s")
+    with_partner = _bound(catalog, partner=partner, locale="en")
+    MembershipFactory(tenant=with_partner, user=UserFactory(email="Boss@Customer.example"))
+    MembershipFactory(tenant=with_partner, role=Role.VIEWER)
+    shared = _bound(catalog, partner=other, contact_email="boss@customer.example")
+    MembershipFactory(tenant=shared, user=UserFactory(email="BOSS@customer.example"))
+    MembershipFactory(tenant=shared)
+    _bound(catalog, contact_email="")  # no partner, no admin, no contact: an event only
+    MembershipFactory(tenant=_bound(catalog))
+    TenantFactory()  # not bound: never told
+    return partner
+
+
+def _outbox_shape(key: str) -> list[tuple]:
+    rows = Outbox.objects.filter(dedupe_key__contains=f":{key}:").order_by("tenant_id", "pk")
+    return [
+        (
+            r.kind,
+            r.channel,
+            r.dedupe_key.replace(f":{key}:", ":*:"),
+            r.recipient,
+            r.locale,
+            r.tenant_id,
+            r.partner_id,
+            r.webhook_endpoint_id,
+            r.status,
+            {k: v for k, v in r.payload.items() if k != "event_id"},
+            Event.objects.filter(pk=r.event_id).values_list("tenant_id", "kind").get(),
+        )
+        for r in rows
+    ]
+
+
+def _event_shape(kind: str, subject_id: int, exclude: set[int] = frozenset()) -> list[tuple]:
+    return list(
+        Event.objects.filter(kind=kind, subject_id=subject_id)
+        .exclude(pk__in=exclude)
+        .order_by("tenant_id")
+        .values_list("tenant_id", "partner_id", "subject_type", "payload", "occurred_at")
+    )
+
+
+def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -> None:
+    _varied_tenants(catalog)
+    tenants = list(versions_service.tenants_to_notify(document=scheduled.document))
+    assert len(tenants) == 4
+    # The path notice_post took before: notify_tenant tenant by tenant (under another key).
+    payload = versions_service.version_payload(scheduled)
+    for tenant in tenants:
+        notify_tenant(
+            kind=EventKind.NOTICE_POSTED,
+            tenant=tenant,
+            key="per-tenant",
+            payload=payload,
+            subject=scheduled,
+        )
+    before = set(Event.objects.values_list("pk", flat=True))
+    per_tenant_events = _event_shape(EventKind.NOTICE_POSTED, scheduled.pk)
+
+    assert notice_post(version=scheduled)
+
+    expected = _outbox_shape("per-tenant")
+    got = _outbox_shape(f"version:{scheduled.pk}:posted")
+    # posted_at is only in the payload of the batch (it is set before notifying).
+    for row in (*expected, *got):
+        row[9].pop("posted_at", None)
+    assert got == expected
+    # admin + contact (en) + one webhook; two deduplicated addresses + webhook; none; admin + contact
+    assert len(got) == 3 + 2 + 0 + 2
+    assert all(r[3] != "https://hooks.example/only-withdrawn" for r in got)
+    batch_events = _event_shape(EventKind.NOTICE_POSTED, scheduled.pk, exclude=before)
+    strip = [
+        (t, p, s, {k: v for k, v in b.items() if k != "posted_at"}, o)
+        for t, p, s, b, o in per_tenant_events
+    ]
+    assert [
+        (t, p, s, {k: v for k, v in b.items() if k != "posted_at"}, o)
+        for t, p, s, b, o in batch_events
+    ] == strip
+    # Webhook payloads point at the tenant's own new event.
+    for row in Outbox.objects.filter(dedupe_key__startswith=f"{EventKind.NOTICE_POSTED}:version:"):
+        if row.channel == "webhook":
+            assert row.payload["event_id"] == row.event_id
+            assert row.payload["data"]["tenant_id"] == row.tenant_id
+
+
+def test_notify_tenants_second_run_queues_nothing(catalog, scheduled) -> None:
+    _varied_tenants(catalog)
+    assert notice_post(version=scheduled)
+    queued = Outbox.objects.count()
+    events = Event.objects.count()
+    assert not notice_post(version=scheduled)  # posted_at set once: nothing at all
+    assert (Outbox.objects.count(), Event.objects.count()) == (queued, events)
+    # The notifier itself, run again for the same occurrence, queues no second message.
+    tenants = list(versions_service.tenants_to_notify(document=scheduled.document))
+    key = f"version:{scheduled.pk}:posted"
+    assert notify_tenants(
+        kind=EventKind.NOTICE_POSTED, items=[(t, key, {}, scheduled) for t in tenants]
+    ) == len(tenants)
+    assert Outbox.objects.count() == queued
+
+
+def _add_bound_tenants(catalog, partner, count: int) -> None:
+    for index in range(count):
+        tenant = _bound(catalog, partner=partner if index % 2 else None)
+        MembershipFactory(tenant=tenant)
+
+
+def _post_queries(scheduled) -> tuple[int, int]:
+    """Queries and outbox rows for posting `scheduled` now, rolled back afterwards."""
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as ctx:
+            assert notice_post(version=scheduled)
+        queued = Outbox.objects.filter(kind=EventKind.NOTICE_POSTED).count()
+        transaction.set_rollback(True)
+    return len(ctx.captured_queries), queued
+
+
+def test_notice_post_queries_constant_per_batch(catalog, scheduled, monkeypatch) -> None:
+    partner = PartnerFactory()
+    WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example/a", secret="s")
+    _add_bound_tenants(catalog, partner, 10)
+    queries_10, queued_10 = _post_queries(scheduled)
+    _add_bound_tenants(catalog, partner, 190)
+    queries_200, queued_200 = _post_queries(scheduled)
+    # admin + contact address per tenant; the webhook dedupe key names the occurrence and the
+    # endpoint but not the tenant, so (as notify_tenant always did) the partner's endpoint
+    # gets one row per posting, for its first tenant.
+    assert (queued_10, queued_200) == (10 * 2 + 1, 200 * 2 + 1)
+    # One batch (1,000 tenants) costs the same for 10 tenants as for 200: was 7 per tenant.
+    assert queries_200 == queries_10
+    assert queries_10 <= 20, queries_10
+    # In batches of 50, each of the three further batches adds the same few queries.
+    monkeypatch.setattr(versions_service, "NOTIFY_BATCH_SIZE", 50)
+    queries_4_batches, queued = _post_queries(scheduled)
+    assert queued == queued_200
+    assert queries_4_batches - queries_10 == 3 * PER_BATCH
+
+
+# events, admins' addresses, partners' endpoints, outbox rows
+PER_BATCH = 4
