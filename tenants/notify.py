@@ -7,6 +7,7 @@ endpoint of the tenant's partner. Delivery happens later, at least once, from th
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import islice
@@ -21,6 +22,19 @@ from core.services import event_add, outbox_add
 from tenants.enums import Role
 from tenants.models import Membership, Tenant, WebhookEndpoint
 from terms_site import clock
+
+
+def dedupe_key(kind: str, key: str, tenant_id: int, tail: str) -> str:
+    """The outbox key of one message of one occurrence to one tenant's recipient.
+
+    It names the tenant: one occurrence (a notice posted to every bound tenant) reaches each
+    tenant's admins and each tenant's partner webhook, even when two tenants share an address
+    or a partner. Keys longer than the column are shortened with a digest of the whole key.
+    """
+    full = f"{kind}:{key}:tenant:{tenant_id}:{tail}"
+    if len(full) <= 255:
+        return full
+    return f"{full[:190]}:{hashlib.sha256(full.encode()).hexdigest()}"
 
 
 def tenant_recipients(tenant: Tenant) -> list[str]:
@@ -61,7 +75,7 @@ def notify_tenant(
             outbox_add(
                 kind=kind,
                 channel=OutboxChannel.EMAIL,
-                dedupe_key=f"{kind}:{key}:email:{address}",
+                dedupe_key=dedupe_key(kind, key, tenant.pk, f"email:{address}"),
                 payload=body,
                 recipient=address,
                 tenant_id=tenant.pk,
@@ -78,7 +92,7 @@ def notify_tenant(
             outbox_add(
                 kind=kind,
                 channel=OutboxChannel.WEBHOOK,
-                dedupe_key=f"{kind}:{key}:webhook:{endpoint.pk}",
+                dedupe_key=dedupe_key(kind, key, tenant.pk, f"webhook:{endpoint.pk}"),
                 payload={"event_id": event.pk, "kind": kind, "data": body},
                 recipient=endpoint.url,
                 tenant_id=tenant.pk,
@@ -173,7 +187,7 @@ def notification_rows(
                 outbox = Outbox(
                     kind=kind,
                     channel=OutboxChannel.EMAIL,
-                    dedupe_key=f"{kind}:{key}:email:{address}",
+                    dedupe_key=dedupe_key(kind, key, tenant.pk, f"email:{address}"),
                     payload=body,
                     recipient=address,
                     tenant_id=tenant.pk,
@@ -189,7 +203,7 @@ def notification_rows(
             outbox = Outbox(
                 kind=kind,
                 channel=OutboxChannel.WEBHOOK,
-                dedupe_key=f"{kind}:{key}:webhook:{endpoint.pk}",
+                dedupe_key=dedupe_key(kind, key, tenant.pk, f"webhook:{endpoint.pk}"),
                 payload={"event_id": event.pk, "kind": kind, "data": body},
                 recipient=endpoint.url,
                 tenant_id=tenant.pk,

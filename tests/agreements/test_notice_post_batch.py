@@ -156,8 +156,9 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
     for row in (*expected, *got):
         row[9].pop("posted_at", None)
     assert got == expected
-    # admin + contact (en) + one webhook; two deduplicated addresses + webhook; none; admin + contact
-    assert len(got) == 3 + 2 + 0 + 2
+    # admin + contact (en) + one webhook; two addresses (one given twice) + webhook; none;
+    # admin + contact. An address shared with another tenant is told once per tenant.
+    assert len(got) == 3 + 3 + 0 + 2
     assert all(r[3] != "https://hooks.example/only-withdrawn" for r in got)
     batch_events = _event_shape(EventKind.NOTICE_POSTED, scheduled.pk, exclude=before)
     strip = [
@@ -214,10 +215,9 @@ def test_notice_post_queries_constant_per_batch(catalog, scheduled, monkeypatch)
     queries_10, queued_10 = _post_queries(scheduled)
     _add_bound_tenants(catalog, partner, 190)
     queries_200, queued_200 = _post_queries(scheduled)
-    # admin + contact address per tenant; the webhook dedupe key names the occurrence and the
-    # endpoint but not the tenant, so (as notify_tenant always did) the partner's endpoint
-    # gets one row per posting, for its first tenant.
-    assert (queued_10, queued_200) == (10 * 2 + 1, 200 * 2 + 1)
+    # admin + contact address per tenant, and one webhook per tenant of the partner (every
+    # other tenant): the partner hears about each of its tenants.
+    assert (queued_10, queued_200) == (10 * 2 + 5, 200 * 2 + 100)
     # One batch (1,000 tenants) costs the same for 10 tenants as for 200: was 7 per tenant.
     assert queries_200 == queries_10
     assert queries_10 <= 20, queries_10
