@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import (
@@ -285,8 +286,8 @@ class StatusCheck:
 def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
     """The status API: two indexed queries (the tenant's contracts for the product with their
     options and dates; the product's documents with the in-force and pending versions, the
-    tenant's projection row, its last answer to the version in force and live case as
-    correlated subqueries).
+    tenant's projection row, its last answer to the version in force and live case, in one
+    hand-written statement: `_DOCUMENTS_WITH_STATUS_SQL`).
 
     A document is `outstanding` when the tenant is outstanding on the latest posted version or
     still owes an answer to the explicit version in force (bound on its effective date, no
@@ -383,58 +384,82 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     )
 
 
-def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
-    def version_of(status: str, field: str, **extra: Any) -> Subquery:
-        return Subquery(
-            TermsVersion.objects.filter(document=OuterRef("pk"), status=status, **extra)
-            .order_by("-pk")
-            .values(field)[:1]
-        )
+# The status check's per-document row in one hand-written statement: the ORM spent about 60 %
+# of the check's CPU compiling the twelve correlated subqueries this replaces, on every call.
+# Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read through an
+# index: versions by (document, status), the projection by (tenant, document), the ledger and
+# the cases by tenant.
+_DOCUMENTS_WITH_STATUS_SQL = """
+SELECT d.id, d.slug, d.kind, d.option_id,
+       f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
+       (SELECT r.answer FROM agreements_consentrecord r
+           JOIN agreements_termsversion rv ON rv.id = r.version_id
+         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
+         ORDER BY r.seq DESC LIMIT 1),
+       p.id, p.label,
+       s.status, s.version_id,
+       c.status, c.end_date
+  FROM agreements_termsdocument d
+  LEFT JOIN LATERAL (
+       SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on
+         FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1
+  ) f ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT v.id, v.label FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
+        ORDER BY v.id DESC LIMIT 1
+  ) p ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT st.status, st.version_id FROM agreements_consentstate st
+        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1
+  ) s ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT tc.status, tc.end_date FROM agreements_terminationcase tc
+         JOIN agreements_termsversion cv ON cv.id = tc.version_id
+        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
+          AND tc.status IN (%(case_open)s, %(case_confirmed)s)
+        ORDER BY tc.id DESC LIMIT 1
+  ) c ON TRUE
+ WHERE d.product_id = %(product)s
+ ORDER BY d.precedence, d.slug
+"""
+_DOCUMENTS_WITH_STATUS_COLUMNS = (
+    "pk",
+    "slug",
+    "kind",
+    "option_id",
+    "in_force_id",
+    "in_force_label",
+    "in_force_mode",
+    "in_force_historical",
+    "in_force_effective_on",
+    "in_force_answer",
+    "pending_id",
+    "pending_label",
+    "state_status",
+    "state_version_id",
+    "case_status",
+    "case_end_date",
+)
 
-    state = ConsentState.objects.filter(tenant=tenant, document=OuterRef("pk"))
-    # The tenant's last ledger row for the version in force (at most one per document).
-    in_force_answer = ConsentRecord.objects.filter(
-        tenant=tenant, document=OuterRef("pk"), version__status=VersionStatus.EFFECTIVE
-    ).order_by("-seq")
-    case = TerminationCase.objects.filter(
-        tenant=tenant, version__document=OuterRef("pk"), status__in=LIVE_CASE_STATUSES
-    ).order_by("-pk")
-    return list(
-        TermsDocument.objects.filter(product=product)
-        .annotate(
-            in_force_id=version_of(VersionStatus.EFFECTIVE, "pk"),
-            in_force_label=version_of(VersionStatus.EFFECTIVE, "label"),
-            in_force_mode=version_of(VersionStatus.EFFECTIVE, "consent_mode"),
-            in_force_historical=version_of(VersionStatus.EFFECTIVE, "is_historical"),
-            in_force_effective_on=version_of(VersionStatus.EFFECTIVE, "effective_on"),
-            in_force_answer=Subquery(in_force_answer.values("answer")[:1]),
-            pending_id=version_of(VersionStatus.SCHEDULED, "pk", posted_at__isnull=False),
-            pending_label=version_of(VersionStatus.SCHEDULED, "label", posted_at__isnull=False),
-            state_status=Subquery(state.values("status")[:1]),
-            state_version_id=Subquery(state.values("version_id")[:1]),
-            case_status=Subquery(case.values("status")[:1]),
-            case_end_date=Subquery(case.values("end_date")[:1]),
+
+def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
+    """Per document of `product`: the in-force and posted pending versions, the tenant's last
+    answer to the version in force, its projection row and its live rejection case."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DOCUMENTS_WITH_STATUS_SQL,
+            {
+                "tenant": tenant.pk,
+                "product": product.pk,
+                "effective": VersionStatus.EFFECTIVE.value,
+                "scheduled": VersionStatus.SCHEDULED.value,
+                "case_open": CaseStatus.OPEN.value,
+                "case_confirmed": CaseStatus.CONFIRMED.value,
+            },
         )
-        .order_by("precedence", "slug")
-        .values(
-            "pk",
-            "slug",
-            "kind",
-            "option_id",
-            "in_force_id",
-            "in_force_label",
-            "in_force_mode",
-            "in_force_historical",
-            "in_force_effective_on",
-            "in_force_answer",
-            "pending_id",
-            "pending_label",
-            "state_status",
-            "state_version_id",
-            "case_status",
-            "case_end_date",
-        )
-    )
+        return [dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)) for row in cursor]
 
 
 # --- The ledger ----------------------------------------------------------------------------
