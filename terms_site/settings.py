@@ -199,6 +199,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "core.deliver_outbox", "schedule": crontab(minute="*")},
     # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.
     "ledger-heads-daily": {"task": "ops.log_ledger_heads", "schedule": crontab(hour=0, minute=5)},
+    "housekeeping": {"task": "ops.housekeeping", "schedule": crontab(minute=17)},
 }
 CELERY_IMPORTS = ["terms_site.tasks"]
 # Worker logs go through LOGGING below (JSON in production), not Celery's own handler.

@@ -11,3 +11,12 @@ def log_ledger_heads() -> int:
     from terms_site.ledger_heads import log_daily_heads  # noqa: PLC0415 -- leaf
 
     return log_daily_heads()
+
+
+@shared_task(name="ops.housekeeping", acks_late=True, ignore_result=True)
+def housekeeping() -> dict[str, int]:
+    """Hourly (beat): drop Idempotency-Key records past their 24 h, expire old invitations."""
+    from tenants.services import invitations_expire  # noqa: PLC0415 -- leaf
+    from terms_site.idempotency import purge_expired  # noqa: PLC0415 -- leaf
+
+    return {"idempotency_purged": purge_expired(), "invitations_expired": invitations_expire()}
