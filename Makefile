@@ -30,6 +30,7 @@ run: venv
 test: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	DJANGO_DEBUG=true $(MANAGE) makemigrations --check --dry-run
 	DJANGO_DEBUG=true $(MANAGE) compilemessages --ignore=.venv -v0
 	$(PY) scripts/check_services.py

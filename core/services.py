@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from core.enums import OutboxChannel
 from core.models import AuditEntry, Event, Heartbeat, Outbox
@@ -30,7 +30,7 @@ def audit_add(
     actor_label: str = "",
 ) -> AuditEntry:
     """Record a staff (or privileged) action on `obj`; call inside the action's transaction."""
-    user = actor if (actor is not None and getattr(actor, "is_authenticated", False)) else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     return AuditEntry.objects.create(
         actor=user,
         actor_label=actor_label or (str(getattr(user, "username", "")) if user else "system"),

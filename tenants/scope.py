@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from tenants.enums import KeyScope, Role
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from tenants.models import Membership, PartnerAPIKey
 
@@ -24,7 +24,7 @@ ScopeKind = Literal["staff", "partner", "product", "tenant_user", "system"]
 @dataclass(frozen=True)
 class Scope:
     kind: ScopeKind
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     partner_id: int | None = None
     partner_key: PartnerAPIKey | None = None
     product_id: int | None = None
@@ -35,7 +35,7 @@ class Scope:
 
     # --- constructors -----------------------------------------------------------------
     @classmethod
-    def staff(cls, user: AbstractBaseUser) -> Scope:
+    def staff(cls, user: User) -> Scope:
         return cls(kind="staff", user=user)
 
     @classmethod

@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -387,7 +387,7 @@ def tenant_create(
             raise PermissionDenied(
                 _("他のパートナーのテナントは作成できません。"), code="partner_mismatch"
             )
-        owner = Partner.objects.get(pk=scope.partner_id)
+        owner = Partner.objects.get(pk=cast(int, scope.partner_id))
     else:
         raise PermissionDenied(_("テナントを作成する権限がありません。"))
     values = _clean_tenant_values(
@@ -540,7 +540,7 @@ def invitation_create(
         kind=EventKind.INVITATION,
         channel=OutboxChannel.EMAIL,
         # One message per token: a refresh queues a new e-mail, a retry of the same does not.
-        dedupe_key=f"{EventKind.INVITATION}:{invitation.pk}:{values['token_hash'][:16]}",
+        dedupe_key=f"{EventKind.INVITATION}:{invitation.pk}:{cast(str, values['token_hash'])[:16]}",
         payload={
             "tenant_id": locked.pk,
             "tenant_name": locked.name,
@@ -801,7 +801,7 @@ def _webhook_owner(scope: Scope, partner: Partner | None) -> Partner:
         raise PermissionDenied(
             _("他のパートナーのWebhookは登録できません。"), code="partner_mismatch"
         )
-    return Partner.objects.get(pk=scope.partner_id)
+    return Partner.objects.get(pk=cast(int, scope.partner_id))
 
 
 @transaction.atomic

@@ -411,7 +411,7 @@ def case_confirm(*, scope: Scope, case: TerminationCase, note: str = "") -> Term
     )
     case.status = CaseStatus.CONFIRMED
     case.confirmed_at = clock.now()
-    case.confirmed_by = scope.user  # type: ignore[assignment]
+    case.confirmed_by = scope.user
     case.end_date = end_date
     if note:
         case.note = "\n".join(filter(None, [case.note, note]))
@@ -683,9 +683,9 @@ def consent_state_rebuild(*, tenant_ids: Iterable[int] | None = None) -> int:
     for version in versions:
         by_document.setdefault(version.document_id, []).append(version)
     for doc_versions in by_document.values():
-        version = latest_posted(doc_versions)
-        if version is not None:
-            changed += _rebuild_document(version, only)
+        latest = latest_posted(doc_versions)
+        if latest is not None:
+            changed += _rebuild_document(latest, only)
     return changed
 
 

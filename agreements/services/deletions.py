@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -247,7 +247,7 @@ def deletion_acknowledge(
     row = (
         DataDeletion.objects.select_for_update(of=("self",))
         .select_related("contract", "contract__product", "tenant")
-        .filter(pk=deletion.pk, contract__product_id=scope.product_id)
+        .filter(pk=deletion.pk, contract__product_id=cast(int, scope.product_id))
         .first()
     )
     if row is None:

@@ -264,7 +264,7 @@ def append_locked(
     salt = secrets.token_hex(32) if evidence is not None else ""
     digests = evidence_digests(salt, evidence) if evidence is not None else {}
     seq = head.seq + 1
-    fields = {
+    fields: dict[str, Any] = {
         "tenant_id": head.tenant_id,
         "seq": seq,
         "document_id": version.document_id,
@@ -349,7 +349,8 @@ def _rows(tenant_ids: Iterable[int] | None, *, with_evidence: bool) -> QuerySet[
     qs = ConsentRecord.objects.order_by("tenant_id", "seq")
     if tenant_ids is not None:
         qs = qs.filter(tenant_id__in=list(tenant_ids))
-    return qs.values(*_ROW_VALUES, *(_EVIDENCE_VALUES if with_evidence else ()))
+    rows: QuerySet[Any] = qs.values(*_ROW_VALUES, *(_EVIDENCE_VALUES if with_evidence else ()))
+    return rows
 
 
 def export_row(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def require_editor(scope: Scope) -> None:
         raise PermissionDenied(gettext("規約の版を編集できるのは当社スタッフのみです。"))
     if getattr(user, "is_superuser", False):
         return
-    groups = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    groups = set(user.groups.values_list("name", flat=True))
     if "viewer" in groups and not groups & EDITOR_GROUPS:
         raise PermissionDenied(gettext("閲覧担当者は規約の版を編集できません。"))
 

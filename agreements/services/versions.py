@@ -89,7 +89,7 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
         and getattr(user, "is_staff", False)
         and (
             getattr(user, "is_superuser", False)
-            or user.groups.filter(name=PUBLISHER_GROUP).exists()  # type: ignore[attr-defined]
+            or user.groups.filter(name=PUBLISHER_GROUP).exists()
         )
     )
     if not is_publisher:
