@@ -49,7 +49,7 @@ from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
 from tenants.models import Tenant
-from tenants.notify import notify_staff, notify_tenant, notify_tenants
+from tenants.notify import notify_staff, notify_tenants
 from tenants.scope import Scope
 from terms_site import clock
 
@@ -453,14 +453,15 @@ def _apply_one(pk: int, today: date) -> str | None:
         notify_staff(kind=EventKind.VERSION_LAPSED, key=f"version:{pk}:lapsed", payload=payload)
         if version.posted_at is not None:
             # Tenants saw the (late) notice; tell them it does not take effect.
-            for tenant in tenants_to_notify(document=version.document):
-                notify_tenant(
-                    kind=EventKind.VERSION_LAPSED,
-                    tenant=tenant,
-                    key=f"version:{pk}:lapsed",
-                    payload=payload,
-                    subject=version,
-                )
+            key = f"version:{pk}:lapsed"
+            notify_tenants(
+                kind=EventKind.VERSION_LAPSED,
+                items=(
+                    (tenant, key, payload, version)
+                    for tenant in _bound_tenants(version.document, NOTIFY_BATCH_SIZE)
+                ),
+                batch_size=NOTIFY_BATCH_SIZE,
+            )
         _projection_restore(version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"))
         audit_add(
             actor=None,
