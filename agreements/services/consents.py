@@ -533,9 +533,11 @@ def consents_apply_effective(
     Deemed mode writes a system row citing the notice for each tenant bound on the effective
     date (a contract active that day) that has not answered, only when the notice was posted
     before that date. Explicit mode marks the same non-responders `outstanding`. Batches of
-    `batch_size` tenants, each its own transaction with a constant number of queries: lock
-    the batch's heads in one SELECT ... FOR UPDATE, chain in Python, bulk insert rows, bulk
-    update heads and projection rows. Idempotent: a second run writes nothing.
+    `batch_size` tenants, each an atomic block with a constant number of queries: lock the
+    batch's heads in one SELECT ... FOR UPDATE, chain in Python, bulk insert rows, bulk update
+    heads and projection rows. The effective-date job calls this inside the transaction that
+    makes the version effective, so the rows commit with the status change (and the heads stay
+    locked until then). Idempotent: a second run writes nothing.
     """
     counts = {"deemed": 0, "outstanding": 0, "batches": 0}
     if version.effective_on is None or today < version.effective_on:
