@@ -18,7 +18,7 @@ from django.conf import settings
 from core.delivery import delivery_ring_on_commit
 from core.enums import OutboxChannel
 from core.models import Event, Outbox
-from core.services import event_add, outbox_add
+from core.services import outbox_add
 from tenants.enums import Role
 from tenants.models import Membership, Tenant, WebhookEndpoint
 from terms_site import clock
@@ -37,19 +37,6 @@ def dedupe_key(kind: str, key: str, tenant_id: int, tail: str) -> str:
     return f"{full[:190]}:{hashlib.sha256(full.encode()).hexdigest()}"
 
 
-def tenant_recipients(tenant: Tenant) -> list[str]:
-    """The tenant's admins and its contact address, deduplicated, in a stable order."""
-    emails = list(
-        Membership.objects.filter(tenant=tenant, role=Role.ADMIN)
-        .exclude(user__email="")
-        .order_by("user_id")
-        .values_list("user__email", flat=True)
-    )
-    if tenant.contact_email:
-        emails.append(tenant.contact_email)
-    return list(dict.fromkeys(e.lower() for e in emails))
-
-
 def notify_tenant(
     *,
     kind: str,
@@ -66,41 +53,25 @@ def notify_tenant(
     recipient it makes the outbox rows unique, so calling this twice queues nothing new.
     `payload` must be JSON-serialisable (dates as ISO strings).
     """
-    body = {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
-    event = event_add(
-        kind=kind, tenant_id=tenant.pk, partner_id=tenant.partner_id, subject=subject, payload=body
+    events, rows = notification_rows(
+        [(kind, tenant, key, payload, subject)], email=email, webhook=webhook
     )
-    if email:
-        for address in tenant_recipients(tenant):
-            outbox_add(
-                kind=kind,
-                channel=OutboxChannel.EMAIL,
-                dedupe_key=dedupe_key(kind, key, tenant.pk, f"email:{address}"),
-                payload=body,
-                recipient=address,
-                tenant_id=tenant.pk,
-                partner_id=tenant.partner_id,
-                event=event,
-                locale=tenant.locale,
-            )
-    if webhook and tenant.partner_id is not None:
-        for endpoint in WebhookEndpoint.objects.filter(
-            partner_id=tenant.partner_id, is_active=True
-        ):
-            if endpoint.event_kinds and kind not in endpoint.event_kinds:
-                continue
-            outbox_add(
-                kind=kind,
-                channel=OutboxChannel.WEBHOOK,
-                dedupe_key=dedupe_key(kind, key, tenant.pk, f"webhook:{endpoint.pk}"),
-                payload={"event_id": event.pk, "kind": kind, "data": body},
-                recipient=endpoint.url,
-                tenant_id=tenant.pk,
-                partner_id=tenant.partner_id,
-                webhook_endpoint_id=endpoint.pk,
-                event=event,
-            )
-    return event
+    for _index, row in rows:
+        # One by one through outbox_add: a key queued before stays as it is, and delivery
+        # is rung on commit.
+        outbox_add(
+            kind=row.kind,
+            channel=row.channel,
+            dedupe_key=row.dedupe_key,
+            payload=row.payload,
+            recipient=row.recipient,
+            tenant_id=row.tenant_id,
+            partner_id=row.partner_id,
+            webhook_endpoint_id=row.webhook_endpoint_id,
+            event=row.event,
+            locale=row.locale,
+        )
+    return events[0]
 
 
 def notify_staff(*, kind: str, key: str, payload: dict[str, Any]) -> None:
