@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, TextField, Value, When
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 
@@ -181,18 +181,23 @@ def _reason(value: str) -> TerminationReason:
         ) from None
 
 
-def contract_for_write(scope: Scope, contract: Contract | int) -> Contract:
-    """Lock a contract the caller may change: another caller's → NotFound, read-only → 403."""
+def _lock(contracts: QuerySet[Contract], contract: Contract | int) -> Contract:
+    """Lock one contract of `contracts` with its product and tenant loaded, or NotFound."""
     pk = contract.pk if isinstance(contract, Contract) else contract
     locked = (
-        contracts_visible(scope)
-        .select_for_update(of=("self",))
+        contracts.select_for_update(of=("self",))
         .select_related("product", "tenant")
         .filter(pk=pk)
         .first()
     )
     if locked is None:
         raise NotFound(_("契約が見つかりません。"), code="contract_not_found")
+    return locked
+
+
+def contract_for_write(scope: Scope, contract: Contract | int) -> Contract:
+    """Lock a contract the caller may change: another caller's → NotFound, read-only → 403."""
+    locked = _lock(contracts_visible(scope), contract)
     if not scope.can_write:
         raise PermissionDenied(_("この操作を行う権限がありません。"), code="read_only")
     return locked
@@ -204,6 +209,16 @@ def _require_active(contract: Contract) -> None:
             _("この契約は%(ended_on)sに終了しています。") % {"ended_on": _iso(contract.ended_on)},
             code="contract_not_active",
             ended_on=contract.ended_on,
+        )
+
+
+def _require_not_before_start(end_date: date, contract: Contract) -> None:
+    if end_date < contract.start_date:
+        raise ValidationFailed(
+            _("終了日 %(end)s が利用開始日 %(start)s より前です。")
+            % {"end": _iso(end_date), "start": _iso(contract.start_date)},
+            code="end_before_start",
+            field="end_date",
         )
 
 
@@ -659,22 +674,15 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
     for e in ends:
         if e.reason == TerminationReason.SUCCESSION:
             continue
+        due_dates: list[tuple[DeletionKind, date]] = []
         if settings.TERMS_DELETION_PRIMARY_ALLOWED:
-            deletions.append(
-                DataDeletion(
-                    contract=e.contract,
-                    tenant_id=e.contract.tenant_id,
-                    kind=DeletionKind.PRIMARY,
-                    due_on=rules.primary_deletion_from(end=e.end_date),
-                )
-            )
-        deletions.append(
+            due_dates.append((DeletionKind.PRIMARY, rules.primary_deletion_from(end=e.end_date)))
+        due_dates.append((DeletionKind.BACKUP, rules.backup_purge_due(end=e.end_date)))
+        deletions.extend(
             DataDeletion(
-                contract=e.contract,
-                tenant_id=e.contract.tenant_id,
-                kind=DeletionKind.BACKUP,
-                due_on=rules.backup_purge_due(end=e.end_date),
+                contract=e.contract, tenant_id=e.contract.tenant_id, kind=kind, due_on=due_on
             )
+            for kind, due_on in due_dates
         )
     if deletions:
         DataDeletion.objects.bulk_create(deletions, ignore_conflicts=True)
@@ -753,15 +761,7 @@ def _flag_lost_prerequisites(ends: Sequence[_End], *, now: datetime) -> int:
 
 
 def _lock_active(contract: Contract | int) -> Contract:
-    pk = contract.pk if isinstance(contract, Contract) else contract
-    locked = (
-        Contract.objects.select_for_update(of=("self",))
-        .select_related("product", "tenant")
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
-        raise NotFound(_("契約が見つかりません。"), code="contract_not_found")
+    locked = _lock(Contract.objects.all(), contract)
     _require_active(locked)
     return locked
 
@@ -793,13 +793,7 @@ def contract_end(*, contract: Contract, end_date: date, reason: str, scope: Scop
             code="end_in_future",
             field="end_date",
         )
-    if end_date < locked.start_date:
-        raise ValidationFailed(
-            _("終了日 %(end)s が利用開始日 %(start)s より前です。")
-            % {"end": _iso(end_date), "start": _iso(locked.start_date)},
-            code="end_before_start",
-            field="end_date",
-        )
+    _require_not_before_start(end_date, locked)
     scheduled = Termination.objects.filter(
         contract=locked, status=TerminationStatus.SCHEDULED, reason=why, end_date=end_date
     ).first()
@@ -841,13 +835,7 @@ def _termination_create(
             field="end_date",
             today=today,
         )
-    if end_date < contract.start_date:
-        raise ValidationFailed(
-            _("終了日 %(end)s が利用開始日 %(start)s より前です。")
-            % {"end": _iso(end_date), "start": _iso(contract.start_date)},
-            code="end_before_start",
-            field="end_date",
-        )
+    _require_not_before_start(end_date, contract)
     existing = Termination.objects.filter(
         contract=contract, status=TerminationStatus.SCHEDULED
     ).first()
