@@ -335,69 +335,53 @@ ERROR_400 = {
         ),
     )
 }
-ERROR_401 = {
-    (401, PROBLEM_CONTENT_TYPE): problem(
-        401,
+# The simple problem responses: status → (description, example code, example detail).
+_SIMPLE_ERRORS: dict[int, tuple[str, str, str]] = {
+    401: (
         "キーがない、不正、または失効している（WWW-Authenticate ヘッダー付き）",
-        _problem_example(401, "not_authenticated", "認証情報が含まれていません。"),
-    )
-}
-ERROR_403 = {
-    (403, PROBLEM_CONTENT_TYPE): problem(
-        403,
+        "not_authenticated",
+        "認証情報が含まれていません。",
+    ),
+    403: (
         "キーにこの操作の権限（スコープ）がない",
-        _problem_example(403, "permission_denied", "この操作を実行する権限がありません。"),
-    )
-}
-ERROR_404 = {
-    (404, PROBLEM_CONTENT_TYPE): problem(
-        404,
-        "存在しない、または呼び出し元の管理外",
-        _problem_example(404, "not_found", "見つかりませんでした。"),
-    )
-}
-ERROR_409 = {
-    (409, PROBLEM_CONTENT_TYPE): problem(
-        409,
+        "permission_denied",
+        "この操作を実行する権限がありません。",
+    ),
+    404: ("存在しない、または呼び出し元の管理外", "not_found", "見つかりませんでした。"),
+    409: (
         "現在の状態では受け付けられない、または同じ冪等キーの要求を処理中",
-        _problem_example(409, "idempotency_in_flight", "同じ冪等キーの要求を処理中です。"),
-    )
-}
-ERROR_415 = {
-    (415, PROBLEM_CONTENT_TYPE): problem(
-        415,
+        "idempotency_in_flight",
+        "同じ冪等キーの要求を処理中です。",
+    ),
+    415: (
         "本文が application/json ではない",
-        _problem_example(415, "unsupported_media_type", "サポートされていないメディアタイプです。"),
-    )
-}
-ERROR_422 = {
-    (422, PROBLEM_CONTENT_TYPE): problem(
-        422,
+        "unsupported_media_type",
+        "サポートされていないメディアタイプです。",
+    ),
+    422: (
         "同じ Idempotency-Key が別の本文で使われた",
-        _problem_example(
-            422, "idempotency_key_reused", "この冪等キーは別の内容の要求に使われています。"
-        ),
-    )
-}
-ERROR_429 = {
-    (429, PROBLEM_CONTENT_TYPE): problem(
-        429,
+        "idempotency_key_reused",
+        "この冪等キーは別の内容の要求に使われています。",
+    ),
+    429: (
         "キーごとの上限を超えた（Retry-After ヘッダーの秒数後に再試行）",
-        _problem_example(429, "throttled", "リクエストが制限されました。"),
-    )
+        "throttled",
+        "リクエストが制限されました。",
+    ),
 }
-
 
 _ERRORS_BY_STATUS: dict[int, dict[Any, Any]] = {
     400: ERROR_400,
-    401: ERROR_401,
-    403: ERROR_403,
-    404: ERROR_404,
-    409: ERROR_409,
-    415: ERROR_415,
-    422: ERROR_422,
-    429: ERROR_429,
+    **{
+        status_code: {
+            (status_code, PROBLEM_CONTENT_TYPE): problem(
+                status_code, description, _problem_example(status_code, code, detail)
+            )
+        }
+        for status_code, (description, code, detail) in _SIMPLE_ERRORS.items()
+    },
 }
+ERROR_429 = _ERRORS_BY_STATUS[429]
 
 
 def errors(*statuses: int) -> dict[Any, Any]:
