@@ -48,6 +48,7 @@ from agreements.selectors.contracts import (
     contracts_visible,
     open_period,
 )
+from core.delivery import delivery_ring_on_commit
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Outbox
@@ -126,6 +127,7 @@ def notify_many(notes: Sequence[Note], *, staff: Sequence[Note] = ()) -> list[in
             unique_fields=["dedupe_key"],
             update_fields=["updated_at"],
         )
+        delivery_ring_on_commit()  # as outbox_add does: deliver once this commits
     first: list[int | None] = [None] * len(notes)
     for index, row in unique.values():
         if index >= 0 and first[index] is None:

@@ -372,3 +372,23 @@ def test_outbox_add_rings_delivery_after_commit_once(django_capture_on_commit_ca
         _outbox(EventKind.RENEWED, recipient="a@customer.example")
         _outbox(EventKind.RENEWED, recipient="b@customer.example")
     assert callbacks == [_ring]
+
+
+def test_contract_notices_ring_delivery_after_commit_once(django_capture_on_commit_callbacks):
+    from agreements.services.contracts import Note, notify_many
+    from tests.factories.tenants import TenantFactory
+
+    tenant = TenantFactory(contact_email="it@customer.example")
+    with django_capture_on_commit_callbacks() as callbacks:
+        notify_many(
+            [
+                Note(
+                    kind=EventKind.RENEWED,
+                    tenant=tenant,
+                    key="c:1:renewed",
+                    payload={},
+                    subject=None,
+                )
+            ]
+        )
+    assert callbacks == [_ring]
