@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from agreements.enums import (
+    CaseStatus,
     ConsentStatus,
     ContractStatus,
     DeletionStatus,
@@ -29,10 +30,11 @@ from agreements.models import (
     Contract,
     ContractPeriod,
     DataDeletion,
+    TerminationCase,
     TermsDocument,
     TermsVersion,
 )
-from agreements.rules import non_renewal_deadline
+from agreements.rules import non_renewal_deadline, rejection_end_date
 from agreements.selectors.consents import bound_tenants_q
 from core.enums import OutboxStatus
 from core.models import Outbox
@@ -203,6 +205,33 @@ def upcoming(*, today: date, horizon_days: int = 30) -> Upcoming:
             .order_by("-lapsed_at")[:20]
         ),
     )
+
+
+# --- termination cases ------------------------------------------------------------------------
+
+
+def case_rows(
+    *, status: str, today: date, notice_days: int, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Termination cases oldest first (all when `status` is not a case status), each with
+    `prospective`: the end date confirming it today would set (R6), for open cases only, so
+    staff see it before the decision and never after."""
+    cases = TerminationCase.objects.select_related(
+        "tenant", "contract", "contract__product", "version", "version__document"
+    ).order_by("opened_at", "pk")
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    rows: list[dict[str, Any]] = []
+    for case in cases[:limit]:
+        prospective = None
+        if case.status == CaseStatus.OPEN and case.version.effective_on:
+            prospective = rejection_end_date(
+                effective_on=case.version.effective_on,
+                confirmed_on=today,
+                notice_days=notice_days,
+            )
+        rows.append({"case": case, "prospective": prospective})
+    return rows
 
 
 # --- search -----------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from agreements.console.forms import (
     SuccessionForm,
     TerminationForm,
 )
+from agreements.console.selectors import case_rows
 from agreements.console.selectors import search as console_search
 from agreements.enums import CaseStatus, DeletionStatus
 from agreements.models import DataDeletion, TerminationCase
-from agreements.rules import TransitionNotAllowed, rejection_end_date
+from agreements.rules import TransitionNotAllowed
 from agreements.selectors.consents import consent_status_for_tenant, ledger_for_tenant
 from agreements.selectors.contracts import contract_facts, contract_get, contract_list
 from agreements.services import consents as consent_services
@@ -295,23 +296,9 @@ def contract_deletion_request(request: HttpRequest, pk: int) -> HttpResponse:
 @console_view(Need.READ)
 def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CaseStatus.OPEN)
-    cases = TerminationCase.objects.select_related(
-        "tenant", "contract", "contract__product", "version", "version__document"
-    ).order_by("opened_at", "pk")
-    if status in CaseStatus.values:
-        cases = cases.filter(status=status)
-    today = clock.today()
-    rows = []
-    for case in cases[:500]:
-        prospective = None
-        if case.status == CaseStatus.OPEN and case.version.effective_on:
-            # What confirming today would set (R6): shown before the decision, never after.
-            prospective = rejection_end_date(
-                effective_on=case.version.effective_on,
-                confirmed_on=today,
-                notice_days=settings.TERMS_TERMINATION_NOTICE_DAYS,
-            )
-        rows.append({"case": case, "prospective": prospective})
+    rows = case_rows(
+        status=status, today=clock.today(), notice_days=settings.TERMS_TERMINATION_NOTICE_DAYS
+    )
     return render(
         request,
         "agreements/console/case_list.html",
