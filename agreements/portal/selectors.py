@@ -2,6 +2,7 @@
 
 - the home page's ordering (pending first) over consent_status_for_tenant / contract_list;
 - one document status by version (the review page);
+- R6: what rejecting a revision may lead to (the earliest end date and the contracts);
 - R18: the tenant's dependent options that would lose their prerequisite with a contract;
 - receipts (the tenant's ledger rows with their evidence) and the row-level integrity check
   shared with the public /verify/ page.
@@ -18,8 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ConsentStatus, ContractStatus
 from agreements.models import ConsentRecord, Contract, Option
+from agreements.rules import rejection_end_date
 from agreements.selectors.consents import (
     DocumentStatus,
+    bound_contracts,
     consent_status_for_tenant,
     ledger_for_tenant,
 )
@@ -91,6 +94,34 @@ def contracts_with_facts(*, scope: Scope, tenant: Tenant, today: date) -> list[C
             r.contract.pk,
         ),
     )
+
+
+@dataclass(frozen=True)
+class RejectionConsequence:
+    """What rejecting a revision may lead to (R6)."""
+
+    earliest_end: date
+    contracts: list[Contract]
+
+
+def rejection_consequence(
+    *, scope: Scope, tenant: Tenant, status: DocumentStatus, today: date, notice_days: int
+) -> RejectionConsequence:
+    """The end date confirming the termination case today would set, and the tenant's
+    contracts bound by the document (the ones a confirmed rejection ends)."""
+    version = status.version
+    assert version is not None  # noqa: S101 -- only the latest posted version is answered
+    assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+    earliest_end = rejection_end_date(
+        effective_on=version.effective_on, confirmed_on=today, notice_days=notice_days
+    )
+    contracts = list(
+        scope.owned(bound_contracts(document=status.document, on_date=None))
+        .filter(tenant_id=tenant.pk)
+        .select_related("product")
+        .order_by("pk")
+    )
+    return RejectionConsequence(earliest_end=earliest_end, contracts=contracts)
 
 
 @dataclass(frozen=True)

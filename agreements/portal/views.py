@@ -36,9 +36,8 @@ from agreements.rules import (
     CASE_IN_EFFECT,
     REJECT_AFTER_EFFECTIVE,
     TransitionNotAllowed,
-    rejection_end_date,
 )
-from agreements.selectors.consents import DocumentStatus, bound_contracts
+from agreements.selectors.consents import DocumentStatus
 from agreements.selectors.contracts import active_non_renewal, contract_facts, contract_get
 from agreements.services import consents as consent_services
 from agreements.services import contracts as contract_services
@@ -106,26 +105,18 @@ def _categories(version: Any) -> list[dict[str, str]]:
 
 def _rejection_consequence(request: HttpRequest, status: DocumentStatus) -> dict[str, Any]:
     """What a rejection may lead to (R6), as concrete dates and the contracts concerned."""
-    version = status.version
-    today = clock.today()
-    assert version is not None  # noqa: S101 -- only the latest posted version is answered
-    assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
-    earliest_end = rejection_end_date(
-        effective_on=version.effective_on,
-        confirmed_on=today,
+    scope, tenant = _scope_tenant(request)
+    consequence = selectors.rejection_consequence(
+        scope=scope,
+        tenant=tenant,
+        status=status,
+        today=clock.today(),
         notice_days=settings.TERMS_TERMINATION_NOTICE_DAYS,
     )
-    scope, tenant = _scope_tenant(request)
-    contracts = list(
-        scope.owned(bound_contracts(document=status.document, on_date=None))
-        .filter(tenant_id=tenant.pk)
-        .select_related("product")
-        .order_by("pk")
-    )
     return {
-        "earliest_end": earliest_end,
+        "earliest_end": consequence.earliest_end,
         "notice_days": settings.TERMS_TERMINATION_NOTICE_DAYS,
-        "contracts": contracts,
+        "contracts": consequence.contracts,
     }
 
 
