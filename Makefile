@@ -31,6 +31,7 @@ test: dev-venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	DJANGO_DEBUG=true $(MANAGE) makemigrations --check --dry-run
 	DJANGO_DEBUG=true $(MANAGE) compilemessages --ignore=.venv -v0
 	$(PY) scripts/check_services.py

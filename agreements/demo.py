@@ -37,11 +37,11 @@ from agreements.services.versions import (
     version_schedule,
     versions_apply_effective,
 )
+from core import clock
 from tenants.enums import KeyScope, Role
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG, hash_key, issue_key
 from tenants.models import Membership, Partner, PartnerAPIKey, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 -- demo data only, printed by loaddemo
 DEMO_TERMS_DIR = Path(__file__).resolve().parent / "demo_terms"

@@ -48,10 +48,10 @@ from agreements.models import (
 )
 from agreements.services.imports import terms_import
 from agreements.services.ledger import GENESIS_HASH, chain_hash, ledger_payload
+from core import clock
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG, issue_key
 from tenants.models import Membership, Partner, PartnerAPIKey, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 
 DEMO_TERMS = Path(__file__).resolve().parent.parent / "agreements" / "demo_terms"
 CHUNK_ROWS = 50_000

@@ -109,7 +109,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_apply_effective(args: argparse.Namespace) -> dict[str, Any]:
     from agreements.models import ConsentRecord  # noqa: PLC0415
     from agreements.services.versions import versions_apply_effective  # noqa: PLC0415
-    from terms_site import clock  # noqa: PLC0415
+    from core import clock  # noqa: PLC0415
 
     today = date.fromisoformat(args.today)
     before_rss = peak_rss_mb()
@@ -154,8 +154,8 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
         version_draft_create,
     )
     from agreements.services.versions import version_schedule  # noqa: PLC0415
+    from core import clock  # noqa: PLC0415
     from tenants.scope import Scope  # noqa: PLC0415
-    from terms_site import clock  # noqa: PLC0415
 
     users = get_user_model().objects
     editor = Scope.staff(users.get(username="bench-editor"))
@@ -199,7 +199,7 @@ def cmd_post_notice(args: argparse.Namespace) -> dict[str, Any]:
     notified: event, e-mail and webhook outbox rows), timed and counted."""
     from agreements.models import ConsentState  # noqa: PLC0415
     from agreements.services.versions import notice_post  # noqa: PLC0415
-    from terms_site import clock  # noqa: PLC0415
+    from core import clock  # noqa: PLC0415
 
     today = date.fromisoformat(args.today)
     version, _figures = schedule_revision(code=args.product, today=today, label="bench-posted")
@@ -215,7 +215,7 @@ def cmd_roll(args: argparse.Namespace) -> dict[str, Any]:
     from django.conf import settings  # noqa: PLC0415
 
     from agreements.services.contracts import contracts_roll_due  # noqa: PLC0415
-    from terms_site import clock  # noqa: PLC0415
+    from core import clock  # noqa: PLC0415
 
     today = date.fromisoformat(args.today)
     with clock.frozen_at(today), counting_queries() as counter:

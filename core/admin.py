@@ -77,7 +77,7 @@ class OutboxProblemFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> QuerySet[Outbox]:
-        from terms_site import clock  # noqa: PLC0415 -- the one clock, read per request
+        from core import clock  # noqa: PLC0415 -- the one clock, read per request
 
         if self.value() == "dead":
             return queryset.filter(status=OutboxStatus.DEAD)

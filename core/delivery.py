@@ -33,11 +33,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import PermissionDenied
 from core.models import Delivery, Outbox
 from core.services import audit_add, message_id_for
-from terms_site import clock
 
 if TYPE_CHECKING:
     from tenants.scope import Scope

@@ -31,9 +31,9 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 
+from core import clock
 from core.enums import ActionStatus, JobRunStatus
 from core.models import JobRun, PlannedAction
-from terms_site import clock
 
 logger = logging.getLogger(__name__)
 

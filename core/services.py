@@ -8,9 +8,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
+from core import clock
 from core.enums import OutboxChannel
 from core.models import AuditEntry, Event, Heartbeat, Outbox
-from terms_site import clock
 
 
 def heartbeat_write(*, name: str, info: dict[str, Any] | None = None) -> None:

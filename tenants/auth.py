@@ -15,9 +15,9 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
+from core import clock
 from tenants.keys import PARTNER_KEY_TAG, hash_key, prefix_of
 from tenants.models import PartnerAPIKey
-from terms_site import clock
 
 # last_used_at is for people reading the key list ("is this key still used?"); minute
 # precision is plenty and spares a write on nearly every request.

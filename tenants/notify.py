@@ -15,13 +15,13 @@ from typing import Any
 
 from django.conf import settings
 
+from core import clock
 from core.delivery import delivery_ring_on_commit
 from core.enums import OutboxChannel
 from core.models import Event, Outbox
 from core.services import outbox_add
 from tenants.enums import Role
 from tenants.models import Membership, Tenant, WebhookEndpoint
-from terms_site import clock
 
 
 def dedupe_key(kind: str, key: str, tenant_id: int, tail: str) -> str:

@@ -29,6 +29,7 @@ from django.core.validators import URLValidator, validate_email, validate_slug
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, outbox_add
@@ -42,7 +43,6 @@ from tenants.rules import (
     normalize_corporate_number,
 )
 from tenants.scope import Scope
-from terms_site import clock
 
 INVITATION_TTL = timedelta(days=7)
 # A rotated-out webhook secret keeps signing for this long so receivers can switch over.

@@ -21,8 +21,8 @@ import hmac
 from collections.abc import Iterable
 from datetime import datetime
 
+from core import clock
 from tenants.models import WebhookEndpoint
-from terms_site import clock
 
 SIGNATURE_HEADER = "X-Terms-Signature"
 EVENT_ID_HEADER = "X-Terms-Event-Id"

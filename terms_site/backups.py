@@ -25,8 +25,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from terms_site import clock
-from terms_site.ledger_heads import chain_heads, compare_heads, heads_from_json, heads_to_json
+from agreements.ledger.heads import chain_heads, compare_heads, heads_from_json, heads_to_json
+from core import clock
 
 MANIFEST_FORMAT = "terms-backup/1"
 LEDGER_TRIGGER = "ledger_immutable"

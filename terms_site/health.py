@@ -18,7 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from terms_site import clock
+from core import clock
 
 Check = tuple[bool, str]
 

@@ -30,7 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from terms_site import clock
+from core import clock
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +201,8 @@ class DatabaseCollector(Collector):
 
     # --- ledger --------------------------------------------------------------------------
     def _ledger(self) -> Iterator[Any]:
+        from agreements.ledger.heads import daily_heads  # noqa: PLC0415
         from agreements.models import ConsentRecord, ConsentState  # noqa: PLC0415
-        from terms_site.ledger_heads import daily_heads  # noqa: PLC0415
 
         rows = GaugeMetricFamily(
             "terms_ledger_rows", "Consent ledger rows by answer", labels=["answer"]

@@ -7,7 +7,7 @@ throttling (docs/security.md lists every control and what it covers).
   a blob: worker; only those two paths get that, never an inline script.
 - LoginThrottleMiddleware: the staff sign-in forms (/console/login/, /admin/login/) count
   failed attempts per client address and per account on the shared cache (the portal's
-  counters, tenants/portal/ratelimit.py) and answer 429 beyond the limit. A successful
+  counters, web/portal/tenants/ratelimit.py) and answer 429 beyond the limit. A successful
   sign-in clears the account's counter.
 """
 
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from tenants.portal import ratelimit
+from web.portal.tenants import ratelimit
 
 DEFAULT_POLICY = {
     "default-src": "'self'",

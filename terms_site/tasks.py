@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(name="ops.log_ledger_heads", acks_late=True, ignore_result=True)
 def log_ledger_heads() -> int:
     """Daily (beat, 00:05 JST): today's chain heads into the logs, one line per tenant."""
-    from terms_site.ledger_heads import log_daily_heads  # noqa: PLC0415 -- leaf
+    from agreements.ledger.heads import log_daily_heads  # noqa: PLC0415 -- leaf
 
     return log_daily_heads()
 
@@ -17,6 +17,6 @@ def log_ledger_heads() -> int:
 def housekeeping() -> dict[str, int]:
     """Hourly (beat): drop Idempotency-Key records past their 24 h, expire old invitations."""
     from tenants.services import invitations_expire  # noqa: PLC0415 -- leaf
-    from terms_site.idempotency import purge_expired  # noqa: PLC0415 -- leaf
+    from web.api.idempotency import purge_expired  # noqa: PLC0415 -- leaf
 
     return {"idempotency_purged": purge_expired(), "invitations_expired": invitations_expire()}

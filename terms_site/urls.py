@@ -5,21 +5,21 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from agreements.public import verify
 from terms_site import health, metrics
+from web.public import verify
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("terms_site.api_urls")),
+    path("api/v1/", include("web.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("console/", include("terms_site.console_urls")),
-    path("portal/", include("agreements.portal.urls")),
+    path("console/", include("web.console.urls")),
+    path("portal/", include("web.portal.agreements.urls")),
     path("verify/", verify.verify, name="verify"),
-    path("", include("agreements.public.urls")),
+    path("", include("web.public.urls")),
 ]
 
 # Unrouted paths under /api/ answer application/problem+json like the rest of the API.
-handler404 = "terms_site.api.not_found"
+handler404 = "web.api.base.not_found"

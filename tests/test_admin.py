@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from agreements.demo import demo_load
-from terms_site import clock
+from core import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

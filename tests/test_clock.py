@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from terms_site import clock
+from core import clock
 
 pytestmark = pytest.mark.unit
 

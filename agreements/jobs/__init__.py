@@ -16,9 +16,9 @@ from datetime import date
 from django.conf import settings
 
 from agreements.jobs import notice_jobs, service_jobs
+from core import clock
 from core.delivery import outbox_deliver_due
 from core.jobs import due_jobs_prefetched, job_run
-from terms_site import clock
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from django.db.models import Count, Q
 
 from agreements.enums import Answer
 from agreements.models import ConsentRecord, ContractPeriod
+from core import clock
 from core.enums import ActionStatus, OutboxStatus
 from core.models import Delivery, Event, Outbox, PlannedAction
-from terms_site import clock
 
 EXAMPLES = 5
 

@@ -22,10 +22,10 @@ from agreements.enums import (
 )
 from agreements.jobs.base import ServiceJob
 from agreements.models import Contract, ContractPeriod, DataDeletion, Termination, TermsVersion
+from core import clock
 from core.enums import EventKind, OutboxStatus
 from core.models import Outbox
 from tenants.models import Tenant
-from terms_site import clock
 
 ONE_DAY = timedelta(days=1)
 

@@ -34,8 +34,8 @@ from agreements.rules import (
     is_version_effective,
     status_after_effective,
 )
+from core import clock
 from core.errors import NotFound
-from terms_site import clock
 
 if TYPE_CHECKING:
     from tenants.models import Tenant

@@ -14,10 +14,10 @@ from django.utils.translation import gettext
 from agreements.enums import VersionStatus
 from agreements.models import Product, TermsDocument, TermsVersion
 from agreements.selectors.consents import bound_tenants_q
+from core import clock
 from core.errors import NotFound
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 
 # Versions that are (or were) in force.
 IN_FORCE_STATUSES = (VersionStatus.EFFECTIVE, VersionStatus.SUPERSEDED)

@@ -60,13 +60,13 @@ from agreements.services.ledger import (
     ledger_payload,
     version_body_hash_of,
 )
+from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.enums import Role
 from tenants.models import Tenant
 from tenants.notify import notify_tenant
-from terms_site import clock
 
 if TYPE_CHECKING:
     from tenants.scope import Scope

@@ -48,6 +48,7 @@ from agreements.selectors.contracts import (
     contracts_visible,
     open_period,
 )
+from core import clock
 from core.delivery import delivery_ring_on_commit
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -56,7 +57,6 @@ from core.services import audit_add
 from tenants.models import Tenant
 from tenants.notify import notification_rows
 from tenants.scope import Scope
-from terms_site import clock
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

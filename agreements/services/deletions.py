@@ -22,13 +22,13 @@ from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
 from agreements.models import ConsentEvidence, Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts import Note, contract_for_write, notify_many
+from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from core.services import audit_add
 from tenants.models import Invitation, Membership, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 
 ACK_SCOPE = "deletion:ack"
 

@@ -23,11 +23,11 @@ from agreements.services.version_text import store_doc, version_body_hash
 from agreements.text.diff import DocText
 from agreements.text.notice import ParsedNotice, excerpt_pair, parse_notice
 from agreements.text.parser import ParsedTerms, ParseError, parse_terms
+from core import clock
 from core.enums import AuditAction
 from core.errors import PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.scope import Scope
-from terms_site import clock
 
 __all__ = ["terms_import", "terms_import_notice"]
 

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from agreements.enums import Answer
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
 from agreements.rules import DEEMED_NOT_ALLOWED, TransitionNotAllowed
+from core import clock
 from core.errors import Conflict
-from terms_site import clock
 
 if TYPE_CHECKING:
     from tenants.models import Tenant

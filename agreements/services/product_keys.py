@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ProductKeyScope
 from agreements.models import Product, ProductKey
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.auth import key_lookup, key_touch
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.scope import Scope
-from terms_site import clock
 
 _KEY_NAME_MAX = 100
 

@@ -25,11 +25,11 @@ from agreements.services.version_text import (
 )
 from agreements.text.diff import DocText
 from agreements.text.parser import ParsedTerms, ParseError, parse_terms
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.scope import Scope
-from terms_site import clock
 
 __all__ = [
     "EDITABLE_FIELDS",

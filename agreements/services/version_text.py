@@ -31,8 +31,8 @@ from agreements.text.diff import (
 )
 from agreements.text.notice import NoticeTableRow, render_notice_table
 from agreements.text.parser import ParsedTerms
+from core import clock
 from core.errors import ValidationFailed
-from terms_site import clock
 
 IN_FORCE_STATUSES = (VersionStatus.EFFECTIVE, VersionStatus.SUPERSEDED)
 

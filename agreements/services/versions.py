@@ -45,13 +45,13 @@ from agreements.services.version_text import (
     version_doctext,
     version_predecessor,
 )
+from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
 from tenants.models import Tenant
 from tenants.notify import notify_staff, notify_tenants
 from tenants.scope import Scope
-from terms_site import clock
 
 __all__ = [
     "EDITABLE_FIELDS",

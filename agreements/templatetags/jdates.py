@@ -11,7 +11,7 @@ from datetime import date, datetime
 from django import template
 from django.utils import translation
 
-from terms_site import clock
+from core import clock
 
 register = template.Library()
 

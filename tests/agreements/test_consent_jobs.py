@@ -25,7 +25,7 @@ from agreements.services.consents import (
     consents_apply_effective,
 )
 from agreements.services.ledger import ledger_verify
-from terms_site import clock
+from core import clock
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,

@@ -22,8 +22,8 @@ from agreements.services.consents import (
     consents_apply_effective,
 )
 from agreements.services.ledger import ledger_verify
+from core import clock
 from core.errors import Conflict
-from terms_site import clock
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,

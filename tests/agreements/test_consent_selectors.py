@@ -33,10 +33,10 @@ from agreements.services.consents import (
     consent_states_open,
     consents_apply_effective,
 )
+from core import clock
 from core.errors import NotFound
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,

@@ -37,13 +37,13 @@ from agreements.services.consents import (
     consents_apply_effective,
 )
 from agreements.services.ledger import EvidenceInput, ledger_verify
+from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event
 from tenants.enums import KeyScope, Role
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,

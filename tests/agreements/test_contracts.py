@@ -22,6 +22,7 @@ from agreements.services.contracts import (
     notify_many,
     termination_request,
 )
+from core import clock
 from core.enums import EventKind
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
@@ -29,7 +30,6 @@ from tenants.enums import Role
 from tenants.models import WebhookEndpoint
 from tenants.notify import notify_tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import OptionFactory, ProductFactory
 from tests.factories.contracts import (
     biz_product,

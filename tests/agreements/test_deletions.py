@@ -30,13 +30,13 @@ from agreements.services.deletions import (
     deletions_order_due,
     tenant_redact,
 )
+from core import clock
 from core.enums import EventKind
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models import Event, Outbox
 from tenants.enums import Role
 from tenants.models import Membership, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import VersionFactory
 from tests.factories.contracts import (
     biz_product,

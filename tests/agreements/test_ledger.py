@@ -32,8 +32,8 @@ from agreements.services.ledger import (
     ledger_verify,
     record_payload,
 )
+from core import clock
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import VersionFactory
 from tests.factories.consents import BEFORE, admin_scope, bound_tenant, chain_rows, posted_version
 from tests.factories.tenants import StaffFactory, TenantFactory

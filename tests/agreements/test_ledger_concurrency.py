@@ -14,7 +14,7 @@ from agreements.enums import Answer
 from agreements.models import ConsentRecord, LedgerHead
 from agreements.services.consents import consent_answer, consents_apply_effective
 from agreements.services.ledger import ledger_verify
-from terms_site import clock
+from core import clock
 from tests.factories.consents import BEFORE, EFFECTIVE_ON, admin_scope, bound_tenant, posted_version
 
 pytestmark = [

@@ -19,12 +19,12 @@ from agreements.services.contracts import (
     non_renewal_withdraw,
 )
 from agreements.services.deletions import deletion_request
+from core import clock
+from core.clock import TOKYO
 from core.enums import EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from tenants.enums import Role
-from terms_site import clock
-from terms_site.clock import TOKYO
 from tests.factories.contracts import (
     biz_product,
     make_contract,

@@ -16,13 +16,13 @@ from agreements.services.versions import (
     version_draft_create,
     version_schedule,
 )
+from core import clock
 from core.enums import EventKind
 from core.models import Event, Outbox
 from tenants.enums import Role
 from tenants.models import WebhookEndpoint
 from tenants.notify import notify_tenant, notify_tenants
 from tenants.scope import Scope
-from terms_site import clock
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.factories.agreements import ContractFactory, VersionFactory
 from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory, UserFactory

@@ -19,9 +19,9 @@ from agreements.services.versions import (
 )
 from agreements.text.notice import parse_notice
 from agreements.text.parser import strip_ws
+from core import clock
+from core.clock import TOKYO
 from tenants.scope import Scope
-from terms_site import clock
-from terms_site.clock import TOKYO
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.agreements.version_fixtures import seed_text
 from tests.factories.agreements import VersionFactory

@@ -15,12 +15,12 @@ from agreements.services.product_keys import (
     product_key_revoke,
     product_key_scope,
 )
+from core import clock
 from core.enums import AuditAction
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import AuditEntry
 from tenants.auth import partner_key_authenticate
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import ProductFactory
 from tests.factories.tenants import StaffFactory, make_partner_key
 

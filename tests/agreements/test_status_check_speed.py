@@ -23,9 +23,9 @@ from agreements.selectors.consents import (
     tenant_is_allowed,
 )
 from agreements.services.consents import consent_answer, consent_states_open
+from core import clock
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import DocumentFactory, OptionFactory, VersionFactory
 from tests.factories.consents import (
     BEFORE,

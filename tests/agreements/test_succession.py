@@ -14,11 +14,11 @@ from agreements.services.contracts import (
     succession,
     termination_request,
 )
+from core import clock
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import VersionFactory
 from tests.factories.contracts import (
     biz_product,

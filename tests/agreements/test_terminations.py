@@ -19,12 +19,12 @@ from agreements.services.contracts import (
     termination_request,
     termination_schedule,
 )
+from core import clock
 from core.enums import EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
 from tenants.enums import Role
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import DocumentFactory, VersionFactory
 from tests.factories.contracts import (
     biz_product,

@@ -18,8 +18,8 @@ from agreements.services.version_text import (
 from agreements.services.versions import article_upsert, version_draft_create
 from agreements.text.diff import changed_only, diff_documents
 from agreements.text.notice import excerpt_pair, parse_notice
+from core import clock
 from tenants.scope import Scope
-from terms_site import clock
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.agreements.version_fixtures import seed_text
 from tests.factories.agreements import VersionFactory

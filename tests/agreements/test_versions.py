@@ -47,12 +47,12 @@ from agreements.services.versions import (
     versions_apply_effective,
 )
 from agreements.text.diff import ArticleText, DocText, ParagraphText
+from core import clock
+from core.clock import TOKYO
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
 from tenants.scope import Scope
-from terms_site import clock
-from terms_site.clock import TOKYO
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
 from tests.factories.consents import admin_scope

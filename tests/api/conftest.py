@@ -21,11 +21,11 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
+from core import clock
 from tenants.enums import KeyScope, Role
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.models import Membership, Partner, Tenant, WebhookEndpoint
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import DocumentFactory, ProductFactory, VersionFactory
 from tests.factories.tenants import (
     MembershipFactory,

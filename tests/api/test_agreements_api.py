@@ -223,7 +223,7 @@ def test_consent_answer_without_evidence_is_400(world: World) -> None:
 
 
 def test_reject_after_effective_in_deemed_mode_points_to_termination(world: World) -> None:
-    from terms_site import clock
+    from core import clock
 
     with clock.frozen_at(date(2025, 4, 10)):
         response = answer(world, "rejected")

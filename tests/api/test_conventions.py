@@ -9,10 +9,10 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core import clock
 from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
 from tenants.models import PartnerAPIKey, Tenant
-from terms_site import clock
 from tests.factories.tenants import TenantFactory, make_partner_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from core import clock
 from core.delivery import webhook_body, webhook_post
 from core.enums import EventKind, OutboxChannel
 from core.models import Outbox
 from tenants.models import WebhookEndpoint
 from tenants.webhooks import SIGNATURE_HEADER, webhook_headers
-from terms_site import clock
 
 pytestmark = pytest.mark.unit
 

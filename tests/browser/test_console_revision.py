@@ -16,8 +16,8 @@ from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
 from agreements.services.imports import terms_import
 from agreements.services.versions import notices_post_due
+from core import clock
 from tenants.scope import Scope
-from terms_site import clock
 from tests.console.conftest import make_staff
 from tests.factories.agreements import ContractFactory
 from tests.factories.tenants import TenantFactory

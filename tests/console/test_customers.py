@@ -12,10 +12,10 @@ from django.urls import reverse
 from agreements.enums import CaseStatus, ContractStatus, TerminationStatus
 from agreements.models import Contract, TerminationCase
 from agreements.services.consents import consent_answer
+from core import clock
 from core.models import AuditEntry
 from tenants.models import PartnerAPIKey, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.console.conftest import post_revision
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

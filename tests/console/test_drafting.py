@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from agreements.enums import VersionStatus
 from agreements.models import Article, TermsVersion
-from terms_site import clock
+from core import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 from agreements.catalog import catalog_ensure
 from agreements.models import ProductKey
 from agreements.services.product_keys import product_key_authenticate
+from core import clock
 from core.enums import OutboxStatus
 from core.models import Outbox
-from terms_site import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

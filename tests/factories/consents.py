@@ -13,10 +13,10 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.services.ledger import GENESIS_HASH, chain_hash, ledger_payload
+from core import clock
 from tenants.enums import Role
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
 from tests.factories.tenants import MembershipFactory, TenantFactory
 

@@ -8,11 +8,11 @@ from typing import Any
 from agreements.enums import BillingCycle
 from agreements.models import Contract, Option, Product, ProductKey
 from agreements.services.contracts import contract_create
+from core import clock
 from tenants.enums import KeyScope, Role
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.models import Partner, Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.agreements import OptionFactory, ProductFactory
 from tests.factories.tenants import MembershipFactory, StaffFactory, make_partner_key
 

@@ -46,7 +46,7 @@ def make_partner_key(
         scopes=scopes if scopes is not None else [KeyScope.READ, KeyScope.WRITE],
     )
     if revoked:
-        from terms_site import clock
+        from core import clock
 
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at"])

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from core import clock
 from core.enums import AuditAction, JobRunStatus, OutboxChannel, OutboxStatus
 from core.models import AuditEntry, JobRun, Outbox
 from core.services import outbox_add
-from terms_site import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
+from core import clock
 from core.delivery import (
     _ring,
     delivery_ring_on_commit,
@@ -25,7 +26,6 @@ from core.services import message_id_for, outbox_add
 from tenants.models import WebhookEndpoint
 from tenants.scope import Scope
 from tenants.webhooks import SIGNATURE_HEADER, webhook_verify
-from terms_site import clock
 from tests.factories.tenants import PartnerFactory, StaffFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

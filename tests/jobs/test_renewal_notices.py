@@ -7,9 +7,9 @@ import pytest
 from agreements.enums import NonRenewalStatus
 from agreements.jobs import job_run_one
 from agreements.models import NonRenewalRequest
+from core import clock
 from core.enums import ActionStatus, EventKind, JobRunStatus
 from core.models import Event, JobRun, Outbox, PlannedAction
-from terms_site import clock
 from tests.jobs.conftest import contracts_bulk, start_for_deadline_in, tenants_bulk
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -18,9 +18,9 @@ from agreements.enums import (
 from agreements.jobs import JOBS, job_run_one, lifecycle_run_day
 from agreements.jobs.reconcile import reconcile
 from agreements.models import ConsentRecord, ConsentState, ContractPeriod, DataDeletion
+from core import clock
 from core.enums import ActionStatus, EventKind
 from core.models import Event, PlannedAction
-from terms_site import clock
 from tests.factories.consents import EFFECTIVE_ON, NOTICE_ON, bound_tenant, posted_version
 from tests.jobs.conftest import contracts_bulk, tenants_bulk
 

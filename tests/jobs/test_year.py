@@ -50,11 +50,11 @@ from agreements.rules import (
 )
 from agreements.services.consents import consent_answer
 from agreements.services.version_drafts import article_upsert
+from core import clock
 from core.enums import ActionStatus, EventKind
 from core.models import Event, Outbox, PlannedAction
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -22,7 +22,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from terms_site import clock
+from core import clock
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
 from tests.ops.conftest import append_rows

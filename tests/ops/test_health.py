@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from core import clock
 from core.models import Heartbeat
 from core.services import heartbeat_write
-from terms_site import clock
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

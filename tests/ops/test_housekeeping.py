@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
+from core import clock
 from core.models import IdempotencyRecord
 from tenants.enums import InvitationStatus
 from tenants.models import Invitation
-from terms_site import clock
 from terms_site.tasks import housekeeping
 from tests.factories.tenants import TenantFactory
 

@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql
+from agreements.ledger.heads import ChainHead, chain_heads, compare_heads, daily_heads
 from agreements.models import ConsentRecord
-from terms_site import clock
-from terms_site.ledger_heads import ChainHead, chain_heads, compare_heads, daily_heads
+from core import clock
 from terms_site.tasks import log_ledger_heads
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory

@@ -7,9 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agreements.enums import ConsentStatus
 from agreements.models import ConsentState
+from core import clock
 from core.models import JobRun, Outbox, PlannedAction
 from core.services import heartbeat_write
-from terms_site import clock
 from terms_site.metrics import DatabaseCollector
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory

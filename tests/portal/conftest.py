@@ -18,9 +18,9 @@ from django.test import Client
 from agreements.enums import ConsentMode, VersionStatus
 from agreements.models import Contract, TermsDocument, TermsVersion
 from agreements.services.consents import consent_states_open
+from core import clock
 from tenants.enums import Role
 from tenants.models import Membership, Tenant
-from terms_site import clock
 from tests.factories.agreements import DocumentFactory, VersionFactory
 from tests.factories.consents import posted_version
 from tests.factories.contracts import idplus_product, make_contract

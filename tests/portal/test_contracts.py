@@ -9,7 +9,7 @@ import pytest
 
 from agreements.enums import DeletionKind, NonRenewalStatus, TerminationReason
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
-from terms_site import clock
+from core import clock
 from tests.factories.contracts import biz_product, device_auth_option, idplus_product, make_contract
 from tests.factories.tenants import MembershipFactory, TenantFactory
 from tests.portal.conftest import signed_in

@@ -10,14 +10,14 @@ from django.test import RequestFactory
 
 from agreements.enums import ConsentMode, ConsentStatus
 from agreements.models import ConsentState
-from agreements.portal.gate import gate_invalidate, gate_items
-from agreements.portal.middleware import ConsentGateMiddleware
 from agreements.services.consents import consent_answer, consents_apply_effective
-from tenants.portal.middleware import PortalContext
+from core import clock
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.tenants import StaffFactory
 from tests.portal.conftest import build_world, signed_in
+from web.portal.agreements.gate import gate_invalidate, gate_items
+from web.portal.agreements.middleware import ConsentGateMiddleware
+from web.portal.tenants.middleware import PortalContext
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

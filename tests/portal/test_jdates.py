@@ -7,7 +7,7 @@ import pytest
 from django.utils import translation
 
 from agreements.templatetags.jdates import days_until, format_date, format_instant
-from terms_site import clock
+from core import clock
 
 pytestmark = pytest.mark.unit
 

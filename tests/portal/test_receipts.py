@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from agreements.models import ConsentRecord
-from agreements.portal.selectors import record_is_intact
 from tests.portal.conftest import signed_in
+from web.portal.agreements.selectors import record_is_intact
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

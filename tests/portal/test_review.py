@@ -10,7 +10,7 @@ import pytest
 from agreements.enums import Answer, CaseStatus, ConsentMode
 from agreements.models import ConsentRecord, TerminationCase
 from agreements.services.consents import consents_apply_effective
-from terms_site import clock
+from core import clock
 from tests.portal.conftest import build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -11,8 +11,8 @@ from django.urls import reverse
 from agreements.catalog import BIZ, ID_PLUS
 from agreements.services.imports import terms_import, terms_import_notice
 from agreements.services.versions import version_draft_create
+from core import clock
 from tenants.scope import Scope
-from terms_site import clock
 from tests.console.conftest import make_staff, post_revision
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -1,7 +1,7 @@
 """Login throttling on every sign-in form, and the cookies a sign-in sets.
 
 Staff forms (/console/login/, /admin/login/) are throttled by terms_site.security; the
-portal's own form by tenants/portal/ratelimit.py. Counters live on the Redis cache with the
+portal's own form by web/portal/tenants/ratelimit.py. Counters live on the Redis cache with the
 run's key prefix; each test uses its own account names and client address.
 """
 

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
+from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Outbox
@@ -14,7 +15,6 @@ from tenants.enums import InvitationStatus, Role
 from tenants.keys import hash_key
 from tenants.models import Invitation, Membership
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.tenants import (
     MembershipFactory,
     PartnerFactory,

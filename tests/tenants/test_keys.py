@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core import clock
 from core.enums import AuditAction
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import AuditEntry
@@ -15,7 +16,6 @@ from tenants.auth import partner_key_authenticate
 from tenants.enums import KeyScope
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.models import PartnerAPIKey
-from terms_site import clock
 from tests.factories.tenants import PartnerFactory, make_partner_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

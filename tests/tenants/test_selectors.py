@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from core import clock
 from core.errors import NotFound, PermissionDenied
 from tenants import selectors
 from tenants.enums import Role
 from tenants.models import Tenant
 from tenants.scope import Scope
-from terms_site import clock
 from tests.factories.tenants import (
     MembershipFactory,
     PartnerFactory,

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 
+from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry
@@ -16,7 +17,6 @@ from tenants.webhooks import (
     webhook_signature,
     webhook_verify,
 )
-from terms_site import clock
 from tests.factories.tenants import TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

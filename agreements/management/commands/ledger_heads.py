@@ -7,8 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from terms_site import clock
-from terms_site.ledger_heads import (
+from agreements.ledger.heads import (
     chain_heads,
     daily_heads,
     heads_from_json,
@@ -16,6 +15,7 @@ from terms_site.ledger_heads import (
     heads_to_json,
     log_daily_heads,
 )
+from core import clock
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agreements.demo import demo_load
-from terms_site import clock
+from core import clock
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandParser
 
 from agreements.jobs.reconcile import reconcile
-from terms_site import clock
+from core import clock
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agreements.jobs import JOBS, lifecycle_run_day
-from terms_site import clock
+from core import clock
 
 
 class Command(BaseCommand):

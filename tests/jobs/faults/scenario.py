@@ -12,7 +12,7 @@ import sys
 
 
 def seed(items: int) -> None:
-    from terms_site import clock
+    from core import clock
     from tests.jobs.builders import (
         contracts_bulk,
         id_plus_product,

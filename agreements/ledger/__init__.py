@@ -1,0 +1,1 @@
+"""The ledger: one chain per tenant, its rows, appends, heads and verification (DESIGN: Ledger)."""

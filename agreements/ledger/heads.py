@@ -1,0 +1,136 @@
+"""Chain heads of the consent ledger, read for operations: backups, daily logs and metrics.
+
+A head is the last row of a tenant's chain: (tenant id, seq, hash). Recorded outside the
+database — in backup manifests, the daily log line and the metrics — it lets anyone detect a
+later rewrite of a whole chain, which the chain alone cannot show (DESIGN: Ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from agreements.models import ConsentRecord
+from core import clock
+
+logger = logging.getLogger("terms.ledger")
+
+
+@dataclass(frozen=True, order=True)
+class ChainHead:
+    tenant_id: int
+    seq: int
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def chain_heads(
+    *, before: datetime | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[ChainHead]:
+    """The last row of every tenant's chain (recorded before `before`, if given), by tenant.
+
+    One grouped query over the unique (tenant, seq) index; row values work on PostgreSQL and
+    SQLite alike.
+    """
+    table = connections[using].ops.quote_name(ConsentRecord._meta.db_table)
+    where = "WHERE recorded_at < %s" if before is not None else ""
+    sql = (
+        f"SELECT tenant_id, seq, hash FROM {table} "  # noqa: S608 -- table name from the model
+        f"WHERE (tenant_id, seq) IN (SELECT tenant_id, MAX(seq) FROM {table} {where} "
+        "GROUP BY tenant_id) ORDER BY tenant_id"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [before] if before is not None else [])
+        return [ChainHead(int(t), int(s), str(h)) for t, s, h in cursor.fetchall()]
+
+
+def daily_heads(*, day: date | None = None, using: str = DEFAULT_DB_ALIAS) -> list[ChainHead]:
+    """Heads as of 00:00 JST on `day` (default today): fixed for the whole day, so the same
+    day's value seen in yesterday's logs and in today's metrics must agree."""
+    return chain_heads(before=clock.start_of_day(day or clock.today()), using=using)
+
+
+def heads_to_json(heads: Iterable[ChainHead]) -> list[dict[str, Any]]:
+    return [head.as_dict() for head in heads]
+
+
+def heads_from_json(items: Iterable[Mapping[str, Any]]) -> list[ChainHead]:
+    return sorted(ChainHead(int(i["tenant_id"]), int(i["seq"]), str(i["hash"])) for i in items)
+
+
+@dataclass(frozen=True)
+class HeadMismatch:
+    tenant_id: int
+    expected: ChainHead | None
+    found: ChainHead | None
+
+    def __str__(self) -> str:
+        def show(head: ChainHead | None) -> str:
+            return f"seq {head.seq} hash {head.hash[:16]}…" if head else "no chain"
+
+        return f"tenant {self.tenant_id}: expected {show(self.expected)}, found {show(self.found)}"
+
+
+def compare_heads(expected: Iterable[ChainHead], found: Iterable[ChainHead]) -> list[HeadMismatch]:
+    """Every tenant whose head differs (or exists on one side only), by tenant id."""
+    want = {head.tenant_id: head for head in expected}
+    have = {head.tenant_id: head for head in found}
+    return [
+        HeadMismatch(tenant_id, want.get(tenant_id), have.get(tenant_id))
+        for tenant_id in sorted(set(want) | set(have))
+        if want.get(tenant_id) != have.get(tenant_id)
+    ]
+
+
+def heads_still_in_chain(
+    recorded: Iterable[ChainHead], *, using: str = DEFAULT_DB_ALIAS
+) -> list[HeadMismatch]:
+    """Heads recorded earlier (a manifest, a log line) that the ledger no longer contains.
+
+    A chain that only grew still holds its old head at the same seq with the same hash; a
+    rewritten chain does not.
+    """
+    recorded = list(recorded)
+    if not recorded:
+        return []
+    rows = ConsentRecord.objects.using(using).filter(
+        tenant_id__in={head.tenant_id for head in recorded}
+    )
+    wanted = {(head.tenant_id, head.seq) for head in recorded}
+    found = {
+        (t, s): ChainHead(t, s, h)
+        for t, s, h in rows.filter(seq__in={head.seq for head in recorded}).values_list(
+            "tenant_id", "seq", "hash"
+        )
+        if (t, s) in wanted
+    }
+    return [
+        HeadMismatch(head.tenant_id, head, found.get((head.tenant_id, head.seq)))
+        for head in sorted(recorded)
+        if found.get((head.tenant_id, head.seq)) != head
+    ]
+
+
+def log_daily_heads(*, day: date | None = None) -> int:
+    """Write one `ledger.chain_head` line per tenant for the day's heads; returns the count."""
+    day = day or clock.today()
+    heads = daily_heads(day=day)
+    for head in heads:
+        logger.info(
+            "ledger.chain_head",
+            extra={
+                "as_of": day.isoformat(),
+                "tenant_id": head.tenant_id,
+                "seq": head.seq,
+                "hash": head.hash,
+            },
+        )
+    logger.info("ledger.chain_heads_logged", extra={"as_of": day.isoformat(), "count": len(heads)})
+    return len(heads)

@@ -1,0 +1,1 @@
+"""The partner and product REST API under /api/v1/."""

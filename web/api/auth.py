@@ -1,0 +1,237 @@
+"""Who is calling the API, and what they may reach (DESIGN: Auth; STYLE §5).
+
+Three ways in, tried in this order:
+- a partner key, `Authorization: Api-Key tpk_…` → `Scope.partner(key)`;
+- a product key, `Authorization: Api-Key tprd_…` → `Scope.product(...)`;
+- a staff session (console users reading the API in the browser) → `Scope.staff(user)`.
+
+Each authenticator sets `request.scope`; every selector and service the views call takes it.
+A missing or revoked key is a 401 with `WWW-Authenticate`; a key without the right scope, or
+a caller of the wrong kind, a 403; another caller's object a 404 (the selectors' job).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from agreements.services.product_keys import product_key_authenticate, product_key_scope
+from tenants.auth import partner_key_authenticate
+from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG
+from tenants.scope import Scope
+
+KEYWORD = "Api-Key"
+REALM = "terms-api"
+
+
+class ApiCaller:
+    """`request.user` for a key: authenticated, never staff, never a Django user."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_active = True
+    pk = None
+    id = None
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _presented_key(request: Request) -> str | None:
+    """The key after `Api-Key`, or None when the header is absent or another scheme."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    keyword, _sep, value = header.strip().partition(" ")
+    if keyword.lower() != KEYWORD.lower():
+        return None
+    value = value.strip()
+    if not value or " " in value or "\x00" in value or len(value) > 200:
+        raise exceptions.AuthenticationFailed(_("APIキーの形式が不正です。"))
+    return value
+
+
+class _KeyAuthentication(BaseAuthentication):
+    tag = ""
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{KEYWORD} realm="{REALM}"'
+
+    def _own_key(self, request: Request) -> str | None:
+        raw = _presented_key(request)
+        if raw is None or not raw.startswith(f"{self.tag}_"):
+            return None
+        return raw
+
+
+class PartnerKeyAuthentication(_KeyAuthentication):
+    """`Authorization: Api-Key tpk_<prefix>_<secret>` → the partner's scope."""
+
+    tag = PARTNER_KEY_TAG
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        raw = self._own_key(request)
+        if raw is None:
+            return None
+        key = partner_key_authenticate(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed(_("APIキーが無効か、失効しています。"))
+        request.scope = Scope.partner(key)
+        return ApiCaller(f"partner-key:{key.prefix}"), key
+
+
+class ProductKeyAuthentication(_KeyAuthentication):
+    """`Authorization: Api-Key tprd_<prefix>_<secret>` → the product's scope."""
+
+    tag = PRODUCT_KEY_TAG
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        raw = self._own_key(request)
+        if raw is None:
+            return None
+        key = product_key_authenticate(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed(_("APIキーが無効か、失効しています。"))
+        request.scope = product_key_scope(key)
+        return ApiCaller(f"product-key:{key.prefix}"), key
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """Staff signed in to the console may use the API from the browser (CSRF enforced).
+
+    Tenant users have the portal; their sessions are not API credentials.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is None or not result[0].is_staff:
+            return None
+        request.scope = Scope.staff(result[0])
+        return result
+
+
+API_AUTHENTICATION = [
+    PartnerKeyAuthentication,
+    ProductKeyAuthentication,
+    StaffSessionAuthentication,
+]
+
+
+def request_scope(request: Request) -> Scope:
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, Scope):
+        raise exceptions.NotAuthenticated()
+    return scope
+
+
+def caller_ident(scope: Any) -> str | None:
+    """A stable name for the caller's credential: throttle buckets and idempotency owners."""
+    if not isinstance(scope, Scope):
+        return None
+    if scope.kind == "partner" and scope.partner_key is not None:
+        return f"partner-key:{scope.partner_key.pk}"
+    if scope.kind == "product" and scope.product_key_id is not None:
+        return f"product-key:{scope.product_key_id}"
+    if scope.user is not None:
+        return f"user:{scope.user.pk}"
+    return None
+
+
+# --- Who may call what ------------------------------------------------------------------------
+
+PARTNER = "partner"
+PRODUCT = "product"
+STAFF = "staff"
+
+# Audiences of the API's operations (each view declares one).
+PARTNERS = frozenset({PARTNER, STAFF})  # a partner's own tenants; staff see all
+EVERYONE = frozenset({PARTNER, PRODUCT, STAFF})  # the published catalogue and terms
+PRODUCTS = frozenset({PRODUCT, STAFF})  # the products' status check and deletion orders
+PRODUCTS_ONLY = frozenset({PRODUCT})  # only the product itself can attest a deletion
+
+
+class CallerPermission(BasePermission):
+    """The view's `audience` and, for products, its `product_scope`; keys read-only unless `write`.
+
+    An unknown caller is a 401; a known caller outside the audience, a product key without the
+    view's scope, or a read-only partner key on a write, a 403.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        scope = request_scope(request)
+        audience: frozenset[str] = view.audience
+        if scope.kind not in audience:
+            raise exceptions.PermissionDenied(
+                _("このキーではこの操作を利用できません。"), code="wrong_caller"
+            )
+        if scope.kind == PRODUCT:
+            needed = getattr(view, "product_scope", None)
+            if needed and not scope.has_product_scope(needed):
+                raise exceptions.PermissionDenied(
+                    _("キーに必要な権限（%(scope)s）がありません。") % {"scope": needed},
+                    code="missing_scope",
+                )
+            return True
+        if request.method not in SAFE_METHODS and not scope.can_write:
+            raise exceptions.PermissionDenied(
+                _("このキーは参照専用です（write 権限が必要です）。"), code="missing_scope"
+            )
+        return True
+
+
+# --- OpenAPI: the key schemes (ECOSYSTEM P3) --------------------------------------------------
+
+
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "web.api.auth.PartnerKeyAuthentication"
+    name = "PartnerApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "Partner key: `Authorization: Api-Key tpk_<prefix>_<secret>`. "
+                "Shown once at issue; scopes `read` and `write`."
+            ),
+        }
+
+
+class ProductKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "web.api.auth.ProductKeyAuthentication"
+    name = "ProductApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "Product key: `Authorization: Api-Key tprd_<prefix>_<secret>`. "
+                "Scopes `status:read` and `deletion:ack`."
+            ),
+        }
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "web.api.auth.StaffSessionAuthentication"
+    name = "StaffSession"
+    priority = 1  # before drf-spectacular's own scheme for SessionAuthentication subclasses
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "A staff member's console session (unsafe methods need the CSRF token).",
+        }

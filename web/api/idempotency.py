@@ -1,0 +1,184 @@
+"""`Idempotency-Key` on every POST (DESIGN: Auth; STYLE §6, pretix's middleware pattern).
+
+The key is optional and scoped to the caller's credential; a record lives for
+TERMS_IDEMPOTENCY_TTL_HOURS (24 h):
+- first use: the record is claimed (`in_flight`) in its own committed insert *before* the
+  handler runs, so a concurrent repeat finds it;
+- the same key with the same method, path and body: the stored response is replayed, with
+  `Idempotent-Replayed: true`;
+- the same key with anything else: 422 `idempotency_key_reused`;
+- a repeat while the first is still running: 409 `idempotency_in_flight` (retry later).
+Server errors (5xx, uncaught exceptions) release the claim, so a retry runs again; every
+other outcome, refusals included, is stored — retrying a refused request does not change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+
+from core import clock
+from core.enums import IdempotencyStatus
+from core.models import IdempotencyRecord
+from web.api.auth import caller_ident
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_META_KEY = "HTTP_IDEMPOTENCY_KEY"
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as in the IETF draft
+# A claim older than this is taken to belong to a request that died without releasing it.
+IN_FLIGHT_LEASE = timedelta(minutes=5)
+# Response headers worth replaying (the rest are recomputed per response).
+_KEPT_HEADERS = ("Location", "Content-Language")
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _("この冪等キーは別の内容の要求に使われています。新しいキーを使ってください。")
+    default_code = "idempotency_key_reused"
+
+
+class IdempotencyInFlight(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("同じ冪等キーの要求を処理中です。しばらくしてから再試行してください。")
+    default_code = "idempotency_in_flight"
+
+
+class Replay(Exception):
+    """Raised before the handler runs; the view answers with the stored response."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__("idempotent replay")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Claim:
+    record_id: int
+
+
+def _ttl() -> timedelta:
+    return timedelta(hours=settings.TERMS_IDEMPOTENCY_TTL_HOURS)
+
+
+def _body_hash(request: Request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.get_full_path()):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    headers = dict(record.response_headers or {})
+    response = HttpResponse(
+        content=bytes(record.response_body or b""),
+        status=record.response_code or status.HTTP_200_OK,
+        content_type=headers.pop("Content-Type", "application/json"),
+    )
+    for name, value in headers.items():
+        response[name] = value
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def claim(request: Request, scope: Any) -> Claim | None:
+    """Claim the request's key, or raise Replay / IdempotencyKeyReused / IdempotencyInFlight.
+
+    Returns None when the request carries no key (or the caller has no credential to scope
+    it to).
+    """
+    key = request.META.get(_META_KEY)
+    if key is None:
+        return None
+    if not _KEY_RE.match(key):
+        raise exceptions.ValidationError(
+            {HEADER: [_("1〜255文字の表示可能なASCII文字で指定してください。")]}
+        )
+    owner = caller_ident(scope)
+    if owner is None:
+        return None
+    body_hash = _body_hash(request)
+    for _attempt in range(2):
+        now = clock.now()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    owner=owner,
+                    key=key,
+                    method=request.method or "",
+                    path=request.path[:500],
+                    body_hash=body_hash,
+                    status=IdempotencyStatus.IN_FLIGHT,
+                    # While in flight the expiry is a lease; storing the response extends it
+                    # to the full TTL.
+                    expires_at=now + IN_FLIGHT_LEASE,
+                )
+            return Claim(record_id=record.pk)
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        if existing is None:
+            continue  # released between our insert and our read: try again
+        if existing.expires_at <= now:
+            # Expired, or a claim whose request died. Conditional delete: of two requests
+            # reclaiming it, only one removes this row.
+            IdempotencyRecord.objects.filter(
+                pk=existing.pk, expires_at=existing.expires_at
+            ).delete()
+            continue
+        if existing.body_hash != body_hash:
+            raise IdempotencyKeyReused()
+        if existing.status == IdempotencyStatus.IN_FLIGHT:
+            raise IdempotencyInFlight()
+        raise Replay(_replay(existing))
+    raise IdempotencyInFlight()
+
+
+def release(claimed: Claim) -> None:
+    """Forget the claim (the request failed on our side; a retry should run again)."""
+    IdempotencyRecord.objects.filter(
+        pk=claimed.record_id, status=IdempotencyStatus.IN_FLIGHT
+    ).delete()
+
+
+def store(claimed: Claim, response: HttpResponse) -> None:
+    """Keep the final response for replays; a server error releases the claim instead."""
+    if response.status_code >= 500:
+        release(claimed)
+        return
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    headers = {"Content-Type": response.get("Content-Type", "application/json")}
+    for name in _KEPT_HEADERS:
+        if response.has_header(name):
+            headers[name] = response[name]
+    IdempotencyRecord.objects.filter(pk=claimed.record_id).update(
+        status=IdempotencyStatus.DONE,
+        response_code=response.status_code,
+        response_body=bytes(response.content),
+        response_headers=headers,
+        expires_at=clock.now() + _ttl(),
+    )
+
+
+def purge_expired(*, limit: int = 10_000) -> int:
+    """Delete expired records (a job may call this; claims also replace expired rows)."""
+    ids = list(
+        IdempotencyRecord.objects.filter(expires_at__lte=clock.now()).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+    deleted, _details = IdempotencyRecord.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -1,0 +1,82 @@
+"""The consent gate's lookup: which explicit-consent versions still wait for this tenant.
+
+One indexed query (ConsentState by tenant and status, index state_tenant_status, joined to
+the version by primary key) and its result cached per tenant. The cache key carries a stamp
+made of the business date (an explicit version turns `outstanding` at its effective date)
+and a per-tenant generation that the consent service bumps after every answer, whatever
+the channel; a short timeout bounds what a job's change (a notice posted) takes to show.
+A warm request costs no database query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef
+
+from agreements.consent_cache import generation_bump, generation_get
+from agreements.enums import ConsentMode, ConsentStatus, ContractStatus, VersionStatus
+from agreements.models import ConsentState, Contract
+from core import clock
+
+GATE_STATUSES = (ConsentStatus.OUTSTANDING, ConsentStatus.NO_ANSWER)
+CACHE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class GateItem:
+    version_id: int
+    document_id: int
+    status: str
+    effective_on: date
+    title: str
+
+    @property
+    def is_outstanding(self) -> bool:
+        return self.status == ConsentStatus.OUTSTANDING
+
+
+def _items_key(tenant_id: int, generation: int, today: date) -> str:
+    return f"portal:gate:{tenant_id}:{today.isoformat()}:{generation}"
+
+
+def gate_query(tenant_id: int) -> list[GateItem]:
+    """The waiting explicit versions of a tenant still bound by their product, earliest first."""
+    bound = Contract.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        product_id=OuterRef("document__product_id"),
+        status=ContractStatus.ACTIVE,
+    )
+    rows = (
+        ConsentState.objects.filter(
+            tenant_id=tenant_id,
+            status__in=GATE_STATUSES,
+            version__consent_mode=ConsentMode.EXPLICIT,
+            version__status__in=(VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE),
+            version__posted_at__isnull=False,
+        )
+        .filter(Exists(bound))
+        .order_by("version__effective_on", "version_id")
+        .values_list(
+            "version_id", "document_id", "status", "version__effective_on", "version__title"
+        )
+    )
+    return [GateItem(*row) for row in rows]
+
+
+def gate_items(tenant_id: int) -> tuple[GateItem, ...]:
+    """The cached lookup: at most one query when cold, none when warm."""
+    key = _items_key(tenant_id, generation_get(tenant_id), clock.today())
+    cached = cache.get(key)
+    if cached is not None:
+        return tuple(cached)
+    items = tuple(gate_query(tenant_id))
+    cache.set(key, list(items), CACHE_SECONDS)
+    return items
+
+
+def gate_invalidate(tenant_id: int) -> None:
+    """After an answer: the next request looks again (a new generation, a new key)."""
+    generation_bump(tenant_id)

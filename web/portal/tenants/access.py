@@ -1,0 +1,104 @@
+"""Guards and plumbing shared by every portal view (both apps' portal pages use them).
+
+- anonymous → the login page (LOGIN_URL) with ?next=;
+- signed in without a membership in an active tenant → a page saying so (403);
+- `admin=True` views refuse viewers (403): admins answer and apply, viewers read;
+- each guarded view is marked for the consent gate (web/portal/agreements/middleware.py), which
+  looks at `view.portal_gate`: "check" (redirect a gated admin), or "exempt".
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+from core.errors import DomainError
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+GATE_CHECK = "check"
+GATE_EXEMPT = "exempt"
+
+
+def login_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    return HttpResponseRedirect(
+        f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}"
+    )
+
+
+def portal_view(
+    *, admin: bool = False, methods: Iterable[str] = ("GET",), gate: str = GATE_CHECK
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Guard a portal page that works inside the current tenant (request.portal.membership)."""
+    allowed = {m.upper() for m in methods}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return login_redirect(request)
+            portal = getattr(request, "portal", None)
+            if portal is None or portal.membership is None:
+                return render(request, "web/portal/tenants/no_access.html", status=403)
+            if request.method not in allowed:
+                response = HttpResponse(status=405)
+                response["Allow"] = ", ".join(sorted(allowed))
+                return response
+            if admin and not portal.is_admin:
+                return render(request, "web/portal/tenants/admin_only.html", status=403)
+            return view(request, *args, **kwargs)
+
+        wrapper.portal_gate = gate  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def error_message(error: Exception) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+def place_error(form: forms.BaseForm, error: Exception) -> None:
+    """Put a service's refusal beside the field it names (details["field"] / ["fields"]),
+    else above the form."""
+    details = getattr(error, "details", {}) or {}
+    fields = details.get("fields") or {}
+    if fields:
+        for name, texts in fields.items():
+            target = name if name in form.fields else None
+            for text in texts if isinstance(texts, list | tuple) else [texts]:
+                form.add_error(target, str(text))
+        return
+    field = details.get("field")
+    form.add_error(field if field in form.fields else None, error_message(error))
+
+
+def run_service(
+    request: HttpRequest,
+    form: forms.BaseForm,
+    service: Callable[..., Any],
+    /,
+    *,
+    success: str = "",
+    errors: tuple[type[Exception], ...] = (DomainError,),
+    **kwargs: Any,
+) -> tuple[bool, Any]:
+    """One service call; a refusal lands on the form, success becomes a flash message."""
+    try:
+        result = service(**kwargs)
+    except errors as error:
+        place_error(form, error)
+        return False, None
+    if success:
+        messages.success(request, success)
+    return True, result

@@ -1,0 +1,341 @@
+"""Portal access: sign-in, passwords, invitations, the tenant switcher and colleagues.
+
+Views stay thin: the form validates, one service call, a redirect with a message; a
+service's refusal is shown beside the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from core import clock
+from core.errors import DomainError
+from tenants import selectors, services
+from tenants.enums import InvitationStatus
+from web.portal.tenants import ratelimit
+from web.portal.tenants.access import (
+    GATE_EXEMPT,
+    error_message,
+    place_error,
+    portal_view,
+    run_service,
+)
+from web.portal.tenants.forms import (
+    InvitationAcceptForm,
+    InviteForm,
+    PortalLoginForm,
+    PortalPasswordResetForm,
+    RoleForm,
+    SwitchTenantForm,
+)
+from web.portal.tenants.middleware import SESSION_TENANT_KEY
+from web.portal.tenants.selectors import invitation_for_token
+
+TOO_MANY = 429
+
+
+def _home() -> str:
+    return reverse("portal:home")
+
+
+def _gate_exempt(view: Any) -> Any:
+    view.portal_gate = GATE_EXEMPT
+    return view
+
+
+# --- sign-in and sign-out -------------------------------------------------------------------
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "web/portal/tenants/login.html"
+    authentication_form = PortalLoginForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return _home()
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = str(request.POST.get("username", ""))
+        address = ratelimit.client_address(request)
+        allowed = ratelimit.hit(ratelimit.LOGIN_PER_ADDRESS, address)
+        allowed = ratelimit.hit(ratelimit.LOGIN_PER_ACCOUNT, username) and allowed
+        if not allowed:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                _(
+                    "ログインの試行回数が上限に達しました。15分ほど待ってから、もう一度お試しください。"
+                ),
+            )
+            response = self.form_invalid(form)
+            response.status_code = TOO_MANY
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PortalLoginForm) -> HttpResponse:
+        ratelimit.reset(ratelimit.LOGIN_PER_ACCOUNT, form.cleaned_data.get("username", ""))
+        return super().form_valid(form)
+
+
+class PortalLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("portal:login")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("ログアウトしました。"))
+        return response
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+class PortalPasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "web/portal/tenants/password_change.html"
+    success_url = reverse_lazy("portal:home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("パスワードを変更しました。"))
+        return response
+
+
+class PortalPasswordResetView(auth_views.PasswordResetView):
+    template_name = "web/portal/tenants/password_reset.html"
+    email_template_name = "web/portal/tenants/password_reset_email.txt"
+    subject_template_name = "web/portal/tenants/password_reset_subject.txt"
+    form_class = PortalPasswordResetForm
+    success_url = reverse_lazy("portal:password-reset-done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = str(request.POST.get("email", ""))
+        allowed = ratelimit.hit(ratelimit.RESET_PER_ADDRESS, ratelimit.client_address(request))
+        allowed = ratelimit.hit(ratelimit.RESET_PER_ACCOUNT, email) and allowed
+        if not allowed:
+            form = self.get_form()
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "再設定メールの送信回数が上限に達しました。1時間ほど待ってから、もう一度お試しください。"
+                ),
+            )
+            response = self.form_invalid(form)
+            response.status_code = TOO_MANY
+            return response
+        return super().post(request, *args, **kwargs)
+
+
+class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "web/portal/tenants/password_reset_done.html"
+
+
+class PortalPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "web/portal/tenants/password_reset_confirm.html"
+    success_url = reverse_lazy("portal:password-reset-complete")
+
+
+class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "web/portal/tenants/password_reset_complete.html"
+
+
+login_view = _gate_exempt(PortalLoginView.as_view())
+logout_view = _gate_exempt(PortalLogoutView.as_view())
+password_change = _gate_exempt(PortalPasswordChangeView.as_view())
+password_reset = _gate_exempt(PortalPasswordResetView.as_view())
+password_reset_done = _gate_exempt(PortalPasswordResetDoneView.as_view())
+password_reset_confirm = _gate_exempt(PortalPasswordResetConfirmView.as_view())
+password_reset_complete = _gate_exempt(PortalPasswordResetCompleteView.as_view())
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("password", "password_confirm")
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Join a tenant from an invitation link: set a password (or confirm the existing one)."""
+    invitation = invitation_for_token(token)
+    usable = (
+        invitation is not None
+        and invitation.status == InvitationStatus.PENDING
+        and invitation.expires_at > clock.now()
+        and invitation.tenant.is_active
+    )
+    form = InvitationAcceptForm(request.POST or None)
+    refusal = ""
+    if not usable:
+        refusal = _invitation_refusal_text(invitation)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_accept(
+                token=token,
+                password=form.cleaned_data["password"],
+                name=form.cleaned_data["name"],
+            )
+        except DomainError as error:
+            place_error(form, error)
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_TENANT_KEY] = membership.tenant_id
+            messages.success(
+                request,
+                _("%(tenant)sのポータルへようこそ。") % {"tenant": membership.tenant.name},
+            )
+            return redirect("portal:home")
+    # An unknown link is 404; a used, revoked or expired one is gone (410).
+    status = 200 if usable else 404 if invitation is None else 410
+    return render(
+        request,
+        "web/portal/tenants/invitation_accept.html",
+        {"invitation": invitation if usable else None, "form": form, "refusal": refusal},
+        status=status,
+    )
+
+
+invitation_accept.portal_gate = GATE_EXEMPT  # type: ignore[attr-defined]
+
+
+def _invitation_refusal_text(invitation: Any) -> str:
+    if invitation is None:
+        return _("この招待リンクは無効です。招待した方に再送を依頼してください。")
+    if invitation.status == InvitationStatus.ACCEPTED:
+        return _("この招待は既に使用されています。ログインしてご利用ください。")
+    if invitation.status == InvitationStatus.REVOKED:
+        return _("この招待は取り消されました。")
+    return _("この招待の有効期限が切れています。招待した方に再送を依頼してください。")
+
+
+# --- the tenant switcher --------------------------------------------------------------------
+
+
+@portal_view(methods=("POST",), gate=GATE_EXEMPT)
+def switch_tenant(request: HttpRequest) -> HttpResponse:
+    form = SwitchTenantForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    tenant_id = form.cleaned_data["tenant"]
+    membership = next(
+        (m for m in request.portal.memberships if m.tenant_id == tenant_id),  # type: ignore[attr-defined]
+        None,
+    )
+    if membership is None:
+        raise Http404
+    request.session[SESSION_TENANT_KEY] = tenant_id
+    messages.info(request, _("%(tenant)sに切り替えました。") % {"tenant": membership.tenant.name})
+    return redirect("portal:home")
+
+
+# --- colleagues -----------------------------------------------------------------------------
+
+
+def _members_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    portal = request.portal  # type: ignore[attr-defined]
+    scope, tenant = portal.scope, portal.tenant
+    return {
+        "nav": "members",
+        "members": selectors.membership_list(scope=scope, tenant=tenant),
+        "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
+        "invite_form": extra.pop("invite_form", None) or InviteForm(),
+        **extra,
+    }
+
+
+@portal_view()
+def members(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/portal/tenants/members.html", _members_context(request))
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        ok, _result = run_service(
+            request,
+            form,
+            services.invitation_create,
+            scope=request.scope,  # type: ignore[attr-defined]
+            tenant=request.portal.tenant,  # type: ignore[attr-defined]
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            success=_("%(email)sに招待メールを送りました（有効期限7日）。")
+            % {"email": form.cleaned_data["email"]},
+        )
+        if ok:
+            return redirect("portal:members")
+    return render(
+        request, "web/portal/tenants/members.html", _members_context(request, invite_form=form)
+    )
+
+
+def _membership(request: HttpRequest, pk: int) -> Any:
+    try:
+        return selectors.membership_get(scope=request.scope, pk=pk)  # type: ignore[attr-defined]
+    except DomainError:
+        raise Http404 from None
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership(request, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("役割を選んでください。"))
+        return redirect("portal:members")
+    try:
+        services.membership_set_role(
+            scope=request.scope,  # type: ignore[attr-defined]
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request,
+            _("%(user)sの役割を変更しました。") % {"user": membership.user.get_username()},
+        )
+    return redirect("portal:members")
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership(request, pk)
+    try:
+        services.membership_remove(scope=request.scope, membership=membership)  # type: ignore[attr-defined]
+    except DomainError as error:
+        messages.error(request, error_message(error))
+        return redirect("portal:members")
+    messages.success(
+        request,
+        _("%(user)sをメンバーから外しました。") % {"user": membership.user.get_username()},
+    )
+    if membership.user_id == request.user.pk:
+        request.session.pop(SESSION_TENANT_KEY, None)
+        return HttpResponseRedirect(_home())
+    return redirect("portal:members")
+
+
+@portal_view(admin=True, methods=("POST",))
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        invitation = selectors.invitation_get(scope=request.scope, pk=pk)  # type: ignore[attr-defined]
+    except DomainError:
+        raise Http404 from None
+    try:
+        services.invitation_revoke(scope=request.scope, invitation=invitation)  # type: ignore[attr-defined]
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request, _("%(email)sへの招待を取り消しました。") % {"email": invitation.email}
+        )
+    return redirect("portal:members")

@@ -1,0 +1,22 @@
+"""Public URLs (mounted at the site root by terms_site/urls.py): /terms/… and /notices/…."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from web.public import views
+
+app_name = "public"
+
+urlpatterns = [
+    path("terms/", views.terms_index, name="terms-index"),
+    path("terms/<slug:product>/", views.terms_current, name="terms-current"),
+    path("terms/<slug:product>/<slug:slug>/", views.terms_current, name="terms-document"),
+    path(
+        "terms/<slug:product>/<slug:slug>/versions/<int:pk>/",
+        views.terms_version,
+        name="terms-version",
+    ),
+    path("notices/", views.notice_list, name="notice-list"),
+    path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),
+]

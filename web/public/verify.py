@@ -1,0 +1,35 @@
+"""/verify/: anyone holding a receipt's hash checks that the ledger still holds it unchanged.
+
+Reveals nothing but "valid, recorded at, seq" or "not found": no tenant, no version, no
+answer. The row must exist and still hash to the value asked about (docs/ledger.md), so an
+edited row (which the database trigger refuses anyway) would not verify.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from web.portal.agreements.selectors import record_by_hash, record_is_intact
+from web.portal.tenants import ratelimit
+
+
+@require_GET
+def verify(request: HttpRequest) -> HttpResponse:
+    value = str(request.GET.get("hash", "")).strip()
+    context: dict[str, object] = {"value": value, "result": None}
+    status = 200
+    if value:
+        if not ratelimit.hit(ratelimit.VERIFY_PER_ADDRESS, ratelimit.client_address(request)):
+            context["result"] = "throttled"
+            status = 429
+        else:
+            record = record_by_hash(value)
+            if record is not None and record_is_intact(record):
+                context.update(result="valid", recorded_at=record.recorded_at, seq=record.seq)
+            else:
+                context["result"] = "not_found"
+    response = render(request, "web/portal/agreements/verify.html", context, status=status)
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,113 @@
+"""Public pages: the terms in force, every version at a stable URL, revision notices (R8)."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from agreements.models import Product, TermsDocument, TermsVersion
+from agreements.selectors.versions import (
+    notice_list_public,
+    public_versions_q,
+    version_in_force,
+    version_pending,
+)
+from agreements.services.version_text import notice_table
+from core import clock
+from web.public.documents import articles_of, last_revised_label
+
+
+def _document(product_code: str, slug: str | None) -> TermsDocument:
+    qs = TermsDocument.objects.select_related("product", "option").filter(
+        product__code=product_code
+    )
+    qs = qs.filter(slug=slug) if slug else qs.filter(kind="base")
+    document = qs.order_by("precedence", "pk").first()
+    if document is None:
+        raise Http404
+    return document
+
+
+def _public_versions(document: TermsDocument):
+    return (
+        TermsVersion.objects.filter(document=document)
+        .filter(public_versions_q())
+        .order_by("-effective_on", "-pk")
+    )
+
+
+def terms_index(request: HttpRequest) -> HttpResponse:
+    products = Product.objects.prefetch_related("documents").order_by("code")
+    return render(request, "web/public/terms_index.html", {"products": products})
+
+
+def terms_current(request: HttpRequest, product: str, slug: str | None = None) -> HttpResponse:
+    """The text in force today, its 最終改定 date, the announced revision and the history."""
+    document = _document(product, slug)
+    version = version_in_force(document=document, on_date=clock.today())
+    if version is None:
+        raise Http404
+    return _render_version(request, document, version, current=True)
+
+
+def terms_version(request: HttpRequest, product: str, slug: str, pk: int) -> HttpResponse:
+    """One version at its stable URL (drafts and unannounced revisions are not public)."""
+    document = _document(product, slug)
+    version = _public_versions(document).filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    return _render_version(request, document, version, current=False)
+
+
+def _render_version(
+    request: HttpRequest, document: TermsDocument, version: TermsVersion, *, current: bool
+) -> HttpResponse:
+    today = clock.today()
+    in_force = version_in_force(document=document, on_date=today)
+    pending = version_pending(document=document, posted_only=True)
+    return render(
+        request,
+        "web/public/terms_version.html",
+        {
+            "document": document,
+            "version": version,
+            "articles": articles_of(version),
+            "last_revised": last_revised_label(version),
+            "is_current": current or (in_force is not None and in_force.pk == version.pk),
+            "in_force": in_force,
+            "pending": pending,
+            "history": _public_versions(document),
+        },
+    )
+
+
+def notice_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/public/notice_list.html", {"notices": notice_list_public()[:200]})
+
+
+def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    version = notice_list_public().select_related("based_on").filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    return render(
+        request,
+        "web/public/notice_detail.html",
+        {"notice": notice_context(version), "version": version, "document": version.document},
+    )
+
+
+def notice_context(version: TermsVersion) -> dict:
+    """The generated notice (R8) with the date it shows: posted, else planned."""
+    table = notice_table(version)
+    return {
+        "table": table,
+        "title": table.title,
+        "notice_date": clock.business_date(version.posted_at)
+        if version.posted_at
+        else version.notice_on,
+        "effective_on": version.effective_on,
+        "groups": [
+            {"index": i, "category": category, "rows": rows}
+            for i, (category, rows) in enumerate(table.row_groups, start=1)
+        ],
+    }
