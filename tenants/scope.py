@@ -71,6 +71,28 @@ class Scope:
         return self.kind == "system"
 
     @property
+    def is_partner(self) -> bool:
+        return self.kind == "partner"
+
+    @property
+    def is_product(self) -> bool:
+        return self.kind == "product"
+
+    @property
+    def is_tenant_user(self) -> bool:
+        return self.kind == "tenant_user"
+
+    @property
+    def acting_user(self) -> User | None:
+        """The person who acted, where a person did: a staff member or a tenant user."""
+        return self.user if self.kind in ("staff", "tenant_user") else None
+
+    @property
+    def acting_key(self) -> PartnerAPIKey | None:
+        """The partner key that acted, where a partner did."""
+        return self.partner_key if self.kind == "partner" else None
+
+    @property
     def is_privileged(self) -> bool:
         """Staff and the system may do what no customer or partner may (R14, R19)."""
         return self.kind in ("staff", "system")
