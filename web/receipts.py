@@ -36,7 +36,7 @@ def render_receipt_pdf(record: ConsentRecord, *, language: str, verify_url: str)
 
     with translation.override(language):
         html = render_to_string(
-            "web/portal/agreements/receipt_pdf.html",
+            "agreements/portal/receipt_pdf.html",
             {**receipt_context(record), "verify_url": verify_url, "LANGUAGE_CODE": language},
         )
     return HTML(string=html).write_pdf()

@@ -30,6 +30,6 @@ def verify(request: HttpRequest) -> HttpResponse:
                 context.update(result="valid", recorded_at=record.recorded_at, seq=record.seq)
             else:
                 context["result"] = "not_found"
-    response = render(request, "web/portal/agreements/verify.html", context, status=status)
+    response = render(request, "agreements/portal/verify.html", context, status=status)
     response["X-Robots-Tag"] = "noindex"
     return response

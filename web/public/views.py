@@ -38,7 +38,7 @@ def _public_versions(document: TermsDocument):
 
 def terms_index(request: HttpRequest) -> HttpResponse:
     products = Product.objects.prefetch_related("documents").order_by("code")
-    return render(request, "web/public/terms_index.html", {"products": products})
+    return render(request, "agreements/public/terms_index.html", {"products": products})
 
 
 def terms_current(request: HttpRequest, product: str, slug: str | None = None) -> HttpResponse:
@@ -67,7 +67,7 @@ def _render_version(
     pending = version_pending(document=document, posted_only=True)
     return render(
         request,
-        "web/public/terms_version.html",
+        "agreements/public/terms_version.html",
         {
             "document": document,
             "version": version,
@@ -82,7 +82,9 @@ def _render_version(
 
 
 def notice_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/public/notice_list.html", {"notices": notice_list_public()[:200]})
+    return render(
+        request, "agreements/public/notice_list.html", {"notices": notice_list_public()[:200]}
+    )
 
 
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -91,7 +93,7 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     return render(
         request,
-        "web/public/notice_detail.html",
+        "agreements/public/notice_detail.html",
         {"notice": notice_context(version), "version": version, "document": version.document},
     )
 

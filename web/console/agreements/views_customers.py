@@ -73,7 +73,7 @@ def search(request: HttpRequest) -> HttpResponse:
         return redirect("console:contract-detail", pk=result.contracts[0].pk)
     return render(
         request,
-        "web/console/agreements/search.html",
+        "agreements/console/search.html",
         {"result": result, "search_query": query, "query": query},
     )
 
@@ -89,7 +89,7 @@ def tenant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contracts = list(contract_list(scope=scope, tenant=tenant))
     return render(
         request,
-        "web/console/agreements/tenant_detail.html",
+        "agreements/console/tenant_detail.html",
         {
             "nav": "tenants",
             "tenant": tenant,
@@ -122,7 +122,7 @@ def contract_index(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     return render(
         request,
-        "web/console/agreements/contract_list.html",
+        "agreements/console/contract_list.html",
         {
             "nav": "contracts",
             "page_obj": page,
@@ -154,7 +154,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("console:contract-detail", pk=contract.pk)
     return render(
         request,
-        "web/console/agreements/contract_form.html",
+        "agreements/console/contract_form.html",
         {"nav": "contracts", "tenant": tenant, "form": form},
         status=400 if form.errors else 200,
     )
@@ -179,7 +179,7 @@ def _contract_page(request: HttpRequest, contract, **forms) -> HttpResponse:  # 
         "non_renewal_form": forms.get("non_renewal_form") or NonRenewalForm(),
         "today": today,
     }
-    return render(request, "web/console/agreements/contract_detail.html", context, status=status)
+    return render(request, "agreements/console/contract_detail.html", context, status=status)
 
 
 @console_view(Need.READ)
@@ -301,7 +301,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "web/console/agreements/case_list.html",
+        "agreements/console/case_list.html",
         {
             "nav": "cases",
             "rows": rows,
@@ -350,7 +350,7 @@ def deletion_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(deletions, 50).get_page(request.GET.get("page"))
     return render(
         request,
-        "web/console/agreements/deletion_list.html",
+        "agreements/console/deletion_list.html",
         {
             "nav": "deletions",
             "page_obj": page,
@@ -380,7 +380,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     return render(
         request,
-        "web/console/agreements/audit_list.html",
+        "agreements/console/audit_list.html",
         {
             "nav": "audit",
             "page_obj": page,

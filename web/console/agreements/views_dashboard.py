@@ -78,7 +78,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     return render(
         request,
-        "web/console/agreements/dashboard.html",
+        "agreements/console/dashboard.html",
         {
             "nav": "dashboard",
             "form": form,
@@ -118,7 +118,7 @@ def dashboard_drill(request: HttpRequest, pk: int) -> HttpResponse:
         )
     return render(
         request,
-        "web/console/agreements/dashboard_drill.html",
+        "agreements/console/dashboard_drill.html",
         {
             "nav": "dashboard",
             "version": version,

@@ -30,7 +30,7 @@ def _products_page(request: HttpRequest, **extra: object) -> HttpResponse:
         **extra,
     }
     status = 400 if any(f.errors for f in forms.values()) else 200  # type: ignore[union-attr]
-    response = render(request, "web/console/agreements/products.html", context, status=status)
+    response = render(request, "agreements/console/products.html", context, status=status)
     if "issued_key" in extra:
         response["Cache-Control"] = "no-store"  # the plain key is in this response only
     return response
@@ -93,5 +93,5 @@ def deliveries(request: HttpRequest) -> HttpResponse:
         return redirect("console:deliveries")
     rows = Outbox.objects.filter(status__in=FAILED).order_by("-updated_at", "-pk")[:500]
     return render(
-        request, "web/console/agreements/deliveries.html", {"nav": "deliveries", "rows": rows}
+        request, "agreements/console/deliveries.html", {"nav": "deliveries", "rows": rows}
     )

@@ -134,7 +134,7 @@ def home(request: HttpRequest) -> HttpResponse:
     empty_products = Product.objects.exclude(pk__in=products.keys()).order_by("code")
     return render(
         request,
-        "web/console/agreements/home.html",
+        "agreements/console/home.html",
         {
             "nav": "home",
             "products": list(products.values()),
@@ -170,7 +170,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     versions = version_list(scope=scope, document=document).annotate(n_articles=Count("articles"))
     return render(
         request,
-        "web/console/agreements/document_detail.html",
+        "agreements/console/document_detail.html",
         {
             "nav": "home",
             "document": document,
@@ -194,7 +194,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     return render(
         request,
-        "web/console/agreements/version_detail.html",
+        "agreements/console/version_detail.html",
         {
             "nav": "home",
             "version": version,
@@ -218,7 +218,7 @@ def version_notice(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk)
     return render(
         request,
-        "web/console/agreements/version_notice.html",
+        "agreements/console/version_notice.html",
         {
             "nav": "home",
             "version": version,
@@ -295,7 +295,7 @@ def _edit_page(
         row["changed"] = row["article"].number in changed
     return render(
         request,
-        "web/console/agreements/version_edit.html",
+        "agreements/console/version_edit.html",
         {
             "nav": "home",
             "version": version,
@@ -323,7 +323,7 @@ def _autosaved(request: HttpRequest, form: Any, ok: bool) -> HttpResponse:
     """
     response = render(
         request,
-        "web/console/agreements/_autosave_status.html",
+        "agreements/console/_autosave_status.html",
         {"ok": ok, "form": form, "at": clock.now()},
     )
     response["X-Autosave"] = "saved" if ok else "refused"
@@ -553,7 +553,7 @@ def version_changes(request: HttpRequest, pk: int) -> HttpResponse:
             r["chosen"] = str(index) if index else ""
     return render(
         request,
-        "web/console/agreements/version_changes.html",
+        "agreements/console/version_changes.html",
         {
             "nav": "home",
             "version": version,
@@ -589,7 +589,7 @@ def compare(request: HttpRequest, pk: int) -> HttpResponse:
         counts = diff_counts(diff)
     return render(
         request,
-        "web/console/agreements/compare.html",
+        "agreements/console/compare.html",
         {
             "nav": "home",
             "document": document,
@@ -652,7 +652,7 @@ def version_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     is_author = settings.TERMS_REQUIRE_SECOND_PUBLISHER and version.created_by_id == request.user.pk
     return render(
         request,
-        "web/console/agreements/version_schedule.html",
+        "agreements/console/version_schedule.html",
         {
             "nav": "home",
             "version": version,
@@ -687,7 +687,7 @@ def version_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("console:version-detail", pk=version.pk)
     return render(
         request,
-        "web/console/agreements/version_withdraw.html",
+        "agreements/console/version_withdraw.html",
         {
             "nav": "home",
             "version": version,

@@ -34,7 +34,7 @@ from web.console.tenants.forms import (
 
 
 class ConsoleLoginView(auth_views.LoginView):
-    template_name = "web/console/tenants/login.html"
+    template_name = "tenants/console/login.html"
     authentication_form = StaffLoginForm
     redirect_authenticated_user = False
 
@@ -77,7 +77,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     partners = selectors.partner_list(scope=request.scope)  # type: ignore[attr-defined]
     return render(
         request,
-        "web/console/tenants/partner_list.html",
+        "tenants/console/partner_list.html",
         {"nav": "partners", "partners": partners, "form": form},
         status=400 if form.errors else 200,
     )
@@ -95,7 +95,7 @@ def _partner_page(request: HttpRequest, partner: Partner, **extra: object) -> Ht
         **extra,
     }
     status = 400 if extra.get("key_form") is not None and extra["key_form"].errors else 200  # type: ignore[union-attr]
-    response = render(request, "web/console/tenants/partner_detail.html", context, status=status)
+    response = render(request, "tenants/console/partner_detail.html", context, status=status)
     if "issued_key" in extra:
         # The plain key is in this response only: never cache it anywhere.
         response["Cache-Control"] = "no-store"
@@ -165,7 +165,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(tenants, 50).get_page(request.GET.get("page"))
     return render(
         request,
-        "web/console/tenants/tenant_list.html",
+        "tenants/console/tenant_list.html",
         {
             "nav": "tenants",
             "page_obj": page,
@@ -198,7 +198,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
             return redirect("console:tenant-detail", pk=tenant.pk)
     return render(
         request,
-        "web/console/tenants/tenant_form.html",
+        "tenants/console/tenant_form.html",
         {"nav": "tenants", "form": form, "tenant": None},
         status=400 if form.errors else 200,
     )
@@ -237,7 +237,7 @@ def tenant_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("console:tenant-detail", pk=tenant.pk)
     return render(
         request,
-        "web/console/tenants/tenant_form.html",
+        "tenants/console/tenant_form.html",
         {"nav": "tenants", "form": form, "tenant": tenant},
         status=400 if form.errors else 200,
     )

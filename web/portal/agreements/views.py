@@ -67,7 +67,7 @@ def home(request: HttpRequest) -> HttpResponse:
     documents = selectors.documents_pending_first(scope=scope, tenant=tenant)
     return render(
         request,
-        "web/portal/agreements/home.html",
+        "agreements/portal/home.html",
         {
             "nav": "home",
             "today": today,
@@ -163,7 +163,7 @@ def _gate(request: HttpRequest) -> tuple[Any, ...]:
 
 @portal_view(gate=GATE_EXEMPT)
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "web/portal/agreements/review.html", _review_context(request, pk))
+    return render(request, "agreements/portal/review.html", _review_context(request, pk))
 
 
 _TRANSITION_MESSAGES = {
@@ -204,7 +204,7 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     if chosen == Answer.REJECTED and not form.cleaned_data["confirm"]:
         # Before a rejection is recorded its consequence is stated plainly (R6).
         return render(
-            request, "web/portal/agreements/reject_confirm.html", _review_context(request, pk)
+            request, "agreements/portal/reject_confirm.html", _review_context(request, pk)
         )
     scope, tenant = _scope_tenant(request)
     try:
@@ -236,7 +236,7 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
 def _answer_refused(request: HttpRequest, pk: int, text: str) -> HttpResponse:
     return render(
         request,
-        "web/portal/agreements/review.html",
+        "agreements/portal/review.html",
         _review_context(request, pk, answer_error=text),
         status=409,
     )
@@ -258,7 +258,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     return render(
         request,
-        "web/portal/agreements/contract_list.html",
+        "agreements/portal/contract_list.html",
         {
             "nav": "contracts",
             "today": today,
@@ -291,14 +291,14 @@ def _contract_context(request: HttpRequest, contract: Any, **extra: Any) -> dict
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     return render(
-        request, "web/portal/agreements/contract_detail.html", _contract_context(request, contract)
+        request, "agreements/portal/contract_detail.html", _contract_context(request, contract)
     )
 
 
 def _contract_refused(request: HttpRequest, contract: Any, **forms: Any) -> HttpResponse:
     return render(
         request,
-        "web/portal/agreements/contract_detail.html",
+        "agreements/portal/contract_detail.html",
         _contract_context(request, contract, **forms),
         status=409,
     )
@@ -408,7 +408,7 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
     scope, tenant = _scope_tenant(request)
     return render(
         request,
-        "web/portal/agreements/receipt_list.html",
+        "agreements/portal/receipt_list.html",
         {"nav": "receipts", "receipts": selectors.receipt_list(scope=scope, tenant=tenant)},
     )
 
@@ -426,7 +426,7 @@ def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = _receipt(request, pk)
     return render(
         request,
-        "web/portal/agreements/receipt_detail.html",
+        "agreements/portal/receipt_detail.html",
         {
             "nav": "receipts",
             **receipt_pdf.receipt_context(record),

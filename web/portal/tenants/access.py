@@ -49,13 +49,13 @@ def portal_view(
                 return login_redirect(request)
             portal = getattr(request, "portal", None)
             if portal is None or portal.membership is None:
-                return render(request, "web/portal/tenants/no_access.html", status=403)
+                return render(request, "tenants/portal/no_access.html", status=403)
             if request.method not in allowed:
                 response = HttpResponse(status=405)
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
             if admin and not portal.is_admin:
-                return render(request, "web/portal/tenants/admin_only.html", status=403)
+                return render(request, "tenants/portal/admin_only.html", status=403)
             return view(request, *args, **kwargs)
 
         wrapper.portal_gate = gate  # type: ignore[attr-defined]

@@ -56,7 +56,7 @@ def _gate_exempt(view: Any) -> Any:
 
 
 class PortalLoginView(auth_views.LoginView):
-    template_name = "web/portal/tenants/login.html"
+    template_name = "tenants/portal/login.html"
     authentication_form = PortalLoginForm
     redirect_authenticated_user = True
 
@@ -100,7 +100,7 @@ class PortalLogoutView(auth_views.LogoutView):
 
 
 class PortalPasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "web/portal/tenants/password_change.html"
+    template_name = "tenants/portal/password_change.html"
     success_url = reverse_lazy("portal:home")
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -110,9 +110,9 @@ class PortalPasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PortalPasswordResetView(auth_views.PasswordResetView):
-    template_name = "web/portal/tenants/password_reset.html"
-    email_template_name = "web/portal/tenants/password_reset_email.txt"
-    subject_template_name = "web/portal/tenants/password_reset_subject.txt"
+    template_name = "tenants/portal/password_reset.html"
+    email_template_name = "tenants/portal/password_reset_email.txt"
+    subject_template_name = "tenants/portal/password_reset_subject.txt"
     form_class = PortalPasswordResetForm
     success_url = reverse_lazy("portal:password-reset-done")
 
@@ -136,16 +136,16 @@ class PortalPasswordResetView(auth_views.PasswordResetView):
 
 
 class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "web/portal/tenants/password_reset_done.html"
+    template_name = "tenants/portal/password_reset_done.html"
 
 
 class PortalPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    template_name = "web/portal/tenants/password_reset_confirm.html"
+    template_name = "tenants/portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password-reset-complete")
 
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "web/portal/tenants/password_reset_complete.html"
+    template_name = "tenants/portal/password_reset_complete.html"
 
 
 login_view = _gate_exempt(PortalLoginView.as_view())
@@ -195,7 +195,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     status = 200 if usable else 404 if invitation is None else 410
     return render(
         request,
-        "web/portal/tenants/invitation_accept.html",
+        "tenants/portal/invitation_accept.html",
         {"invitation": invitation if usable else None, "form": form, "refusal": refusal},
         status=status,
     )
@@ -251,7 +251,7 @@ def _members_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 @portal_view()
 def members(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/portal/tenants/members.html", _members_context(request))
+    return render(request, "tenants/portal/members.html", _members_context(request))
 
 
 @portal_view(admin=True, methods=("POST",))
@@ -272,7 +272,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         if ok:
             return redirect("portal:members")
     return render(
-        request, "web/portal/tenants/members.html", _members_context(request, invite_form=form)
+        request, "tenants/portal/members.html", _members_context(request, invite_form=form)
     )
 
 
