@@ -17,7 +17,7 @@ from agreements.services.versions import (
     version_draft_update,
     version_schedule,
 )
-from agreements.text.notice import parse_notice
+from agreements.text.notice.reading import parse_notice
 from agreements.text.parser import strip_ws
 from core import clock
 from core.clock import TOKYO
