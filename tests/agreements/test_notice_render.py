@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agreements.enums import ConsentMode, LegalBasis
-from agreements.models import TermsVersion
+from agreements.models.documents import TermsVersion
 from agreements.selectors.versions import notice_list_public
 from agreements.services.imports import terms_import_notice
 from agreements.services.versions import (

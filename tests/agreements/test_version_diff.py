@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agreements.models import TermsVersion
+from agreements.models.documents import TermsVersion
 from agreements.services.imports import terms_import_notice
 from agreements.services.version_text import (
     version_body_hash,
