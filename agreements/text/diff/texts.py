@@ -103,6 +103,7 @@ _KEY_NUMBERS = re.compile(r"^(?:(\d+))?(?:\.?\((\d+)\))?$")
 
 
 def normalized(text: str) -> str:
+    """The comparison form of a title or label: full-width folded (NFKC), no whitespace."""
     return strip_ws(unicodedata.normalize("NFKC", text))
 
 
