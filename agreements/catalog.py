@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 
 from agreements.enums import DocumentKind
-from agreements.models import Option, Product, TermsDocument
+from agreements.models.documents import TermsDocument
+from agreements.models.products import Option, Product
 
 BIZ = "optimal-biz"
 ID_PLUS = "optim-id-plus"

@@ -6,29 +6,20 @@ stores what ``parse_terms`` / ``parse_notice`` return.
 
 from __future__ import annotations
 
-from agreements.text.diff import (
+from agreements.text.diff.articles import changed_only, diff_documents
+from agreements.text.diff.chars import Segment, char_diff, segments_html
+from agreements.text.diff.texts import (
     ArticleDiff,
     ArticleText,
     DocText,
     DocumentDiff,
     ParagraphDiff,
     ParagraphText,
-    Segment,
-    changed_only,
-    char_diff,
-    diff_documents,
     doctext_from_parsed,
-    segments_html,
 )
-from agreements.text.notice import (
-    NoticeRow,
-    NoticeTableRow,
-    ParsedNotice,
-    excerpt_pair,
-    notice_categories,
-    parse_notice,
-    render_notice_table,
-)
+from agreements.text.notice.excerpts import excerpt_pair, notice_categories
+from agreements.text.notice.reading import NoticeRow, ParsedNotice, parse_notice
+from agreements.text.notice.table import NoticeTableRow, render_notice_table
 from agreements.text.parser import (
     ParsedArticle,
     ParsedItem,

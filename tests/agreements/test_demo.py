@@ -9,15 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from agreements.enums import VersionStatus
-from agreements.models import (
-    ConsentRecord,
-    ConsentState,
-    Contract,
-    DataDeletion,
-    NonRenewalRequest,
-    TerminationCase,
-    TermsVersion,
-)
+from agreements.models.consents import ConsentRecord, ConsentState
+from agreements.models.contracts import Contract, NonRenewalRequest, TerminationCase
+from agreements.models.deletions import DataDeletion
+from agreements.models.documents import TermsVersion
 from agreements.services.ledger import ledger_verify
 from tenants.models import Tenant
 

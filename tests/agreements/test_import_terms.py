@@ -8,10 +8,11 @@ import pytest
 from django.core.management import CommandError, ManagementUtility, call_command
 
 from agreements.enums import VersionStatus
-from agreements.models import Article, ConsentRecord, ConsentState, Paragraph, TermsVersion
+from agreements.models.consents import ConsentRecord, ConsentState
+from agreements.models.documents import Article, Paragraph, TermsVersion
 from agreements.services.imports import terms_import
 from agreements.services.version_text import version_body_hash, version_doctext, version_stats
-from agreements.text.diff import doctext_from_parsed
+from agreements.text.diff.texts import doctext_from_parsed
 from agreements.text.parser import parse_terms, strip_ws
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Event, Outbox

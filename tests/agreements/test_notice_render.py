@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agreements.enums import ConsentMode, LegalBasis
-from agreements.models import TermsVersion
+from agreements.models.documents import TermsVersion
 from agreements.selectors.versions import notice_list_public
 from agreements.services.imports import terms_import_notice
 from agreements.services.versions import (
@@ -17,7 +17,7 @@ from agreements.services.versions import (
     version_draft_update,
     version_schedule,
 )
-from agreements.text.notice import parse_notice
+from agreements.text.notice.reading import parse_notice
 from agreements.text.parser import strip_ws
 from core import clock
 from core.clock import TOKYO

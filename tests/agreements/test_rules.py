@@ -10,7 +10,6 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreements import rules
 from agreements.enums import (
     Answer,
     BillingCycle,
@@ -21,33 +20,38 @@ from agreements.enums import (
     LegalBasis,
     TerminationReason,
 )
-from agreements.rules import (
-    ActiveContract,
+from agreements.rules.binding import ActiveContract, binding_documents, is_document_binding
+from agreements.rules.consents import (
+    REJECT_AFTER_EFFECTIVE,
     TransitionNotAllowed,
     allowed_answers,
-    backup_purge_due,
-    binding_documents,
-    chained_periods,
-    claims_window_closes,
     consent_transition,
-    earliest_effective_on,
-    earliest_non_renewal_end,
-    end_status_for_reason,
-    is_document_binding,
-    is_non_renewal_timely,
     is_tenant_allowed,
-    is_version_effective,
+    status_after_effective,
+)
+from agreements.rules.endings import (
+    backup_purge_due,
+    claims_window_closes,
+    end_status_for_reason,
     liability_cap,
+    primary_deletion_from,
+    rejection_end_date,
+    requested_deletion_due,
+)
+from agreements.rules.periods import (
+    chained_periods,
+    earliest_non_renewal_end,
+    is_non_renewal_timely,
     next_period_start,
     next_possible_end,
     non_renewal_deadline,
     period_containing,
     period_end,
-    primary_deletion_from,
-    rejection_end_date,
-    requested_deletion_due,
+)
+from agreements.rules.versions import (
+    earliest_effective_on,
+    is_version_effective,
     revision_lapses,
-    status_after_effective,
     validate_schedule,
 )
 
@@ -985,7 +989,7 @@ def test_consent_transition_truth_table_every_cell(
 def test_consent_transition_r3_reject_after_effective_points_to_ending_contract() -> None:
     with pytest.raises(TransitionNotAllowed) as excinfo:
         consent_transition(current=S.DEEMED, answer=A.REJECTED, version_effective=True)
-    assert excinfo.value.code == rules.REJECT_AFTER_EFFECTIVE == "reject_after_effective_deemed"
+    assert excinfo.value.code == REJECT_AFTER_EFFECTIVE == "reject_after_effective_deemed"
 
 
 @pytest.mark.parametrize("current", list(S))

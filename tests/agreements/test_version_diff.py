@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agreements.models import TermsVersion
+from agreements.models.documents import TermsVersion
 from agreements.services.imports import terms_import_notice
 from agreements.services.version_text import (
     version_body_hash,
@@ -16,8 +16,9 @@ from agreements.services.version_text import (
     version_predecessor,
 )
 from agreements.services.versions import article_upsert, version_draft_create
-from agreements.text.diff import changed_only, diff_documents
-from agreements.text.notice import excerpt_pair, parse_notice
+from agreements.text.diff.articles import changed_only, diff_documents
+from agreements.text.notice.excerpts import excerpt_pair
+from agreements.text.notice.reading import parse_notice
 from core import clock
 from tenants.scope import Scope
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures

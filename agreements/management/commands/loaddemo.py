@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from agreements.demo import demo_load
+from agreements.demo.story import demo_load
 from core import clock
 
 

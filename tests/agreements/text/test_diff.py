@@ -10,20 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreements.text.diff import (
+from agreements.text.diff.articles import changed_only, diff_documents
+from agreements.text.diff.chars import apply_segments, char_diff, segments_html, split_segments
+from agreements.text.diff.texts import (
     ArticleText,
     DocText,
     DocumentDiff,
     ParagraphText,
-    apply_segments,
-    changed_only,
-    char_diff,
-    diff_documents,
     doctext_from_parsed,
     paragraph_key,
     paragraph_sort_key,
-    segments_html,
-    split_segments,
 )
 from agreements.text.parser import parse_terms
 

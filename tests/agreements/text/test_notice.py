@@ -5,22 +5,11 @@ from datetime import date
 
 import pytest
 
-from agreements.text.diff import (
-    ArticleText,
-    DocText,
-    ParagraphText,
-    diff_documents,
-    doctext_from_parsed,
-)
-from agreements.text.notice import (
-    NoticeRow,
-    ParsedNotice,
-    category_kind,
-    excerpt_pair,
-    notice_categories,
-    parse_notice,
-    render_notice_table,
-)
+from agreements.text.diff.articles import diff_documents
+from agreements.text.diff.texts import ArticleText, DocText, ParagraphText, doctext_from_parsed
+from agreements.text.notice.excerpts import excerpt_pair, notice_categories
+from agreements.text.notice.reading import NoticeRow, ParsedNotice, category_kind, parse_notice
+from agreements.text.notice.table import render_notice_table
 from agreements.text.parser import ParseError, parse_terms, strip_ws
 
 pytestmark = pytest.mark.unit

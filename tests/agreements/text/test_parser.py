@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agreements.text.diff import doctext_from_parsed
+from agreements.text.diff.texts import doctext_from_parsed
 from agreements.text.parser import (
     ParsedTerms,
     ParseError,

@@ -1,59 +1,25 @@
-"""Revision notices (お知らせ): read one like seed 003, and build the table of a new one.
+"""Reading a revision notice (お知らせ) like seed 003 into its dates, categories and rows.
 
-A notice's before/after table holds only the changed passages, so the versions built
-from it (``excerpt_pair``) are excerpts. The table in the text has no delimiter between
-the before and after cells (usually a space, sometimes only a line break, sometimes
-nothing but the repeated label), and a row may hold several paragraphs; ``parse_notice``
-splits it into one ``NoticeRow`` per paragraph.
+The table in the text has no delimiter between the before and after cells (usually a
+space, sometimes only a line break, sometimes nothing but the repeated label), and a row
+may hold several paragraphs; ``parse_notice`` splits it into one ``NoticeRow`` per
+paragraph.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
 from typing import Literal
 
-from agreements.text.diff import (
-    ArticleDiff,
-    ArticleText,
-    DocText,
-    DocumentDiff,
-    ParagraphDiff,
-    ParagraphText,
-    Segment,
-    char_diff,
-    paragraph_key,
-    paragraph_sort_key,
-    segments_html,
-    split_segments,
-)
+from agreements.text.diff.texts import paragraph_key, paragraph_sort_key
+from agreements.text.notice.marks import DELETED_MARK, NEW_MARK
 from agreements.text.parser import ParseError, strip_ws
 
-__all__ = [
-    "DELETED_MARK",
-    "NEW_MARK",
-    "NoticeCategory",
-    "NoticeRow",
-    "NoticeSourceRow",
-    "NoticeTableRow",
-    "ParsedNotice",
-    "category_kind",
-    "excerpt_pair",
-    "notice_categories",
-    "parse_notice",
-    "render_notice_table",
-]
-
-NEW_MARK = "新設"
-DELETED_MARK = "削除"
-
 CategoryKind = Literal["substantive", "editorial"]
-RowKind = Literal["changed", "added", "removed", "heading"]
 
 
 @dataclass(frozen=True)
@@ -104,47 +70,6 @@ class ParsedNotice:
     source_rows: list[NoticeSourceRow]
     rows: list[NoticeRow]
 
-
-@dataclass(frozen=True)
-class NoticeTableRow:
-    """One row of a generated notice table (R8): article, before (or 新設), after (or 削除)."""
-
-    kind: RowKind
-    article_number: int  # after the revision (before, for a removal)
-    article_label: str  # "第5条"
-    before_article_label: str | None  # differs from article_label when renumbered
-    paragraph_key: str | None  # None on heading rows
-    paragraph_label: str | None  # as shown, e.g. "4.", "1.(1)"; None when unnumbered/heading
-    before: str  # label + text, or 新設
-    after: str  # label + text, or 削除
-    before_segments: list[Segment]
-    after_segments: list[Segment]
-    category_index: int | None = None
-
-    @property
-    def is_new(self) -> bool:
-        return self.kind == "added"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.kind == "removed"
-
-    @property
-    def before_html(self) -> str:
-        return (
-            segments_html(self.before_segments)
-            if self.before_segments
-            else html.escape(self.before)
-        )
-
-    @property
-    def after_html(self) -> str:
-        return (
-            segments_html(self.after_segments) if self.after_segments else html.escape(self.after)
-        )
-
-
-# --- reading a notice ------------------------------------------------------------------
 
 _DIGITS = "[0-9０-９]"
 _LABEL = re.compile(
@@ -362,147 +287,4 @@ def parse_notice(text: str) -> ParsedNotice:
         categories=categories,
         source_rows=sources,
         rows=rows,
-    )
-
-
-def excerpt_pair(rows: Sequence[NoticeRow]) -> tuple[DocText, DocText]:
-    """The before and after documents that contain only the changed passages."""
-    seen: set[tuple[int, str]] = set()
-    before: dict[int, list[ParagraphText]] = {}
-    after: dict[int, list[ParagraphText]] = {}
-    for row in rows:
-        if (row.article_number, row.key) in seen:
-            raise ValueError(f"第{row.article_number}条 {row.paragraph_label}: listed twice")
-        seen.add((row.article_number, row.key))
-        label = row.paragraph_label or ""
-        before.setdefault(row.article_number, [])
-        after.setdefault(row.article_number, [])
-        if not row.is_new:
-            before[row.article_number].append(ParagraphText(row.key, label, row.before))
-        if not row.is_deleted:
-            after[row.article_number].append(ParagraphText(row.key, label, row.after))
-
-    def build(side: dict[int, list[ParagraphText]]) -> DocText:
-        return DocText(
-            [
-                ArticleText(
-                    number,
-                    f"第{number}条",
-                    "",
-                    sorted(paragraphs, key=lambda p: paragraph_sort_key(p.key)),
-                )
-                for number, paragraphs in sorted(side.items())
-                if paragraphs
-            ],
-            is_excerpt=True,
-        )
-
-    return build(before), build(after)
-
-
-def notice_categories(rows: Iterable[NoticeRow]) -> dict[tuple[int, str], int]:
-    """(article number, paragraph key) → change category, to group a generated table."""
-    return {(row.article_number, row.key): row.category_index for row in rows}
-
-
-# --- building a notice table -----------------------------------------------------------
-
-
-def _article_label(number: int | None) -> str | None:
-    return f"第{number}条" if number is not None else None
-
-
-def _cell(label: str | None, segments: list[Segment], text: str) -> tuple[str, list[Segment]]:
-    prefix: list[Segment] = [("equal", label)] if label else []
-    return (label or "") + text, prefix + segments
-
-
-def _paragraph_row(article: ArticleDiff, paragraph: ParagraphDiff) -> NoticeTableRow:
-    before_label, after_label = paragraph.before_label, paragraph.after_label
-    before, before_segments = _cell(before_label, paragraph.before_segments, paragraph.before_text)
-    after, after_segments = _cell(after_label, paragraph.after_segments, paragraph.after_text)
-    if before_label and after_label and before_label != after_label:
-        # Renumbered paragraph: mark the label change too.
-        before_segments[0] = ("delete", before_label)
-        after_segments[0] = ("insert", after_label)
-    kind: RowKind = "changed"
-    if paragraph.kind == "added":
-        kind, before, before_segments = "added", NEW_MARK, []
-    if paragraph.kind == "removed":
-        kind, after, after_segments = "removed", DELETED_MARK, []
-    return NoticeTableRow(
-        kind=kind,
-        article_number=article.number,
-        article_label=_article_label(article.number) or "",
-        before_article_label=_article_label(article.before_number),
-        paragraph_key=paragraph.key,
-        paragraph_label=(after_label if after_label is not None else before_label) or None,
-        before=before,
-        after=after,
-        before_segments=before_segments,
-        after_segments=after_segments,
-    )
-
-
-def _heading_row(article: ArticleDiff) -> NoticeTableRow | None:
-    """A row for the heading when the title or the number changed, or the article is new."""
-    before_heading, after_heading = article.before_heading or "", article.after_heading or ""
-    kind: RowKind = "heading"
-    if article.kind == "added":
-        if not article.after_title:  # excerpts carry no heading worth a row
-            return None
-        kind, before_heading = "added", NEW_MARK
-        before_segments: list[Segment] = []
-        after_segments: list[Segment] = [("insert", after_heading)]
-    elif article.kind == "removed":
-        if not article.before_title:
-            return None
-        kind, after_heading = "removed", DELETED_MARK
-        before_segments, after_segments = [("delete", before_heading)], []
-    elif article.title_changed or article.is_renumbered or article.kind == "moved":
-        before_segments, after_segments = split_segments(char_diff(before_heading, after_heading))
-    else:
-        return None
-    return NoticeTableRow(
-        kind=kind,
-        article_number=article.number,
-        article_label=_article_label(article.number) or "",
-        before_article_label=_article_label(article.before_number),
-        paragraph_key=None,
-        paragraph_label=None,
-        before=before_heading,
-        after=after_heading,
-        before_segments=before_segments,
-        after_segments=after_segments,
-    )
-
-
-def render_notice_table(
-    diff: DocumentDiff, categories: Mapping[tuple[int, str], int] | None = None
-) -> list[NoticeTableRow]:
-    """Rows of the 改定前 / 改定後 table for every changed heading and paragraph.
-
-    With ``categories`` ((article, paragraph key) → category index) rows are grouped
-    by category, keeping document order inside each, as the published notices do.
-    """
-    rows: list[NoticeTableRow] = []
-    for article in diff.articles:
-        heading = _heading_row(article)
-        if heading is not None:
-            rows.append(heading)
-        rows.extend(
-            _paragraph_row(article, paragraph)
-            for paragraph in article.paragraphs
-            if paragraph.kind != "unchanged"
-        )
-    if categories is None:
-        return rows
-    placed = [
-        replace(row, category_index=categories.get((row.article_number, row.paragraph_key or "")))
-        for row in rows
-    ]
-    last = 10**9  # rows outside the mapping go last
-    return sorted(
-        placed,
-        key=lambda row: row.category_index if row.category_index is not None else last,
     )

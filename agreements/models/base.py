@@ -1,0 +1,42 @@
+"""Abstract bases and the choice constraint every model of the app shares."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import ActorKind, Channel
+from tenants.models import PartnerAPIKey
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def choice_constraint(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
+    """A CHECK that `field` holds one of `choices`: bulk updates and raw SQL skip field validation."""
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class Actor(models.Model):
+    """Who did something: a tenant user, a partner key, staff or the system."""
+
+    actor_kind = models.CharField(_("実行者の種類"), max_length=16, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_key = models.ForeignKey(
+        PartnerAPIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(_("経路"), max_length=16, choices=Channel.choices)
+
+    class Meta:
+        abstract = True

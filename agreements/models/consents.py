@@ -1,0 +1,113 @@
+"""The consent ledger: chain heads, ledger rows, their evidence and the per-document state."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import ActorKind, Answer, Channel, ConsentStatus
+from agreements.models.base import choice_constraint
+from agreements.models.documents import TermsDocument, TermsVersion
+from tenants.models import Tenant
+
+
+class LedgerHead(models.Model):
+    """The head of a tenant's hash chain; locked (SELECT ... FOR UPDATE) on every append."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="ledger_head")
+    seq = models.PositiveBigIntegerField(_("最終番号"), default=0)
+    hash = models.CharField(_("最終ハッシュ"), max_length=64, default="0" * 64)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("台帳の先頭")
+        verbose_name_plural = _("台帳の先頭")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}@{self.seq}"
+
+
+class ConsentRecord(models.Model):
+    """A ledger row: an answer, or a deemed consent. Append-only (a trigger refuses changes)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="consent_records")
+    seq = models.PositiveBigIntegerField(_("番号"))
+    document = models.ForeignKey(TermsDocument, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        TermsVersion, on_delete=models.PROTECT, related_name="consent_records"
+    )
+    answer = models.CharField(_("回答"), max_length=16, choices=Answer.choices)
+    actor_kind = models.CharField(_("実行者の種類"), max_length=16, choices=ActorKind.choices)
+    actor_ref = models.CharField(_("実行者"), max_length=64)  # "user:12", "key:ab12cd34", ...
+    channel = models.CharField(_("経路"), max_length=16, choices=Channel.choices)
+    recorded_at = models.DateTimeField(_("記録日時"))
+    version_body_hash = models.CharField(_("版の本文ハッシュ"), max_length=64)
+    notice_posted_at = models.DateTimeField(_("お知らせ掲示日時"), null=True, blank=True)
+    evidence_digests = models.JSONField(_("証跡ダイジェスト"), default=dict)
+    prev_hash = models.CharField(_("前のハッシュ"), max_length=64)
+    hash = models.CharField(_("ハッシュ"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("同意台帳")
+        verbose_name_plural = _("同意台帳")
+        ordering = ["tenant", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "seq"], name="ledger_unique_seq"),
+            choice_constraint("answer", Answer, "ledger_answer_valid"),
+            choice_constraint("channel", Channel, "ledger_channel_valid"),
+        ]
+        indexes = [models.Index(fields=["version", "answer"], name="ledger_version")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}#{self.seq} {self.answer}"
+
+
+class ConsentEvidence(models.Model):
+    """Personal data behind a ledger row; deleted at redaction, the digests stay (R15)."""
+
+    record = models.OneToOneField(ConsentRecord, on_delete=models.PROTECT, related_name="evidence")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    salt = models.CharField(max_length=64)
+    person_name = models.CharField(_("氏名"), max_length=255, blank=True)
+    person_email = models.CharField(_("メールアドレス"), max_length=255, blank=True)
+    ip_address = models.CharField(_("IPアドレス"), max_length=64, blank=True)
+    user_agent = models.TextField(_("ユーザーエージェント"), blank=True)
+    obtained_at = models.DateTimeField(_("取得日時"), null=True, blank=True)
+    method = models.CharField(_("取得方法"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("同意の証跡")
+        verbose_name_plural = _("同意の証跡")
+        indexes = [models.Index(fields=["tenant"], name="evidence_tenant")]
+
+    def __str__(self) -> str:
+        return f"evidence of {self.record_id}"
+
+
+class ConsentState(models.Model):
+    """Projection of the ledger per tenant × document; rebuildable from the ledger."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="consent_states")
+    document = models.ForeignKey(TermsDocument, on_delete=models.PROTECT, related_name="states")
+    version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="states")
+    status = models.CharField(_("状態"), max_length=16, choices=ConsentStatus.choices)
+    record = models.ForeignKey(
+        ConsentRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("同意状況")
+        verbose_name_plural = _("同意状況")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "document"], name="state_unique"),
+            choice_constraint("status", ConsentStatus, "state_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["version", "status"], name="state_version_status"),
+            models.Index(fields=["tenant", "status"], name="state_tenant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.document_id}: {self.status}"

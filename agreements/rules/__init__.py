@@ -1,0 +1,100 @@
+"""Pure domain rules: periods, deadlines, caps and the consent truth table.
+
+No ORM, no clock, no settings: callers pass dates (JST business dates, inclusive) and
+configured values in. Rule numbers (R1…R19) refer to DESIGN.md; article numbers to the
+Optimal Biz terms (Biz), the OPTiM ID+ terms (ID+) and the Civil Code (CC).
+
+One module per subject: ``periods`` (R10, R11), ``endings`` (R6, R14-R17), ``versions``
+(R2, R5), ``consents`` (the truth table) and ``binding`` (R1). The names are re-exported
+here so ``from agreements import rules; rules.period_end(...)`` keeps working.
+"""
+
+from __future__ import annotations
+
+from agreements.rules.binding import (
+    ActiveContract,
+    BindableDocument,
+    binding_documents,
+    is_document_binding,
+)
+from agreements.rules.consents import (
+    ANSWER_NOT_ALLOWED,
+    CALLER_ANSWERS,
+    CASE_IN_EFFECT,
+    DEEMED_NOT_ALLOWED,
+    REJECT_AFTER_EFFECTIVE,
+    TransitionNotAllowed,
+    allowed_answers,
+    consent_transition,
+    is_tenant_allowed,
+    status_after_effective,
+)
+from agreements.rules.endings import (
+    backup_purge_due,
+    claims_window_closes,
+    end_status_for_reason,
+    liability_cap,
+    primary_deletion_from,
+    rejection_end_date,
+    requested_deletion_due,
+)
+from agreements.rules.periods import (
+    ONE_DAY,
+    chained_periods,
+    earliest_non_renewal_end,
+    is_non_renewal_timely,
+    next_period_start,
+    next_possible_end,
+    non_renewal_deadline,
+    period_containing,
+    period_end,
+)
+from agreements.rules.versions import (
+    EFFECTIVE_BEFORE_NOTICE,
+    LEAD_TIME_TOO_SHORT,
+    NOTICE_IN_PAST,
+    earliest_effective_on,
+    is_version_effective,
+    revision_lapses,
+    validate_schedule,
+)
+
+__all__ = [
+    "ANSWER_NOT_ALLOWED",
+    "CALLER_ANSWERS",
+    "CASE_IN_EFFECT",
+    "DEEMED_NOT_ALLOWED",
+    "EFFECTIVE_BEFORE_NOTICE",
+    "LEAD_TIME_TOO_SHORT",
+    "NOTICE_IN_PAST",
+    "ONE_DAY",
+    "REJECT_AFTER_EFFECTIVE",
+    "ActiveContract",
+    "BindableDocument",
+    "TransitionNotAllowed",
+    "allowed_answers",
+    "backup_purge_due",
+    "binding_documents",
+    "chained_periods",
+    "claims_window_closes",
+    "consent_transition",
+    "earliest_effective_on",
+    "earliest_non_renewal_end",
+    "end_status_for_reason",
+    "is_document_binding",
+    "is_non_renewal_timely",
+    "is_tenant_allowed",
+    "is_version_effective",
+    "liability_cap",
+    "next_period_start",
+    "next_possible_end",
+    "non_renewal_deadline",
+    "period_containing",
+    "period_end",
+    "primary_deletion_from",
+    "rejection_end_date",
+    "requested_deletion_due",
+    "revision_lapses",
+    "status_after_effective",
+    "validate_schedule",
+]

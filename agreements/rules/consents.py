@@ -1,0 +1,157 @@
+"""The consent truth table (DESIGN: Decisions; R3, R4, R6, R13): which answer moves a
+tenant's status where, and what the effective date makes of silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agreements.enums import Answer, ConsentMode, ConsentStatus
+
+# --- Consent truth table (DESIGN: Decisions; R3, R4, R6, R13) ---------------------------
+
+# Refusal codes carried by TransitionNotAllowed.code.
+REJECT_AFTER_EFFECTIVE = "reject_after_effective_deemed"  # remedy: end the contract (R13)
+CASE_IN_EFFECT = "case_in_effect"  # the rejection already ended the contract (R6)
+ANSWER_NOT_ALLOWED = "answer_not_allowed"  # no row of the table allows it
+DEEMED_NOT_ALLOWED = "deemed_not_allowed_for_callers"  # only the R3 job writes `deemed`
+
+# Answers a caller (portal, API, console) may give.
+CALLER_ANSWERS = frozenset({Answer.ACCEPTED, Answer.REJECTED})
+
+
+class TransitionNotAllowed(Exception):
+    """An answer the consent truth table refuses; `code` says why (see the constants above)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class _Refuse:
+    code: str
+
+
+_NOOP = None  # repeating the current answer: the caller returns the existing record
+
+_S, _A = ConsentStatus, Answer
+# (status, answer) → new status | _NOOP | refusal, while V is scheduled (posted, not effective).
+# `deemed` and `outstanding` only arise at the effective date, so they have no row here.
+_BEFORE_EFFECTIVE: dict[tuple[ConsentStatus, Answer], ConsentStatus | _Refuse | None] = {
+    (_S.NO_ANSWER, _A.ACCEPTED): _S.ACCEPTED,
+    (_S.NO_ANSWER, _A.REJECTED): _S.REJECTED,  # opens an R6 case
+    (_S.ACCEPTED, _A.ACCEPTED): _NOOP,
+    (_S.ACCEPTED, _A.REJECTED): _S.REJECTED,  # switch; opens an R6 case
+    (_S.REJECTED, _A.ACCEPTED): _S.ACCEPTED,  # switch; drops the case
+    (_S.REJECTED, _A.REJECTED): _NOOP,
+}
+# The same once V is effective. After the effective date an objection is no longer an
+# answer to the change (R3): the remedy for a tenant that accepted, was deemed to, or sat
+# silent in deemed mode is ending the contract (R13).
+_AFTER_EFFECTIVE: dict[tuple[ConsentStatus, Answer], ConsentStatus | _Refuse | None] = {
+    (_S.DEEMED, _A.ACCEPTED): _S.ACCEPTED,
+    (_S.DEEMED, _A.REJECTED): _Refuse(REJECT_AFTER_EFFECTIVE),
+    (_S.OUTSTANDING, _A.ACCEPTED): _S.ACCEPTED,
+    (_S.OUTSTANDING, _A.REJECTED): _S.REJECTED,  # explicit mode (R4): opens an R6 case
+    (_S.REJECTED, _A.ACCEPTED): _S.ACCEPTED,  # drops the case, unless it is in effect
+    (_S.REJECTED, _A.REJECTED): _NOOP,
+    (_S.ACCEPTED, _A.ACCEPTED): _NOOP,
+    (_S.ACCEPTED, _A.REJECTED): _Refuse(REJECT_AFTER_EFFECTIVE),
+    # Not yet projected by status_after_effective (the job has not run, or deemed mode
+    # found no active contract or notice). Accepting is always an answer; a rejection is
+    # refused because it cannot be told from a silent deemed-mode tenant here — services
+    # project the status first, which turns explicit-mode silence into `outstanding`.
+    (_S.NO_ANSWER, _A.ACCEPTED): _S.ACCEPTED,
+    (_S.NO_ANSWER, _A.REJECTED): _Refuse(REJECT_AFTER_EFFECTIVE),
+}
+
+
+def _outcome(
+    current: ConsentStatus, answer: Answer, version_effective: bool, case_in_effect: bool
+) -> ConsentStatus | _Refuse | None:
+    if answer not in CALLER_ANSWERS:
+        return _Refuse(DEEMED_NOT_ALLOWED)
+    if current == ConsentStatus.REJECTED and case_in_effect and answer == Answer.ACCEPTED:
+        # The case has ended the contract (R6); an accept cannot revive it.
+        return _Refuse(CASE_IN_EFFECT)
+    table = _AFTER_EFFECTIVE if version_effective else _BEFORE_EFFECTIVE
+    return table.get((current, answer), _Refuse(ANSWER_NOT_ALLOWED))
+
+
+def consent_transition(
+    *,
+    current: ConsentStatus,
+    answer: Answer,
+    version_effective: bool,
+    case_in_effect: bool = False,
+) -> ConsentStatus | None:
+    """New consent status after a caller's `answer` (DESIGN consent truth table; R3, R4, R6).
+
+    Returns None when the answer repeats the current one (a no-op: return the existing
+    record). Raises TransitionNotAllowed with `code`:
+    `reject_after_effective_deemed` (a rejection after the effective date; point the tenant
+    to ending the contract, R13), `case_in_effect` (accepting after the rejection case
+    ended the contract), `deemed_not_allowed_for_callers` (`deemed` is the job's entry,
+    R3), `answer_not_allowed` (any other cell).
+    """
+    current, answer = ConsentStatus(current), Answer(answer)
+    result = _outcome(current, answer, version_effective, case_in_effect)
+    if isinstance(result, _Refuse):
+        raise TransitionNotAllowed(
+            result.code,
+            f"{answer.value} is not allowed from {current.value} "
+            f"({'effective' if version_effective else 'scheduled'} version)",
+        )
+    return result
+
+
+def allowed_answers(
+    *, status: ConsentStatus, version_effective: bool, case_in_effect: bool = False
+) -> frozenset[Answer]:
+    """Answers that would change `status` — the choices to offer (truth table column 3).
+
+    A repeat of the current answer is accepted as a no-op but not offered.
+    """
+    status = ConsentStatus(status)
+    return frozenset(
+        answer
+        for answer in CALLER_ANSWERS
+        if isinstance(_outcome(status, answer, version_effective, case_in_effect), ConsentStatus)
+    )
+
+
+def status_after_effective(
+    *,
+    status: ConsentStatus,
+    mode: ConsentMode,
+    has_active_contract: bool,
+    notice_posted: bool,
+) -> ConsentStatus:
+    """What the apply-effective job makes of a tenant's status on the effective date (R3, R4).
+
+    Deemed mode: silence becomes `deemed` only with a contract active on that date and a
+    posted notice (Biz 2.1); otherwise it stays `no_answer`. Explicit mode: silence becomes
+    `outstanding` (Biz 2.2). Answers stand.
+    """
+    status, mode = ConsentStatus(status), ConsentMode(mode)
+    if status != ConsentStatus.NO_ANSWER:
+        return status
+    if mode == ConsentMode.EXPLICIT:
+        return ConsentStatus.OUTSTANDING
+    if has_active_contract and notice_posted:
+        return ConsentStatus.DEEMED
+    return ConsentStatus.NO_ANSWER
+
+
+def is_tenant_allowed(*, contract_active: bool, statuses: Iterable[ConsentStatus]) -> bool:
+    """The status API's `allowed` (DESIGN: truth table; R4).
+
+    False without an active contract or when any bound document is `outstanding`. A
+    `rejected` tenant stays allowed (flagged) until its case takes effect and ends the
+    contract.
+    """
+    if not contract_active:
+        return False
+    return all(ConsentStatus(status) != ConsentStatus.OUTSTANDING for status in statuses)
