@@ -129,10 +129,10 @@ class ApiView(APIView):
         if request.method == "POST":
             self._claim = idempotency.claim(request, self.scope)
 
-    def handle_exception(self, exc: Exception) -> Response:
+    def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, idempotency.Replay):
             self._claim = None
-            return exc.response  # type: ignore[return-value]
+            return exc.response  # the stored response, replayed as it was sent
         try:
             return super().handle_exception(exc)
         except BaseException:
