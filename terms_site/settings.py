@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "EXCEPTION_HANDLER": "web.api.base.problem_exception_handler",
+    "EXCEPTION_HANDLER": "web.api.problems.problem_exception_handler",
 }
 # Requests per API key (or staff user); 429 with Retry-After beyond it.
 TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
@@ -286,18 +286,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "DEFAULT_GENERATOR_CLASS": "web.api.base.ApiSchemaGenerator",
+    "DEFAULT_GENERATOR_CLASS": "web.api.schema.ApiSchemaGenerator",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    # One name per choice set in the API schema (web/api/base.py, docs/api.md).
+    # One name per choice set in the API schema (web/api/schema.py, docs/api.md).
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "core.enums.EventKind",
         "LocaleEnum": "tenants.enums.Locale",
         "RoleEnum": "tenants.enums.Role",
         "InvitationStatusEnum": "tenants.enums.InvitationStatus",
         "AnswerEnum": "agreements.enums.Answer",
-        "CallerAnswerEnum": "web.api.agreements.serializers.CALLER_ANSWER_CHOICES",
+        "CallerAnswerEnum": "web.api.consents.CALLER_ANSWER_CHOICES",
         "ConsentStatusEnum": "agreements.enums.ConsentStatus",
         "ConsentModeEnum": "agreements.enums.ConsentMode",
         "ContractStatusEnum": "agreements.enums.ContractStatus",
@@ -315,10 +315,10 @@ SPECTACULAR_SETTINGS = {
         "BillingCycleEnum": "agreements.enums.BillingCycle",
         "ChannelEnum": "agreements.enums.Channel",
         "ActorKindEnum": "agreements.enums.ActorKind",
-        "ArticleDiffKindEnum": "web.api.agreements.serializers.ARTICLE_KIND_CHOICES",
-        "ParagraphDiffKindEnum": "web.api.agreements.serializers.PARAGRAPH_KIND_CHOICES",
-        "SegmentOpEnum": "web.api.agreements.serializers.SEGMENT_OP_CHOICES",
-        "StatusFlagEnum": "web.api.agreements.serializers.STATUS_FLAG_CHOICES",
+        "ArticleDiffKindEnum": "web.api.versions.ARTICLE_KIND_CHOICES",
+        "ParagraphDiffKindEnum": "web.api.versions.PARAGRAPH_KIND_CHOICES",
+        "SegmentOpEnum": "web.api.versions.SEGMENT_OP_CHOICES",
+        "StatusFlagEnum": "web.api.status.STATUS_FLAG_CHOICES",
     },
 }
 

@@ -7,12 +7,27 @@ is checked by mypy like any other value.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 from tenants.scope import Scope
+
+if TYPE_CHECKING:
+    from agreements.models import ProductKey
+    from tenants.models import PartnerAPIKey
 
 
 class ScopedRequest(HttpRequest):
     """A request whose caller is known: `scope` is the caller's reach (STYLE §5)."""
 
     scope: Scope
+
+
+class ApiRequest(Request):
+    """A REST API request past authentication (web.api.auth): `scope` is the caller's reach,
+    `auth` the key that authenticated it (None for a staff session)."""
+
+    scope: Scope
+    auth: PartnerAPIKey | ProductKey | None

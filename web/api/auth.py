@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -25,6 +24,7 @@ from agreements.services.product_keys import product_key_authenticate, product_k
 from tenants.auth import partner_key_authenticate
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG
 from tenants.scope import Scope
+from web.requests import ApiRequest
 
 KEYWORD = "Api-Key"
 REALM = "terms-api"
@@ -78,7 +78,7 @@ class PartnerKeyAuthentication(_KeyAuthentication):
 
     tag = PARTNER_KEY_TAG
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: ApiRequest) -> tuple[Any, Any] | None:
         raw = self._own_key(request)
         if raw is None:
             return None
@@ -94,7 +94,7 @@ class ProductKeyAuthentication(_KeyAuthentication):
 
     tag = PRODUCT_KEY_TAG
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: ApiRequest) -> tuple[Any, Any] | None:
         raw = self._own_key(request)
         if raw is None:
             return None
@@ -111,7 +111,7 @@ class StaffSessionAuthentication(SessionAuthentication):
     Tenant users have the portal; their sessions are not API credentials.
     """
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: ApiRequest) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is None or not result[0].is_staff:
             return None
@@ -133,13 +133,13 @@ def request_scope(request: Request) -> Scope:
     return scope
 
 
-def caller_ident(scope: Any) -> str | None:
+def caller_ident(scope: Scope | None) -> str | None:
     """A stable name for the caller's credential: throttle buckets and idempotency owners."""
     if not isinstance(scope, Scope):
         return None
-    if scope.kind == "partner" and scope.partner_key is not None:
-        return f"partner-key:{scope.partner_key.pk}"
-    if scope.kind == "product" and scope.product_key_id is not None:
+    if scope.acting_key is not None:
+        return f"partner-key:{scope.acting_key.pk}"
+    if scope.is_product and scope.product_key_id is not None:
         return f"product-key:{scope.product_key_id}"
     if scope.user is not None:
         return f"user:{scope.user.pk}"
@@ -173,7 +173,7 @@ class CallerPermission(BasePermission):
             raise exceptions.PermissionDenied(
                 _("このキーではこの操作を利用できません。"), code="wrong_caller"
             )
-        if scope.kind == PRODUCT:
+        if scope.is_product:
             needed = getattr(view, "product_scope", None)
             if needed and not scope.has_product_scope(needed):
                 raise exceptions.PermissionDenied(
@@ -186,52 +186,3 @@ class CallerPermission(BasePermission):
                 _("このキーは参照専用です（write 権限が必要です）。"), code="missing_scope"
             )
         return True
-
-
-# --- OpenAPI: the key schemes (ECOSYSTEM P3) --------------------------------------------------
-
-
-class PartnerKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "web.api.auth.PartnerKeyAuthentication"
-    name = "PartnerApiKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": (
-                "Partner key: `Authorization: Api-Key tpk_<prefix>_<secret>`. "
-                "Shown once at issue; scopes `read` and `write`."
-            ),
-        }
-
-
-class ProductKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "web.api.auth.ProductKeyAuthentication"
-    name = "ProductApiKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": (
-                "Product key: `Authorization: Api-Key tprd_<prefix>_<secret>`. "
-                "Scopes `status:read` and `deletion:ack`."
-            ),
-        }
-
-
-class StaffSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "web.api.auth.StaffSessionAuthentication"
-    name = "StaffSession"
-    priority = 1  # before drf-spectacular's own scheme for SessionAuthentication subclasses
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": "sessionid",
-            "description": "A staff member's console session (unsafe methods need the CSRF token).",
-        }

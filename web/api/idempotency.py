@@ -18,7 +18,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,6 +29,7 @@ from rest_framework.request import Request
 from core import clock
 from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
+from tenants.scope import Scope
 from web.api.auth import caller_ident
 
 HEADER = "Idempotency-Key"
@@ -93,7 +93,7 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def claim(request: Request, scope: Any) -> Claim | None:
+def claim(request: Request, scope: Scope) -> Claim | None:
     """Claim the request's key, or raise Replay / IdempotencyKeyReused / IdempotencyInFlight.
 
     Returns None when the request carries no key (or the caller has no credential to scope

@@ -1,15 +1,36 @@
-"""Everything under /api/v1/: the root, the schema and its two readers, and each app's API."""
+"""Everything under /api/v1/: the root, the schema and its two readers, and every operation.
+
+Several operations on one path are served by `one_path` (one APIView per operation).
+"""
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-from web.api.base import api_root
+from web.api import (
+    consents,
+    contracts,
+    deletions,
+    documents,
+    events,
+    invitations,
+    memberships,
+    non_renewals,
+    notices,
+    products,
+    status,
+    tenants,
+    terminations,
+    versions,
+    webhooks,
+)
+from web.api.base import one_path
+from web.api.root import api_root
 
 app_name = "api"
 
@@ -19,6 +40,105 @@ urlpatterns = [
     # Swagger UI and Redoc are served from drf-spectacular-sidecar's static files (no CDN).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    path("", include("web.api.tenants.urls")),
-    path("", include("web.api.agreements.urls")),
+    # Tenants and their users (partners, staff)
+    path(
+        "tenants/",
+        one_path(get=tenants.TenantListApi, post=tenants.TenantCreateApi),
+        name="tenants",
+    ),
+    path(
+        "tenants/<int:tenant_id>/",
+        one_path(get=tenants.TenantDetailApi, patch=tenants.TenantUpdateApi),
+        name="tenant",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invitations/",
+        invitations.InvitationCreateApi.as_view(),
+        name="tenant-invitations",
+    ),
+    path(
+        "tenants/<int:tenant_id>/memberships/",
+        memberships.MembershipListApi.as_view(),
+        name="tenant-memberships",
+    ),
+    path(
+        "tenants/<int:tenant_id>/memberships/<int:membership_id>/",
+        memberships.MembershipRemoveApi.as_view(),
+        name="tenant-membership",
+    ),
+    # Webhooks and the event feed (partners, staff)
+    path(
+        "webhooks/",
+        one_path(get=webhooks.WebhookListApi, post=webhooks.WebhookCreateApi),
+        name="webhooks",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/rotate-secret/",
+        webhooks.WebhookRotateSecretApi.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/disable/",
+        webhooks.WebhookDisableApi.as_view(),
+        name="webhook-disable",
+    ),
+    path("events/", events.EventListApi.as_view(), name="events"),
+    # Terms (every caller)
+    path("products/", products.ProductListApi.as_view(), name="products"),
+    path("documents/", documents.DocumentListApi.as_view(), name="documents"),
+    path(
+        "documents/<int:document_id>/versions/",
+        versions.VersionListApi.as_view(),
+        name="document-versions",
+    ),
+    path("versions/<int:version_id>/", versions.VersionDetailApi.as_view(), name="version"),
+    path("versions/<int:version_id>/diff/", versions.VersionDiffApi.as_view(), name="version-diff"),
+    path("notices/", notices.NoticeListApi.as_view(), name="notices"),
+    # Contracts (partners, staff)
+    path(
+        "contracts/",
+        one_path(get=contracts.ContractListApi, post=contracts.ContractCreateApi),
+        name="contracts",
+    ),
+    path("contracts/<int:contract_id>/", contracts.ContractDetailApi.as_view(), name="contract"),
+    path(
+        "contracts/<int:contract_id>/periods/",
+        contracts.ContractPeriodListApi.as_view(),
+        name="contract-periods",
+    ),
+    path(
+        "contracts/<int:contract_id>/non-renewal/",
+        non_renewals.NonRenewalCreateApi.as_view(),
+        name="contract-non-renewal",
+    ),
+    path(
+        "contracts/<int:contract_id>/non-renewal/withdraw/",
+        non_renewals.NonRenewalWithdrawApi.as_view(),
+        name="contract-non-renewal-withdraw",
+    ),
+    path(
+        "contracts/<int:contract_id>/terminations/",
+        terminations.TerminationCreateApi.as_view(),
+        name="contract-terminations",
+    ),
+    path(
+        "contracts/<int:contract_id>/deletions/",
+        deletions.DeletionRequestApi.as_view(),
+        name="contract-deletions",
+    ),
+    # Consent (partners, staff)
+    path(
+        "tenants/<int:tenant_id>/consents/",
+        one_path(get=consents.ConsentStatusApi, post=consents.ConsentAnswerApi),
+        name="tenant-consents",
+    ),
+    path("tenants/<int:tenant_id>/ledger/", consents.LedgerListApi.as_view(), name="tenant-ledger"),
+    # The products
+    path("status/<int:tenant_id>/", status.TenantStatusApi.as_view(), name="status"),
+    path("deletions/", deletions.DeletionListApi.as_view(), name="deletions"),
+    path(
+        "deletions/<int:deletion_id>/ack/",
+        deletions.DeletionAckApi.as_view(),
+        name="deletion-ack",
+    ),
 ]

@@ -1,0 +1,231 @@
+"""A tenant's consent: status per bound document, recording an answer, and the ledger.
+
+The answers follow the DESIGN truth table; refusals leave as 409 problems (web.api.problems).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from agreements.enums import ActorKind, Answer, CaseStatus, Channel, ConsentMode, ConsentStatus
+from agreements.selectors import consents as consent_selectors
+from agreements.selectors import versions as version_selectors
+from agreements.services import consents
+from agreements.services.ledger import EvidenceInput
+from tenants import selectors as tenant_selectors
+from web.api.auth import PARTNERS
+from web.api.base import ApiView
+from web.api.documents import DocumentOutput
+from web.api.pagination import PageQuery, page_of
+from web.api.problems import errors
+from web.api.refs import body_ref
+from web.api.versions import VersionRefOutput
+from web.requests import ApiRequest
+
+# The answers a caller may record (DESIGN: truth table); `deemed` is written by the job only.
+CALLER_ANSWER_CHOICES = [
+    (Answer.ACCEPTED.value, Answer.ACCEPTED.label),
+    (Answer.REJECTED.value, Answer.REJECTED.label),
+]
+
+
+class ConsentRecordOutput(serializers.Serializer):
+    """A ledger row; `hash = sha256(prev_hash ‖ canonical JSON)` (docs/ledger.md)."""
+
+    id = serializers.IntegerField(help_text=_("台帳の行ID"))
+    tenant = serializers.IntegerField(source="tenant_id", help_text=_("テナントID"))
+    seq = serializers.IntegerField(help_text=_("テナントごとの連番（1から）"))
+    document = serializers.IntegerField(source="document_id", help_text=_("文書ID"))
+    version = serializers.IntegerField(source="version_id", help_text=_("回答した版のID"))
+    answer = serializers.ChoiceField(
+        choices=Answer.choices, help_text=_("accepted / rejected / deemed（みなし同意、R3）")
+    )
+    actor_kind = serializers.ChoiceField(choices=ActorKind.choices, help_text=_("記録した者の種類"))
+    actor_ref = serializers.CharField(help_text=_("記録した者（例: key:ab12cd34）"))
+    channel = serializers.ChoiceField(choices=Channel.choices, help_text=_("経路"))
+    recorded_at = serializers.DateTimeField(help_text=_("記録日時"))
+    version_body_hash = serializers.CharField(help_text=_("回答した版の本文ハッシュ"))
+    notice_posted_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("回答の対象となったお知らせの掲示日時")
+    )
+    evidence_digests = serializers.DictField(
+        child=serializers.CharField(),
+        help_text=_("証跡の HMAC-SHA256 ダイジェスト（個人データそのものは含まない）"),
+    )
+    prev_hash = serializers.CharField(help_text=_("前の行のハッシュ（最初の行は0が64個）"))
+    hash = serializers.CharField(help_text=_("この行のハッシュ"))
+
+
+class CaseOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("解約案件ID"))
+    status = serializers.ChoiceField(choices=CaseStatus.choices, help_text=_("案件の状態"))
+    end_date = serializers.DateField(allow_null=True, help_text=_("確定した終了日"))
+
+
+class DocumentStatusOutput(serializers.Serializer):
+    document = DocumentOutput(help_text=_("拘束している文書（R1）"))
+    version = VersionRefOutput(
+        allow_null=True, help_text=_("回答の対象（最新の掲示済みの版）。なければ null")
+    )
+    version_in_force = VersionRefOutput(allow_null=True, help_text=_("現在有効な版"))
+    pending_version = VersionRefOutput(allow_null=True, help_text=_("掲示済みで効力発生前の版"))
+    effective_on = serializers.DateField(allow_null=True, help_text=_("対象の版の効力発生日"))
+    consent_mode = serializers.ChoiceField(
+        choices=ConsentMode.choices, allow_null=True, help_text=_("同意の方式")
+    )
+    status = serializers.ChoiceField(
+        choices=ConsentStatus.choices, help_text=_("同意の状況（真理値表を参照）")
+    )
+    allowed_answers = serializers.ListField(
+        child=serializers.ChoiceField(choices=CALLER_ANSWER_CHOICES),
+        help_text=_("状況を変える回答（同じ回答の繰り返しは常に受け付け、200で既存の記録を返す）"),
+    )
+    deadline = serializers.DateField(
+        allow_null=True, help_text=_("効力発生前に回答できる最終日（効力発生後は null）")
+    )
+    record = ConsentRecordOutput(allow_null=True, help_text=_("現在の状況を作った台帳の行"))
+    case = CaseOutput(allow_null=True, help_text=_("拒否による解約案件（R6）。なければ null"))
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["allowed_answers"] = sorted(str(a) for a in instance.allowed_answers)
+        return data
+
+
+class ConsentStatusApi(ApiView):
+    audience = PARTNERS
+    tags = ("consent",)
+
+    @extend_schema(
+        operation_id="tenants_consents_list",
+        summary="Consent status per bound document",
+        description="For every document binding the tenant: the version in force, the pending "
+        "version, its effective date and mode, the tenant's status, the answers allowed and "
+        "the last day to answer before the change takes effect (DESIGN truth table).",
+        responses={200: DocumentStatusOutput(many=True), **errors(404)},
+    )
+    def get(self, request: ApiRequest, tenant_id: int) -> Response:
+        tenant = tenant_selectors.tenant_get(scope=self.scope, pk=tenant_id)
+        statuses = consent_selectors.consent_status_for_tenant(scope=self.scope, tenant=tenant)
+        return Response(DocumentStatusOutput(statuses, many=True).data)
+
+
+class ConsentEvidenceInput(serializers.Serializer):
+    """Who at the customer answered, when, how, from where (kept outside the hash chain)."""
+
+    person_name = serializers.CharField(
+        max_length=255, help_text=_("回答したお客様側の担当者の氏名")
+    )
+    person_email = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=255,
+        help_text=_("その方のメールアドレス"),
+    )
+    obtained_at = serializers.DateTimeField(help_text=_("回答を得た日時（ISO 8601）"))
+    method = serializers.CharField(
+        max_length=255, help_text=_("回答を得た方法（例: パートナー管理画面での同意、書面）")
+    )
+    ip_address = serializers.IPAddressField(
+        required=False, allow_blank=True, default="", help_text=_("回答時のIPアドレス")
+    )
+    user_agent = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text=_("回答時のユーザーエージェント"),
+    )
+
+
+class ConsentAnswerApi(ApiView):
+    audience = PARTNERS
+    tags = ("consent",)
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(
+            min_value=1, help_text=_("回答する版のID（最新の掲示済みの版）")
+        )
+        answer = serializers.ChoiceField(
+            choices=CALLER_ANSWER_CHOICES,
+            help_text=_("accepted（同意）/ rejected（拒否）。deemed はシステムのみが記録します"),
+        )
+        evidence = ConsentEvidenceInput(help_text=_("回答の証跡（個人データは台帳の外に保存）"))
+
+    @extend_schema(
+        operation_id="tenants_consents_create",
+        summary="Record the customer's answer",
+        description="The answer the partner obtained from the customer, with evidence (who, "
+        "when, how, IP, user agent; kept outside the hash chain and redactable). The first "
+        "answer returns 201; repeating the current answer returns the existing record with "
+        "200. Refusals of the truth table are 409 with a `code` (e.g. "
+        "`reject_after_effective_deemed`: end the contract instead, `remedy: termination`).",
+        request=InputSerializer,
+        examples=[
+            OpenApiExample(
+                "accepted",
+                value={
+                    "version": 12,
+                    "answer": "accepted",
+                    "evidence": {
+                        "person_name": "山田 太郎",
+                        "person_email": "yamada@customer.example",
+                        "obtained_at": "2025-03-10T14:05:00+09:00",
+                        "method": "partner portal checkbox",
+                        "ip_address": "203.0.113.7",
+                        "user_agent": "Mozilla/5.0",
+                    },
+                },
+                request_only=True,
+            )
+        ],
+        responses={
+            201: ConsentRecordOutput,
+            200: ConsentRecordOutput,
+            **errors(400, 403, 404, 409),
+        },
+    )
+    def post(self, request: ApiRequest, tenant_id: int) -> Response:
+        tenant = tenant_selectors.tenant_get(scope=self.scope, pk=tenant_id)
+        data = self.body(self.InputSerializer)
+        version = body_ref(
+            "version", version_selectors.version_get, scope=self.scope, pk=data["version"]
+        )
+        record, created = consents.consent_answer(
+            scope=self.scope,
+            tenant=tenant,
+            version=version,
+            answer=data["answer"],
+            evidence=EvidenceInput(**data["evidence"]),
+        )
+        return Response(
+            ConsentRecordOutput(record).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class LedgerListApi(ApiView):
+    audience = PARTNERS
+    tags = ("consent",)
+
+    @extend_schema(
+        operation_id="tenants_ledger_list",
+        summary="Read the tenant's consent ledger",
+        description="Every answer and deemed consent in chain order, with `prev_hash` and "
+        "`hash` so the chain can be verified independently (docs/ledger.md).",
+        parameters=[PageQuery],
+        responses={200: page_of(ConsentRecordOutput, "ConsentRecord"), **errors(400, 404)},
+    )
+    def get(self, request: ApiRequest, tenant_id: int) -> Response:
+        self.query(PageQuery)
+        tenant = tenant_selectors.tenant_get(scope=self.scope, pk=tenant_id)
+        return self.paginate(
+            consent_selectors.ledger_for_tenant(scope=self.scope, tenant=tenant),
+            ConsentRecordOutput,
+        )
