@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from agreements.models import Contract
 from agreements.selectors.contracts import contract_facts, contract_get, contract_list
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from core import clock
 from core.errors import DomainError
 from tenants import selectors as tenant_selectors
+from tenants.models import Tenant
 from web.console.access import (
     REFUSALS,
     ConsoleRequest,
@@ -37,14 +40,14 @@ from web.console.forms_customers import (
 from web.console.selectors import audit_for
 
 
-def _tenant(request: ConsoleRequest, pk: int):  # type: ignore[no-untyped-def]
+def _tenant(request: ConsoleRequest, pk: int) -> Tenant:
     try:
         return tenant_selectors.tenant_get(scope=request.scope, pk=pk)
     except DomainError as error:
         raise Http404(str(error)) from None
 
 
-def _contract(request: ConsoleRequest, pk: int):  # type: ignore[no-untyped-def]
+def _contract(request: ConsoleRequest, pk: int) -> Contract:
     try:
         return contract_get(scope=request.scope, pk=pk)
     except DomainError as error:
@@ -100,7 +103,7 @@ def contract_create(request: ConsoleRequest, pk: int) -> HttpResponse:
     )
 
 
-def _contract_page(request: ConsoleRequest, contract, **forms) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _contract_page(request: ConsoleRequest, contract: Contract, **forms: BaseForm) -> HttpResponse:
     today = clock.today()
     status = 400 if any(f.errors for f in forms.values()) else 200
     context = {

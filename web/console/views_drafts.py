@@ -82,7 +82,7 @@ def _edit_page(
 ) -> HttpResponse:
     articles = articles_of(version)
     bound = article_forms or {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for article in articles:
         form = bound.get(article.number) or _article_form(article)
         rows.append({"article": article, "form": form, "open": article.number in bound})
@@ -346,8 +346,8 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
                 return redirect("console:version-changes", pk=version.pk)
     else:
         for r in rows:
-            index = assigned.get(r["key"])
-            r["chosen"] = str(index) if index else ""
+            stored = assigned.get(r["key"])
+            r["chosen"] = str(stored) if stored else ""
     return render(
         request,
         "agreements/console/version_changes.html",

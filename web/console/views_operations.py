@@ -136,9 +136,11 @@ def audit_list(request: ConsoleRequest) -> HttpResponse:
 # --- products' API keys -----------------------------------------------------------------------
 
 
-def _products_page(request: ConsoleRequest, **extra: object) -> HttpResponse:
+def _products_page(
+    request: ConsoleRequest, *, forms: dict[int, ProductKeyForm] | None = None, **extra: object
+) -> HttpResponse:
     products = Product.objects.prefetch_related("keys").order_by("code")
-    forms = extra.pop("forms", {})
+    forms = forms or {}
     context = {
         "nav": "products",
         "rows": [
@@ -147,7 +149,7 @@ def _products_page(request: ConsoleRequest, **extra: object) -> HttpResponse:
         ],
         **extra,
     }
-    status = 400 if any(f.errors for f in forms.values()) else 200  # type: ignore[union-attr]
+    status = 400 if any(f.errors for f in forms.values()) else 200
     response = render(request, "agreements/console/products.html", context, status=status)
     if "issued_key" in extra:
         response["Cache-Control"] = "no-store"  # the plain key is in this response only

@@ -53,18 +53,24 @@ def partner_list(request: ConsoleRequest) -> HttpResponse:
     )
 
 
-def _partner_page(request: ConsoleRequest, partner: Partner, **extra: object) -> HttpResponse:
+def _partner_page(
+    request: ConsoleRequest,
+    partner: Partner,
+    *,
+    key_form: KeyIssueForm | None = None,
+    **extra: object,
+) -> HttpResponse:
     scope = request.scope
     context = {
         "nav": "partners",
         "partner": partner,
         "keys": selectors.partner_key_list(scope=scope, partner=partner),
         "tenants": selectors.tenant_list(scope=scope).filter(partner=partner)[:200],
-        "key_form": KeyIssueForm(),
+        "key_form": key_form if key_form is not None else KeyIssueForm(),
         "audit": audit_for(partner),
         **extra,
     }
-    status = 400 if extra.get("key_form") is not None and extra["key_form"].errors else 200  # type: ignore[union-attr]
+    status = 400 if key_form is not None and key_form.errors else 200
     response = render(request, "tenants/console/partner_detail.html", context, status=status)
     if "issued_key" in extra:
         # The plain key is in this response only: never cache it anywhere.

@@ -26,6 +26,8 @@ from tenants.scope import Scope
 from web.requests import PortalContext, PortalRequest
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+# Any view, class-based ones' as_view() included (they are typed as returning HttpResponseBase).
+AnyView = TypeVar("AnyView", bound=Callable[..., Any])
 
 GATE_CHECK = "check"
 GATE_EXEMPT = "exempt"
@@ -33,13 +35,13 @@ GATE_EXEMPT = "exempt"
 GATE_ATTRIBUTE = "portal_gate"
 
 
-def mark_gate(view: ViewFunc, gate: str) -> ViewFunc:
+def mark_gate(view: AnyView, gate: str) -> AnyView:
     """Tell the consent gate how to treat `view` (GATE_CHECK or GATE_EXEMPT)."""
     setattr(view, GATE_ATTRIBUTE, gate)
     return view
 
 
-def gate_exempt(view: ViewFunc) -> ViewFunc:
+def gate_exempt(view: AnyView) -> AnyView:
     """A page that stays reachable while an answer is owed (sign-in, passwords, invitations)."""
     return mark_gate(view, GATE_EXEMPT)
 

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from agreements.enums import Answer
 from tenants.enums import Role
 
+# --- answers and contract applications ------------------------------------------------------
+
 
 class AnswerForm(forms.Form):
     answer = forms.ChoiceField(
