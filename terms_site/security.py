@@ -6,8 +6,8 @@ throttling (docs/security.md lists every control and what it covers).
   only to us. The API reference pages (Swagger UI, Redoc) need inline styles and, for Redoc,
   a blob: worker; only those two paths get that, never an inline script.
 - LoginThrottleMiddleware: the staff sign-in forms (/console/login/, /admin/login/) count
-  failed attempts per client address and per account on the shared cache (the portal's
-  counters, web/portal/tenants/ratelimit.py) and answer 429 beyond the limit. A successful
+  failed attempts per client address and per account on the shared cache (the counters of
+  web/ratelimit.py, which the portal uses too) and answer 429 beyond the limit. A successful
   sign-in clears the account's counter.
 """
 
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from web.portal.tenants import ratelimit
+from web import ratelimit
 
 DEFAULT_POLICY = {
     "default-src": "'self'",

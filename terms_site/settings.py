@@ -69,8 +69,8 @@ MIDDLEWARE = [
     "terms_site.security.LoginThrottleMiddleware",  # staff sign-in forms (docs/security.md)
     "django.contrib.messages.middleware.MessageMiddleware",
     # Portal: the current tenant (request.portal, request.scope), then the consent gate.
-    "web.portal.tenants.middleware.CurrentTenantMiddleware",
-    "web.portal.agreements.middleware.ConsentGateMiddleware",
+    "web.portal.middleware.CurrentTenantMiddleware",
+    "web.portal.middleware.ConsentGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",

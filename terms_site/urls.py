@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/v1/", include("web.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("web.console.urls")),
-    path("portal/", include("web.portal.agreements.urls")),
+    path("portal/", include("web.portal.urls")),
     path("verify/", verify.verify, name="verify"),
     path("", include("web.public.urls")),
 ]

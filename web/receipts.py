@@ -1,4 +1,5 @@
-"""Consent receipts: one ledger row as a printable page and as a PDF (weasyprint).
+"""Consent receipts: one ledger row as a printable page and as a PDF (weasyprint), and the
+row-level integrity check the receipt and the public /verify/ page show.
 
 The PDF embeds a subset of Noto Sans CJK JP (fonts-noto-cjk), so the Japanese text shows
 on any viewer: a receipt is evidence and must not depend on the reader's fonts (P1).
@@ -12,7 +13,13 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from agreements.models import ConsentRecord
-from web.portal.agreements.selectors import record_is_intact
+from agreements.services.ledger import chain_hash, record_payload
+
+
+def record_is_intact(record: ConsentRecord) -> bool:
+    """Whether the row still hashes to its stored hash (docs/ledger.md): any change to the
+    answer, time, version, body hash or evidence digests would change it."""
+    return chain_hash(record.prev_hash, record_payload(record)) == record.hash
 
 
 def receipt_context(record: ConsentRecord) -> dict[str, Any]:

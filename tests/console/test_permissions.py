@@ -1,6 +1,6 @@
 """Every console page: login redirect for anonymous, 403 without the right group, 200 with it.
 
-Groups (web/console/tenants/access.py): viewer reads; editor drafts and keeps customer records;
+Groups (web/console/access.py): viewer reads; editor drafts and keeps customer records;
 publisher schedules, withdraws and takes the decisions that bind the company.
 """
 

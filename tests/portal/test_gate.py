@@ -15,9 +15,9 @@ from core import clock
 from tenants.scope import Scope
 from tests.factories.tenants import StaffFactory
 from tests.portal.conftest import build_world, signed_in
-from web.portal.agreements.gate import gate_invalidate, gate_items
-from web.portal.agreements.middleware import ConsentGateMiddleware
-from web.portal.tenants.middleware import PortalContext
+from web.portal.gate import gate_invalidate, gate_items
+from web.portal.middleware import ConsentGateMiddleware
+from web.requests import PortalContext
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

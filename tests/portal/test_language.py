@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from web.portal.tenants.middleware import SESSION_LANGUAGE_KEY
+from web.portal.middleware import SESSION_LANGUAGE_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

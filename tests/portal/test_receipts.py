@@ -11,7 +11,7 @@ from django.test import Client
 
 from agreements.models import ConsentRecord
 from tests.portal.conftest import signed_in
-from web.portal.agreements.selectors import record_is_intact
+from web.receipts import record_is_intact
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -1,8 +1,8 @@
 """Login throttling on every sign-in form, and the cookies a sign-in sets.
 
 Staff forms (/console/login/, /admin/login/) are throttled by terms_site.security; the
-portal's own form by web/portal/tenants/ratelimit.py. Counters live on the Redis cache with the
-run's key prefix; each test uses its own account names and client address.
+portal's own form by the same counters (web/ratelimit.py). Counters live on the Redis cache
+with the run's key prefix; each test uses its own account names and client address.
 """
 
 from __future__ import annotations

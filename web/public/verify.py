@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from web.portal.agreements.selectors import record_by_hash, record_is_intact
-from web.portal.tenants import ratelimit
+from agreements.selectors.receipts import record_by_hash
+from web import ratelimit
+from web.receipts import record_is_intact
 
 
 @require_GET

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from agreements.models import Product, TermsDocument, TermsVersion
+from agreements.selectors.articles import articles_of
 from agreements.selectors.versions import (
     notice_list_public,
     public_versions_q,
     version_in_force,
     version_pending,
 )
-from agreements.services.version_text import notice_table
 from core import clock
-from web.public.documents import articles_of, last_revised_label
+from web.notices import notice_context
+from web.public.documents import last_revised_label
 
 
 def _document(product_code: str, slug: str | None) -> TermsDocument:
@@ -28,7 +30,7 @@ def _document(product_code: str, slug: str | None) -> TermsDocument:
     return document
 
 
-def _public_versions(document: TermsDocument):
+def _public_versions(document: TermsDocument) -> QuerySet[TermsVersion]:
     return (
         TermsVersion.objects.filter(document=document)
         .filter(public_versions_q())
@@ -96,20 +98,3 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "agreements/public/notice_detail.html",
         {"notice": notice_context(version), "version": version, "document": version.document},
     )
-
-
-def notice_context(version: TermsVersion) -> dict:
-    """The generated notice (R8) with the date it shows: posted, else planned."""
-    table = notice_table(version)
-    return {
-        "table": table,
-        "title": table.title,
-        "notice_date": clock.business_date(version.posted_at)
-        if version.posted_at
-        else version.notice_on,
-        "effective_on": version.effective_on,
-        "groups": [
-            {"index": i, "category": category, "rows": rows}
-            for i, (category, rows) in enumerate(table.row_groups, start=1)
-        ],
-    }

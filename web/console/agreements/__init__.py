@@ -1,1 +1,0 @@
-"""Staff console pages for documents, revisions, the consent dashboard, contracts and cases."""

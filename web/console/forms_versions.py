@@ -1,0 +1,141 @@
+"""Forms of the console's revision pages (draft editor, change categories, schedule,
+withdraw): they check shapes; the services check the rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import ChangeCategory, ConsentMode, LegalBasis
+from agreements.models import TermsVersion
+from web.console.widgets import DATE
+
+
+class DraftCreateForm(forms.Form):
+    label = forms.CharField(
+        label=_("版の名前"),
+        max_length=64,
+        help_text=_("例: 2026-04 改定。文書の中で一意にしてください。"),
+    )
+    based_on = forms.ModelChoiceField(
+        label=_("元にする版"),
+        queryset=TermsVersion.objects.none(),
+        required=False,
+        empty_label=_("現在有効な版"),
+    )
+
+    def __init__(self, *args, document=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if document is not None:
+            self.fields["based_on"].queryset = document.versions.order_by("-effective_on", "-pk")
+
+
+class VersionMetaForm(forms.ModelForm):
+    """The draft's own fields; dates are checked in full when the version is scheduled."""
+
+    class Meta:
+        model = TermsVersion
+        fields = [
+            "label",
+            "title",
+            "consent_mode",
+            "legal_basis",
+            "rationale",
+            "change_clause",
+            "notice_on",
+            "effective_on",
+            "notice_title",
+            "notice_body",
+            "last_revised_text",
+        ]
+        widgets = {
+            "notice_on": DATE,
+            "effective_on": DATE,
+            "rationale": forms.Textarea(attrs={"rows": 4}),
+            "notice_body": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "legal_basis": _(
+                "民法548条の4第1項: 1号（お客様の一般の利益に適合）または2号（契約の目的に反せず合理的）。いずれでもない変更は個別の同意（明示の同意方式）が必要です。"
+            ),
+            "rationale": _("変更の必要性、変更後の内容の相当性、根拠とする変更条項など"),
+            "notice_title": _("空欄の場合は「（題名）改定のお知らせ」"),
+            "notice_body": _("空欄の場合は定型の前文"),
+            "last_revised_text": _("例: 2026年4月1日（空欄の場合は効力発生日）"),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["legal_basis"].required = False
+        self.fields["notice_on"].help_text = _(
+            "効力発生日は掲示日から%(days)s日以上後にしてください。"
+        ) % {"days": settings.TERMS_NOTICE_LEAD_DAYS}
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        notice_on, effective_on = cleaned.get("notice_on"), cleaned.get("effective_on")
+        if notice_on and effective_on and effective_on <= notice_on:
+            self.add_error("effective_on", _("効力発生日は掲示日より後にしてください。"))
+        return cleaned
+
+
+class ArticleForm(forms.Form):
+    number = forms.IntegerField(label=_("条番号"), min_value=1)
+    title = forms.CharField(
+        label=_("表題"), max_length=200, help_text=_("括弧なしで入力（例: 本規約の変更）")
+    )
+    body = forms.CharField(
+        label=_("本文"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("項は「1.」、号は「(1)」で始めて1行ずつ入力します。"),
+    )
+
+
+class PasteTextForm(forms.Form):
+    text = forms.CharField(
+        label=_("規約の全文"),
+        widget=forms.Textarea(attrs={"rows": 18, "class": "text-large"}),
+        help_text=_(
+            "題名、第１条（…）からの全条文、「以上」「最終改定：…」まで貼り付けてください。現在の条文はすべて置き換えられます。"
+        ),
+    )
+
+
+class CategoryForm(forms.Form):
+    title = forms.CharField(label=_("区分の表題"), max_length=200, required=False)
+    kind = forms.ChoiceField(
+        label=_("種類"), choices=ChangeCategory.choices, initial=ChangeCategory.SUBSTANTIVE
+    )
+
+
+CategoryFormSet = forms.formset_factory(CategoryForm, extra=2, max_num=10)
+
+
+class ScheduleForm(forms.Form):
+    notice_on = forms.DateField(label=_("掲示日"), widget=DATE)
+    effective_on = forms.DateField(label=_("効力発生日"), widget=DATE)
+    consent_mode = forms.ChoiceField(label=_("同意の方式"), choices=ConsentMode.choices)
+    legal_basis = forms.ChoiceField(
+        label=_("法的根拠（民法548条の4）"),
+        choices=LegalBasis.choices,
+        widget=forms.RadioSelect,
+    )
+    rationale = forms.CharField(
+        label=_("変更の必要性・相当性"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        notice_on, effective_on = cleaned.get("notice_on"), cleaned.get("effective_on")
+        if notice_on and effective_on and effective_on <= notice_on:
+            self.add_error("effective_on", _("効力発生日は掲示日より後にしてください。"))
+        return cleaned
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤回の理由"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("撤回はお知らせとともに公開され、通知済みのお客様に連絡されます。"),
+    )

@@ -1,0 +1,286 @@
+"""Reads the console needs that no foundation selector provides: the consent dashboard,
+the "upcoming" panel, termination cases, the staff search and an object's audit trail.
+Read-only; every count is a database count.
+
+Dashboard numbers, per document and the version its consent states point at (the latest
+posted version, DESIGN: ConsentState): `bound` = tenants bound by the document today (R1);
+accepted / deemed / rejected / outstanding = their ConsentState rows for that version with
+that status; `no_answer` = the rest of the bound tenants (a `no_answer` row, or no row yet).
+So the five always add up to `bound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Model, Q, QuerySet
+
+from agreements.enums import (
+    CaseStatus,
+    ConsentStatus,
+    ContractStatus,
+    DeletionStatus,
+    NonRenewalStatus,
+    PeriodStatus,
+    VersionStatus,
+)
+from agreements.models import (
+    ConsentState,
+    Contract,
+    ContractPeriod,
+    DataDeletion,
+    TerminationCase,
+    TermsDocument,
+    TermsVersion,
+)
+from agreements.rules import non_renewal_deadline, rejection_end_date
+from agreements.selectors.consents import bound_tenants_q
+from core.enums import OutboxStatus
+from core.models import AuditEntry, Outbox
+from tenants.models import Partner, Tenant
+from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
+
+ANSWERED = (
+    ConsentStatus.ACCEPTED,
+    ConsentStatus.DEEMED,
+    ConsentStatus.REJECTED,
+    ConsentStatus.OUTSTANDING,
+)
+COLUMNS = (
+    ConsentStatus.ACCEPTED,
+    ConsentStatus.DEEMED,
+    ConsentStatus.REJECTED,
+    ConsentStatus.NO_ANSWER,
+    ConsentStatus.OUTSTANDING,
+)
+
+
+@dataclass
+class DashboardRow:
+    document: TermsDocument
+    version: TermsVersion
+    bound: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def percent(self, status: str) -> float:
+        return round(100.0 * self.counts.get(status, 0) / self.bound, 1) if self.bound else 0.0
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return [
+            {"status": s, "count": self.counts.get(s, 0), "percent": self.percent(s)}
+            for s in COLUMNS
+        ]
+
+
+def _tenant_filter(partner: str | None) -> Q:
+    if partner == "direct":
+        return Q(partner__isnull=True)
+    if partner and str(partner).isdigit():
+        return Q(partner_id=int(partner))
+    return Q()
+
+
+def bound_tenants(*, document: TermsDocument, partner: str | None = None) -> QuerySet[Tenant]:
+    return Tenant.objects.filter(bound_tenants_q(document=document, on_date=None)).filter(
+        _tenant_filter(partner)
+    )
+
+
+def live_versions(*, product_id: int | None = None) -> QuerySet[TermsVersion]:
+    """The versions consent states point at (one per document: its latest posted version)."""
+    qs = TermsVersion.objects.filter(
+        pk__in=ConsentState.objects.values("version_id")
+    ) | TermsVersion.objects.filter(status=VersionStatus.SCHEDULED, posted_at__isnull=False)
+    qs = qs.select_related("document", "document__product").distinct()
+    if product_id:
+        qs = qs.filter(document__product_id=product_id)
+    return qs.order_by("document__product__code", "document__slug", "-effective_on", "-pk")
+
+
+def dashboard_rows(
+    *, product_id: int | None = None, partner: str | None = None
+) -> list[DashboardRow]:
+    rows: list[DashboardRow] = []
+    for version in live_versions(product_id=product_id):
+        tenants = bound_tenants(document=version.document, partner=partner)
+        counted = dict(
+            ConsentState.objects.filter(
+                version=version, document=version.document, status__in=ANSWERED
+            )
+            .filter(tenant__in=tenants)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        bound = tenants.count()
+        counts = {s: counted.get(s, 0) for s in ANSWERED}
+        counts[ConsentStatus.NO_ANSWER] = bound - sum(counts.values())
+        rows.append(DashboardRow(version.document, version, bound, counts))
+    return rows
+
+
+def dashboard_tenants(
+    *, version: TermsVersion, status: str | None, partner: str | None = None
+) -> QuerySet[Tenant]:
+    """The tenants behind one number of the dashboard (status None or "bound": all bound)."""
+    tenants = bound_tenants(document=version.document, partner=partner).select_related("partner")
+    answered = ConsentState.objects.filter(version=version, document=version.document)
+    if status in ANSWERED:
+        tenants = tenants.filter(pk__in=answered.filter(status=status).values("tenant_id"))
+    elif status == ConsentStatus.NO_ANSWER:
+        tenants = tenants.exclude(pk__in=answered.filter(status__in=ANSWERED).values("tenant_id"))
+    return tenants.order_by("name", "pk")
+
+
+# --- upcoming ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Upcoming:
+    notices: list[TermsVersion]
+    effective: list[TermsVersion]
+    renewals: list[ContractPeriod]
+    deadlines: list[tuple[ContractPeriod, date]]
+    deletions: list[DataDeletion]
+    failed_deliveries: list[Outbox]
+    failed_count: int
+    lapsed: list[TermsVersion]
+
+
+def upcoming(*, today: date, horizon_days: int = 30) -> Upcoming:
+    horizon = today + timedelta(days=horizon_days)
+    scheduled = TermsVersion.objects.filter(status=VersionStatus.SCHEDULED).select_related(
+        "document"
+    )
+    month_start = today.replace(day=1)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    open_periods = ContractPeriod.objects.filter(
+        status=PeriodStatus.OPEN, contract__status=ContractStatus.ACTIVE
+    ).select_related("contract", "contract__tenant", "contract__product")
+    renewals = list(
+        open_periods.filter(
+            end_date__gte=month_start, end_date__lt=next_month, contract__auto_renew=True
+        )
+        .exclude(contract__non_renewal_requests__status=NonRenewalStatus.ACTIVE)
+        .order_by("end_date", "pk")[:100]
+    )
+    # R11: the deadline of each auto-renewing contract's current period; a week ahead.
+    week = today + timedelta(days=7)
+    deadlines: list[tuple[ContractPeriod, date]] = []
+    candidates = open_periods.filter(
+        contract__auto_renew=True,
+        contract__notice_months__isnull=False,
+        end_date__gte=today,
+        end_date__lte=today + timedelta(days=7 + 31 * 12),
+    ).exclude(contract__non_renewal_requests__status=NonRenewalStatus.ACTIVE)
+    for period in candidates.order_by("end_date", "pk")[:2000]:
+        deadline = non_renewal_deadline(
+            end=period.end_date, notice_months=period.contract.notice_months or 0
+        )
+        if today <= deadline <= week:
+            deadlines.append((period, deadline))
+    failed = Outbox.objects.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
+    return Upcoming(
+        notices=list(
+            scheduled.filter(posted_at__isnull=True, notice_on__lte=horizon).order_by("notice_on")
+        ),
+        effective=list(scheduled.filter(effective_on__lte=horizon).order_by("effective_on")),
+        renewals=renewals,
+        deadlines=sorted(deadlines, key=lambda pair: pair[1]),
+        deletions=list(
+            DataDeletion.objects.filter(
+                status__in=[DeletionStatus.SCHEDULED, DeletionStatus.ORDERED],
+                due_on__lte=today + timedelta(days=7),
+            )
+            .select_related("contract", "tenant", "contract__product")
+            .order_by("due_on", "pk")[:100]
+        ),
+        failed_deliveries=list(failed.order_by("-updated_at")[:20]),
+        failed_count=failed.count(),
+        lapsed=list(
+            TermsVersion.objects.filter(status=VersionStatus.LAPSED)
+            .select_related("document")
+            .order_by("-lapsed_at")[:20]
+        ),
+    )
+
+
+# --- termination cases ------------------------------------------------------------------------
+
+
+def case_rows(
+    *, status: str, today: date, notice_days: int, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Termination cases oldest first (all when `status` is not a case status), each with
+    `prospective`: the end date confirming it today would set (R6), for open cases only, so
+    staff see it before the decision and never after."""
+    cases = TerminationCase.objects.select_related(
+        "tenant", "contract", "contract__product", "version", "version__document"
+    ).order_by("opened_at", "pk")
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    rows: list[dict[str, Any]] = []
+    for case in cases[:limit]:
+        prospective = None
+        if case.status == CaseStatus.OPEN and case.version.effective_on:
+            prospective = rejection_end_date(
+                effective_on=case.version.effective_on,
+                confirmed_on=today,
+                notice_days=notice_days,
+            )
+        rows.append({"case": case, "prospective": prospective})
+    return rows
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    tenants: list[Tenant]
+    partners: list[Partner]
+    contracts: list[Contract]
+
+    @property
+    def total(self) -> int:
+        return len(self.tenants) + len(self.partners) + len(self.contracts)
+
+
+def search(term: str, *, limit: int = 50) -> SearchResult:
+    """A tenant, partner or contract by name, 法人番号 (as typed, full-width too), id or reference."""
+    term = term.strip()
+    if not term:
+        return SearchResult([], [], [])
+    digits = normalize_corporate_number(term)
+    is_number = digits.isascii() and digits.isdigit()
+    tenant_q = Q(name__icontains=term) | Q(external_ref=term) | Q(contact_email__iexact=term)
+    partner_q = Q(name__icontains=term) | Q(code__iexact=term)
+    contract_q = Q(tenant__name__icontains=term) | Q(order_ref=term) | Q(external_ref=term)
+    if is_number and len(digits) == CORPORATE_NUMBER_LENGTH:
+        tenant_q |= Q(corporate_number=digits)
+        contract_q |= Q(tenant__corporate_number=digits)
+    elif is_number and len(digits) <= 18:
+        tenant_q |= Q(pk=int(digits))
+        partner_q |= Q(pk=int(digits))
+        contract_q |= Q(pk=int(digits))
+    return SearchResult(
+        tenants=list(Tenant.objects.filter(tenant_q).select_related("partner")[:limit]),
+        partners=list(Partner.objects.filter(partner_q)[:limit]),
+        contracts=list(
+            Contract.objects.filter(contract_q).select_related("tenant", "product")[:limit]
+        ),
+    )
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def audit_for(obj: Model, limit: int = 50) -> QuerySet[AuditEntry]:
+    """The audit trail of one object, newest first (every staff action is audited)."""
+    return AuditEntry.objects.filter(
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
+    ).order_by("-at", "-pk")[:limit]

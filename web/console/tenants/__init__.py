@@ -1,1 +1,0 @@
-"""Staff console pages for partners, tenants, users and invitations (mounted at /console/)."""

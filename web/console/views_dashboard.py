@@ -1,0 +1,132 @@
+"""The consent dashboard: counts and shares per document and version, a chart, drill-down
+to the tenants behind each number, CSV export, and the "upcoming" panel."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from agreements.enums import ConsentStatus
+from core import clock
+from web.console.access import ConsoleRequest, Need, console_view
+from web.console.charts import stacked_bars
+from web.console.forms_dashboard import DashboardFilterForm
+from web.console.selectors import (
+    COLUMNS,
+    dashboard_rows,
+    dashboard_tenants,
+    live_versions,
+    upcoming,
+)
+
+BOM = "\ufeff"  # Excel in Japan opens UTF-8 CSV correctly only with a byte order mark
+
+
+def _filters(request: HttpRequest) -> tuple[DashboardFilterForm, int | None, str | None]:
+    form = DashboardFilterForm(request.GET or None)
+    product_id = partner = None
+    if form.is_valid():
+        product = form.cleaned_data.get("product")
+        product_id = product.pk if product else None
+        partner = form.cleaned_data.get("partner") or None
+    return form, product_id, partner
+
+
+def _csv_response(filename: str, header: list[str], rows: list[list[object]]) -> HttpResponse:
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(
+        buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _labels() -> dict[str, str]:
+    return {value: str(label) for value, label in ConsentStatus.choices}
+
+
+@console_view(Need.READ)
+def dashboard(request: ConsoleRequest) -> HttpResponse:
+    form, product_id, partner = _filters(request)
+    rows = dashboard_rows(product_id=product_id, partner=partner)
+    if request.GET.get("format") == "csv":
+        labels = _labels()
+        header = [_("製品"), _("文書"), _("版"), _("効力発生日"), _("対象テナント")]
+        for status in COLUMNS:
+            header += [labels[status], f"{labels[status]} (%)"]
+        data = []
+        for row in rows:
+            line: list[object] = [
+                row.document.product.name,
+                row.document.title,
+                row.version.label,
+                row.version.effective_on.isoformat() if row.version.effective_on else "",
+                row.bound,
+            ]
+            for cell in row.cells:
+                line += [cell["count"], cell["percent"]]
+            data.append(line)
+        return _csv_response(f"consent-dashboard-{clock.today().isoformat()}.csv", header, data)
+    today = clock.today()
+    return render(
+        request,
+        "agreements/console/dashboard.html",
+        {
+            "nav": "dashboard",
+            "form": form,
+            "rows": rows,
+            "chart": stacked_bars(rows),
+            "columns": [(s, _labels()[s]) for s in COLUMNS],
+            "upcoming": upcoming(today=today),
+            "today": today,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@console_view(Need.READ)
+def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """The tenants behind one number (status "bound" or one of the columns)."""
+    version = live_versions().filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    status = request.GET.get("status") or "bound"
+    if status != "bound" and status not in ConsentStatus.values:
+        raise Http404
+    partner = request.GET.get("partner") or None
+    tenants = dashboard_tenants(
+        version=version, status=None if status == "bound" else status, partner=partner
+    )
+    labels = _labels()
+    if request.GET.get("format") == "csv":
+        data = [
+            [t.pk, t.name, t.corporate_number or "", t.partner.name if t.partner else _("当社直販")]
+            for t in tenants
+        ]
+        return _csv_response(
+            f"consent-{version.pk}-{status}.csv",
+            [_("テナントID"), _("名称"), _("法人番号"), _("販売経路")],
+            data,
+        )
+    return render(
+        request,
+        "agreements/console/dashboard_drill.html",
+        {
+            "nav": "dashboard",
+            "version": version,
+            "document": version.document,
+            "status": status,
+            "status_label": labels.get(status, _("対象テナント")),
+            "tenants": tenants[:1000],
+            "count": tenants.count(),
+            "partner": partner or "",
+        },
+    )

@@ -1,0 +1,363 @@
+"""Console pages for drafting a revision: the draft's fields and articles (saved on submit
+and autosaved by htmx), a pasted whole text, and the change categories of the notice.
+
+A posted or scheduled version never changes (R7): every page here sends the editor back to
+the version page instead. A refusal is shown beside the field it concerns; the user's input
+is re-rendered, never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from agreements import rules
+from agreements.models import Article, TermsVersion
+from agreements.selectors.articles import articles_of
+from agreements.services import versions as version_services
+from agreements.services.version_text import version_diff, version_predecessor
+from agreements.text import ParseError, parse_terms, render_notice_table
+from core import clock
+from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
+from web.console.forms_versions import ArticleForm, CategoryFormSet, PasteTextForm, VersionMetaForm
+from web.console.presenters import article_body, diff_counts, version_plain_text
+from web.console.views_versions import FIELD_FOR_CODE, draft_or_refuse, version_or_404
+
+
+def _schedule_hints(version: TermsVersion) -> list[str]:
+    """Early warnings on a draft's dates (the same rule the scheduling refuses on, R2)."""
+    if not (version.notice_on and version.effective_on):
+        return []
+    problems = rules.validate_schedule(
+        notice_on=version.notice_on,
+        effective_on=version.effective_on,
+        today=clock.today(),
+        lead_days=settings.TERMS_NOTICE_LEAD_DAYS,
+    )
+    texts = {
+        rules.NOTICE_IN_PAST: _("掲示日が本日より前です。"),
+        rules.EFFECTIVE_BEFORE_NOTICE: _("効力発生日が掲示日以前です。"),
+        rules.LEAD_TIME_TOO_SHORT: _(
+            "効力発生日は掲示日から%(days)s日以上後にしてください（%(earliest)s 以降）。"
+        )
+        % {
+            "days": settings.TERMS_NOTICE_LEAD_DAYS,
+            "earliest": rules.earliest_effective_on(
+                notice_on=version.notice_on, lead_days=settings.TERMS_NOTICE_LEAD_DAYS
+            ).isoformat(),
+        },
+    }
+    return [str(texts[p]) for p in problems]
+
+
+def _article_form(article: Article | None = None, data: Any = None) -> ArticleForm:
+    """The form of one article; an existing article keeps its number (renumbering is its
+    own action), so its number field is shown but not editable."""
+    if article is None:
+        return ArticleForm(data, prefix="new")
+    form = ArticleForm(
+        data,
+        initial={"number": article.number, "title": article.title, "body": article_body(article)},
+        prefix=f"a{article.pk}",
+    )
+    form.fields["number"].disabled = True
+    return form
+
+
+def _edit_page(
+    request: ConsoleRequest,
+    version: TermsVersion,
+    *,
+    meta_form: VersionMetaForm | None = None,
+    article_forms: dict[int, ArticleForm] | None = None,
+    new_article_form: ArticleForm | None = None,
+    paste_form: PasteTextForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    articles = articles_of(version)
+    bound = article_forms or {}
+    rows: list[dict[str, Any]] = []
+    for article in articles:
+        form = bound.get(article.number) or _article_form(article)
+        rows.append({"article": article, "form": form, "open": article.number in bound})
+    next_number = max((a.number for a in articles), default=0) + 1
+    predecessor = version_predecessor(version)
+    diff = version_diff(before=predecessor, after=version)
+    changed = {a.after_number for a in diff.articles if a.kind != "unchanged"}
+    for row in rows:
+        row["changed"] = row["article"].number in changed
+    return render(
+        request,
+        "agreements/console/version_edit.html",
+        {
+            "nav": "home",
+            "version": version,
+            "document": version.document,
+            "predecessor": predecessor,
+            "meta_form": meta_form or VersionMetaForm(instance=version, prefix="meta"),
+            "rows": rows,
+            "new_article_form": new_article_form
+            or ArticleForm(initial={"number": next_number}, prefix="new"),
+            "paste_form": paste_form
+            or PasteTextForm(initial={"text": version_plain_text(version)}, prefix="paste"),
+            "hints": _schedule_hints(version),
+            "counts": diff_counts(diff),
+            "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
+        },
+        status=status,
+    )
+
+
+def _autosaved(request: ConsoleRequest, form: Any, ok: bool) -> HttpResponse:
+    """The htmx answer to an autosave: a one-line status (the page keeps the user's text).
+
+    Always 200, since htmx swaps only successful responses and a refusal must be shown; the
+    header says whether it was saved.
+    """
+    response = render(
+        request,
+        "agreements/console/_autosave_status.html",
+        {"ok": ok, "form": form, "at": clock.now()},
+    )
+    response["X-Autosave"] = "saved" if ok else "refused"
+    return response
+
+
+@console_view(Need.DRAFT, methods=("GET", "POST"))
+def version_edit(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """The draft's fields: saved on submit, and autosaved by htmx while typing."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    if request.method == "GET":
+        return _edit_page(request, version)
+    form = VersionMetaForm(request.POST, instance=version, prefix="meta")
+    ok = False
+    if form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if "legal_basis" in fields and fields["legal_basis"] is None:
+            fields["legal_basis"] = ""
+        # ModelForm validation wrote the values onto `version`; the service must see the
+        # stored row, so reload it before the call.
+        version.refresh_from_db()
+        ok, _result = call_service(
+            request,
+            form,
+            version_services.version_draft_update,
+            errors=REFUSALS,
+            fields_by_code=FIELD_FOR_CODE,
+            scope=request.scope,
+            version=version,
+            **fields,
+        )
+    if getattr(request, "htmx", False):
+        return _autosaved(request, form, ok)
+    if ok:
+        messages.success(request, _("下書きを保存しました。"))
+        return redirect("console:version-edit", pk=version.pk)
+    version.refresh_from_db()
+    return _edit_page(request, version, meta_form=form, status=400)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def article_save(request: ConsoleRequest, pk: int, article_pk: int | None = None) -> HttpResponse:
+    """Create or replace one article from its plain text (autosaved by htmx too)."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    article = None
+    if article_pk is not None:
+        article = Article.objects.filter(version=version, pk=article_pk).first()
+        if article is None:
+            raise Http404
+    form = _article_form(article, request.POST)
+    ok = False
+    if form.is_valid():
+        ok, _article = call_service(
+            request,
+            form,
+            version_services.article_upsert,
+            errors=REFUSALS,
+            fields_by_code=FIELD_FOR_CODE,
+            scope=request.scope,
+            version=version,
+            **form.cleaned_data,
+        )
+    if getattr(request, "htmx", False):
+        return _autosaved(request, form, ok)
+    if ok:
+        messages.success(
+            request, _("第%(number)s条を保存しました。") % {"number": form.cleaned_data["number"]}
+        )
+        return redirect(
+            f"{reverse('console:version-edit', args=[version.pk])}#article-{form.cleaned_data['number']}"
+        )
+    if article is not None:
+        return _edit_page(request, version, article_forms={article.number: form}, status=400)
+    return _edit_page(request, version, new_article_form=form, status=400)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def article_delete(request: ConsoleRequest, pk: int, number: int) -> HttpResponse:
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    try:
+        version_services.article_delete(scope=request.scope, version=version, number=number)
+        messages.success(
+            request,
+            _("第%(number)s条を削除しました。必要なら条番号を振り直してください。")
+            % {"number": number},
+        )
+    except REFUSALS as error:
+        messages.error(request, str(getattr(error, "message", error)))
+    return redirect("console:version-edit", pk=version.pk)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def articles_renumber(request: ConsoleRequest, pk: int) -> HttpResponse:
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    try:
+        version_services.articles_renumber(scope=request.scope, version=version)
+        messages.success(
+            request,
+            _("条番号を1から振り直しました。本文中の条番号の参照は確認してください。"),
+        )
+    except REFUSALS as error:
+        messages.error(request, str(getattr(error, "message", error)))
+    return redirect("console:version-edit", pk=version.pk)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Replace every article with a pasted whole text, read by the importer's parser."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    form = PasteTextForm(request.POST, prefix="paste")
+    if form.is_valid():
+        try:
+            parsed = parse_terms(form.cleaned_data["text"])
+        except ParseError as error:
+            form.add_error(
+                "text",
+                _("%(line)s行目: 規約として読み取れません（%(reason)s）。")
+                % {"line": error.line, "reason": error.message},
+            )
+        else:
+            ok, _result = call_service(
+                request,
+                form,
+                version_services.version_articles_replace,
+                errors=REFUSALS,
+                scope=request.scope,
+                version=version,
+                doc=parsed,
+            )
+            if ok:
+                messages.success(
+                    request,
+                    _("全文を読み込みました（%(count)s条）。") % {"count": len(parsed.articles)},
+                )
+                return redirect("console:version-edit", pk=version.pk)
+    return _edit_page(request, version, paste_form=form, status=400)
+
+
+# --- change categories (the notice's 1. / 2. groups) ------------------------------------------
+
+
+def _change_rows(version: TermsVersion) -> list[dict[str, Any]]:
+    predecessor = version_predecessor(version)
+    rows = render_notice_table(version_diff(before=predecessor, after=version))
+    return [
+        {
+            "row": row,
+            "key": f"{row.article_number}:{row.paragraph_key or ''}",
+        }
+        for row in rows
+    ]
+
+
+def _assigned(version: TermsVersion) -> dict[str, int]:
+    """Change key → category index as stored in the version's categories."""
+    out: dict[str, int] = {}
+    for position, category in enumerate(version.categories or [], start=1):
+        index = int(category.get("index") or position)
+        for article, key in category.get("paragraphs") or []:
+            out[f"{article}:{key}"] = index
+    return out
+
+
+@console_view(Need.DRAFT, methods=("GET", "POST"))
+def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Name the change categories and put each changed passage in one (seed 003's 1. / 2.)."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    rows = _change_rows(version)
+    initial = [
+        {"title": c.get("title", ""), "kind": c.get("kind", "substantive")}
+        for c in version.categories or []
+    ]
+    formset = CategoryFormSet(request.POST or None, initial=initial, prefix="cat")
+    assigned = _assigned(version)
+    if request.method == "POST":
+        choices = {r["key"]: request.POST.get(f"change-{r['key']}", "") for r in rows}
+        for r in rows:
+            r["chosen"] = choices[r["key"]]
+        if formset.is_valid():
+            categories = []
+            for form in formset.forms:
+                title = (form.cleaned_data or {}).get("title", "").strip()
+                if title:
+                    categories.append({"title": title, "kind": form.cleaned_data["kind"]})
+            for index, category in enumerate(categories, start=1):
+                category["index"] = index
+                category["paragraphs"] = [
+                    [r["row"].article_number, r["row"].paragraph_key or ""]
+                    for r in rows
+                    if choices[r["key"]] == str(index)
+                ]
+            ok, _result = call_service(
+                request,
+                formset.forms[0] if formset.forms else VersionMetaForm(),
+                version_services.version_draft_update,
+                errors=REFUSALS,
+                scope=request.scope,
+                version=version,
+                categories=categories,
+            )
+            if ok:
+                messages.success(request, _("変更区分を保存しました。"))
+                return redirect("console:version-changes", pk=version.pk)
+    else:
+        for r in rows:
+            stored = assigned.get(r["key"])
+            r["chosen"] = str(stored) if stored else ""
+    return render(
+        request,
+        "agreements/console/version_changes.html",
+        {
+            "nav": "home",
+            "version": version,
+            "document": version.document,
+            "formset": formset,
+            "rows": rows,
+            "categories": version.categories or [],
+        },
+        status=400 if request.method == "POST" else 200,
+    )

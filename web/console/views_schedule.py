@@ -1,0 +1,113 @@
+"""Console pages for scheduling a revision (R2: lead time and legal basis checked) and for
+withdrawing a scheduled one before its effective date (R7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from agreements.models import TermsVersion
+from agreements.selectors.versions import tenants_to_notify
+from agreements.services import versions as version_services
+from agreements.services.version_text import version_diff, version_predecessor
+from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
+from web.console.forms_versions import ScheduleForm, WithdrawForm
+from web.console.presenters import diff_counts
+from web.console.views_versions import FIELD_FOR_CODE, draft_or_refuse, version_or_404
+
+
+def _schedule_summary(version: TermsVersion) -> dict[str, Any]:
+    predecessor = version_predecessor(version)
+    return {
+        "bound_tenants": tenants_to_notify(document=version.document).count(),
+        "counts": diff_counts(version_diff(before=predecessor, after=version)),
+        "predecessor": predecessor,
+    }
+
+
+@console_view(Need.PUBLISH, methods=("GET", "POST"))
+def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Two steps: the publisher checks the values, then confirms what will happen."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    initial = {
+        "notice_on": version.notice_on,
+        "effective_on": version.effective_on,
+        "consent_mode": version.consent_mode,
+        "legal_basis": version.legal_basis,
+        "rationale": version.rationale,
+    }
+    form = ScheduleForm(request.POST or None, initial=initial)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("confirm") == "1":
+            ok, _result = call_service(
+                request,
+                form,
+                version_services.version_schedule,
+                errors=REFUSALS,
+                fields_by_code=FIELD_FOR_CODE,
+                success=_("改定を予定登録しました。掲示日にお知らせが掲示されます。"),
+                scope=request.scope,
+                version=version,
+                categories=version.categories or None,
+                **form.cleaned_data,
+            )
+            if ok:
+                return redirect("console:version-detail", pk=version.pk)
+        else:
+            confirming = True
+    is_author = settings.TERMS_REQUIRE_SECOND_PUBLISHER and version.created_by_id == request.user.pk
+    return render(
+        request,
+        "agreements/console/version_schedule.html",
+        {
+            "nav": "home",
+            "version": version,
+            "document": version.document,
+            "form": form,
+            "confirming": confirming and not form.errors,
+            "is_author": is_author,
+            "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
+            **_schedule_summary(version),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@console_view(Need.PUBLISH, methods=("GET", "POST"))
+def version_withdraw(request: ConsoleRequest, pk: int) -> HttpResponse:
+    version = version_or_404(request, pk)
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ok, _result = call_service(
+            request,
+            form,
+            version_services.version_withdraw,
+            errors=REFUSALS,
+            fields_by_code=FIELD_FOR_CODE,
+            success=_("改定を撤回しました。"),
+            scope=request.scope,
+            version=version,
+            reason=form.cleaned_data["reason"],
+        )
+        if ok:
+            return redirect("console:version-detail", pk=version.pk)
+    return render(
+        request,
+        "agreements/console/version_withdraw.html",
+        {
+            "nav": "home",
+            "version": version,
+            "document": version.document,
+            "form": form,
+            "bound_tenants": tenants_to_notify(document=version.document).count(),
+        },
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,147 @@
+"""Portal forms: sign-in and colleagues, answers and contract applications; the services
+decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import Answer
+from tenants.enums import Role
+
+# --- answers and contract applications ------------------------------------------------------
+
+
+class AnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        label=_("回答"),
+        choices=[
+            (Answer.ACCEPTED, Answer.ACCEPTED.label),
+            (Answer.REJECTED, Answer.REJECTED.label),
+        ],
+    )
+    # A rejection is only recorded once its consequence (R6) has been shown and confirmed.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class NonRenewalForm(forms.Form):
+    # Empty: the current period end. Set only by the explicit "end at the next possible end"
+    # choice offered after a late application (R11).
+    end_date = forms.DateField(required=False, widget=forms.HiddenInput)
+
+
+class WithdrawForm(forms.Form):
+    request_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class TerminationForm(forms.Form):
+    end_date = forms.DateField(
+        label=_("終了日"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("この日の終わりをもって契約が終了します。本日以降の日付を指定してください。"),
+    )
+    note = forms.CharField(
+        label=_("連絡事項（任意）"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(
+        label=_("終了日にアカウントが削除され、復元できないことを理解しました。"),
+        required=True,
+    )
+
+
+class DeletionForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("削除されたデータは復元できないことを理解しました。"),
+        required=True,
+    )
+
+
+# --- access and colleagues ------------------------------------------------------------------
+
+
+class PortalLoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("メールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("パスワード"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    error_messages = {
+        "invalid_login": _(
+            "メールアドレスまたはパスワードが正しくありません。大文字と小文字は区別されます。"
+        ),
+        "inactive": _("このアカウントは無効です。"),
+    }
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    name = forms.CharField(
+        label=_("お名前"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password = forms.CharField(
+        label=_("パスワード"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "8文字以上で、よく使われる語や数字だけのものは使えません。既にアカウントをお持ちの場合は、そのパスワードを入力してください。"
+        ),
+    )
+    password_confirm = forms.CharField(
+        label=_("パスワード（確認）"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("password")
+            and data.get("password_confirm")
+            and data["password"] != data["password_confirm"]
+        ):
+            self.add_error("password_confirm", _("確認用のパスワードが一致しません。"))
+        return data
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("招待する方のメールアドレス"),
+        max_length=150,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        label=_("役割"),
+        choices=Role.choices,
+        initial=Role.VIEWER,
+        help_text=_("管理者は規約への回答と各種申込ができます。閲覧者は参照のみです。"),
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
+
+
+class SwitchTenantForm(forms.Form):
+    tenant = forms.IntegerField(label=_("テナント"), min_value=1)

@@ -1,0 +1,156 @@
+"""Portal pages for colleagues: the tenant switcher, members, invitations and roles.
+
+Views stay thin: the form validates, one service call, a redirect with a message; a
+service's refusal is shown beside the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from tenants import selectors, services
+from tenants.models import Membership
+from web.portal.access import (
+    GATE_EXEMPT,
+    error_message,
+    member_portal,
+    member_scope,
+    portal_view,
+    run_service,
+)
+from web.portal.forms import InviteForm, RoleForm, SwitchTenantForm
+from web.portal.middleware import SESSION_TENANT_KEY
+from web.requests import PortalRequest
+
+# --- the tenant switcher --------------------------------------------------------------------
+
+
+@portal_view(methods=("POST",), gate=GATE_EXEMPT)
+def switch_tenant(request: PortalRequest) -> HttpResponse:
+    form = SwitchTenantForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    tenant_id = form.cleaned_data["tenant"]
+    membership = next(
+        (m for m in member_portal(request).memberships if m.tenant_id == tenant_id),
+        None,
+    )
+    if membership is None:
+        raise Http404
+    request.session[SESSION_TENANT_KEY] = tenant_id
+    messages.info(request, _("%(tenant)sに切り替えました。") % {"tenant": membership.tenant.name})
+    return redirect("portal:home")
+
+
+# --- colleagues -----------------------------------------------------------------------------
+
+
+def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
+    scope, tenant = member_scope(request)
+    return {
+        "nav": "members",
+        "members": selectors.membership_list(scope=scope, tenant=tenant),
+        "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
+        "invite_form": extra.pop("invite_form", None) or InviteForm(),
+        **extra,
+    }
+
+
+@portal_view()
+def members(request: PortalRequest) -> HttpResponse:
+    return render(request, "tenants/portal/members.html", _members_context(request))
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_invite(request: PortalRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    scope, tenant = member_scope(request)
+    if form.is_valid():
+        ok, _result = run_service(
+            request,
+            form,
+            services.invitation_create,
+            scope=scope,
+            tenant=tenant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            success=_("%(email)sに招待メールを送りました（有効期限7日）。")
+            % {"email": form.cleaned_data["email"]},
+        )
+        if ok:
+            return redirect("portal:members")
+    return render(
+        request, "tenants/portal/members.html", _members_context(request, invite_form=form)
+    )
+
+
+def _membership(request: PortalRequest, pk: int) -> Membership:
+    try:
+        return selectors.membership_get(scope=request.scope, pk=pk)
+    except DomainError:
+        raise Http404 from None
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_role(request: PortalRequest, pk: int) -> HttpResponse:
+    membership = _membership(request, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("役割を選んでください。"))
+        return redirect("portal:members")
+    try:
+        services.membership_set_role(
+            scope=request.scope,
+            membership=membership,
+            role=form.cleaned_data["role"],
+        )
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request,
+            _("%(user)sの役割を変更しました。") % {"user": membership.user.get_username()},
+        )
+    return redirect("portal:members")
+
+
+@portal_view(admin=True, methods=("POST",))
+def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
+    membership = _membership(request, pk)
+    try:
+        services.membership_remove(scope=request.scope, membership=membership)
+    except DomainError as error:
+        messages.error(request, error_message(error))
+        return redirect("portal:members")
+    messages.success(
+        request,
+        _("%(user)sをメンバーから外しました。") % {"user": membership.user.get_username()},
+    )
+    if membership.user_id == request.user.pk:
+        request.session.pop(SESSION_TENANT_KEY, None)
+        return HttpResponseRedirect(reverse("portal:home"))
+    return redirect("portal:members")
+
+
+@portal_view(admin=True, methods=("POST",))
+def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
+    try:
+        invitation = selectors.invitation_get(scope=request.scope, pk=pk)
+    except DomainError:
+        raise Http404 from None
+    try:
+        services.invitation_revoke(scope=request.scope, invitation=invitation)
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request, _("%(email)sへの招待を取り消しました。") % {"email": invitation.email}
+        )
+    return redirect("portal:members")

@@ -1,0 +1,223 @@
+"""Customer portal pages: home, and reviewing and answering a change (R4, R6).
+
+Thin views: a form validates, one service call, a redirect with a message; a refusal
+(DomainError, TransitionNotAllowed) is shown beside the form that caused it. Every read is
+built from `request.scope` (the current tenant), so another tenant's URL answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus
+from agreements.models import TermsVersion
+from agreements.rules import (
+    ANSWER_NOT_ALLOWED,
+    CASE_IN_EFFECT,
+    REJECT_AFTER_EFFECTIVE,
+    TransitionNotAllowed,
+)
+from agreements.selectors.articles import articles_of
+from agreements.selectors.consents import DocumentStatus
+from agreements.services import consents as consent_services
+from agreements.services.ledger import EvidenceInput
+from agreements.services.version_text import notice_table
+from core import clock
+from core.errors import DomainError
+from web.portal import selectors
+from web.portal.access import GATE_EXEMPT, error_message, member_scope, portal_view
+from web.portal.forms import AnswerForm
+from web.portal.gate import gate_invalidate
+from web.requests import PortalRequest, WaitingVersion
+
+# --- home -----------------------------------------------------------------------------------
+
+
+@portal_view()
+def home(request: PortalRequest) -> HttpResponse:
+    scope, tenant = member_scope(request)
+    today = clock.today()
+    documents = selectors.documents_pending_first(scope=scope, tenant=tenant)
+    return render(
+        request,
+        "agreements/portal/home.html",
+        {
+            "nav": "home",
+            "today": today,
+            "pending": [d for d in documents if selectors.needs_attention(d)],
+            "documents": documents,
+            "contracts": selectors.contracts_with_facts(scope=scope, tenant=tenant, today=today),
+        },
+    )
+
+
+# --- reviewing and answering a change -------------------------------------------------------
+
+
+def _document_status(request: PortalRequest, version_id: int) -> DocumentStatus:
+    scope, tenant = member_scope(request)
+    try:
+        return selectors.document_status_for_version(
+            scope=scope, tenant=tenant, version_id=version_id
+        )
+    except DomainError:
+        raise Http404 from None
+
+
+def _categories(version: TermsVersion) -> list[dict[str, str]]:
+    labels = dict(ChangeCategory.choices)
+    return [
+        {
+            "kind": str(c.get("kind") or ""),
+            "kind_label": str(labels.get(c.get("kind"), "")),
+            "title": str(c.get("title") or ""),
+        }
+        for c in (version.categories or [])
+    ]
+
+
+def _rejection_consequence(request: PortalRequest, status: DocumentStatus) -> dict[str, Any]:
+    """What a rejection may lead to (R6), as concrete dates and the contracts concerned."""
+    scope, tenant = member_scope(request)
+    consequence = selectors.rejection_consequence(
+        scope=scope,
+        tenant=tenant,
+        status=status,
+        today=clock.today(),
+        notice_days=settings.TERMS_TERMINATION_NOTICE_DAYS,
+    )
+    return {
+        "earliest_end": consequence.earliest_end,
+        "notice_days": settings.TERMS_TERMINATION_NOTICE_DAYS,
+        "contracts": consequence.contracts,
+    }
+
+
+def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> dict[str, Any]:
+    status = _document_status(request, version_id)
+    latest = status.version
+    shown = next(
+        v
+        for v in (status.version, status.pending_version, status.version_in_force)
+        if v is not None and v.pk == version_id
+    )
+    answerable = latest is not None and latest.pk == shown.pk
+    today = clock.today()
+    allowed = status.allowed_answers if answerable else frozenset()
+    gated = any(item.version_id == shown.pk for item in _gate(request))
+    return {
+        "nav": "home",
+        "today": today,
+        "status": status,
+        "version": shown,
+        "is_latest": answerable,
+        "is_pending": status.pending_version is not None and status.pending_version.pk == shown.pk,
+        "days_left": (shown.effective_on - today).days if shown.effective_on else None,
+        "categories": _categories(shown),
+        "notice": notice_table(shown),
+        "articles": articles_of(shown),
+        "can_accept": Answer.ACCEPTED in allowed,
+        "can_reject": Answer.REJECTED in allowed,
+        "reject_refused_deemed": (
+            answerable and status.status == ConsentStatus.DEEMED and Answer.REJECTED not in allowed
+        ),
+        "consequence": _rejection_consequence(request, status) if answerable else None,
+        "is_explicit": shown.consent_mode == ConsentMode.EXPLICIT,
+        "gated": gated,
+        # The page says it itself; the layout's banner would repeat it.
+        "hide_gate_banner": gated,
+        **extra,
+    }
+
+
+def _gate(request: PortalRequest) -> tuple[WaitingVersion, ...]:
+    # Set by the consent gate middleware on every guarded page.
+    return getattr(request, "consent_gate", ())
+
+
+@portal_view(gate=GATE_EXEMPT)
+def review(request: PortalRequest, pk: int) -> HttpResponse:
+    return render(request, "agreements/portal/review.html", _review_context(request, pk))
+
+
+_TRANSITION_MESSAGES = {
+    REJECT_AFTER_EFFECTIVE: gettext_lazy(
+        "この改定は既に効力を生じ、みなし同意となっています。改定に同意できない場合は、契約の解約をお申し込みください。"
+    ),
+    CASE_IN_EFFECT: gettext_lazy(
+        "拒否による契約の終了が既に効力を生じているため、同意に切り替えることはできません。"
+    ),
+    ANSWER_NOT_ALLOWED: gettext_lazy("現在の状態では、この回答はできません。"),
+}
+
+
+def _evidence(request: PortalRequest) -> EvidenceInput:
+    user = request.user
+    return EvidenceInput(
+        person_name=user.get_full_name() or user.first_name,  # type: ignore[union-attr]
+        person_email=user.email,  # type: ignore[union-attr]
+        ip_address=str(request.META.get("REMOTE_ADDR") or ""),
+        user_agent=str(request.META.get("HTTP_USER_AGENT") or "")[:1000],
+        obtained_at=clock.now(),
+        method="portal",
+    )
+
+
+@portal_view(admin=True, methods=("POST",), gate=GATE_EXEMPT)
+def answer(request: PortalRequest, pk: int) -> HttpResponse:
+    status = _document_status(request, pk)
+    if status.version is None or status.version.pk != pk:
+        messages.warning(request, _("より新しい版が掲示されています。新しい版に回答してください。"))
+        target = status.version.pk if status.version is not None else pk
+        return redirect("portal:review", target)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("回答を選んでください。"))
+        return redirect("portal:review", pk)
+    chosen = form.cleaned_data["answer"]
+    if chosen == Answer.REJECTED and not form.cleaned_data["confirm"]:
+        # Before a rejection is recorded its consequence is stated plainly (R6).
+        return render(
+            request, "agreements/portal/reject_confirm.html", _review_context(request, pk)
+        )
+    scope, tenant = member_scope(request)
+    try:
+        record, created = consent_services.consent_answer(
+            scope=scope,
+            tenant=tenant,
+            version=status.version,
+            answer=chosen,
+            evidence=_evidence(request),
+        )
+    except TransitionNotAllowed as error:
+        text = _TRANSITION_MESSAGES.get(error.code, _TRANSITION_MESSAGES[ANSWER_NOT_ALLOWED])
+        return _answer_refused(request, pk, str(text))
+    except DomainError as error:
+        return _answer_refused(request, pk, error_message(error))
+    gate_invalidate(tenant.pk)
+    if not created:
+        messages.info(request, _("この回答は既に記録されています。"))
+    elif chosen == Answer.ACCEPTED:
+        messages.success(request, _("同意を記録しました。受領証は下記のとおりです。"))
+    else:
+        messages.warning(
+            request,
+            _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。"),
+        )
+    return redirect("portal:receipt", record.pk)
+
+
+def _answer_refused(request: PortalRequest, pk: int, text: str) -> HttpResponse:
+    return render(
+        request,
+        "agreements/portal/review.html",
+        _review_context(request, pk, answer_error=text),
+        status=409,
+    )
