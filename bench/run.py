@@ -298,7 +298,7 @@ def gate_queries(ctx: Ctx) -> dict[str, float]:
     from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
 
     from bench.settings_nogate import GATE_MIDDLEWARE  # noqa: PLC0415
-    from web.portal.agreements.gate import gate_invalidate  # noqa: PLC0415
+    from web.portal.gate import gate_invalidate  # noqa: PLC0415
 
     with_gate = list(settings.MIDDLEWARE)
     without = [m for m in with_gate if m != GATE_MIDDLEWARE]
@@ -685,7 +685,7 @@ def bench_7(ctx: Ctx) -> None:
 
     from agreements.catalog import BIZ  # noqa: PLC0415
     from agreements.models import ConsentState, Product  # noqa: PLC0415
-    from web.console.agreements.selectors import dashboard_rows  # noqa: PLC0415
+    from web.console.selectors import dashboard_rows  # noqa: PLC0415
 
     product = Product.objects.get(code=BIZ)
     version_id = ctx.loaded.current_versions[BIZ]
@@ -714,7 +714,7 @@ def bench_7(ctx: Ctx) -> None:
             f"{ratio:.1f}×",
             "≤ 3× its time, ≤ 5 queries",
             ratio <= 3 and n <= 5,
-            f"web.console.agreements.selectors.dashboard_rows(product_id=…) → {len(rows)} row(s); "
+            f"web.console.selectors.dashboard_rows(product_id=…) → {len(rows)} row(s); "
             f"median of {ctx.args.repeat} after a warm-up",
         )
     )

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from bench.settings import *  # noqa: F403
 
-GATE_MIDDLEWARE = "web.portal.agreements.middleware.ConsentGateMiddleware"
+GATE_MIDDLEWARE = "web.portal.middleware.ConsentGateMiddleware"
 MIDDLEWARE = [name for name in MIDDLEWARE if name != GATE_MIDDLEWARE]  # noqa: F405
