@@ -10,19 +10,19 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
 from core import clock
-from core.delivery import (
-    _ring,
-    delivery_ring_on_commit,
-    email_render,
+from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
+from core.errors import PermissionDenied
+from core.models import AuditEntry, Delivery, Outbox
+from core.outbox import _ring, delivery_ring_on_commit
+from core.services import message_id_for, outbox_add
+from tenants.delivery.email import email_render
+from tenants.delivery.outbox import (
+    claim,
     outbox_deliver_batch,
     outbox_deliver_due,
     outbox_retry,
     retry_delay,
 )
-from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
-from core.errors import PermissionDenied
-from core.models import AuditEntry, Delivery, Outbox
-from core.services import message_id_for, outbox_add
 from tenants.models import WebhookEndpoint
 from tenants.scope import Scope
 from tenants.webhooks import SIGNATURE_HEADER, webhook_verify
@@ -354,9 +354,7 @@ def test_interrupted_attempt_is_resent_with_the_same_message_id(settings):
     row = _outbox(EventKind.RENEWAL_NOTICE)
     start = clock.now()
     with clock.frozen_at(start):
-        from core.delivery import _claim
-
-        (claimed,) = _claim(limit=10)  # claimed and leased, then the worker "dies"
+        (claimed,) = claim(limit=10)  # claimed and leased, then the worker "dies"
         Delivery.objects.create(outbox=claimed, attempt=1, attempted_at=start)
     with clock.frozen_at(start + timedelta(seconds=10)):
         assert outbox_deliver_batch() == {}  # leased: nobody else takes it
