@@ -29,7 +29,7 @@ def fault_point() -> None:
     _Sends.in_process += 1
     if _Sends.in_process != int(getattr(settings, "TERMS_FAULT_AFTER_SENDS", 0)):
         return
-    marker_dir = settings.TERMS_FAULT_DIR
+    marker_dir = str(getattr(settings, "TERMS_FAULT_DIR", ""))  # set with the hook
     marker = os.path.join(marker_dir, "fired")
     try:
         # O_EXCL: the hook fires once per drill, not again in the restarted worker.
