@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import Count, Max, Q, QuerySet
+from django.contrib import admin
+from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from core.enums import ActionStatus, JobRunStatus, OutboxStatus
+from core.enums import ActionStatus, JobRunStatus
 from core.models import (
     AuditEntry,
     Delivery,
@@ -15,7 +15,6 @@ from core.models import (
     Heartbeat,
     IdempotencyRecord,
     JobRun,
-    Outbox,
     PlannedAction,
 )
 
@@ -47,96 +46,6 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["kind", "tenant_id", "partner_id"]
     date_hierarchy = "occurred_at"
-
-
-class DeliveryInline(admin.TabularInline):
-    model = Delivery
-    extra = 0
-    can_delete = False
-    readonly_fields = [
-        "attempt",
-        "succeeded",
-        "status_code",
-        "error",
-        "duration_ms",
-        "attempted_at",
-    ]
-
-
-class OutboxProblemFilter(admin.SimpleListFilter):
-    """Failures and dead letters first: what staff need to look at."""
-
-    title = _("配信の問題")
-    parameter_name = "problem"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [
-            ("dead", _("送信不能（デッドレター）")),
-            ("failing", _("再試行待ち")),
-            ("stuck", _("処理期限切れ（送信済みか不明）")),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> QuerySet[Outbox]:
-        from core import clock  # noqa: PLC0415 -- the one clock, read per request
-
-        if self.value() == "dead":
-            return queryset.filter(status=OutboxStatus.DEAD)
-        if self.value() == "failing":
-            return queryset.filter(status=OutboxStatus.FAILED)
-        if self.value() == "stuck":
-            return queryset.filter(
-                status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED],
-                lease_until__lt=clock.now(),
-            )
-        return queryset
-
-
-@admin.register(Outbox)
-class OutboxAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "kind",
-        "channel",
-        "recipient",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "sent_at",
-        "short_error",
-    ]
-    list_filter = [OutboxProblemFilter, "status", "channel", "kind"]
-    search_fields = ["dedupe_key", "recipient", "message_id"]
-    readonly_fields = [f.name for f in Outbox._meta.fields]
-    inlines = [DeliveryInline]
-    actions = ["retry"]
-
-    @admin.display(description=_("最後のエラー"))
-    def short_error(self, obj: Outbox) -> str:
-        return obj.last_error[:80]
-
-    @admin.action(description=_("選択したメッセージを再送する（失敗・送信不能のみ）"))
-    def retry(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> None:
-        from core.delivery import outbox_retry  # noqa: PLC0415 -- the service behind the action
-        from tenants.scope import Scope  # noqa: PLC0415 -- core depends on tenants only here
-
-        count = outbox_retry(
-            scope=Scope.staff(request.user),  # type: ignore[arg-type]
-            ids=list(queryset.values_list("id", flat=True)),
-        )
-        self.message_user(
-            request,
-            _("%(count)d 件を再送の対象にしました。") % {"count": count},
-            messages.SUCCESS if count else messages.WARNING,
-        )
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        counts = dict(
-            Outbox.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
-        )
-        summary = {str(label): counts.get(value, 0) for value, label in OutboxStatus.choices}
-        return super().changelist_view(
-            request, extra_context={**(extra_context or {}), "outbox_summary": summary}
-        )
 
 
 @admin.register(Delivery)

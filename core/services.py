@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from core import clock
 from core.enums import OutboxChannel
 from core.models import AuditEntry, Event, Heartbeat, Outbox
+from core.outbox import delivery_ring_on_commit
 
 
 def heartbeat_write(*, name: str, info: dict[str, Any] | None = None) -> None:
@@ -53,7 +54,10 @@ def event_add(
     payload: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> Event:
-    """An event for the partner feed (and the webhooks that follow it)."""
+    """An event for the partner feed, alone (no message to anyone).
+
+    Tenants are told through tenants.notify, which writes their events and outbox rows together.
+    """
     return Event.objects.create(
         kind=str(kind),
         tenant_id=tenant_id,
@@ -80,6 +84,9 @@ def outbox_add(
 ) -> Outbox | None:
     """Queue a message in the caller's transaction; a repeated dedupe key queues nothing.
 
+    The low-level table write: messages to tenants, their partners and the staff mailbox are
+    queued through tenants.notify, which chooses recipients, keys and language.
+
     Returns the new row, or None when the key already existed (the message is already queued).
     """
     now = clock.now()
@@ -100,8 +107,6 @@ def outbox_add(
     )
     if created:
         # Deliver once the caller's transaction commits (the minute tick catches the rest).
-        from core.delivery import delivery_ring_on_commit  # noqa: PLC0415 -- it imports us
-
         delivery_ring_on_commit()
     return row if created else None
 

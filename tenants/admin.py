@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from core import clock
+from core.enums import OutboxStatus
+from core.models import Delivery, Outbox
+from tenants.delivery.outbox import outbox_retry
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
+from tenants.scope import Scope
 
 
 class PartnerAPIKeyInline(admin.TabularInline):
@@ -65,3 +75,91 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "tenant__name"]
     exclude = ["token_hash"]
     raw_id_fields = ["tenant", "invited_by", "accepted_user", "invited_by_key"]
+
+
+# --- The outbox (a core table): delivery and its retry belong to tenants.delivery ------------
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "attempt",
+        "succeeded",
+        "status_code",
+        "error",
+        "duration_ms",
+        "attempted_at",
+    ]
+
+
+class OutboxProblemFilter(admin.SimpleListFilter):
+    """Failures and dead letters first: what staff need to look at."""
+
+    title = _("配信の問題")
+    parameter_name = "problem"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("dead", _("送信不能（デッドレター）")),
+            ("failing", _("再試行待ち")),
+            ("stuck", _("処理期限切れ（送信済みか不明）")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> QuerySet[Outbox]:
+        if self.value() == "dead":
+            return queryset.filter(status=OutboxStatus.DEAD)
+        if self.value() == "failing":
+            return queryset.filter(status=OutboxStatus.FAILED)
+        if self.value() == "stuck":
+            return queryset.filter(
+                status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED],
+                lease_until__lt=clock.now(),
+            )
+        return queryset
+
+
+@admin.register(Outbox)
+class OutboxAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    ]
+    list_filter = [OutboxProblemFilter, "status", "channel", "kind"]
+    search_fields = ["dedupe_key", "recipient", "message_id"]
+    readonly_fields = [f.name for f in Outbox._meta.fields]
+    inlines = [DeliveryInline]
+    actions = ["retry"]
+
+    @admin.display(description=_("最後のエラー"))
+    def short_error(self, obj: Outbox) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description=_("選択したメッセージを再送する（失敗・送信不能のみ）"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> None:
+        count = outbox_retry(
+            scope=Scope.staff(request.user),  # type: ignore[arg-type]
+            ids=list(queryset.values_list("id", flat=True)),
+        )
+        self.message_user(
+            request,
+            _("%(count)d 件を再送の対象にしました。") % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        counts = dict(
+            Outbox.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
+        )
+        summary = {str(label): counts.get(value, 0) for value, label in OutboxStatus.choices}
+        return super().changelist_view(
+            request, extra_context={**(extra_context or {}), "outbox_summary": summary}
+        )

@@ -1,27 +1,80 @@
-"""Tell a tenant (and its partner) about something, through the outbox, in the caller's transaction.
+"""The one notification path: tell tenants (and their partners) and the staff mailbox.
 
-One call writes: an Event (the partner's feed), an e-mail outbox row per recipient (the tenant's
-admins and contact address, in the tenant's language), and a webhook outbox row per active
-endpoint of the tenant's partner. Delivery happens later, at least once, from the outbox.
+`notify` writes, in the caller's transaction and set-based (a constant number of queries per
+batch of tenants): an Event per tenant note (the partner's feed), an e-mail outbox row per
+recipient (the tenant's admins and contact address, in the tenant's language), a webhook
+outbox row per active endpoint of the tenant's partner, e-mails to the staff mailbox and to
+single addresses (an invitation), and rings delivery once, on commit. Delivery happens later,
+at least once, from the outbox (tenants.delivery); what each kind's e-mail looks like is
+tenants.delivery.kinds.
+
+Payloads must be JSON-serialisable (dates as ISO strings).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
 
 from core import clock
-from core.delivery import delivery_ring_on_commit
 from core.enums import OutboxChannel
 from core.models import Event, Outbox
-from core.services import outbox_add
+from core.outbox import delivery_ring_on_commit
 from tenants.enums import Role
 from tenants.models import Membership, Tenant, WebhookEndpoint
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Note:
+    """One occurrence told to one tenant; `key` identifies the occurrence (e.g.
+    "version:12:posted"): with the kind, the tenant and the recipient it makes the outbox rows
+    unique, so telling the same occurrence twice queues nothing new."""
+
+    kind: str
+    tenant: Tenant
+    key: str
+    payload: dict[str, Any]
+    subject: Any = None
+
+
+@dataclass(frozen=True)
+class StaffNote:
+    """An e-mail to the legal/ops mailbox (e.g. a lapsed revision, R2); no event."""
+
+    kind: str
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AddressNote:
+    """An e-mail about `tenant` to one address that is not (yet) among its recipients, e.g. an
+    invitation; no event and no webhook. The outbox key is "<kind>:<key>"."""
+
+    kind: str
+    tenant: Tenant
+    key: str
+    recipient: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Notified:
+    """What notify wrote."""
+
+    tenants: int = 0  # tenant notes written
+    first_event: Event | None = None  # the event of the first tenant note
+    # Per tenant note, the id of its first outbox row (an e-mail, else a webhook), or None when
+    # the tenant has no recipient; filled only when notify is asked for them.
+    outbox_ids: list[int | None] = field(default_factory=list)
 
 
 def dedupe_key(kind: str, key: str, tenant_id: int, tail: str) -> str:
@@ -37,59 +90,113 @@ def dedupe_key(kind: str, key: str, tenant_id: int, tail: str) -> str:
     return f"{full[:190]}:{hashlib.sha256(full.encode()).hexdigest()}"
 
 
-def notify_tenant(
+def notify(
+    notes: Iterable[Note] = (),
     *,
-    kind: str,
-    tenant: Tenant,
-    key: str,
-    payload: dict[str, Any],
-    subject: Any = None,
+    staff: Iterable[StaffNote] = (),
+    addresses: Iterable[AddressNote] = (),
     email: bool = True,
     webhook: bool = True,
-) -> Event:
-    """Record an event for `tenant` and queue its e-mails and webhooks.
+    outbox_ids: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> Notified:
+    """Write the events and outbox rows of `notes`, `staff` and `addresses`; ring delivery once.
 
-    `key` identifies the occurrence (e.g. "version:12:posted"); together with the kind and the
-    recipient it makes the outbox rows unique, so calling this twice queues nothing new.
-    `payload` must be JSON-serialisable (dates as ISO strings).
+    Tenant notes are written in batches of `batch_size` with four queries per batch (events,
+    admins' addresses, partners' endpoints, outbox rows) whatever the batch holds. A message
+    queued before (same outbox key) is left as it is, and the event is written again: the
+    partner's feed records each time it was told. With `outbox_ids`, the rows queued before are
+    touched (updated_at) so that their ids come back as well: the delivery reference a
+    termination stores (R14).
     """
-    events, rows = notification_rows(
-        [(kind, tenant, key, payload, subject)], email=email, webhook=webhook
-    )
-    for _index, row in rows:
-        # One by one through outbox_add: a key queued before stays as it is, and delivery
-        # is rung on commit.
-        outbox_add(
-            kind=row.kind,
-            channel=row.channel,
-            dedupe_key=row.dedupe_key,
-            payload=row.payload,
-            recipient=row.recipient,
-            tenant_id=row.tenant_id,
-            partner_id=row.partner_id,
-            webhook_endpoint_id=row.webhook_endpoint_id,
-            event=row.event,
-            locale=row.locale,
+    result = Notified()
+    extra = [_staff_row(note) for note in staff] + [_address_row(note) for note in addresses]
+    queued = False
+    batches = _batches(iter(notes), batch_size)
+    for batch in batches:
+        events, rows = notification_rows(
+            [(n.kind, n.tenant, n.key, n.payload, n.subject) for n in batch],
+            email=email,
+            webhook=webhook,
         )
-    return events[0]
+        if result.first_event is None and events:
+            result.first_event = events[0]
+        rows += [(-1, row) for row in extra]
+        extra = []
+        ids = _insert(rows, returning=outbox_ids)
+        if outbox_ids:
+            result.outbox_ids += _first_per_note(rows, ids, len(batch))
+        queued = queued or bool(rows)
+        result.tenants += len(batch)
+    if extra:
+        _insert([(-1, row) for row in extra], returning=False)
+        queued = True
+    if queued:
+        delivery_ring_on_commit()
+    return result
 
 
-def notify_staff(*, kind: str, key: str, payload: dict[str, Any]) -> None:
-    """Queue an e-mail to the legal/ops mailbox (e.g. a lapsed revision, R2)."""
-    outbox_add(
-        kind=kind,
+def _batches(iterator: Iterator[Note], size: int) -> Iterator[list[Note]]:
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _insert(rows: list[tuple[int, Outbox]], *, returning: bool) -> dict[str, int]:
+    """Insert the rows; a key queued before stays as it is. Returns {dedupe_key: id} when asked."""
+    # PostgreSQL refuses one statement touching a row twice, and item-by-item queuing would
+    # keep the first of two equal keys: drop repeats here first.
+    unique: dict[str, Outbox] = {}
+    for _index, row in rows:
+        unique.setdefault(row.dedupe_key, row)
+    if not unique:
+        return {}
+    if not returning:
+        Outbox.objects.bulk_create(list(unique.values()), ignore_conflicts=True)
+        return {}
+    Outbox.objects.bulk_create(
+        list(unique.values()),
+        update_conflicts=True,
+        unique_fields=["dedupe_key"],
+        update_fields=["updated_at"],
+    )
+    return {key: row.pk for key, row in unique.items()}
+
+
+def _first_per_note(
+    rows: list[tuple[int, Outbox]], ids: dict[str, int], count: int
+) -> list[int | None]:
+    first: list[int | None] = [None] * count
+    for index, row in rows:
+        if 0 <= index < count and first[index] is None:
+            first[index] = ids.get(row.dedupe_key)
+    return first
+
+
+def _staff_row(note: StaffNote) -> Outbox:
+    return Outbox(
+        kind=str(note.kind),
         channel=OutboxChannel.EMAIL,
-        dedupe_key=f"{kind}:{key}:staff",
-        payload=payload,
+        dedupe_key=f"{note.kind}:{note.key}:staff",
+        payload=note.payload,
         recipient=settings.TERMS_STAFF_EMAIL,
         locale="ja",
+        next_attempt_at=clock.now(),
     )
 
 
-# --- Many tenants at once -----------------------------------------------------------------
-
-# (tenant, key, payload, subject): one occurrence for one tenant, as notify_tenant takes them.
-TenantNote = tuple[Tenant, str, dict[str, Any], Any]
+def _address_row(note: AddressNote) -> Outbox:
+    tenant = note.tenant
+    return Outbox(
+        kind=str(note.kind),
+        channel=OutboxChannel.EMAIL,
+        dedupe_key=f"{note.kind}:{note.key}",
+        payload={"tenant_id": tenant.pk, "tenant_name": tenant.name, **note.payload},
+        recipient=note.recipient,
+        tenant_id=tenant.pk,
+        partner_id=tenant.partner_id,
+        locale=tenant.locale,
+        next_attempt_at=clock.now(),
+    )
 
 
 def notification_rows(
@@ -100,11 +207,9 @@ def notification_rows(
 ) -> tuple[list[Event], list[tuple[int, Outbox]]]:
     """Write the events for `entries` (kind, tenant, key, payload, subject) and build their outbox rows.
 
-    The rows are exactly those notify_tenant would queue, entry by entry (same dedupe keys,
-    recipients, locale and payloads), but found in three queries whatever the number of
-    entries: the events (one INSERT), the admins' addresses, the partners' active endpoints.
-    The outbox rows are returned unsaved, each with the index of its entry, so the caller
-    chooses how a key queued before is treated.
+    Three queries whatever the number of entries: the events (one INSERT), the admins'
+    addresses, the partners' active endpoints. The outbox rows are returned unsaved, each with
+    the index of its entry (notify inserts them).
     """
     if not entries:
         return [], []
@@ -187,39 +292,51 @@ def notification_rows(
     return events, rows
 
 
+# --- The old entry points ------------------------------------------------------------------
+# notify_tenant, notify_tenants and notify_staff are the entry points callers used before
+# notify; each is a thin wrapper over it with its old signature, kept until the callers move.
+
+# (tenant, key, payload, subject): one occurrence for one tenant, as notify_tenant takes them.
+TenantNote = tuple[Tenant, str, dict[str, Any], Any]
+
+
+def notify_tenant(
+    *,
+    kind: str,
+    tenant: Tenant,
+    key: str,
+    payload: dict[str, Any],
+    subject: Any = None,
+    email: bool = True,
+    webhook: bool = True,
+) -> Event:
+    """Record an event for `tenant` and queue its e-mails and webhooks (see notify)."""
+    event = notify(
+        [Note(kind=kind, tenant=tenant, key=key, payload=payload, subject=subject)],
+        email=email,
+        webhook=webhook,
+    ).first_event
+    if event is None:  # pragma: no cover -- one note always writes one event
+        raise RuntimeError("notify wrote no event")
+    return event
+
+
 def notify_tenants(
     *,
     kind: str,
     items: Iterable[TenantNote],
-    batch_size: int = 1000,
+    batch_size: int = BATCH_SIZE,
     email: bool = True,
     webhook: bool = True,
 ) -> int:
-    """notify_tenant for every (tenant, key, payload, subject) in `items`, set-based.
+    """notify for every (tenant, key, payload, subject) in `items`; returns how many tenants."""
+    notes = (
+        Note(kind=kind, tenant=tenant, key=key, payload=payload, subject=subject)
+        for tenant, key, payload, subject in items
+    )
+    return notify(notes, email=email, webhook=webhook, batch_size=batch_size).tenants
 
-    Writes the same events and outbox rows as calling notify_tenant item by item, in batches
-    of `batch_size` tenants with four queries per batch (events, admins, endpoints, outbox)
-    whatever the batch holds. A dedupe key queued before is skipped (ON CONFLICT DO NOTHING),
-    so a second run queues nothing new. Returns the number of tenants notified.
-    """
-    count = 0
-    queued = False
-    iterator = iter(items)
-    while batch := list(islice(iterator, batch_size)):
-        _events, rows = notification_rows(
-            [(kind, tenant, key, payload, subject) for tenant, key, payload, subject in batch],
-            email=email,
-            webhook=webhook,
-        )
-        if rows:
-            # Unique within the statement too, as item-by-item get_or_create would leave it.
-            unique: dict[str, Outbox] = {}
-            for _index, row in rows:
-                unique.setdefault(row.dedupe_key, row)
-            Outbox.objects.bulk_create(list(unique.values()), ignore_conflicts=True)
-            queued = True
-        count += len(batch)
-    if queued:
-        # As outbox_add does: deliver after the caller's transaction commits.
-        delivery_ring_on_commit()
-    return count
+
+def notify_staff(*, kind: str, key: str, payload: dict[str, Any]) -> None:
+    """Queue an e-mail to the legal/ops mailbox (e.g. a lapsed revision, R2)."""
+    notify(staff=[StaffNote(kind=kind, key=key, payload=payload)])

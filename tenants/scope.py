@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db.models import Q, QuerySet
 
 from tenants.enums import KeyScope, Role
+from tenants.models import Membership, PartnerAPIKey, Tenant
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-    from tenants.models import Membership, PartnerAPIKey
 
 ScopeKind = Literal["staff", "partner", "product", "tenant_user", "system"]
 
@@ -123,8 +122,6 @@ class Scope:
         return Q(pk__in=[])  # unknown kinds see nothing
 
     def tenants(self, queryset: QuerySet[Any] | None = None) -> QuerySet[Any]:
-        from tenants.models import Tenant  # noqa: PLC0415 -- models load after apps are ready
-
         qs = queryset if queryset is not None else Tenant.objects.all()
         qs = qs.filter(self.tenant_q(""))
         return qs.distinct() if self.kind == "product" else qs

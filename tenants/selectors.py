@@ -40,7 +40,7 @@ def partner_list(*, scope: Scope) -> QuerySet[Partner]:
     qs = Partner.objects.order_by("name", "pk")
     if scope.is_privileged:
         return qs
-    if scope.kind == "partner":
+    if scope.is_partner:
         return qs.filter(pk=scope.partner_id)
     raise PermissionDenied(_("パートナーの一覧を参照する権限がありません。"))
 
@@ -63,7 +63,7 @@ def partner_key_list(*, scope: Scope, partner: Partner) -> QuerySet[PartnerAPIKe
 def partner_key_get(*, scope: Scope, pk: int | str) -> PartnerAPIKey:
     qs = PartnerAPIKey.objects.select_related("partner")
     if not scope.is_privileged:
-        if scope.kind != "partner":
+        if not scope.is_partner:
             raise _not_found("key")
         qs = qs.filter(partner_id=scope.partner_id)
     try:
@@ -165,7 +165,7 @@ def webhook_list(*, scope: Scope, partner: Partner | None = None) -> QuerySet[We
     qs = WebhookEndpoint.objects.select_related("partner").order_by("pk")
     if scope.is_privileged:
         return qs.filter(partner=partner) if partner is not None else qs
-    if scope.kind != "partner" or (partner is not None and partner.pk != scope.partner_id):
+    if not scope.is_partner or (partner is not None and partner.pk != scope.partner_id):
         raise _not_found("webhook")
     return qs.filter(partner_id=scope.partner_id)
 
@@ -173,7 +173,7 @@ def webhook_list(*, scope: Scope, partner: Partner | None = None) -> QuerySet[We
 def webhook_get(*, scope: Scope, pk: int | str) -> WebhookEndpoint:
     qs = WebhookEndpoint.objects.select_related("partner")
     if not scope.is_privileged:
-        if scope.kind != "partner":
+        if not scope.is_partner:
             raise _not_found("webhook")
         qs = qs.filter(partner_id=scope.partner_id)
     try:

@@ -3,26 +3,28 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.template.loader import get_template
 
 from core import clock
-from core.delivery import (
-    _ring,
-    delivery_ring_on_commit,
-    email_render,
+from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
+from core.errors import PermissionDenied
+from core.models import AuditEntry, Delivery, Outbox
+from core.outbox import _ring, delivery_ring_on_commit
+from core.services import message_id_for, outbox_add
+from tenants.delivery.email import email_context, email_render
+from tenants.delivery.kinds import GENERIC, MESSAGES
+from tenants.delivery.outbox import (
+    claim,
     outbox_deliver_batch,
     outbox_deliver_due,
     outbox_retry,
     retry_delay,
 )
-from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
-from core.errors import PermissionDenied
-from core.models import AuditEntry, Delivery, Outbox
-from core.services import message_id_for, outbox_add
 from tenants.models import WebhookEndpoint
 from tenants.scope import Scope
 from tenants.webhooks import SIGNATURE_HEADER, webhook_verify
@@ -82,6 +84,15 @@ PAYLOADS = {
         "requested_on": "2025-02-01",
         "end_date": "2025-03-31",
         "deadline": "2025-02-28",
+    },
+    EventKind.NON_RENEWAL_WITHDRAWN: {
+        "contract_id": 3,
+        "product_name": "OPTiM ID+",
+        "request_id": 8,
+        "withdrawn_on": "2025-02-10",
+        "cancelled_end_date": "2025-03-31",
+        "period_end": "2025-03-31",
+        "renews_on": "2025-04-01",
     },
     EventKind.RENEWED: {
         "contract_id": 3,
@@ -150,11 +161,13 @@ DATES = {
         EventKind.RENEWAL_NOTICE: ["2025年2月28日", "2025年3月31日", "2026年3月31日"],
         EventKind.ENDED: ["2025年3月31日", "2025年6月30日", "2025年5月1日", "2026年4月1日"],
         EventKind.NOTICE_POSTED: ["2025年4月1日"],
+        EventKind.NON_RENEWAL_WITHDRAWN: ["2025年3月31日", "2025年4月1日"],
     },
     "en": {
         EventKind.RENEWAL_NOTICE: ["28 February 2025", "31 March 2025", "31 March 2026"],
         EventKind.ENDED: ["31 March 2025", "30 June 2025", "1 May 2025", "1 April 2026"],
         EventKind.NOTICE_POSTED: ["1 April 2025"],
+        EventKind.NON_RENEWAL_WITHDRAWN: ["31 March 2025", "1 April 2025"],
     },
 }
 
@@ -192,6 +205,35 @@ def test_email_render_every_kind_has_subject_dates_and_links(kind, locale):
     if kind in PAYLOADS and locale == "en":
         # English messages carry no Japanese boilerplate (names and titles are data).
         assert "ご担当者様" not in text
+
+
+@pytest.mark.parametrize("kind", [k.value for k in EventKind])
+def test_every_event_kind_has_its_templates_or_is_generic_with_a_reason(kind):
+    message = MESSAGES[kind]
+    if message.template == GENERIC:
+        assert message.generic_reason
+        return
+    for locale in ("ja", "en"):
+        for extension in ("txt", "html"):
+            get_template(f"emails/{locale}/{message.template}.{extension}")  # raises if missing
+
+
+def test_email_context_reads_only_declared_fields_as_dates():
+    row = Outbox(
+        kind=EventKind.RENEWAL_NOTICE,
+        payload={"deadline": "2025-02-28", "reference": "2025-01-01", "contract_id": 3},
+        locale="en",
+    )
+    context = email_context(row, "en")
+    assert context["p"]["deadline"] == date(2025, 2, 28)
+    assert context["p"]["reference"] == "2025-01-01"  # not declared: stays as written
+    assert context["d"] == {"deadline": "28 February 2025"}
+
+
+def test_email_render_non_renewal_withdrawn_says_the_contract_renews():
+    _subject, text, _html = email_render(_outbox(EventKind.NON_RENEWAL_WITHDRAWN))
+    assert "取り下げました" in text
+    assert "2025年4月1日 から更新されます" in text
 
 
 def test_email_render_renewal_notice_links_to_the_contract():
@@ -354,9 +396,7 @@ def test_interrupted_attempt_is_resent_with_the_same_message_id(settings):
     row = _outbox(EventKind.RENEWAL_NOTICE)
     start = clock.now()
     with clock.frozen_at(start):
-        from core.delivery import _claim
-
-        (claimed,) = _claim(limit=10)  # claimed and leased, then the worker "dies"
+        (claimed,) = claim(limit=10)  # claimed and leased, then the worker "dies"
         Delivery.objects.create(outbox=claimed, attempt=1, attempted_at=start)
     with clock.frozen_at(start + timedelta(seconds=10)):
         assert outbox_deliver_batch() == {}  # leased: nobody else takes it

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import resolve
 
-from core.delivery import portal_links
+from tenants.delivery.email import portal_links
 
 pytestmark = pytest.mark.unit
 

@@ -10,11 +10,17 @@ from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Outbox
-from tenants import services
 from tenants.enums import InvitationStatus, Role
 from tenants.keys import hash_key
 from tenants.models import Invitation, Membership
 from tenants.scope import Scope
+from tenants.services.invitations import (
+    invitation_accept,
+    invitation_accept_url,
+    invitation_create,
+    invitation_revoke,
+    invitations_expire,
+)
 from tests.factories.tenants import (
     MembershipFactory,
     PartnerFactory,
@@ -39,7 +45,7 @@ def test_invitation_flow_end_to_end(member_scope):
     tenant = TenantFactory(name="招待商事株式会社", locale="en")
     admin_scope = member_scope(tenant, Role.ADMIN)
     with clock.frozen_at(T0):
-        invitation, token = services.invitation_create(
+        invitation, token = invitation_create(
             scope=admin_scope, tenant=tenant, email=" Hanako@Customer.Example ", role=Role.ADMIN
         )
     assert (invitation.email, invitation.role, invitation.status) == (
@@ -69,7 +75,7 @@ def test_invitation_flow_end_to_end(member_scope):
     }
 
     with clock.frozen_at(T0 + timedelta(days=2)):
-        membership = services.invitation_accept(token=token, password=PASSWORD, name="川 花子")
+        membership = invitation_accept(token=token, password=PASSWORD, name="川 花子")
     user = membership.user
     assert (user.username, user.email, user.first_name) == (
         "hanako@customer.example",
@@ -86,7 +92,7 @@ def test_invitation_flow_end_to_end(member_scope):
     )
 
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert exc.value.code == "invitation_used"
     assert Membership.objects.filter(tenant=tenant).count() == 2
 
@@ -94,28 +100,28 @@ def test_invitation_flow_end_to_end(member_scope):
 def test_invitation_accept_expired_refused():
     tenant = TenantFactory()
     with clock.frozen_at(T0):
-        _inv, token = services.invitation_create(
+        _inv, token = invitation_create(
             scope=_staff(), tenant=tenant, email="late@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=7)), pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert exc.value.code == "invitation_expired"
     assert not get_user_model().objects.filter(username="late@customer.example").exists()
     # One second before the expiry it still works.
     with clock.frozen_at(T0 + timedelta(days=7, seconds=-1)):
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
 
 
 def test_invitation_accept_revoked_refused(partner_scope, partner):
     tenant = TenantFactory(partner=partner)
-    invitation, token = services.invitation_create(
+    invitation, token = invitation_create(
         scope=partner_scope, tenant=tenant, email="a@customer.example", role=Role.VIEWER
     )
     assert invitation.invited_by_key == partner_scope.partner_key
-    services.invitation_revoke(scope=partner_scope, invitation=invitation)
-    services.invitation_revoke(scope=partner_scope, invitation=invitation)  # idempotent
+    invitation_revoke(scope=partner_scope, invitation=invitation)
+    invitation_revoke(scope=partner_scope, invitation=invitation)  # idempotent
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert exc.value.code == "invitation_revoked"
     assert (
         AuditEntry.objects.filter(object_id=invitation.pk, action=AuditAction.WITHDRAW).count() == 1
@@ -125,7 +131,7 @@ def test_invitation_accept_revoked_refused(partner_scope, partner):
 @pytest.mark.parametrize("token", ["", "not-a-token", "x" * 43])
 def test_invitation_accept_unknown_token_refused(token):
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert exc.value.code == "invitation_invalid"
 
 
@@ -133,11 +139,11 @@ def test_invitation_repeat_refreshes_the_pending_one():
     tenant = TenantFactory()
     scope = _staff()
     with clock.frozen_at(T0):
-        first, old_token = services.invitation_create(
+        first, old_token = invitation_create(
             scope=scope, tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=3)):
-        second, new_token = services.invitation_create(
+        second, new_token = invitation_create(
             scope=scope, tenant=tenant, email="A@customer.example", role=Role.ADMIN
         )
     assert second.pk == first.pk
@@ -145,34 +151,34 @@ def test_invitation_repeat_refreshes_the_pending_one():
     assert Invitation.objects.filter(tenant=tenant).count() == 1
     # Two e-mails, each with its own link; the old link no longer works.
     urls = {o.payload["invitation_url"] for o in Outbox.objects.filter(kind=EventKind.INVITATION)}
-    assert urls == {services.invitation_accept_url(t) for t in (old_token, new_token)}
+    assert urls == {invitation_accept_url(t) for t in (old_token, new_token)}
     with pytest.raises(ValidationFailed):
-        services.invitation_accept(token=old_token, password=PASSWORD)
+        invitation_accept(token=old_token, password=PASSWORD)
     with clock.frozen_at(T0 + timedelta(days=9)):
-        membership = services.invitation_accept(token=new_token, password=PASSWORD)
+        membership = invitation_accept(token=new_token, password=PASSWORD)
     assert membership.role == Role.ADMIN
 
 
 def test_invitation_after_expiry_of_pending_refreshes_it():
     tenant = TenantFactory()
     with clock.frozen_at(T0):
-        first, _ = services.invitation_create(
+        first, _ = invitation_create(
             scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=30)):
-        again, token = services.invitation_create(
+        again, token = invitation_create(
             scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert again.pk == first.pk
 
 
 def test_invitation_same_email_other_tenant_is_separate():
     scope = _staff()
-    one, _ = services.invitation_create(
+    one, _ = invitation_create(
         scope=scope, tenant=TenantFactory(), email="a@customer.example", role=Role.VIEWER
     )
-    two, _ = services.invitation_create(
+    two, _ = invitation_create(
         scope=scope, tenant=TenantFactory(), email="a@customer.example", role=Role.VIEWER
     )
     assert one.pk != two.pk
@@ -181,7 +187,7 @@ def test_invitation_same_email_other_tenant_is_separate():
 def test_viewer_cannot_invite(member_scope):
     tenant = TenantFactory()
     with pytest.raises(PermissionDenied):
-        services.invitation_create(
+        invitation_create(
             scope=member_scope(tenant, Role.VIEWER),
             tenant=tenant,
             email="x@customer.example",
@@ -193,7 +199,7 @@ def test_viewer_cannot_invite(member_scope):
 
 def test_admin_of_another_tenant_cannot_invite(member_scope):
     with pytest.raises(NotFound):
-        services.invitation_create(
+        invitation_create(
             scope=member_scope(TenantFactory(), Role.ADMIN),
             tenant=TenantFactory(),
             email="x@customer.example",
@@ -203,7 +209,7 @@ def test_admin_of_another_tenant_cannot_invite(member_scope):
 
 def test_partner_cannot_invite_to_another_partners_tenant(partner_scope):
     with pytest.raises(NotFound):
-        services.invitation_create(
+        invitation_create(
             scope=partner_scope,
             tenant=TenantFactory(partner=PartnerFactory()),
             email="x@customer.example",
@@ -213,7 +219,7 @@ def test_partner_cannot_invite_to_another_partners_tenant(partner_scope):
 
 def test_read_only_partner_key_cannot_invite(read_only_partner_scope, partner):
     with pytest.raises(PermissionDenied):
-        services.invitation_create(
+        invitation_create(
             scope=read_only_partner_scope,
             tenant=TenantFactory(partner=partner),
             email="x@customer.example",
@@ -224,19 +230,17 @@ def test_read_only_partner_key_cannot_invite(read_only_partner_scope, partner):
 def test_invitation_create_validates_email_and_role():
     tenant = TenantFactory()
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_create(scope=_staff(), tenant=tenant, email="nope", role=Role.VIEWER)
+        invitation_create(scope=_staff(), tenant=tenant, email="nope", role=Role.VIEWER)
     assert list(exc.value.details["fields"]) == ["email"]
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_create(
-            scope=_staff(), tenant=tenant, email="a@customer.example", role="owner"
-        )
+        invitation_create(scope=_staff(), tenant=tenant, email="a@customer.example", role="owner")
     assert list(exc.value.details["fields"]) == ["role"]
 
 
 def test_invitation_of_existing_member_conflict():
     membership = MembershipFactory(user=UserFactory(username="m@customer.example"))
     with pytest.raises(Conflict) as exc:
-        services.invitation_create(
+        invitation_create(
             scope=_staff(), tenant=membership.tenant, email="M@customer.example", role=Role.ADMIN
         )
     assert exc.value.code == "already_member"
@@ -244,7 +248,7 @@ def test_invitation_of_existing_member_conflict():
 
 def test_invitation_to_inactive_tenant_conflict():
     with pytest.raises(Conflict):
-        services.invitation_create(
+        invitation_create(
             scope=_staff(),
             tenant=TenantFactory(is_active=False),
             email="a@customer.example",
@@ -253,67 +257,65 @@ def test_invitation_to_inactive_tenant_conflict():
 
 
 def test_invitation_accept_weak_password_refused_with_field():
-    _inv, token = services.invitation_create(
+    _inv, token = invitation_create(
         scope=_staff(), tenant=TenantFactory(), email="weak@customer.example", role=Role.VIEWER
     )
     for weak in ("12345678", "short", "password"):
         with pytest.raises(ValidationFailed) as exc:
-            services.invitation_accept(token=token, password=weak)
+            invitation_accept(token=token, password=weak)
         assert exc.value.code == "password_invalid"
         assert list(exc.value.details["fields"]) == ["password"]
     # The refusal used nothing up: a good password still works.
-    services.invitation_accept(token=token, password=PASSWORD)
+    invitation_accept(token=token, password=PASSWORD)
 
 
 def test_invitation_accept_existing_user_needs_their_password():
     user = UserFactory(username="taro@customer.example")  # password "pass-1234-word"
     tenant = TenantFactory()
-    _inv, token = services.invitation_create(
+    _inv, token = invitation_create(
         scope=_staff(), tenant=tenant, email="taro@customer.example", role=Role.VIEWER
     )
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(token=token, password=PASSWORD)
     assert exc.value.code == "password_mismatch"
     user.refresh_from_db()
     assert user.check_password("pass-1234-word")  # an invitation never resets a password
-    membership = services.invitation_accept(token=token, password="pass-1234-word")
+    membership = invitation_accept(token=token, password="pass-1234-word")
     assert (membership.user, membership.tenant) == (user, tenant)
     assert get_user_model().objects.filter(username__iexact="taro@customer.example").count() == 1
 
 
 def test_invitation_revoke_accepted_conflict():
-    invitation, token = services.invitation_create(
+    invitation, token = invitation_create(
         scope=_staff(), tenant=TenantFactory(), email="a@customer.example", role=Role.VIEWER
     )
-    services.invitation_accept(token=token, password=PASSWORD)
+    invitation_accept(token=token, password=PASSWORD)
     with pytest.raises(Conflict):
-        services.invitation_revoke(scope=_staff(), invitation=invitation)
+        invitation_revoke(scope=_staff(), invitation=invitation)
 
 
 def test_invitation_revoke_by_viewer_refused(member_scope):
     tenant = TenantFactory()
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitation_create(
         scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
     )
     with pytest.raises(PermissionDenied):
-        services.invitation_revoke(scope=member_scope(tenant, Role.VIEWER), invitation=invitation)
+        invitation_revoke(scope=member_scope(tenant, Role.VIEWER), invitation=invitation)
     with pytest.raises(NotFound):
-        services.invitation_revoke(
-            scope=member_scope(TenantFactory(), Role.ADMIN), invitation=invitation
-        )
+        invitation_revoke(scope=member_scope(TenantFactory(), Role.ADMIN), invitation=invitation)
 
 
 def test_invitations_expire_marks_only_past_ones():
     tenant = TenantFactory()
     with clock.frozen_at(T0):
-        old, _ = services.invitation_create(
+        old, _ = invitation_create(
             scope=_staff(), tenant=tenant, email="old@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=5)):
-        new, _ = services.invitation_create(
+        new, _ = invitation_create(
             scope=_staff(), tenant=tenant, email="new@customer.example", role=Role.VIEWER
         )
-    assert services.invitations_expire(now=T0 + timedelta(days=8)) == 1
+    assert invitations_expire(now=T0 + timedelta(days=8)) == 1
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (InvitationStatus.EXPIRED, InvitationStatus.PENDING)

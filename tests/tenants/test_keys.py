@@ -11,11 +11,11 @@ from core import clock
 from core.enums import AuditAction
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import AuditEntry
-from tenants import services
 from tenants.auth import partner_key_authenticate
 from tenants.enums import KeyScope
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.models import PartnerAPIKey
+from tenants.services.keys import partner_key_issue, partner_key_revoke
 from tests.factories.tenants import PartnerFactory, make_partner_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -24,7 +24,7 @@ T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
 
 
 def test_partner_key_issue_returns_plain_key_once_and_stores_only_hash(staff_scope, partner):
-    key, plain = services.partner_key_issue(
+    key, plain = partner_key_issue(
         scope=staff_scope, partner=partner, name="本番", scopes=[KeyScope.READ]
     )
     tag, prefix, secret = plain.split("_", 2)
@@ -41,7 +41,7 @@ def test_partner_key_issue_returns_plain_key_once_and_stores_only_hash(staff_sco
 
 
 def test_partner_key_issue_write_implies_read(staff_scope, partner):
-    key, _ = services.partner_key_issue(
+    key, _ = partner_key_issue(
         scope=staff_scope, partner=partner, name="k", scopes=[KeyScope.WRITE]
     )
     assert key.scopes == ["read", "write"]
@@ -51,33 +51,29 @@ def test_partner_key_issue_write_implies_read(staff_scope, partner):
 @pytest.mark.parametrize("scopes", [[], ["admin"], ["read", "delete"]])
 def test_partner_key_issue_invalid_scopes(staff_scope, partner, scopes):
     with pytest.raises(ValidationFailed) as exc:
-        services.partner_key_issue(scope=staff_scope, partner=partner, name="k", scopes=scopes)
+        partner_key_issue(scope=staff_scope, partner=partner, name="k", scopes=scopes)
     assert list(exc.value.details["fields"]) == ["scopes"]
     assert not PartnerAPIKey.objects.exists()
 
 
 def test_partner_key_issue_refused_for_partner(partner_scope, partner):
     with pytest.raises(PermissionDenied):
-        services.partner_key_issue(scope=partner_scope, partner=partner, name="k", scopes=["read"])
+        partner_key_issue(scope=partner_scope, partner=partner, name="k", scopes=["read"])
 
 
 def test_issued_key_authenticates(staff_scope, partner):
-    key, plain = services.partner_key_issue(
-        scope=staff_scope, partner=partner, name="k", scopes=["read"]
-    )
+    key, plain = partner_key_issue(scope=staff_scope, partner=partner, name="k", scopes=["read"])
     found = partner_key_authenticate(plain)
     assert found == key
     assert found.partner == partner
 
 
 def test_revoked_key_not_authenticated_and_revoke_idempotent(staff_scope, partner):
-    key, plain = services.partner_key_issue(
-        scope=staff_scope, partner=partner, name="k", scopes=["read"]
-    )
+    key, plain = partner_key_issue(scope=staff_scope, partner=partner, name="k", scopes=["read"])
     with clock.frozen_at(T0):
-        services.partner_key_revoke(scope=staff_scope, key=key)
+        partner_key_revoke(scope=staff_scope, key=key)
     with clock.frozen_at(T0 + timedelta(hours=1)):
-        again = services.partner_key_revoke(scope=staff_scope, key=key)
+        again = partner_key_revoke(scope=staff_scope, key=key)
     assert again.revoked_at == T0  # the first revocation stands
     assert partner_key_authenticate(plain) is None
     assert AuditEntry.objects.filter(action=AuditAction.REVOKE_KEY).count() == 1
@@ -86,7 +82,7 @@ def test_revoked_key_not_authenticated_and_revoke_idempotent(staff_scope, partne
 def test_partner_key_revoke_refused_for_partner(partner_scope):
     key, plain = make_partner_key(PartnerFactory())
     with pytest.raises(PermissionDenied):
-        services.partner_key_revoke(scope=partner_scope, key=key)
+        partner_key_revoke(scope=partner_scope, key=key)
     assert partner_key_authenticate(plain) == key
 
 

@@ -9,8 +9,13 @@ from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry
-from tenants import services
 from tenants.models import WebhookEndpoint
+from tenants.services.webhooks import (
+    MAX_WEBHOOKS,
+    webhook_disable,
+    webhook_register,
+    webhook_rotate_secret,
+)
 from tenants.webhooks import (
     SIGNATURE_HEADER,
     webhook_headers,
@@ -78,7 +83,7 @@ def test_webhook_verify_as_a_receiver():
 
 
 def test_webhook_register_returns_secret_once(partner_scope, partner):
-    endpoint, secret = services.webhook_register(
+    endpoint, secret = webhook_register(
         scope=partner_scope,
         url="https://partner.example/hooks",
         event_kinds=[EventKind.NOTICE_POSTED, EventKind.NOTICE_POSTED, EventKind.ENDED],
@@ -97,29 +102,27 @@ def test_webhook_register_returns_secret_once(partner_scope, partner):
 @override_settings(DEBUG=False)
 def test_webhook_register_requires_https_in_production(partner_scope):
     with pytest.raises(ValidationFailed) as exc:
-        services.webhook_register(scope=partner_scope, url="http://partner.example/hooks")
+        webhook_register(scope=partner_scope, url="http://partner.example/hooks")
     assert exc.value.code == "https_required"
     assert not WebhookEndpoint.objects.exists()
 
 
 @override_settings(DEBUG=True)
 def test_webhook_register_allows_http_in_debug(partner_scope):
-    endpoint, _ = services.webhook_register(scope=partner_scope, url="http://127.0.0.1:9000/h")
+    endpoint, _ = webhook_register(scope=partner_scope, url="http://127.0.0.1:9000/h")
     assert endpoint.url == "http://127.0.0.1:9000/h"
 
 
 @pytest.mark.parametrize("url", ["", "ftp://partner.example/", "https://", "partner.example/h"])
 def test_webhook_register_invalid_url(partner_scope, url):
     with pytest.raises(ValidationFailed) as exc:
-        services.webhook_register(scope=partner_scope, url=url)
+        webhook_register(scope=partner_scope, url=url)
     assert list(exc.value.details["fields"]) == ["url"]
 
 
 def test_webhook_register_unknown_event_kind(partner_scope):
     with pytest.raises(ValidationFailed) as exc:
-        services.webhook_register(
-            scope=partner_scope, url="https://p.example/h", event_kinds=["nope"]
-        )
+        webhook_register(scope=partner_scope, url="https://p.example/h", event_kinds=["nope"])
     assert list(exc.value.details["fields"]) == ["event_kinds"]
 
 
@@ -127,27 +130,25 @@ def test_webhook_register_refused_for_others(
     partner_scope, read_only_partner_scope, member_scope, other_partner_scope
 ):
     with pytest.raises(PermissionDenied):
-        services.webhook_register(scope=read_only_partner_scope, url="https://p.example/h")
+        webhook_register(scope=read_only_partner_scope, url="https://p.example/h")
     with pytest.raises(PermissionDenied):
-        services.webhook_register(scope=member_scope(TenantFactory()), url="https://p.example/h")
+        webhook_register(scope=member_scope(TenantFactory()), url="https://p.example/h")
     other = other_partner_scope.partner_key.partner
     with pytest.raises(PermissionDenied):
-        services.webhook_register(scope=partner_scope, url="https://p.example/h", partner=other)
+        webhook_register(scope=partner_scope, url="https://p.example/h", partner=other)
 
 
 def test_webhook_register_by_staff_needs_partner(staff_scope, partner):
     with pytest.raises(ValidationFailed):
-        services.webhook_register(scope=staff_scope, url="https://p.example/h")
-    endpoint, _ = services.webhook_register(
-        scope=staff_scope, url="https://p.example/h", partner=partner
-    )
+        webhook_register(scope=staff_scope, url="https://p.example/h")
+    endpoint, _ = webhook_register(scope=staff_scope, url="https://p.example/h", partner=partner)
     assert endpoint.partner == partner
 
 
 def test_webhook_rotate_keeps_previous_secret_for_24_hours(partner_scope):
-    endpoint, old = services.webhook_register(scope=partner_scope, url="https://p.example/h")
+    endpoint, old = webhook_register(scope=partner_scope, url="https://p.example/h")
     with clock.frozen_at(T0):
-        rotated, new = services.webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+        rotated, new = webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
     assert new != old
     rotated.refresh_from_db()
     assert (rotated.secret, rotated.previous_secret, rotated.previous_secret_expires_at) == (
@@ -171,34 +172,34 @@ def test_webhook_rotate_keeps_previous_secret_for_24_hours(partner_scope):
 
 
 def test_webhook_disable_idempotent_and_blocks_rotation(partner_scope):
-    endpoint, _ = services.webhook_register(scope=partner_scope, url="https://p.example/h")
+    endpoint, _ = webhook_register(scope=partner_scope, url="https://p.example/h")
     with clock.frozen_at(T0):
-        services.webhook_disable(scope=partner_scope, endpoint=endpoint)
+        webhook_disable(scope=partner_scope, endpoint=endpoint)
     with clock.frozen_at(T0 + timedelta(hours=1)):
-        again = services.webhook_disable(scope=partner_scope, endpoint=endpoint)
+        again = webhook_disable(scope=partner_scope, endpoint=endpoint)
     assert (again.is_active, again.disabled_at) == (False, T0)
     with pytest.raises(Conflict):
-        services.webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+        webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
     assert AuditEntry.objects.filter(object_id=endpoint.pk, action=AuditAction.UPDATE).count() == 1
 
 
 def test_webhook_of_another_partner_not_found(partner_scope, other_partner_scope):
-    endpoint, _ = services.webhook_register(scope=other_partner_scope, url="https://p.example/h")
+    endpoint, _ = webhook_register(scope=other_partner_scope, url="https://p.example/h")
     with pytest.raises(NotFound):
-        services.webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+        webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
     with pytest.raises(NotFound):
-        services.webhook_disable(scope=partner_scope, endpoint=endpoint)
+        webhook_disable(scope=partner_scope, endpoint=endpoint)
     endpoint.refresh_from_db()
     assert endpoint.is_active
 
 
 def test_webhook_register_limit_counts_active_endpoints(partner_scope):
     endpoints = [
-        services.webhook_register(scope=partner_scope, url=f"https://p.example/{n}")[0]
-        for n in range(services.MAX_WEBHOOKS)
+        webhook_register(scope=partner_scope, url=f"https://p.example/{n}")[0]
+        for n in range(MAX_WEBHOOKS)
     ]
     with pytest.raises(Conflict) as exc:
-        services.webhook_register(scope=partner_scope, url="https://p.example/one-more")
+        webhook_register(scope=partner_scope, url="https://p.example/one-more")
     assert exc.value.code == "webhook_limit"
-    services.webhook_disable(scope=partner_scope, endpoint=endpoints[0])
-    services.webhook_register(scope=partner_scope, url="https://p.example/one-more")
+    webhook_disable(scope=partner_scope, endpoint=endpoints[0])
+    webhook_register(scope=partner_scope, url="https://p.example/one-more")

@@ -1,0 +1,1 @@
+"""Delivery of the outbox: e-mail (kinds, email), signed webhooks (webhooks), the batch (outbox)."""

@@ -1,0 +1,142 @@
+"""What the message of each event kind is: its e-mail template and the types of its payload.
+
+One table, so that a new EventKind cannot silently fall back to the generic message: the test
+suite checks that every kind has its templates (ja and en, text and HTML) or is listed here as
+deliberately generic, with the reason.
+
+Payloads are stored as JSON (dates as ISO strings). Each kind declares which of its fields
+are business dates and which are instants, and only those are read back as `date` /
+`datetime` when a message is rendered; any other string stays a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from core import clock
+from core.enums import EventKind
+
+GENERIC = "generic"
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """The e-mail of one event kind and the typed fields of its payload."""
+
+    template: str  # templates/emails/<locale>/<template>.{txt,html}
+    dates: frozenset[str] = frozenset()  # business dates (inclusive days, JST)
+    instants: frozenset[str] = frozenset()  # aware datetimes, shown in JST
+    generic_reason: str = ""  # why the generic message is enough (template == GENERIC)
+
+    def parse(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with its declared date and instant fields as `date` / `datetime`."""
+        parsed = dict(payload)
+        for field in self.dates & parsed.keys():
+            parsed[field] = _as_date(parsed[field])
+        for field in self.instants & parsed.keys():
+            parsed[field] = _as_instant(parsed[field])
+        return parsed
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value  # not a date after all: shown as written
+    return value
+
+
+def _as_instant(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).astimezone(clock.TOKYO)
+        except ValueError:
+            return value
+    return value
+
+
+def _kind(template: str, *dates: str, instants: tuple[str, ...] = ()) -> MessageKind:
+    return MessageKind(template=template, dates=frozenset(dates), instants=frozenset(instants))
+
+
+def _generic(reason: str, *dates: str, instants: tuple[str, ...] = ()) -> MessageKind:
+    return MessageKind(
+        template=GENERIC,
+        dates=frozenset(dates),
+        instants=frozenset(instants),
+        generic_reason=reason,
+    )
+
+
+_VERSION_DATES = ("notice_on", "effective_on")
+_END_DATES = ("end_date", "claims_window_closes", "primary_deletion_from", "backup_purge_due")
+_DELETION_DATES = ("due_on", "contract_ended_on")
+
+MESSAGES: dict[str, MessageKind] = {
+    EventKind.VERSION_SCHEDULED: _generic(
+        "an event for the partner feed only: tenants are told when the notice is posted",
+        *_VERSION_DATES,
+    ),
+    EventKind.NOTICE_POSTED: _kind("notice_posted", *_VERSION_DATES, instants=("posted_at",)),
+    EventKind.VERSION_WITHDRAWN: _kind("version_withdrawn", *_VERSION_DATES),
+    EventKind.VERSION_LAPSED: _kind("version_lapsed", *_VERSION_DATES),
+    EventKind.VERSION_EFFECTIVE: _generic(
+        "an event for the partner feed only: the notice already told tenants the date",
+        *_VERSION_DATES,
+    ),
+    EventKind.ANSWER_RECORDED: _generic(
+        "confirms an answer the person just gave on screen, where the receipt is shown",
+        "effective_on",
+        instants=("recorded_at",),
+    ),
+    EventKind.CONSENT_REMINDER: _kind("consent_reminder", "effective_on"),
+    EventKind.CONSENT_OUTSTANDING: _kind("consent_outstanding", "effective_on"),
+    EventKind.CASE_OPENED: _generic(
+        "follows the tenant's own rejection; the portal shows the case and its consequence",
+        "effective_on",
+    ),
+    EventKind.CASE_CONFIRMED: _generic(
+        "the contract's end is told by its own termination notice (contract.termination)",
+        "end_date",
+    ),
+    EventKind.CASE_DROPPED: _generic(
+        "follows the tenant's own switch to accept; nothing is left for the tenant to do"
+    ),
+    EventKind.RENEWAL_NOTICE: _kind(
+        "contract_renewal_notice", "period_end", "deadline", "next_period_start", "next_period_end"
+    ),
+    EventKind.NON_RENEWAL_RECEIVED: _kind(
+        "contract_non_renewal_received",
+        "requested_on",
+        "end_date",
+        "deadline",
+        "withdrawable_until",
+    ),
+    EventKind.NON_RENEWAL_WITHDRAWN: _kind(
+        "contract_non_renewal_withdrawn",
+        "withdrawn_on",
+        "cancelled_end_date",
+        "period_end",
+        "renews_on",
+    ),
+    EventKind.RENEWED: _kind(
+        "contract_renewed", "previous_end", "period_start", "period_end", "non_renewal_deadline"
+    ),
+    EventKind.ENDED: _kind("contract_ended", "ended_on", *_END_DATES),
+    EventKind.TERMINATION: _kind("contract_termination", "requested_on", *_END_DATES),
+    EventKind.DELETION_ORDERED: _kind("deletion_ordered", "ordered_on", *_DELETION_DATES),
+    EventKind.DELETION_DONE: _kind("deletion_done", "acknowledged_on", *_DELETION_DATES),
+    EventKind.DELETION_REMINDER: _kind("deletion_reminder", *_DELETION_DATES),
+    EventKind.OPTION_PREREQUISITE_LOST: _kind("option_prerequisite_lost", "prerequisite_ended_on"),
+    EventKind.INVITATION: _kind("tenant_invitation", instants=("expires_at",)),
+}
+
+# A kind that is not an EventKind (none is written today) gets the generic message, untyped.
+UNKNOWN = MessageKind(template=GENERIC, generic_reason="not an EventKind")
+
+
+def message_kind(kind: str) -> MessageKind:
+    return MESSAGES.get(kind, UNKNOWN)

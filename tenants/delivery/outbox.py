@@ -1,0 +1,229 @@
+"""Outbox delivery: e-mail and signed webhooks, at least once, with backoff and dead letters.
+
+The outbox row is its own planned action: a batch is claimed with `FOR UPDATE SKIP LOCKED` and a
+lease, an in-flight `Delivery` row is written for every message in the same transaction, the
+messages are sent outside any transaction (a mail server cannot roll back), and the outcome is
+recorded in one more transaction. A worker that dies between sending and recording leaves its
+rows leased and its in-flight attempts open; once the lease runs out the next tick sends them
+again with the same Message-ID (derived from the outbox row), so a duplicate is recognisable,
+and `reconcile` counts the interrupted attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+
+from core import clock
+from core.enums import AuditAction, OutboxChannel, OutboxStatus
+from core.errors import PermissionDenied
+from core.models import Delivery, Outbox
+from core.outbox import delivery_ring_on_commit
+from core.services import audit_add, message_id_for
+from tenants.delivery.email import email_message
+from tenants.delivery.faults import fault_point
+from tenants.delivery.webhooks import SendResult, elapsed_ms, webhook_post
+from tenants.models import WebhookEndpoint
+from tenants.scope import Scope
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 100
+# First retry after a minute, doubling up to six hours: a mail server or a partner's endpoint
+# that is down for a day gets eight spaced attempts, not a flood.
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_CAP_SECONDS = 6 * 3600
+
+
+def max_attempts() -> int:
+    return int(settings.TERMS_OUTBOX_MAX_ATTEMPTS)
+
+
+def delivery_batch_size() -> int:
+    return int(getattr(settings, "TERMS_OUTBOX_BATCH_SIZE", DEFAULT_BATCH))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failed attempt (1 → 1 min, 2 → 2 min, ...)."""
+    base = int(getattr(settings, "TERMS_OUTBOX_BACKOFF_SECONDS", BACKOFF_BASE_SECONDS))
+    seconds = min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def claim(*, limit: int) -> list[Outbox]:
+    """Lease up to `limit` due rows (pending, or failed and due again, and not leased)."""
+    now = clock.now()
+    due = Q(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED], next_attempt_at__lte=now) & (
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+    queryset = Outbox.objects.filter(due).order_by("next_attempt_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    # On SQLite the IMMEDIATE transaction holds the write lock: no one claims in between.
+    rows = list(queryset[:limit])
+    if not rows:
+        return []
+    lease = now + timedelta(seconds=int(settings.TERMS_JOB_LEASE_SECONDS))
+    Outbox.objects.filter(id__in=[row.id for row in rows]).update(
+        lease_until=lease, attempts=F("attempts") + 1
+    )
+    for row in rows:
+        row.lease_until = lease
+        row.attempts += 1
+    return rows
+
+
+def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
+    """Deliver one batch of due outbox rows; constant queries whatever the batch size."""
+    counts: Counter[str] = Counter()
+    limit = limit or delivery_batch_size()
+    now = clock.now()
+    with transaction.atomic():
+        rows = claim(limit=limit)
+        if not rows:
+            return counts
+        ids = [row.id for row in rows]
+        last = dict(
+            Delivery.objects.filter(outbox_id__in=ids)
+            .values("outbox_id")
+            .annotate(last=Max("attempt"))
+            .values_list("outbox_id", "last")
+        )
+        # Written before sending: an attempt that never reports back is evidence that the
+        # message may have left without being recorded (reconcile counts these).
+        attempts = Delivery.objects.bulk_create(
+            [
+                Delivery(outbox_id=row.id, attempt=last.get(row.id, 0) + 1, attempted_at=now)
+                for row in rows
+            ]
+        )
+    by_outbox = {attempt.outbox_id: attempt for attempt in attempts}
+    endpoint_ids = {row.webhook_endpoint_id for row in rows if row.webhook_endpoint_id}
+    endpoints: dict[int, WebhookEndpoint] = {}
+    if endpoint_ids:
+        endpoints = WebhookEndpoint.objects.in_bulk(list(endpoint_ids))
+
+    mail = get_connection()
+    try:
+        for row in rows:
+            result = _send_one(row, endpoints=endpoints, mail=mail)
+            attempt = by_outbox[row.id]
+            attempt.succeeded = result.ok
+            attempt.status_code = result.status_code
+            attempt.error = result.error[:2000]
+            attempt.duration_ms = result.duration_ms
+            _apply_result(row, result)
+            counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
+            if result.ok and row.channel == OutboxChannel.EMAIL:
+                fault_point()
+    finally:
+        mail.close()
+    with transaction.atomic():
+        Outbox.objects.bulk_update(
+            rows,
+            ["status", "sent_at", "message_id", "last_error", "next_attempt_at", "lease_until"],
+        )
+        Delivery.objects.bulk_update(
+            list(by_outbox.values()), ["succeeded", "status_code", "error", "duration_ms"]
+        )
+    return counts
+
+
+def _send_one(row: Outbox, *, endpoints: dict[int, WebhookEndpoint], mail: Any) -> SendResult:
+    started = time.monotonic()
+    try:
+        if row.channel == OutboxChannel.WEBHOOK:
+            return webhook_post(row, endpoints.get(row.webhook_endpoint_id or 0))
+        if not row.recipient:
+            return SendResult(ok=False, error="no recipient", permanent=True)
+        message = email_message(row, connection_=mail)
+        mail.send_messages([message])
+        return SendResult(ok=True, duration_ms=elapsed_ms(started))
+    except Exception as exc:  # any failure is retried with backoff
+        logger.warning("outbox %s: delivery failed: %s", row.pk, exc)
+        return SendResult(
+            ok=False, error=f"{type(exc).__name__}: {exc}", duration_ms=elapsed_ms(started)
+        )
+
+
+def _apply_result(row: Outbox, result: SendResult) -> None:
+    now = clock.now()
+    row.lease_until = None
+    if row.channel == OutboxChannel.EMAIL:
+        row.message_id = message_id_for(row)
+    if result.ok:
+        row.status = OutboxStatus.SENT
+        row.sent_at = now
+        row.last_error = ""
+        return
+    row.last_error = result.error[:2000]
+    if result.permanent or row.attempts >= max_attempts():
+        row.status = OutboxStatus.DEAD
+    else:
+        row.status = OutboxStatus.FAILED
+        row.next_attempt_at = now + retry_delay(row.attempts)
+
+
+def outbox_deliver_due(
+    *, limit: int | None = None, max_batches: int = 10_000, max_seconds: float | None = None
+) -> Counter[str]:
+    """Deliver due outbox rows batch by batch until none is due (or `max_seconds` have passed).
+
+    Tasks pass a budget below Celery's soft time limit: a batch cut off mid-way would be sent
+    again after its lease, so stopping between batches and leaving the rest to the next ring
+    or tick is cheaper than being interrupted.
+    """
+    counts: Counter[str] = Counter()
+    started = time.monotonic()
+    for _ in range(max_batches):
+        batch = outbox_deliver_batch(limit=limit)
+        if not batch:
+            break
+        counts.update(batch)
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+    return counts
+
+
+# --- staff --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def outbox_retry(*, scope: Scope, ids: list[int]) -> int:
+    """Queue failed or dead messages for another attempt now (staff only); audited per row."""
+    if not scope.is_privileged:
+        raise PermissionDenied("only staff may retry deliveries")
+    rows = list(
+        Outbox.objects.select_for_update()
+        .filter(id__in=ids, status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
+        .order_by("id")
+    )
+    now = clock.now()
+    for row in rows:
+        previous = row.status
+        row.status = OutboxStatus.PENDING
+        row.attempts = 0  # a fresh allowance before the next dead letter
+        row.next_attempt_at = now
+        row.lease_until = None
+        row.save(
+            update_fields=["status", "attempts", "next_attempt_at", "lease_until", "updated_at"]
+        )
+        audit_add(
+            actor=scope.user,
+            action=AuditAction.RETRY,
+            obj=row,
+            summary=f"retry {row.kind} to {row.recipient or row.webhook_endpoint_id}",
+            data={"previous_status": previous, "last_error": row.last_error[:500]},
+            tenant_id=row.tenant_id,
+        )
+    if rows:
+        delivery_ring_on_commit()
+    return len(rows)
