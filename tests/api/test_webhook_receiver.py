@@ -1,7 +1,7 @@
 """Webhook signatures from the receiver's side, with the snippet docs/api.md gives partners.
 
 The snippet is read from the document and executed as is; deliveries come from the outbox's
-own sender (core.delivery.webhook_post) over real HTTP to a local receiver.
+own sender (tenants.delivery.webhooks.webhook_post) over real HTTP to a local receiver.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from core import clock
-from core.delivery import webhook_body, webhook_post
 from core.enums import EventKind, OutboxChannel
 from core.models import Outbox
+from tenants.delivery.webhooks import webhook_body, webhook_post
 from tenants.models import WebhookEndpoint
 from tenants.webhooks import SIGNATURE_HEADER, webhook_headers
 

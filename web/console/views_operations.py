@@ -16,10 +16,10 @@ from agreements.models import DataDeletion, Product, ProductKey, TerminationCase
 from agreements.services import consents as consent_services
 from agreements.services.product_keys import product_key_issue, product_key_revoke
 from core import clock
-from core.delivery import outbox_retry
 from core.enums import OutboxStatus
 from core.errors import DomainError
 from core.models import AuditEntry, Outbox
+from tenants.delivery.outbox import outbox_retry
 from web.console.access import (
     REFUSALS,
     ConsoleRequest,
