@@ -21,7 +21,8 @@ from agreements import rules
 from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
 from agreements.models import ConsentEvidence, Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
-from agreements.services.contracts import Note, contract_for_write, notify_many
+from agreements.services.contracts.common import contract_for_write
+from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -83,8 +84,8 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
         kind=DeletionKind.REQUESTED,
         due_on=due,
         requested_on=today,
-        requested_by=scope.user if scope.kind in ("staff", "tenant_user") else None,
-        requested_by_key=scope.partner_key if scope.kind == "partner" else None,
+        requested_by=scope.acting_user,
+        requested_by_key=scope.acting_key,
     )
     if scope.is_staff:
         audit_add(
