@@ -7,7 +7,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from agreements import rules
 from agreements.enums import (
@@ -26,19 +26,60 @@ from core import clock
 from core.enums import EventKind
 from tenants.scope import Scope
 
-# --- The lifecycle job (R10, R11, R14) ---------------------------------------------------
+# --- What is due: one definition, read by the lifecycle jobs and by the services below ------
 
 
-def _roll_terminations(*, today: date, size: int, counts: dict[str, int]) -> int:
-    with transaction.atomic():
-        due = list(
-            Termination.objects.select_for_update(skip_locked=True, of=("self", "contract"))
-            .select_related("contract", "contract__product", "contract__tenant")
-            .filter(
+def periods_due(today: date) -> QuerySet[ContractPeriod]:
+    """Open periods of active contracts whose last day is before `today` (R10, R11).
+
+    A period that a scheduled termination ends on or before its last day is not due here: the
+    notice wins over the renewal or expiry, and `terminations_due` applies it.
+    """
+    return ContractPeriod.objects.filter(
+        status=PeriodStatus.OPEN, end_date__lt=today, contract__status=ContractStatus.ACTIVE
+    ).exclude(
+        Exists(
+            Termination.objects.filter(
+                contract_id=OuterRef("contract_id"),
                 status=TerminationStatus.SCHEDULED,
-                end_date__lt=today,
-                contract__status=ContractStatus.ACTIVE,
+                end_date__lte=OuterRef("end_date"),
             )
+        )
+    )
+
+
+def terminations_due(today: date) -> QuerySet[Termination]:
+    """Scheduled terminations (confirmed R6 cases included) whose end date is before `today` (R14).
+
+    One still waits while an earlier period end of its contract is due: ends apply in date order
+    (an expiry before a later notice, a renewal before a notice in the next period), whichever
+    job or worker runs first.
+    """
+    earlier_end_pending = ContractPeriod.objects.filter(
+        contract_id=OuterRef("contract_id"),
+        status=PeriodStatus.OPEN,
+        end_date__lt=OuterRef("end_date"),
+    ).filter(end_date__lt=today)
+    return Termination.objects.filter(
+        status=TerminationStatus.SCHEDULED,
+        end_date__lt=today,
+        contract__status=ContractStatus.ACTIVE,
+    ).exclude(Exists(earlier_end_pending))
+
+
+# --- Batches: each one transaction, rows locked with SKIP LOCKED, a constant number of queries --
+
+
+def _roll_terminations(
+    *, today: date, size: int, counts: dict[str, int], ids: Sequence[int] | None = None
+) -> int:
+    with transaction.atomic():
+        due = terminations_due(today)
+        if ids is not None:
+            due = due.filter(pk__in=ids)
+        rows = list(
+            due.select_for_update(skip_locked=True, of=("self", "contract"))
+            .select_related("contract", "contract__product", "contract__tenant")
             .order_by("end_date", "pk")[:size]
         )
         _end_many(
@@ -49,35 +90,24 @@ def _roll_terminations(*, today: date, size: int, counts: dict[str, int]) -> int
                     reason=TerminationReason(t.reason),
                     termination=t,
                 )
-                for t in due
+                for t in rows
             ],
             scope=Scope.system(),
         )
-        counts["terminated"] += len(due)
-        return len(due)
+        counts["terminated"] += len(rows)
+        return len(rows)
 
 
-def _roll_periods(*, today: date, size: int, counts: dict[str, int]) -> int:
+def _roll_periods(
+    *, today: date, size: int, counts: dict[str, int], ids: Sequence[int] | None = None
+) -> int:
     with transaction.atomic():
+        due = periods_due(today)
+        if ids is not None:
+            due = due.filter(pk__in=ids)
         periods = list(
-            ContractPeriod.objects.select_for_update(skip_locked=True, of=("self", "contract"))
+            due.select_for_update(skip_locked=True, of=("self", "contract"))
             .select_related("contract", "contract__product", "contract__tenant")
-            .filter(
-                status=PeriodStatus.OPEN,
-                end_date__lt=today,
-                contract__status=ContractStatus.ACTIVE,
-            )
-            # A notice ending on or before the period's last day wins over the period end;
-            # the termination step applies it.
-            .exclude(
-                Exists(
-                    Termination.objects.filter(
-                        contract_id=OuterRef("contract_id"),
-                        status=TerminationStatus.SCHEDULED,
-                        end_date__lte=OuterRef("end_date"),
-                    )
-                )
-            )
             .order_by("end_date", "pk")[:size]
         )
         if not periods:
@@ -162,11 +192,13 @@ def contracts_roll_due(*, today: date, limit: int | None = None) -> dict[str, in
     Periods go first, except one that a scheduled termination ends on or before its last day
     (the notice wins over the renewal or expiry); then due terminations. So a catch-up after
     missed days applies ends in date order: an expiry before a later notice, a renewal before
-    a notice in the next period. Each batch is one transaction with a constant number of queries; rows are
-    claimed with FOR UPDATE SKIP LOCKED and changed by conditional updates, so a second run
-    (or a concurrent one) finds nothing left to do. `limit` bounds the rows of each phase.
+    a notice in the next period. Each batch is one transaction with a constant number of
+    queries; rows are claimed with FOR UPDATE SKIP LOCKED and changed by conditional updates, so
+    a second run (or a concurrent one) finds nothing left to do. `limit` bounds the rows of each
+    phase. The lifecycle jobs use `periods_roll` and `terminations_take_effect` on the subjects
+    they claimed; this is the whole-day form (demo, benchmarks).
     """
-    counts = {"terminated": 0, "renewed": 0, "ended_non_renewal": 0, "expired": 0}
+    counts = _counts()
     batch = max(1, int(settings.TERMS_JOB_BATCH_SIZE))
     for step in (_roll_periods, _roll_terminations):
         remaining = limit
@@ -177,4 +209,28 @@ def contracts_roll_due(*, today: date, limit: int | None = None) -> dict[str, in
                 break
             if remaining is not None:
                 remaining -= done
+    return counts
+
+
+def _counts() -> dict[str, int]:
+    return {"terminated": 0, "renewed": 0, "ended_non_renewal": 0, "expired": 0}
+
+
+def periods_roll(*, today: date, ids: Sequence[int]) -> dict[str, int]:
+    """Renew or end exactly the periods `ids` that are still due (R10, R11), in one transaction.
+
+    The lifecycle job's effect for the periods it claimed: a period no longer due, or locked by
+    a concurrent run, is left alone and the caller sees it unsettled.
+    """
+    counts = _counts()
+    if ids:
+        _roll_periods(today=today, size=len(ids), counts=counts, ids=ids)
+    return counts
+
+
+def terminations_take_effect(*, today: date, ids: Sequence[int]) -> dict[str, int]:
+    """End the contracts of exactly the terminations `ids` that are due (R6, R13, R14)."""
+    counts = _counts()
+    if ids:
+        _roll_terminations(today=today, size=len(ids), counts=counts, ids=ids)
     return counts
