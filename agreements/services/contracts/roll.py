@@ -186,6 +186,10 @@ def _renew(periods: Sequence[ContractPeriod]) -> None:
     notify_many(notes)
 
 
+def _counts() -> dict[str, int]:
+    return {"terminated": 0, "renewed": 0, "ended_non_renewal": 0, "expired": 0}
+
+
 def contracts_roll_due(*, today: date, limit: int | None = None) -> dict[str, int]:
     """Renew or end contracts the day after their period ends; end due terminations (R10–R14).
 
@@ -210,10 +214,6 @@ def contracts_roll_due(*, today: date, limit: int | None = None) -> dict[str, in
             if remaining is not None:
                 remaining -= done
     return counts
-
-
-def _counts() -> dict[str, int]:
-    return {"terminated": 0, "renewed": 0, "ended_non_renewal": 0, "expired": 0}
 
 
 def periods_roll(*, today: date, ids: Sequence[int]) -> dict[str, int]:
