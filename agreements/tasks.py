@@ -14,6 +14,8 @@ import logging
 
 from celery import shared_task
 
+from core import clock
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,7 +35,6 @@ def lifecycle_tick() -> dict[str, int]:
 def run_job(*, job: str) -> dict[str, int]:
     """One job for today (the beat schedule rings each at its own time, the tick every minute)."""
     from agreements.jobs import JOBS, job_run_one  # noqa: PLC0415 -- leaf
-    from core import clock  # noqa: PLC0415 -- leaf
 
     if job not in JOBS:
         logger.error("unknown job %s", job)

@@ -62,9 +62,6 @@ class BatchOutcome:
 
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
-    # True when work happened although no claimed row is done (a service acted on other
-    # subjects first): the engine keeps going instead of waiting for the next tick.
-    progress: bool = False
 
 
 def worker_name() -> str:
@@ -295,7 +292,6 @@ def actions_execute(
     """
     limit = limit or batch_size()
     counts: Counter[str] = Counter()
-    idle = 0
     for _ in range(max_batches):
         if not actions_has_due(job=job, today=today):
             break
@@ -314,8 +310,7 @@ def actions_execute(
             logger.warning("job %s: batch failed (%s); retrying its rows one by one", job, exc)
             counts.update(_execute_one_by_one(job=job, today=today, effect=effect, limit=limit))
             continue
-        idle = 0 if outcome.done else idle + 1
-        if idle and (not outcome.progress or idle > 3):
+        if not outcome.done:
             break  # nothing was ready: the released rows wait for the next tick
     return counts
 

@@ -1,13 +1,17 @@
-"""Two shapes of lifecycle job on top of the engine in core/jobs.py.
+"""Three shapes of lifecycle job on top of the engine in core/jobs.py.
 
-`ServiceJob`: the effect belongs to a foundation service that already acts exactly once by
-conditional updates (post a notice, apply a version, roll a contract, order a deletion). The job
-plans one action per due subject, claims a batch, calls the service in the same transaction and
-marks done the claimed actions whose subject the service settled, so the record and the effect
+`ServiceJob`: the effect is a service that acts on exactly the subjects it is given. The job
+plans one action per due subject (the service module's own due query: what is due is decided
+once), claims a batch, hands the service the claimed subjects' ids in the same transaction and
+marks done the claimed actions whose subject is now settled, so the record and the effect
 commit together and `reconcile` can compare them.
 
 `ActionJob`: the job owns the effect (a reminder, a renewal notice): it plans actions with a key
 per subject and period and applies a set-based effect to each claimed batch.
+
+`CheckJob`: the effect is made once elsewhere, in another transaction that a conditional UPDATE
+already keeps to once (an end flags lost prerequisites; delivery sends a notice). No action is
+planned: the job counts what is still owed, for its JobRun, and `reconcile` reports the same.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from typing import Any
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
-from core.delivery import delivery_ring_on_commit
 from core.jobs import (
     BatchOutcome,
     Planned,
@@ -30,6 +33,7 @@ from core.jobs import (
     job_may_have_due,
 )
 from core.models import PlannedAction
+from core.outbox import delivery_ring_on_commit
 
 
 def label_of(model: type[Model]) -> str:
@@ -61,19 +65,21 @@ def not_planned(*, job: str, subject_type: str, **extra: Any) -> Q:
 
 @dataclass(frozen=True)
 class ServiceJob:
-    """A job whose effect is a foundation service acting on every due subject of a model."""
+    """A job whose effect is a service acting on exactly the claimed subjects of a model."""
 
     name: str
     model: type[Model]
-    due: Callable[[date], QuerySet[Any]]  # subjects the service must still act on today
+    due: Callable[[date], QuerySet[Any]]  # the service's own due query, subjects not acted on
     settled: Callable[[date], Q]  # the service has acted (or the subject no longer needs it)
-    # The service, bounded to about `limit` subjects; None when the effect comes from another
-    # job or service and this job only records it (the action stays due until it is seen).
-    call: Callable[[date, int], dict[str, int]] | None
+    # The service, given today and the claimed subjects' ids; it acts on those still due.
+    call: Callable[[date, list[int]], dict[str, int]]
     due_on: Callable[[Any], date]
     tenant_id: Callable[[Any], int | None] = lambda subject: getattr(subject, "tenant_id", None)
     # Annotations `settled` refers to (e.g. a computed dedupe key).
     annotate: Callable[[QuerySet[Any]], QuerySet[Any]] = lambda queryset: queryset
+    # The effect can make new subjects of this job due (a renewal opens a period that a
+    # catch-up has already passed): plan and execute again until nothing new is planned.
+    replan: bool = False
 
     @property
     def subject_type(self) -> str:
@@ -105,11 +111,9 @@ class ServiceJob:
 
     def effect(self, actions: list[PlannedAction], today: date) -> BatchOutcome:
         outcome = BatchOutcome()
-        result = self.call(today, len(actions)) if self.call is not None else {}
-        for name, value in (result or {}).items():
-            if isinstance(value, int):
-                outcome.counts[f"service.{name}"] += value
         ids = [action.subject_id for action in actions]
+        for name, value in self.call(today, ids).items():
+            outcome.counts[f"service.{name}"] += value
         existing = set(self.model._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
         settled = set(
             self.annotate(self.model._default_manager.filter(pk__in=ids))
@@ -122,14 +126,25 @@ class ServiceJob:
             elif action.subject_id not in existing:
                 outcome.done[action.id] = {"outcome": "subject_missing"}
         outcome.counts["not_settled"] += len(actions) - len(outcome.done)
-        # The service may have worked on other subjects than the claimed ones first.
-        outcome.progress = any(v for k, v in outcome.counts.items() if k.startswith("service."))
-        if outcome.done and self.call is not None:
+        if outcome.done:
             delivery_ring_on_commit()  # the service queued notices: deliver them after commit
         return outcome
 
     def __call__(self, today: date) -> Counter[str]:
-        return _plan_and_execute(self.name, today, self.plan, self.effect)
+        counts = _plan_and_execute(self.name, today, self.plan, self.effect)
+        rounds = 1
+        while self.replan and counts["done"] and rounds < MAX_REPLANS:
+            more = _plan_and_execute(self.name, today, self.plan, self.effect, again=True)
+            counts.update(more)
+            rounds += 1
+            if not more["planned"]:
+                break
+        return counts
+
+
+# Bounds a catch-up within one run (a monthly contract after years of missed days); the next run
+# carries on from where this one stopped.
+MAX_REPLANS = 100
 
 
 def _plan_and_execute(
@@ -137,8 +152,12 @@ def _plan_and_execute(
     today: date,
     plan: Callable[[date], int],
     effect: Callable[[list[PlannedAction], date], BatchOutcome],
+    *,
+    again: bool = False,
 ) -> Counter[str]:
     counts: Counter[str] = Counter(planned=plan(today))
+    if again and not counts["planned"]:
+        return counts  # a second round executes only what it planned
     if counts["planned"] or job_may_have_due(name):
         counts.update(actions_execute(job=name, today=today, effect=effect))
     return counts
@@ -154,3 +173,16 @@ class ActionJob:
 
     def __call__(self, today: date) -> Counter[str]:
         return _plan_and_execute(self.name, today, self.plan, self.effect)
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    """A job whose effect another transaction makes once; it counts the subjects still owed."""
+
+    name: str
+    model: type[Model]
+    owed: Callable[[date], QuerySet[Any]]  # subjects whose effect has not happened (yet)
+    label: str  # the count's name in the JobRun
+
+    def __call__(self, today: date) -> Counter[str]:
+        return Counter({self.label: self.owed(today).count()})

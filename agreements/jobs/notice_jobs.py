@@ -38,16 +38,16 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
-from core.delivery import delivery_ring_on_commit
+from agreements.selectors.contracts import contract_period_months
+from agreements.services.contracts.notes import Note, notify_many
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
+from core.outbox import delivery_ring_on_commit
 
 
 def _notify(notes: list[Any]) -> None:
     # The contracts service's set-based notify_tenant (constant queries for a whole batch).
-    from agreements.services.contracts import notify_many  # noqa: PLC0415 -- leaf
-
     if notes:
         notify_many(notes)
         delivery_ring_on_commit()
@@ -105,8 +105,6 @@ def _reminders_plan(today: date) -> int:
 
 
 def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
-    from agreements.services.contracts import Note  # noqa: PLC0415 -- leaf
-
     outcome = BatchOutcome()
     states = (
         ConsentState.objects.filter(pk__in=[a.subject_id for a in actions])
@@ -187,8 +185,6 @@ def _upcoming(period: ContractPeriod, today: date) -> list[tuple[_Upcoming, Slot
     With a notice period as long as the term (monthly, one month's notice) the deadline for the
     next end falls inside the current period, so the chain is walked beyond the open period.
     """
-    from agreements.selectors.contracts import contract_period_months  # noqa: PLC0415 -- leaf
-
     contract = period.contract
     months = contract_period_months(contract, period)
     found = []
@@ -255,8 +251,6 @@ def _renewals_plan(today: date) -> int:
 
 
 def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
-    from agreements.services.contracts import Note  # noqa: PLC0415 -- leaf
-
     outcome = BatchOutcome()
     periods = {
         period.contract_id: period

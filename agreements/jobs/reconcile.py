@@ -2,7 +2,8 @@
 
 Three families of findings, each a count with a few example keys:
 - due but not done: planned actions past due and not done, subjects due today that no action
-  covers (the plan of every job, run and rolled back), dead letters;
+  covers (the plan of every job, run and rolled back), subjects a check job finds still owed
+  (a termination notice not delivered, a lost prerequisite not flagged), dead letters;
 - done twice: effects recorded more than once (ledger, periods, events of one notice);
 - sent but not recorded: delivery attempts that never reported back while their message is
   still unsent, messages marked sent without a successful attempt.
@@ -20,6 +21,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from agreements.enums import Answer
+from agreements.jobs.base import CheckJob
+from agreements.jobs.registry import JOBS
 from agreements.models import ConsentRecord, ContractPeriod
 from core import clock
 from core.enums import ActionStatus, OutboxStatus
@@ -58,8 +61,6 @@ def _planned_not_done(today: date) -> Finding:
 def _unplanned(today: date) -> list[Finding]:
     """Run each job's plan inside a transaction that is rolled back: what it would add is due
     but uncovered (the tick has not run since, or a job is failing before it plans)."""
-    from agreements.jobs import JOBS  # noqa: PLC0415 -- the registry imports this module's peers
-
     findings = []
     for name, job in JOBS.items():
         plan = getattr(job, "plan", None)
@@ -69,6 +70,21 @@ def _unplanned(today: date) -> list[Finding]:
             count = plan(today)
             transaction.set_rollback(True)
         findings.append(_finding("due_not_done", f"unplanned.{name}", [], count))
+    return findings
+
+
+def _owed(today: date) -> list[Finding]:
+    """Jobs without planned actions (CheckJob): the subjects whose effect has not happened."""
+    findings = []
+    for name, job in JOBS.items():
+        if not isinstance(job, CheckJob):
+            continue
+        owed = job.owed(today)
+        label = job.model._meta.model_name
+        examples = [
+            f"{label} {pk}" for pk in owed.order_by("pk").values_list("pk", flat=True)[:EXAMPLES]
+        ]
+        findings.append(_finding("due_not_done", f"owed.{name}", examples, owed.count()))
     return findings
 
 
@@ -158,7 +174,8 @@ def _resends() -> Finding:
 def reconcile(*, today: date | None = None) -> list[Finding]:
     """Every check, in a fixed order; `Finding.is_problem` says which ones count."""
     today = today or clock.today()
-    findings = [_planned_not_done(today), *_unplanned(today), _dead_letters(), _overdue_outbox()]
+    findings = [_planned_not_done(today), *_unplanned(today), *_owed(today)]
+    findings += [_dead_letters(), _overdue_outbox()]
     findings += [_deemed_twice(), _periods_twice(), _notice_events_twice()]
     findings += [_interrupted_attempts(), _sent_without_evidence(), _resends()]
     return findings

@@ -1,7 +1,9 @@
-"""Jobs whose effect is a foundation service (R2–R6, R10–R11, R14–R15).
+"""Jobs whose effect is a service (R2–R6, R10–R11, R14–R15), and the two that only check.
 
-The services act exactly once by conditional updates; the planned-action row per subject is the
-job's record of it, committed in the same transaction (see base.ServiceJob).
+What is due is decided once: each ServiceJob plans from the due query its service acts on, and
+hands the service exactly the subjects it claimed. The planned-action row per subject is the
+job's record of the effect, committed in the same transaction (see base.ServiceJob). The table
+in docs/jobs.md gives each job's choice and the reason.
 """
 
 from __future__ import annotations
@@ -9,21 +11,36 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agreements.enums import (
     ContractStatus,
-    DeletionKind,
     DeletionStatus,
     PeriodStatus,
     TerminationStatus,
     VersionStatus,
 )
-from agreements.jobs.base import ServiceJob
+from agreements.jobs.base import CheckJob, ServiceJob
 from agreements.models import Contract, ContractPeriod, DataDeletion, Termination, TermsVersion
+from agreements.services.contracts.roll import (
+    periods_due,
+    periods_roll,
+    terminations_due,
+    terminations_take_effect,
+)
+from agreements.services.deletions import (
+    deletion_reminder_key,
+    deletion_reminders_due,
+    deletion_reminders_send,
+    deletions_due,
+    deletions_order,
+    tenants_redact,
+    tenants_redaction_due,
+)
+from agreements.services.versions import _apply_one as version_apply_effective
+from agreements.services.versions import notice_post
 from core import clock
-from core.enums import EventKind, OutboxStatus
+from core.enums import OutboxStatus
 from core.models import Outbox
 from tenants.models import Tenant
 
@@ -34,15 +51,22 @@ ONE_DAY = timedelta(days=1)
 
 
 def _notices_due(today: date) -> QuerySet[TermsVersion]:
+    # The condition notices_post_due reads; notice_post re-checks it with a conditional UPDATE.
     return TermsVersion.objects.filter(
         status=VersionStatus.SCHEDULED, notice_on__lte=today, posted_at__isnull=True
     )
 
 
-def _notices_call(today: date, limit: int) -> dict[str, int]:
-    from agreements.services.versions import notices_post_due  # noqa: PLC0415 -- leaf
-
-    return notices_post_due(today=today)
+def _notices_post(today: date, ids: list[int]) -> dict[str, int]:
+    # A version rescheduled to a later notice date since planning is not due yet: left alone.
+    due = list(
+        _notices_due(today)
+        .filter(pk__in=ids)
+        .order_by("notice_on", "pk")
+        .values_list("pk", flat=True)
+    )
+    posted = sum(notice_post(version=TermsVersion(pk=pk)) for pk in due)
+    return {"due": len(due), "posted": posted}
 
 
 NOTICES_POST = ServiceJob(
@@ -51,7 +75,7 @@ NOTICES_POST = ServiceJob(
     due=_notices_due,
     # Posted, or no longer scheduled (withdrawn first): nothing left to post either way.
     settled=lambda today: Q(posted_at__isnull=False) | ~Q(status=VersionStatus.SCHEDULED),
-    call=_notices_call,
+    call=_notices_post,
     due_on=lambda version: version.notice_on,
     tenant_id=lambda version: None,
 )
@@ -61,13 +85,28 @@ NOTICES_POST = ServiceJob(
 
 
 def _versions_due(today: date) -> QuerySet[TermsVersion]:
+    # The condition versions_apply_effective reads; the per-version step re-checks it under a
+    # row lock.
     return TermsVersion.objects.filter(status=VersionStatus.SCHEDULED, effective_on__lte=today)
 
 
-def _versions_call(today: date, limit: int) -> dict[str, int]:
-    from agreements.services.versions import versions_apply_effective  # noqa: PLC0415 -- leaf
-
-    return versions_apply_effective(today=today)
+def _versions_apply(today: date, ids: list[int]) -> dict[str, int]:
+    # In date order: of two due versions of one document, the later one supersedes the earlier.
+    due = list(
+        _versions_due(today)
+        .filter(pk__in=ids)
+        .order_by("effective_on", "pk")
+        .values_list("pk", flat=True)
+    )
+    counts = {"due": len(due), "effective": 0, "superseded": 0, "lapsed": 0}
+    for pk in due:
+        outcome = version_apply_effective(pk, today)
+        if outcome == "lapsed":
+            counts["lapsed"] += 1
+        elif outcome is not None:
+            counts["effective"] += 1
+            counts["superseded"] += outcome == "superseded_previous"
+    return counts
 
 
 VERSIONS_APPLY = ServiceJob(
@@ -75,7 +114,7 @@ VERSIONS_APPLY = ServiceJob(
     model=TermsVersion,
     due=_versions_due,
     settled=lambda today: ~Q(status=VersionStatus.SCHEDULED),
-    call=_versions_call,
+    call=_versions_apply,
     due_on=lambda version: version.effective_on,
     tenant_id=lambda version: None,
 )
@@ -84,146 +123,82 @@ VERSIONS_APPLY = ServiceJob(
 # --- R10–R11, R14: renew or end periods the day after their end; due terminations ------------
 
 
-def _roll_call(today: date, limit: int) -> dict[str, int]:
-    from agreements.services.contracts import contracts_roll_due  # noqa: PLC0415 -- leaf
-
-    return contracts_roll_due(today=today, limit=limit)
-
-
-def _periods_due(today: date) -> QuerySet[ContractPeriod]:
-    return ContractPeriod.objects.filter(
-        status=PeriodStatus.OPEN, end_date__lt=today, contract__status=ContractStatus.ACTIVE
-    )
-
-
 CONTRACTS_ROLL = ServiceJob(
     name="contracts_roll",
     model=ContractPeriod,
-    due=_periods_due,
+    due=periods_due,
     # Renewed (the period closed, the next opened) or ended (the contract is no longer active).
     settled=lambda today: (
         Q(status=PeriodStatus.CLOSED) | ~Q(contract__status=ContractStatus.ACTIVE)
     ),
-    call=_roll_call,
+    call=lambda today, ids: periods_roll(today=today, ids=ids),
     due_on=lambda period: period.end_date + ONE_DAY,
+    # A catch-up renews into periods that have ended too: those are due in the same run.
+    replan=True,
 )
-
-
-def _terminations_due(today: date) -> QuerySet[Termination]:
-    # Confirmed R6 cases arrive here too: case_confirm schedules their Termination.
-    return Termination.objects.filter(status=TerminationStatus.SCHEDULED, end_date__lt=today)
 
 
 TERMINATIONS_EFFECT = ServiceJob(
     name="terminations_effect",
     model=Termination,
-    due=_terminations_due,
+    due=terminations_due,  # confirmed R6 cases arrive here too: case_confirm schedules them
     settled=lambda today: ~Q(status=TerminationStatus.SCHEDULED),
-    call=_roll_call,
+    call=lambda today, ids: terminations_take_effect(today=today, ids=ids),
     due_on=lambda termination: termination.end_date + ONE_DAY,
 )
 
 
-# --- R15: order deletions when due ---------------------------------------------------------
-
-
-def _deletions_due(today: date) -> QuerySet[DataDeletion]:
-    return DataDeletion.objects.filter(status=DeletionStatus.SCHEDULED, due_on__lte=today)
-
-
-def _deletions_call(today: date, limit: int) -> dict[str, int]:
-    from agreements.services.deletions import deletions_order_due  # noqa: PLC0415 -- leaf
-
-    return deletions_order_due(today=today)
+# --- R15: order deletions when due, remind staff before, redact at the backup purge ----------
 
 
 DELETIONS_ORDER = ServiceJob(
     name="deletions_order",
     model=DataDeletion,
-    due=_deletions_due,
+    due=deletions_due,
     settled=lambda today: ~Q(status=DeletionStatus.SCHEDULED),
-    call=_deletions_call,
+    call=lambda today, ids: {"ordered": deletions_order(today=today, ids=ids)},
     due_on=lambda deletion: deletion.due_on,
 )
-
-
-# --- R15: staff reminder before a deletion falls due (sent by deletions_order_due) -----------
-
-
-def _reminder_key() -> Concat:
-    # The service's dedupe key for the reminder (deletions._remind → notify_many staff note).
-    return Concat(
-        Value(f"{EventKind.DELETION_REMINDER}:deletion:"),
-        Cast("pk", CharField()),
-        Value(":reminder:staff"),
-        output_field=CharField(),
-    )
-
-
-def _reminder_queued() -> Exists:
-    return Exists(Outbox.objects.filter(dedupe_key=OuterRef("reminder_key")))
-
-
-def _reminders_due(today: date) -> QuerySet[DataDeletion]:
-    horizon = today + timedelta(days=int(settings.TERMS_DELETION_REMINDER_DAYS))
-    return (
-        DataDeletion.objects.filter(
-            status=DeletionStatus.SCHEDULED, due_on__gt=today, due_on__lte=horizon
-        )
-        .annotate(reminder_key=_reminder_key())
-        .exclude(_reminder_queued())
-    )
 
 
 DELETION_REMINDERS = ServiceJob(
     name="deletion_reminders",
     model=DataDeletion,
-    due=_reminders_due,
+    due=deletion_reminders_due,
     settled=lambda today: (
         Q(Exists(Outbox.objects.filter(dedupe_key=OuterRef("reminder_key"))))
         | ~Q(status=DeletionStatus.SCHEDULED)
     ),
-    call=_deletions_call,
+    call=lambda today, ids: {"reminded": deletion_reminders_send(today=today, ids=ids)},
     due_on=lambda deletion: (
         deletion.due_on - timedelta(days=int(settings.TERMS_DELETION_REMINDER_DAYS))
     ),
-    annotate=lambda queryset: queryset.annotate(reminder_key=_reminder_key()),
+    # `settled` reads the reminder's dedupe key, as deletion_reminders_due does.
+    annotate=lambda queryset: queryset.annotate(reminder_key=deletion_reminder_key()),
 )
 
 
-# --- R15: redaction at the backup purge (done by deletions_order_due via tenant_redact) --------
-
-
-def _redactions_due(today: date) -> QuerySet[Tenant]:
-    """Tenants whose backup purge is ordered, with no active contract and no purge still ahead."""
-    backups = DataDeletion.objects.filter(tenant_id=OuterRef("pk"), kind=DeletionKind.BACKUP)
-    return (
-        Tenant.objects.filter(redacted_at__isnull=True)
-        .filter(
-            Exists(backups.filter(status__in=[DeletionStatus.ORDERED, DeletionStatus.ACKNOWLEDGED]))
-        )
-        .exclude(Exists(backups.filter(status=DeletionStatus.SCHEDULED)))
-        .exclude(
-            Exists(Contract.objects.filter(tenant_id=OuterRef("pk"), status=ContractStatus.ACTIVE))
-        )
-    )
+def _redact(today: date, ids: list[int]) -> dict[str, int]:
+    return {"redacted": tenants_redact(ids=ids)}
 
 
 TENANT_REDACT = ServiceJob(
     name="tenant_redact",
     model=Tenant,
-    due=_redactions_due,
+    due=lambda today: tenants_redaction_due(),
     settled=lambda today: Q(redacted_at__isnull=False),
-    call=_deletions_call,
+    call=_redact,
     due_on=lambda tenant: clock.today(),
     tenant_id=lambda tenant: tenant.pk,
 )
 
 
-# --- R14: every termination notified and the notice delivered --------------------------------
+# --- R14: every termination notified and the notice delivered (check) ------------------------
 
 
-def _terminations_unnotified(today: date) -> QuerySet[Termination]:
+def _termination_notices_unsent(today: date) -> QuerySet[Termination]:
+    # The contracts service queues the notice with the termination (R14) and the outbox job
+    # delivers it; until then it is owed.
     sent = Outbox.objects.filter(pk=OuterRef("notice_outbox_id"), status=OutboxStatus.SENT)
     return Termination.objects.filter(
         status__in=[TerminationStatus.SCHEDULED, TerminationStatus.EFFECTIVE],
@@ -231,24 +206,20 @@ def _terminations_unnotified(today: date) -> QuerySet[Termination]:
     ).exclude(Exists(sent))
 
 
-TERMINATION_NOTICES = ServiceJob(
+TERMINATION_NOTICES = CheckJob(
     name="termination_notices",
     model=Termination,
-    due=_terminations_unnotified,
-    # The contracts service queues the notice with the termination (R14); this job records its
-    # delivery, which the outbox job performs. Until then the action stays due.
-    settled=lambda today: Q(
-        Exists(Outbox.objects.filter(pk=OuterRef("notice_outbox_id"), status=OutboxStatus.SENT))
-    ),
-    call=None,
-    due_on=lambda termination: clock.business_date(termination.requested_at),
+    owed=_termination_notices_unsent,
+    label="unsent",
 )
 
 
-# --- R18: options whose prerequisite contract ended are flagged ------------------------------
+# --- R18: options whose prerequisite contract ended are flagged (check) ----------------------
 
 
 def _prerequisite_lost(today: date) -> QuerySet[Contract]:
+    # contract_end flags dependents in the transaction of the end (a conditional UPDATE); one
+    # found unflagged here is shown to staff by reconcile.
     held = Contract.objects.filter(
         tenant_id=OuterRef("tenant_id"),
         product_id=OuterRef("options__requires_product_id"),
@@ -265,15 +236,4 @@ def _prerequisite_lost(today: date) -> QuerySet[Contract]:
     )
 
 
-R18_FLAGS = ServiceJob(
-    name="r18_flags",
-    model=Contract,
-    due=_prerequisite_lost,
-    # contract_end flags dependents in the transaction of the end; an unflagged one found here
-    # stays due, so reconcile shows it to staff.
-    settled=lambda today: (
-        Q(prerequisite_flagged_at__isnull=False) | ~Q(status=ContractStatus.ACTIVE)
-    ),
-    call=None,
-    due_on=lambda contract: clock.today(),
-)
+R18_FLAGS = CheckJob(name="r18_flags", model=Contract, owed=_prerequisite_lost, label="unflagged")

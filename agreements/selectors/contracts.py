@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def contracts_visible(scope: Scope) -> QuerySet[Contract]:
     """Contracts within the caller's reach: a product sees only the contracts of its product."""
     queryset = Contract.objects.all()
-    if scope.kind == "product":
+    if scope.is_product:
         return queryset.filter(product_id=scope.product_id)
     return scope.owned(queryset)
 

@@ -7,21 +7,23 @@ redacts its own personal data of the tenant; the consent ledger stays and stays 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
 from agreements.models import ConsentEvidence, Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
-from agreements.services.contracts import Note, contract_for_write, notify_many
+from agreements.services.contracts.common import contract_for_write
+from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -83,8 +85,8 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
         kind=DeletionKind.REQUESTED,
         due_on=due,
         requested_on=today,
-        requested_by=scope.user if scope.kind in ("staff", "tenant_user") else None,
-        requested_by_key=scope.partner_key if scope.kind == "partner" else None,
+        requested_by=scope.acting_user,
+        requested_by_key=scope.acting_key,
     )
     if scope.is_staff:
         audit_add(
@@ -98,31 +100,65 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
     return deletion
 
 
-def _needs_redaction(tenant_ids: set[int]) -> list[Tenant]:
-    """Tenants whose every contract has ended and whose every backup purge has been ordered."""
-    if not tenant_ids:
-        return []
-    blocked = set(
-        Contract.objects.filter(tenant_id__in=tenant_ids, status=ContractStatus.ACTIVE).values_list(
-            "tenant_id", flat=True
-        )
-    ) | set(
-        DataDeletion.objects.filter(
-            tenant_id__in=tenant_ids, kind=DeletionKind.BACKUP, status=DeletionStatus.SCHEDULED
-        ).values_list("tenant_id", flat=True)
+# --- What is due: one definition, read by the lifecycle jobs and by the services below ------
+
+
+def deletions_due(today: date) -> QuerySet[DataDeletion]:
+    """Scheduled deletions due by `today` whose contract is no longer active (R15).
+
+    A request made "at cancellation" is due the day after the end it expected; if that end was
+    called off (a dropped R6 case) the contract is still in use, and its data stays until the
+    contract really ends (then it is due at once).
+    """
+    return DataDeletion.objects.filter(status=DeletionStatus.SCHEDULED, due_on__lte=today).exclude(
+        contract__status=ContractStatus.ACTIVE
     )
-    return list(
-        Tenant.objects.filter(pk__in=tenant_ids - blocked, redacted_at__isnull=True).order_by("pk")
+
+
+def deletion_reminder_key() -> Concat:
+    """The outbox dedupe key notify_many gives a deletion's staff reminder (R15)."""
+    return Concat(
+        Value(f"{EventKind.DELETION_REMINDER}:deletion:"),
+        Cast("pk", CharField()),
+        Value(":reminder:staff"),
+        output_field=CharField(),
+    )
+
+
+def deletion_reminders_due(today: date) -> QuerySet[DataDeletion]:
+    """Scheduled deletions falling due within TERMS_DELETION_REMINDER_DAYS whose staff reminder
+    was never queued (annotated with its `reminder_key`)."""
+    horizon = today + rules.ONE_DAY * settings.TERMS_DELETION_REMINDER_DAYS
+    return (
+        DataDeletion.objects.filter(
+            status=DeletionStatus.SCHEDULED, due_on__gt=today, due_on__lte=horizon
+        )
+        .annotate(reminder_key=deletion_reminder_key())
+        .exclude(Exists(Outbox.objects.filter(dedupe_key=OuterRef("reminder_key"))))
+    )
+
+
+def tenants_redaction_due() -> QuerySet[Tenant]:
+    """Tenants not yet redacted whose backup purge is ordered, with none still scheduled and no
+    active contract (R15)."""
+    backups = DataDeletion.objects.filter(tenant_id=OuterRef("pk"), kind=DeletionKind.BACKUP)
+    return (
+        Tenant.objects.filter(redacted_at__isnull=True)
+        .filter(
+            Exists(backups.filter(status__in=[DeletionStatus.ORDERED, DeletionStatus.ACKNOWLEDGED]))
+        )
+        .exclude(Exists(backups.filter(status=DeletionStatus.SCHEDULED)))
+        .exclude(
+            Exists(Contract.objects.filter(tenant_id=OuterRef("pk"), status=ContractStatus.ACTIVE))
+        )
     )
 
 
 def deletions_order_due(*, today: date) -> dict[str, int]:
-    """Order due deletions to the product, remind staff before the due date, redact at the purge.
+    """Order due deletions to the product, redact at the purge, remind staff before the due date.
 
-    Scheduled deletions with due_on <= today become `ordered` (one conditional update per
-    batch), with an order event for the product and a notice to the tenant. Staff get one
-    reminder TERMS_DELETION_REMINDER_DAYS before the due date. Once a tenant's last backup
-    purge is ordered and none of its contracts is active, its personal data is redacted.
+    The whole-day form (demo, tests); the lifecycle jobs call `deletions_order`,
+    `tenants_redact` and `deletion_reminders_send` on the subjects they claimed.
     """
     counts = {"ordered": 0, "reminded": 0, "redacted": 0}
     batch = max(1, int(settings.TERMS_JOB_BATCH_SIZE))
@@ -133,30 +169,40 @@ def deletions_order_due(*, today: date) -> dict[str, int]:
             break
     # Derived from the tables rather than from this run, so a redaction interrupted by a
     # crash is picked up by the next run.
-    purged = set(
-        DataDeletion.objects.filter(
-            kind=DeletionKind.BACKUP,
-            status__in=[DeletionStatus.ORDERED, DeletionStatus.ACKNOWLEDGED],
-            tenant__redacted_at__isnull=True,
-        ).values_list("tenant_id", flat=True)
-    )
-    for tenant in _needs_redaction(purged):
-        tenant_redact(tenant=tenant)
-        counts["redacted"] += 1
-    counts["reminded"] = _remind(today=today)
+    counts["redacted"] = tenants_redact()
+    counts["reminded"] = deletion_reminders_send(today=today)
     return counts
 
 
-def _order_batch(*, today: date, size: int) -> int:
+def deletions_order(*, today: date, ids: Sequence[int]) -> int:
+    """Order exactly the deletions `ids` that are due; returns how many were ordered.
+
+    Each becomes `ordered` by one conditional update, with an order event for the product and a
+    notice to the tenant. One transaction; a row locked by a concurrent run is left alone.
+    """
+    return _order_batch(today=today, size=len(ids), ids=ids) if ids else 0
+
+
+def tenants_redact(*, ids: Sequence[int] | None = None) -> int:
+    """Redact every tenant (or those of `ids`) whose redaction is due; returns how many."""
+    due = tenants_redaction_due()
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    redacted = 0
+    for tenant in due.order_by("pk"):
+        tenant_redact(tenant=tenant)
+        redacted += 1
+    return redacted
+
+
+def _order_batch(*, today: date, size: int, ids: Sequence[int] | None = None) -> int:
     with transaction.atomic():
+        due_rows = deletions_due(today)
+        if ids is not None:
+            due_rows = due_rows.filter(pk__in=ids)
         due = list(
-            DataDeletion.objects.select_for_update(skip_locked=True, of=("self",))
+            due_rows.select_for_update(skip_locked=True, of=("self",))
             .select_related("contract", "contract__product", "tenant")
-            .filter(status=DeletionStatus.SCHEDULED, due_on__lte=today)
-            # A request made "at cancellation" is due the day after the end it expected; if
-            # that end was called off (a dropped R6 case) the contract is still in use, and
-            # its data stays until the contract really ends (then it is ordered at once).
-            .exclude(contract__status=ContractStatus.ACTIVE)
             .order_by("due_on", "pk")[:size]
         )
         if not due:
@@ -195,24 +241,18 @@ def _order_batch(*, today: date, size: int) -> int:
         return changed
 
 
-def _remind(*, today: date) -> int:
-    """One staff reminder per deletion, TERMS_DELETION_REMINDER_DAYS before it is due."""
-    horizon = today + rules.ONE_DAY * settings.TERMS_DELETION_REMINDER_DAYS
+def deletion_reminders_send(*, today: date, ids: Sequence[int] | None = None) -> int:
+    """One staff reminder per deletion (or per one of `ids`) TERMS_DELETION_REMINDER_DAYS before
+    it is due; returns how many were queued."""
     with transaction.atomic():
-        upcoming = list(
-            DataDeletion.objects.select_related("contract", "contract__product", "tenant")
-            .filter(status=DeletionStatus.SCHEDULED, due_on__gt=today, due_on__lte=horizon)
-            .order_by("due_on", "pk")
+        due = deletion_reminders_due(today)
+        if ids is not None:
+            due = due.filter(pk__in=ids)
+        fresh = list(
+            due.select_related("contract", "contract__product", "tenant").order_by("due_on", "pk")
         )
-        if not upcoming:
+        if not fresh:
             return 0
-        keys = {
-            d.pk: f"{EventKind.DELETION_REMINDER}:deletion:{d.pk}:reminder:staff" for d in upcoming
-        }
-        sent = set(
-            Outbox.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True)
-        )
-        fresh = [d for d in upcoming if keys[d.pk] not in sent]
         notify_many(
             [],
             staff=[

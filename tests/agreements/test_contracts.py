@@ -15,13 +15,10 @@ from agreements.enums import (
 )
 from agreements.models import Contract, ContractPeriod, NonRenewalRequest, Termination
 from agreements.selectors.contracts import contract_facts, contract_get, contract_list
-from agreements.services.contracts import (
-    Note,
-    contract_create,
-    contracts_roll_due,
-    notify_many,
-    termination_request,
-)
+from agreements.services.contracts.create import contract_create
+from agreements.services.contracts.notes import Note, notify_many
+from agreements.services.contracts.roll import contracts_roll_due
+from agreements.services.contracts.terminations import termination_request
 from core import clock
 from core.enums import EventKind
 from core.errors import NotFound, PermissionDenied, ValidationFailed

@@ -16,14 +16,11 @@ from agreements.models import (
 )
 from agreements.selectors.contracts import contract_facts
 from agreements.services.consents import case_drop
-from agreements.services.contracts import (
-    contract_end,
-    contracts_roll_due,
-    non_renewal_request,
-    succession,
-    termination_request,
-    termination_schedule,
-)
+from agreements.services.contracts.ends import contract_end
+from agreements.services.contracts.non_renewal import non_renewal_request
+from agreements.services.contracts.roll import contracts_roll_due
+from agreements.services.contracts.succession import succession
+from agreements.services.contracts.terminations import termination_request, termination_schedule
 from agreements.services.deletions import (
     deletion_acknowledge,
     deletion_request,

@@ -13,11 +13,8 @@ from agreements.enums import (
 )
 from agreements.models import DataDeletion, NonRenewalRequest
 from agreements.selectors.contracts import contract_facts
-from agreements.services.contracts import (
-    contracts_roll_due,
-    non_renewal_request,
-    non_renewal_withdraw,
-)
+from agreements.services.contracts.non_renewal import non_renewal_request, non_renewal_withdraw
+from agreements.services.contracts.roll import contracts_roll_due
 from agreements.services.deletions import deletion_request
 from core import clock
 from core.clock import TOKYO

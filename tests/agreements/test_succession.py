@@ -7,13 +7,11 @@ import pytest
 
 from agreements.enums import ContractStatus, TerminationReason
 from agreements.models import ConsentRecord, Contract, ContractPeriod, Termination
-from agreements.services.contracts import (
-    contract_create,
-    contract_end,
-    contracts_roll_due,
-    succession,
-    termination_request,
-)
+from agreements.services.contracts.create import contract_create
+from agreements.services.contracts.ends import contract_end
+from agreements.services.contracts.roll import contracts_roll_due
+from agreements.services.contracts.succession import succession
+from agreements.services.contracts.terminations import termination_request
 from core import clock
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry

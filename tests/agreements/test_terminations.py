@@ -13,12 +13,9 @@ from agreements.enums import (
 from agreements.models import Contract, TerminationCase
 from agreements.rules import end_status_for_reason
 from agreements.selectors.contracts import contract_facts
-from agreements.services.contracts import (
-    contract_end,
-    contracts_roll_due,
-    termination_request,
-    termination_schedule,
-)
+from agreements.services.contracts.ends import contract_end
+from agreements.services.contracts.roll import contracts_roll_due
+from agreements.services.contracts.terminations import termination_request, termination_schedule
 from core import clock
 from core.enums import EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

@@ -7,7 +7,7 @@ from typing import Any
 
 from agreements.enums import BillingCycle
 from agreements.models import Contract, Option, Product, ProductKey
-from agreements.services.contracts import contract_create
+from agreements.services.contracts.create import contract_create
 from core import clock
 from tenants.enums import KeyScope, Role
 from tenants.keys import PRODUCT_KEY_TAG, issue_key

@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from agreements.jobs import job_run_one
 from agreements.models import Contract, ContractPeriod
 from core import clock
-from core.delivery import outbox_deliver_due
 from core.models import Delivery, Event, JobRun, Outbox, PlannedAction
+from tenants.delivery.outbox import outbox_deliver_due
 from tenants.models import Tenant
 from tests.jobs.conftest import contracts_bulk, start_for_deadline_in, tenants_bulk
 

@@ -197,3 +197,104 @@ def test_failing_subject_is_isolated_and_the_run_records_the_error(id_plus, monk
     assert "template broken" in failed.error
     run = JobRun.objects.get(job="renewal_notices")
     assert (run.status, run.counts["failed"]) == ("error", 1)
+
+
+# --- What is due is decided once: the service acts on exactly the claimed subjects -------------
+
+
+def test_contracts_roll_r10_service_acts_only_on_the_claimed_periods(id_plus):
+    """An action held elsewhere (claimed by another worker) keeps its period out of this run."""
+    from agreements.jobs.service_jobs import CONTRACTS_ROLL
+
+    contracts = contracts_bulk(tenants_bulk(3), id_plus, start=date(2024, 4, 1))
+    today = date(2025, 4, 1)
+    with clock.frozen_at(today):
+        assert CONTRACTS_ROLL.plan(today) == 3
+        held = PlannedAction.objects.get(
+            job="contracts_roll", subject_id=contracts[0].periods.get().pk
+        )
+        PlannedAction.objects.filter(pk=held.pk).update(
+            status=ActionStatus.RUNNING,
+            claimed_by="elsewhere",
+            lease_until=clock.now() + timedelta(minutes=5),
+        )
+        counts = job_run_one("contracts_roll", today)
+    assert (counts["done"], counts["service.renewed"]) == (2, 2)
+    assert [c.periods.count() for c in contracts] == [1, 2, 2]
+
+
+def test_contracts_roll_limit_bounds_each_batch_to_the_claimed_periods(id_plus, settings):
+    settings.TERMS_JOB_BATCH_SIZE = 2
+    contracts_bulk(tenants_bulk(5), id_plus, start=date(2024, 4, 1))
+    counts = _day(date(2025, 4, 1), "contracts_roll")["contracts_roll"]
+    # Three batches (2 + 2 + 1), each renewing exactly what it claimed.
+    assert (counts["planned"], counts["done"], counts["service.renewed"]) == (5, 5, 5)
+    assert counts.get("not_settled", 0) == 0
+
+
+def test_contracts_roll_r10_catch_up_renews_every_missed_period_in_one_run(id_plus):
+    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 1, 1), months=1)
+    today = date(2024, 5, 15)
+    counts = _day(today, "contracts_roll")["contracts_roll"]
+    assert (counts["planned"], counts["done"]) == (4, 4)
+    assert contract.periods.filter(status=PeriodStatus.OPEN).get().start_date == date(2024, 5, 1)
+    with clock.frozen_at(today):
+        found = {f.name: f.count for f in reconcile(today=today)}
+    assert (found["unplanned.contracts_roll"], found["planned_actions_not_done"]) == (0, 0)
+
+
+def test_terminations_effect_r14_waits_for_an_earlier_period_end(id_plus):
+    """A notice ending in the next period waits until the period before it has renewed."""
+    from agreements.services.contracts.roll import terminations_due
+    from agreements.services.contracts.terminations import termination_request
+    from tests.factories.contracts import staff_scope
+
+    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
+    with clock.frozen_at(date(2025, 3, 1)):
+        termination_request(scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30))
+    today = date(2025, 7, 5)
+    assert not terminations_due(today).exists()  # period 1 (ends 2025-03-31) comes first
+    _day(today, "terminations_effect")
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.ACTIVE
+    _day(today)
+    contract.refresh_from_db()
+    assert (contract.status, contract.ended_on) == (ContractStatus.TERMINATED, date(2025, 6, 30))
+    assert PlannedAction.objects.get(job="terminations_effect").status == ActionStatus.DONE
+
+
+def test_deletions_order_r15_service_orders_only_the_claimed_deletions(id_plus):
+    from agreements.jobs.service_jobs import DELETIONS_ORDER
+
+    contracts_bulk(tenants_bulk(2), id_plus, start=date(2024, 4, 1), auto_renew=False)
+    _day(date(2025, 4, 1))
+    today = date(2025, 5, 1)
+    with clock.frozen_at(today):
+        assert DELETIONS_ORDER.plan(today) == 2
+        held = PlannedAction.objects.filter(job="deletions_order").order_by("id").first()
+        PlannedAction.objects.filter(pk=held.pk).update(
+            status=ActionStatus.RUNNING,
+            claimed_by="elsewhere",
+            lease_until=clock.now() + timedelta(minutes=5),
+        )
+        counts = job_run_one("deletions_order", today)
+    assert (counts["done"], counts["service.ordered"]) == (1, 1)
+    assert DataDeletion.objects.get(pk=held.subject_id).status == DeletionStatus.SCHEDULED
+    assert DataDeletion.objects.filter(status=DeletionStatus.ORDERED).count() == 1
+
+
+def test_termination_notices_check_counts_unsent_notices_until_delivered(id_plus):
+    from agreements.services.contracts.terminations import termination_request
+    from tests.factories.contracts import staff_scope
+
+    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
+    today = date(2025, 3, 1)
+    with clock.frozen_at(today):
+        termination_request(scope=staff_scope(), contract=contract, end_date=date(2025, 3, 31))
+        assert job_run_one("termination_notices", today) == {"unsent": 1}
+        owed = {f.name: f.count for f in reconcile(today=today)}["owed.termination_notices"]
+        assert owed == 1
+        job_run_one("outbox_deliver", today)
+        assert job_run_one("termination_notices", today) == {"unsent": 0}
+        assert [f.name for f in reconcile(today=today) if f.is_problem] == []
+    assert not PlannedAction.objects.filter(job="termination_notices").exists()
