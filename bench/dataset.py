@@ -9,8 +9,8 @@ Sizes (CLI flags of bench/run.py, or TERMS_BENCH_* variables):
 
 The small objects (catalog, versions and their articles, staff) go through the services or
 the ORM; the large tables are written with COPY in the text format. Ledger chains are
-computed in Python exactly as the service does (agreements/services/ledger.py:
-ledger_payload → chain_hash, docs/ledger.md), so `verify_ledger` passes on the result.
+built by the ledger's own row builder (agreements/ledger/rows.py: chained_row, docs/ledger.md);
+only the transport is COPY, so `verify_ledger` passes on the result.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from django.utils.crypto import get_random_string
 from agreements import rules
 from agreements.catalog import BIZ, ID_PLUS, catalog_ensure
 from agreements.enums import ConsentMode, LegalBasis, ProductKeyScope, VersionStatus
+from agreements.ledger.append import entry_for
+from agreements.ledger.rows import GENESIS_HASH, chained_row
 from agreements.models import (
     ConsentRecord,
     ConsentState,
@@ -47,7 +49,6 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.services.imports import terms_import
-from agreements.services.ledger import GENESIS_HASH, chain_hash, ledger_payload
 from core import clock
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG, issue_key
 from tenants.models import Membership, Partner, PartnerAPIKey, Tenant
@@ -455,30 +456,23 @@ def load(sizes: Sizes, *, seed: int = 1, log: Callable[[str], None] = print) -> 
                     at = clock.start_of_day(version.effective_on) + timedelta(
                         minutes=1, microseconds=tenant_id
                     )
-                fields = {
-                    "tenant_id": tenant_id,
-                    "seq": k + 1,
-                    "document_id": version.document_id,
-                    "version_id": version.pk,
-                    "answer": answer,
-                    "actor_kind": kind,
-                    "actor_ref": ref,
-                    "channel": channel,
-                    "recorded_at": at,
-                    "version_body_hash": body_hash[version.pk],
-                    "notice_posted_at": version.posted_at,
-                    "evidence_digests": {},
-                }
-                digest = chain_hash(prev, ledger_payload(**fields))
+                entry = entry_for(
+                    version,
+                    answer=answer,
+                    actor_kind=kind,
+                    actor_ref=ref,
+                    channel=channel,
+                    at=at,
+                    body_hash=body_hash[version.pk],
+                )
+                row = chained_row(entry, tenant_id=tenant_id, seq=k + 1, prev_hash=prev)
                 yield {
                     "id": records,
-                    **fields,
+                    **row,
                     "recorded_at": at.astimezone(UTC),
                     "notice_posted_at": version.posted_at.astimezone(UTC),
-                    "prev_hash": prev,
-                    "hash": digest,
                 }
-                prev = digest
+                prev = row["hash"]
                 last[version.document_id] = (version.pk, answer, records)
             heads.append({"id": tenant_id, "tenant_id": tenant_id, "seq": per, "hash": prev})
             for document_id, (version_id, answer, record_id) in last.items():

@@ -85,7 +85,7 @@ def prepare(sizes: Any) -> dict[str, Any]:
     from django.core.management import call_command  # noqa: PLC0415
 
     from agreements.catalog import BIZ  # noqa: PLC0415
-    from agreements.services.versions import notice_post  # noqa: PLC0415
+    from agreements.services.versions.posting import notice_post  # noqa: PLC0415
     from bench.dataset import load  # noqa: PLC0415
     from bench.worker import schedule_revision  # noqa: PLC0415
 

@@ -501,8 +501,8 @@ def schedule_version(ctx: Ctx) -> None:
 
     from agreements.catalog import BIZ  # noqa: PLC0415
     from agreements.models import ConsentRecord, TermsVersion  # noqa: PLC0415
-    from agreements.services.consents import consent_states_open  # noqa: PLC0415
-    from agreements.services.versions import notice_post  # noqa: PLC0415
+    from agreements.services.consents.projection import consent_states_open  # noqa: PLC0415
+    from agreements.services.versions.posting import notice_post  # noqa: PLC0415
     from bench.worker import counting_queries, schedule_revision  # noqa: PLC0415
     from core import clock  # noqa: PLC0415
 

@@ -108,7 +108,7 @@ def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_apply_effective(args: argparse.Namespace) -> dict[str, Any]:
     from agreements.models import ConsentRecord  # noqa: PLC0415
-    from agreements.services.versions import versions_apply_effective  # noqa: PLC0415
+    from agreements.services.versions.effective import versions_apply_effective  # noqa: PLC0415
     from core import clock  # noqa: PLC0415
 
     today = date.fromisoformat(args.today)
@@ -153,7 +153,7 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
         article_upsert,
         version_draft_create,
     )
-    from agreements.services.versions import version_schedule  # noqa: PLC0415
+    from agreements.services.versions.schedule import version_schedule  # noqa: PLC0415
     from core import clock  # noqa: PLC0415
     from tenants.scope import Scope  # noqa: PLC0415
 
@@ -198,7 +198,7 @@ def cmd_post_notice(args: argparse.Namespace) -> dict[str, Any]:
     """Schedule a revision and post its notice with the real job service (every bound tenant
     notified: event, e-mail and webhook outbox rows), timed and counted."""
     from agreements.models import ConsentState  # noqa: PLC0415
-    from agreements.services.versions import notice_post  # noqa: PLC0415
+    from agreements.services.versions.posting import notice_post  # noqa: PLC0415
     from core import clock  # noqa: PLC0415
 
     today = date.fromisoformat(args.today)

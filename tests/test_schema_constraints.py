@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import DatabaseError
 
 from agreements.enums import ActorKind, Answer, Channel, ConsentStatus, VersionStatus
+from agreements.ledger.append import entry_for
+from agreements.ledger.rows import GENESIS_HASH, chained_row
 from agreements.models import ConsentRecord, ConsentState, ContractPeriod, LedgerHead
 from core.models import PlannedAction
 from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
@@ -17,20 +19,19 @@ from tests.factories.tenants import TenantFactory
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def _record(tenant, version, seq: int, digest: str) -> ConsentRecord:
-    return ConsentRecord.objects.create(
-        tenant=tenant,
-        seq=seq,
-        document=version.document,
-        version=version,
-        answer=Answer.ACCEPTED,
+def _record(tenant, version, seq: int, answer: str = Answer.ACCEPTED) -> ConsentRecord:
+    """A row built as the ledger builds it, inserted directly: the database is under test."""
+    entry = entry_for(
+        version,
+        answer=answer,
         actor_kind=ActorKind.SYSTEM,
         actor_ref="system",
         channel=Channel.SYSTEM,
-        recorded_at="2025-01-01T00:00:00Z",
-        version_body_hash=version.body_hash,
-        prev_hash="0" * 64,
-        hash=digest * 64,
+        at=datetime(2025, 1, 1, tzinfo=UTC),
+        body_hash=version.body_hash,
+    )
+    return ConsentRecord.objects.create(
+        **chained_row(entry, tenant_id=tenant.pk, seq=seq, prev_hash=GENESIS_HASH)
     )
 
 
@@ -51,9 +52,9 @@ def test_version_status_must_be_known() -> None:
 def test_ledger_seq_is_unique_per_tenant() -> None:
     tenant = TenantFactory()
     version = VersionFactory()
-    _record(tenant, version, 1, "a")
+    _record(tenant, version, 1)
     with pytest.raises(IntegrityError), transaction.atomic():
-        _record(tenant, version, 1, "b")
+        _record(tenant, version, 1, Answer.REJECTED)
 
 
 def test_one_consent_state_per_tenant_and_document() -> None:
@@ -109,7 +110,7 @@ def test_ledger_head_one_per_tenant() -> None:
     connection.vendor != "postgresql", reason="the trigger under test is PostgreSQL's"
 )
 def test_ledger_trigger_refuses_update_and_delete() -> None:
-    record = _record(TenantFactory(), VersionFactory(), 1, "c")
+    record = _record(TenantFactory(), VersionFactory(), 1)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         ConsentRecord.objects.filter(pk=record.pk).update(answer=Answer.REJECTED)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():

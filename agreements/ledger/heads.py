@@ -1,8 +1,11 @@
-"""Chain heads of the consent ledger, read for operations: backups, daily logs and metrics.
+"""Chain heads of the consent ledger: locked and moved by the appends, read for operations
+(backups, daily logs and metrics).
 
-A head is the last row of a tenant's chain: (tenant id, seq, hash). Recorded outside the
-database — in backup manifests, the daily log line and the metrics — it lets anyone detect a
-later rewrite of a whole chain, which the chain alone cannot show (DESIGN: Ledger).
+A head is the last row of a tenant's chain: (tenant id, seq, hash), kept in the tenant's
+LedgerHead row. Every append locks that row, so two writers never fork a chain. Recorded
+outside the database — in backup manifests, the daily log line and the metrics — a head
+lets anyone detect a later rewrite of a whole chain, which the chain alone cannot show
+(DESIGN: Ledger).
 """
 
 from __future__ import annotations
@@ -13,12 +16,64 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from agreements.models import ConsentRecord
+from agreements.models import ConsentRecord, LedgerHead
 from core import clock
 
 logger = logging.getLogger("terms.ledger")
+
+
+# --- Locking and moving heads (the appends) ------------------------------------------------
+
+
+def head_lock(tenant_id: int) -> LedgerHead:
+    """Lock (SELECT ... FOR UPDATE) the tenant's chain head, creating it race-safely first."""
+    try:
+        return LedgerHead.objects.select_for_update().get(tenant_id=tenant_id)
+    except LedgerHead.DoesNotExist:
+        # INSERT ... ON CONFLICT DO NOTHING: a concurrent first append waits here for the
+        # other transaction and then finds its head, instead of failing on the unique key.
+        LedgerHead.objects.bulk_create([LedgerHead(tenant_id=tenant_id)], ignore_conflicts=True)
+        return LedgerHead.objects.select_for_update().get(tenant_id=tenant_id)
+
+
+def heads_lock(tenant_ids: list[int]) -> dict[int, LedgerHead]:
+    """Lock many heads in two queries; tenant order keeps concurrent batches deadlock-free."""
+    LedgerHead.objects.bulk_create(
+        [LedgerHead(tenant_id=tenant_id) for tenant_id in tenant_ids], ignore_conflicts=True
+    )
+    heads = (
+        LedgerHead.objects.select_for_update()
+        .filter(tenant_id__in=tenant_ids)
+        .order_by("tenant_id")
+    )
+    return {head.tenant_id: head for head in heads}
+
+
+def heads_save(heads: list[LedgerHead]) -> None:
+    """Write moved heads back (seq, hash, updated_at) in one statement.
+
+    PostgreSQL: one UPDATE … FROM (VALUES …). Elsewhere Django's bulk_update, whose CASE WHEN
+    per row and field costs about a millisecond of Python per head (bench: benchmark 4).
+    """
+    if not heads:
+        return
+    if connection.vendor != "postgresql":
+        LedgerHead.objects.bulk_update(heads, ["seq", "hash", "updated_at"])
+        return
+    table = connection.ops.quote_name(LedgerHead._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(heads))
+    params = [value for h in heads for value in (h.pk, h.seq, h.hash, h.updated_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS h SET seq = v.seq, hash = v.hash, updated_at = v.updated_at "  # noqa: S608 -- placeholders only
+            f"FROM (VALUES {rows}) AS v(id, seq, hash, updated_at) WHERE h.id = v.id",
+            params,
+        )
+
+
+# --- Reading heads (operations) ------------------------------------------------------------
 
 
 @dataclass(frozen=True, order=True)

@@ -18,13 +18,11 @@ from agreements.enums import (
     ContractStatus,
     VersionStatus,
 )
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, ConsentState, Contract, LedgerHead, TermsVersion
-from agreements.services.consents import (
-    consent_answer,
-    consent_states_open,
-    consents_apply_effective,
-)
-from agreements.services.ledger import ledger_verify
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.projection import consent_states_open
 from core import clock
 from tests.factories.agreements import (
     ContractFactory,
@@ -291,7 +289,8 @@ def test_apply_effective_r4_explicit_non_responders_become_outstanding() -> None
 
 
 def test_consent_flow_r2_r3_notice_answers_and_effective_date_through_versions_jobs() -> None:
-    from agreements.services.versions import notices_post_due, versions_apply_effective
+    from agreements.services.versions.effective import versions_apply_effective
+    from agreements.services.versions.posting import notices_post_due
 
     document = DocumentFactory()
     VersionFactory(document=document)

@@ -13,15 +13,12 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentState, TermsDocument, TermsVersion
 from agreements.rules import TransitionNotAllowed
-from agreements.services.consents import (
-    consent_answer,
-    consent_state_rebuild,
-    consent_states_open,
-    consents_apply_effective,
-)
-from agreements.services.ledger import ledger_verify
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.projection import consent_state_rebuild, consent_states_open
 from core import clock
 from core.errors import Conflict
 from tests.factories.agreements import (

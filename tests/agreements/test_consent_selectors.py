@@ -17,22 +17,19 @@ from agreements.enums import (
     VersionStatus,
 )
 from agreements.models import Contract, TerminationCase, TermsVersion
-from agreements.selectors.consents import (
+from agreements.selectors.consents.bound import bound_documents, bound_tenants_q
+from agreements.selectors.consents.ledger import ledger_for_tenant
+from agreements.selectors.consents.status_check import (
     FLAG_CASE_CONFIRMED,
     FLAG_CONTRACT_INACTIVE,
     FLAG_OUTSTANDING,
     FLAG_REJECTED,
-    bound_documents,
-    bound_tenants_q,
-    consent_status_for_tenant,
-    ledger_for_tenant,
     tenant_is_allowed,
 )
-from agreements.services.consents import (
-    consent_answer,
-    consent_states_open,
-    consents_apply_effective,
-)
+from agreements.selectors.consents.statuses import consent_status_for_tenant
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.projection import consent_states_open
 from core import clock
 from core.errors import NotFound
 from tenants.models import Tenant

@@ -19,6 +19,8 @@ from agreements.enums import (
     TerminationStatus,
     VersionStatus,
 )
+from agreements.ledger.rows import EvidenceInput
+from agreements.ledger.verify import ledger_verify
 from agreements.models import (
     ConsentEvidence,
     ConsentRecord,
@@ -29,14 +31,10 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.rules import TransitionNotAllowed
-from agreements.services.consents import (
-    case_confirm,
-    case_drop,
-    consent_answer,
-    consent_states_open,
-    consents_apply_effective,
-)
-from agreements.services.ledger import EvidenceInput, ledger_verify
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.cases import case_confirm, case_drop
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.projection import consent_states_open
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

@@ -17,21 +17,20 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql
 from agreements.enums import ActorKind, Answer, Channel
-from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead
-from agreements.rules import TransitionNotAllowed
-from agreements.services.consents import consent_answer
-from agreements.services.ledger import (
+from agreements.ledger.append import ledger_append
+from agreements.ledger.redact import evidence_redact
+from agreements.ledger.rows import (
     GENESIS_HASH,
     EvidenceInput,
     canonical_json,
     chain_hash,
     evidence_digest,
-    evidence_redact,
-    ledger_append,
-    ledger_export_rows,
-    ledger_verify,
     record_payload,
 )
+from agreements.ledger.verify import ledger_export_rows, ledger_verify
+from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead
+from agreements.rules import TransitionNotAllowed
+from agreements.services.consents.answers import consent_answer
 from core import clock
 from tenants.scope import Scope
 from tests.factories.agreements import VersionFactory

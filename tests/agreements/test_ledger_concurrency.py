@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 
 from agreements.enums import Answer
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, LedgerHead
-from agreements.services.consents import consent_answer, consents_apply_effective
-from agreements.services.ledger import ledger_verify
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.effective import consents_apply_effective
 from core import clock
 from tests.factories.consents import BEFORE, EFFECTIVE_ON, admin_scope, bound_tenant, posted_version
 

@@ -9,13 +9,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import ConsentMode, LegalBasis
-from agreements.services import versions as versions_service
-from agreements.services.versions import (
-    article_upsert,
-    notice_post,
-    version_draft_create,
-    version_schedule,
-)
+from agreements.selectors.versions import tenants_to_notify
+from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.versions import posting as posting_service
+from agreements.services.versions.common import version_payload
+from agreements.services.versions.posting import notice_post
+from agreements.services.versions.schedule import version_schedule
 from core import clock
 from core.enums import EventKind
 from core.models import Event, Outbox
@@ -133,10 +132,10 @@ def _event_shape(kind: str, subject_id: int, exclude: set[int] = frozenset()) ->
 
 def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -> None:
     _varied_tenants(catalog)
-    tenants = list(versions_service.tenants_to_notify(document=scheduled.document))
+    tenants = list(tenants_to_notify(document=scheduled.document))
     assert len(tenants) == 4
     # The path notice_post took before: notify_tenant tenant by tenant (under another key).
-    payload = versions_service.version_payload(scheduled)
+    payload = version_payload(scheduled)
     for tenant in tenants:
         notify_tenant(
             kind=EventKind.NOTICE_POSTED,
@@ -184,7 +183,7 @@ def test_notify_tenants_second_run_queues_nothing(catalog, scheduled) -> None:
     assert not notice_post(version=scheduled)  # posted_at set once: nothing at all
     assert (Outbox.objects.count(), Event.objects.count()) == (queued, events)
     # The notifier itself, run again for the same occurrence, queues no second message.
-    tenants = list(versions_service.tenants_to_notify(document=scheduled.document))
+    tenants = list(tenants_to_notify(document=scheduled.document))
     key = f"version:{scheduled.pk}:posted"
     assert notify_tenants(
         kind=EventKind.NOTICE_POSTED, items=[(t, key, {}, scheduled) for t in tenants]
@@ -222,7 +221,7 @@ def test_notice_post_queries_constant_per_batch(catalog, scheduled, monkeypatch)
     assert queries_200 == queries_10
     assert queries_10 <= 20, queries_10
     # In batches of 50, each of the three further batches adds the same few queries.
-    monkeypatch.setattr(versions_service, "NOTIFY_BATCH_SIZE", 50)
+    monkeypatch.setattr(posting_service, "NOTIFY_BATCH_SIZE", 50)
     queries_4_batches, queued = _post_queries(scheduled)
     assert queued == queued_200
     assert queries_4_batches - queries_10 == 3 * PER_BATCH

@@ -32,20 +32,19 @@ from agreements.selectors.versions import (
     version_in_force,
     version_pending,
 )
-from agreements.services.consents import case_confirm, consent_answer
-from agreements.services.versions import (
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.cases import case_confirm
+from agreements.services.version_drafts import (
     article_delete,
     article_upsert,
     articles_renumber,
-    notice_post,
-    notices_post_due,
     version_articles_replace,
     version_draft_create,
     version_draft_update,
-    version_schedule,
-    version_withdraw,
-    versions_apply_effective,
 )
+from agreements.services.versions.effective import versions_apply_effective
+from agreements.services.versions.posting import notice_post, notices_post_due
+from agreements.services.versions.schedule import version_schedule, version_withdraw
 from agreements.text.diff import ArticleText, DocText, ParagraphText
 from core import clock
 from core.clock import TOKYO
@@ -564,7 +563,7 @@ def test_notice_post_sets_posted_at_once_and_notifies_bound_tenants(draft, publi
     assert event.payload["notice_url"].endswith(f"/notices/{version.pk}/")
     assert event.payload["portal_url"].endswith("/portal/")
     assert Outbox.objects.filter(kind=EventKind.NOTICE_POSTED, tenant_id=other.pk).count() == 0
-    # The consent projection opens for the bound tenant (agreements.services.consents).
+    # The consent projection opens for the bound tenant (agreements.services.consents.projection).
     state = ConsentState.objects.get(tenant=bound, document=version.document)
     assert (state.version_id, state.status) == (version.pk, ConsentStatus.NO_ANSWER)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from agreements.enums import ActorKind, Answer, Channel, ConsentMode, VersionStatus
+from agreements.ledger.append import entry_for
+from agreements.ledger.rows import GENESIS_HASH, chained_row
 from agreements.models import (
     ConsentRecord,
     Contract,
@@ -12,7 +14,6 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
-from agreements.services.ledger import GENESIS_HASH, chain_hash, ledger_payload
 from core import clock
 from tenants.enums import Role
 from tenants.models import Tenant
@@ -66,30 +67,26 @@ def admin_scope(tenant: Tenant, role: str = Role.ADMIN) -> Scope:
 def chain_rows(
     tenant: Tenant, version: TermsVersion, count: int, *, start: datetime | None = None
 ) -> list[ConsentRecord]:
-    """Bulk-insert a valid chain of `count` rows for `tenant` and move its head."""
+    """Bulk-insert a valid chain of `count` rows for `tenant` and move its head (rows built
+    by the ledger's own row builder; only the transport is the test's)."""
     at = start or clock.start_of_day(date(2024, 1, 1))
     head, _ = LedgerHead.objects.get_or_create(tenant=tenant)
     prev, seq = head.hash, head.seq
     rows = []
     for offset in range(count):
         seq += 1
-        fields = {
-            "tenant_id": tenant.pk,
-            "seq": seq,
-            "document_id": version.document_id,
-            "version_id": version.pk,
-            "answer": Answer.ACCEPTED.value,
-            "actor_kind": ActorKind.SYSTEM.value,
-            "actor_ref": "system",
-            "channel": Channel.SYSTEM.value,
-            "recorded_at": at + timedelta(seconds=offset),
-            "version_body_hash": version.body_hash,
-            "notice_posted_at": version.posted_at,
-            "evidence_digests": {},
-        }
-        digest = chain_hash(prev, ledger_payload(**fields))
-        rows.append(ConsentRecord(**fields, prev_hash=prev, hash=digest))
-        prev = digest
+        entry = entry_for(
+            version,
+            answer=Answer.ACCEPTED.value,
+            actor_kind=ActorKind.SYSTEM.value,
+            actor_ref="system",
+            channel=Channel.SYSTEM.value,
+            at=at + timedelta(seconds=offset),
+            body_hash=version.body_hash,
+        )
+        row = chained_row(entry, tenant_id=tenant.pk, seq=seq, prev_hash=prev)
+        rows.append(ConsentRecord(**row))
+        prev = row["hash"]
     ConsentRecord.objects.bulk_create(rows, batch_size=2000)
     LedgerHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev)
     return rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from agreements.services.consents import consent_state_rebuild
+from agreements.services.consents.projection import consent_state_rebuild
 
 
 class Command(BaseCommand):

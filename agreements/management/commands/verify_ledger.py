@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from agreements.ledger.verify import ledger_export_rows, ledger_verify
 from agreements.models import ConsentRecord
-from agreements.services.ledger import ledger_export_rows, ledger_verify
 
 
 class Command(BaseCommand):

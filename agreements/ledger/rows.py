@@ -1,0 +1,216 @@
+"""What a ledger row holds, and its hash: the one definition (DESIGN: Ledger; docs/ledger.md).
+
+Pure: no ORM, no clock. Every row hashes `prev_hash ‖ canonical JSON of its payload`.
+Personal data stays out of the chain: it lives in ConsentEvidence with a random salt, and
+the row carries only HMAC-SHA256(salt, value) digests, so deleting the evidence (redaction,
+R15) leaves every hash verifiable and the digests unguessable.
+
+Everything that writes rows (the appends, the bench's COPY loader, the test chains) builds
+them with `chained_row`; everything that checks them recomputes with `chain_hash`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agreements.models import ConsentRecord
+
+GENESIS_HASH = "0" * 64
+
+# The payload of a row, in the order docs/ledger.md lists it (the JSON itself is key-sorted).
+PAYLOAD_FIELDS = (
+    "tenant_id",
+    "seq",
+    "document_id",
+    "version_id",
+    "answer",
+    "actor_kind",
+    "actor_ref",
+    "channel",
+    "recorded_at",
+    "version_body_hash",
+    "notice_posted_at",
+    "evidence_digests",
+)
+# An exported row: the payload plus the two chain fields (one JSON object per line).
+EXPORT_FIELDS = (*PAYLOAD_FIELDS, "prev_hash", "hash")
+# Evidence values digested into the row; empty values are left out.
+EVIDENCE_FIELDS = (
+    "person_name",
+    "person_email",
+    "ip_address",
+    "user_agent",
+    "obtained_at",
+    "method",
+)
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """How consent was obtained and from whom; kept outside the chain (R15)."""
+
+    person_name: str = ""
+    person_email: str = ""
+    ip_address: str = ""
+    user_agent: str = ""
+    obtained_at: datetime | None = None
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a new row says before it has a place in a chain: the payload without the tenant,
+    the seq and the evidence digests (those come with the chain and the evidence row)."""
+
+    document_id: int
+    version_id: int
+    answer: str
+    actor_kind: str
+    actor_ref: str
+    channel: str
+    recorded_at: datetime
+    version_body_hash: str
+    notice_posted_at: datetime | None  # the notice the answer (or deemed consent) relies on
+
+
+# --- Canonical form ------------------------------------------------------------------------
+
+
+def format_instant(value: datetime) -> str:
+    """UTC ISO-8601 with microseconds and a Z: 2025-04-01T00:00:00.000000Z."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("ledger instants must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no canonical JSON form")
+
+
+def canonical_json(payload: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no spaces, UTF-8 (not ASCII-escaped), instants as format_instant."""
+    return json.dumps(
+        payload,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, payload: Mapping[str, Any]) -> str:
+    """sha256(prev_hash as 64 ASCII hex characters ‖ canonical JSON of the payload)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(payload)).hexdigest()
+
+
+# --- Evidence digests ----------------------------------------------------------------------
+
+
+def evidence_digest(salt: str, value: str) -> str:
+    """HMAC-SHA256 keyed with the evidence row's salt, over the UTF-8 value, as hex."""
+    return hmac.new(salt.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def evidence_values(source: Any) -> dict[str, str]:
+    """The non-empty evidence values of an EvidenceInput or ConsentEvidence, as strings."""
+    values: dict[str, str] = {}
+    for name in EVIDENCE_FIELDS:
+        value = getattr(source, name, None)
+        if value is None or value == "":
+            continue
+        values[name] = format_instant(value) if isinstance(value, datetime) else str(value)
+    return values
+
+
+def evidence_digests(salt: str, source: Any) -> dict[str, str]:
+    return {name: evidence_digest(salt, value) for name, value in evidence_values(source).items()}
+
+
+# --- Rows ----------------------------------------------------------------------------------
+
+
+def ledger_payload(
+    *,
+    tenant_id: int,
+    seq: int,
+    document_id: int,
+    version_id: int,
+    answer: str,
+    actor_kind: str,
+    actor_ref: str,
+    channel: str,
+    recorded_at: datetime,
+    version_body_hash: str,
+    notice_posted_at: datetime | None,
+    evidence_digests: Mapping[str, str],
+) -> dict[str, Any]:
+    """The hashed content of one row (docs/ledger.md lists it field by field)."""
+    return {
+        "tenant_id": int(tenant_id),
+        "seq": int(seq),
+        "document_id": int(document_id),
+        "version_id": int(version_id),
+        "answer": str(answer),
+        "actor_kind": str(actor_kind),
+        "actor_ref": str(actor_ref),
+        "channel": str(channel),
+        "recorded_at": format_instant(recorded_at),
+        "version_body_hash": version_body_hash,
+        "notice_posted_at": format_instant(notice_posted_at) if notice_posted_at else None,
+        "evidence_digests": dict(evidence_digests),
+    }
+
+
+def chained_row(
+    entry: Entry,
+    *,
+    tenant_id: int,
+    seq: int,
+    prev_hash: str,
+    digests: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The column values of the row that puts `entry` at `seq` after `prev_hash` in the
+    tenant's chain: the payload fields (instants as datetimes), `prev_hash` and `hash`."""
+    fields: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "document_id": entry.document_id,
+        "version_id": entry.version_id,
+        "answer": str(entry.answer),
+        "actor_kind": str(entry.actor_kind),
+        "actor_ref": str(entry.actor_ref),
+        "channel": str(entry.channel),
+        "recorded_at": entry.recorded_at,
+        "version_body_hash": entry.version_body_hash,
+        "notice_posted_at": entry.notice_posted_at,
+        "evidence_digests": dict(digests or {}),
+    }
+    digest = chain_hash(prev_hash, ledger_payload(**fields))
+    return {**fields, "prev_hash": prev_hash, "hash": digest}
+
+
+def row_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload of a stored row given as a mapping (values(), an export line)."""
+    return ledger_payload(**{name: row[name] for name in PAYLOAD_FIELDS})
+
+
+def record_payload(record: ConsentRecord) -> dict[str, Any]:
+    """The payload of a stored row given as a model instance."""
+    return ledger_payload(**{name: getattr(record, name) for name in PAYLOAD_FIELDS})
+
+
+def record_is_intact(record: ConsentRecord) -> bool:
+    """Whether the row still hashes to its stored hash: any change to the answer, time,
+    version, body hash or evidence digests would change it."""
+    return chain_hash(record.prev_hash, record_payload(record)) == record.hash

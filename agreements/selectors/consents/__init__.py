@@ -1,0 +1,57 @@
+"""Reads about consent, by subject: `bound` (who a document binds, R1), `access` (which
+tenants a caller sees), `statuses` (a tenant's statuses per document), `status_check` (the
+products' status API) and `ledger` (a tenant's rows and projection).
+
+Re-exports what callers outside the package import from `agreements.selectors.consents`.
+"""
+
+from __future__ import annotations
+
+from agreements.selectors.consents.access import tenant_in_scope
+from agreements.selectors.consents.bound import (
+    bound_contracts,
+    bound_documents,
+    bound_tenants_q,
+    contract_active_q,
+)
+from agreements.selectors.consents.ledger import consent_state_get, ledger_for_tenant
+from agreements.selectors.consents.status_check import (
+    FLAG_CASE_CONFIRMED,
+    FLAG_CONTRACT_INACTIVE,
+    FLAG_OUTSTANDING,
+    FLAG_REJECTED,
+    BindingVersion,
+    StatusCheck,
+    tenant_is_allowed,
+)
+from agreements.selectors.consents.statuses import (
+    LIVE_CASE_STATUSES,
+    DocumentStatus,
+    case_in_effect,
+    consent_status_for_tenant,
+    latest_posted,
+    project_status,
+)
+
+__all__ = [
+    "FLAG_CASE_CONFIRMED",
+    "FLAG_CONTRACT_INACTIVE",
+    "FLAG_OUTSTANDING",
+    "FLAG_REJECTED",
+    "LIVE_CASE_STATUSES",
+    "BindingVersion",
+    "DocumentStatus",
+    "StatusCheck",
+    "bound_contracts",
+    "bound_documents",
+    "bound_tenants_q",
+    "case_in_effect",
+    "consent_state_get",
+    "consent_status_for_tenant",
+    "contract_active_q",
+    "latest_posted",
+    "ledger_for_tenant",
+    "project_status",
+    "tenant_in_scope",
+    "tenant_is_allowed",
+]

@@ -1,0 +1,233 @@
+"""The products' status check: "may this tenant keep using the product?" (DESIGN: truth
+table; R4, R6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+
+from agreements.enums import CaseStatus, ConsentMode, ConsentStatus, ContractStatus, VersionStatus
+from agreements.models import Contract, Product
+from agreements.rules import is_tenant_allowed
+from agreements.selectors.consents.access import tenant_in_scope
+from core import clock
+from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+    from tenants.scope import Scope
+
+# Flags of the status API (StatusCheck.flags).
+FLAG_CONTRACT_INACTIVE = "contract_inactive"
+FLAG_OUTSTANDING = "consent_outstanding"
+FLAG_REJECTED = "terms_rejected"
+FLAG_CASE_CONFIRMED = "termination_case_confirmed"
+
+
+@dataclass(frozen=True)
+class BindingVersion:
+    document_id: int
+    document_slug: str
+    document_kind: str
+    version_id: int | None  # in force
+    version_label: str | None
+    pending_version_id: int | None  # posted, not yet effective
+    pending_version_label: str | None
+    status: str  # the tenant's status for the latest posted version
+
+
+@dataclass(frozen=True)
+class StatusCheck:
+    """ "May this tenant keep using the product?" (DESIGN: truth table; R4, R6)."""
+
+    tenant_id: int
+    product_id: int
+    allowed: bool
+    contract_active: bool
+    contract_ids: tuple[int, ...]
+    versions: tuple[BindingVersion, ...]
+    flags: tuple[str, ...]
+    case_end_date: date | None  # a confirmed rejection case ends the contract on this date
+
+
+def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
+    """The status API: two indexed queries (the tenant's contracts for the product with their
+    options and dates; the product's documents with the in-force and pending versions, the
+    tenant's projection row, its last answer to the version in force and live case, in one
+    hand-written statement: `_DOCUMENTS_WITH_STATUS_SQL`).
+
+    A document is `outstanding` when the tenant is outstanding on the latest posted version or
+    still owes an answer to the explicit version in force (bound on its effective date, no
+    ledger row for it) and has not accepted the newer posted one.
+    """
+    if scope.is_product and scope.product_id != product.pk:
+        raise NotFound(_("製品が見つかりません。"), code="product_not_found")
+    if not scope.is_product:
+        tenant_in_scope(scope=scope, tenant=tenant)
+    contract_rows = list(
+        Contract.objects.filter(tenant=tenant, product=product).values_list(
+            "pk", "status", "options", "start_date", "ended_on"
+        )
+    )
+    if scope.is_product and not contract_rows:
+        raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+    active_ids = sorted({row[0] for row in contract_rows if row[1] == ContractStatus.ACTIVE})
+    options = {row[2] for row in contract_rows if row[1] == ContractStatus.ACTIVE and row[2]}
+    today = clock.today()
+
+    def bound_on(day: date, option_id: int | None) -> bool:
+        # R1 on a past date, as bound_tenants_q(on_date=day) reads it (dates, not status).
+        return any(
+            start <= day
+            and (ended is None or ended >= day)
+            and (option_id is None or option == option_id)
+            for _pk, _status, option, start, ended in contract_rows
+        )
+
+    documents = _documents_with_status(tenant=tenant, product=product)
+    versions: list[BindingVersion] = []
+    statuses: list[ConsentStatus] = []
+    flags: list[str] = []
+    case_end: date | None = None
+    for row in documents:
+        if row["option_id"] is not None and row["option_id"] not in options:
+            continue  # individual rules bind only with their option (R1)
+        latest_id = row["pending_id"] or row["in_force_id"]
+        if latest_id is None:
+            continue
+        latest_status = (
+            ConsentStatus(row["state_status"])
+            if row["state_status"] and row["state_version_id"] == latest_id
+            else ConsentStatus.NO_ANSWER
+        )
+        # R4: silence on the explicit version in force is `outstanding` for a tenant bound on
+        # its effective date — also before the job has written it, and also after a newer
+        # version was posted (the projection then follows the newer version). Only accepting
+        # that newer version lifts the gate: it is the one answer still open to the tenant.
+        owes_in_force = (
+            row["in_force_id"] is not None
+            and row["in_force_mode"] == ConsentMode.EXPLICIT
+            and not row["in_force_historical"]
+            and row["in_force_answer"] is None
+            and row["in_force_effective_on"] is not None
+            and row["in_force_effective_on"] <= today
+            and bound_on(row["in_force_effective_on"], row["option_id"])
+        )
+        status = latest_status
+        if owes_in_force and latest_status in (ConsentStatus.NO_ANSWER, ConsentStatus.REJECTED):
+            status = ConsentStatus.OUTSTANDING
+        statuses.append(status)
+        versions.append(
+            BindingVersion(
+                document_id=row["pk"],
+                document_slug=row["slug"],
+                document_kind=row["kind"],
+                version_id=row["in_force_id"],
+                version_label=row["in_force_label"],
+                pending_version_id=row["pending_id"],
+                pending_version_label=row["pending_label"],
+                status=status,
+            )
+        )
+        if status == ConsentStatus.OUTSTANDING:
+            flags.append(FLAG_OUTSTANDING)
+        if latest_status == ConsentStatus.REJECTED:
+            flags.append(FLAG_REJECTED)
+        if row["case_status"] == CaseStatus.CONFIRMED:
+            flags.append(FLAG_CASE_CONFIRMED)
+            case_end = min(filter(None, [case_end, row["case_end_date"]]), default=None)
+    contract_active = bool(active_ids)
+    if not contract_active:
+        flags.insert(0, FLAG_CONTRACT_INACTIVE)
+    return StatusCheck(
+        tenant_id=tenant.pk,
+        product_id=product.pk,
+        allowed=is_tenant_allowed(contract_active=contract_active, statuses=statuses),
+        contract_active=contract_active,
+        contract_ids=tuple(active_ids),
+        versions=tuple(versions),
+        flags=tuple(dict.fromkeys(flags)),
+        case_end_date=case_end,
+    )
+
+
+# The status check's per-document row in one hand-written statement: the ORM spent about 60 %
+# of the check's CPU compiling the twelve correlated subqueries this replaces, on every call.
+# Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read through an
+# index: versions by (document, status), the projection by (tenant, document), the ledger and
+# the cases by tenant.
+_DOCUMENTS_WITH_STATUS_SQL = """
+SELECT d.id, d.slug, d.kind, d.option_id,
+       f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
+       (SELECT r.answer FROM agreements_consentrecord r
+           JOIN agreements_termsversion rv ON rv.id = r.version_id
+         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
+         ORDER BY r.seq DESC LIMIT 1),
+       p.id, p.label,
+       s.status, s.version_id,
+       c.status, c.end_date
+  FROM agreements_termsdocument d
+  LEFT JOIN LATERAL (
+       SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on
+         FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1
+  ) f ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT v.id, v.label FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
+        ORDER BY v.id DESC LIMIT 1
+  ) p ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT st.status, st.version_id FROM agreements_consentstate st
+        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1
+  ) s ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT tc.status, tc.end_date FROM agreements_terminationcase tc
+         JOIN agreements_termsversion cv ON cv.id = tc.version_id
+        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
+          AND tc.status IN (%(case_open)s, %(case_confirmed)s)
+        ORDER BY tc.id DESC LIMIT 1
+  ) c ON TRUE
+ WHERE d.product_id = %(product)s
+ ORDER BY d.precedence, d.slug
+"""
+_DOCUMENTS_WITH_STATUS_COLUMNS = (
+    "pk",
+    "slug",
+    "kind",
+    "option_id",
+    "in_force_id",
+    "in_force_label",
+    "in_force_mode",
+    "in_force_historical",
+    "in_force_effective_on",
+    "in_force_answer",
+    "pending_id",
+    "pending_label",
+    "state_status",
+    "state_version_id",
+    "case_status",
+    "case_end_date",
+)
+
+
+def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
+    """Per document of `product`: the in-force and posted pending versions, the tenant's last
+    answer to the version in force, its projection row and its live rejection case."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DOCUMENTS_WITH_STATUS_SQL,
+            {
+                "tenant": tenant.pk,
+                "product": product.pk,
+                "effective": VersionStatus.EFFECTIVE.value,
+                "scheduled": VersionStatus.SCHEDULED.value,
+                "case_open": CaseStatus.OPEN.value,
+                "case_confirmed": CaseStatus.CONFIRMED.value,
+            },
+        )
+        return [dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)) for row in cursor]

@@ -1,0 +1,171 @@
+"""A tenant's consent statuses per bound document (portal, API, console): the consent truth
+table read from the projection, the versions and the live R6 cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from agreements.enums import Answer, CaseStatus, ConsentMode, ConsentStatus, VersionStatus
+from agreements.models import (
+    ConsentRecord,
+    ConsentState,
+    TerminationCase,
+    TermsDocument,
+    TermsVersion,
+)
+from agreements.rules import allowed_answers, is_version_effective, status_after_effective
+from agreements.selectors.consents.access import tenant_in_scope
+from agreements.selectors.consents.bound import bound_documents
+from core import clock
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+    from tenants.scope import Scope
+
+LIVE_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """Where a tenant stands with one bound document (DESIGN: consent truth table)."""
+
+    document: TermsDocument
+    version: TermsVersion | None  # the latest posted version: what an answer answers
+    version_in_force: TermsVersion | None
+    pending_version: TermsVersion | None  # posted, not yet effective
+    effective_on: date | None
+    consent_mode: str | None
+    status: ConsentStatus
+    allowed_answers: frozenset[Answer]
+    # Last day an answer still answers the pending change (the day before it takes effect).
+    deadline: date | None
+    record: ConsentRecord | None
+    case: TerminationCase | None
+
+
+def latest_posted(versions: list[TermsVersion]) -> TermsVersion | None:
+    """The posted scheduled version if any, else the version in force."""
+    pending = [v for v in versions if v.status == VersionStatus.SCHEDULED and v.posted_at]
+    if pending:
+        return pending[0]
+    in_force = [v for v in versions if v.status == VersionStatus.EFFECTIVE]
+    return in_force[0] if in_force else None
+
+
+def project_status(
+    *, state_status: str | None, state_version_id: int | None, version: TermsVersion, today: date
+) -> ConsentStatus:
+    """The tenant's status for `version` from its projection row, before the job has run too:
+    explicit-mode silence after the effective date is `outstanding` (R4)."""
+    status = (
+        ConsentStatus(state_status)
+        if state_status is not None and state_version_id == version.pk
+        else ConsentStatus.NO_ANSWER
+    )
+    assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+    if version.consent_mode == ConsentMode.EXPLICIT and is_version_effective(
+        effective_on=version.effective_on, today=today
+    ):
+        status = status_after_effective(
+            status=status,
+            mode=ConsentMode.EXPLICIT,
+            has_active_contract=True,
+            notice_posted=version.posted_at is not None,
+        )
+    return status
+
+
+def case_in_effect(case: TerminationCase | None, today: date) -> bool:
+    """Whether a rejection case has ended (or is past the end of) the contract (R6)."""
+    if case is None:
+        return False
+    if case.status == CaseStatus.EFFECTIVE:
+        return True
+    return (
+        case.status == CaseStatus.CONFIRMED and case.end_date is not None and case.end_date < today
+    )
+
+
+def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
+    """Per bound document: versions in force and pending, status, allowed answers, deadline."""
+    tenant_in_scope(scope=scope, tenant=tenant)
+    today = clock.today()
+    documents = bound_documents(tenant=tenant, on_date=today)
+    ids = [d.pk for d in documents]
+    versions: dict[int, list[TermsVersion]] = {}
+    for version in TermsVersion.objects.filter(
+        document_id__in=ids, status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE]
+    ).order_by("-effective_on", "-pk"):
+        versions.setdefault(version.document_id, []).append(version)
+    states = {
+        s.document_id: s
+        for s in ConsentState.objects.filter(tenant=tenant, document_id__in=ids).select_related(
+            "record"
+        )
+    }
+    cases: dict[int, TerminationCase] = {}
+    for case in TerminationCase.objects.filter(
+        tenant=tenant,
+        version__document_id__in=ids,
+        status__in=[*LIVE_CASE_STATUSES, CaseStatus.EFFECTIVE],
+    ).order_by("pk"):
+        cases[case.version_id] = case
+    result: list[DocumentStatus] = []
+    for document in documents:
+        doc_versions = versions.get(document.pk, [])
+        version = latest_posted(doc_versions)
+        in_force = next((v for v in doc_versions if v.status == VersionStatus.EFFECTIVE), None)
+        pending = (
+            version if version is not None and version.status == VersionStatus.SCHEDULED else None
+        )
+        state = states.get(document.pk)
+        if version is None:
+            # Nothing posted yet (a document without versions in force): nothing to answer.
+            result.append(
+                DocumentStatus(
+                    document=document,
+                    version=None,
+                    version_in_force=in_force,
+                    pending_version=None,
+                    effective_on=None,
+                    consent_mode=None,
+                    status=ConsentStatus.NO_ANSWER,
+                    allowed_answers=frozenset(),
+                    deadline=None,
+                    record=None,
+                    case=None,
+                )
+            )
+            continue
+        status = project_status(
+            state_status=state.status if state else None,
+            state_version_id=state.version_id if state else None,
+            version=version,
+            today=today,
+        )
+        assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+        effective = is_version_effective(effective_on=version.effective_on, today=today)
+        case = cases.get(version.pk)
+        record = state.record if state is not None and state.version_id == version.pk else None
+        result.append(
+            DocumentStatus(
+                document=document,
+                version=version,
+                version_in_force=in_force,
+                pending_version=pending,
+                effective_on=version.effective_on,
+                consent_mode=version.consent_mode,
+                status=status,
+                allowed_answers=allowed_answers(
+                    status=status,
+                    version_effective=effective,
+                    case_in_effect=case_in_effect(case, today),
+                ),
+                deadline=None if effective else version.effective_on - timedelta(days=1),
+                record=record,
+                case=case,
+            )
+        )
+    return result

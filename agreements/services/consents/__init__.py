@@ -1,0 +1,26 @@
+"""Consents, by transition: `answers` (the consent truth table), `cases` (R6 termination
+cases), `effective` (the effective-date job: R3 deemed, R4 outstanding) and `projection`
+(ConsentState: opened on posting, written with each answer, rebuilt from the ledger).
+
+Re-exports what callers outside the package import from `agreements.services.consents`.
+"""
+
+from __future__ import annotations
+
+from agreements.ledger.rows import GENESIS_HASH, EvidenceInput
+from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.cases import case_confirm, case_drop, cases_drop_for_version
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.projection import consent_state_rebuild, consent_states_open
+
+__all__ = [
+    "GENESIS_HASH",
+    "EvidenceInput",
+    "case_confirm",
+    "case_drop",
+    "cases_drop_for_version",
+    "consent_answer",
+    "consent_state_rebuild",
+    "consent_states_open",
+    "consents_apply_effective",
+]

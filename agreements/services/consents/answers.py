@@ -1,0 +1,234 @@
+"""Answers to terms versions: the consent truth table (DESIGN; R3, R4, R6), one ledger row
+per answer under the tenant's head lock, with the projection and the R6 cases in step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from agreements.consent_cache import generation_bump
+from agreements.enums import Answer, CaseStatus, ConsentStatus, VersionStatus
+from agreements.ledger.append import append_one, entry_for
+from agreements.ledger.heads import head_lock
+from agreements.ledger.rows import EvidenceInput
+from agreements.models import ConsentRecord, ConsentState, TerminationCase, TermsVersion
+from agreements.rules import (
+    DEEMED_NOT_ALLOWED,
+    TransitionNotAllowed,
+    consent_transition,
+    is_version_effective,
+)
+from agreements.selectors.consents.bound import bound_contracts
+from agreements.selectors.consents.ledger import last_record
+from agreements.selectors.consents.statuses import (
+    LIVE_CASE_STATUSES,
+    case_in_effect,
+    project_status,
+)
+from agreements.services.consents.cases import case_close, cases_open
+from agreements.services.consents.citing import cited_body_hash
+from agreements.services.consents.projection import state_write
+from core import clock
+from core.enums import AuditAction, EventKind
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.services import audit_add
+from tenants.enums import Role
+from tenants.models import Tenant
+from tenants.notify import notify_tenant
+
+if TYPE_CHECKING:
+    from tenants.scope import Scope
+
+
+def _check_caller(scope: Scope, tenant: Tenant) -> None:
+    """Who may answer for `tenant`: its admins, its partner (write key), staff, the system."""
+    if scope.is_tenant_user:
+        if scope.tenant_id != tenant.pk:
+            raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+        if scope.role != Role.ADMIN:
+            raise PermissionDenied(
+                _("規約への回答はテナントの管理者だけが行えます。"), code="admin_required"
+            )
+    elif scope.is_partner:
+        if tenant.partner_id is None or tenant.partner_id != scope.partner_id:
+            raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+        if not scope.can_write:
+            raise PermissionDenied(
+                _("このAPIキーには更新の権限がありません。"), code="write_scope_required"
+            )
+    elif not scope.is_privileged:
+        raise PermissionDenied(_("この操作は許可されていません。"), code="forbidden")
+
+
+def _check_answerable(version: TermsVersion) -> None:
+    """Answers go to the latest posted version of a document (DESIGN: truth table)."""
+    if version.status == VersionStatus.DRAFT or (
+        version.status == VersionStatus.SCHEDULED and version.posted_at is None
+    ):
+        raise Conflict(
+            _("この版はまだ掲示されていません。"), code="version_not_posted", version_id=version.pk
+        )
+    if version.status in (VersionStatus.WITHDRAWN, VersionStatus.LAPSED):
+        raise Conflict(
+            _("この版は撤回または失効しています。"),
+            code="version_not_answerable",
+            version_id=version.pk,
+        )
+    newer = None
+    if version.status == VersionStatus.SUPERSEDED:
+        newer = (
+            TermsVersion.objects.filter(
+                document_id=version.document_id,
+                status__in=[VersionStatus.EFFECTIVE, VersionStatus.SCHEDULED],
+            )
+            .exclude(status=VersionStatus.SCHEDULED, posted_at__isnull=True)
+            .order_by("-effective_on")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    elif version.status == VersionStatus.EFFECTIVE:
+        newer = (
+            TermsVersion.objects.filter(
+                document_id=version.document_id,
+                status=VersionStatus.SCHEDULED,
+                posted_at__isnull=False,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if newer is not None or version.status == VersionStatus.SUPERSEDED:
+        raise Conflict(
+            _("より新しい版が掲示されています。新しい版に回答してください。"),
+            code="version_not_latest",
+            version_id=version.pk,
+            latest_version_id=newer,
+        )
+
+
+@transaction.atomic
+def consent_answer(
+    *,
+    scope: Scope,
+    tenant: Tenant,
+    version: TermsVersion,
+    answer: str,
+    evidence: EvidenceInput | None = None,
+) -> tuple[ConsentRecord, bool]:
+    """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
+
+    Returns (record, created): a repeat of the current answer returns the existing row and
+    False. A rejection opens an R6 case per bound active contract; switching to accept drops
+    the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
+    deemed mode: the remedy is ending the contract, R13), NotFound, PermissionDenied, Conflict.
+    """
+    _check_caller(scope, tenant)
+    try:
+        answer = Answer(answer)
+    except ValueError:
+        raise ValidationFailed(_("回答が正しくありません。"), code="answer_invalid") from None
+    if answer == Answer.DEEMED:
+        # Only the R3 job writes `deemed`; no caller, staff included, may claim it.
+        raise TransitionNotAllowed(DEEMED_NOT_ALLOWED, "deemed consent is written by the system")
+    _check_answerable(version)
+    today = clock.today()
+    assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+    effective = is_version_effective(effective_on=version.effective_on, today=today)
+
+    # The head lock serialises every answer and job write of this tenant, so the projection
+    # read below cannot change under us: twenty identical requests give one row.
+    head = head_lock(tenant.pk)
+    state = (
+        ConsentState.objects.filter(tenant=tenant, document_id=version.document_id)
+        .select_related("version")
+        .first()
+    )
+    if state is not None and state.version_id != version.pk and _is_newer(state.version, version):
+        # A newer version was posted after the check above; the answer is stale.
+        raise Conflict(
+            _("より新しい版が掲示されています。新しい版に回答してください。"),
+            code="version_not_latest",
+            version_id=version.pk,
+            latest_version_id=state.version_id,
+        )
+    current = project_status(
+        state_status=state.status if state else None,
+        state_version_id=state.version_id if state else None,
+        version=version,
+        today=today,
+    )
+    in_effect = False
+    if current == ConsentStatus.REJECTED and answer == Answer.ACCEPTED:
+        live = TerminationCase.objects.filter(
+            tenant=tenant, version=version, status__in=[*LIVE_CASE_STATUSES, CaseStatus.EFFECTIVE]
+        )
+        in_effect = any(case_in_effect(case, today) for case in live)
+    new_status = consent_transition(
+        current=current, answer=answer, version_effective=effective, case_in_effect=in_effect
+    )
+    if new_status is None:
+        if state is not None and state.version_id == version.pk and state.record_id is not None:
+            return ConsentRecord.objects.get(pk=state.record_id), False
+        return last_record(tenant_id=tenant.pk, version_id=version.pk), False
+
+    contracts = list(bound_contracts(document=version.document, on_date=None).filter(tenant=tenant))
+    if not contracts:
+        raise Conflict(
+            _("この規約が適用される有効な契約がありません。"),
+            code="not_bound",
+            version_id=version.pk,
+        )
+    entry = entry_for(
+        version,
+        answer=answer,
+        actor_kind=scope.actor_kind,
+        actor_ref=scope.actor_ref,
+        channel=scope.channel,
+        at=clock.now(),
+        body_hash=cited_body_hash(version),
+    )
+    record = append_one(head=head, entry=entry, evidence=evidence)
+    state_write(state, tenant=tenant, version=version, status=new_status, record=record)
+    notify_tenant(
+        kind=EventKind.ANSWER_RECORDED,
+        tenant=tenant,
+        key=f"consent:{record.pk}",
+        subject=record,
+        payload={
+            "record_id": record.pk,
+            "seq": record.seq,
+            "document_id": version.document_id,
+            "version_id": version.pk,
+            "version_label": version.label,
+            "answer": str(answer),
+            "status": str(new_status),
+            "recorded_at": record.recorded_at.isoformat(),
+        },
+    )
+    if new_status == ConsentStatus.REJECTED:
+        cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
+    elif current == ConsentStatus.REJECTED:
+        cases = TerminationCase.objects.select_for_update().filter(
+            tenant=tenant, version=version, status__in=LIVE_CASE_STATUSES
+        )
+        for case in cases:
+            case_close(case, note=str(_("お客様が変更に同意したため取り下げ")))
+    if scope.is_staff:
+        audit_add(
+            actor=scope.user,
+            action=AuditAction.CREATE,
+            obj=record,
+            tenant_id=tenant.pk,
+            summary=f"consent {answer} for {version}",
+            data={"version_id": version.pk, "answer": str(answer), "seq": record.seq},
+        )
+    # Cached consent lookups (the portal's gate) must see this answer whatever its channel.
+    transaction.on_commit(lambda: generation_bump(tenant.pk))
+    return record, True
+
+
+def _is_newer(candidate: TermsVersion, version: TermsVersion) -> bool:
+    if candidate.effective_on is None or version.effective_on is None:
+        return False
+    return (candidate.effective_on, candidate.pk) > (version.effective_on, version.pk)

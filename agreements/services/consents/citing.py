@@ -1,0 +1,26 @@
+"""What the consent services read of a version: the latest posted version of its document
+and the body hash a ledger row cites."""
+
+from __future__ import annotations
+
+from agreements.enums import VersionStatus
+from agreements.models import TermsVersion
+from agreements.selectors.consents.statuses import latest_posted
+from agreements.services.version_text import version_body_hash
+
+
+def cited_body_hash(version: TermsVersion) -> str:
+    """The body hash a row answering `version` cites: the one frozen when it was scheduled
+    or imported, computed from its text for a version that has none stored."""
+    return version.body_hash or version_body_hash(version)
+
+
+def latest_posted_id(document_id: int) -> int | None:
+    """The document's latest posted version (what an answer answers), by id."""
+    versions = list(
+        TermsVersion.objects.filter(
+            document_id=document_id, status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE]
+        ).order_by("-effective_on", "-pk")
+    )
+    latest = latest_posted(versions)
+    return latest.pk if latest else None

@@ -1,0 +1,196 @@
+"""The ConsentState projection (tenant × document): written with every answer and job in
+the same transaction as the ledger rows, opened on posting, and rebuildable from the ledger
+(DESIGN: Ledger)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+
+from agreements.enums import Answer, ConsentMode, ConsentStatus, VersionStatus
+from agreements.ledger.heads import heads_lock
+from agreements.models import ConsentRecord, ConsentState, TermsVersion
+from agreements.selectors.consents.bound import bound_tenants_q
+from agreements.selectors.consents.statuses import latest_posted
+from agreements.services.consents.citing import latest_posted_id
+from core import clock
+from tenants.models import Tenant
+
+BATCH_SIZE = 500
+_STATUS_OF_ANSWER = {
+    Answer.ACCEPTED: ConsentStatus.ACCEPTED,
+    Answer.REJECTED: ConsentStatus.REJECTED,
+    Answer.DEEMED: ConsentStatus.DEEMED,
+}
+
+
+def state_write(
+    state: ConsentState | None,
+    *,
+    tenant: Tenant,
+    version: TermsVersion,
+    status: ConsentStatus,
+    record: ConsentRecord | None,
+) -> ConsentState:
+    """Move one tenant's row for the version's document (or create it) after an answer."""
+    if state is None:
+        return ConsentState.objects.create(
+            tenant=tenant,
+            document_id=version.document_id,
+            version=version,
+            status=status,
+            record=record,
+        )
+    state.version, state.status, state.record = version, status, record
+    state.save(update_fields=["version", "status", "record", "updated_at"])
+    return state
+
+
+def states_upsert(states: list[ConsentState]) -> None:
+    """Insert projection rows or move existing ones (one per tenant × document), one statement."""
+    ConsentState.objects.bulk_create(
+        states,
+        update_conflicts=True,
+        unique_fields=["tenant", "document"],
+        update_fields=["version", "status", "record", "updated_at"],
+    )
+
+
+@transaction.atomic
+def consent_states_open(*, version: TermsVersion) -> int:
+    """On posting: the document's projection moves to `version` as `no_answer` (set-based).
+
+    Existing rows of the document move to the new version; tenants bound now (an active
+    contract for the product, and the option for individual rules) without a row get one.
+    Returns the number of rows written; a second call writes nothing.
+    """
+    if latest_posted_id(version.document_id) != version.pk:
+        return 0
+    document = version.document
+    now = clock.now()
+    moved = (
+        ConsentState.objects.filter(document=document)
+        .exclude(version=version)
+        .update(version=version, status=ConsentStatus.NO_ANSWER, record=None, updated_at=now)
+    )
+    missing = list(
+        Tenant.objects.filter(bound_tenants_q(document=document, on_date=None))
+        .exclude(consent_states__document=document)
+        .values_list("pk", flat=True)
+    )
+    ConsentState.objects.bulk_create(
+        [
+            ConsentState(
+                tenant_id=tenant_id,
+                document=document,
+                version=version,
+                status=ConsentStatus.NO_ANSWER,
+            )
+            for tenant_id in missing
+        ],
+        batch_size=BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+    return moved + len(missing)
+
+
+# --- Rebuilding the projection ----------------------------------------------------------------
+
+
+def consent_state_rebuild(*, tenant_ids: Iterable[int] | None = None) -> int:
+    """Recompute ConsentState from the ledger and the versions; returns rows changed.
+
+    For each document with a posted version V (scheduled and posted, else in force), the
+    pairs rebuilt are: existing rows, tenants with rows in the ledger, tenants bound now when
+    V's notice was posted (posting opened their rows), and, for an effective explicit V that
+    went through the effective-date job (not imported as historical), those bound on its
+    effective date. Status: the last ledger row for V decides (accepted / rejected /
+    deemed); without one, `outstanding` for such an explicit V whose tenant was bound on its
+    effective date, else `no_answer`. A missing row reads as `no_answer` everywhere, so rows
+    for tenants that contracted after the posting are harmless additions.
+    """
+    only = set(tenant_ids) if tenant_ids is not None else None
+    changed = 0
+    versions = (
+        TermsVersion.objects.filter(status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE])
+        .select_related("document")
+        .order_by("document_id", "-effective_on", "-pk")
+    )
+    by_document: dict[int, list[TermsVersion]] = {}
+    for version in versions:
+        by_document.setdefault(version.document_id, []).append(version)
+    for doc_versions in by_document.values():
+        latest = latest_posted(doc_versions)
+        if latest is not None:
+            changed += _rebuild_document(latest, only)
+    return changed
+
+
+@transaction.atomic
+def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
+    document = version.document
+    explicit_effective = (
+        version.status == VersionStatus.EFFECTIVE
+        and version.consent_mode == ConsentMode.EXPLICIT
+        and not version.is_historical
+    )
+    pair_q = Q(pk__in=ConsentState.objects.filter(document=document).values("tenant_id")) | Q(
+        pk__in=ConsentRecord.objects.filter(document=document).values("tenant_id")
+    )
+    if version.posted_at is not None:
+        pair_q |= bound_tenants_q(document=document, on_date=None)
+    owed: set[int] = set()
+    if explicit_effective:
+        owed_q = bound_tenants_q(document=document, on_date=version.effective_on)
+        owed = set(Tenant.objects.filter(owed_q).values_list("pk", flat=True))
+        pair_q |= owed_q
+    tenants = Tenant.objects.filter(pair_q)
+    if only is not None:
+        tenants = tenants.filter(pk__in=only)
+    ids = list(tenants.order_by("pk").values_list("pk", flat=True))
+    changed = 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        heads_lock(batch)  # answers of these tenants wait while their rows are recomputed
+        last: dict[int, tuple[int, str]] = {}
+        for tenant_id, record_id, answer in (
+            ConsentRecord.objects.filter(version=version, tenant_id__in=batch)
+            .order_by("tenant_id", "seq")
+            .values_list("tenant_id", "pk", "answer")
+        ):
+            last[tenant_id] = (record_id, answer)
+        existing = {
+            s.tenant_id: s
+            for s in ConsentState.objects.filter(document=document, tenant_id__in=batch)
+        }
+        writes: list[ConsentState] = []
+        for tenant_id in batch:
+            if tenant_id in last:
+                record_id, answer = last[tenant_id]
+                status, record = _STATUS_OF_ANSWER[Answer(answer)], record_id
+            elif explicit_effective and tenant_id in owed:
+                status, record = ConsentStatus.OUTSTANDING, None
+            else:
+                status, record = ConsentStatus.NO_ANSWER, None
+            state = existing.get(tenant_id)
+            if (
+                state is not None
+                and state.version_id == version.pk
+                and state.status == status
+                and state.record_id == record
+            ):
+                continue
+            writes.append(
+                ConsentState(
+                    tenant_id=tenant_id,
+                    document=document,
+                    version=version,
+                    status=status,
+                    record_id=record,
+                )
+            )
+        states_upsert(writes)
+        changed += len(writes)
+    return changed

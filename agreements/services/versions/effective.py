@@ -1,0 +1,118 @@
+"""Applying scheduled versions on their effective date: effective (the previous version
+superseded, consents deemed or outstanding: R3, R4, R5), or lapsed (CC 548-4(3), R2)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext
+
+from agreements import rules
+from agreements.enums import VersionStatus
+from agreements.models import TermsVersion
+from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.versions.common import (
+    NOTIFY_BATCH_SIZE,
+    bound_tenants,
+    projection_restore,
+    version_payload,
+)
+from core import clock
+from core.enums import AuditAction, EventKind
+from core.services import audit_add, event_add
+from tenants.notify import notify_staff, notify_tenants
+
+
+@transaction.atomic
+def _apply_one(pk: int, today: date) -> str | None:
+    # The row lock serialises concurrent runs; the status filter is re-checked after the
+    # wait, so the second run finds nothing to do.
+    version = (
+        TermsVersion.objects.select_for_update(of=("self",))
+        .select_related("document", "document__product")
+        .filter(pk=pk, status=VersionStatus.SCHEDULED, effective_on__lte=today)
+        .first()
+    )
+    if version is None:
+        return None
+    assert version.effective_on is not None  # noqa: S101 -- scheduled versions are dated
+    now = clock.now()
+    posted_on = clock.business_date(version.posted_at) if version.posted_at else None
+    if version.legal_basis and rules.revision_lapses(
+        legal_basis=version.legal_basis, posted_on=posted_on, effective_on=version.effective_on
+    ):
+        # CC 548-4(3): a type-(ii) change not posted before its effective date never
+        # takes effect (R2).
+        TermsVersion.objects.filter(pk=pk, status=VersionStatus.SCHEDULED).update(
+            status=VersionStatus.LAPSED, lapsed_at=now, updated_at=now
+        )
+        version.refresh_from_db()
+        payload = version_payload(version)
+        notify_staff(kind=EventKind.VERSION_LAPSED, key=f"version:{pk}:lapsed", payload=payload)
+        if version.posted_at is not None:
+            # Tenants saw the (late) notice; tell them it does not take effect.
+            key = f"version:{pk}:lapsed"
+            notify_tenants(
+                kind=EventKind.VERSION_LAPSED,
+                items=(
+                    (tenant, key, payload, version)
+                    for tenant in bound_tenants(version.document, NOTIFY_BATCH_SIZE)
+                ),
+                batch_size=NOTIFY_BATCH_SIZE,
+            )
+        projection_restore(version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"))
+        audit_add(
+            actor=None,
+            action=AuditAction.UPDATE,
+            obj=version,
+            summary=f"lapsed {version.label}: not posted before {version.effective_on}",
+            data={"posted_at": version.posted_at.isoformat() if version.posted_at else None},
+        )
+        return "lapsed"
+    # R5: the version takes effect on its date, whatever the state of consent.
+    superseded = (
+        TermsVersion.objects.filter(document=version.document, status=VersionStatus.EFFECTIVE)
+        .exclude(pk=pk)
+        .update(status=VersionStatus.SUPERSEDED, superseded_on=version.effective_on, updated_at=now)
+    )
+    TermsVersion.objects.filter(pk=pk, status=VersionStatus.SCHEDULED).update(
+        status=VersionStatus.EFFECTIVE, updated_at=now
+    )
+    version.refresh_from_db()
+    consents = consents_apply_effective(version=version, today=today)
+    event_add(
+        kind=EventKind.VERSION_EFFECTIVE,
+        tenant_id=None,
+        partner_id=None,
+        subject=version,
+        payload=version_payload(version),
+    )
+    audit_add(
+        actor=None,
+        action=AuditAction.UPDATE,
+        obj=version,
+        summary=f"effective {version.label} on {version.effective_on}",
+        data={"superseded": superseded, "consents": dict(consents or {})},
+    )
+    return "superseded_previous" if superseded else "effective"
+
+
+def versions_apply_effective(*, today: date) -> dict[str, int]:
+    """Apply scheduled versions whose effective date has come: effective (and the previous
+    version superseded), or lapsed (R2). Idempotent; each version in its own transaction."""
+    due = list(
+        TermsVersion.objects.filter(status=VersionStatus.SCHEDULED, effective_on__lte=today)
+        .order_by("effective_on", "pk")
+        .values_list("pk", flat=True)[: settings.TERMS_JOB_BATCH_SIZE]
+    )
+    counts = {"due": len(due), "effective": 0, "superseded": 0, "lapsed": 0}
+    for pk in due:
+        outcome = _apply_one(pk, today)
+        if outcome == "lapsed":
+            counts["lapsed"] += 1
+        elif outcome is not None:
+            counts["effective"] += 1
+            counts["superseded"] += outcome == "superseded_previous"
+    return counts

@@ -1,0 +1,62 @@
+"""Posting a scheduled version's revision notice on its notice date (R2): posted once, the
+bound tenants told set-based, the consent projection opened."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+
+from agreements.enums import VersionStatus
+from agreements.models import TermsVersion
+from agreements.services.consents.projection import consent_states_open
+from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
+from core import clock
+from core.enums import EventKind
+from tenants.notify import notify_tenants
+
+
+@transaction.atomic
+def notice_post(*, version: TermsVersion) -> bool:
+    """Post a scheduled version's notice: set posted_at once and tell bound tenants.
+
+    Returns False when the notice was already posted (or the version is no longer
+    scheduled); the conditional UPDATE makes a concurrent second run a no-op.
+    """
+    now = clock.now()
+    updated = TermsVersion.objects.filter(
+        pk=version.pk, status=VersionStatus.SCHEDULED, posted_at__isnull=True
+    ).update(posted_at=now, updated_at=now)
+    if updated != 1:
+        return False
+    posted = TermsVersion.objects.select_related("document", "document__product").get(pk=version.pk)
+    payload = version_payload(posted)
+    key = f"version:{posted.pk}:posted"
+    # Set-based: a constant number of queries per batch of tenants, not seven per tenant.
+    notify_tenants(
+        kind=EventKind.NOTICE_POSTED,
+        items=(
+            (tenant, key, payload, posted)
+            for tenant in bound_tenants(posted.document, NOTIFY_BATCH_SIZE)
+        ),
+        batch_size=NOTIFY_BATCH_SIZE,
+    )
+    consent_states_open(version=posted)
+    version.posted_at = posted.posted_at
+    return True
+
+
+def notices_post_due(*, today: date) -> dict[str, int]:
+    """Post every scheduled notice whose notice date has come (each in its own transaction)."""
+    due = list(
+        TermsVersion.objects.filter(
+            status=VersionStatus.SCHEDULED, posted_at__isnull=True, notice_on__lte=today
+        )
+        .order_by("notice_on", "pk")
+        .values_list("pk", flat=True)[: settings.TERMS_JOB_BATCH_SIZE]
+    )
+    posted = 0
+    for pk in due:
+        posted += notice_post(version=TermsVersion(pk=pk))
+    return {"due": len(due), "posted": posted}
