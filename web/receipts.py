@@ -12,14 +12,8 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from agreements.ledger.rows import record_is_intact
 from agreements.models import ConsentRecord
-from agreements.services.ledger import chain_hash, record_payload
-
-
-def record_is_intact(record: ConsentRecord) -> bool:
-    """Whether the row still hashes to its stored hash (docs/ledger.md): any change to the
-    answer, time, version, body hash or evidence digests would change it."""
-    return chain_hash(record.prev_hash, record_payload(record)) == record.hash
 
 
 def receipt_context(record: ConsentRecord) -> dict[str, Any]:

@@ -37,8 +37,8 @@ from agreements.services.deletions import (
     tenants_redact,
     tenants_redaction_due,
 )
-from agreements.services.versions import _apply_one as version_apply_effective
 from agreements.services.versions import notice_post
+from agreements.services.versions.effective import version_apply_effective
 from core import clock
 from core.enums import OutboxStatus
 from core.models import Outbox
@@ -100,7 +100,7 @@ def _versions_apply(today: date, ids: list[int]) -> dict[str, int]:
     )
     counts = {"due": len(due), "effective": 0, "superseded": 0, "lapsed": 0}
     for pk in due:
-        outcome = version_apply_effective(pk, today)
+        outcome = version_apply_effective(version_id=pk, today=today)
         if outcome == "lapsed":
             counts["lapsed"] += 1
         elif outcome is not None:

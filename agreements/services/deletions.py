@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
-from agreements.models import ConsentEvidence, Contract, DataDeletion
+from agreements.ledger.redact import evidence_redact
+from agreements.models import Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
 from agreements.services.contracts.notes import Note, notify_many
@@ -344,7 +345,7 @@ def tenant_redact(*, tenant: Tenant) -> int:
     if locked.redacted_at is not None:
         return 0
     now = clock.now()
-    changed, _detail = ConsentEvidence.objects.filter(tenant_id=locked.pk).delete()
+    changed = evidence_redact(tenant_id=locked.pk)
     memberships = Membership.objects.filter(tenant_id=locked.pk)
     user_ids = set(memberships.values_list("user_id", flat=True))
     shared = set(

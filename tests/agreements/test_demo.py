@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 
 from agreements.enums import VersionStatus
+from agreements.ledger.verify import ledger_verify
 from agreements.models.consents import ConsentRecord, ConsentState
 from agreements.models.contracts import Contract, NonRenewalRequest, TerminationCase
 from agreements.models.deletions import DataDeletion
 from agreements.models.documents import TermsVersion
-from agreements.services.ledger import ledger_verify
 from tenants.models import Tenant
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from agreements.enums import ContractStatus, DeletionStatus, TerminationReason
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, Contract, DataDeletion
-from agreements.services.ledger import ledger_verify
 from core.models import Event
 from tests.api.conftest import World
 

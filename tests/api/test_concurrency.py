@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord
-from agreements.services.ledger import ledger_verify
 from core.models import IdempotencyRecord
 from tests.api.conftest import World, build_world
 

@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 
 from agreements.enums import Answer
+from agreements.ledger.append import ledger_append
+from agreements.ledger.rows import EvidenceInput
 from agreements.models import ConsentRecord, TermsVersion
-from agreements.services.ledger import EvidenceInput, ledger_append
 from tenants.models import Tenant
 from tenants.scope import Scope
 from terms_site.logging import JsonFormatter

@@ -13,10 +13,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from agreements.enums import ActorKind, Answer, CaseStatus, Channel, ConsentMode, ConsentStatus
+from agreements.ledger.rows import EvidenceInput
 from agreements.selectors import consents as consent_selectors
 from agreements.selectors import versions as version_selectors
 from agreements.services import consents
-from agreements.services.ledger import EvidenceInput
 from tenants import selectors as tenant_selectors
 from web.api.auth import PARTNERS
 from web.api.base import ApiView

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus
+from agreements.ledger.rows import EvidenceInput
 from agreements.models import TermsVersion
 from agreements.rules import (
     ANSWER_NOT_ALLOWED,
@@ -27,7 +28,6 @@ from agreements.rules import (
 from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
 from agreements.services import consents as consent_services
-from agreements.services.ledger import EvidenceInput
 from agreements.services.version_text import notice_table
 from core import clock
 from core.errors import DomainError

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from agreements.ledger.rows import record_is_intact
 from agreements.selectors.receipts import record_by_hash
 from web import ratelimit
-from web.receipts import record_is_intact
 
 
 @require_GET

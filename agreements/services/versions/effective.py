@@ -26,7 +26,12 @@ from tenants.notify import notify_staff, notify_tenants
 
 
 @transaction.atomic
-def _apply_one(pk: int, today: date) -> str | None:
+def version_apply_effective(*, version_id: int, today: date) -> str | None:
+    """Apply one scheduled version whose date has come: effective (returns "effective" or
+    "superseded_previous") or lapsed (R2, returns "lapsed"); None when there is nothing to do.
+
+    The lifecycle job calls it for exactly the versions it claimed."""
+    pk = version_id
     # The row lock serialises concurrent runs; the status filter is re-checked after the
     # wait, so the second run finds nothing to do.
     version = (
@@ -109,7 +114,7 @@ def versions_apply_effective(*, today: date) -> dict[str, int]:
     )
     counts = {"due": len(due), "effective": 0, "superseded": 0, "lapsed": 0}
     for pk in due:
-        outcome = _apply_one(pk, today)
+        outcome = version_apply_effective(version_id=pk, today=today)
         if outcome == "lapsed":
             counts["lapsed"] += 1
         elif outcome is not None:
