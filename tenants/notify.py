@@ -114,7 +114,7 @@ def notify(
     queued = False
     batches = _batches(iter(notes), batch_size)
     for batch in batches:
-        events, rows = notification_rows(
+        events, rows = _rows(
             [(n.kind, n.tenant, n.key, n.payload, n.subject) for n in batch],
             email=email,
             webhook=webhook,
@@ -199,7 +199,7 @@ def _address_row(note: AddressNote) -> Outbox:
     )
 
 
-def notification_rows(
+def _rows(
     entries: Sequence[tuple[str, Tenant, str, dict[str, Any], Any]],
     *,
     email: bool = True,
@@ -290,53 +290,3 @@ def notification_rows(
             )
             rows.append((index, outbox))
     return events, rows
-
-
-# --- The old entry points ------------------------------------------------------------------
-# notify_tenant, notify_tenants and notify_staff are the entry points callers used before
-# notify; each is a thin wrapper over it with its old signature, kept until the callers move.
-
-# (tenant, key, payload, subject): one occurrence for one tenant, as notify_tenant takes them.
-TenantNote = tuple[Tenant, str, dict[str, Any], Any]
-
-
-def notify_tenant(
-    *,
-    kind: str,
-    tenant: Tenant,
-    key: str,
-    payload: dict[str, Any],
-    subject: Any = None,
-    email: bool = True,
-    webhook: bool = True,
-) -> Event:
-    """Record an event for `tenant` and queue its e-mails and webhooks (see notify)."""
-    event = notify(
-        [Note(kind=kind, tenant=tenant, key=key, payload=payload, subject=subject)],
-        email=email,
-        webhook=webhook,
-    ).first_event
-    if event is None:  # pragma: no cover -- one note always writes one event
-        raise RuntimeError("notify wrote no event")
-    return event
-
-
-def notify_tenants(
-    *,
-    kind: str,
-    items: Iterable[TenantNote],
-    batch_size: int = BATCH_SIZE,
-    email: bool = True,
-    webhook: bool = True,
-) -> int:
-    """notify for every (tenant, key, payload, subject) in `items`; returns how many tenants."""
-    notes = (
-        Note(kind=kind, tenant=tenant, key=key, payload=payload, subject=subject)
-        for tenant, key, payload, subject in items
-    )
-    return notify(notes, email=email, webhook=webhook, batch_size=batch_size).tenants
-
-
-def notify_staff(*, kind: str, key: str, payload: dict[str, Any]) -> None:
-    """Queue an e-mail to the legal/ops mailbox (e.g. a lapsed revision, R2)."""
-    notify(staff=[StaffNote(kind=kind, key=key, payload=payload)])

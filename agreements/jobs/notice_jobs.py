@@ -39,18 +39,16 @@ from agreements.models import (
 )
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
-from agreements.services.contracts.notes import Note, notify_many
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
-from core.outbox import delivery_ring_on_commit
+from tenants.notify import Note, notify
 
 
 def _notify(notes: list[Any]) -> None:
-    # The contracts service's set-based notify_tenant (constant queries for a whole batch).
+    # Set-based: a constant number of queries for the whole batch; rings delivery once.
     if notes:
-        notify_many(notes)
-        delivery_ring_on_commit()
+        notify(notes)
 
 
 # --- R4: consent reminders (explicit mode) ---------------------------------------------------

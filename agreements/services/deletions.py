@@ -24,13 +24,13 @@ from agreements.ledger.redact import evidence_redact
 from agreements.models import Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
-from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from core.services import audit_add
 from tenants.models import Invitation, Membership, Tenant
+from tenants.notify import Note, StaffNote, notify
 from tenants.scope import Scope
 
 ACK_SCOPE = "deletion:ack"
@@ -117,7 +117,7 @@ def deletions_due(today: date) -> QuerySet[DataDeletion]:
 
 
 def deletion_reminder_key() -> Concat:
-    """The outbox dedupe key notify_many gives a deletion's staff reminder (R15)."""
+    """The outbox dedupe key notify gives a deletion's staff reminder (R15)."""
     return Concat(
         Value(f"{EventKind.DELETION_REMINDER}:deletion:"),
         Cast("pk", CharField()),
@@ -227,7 +227,7 @@ def _order_batch(*, today: date, size: int, ids: Sequence[int] | None = None) ->
                 for d in due
             ]
         )
-        notify_many(
+        notify(
             [
                 Note(
                     kind=EventKind.DELETION_ORDERED,
@@ -254,12 +254,10 @@ def deletion_reminders_send(*, today: date, ids: Sequence[int] | None = None) ->
         )
         if not fresh:
             return 0
-        notify_many(
-            [],
+        notify(
             staff=[
-                Note(
+                StaffNote(
                     kind=EventKind.DELETION_REMINDER,
-                    tenant=d.tenant,
                     key=f"deletion:{d.pk}:reminder",
                     payload={
                         "tenant_id": d.tenant_id,
@@ -314,7 +312,7 @@ def deletion_acknowledge(
     row.save(
         update_fields=["status", "acknowledged_at", "acknowledged_by", "ack_evidence", "updated_at"]
     )
-    notify_many(
+    notify(
         [
             Note(
                 kind=EventKind.DELETION_DONE,

@@ -16,7 +16,6 @@ from agreements.enums import (
 from agreements.models import Contract, ContractPeriod, NonRenewalRequest, Termination
 from agreements.selectors.contracts import contract_facts, contract_get, contract_list
 from agreements.services.contracts.create import contract_create
-from agreements.services.contracts.notes import Note, notify_many
 from agreements.services.contracts.roll import contracts_roll_due
 from agreements.services.contracts.terminations import termination_request
 from core import clock
@@ -25,7 +24,7 @@ from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
 from tenants.enums import Role
 from tenants.models import WebhookEndpoint
-from tenants.notify import notify_tenant
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 from tests.factories.agreements import OptionFactory, ProductFactory
 from tests.factories.contracts import (
@@ -473,15 +472,16 @@ def test_r17_liability_cap_on_contract_facts(cycle, amount, lump, cycle_months, 
     assert contract_facts(contract, date(2024, 6, 1)).liability_cap_jpy == cap
 
 
-def test_notify_many_writes_what_notify_tenant_writes():
+def test_notify_with_outbox_ids_writes_what_plain_notify_writes():
+    # Terminations ask for the outbox ids (R14), which takes another insert path.
     partner = PartnerFactory()
     WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example/a", secret="s")
     tenant = TenantFactory(partner=partner)
     MembershipFactory(tenant=tenant, role=Role.ADMIN)
     MembershipFactory(tenant=tenant, role=Role.VIEWER)
     payload = {"end_date": "2025-03-31"}
-    notify_tenant(kind=EventKind.ENDED, tenant=tenant, key="a", payload=payload)
-    notify_many([Note(kind=EventKind.ENDED, tenant=tenant, key="b", payload=payload)])
+    notify([Note(kind=EventKind.ENDED, tenant=tenant, key="a", payload=payload)])
+    notify([Note(kind=EventKind.ENDED, tenant=tenant, key="b", payload=payload)], outbox_ids=True)
 
     def shape(key: str) -> list[tuple]:
         rows = Outbox.objects.filter(dedupe_key__contains=f":{key}:").order_by("pk")

@@ -20,7 +20,7 @@ from core.enums import EventKind
 from core.models import Event, Outbox
 from tenants.enums import Role
 from tenants.models import WebhookEndpoint
-from tenants.notify import notify_tenant, notify_tenants
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.factories.agreements import ContractFactory, VersionFactory
@@ -134,15 +134,19 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
     _varied_tenants(catalog)
     tenants = list(tenants_to_notify(document=scheduled.document))
     assert len(tenants) == 4
-    # The path notice_post took before: notify_tenant tenant by tenant (under another key).
+    # The path notice_post took before: one notification per tenant (under another key).
     payload = version_payload(scheduled)
     for tenant in tenants:
-        notify_tenant(
-            kind=EventKind.NOTICE_POSTED,
-            tenant=tenant,
-            key="per-tenant",
-            payload=payload,
-            subject=scheduled,
+        notify(
+            [
+                Note(
+                    kind=EventKind.NOTICE_POSTED,
+                    tenant=tenant,
+                    key="per-tenant",
+                    payload=payload,
+                    subject=scheduled,
+                )
+            ]
         )
     before = set(Event.objects.values_list("pk", flat=True))
     per_tenant_events = _event_shape(EventKind.NOTICE_POSTED, scheduled.pk)
@@ -175,7 +179,7 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
             assert row.payload["data"]["tenant_id"] == row.tenant_id
 
 
-def test_notify_tenants_second_run_queues_nothing(catalog, scheduled) -> None:
+def test_notify_second_run_queues_nothing(catalog, scheduled) -> None:
     _varied_tenants(catalog)
     assert notice_post(version=scheduled)
     queued = Outbox.objects.count()
@@ -185,9 +189,10 @@ def test_notify_tenants_second_run_queues_nothing(catalog, scheduled) -> None:
     # The notifier itself, run again for the same occurrence, queues no second message.
     tenants = list(tenants_to_notify(document=scheduled.document))
     key = f"version:{scheduled.pk}:posted"
-    assert notify_tenants(
-        kind=EventKind.NOTICE_POSTED, items=[(t, key, {}, scheduled) for t in tenants]
-    ) == len(tenants)
+    assert notify(
+        Note(kind=EventKind.NOTICE_POSTED, tenant=t, key=key, payload={}, subject=scheduled)
+        for t in tenants
+    ).tenants == len(tenants)
     assert Outbox.objects.count() == queued
 
 

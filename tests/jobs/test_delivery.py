@@ -26,6 +26,7 @@ from tenants.delivery.outbox import (
     retry_delay,
 )
 from tenants.models import WebhookEndpoint
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 from tenants.webhooks import SIGNATURE_HEADER, webhook_verify
 from tests.factories.tenants import PartnerFactory, StaffFactory
@@ -415,12 +416,11 @@ def test_outbox_add_rings_delivery_after_commit_once(django_capture_on_commit_ca
 
 
 def test_contract_notices_ring_delivery_after_commit_once(django_capture_on_commit_callbacks):
-    from agreements.services.contracts import Note, notify_many
     from tests.factories.tenants import TenantFactory
 
     tenant = TenantFactory(contact_email="it@customer.example")
     with django_capture_on_commit_callbacks() as callbacks:
-        notify_many(
+        notify(
             [
                 Note(
                     kind=EventKind.RENEWED,

@@ -10,7 +10,7 @@ from core.enums import EventKind, OutboxChannel
 from core.models import Event, Outbox
 from core.outbox import _ring
 from tenants.models import WebhookEndpoint
-from tenants.notify import AddressNote, Note, StaffNote, notify, notify_staff, notify_tenant
+from tenants.notify import AddressNote, Note, StaffNote, notify
 from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -106,13 +106,16 @@ def test_notify_again_queues_nothing_new_and_can_return_the_queued_rows():
     assert notify(_notes([no_recipient]), outbox_ids=True).outbox_ids == [None]
 
 
-def test_notify_tenant_and_notify_staff_are_wrappers_over_notify(
+def test_notify_one_tenant_and_the_staff_mailbox_in_one_call(
     django_capture_on_commit_callbacks,
 ):
     (tenant,) = _tenants(1)
     with django_capture_on_commit_callbacks() as callbacks:
-        event = notify_tenant(kind=EventKind.RENEWED, tenant=tenant, key="k", payload={"x": 1})
-        notify_staff(kind=EventKind.VERSION_LAPSED, key="version:1:lapsed", payload={})
+        event = notify(
+            [Note(kind=EventKind.RENEWED, tenant=tenant, key="k", payload={"x": 1})],
+            staff=[StaffNote(kind=EventKind.VERSION_LAPSED, key="version:1:lapsed", payload={})],
+        ).first_event
+    assert event is not None
     assert callbacks == [_ring]
     assert (event.kind, event.tenant_id, event.payload["x"]) == (EventKind.RENEWED, tenant.pk, 1)
     assert Outbox.objects.filter(event=event).count() == 2

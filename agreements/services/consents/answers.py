@@ -36,7 +36,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.enums import Role
 from tenants.models import Tenant
-from tenants.notify import notify_tenant
+from tenants.notify import Note, notify
 
 if TYPE_CHECKING:
     from tenants.scope import Scope
@@ -190,21 +190,25 @@ def consent_answer(
     )
     record = append_one(head=head, entry=entry, evidence=evidence)
     state_write(state, tenant=tenant, version=version, status=new_status, record=record)
-    notify_tenant(
-        kind=EventKind.ANSWER_RECORDED,
-        tenant=tenant,
-        key=f"consent:{record.pk}",
-        subject=record,
-        payload={
-            "record_id": record.pk,
-            "seq": record.seq,
-            "document_id": version.document_id,
-            "version_id": version.pk,
-            "version_label": version.label,
-            "answer": str(answer),
-            "status": str(new_status),
-            "recorded_at": record.recorded_at.isoformat(),
-        },
+    notify(
+        [
+            Note(
+                kind=EventKind.ANSWER_RECORDED,
+                tenant=tenant,
+                key=f"consent:{record.pk}",
+                subject=record,
+                payload={
+                    "record_id": record.pk,
+                    "seq": record.seq,
+                    "document_id": version.document_id,
+                    "version_id": version.pk,
+                    "version_label": version.label,
+                    "answer": str(answer),
+                    "status": str(new_status),
+                    "recorded_at": record.recorded_at.isoformat(),
+                },
+            )
+        ]
     )
     if new_status == ConsentStatus.REJECTED:
         cases_open(tenant=tenant, version=version, record=record, contracts=contracts)

@@ -19,7 +19,7 @@ from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied
 from core.services import audit_add
 from tenants.models import Tenant
-from tenants.notify import notify_tenant
+from tenants.notify import Note, notify
 
 if TYPE_CHECKING:
     from tenants.scope import Scope
@@ -47,18 +47,24 @@ def cases_open(
         case = TerminationCase.objects.create(
             tenant=tenant, contract=contract, version=version, rejection=record, opened_at=now
         )
-        notify_tenant(
-            kind=EventKind.CASE_OPENED,
-            tenant=tenant,
-            key=f"case:{case.pk}:opened",
-            subject=case,
-            payload={
-                "case_id": case.pk,
-                "contract_id": contract.pk,
-                "version_id": version.pk,
-                "version_label": version.label,
-                "effective_on": version.effective_on.isoformat() if version.effective_on else None,
-            },
+        notify(
+            [
+                Note(
+                    kind=EventKind.CASE_OPENED,
+                    tenant=tenant,
+                    key=f"case:{case.pk}:opened",
+                    subject=case,
+                    payload={
+                        "case_id": case.pk,
+                        "contract_id": contract.pk,
+                        "version_id": version.pk,
+                        "version_label": version.label,
+                        "effective_on": version.effective_on.isoformat()
+                        if version.effective_on
+                        else None,
+                    },
+                )
+            ]
         )
         opened.append(case)
     return opened
@@ -76,16 +82,20 @@ def case_close(case: TerminationCase, *, note: str) -> None:
     Termination.objects.filter(case=case, status=TerminationStatus.SCHEDULED).update(
         status=TerminationStatus.CANCELLED, updated_at=now
     )
-    notify_tenant(
-        kind=EventKind.CASE_DROPPED,
-        tenant=case.tenant,
-        key=f"case:{case.pk}:dropped",
-        subject=case,
-        payload={
-            "case_id": case.pk,
-            "contract_id": case.contract_id,
-            "version_id": case.version_id,
-        },
+    notify(
+        [
+            Note(
+                kind=EventKind.CASE_DROPPED,
+                tenant=case.tenant,
+                key=f"case:{case.pk}:dropped",
+                subject=case,
+                payload={
+                    "case_id": case.pk,
+                    "contract_id": case.contract_id,
+                    "version_id": case.version_id,
+                },
+            )
+        ]
     )
 
 
@@ -162,17 +172,21 @@ def case_confirm(*, scope: Scope, case: TerminationCase, note: str = "") -> Term
         summary=f"terms_rejected case confirmed, contract ends {end_date.isoformat()}",
         data={"end_date": end_date.isoformat(), "contract_id": case.contract_id, "note": note},
     )
-    notify_tenant(
-        kind=EventKind.CASE_CONFIRMED,
-        tenant=case.tenant,
-        key=f"case:{case.pk}:confirmed",
-        subject=case,
-        payload={
-            "case_id": case.pk,
-            "contract_id": case.contract_id,
-            "version_id": case.version_id,
-            "end_date": end_date.isoformat(),
-        },
+    notify(
+        [
+            Note(
+                kind=EventKind.CASE_CONFIRMED,
+                tenant=case.tenant,
+                key=f"case:{case.pk}:confirmed",
+                subject=case,
+                payload={
+                    "case_id": case.pk,
+                    "contract_id": case.contract_id,
+                    "version_id": case.version_id,
+                    "end_date": end_date.isoformat(),
+                },
+            )
+        ]
     )
     return case
 

@@ -11,21 +11,18 @@ from agreements.services.contracts.common import NOTICE_REQUIRED_REASONS, contra
 from agreements.services.contracts.create import contract_create
 from agreements.services.contracts.ends import contract_end
 from agreements.services.contracts.non_renewal import non_renewal_request, non_renewal_withdraw
-from agreements.services.contracts.notes import Note, notify_many
 from agreements.services.contracts.roll import contracts_roll_due
 from agreements.services.contracts.succession import succession
 from agreements.services.contracts.terminations import termination_request, termination_schedule
 
 __all__ = [
     "NOTICE_REQUIRED_REASONS",
-    "Note",
     "contract_create",
     "contract_end",
     "contract_for_write",
     "contracts_roll_due",
     "non_renewal_request",
     "non_renewal_withdraw",
-    "notify_many",
     "succession",
     "termination_request",
     "termination_schedule",

@@ -42,10 +42,10 @@ from agreements.services.contracts.common import (
     _require_not_before_start,
     _require_notice,
 )
-from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import PermissionDenied, ValidationFailed
+from tenants.notify import Note, StaffNote, notify
 from tenants.scope import Scope
 
 # --- Ends (R14, R15, R18) ---------------------------------------------------------------
@@ -136,7 +136,7 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
             contract_id__in=non_renewals, status=NonRenewalStatus.ACTIVE
         ).update(status=NonRenewalStatus.APPLIED, updated_at=now)
 
-    outbox_ids = notify_many(
+    outbox_ids = notify(
         [
             Note(
                 kind=EventKind.ENDED if e.reason in ENDED_REASONS else EventKind.TERMINATION,
@@ -146,8 +146,9 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
                 payload=_end_payload(e),
             )
             for e in ends
-        ]
-    )
+        ],
+        outbox_ids=True,
+    ).outbox_ids
     created = Termination.objects.bulk_create(
         [
             Termination(
@@ -227,7 +228,7 @@ def _flag_lost_prerequisites(ends: Sequence[_End], *, now: datetime) -> int:
         pk__in={row[0] for row in lost}, prerequisite_flagged_at__isnull=True
     ).update(prerequisite_flagged_at=now, updated_at=now)
     tenant_notes: list[Note] = []
-    staff_notes: list[Note] = []
+    staff_notes: list[StaffNote] = []
     for pk, tenant_id, product_id, option_code, option_name, product_code in lost:
         ended = ended_pairs[(tenant_id, product_id)]
         payload = {
@@ -249,14 +250,13 @@ def _flag_lost_prerequisites(ends: Sequence[_End], *, now: datetime) -> int:
             )
         )
         staff_notes.append(
-            Note(
+            StaffNote(
                 kind=EventKind.OPTION_PREREQUISITE_LOST,
-                tenant=tenants[tenant_id],
                 key=key,
                 payload={"tenant_id": tenant_id, "tenant_name": tenants[tenant_id].name, **payload},
             )
         )
-    notify_many(tenant_notes, staff=staff_notes)
+    notify(tenant_notes, staff=staff_notes)
     return len(lost)
 
 

@@ -19,10 +19,10 @@ from agreements.services.contracts.common import (
     _require_active,
     contract_for_write,
 )
-from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, ValidationFailed
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 # --- Non-renewal (R11) --------------------------------------------------------------------
@@ -101,7 +101,7 @@ def non_renewal_request(
         **_actor_fields(scope),
     )
     Contract.objects.filter(pk=locked.pk).update(updated_at=clock.now())
-    notify_many(
+    notify(
         [
             Note(
                 kind=EventKind.NON_RENEWAL_RECEIVED,
@@ -165,7 +165,7 @@ def non_renewal_withdraw(*, scope: Scope, request: NonRenewalRequest) -> NonRene
     ).update(status="cancelled", updated_at=now)
     Contract.objects.filter(pk=locked_contract.pk).update(updated_at=now)
     period = open_period(locked_contract)
-    notify_many(
+    notify(
         [
             Note(
                 kind=EventKind.NON_RENEWAL_WITHDRAWN,

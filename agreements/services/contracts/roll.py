@@ -21,9 +21,9 @@ from agreements.models import Contract, ContractPeriod, NonRenewalRequest, Termi
 from agreements.selectors.contracts import contract_period_months
 from agreements.services.contracts.common import _contract_payload, _iso
 from agreements.services.contracts.ends import _End, _end_many
-from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import EventKind
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 # --- What is due: one definition, read by the lifecycle jobs and by the services below ------
@@ -183,7 +183,7 @@ def _renew(periods: Sequence[ContractPeriod]) -> None:
         )
     ContractPeriod.objects.bulk_create(new_periods)
     Contract.objects.filter(pk__in=[p.contract_id for p in periods]).update(updated_at=now)
-    notify_many(notes)
+    notify(notes)
 
 
 def _counts() -> dict[str, int]:

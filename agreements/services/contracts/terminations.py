@@ -23,10 +23,10 @@ from agreements.services.contracts.common import (
     _require_notice,
     contract_for_write,
 )
-from agreements.services.contracts.notes import Note, notify_many
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 # --- Terminations (R6, R13, R14) -------------------------------------------------------
@@ -86,7 +86,7 @@ def _termination_create(
     }
     if settings.TERMS_DELETION_PRIMARY_ALLOWED:
         payload["primary_deletion_from"] = _iso(rules.primary_deletion_from(end=end_date))
-    (outbox_id,) = notify_many(
+    (outbox_id,) = notify(
         [
             Note(
                 kind=EventKind.TERMINATION,
@@ -95,8 +95,9 @@ def _termination_create(
                 subject=termination,
                 payload=payload,
             )
-        ]
-    )
+        ],
+        outbox_ids=True,
+    ).outbox_ids
     termination.notice_outbox_id = outbox_id
     termination.save(update_fields=["notice_outbox_id", "updated_at"])
     _require_notice(termination)

@@ -22,7 +22,7 @@ from agreements.services.versions.common import (
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.services import audit_add, event_add
-from tenants.notify import notify_staff, notify_tenants
+from tenants.notify import Note, StaffNote, notify
 
 
 @transaction.atomic
@@ -55,18 +55,28 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
         )
         version.refresh_from_db()
         payload = version_payload(version)
-        notify_staff(kind=EventKind.VERSION_LAPSED, key=f"version:{pk}:lapsed", payload=payload)
-        if version.posted_at is not None:
-            # Tenants saw the (late) notice; tell them it does not take effect.
-            key = f"version:{pk}:lapsed"
-            notify_tenants(
-                kind=EventKind.VERSION_LAPSED,
-                items=(
-                    (tenant, key, payload, version)
-                    for tenant in bound_tenants(version.document, NOTIFY_BATCH_SIZE)
-                ),
-                batch_size=NOTIFY_BATCH_SIZE,
-            )
+        key = f"version:{pk}:lapsed"
+        # Staff always; tenants only if they saw the (late) notice: tell them it does not
+        # take effect.
+        told = (
+            bound_tenants(version.document, NOTIFY_BATCH_SIZE)
+            if version.posted_at is not None
+            else ()
+        )
+        notify(
+            (
+                Note(
+                    kind=EventKind.VERSION_LAPSED,
+                    tenant=tenant,
+                    key=key,
+                    payload=payload,
+                    subject=version,
+                )
+                for tenant in told
+            ),
+            staff=[StaffNote(kind=EventKind.VERSION_LAPSED, key=key, payload=payload)],
+            batch_size=NOTIFY_BATCH_SIZE,
+        )
         projection_restore(version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"))
         audit_add(
             actor=None,

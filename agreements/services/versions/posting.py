@@ -14,7 +14,7 @@ from agreements.services.consents.projection import consent_states_open
 from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
 from core import clock
 from core.enums import EventKind
-from tenants.notify import notify_tenants
+from tenants.notify import Note, notify
 
 
 @transaction.atomic
@@ -34,10 +34,15 @@ def notice_post(*, version: TermsVersion) -> bool:
     payload = version_payload(posted)
     key = f"version:{posted.pk}:posted"
     # Set-based: a constant number of queries per batch of tenants, not seven per tenant.
-    notify_tenants(
-        kind=EventKind.NOTICE_POSTED,
-        items=(
-            (tenant, key, payload, posted)
+    notify(
+        (
+            Note(
+                kind=EventKind.NOTICE_POSTED,
+                tenant=tenant,
+                key=key,
+                payload=payload,
+                subject=posted,
+            )
             for tenant in bound_tenants(posted.document, NOTIFY_BATCH_SIZE)
         ),
         batch_size=NOTIFY_BATCH_SIZE,

@@ -39,7 +39,7 @@ from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
-from tenants.notify import notify_tenants
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 PUBLISHER_GROUP = "publisher"
@@ -272,14 +272,19 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
     if locked.posted_at is not None:
         payload = {**version_payload(locked), "reason": locked.withdrawal_reason}
         key = f"version:{locked.pk}:withdrawn"
-        notified = notify_tenants(
-            kind=EventKind.VERSION_WITHDRAWN,
-            items=(
-                (tenant, key, payload, locked)
+        notified = notify(
+            (
+                Note(
+                    kind=EventKind.VERSION_WITHDRAWN,
+                    tenant=tenant,
+                    key=key,
+                    payload=payload,
+                    subject=locked,
+                )
                 for tenant in bound_tenants(locked.document, NOTIFY_BATCH_SIZE)
             ),
             batch_size=NOTIFY_BATCH_SIZE,
-        )
+        ).tenants
     projection_restore(locked, note=gettext("改定が撤回されたため取り下げ"))
     audit_add(
         actor=staff_actor(scope),
