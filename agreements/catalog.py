@@ -1,4 +1,4 @@
-"""The products, options and terms documents the service is built around (DESIGN: who uses it).
+"""The products, options and terms documents the service is built around (docs/architecture.md).
 
 Optimal Biz (MDM) and OPTiM ID+ (SSO), each with its base terms (利用規約, R1); ID+'s
 device-authentication option requires an Optimal Biz contract of the same tenant (R18).

@@ -1,4 +1,4 @@
-"""Database-specific hardening, each behind one function with a portable path (DESIGN: Settings)."""
+"""Database-specific hardening, each behind one function with a portable path (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class Answer(models.TextChoices):
 
 
 class ConsentStatus(models.TextChoices):
-    """Projection status per tenant × document (DESIGN: consent truth table)."""
+    """Projection status per tenant × document (docs/rules.md, consent truth table)."""
 
     NO_ANSWER = "no_answer", _("未回答")
     ACCEPTED = "accepted", _("同意済み")
@@ -154,7 +154,7 @@ class DeletionStatus(models.TextChoices):
 
 
 class ProductKeyScope(models.TextChoices):
-    """Scopes of product keys (DESIGN: Auth)."""
+    """Scopes of product keys (docs/security.md)."""
 
     STATUS_READ = "status:read", _("利用可否の参照")
     DELETION_ACK = "deletion:ack", _("データ削除の完了報告")

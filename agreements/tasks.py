@@ -1,4 +1,4 @@
-"""Celery tasks of the lifecycle: thin bells; the database knows what is due (DESIGN: Jobs).
+"""Celery tasks of the lifecycle: thin bells; the database knows what is due (docs/jobs.md).
 
 `acks_late` + `reject_on_worker_lost` (also the global defaults): a task whose worker dies is
 re-queued instead of lost. That is safe only because every job is idempotent by construction

@@ -1,4 +1,4 @@
-"""The job engine: planned actions and job runs (DESIGN: Jobs).
+"""The job engine: planned actions and job runs (docs/jobs.md).
 
 The broker is a doorbell, PostgreSQL the ledger. Every effect a job must cause exactly once is a
 `PlannedAction` row whose `key` names the subject and the period ("renewal_notice:period:12:60").

@@ -117,7 +117,7 @@ class Delivery(TimeStamped):
 
 
 class PlannedAction(TimeStamped):
-    """One effect a job must cause exactly once, keyed per subject and period (DESIGN: Jobs)."""
+    """One effect a job must cause exactly once, keyed per subject and period (docs/jobs.md)."""
 
     job = models.CharField(_("ジョブ"), max_length=64)
     key = models.CharField(_("キー"), max_length=255, unique=True)

@@ -2,7 +2,7 @@
 
 Delivery itself (rendering, sending, retries) lives with the recipients in `tenants.delivery`;
 core only rings, by the task's name, so that the ground floor never imports what sits on it.
-The database knows what is due (DESIGN: Jobs): a missed ring costs at most the minute tick.
+The database knows what is due (docs/jobs.md): a missed ring costs at most the minute tick.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The caller's reach, built once per request; every selector filters by it (STYLE §5).
+"""The caller's reach, built once per request; every selector filters by it.
 
 staff see everything; a partner sees its own tenants; a product sees the contracts of its
 product; a tenant user sees the one tenant they are working in; the system (jobs) sees all.

@@ -1,7 +1,7 @@
 """Reads of partners, keys, tenants, memberships, invitations and webhooks, built from a Scope.
 
 An object outside the caller's reach is NotFound, never PermissionDenied: a partner cannot
-learn that another partner's tenant exists (DESIGN: Auth, "another caller's object → 404").
+learn that another partner's tenant exists (docs/security.md: another caller's object → 404).
 """
 
 from __future__ import annotations

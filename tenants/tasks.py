@@ -15,7 +15,7 @@ def deliver_outbox() -> dict[str, int]:
 
     Re-running it is harmless: rows are claimed with SKIP LOCKED and a lease, so two runs share
     the work instead of doubling it; a message sent but not recorded is resent with the same
-    Message-ID (at least once, DESIGN: Jobs).
+    Message-ID (at least once, docs/jobs.md).
     """
     from tenants.delivery.outbox import outbox_deliver_due  # noqa: PLC0415 -- leaf
 

@@ -1,4 +1,4 @@
-"""The Celery app. The broker is a doorbell; PostgreSQL holds what is due (DESIGN: Jobs)."""
+"""The Celery app. The broker is a doorbell; PostgreSQL holds what is due (docs/jobs.md)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from core import clock
+from core.models import Heartbeat
 
 Check = tuple[bool, str]
 
@@ -84,7 +85,6 @@ def check_heartbeat(name: str) -> Check:
     `beat` is written by the worker running beat's heartbeat task, so it proves beat, broker
     and a worker together; `worker` is written by the same run (core.tasks.heartbeat).
     """
-    from core.models import Heartbeat  # noqa: PLC0415 -- apps are ready by request time
 
     try:
         beat = Heartbeat.objects.filter(name=name).first()

@@ -1,4 +1,4 @@
-"""Structured logs: JSON lines in production, readable lines in debug (DESIGN: Runtime).
+"""Structured logs: JSON lines in production, readable lines in debug (docs/operations.md).
 
 Every line carries the request id (X-Request-ID, in and out), and the tenant and partner ids
 where known; a Celery task started by a request logs under the same request id, carried in

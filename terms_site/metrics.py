@@ -30,7 +30,10 @@ from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from agreements.ledger.heads import daily_heads
+from agreements.models import ConsentRecord, ConsentState
 from core import clock
+from core.models import Heartbeat, JobRun, Outbox, PlannedAction
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +82,6 @@ class DatabaseCollector(Collector):
 
     # --- jobs ----------------------------------------------------------------------------
     def _jobs(self) -> Iterator[Any]:
-        from core.models import JobRun, PlannedAction  # noqa: PLC0415 -- apps ready at scrape
 
         now = clock.now()
         runs = GaugeMetricFamily(
@@ -154,7 +156,6 @@ class DatabaseCollector(Collector):
 
     # --- outbox --------------------------------------------------------------------------
     def _outbox(self) -> Iterator[Any]:
-        from core.models import Outbox  # noqa: PLC0415 -- apps ready at scrape
 
         now = clock.now()
         messages = GaugeMetricFamily(
@@ -201,8 +202,6 @@ class DatabaseCollector(Collector):
 
     # --- ledger --------------------------------------------------------------------------
     def _ledger(self) -> Iterator[Any]:
-        from agreements.ledger.heads import daily_heads  # noqa: PLC0415
-        from agreements.models import ConsentRecord, ConsentState  # noqa: PLC0415
 
         rows = GaugeMetricFamily(
             "terms_ledger_rows", "Consent ledger rows by answer", labels=["answer"]
@@ -259,7 +258,6 @@ class DatabaseCollector(Collector):
 
     # --- heartbeats ----------------------------------------------------------------------
     def _heartbeats(self) -> Iterator[Any]:
-        from core.models import Heartbeat  # noqa: PLC0415 -- apps ready at scrape
 
         now = clock.now()
         age = GaugeMetricFamily(

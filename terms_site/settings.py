@@ -1,4 +1,4 @@
-"""Settings, read from the environment through django-environ (DESIGN: Settings).
+"""Settings, read from the environment through django-environ (docs/operations.md).
 
 Without DATABASE_URL / CELERY_BROKER_URL the service runs embedded: SQLite in WAL mode and
 kombu's filesystem broker under var/, so `make run` needs nothing but Python.
@@ -152,7 +152,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only after it ran, and re-queued if its worker dies: every task is
-# idempotent (DESIGN: Jobs), so a second run is harmless while a lost one would not be.
+# idempotent (docs/jobs.md), so a second run is harmless while a lost one would not be.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -167,7 +167,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("TERMS_HEARTBEAT_SECONDS", default=30.0),
         "kwargs": {"name": "beat"},
     },
-    # The database knows what is due; this tick only rings the bell (DESIGN: Jobs).
+    # The database knows what is due; this tick only rings the bell (docs/jobs.md).
     "lifecycle-tick": {"task": "agreements.lifecycle_tick", "schedule": crontab(minute="*")},
     # Each job's own bell early in the business day (JST), in the order a day needs; the tick
     # above re-rings whatever is still due, so a missed bell delays nothing by more than a minute.

@@ -16,7 +16,10 @@ def log_ledger_heads() -> int:
 @shared_task(name="ops.housekeeping", acks_late=True, ignore_result=True)
 def housekeeping() -> dict[str, int]:
     """Hourly (beat): drop Idempotency-Key records past their 24 h, expire old invitations."""
+    from core.services import idempotency_purge_expired  # noqa: PLC0415 -- leaf
     from tenants.services import invitations_expire  # noqa: PLC0415 -- leaf
-    from web.api.idempotency import purge_expired  # noqa: PLC0415 -- leaf
 
-    return {"idempotency_purged": purge_expired(), "invitations_expired": invitations_expire()}
+    return {
+        "idempotency_purged": idempotency_purge_expired(),
+        "invitations_expired": invitations_expire(),
+    }

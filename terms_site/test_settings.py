@@ -1,4 +1,4 @@
-"""Test settings: PostgreSQL and Redis for real, isolated per run (DESIGN: Tests and CI)."""
+"""Test settings: PostgreSQL and Redis for real, isolated per run (README, Tests)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""URL map: each audience's interface is mounted from its app (DESIGN: Where code lives)."""
+"""URL map: each audience's interface is mounted from its app (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The database enforces the invariants it can (DESIGN: Ledger, Versions; Foundation 1)."""
+"""The database enforces the invariants it can (docs/ledger.md, docs/rules.md R7)."""
 
 from __future__ import annotations
 

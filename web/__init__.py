@@ -1,1 +1,1 @@
-"""Every interface of the service, grouped by audience: api, console, portal, public (DESIGN: Where code lives)."""
+"""Every interface of the service, grouped by audience: api, console, portal, public (docs/architecture.md)."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class ScopedRequest(HttpRequest):
-    """A request whose caller is known: `scope` is the caller's reach (STYLE §5)."""
+    """A request whose caller is known: `scope` is the caller's reach."""
 
     scope: Scope
 

@@ -1,4 +1,4 @@
-"""The lifecycle jobs (DESIGN: Jobs): the registry and the runs of a day, from `registry`."""
+"""The lifecycle jobs (docs/jobs.md): the registry and the runs of a day, from `registry`."""
 
 from __future__ import annotations
 

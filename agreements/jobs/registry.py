@@ -1,4 +1,4 @@
-"""The lifecycle jobs' registry; each job is a run for one business date (DESIGN: Jobs).
+"""The lifecycle jobs' registry; each job is a run for one business date (docs/jobs.md).
 
 Order matters within a day: notices are posted before versions take effect, periods roll before
 the next period's renewal notices are planned, and delivery comes last so that a day's replay

@@ -1,4 +1,4 @@
-"""The consent ledger: one append-only hash chain per tenant (DESIGN: Ledger; docs/ledger.md).
+"""The consent ledger: one append-only hash chain per tenant (docs/ledger.md).
 
 - `rows`: what a row holds and its hash (pure: the one definition, used by every writer);
 - `heads`: the per-tenant chain heads, locked and moved by the appends, read by operations;

@@ -1,5 +1,5 @@
 """Appending to the ledger: one answer under its tenant's head lock, or a batch of tenants
-whose heads are locked together (DESIGN: Ledger).
+whose heads are locked together (docs/ledger.md).
 
 The rows are built by `rows.chained_row` only; these functions add the transport (INSERTs)
 and move the heads. No truth-table check here: the consent services decide what may be

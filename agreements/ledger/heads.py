@@ -5,7 +5,7 @@ A head is the last row of a tenant's chain: (tenant id, seq, hash), kept in the 
 LedgerHead row. Every append locks that row, so two writers never fork a chain. Recorded
 outside the database — in backup manifests, the daily log line and the metrics — a head
 lets anyone detect a later rewrite of a whole chain, which the chain alone cannot show
-(DESIGN: Ledger).
+(docs/ledger.md).
 """
 
 from __future__ import annotations

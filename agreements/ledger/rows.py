@@ -1,4 +1,4 @@
-"""What a ledger row holds, and its hash: the one definition (DESIGN: Ledger; docs/ledger.md).
+"""What a ledger row holds, and its hash: the one definition (docs/ledger.md).
 
 Pure: no ORM, no clock. Every row hashes `prev_hash ‖ canonical JSON of its payload`.
 Personal data stays out of the chain: it lives in ConsentEvidence with a random salt, and

@@ -1,7 +1,7 @@
 """Pure domain rules: periods, deadlines, caps and the consent truth table.
 
 No ORM, no clock, no settings: callers pass dates (JST business dates, inclusive) and
-configured values in. Rule numbers (R1…R19) refer to DESIGN.md; article numbers to the
+configured values in. Rule numbers (R1…R19) refer to docs/rules.md; article numbers to the
 Optimal Biz terms (Biz), the OPTiM ID+ terms (ID+) and the Civil Code (CC).
 
 One module per subject: ``periods`` (R10, R11), ``endings`` (R6, R14-R17), ``versions``

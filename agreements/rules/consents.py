@@ -1,4 +1,4 @@
-"""The consent truth table (DESIGN: Decisions; R3, R4, R6, R13): which answer moves a
+"""The consent truth table (docs/rules.md; R3, R4, R6, R13): which answer moves a
 tenant's status where, and what the effective date makes of silence.
 """
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from agreements.enums import Answer, ConsentMode, ConsentStatus
 
-# --- Consent truth table (DESIGN: Decisions; R3, R4, R6, R13) ---------------------------
+# --- Consent truth table (docs/rules.md; R3, R4, R6, R13) ---------------------------
 
 # Refusal codes carried by TransitionNotAllowed.code.
 REJECT_AFTER_EFFECTIVE = "reject_after_effective_deemed"  # remedy: end the contract (R13)
@@ -87,7 +87,7 @@ def consent_transition(
     version_effective: bool,
     case_in_effect: bool = False,
 ) -> ConsentStatus | None:
-    """New consent status after a caller's `answer` (DESIGN consent truth table; R3, R4, R6).
+    """New consent status after a caller's `answer` (docs/rules.md, consent truth table; R3, R4, R6).
 
     Returns None when the answer repeats the current one (a no-op: return the existing
     record). Raises TransitionNotAllowed with `code`:
@@ -146,7 +146,7 @@ def status_after_effective(
 
 
 def is_tenant_allowed(*, contract_active: bool, statuses: Iterable[ConsentStatus]) -> bool:
-    """The status API's `allowed` (DESIGN: truth table; R4).
+    """The status API's `allowed` (docs/rules.md, consent truth table; R4).
 
     False without an active contract or when any bound document is `outstanding`. A
     `rejected` tenant stays allowed (flagged) until its case takes effect and ends the

@@ -1,4 +1,4 @@
-"""Importing terms texts and revision notices as versions (DESIGN: Versions).
+"""Importing terms texts and revision notices as versions (docs/rules.md, R7 and R8).
 
 `terms_import` stores a plain-text document (seed 000's shape) as a draft, or with
 `historical` as a version that was in force in the past (effective, or superseded when a

@@ -1,4 +1,4 @@
-"""Drafts of terms versions and the console's article editor (DESIGN: Versions; R7).
+"""Drafts of terms versions and the console's article editor (R7 in docs/rules.md).
 
 A draft starts as a copy of the version in force; staff edit its fields and articles.
 Only drafts change: from scheduling on a version is frozen (R7), a correction is a new

@@ -1,4 +1,4 @@
-"""The ConsentState projection is rebuildable from the ledger and the versions (DESIGN: Ledger)."""
+"""The ConsentState projection is rebuildable from the ledger and the versions (docs/ledger.md)."""
 
 from __future__ import annotations
 

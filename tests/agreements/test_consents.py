@@ -1,4 +1,4 @@
-"""consent_answer against the consent truth table (DESIGN: Decisions), R3, R4, R6, R13; cases."""
+"""consent_answer against the consent truth table (docs/rules.md), R3, R4, R6, R13; cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The consent ledger: canonical form, chains, evidence, verification (DESIGN: Ledger; R15)."""
+"""The consent ledger: canonical form, chains, evidence, verification (docs/ledger.md; R15)."""
 
 from __future__ import annotations
 

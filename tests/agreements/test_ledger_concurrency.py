@@ -1,5 +1,5 @@
 """Concurrent answers on real PostgreSQL: one row for identical requests, one chain, no fork
-(DESIGN: Ledger; truth table "20 identical concurrent POSTs")."""
+(docs/ledger.md; docs/rules.md, consent truth table: "20 identical concurrent POSTs")."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ quick = settings(deadline=None, max_examples=100)
 # --- R10 period_end -------------------------------------------------------------------
 
 PERIOD_END_CASES = [
-    # DESIGN R10 examples
+    # R10 examples (docs/rules.md)
     ("2024-04-01", 12, "2025-03-31"),
     ("2024-01-31", 1, "2024-02-29"),
     # the corresponding day exists: the day before it
@@ -199,7 +199,7 @@ def test_period_end_r10_chaining_composes_for_first_day_starts(start: date, a: i
 @pytest.mark.parametrize(
     ("start", "months", "expected"),
     [
-        # DESIGN: 2024-01-31 monthly: 2024-02-29, then 2024-03-31
+        # R10: 2024-01-31 monthly: 2024-02-29, then 2024-03-31
         (
             "2024-01-31",
             1,
@@ -331,7 +331,7 @@ def test_period_containing_r10_is_a_chained_period(start: date, months: int, off
 # --- R11 non-renewal ------------------------------------------------------------------
 
 DEADLINE_CASES = [
-    # DESIGN R11 examples
+    # R11 examples (docs/rules.md)
     ("2025-03-31", 1, "2025-02-28"),
     ("2025-04-30", 1, "2025-03-31"),
     ("2026-02-28", 1, "2026-01-31"),
@@ -534,7 +534,7 @@ def test_earliest_non_renewal_end_r11_is_first_timely_chain_end(
 @pytest.mark.parametrize(
     ("end", "due"),
     [
-        ("2025-03-31", "2025-05-01"),  # DESIGN R15
+        ("2025-03-31", "2025-05-01"),  # R15
         ("2025-01-31", "2025-03-01"),
         ("2024-01-31", "2024-03-01"),
         ("2025-01-30", "2025-03-01"),  # 01-31 + 1 month: no 02-31, so 02-28 ends it
@@ -583,7 +583,7 @@ def test_requested_deletion_due_r15_rejects_negative_grace() -> None:
 @pytest.mark.parametrize(
     ("end", "due"),
     [
-        ("2025-03-31", "2026-04-01"),  # DESIGN R15
+        ("2025-03-31", "2026-04-01"),  # R15
         ("2024-02-29", "2025-03-01"),
         ("2024-02-28", "2025-03-01"),  # 02-29 + 1 year: no 2025-02-29, so 02-28 ends it
         ("2023-02-28", "2024-03-01"),
@@ -599,7 +599,7 @@ def test_backup_purge_due_r15_day_after_one_year(end: str, due: str) -> None:
 @pytest.mark.parametrize(
     ("end", "closes"),
     [
-        ("2025-03-31", "2025-06-30"),  # DESIGN R16
+        ("2025-03-31", "2025-06-30"),  # R16
         ("2025-11-30", "2026-02-28"),
         ("2023-11-30", "2024-02-29"),
         ("2025-11-29", "2026-02-28"),  # 11-30 + 3 months: no 02-30
@@ -893,7 +893,7 @@ def test_is_version_effective_r5(effective_on: str, today: str, effective: bool)
     assert is_version_effective(effective_on=D(effective_on), today=D(today)) is effective
 
 
-# --- Consent truth table (DESIGN Decisions; R3, R4, R6) --------------------------------
+# --- Consent truth table (docs/rules.md; R3, R4, R6) --------------------------------
 
 S, A = ConsentStatus, Answer
 NOOP = "noop"  # consent_transition returns None

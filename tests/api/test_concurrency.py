@@ -1,4 +1,4 @@
-"""Twenty identical answers at once, through HTTP, on real PostgreSQL (DESIGN: truth table).
+"""Twenty identical answers at once, through HTTP, on real PostgreSQL (docs/rules.md, consent truth table).
 
 Each request runs in its own thread with its own database connection, released together by a
 barrier, so the requests really overlap in the database.

@@ -2,7 +2,7 @@
 
 The operations come from the URL configuration, so a new endpoint fails here until it is given
 an audience, a valid request and the status it answers with (SPECS below); the expected status
-of every caller is then derived from the audience alone (DESIGN: Auth):
+of every caller is then derived from the audience alone (docs/security.md):
 
 - anonymous and revoked keys: 401; a caller outside the audience: 403;
 - a read-only partner key on a write: 403;

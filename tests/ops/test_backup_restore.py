@@ -1,4 +1,4 @@
-"""A real pg_dump and pg_restore on the local PostgreSQL (DESIGN: Ledger; docs/operations.md).
+"""A real pg_dump and pg_restore on the local PostgreSQL (docs/ledger.md, docs/operations.md).
 
 The source is this run's test database with a few committed ledger rows; each restore goes
 into a new, empty database that the test creates and drops.

@@ -1,6 +1,6 @@
 """A tenant bound by the ID+ terms, with a posted explicit revision, an admin and a viewer.
 
-The running example (DESIGN R11 and the consent truth table): ID+ contract from 2024-04-01,
+The running example (R11 and the consent truth table in docs/rules.md): ID+ contract from 2024-04-01,
 auto-renewing yearly with one month's notice (first period ends 2025-03-31, deadline
 2025-02-28); V1 in force since 2024-01-01; V2 (explicit consent) posted 2025-03-01,
 effective 2025-04-01. Pages are requested on 2025-03-10 unless a test moves the clock.

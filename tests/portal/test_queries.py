@@ -1,4 +1,4 @@
-"""List pages cost a constant number of queries, whatever the number of rows (STYLE §9)."""
+"""List pages cost a constant number of queries, whatever the number of rows."""
 
 from __future__ import annotations
 

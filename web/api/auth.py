@@ -1,4 +1,4 @@
-"""Who is calling the API, and what they may reach (DESIGN: Auth; STYLE §5).
+"""Who is calling the API, and what they may reach (docs/security.md).
 
 Three ways in, tried in this order:
 - a partner key, `Authorization: Api-Key tpk_…` → `Scope.partner(key)`;

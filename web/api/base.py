@@ -1,4 +1,4 @@
-"""The base of every API operation and the plumbing views share (STYLE §6).
+"""The base of every API operation and the plumbing views share (docs/architecture.md).
 
 `ApiView` brings key/staff auth, the caller's Scope, per-key throttling, strict JSON bodies,
 problem+json errors and Idempotency-Key on POST; `one_path` serves several one-operation views
@@ -121,7 +121,7 @@ class ApiView(APIView):
 
     @property
     def scope(self) -> Scope:
-        """The caller's reach, built by the authenticator (DESIGN: Auth)."""
+        """The caller's reach, built by the authenticator (docs/security.md)."""
         return request_scope(self.request)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -200,7 +200,7 @@ def one_path(**operations: type[APIView]) -> Any:
     """Serve several one-operation views on one path, chosen by method.
 
     `path("tenants/", one_path(get=TenantListApi, post=TenantCreateApi))` keeps one APIView
-    per operation (STYLE §6) with REST paths. The schema generator and the isolation matrix
+    per operation with REST paths. The schema generator and the isolation matrix
     expand `view.operations` into the individual views.
     """
     views = {method.upper(): cls.as_view() for method, cls in operations.items()}

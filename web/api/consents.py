@@ -1,6 +1,6 @@
 """A tenant's consent: status per bound document, recording an answer, and the ledger.
 
-The answers follow the DESIGN truth table; refusals leave as 409 problems (web.api.problems).
+The answers follow the consent truth table (docs/rules.md); refusals leave as 409 problems (web.api.problems).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from web.api.refs import body_ref
 from web.api.versions import VersionRefOutput
 from web.requests import ApiRequest
 
-# The answers a caller may record (DESIGN: truth table); `deemed` is written by the job only.
+# The answers a caller may record (docs/rules.md, consent truth table); `deemed` is written by the job only.
 CALLER_ANSWER_CHOICES = [
     (Answer.ACCEPTED.value, Answer.ACCEPTED.label),
     (Answer.REJECTED.value, Answer.REJECTED.label),

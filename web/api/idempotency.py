@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on every POST (DESIGN: Auth; STYLE §6, pretix's middleware pattern).
+"""`Idempotency-Key` on every POST (docs/api.md; pretix's middleware pattern).
 
 The key is optional and scoped to the caller's credential; a record lives for
 TERMS_IDEMPOTENCY_TTL_HOURS (24 h):
@@ -171,14 +171,3 @@ def store(claimed: Claim, response: HttpResponse) -> None:
         response_headers=headers,
         expires_at=clock.now() + _ttl(),
     )
-
-
-def purge_expired(*, limit: int = 10_000) -> int:
-    """Delete expired records (a job may call this; claims also replace expired rows)."""
-    ids = list(
-        IdempotencyRecord.objects.filter(expires_at__lte=clock.now()).values_list("pk", flat=True)[
-            :limit
-        ]
-    )
-    deleted, _details = IdempotencyRecord.objects.filter(pk__in=ids).delete()
-    return deleted

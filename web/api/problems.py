@@ -1,4 +1,4 @@
-"""Errors as application/problem+json (RFC 9457), defined once (STYLE §6).
+"""Errors as application/problem+json (RFC 9457), defined once.
 
 Domain errors, DRF errors and truth-table refusals all leave through
 `problem_exception_handler`; `errors(...)` documents the same bodies for each operation.
@@ -37,7 +37,7 @@ PROBLEM_TYPE_BASE = "urn:optim-terms:problem:"
 # Members RFC 9457 defines; a domain error's details never overwrite them.
 _RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
 
-# Truth-table refusals (agreements.rules) as the partner reads them (DESIGN: consent truth table).
+# Truth-table refusals (agreements.rules) as the partner reads them (docs/rules.md, consent truth table).
 _TRANSITION_MESSAGES: dict[str, Any] = {
     REJECT_AFTER_EFFECTIVE: _(
         "効力発生後の改定は拒否できません。ご利用を終了する場合は契約の解約（終了の申込）を行ってください。"
@@ -139,7 +139,7 @@ def _instance(context: Mapping[str, Any]) -> str | None:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The one place errors become responses (STYLE §6): application/problem+json."""
+    """The one place errors become responses: application/problem+json."""
     instance = _instance(context)
     if isinstance(exc, DomainError):
         return problem_response(

@@ -3,7 +3,7 @@ the "upcoming" panel, termination cases, the staff search and an object's audit 
 Read-only; every count is a database count.
 
 Dashboard numbers, per document and the version its consent states point at (the latest
-posted version, DESIGN: ConsentState): `bound` = tenants bound by the document today (R1);
+posted version, docs/ledger.md): `bound` = tenants bound by the document today (R1);
 accepted / deemed / rejected / outstanding = their ConsentState rows for that version with
 that status; `no_answer` = the rest of the bound tenants (a `no_answer` row, or no row yet).
 So the five always add up to `bound`.

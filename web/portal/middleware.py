@@ -5,7 +5,7 @@ in the session (the tenant switcher changes it). Every portal page reads `reques
 and builds its queries from `request.scope` (Scope.tenant_user), so another tenant's objects
 are simply not found.
 
-ConsentGateMiddleware (DESIGN R4; issue: customer portal): a tenant admin whose tenant still
+ConsentGateMiddleware (R4 in docs/rules.md): a tenant admin whose tenant still
 owes an answer to an explicit-consent version (`no_answer` before the effective date,
 `outstanding` after it) is sent to that version's review page before any other portal page;
 viewers, who cannot answer, see a banner instead. Pages that must stay reachable (sign-in,

@@ -1,5 +1,5 @@
-"""The products' status check: "may this tenant keep using the product?" (DESIGN: truth
-table; R4, R6)."""
+"""The products' status check: "may this tenant keep using the product?" (docs/rules.md, consent
+truth table; R4, R6)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class BindingVersion:
 
 @dataclass(frozen=True)
 class StatusCheck:
-    """ "May this tenant keep using the product?" (DESIGN: truth table; R4, R6)."""
+    """ "May this tenant keep using the product?" (docs/rules.md, consent truth table; R4, R6)."""
 
     tenant_id: int
     product_id: int

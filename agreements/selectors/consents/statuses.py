@@ -29,7 +29,7 @@ LIVE_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.CONFIRMED)
 
 @dataclass(frozen=True)
 class DocumentStatus:
-    """Where a tenant stands with one bound document (DESIGN: consent truth table)."""
+    """Where a tenant stands with one bound document (docs/rules.md, consent truth table)."""
 
     document: TermsDocument
     version: TermsVersion | None  # the latest posted version: what an answer answers

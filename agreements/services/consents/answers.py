@@ -1,4 +1,4 @@
-"""Answers to terms versions: the consent truth table (DESIGN; R3, R4, R6), one ledger row
+"""Answers to terms versions: the consent truth table (docs/rules.md; R3, R4, R6), one ledger row
 per answer under the tenant's head lock, with the projection and the R6 cases in step."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _check_caller(scope: Scope, tenant: Tenant) -> None:
 
 
 def _check_answerable(version: TermsVersion) -> None:
-    """Answers go to the latest posted version of a document (DESIGN: truth table)."""
+    """Answers go to the latest posted version of a document (docs/rules.md, consent truth table)."""
     if version.status == VersionStatus.DRAFT or (
         version.status == VersionStatus.SCHEDULED and version.posted_at is None
     ):

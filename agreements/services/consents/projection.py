@@ -1,6 +1,6 @@
 """The ConsentState projection (tenant × document): written with every answer and job in
 the same transaction as the ledger rows, opened on posting, and rebuildable from the ledger
-(DESIGN: Ledger)."""
+(docs/ledger.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The lifecycle of a terms version: draft → scheduled → effective → superseded, or
-withdrawn / lapsed (DESIGN: Versions; R2, R5, R7).
+withdrawn / lapsed (R2, R5, R7 in docs/rules.md).
 
 Staff draft a revision (a copy of the version in force), edit its articles, and schedule
 it with its legal basis (R2). The jobs post the notice on its notice date

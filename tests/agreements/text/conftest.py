@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_SEEDS_DIR = Path("..") / "shared" / "seeds"  # DESIGN: TERMS_SEEDS_DIR default
+DEFAULT_SEEDS_DIR = Path("..") / "shared" / "seeds"  # the default of TERMS_SEEDS_DIR
 
 
 def configured_seeds_dir() -> Path:
