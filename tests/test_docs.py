@@ -107,3 +107,49 @@ def test_rules_doc_numbers_come_from_whole_words(
     assert generator.rules_of(name) == rules
     assert generator.rows_of(name) == rows
     assert generator.carries_whole_table(name) is whole_table
+
+
+# A path of this repository named in the docs: backticked, under one of its top-level folders.
+REPO_PATH = re.compile(
+    r"`((?:terms_site|web|agreements|tenants|core|scripts|bench|deploy|templates|tests|docs)"
+    r"/[A-Za-z0-9_./-]*[A-Za-z0-9_/])`"
+)
+DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_docs_name_only_paths_that_exist(doc: Path) -> None:
+    # Moving a module must not leave the docs pointing at a file that is gone.
+    missing = []
+    for found in REPO_PATH.findall(doc.read_text(encoding="utf-8")):
+        path = found.split("::")[0].rstrip("/")
+        if "*" in path or "<" in path or "…" in path:
+            continue
+        if not (ROOT / path).exists():
+            missing.append(found)
+    assert missing == []
+
+
+# Celery task names look like dotted references but name tasks, not code.
+TASK_NAME = re.compile(r'shared_task\(\s*name="([^"]+)"')
+
+
+def _task_names() -> set[str]:
+    names = {"core.deliver_outbox"}  # the outbox task keeps its name in core.outbox.DELIVERY_TASK
+    for source in ROOT.glob("*/tasks.py"):
+        names.update(TASK_NAME.findall(source.read_text(encoding="utf-8")))
+    return names
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_docs_every_dotted_code_reference_resolves(doc: Path) -> None:
+    unresolved = []
+    tasks = _task_names()
+    for reference in REFERENCE.findall(doc.read_text(encoding="utf-8")):
+        if reference in tasks:
+            continue
+        try:
+            _resolve(reference)
+        except (ImportError, AttributeError):
+            unresolved.append(reference)
+    assert unresolved == []
