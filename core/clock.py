@@ -1,4 +1,4 @@
-"""The one clock of the service (docs/architecture.md: one clock).
+"""The one clock of the service (docs/architecture.md, "The clock").
 
 Every "now" and every business "today" is read here, so that tests, `run_lifecycle --today`
 and `loaddemo --as-of` can move time for the whole service in one place.

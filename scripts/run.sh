@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${TERMS_RUN_HOST:-127.0.0.1}
 PORT=${TERMS_RUN_PORT:-8000}
+# Links in e-mails and the events feed point at this server unless told otherwise.
+export TERMS_PORTAL_BASE_URL=${TERMS_PORTAL_BASE_URL:-http://$HOST:$PORT}
 mkdir -p var
 
 $PY manage.py migrate --no-input -v0

@@ -7,6 +7,7 @@ worker into the database, then stops everything.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -30,9 +31,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str, *, key: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)  # noqa: S310 -- loopback only
+    if key is not None:
+        request.add_header("Authorization", f"Api-Key {key}")
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 -- loopback only
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 -- loopback only
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -135,6 +139,22 @@ def test_embedded_default_serves_pages_and_runs_beat_through_the_worker(
         _wait_for(_beat_seen, 90, "beat's heartbeat task to run on the worker")
         status, body = _get(f"{base}/readyz")
         assert status == 200, body
+
+        # The products' status check runs hand-written SQL: its portable form must serve here.
+        product_key = next(
+            line.split()[-1]
+            for line in demo.stdout.decode().splitlines()
+            if "Optimal Biz (product)" in line
+        )
+        with sqlite3.connect(db_path) as conn:
+            (tenant_id,) = conn.execute(
+                "SELECT c.tenant_id FROM agreements_contract c"
+                " JOIN agreements_product p ON p.id = c.product_id"
+                " WHERE p.code = 'optimal-biz' AND c.status = 'active' ORDER BY c.id LIMIT 1"
+            ).fetchone()
+        status, body = _get(f"{base}/api/v1/status/{tenant_id}/", key=product_key)
+        assert status == 200, body[:2000]
+        assert json.loads(body)["allowed"] is True
     finally:
         for proc in (web, worker):
             proc.send_signal(signal.SIGTERM)

@@ -1,6 +1,6 @@
 """A version's text as rows (Article / Paragraph) and back, its hash, its diff and its notice.
 
-Rows are the storage; ``DocText`` (agreements/text/diff.py) is what every interface diffs.
+Rows are the storage; ``DocText`` (agreements/text/diff/texts.py) is what every interface diffs.
 ``store_doc`` writes a parsed document or a ``DocText`` as rows, and ``version_doctext``
 reads them back so that ``version_doctext(v) == doctext_from_parsed(parsed)`` for an
 imported text (and equals the ``DocText`` stored, for excerpts).

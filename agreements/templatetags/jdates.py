@@ -1,6 +1,6 @@
 """Dates as readers expect them: 2025年3月31日 on Japanese pages, 2025-03-31 on English ones.
 
-Business dates are JST dates (docs/architecture.md: one clock); instants are shown in JST with the
+Business dates are JST dates (docs/architecture.md, "The clock"); instants are shown in JST with the
 zone named on English pages, since an English reader may be elsewhere.
 """
 

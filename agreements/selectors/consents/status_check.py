@@ -195,6 +195,47 @@ SELECT d.id, d.slug, d.kind, d.option_id,
  WHERE d.product_id = %(product)s
  ORDER BY d.precedence, d.slug
 """
+# The portable form of the same statement (SQLite, which `make run` uses, has no LATERAL): each
+# lateral row becomes a join on the id its correlated subquery picks. Same rows, same order.
+_DOCUMENTS_WITH_STATUS_SQL_PORTABLE = """
+SELECT d.id, d.slug, d.kind, d.option_id,
+       f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
+       (SELECT r.answer FROM agreements_consentrecord r
+           JOIN agreements_termsversion rv ON rv.id = r.version_id
+         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
+         ORDER BY r.seq DESC LIMIT 1),
+       p.id, p.label,
+       s.status, s.version_id,
+       c.status, c.end_date
+  FROM agreements_termsdocument d
+  LEFT JOIN agreements_termsversion f ON f.id = (
+       SELECT v.id FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1)
+  LEFT JOIN agreements_termsversion p ON p.id = (
+       SELECT v.id FROM agreements_termsversion v
+        WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
+        ORDER BY v.id DESC LIMIT 1)
+  LEFT JOIN agreements_consentstate s ON s.id = (
+       SELECT st.id FROM agreements_consentstate st
+        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1)
+  LEFT JOIN agreements_terminationcase c ON c.id = (
+       SELECT tc.id FROM agreements_terminationcase tc
+         JOIN agreements_termsversion cv ON cv.id = tc.version_id
+        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
+          AND tc.status IN (%(case_open)s, %(case_confirmed)s)
+        ORDER BY tc.id DESC LIMIT 1)
+ WHERE d.product_id = %(product)s
+ ORDER BY d.precedence, d.slug
+"""
+
+
+def documents_with_status_sql(vendor: str) -> str:
+    """The statement for this database: LATERAL on PostgreSQL, the portable form elsewhere."""
+    if vendor == "postgresql":
+        return _DOCUMENTS_WITH_STATUS_SQL
+    return _DOCUMENTS_WITH_STATUS_SQL_PORTABLE
+
+
 _DOCUMENTS_WITH_STATUS_COLUMNS = (
     "pk",
     "slug",
@@ -220,7 +261,7 @@ def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str
     answer to the version in force, its projection row and its live rejection case."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _DOCUMENTS_WITH_STATUS_SQL,
+            documents_with_status_sql(connection.vendor),
             {
                 "tenant": tenant.pk,
                 "product": product.pk,
