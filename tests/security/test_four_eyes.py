@@ -231,7 +231,6 @@ def _settings_process(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.unit
 def test_single_person_mode_is_refused_at_start_up_in_production() -> None:
     refused = _settings_process(DJANGO_DEBUG="false", TERMS_REQUIRE_SECOND_PUBLISHER="false")
     assert refused.returncode != 0
