@@ -1,6 +1,18 @@
+"""The admin of terms, contracts, deletions and the ledger: read-only.
+
+Everything here is owned by a service (drafts and scheduling, contracts and their ends,
+deletions and their acknowledgements, keys) or is evidence (posted versions, the ledger);
+the admin shows it and changes nothing outside those services and their audit rows
+(docs/security.md). The catalog (products, options, documents) is defined by the code
+(`agreements.catalog`), so it is read-only too.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from agreements.models import (
     Article,
@@ -20,65 +32,69 @@ from agreements.models import (
     TerminationCase,
     TermsDocument,
     TermsVersion,
+    VersionAuthor,
 )
+from agreements.services.product_keys import product_key_revoke
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from tenants.scope import Scope
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger and evidence are append-only facts: the admin shows them, never edits them."""
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[override]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[override]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[override]
-        return False
-
-
-class OptionInline(admin.TabularInline):
+class OptionInline(ReadOnlyInline):
     model = Option
     fk_name = "product"
-    extra = 0
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "start_day_counts", "terms_auto_renewal", "terms_notice_months"]
     search_fields = ["code", "name"]
     inlines = [OptionInline]
 
 
 @admin.register(Option)
-class OptionAdmin(admin.ModelAdmin):
+class OptionAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "product", "requires_product"]
     list_filter = ["product"]
     search_fields = ["code", "name"]
 
 
 @admin.register(ProductKey)
-class ProductKeyAdmin(admin.ModelAdmin):
+class ProductKeyAdmin(ReadOnlyAdmin):
     list_display = ["prefix", "name", "product", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["product"]
-    readonly_fields = ["prefix", "hashed_key", "last_used_at"]
+    exclude = ["hashed_key"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("選択したキーを失効させる"), permissions=["service"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ProductKey]) -> None:
+        scope = Scope.staff(request.user)  # type: ignore[arg-type]
+        for key in queryset:
+            product_key_revoke(scope=scope, key=key)
+        self.message_user(request, _("キーを失効させました。"), messages.SUCCESS)
 
 
 @admin.register(TermsDocument)
-class TermsDocumentAdmin(admin.ModelAdmin):
+class TermsDocumentAdmin(ReadOnlyAdmin):
     list_display = ["title", "product", "option", "kind", "slug", "precedence"]
     list_filter = ["product", "kind"]
     search_fields = ["title", "slug"]
 
 
-class ArticleInline(admin.TabularInline):
+class ArticleInline(ReadOnlyInline):
     model = Article
-    extra = 0
     fields = ["position", "number", "heading", "change_category"]
-    show_change_link = True
+
+
+class VersionAuthorInline(ReadOnlyInline):
+    """Who created, edited or classified the version: none of them may schedule it."""
+
+    model = VersionAuthor
+    fields = ["user_label", "role", "subjects", "changes", "first_at", "last_at"]
+    show_change_link = False
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(admin.ModelAdmin):
+class TermsVersionAdmin(ReadOnlyAdmin):
     list_display = [
         "document",
         "label",
@@ -91,22 +107,25 @@ class TermsVersionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "consent_mode", "document__product", "is_excerpt"]
     search_fields = ["label", "title", "document__title"]
-    inlines = [ArticleInline]
-
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[override]
-        # R7: once posted a version is immutable; corrections are new versions.
-        if obj is not None and obj.status != "draft":
-            return [f.name for f in TermsVersion._meta.fields]
-        return ["status", "posted_at", "scheduled_at", "withdrawn_at", "lapsed_at", "body_hash"]
+    # R7: a posted version never changes; a draft changes only through the draft services,
+    # which record its authors for four eyes (agreements.services.version_drafts).
+    inlines = [VersionAuthorInline, ArticleInline]
 
 
-class ParagraphInline(admin.StackedInline):
+@admin.register(VersionAuthor)
+class VersionAuthorAdmin(ReadOnlyAdmin):
+    list_display = ["version", "user_label", "role", "changes", "first_at", "last_at"]
+    list_filter = ["role"]
+    search_fields = ["user_label", "version__label"]
+
+
+class ParagraphInline(ReadOnlyInline):
     model = Paragraph
-    extra = 0
+    show_change_link = False
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ReadOnlyAdmin):
     list_display = ["heading", "version", "position", "number", "change_category"]
     list_filter = ["version__document"]
     search_fields = ["heading"]
@@ -114,20 +133,18 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Paragraph)
-class ParagraphAdmin(admin.ModelAdmin):
+class ParagraphAdmin(ReadOnlyAdmin):
     list_display = ["article", "position", "label"]
     search_fields = ["text"]
 
 
-class PeriodInline(admin.TabularInline):
+class PeriodInline(ReadOnlyInline):
     model = ContractPeriod
-    extra = 0
-    readonly_fields = ["seq", "start_date", "end_date", "status"]
-    can_delete = False
+    fields = ["seq", "start_date", "end_date", "status"]
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "tenant",
@@ -146,21 +163,21 @@ class ContractAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractPeriod)
-class ContractPeriodAdmin(admin.ModelAdmin):
+class ContractPeriodAdmin(ReadOnlyAdmin):
     list_display = ["contract", "seq", "start_date", "end_date", "status"]
     list_filter = ["status"]
     raw_id_fields = ["contract", "tenant"]
 
 
 @admin.register(NonRenewalRequest)
-class NonRenewalRequestAdmin(admin.ModelAdmin):
+class NonRenewalRequestAdmin(ReadOnlyAdmin):
     list_display = ["contract", "requested_on", "deadline", "end_date", "status", "channel"]
     list_filter = ["status", "channel"]
     raw_id_fields = ["contract", "tenant", "actor_user", "actor_key"]
 
 
 @admin.register(TerminationCase)
-class TerminationCaseAdmin(admin.ModelAdmin):
+class TerminationCaseAdmin(ReadOnlyAdmin):
     list_display = ["id", "tenant", "contract", "version", "status", "opened_at", "end_date"]
     list_filter = ["status"]
     search_fields = ["tenant__name"]
@@ -168,7 +185,7 @@ class TerminationCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(admin.ModelAdmin):
+class TerminationAdmin(ReadOnlyAdmin):
     list_display = ["contract", "reason", "status", "end_date", "requested_at", "channel"]
     list_filter = ["reason", "status", "channel"]
     search_fields = ["tenant__name"]
@@ -176,7 +193,7 @@ class TerminationAdmin(admin.ModelAdmin):
 
 
 @admin.register(DataDeletion)
-class DataDeletionAdmin(admin.ModelAdmin):
+class DataDeletionAdmin(ReadOnlyAdmin):
     list_display = ["contract", "kind", "status", "due_on", "ordered_at", "acknowledged_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__name"]

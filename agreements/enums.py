@@ -23,6 +23,14 @@ class VersionStatus(models.TextChoices):
     LAPSED = "lapsed", _("失効")
 
 
+class AuthorRole(models.TextChoices):
+    """How someone shaped a version before scheduling; none of them may schedule it (four eyes)."""
+
+    CREATED = "created", _("作成")
+    EDITED = "edited", _("編集")
+    CLASSIFIED = "classified", _("分類")
+
+
 class LegalBasis(models.TextChoices):
     """CC 548-4(1) grounds for changing standard terms without individual consent (R2)."""
 

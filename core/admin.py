@@ -7,7 +7,7 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from core.enums import ActionStatus, JobRunStatus
+from core.enums import ActionStatus, AuditAction, JobRunStatus
 from core.models import (
     AuditEntry,
     Delivery,
@@ -17,10 +17,18 @@ from core.models import (
     JobRun,
     PlannedAction,
 )
+from core.services import audit_add
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evidence and logs are never edited by hand."""
+    """Evidence, logs and everything a service owns: the admin shows them, never edits them.
+
+    A change goes through the service that owns it (console, API, command) and leaves an
+    audit row; an admin action that changes something calls that service and declares
+    ``allowed_permissions = ("service",)``. Who may run it is decided, as before this class
+    existed, by Django's change permission of the model (`has_service_permission`), the one
+    place where the staff-role table plugs in.
+    """
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[override]
         return False
@@ -30,6 +38,50 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[override]
         return False
+
+    def has_service_permission(self, request: HttpRequest) -> bool:
+        return super().has_change_permission(request)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline of a read-only admin: rows are listed, never added, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[override]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[override]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[override]
+        return False
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """For the few fields no service owns (a partner's name and contact address): the
+    admin's save writes an audit row with the changed values, in the save's transaction;
+    adding and deleting stay with the services."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[override]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[override]
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        changed = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
+        if changed:
+            audit_add(
+                actor=request.user,  # type: ignore[arg-type]
+                action=AuditAction.UPDATE,
+                obj=obj,
+                summary=f"admin: {', '.join(sorted(changed))}",
+                data=changed,
+            )
 
 
 @admin.register(Event)
@@ -55,12 +107,11 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PlannedAction)
-class PlannedActionAdmin(admin.ModelAdmin):
+class PlannedActionAdmin(ReadOnlyAdmin):
     list_display = ["key", "job", "status", "due_on", "attempts", "lease_until", "done_at", "error"]
     list_filter = ["job", "status"]
     search_fields = ["key"]
     date_hierarchy = "due_on"
-    readonly_fields = [f.name for f in PlannedAction._meta.fields]
 
 
 @admin.register(JobRun)

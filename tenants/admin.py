@@ -1,3 +1,12 @@
+"""The admin of partners, keys, webhooks, tenants and the outbox.
+
+Read-only except a partner's name, contact address and active flag (no service owns them;
+the save leaves an audit row). Everything else changes through its service: the actions
+here (revoke a key, disable a webhook, revoke an invitation, retry a message) call it.
+Which partner a key or webhook belongs to, a tenant's partner (R19), memberships and
+webhook URLs never change here (docs/security.md).
+"""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,52 +17,75 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
+from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from core.enums import OutboxStatus
 from core.models import Delivery, Outbox
 from tenants.delivery.outbox import outbox_retry
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.scope import Scope
+from tenants.services.invitations import invitation_revoke
+from tenants.services.keys import partner_key_revoke
+from tenants.services.webhooks import webhook_disable
 
 
-class PartnerAPIKeyInline(admin.TabularInline):
+def _staff_scope(request: HttpRequest) -> Scope:
+    return Scope.staff(request.user)  # type: ignore[arg-type]
+
+
+class PartnerAPIKeyInline(ReadOnlyInline):
     model = PartnerAPIKey
-    extra = 0
     fields = ["name", "prefix", "scopes", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "last_used_at"]
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(AuditedAdmin):
     list_display = ["name", "code", "contact_email", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "code", "contact_email"]
+    fields = ["code", "name", "contact_email", "is_active"]
+    # The code names the partner in keys, logs and the API; it never changes.
+    readonly_fields = ["code"]
     inlines = [PartnerAPIKeyInline]
 
 
 @admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(admin.ModelAdmin):
+class PartnerAPIKeyAdmin(ReadOnlyAdmin):
     list_display = ["prefix", "name", "partner", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["partner"]
     search_fields = ["prefix", "name", "partner__name"]
-    readonly_fields = ["prefix", "hashed_key", "last_used_at"]
+    exclude = ["hashed_key"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("選択したキーを失効させる"), permissions=["service"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
+        for key in queryset:
+            partner_key_revoke(scope=_staff_scope(request), key=key)
+        self.message_user(request, _("キーを失効させました。"), messages.SUCCESS)
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ReadOnlyAdmin):
     list_display = ["url", "partner", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "partner__name"]
     exclude = ["secret", "previous_secret"]
+    actions = ["disable"]
+
+    @admin.action(description=_("選択したWebhookを停止する"), permissions=["service"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_disable(scope=_staff_scope(request), endpoint=endpoint)
+        self.message_user(request, _("Webhookを停止しました。"), messages.SUCCESS)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
+    fields = ["user", "role"]
+    show_change_link = False
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ReadOnlyAdmin):
     list_display = ["name", "corporate_number", "partner", "locale", "is_active", "created_at"]
     list_filter = ["partner", "locale", "is_active"]
     search_fields = ["name", "corporate_number", "external_ref", "=id"]
@@ -61,7 +93,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email", "tenant__name"]
@@ -69,22 +101,28 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     list_display = ["email", "tenant", "role", "status", "expires_at", "accepted_at"]
     list_filter = ["status", "role"]
     search_fields = ["email", "tenant__name"]
     exclude = ["token_hash"]
     raw_id_fields = ["tenant", "invited_by", "accepted_user", "invited_by_key"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("選択した招待を取り消す"), permissions=["service"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        for invitation in queryset:
+            invitation_revoke(scope=_staff_scope(request), invitation=invitation)
+        self.message_user(request, _("招待を取り消しました。"), messages.SUCCESS)
 
 
 # --- The outbox (a core table): delivery and its retry belong to tenants.delivery ------------
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline):
     model = Delivery
-    extra = 0
-    can_delete = False
-    readonly_fields = [
+    show_change_link = False
+    fields = [
         "attempt",
         "succeeded",
         "status_code",
@@ -121,7 +159,7 @@ class OutboxProblemFilter(admin.SimpleListFilter):
 
 
 @admin.register(Outbox)
-class OutboxAdmin(admin.ModelAdmin):
+class OutboxAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "kind",
@@ -135,7 +173,6 @@ class OutboxAdmin(admin.ModelAdmin):
     ]
     list_filter = [OutboxProblemFilter, "status", "channel", "kind"]
     search_fields = ["dedupe_key", "recipient", "message_id"]
-    readonly_fields = [f.name for f in Outbox._meta.fields]
     inlines = [DeliveryInline]
     actions = ["retry"]
 

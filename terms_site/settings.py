@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from terms_site.logging import build_logging_config
@@ -339,7 +340,14 @@ TERMS_ID_PLUS_NOTICE_MONTHS = env.int("TERMS_ID_PLUS_NOTICE_MONTHS", default=1) 
 TERMS_DELETION_PRIMARY_ALLOWED = env.bool("TERMS_DELETION_PRIMARY_ALLOWED", default=True)  # R15
 TERMS_DELETION_REQUEST_GRACE_DAYS = env.int("TERMS_DELETION_REQUEST_GRACE_DAYS", default=14)
 TERMS_DELETION_REMINDER_DAYS = env.int("TERMS_DELETION_REMINDER_DAYS", default=7)
+# Four eyes by authorship: nobody who created, edited or classified a version schedules it,
+# and nobody withdraws what they scheduled. false is the single-person mode of a developer's
+# own machine; a production process refuses to start with it (docs/security.md).
 TERMS_REQUIRE_SECOND_PUBLISHER = env.bool("TERMS_REQUIRE_SECOND_PUBLISHER", default=True)
+if not TERMS_REQUIRE_SECOND_PUBLISHER and not DEBUG:
+    raise ImproperlyConfigured(
+        "TERMS_REQUIRE_SECOND_PUBLISHER=false (single-person publishing) needs DJANGO_DEBUG=true"
+    )
 TERMS_IDEMPOTENCY_TTL_HOURS = env.int("TERMS_IDEMPOTENCY_TTL_HOURS", default=24)
 TERMS_HEARTBEAT_MAX_AGE_SECONDS = env.int("TERMS_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)

@@ -7,7 +7,13 @@ order the tables were first declared, and keeps ``agreements.models.<Model>`` wo
 from __future__ import annotations
 
 from agreements.models.products import Option, Product, ProductKey  # isort: skip
-from agreements.models.documents import Article, Paragraph, TermsDocument, TermsVersion  # isort: skip
+from agreements.models.documents import (  # isort: skip
+    Article,
+    Paragraph,
+    TermsDocument,
+    TermsVersion,
+    VersionAuthor,
+)
 from agreements.models.contracts import (  # isort: skip
     Contract,
     ContractPeriod,
@@ -41,4 +47,5 @@ __all__ = [
     "TerminationCase",
     "TermsDocument",
     "TermsVersion",
+    "VersionAuthor",
 ]

@@ -7,7 +7,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import ChangeCategory, ConsentMode, DocumentKind, LegalBasis, VersionStatus
+from agreements.enums import (
+    AuthorRole,
+    ChangeCategory,
+    ConsentMode,
+    DocumentKind,
+    LegalBasis,
+    VersionStatus,
+)
 from agreements.models.base import TimeStamped, choice_constraint
 from agreements.models.products import Option, Product
 
@@ -138,6 +145,44 @@ class TermsVersion(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.document.title} {self.label}"
+
+
+class VersionAuthor(models.Model):
+    """One person who shaped a version before it was scheduled: created it, edited its text
+    or fields, or classified the change (categories, consent mode, legal basis). Four eyes
+    (docs/security.md): nobody listed here may schedule the version, superusers included.
+    One row per person and role; `subjects` says with what, `first_at` / `last_at` when."""
+
+    version = models.ForeignKey(TermsVersion, on_delete=models.CASCADE, related_name="authors")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="version_authorships",
+    )
+    # Kept when the account is deleted, so the record still names the person.
+    user_label = models.CharField(_("担当者"), max_length=150)
+    role = models.CharField(_("関与"), max_length=16, choices=AuthorRole.choices)
+    # What they changed: field names, "article 3", "articles" (a whole text), "renumber".
+    subjects = models.JSONField(_("変更箇所"), default=list, blank=True)
+    changes = models.PositiveIntegerField(_("変更回数"), default=1)
+    first_at = models.DateTimeField(_("最初の変更"))
+    last_at = models.DateTimeField(_("最後の変更"))
+
+    class Meta:
+        verbose_name = _("版の作成・編集者")
+        verbose_name_plural = _("版の作成・編集者")
+        ordering = ["version", "first_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "user", "role"], name="version_author_unique_role"
+            ),
+            choice_constraint("role", AuthorRole, "version_author_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.user_label} ({self.role})"
 
 
 class Article(models.Model):

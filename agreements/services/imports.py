@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from agreements.catalog import catalog_ensure
-from agreements.enums import ChangeCategory, VersionStatus
+from agreements.enums import AuthorRole, ChangeCategory, VersionStatus
 from agreements.models import Article, TermsDocument, TermsVersion
 from agreements.selectors.versions import IN_FORCE_STATUSES, document_get, version_in_force
+from agreements.services.version_authors import version_author_record
 from agreements.services.version_text import store_doc, version_body_hash
 from agreements.text.diff import DocText
 from agreements.text.notice import ParsedNotice, excerpt_pair, parse_notice
@@ -152,6 +153,11 @@ def terms_import(
     store_doc(version, parsed)
     if historical:
         _place_historical(version)
+    else:
+        # An imported draft is written by whoever imported it (four eyes, schedule.py).
+        version_author_record(
+            scope=scope, version=version, role=AuthorRole.CREATED, subjects=["import"]
+        )
     audit_add(
         actor=scope.user if scope.is_staff else None,
         action=AuditAction.IMPORT,

@@ -14,9 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext
 
-from agreements.enums import ChangeCategory, ConsentMode, LegalBasis, VersionStatus
+from agreements.enums import AuthorRole, ChangeCategory, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import Article, Paragraph, TermsDocument, TermsVersion
 from agreements.selectors.versions import version_in_force
+from agreements.services.version_authors import version_author_record, version_author_roles
 from agreements.services.version_text import (
     copy_articles,
     full_width,
@@ -117,6 +118,11 @@ def staff_actor(scope: Scope) -> Any:
     return scope.user if scope.is_staff else None
 
 
+def _authored(scope: Scope, version: TermsVersion, role: str, *subjects: str) -> None:
+    """Four eyes: whoever shapes a draft may not schedule it (schedule.py)."""
+    version_author_record(scope=scope, version=version, role=role, subjects=subjects)
+
+
 def _label_free(document: TermsDocument, label: str, *, exclude: int | None = None) -> None:
     qs = TermsVersion.objects.filter(document=document, label=label)
     if exclude is not None:
@@ -193,6 +199,7 @@ def version_draft_create(
         created_by=staff_actor(scope),
     )
     copied = copy_articles(source, version) if source else 0
+    _authored(scope, version, AuthorRole.CREATED, "draft")
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.CREATE,
@@ -235,6 +242,8 @@ def version_draft_update(*, scope: Scope, version: TermsVersion, **fields: Any) 
         )
     if changed:
         locked.save(update_fields=[*changed, "updated_at"])
+        for role, names in version_author_roles(changed).items():
+            _authored(scope, locked, role, *names)
         audit_add(
             actor=staff_actor(scope),
             action=AuditAction.UPDATE,
@@ -257,6 +266,7 @@ def version_articles_replace(
     if isinstance(doc, ParsedTerms):
         locked.preamble, locked.trailer = doc.preamble, doc.trailer
         locked.save(update_fields=["preamble", "trailer", "updated_at"])
+    _authored(scope, locked, AuthorRole.EDITED, "articles")
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.UPDATE,
@@ -340,6 +350,7 @@ def article_upsert(
     for row in paragraphs:
         row.article = article
     Paragraph.objects.bulk_create(paragraphs)
+    _authored(scope, locked, AuthorRole.EDITED, f"article {number}")
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.CREATE if created else AuditAction.UPDATE,
@@ -358,6 +369,7 @@ def article_delete(*, scope: Scope, version: TermsVersion, number: int) -> None:
     deleted, _ = Article.objects.filter(version=locked, number=number).delete()
     if not deleted:
         raise NotFound(gettext("第%(number)s条はありません。") % {"number": number})
+    _authored(scope, locked, AuthorRole.EDITED, f"article {number}")
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.REMOVE,
@@ -388,6 +400,7 @@ def articles_renumber(*, scope: Scope, version: TermsVersion) -> list[Article]:
         article.heading = _HEADING_NUMBER.sub(f"第{full_width(index)}条", article.heading.strip())
         Article.objects.filter(pk=article.pk).update(number=index, heading=article.heading)
     if changes:
+        _authored(scope, locked, AuthorRole.EDITED, "renumber")
         audit_add(
             actor=staff_actor(scope),
             action=AuditAction.UPDATE,

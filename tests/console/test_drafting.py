@@ -12,6 +12,7 @@ from django.urls import reverse
 from agreements.enums import VersionStatus
 from agreements.models import Article, TermsVersion
 from core import clock
+from tests.console.conftest import make_staff
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -279,6 +280,10 @@ def test_withdraw_needs_a_reason_and_then_withdraws(client, world, publisher) ->
     )
     url = reverse("console:version-withdraw", args=[world.draft.pk])
     assert client.post(url, {"reason": ""}).status_code == 400
+    # Four eyes: the publisher who scheduled it cannot take it back alone.
+    refused = client.post(url, {"reason": "内容を再検討するため"})
+    assert refused.status_code == 400
+    client.force_login(make_staff("publisher"))
     assert client.post(url, {"reason": "内容を再検討するため"}).status_code == 302
     world.draft.refresh_from_db()
     assert world.draft.status == VersionStatus.WITHDRAWN

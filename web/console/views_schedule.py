@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from agreements.models import TermsVersion
+from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import tenants_to_notify
 from agreements.services import versions as version_services
 from agreements.services.version_text import version_diff, version_predecessor
@@ -63,7 +64,8 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
                 return redirect("console:version-detail", pk=version.pk)
         else:
             confirming = True
-    is_author = settings.TERMS_REQUIRE_SECOND_PUBLISHER and version.created_by_id == request.user.pk
+    # Four eyes: whoever created, edited or classified the draft sees why they cannot confirm.
+    is_author = four_eyes_required() and request.user.pk in version_author_ids(version)
     return render(
         request,
         "agreements/console/version_schedule.html",

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from agreements.enums import VersionStatus
 from agreements.models import Product, TermsVersion
 from agreements.selectors.articles import articles_of
+from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import document_list, version_get, version_in_force, version_list
 from agreements.services import versions as version_services
 from agreements.services.version_text import version_diff, version_predecessor
@@ -180,8 +180,8 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "counts": diff_counts(diff),
             "articles": articles_of(version),
             "audit": audit_for(version),
-            "is_author": version.created_by_id == user.pk,
-            "second_publisher": settings.TERMS_REQUIRE_SECOND_PUBLISHER,
+            "is_author": user.pk in version_author_ids(version),
+            "second_publisher": four_eyes_required(),
             "withdrawable": version.status == VersionStatus.SCHEDULED
             and version.effective_on is not None
             and clock.today() < version.effective_on,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from agreements import rules
 from agreements.enums import ConsentMode, LegalBasis, VersionStatus
 from agreements.models import Article, TermsVersion
+from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import version_in_force
 from agreements.services.version_drafts import (
     clean_categories,
@@ -46,8 +47,10 @@ PUBLISHER_GROUP = "publisher"
 
 
 def _require_publisher(scope: Scope, version: TermsVersion) -> None:
-    """Four eyes (setting TERMS_REQUIRE_SECOND_PUBLISHER): a publisher other than the author."""
-    if not settings.TERMS_REQUIRE_SECOND_PUBLISHER:
+    """Four eyes by authorship: a publisher who neither created, edited nor classified the
+    draft (superusers included). The single-person mode (TERMS_REQUIRE_SECOND_PUBLISHER=false)
+    exists for a developer's own machine and only works in debug."""
+    if not four_eyes_required():
         return
     user = scope.user
     is_publisher = (
@@ -65,10 +68,24 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
             code="publisher_required",
         )
     assert user is not None  # noqa: S101 -- checked above
-    if version.created_by_id is not None and version.created_by_id == user.pk:
+    if user.pk in version_author_ids(version):
         raise PermissionDenied(
-            gettext("改定を作成した本人は予定登録できません。別の公開担当者が確認してください。"),
+            gettext(
+                "改定を作成・編集・分類した人は予定登録できません。別の公開担当者が確認してください。"
+            ),
             code="second_publisher_required",
+        )
+
+
+def _require_second_person(scope: Scope, version: TermsVersion) -> None:
+    """Withdrawing a scheduled version is as weighty as scheduling it: the person who
+    scheduled it needs a second one to take it back."""
+    if not four_eyes_required() or scope.user is None:
+        return
+    if version.scheduled_by_id is not None and version.scheduled_by_id == scope.user.pk:
+        raise PermissionDenied(
+            gettext("予定登録した本人は撤回できません。別の担当者が撤回してください。"),
+            code="second_person_required",
         )
 
 
@@ -249,6 +266,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
             code="not_scheduled",
             status=locked.status,
         )
+    _require_second_person(scope, locked)
     today = clock.today()
     assert locked.effective_on is not None  # noqa: S101 -- scheduled versions are dated
     if today >= locked.effective_on:
