@@ -85,6 +85,14 @@ def test_superuser_sees_every_page(admin_client, world, name, obj, need) -> None
     assert admin_client.get(_url(world, name, obj)).status_code == 200
 
 
+@pytest.mark.parametrize(("name", "obj", "need"), PAGES, ids=[p[0] for p in PAGES])
+def test_staff_without_a_group_gets_403_on_every_page(
+    client, world, staff_without_group, name, obj, need
+) -> None:
+    client.force_login(staff_without_group)
+    assert client.get(_url(world, name, obj)).status_code == 403
+
+
 def test_staff_without_a_group_and_customers_get_403(
     client, world, staff_without_group, customer_user
 ) -> None:

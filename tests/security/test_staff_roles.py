@@ -58,9 +58,10 @@ WEAK = {"viewer": ("viewer",), "no_group": ()}
 
 
 @pytest.mark.parametrize("who", list(WEAK))
-def test_staff_without_operate_cannot_move_a_tenant_to_another_partner_r19(
+def test_staff_without_operate_cannot_move_a_tenant_to_another_partner(
     world: World, who: str
 ) -> None:
+    """Moving a tenant (R19 governs transfers) is the console's tenant edit: editor or up."""
     response = session(staff(*WEAK[who])).patch(
         f"/api/v1/tenants/{world.tenant.pk}/", {"partner": world.other_partner.pk}, format="json"
     )
