@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Q, QuerySet
 
-from tenants.authz import Action, StaffRole, roles_may, staff_roles
+from tenants import authz
+from tenants.authz import Action, StaffRole
 from tenants.enums import KeyScope, Role
 from tenants.models import Membership, PartnerAPIKey, Tenant
 
@@ -44,7 +45,7 @@ class Scope:
     @classmethod
     def staff_with_roles(cls, user: User) -> Scope:
         """A staff scope carrying the user's roles, as the console and the API build it."""
-        return cls.staff(user, roles=staff_roles(user))
+        return cls.staff(user, roles=authz.staff_roles(user))
 
     @classmethod
     def system(cls) -> Scope:
@@ -120,9 +121,9 @@ class Scope:
             return True
         if self.kind != "staff" or self.user is None:
             return False
-        roles = self.staff_roles if self.staff_roles is not None else staff_roles(self.user)
+        roles = self.staff_roles if self.staff_roles is not None else authz.staff_roles(self.user)
         superuser = bool(self.user.is_superuser and self.user.is_staff and self.user.is_active)
-        return roles_may(roles, action, superuser=superuser)
+        return authz.roles_may(roles, action, superuser=superuser)
 
     def has_product_scope(self, scope: str) -> bool:
         return self.kind == "product" and scope in self.product_scopes

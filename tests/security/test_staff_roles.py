@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 from agreements.models import Termination
 from tenants.authz import ROLES_FOR, Action, StaffRole, may
 from tenants.models import Invitation, Tenant, WebhookEndpoint
+from tenants.scope import Scope
 from tests.api.conftest import World, build_world
 from tests.factories.tenants import StaffFactory
 
@@ -192,3 +193,14 @@ def test_the_table_gives_viewers_reads_only_and_no_action_to_nobody() -> None:
     assert {a for a, roles in ROLES_FOR.items() if StaffRole.VIEWER in roles} == {Action.READ}
     assert set(ROLES_FOR) == set(Action)
     assert all(roles for roles in ROLES_FOR.values())
+
+
+def test_a_staff_scope_carries_its_roles_and_answers_from_the_table(world: World) -> None:
+    viewer = staff("viewer")
+    carried = Scope.staff_with_roles(viewer)
+    assert carried.staff_roles == frozenset({StaffRole.VIEWER})
+    assert [carried.may(a) for a in Action] == [a == Action.READ for a in Action]
+    # Built without roles (services, jobs), the scope looks them up: same answer.
+    assert [Scope.staff(viewer).may(a) for a in Action] == [a == Action.READ for a in Action]
+    assert Scope.system().may(Action.DECIDE) is True
+    assert Scope.tenant_user(world.admin).may(Action.READ) is False
