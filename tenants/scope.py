@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Q, QuerySet
 
+from tenants import authz
+from tenants.authz import Action, StaffRole
 from tenants.enums import KeyScope, Role
 from tenants.models import Membership, PartnerAPIKey, Tenant
 
@@ -31,11 +33,19 @@ class Scope:
     product_scopes: tuple[str, ...] = ()
     tenant_id: int | None = None
     role: str | None = None
+    # A staff scope's roles (tenants/authz.py), read once per request by the interfaces;
+    # None when built without them (services and jobs), and then looked up on demand.
+    staff_roles: frozenset[StaffRole] | None = None
 
     # --- constructors -----------------------------------------------------------------
     @classmethod
-    def staff(cls, user: User) -> Scope:
-        return cls(kind="staff", user=user)
+    def staff(cls, user: User, *, roles: frozenset[StaffRole] | None = None) -> Scope:
+        return cls(kind="staff", user=user, staff_roles=roles)
+
+    @classmethod
+    def staff_with_roles(cls, user: User) -> Scope:
+        """A staff scope carrying the user's roles, as the console and the API build it."""
+        return cls.staff(user, roles=authz.staff_roles(user))
 
     @classmethod
     def system(cls) -> Scope:
@@ -103,6 +113,17 @@ class Scope:
         if self.kind == "tenant_user":
             return self.role == Role.ADMIN
         return self.kind != "product"  # products only read and acknowledge
+
+    def may(self, action: Action | str) -> bool:
+        """Whether this caller may take a staff `action` (tenants/authz.py); the system may,
+        partners, products and tenant users never take staff actions."""
+        if self.kind == "system":
+            return True
+        if self.kind != "staff" or self.user is None:
+            return False
+        roles = self.staff_roles if self.staff_roles is not None else authz.staff_roles(self.user)
+        superuser = bool(self.user.is_superuser and self.user.is_staff and self.user.is_active)
+        return authz.roles_may(roles, action, superuser=superuser)
 
     def has_product_scope(self, scope: str) -> bool:
         return self.kind == "product" and scope in self.product_scopes

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.test import APIClient
 
@@ -102,10 +103,20 @@ def product_client(product: Product) -> APIClient:
     return key_client(raw)
 
 
+def make_staff(*groups: str, superuser: bool = False) -> Any:
+    """A staff user in `groups` (tenants/authz.py: viewer, editor, publisher)."""
+    user = StaffFactory(is_superuser=superuser)
+    for name in groups:
+        # get_or_create: tests that flush tables lose the rows the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
 @pytest.fixture
 def staff_client(db) -> APIClient:
+    """A publisher: the staff role that may take every action the API offers."""
     client = APIClient()
-    client.force_login(StaffFactory())
+    client.force_login(make_staff("publisher"))
     return client
 
 
@@ -136,7 +147,8 @@ class World:
     other_raw: str
     product: Product
     product_raw: str
-    staff: Any
+    staff: Any  # a publisher: every staff action of the API
+    staff_by_actor: dict[str, Any]  # STAFF_ACTORS → user
     tenant: Tenant
     admin: Membership
     viewer: Membership
@@ -154,9 +166,9 @@ class World:
         """A client for one of CALLERS."""
         if caller == "anonymous":
             return APIClient()
-        if caller == "staff":
+        if caller == "staff" or caller in STAFF_ACTORS:
             client = APIClient()
-            client.force_login(self.staff)
+            client.force_login(self.staff if caller == "staff" else self.staff_by_actor[caller])
             return client
         raw = {
             "own_partner": self.partner_raw,
@@ -168,7 +180,17 @@ class World:
         return key_client(raw)
 
 
-CALLERS = ("own_partner", "other_partner", "product", "anonymous", "revoked", "read_only", "staff")
+# Staff by role (tenants/authz.py): the isolation matrix's staff-role axis.
+STAFF_ACTORS = ("staff_viewer", "staff_editor", "staff_publisher", "staff_no_group", "superuser")
+CALLERS = (
+    "own_partner",
+    "other_partner",
+    "product",
+    "anonymous",
+    "revoked",
+    "read_only",
+    *STAFF_ACTORS,
+)
 
 
 def build_world() -> World:
@@ -220,7 +242,14 @@ def build_world() -> World:
         other_raw=other_raw,
         product=idplus,
         product_raw=product_raw,
-        staff=StaffFactory(),
+        staff=make_staff("publisher"),
+        staff_by_actor={
+            "staff_viewer": make_staff("viewer"),
+            "staff_editor": make_staff("editor"),
+            "staff_publisher": make_staff("publisher"),
+            "staff_no_group": make_staff(),
+            "superuser": make_staff(superuser=True),
+        },
         tenant=tenant,
         admin=admin,
         viewer=viewer,

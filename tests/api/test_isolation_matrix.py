@@ -1,13 +1,17 @@
 """Isolation matrix: every endpoint × method under /api/v1/ × every kind of caller.
 
 The operations come from the URL configuration, so a new endpoint fails here until it is given
-an audience, a valid request and the status it answers with (SPECS below); the expected status
-of every caller is then derived from the audience alone (docs/security.md):
+an audience, a valid request, the status it answers with and, for a write staff may make, the
+staff action the console needs for the same change (SPECS below); the expected status of every
+caller is then derived from the audience and the authorization table (docs/security.md):
 
 - anonymous and revoked keys: 401; a caller outside the audience: 403;
 - a read-only partner key on a write: 403;
 - another partner on an object (or a body reference) of the partner's: 404, and no response
   to it ever names the partner's tenant or webhook;
+- staff by role — viewer, editor, publisher, no group, superuser (tests/api/conftest.py
+  STAFF_ACTORS): a read needs `read`, a write the Spec's `staff` action; a role the table
+  (tenants/authz.py ROLES_FOR) does not give it: 403; superusers: every action;
 - everyone else in the audience: the operation's success status.
 Each caller's request runs in a savepoint that is rolled back, so every caller meets the same
 state.
@@ -24,7 +28,8 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.api.conftest import CALLERS, World
+from tenants.authz import ROLES_FOR, Action, StaffRole
+from tests.api.conftest import CALLERS, STAFF_ACTORS, World
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -52,6 +57,8 @@ class Spec:
     owned: bool = False
     body: Callable[[World, str], dict[str, Any]] | None = None
     query: Callable[[World, str], str] = field(default=lambda w, c: "")
+    # For a write staff may make: the action the console asks for the same change.
+    staff: Action | None = None
 
 
 @pytest.fixture
@@ -59,8 +66,12 @@ def world(module_world: World, today: Any) -> World:
     return module_world
 
 
+def is_staff_caller(caller: str) -> bool:
+    return caller in STAFF_ACTORS
+
+
 def _staff_partner(w: World, caller: str) -> dict[str, Any]:
-    return {"partner": w.partner.pk} if caller == "staff" else {}
+    return {"partner": w.partner.pk} if is_staff_caller(caller) else {}
 
 
 SPECS: dict[tuple[str, str], Spec] = {
@@ -70,25 +81,35 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("redoc", "GET"): Spec(PUBLIC),
     # tenants and users
     ("tenants", "GET"): Spec(PARTNERS),
-    ("tenants", "POST"): Spec(PARTNERS, 201, body=lambda w, c: {"name": "マトリクス商事"}),
+    ("tenants", "POST"): Spec(
+        PARTNERS, 201, body=lambda w, c: {"name": "マトリクス商事"}, staff=Action.OPERATE
+    ),
     ("tenant", "GET"): Spec(PARTNERS, owned=True),
     ("tenant", "PATCH"): Spec(
-        PARTNERS, owned=True, body=lambda w, c: {"contact_email": "new@customer.example"}
+        PARTNERS,
+        owned=True,
+        body=lambda w, c: {"contact_email": "new@customer.example"},
+        staff=Action.OPERATE,
     ),
     ("tenant-invitations", "POST"): Spec(
-        PARTNERS, 201, owned=True, body=lambda w, c: {"email": "new@customer.example"}
+        PARTNERS,
+        201,
+        owned=True,
+        body=lambda w, c: {"email": "new@customer.example"},
+        staff=Action.OPERATE,
     ),
     ("tenant-memberships", "GET"): Spec(PARTNERS, owned=True),
-    ("tenant-membership", "DELETE"): Spec(PARTNERS, 204, owned=True),
+    ("tenant-membership", "DELETE"): Spec(PARTNERS, 204, owned=True, staff=Action.OPERATE),
     # webhooks and events
     ("webhooks", "GET"): Spec(PARTNERS),
     ("webhooks", "POST"): Spec(
         PARTNERS,
         201,
         body=lambda w, c: {"url": "https://hooks.example/terms", **_staff_partner(w, c)},
+        staff=Action.DECIDE,
     ),
-    ("webhook-rotate-secret", "POST"): Spec(PARTNERS, owned=True),
-    ("webhook-disable", "POST"): Spec(PARTNERS, owned=True),
+    ("webhook-rotate-secret", "POST"): Spec(PARTNERS, owned=True, staff=Action.DECIDE),
+    ("webhook-disable", "POST"): Spec(PARTNERS, owned=True, staff=Action.DECIDE),
     ("events", "GET"): Spec(PARTNERS),
     # terms (public information, but only for key holders and staff)
     ("products", "GET"): Spec(EVERYONE),
@@ -110,17 +131,26 @@ SPECS: dict[tuple[str, str], Spec] = {
             "billing_cycle": "monthly",
             "amount_jpy": 1000,
         },
+        staff=Action.OPERATE,
     ),
     ("contract", "GET"): Spec(PARTNERS, owned=True),
     ("contract-periods", "GET"): Spec(PARTNERS, owned=True),
     ("contract-non-renewal", "POST"): Spec(
-        PARTNERS, 201, owned=True, body=lambda w, c: {"end_date": "2026-03-31"}
+        PARTNERS,
+        201,
+        owned=True,
+        body=lambda w, c: {"end_date": "2026-03-31"},
+        staff=Action.OPERATE,
     ),
-    ("contract-non-renewal-withdraw", "POST"): Spec(PARTNERS, owned=True),
+    ("contract-non-renewal-withdraw", "POST"): Spec(PARTNERS, owned=True, staff=Action.OPERATE),
     ("contract-terminations", "POST"): Spec(
-        PARTNERS, 201, owned=True, body=lambda w, c: {"end_date": "2025-06-30"}
+        PARTNERS,
+        201,
+        owned=True,
+        body=lambda w, c: {"end_date": "2025-06-30"},
+        staff=Action.DECIDE,
     ),
-    ("contract-deletions", "POST"): Spec(PARTNERS, 201, owned=True),
+    ("contract-deletions", "POST"): Spec(PARTNERS, 201, owned=True, staff=Action.DECIDE),
     # consent
     ("tenant-consents", "GET"): Spec(PARTNERS, owned=True),
     ("tenant-consents", "POST"): Spec(
@@ -128,11 +158,12 @@ SPECS: dict[tuple[str, str], Spec] = {
         201,
         owned=True,
         body=lambda w, c: {"version": w.v2.pk, "answer": "accepted", "evidence": EVIDENCE},
+        staff=Action.DECIDE,
     ),
     ("tenant-ledger", "GET"): Spec(PARTNERS, owned=True),
     # the products
     ("status", "GET"): Spec(
-        PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if c == "staff" else ""
+        PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if is_staff_caller(c) else ""
     ),
     ("deletions", "GET"): Spec(PRODUCTS),
     ("deletion-ack", "POST"): Spec(
@@ -205,15 +236,20 @@ def expected_status(spec: Spec, caller: str, method: str) -> int:
         return spec.success
     if caller in ("anonymous", "revoked"):
         return 401
-    kind = {
-        "own_partner": "partner",
-        "other_partner": "partner",
-        "read_only": "partner",
-        "product": "product",
-        "staff": "staff",
-    }[caller]
+    kind = (
+        "staff"
+        if is_staff_caller(caller)
+        else {
+            "own_partner": "partner",
+            "other_partner": "partner",
+            "read_only": "partner",
+            "product": "product",
+        }[caller]
+    )
     if kind not in spec.audience:
         return 403
+    if kind == "staff":
+        return spec.success if staff_may(caller, spec, method) else 403
     if caller == "read_only" and method != "GET":
         return 403
     if caller == "other_partner" and spec.owned:
@@ -221,10 +257,35 @@ def expected_status(spec: Spec, caller: str, method: str) -> int:
     return spec.success
 
 
+def staff_may(actor: str, spec: Spec, method: str) -> bool:
+    """The authorization table's answer for a staff actor (superusers: every action)."""
+    action = Action.READ if method == "GET" else spec.staff
+    if action is None:
+        return False
+    if actor == "superuser":
+        return True
+    if actor == "staff_no_group":
+        return False
+    return StaffRole(actor.removeprefix("staff_")) in ROLES_FOR[action]
+
+
 def test_every_api_operation_has_a_spec() -> None:
     found = {(op.name, op.method) for op in OPERATIONS}
     assert found - set(SPECS) == set(), "give each new operation a Spec"
     assert set(SPECS) - found == set(), "a Spec names an operation that is no longer routed"
+
+
+def test_every_write_open_to_staff_names_its_staff_action() -> None:
+    """A new write staff may call must say which console action it equals (else the matrix
+    would expect a 403 for every staff role and hide the question)."""
+    missing = [
+        op.id
+        for op in OPERATIONS
+        if op.method != "GET"
+        and "staff" in SPECS[(op.name, op.method)].audience
+        and SPECS[(op.name, op.method)].staff is None
+    ]
+    assert missing == []
 
 
 def test_matrix_covers_every_documented_operation(anonymous_client: Any) -> None:
@@ -266,6 +327,8 @@ def test_isolation(op: Operation, world: World) -> None:
             assert response["Content-Type"] == "application/problem+json", (caller, url)
         if response.status_code == 401:
             assert response["WWW-Authenticate"] == 'Api-Key realm="terms-api"'
+        if response.status_code == 403 and is_staff_caller(caller) and spec.audience != PUBLIC:
+            assert response.json()["code"] in ("staff_role", "wrong_caller"), (caller, url)
         if caller == "other_partner" and spec.audience != PUBLIC:
             text = response.content.decode()
             assert [leak for leak in leaks if leak in text] == [], (url, text[:300])

@@ -6,10 +6,17 @@ publisher schedules, withdraws and takes the decisions that bind the company.
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tenants.authz import ROLES_FOR, Action, StaffRole
 from tests.console.conftest import make_staff
+from tests.factories.tenants import StaffFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -78,6 +85,14 @@ def test_superuser_sees_every_page(admin_client, world, name, obj, need) -> None
     assert admin_client.get(_url(world, name, obj)).status_code == 200
 
 
+@pytest.mark.parametrize(("name", "obj", "need"), PAGES, ids=[p[0] for p in PAGES])
+def test_staff_without_a_group_gets_403_on_every_page(
+    client, world, staff_without_group, name, obj, need
+) -> None:
+    client.force_login(staff_without_group)
+    assert client.get(_url(world, name, obj)).status_code == 403
+
+
 def test_staff_without_a_group_and_customers_get_403(
     client, world, staff_without_group, customer_user
 ) -> None:
@@ -120,3 +135,113 @@ def test_login_page_refuses_customers_and_admits_staff(
     admitted = client.post(url, {"username": viewer.username, "password": "pass-1234-word"})
     assert admitted.status_code == 302
     assert admitted["Location"] == reverse("console:home")
+
+
+# --- Every console POST × every staff role, generated from the URL configuration --------------
+#
+# Each console view declares what it needs per method (`console_view(need, post=…)`, kept on
+# the view as `view.authz`); the expected answer comes from the one table (tenants/authz.py).
+# A new route without `console_view` fails here unless it is one of the sign-in pages.
+
+CONSOLE_PREFIX = "console/"
+UNGUARDED = {"login", "logout"}  # the sign-in pages themselves
+STAFF_ACTORS = ("viewer", "editor", "publisher", "no_group", "superuser")
+
+
+@dataclass(frozen=True)
+class ConsoleRoute:
+    name: str
+    route: str
+    needs: dict[str, Action] | None
+
+
+def _walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, Any, str]]:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.callback, pattern.name or ""
+
+
+def console_routes() -> list[ConsoleRoute]:
+    return [
+        ConsoleRoute(name, route, getattr(callback, "authz", None))
+        for route, callback, name in _walk(get_resolver().url_patterns, "")
+        if route.startswith(CONSOLE_PREFIX)
+    ]
+
+
+ROUTES = console_routes()
+POSTS = [r for r in ROUTES if r.needs and "POST" in r.needs]
+
+
+def staff_actor(actor: str) -> Any:
+    if actor == "superuser":
+        return StaffFactory(is_superuser=True)
+    return make_staff(None if actor == "no_group" else actor)
+
+
+def console_may(actor: str, action: Action) -> bool:
+    if actor == "superuser":
+        return True
+    return actor != "no_group" and StaffRole(actor) in ROLES_FOR[action]
+
+
+def _console_url(world: Any, route: ConsoleRoute) -> str:
+    objects = {
+        "document-detail": world.document.pk,
+        "partner-key-issue": world.partner.pk,
+        "partner-key-revoke": world.partner.pk,
+        "tenant-edit": world.tenant.pk,
+        "tenant-invite": world.tenant.pk,
+        "contract-create": world.tenant.pk,
+    }
+    pk = objects.get(route.name)
+    if pk is None:
+        pk = world.contract.pk if route.route.startswith("console/contracts/") else world.draft.pk
+    values = {"pk": pk, "key_pk": 1, "article_pk": 1, "number": 1, "request_pk": 1}
+    path = "/" + route.route
+    for key, value in values.items():
+        path = path.replace(f"<int:{key}>", str(value))
+    path = path.replace("<str:decision>", "confirm")
+    assert "<" not in path, route.route
+    return path
+
+
+def test_every_console_route_declares_what_it_needs() -> None:
+    unguarded = {r.name for r in ROUTES if r.needs is None}
+    assert unguarded == UNGUARDED
+    assert len(POSTS) >= 20  # the walk found the console's forms
+
+
+@pytest.mark.parametrize("route", POSTS, ids=[r.name for r in POSTS])
+def test_console_post_each_staff_role_as_the_table_says(client, world, route) -> None:
+    assert route.needs is not None
+    action = route.needs["POST"]
+    url = _console_url(world, route)
+    results = {}
+    for actor in STAFF_ACTORS:
+        client.force_login(staff_actor(actor))
+        with transaction.atomic():
+            status = client.post(url, {}).status_code
+            transaction.set_rollback(True)
+        allowed = console_may(actor, action)
+        # Allowed: anything the view answers but a refusal (a form error, a redirect, a 404
+        # for a made-up object id); refused: 403 before the view runs.
+        results[actor] = (allowed, status != 403 and status < 500 if allowed else status == 403)
+    assert {a: r for a, r in results.items() if not r[1]} == {}, (route.name, action)
+
+
+@pytest.mark.parametrize("route", POSTS, ids=[r.name for r in POSTS])
+def test_console_post_refuses_customers_and_sends_anonymous_to_login(
+    client, world, customer_user, route
+) -> None:
+    url = _console_url(world, route)
+    anonymous = client.post(url, {})
+    assert (anonymous.status_code, anonymous["Location"].split("?")[0]) == (
+        302,
+        reverse("console:login"),
+    )
+    client.force_login(customer_user)
+    assert client.post(url, {}).status_code == 403

@@ -3,11 +3,16 @@
 Three ways in, tried in this order:
 - a partner key, `Authorization: Api-Key tpk_…` → `Scope.partner(key)`;
 - a product key, `Authorization: Api-Key tprd_…` → `Scope.product(...)`;
-- a staff session (console users reading the API in the browser) → `Scope.staff(user)`.
+- a staff session (console users using the API in the browser) → `Scope.staff(user)` carrying
+  the user's staff roles.
 
 Each authenticator sets `request.scope`; every selector and service the views call takes it.
-A missing or revoked key is a 401 with `WWW-Authenticate`; a key without the right scope, or
-a caller of the wrong kind, a 403; another caller's object a 404 (the selectors' job).
+A missing or revoked key is a 401 with `WWW-Authenticate`; a key without the right scope, a
+caller of the wrong kind, or a staff member whose role does not allow the operation's action,
+a 403; another caller's object a 404 (the selectors' job).
+
+A staff session may do through the API exactly what the same person may do in the console:
+both ask the one authorization table, `tenants.authz` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rest_framework.request import Request
 
 from agreements.services.product_keys import product_key_authenticate, product_key_scope
 from tenants.auth import partner_key_authenticate
+from tenants.authz import Action
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG
 from tenants.scope import Scope
 from web.requests import ApiRequest
@@ -115,7 +121,7 @@ class StaffSessionAuthentication(SessionAuthentication):
         result = super().authenticate(request)
         if result is None or not result[0].is_staff:
             return None
-        request.scope = Scope.staff(result[0])
+        request.scope = Scope.staff_with_roles(result[0])
         return result
 
 
@@ -159,11 +165,22 @@ PRODUCTS = frozenset({PRODUCT, STAFF})  # the products' status check and deletio
 PRODUCTS_ONLY = frozenset({PRODUCT})  # only the product itself can attest a deletion
 
 
+def staff_action(view: Any, method: str) -> Action | None:
+    """The staff action an operation needs: READ for a read, the view's `staff_action` for a
+    write. A write that declares none is refused to staff (closed by default)."""
+    if method in SAFE_METHODS:
+        return Action.READ
+    declared = getattr(view, "staff_action", None)
+    return Action(declared) if declared is not None else None
+
+
 class CallerPermission(BasePermission):
-    """The view's `audience` and, for products, its `product_scope`; keys read-only unless `write`.
+    """The view's `audience` and, for products, its `product_scope`; keys read-only unless `write`;
+    staff as far as their roles allow (`staff_action`, tenants/authz.py).
 
     An unknown caller is a 401; a known caller outside the audience, a product key without the
-    view's scope, or a read-only partner key on a write, a 403.
+    view's scope, a read-only partner key on a write, or a staff member whose roles do not
+    allow the operation, a 403.
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -179,6 +196,13 @@ class CallerPermission(BasePermission):
                 raise exceptions.PermissionDenied(
                     _("キーに必要な権限（%(scope)s）がありません。") % {"scope": needed},
                     code="missing_scope",
+                )
+            return True
+        if scope.is_staff:
+            action = staff_action(view, request.method or "GET")
+            if action is None or not scope.may(action):
+                raise exceptions.PermissionDenied(
+                    _("スタッフの権限（ロール）ではこの操作を利用できません。"), code="staff_role"
                 )
             return True
         if request.method not in SAFE_METHODS and not scope.can_write:

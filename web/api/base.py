@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tenants.authz import Action
 from tenants.scope import Scope
 from web.api import idempotency
 from web.api.auth import API_AUTHENTICATION, PARTNERS, CallerPermission, request_scope
@@ -104,7 +105,10 @@ class ApiView(APIView):
     JSON in and out, problem+json errors and Idempotency-Key on POST.
 
     Subclasses set `audience` (who may call: web.api.auth PARTNERS, EVERYONE,
-    PRODUCTS, PRODUCTS_ONLY), and for product operations `product_scope`.
+    PRODUCTS, PRODUCTS_ONLY), for product operations `product_scope`, and for writes staff
+    may make `staff_action`: the action of the authorization table (tenants/authz.py) the
+    console needs for the same change. Reads need `Action.READ`; a write without a
+    `staff_action` is refused to every staff member.
     """
 
     authentication_classes = API_AUTHENTICATION
@@ -115,6 +119,7 @@ class ApiView(APIView):
     schema = ApiAutoSchema()
     audience: frozenset[str] = PARTNERS
     product_scope: str | None = None
+    staff_action: Action | None = None
     tags: tuple[str, ...] = ()
 
     _claim: idempotency.Claim | None = None

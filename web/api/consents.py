@@ -18,6 +18,7 @@ from agreements.selectors import consents as consent_selectors
 from agreements.selectors import versions as version_selectors
 from agreements.services import consents
 from tenants import selectors as tenant_selectors
+from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.documents import DocumentOutput
@@ -146,6 +147,7 @@ class ConsentEvidenceInput(serializers.Serializer):
 
 class ConsentAnswerApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("consent",)
 
     class InputSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ from agreements.selectors.contracts import contract_facts
 from agreements.services import contracts
 from core import clock
 from tenants import selectors as tenant_selectors
+from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
@@ -192,6 +193,7 @@ class ContractListApi(ApiView):
 
 class ContractCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("contracts",)
 
     class InputSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from agreements.models import DataDeletion
 from agreements.selectors import contracts as contract_selectors
 from agreements.services import deletions
 from core.errors import NotFound, PermissionDenied
+from tenants.authz import Action
 from tenants.scope import Scope
 from web.api.auth import PARTNERS, PRODUCTS, PRODUCTS_ONLY
 from web.api.base import ApiView
@@ -64,6 +65,7 @@ def deletion_get(*, scope: Scope, pk: int) -> DataDeletion:
 
 class DeletionRequestApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("contracts",)
 
     @extend_schema(

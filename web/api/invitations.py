@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from tenants import selectors, services
+from tenants.authz import Action
 from tenants.enums import InvitationStatus, Role
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
@@ -27,6 +28,7 @@ class InvitationOutput(serializers.Serializer):
 
 class InvitationCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("tenants",)
 
     class InputSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from core.errors import NotFound
 from tenants import selectors, services
+from tenants.authz import Action
 from tenants.enums import Role
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
@@ -53,6 +54,7 @@ class MembershipListApi(ApiView):
 
 class MembershipRemoveApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("tenants",)
 
     @extend_schema(

@@ -12,6 +12,7 @@ from agreements.models import NonRenewalRequest
 from agreements.selectors import contracts as contract_selectors
 from agreements.services import contracts
 from core.errors import NotFound
+from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.problems import errors
@@ -42,6 +43,7 @@ def non_renewal_active(*, contract_id: int) -> NonRenewalRequest:
 
 class NonRenewalCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("contracts",)
 
     class InputSerializer(serializers.Serializer):
@@ -81,6 +83,7 @@ class NonRenewalCreateApi(ApiView):
 
 class NonRenewalWithdrawApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("contracts",)
 
     @extend_schema(

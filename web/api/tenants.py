@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from tenants import selectors, services
+from tenants.authz import Action
 from tenants.enums import Locale
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
@@ -74,6 +75,7 @@ class TenantListApi(ApiView):
 
 class TenantCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("tenants",)
 
     class InputSerializer(serializers.Serializer):
@@ -151,6 +153,7 @@ class TenantDetailApi(ApiView):
 
 class TenantUpdateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.OPERATE
     tags = ("tenants",)
 
     class InputSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from agreements.enums import TerminationReason, TerminationStatus
 from agreements.selectors import contracts as contract_selectors
 from agreements.services import contracts
+from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.problems import errors
@@ -27,6 +28,7 @@ class TerminationOutput(serializers.Serializer):
 
 class TerminationCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("contracts",)
 
     class InputSerializer(serializers.Serializer):

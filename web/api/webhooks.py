@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from core.enums import EventKind
 from tenants import selectors, services
+from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
@@ -71,6 +72,7 @@ class WebhookListApi(ApiView):
 
 class WebhookCreateApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("webhooks",)
 
     class InputSerializer(serializers.Serializer):
@@ -115,6 +117,7 @@ class WebhookCreateApi(ApiView):
 
 class WebhookRotateSecretApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("webhooks",)
 
     @extend_schema(
@@ -133,6 +136,7 @@ class WebhookRotateSecretApi(ApiView):
 
 class WebhookDisableApi(ApiView):
     audience = PARTNERS
+    staff_action = Action.DECIDE
     tags = ("webhooks",)
 
     @extend_schema(

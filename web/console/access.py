@@ -1,24 +1,17 @@
-"""Who may do what in the staff console, and the plumbing every console view shares.
+"""The console's use of the authorization table, and the plumbing every console view shares.
 
-Staff are users with ``is_staff`` in one of three groups (made by a data migration):
-
-- ``viewer`` reads every console page;
-- ``editor`` drafts revisions and keeps customer records (partners, tenants, users and
-  invitations, direct contracts);
-- ``publisher`` schedules and withdraws revisions, and takes the actions that bind the
-  company towards a customer: issuing and revoking API keys, confirming or dropping
-  termination cases, staff terminations, successions, recording deletion
-  acknowledgements.
-
-Every group may read. Superusers may do everything. A staff user in no group sees no page:
-being staff only opens the Django admin's door, not the console's.
+Who may do what is decided by `tenants.authz` (the same table the API and the Django admin
+ask): ``viewer`` reads, ``editor`` drafts and keeps customer records, ``publisher`` schedules,
+withdraws, keeps customer records and takes the binding decisions; superusers everything; a
+staff user in no group sees no page. Each view declares the action it needs for GET and, when
+it differs, for POST (`console_view(Need.READ, post=Need.OPERATE)`); the declaration is kept
+on the view (`view.authz`), so the permission tests read it from the URL configuration.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -30,30 +23,14 @@ from django.urls import reverse
 
 from agreements.rules import TransitionNotAllowed
 from core.errors import DomainError
+from tenants.authz import Action, is_staff_member, roles_may, staff_roles
 from tenants.scope import Scope
 from web.requests import ScopedRequest
 
-VIEWER, EDITOR, PUBLISHER = "viewer", "editor", "publisher"
 # What a service raises to refuse a staff action; the pages show it instead of failing.
 REFUSALS = (DomainError, TransitionNotAllowed)
-STAFF_GROUPS = (VIEWER, EDITOR, PUBLISHER)
-
-
-class Need(StrEnum):
-    READ = "read"
-    DRAFT = "draft"  # write revisions
-    PUBLISH = "publish"  # schedule / withdraw revisions
-    OPERATE = "operate"  # customer records
-    DECIDE = "decide"  # keys, cases, terminations, successions, deletions
-
-
-GROUPS_FOR: dict[Need, frozenset[str]] = {
-    Need.READ: frozenset(STAFF_GROUPS),
-    Need.DRAFT: frozenset({EDITOR}),
-    Need.PUBLISH: frozenset({PUBLISHER}),
-    Need.OPERATE: frozenset({EDITOR, PUBLISHER}),
-    Need.DECIDE: frozenset({PUBLISHER}),
-}
+# The console's name for an action (the views declare `console_view(Need.…)`).
+Need = Action
 
 
 class Access:
@@ -61,17 +38,13 @@ class Access:
 
     def __init__(self, user: Any) -> None:
         self.user = user
-        if getattr(user, "is_authenticated", False) and user.is_staff and user.is_active:
-            self.groups = frozenset(user.groups.values_list("name", flat=True))
-            self.superuser = bool(user.is_superuser)
-        else:
-            self.groups = frozenset()
-            self.superuser = False
+        self.groups = staff_roles(user)  # one query per request, none for non-staff
+        self.superuser = bool(is_staff_member(user) and user.is_superuser)
 
-    def allows(self, need: Need) -> bool:
-        if not (getattr(self.user, "is_authenticated", False) and self.user.is_staff):
+    def allows(self, need: Action) -> bool:
+        if not is_staff_member(self.user):
             return False
-        return self.superuser or bool(self.groups & GROUPS_FOR[need])
+        return roles_may(self.groups, need, superuser=self.superuser)
 
     @property
     def can_read(self) -> bool:
@@ -95,7 +68,7 @@ class Access:
 
     @property
     def scope(self) -> Scope:
-        return Scope.staff(self.user)
+        return Scope.staff(self.user, roles=self.groups)
 
 
 class ConsoleRequest(ScopedRequest):
@@ -112,15 +85,23 @@ def login_url_for(request: HttpRequest) -> str:
 
 
 def console_view(
-    need: Need = Need.READ, *, methods: Iterable[str] = ("GET",)
+    need: Action = Action.READ,
+    *,
+    methods: Iterable[str] = ("GET",),
+    post: Action | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
-    """Guard a console view: anonymous → login page, lacking the group → 403.
+    """Guard a console view: anonymous → login page, lacking the role → 403.
 
-    Sets ``request.console`` (an ``Access``) and ``request.scope`` (the staff Scope).
+    `need` guards every method; `post`, when given, is what a POST needs on top (a page any
+    viewer reads whose form only some may send). Sets ``request.console`` (an ``Access``) and
+    ``request.scope`` (the staff Scope carrying the roles).
     """
     allowed_methods = {m.upper() for m in methods}
     if "GET" in allowed_methods:
         allowed_methods.add("HEAD")
+    needs = {method: need for method in allowed_methods}
+    if "POST" in needs and post is not None:
+        needs["POST"] = post
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @functools.wraps(view)
@@ -134,10 +115,14 @@ def console_view(
                 response = HttpResponse(status=405)
                 response["Allow"] = ", ".join(sorted(allowed_methods))
                 return response
+            if not access.allows(needs[request.method or "GET"]):
+                raise DjangoPermissionDenied
             request.console = access
             request.scope = access.scope
             return view(request, *args, **kwargs)
 
+        # What each method needs, for the permission tests and docs/security.md.
+        wrapper.authz = dict(needs)  # type: ignore[attr-defined]
         return cast(ViewFunc, wrapper)
 
     return decorate

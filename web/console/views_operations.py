@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -201,12 +200,10 @@ def product_key_delete(request: ConsoleRequest, pk: int) -> HttpResponse:
 FAILED = (OutboxStatus.FAILED, OutboxStatus.DEAD)
 
 
-@console_view(Need.READ, methods=("GET", "POST"))
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.OPERATE)
 def deliveries(request: ConsoleRequest) -> HttpResponse:
     """Messages that could not be delivered (e-mail, webhooks), and a retry for staff."""
     if request.method == "POST":
-        if not request.console.can_operate:
-            raise DjangoPermissionDenied
         ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
         try:
             count = outbox_retry(scope=request.scope, ids=ids)

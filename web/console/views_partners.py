@@ -7,7 +7,6 @@ a service's refusal (DomainError) is shown beside the form.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -27,23 +26,20 @@ from web.console.forms_customers import KeyIssueForm, PartnerForm
 from web.console.selectors import audit_for
 
 
-@console_view(Need.READ, methods=("GET", "POST"))
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.OPERATE)
 def partner_list(request: ConsoleRequest) -> HttpResponse:
     form = PartnerForm(request.POST or None)
-    if request.method == "POST":
-        if not request.console.can_operate:
-            raise DjangoPermissionDenied
-        if form.is_valid():
-            ok, partner = call_service(
-                request,
-                form,
-                services.partner_create,
-                scope=request.scope,
-                success=_("パートナーを登録しました。"),
-                **form.cleaned_data,
-            )
-            if ok:
-                return redirect("console:partner-detail", pk=partner.pk)
+    if request.method == "POST" and form.is_valid():
+        ok, partner = call_service(
+            request,
+            form,
+            services.partner_create,
+            scope=request.scope,
+            success=_("パートナーを登録しました。"),
+            **form.cleaned_data,
+        )
+        if ok:
+            return redirect("console:partner-detail", pk=partner.pk)
     partners = selectors.partner_list(scope=request.scope)
     return render(
         request,

@@ -13,7 +13,6 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -121,29 +120,26 @@ def home(request: ConsoleRequest) -> HttpResponse:
     )
 
 
-@console_view(Need.READ, methods=("GET", "POST"))
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.DRAFT)
 def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
     scope = request.scope
     document = get_object_or_404(document_list(scope=scope), pk=pk)
     form = DraftCreateForm(request.POST or None, document=document)
-    if request.method == "POST":
-        if not request.console.can_draft:
-            raise DjangoPermissionDenied
-        if form.is_valid():
-            ok, version = call_service(
-                request,
-                form,
-                version_services.version_draft_create,
-                errors=REFUSALS,
-                fields_by_code=FIELD_FOR_CODE,
-                success=_("改定案を作成しました。現在有効な版の条文をコピーしています。"),
-                scope=scope,
-                document=document,
-                label=form.cleaned_data["label"],
-                based_on=form.cleaned_data["based_on"],
-            )
-            if ok:
-                return redirect("console:version-edit", pk=version.pk)
+    if request.method == "POST" and form.is_valid():
+        ok, version = call_service(
+            request,
+            form,
+            version_services.version_draft_create,
+            errors=REFUSALS,
+            fields_by_code=FIELD_FOR_CODE,
+            success=_("改定案を作成しました。現在有効な版の条文をコピーしています。"),
+            scope=scope,
+            document=document,
+            label=form.cleaned_data["label"],
+            based_on=form.cleaned_data["based_on"],
+        )
+        if ok:
+            return redirect("console:version-edit", pk=version.pk)
     versions = version_list(scope=scope, document=document).annotate(n_articles=Count("articles"))
     return render(
         request,
