@@ -40,10 +40,9 @@ from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
+from tenants.authz import Action
 from tenants.notify import Note, notify
 from tenants.scope import Scope
-
-PUBLISHER_GROUP = "publisher"
 
 
 def _require_publisher(scope: Scope, version: TermsVersion) -> None:
@@ -53,15 +52,8 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
     if not four_eyes_required():
         return
     user = scope.user
-    is_publisher = (
-        scope.is_staff
-        and user is not None
-        and getattr(user, "is_staff", False)
-        and (
-            getattr(user, "is_superuser", False)
-            or user.groups.filter(name=PUBLISHER_GROUP).exists()
-        )
-    )
+    # The one authorization table decides, as in the console and the API.
+    is_publisher = scope.is_staff and user is not None and scope.may(Action.PUBLISH)
     if not is_publisher:
         raise PermissionDenied(
             gettext("改定の予定登録には公開担当者（publisher）の権限が必要です。"),
