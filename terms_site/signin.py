@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from axes.handlers.cache import AxesCacheHandler
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 def signin_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
     """AXES_USERNAME_CALLABLE: the account name a sign-in is counted against."""
-    field = str(settings.AXES_USERNAME_FORM_FIELD)
+    field = str(getattr(settings, "AXES_USERNAME_FORM_FIELD", "username"))
     if credentials and credentials.get(field) is not None:
         return ratelimit.account_name(credentials[field])
     data = getattr(request, "data", None) or request.POST
@@ -57,7 +58,7 @@ def counter_key(parameter: str, value: str) -> str:
     return f"axes:{parameter}:{digest}"
 
 
-class SignInThrottle(AxesCacheHandler):
+class SignInThrottle(AxesCacheHandler):  # type: ignore[misc]  # axes ships no types
     """AXES_HANDLER: failures per normalised account and per client address, each with its
     own limit, on the shared cache (module docstring)."""
 
@@ -90,7 +91,7 @@ class SignInThrottle(AxesCacheHandler):
         return max(self._counts(request, credentials))
 
     def is_locked(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
-        if not settings.AXES_LOCK_OUT_AT_FAILURE:
+        if not getattr(settings, "AXES_LOCK_OUT_AT_FAILURE", True):
             return False
         counters = self._counters(request, credentials)
         counts = self._counts(request, credentials)
@@ -115,7 +116,7 @@ class SignInThrottle(AxesCacheHandler):
         cool_off = get_cool_off(request) or timedelta(minutes=15)
         timeout = int(cool_off.total_seconds())
 
-        def count(cache: BaseCache, key: str) -> int:
+        def count(cache: BaseCache, *, key: str) -> int:
             if cache.add(key, 1, timeout=timeout):
                 return 1
             value = int(cache.incr(key))
@@ -123,12 +124,12 @@ class SignInThrottle(AxesCacheHandler):
             return value
 
         for key, limit in self._counters(request, credentials):
-            if ratelimit.resilient(lambda cache, key=key: count(cache, key)) == limit:
+            if ratelimit.resilient(partial(count, key=key)) == limit:
                 log.warning("signin.locked", extra={"counter": key.split(":")[1]})
 
     def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
         key = counter_key("username", ratelimit.account_name(user.get_username()))
-        ratelimit.resilient(lambda cache: cache.delete(key))
+        ratelimit.resilient(partial(_delete, key=key))
 
     def reset_attempts(
         self,
@@ -144,8 +145,12 @@ class SignInThrottle(AxesCacheHandler):
         if username:
             keys.append(counter_key("username", ratelimit.account_name(username)))
         for key in keys:
-            ratelimit.resilient(lambda cache, key=key: cache.delete(key))
+            ratelimit.resilient(partial(_delete, key=key))
         return len(keys)
+
+
+def _delete(cache: BaseCache, *, key: str) -> bool:
+    return bool(cache.delete(key))
 
 
 def lockout_response(

@@ -13,6 +13,7 @@ names and client addresses.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import uuid
@@ -21,6 +22,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -286,3 +288,13 @@ def test_cache_down_neither_locks_everybody_out_nor_stops_counting(
         )
         assert response.status_code == 302
     assert any("cache_unreachable" in record.getMessage() for record in caplog.records)
+
+
+def test_an_operator_lifts_a_lock_with_axes_reset_username() -> None:
+    staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}")
+    for _ in range(PER_ACCOUNT):
+        assert attempt("/console/login/", staff.username, "wrong", address()) == 200
+    assert attempt("/console/login/", staff.username, PASSWORD, address()) == 429
+    # Any spelling of the name finds the one counter.
+    call_command("axes_reset_username", to_fullwidth(staff.username), stdout=io.StringIO())
+    assert attempt("/console/login/", staff.username, PASSWORD, address()) == 302
