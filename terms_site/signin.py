@@ -81,21 +81,22 @@ class SignInThrottle(AxesCacheHandler):  # type: ignore[misc]  # axes ships no t
             )
         return counters
 
-    def _counts(self, request: HttpRequest, credentials: dict[str, Any] | None) -> list[int]:
+    def _counts(
+        self, request: HttpRequest, credentials: dict[str, Any] | None
+    ) -> list[tuple[int, int]]:
+        """(failures so far, limit) per counter, in one cache round trip."""
         counters = self._counters(request, credentials)
         keys = [key for key, _limit in counters]
         values: dict[str, Any] = ratelimit.resilient(lambda cache: cache.get_many(keys))
-        return [int(values.get(key) or 0) for key in keys]
+        return [(int(values.get(key) or 0), limit) for key, limit in counters]
 
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
-        return max(self._counts(request, credentials))
+        return max(count for count, _limit in self._counts(request, credentials))
 
     def is_locked(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
         if not getattr(settings, "AXES_LOCK_OUT_AT_FAILURE", True):
             return False
-        counters = self._counters(request, credentials)
-        counts = self._counts(request, credentials)
-        return any(count >= limit for count, (_key, limit) in zip(counts, counters, strict=True))
+        return any(count >= limit for count, limit in self._counts(request, credentials))
 
     def user_login_failed(
         self,
@@ -119,7 +120,11 @@ class SignInThrottle(AxesCacheHandler):  # type: ignore[misc]  # axes ships no t
         def count(cache: BaseCache, *, key: str) -> int:
             if cache.add(key, 1, timeout=timeout):
                 return 1
-            value = int(cache.incr(key))
+            try:
+                value = int(cache.incr(key))
+            except ValueError:  # expired between add() and incr()
+                cache.add(key, 1, timeout=timeout)
+                return 1
             cache.touch(key, timeout=timeout)  # the lock ends a cool-off after the last failure
             return value
 

@@ -27,6 +27,8 @@ from django.test import Client, RequestFactory
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from tenants.scope import Scope
+from tenants.services import invitation_create
 from tests.factories.tenants import MembershipFactory, StaffFactory, TenantFactory, UserFactory
 from web import ratelimit
 
@@ -298,3 +300,18 @@ def test_an_operator_lifts_a_lock_with_axes_reset_username() -> None:
     # Any spelling of the name finds the one counter.
     call_command("axes_reset_username", to_fullwidth(staff.username), stdout=io.StringIO())
     assert attempt("/console/login/", staff.username, PASSWORD, address()) == 302
+
+
+def test_an_invitation_gives_a_staff_account_no_portal_session() -> None:
+    staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}@optim.example")
+    tenant = TenantFactory()
+    _invitation, token = invitation_create(
+        scope=Scope.staff(StaffFactory(is_superuser=True)), tenant=tenant, email=staff.username
+    )
+    client = Client(REMOTE_ADDR=address())
+    response = client.post(
+        f"/portal/invitations/{token}/", {"password": PASSWORD, "password_confirm": PASSWORD}
+    )
+    assert (response.status_code, response["Location"]) == (302, "/portal/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/console/")["Location"].startswith("/console/login/")
