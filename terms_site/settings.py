@@ -6,6 +6,7 @@ kombu's filesystem broker under var/, so `make run` needs nothing but Python.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",  # sign-in throttling (terms_site/signin.py)
     "core",
     "tenants",
     "agreements",
@@ -67,7 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "terms_site.security.LoginThrottleMiddleware",  # staff sign-in forms (docs/security.md)
+    # Turns a sign-in refused by axes into 429 with Retry-After (terms_site/signin.py).
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Portal: the current tenant (request.portal, request.scope), then the consent gate.
     "web.portal.middleware.CurrentTenantMiddleware",
@@ -214,6 +217,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/portal/login/"
+# Axes first: a locked account or address is refused before any password is checked. Which
+# users may sign in where (staff: console and admin; tenant users: portal) is each form's rule.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (terms_site/signin.py, docs/security.md): failures only, per normalised
+# account name and per client address, shared by every sign-in form, on the shared cache.
+AXES_HANDLER = "terms_site.signin.SignInThrottle"
+AXES_CACHE = "default"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = 10  # failures per account; the 11th attempt is refused
+TERMS_SIGNIN_ADDRESS_FAILURE_LIMIT = 50  # failures per client address
+AXES_COOLOFF_TIME = timedelta(minutes=15)  # after the last counted failure
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "terms_site.signin.signin_username"
+AXES_CLIENT_IP_CALLABLE = "web.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "terms_site.signin.lockout_response"
+AXES_ENABLE_ADMIN = False  # the counters live in the cache; axes' tables stay empty
+AXES_VERBOSE = False
+# The client address behind reverse proxies (web.ratelimit.client_address). 0: the socket's
+# peer, whatever X-Forwarded-For says. N: N proxies append to X-Forwarded-For, the client is
+# the N-th entry from the right; TERMS_TRUSTED_PROXIES (addresses or networks) limits that to
+# connections from those proxies.
+TERMS_TRUSTED_PROXY_COUNT = env.int("TERMS_TRUSTED_PROXY_COUNT", default=0)
+TERMS_TRUSTED_PROXIES = env.list("TERMS_TRUSTED_PROXIES", default=[])
 SESSION_COOKIE_AGE = env.int("TERMS_SESSION_AGE_SECONDS", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -72,7 +72,8 @@ from django.conf import settings as s
 names = ["DEBUG", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
          "CSRF_COOKIE_SECURE", "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
          "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY",
-         "X_FRAME_OPTIONS", "SESSION_EXPIRE_AT_BROWSER_CLOSE", "MIDDLEWARE"]
+         "X_FRAME_OPTIONS", "SESSION_EXPIRE_AT_BROWSER_CLOSE", "MIDDLEWARE",
+         "AUTHENTICATION_BACKENDS"]
 print(json.dumps({n: getattr(s, n) for n in names}))
 """
 
@@ -103,6 +104,8 @@ def test_production_headers_settings_and_hsts_behind_a_setting() -> None:
     assert values["SECURE_REFERRER_POLICY"] == "same-origin"
     assert values["X_FRAME_OPTIONS"] == "DENY"
     assert "terms_site.security.ContentSecurityPolicyMiddleware" in values["MIDDLEWARE"]
-    assert "terms_site.security.LoginThrottleMiddleware" in values["MIDDLEWARE"]
+    # Sign-in throttling: axes refuses a locked account before any password check.
+    assert "axes.middleware.AxesMiddleware" in values["MIDDLEWARE"]
+    assert values["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
     # An operator turns HSTS off (e.g. before TLS works on every subdomain) with one variable.
     assert production_settings(DJANGO_HSTS_SECONDS="0")["SECURE_HSTS_SECONDS"] == 0

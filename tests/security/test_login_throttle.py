@@ -1,8 +1,10 @@
 """Login throttling on every sign-in form, and the cookies a sign-in sets.
 
-Staff forms (/console/login/, /admin/login/) are throttled by terms_site.security; the
-portal's own form by the same counters (web/ratelimit.py). Counters live on the Redis cache
-with the run's key prefix; each test uses its own account names and client address.
+Every sign-in form (/console/login/, /admin/login/, /portal/login/) is throttled by
+django-axes with the counters of terms_site/signin.py. Counters live on the Redis cache with
+the run's key prefix; each test uses its own account names and client address. The attacks
+of the security review (Unicode names, staff at the portal, the 51st correct sign-in) are in
+tests/security/test_signin_doors.py.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
-from terms_site.security import STAFF_LOGIN_PER_ACCOUNT, STAFF_LOGIN_PER_ADDRESS
 from tests.factories.tenants import StaffFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 PASSWORD = "pass-1234-word"  # tests/factories/tenants.py
+PER_ACCOUNT = django_settings.AXES_FAILURE_LIMIT  # failures allowed per account (10)
+PER_ADDRESS = django_settings.TERMS_SIGNIN_ADDRESS_FAILURE_LIMIT  # per client address (50)
 
 
 def address() -> str:
@@ -33,11 +37,8 @@ def attempt(path: str, username: str, password: str, ip: str) -> int:
 @pytest.mark.parametrize("path", ["/console/login/", "/admin/login/"])
 def test_staff_login_refused_after_ten_failures_per_account(path: str) -> None:
     staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", is_staff=True)
-    statuses = [
-        attempt(path, staff.username, "wrong", address())
-        for _ in range(STAFF_LOGIN_PER_ACCOUNT.attempts)
-    ]
-    assert statuses == [200] * STAFF_LOGIN_PER_ACCOUNT.attempts  # the form with its error
+    statuses = [attempt(path, staff.username, "wrong", address()) for _ in range(PER_ACCOUNT)]
+    assert statuses == [200] * PER_ACCOUNT  # the form with its error
     client = Client(REMOTE_ADDR=address())
     refused = client.post(path, {"username": staff.username, "password": PASSWORD})
     assert refused.status_code == 429  # even the right password, until the window ends
@@ -50,17 +51,17 @@ def test_staff_login_refused_after_ten_failures_per_account(path: str) -> None:
 
 def test_staff_login_refused_after_fifty_attempts_from_one_address() -> None:
     ip = address()
-    for n in range(STAFF_LOGIN_PER_ADDRESS.attempts):
+    for n in range(PER_ADDRESS):
         assert attempt("/console/login/", f"nobody-{n}-{uuid.uuid4().hex[:6]}", "x", ip) == 200
     assert attempt("/console/login/", f"nobody-{uuid.uuid4().hex[:6]}", "x", ip) == 429
 
 
 def test_staff_login_success_clears_the_account_counter() -> None:
     staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", is_staff=True)
-    for _ in range(STAFF_LOGIN_PER_ACCOUNT.attempts - 1):
+    for _ in range(PER_ACCOUNT - 1):
         assert attempt("/console/login/", staff.username, "wrong", address()) == 200
     assert attempt("/console/login/", staff.username, PASSWORD, address()) == 302
-    for _ in range(STAFF_LOGIN_PER_ACCOUNT.attempts - 1):
+    for _ in range(PER_ACCOUNT - 1):
         assert attempt("/console/login/", staff.username, "wrong", address()) == 200
 
 

@@ -8,7 +8,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class StaffLoginForm(AuthenticationForm):
-    """Django's login form, for staff only (customers sign in to the portal)."""
+    """Django's login form, for staff only (customers sign in to the portal).
+
+    A customer's correct password here is refused without a session; saying why reveals
+    nothing the portal's own sign-in (same account budget) would not.
+    """
 
     error_messages = {
         **AuthenticationForm.error_messages,

@@ -3,10 +3,12 @@ decide the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import Answer
@@ -65,6 +67,11 @@ class DeletionForm(forms.Form):
 # --- access and colleagues ------------------------------------------------------------------
 
 
+def portal_may_sign_in(user: Any) -> bool:
+    """Tenant users sign in to the portal; staff (superusers included) only to the console."""
+    return not (user.is_staff or user.is_superuser)
+
+
 class PortalLoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("メールアドレス"),
@@ -84,6 +91,18 @@ class PortalLoginForm(AuthenticationForm):
         "inactive": _("このアカウントは無効です。"),
     }
 
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not portal_may_sign_in(user):
+            # A staff account at the portal is exactly a wrong password: the same message and
+            # a counted failure, so neither the answer nor the lock-out tells it apart.
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": user.get_username()},
+                request=self.request,
+            )
+            raise self.get_invalid_login_error()
+
 
 class PortalPasswordResetForm(PasswordResetForm):
     email = forms.EmailField(
@@ -91,6 +110,11 @@ class PortalPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        # Staff passwords are not reset through the portal; the page answers as for an
+        # unknown address.
+        return (user for user in super().get_users(email) if portal_may_sign_in(user))
 
 
 class InvitationAcceptForm(forms.Form):

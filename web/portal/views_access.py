@@ -23,11 +23,14 @@ from tenants import services
 from tenants.enums import InvitationStatus
 from web import ratelimit
 from web.portal.access import gate_exempt, place_error
-from web.portal.forms import InvitationAcceptForm, PortalLoginForm, PortalPasswordResetForm
+from web.portal.forms import (
+    InvitationAcceptForm,
+    PortalLoginForm,
+    PortalPasswordResetForm,
+    portal_may_sign_in,
+)
 from web.portal.middleware import SESSION_TENANT_KEY
 from web.portal.selectors import invitation_for_token
-
-TOO_MANY = 429
 
 
 def _home() -> str:
@@ -45,28 +48,15 @@ class PortalLoginView(auth_views.LoginView):
     def get_default_redirect_url(self) -> str:
         return _home()
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        username = str(request.POST.get("username", ""))
-        address = ratelimit.client_address(request)
-        allowed = ratelimit.hit(ratelimit.LOGIN_PER_ADDRESS, address)
-        allowed = ratelimit.hit(ratelimit.LOGIN_PER_ACCOUNT, username) and allowed
-        if not allowed:
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(
-                None,
-                _(
-                    "ログインの試行回数が上限に達しました。15分ほど待ってから、もう一度お試しください。"
-                ),
-            )
-            response = self.form_invalid(form)
-            response.status_code = TOO_MANY
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form: PortalLoginForm) -> HttpResponse:
-        ratelimit.reset(ratelimit.LOGIN_PER_ACCOUNT, form.cleaned_data.get("username", ""))
-        return super().form_valid(form)
+    def form_invalid(self, form: PortalLoginForm) -> HttpResponse:  # type: ignore[override]
+        # Locked by axes (terms_site/signin.py): say so beside the form, with 429.
+        if not ratelimit.signin_locked_out(self.request):
+            return super().form_invalid(form)
+        form.errors.clear()
+        form.add_error(None, ratelimit.SIGNIN_LOCKED_OUT)
+        response = super().form_invalid(form)
+        response.status_code = ratelimit.TOO_MANY_REQUESTS
+        return response
 
 
 class PortalLogoutView(auth_views.LogoutView):
@@ -112,7 +102,7 @@ class PortalPasswordResetView(auth_views.PasswordResetView):
                 ),
             )
             response = self.form_invalid(form)
-            response.status_code = TOO_MANY
+            response.status_code = ratelimit.TOO_MANY_REQUESTS
             return response
         return super().post(request, *args, **kwargs)
 
@@ -124,6 +114,12 @@ class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PortalPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "tenants/portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password-reset-complete")
+
+    def get_user(self, uidb64: str) -> Any:
+        # A staff account's link (however obtained) is no link here: staff passwords are not
+        # the portal's to set.
+        user = super().get_user(uidb64)
+        return None if user is None or not portal_may_sign_in(user) else user
 
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -167,6 +163,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as error:
             place_error(form, error)
         else:
+            if not portal_may_sign_in(membership.user):
+                # No portal session for a staff account, however it got here (staff sign in
+                # at the console only).
+                return redirect("portal:login")
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_TENANT_KEY] = membership.tenant_id
             messages.success(
