@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import QuerySet
@@ -110,7 +111,7 @@ def checkpoint_create(*, kind: str, using: str = DEFAULT_DB_ALIAS) -> LedgerChec
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _create(*, kind: str, key: Any, using: str) -> LedgerCheckpoint:
+def _create(*, kind: str, key: Ed25519PrivateKey, using: str) -> LedgerCheckpoint:
     with transaction.atomic(using=using):
         now = clock.now()
         as_of = _as_of(kind=kind, now=now)
@@ -123,7 +124,7 @@ def _create(*, kind: str, key: Any, using: str) -> LedgerCheckpoint:
         )
         heads = chain_heads(before=as_of, using=using)
         public = key.public_key()
-        fields = {
+        fields: dict[str, Any] = {
             "format": FORMAT,
             "number": (last.number + 1) if last else 1,
             "previous": statement_digest(last.statement.encode("utf-8")) if last else None,
@@ -229,7 +230,7 @@ def statement_parse(statement: str) -> Statement:
 
 
 def document_verify(
-    document: Mapping[str, Any], *, keys: Mapping[str, Any], number: int = 0
+    document: Mapping[str, Any], *, keys: Mapping[str, Ed25519PublicKey], number: int = 0
 ) -> tuple[Statement | None, list[ChainHead], list[CheckpointProblem]]:
     """Check a checkpoint on its own (no database): its statement, its signature with a
     trusted key, its heads against the signed digest. Returns the statement and heads only

@@ -27,9 +27,9 @@ from agreements.ledger.checkpoints import statement_parse
 from agreements.ledger.keys import private_b64
 from agreements.models import LedgerCheckpoint
 from core import clock
+from terms_site.backups import backup, manifest_checkpoint_error
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
-from terms_site.backups import backup, manifest_checkpoint_error
 from tests.ops.conftest import append_rows
 
 pytestmark = [

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -41,9 +42,9 @@ from core import clock
 from core.services import heartbeat_write
 from tenants.models import Tenant
 from tenants.scope import Scope
+from terms_site.tasks import ledger_checkpoint
 from tests.factories.consents import posted_version
 from tests.factories.tenants import TenantFactory
-from terms_site.tasks import ledger_checkpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -180,7 +181,7 @@ def test_checkpoint_cannot_tell_a_row_dated_after_it_from_a_real_answer(ledger) 
 
 
 def test_checkpoint_holds_through_real_answers_after_it(ledger, capsys) -> None:
-    a, b, version = ledger
+    a, _b, version = ledger
     with clock.frozen_at(SIGNED):
         ledger_append(tenant=a, version=version, answer=Answer.REJECTED, scope=SYSTEM)
         ledger_append(tenant=TenantFactory(), version=version, answer=Answer.ACCEPTED, scope=SYSTEM)
@@ -196,7 +197,9 @@ def test_checkpoint_heads_edited_to_match_a_forgery_are_caught(ledger) -> None:
     _rewrite_with_recomputed_hashes(a, seq=2, answer=Answer.ACCEPTED)
     checkpoint = LedgerCheckpoint.objects.get()
     heads = [
-        head | {"hash": LedgerHead.objects.get(tenant=a).hash} if head["tenant_id"] == a.pk else head
+        head | {"hash": LedgerHead.objects.get(tenant=a).hash}
+        if head["tenant_id"] == a.pk
+        else head
         for head in checkpoint.heads
     ]
     LedgerCheckpoint.objects.filter(pk=checkpoint.pk).update(heads=heads)
@@ -343,6 +346,8 @@ def test_checkpoint_daily_job_signs_the_heads_logged_for_the_day(ledger) -> None
     assert checkpoint.as_of == clock.start_of_day(day)
     assert checkpoint.heads == [head.as_dict() for head in daily_heads(day=day)]
     assert checkpoint.heads_count == 2  # the answer after 00:00 waits for tomorrow's
+    schedule = django_settings.CELERY_BEAT_SCHEDULE["ledger-checkpoint-daily"]
+    assert schedule["task"] == ledger_checkpoint.name == "ops.ledger_checkpoint"
 
 
 def test_checkpoint_public_page_lists_checkpoints_and_the_key(ledger, signing_key) -> None:
@@ -381,3 +386,9 @@ def test_checkpoint_public_json_pages_with_before(ledger) -> None:
     older = Client().get(body["next"]).json()
     assert [c["number"] for c in older["checkpoints"]] == [6, 5, 4, 3, 2, 1]
     assert older["next"] is None
+
+
+def test_checkpoint_public_page_in_english(ledger) -> None:
+    html = Client().get("/ledger/checkpoints/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Consent ledger checkpoints" in html
+    assert "Public keys (Ed25519)" in html

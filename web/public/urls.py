@@ -21,7 +21,5 @@ urlpatterns = [
     path("notices/", views.notice_list, name="notice-list"),
     path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),
     path("ledger/checkpoints/", checkpoints.checkpoint_list, name="checkpoint-list"),
-    path(
-        "ledger/checkpoints.json", checkpoints.checkpoint_list_json, name="checkpoint-list-json"
-    ),
+    path("ledger/checkpoints.json", checkpoints.checkpoint_list_json, name="checkpoint-list-json"),
 ]
