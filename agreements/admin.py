@@ -22,6 +22,7 @@ from agreements.models import (
     Contract,
     ContractPeriod,
     DataDeletion,
+    LedgerCheckpoint,
     LedgerHead,
     NonRenewalRequest,
     Option,
@@ -233,3 +234,11 @@ class ConsentStateAdmin(ReadOnlyAdmin):
     list_display = ["tenant", "document", "version", "status", "updated_at"]
     list_filter = ["status", "document"]
     search_fields = ["tenant__name"]
+
+
+@admin.register(LedgerCheckpoint)
+class LedgerCheckpointAdmin(ReadOnlyAdmin):
+    # Read-only: a checkpoint is evidence; edits would fail its signature anyway.
+    list_display = ["number", "kind", "created_at", "as_of", "heads_count", "key_id", "digest"]
+    list_filter = ["kind", "key_id"]
+    exclude = ["heads"]

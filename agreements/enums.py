@@ -166,3 +166,11 @@ class ProductKeyScope(models.TextChoices):
 
     STATUS_READ = "status:read", _("利用可否の参照")
     DELETION_ACK = "deletion:ack", _("データ削除の完了報告")
+
+
+class CheckpointKind(models.TextChoices):
+    """Why a ledger checkpoint was signed (docs/ledger.md, "Checkpoints")."""
+
+    DAILY = "daily", _("日次")
+    BACKUP = "backup", _("バックアップ")
+    MANUAL = "manual", _("手動")

@@ -2,8 +2,9 @@
 
     python scripts/backup.py [--output-dir DIR]
 
-Reads the database from DATABASE_URL (environment or .env). Exit 0 on success, 2 when the
-backup could not be taken. See terms_site/backups.py and docs/operations.md.
+Reads the database from DATABASE_URL (environment or .env). Exit 0 on success, 1 when the
+backup was taken but its manifest carries no signed ledger checkpoint (no signing key: see
+docs/operations.md), 2 when the backup could not be taken. See terms_site/backups.py and docs/operations.md.
 """
 
 from __future__ import annotations
@@ -27,16 +28,26 @@ def main() -> int:
     import django  # noqa: PLC0415 -- after sys.path and settings are in place
 
     django.setup()
-    from terms_site.backups import BackupError, backup, manifest_summary  # noqa: PLC0415
+    from terms_site.backups import (  # noqa: PLC0415
+        BackupError,
+        backup,
+        manifest_checkpoint_error,
+        manifest_summary,
+    )
 
     try:
         dump, manifest = backup(args.output_dir)
     except BackupError as exc:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 2
-    print(manifest_summary(json.loads(manifest.read_text())))
+    data = json.loads(manifest.read_text())
+    print(manifest_summary(data))
     print(f"dump:     {dump}")
     print(f"manifest: {manifest}")
+    error = manifest_checkpoint_error(data)
+    if error is not None:
+        print(f"WARNING the manifest has no signed ledger checkpoint: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

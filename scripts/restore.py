@@ -3,8 +3,9 @@
     python scripts/restore.py var/backups/terms-<time>.dump [--manifest FILE]
 
 The target is DATABASE_URL (environment or .env); it must exist and be empty. After
-pg_restore, `verify_ledger` recomputes every chain, and the chain heads and the row count of
-every table are compared with the manifest. Exit 0: all equal; 1: restored but something
+pg_restore, `verify_ledger` recomputes every chain (and checks it against the newest signed
+checkpoint), the chain heads and the row count of every table are compared with the manifest,
+and the manifest's own signed checkpoint must verify and match the restored chains. Exit 0: all equal; 1: restored but something
 differs (do not put it into service); 2: refused, nothing was changed.
 """
 
@@ -43,7 +44,9 @@ def main() -> int:
     if not report.ok:
         print(f"restore FAILED verification ({len(report.problems)} problems)", file=sys.stderr)
         return 1
-    print("restore verified: ledger intact, chain heads and row counts equal the manifest")
+    print(
+        "restore verified: ledger intact, chain heads, checkpoint and row counts match the manifest"
+    )
     return 0
 
 

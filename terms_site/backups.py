@@ -2,11 +2,15 @@
 
 A backup is a `pg_dump --format=custom` file plus `<name>.manifest.json`: when, which commit,
 the dump's checksum, the row count of every table and the ledger's chain heads, all read in
-the very snapshot pg_dump copies (`pg_export_snapshot`), so they describe exactly that dump.
+the very snapshot pg_dump copies (`pg_export_snapshot`), so they describe exactly that dump;
+and a ledger checkpoint signed just before the snapshot (docs/ledger.md), so the manifest
+carries signed heads that whoever holds the database cannot re-sign.
 
 A restore goes only into an empty database, then proves the result: `verify_ledger` recomputes
-every chain, and the chain heads and row counts must equal the manifest's. Any difference is a
-non-zero exit (scripts/backup.py, scripts/restore.py; `make backup`, `make restore FILE=…`).
+every chain, the chain heads and row counts must equal the manifest's, and the manifest's
+checkpoint must carry a valid signature, still be in the restored database and still match its
+chains. Any difference is a non-zero exit (scripts/backup.py, scripts/restore.py;
+`make backup`, `make restore FILE=…`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from agreements.enums import CheckpointKind
+from agreements.ledger.checkpoints import (
+    checkpoint_create,
+    checkpoint_document,
+    document_verify_against_database,
+)
 from agreements.ledger.heads import chain_heads, compare_heads, heads_from_json, heads_to_json
+from agreements.ledger.keys import CheckpointKeyInvalid, CheckpointKeyMissing
 from core import clock
 
 MANIFEST_FORMAT = "terms-backup/1"
@@ -144,6 +155,14 @@ def backup(output_dir: Path, *, using: str = DEFAULT_DB_ALIAS) -> tuple[Path, Pa
     dump, manifest = output_dir / f"{stem}.dump", output_dir / f"{stem}.manifest.json"
     partial = output_dir / f".{stem}.dump.partial"
     connection = connections[using]
+    # Signed before the snapshot, so the dump holds the checkpoint row too. A missing key does
+    # not stop the backup (the data matters more); the manifest says why it has no checkpoint.
+    try:
+        checkpoint: dict[str, Any] = checkpoint_document(
+            checkpoint_create(kind=CheckpointKind.BACKUP, using=using)
+        )
+    except (CheckpointKeyMissing, CheckpointKeyInvalid) as exc:
+        checkpoint = {"error": str(exc)}
     # One REPEATABLE READ snapshot for the counts, the heads and pg_dump: an append that
     # commits meanwhile is in none of them, so the manifest describes exactly the dump.
     with transaction.atomic(using=using):
@@ -178,6 +197,7 @@ def backup(output_dir: Path, *, using: str = DEFAULT_DB_ALIAS) -> tuple[Path, Pa
         "pg_dump_version": _run(["pg_dump", "--version"], env={}).stdout.strip(),
         "dump": {"file": dump.name, "sha256": sha256_of(dump), "bytes": dump.stat().st_size},
         "ledger_heads": heads_to_json(heads),
+        "checkpoint": checkpoint,
         "row_counts": counts,
         "migrations": migrations,
     }
@@ -259,6 +279,11 @@ def restore(dump: Path, manifest_path: Path, *, using: str = DEFAULT_DB_ALIAS) -
     if not mismatches:
         report.notes.append(f"chain heads: {len(expected)} equal to the manifest")
 
+    checkpoint_problems = _checkpoint_problems(manifest, using=using)
+    report.problems.extend(checkpoint_problems)
+    if "statement" in manifest.get("checkpoint", {}) and not checkpoint_problems:
+        report.notes.append("checkpoint: signed, in the database and matching the chains")
+
     counts = table_counts(using)
     for table in sorted(set(manifest["row_counts"]) | set(counts)):
         want, have = manifest["row_counts"].get(table), counts.get(table)
@@ -270,6 +295,26 @@ def restore(dump: Path, manifest_path: Path, *, using: str = DEFAULT_DB_ALIAS) -
     if not _ledger_trigger_present(using):
         report.problems.append(f"the ledger's {LEDGER_TRIGGER} trigger is missing after restore")
     return report
+
+
+def manifest_checkpoint_error(manifest: dict[str, Any]) -> str | None:
+    """Why a manifest carries no signed checkpoint (None when it does, or predates them)."""
+    checkpoint = manifest.get("checkpoint")
+    if isinstance(checkpoint, dict) and "error" in checkpoint:
+        return str(checkpoint["error"])
+    return None
+
+
+def _checkpoint_problems(manifest: dict[str, Any], *, using: str) -> list[str]:
+    if "checkpoint" not in manifest:
+        return []  # a backup taken before checkpoints existed: the heads above still hold
+    error = manifest_checkpoint_error(manifest)
+    if error is not None:
+        return [f"the backup carries no signed checkpoint: {error}"]
+    return [
+        f"checkpoint mismatch: {problem}"
+        for problem in document_verify_against_database(manifest["checkpoint"], using=using)
+    ]
 
 
 def _ledger_trigger_present(using: str) -> bool:

@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "core.deliver_outbox", "schedule": crontab(minute="*")},
     # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.
     "ledger-heads-daily": {"task": "ops.log_ledger_heads", "schedule": crontab(hour=0, minute=5)},
+    # The same heads signed with the key that is not in the database (docs/ledger.md).
+    "ledger-checkpoint-daily": {
+        "task": "ops.ledger_checkpoint",
+        "schedule": crontab(hour=0, minute=10),
+    },
     "housekeeping": {"task": "ops.housekeeping", "schedule": crontab(minute=17)},
 }
 CELERY_IMPORTS = ["terms_site.tasks"]
@@ -384,3 +389,13 @@ TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)
 TERMS_METRICS_TOKEN = env.str("TERMS_METRICS_TOKEN", default="")
 TERMS_STAFF_EMAIL = env.str("TERMS_STAFF_EMAIL", default="legal@optim.example")
+# Ledger checkpoints (docs/ledger.md, docs/operations.md): the Ed25519 signing key never lives
+# in the database. Base64 of the 32 raw bytes or PEM, inline or in a file; without either, debug
+# runs make a local key under var/ and production refuses to sign.
+TERMS_CHECKPOINT_KEY = env.str("TERMS_CHECKPOINT_KEY", default="")
+TERMS_CHECKPOINT_KEY_FILE = env.str("TERMS_CHECKPOINT_KEY_FILE", default="")
+# Earlier (rotated) public keys, base64 of the 32 raw bytes: their checkpoints still verify.
+TERMS_CHECKPOINT_PUBLIC_KEYS = env.list("TERMS_CHECKPOINT_PUBLIC_KEYS", default=[])
+# A checkpoint covers rows recorded this long before it is signed, so that a transaction that
+# recorded a row just before and commits just after cannot look like a back-dated insert.
+TERMS_CHECKPOINT_SETTLE_SECONDS = env.int("TERMS_CHECKPOINT_SETTLE_SECONDS", default=300)

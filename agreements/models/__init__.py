@@ -28,6 +28,7 @@ from agreements.models.consents import (  # isort: skip
     ConsentState,
     LedgerHead,
 )
+from agreements.models.checkpoints import LedgerCheckpoint  # isort: skip
 
 __all__ = [
     "Article",
@@ -37,6 +38,7 @@ __all__ = [
     "Contract",
     "ContractPeriod",
     "DataDeletion",
+    "LedgerCheckpoint",
     "LedgerHead",
     "NonRenewalRequest",
     "Option",

@@ -19,10 +19,15 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db import connection
 
+from agreements.ledger.checkpoints import statement_parse
+from agreements.ledger.keys import private_b64
+from agreements.models import LedgerCheckpoint
 from core import clock
+from terms_site.backups import backup, manifest_checkpoint_error
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
 from tests.ops.conftest import append_rows
@@ -35,6 +40,8 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 4, 1, 10, 0, tzinfo=clock.TOKYO)
+# The checkpoint signing key of the backup and restore runs (outside the database).
+CHECKPOINT_KEY = private_b64(Ed25519PrivateKey.generate())
 
 
 def _server() -> dict[str, str]:
@@ -62,9 +69,12 @@ def _admin() -> psycopg2.extensions.connection:
     return conn
 
 
-def _run(script: str, *args: str, database: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    script: str, *args: str, database: str, key: str = CHECKPOINT_KEY
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        "TERMS_CHECKPOINT_KEY": key,
         "DJANGO_SETTINGS_MODULE": "terms_site.settings",
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": _url(database),
@@ -158,11 +168,17 @@ def test_backup_and_restore_into_an_empty_database_verifies_the_ledger_and_loses
     assert manifest["ledger_heads"] == call_command_json("ledger_heads", "--json")["heads"]
     assert [head["seq"] for head in manifest["ledger_heads"]] == [2, 3, 4]
     assert oct(dump.stat().st_mode & 0o777) == "0o600"  # personal data inside
+    # A checkpoint signed just before the snapshot: in the manifest and in the dump.
+    statement = statement_parse(manifest["checkpoint"]["statement"])
+    assert statement.heads_count == 3
+    assert manifest["checkpoint"]["heads"] == manifest["ledger_heads"]
+    assert LedgerCheckpoint.objects.get(number=statement.number).kind == "backup"
 
     result = _run("restore.py", str(dump), database=empty_database)
     assert result.returncode == 0, result.stderr
     assert "verify_ledger: ledger OK: 9 rows verified" in result.stdout
     assert "chain heads: 3 equal to the manifest" in result.stdout
+    assert "checkpoint: signed, in the database and matching the chains" in result.stdout
     restored_counts, restored_rows = _snapshot(empty_database)
     assert restored_counts == source_counts
     assert restored_rows == source_rows
@@ -198,3 +214,41 @@ def test_restore_fails_when_chain_heads_differ_from_the_manifest(
         result.stderr
     )
     assert "restore FAILED verification (1 problems)" in result.stderr
+
+
+def test_restore_fails_when_the_manifest_checkpoint_was_edited_or_signed_elsewhere(
+    source_backup, empty_database
+) -> None:
+    """Whoever edits a manifest to match a rewritten dump cannot re-sign its checkpoint; a
+    checkpoint signed with a key the restoring side does not trust proves nothing."""
+    dump, manifest, _source = source_backup
+    manifest_path = dump.with_name(dump.stem + ".manifest.json")
+    manifest["checkpoint"]["heads"][1]["hash"] = "f" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    result = _run("restore.py", str(dump), database=empty_database)
+    assert result.returncode == 1
+    assert "checkpoint mismatch: checkpoint 1: heads_altered" in result.stderr
+
+
+def test_restore_refuses_a_checkpoint_from_an_untrusted_key(source_backup, empty_database) -> None:
+    dump, _manifest, _source = source_backup
+    other = private_b64(Ed25519PrivateKey.generate())
+    result = _run("restore.py", str(dump), database=empty_database, key=other)
+    assert result.returncode == 1
+    assert "checkpoint mismatch: checkpoint 1: unknown_key" in result.stderr
+
+
+def test_backup_without_a_signing_key_says_so_and_restore_does_not_pass_it(
+    settings, tmp_path, empty_database
+) -> None:
+    version = VersionFactory(label="2025-04")
+    append_rows(TenantFactory(), version, [T0])
+    settings.DEBUG = False
+    settings.TERMS_CHECKPOINT_KEY = ""
+    settings.TERMS_CHECKPOINT_KEY_FILE = ""
+    dump, manifest_path = backup(tmp_path)
+    manifest = json.loads(manifest_path.read_text())
+    assert "no checkpoint signing key" in (manifest_checkpoint_error(manifest) or "")
+    result = _run("restore.py", str(dump), database=empty_database)
+    assert result.returncode == 1
+    assert "the backup carries no signed checkpoint: no checkpoint signing key" in result.stderr

@@ -1,10 +1,11 @@
-"""Public URLs (mounted at the site root by terms_site/urls.py): /terms/… and /notices/…."""
+"""Public URLs (mounted at the site root by terms_site/urls.py): /terms/…, /notices/… and
+/ledger/checkpoints/."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from web.public import views
+from web.public import checkpoints, views
 
 app_name = "public"
 
@@ -19,4 +20,6 @@ urlpatterns = [
     ),
     path("notices/", views.notice_list, name="notice-list"),
     path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),
+    path("ledger/checkpoints/", checkpoints.checkpoint_list, name="checkpoint-list"),
+    path("ledger/checkpoints.json", checkpoints.checkpoint_list_json, name="checkpoint-list-json"),
 ]
