@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "terms_site.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "terms_site.security.ContentSecurityPolicyMiddleware",
+    "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -277,6 +278,10 @@ REST_FRAMEWORK = {
 }
 # Requests per API key (or staff user); 429 with Retry-After beyond it.
 TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
+# API bodies: 413 above this size, 400 above this JSON nesting (web/api/limits.py). Django's own
+# limit for every other body stays at its default (2.5 MB), above the API's.
+TERMS_API_MAX_BODY_BYTES = env.int("TERMS_API_MAX_BODY_BYTES", default=1024 * 1024)
+TERMS_API_MAX_JSON_DEPTH = env.int("TERMS_API_MAX_JSON_DEPTH", default=64)
 SPECTACULAR_SETTINGS = {
     "TITLE": "OPTiM Terms & Consent API",
     "DESCRIPTION": "Terms versions, consent ledger, contracts and deadlines for partners and products.",
