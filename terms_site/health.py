@@ -1,15 +1,22 @@
 """/healthz (process up) and /readyz (database, Redis cache, broker, migrations, heartbeats).
 
-Both answer JSON. /readyz returns 503 with the failing checks named, so a load balancer stops
-sending traffic and the operator sees which dependency is down (docs/operations.md, Alerts).
+Both answer JSON. /readyz returns 503 when a check fails, so a load balancer stops sending
+traffic. Anyone may call the probes, so the public answer is the status alone; which
+component failed, and why, is shown only to a caller with the metrics token (the operator's
+scraper or `curl -H "Authorization: Bearer …"`), under the same rules as /metrics: over
+HTTPS outside debug (docs/operations.md, Health; docs/security.md).
 """
 
 from __future__ import annotations
 
+import enum
+import hmac
+import logging
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,7 +28,38 @@ from django.views.decorators.cache import never_cache
 from core import clock
 from core.models import Heartbeat
 
+logger = logging.getLogger(__name__)
+
 Check = tuple[bool, str]
+
+
+class OpsAccess(enum.Enum):
+    """What a caller's credentials for the operator endpoints (/metrics, /readyz detail) are."""
+
+    CLOSED = "closed"  # no TERMS_METRICS_TOKEN configured: the detail does not exist
+    INSECURE = "insecure"  # a credential over plain HTTP outside debug: refused, whatever it is
+    DENIED = "denied"  # missing or wrong token
+    GRANTED = "granted"
+
+
+def ops_access(request: HttpRequest) -> OpsAccess:
+    """Check the bearer token (TERMS_METRICS_TOKEN) in constant time, over HTTPS only outside
+    debug. HTTPS is the connection's own or, behind the TLS proxy, SECURE_PROXY_SSL_HEADER."""
+    token = settings.TERMS_METRICS_TOKEN
+    if not token:
+        return OpsAccess.CLOSED
+    header = request.headers.get("Authorization", "")
+    if header and settings.TERMS_METRICS_REQUIRE_HTTPS and not request.is_secure():
+        # Refused even when right, so a scraper configured for plain HTTP fails on its first
+        # scrape instead of sending the token in clear text every 15 seconds.
+        logger.warning("ops.token_over_plain_http", extra={"path": request.path})
+        return OpsAccess.INSECURE
+    scheme, _sep, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return OpsAccess.DENIED
+    if hmac.compare_digest(presented.strip().encode(), token.encode()):
+        return OpsAccess.GRANTED
+    return OpsAccess.DENIED
 
 
 @never_cache
@@ -116,13 +154,14 @@ def readiness() -> tuple[bool, dict[str, Check]]:
 def readyz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     ready, checks = readiness()
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
-        "failing": [name for name, (ok, _) in checks.items() if not ok],
-        "heartbeat_max_age_seconds": settings.TERMS_HEARTBEAT_MAX_AGE_SECONDS,
-        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-    }
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+    if ops_access(request) is OpsAccess.GRANTED:
+        body |= {
+            "checks": {n: {"ok": ok, "detail": detail} for n, (ok, detail) in checks.items()},
+            "failing": [name for name, (ok, _) in checks.items() if not ok],
+            "heartbeat_max_age_seconds": settings.TERMS_HEARTBEAT_MAX_AGE_SECONDS,
+            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+        }
     return JsonResponse(body, status=200 if ready else 503)
 
 

@@ -351,4 +351,7 @@ TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
 TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)
 TERMS_METRICS_TOKEN = env.str("TERMS_METRICS_TOKEN", default="")
+# The token (for /metrics and the /readyz detail) only over HTTPS: TLS to gunicorn itself, or
+# the TLS proxy's X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER). Plain HTTP only in debug.
+TERMS_METRICS_REQUIRE_HTTPS = not DEBUG
 TERMS_STAFF_EMAIL = env.str("TERMS_STAFF_EMAIL", default="legal@optim.example")

@@ -124,18 +124,19 @@ def test_redaction_cancels_email_queued_to_the_tenant_and_none_is_sent(
         recipient=STAFF_MAILBOX
     )
     # The invitation and the deletion order queued at purge time, never sent.
-    cancelled = set(
-        to_tenant.filter(status=OutboxStatus.CANCELLED).values_list("kind", flat=True)
-    )
+    cancelled = set(to_tenant.filter(status=OutboxStatus.CANCELLED).values_list("kind", flat=True))
     assert {"tenant.invitation", "deletion.ordered"} <= cancelled
     assert not to_tenant.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]).exists()
     while sum(outbox_deliver_batch().values()):
         pass
     recipients = {address for message in mailoutbox for address in message.to}
     assert recipients <= {STAFF_MAILBOX}
-    assert not Outbox.objects.filter(tenant_id=tenant.pk, status=OutboxStatus.SENT).exclude(
-        recipient=STAFF_MAILBOX
-    ).exclude(channel=OutboxChannel.WEBHOOK).exists()
+    assert (
+        not Outbox.objects.filter(tenant_id=tenant.pk, status=OutboxStatus.SENT)
+        .exclude(recipient=STAFF_MAILBOX)
+        .exclude(channel=OutboxChannel.WEBHOOK)
+        .exists()
+    )
 
 
 def test_redaction_keeps_staff_messages_and_a_second_run_changes_nothing(purged_world) -> None:
