@@ -9,9 +9,6 @@ HTTPS outside debug (docs/operations.md, Health; docs/security.md).
 
 from __future__ import annotations
 
-import enum
-import hmac
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -27,39 +24,9 @@ from django.views.decorators.cache import never_cache
 
 from core import clock
 from core.models import Heartbeat
-
-logger = logging.getLogger(__name__)
+from terms_site.ops_token import OpsAccess, ops_access
 
 Check = tuple[bool, str]
-
-
-class OpsAccess(enum.Enum):
-    """What a caller's credentials for the operator endpoints (/metrics, /readyz detail) are."""
-
-    CLOSED = "closed"  # no TERMS_METRICS_TOKEN configured: the detail does not exist
-    INSECURE = "insecure"  # a credential over plain HTTP outside debug: refused, whatever it is
-    DENIED = "denied"  # missing or wrong token
-    GRANTED = "granted"
-
-
-def ops_access(request: HttpRequest) -> OpsAccess:
-    """Check the bearer token (TERMS_METRICS_TOKEN) in constant time, over HTTPS only outside
-    debug. HTTPS is the connection's own or, behind the TLS proxy, SECURE_PROXY_SSL_HEADER."""
-    token = settings.TERMS_METRICS_TOKEN
-    if not token:
-        return OpsAccess.CLOSED
-    header = request.headers.get("Authorization", "")
-    if header and settings.TERMS_METRICS_REQUIRE_HTTPS and not request.is_secure():
-        # Refused even when right, so a scraper configured for plain HTTP fails on its first
-        # scrape instead of sending the token in clear text every 15 seconds.
-        logger.warning("ops.token_over_plain_http", extra={"path": request.path})
-        return OpsAccess.INSECURE
-    scheme, _sep, presented = header.partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return OpsAccess.DENIED
-    if hmac.compare_digest(presented.strip().encode(), token.encode()):
-        return OpsAccess.GRANTED
-    return OpsAccess.DENIED
 
 
 @never_cache

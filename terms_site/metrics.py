@@ -1,5 +1,5 @@
 """/metrics in the Prometheus text format, behind a bearer token (TERMS_METRICS_TOKEN) that is
-accepted over HTTPS only outside debug (terms_site.health.ops_access).
+accepted over HTTPS only outside debug (terms_site.ops_token).
 
 Two sources:
 - request counts and latencies per route, counted by django-prometheus' middleware in each
@@ -34,7 +34,7 @@ from agreements.ledger.heads import daily_heads
 from agreements.models import ConsentRecord, ConsentState
 from core import clock
 from core.models import Heartbeat, JobRun, Outbox, PlannedAction
-from terms_site.health import OpsAccess, ops_access
+from terms_site.ops_token import OpsAccess, ops_access
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ def render_metrics() -> bytes:
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """404 while no token is configured (the endpoint does not exist), 403 for a wrong one, or
-    for any token over plain HTTP outside debug (terms_site.health.ops_access)."""
+    for any token over plain HTTP outside debug (terms_site.ops_token)."""
     access = ops_access(request)
     if access is OpsAccess.CLOSED:
         return HttpResponseNotFound(b"", content_type="text/plain")
