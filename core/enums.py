@@ -9,6 +9,8 @@ class OutboxStatus(models.TextChoices):
     SENT = "sent", _("送信済み")
     FAILED = "failed", _("再試行待ち")
     DEAD = "dead", _("送信不能")
+    # Never sent because its recipient's data was purged (R15): the row proves it was queued.
+    CANCELLED = "cancelled", _("取消済み")
 
 
 class OutboxChannel(models.TextChoices):

@@ -111,10 +111,18 @@ class Tenant(TimeStamped):
         verbose_name_plural = _("テナント")
         ordering = ["name"]
         constraints = [
+            # Unique per partner, and among direct customers: a global constraint would tell
+            # a partner (through the refusal) that a company is another partner's customer.
+            # Staff see cross-partner duplicates on the tenant page instead.
+            models.UniqueConstraint(
+                fields=["partner", "corporate_number"],
+                condition=Q(corporate_number__isnull=False, partner__isnull=False),
+                name="tenant_unique_partner_corporate_number",
+            ),
             models.UniqueConstraint(
                 fields=["corporate_number"],
-                condition=Q(corporate_number__isnull=False),
-                name="tenant_unique_corporate_number",
+                condition=Q(corporate_number__isnull=False, partner__isnull=True),
+                name="tenant_unique_direct_corporate_number",
             ),
             models.UniqueConstraint(
                 fields=["partner", "external_ref"],

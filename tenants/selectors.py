@@ -109,6 +109,20 @@ def tenant_get(*, scope: Scope, pk: int | str) -> Tenant:
         raise _not_found("tenant") from None
 
 
+def tenant_same_corporate_number(*, scope: Scope, tenant: Tenant) -> list[Tenant]:
+    """Staff only: the other tenants with this tenant's 法人番号 (under another partner, or
+    direct), so staff notice one company held twice. Empty for everyone else: a partner must
+    not learn that a company is another partner's customer (docs/security.md)."""
+    if not scope.is_privileged or not tenant.corporate_number:
+        return []
+    return list(
+        Tenant.objects.filter(corporate_number=tenant.corporate_number)
+        .exclude(pk=tenant.pk)
+        .select_related("partner")
+        .order_by("pk")
+    )
+
+
 # --- memberships and invitations --------------------------------------------------------------
 
 

@@ -1,7 +1,10 @@
 """/healthz (process up) and /readyz (database, Redis cache, broker, migrations, heartbeats).
 
-Both answer JSON. /readyz returns 503 with the failing checks named, so a load balancer stops
-sending traffic and the operator sees which dependency is down (docs/operations.md, Alerts).
+Both answer JSON. /readyz returns 503 when a check fails, so a load balancer stops sending
+traffic. Anyone may call the probes, so the public answer is the status alone; which
+component failed, and why, is shown only to a caller with the metrics token (the operator's
+scraper or `curl -H "Authorization: Bearer …"`), under the same rules as /metrics: over
+HTTPS outside debug (docs/operations.md, Health; docs/security.md).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,6 +24,7 @@ from django.views.decorators.cache import never_cache
 
 from core import clock
 from core.models import Heartbeat
+from terms_site.ops_token import OpsAccess, ops_access
 
 Check = tuple[bool, str]
 
@@ -116,13 +121,14 @@ def readiness() -> tuple[bool, dict[str, Check]]:
 def readyz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     ready, checks = readiness()
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
-        "failing": [name for name, (ok, _) in checks.items() if not ok],
-        "heartbeat_max_age_seconds": settings.TERMS_HEARTBEAT_MAX_AGE_SECONDS,
-        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-    }
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+    if ops_access(request) is OpsAccess.GRANTED:
+        body |= {
+            "checks": {n: {"ok": ok, "detail": detail} for n, (ok, detail) in checks.items()},
+            "failing": [name for name, (ok, _) in checks.items() if not ok],
+            "heartbeat_max_age_seconds": settings.TERMS_HEARTBEAT_MAX_AGE_SECONDS,
+            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+        }
     return JsonResponse(body, status=200 if ready else 503)
 
 

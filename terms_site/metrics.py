@@ -1,4 +1,5 @@
-"""/metrics in the Prometheus text format, behind a bearer token (TERMS_METRICS_TOKEN).
+"""/metrics in the Prometheus text format, behind a bearer token (TERMS_METRICS_TOKEN) that is
+accepted over HTTPS only outside debug (terms_site.ops_token).
 
 Two sources:
 - request counts and latencies per route, counted by django-prometheus' middleware in each
@@ -13,7 +14,6 @@ docs/operations.md lists every metric and the alert it feeds.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import time
@@ -34,6 +34,7 @@ from agreements.ledger.heads import daily_heads
 from agreements.models import ConsentRecord, ConsentState
 from core import clock
 from core.models import Heartbeat, JobRun, Outbox, PlannedAction
+from terms_site.ops_token import OpsAccess, ops_access
 
 logger = logging.getLogger(__name__)
 
@@ -284,13 +285,6 @@ def _registered_jobs() -> list[str]:
     return list(JOBS)
 
 
-def _authorized(request: HttpRequest, token: str) -> bool:
-    scheme, _sep, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return False
-    return hmac.compare_digest(presented.strip().encode(), token.encode())
-
-
 def render_metrics() -> bytes:
     """The exposition text: process metrics (all gunicorn workers) + database gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -307,10 +301,13 @@ def render_metrics() -> bytes:
 
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """404 while no token is configured (the endpoint does not exist), 403 for a wrong one."""
-    token = settings.TERMS_METRICS_TOKEN
-    if not token:
+    """404 while no token is configured (the endpoint does not exist), 403 for a wrong one, or
+    for any token over plain HTTP outside debug (terms_site.ops_token)."""
+    access = ops_access(request)
+    if access is OpsAccess.CLOSED:
         return HttpResponseNotFound(b"", content_type="text/plain")
-    if not _authorized(request, token):
+    if access is OpsAccess.INSECURE:
+        return HttpResponseForbidden(b"https required\n", content_type="text/plain")
+    if access is not OpsAccess.GRANTED:
         return HttpResponseForbidden(b"", content_type="text/plain")
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

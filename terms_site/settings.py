@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "terms_site.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "terms_site.security.ContentSecurityPolicyMiddleware",
+    "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -312,6 +313,10 @@ REST_FRAMEWORK = {
 }
 # Requests per API key (or staff user); 429 with Retry-After beyond it.
 TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
+# API bodies: 413 above this size, 400 above this JSON nesting (web/api/limits.py). Django's own
+# limit for every other body stays at its default (2.5 MB), above the API's.
+TERMS_API_MAX_BODY_BYTES = env.int("TERMS_API_MAX_BODY_BYTES", default=1024 * 1024)
+TERMS_API_MAX_JSON_DEPTH = env.int("TERMS_API_MAX_JSON_DEPTH", default=64)
 SPECTACULAR_SETTINGS = {
     "TITLE": "OPTiM Terms & Consent API",
     "DESCRIPTION": "Terms versions, consent ledger, contracts and deadlines for partners and products.",
@@ -388,6 +393,9 @@ TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
 TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)
 TERMS_METRICS_TOKEN = env.str("TERMS_METRICS_TOKEN", default="")
+# The token (for /metrics and the /readyz detail) only over HTTPS: TLS to gunicorn itself, or
+# the TLS proxy's X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER). Plain HTTP only in debug.
+TERMS_METRICS_REQUIRE_HTTPS = not DEBUG
 TERMS_STAFF_EMAIL = env.str("TERMS_STAFF_EMAIL", default="legal@optim.example")
 # Ledger checkpoints (docs/ledger.md, docs/operations.md): the Ed25519 signing key never lives
 # in the database. Base64 of the 32 raw bytes or PEM, inline or in a file; without either, debug

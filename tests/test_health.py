@@ -13,8 +13,15 @@ def test_healthz_answers_ok(client) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_is_unavailable_without_heartbeats(client) -> None:
-    response = client.get("/readyz")
+@pytest.fixture
+def operator(settings) -> dict[str, str]:
+    """Component detail only for the operator's token (docs/security.md)."""
+    settings.TERMS_METRICS_TOKEN = "ops-token"
+    return {"HTTP_AUTHORIZATION": "Bearer ops-token"}
+
+
+def test_readyz_is_unavailable_without_heartbeats(client, operator) -> None:
+    response = client.get("/readyz", **operator)
     body = response.json()
     assert response.status_code == 503
     assert body["checks"]["database"]["ok"] is True
@@ -22,10 +29,10 @@ def test_readyz_is_unavailable_without_heartbeats(client) -> None:
     assert body["checks"]["beat"] == {"ok": False, "detail": "never"}
 
 
-def test_readyz_is_ready_with_fresh_heartbeats_and_a_reachable_broker(client) -> None:
+def test_readyz_is_ready_with_fresh_heartbeats_and_a_reachable_broker(client, operator) -> None:
     heartbeat_write(name="beat")
     heartbeat_write(name="worker")
-    response = client.get("/readyz")
+    response = client.get("/readyz", **operator)
     assert response.json()["checks"]["broker"] == {"ok": True, "detail": "ok"}
     assert response.status_code == 200
     assert response.json()["status"] == "ok"

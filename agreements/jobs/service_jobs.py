@@ -199,7 +199,10 @@ TENANT_REDACT = ServiceJob(
 def _termination_notices_unsent(today: date) -> QuerySet[Termination]:
     # The contracts service queues the notice with the termination (R14) and the outbox job
     # delivers it; until then it is owed.
-    sent = Outbox.objects.filter(pk=OuterRef("notice_outbox_id"), status=OutboxStatus.SENT)
+    # A notice cancelled by the tenant's redaction (R15) has no one left to reach.
+    sent = Outbox.objects.filter(
+        pk=OuterRef("notice_outbox_id"), status__in=[OutboxStatus.SENT, OutboxStatus.CANCELLED]
+    )
     return Termination.objects.filter(
         status__in=[TerminationStatus.SCHEDULED, TerminationStatus.EFFECTIVE],
         notice_outbox_id__isnull=False,

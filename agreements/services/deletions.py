@@ -12,24 +12,23 @@ from datetime import date
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
-from agreements.ledger.redact import evidence_redact
 from agreements.models import Contract, DataDeletion
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
+from agreements.services.redaction import tenant_redact
 from core import clock
-from core.enums import AuditAction, EventKind, OutboxChannel, OutboxStatus
+from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from core.services import audit_add
-from tenants.models import Invitation, Membership, Tenant
+from tenants.models import Tenant
 from tenants.notify import Note, StaffNote, notify
 from tenants.scope import Scope
 
@@ -329,65 +328,16 @@ def deletion_acknowledge(
     return row
 
 
-@transaction.atomic
-def tenant_redact(*, tenant: Tenant) -> int:
-    """Delete the tenant's personal data held by this service at the backup purge (R15).
-
-    Removes consent evidence rows (names, e-mails, IPs, user agents: the ledger keeps only
-    salted digests, so it stays verifiable), blanks and deactivates users whose only
-    membership is this tenant (users of other tenants just lose this membership), deletes
-    invitations, blanks the contact address and delivered e-mail recipients. Returns the
-    number of rows changed; a second call changes nothing.
-    """
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    if locked.redacted_at is not None:
-        return 0
-    now = clock.now()
-    changed = evidence_redact(tenant_id=locked.pk)
-    memberships = Membership.objects.filter(tenant_id=locked.pk)
-    user_ids = set(memberships.values_list("user_id", flat=True))
-    shared = set(
-        Membership.objects.filter(user_id__in=user_ids)
-        .values("user_id")
-        .annotate(n=Count("tenant_id"))
-        .filter(n__gt=1)
-        .values_list("user_id", flat=True)
-    )
-    user_model = get_user_model()
-    for user in user_model.objects.filter(pk__in=user_ids - shared, is_staff=False):
-        # The username is often the e-mail address, so it goes too.
-        user.username = f"redacted-{user.pk}"
-        user.first_name = ""
-        user.last_name = ""
-        user.email = ""
-        user.is_active = False
-        user.set_unusable_password()
-        user.save(
-            update_fields=["username", "first_name", "last_name", "email", "is_active", "password"]
-        )
-        changed += 1
-    removed, _detail = memberships.delete()
-    changed += removed
-    invitations, _detail = Invitation.objects.filter(tenant_id=locked.pk).delete()
-    changed += invitations
-    changed += (
-        Outbox.objects.filter(tenant_id=locked.pk, channel=OutboxChannel.EMAIL)
-        .exclude(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED])
-        .exclude(recipient="")
-        .update(recipient="")
-    )
-    locked.contact_email = ""
-    locked.redacted_at = now
-    locked.save(update_fields=["contact_email", "redacted_at", "updated_at"])
-    changed += DataDeletion.objects.filter(
-        tenant_id=locked.pk, kind=DeletionKind.BACKUP, redacted_at__isnull=True
-    ).update(redacted_at=now, updated_at=now)
-    audit_add(
-        actor=None,
-        action=AuditAction.REDACT,
-        obj=locked,
-        summary=f"personal data redacted ({changed} rows)",
-        data={"rows": changed},
-        tenant_id=locked.pk,
-    )
-    return changed
+__all__ = [
+    "deletion_acknowledge",
+    "deletion_reminder_key",
+    "deletion_reminders_due",
+    "deletion_reminders_send",
+    "deletion_request",
+    "deletions_due",
+    "deletions_order",
+    "deletions_order_due",
+    "tenant_redact",  # its own module (agreements.services.redaction), re-exported here
+    "tenants_redact",
+    "tenants_redaction_due",
+]

@@ -121,7 +121,12 @@ def _check_tenant_unique(
     *, corporate_number: str | None, partner: Partner | None, external_ref: str, exclude: int | None
 ) -> None:
     others = Tenant.objects.exclude(pk=exclude) if exclude else Tenant.objects.all()
-    if corporate_number and others.filter(corporate_number=corporate_number).exists():
+    # Among the same partner's tenants only (or among direct ones): whether another partner
+    # has this company is not the caller's business (docs/security.md).
+    if (
+        corporate_number
+        and others.filter(corporate_number=corporate_number, partner=partner).exists()
+    ):
         raise Conflict(
             _("この法人番号のテナントは既に登録されています。"),
             code="corporate_number_taken",
@@ -145,7 +150,7 @@ def _save_tenant(tenant: Tenant, *, update_fields: list[str] | None = None) -> N
         with transaction.atomic():
             tenant.save(update_fields=update_fields)
     except IntegrityError as exc:
-        if "tenant_unique_corporate_number" in str(exc):
+        if "_corporate_number" in str(exc):  # tenant_unique_{partner,direct}_corporate_number
             raise Conflict(
                 _("この法人番号のテナントは既に登録されています。"),
                 code="corporate_number_taken",

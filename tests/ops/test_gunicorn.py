@@ -80,7 +80,10 @@ def test_gunicorn_serves_json_logs_and_metrics_summed_over_workers(tmp_path) -> 
             )
             assert status == 200
         assert _get(f"{base}/metrics")[0] == 403
-        status, body = _get(f"{base}/metrics", Authorization="Bearer gunicorn-test-token")
+        # Production refuses the token over plain HTTP; the scrape comes through the TLS proxy.
+        token = {"Authorization": "Bearer gunicorn-test-token"}
+        assert _get(f"{base}/metrics", **token) == (403, b"https required\n")
+        status, body = _get(f"{base}/metrics", **token, **{"X-Forwarded-Proto": "https"})
         assert status == 200
     finally:
         server.terminate()

@@ -14,6 +14,7 @@ from terms_site.metrics import DatabaseCollector
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
 from tests.ops.conftest import append_rows
+from tests.security.test_deploy_settings import run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -56,6 +57,30 @@ def test_metrics_refuses_a_missing_or_wrong_token(client, token, header) -> None
     response = client.get("/metrics", **extra)
     assert response.status_code == 403
     assert response.content == b""
+
+
+def test_metrics_refuses_its_token_over_plain_http_outside_debug(client, token, settings) -> None:
+    settings.TERMS_METRICS_REQUIRE_HTTPS = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+    plain = client.get("/metrics", **auth)
+    assert (plain.status_code, plain.content) == (403, b"https required\n")
+    assert client.get("/metrics", secure=True, **auth).status_code == 200
+    # Behind the TLS proxy, which says https in X-Forwarded-Proto.
+    assert client.get("/metrics", HTTP_X_FORWARDED_PROTO="https", **auth).status_code == 200
+    # A proxy header nobody configured to trust proves nothing.
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert client.get("/metrics", HTTP_X_FORWARDED_PROTO="https", **auth).status_code == 403
+
+
+def test_metrics_requires_https_under_production_settings() -> None:
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.TERMS_METRICS_REQUIRE_HTTPS, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    result = run(["-c", probe])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True ('HTTP_X_FORWARDED_PROTO', 'https')"
 
 
 def test_metrics_counts_requests_and_latency_per_route(client, token) -> None:

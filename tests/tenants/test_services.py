@@ -166,7 +166,9 @@ def test_tenant_create_validation_reports_every_field(staff_scope):
 
 
 def test_tenant_create_duplicate_corporate_number_conflict(staff_scope, partner_scope):
-    tenant_create(scope=staff_scope, name="A", corporate_number=NTA)
+    # Unique among the partner's own tenants (and among direct ones), not across partners:
+    # docs/security.md, tests/security/test_corporate_numbers.py.
+    tenant_create(scope=partner_scope, name="A", corporate_number=NTA)
     with pytest.raises(Conflict) as exc:
         tenant_create(scope=partner_scope, name="B", corporate_number="７００００１２０５０００２")
     assert exc.value.code == "corporate_number_taken"

@@ -175,6 +175,9 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "invite_form": InvitationForm(),
             "role_form": RoleForm(),
             "audit": AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50],
+            "same_corporate_number": selectors.tenant_same_corporate_number(
+                scope=scope, tenant=tenant
+            ),
         },
     )
 
