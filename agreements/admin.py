@@ -36,7 +36,8 @@ from agreements.models import (
     VersionAuthor,
 )
 from agreements.services.product_keys import product_key_revoke
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ReadOnlyInline
+from tenants.admin import RoleAdmin
 from tenants.scope import Scope
 
 
@@ -46,21 +47,21 @@ class OptionInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ReadOnlyAdmin):
+class ProductAdmin(RoleAdmin):
     list_display = ["code", "name", "start_day_counts", "terms_auto_renewal", "terms_notice_months"]
     search_fields = ["code", "name"]
     inlines = [OptionInline]
 
 
 @admin.register(Option)
-class OptionAdmin(ReadOnlyAdmin):
+class OptionAdmin(RoleAdmin):
     list_display = ["code", "name", "product", "requires_product"]
     list_filter = ["product"]
     search_fields = ["code", "name"]
 
 
 @admin.register(ProductKey)
-class ProductKeyAdmin(ReadOnlyAdmin):
+class ProductKeyAdmin(RoleAdmin):
     list_display = ["prefix", "name", "product", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["product"]
     exclude = ["hashed_key"]
@@ -68,14 +69,14 @@ class ProductKeyAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("選択したキーを失効させる"), permissions=["service"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ProductKey]) -> None:
-        scope = Scope.staff(request.user)  # type: ignore[arg-type]
+        scope = Scope.staff_with_roles(request.user)  # type: ignore[arg-type]
         for key in queryset:
             product_key_revoke(scope=scope, key=key)
         self.message_user(request, _("キーを失効させました。"), messages.SUCCESS)
 
 
 @admin.register(TermsDocument)
-class TermsDocumentAdmin(ReadOnlyAdmin):
+class TermsDocumentAdmin(RoleAdmin):
     list_display = ["title", "product", "option", "kind", "slug", "precedence"]
     list_filter = ["product", "kind"]
     search_fields = ["title", "slug"]
@@ -95,7 +96,7 @@ class VersionAuthorInline(ReadOnlyInline):
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(ReadOnlyAdmin):
+class TermsVersionAdmin(RoleAdmin):
     list_display = [
         "document",
         "label",
@@ -114,7 +115,7 @@ class TermsVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(VersionAuthor)
-class VersionAuthorAdmin(ReadOnlyAdmin):
+class VersionAuthorAdmin(RoleAdmin):
     list_display = ["version", "user_label", "role", "changes", "first_at", "last_at"]
     list_filter = ["role"]
     search_fields = ["user_label", "version__label"]
@@ -126,7 +127,7 @@ class ParagraphInline(ReadOnlyInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(ReadOnlyAdmin):
+class ArticleAdmin(RoleAdmin):
     list_display = ["heading", "version", "position", "number", "change_category"]
     list_filter = ["version__document"]
     search_fields = ["heading"]
@@ -134,7 +135,7 @@ class ArticleAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Paragraph)
-class ParagraphAdmin(ReadOnlyAdmin):
+class ParagraphAdmin(RoleAdmin):
     list_display = ["article", "position", "label"]
     search_fields = ["text"]
 
@@ -145,7 +146,7 @@ class PeriodInline(ReadOnlyInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(ReadOnlyAdmin):
+class ContractAdmin(RoleAdmin):
     list_display = [
         "id",
         "tenant",
@@ -164,21 +165,21 @@ class ContractAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContractPeriod)
-class ContractPeriodAdmin(ReadOnlyAdmin):
+class ContractPeriodAdmin(RoleAdmin):
     list_display = ["contract", "seq", "start_date", "end_date", "status"]
     list_filter = ["status"]
     raw_id_fields = ["contract", "tenant"]
 
 
 @admin.register(NonRenewalRequest)
-class NonRenewalRequestAdmin(ReadOnlyAdmin):
+class NonRenewalRequestAdmin(RoleAdmin):
     list_display = ["contract", "requested_on", "deadline", "end_date", "status", "channel"]
     list_filter = ["status", "channel"]
     raw_id_fields = ["contract", "tenant", "actor_user", "actor_key"]
 
 
 @admin.register(TerminationCase)
-class TerminationCaseAdmin(ReadOnlyAdmin):
+class TerminationCaseAdmin(RoleAdmin):
     list_display = ["id", "tenant", "contract", "version", "status", "opened_at", "end_date"]
     list_filter = ["status"]
     search_fields = ["tenant__name"]
@@ -186,7 +187,7 @@ class TerminationCaseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(ReadOnlyAdmin):
+class TerminationAdmin(RoleAdmin):
     list_display = ["contract", "reason", "status", "end_date", "requested_at", "channel"]
     list_filter = ["reason", "status", "channel"]
     search_fields = ["tenant__name"]
@@ -194,7 +195,7 @@ class TerminationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DataDeletion)
-class DataDeletionAdmin(ReadOnlyAdmin):
+class DataDeletionAdmin(RoleAdmin):
     list_display = ["contract", "kind", "status", "due_on", "ordered_at", "acknowledged_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__name"]
@@ -202,13 +203,13 @@ class DataDeletionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerHead)
-class LedgerHeadAdmin(ReadOnlyAdmin):
+class LedgerHeadAdmin(RoleAdmin):
     list_display = ["tenant", "seq", "hash", "updated_at"]
     search_fields = ["tenant__name"]
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(RoleAdmin):
     list_display = [
         "tenant",
         "seq",
@@ -224,20 +225,20 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsentEvidence)
-class ConsentEvidenceAdmin(ReadOnlyAdmin):
+class ConsentEvidenceAdmin(RoleAdmin):
     list_display = ["record", "tenant", "obtained_at", "method", "created_at"]
     exclude = ["salt"]
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(ReadOnlyAdmin):
+class ConsentStateAdmin(RoleAdmin):
     list_display = ["tenant", "document", "version", "status", "updated_at"]
     list_filter = ["status", "document"]
     search_fields = ["tenant__name"]
 
 
 @admin.register(LedgerCheckpoint)
-class LedgerCheckpointAdmin(ReadOnlyAdmin):
+class LedgerCheckpointAdmin(RoleAdmin):
     # Read-only: a checkpoint is evidence; edits would fail its signature anyway.
     list_display = ["number", "kind", "created_at", "as_of", "heads_count", "key_id", "digest"]
     list_filter = ["kind", "key_id"]

@@ -20,6 +20,7 @@ from core import clock
 from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from core.enums import OutboxStatus
 from core.models import Delivery, Outbox
+from tenants.authz import Action, may
 from tenants.delivery.outbox import outbox_retry
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.scope import Scope
@@ -29,7 +30,24 @@ from tenants.services.webhooks import webhook_disable
 
 
 def _staff_scope(request: HttpRequest) -> Scope:
-    return Scope.staff(request.user)  # type: ignore[arg-type]
+    return Scope.staff_with_roles(request.user)  # type: ignore[arg-type]
+
+
+class RoleAdmin(ReadOnlyAdmin):
+    """Read-only rows; who may see them and run their actions is the one authorization table
+    (tenants/authz.py), as in the console and the API: a console viewer reads here too and
+    runs no action."""
+
+    service_action: Action = Action.DECIDE
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may(request.user, Action.READ)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may(request.user, Action.READ)
+
+    def has_service_permission(self, request: HttpRequest) -> bool:
+        return may(request.user, self.service_action)
 
 
 class PartnerAPIKeyInline(ReadOnlyInline):
@@ -47,9 +65,19 @@ class PartnerAdmin(AuditedAdmin):
     readonly_fields = ["code"]
     inlines = [PartnerAPIKeyInline]
 
+    # Customer records: the console's `operate` (tenants/authz.py) decides here too.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may(request.user, Action.READ)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may(request.user, Action.READ)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return may(request.user, Action.OPERATE)
+
 
 @admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(ReadOnlyAdmin):
+class PartnerAPIKeyAdmin(RoleAdmin):
     list_display = ["prefix", "name", "partner", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["partner"]
     search_fields = ["prefix", "name", "partner__name"]
@@ -64,7 +92,7 @@ class PartnerAPIKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin):
+class WebhookEndpointAdmin(RoleAdmin):
     list_display = ["url", "partner", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "partner__name"]
@@ -85,7 +113,7 @@ class MembershipInline(ReadOnlyInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(ReadOnlyAdmin):
+class TenantAdmin(RoleAdmin):
     list_display = ["name", "corporate_number", "partner", "locale", "is_active", "created_at"]
     list_filter = ["partner", "locale", "is_active"]
     search_fields = ["name", "corporate_number", "external_ref", "=id"]
@@ -93,7 +121,7 @@ class TenantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ReadOnlyAdmin):
+class MembershipAdmin(RoleAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email", "tenant__name"]
@@ -101,7 +129,8 @@ class MembershipAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
+class InvitationAdmin(RoleAdmin):
+    service_action = Action.OPERATE
     list_display = ["email", "tenant", "role", "status", "expires_at", "accepted_at"]
     list_filter = ["status", "role"]
     search_fields = ["email", "tenant__name"]
@@ -159,7 +188,8 @@ class OutboxProblemFilter(admin.SimpleListFilter):
 
 
 @admin.register(Outbox)
-class OutboxAdmin(ReadOnlyAdmin):
+class OutboxAdmin(RoleAdmin):
+    service_action = Action.OPERATE  # failed deliveries are customer records (console: operate)
     list_display = [
         "id",
         "kind",
@@ -180,10 +210,12 @@ class OutboxAdmin(ReadOnlyAdmin):
     def short_error(self, obj: Outbox) -> str:
         return obj.last_error[:80]
 
-    @admin.action(description=_("選択したメッセージを再送する（失敗・送信不能のみ）"))
+    @admin.action(
+        description=_("選択したメッセージを再送する（失敗・送信不能のみ）"), permissions=["service"]
+    )
     def retry(self, request: HttpRequest, queryset: QuerySet[Outbox]) -> None:
         count = outbox_retry(
-            scope=Scope.staff(request.user),  # type: ignore[arg-type]
+            scope=_staff_scope(request),
             ids=list(queryset.values_list("id", flat=True)),
         )
         self.message_user(
