@@ -117,7 +117,8 @@ def post(destination: Destination, *, body: bytes, headers: dict[str, str], time
         response.close()
         return status
     except (OSError, http.client.HTTPException) as exc:
-        if watchdog.fired:
+        # Each blocking call is given only the time left, so its own timeout is the deadline.
+        if watchdog.fired or isinstance(exc, TimeoutError):
             raise DeadlineExceeded(f"no complete answer within {timeout:g} s") from exc
         if isinstance(exc, http.client.HTTPException):
             raise OSError(f"bad HTTP response: {type(exc).__name__}") from exc
