@@ -139,7 +139,9 @@ def _post_endpoint_rows(
                 ok=False, error=f"{type(exc).__name__}: {exc}", duration_ms=elapsed_ms(started)
             )
         results[row.id] = result
-        if result.unreachable:
+        # A permanent refusal (disabled, plain http, an inside literal) is decided without the
+        # network, so the other rows are decided the same way; only waiting opens the circuit.
+        if result.unreachable and not result.permanent:
             failed = (
                 row.id,
                 f"not tried: the endpoint failed earlier in this batch ({result.error})",

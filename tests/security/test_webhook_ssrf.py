@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from rest_framework.test import APIClient
 
 from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.errors import ValidationFailed
@@ -285,3 +286,43 @@ def test_a_dead_letter_from_a_refused_literal_is_permanent(settings) -> None:
     assert outbox_deliver_due() == {"webhook.dead": 1}
     row.refresh_from_db()
     assert row.status == OutboxStatus.DEAD
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_the_api_answers_a_metadata_url_with_a_field_error(settings) -> None:
+    """What the reviewer did: POST /api/v1/webhooks/ with the cloud metadata address."""
+    settings.DEBUG = False
+    _key, raw = make_partner_key(PartnerFactory())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    response = client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://169.254.169.254/latest/meta-data/iam/"},
+        format="json",
+        secure=True,
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "address_forbidden"
+    assert [e["field"] for e in body["errors"]] == ["url"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_every_message_to_a_forbidden_literal_is_a_dead_letter_at_once(settings) -> None:
+    settings.DEBUG = False
+    _row, endpoint = _queued("https://10.0.0.8/hooks")
+    second = outbox_add(
+        kind=EventKind.RENEWED,
+        channel=OutboxChannel.WEBHOOK,
+        dedupe_key="ssrf:second",
+        payload={"event_id": 6},
+        recipient=endpoint.url,
+        partner_id=endpoint.partner_id,
+        webhook_endpoint_id=endpoint.pk,
+    )
+    assert second is not None
+    assert outbox_deliver_due() == {"webhook.dead": 2}
