@@ -137,7 +137,7 @@ def destination_check(url: str) -> Destination:
     else:
         try:
             addresses = resolve(host, port)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             raise DestinationRefused(
                 f"cannot resolve {host}", code="unresolvable", permanent=False
             ) from None
