@@ -1,10 +1,12 @@
-"""Pure rules for tenants: the 法人番号 (corporate number) check digit.
+"""Pure rules for tenants: the 法人番号 (corporate number) check digit, names fit for mail.
 
 The corporate number is 13 digits: a check digit followed by the 12-digit base number
 (法人番号の指定等に関する省令 第2条; the National Tax Agency publishes the formula).
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 CORPORATE_NUMBER_LENGTH = 13
 
@@ -53,3 +55,15 @@ def normalize_corporate_number(value: str) -> str:
     The result is not validated: pass it to is_valid_corporate_number.
     """
     return value.strip().translate(_NORMALISE)
+
+
+# Line and paragraph separators end a line in mail headers and in plain-text bodies as surely
+# as CR and LF do; the other control characters (C0, DEL, C1) have no place in a name either.
+_LINE_BREAKING = {"\u2028", "\u2029"}
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether `value` holds a control character (CR, LF, tab, any other C0 or C1 control,
+    DEL) or a Unicode line or paragraph separator: text that reaches an e-mail subject or a
+    line of a message must stay one line (docs/security.md, e-mail headers)."""
+    return any(unicodedata.category(ch) == "Cc" or ch in _LINE_BREAKING for ch in value)

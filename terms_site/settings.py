@@ -392,6 +392,12 @@ TERMS_HEARTBEAT_MAX_AGE_SECONDS = env.int("TERMS_HEARTBEAT_MAX_AGE_SECONDS", def
 TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
 TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Webhooks (docs/security.md): one deadline for a whole delivery (connect, TLS, send, answer),
+# how many endpoints are posted to at once, and - in debug only - host names that may resolve
+# to loopback or private addresses (a receiver on the developer's machine).
+TERMS_WEBHOOK_TIMEOUT_SECONDS = env.float("TERMS_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+TERMS_WEBHOOK_CONCURRENCY = env.int("TERMS_WEBHOOK_CONCURRENCY", default=8)
+TERMS_WEBHOOK_ALLOW_HOSTS = env.list("TERMS_WEBHOOK_ALLOW_HOSTS", default=[]) if DEBUG else []
 TERMS_METRICS_TOKEN = env.str("TERMS_METRICS_TOKEN", default="")
 # The token (for /metrics and the /readyz detail) only over HTTPS: TLS to gunicorn itself, or
 # the TLS proxy's X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER). Plain HTTP only in debug.

@@ -18,6 +18,18 @@ from core.models import Outbox
 from core.services import message_id_for
 from tenants.delivery.kinds import GENERIC, message_kind
 
+# Control characters and Unicode line separators: a value with one of these would end the
+# subject line early (the rest becomes body lines of the writer's choosing) or, with a bare CR,
+# make the mail library refuse the header on every attempt. Services refuse them in names
+# (tenants.rules.has_control_characters); this covers rows queued before that check.
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(value: str) -> str:
+    """`value` with every run of control characters replaced by one space."""
+    return _LINE_BREAKERS.sub(" ", value)
+
+
 MONTHS_EN = [
     "January",
     "February",
@@ -53,7 +65,7 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
     if payload.get("deletion_id"):
         links["deletion"] = links["contract"]
     if payload.get("invitation_url"):
-        links["invitation"] = str(payload["invitation_url"])
+        links["invitation"] = one_line(str(payload["invitation_url"]))
     links["console"] = f"{base}/console/"
     return links
 
@@ -88,6 +100,8 @@ def email_context(outbox: Outbox, locale: str) -> dict[str, Any]:
     payload = dict(outbox.payload)
     if "data" in payload and isinstance(payload["data"], dict):
         payload = {**payload["data"], **payload}
+    # Every field a template shows is one line (a name, a label, a code): keep it so.
+    payload = {k: one_line(v) if isinstance(v, str) else v for k, v in payload.items()}
     payload = message_kind(outbox.kind).parse(payload)
     kind_label = (
         str(EventKind(outbox.kind).label) if outbox.kind in EventKind.values else outbox.kind
@@ -126,7 +140,8 @@ def email_render(outbox: Outbox) -> tuple[str, str, str]:
         html = render_to_string(template_names(outbox.kind, locale, "html"), context)
     subject, _, body = text.lstrip().partition("\n")
     body = re.sub(r"\n{3,}", "\n\n", body.strip())  # blocks left empty by a condition
-    return subject.strip(), body + "\n", html
+    # The subject goes to the mail library as one header value, never joined into raw headers.
+    return one_line(subject).strip(), body + "\n", html
 
 
 def email_message(outbox: Outbox, *, connection_: Any = None) -> EmailMultiAlternatives:

@@ -30,7 +30,7 @@ from core.outbox import delivery_ring_on_commit
 from core.services import audit_add, message_id_for
 from tenants.delivery.email import email_message
 from tenants.delivery.faults import fault_point
-from tenants.delivery.webhooks import SendResult, elapsed_ms, webhook_post
+from tenants.delivery.webhooks import SendResult, WebhookBatch, elapsed_ms
 from tenants.models import WebhookEndpoint
 from tenants.scope import Scope
 
@@ -106,42 +106,92 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
             ]
         )
     by_outbox = {attempt.outbox_id: attempt for attempt in attempts}
-    endpoint_ids = {row.webhook_endpoint_id for row in rows if row.webhook_endpoint_id}
+    hooks = [row for row in rows if row.channel == OutboxChannel.WEBHOOK]
+    mails = [row for row in rows if row.channel != OutboxChannel.WEBHOOK]
+    endpoint_ids = {row.webhook_endpoint_id for row in hooks if row.webhook_endpoint_id}
     endpoints: dict[int, WebhookEndpoint] = {}
     if endpoint_ids:
         endpoints = WebhookEndpoint.objects.in_bulk(list(endpoint_ids))
 
-    mail = get_connection()
+    # Webhooks go out on their own threads while e-mail is sent here, and the e-mails are
+    # recorded before waiting for them: a slow partner endpoint never holds up a notice.
+    webhooks = WebhookBatch(hooks, endpoints)
+    results: dict[int, SendResult] = {}
     try:
-        for row in rows:
-            result = _send_one(row, endpoints=endpoints, mail=mail)
-            attempt = by_outbox[row.id]
-            attempt.succeeded = result.ok
-            attempt.status_code = result.status_code
-            attempt.error = result.error[:2000]
-            attempt.duration_ms = result.duration_ms
-            _apply_result(row, result)
-            counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
-            if result.ok and row.channel == OutboxChannel.EMAIL:
-                fault_point()
+        if mails:
+            mail = get_connection()
+            try:
+                for row in mails:
+                    results[row.id] = _send_one(row, mail=mail)
+                    if results[row.id].ok:
+                        fault_point()
+            finally:
+                mail.close()
+            _record(mails, results, by_outbox, counts)
     finally:
-        mail.close()
-    with transaction.atomic():
-        Outbox.objects.bulk_update(
-            rows,
-            ["status", "sent_at", "message_id", "last_error", "next_attempt_at", "lease_until"],
-        )
-        Delivery.objects.bulk_update(
-            list(by_outbox.values()), ["succeeded", "status_code", "error", "duration_ms"]
-        )
+        results.update(webhooks.results())
+    if hooks:
+        _record(hooks, results, by_outbox, counts)
     return counts
 
 
-def _send_one(row: Outbox, *, endpoints: dict[int, WebhookEndpoint], mail: Any) -> SendResult:
+def _record(
+    rows: list[Outbox],
+    results: dict[int, SendResult],
+    by_outbox: dict[int, Delivery],
+    counts: Counter[str],
+) -> None:
+    """Store the outcome of each row's attempt; an untried row gives its claim back."""
+    untried: list[int] = []
+    for row in rows:
+        result = results[row.id]
+        if result.untried:
+            untried.append(by_outbox[row.id].pk)
+            _give_back(row)
+            counts[f"{row.channel}.deferred"] += 1
+            continue
+        attempt = by_outbox[row.id]
+        attempt.succeeded = result.ok
+        attempt.status_code = result.status_code
+        attempt.error = result.error[:2000]
+        attempt.duration_ms = result.duration_ms
+        _apply_result(row, result)
+        counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
+    by_id = {row.id: row for row in rows}
+    for row in rows:
+        # Back off together with the row whose failure stopped the endpoint's batch.
+        wait_for = results[row.id].wait_for
+        if wait_for is not None and wait_for in by_id:
+            row.next_attempt_at = by_id[wait_for].next_attempt_at
+    skipped = set(untried)
+    tried = [by_outbox[row.id] for row in rows if by_outbox[row.id].pk not in skipped]
+    with transaction.atomic():
+        Outbox.objects.bulk_update(
+            rows,
+            [
+                "status",
+                "sent_at",
+                "message_id",
+                "last_error",
+                "next_attempt_at",
+                "lease_until",
+                "attempts",
+            ],
+        )
+        Delivery.objects.bulk_update(tried, ["succeeded", "status_code", "error", "duration_ms"])
+        if untried:
+            # Nothing was sent: the in-flight record would read as an interrupted attempt.
+            Delivery.objects.filter(pk__in=untried).delete()
+
+
+def _give_back(row: Outbox) -> None:
+    row.lease_until = None
+    row.attempts = max(row.attempts - 1, 0)
+
+
+def _send_one(row: Outbox, *, mail: Any) -> SendResult:
     started = time.monotonic()
     try:
-        if row.channel == OutboxChannel.WEBHOOK:
-            return webhook_post(row, endpoints.get(row.webhook_endpoint_id or 0))
         if not row.recipient:
             return SendResult(ok=False, error="no recipient", permanent=True)
         message = email_message(row, connection_=mail)

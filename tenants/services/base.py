@@ -16,6 +16,7 @@ from core.services import audit_add
 from tenants import selectors
 from tenants.enums import Role
 from tenants.models import Tenant
+from tenants.rules import has_control_characters
 from tenants.scope import Scope
 
 NAME_MAX = 255  # the models' name fields, checked before saving so the caller gets a field error
@@ -75,6 +76,17 @@ def tenant_for_change(scope: Scope, tenant: Tenant) -> Tenant:
     return (
         Tenant.objects.select_for_update(of=("self",)).select_related("partner").get(pk=visible.pk)
     )
+
+
+def name_errors(name: str) -> list[Any]:
+    """Field errors of a tenant's or partner's name (already stripped): required, at most
+    NAME_MAX characters, one line. Names reach e-mail subjects and the first line of every
+    notice: a line break there would add lines (a link) of the writer's choosing."""
+    if not name or len(name) > NAME_MAX:
+        return [_("名称を255文字以内で入力してください。")]
+    if has_control_characters(name):
+        return [_("名称に改行や制御文字は使用できません。")]
+    return []
 
 
 def clean_email(value: str | None, *, field: str, required: bool) -> str:

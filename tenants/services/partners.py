@@ -13,7 +13,7 @@ from core.enums import AuditAction
 from core.errors import Conflict
 from tenants.models import Partner
 from tenants.scope import Scope
-from tenants.services.base import NAME_MAX, audit, clean_email, invalid, require_staff
+from tenants.services.base import audit, clean_email, invalid, name_errors, require_staff
 
 
 @transaction.atomic
@@ -29,8 +29,8 @@ def partner_create(*, scope: Scope, code: str, name: str, contact_email: str = "
         errors["code"] = [_("コードは半角英数字・ハイフン・アンダースコアで入力してください。")]
     if len(code) > 64:
         errors["code"] = [_("コードは64文字以内で入力してください。")]
-    if not name or len(name) > NAME_MAX:
-        errors["name"] = [_("名称を255文字以内で入力してください。")]
+    if name_problems := name_errors(name):
+        errors["name"] = name_problems
     if errors:
         raise invalid(errors)
     contact_email = clean_email(contact_email, field="contact_email", required=False)

@@ -18,10 +18,10 @@ from tenants.rules import (
 )
 from tenants.scope import Scope
 from tenants.services.base import (
-    NAME_MAX,
     audit,
     clean_email,
     invalid,
+    name_errors,
     require_write,
     tenant_for_change,
 )
@@ -76,8 +76,8 @@ def _clean_tenant_values(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[Any]] = {}
     if "name" in values:
         name = (values["name"] or "").strip()
-        if not name or len(name) > NAME_MAX:
-            errors["name"] = [_("名称を255文字以内で入力してください。")]
+        if name_problems := name_errors(name):
+            errors["name"] = name_problems
         clean["name"] = name
     if "corporate_number" in values:
         try:

@@ -6,9 +6,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import cast
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -18,6 +16,7 @@ from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied
 from tenants import selectors
+from tenants.delivery.destinations import DestinationRefused, destination_check
 from tenants.models import Partner, WebhookEndpoint
 from tenants.scope import Scope
 from tenants.services.base import audit, invalid, require_write
@@ -36,9 +35,28 @@ def _clean_webhook_url(url: str) -> str:
         raise invalid({"url": [_("URLの形式が正しくありません。")]}) from None
     if len(value) > 500:
         raise invalid({"url": [_("URLは500文字以内で入力してください。")]})
-    # Signed payloads still carry tenant data: plain http is for local development only.
-    if urlsplit(value).scheme != "https" and not settings.DEBUG:
-        raise invalid({"url": [_("https のURLを指定してください。")]}, code="https_required")
+    try:
+        destination_check(value)
+    except DestinationRefused as exc:
+        if exc.code == "https_required":
+            raise invalid({"url": [_("https のURLを指定してください。")]}, code=exc.code) from None
+        if exc.code == "address_forbidden":
+            # Loopback, private, link-local (cloud metadata), multicast or reserved: the
+            # service would be posting into its own network (docs/security.md, webhooks).
+            raise invalid(
+                {
+                    "url": [
+                        _(
+                            "このURLの宛先はインターネット上の公開アドレスではないため登録できません。"
+                        )
+                    ]
+                },
+                code=exc.code,
+            ) from None
+        if exc.code != "unresolvable":
+            raise invalid({"url": [_("URLの形式が正しくありません。")]}) from None
+        # A name that does not resolve yet is accepted: every delivery checks it again and
+        # connects only to a public address it resolved to.
     return value
 
 

@@ -329,7 +329,10 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def receiver() -> Iterator[str]:
+def receiver(settings) -> Iterator[str]:
+    # A receiver on loopback over http: allowed in debug, through the allow-list only.
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
     _Receiver.received = []
     _Receiver.status = 204
     server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
