@@ -18,8 +18,8 @@ from __future__ import annotations
 from agreements.rulebook.book import (
     EMPTY,
     ReasonEntry,
-    RuleEntry,
     Rulebook,
+    RuleEntry,
     article_en,
     article_ja,
     load_rulebook,

@@ -44,7 +44,7 @@ def article_ja(article: str | None) -> str:
 
 
 def article_en(article: str | None) -> str:
-    """"Article 13(1)(v)" for "13.1(5)"; "Articles 5(4)(ii), 5(5)" for several; "" for none."""
+    """ "Article 13(1)(v)" for "13.1(5)"; "Articles 5(4)(ii), 5(5)" for several; "" for none."""
     if not article:
         return ""
     out = []

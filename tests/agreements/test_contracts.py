@@ -253,22 +253,27 @@ def test_contracts_roll_due_second_run_does_nothing():
 
 def test_contracts_roll_due_r14_termination_on_period_end_wins_over_renewal():
     contract = make_contract(tenant=TenantFactory())
+    # A staff termination: a customer's end on the period end after the deadline is refused (R11).
     with clock.frozen_at(date(2025, 3, 1)):
         termination_request(
-            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 3, 31)
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2025, 3, 31),
+            reason="terms_violation",
         )
     counts = contracts_roll_due(today=date(2025, 4, 1))
     assert (counts["terminated"], counts["renewed"]) == (1, 0)
     contract.refresh_from_db()
-    assert (contract.status, contract.end_reason) == ("terminated", "customer_request")
+    assert (contract.status, contract.end_reason) == ("terminated", "terms_violation")
     assert Termination.objects.get(contract=contract).status == TerminationStatus.EFFECTIVE
 
 
 def test_contracts_roll_due_r14_expiry_cancels_a_later_notice():
     contract = make_contract(tenant=TenantFactory(), product=biz_product())
     with clock.frozen_at(date(2025, 3, 1)):
+        # A staff termination: a customer cannot end past a period end that ends it (R13).
         later = termination_request(
-            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30)
+            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30), reason="non_payment"
         )
     contracts_roll_due(today=date(2025, 4, 1))
     later.refresh_from_db()
@@ -284,8 +289,12 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     renewing = make_contract(tenant=TenantFactory())
     with clock.frozen_at(date(2025, 3, 1)):
         for contract in (expiring, renewing):
+            # Staff notices: a customer's end after the period end is a non-renewal (R11).
             termination_request(
-                scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 6, 30)
+                scope=staff_scope(),
+                contract=contract,
+                end_date=date(2025, 6, 30),
+                reason="terms_violation",
             )
     with clock.frozen_at(date(2025, 7, 5)):
         counts = contracts_roll_due(today=date(2025, 7, 5))
@@ -300,7 +309,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     assert (renewing.status, renewing.ended_on, renewing.end_reason) == (
         ContractStatus.TERMINATED,
         date(2025, 6, 30),
-        TerminationReason.CUSTOMER_REQUEST,
+        TerminationReason.TERMS_VIOLATION,
     )
     assert periods(renewing) == [
         (1, date(2024, 4, 1), date(2025, 3, 31), "closed"),
@@ -308,7 +317,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     ]
     assert sorted(
         Termination.objects.filter(contract=expiring).values_list("reason", "status")
-    ) == [("customer_request", "cancelled"), ("expired", "effective")]
+    ) == [("expired", "effective"), ("terms_violation", "cancelled")]
 
 
 def test_contracts_roll_due_limit_bounds_the_work():
@@ -458,12 +467,14 @@ def test_r16_claims_window_shown_on_ended_contract():
         (BillingCycle.ANNUAL, 1_200_000, None, None, 300_000),
         (BillingCycle.ANNUAL, 1_200_000, 200_000, None, 200_000),
         (BillingCycle.MULTI_YEAR, 3_600_000, None, 36, 300_000),
-        (BillingCycle.LUMP_SUM, None, 500_000, None, 500_000),
+        # R17: a lump sum alone is converted over the 12-month right of use (was 500,000).
+        (BillingCycle.LUMP_SUM, None, 500_000, None, 125_000),
     ],
 )
 def test_r17_liability_cap_on_contract_facts(cycle, amount, lump, cycle_months, cap):
     contract = make_contract(
         tenant=TenantFactory(),
+        product=biz_product(),
         billing_cycle=cycle,
         amount_jpy=amount,
         lump_sum_jpy=lump,

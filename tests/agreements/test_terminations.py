@@ -67,7 +67,8 @@ def test_termination_request_r13_customer_notice_scheduled_and_acknowledged(cont
     assert (termination.channel, termination.actor_user) == ("portal", portal.user)
     event = Event.objects.get(kind=EventKind.TERMINATION)
     assert event.payload["end_date"] == "2024-10-15"
-    assert event.payload["claims_window_closes"] == "2025-01-15"
+    # R16 is Biz 12.3: an ID+ notice gives no claims window (the Biz case has its own test).
+    assert "claims_window_closes" not in event.payload
     assert termination.notice_outbox_id in set(
         Outbox.objects.filter(event=event).values_list("pk", flat=True)
     )

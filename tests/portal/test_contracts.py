@@ -79,15 +79,20 @@ def test_termination_with_an_end_date(answered, admin_client) -> None:
     assert unconfirmed.status_code == 409
     past = admin_client.post(url, {"end_date": "2025-03-01", "confirm": "on"})
     assert "過去の日付です" in past.content.decode()
-    response = admin_client.post(url, {"end_date": "2025-06-30", "confirm": "on", "note": "移行"})
+    # R11/R13: 06-30 is past the period end (03-31) and its deadline (02-28): a non-renewal,
+    # refused with the next possible end. An end before the period end is a termination.
+    late = admin_client.post(url, {"end_date": "2025-06-30", "confirm": "on"})
+    assert "2026-03-31" in late.content.decode()
+    assert not Termination.objects.filter(contract=contract).exists()
+    response = admin_client.post(url, {"end_date": "2025-03-25", "confirm": "on", "note": "移行"})
     assert response.status_code == 302
     termination = Termination.objects.get(contract=contract)
     assert (termination.end_date, termination.reason) == (
-        date(2025, 6, 30),
+        date(2025, 3, 25),
         TerminationReason.CUSTOMER_REQUEST,
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "契約は2025年6月30日（月）に終了します" in page
+    assert "契約は2025年3月25日（火）に終了します" in page
 
 
 def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_client) -> None:
@@ -100,8 +105,9 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
         {"end_date": "2025-03-20", "confirm": "on"},
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "2025年4月21日以降" in page  # R15: the day after the month following the end
-    assert "2026年3月21日" in page  # backups: one year after the end
+    # R15: an ID+ contract gets no Biz 10.3 timetable (the Biz page has its own test).
+    assert "2025年4月21日" not in page
+    assert "データの削除時期は、ご契約内容をご確認ください。" in page
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
