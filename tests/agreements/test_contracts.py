@@ -539,3 +539,65 @@ def test_contracts_roll_due_concurrent_runs_renew_each_period_once(settings):
     assert ContractPeriod.objects.count() == 80
     assert Event.objects.filter(kind=EventKind.RENEWED).count() == 20
     assert Termination.objects.filter(status="effective").count() == 40
+
+
+# --- Per-product rulebooks on contract facts (R12, R15–R17) -------------------------------
+
+
+def test_contract_facts_r15_r16_r17_idplus_applies_no_biz_rule():
+    contract = make_contract(tenant=TenantFactory(), billing_cycle=BillingCycle.ANNUAL)
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2024, 10, 15)
+        )
+    contracts_roll_due(today=date(2024, 10, 16))
+    facts = contract_facts(contract_get(scope=Scope.system(), pk=contract.pk), date(2024, 10, 16))
+    assert facts.ended_on == date(2024, 10, 15)
+    assert (
+        facts.claims_window_closes,
+        facts.liability_cap_jpy,
+        facts.primary_deletion_from,
+        facts.backup_purge_due,
+    ) == (None, None, None, None)
+    assert (facts.claims_article, facts.cap_article, facts.deletion_article) == ("", "", "")
+    assert facts.accounts_removed_on_end is True
+
+
+def test_contract_facts_r16_biz_window_with_its_article():
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
+    contracts_roll_due(today=date(2025, 4, 1))
+    facts = contract_facts(contract_get(scope=Scope.system(), pk=contract.pk), date(2025, 4, 2))
+    assert (facts.claims_window_closes, facts.claims_article) == (date(2025, 6, 30), "第12条第3項")
+    assert facts.accounts_removed_on_end is False
+
+
+@pytest.mark.parametrize(
+    ("product", "no_proration", "article"),
+    [("biz", False, "第7条第2項"), ("idplus", True, "第7条第3項")],
+)
+def test_contract_facts_r12_no_proration_only_where_the_terms_say_so(
+    product, no_proration, article
+):
+    made = biz_product() if product == "biz" else idplus_product()
+    facts = contract_facts(make_contract(tenant=TenantFactory(), product=made), date(2024, 6, 1))
+    assert (facts.no_proration, facts.billing_article, facts.settlement_due) == (
+        no_proration,
+        article,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("term_months", "lump", "cap"),
+    [(36, 360_000, 30_000), (12, 360_000, 90_000), (24, 240_000, 30_000)],
+)
+def test_contract_facts_r17_lump_sum_alone_is_converted_to_annual(term_months, lump, cap):
+    contract = make_contract(
+        tenant=TenantFactory(),
+        product=biz_product(),
+        term_months=term_months,
+        billing_cycle=BillingCycle.LUMP_SUM,
+        amount_jpy=None,
+        lump_sum_jpy=lump,
+    )
+    assert contract_facts(contract, date(2024, 6, 1)).liability_cap_jpy == cap
