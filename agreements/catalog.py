@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 
 from agreements.enums import DocumentKind
 from agreements.models.documents import TermsDocument
 from agreements.models.products import Option, Product
+from agreements.rulebook import rulebook_for, rulebooks
 
 BIZ = "optimal-biz"
 ID_PLUS = "optim-id-plus"
 DEVICE_AUTH = "device-auth"
 BASE_TERMS_SLUG = "terms"
-
-# Document titles are the vendor's Japanese titles (data, not interface strings).
-BIZ_TERMS_TITLE = "Optimal Biz 利用規約"
-ID_PLUS_TERMS_TITLE = "OPTiM ID+サービス利用規約"
 
 
 @dataclass(frozen=True)
@@ -48,37 +44,32 @@ def _base_terms(product: Product, title: str) -> TermsDocument:
     return document
 
 
+def _product(code: str) -> Product:
+    """Create or refresh one product from its rulebook (R10, R11): the terms-derived fields
+    follow the rulebook; names are only set when the product is created."""
+    book = rulebook_for(code)
+    terms = {
+        "start_day_counts": book.start_day_counts,
+        "terms_auto_renewal": book.auto_renewal,
+        "terms_notice_months": book.notice_months,
+    }
+    product, _ = Product.objects.update_or_create(
+        code=code,
+        defaults=terms,
+        create_defaults={"name": book.name or code, "name_en": book.name_en, **terms},
+    )
+    return product
+
+
 @transaction.atomic
 def catalog_ensure() -> Catalog:
-    """Create the catalog, or bring its terms-derived fields up to date. Idempotent."""
-    # Biz 5.2 counts the start day and the Biz terms have no auto-renewal clause (R10, R11):
-    # a Biz contract's renewal comes from its order.
-    biz, _ = Product.objects.update_or_create(
-        code=BIZ,
-        defaults={
-            "start_day_counts": True,
-            "terms_auto_renewal": False,
-            "terms_notice_months": None,
-        },
-        create_defaults={
-            "name": "Optimal Biz",
-            "name_en": "Optimal Biz",
-            "start_day_counts": True,
-            "terms_auto_renewal": False,
-            "terms_notice_months": None,
-        },
-    )
-    # ID+ 5.4–5.5 (as revised 2022-04-27): auto-renewal, non-renewal one month ahead (R11).
-    id_plus_terms = {
-        "start_day_counts": True,
-        "terms_auto_renewal": True,
-        "terms_notice_months": settings.TERMS_ID_PLUS_NOTICE_MONTHS,
-    }
-    id_plus, _ = Product.objects.update_or_create(
-        code=ID_PLUS,
-        defaults=id_plus_terms,
-        create_defaults={"name": "OPTiM ID+", "name_en": "OPTiM ID+", **id_plus_terms},
-    )
+    """Create the catalog, or bring its terms-derived fields up to date. Idempotent.
+
+    Every product with a rulebook is created; what its terms say about counting, renewal and
+    notice comes from that rulebook (agreements/rulebook/data/), never from code.
+    """
+    products = {book.code: _product(book.code) for book in rulebooks()}
+    biz, id_plus = products[BIZ], products[ID_PLUS]
     # ID+ 3.2: device authentication uses part of Optimal Biz and needs its own contract (R18).
     device_auth, _ = Option.objects.update_or_create(
         product=id_plus,
@@ -94,6 +85,6 @@ def catalog_ensure() -> Catalog:
         biz=biz,
         id_plus=id_plus,
         device_auth=device_auth,
-        biz_terms=_base_terms(biz, BIZ_TERMS_TITLE),
-        id_plus_terms=_base_terms(id_plus, ID_PLUS_TERMS_TITLE),
+        biz_terms=_base_terms(biz, rulebook_for(BIZ).terms_title),
+        id_plus_terms=_base_terms(id_plus, rulebook_for(ID_PLUS).terms_title),
     )

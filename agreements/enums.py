@@ -108,12 +108,21 @@ class NonRenewalStatus(models.TextChoices):
 
 
 class TerminationReason(models.TextChoices):
-    NON_PAYMENT = "non_payment", _("支払遅延・不能（13条1項1号）")
-    TERMS_VIOLATION = "terms_violation", _("規約違反（13条1項2号）")
-    STATUS_LOST = "status_lost", _("資格喪失・信用不安（13条1項3号）")
-    ANTISOCIAL_FORCES = "antisocial_forces", _("反社会的勢力（13条1項4号）")
-    OWNER_ANTISOCIAL_FORCES = "owner_antisocial_forces", _("役員等の反社会的勢力（13条1項5号）")
-    TERMS_REJECTED = "terms_rejected", _("規約変更への不同意（2条4項）")
+    """Why a contract ended (R14). Labels state the grounds as the terms word them, without
+    article numbers: the article depends on the product and comes from its rulebook."""
+
+    NON_PAYMENT = "non_payment", _("利用料金を支払わないとき")
+    TERMS_VIOLATION = "terms_violation", _("利用規約に違反したとき")
+    STATUS_LOST = "status_lost", _("お客様としての地位が失われたとき、又は不明となったとき")
+    ANTISOCIAL_FORCES = "antisocial_forces", _("お客様が反社会的勢力であることが判明したとき")
+    OWNER_ANTISOCIAL_FORCES = (
+        "owner_antisocial_forces",
+        _(
+            "管理端末の所有者が反社会的勢力に該当し、お客様がその所有者との関係を直ちに解消しないとき"
+        ),
+    )
+    TERMS_REJECTED = "terms_rejected", _("変更後の規約への不同意")
+    SERVICE_DISCONTINUED = "service_discontinued", _("当社によるサービス提供の中止")
     CUSTOMER_REQUEST = "customer_request", _("お客様による解約")
     SUCCESSION = "succession", _("地位の承継")
     NON_RENEWAL = "non_renewal", _("更新しない旨の申込")
@@ -128,6 +137,7 @@ STAFF_ONLY_REASONS = frozenset(
         TerminationReason.ANTISOCIAL_FORCES,
         TerminationReason.OWNER_ANTISOCIAL_FORCES,
         TerminationReason.TERMS_REJECTED,
+        TerminationReason.SERVICE_DISCONTINUED,
         TerminationReason.SUCCESSION,
     }
 )

@@ -12,12 +12,12 @@ from agreements.rules.periods import ONE_DAY, period_end
 # --- R15: data deletion (Biz 10.3) -----------------------------------------------------
 
 
-def primary_deletion_from(*, end: date) -> date:
-    """First day primary data may be deleted: the day after the month following `end` (R15).
+def primary_deletion_from(*, end: date, months: int = 1) -> date:
+    """First day primary data may be deleted: the day after the `months` following `end` (R15).
 
-    end 2025-03-31 → 2025-05-01.
+    end 2025-03-31 → 2025-05-01 (Biz 10.3: one month). `months` comes from the rulebook.
     """
-    return period_end(start=end + ONE_DAY, months=1) + ONE_DAY
+    return period_end(start=end + ONE_DAY, months=months) + ONE_DAY
 
 
 def requested_deletion_due(*, end: date, requested_on: date, grace_days: int = 14) -> date:
@@ -31,24 +31,26 @@ def requested_deletion_due(*, end: date, requested_on: date, grace_days: int = 1
     return max(end + ONE_DAY, requested_on + timedelta(days=grace_days))
 
 
-def backup_purge_due(*, end: date) -> date:
-    """Day backups and derived data are due for purging: after one year from the end (R15).
+def backup_purge_due(*, end: date, months: int = 12) -> date:
+    """Day backups and derived data are due for purging: after `months` from the end (R15).
 
-    end 2025-03-31 → 2026-04-01 (the day after the one-year period 2025-04-01…2026-03-31).
+    end 2025-03-31 → 2026-04-01 (Biz 10.3: held one year, 2025-04-01…2026-03-31, then
+    deleted). `months` comes from the rulebook.
     """
-    return period_end(start=end + ONE_DAY, months=12) + ONE_DAY
+    return period_end(start=end + ONE_DAY, months=months) + ONE_DAY
 
 
 # --- R16: claims window (Biz 12.3) -----------------------------------------------------
 
 
-def claims_window_closes(*, end: date) -> date:
-    """Last day (inclusive) a written claim may be made: 3 months after the end (R16, Biz 12.3).
+def claims_window_closes(*, end: date, months: int = 3) -> date:
+    """Outer limit (inclusive) for a written claim for damages: `months` after the end (R16).
 
-    end 2025-03-31 → 2025-06-30. Only the "3 months after the contract ends" limb; the
-    "3 months from the damage" limb depends on facts the service does not know.
+    end 2025-03-31 → 2025-06-30 (Biz 12.3: three months). Only the "after the contract ends"
+    limb: the "from the damage" limb depends on facts the service does not know, so this is
+    the latest possible day, never the deadline of every claim.
     """
-    return period_end(start=end + ONE_DAY, months=3)
+    return period_end(start=end + ONE_DAY, months=months)
 
 
 # --- R17: liability cap (Biz 12.4) -----------------------------------------------------
@@ -60,6 +62,7 @@ def liability_cap(
     amount_jpy: int | None,
     lump_sum_jpy: int | None,
     cycle_months: int | None = None,
+    right_of_use_months: int | None = None,
 ) -> int | None:
     """Cap on cumulative damages in yen (R17, Biz 12.4), rounded down; None if nothing is known.
 
@@ -71,8 +74,10 @@ def liability_cap(
     - annual: `amount_jpy` / 4;
     - multi-year: the annual equivalent of `amount_jpy` (the fee per cycle of
       `cycle_months` months) / 4, i.e. `amount_jpy` × 3 / `cycle_months`;
-    - lump sum billing: limb (b) alone — `lump_sum_jpy`, or `amount_jpy` when only that
-      was recorded (for a lump sum the one "cycle" is the single payment);
+    - lump sum billing: the one payment (`lump_sum_jpy`, or `amount_jpy` when only that was
+      recorded) is the fee for the whole right of use, so limb (a) converts it to its annual
+      equivalent over `right_of_use_months` (a 36-month right for 360,000 → 120,000 a year →
+      30,000); limb (b) is the payment itself. Without a known length only (b) is known;
     - a lump sum of None or 0 means none was paid, so limb (b) does not apply.
 
     The result is the lower of the limbs that are known. Rounding happens once, at the end.
@@ -81,11 +86,19 @@ def liability_cap(
     for value in (amount_jpy, lump_sum_jpy):
         if value is not None and value < 0:
             raise ValueError("fees cannot be negative")
+    if right_of_use_months is not None and right_of_use_months < 1:
+        raise ValueError("a right of use lasts at least one month")
     lump = lump_sum_jpy or None
-    if cycle == BillingCycle.LUMP_SUM:
-        return lump if lump is not None else amount_jpy
     fee_limb: int | None = None
-    if amount_jpy is not None:
+    if cycle == BillingCycle.LUMP_SUM:
+        paid = lump if lump is not None else amount_jpy
+        if paid is None:
+            return None
+        lump = paid
+        if right_of_use_months:
+            # paid / (months / 12) / 4, floored once
+            fee_limb = paid * 3 // right_of_use_months
+    elif amount_jpy is not None:
         if cycle == BillingCycle.MONTHLY:
             fee_limb = 3 * amount_jpy
         elif cycle == BillingCycle.ANNUAL:

@@ -99,23 +99,39 @@ def _check_notice(notice_months: int, notice_days: int) -> None:
 def non_renewal_deadline(*, end: date, notice_months: int, notice_days: int = 0) -> date:
     """Last day on which a non-renewal for the period ending on `end` is timely (R11, ID+ 5.5).
 
-    An application on day D is timely when the notice period counted from D+1 (R10) ends on
-    or before `end`; the deadline is the largest such D, i.e. (end + 1 day − notice) − 1
-    day: end 2025-03-31 → 2025-02-28, 2025-04-30 → 2025-03-31, 2026-02-28 → 2026-01-31.
-    Where end + 1 day has no counterpart N months earlier (end 2025-05-30, one month: no
-    04-31) the counterpart is that month's last day, so the deadline is the day before it
-    (2025-04-29); that is still the largest D satisfying the rule. A notice in days:
-    D + days <= end. A zero notice makes the end date itself the deadline.
+    「終了日の1か月以上前」 reads two ways, and a day missed costs a whole renewal, so the
+    deadline is the later of:
+    (a) the largest D whose notice period counted from D+1 (R10) ends on or before `end`,
+        i.e. (end + 1 day − notice) − 1 day;
+    (b) the day of `end` one notice period earlier, or that month's last day where it has no
+        such day.
+    end 2025-03-31 → 2025-02-28; 2025-04-30 → 2025-03-31 (a); 2025-05-30 → 2025-04-30 (b; (a)
+    gives 04-29); 2025-03-30 → 2025-02-28 (b); 2026-02-28 → 2026-01-31 (a). A notice in
+    days: D + days <= end. A zero notice makes the end date itself the deadline.
     """
     _check_notice(notice_months, notice_days)
     if notice_days:
         return end - timedelta(days=notice_days)
     if notice_months == 0:
         return end
+    return max(
+        _deadline_counting_from_next_day(end=end, notice_months=notice_months),
+        _deadline_corresponding_day(end=end, notice_months=notice_months),
+    )
+
+
+def _deadline_counting_from_next_day(*, end: date, notice_months: int) -> date:
+    """Reading (a) of R11: the notice counted from D+1 ends on or before `end`."""
     after = end + ONE_DAY
     year, month = _shift_month(after.year, after.month, -notice_months)
     day = min(after.day, _days_in_month(year, month))
     return date(year, month, day) - ONE_DAY
+
+
+def _deadline_corresponding_day(*, end: date, notice_months: int) -> date:
+    """Reading (b) of R11: the end's corresponding day, or the month's last day."""
+    year, month = _shift_month(end.year, end.month, -notice_months)
+    return date(year, month, min(end.day, _days_in_month(year, month)))
 
 
 def is_non_renewal_timely(

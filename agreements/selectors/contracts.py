@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from agreements import rules
@@ -25,6 +26,7 @@ from agreements.models import (
     NonRenewalRequest,
     Termination,
 )
+from agreements.rulebook import Rulebook, article_en, article_ja, rulebook_for
 from core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -135,12 +137,70 @@ class ContractFacts:
     known_end: date | None
     ended_on: date | None
     end_reason: str | None
-    claims_window_closes: date | None  # R16, on ended contracts
-    liability_cap_jpy: int | None  # R17
+    claims_window_closes: date | None  # R16, on ended contracts, where the rulebook has it
+    liability_cap_jpy: int | None  # R17, where the rulebook has it
     prerequisite_flagged_at: datetime | None  # R18
-    primary_deletion_from: date | None  # R15, from the known end
-    backup_purge_due: date | None  # R15, from the known end
+    primary_deletion_from: date | None  # R15, from the known end, per the rulebook's timetable
+    backup_purge_due: date | None  # R15, from the known end, per the rulebook's timetable
     deletions: list[DeletionFact] = field(default_factory=list)
+    rulebook: Rulebook = field(default_factory=lambda: rulebook_for(None))
+    # R12: the product's terms say fees are not prorated (ID+ 7.3), or nothing (Biz).
+    no_proration: bool = False
+    # R12: a company-initiated end under terms that keep the settlement of fees (Biz 7.2).
+    settlement_due: bool = False
+    # R13: the terms remove the accounts on the end date (ID+ 9.2).
+    accounts_removed_on_end: bool = False
+    # The reason of the end, or of the scheduled termination, as the product's terms cite it.
+    reason_code: str | None = None
+
+    def _cite(self, rule: str) -> str:
+        entry = self.rulebook.entry(rule)
+        return _in_language(entry.article) if entry.contained else ""
+
+    @property
+    def claims_article(self) -> str:
+        """R16's article in the current language ("" where the terms have none)."""
+        return self._cite("R16")
+
+    @property
+    def cap_article(self) -> str:
+        return self._cite("R17")
+
+    @property
+    def deletion_article(self) -> str:
+        return self._cite("R15")
+
+    @property
+    def billing_article(self) -> str:
+        return self._cite("R12")
+
+    @property
+    def end_article(self) -> str:
+        return self._cite("R13")
+
+    @property
+    def termination_article(self) -> str:
+        return self._cite("R14")
+
+    @property
+    def succession_article(self) -> str:
+        return self._cite("R19")
+
+    @property
+    def reason_article(self) -> str:
+        """The article the end's reason rests on under this product's terms (R14)."""
+        entry = self.rulebook.reason(self.reason_code) if self.reason_code else None
+        return _in_language(entry.article) if entry else ""
+
+    @property
+    def reason_grounds(self) -> str:
+        entry = self.rulebook.reason(self.reason_code) if self.reason_code else None
+        return entry.grounds if entry else ""
+
+
+def _in_language(article: str | None) -> str:
+    """An article reference in the language being rendered: 第12条第3項 or Article 12(3)."""
+    return article_en(article) if (get_language() or "ja").startswith("en") else article_ja(article)
 
 
 def open_period(contract: Contract) -> ContractPeriod | None:
@@ -251,6 +311,10 @@ def contract_facts(contract: Contract, today: date) -> ContractFacts:
     )
     known_end = contract_known_end(contract)
     deletes_data = contract.end_reason != TerminationReason.SUCCESSION
+    book = rulebook_for(contract.product.code)
+    timetable = book.deletion_timetable if deletes_data else None
+    claims_months = book.claims_window_months
+    reason_code = contract.end_reason or (termination.reason if termination else None)
     return ContractFacts(
         status=contract.status,
         today=today,
@@ -276,20 +340,21 @@ def contract_facts(contract: Contract, today: date) -> ContractFacts:
         ended_on=contract.ended_on,
         end_reason=contract.end_reason or None,
         claims_window_closes=(
-            rules.claims_window_closes(end=contract.ended_on) if contract.ended_on else None
+            rules.claims_window_closes(end=contract.ended_on, months=claims_months)
+            if contract.ended_on and claims_months
+            else None
         ),
-        liability_cap_jpy=rules.liability_cap(
-            billing_cycle=contract.billing_cycle,
-            amount_jpy=contract.amount_jpy,
-            lump_sum_jpy=contract.lump_sum_jpy,
-            cycle_months=contract.cycle_months,
-        ),
+        liability_cap_jpy=contract_liability_cap(contract, book),
         prerequisite_flagged_at=contract.prerequisite_flagged_at,
         primary_deletion_from=(
-            rules.primary_deletion_from(end=known_end) if known_end and deletes_data else None
+            rules.primary_deletion_from(end=known_end, months=timetable[0])
+            if known_end and timetable
+            else None
         ),
         backup_purge_due=(
-            rules.backup_purge_due(end=known_end) if known_end and deletes_data else None
+            rules.backup_purge_due(end=known_end, months=timetable[1])
+            if known_end and timetable
+            else None
         ),
         deletions=[
             DeletionFact(
@@ -301,4 +366,26 @@ def contract_facts(contract: Contract, today: date) -> ContractFacts:
             )
             for row in _deletions(contract)
         ],
+        rulebook=book,
+        no_proration=book.no_proration,
+        settlement_due=bool(reason_code) and reason_code in book.settlement_reasons,
+        accounts_removed_on_end=book.accounts_removed_on_end,
+        reason_code=reason_code,
+    )
+
+
+def contract_liability_cap(contract: Contract, book: Rulebook | None = None) -> int | None:
+    """R17 where the product's terms cap liability (Biz 12.4); None elsewhere.
+
+    A lump sum paid for the right of use converts over the contract's cycle (or term) length.
+    """
+    book = book or rulebook_for(contract.product.code)
+    if not book.has_liability_cap:
+        return None
+    return rules.liability_cap(
+        billing_cycle=contract.billing_cycle,
+        amount_jpy=contract.amount_jpy,
+        lump_sum_jpy=contract.lump_sum_jpy,
+        cycle_months=contract.cycle_months,
+        right_of_use_months=contract.cycle_months or contract.term_months,
     )

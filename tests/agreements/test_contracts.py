@@ -253,22 +253,27 @@ def test_contracts_roll_due_second_run_does_nothing():
 
 def test_contracts_roll_due_r14_termination_on_period_end_wins_over_renewal():
     contract = make_contract(tenant=TenantFactory())
+    # A staff termination: a customer's end on the period end after the deadline is refused (R11).
     with clock.frozen_at(date(2025, 3, 1)):
         termination_request(
-            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 3, 31)
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2025, 3, 31),
+            reason="terms_violation",
         )
     counts = contracts_roll_due(today=date(2025, 4, 1))
     assert (counts["terminated"], counts["renewed"]) == (1, 0)
     contract.refresh_from_db()
-    assert (contract.status, contract.end_reason) == ("terminated", "customer_request")
+    assert (contract.status, contract.end_reason) == ("terminated", "terms_violation")
     assert Termination.objects.get(contract=contract).status == TerminationStatus.EFFECTIVE
 
 
 def test_contracts_roll_due_r14_expiry_cancels_a_later_notice():
     contract = make_contract(tenant=TenantFactory(), product=biz_product())
     with clock.frozen_at(date(2025, 3, 1)):
+        # A staff termination: a customer cannot end past a period end that ends it (R13).
         later = termination_request(
-            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30)
+            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30), reason="non_payment"
         )
     contracts_roll_due(today=date(2025, 4, 1))
     later.refresh_from_db()
@@ -284,8 +289,12 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     renewing = make_contract(tenant=TenantFactory())
     with clock.frozen_at(date(2025, 3, 1)):
         for contract in (expiring, renewing):
+            # Staff notices: a customer's end after the period end is a non-renewal (R11).
             termination_request(
-                scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 6, 30)
+                scope=staff_scope(),
+                contract=contract,
+                end_date=date(2025, 6, 30),
+                reason="terms_violation",
             )
     with clock.frozen_at(date(2025, 7, 5)):
         counts = contracts_roll_due(today=date(2025, 7, 5))
@@ -300,7 +309,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     assert (renewing.status, renewing.ended_on, renewing.end_reason) == (
         ContractStatus.TERMINATED,
         date(2025, 6, 30),
-        TerminationReason.CUSTOMER_REQUEST,
+        TerminationReason.TERMS_VIOLATION,
     )
     assert periods(renewing) == [
         (1, date(2024, 4, 1), date(2025, 3, 31), "closed"),
@@ -308,7 +317,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     ]
     assert sorted(
         Termination.objects.filter(contract=expiring).values_list("reason", "status")
-    ) == [("customer_request", "cancelled"), ("expired", "effective")]
+    ) == [("expired", "effective"), ("terms_violation", "cancelled")]
 
 
 def test_contracts_roll_due_limit_bounds_the_work():
@@ -458,12 +467,14 @@ def test_r16_claims_window_shown_on_ended_contract():
         (BillingCycle.ANNUAL, 1_200_000, None, None, 300_000),
         (BillingCycle.ANNUAL, 1_200_000, 200_000, None, 200_000),
         (BillingCycle.MULTI_YEAR, 3_600_000, None, 36, 300_000),
-        (BillingCycle.LUMP_SUM, None, 500_000, None, 500_000),
+        # R17: a lump sum alone is converted over the 12-month right of use (was 500,000).
+        (BillingCycle.LUMP_SUM, None, 500_000, None, 125_000),
     ],
 )
 def test_r17_liability_cap_on_contract_facts(cycle, amount, lump, cycle_months, cap):
     contract = make_contract(
         tenant=TenantFactory(),
+        product=biz_product(),
         billing_cycle=cycle,
         amount_jpy=amount,
         lump_sum_jpy=lump,
@@ -528,3 +539,65 @@ def test_contracts_roll_due_concurrent_runs_renew_each_period_once(settings):
     assert ContractPeriod.objects.count() == 80
     assert Event.objects.filter(kind=EventKind.RENEWED).count() == 20
     assert Termination.objects.filter(status="effective").count() == 40
+
+
+# --- Per-product rulebooks on contract facts (R12, R15–R17) -------------------------------
+
+
+def test_contract_facts_r15_r16_r17_idplus_applies_no_biz_rule():
+    contract = make_contract(tenant=TenantFactory(), billing_cycle=BillingCycle.ANNUAL)
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2024, 10, 15)
+        )
+    contracts_roll_due(today=date(2024, 10, 16))
+    facts = contract_facts(contract_get(scope=Scope.system(), pk=contract.pk), date(2024, 10, 16))
+    assert facts.ended_on == date(2024, 10, 15)
+    assert (
+        facts.claims_window_closes,
+        facts.liability_cap_jpy,
+        facts.primary_deletion_from,
+        facts.backup_purge_due,
+    ) == (None, None, None, None)
+    assert (facts.claims_article, facts.cap_article, facts.deletion_article) == ("", "", "")
+    assert facts.accounts_removed_on_end is True
+
+
+def test_contract_facts_r16_biz_window_with_its_article():
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
+    contracts_roll_due(today=date(2025, 4, 1))
+    facts = contract_facts(contract_get(scope=Scope.system(), pk=contract.pk), date(2025, 4, 2))
+    assert (facts.claims_window_closes, facts.claims_article) == (date(2025, 6, 30), "第12条第3項")
+    assert facts.accounts_removed_on_end is False
+
+
+@pytest.mark.parametrize(
+    ("product", "no_proration", "article"),
+    [("biz", False, "第7条第2項"), ("idplus", True, "第7条第3項")],
+)
+def test_contract_facts_r12_no_proration_only_where_the_terms_say_so(
+    product, no_proration, article
+):
+    made = biz_product() if product == "biz" else idplus_product()
+    facts = contract_facts(make_contract(tenant=TenantFactory(), product=made), date(2024, 6, 1))
+    assert (facts.no_proration, facts.billing_article, facts.settlement_due) == (
+        no_proration,
+        article,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("term_months", "lump", "cap"),
+    [(36, 360_000, 30_000), (12, 360_000, 90_000), (24, 240_000, 30_000)],
+)
+def test_contract_facts_r17_lump_sum_alone_is_converted_to_annual(term_months, lump, cap):
+    contract = make_contract(
+        tenant=TenantFactory(),
+        product=biz_product(),
+        term_months=term_months,
+        billing_cycle=BillingCycle.LUMP_SUM,
+        amount_jpy=None,
+        lump_sum_jpy=lump,
+    )
+    assert contract_facts(contract, date(2024, 6, 1)).liability_cap_jpy == cap

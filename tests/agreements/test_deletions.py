@@ -85,9 +85,10 @@ def test_r15_deletion_request_at_cancellation_is_due_after_the_end():
     contract = make_contract(tenant=TenantFactory())
     portal = tenant_scope(contract.tenant)
     with clock.frozen_at(date(2025, 3, 20)):
-        termination_request(scope=portal, contract=contract, end_date=date(2025, 3, 31))
+        # Before the period end (03-31): an end on it after the deadline is refused (R11).
+        termination_request(scope=portal, contract=contract, end_date=date(2025, 3, 30))
         deletion = deletion_request(scope=portal, contract=contract)
-    # The later of the day after the end (04-01) and the request + 14 days (04-03).
+    # The later of the day after the end (03-31) and the request + 14 days (04-03).
     assert (deletion.kind, deletion.due_on, deletion.requested_on) == (
         "requested",
         date(2025, 4, 3),
@@ -313,7 +314,8 @@ def test_r15_succession_schedules_no_deletion():
 
 
 def test_r15_staff_end_schedules_deletions_too():
-    contract = make_contract(tenant=TenantFactory())
+    # The Biz 10.3 timetable; an ID+ contract gets none (tests/agreements/test_terminations.py).
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
     with clock.frozen_at(date(2024, 9, 10)):
         contract_end(
             contract=contract,

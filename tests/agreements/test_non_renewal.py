@@ -235,3 +235,26 @@ def test_non_renewal_r11_facts_show_concrete_deadline_and_days_left(contract):
         date(2026, 2, 28),
     )
     assert (late.auto_renew_source, late.notice_source, late.notice_months) == ("terms", "terms", 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "deadline"),
+    [
+        # R11: the later of the two readings ((a) gives 04-29 and 02-27)
+        (date(2024, 5, 31), date(2025, 5, 30), date(2025, 4, 30)),
+        (date(2024, 3, 31), date(2025, 3, 30), date(2025, 2, 28)),
+        # leap year: (b) 2024-02-29, (a) 02-28
+        (date(2023, 3, 31), date(2024, 3, 30), date(2024, 2, 29)),
+    ],
+)
+def test_non_renewal_r11_deadline_is_the_later_reading_at_month_ends(start, end, deadline):
+    contract = make_contract(tenant=TenantFactory(), start_date=start, term_months=12)
+    assert contract.periods.get().end_date == end
+    scope = tenant_scope(contract.tenant)
+    with clock.frozen_at(deadline + timedelta(days=1)), pytest.raises(Conflict) as refused:
+        non_renewal_request(scope=scope, contract=contract)
+    assert refused.value.details["deadline"] == deadline
+    with clock.frozen_at(deadline):
+        request = non_renewal_request(scope=scope, contract=contract)
+    assert (request.end_date, request.deadline) == (end, deadline)
+    assert contract_facts(contract, deadline).current_deadline == deadline

@@ -338,16 +338,16 @@ DEADLINE_CASES = [
     # leap February
     ("2024-02-29", 1, "2024-01-31"),
     ("2024-02-28", 1, "2024-01-28"),
-    # ends whose next day has no counterpart a month earlier
-    ("2025-03-30", 1, "2025-02-27"),
-    ("2025-03-29", 1, "2025-02-27"),
-    ("2025-03-28", 1, "2025-02-27"),
+    # ends whose next day has no counterpart a month earlier: reading (b) is later (R11)
+    ("2025-03-30", 1, "2025-02-28"),  # (b); (a) gives 02-27
+    ("2025-03-29", 1, "2025-02-28"),  # (b)
+    ("2025-03-28", 1, "2025-02-28"),  # (b)
     ("2025-03-27", 1, "2025-02-27"),
-    ("2024-03-30", 1, "2024-02-28"),
-    ("2024-03-29", 1, "2024-02-28"),
-    ("2025-05-30", 1, "2025-04-29"),
+    ("2024-03-30", 1, "2024-02-29"),  # (b), leap year
+    ("2024-03-29", 1, "2024-02-29"),  # (b), leap year
+    ("2025-05-30", 1, "2025-04-30"),  # (b); (a) gives 04-29
     ("2100-03-31", 1, "2100-02-28"),
-    ("2100-03-30", 1, "2100-02-27"),
+    ("2100-03-30", 1, "2100-02-28"),  # (b)
     # year boundaries
     ("2025-12-31", 1, "2025-11-30"),
     ("2025-01-31", 1, "2024-12-31"),
@@ -357,9 +357,9 @@ DEADLINE_CASES = [
     ("2025-03-31", 3, "2024-12-31"),
     ("2025-05-31", 3, "2025-02-28"),
     ("2025-04-30", 2, "2025-02-28"),
-    ("2025-04-29", 2, "2025-02-27"),
+    ("2025-04-29", 2, "2025-02-28"),  # (b)
     ("2025-02-28", 12, "2024-02-29"),
-    ("2024-02-28", 12, "2023-02-27"),
+    ("2024-02-28", 12, "2023-02-28"),  # (b)
     ("2027-03-31", 6, "2026-09-30"),
     # no notice: the end date itself
     ("2025-03-31", 0, "2025-03-31"),
@@ -371,6 +371,16 @@ def test_non_renewal_deadline_r11(end: str, notice_months: int, deadline: str) -
     assert non_renewal_deadline(end=D(end), notice_months=notice_months) == D(deadline)
 
 
+def _timely_by_either_reading(applied_on: date, end: date, notice_months: int) -> bool:
+    """R11: (a) the notice counted from D+1 ends by `end`, or (b) D is on or before the end's
+    corresponding day one notice period earlier (the month's last day where it has none)."""
+    reading_a = period_end(start=applied_on + ONE_DAY, months=notice_months) <= end
+    year, month = divmod(end.year * 12 + end.month - 1 - notice_months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    reading_b = applied_on <= date(year, month + 1, min(end.day, last))
+    return reading_a or reading_b
+
+
 @pytest.mark.parametrize(("end", "notice_months", "deadline"), DEADLINE_CASES)
 def test_non_renewal_deadline_r11_is_largest_timely_day(
     end: str, notice_months: int, deadline: str
@@ -378,8 +388,29 @@ def test_non_renewal_deadline_r11_is_largest_timely_day(
     """The table agrees with the rule itself: the deadline is timely, the next day is not."""
     if notice_months == 0:
         return
-    assert period_end(start=D(deadline) + ONE_DAY, months=notice_months) <= D(end)
-    assert period_end(start=D(deadline) + 2 * ONE_DAY, months=notice_months) > D(end)
+    assert _timely_by_either_reading(D(deadline), D(end), notice_months)
+    assert not _timely_by_either_reading(D(deadline) + ONE_DAY, D(end), notice_months)
+
+
+@pytest.mark.parametrize(
+    ("end", "reading_a", "reading_b"),
+    [
+        ("2025-03-31", "2025-02-28", "2025-02-28"),
+        ("2025-04-30", "2025-03-31", "2025-03-30"),
+        ("2025-05-30", "2025-04-29", "2025-04-30"),
+        ("2025-03-30", "2025-02-27", "2025-02-28"),
+        ("2026-02-28", "2026-01-31", "2026-01-28"),
+        ("2024-03-30", "2024-02-28", "2024-02-29"),
+        ("2024-02-29", "2024-01-31", "2024-01-29"),
+    ],
+)
+def test_non_renewal_deadline_r11_is_the_later_of_the_two_readings(
+    end: str, reading_a: str, reading_b: str
+) -> None:
+    """DESIGN's examples: a day missed costs a renewal, so the later reading wins."""
+    assert non_renewal_deadline(end=D(end), notice_months=1) == max(D(reading_a), D(reading_b))
+    assert _timely_by_either_reading(D(reading_a), D(end), 1)
+    assert _timely_by_either_reading(D(reading_b), D(end), 1)
 
 
 @pytest.mark.parametrize(
@@ -428,14 +459,15 @@ def test_is_non_renewal_timely_r11_deadline_day_counts(applied_on: str, timely: 
 @quick
 @given(end=dates, notice_months=st.integers(1, 36), offset=st.integers(-800, 800))
 def test_non_renewal_deadline_r11_equivalence(end: date, notice_months: int, offset: int) -> None:
-    """For every D: D <= deadline ⇔ the notice counted from D+1 ends on or before the end."""
+    """For every D: D <= deadline ⇔ D is timely under reading (a) or reading (b)."""
     deadline = non_renewal_deadline(end=end, notice_months=notice_months)
     for applied_on in (deadline, deadline + ONE_DAY, deadline + timedelta(days=offset)):
-        notice_ends = period_end(start=applied_on + ONE_DAY, months=notice_months)
-        assert (applied_on <= deadline) == (notice_ends <= end)
-        assert is_non_renewal_timely(
-            applied_on=applied_on, end=end, notice_months=notice_months
-        ) == (notice_ends <= end)
+        timely = _timely_by_either_reading(applied_on, end, notice_months)
+        assert (applied_on <= deadline) == timely
+        assert (
+            is_non_renewal_timely(applied_on=applied_on, end=end, notice_months=notice_months)
+            == timely
+        )
 
 
 @pytest.mark.parametrize(
@@ -446,15 +478,16 @@ def test_non_renewal_deadline_r11_equivalence(end: date, notice_months: int, off
 def test_non_renewal_deadline_r11_equivalence_every_end(first: str, last: str) -> None:
     """Every end date in three years (a leap year inside), notice of 1-13 months.
 
-    period_end is monotone in its start, so the equivalence holds for every D once the
-    deadline is timely and the day after it is not.
+    Both readings are monotone in D, so the equivalence holds for every D once the deadline
+    is timely and the day after it is not; the deadline is never before reading (a).
     """
     end = D(first)
     while end <= D(last):
         for notice_months in range(1, 14):
             deadline = non_renewal_deadline(end=end, notice_months=notice_months)
-            assert period_end(start=deadline + ONE_DAY, months=notice_months) <= end
-            assert period_end(start=deadline + 2 * ONE_DAY, months=notice_months) > end
+            assert _timely_by_either_reading(deadline, end, notice_months)
+            assert not _timely_by_either_reading(deadline + ONE_DAY, end, notice_months)
+            assert period_end(start=deadline + ONE_DAY, months=notice_months) <= end + 3 * ONE_DAY
         end += ONE_DAY
 
 
@@ -729,6 +762,70 @@ def test_liability_cap_r17_never_exceeds_a_known_limb(
     if billing_cycle == "multi_year":
         # exact arithmetic: cap ≤ (amount × 12 / cycle_months) / 4 < cap + 1
         assert cap * 4 * cycle_months <= amount * 12 or lump is not None
+
+
+@pytest.mark.parametrize(
+    ("amount_jpy", "lump_sum_jpy", "right_of_use_months", "cap"),
+    [
+        (None, 360_000, 36, 30_000),  # 120,000 a year → a quarter
+        (None, 120_000, 12, 30_000),
+        (None, 240_000, 24, 30_000),
+        (None, 100_000, 36, 8_333),  # rounded down once
+        (360_000, None, 36, 30_000),  # only the amount was recorded
+        (None, 9_000, 1, 9_000),  # a one-month right: the payment itself is lower
+        (None, 360_000, None, 360_000),  # no length known: the payment is all that is known
+    ],
+)
+def test_liability_cap_r17_lump_sum_alone_is_converted_to_annual(
+    amount_jpy: int | None, lump_sum_jpy: int | None, right_of_use_months: int | None, cap: int
+) -> None:
+    assert (
+        liability_cap(
+            billing_cycle="lump_sum",
+            amount_jpy=amount_jpy,
+            lump_sum_jpy=lump_sum_jpy,
+            right_of_use_months=right_of_use_months,
+        )
+        == cap
+    )
+
+
+def test_liability_cap_r17_right_of_use_needs_a_month() -> None:
+    with pytest.raises(ValueError, match="at least one month"):
+        liability_cap(
+            billing_cycle="lump_sum", amount_jpy=None, lump_sum_jpy=1, right_of_use_months=0
+        )
+
+
+@pytest.mark.parametrize(
+    ("end", "months", "closes"),
+    [
+        ("2025-03-31", 3, "2025-06-30"),
+        ("2024-11-30", 3, "2025-02-28"),
+        ("2023-11-30", 3, "2024-02-29"),  # leap February
+        ("2025-01-31", 1, "2025-02-28"),
+    ],
+)
+def test_claims_window_closes_r16_months_come_from_the_rulebook(
+    end: str, months: int, closes: str
+) -> None:
+    assert claims_window_closes(end=D(end), months=months) == D(closes)
+
+
+@pytest.mark.parametrize(
+    ("end", "primary_months", "backup_months", "primary", "backup"),
+    [
+        ("2025-03-31", 1, 12, "2025-05-01", "2026-04-01"),
+        ("2024-02-29", 1, 12, "2024-04-01", "2025-03-01"),  # leap day end
+        ("2025-01-30", 1, 12, "2025-03-01", "2026-01-31"),
+        ("2025-03-31", 2, 24, "2025-06-01", "2027-04-01"),
+    ],
+)
+def test_deletion_dates_r15_timetable_comes_from_the_rulebook(
+    end: str, primary_months: int, backup_months: int, primary: str, backup: str
+) -> None:
+    assert primary_deletion_from(end=D(end), months=primary_months) == D(primary)
+    assert backup_purge_due(end=D(end), months=backup_months) == D(backup)
 
 
 # --- R14 end status -------------------------------------------------------------------

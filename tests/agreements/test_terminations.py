@@ -20,6 +20,7 @@ from core import clock
 from core.enums import EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
+from tenants.delivery.email import email_render
 from tenants.enums import Role
 from tenants.scope import Scope
 from tests.factories.agreements import DocumentFactory, VersionFactory
@@ -32,7 +33,7 @@ from tests.factories.contracts import (
     staff_scope,
     tenant_scope,
 )
-from tests.factories.tenants import PartnerFactory, TenantFactory
+from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -67,7 +68,8 @@ def test_termination_request_r13_customer_notice_scheduled_and_acknowledged(cont
     assert (termination.channel, termination.actor_user) == ("portal", portal.user)
     event = Event.objects.get(kind=EventKind.TERMINATION)
     assert event.payload["end_date"] == "2024-10-15"
-    assert event.payload["claims_window_closes"] == "2025-01-15"
+    # R16 is Biz 12.3: an ID+ notice gives no claims window (the Biz case has its own test).
+    assert "claims_window_closes" not in event.payload
     assert termination.notice_outbox_id in set(
         Outbox.objects.filter(event=event).values_list("pk", flat=True)
     )
@@ -408,3 +410,257 @@ def test_r18_biz_expiring_in_the_roll_job_flags_the_option():
     idplus.refresh_from_db()
     assert idplus.status == "active"
     assert idplus.prerequisite_flagged_at is not None
+
+
+# --- Per-product rulebooks: what an end means under each product's own terms ----------------
+
+
+def _notice(termination, locale: str = "ja") -> tuple[str, str, str]:
+    """The e-mail of a termination's notice as a recipient in `locale` gets it."""
+    row = Outbox.objects.get(pk=termination.notice_outbox_id)
+    row.locale = locale
+    return email_render(row)
+
+
+def _admin_tenant():
+    tenant = TenantFactory(partner=PartnerFactory())
+    MembershipFactory(tenant=tenant, role=Role.ADMIN)
+    return tenant
+
+
+def test_terminate_r14_biz_reason_cites_13_1_with_its_own_grounds():
+    contract = make_contract(tenant=_admin_tenant(), product=biz_product())
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination = termination_request(
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2024, 9, 20),
+            reason="owner_antisocial_forces",
+        )
+    payload = Event.objects.get(kind=EventKind.TERMINATION).payload
+    assert (payload["reason_article_ja"], payload["reason_article_en"]) == (
+        "第13条第1項第5号",
+        "Article 13(1)(v)",
+    )
+    _subject, text, _html = _notice(termination)
+    assert "管理端末の所有者が反社会的勢力に該当し" in text
+    assert "（利用規約第13条第1項第5号）" in text
+    assert "役員" not in text
+    _subject, text_en, _html = _notice(termination, "en")
+    assert "owner of the managed devices" in text_en
+    assert "(Terms, Article 13(1)(v))" in text_en
+
+
+@pytest.mark.parametrize("reason", R14_REASONS)
+def test_terminate_r14_idplus_cites_14_2_never_biz_13(reason):
+    contract = make_contract(tenant=_admin_tenant())
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination = termination_request(
+            scope=staff_scope(), contract=contract, end_date=date(2024, 9, 20), reason=reason
+        )
+    payload = Event.objects.get(kind=EventKind.TERMINATION).payload
+    assert (payload["reason_article_ja"], payload["reason_article_en"]) == (
+        "第14条第2項",
+        "Article 14(2)",
+    )
+    for locale in ("ja", "en"):
+        _subject, text, html = _notice(termination, locale)
+        for body in (text, html):
+            assert "13" not in body.split("Contract details")[0].split("ご契約の詳細")[0]
+
+
+@pytest.mark.parametrize(
+    ("reason", "label"),
+    [
+        ("non_payment", "利用料金を支払わないとき"),
+        ("status_lost", "お客様としての地位が失われたとき、又は不明となったとき"),
+        (
+            "owner_antisocial_forces",
+            "管理端末の所有者が反社会的勢力に該当し、お客様がその所有者との関係を直ちに解消しないとき",
+        ),
+    ],
+)
+def test_termination_reason_r14_labels_state_the_articles_own_grounds(reason, label):
+    assert TerminationReason(reason).label == label
+    assert "信用不安" not in TerminationReason(reason).label
+    assert "役員" not in TerminationReason(reason).label
+
+
+def test_contract_end_r14_no_backdated_staff_termination():
+    contract = make_contract(tenant=_admin_tenant(), product=biz_product())
+    with clock.frozen_at(date(2024, 9, 10)):
+        with pytest.raises(ValidationFailed) as refused:
+            contract_end(
+                contract=contract,
+                end_date=date(2024, 9, 9),
+                reason="terms_violation",
+                scope=staff_scope(),
+            )
+        assert refused.value.code == "end_date_in_past"
+        with pytest.raises(ValidationFailed) as scheduled_in_past:
+            termination_request(
+                scope=staff_scope(),
+                contract=contract,
+                end_date=date(2024, 9, 1),
+                reason="non_payment",
+            )
+        assert scheduled_in_past.value.code == "end_date_in_past"
+        # Today (the day the notice is sent) is accepted.
+        contract_end(
+            contract=contract, end_date=date(2024, 9, 10), reason="non_payment", scope=staff_scope()
+        )
+    contract.refresh_from_db()
+    assert (contract.ended_on, contract.end_reason) == (date(2024, 9, 10), "non_payment")
+    # The claims window and deletion dates run from the real end, not an earlier one.
+    facts = contract_facts(contract, date(2024, 9, 11))
+    assert (facts.claims_window_closes, facts.primary_deletion_from) == (
+        date(2024, 12, 10),
+        date(2024, 10, 11),
+    )
+
+
+@pytest.mark.parametrize("reason", ["terms_rejected", "service_discontinued"])
+def test_end_r12_biz_company_initiated_end_carries_settlement_due(reason):
+    contract = make_contract(tenant=_admin_tenant(), product=biz_product())
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination = termination_schedule(
+            contract=contract, end_date=date(2024, 10, 31), reason=reason, scope=staff_scope()
+        )
+    payload = Event.objects.get(kind=EventKind.TERMINATION).payload
+    assert (payload["settlement_due"], payload["billing_article_ja"]) == (True, "第7条第2項")
+    assert contract_facts(contract, date(2024, 9, 10)).settlement_due is True
+    _subject, text, _html = _notice(termination)
+    assert "継続的にお支払いいただいた利用料は精算いたします（利用規約第7条第2項）" in text
+    _subject, text_en, _html = _notice(termination, "en")
+    assert "will be settled (Terms, Article 7(2))" in text_en
+
+
+def test_end_r12_biz_customer_end_and_idplus_company_end_carry_no_settlement():
+    biz = make_contract(tenant=_admin_tenant(), product=biz_product())
+    idplus = make_contract(tenant=_admin_tenant())
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination_request(
+            scope=tenant_scope(biz.tenant), contract=biz, end_date=date(2024, 10, 31)
+        )
+        termination = termination_schedule(
+            contract=idplus,
+            end_date=date(2024, 10, 31),
+            reason="terms_rejected",
+            scope=staff_scope(),
+        )
+    assert contract_facts(biz, date(2024, 9, 10)).settlement_due is False
+    assert contract_facts(idplus, date(2024, 9, 10)).settlement_due is False
+    _subject, text, _html = _notice(termination)
+    assert "精算" not in text
+    # ID+ 7.3: no proration, said on ID+ notices only.
+    assert "原則として日割り計算を行いません（利用規約第7条第3項）" in text
+
+
+def test_end_r15_idplus_end_schedules_no_biz_timetable():
+    contract = make_contract(tenant=_admin_tenant())
+    with clock.frozen_at(date(2024, 9, 10)):
+        contract_end(
+            contract=contract,
+            end_date=date(2024, 9, 10),
+            reason="terms_violation",
+            scope=staff_scope(),
+        )
+    assert not contract.deletions.exists()
+    facts = contract_facts(contract, date(2024, 9, 11))
+    assert (facts.primary_deletion_from, facts.backup_purge_due) == (None, None)
+    assert (facts.claims_window_closes, facts.liability_cap_jpy) == (None, None)
+    event = Event.objects.get(kind=EventKind.TERMINATION)
+    assert "backup_purge_due" not in event.payload
+    row = Outbox.objects.filter(event=event).first()
+    _subject, text, _html = email_render(row)
+    assert (
+        "終了日をもってアカウントは削除され、以後は復旧できません（利用規約第9条第1項、第9条第2項）"
+        in text
+    )
+    assert "バックアップ" not in text
+    assert "損害賠償" not in text
+
+
+def test_end_r15_r16_biz_end_notice_has_the_timetable_and_the_two_limb_window():
+    make_contract(tenant=_admin_tenant(), product=biz_product())
+    contracts_roll_due(today=date(2025, 4, 1))  # no renewal in the Biz terms: expires 03-31
+    event = Event.objects.get(kind=EventKind.ENDED)
+    row = Outbox.objects.filter(event=event).first()
+    _subject, text, _html = email_render(row)
+    assert "終了しました（利用期間の満了）" in text
+    assert "2025年5月1日 以降、当社の判断で削除することがあります（利用規約第10条第3項）" in text
+    assert "1年間保有したのち、2026年4月1日 から順次削除します" in text
+    assert (
+        "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
+        "書面で行っていただく必要があります（利用規約第12条第3項）"
+    ) in text
+    assert "消去します" not in text
+    assert "アカウントは削除" not in text
+    row.locale = "en"
+    _subject, text_en, _html = email_render(row)
+    assert "(30 June 2025), whichever comes first (Terms, Article 12(3))" in text_en
+
+
+def test_end_r13_customer_termination_end_notice_is_in_the_past_tense():
+    contract = make_contract(tenant=_admin_tenant(), product=biz_product())
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2024, 10, 15)
+        )
+    contracts_roll_due(today=date(2024, 10, 16))
+    events = Event.objects.filter(kind=EventKind.TERMINATION).order_by("pk")
+    assert [e.payload.get("has_ended", False) for e in events] == [False, True]
+    _subject, text, _html = email_render(Outbox.objects.filter(event=events[1]).first())
+    assert "2024年10月15日 をもって終了しました" in text
+    assert "2025年1月15日" in text  # R16 window from the real end
+    assert "2024年11月16日 以降" in text  # R15 primary deletion
+
+
+# --- R11/R13: a customer's end at or after the period end is a non-renewal ---------------
+
+
+def test_termination_request_r11_r13_end_at_period_end_after_deadline_refused_with_next_end(
+    contract,
+):
+    with clock.frozen_at(date(2025, 3, 10)), pytest.raises(ValidationFailed) as refused:
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 3, 31)
+        )
+    assert refused.value.code == "non_renewal_late"
+    assert (refused.value.details["deadline"], refused.value.details["next_possible_end"]) == (
+        date(2025, 2, 28),
+        date(2026, 3, 31),
+    )
+    assert not contract.terminations.exists()
+
+
+@pytest.mark.parametrize("end_date", [date(2025, 3, 31), date(2025, 6, 30)])
+def test_termination_request_r11_r13_timely_end_at_or_after_period_end_is_a_non_renewal(
+    contract, end_date
+):
+    with clock.frozen_at(date(2025, 2, 28)), pytest.raises(ValidationFailed) as refused:
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=end_date
+        )
+    assert refused.value.code == "use_non_renewal"
+    assert refused.value.details["period_end"] == date(2025, 3, 31)
+
+
+def test_termination_request_r11_r13_day_before_period_end_is_a_termination(contract):
+    with clock.frozen_at(date(2025, 3, 10)):
+        termination = termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 3, 30)
+        )
+    assert termination.end_date == date(2025, 3, 30)
+
+
+def test_termination_request_r13_without_renewal_ends_at_period_end_anyway():
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
+    with clock.frozen_at(date(2025, 1, 10)), pytest.raises(ValidationFailed) as refused:
+        termination_request(
+            scope=tenant_scope(contract.tenant), contract=contract, end_date=date(2025, 4, 30)
+        )
+    assert (refused.value.code, refused.value.details["period_end"]) == (
+        "ends_at_period_end",
+        date(2025, 3, 31),
+    )

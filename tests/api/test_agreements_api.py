@@ -87,7 +87,8 @@ def test_contract_create_shows_sources_and_deadlines(world: World) -> None:
     )
     assert data["facts"]["period_end"] == "2026-03-31"
     assert data["facts"]["current_deadline"] == "2026-02-28"
-    assert data["facts"]["liability_cap_jpy"] == 30000  # a quarter of the annual fee (R17)
+    # R17 is Biz 12.4: the ID+ terms as available have no cap, so none is computed.
+    assert data["facts"]["liability_cap_jpy"] is None
 
 
 def test_contract_create_with_unknown_product_is_a_field_error(world: World) -> None:
@@ -144,12 +145,14 @@ def test_termination_staff_only_reason_refused_for_partner_r13(world: World) -> 
 
 def test_termination_customer_request(world: World) -> None:
     response = world.client("own_partner").post(
-        f"/api/v1/contracts/{world.contract.pk}/terminations/", {"end_date": "2025-06-30"}
+        # Before the period end (2025-03-31): a later end is a non-renewal, late here (R11/R13).
+        f"/api/v1/contracts/{world.contract.pk}/terminations/",
+        {"end_date": "2025-03-25"},
     )
     assert response.status_code == 201, response.content
     assert (body(response)["reason"], body(response)["end_date"]) == (
         "customer_request",
-        "2025-06-30",
+        "2025-03-25",
     )
     assert Contract.objects.get(pk=world.contract.pk).status == ContractStatus.ACTIVE
 

@@ -22,6 +22,7 @@ from core import clock
 from core.enums import ActionStatus, EventKind
 from core.models import Event, PlannedAction
 from tests.factories.consents import EFFECTIVE_ON, NOTICE_ON, bound_tenant, posted_version
+from tests.factories.contracts import biz_product
 from tests.jobs.conftest import contracts_bulk, tenants_bulk
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -110,8 +111,11 @@ def test_contracts_roll_r10_renews_the_day_after_the_end(id_plus):
     assert Event.objects.filter(kind=EventKind.RENEWED).count() == 1
 
 
-def test_contracts_roll_r11_without_auto_renewal_ends_and_schedules_deletions(id_plus):
-    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1), auto_renew=False)
+def test_contracts_roll_r11_without_auto_renewal_ends_and_schedules_deletions(db):
+    # R15's timetable is Biz 10.3: a product whose rulebook has it.
+    (contract,) = contracts_bulk(
+        tenants_bulk(1), biz_product(), start=date(2024, 4, 1), auto_renew=False
+    )
     _day(date(2025, 4, 1))
     contract.refresh_from_db()
     assert (contract.status, contract.ended_on) == (ContractStatus.ENDED, date(2025, 3, 31))
@@ -251,7 +255,10 @@ def test_terminations_effect_r14_waits_for_an_earlier_period_end(id_plus):
 
     (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
     with clock.frozen_at(date(2025, 3, 1)):
-        termination_request(scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30))
+        # A staff reason: a customer's end past the period end is a late non-renewal (R11).
+        termination_request(
+            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30), reason="non_payment"
+        )
     today = date(2025, 7, 5)
     assert not terminations_due(today).exists()  # period 1 (ends 2025-03-31) comes first
     _day(today, "terminations_effect")
@@ -263,10 +270,11 @@ def test_terminations_effect_r14_waits_for_an_earlier_period_end(id_plus):
     assert PlannedAction.objects.get(job="terminations_effect").status == ActionStatus.DONE
 
 
-def test_deletions_order_r15_service_orders_only_the_claimed_deletions(id_plus):
+def test_deletions_order_r15_service_orders_only_the_claimed_deletions(db):
     from agreements.jobs.service_jobs import DELETIONS_ORDER
 
-    contracts_bulk(tenants_bulk(2), id_plus, start=date(2024, 4, 1), auto_renew=False)
+    # R15's timetable is Biz 10.3: a product whose rulebook has it.
+    contracts_bulk(tenants_bulk(2), biz_product(), start=date(2024, 4, 1), auto_renew=False)
     _day(date(2025, 4, 1))
     today = date(2025, 5, 1)
     with clock.frozen_at(today):
@@ -290,7 +298,10 @@ def test_termination_notices_check_counts_unsent_notices_until_delivered(id_plus
     (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
     today = date(2025, 3, 1)
     with clock.frozen_at(today):
-        termination_request(scope=staff_scope(), contract=contract, end_date=date(2025, 3, 31))
+        # A staff reason: a customer's end on the period end is a late non-renewal (R11).
+        termination_request(
+            scope=staff_scope(), contract=contract, end_date=date(2025, 3, 31), reason="non_payment"
+        )
         assert job_run_one("termination_notices", today) == {"unsent": 1}
         owed = {f.name: f.count for f in reconcile(today=today)}["owed.termination_notices"]
         assert owed == 1

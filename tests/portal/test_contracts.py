@@ -9,6 +9,7 @@ import pytest
 
 from agreements.enums import DeletionKind, NonRenewalStatus, TerminationReason
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
+from agreements.services.contracts.roll import contracts_roll_due
 from core import clock
 from tests.factories.contracts import biz_product, device_auth_option, idplus_product, make_contract
 from tests.factories.tenants import MembershipFactory, TenantFactory
@@ -79,15 +80,20 @@ def test_termination_with_an_end_date(answered, admin_client) -> None:
     assert unconfirmed.status_code == 409
     past = admin_client.post(url, {"end_date": "2025-03-01", "confirm": "on"})
     assert "過去の日付です" in past.content.decode()
-    response = admin_client.post(url, {"end_date": "2025-06-30", "confirm": "on", "note": "移行"})
+    # R11/R13: 06-30 is past the period end (03-31) and its deadline (02-28): a non-renewal,
+    # refused with the next possible end. An end before the period end is a termination.
+    late = admin_client.post(url, {"end_date": "2025-06-30", "confirm": "on"})
+    assert "2026-03-31" in late.content.decode()
+    assert not Termination.objects.filter(contract=contract).exists()
+    response = admin_client.post(url, {"end_date": "2025-03-25", "confirm": "on", "note": "移行"})
     assert response.status_code == 302
     termination = Termination.objects.get(contract=contract)
     assert (termination.end_date, termination.reason) == (
-        date(2025, 6, 30),
+        date(2025, 3, 25),
         TerminationReason.CUSTOMER_REQUEST,
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "契約は2025年6月30日（月）に終了します" in page
+    assert "契約は2025年3月25日（火）に終了します" in page
 
 
 def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_client) -> None:
@@ -100,8 +106,9 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
         {"end_date": "2025-03-20", "confirm": "on"},
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
-    assert "2025年4月21日以降" in page  # R15: the day after the month following the end
-    assert "2026年3月21日" in page  # backups: one year after the end
+    # R15: an ID+ contract gets no Biz 10.3 timetable (the Biz page has its own test).
+    assert "2025年4月21日" not in page
+    assert "データの削除時期は、ご契約内容をご確認ください。" in page
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
@@ -120,3 +127,46 @@ def test_r18_warning_when_ending_the_biz_contract_a_device_option_needs(db, toda
     page = client.get(f"/portal/contracts/{biz_contract.pk}/").content.decode()
     assert 'data-testid="r18-warning"' in page
     assert "デバイス認証" in page
+
+
+# --- What each product's terms say, on the contract page (R12, R13, R15, R16) -------------
+
+
+def _page_for(contract, today) -> str:
+    admin = MembershipFactory(tenant=contract.tenant, role="admin")
+    with clock.frozen_at(today):
+        return signed_in(admin).get(f"/portal/contracts/{contract.pk}/").content.decode()
+
+
+def test_contract_page_r15_r16_biz_timetable_and_two_limb_claims_window(db) -> None:
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
+
+    contracts_roll_due(today=date(2025, 4, 1))
+    page = _page_for(contract, date(2025, 4, 2))
+    assert (
+        "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
+        "書面で（利用規約第12条第3項）"
+    ) in page
+    assert "2025年5月1日以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
+    assert "1年間保有したのち、2026年4月1日から順次削除します" in page
+    assert "日割り" not in page
+    assert "損害賠償請求の期限" not in page
+
+
+def test_contract_page_r12_r13_idplus_says_no_proration_and_see_your_contract(db) -> None:
+    contract = make_contract(tenant=TenantFactory(), product=idplus_product())
+    page = _page_for(contract, date(2024, 9, 10))
+    assert "原則として、料金の日割り計算は行いません（利用規約第7条第3項）。" in page
+    assert (
+        "終了日をもってアカウントは削除され、以後は復旧できません（利用規約第9条第1項、第9条第2項）。"
+        in page
+    )
+    assert "第10条" not in page
+    assert "第12条" not in page
+
+
+def test_contract_page_r12_biz_says_nothing_of_proration(db) -> None:
+    contract = make_contract(tenant=TenantFactory(), product=biz_product())
+    page = _page_for(contract, date(2024, 9, 10))
+    assert "日割り" not in page
+    assert "データは、下の「データの削除」のとおり取り扱います。" in page

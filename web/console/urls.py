@@ -10,6 +10,7 @@ from web.console import views_dashboard as dashboard
 from web.console import views_drafts as drafts
 from web.console import views_operations as operations
 from web.console import views_partners as partners
+from web.console import views_rulebook as rulebook
 from web.console import views_schedule as schedule
 from web.console import views_tenants as tenants
 from web.console import views_versions as versions
@@ -90,6 +91,8 @@ urlpatterns = [
     path("audit/", operations.audit_list, name="audit-list"),
     # products' API keys, failed deliveries
     path("products/", operations.products, name="products"),
+    # each product's rulebook (read-only)
+    path("rulebook/", rulebook.rulebook_list, name="rulebook"),
     path("products/<int:pk>/keys/", operations.product_key_new, name="product-key-issue"),
     path("product-keys/<int:pk>/revoke/", operations.product_key_delete, name="product-key-revoke"),
     path("deliveries/", operations.deliveries, name="deliveries"),

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from agreements import rules
 from agreements.enums import ContractStatus, TerminationReason
 from agreements.models import Contract, Termination
+from agreements.rulebook import article_en, article_ja, rulebook_for
 from agreements.selectors.contracts import contracts_visible
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
@@ -18,9 +21,11 @@ from tenants.scope import Scope
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-# Biz 13.1 (1)–(5): staff may terminate without a prior demand to cure, never without notice (R14).
+# Biz 13.1 (1)–(5), ID+ 14.2, and a discontinuation: staff may terminate without a prior
+# demand to cure, never without notice (R14).
 NOTICE_REQUIRED_REASONS = frozenset(
     {
+        TerminationReason.SERVICE_DISCONTINUED,
         TerminationReason.NON_PAYMENT,
         TerminationReason.TERMS_VIOLATION,
         TerminationReason.STATUS_LOST,
@@ -43,6 +48,49 @@ def _contract_payload(contract: Contract) -> dict[str, Any]:
         "product_code": contract.product.code,
         "product_name": contract.product.name,
     }
+
+
+def _end_facts_payload(contract: Contract, *, reason: str, end_date: date) -> dict[str, Any]:
+    """What the product's own terms say follows an end on `end_date` for `reason`, for notices.
+
+    Only what the product's rulebook contains: the claims window (R16), the deletion timetable
+    (R15), whether accounts go on the end date (R13), the settlement (R12) and the reason's
+    article (R14), in both languages so each e-mail template picks its own. Nothing is
+    borrowed from another product's terms.
+    """
+    book = rulebook_for(contract.product.code)
+    reason_entry = book.reason(reason)
+    payload: dict[str, Any] = {
+        "reason_article_ja": article_ja(reason_entry.article) if reason_entry else "",
+        "reason_article_en": article_en(reason_entry.article) if reason_entry else "",
+        "reason_grounds": reason_entry.grounds if reason_entry else "",
+        "settlement_due": reason in book.settlement_reasons,
+        "billing_article_ja": book.entry("R12").article_ja,
+        "billing_article_en": book.entry("R12").article_en,
+        "no_proration": book.no_proration,
+        "accounts_removed_on_end": book.accounts_removed_on_end,
+        "end_article_ja": book.entry("R13").article_ja,
+        "end_article_en": book.entry("R13").article_en,
+    }
+    months = book.claims_window_months
+    if months:
+        payload["claims_window_closes"] = _iso(
+            rules.claims_window_closes(end=end_date, months=months)
+        )
+        payload["claims_article_ja"] = book.entry("R16").article_ja
+        payload["claims_article_en"] = book.entry("R16").article_en
+    timetable = book.deletion_timetable
+    if timetable and reason != TerminationReason.SUCCESSION:
+        if settings.TERMS_DELETION_PRIMARY_ALLOWED:
+            payload["primary_deletion_from"] = _iso(
+                rules.primary_deletion_from(end=end_date, months=timetable[0])
+            )
+        payload["backup_purge_due"] = _iso(
+            rules.backup_purge_due(end=end_date, months=timetable[1])
+        )
+        payload["deletion_article_ja"] = book.entry("R15").article_ja
+        payload["deletion_article_en"] = book.entry("R15").article_en
+    return payload
 
 
 def _actor_fields(scope: Scope) -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import BillingCycle, ContractStatus, TermsSource
 from agreements.models import Contract, ContractPeriod, Option, Product
+from agreements.rulebook import rulebook_for
 from agreements.services.contracts.common import _audit
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -83,7 +83,7 @@ def contract_create(
     if product.terms_auto_renewal:
         terms_notice = product.terms_notice_months
         if terms_notice is None:
-            terms_notice = settings.TERMS_ID_PLUS_NOTICE_MONTHS
+            terms_notice = rulebook_for(product.code).notice_months
         renew = True if auto_renew is None else bool(auto_renew)
         renew_source = TermsSource.TERMS if renew else TermsSource.ORDER
         notice = terms_notice if notice_months is None else notice_months

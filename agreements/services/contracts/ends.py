@@ -32,10 +32,12 @@ from agreements.models import (
     Termination,
     TerminationCase,
 )
+from agreements.rulebook import rulebook_for
 from agreements.services.contracts.common import (
     _actor_fields,
     _audit,
     _contract_payload,
+    _end_facts_payload,
     _iso,
     _lock_active,
     _reason,
@@ -63,18 +65,15 @@ class _End:
 
 
 def _end_payload(end: _End) -> dict[str, Any]:
-    payload = {
+    return {
         **_contract_payload(end.contract),
         "reason": str(end.reason),
         "end_date": _iso(end.end_date),
         "status": str(rules.end_status_for_reason(end.reason)),
-        "claims_window_closes": _iso(rules.claims_window_closes(end=end.end_date)),
+        # The end has taken effect: notices speak of it in the past tense.
+        "has_ended": True,
+        **_end_facts_payload(end.contract, reason=end.reason, end_date=end.end_date),
     }
-    if end.reason != TerminationReason.SUCCESSION:
-        if settings.TERMS_DELETION_PRIMARY_ALLOWED:
-            payload["primary_deletion_from"] = _iso(rules.primary_deletion_from(end=end.end_date))
-        payload["backup_purge_due"] = _iso(rules.backup_purge_due(end=end.end_date))
-    return payload
 
 
 def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
@@ -170,15 +169,25 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
         ]
     )
 
-    # R15: a succession hands the data to the successor, so nothing is deleted.
+    # R15: the deletion timetable of the product's own terms; none where its terms have none
+    # (the customer is told to see the contract). A succession hands the data on: no deletion.
     deletions: list[DataDeletion] = []
     for e in ends:
-        if e.reason == TerminationReason.SUCCESSION:
+        timetable = rulebook_for(e.contract.product.code).deletion_timetable
+        if e.reason == TerminationReason.SUCCESSION or timetable is None:
             continue
+        primary_months, backup_months = timetable
         due_dates: list[tuple[DeletionKind, date]] = []
         if settings.TERMS_DELETION_PRIMARY_ALLOWED:
-            due_dates.append((DeletionKind.PRIMARY, rules.primary_deletion_from(end=e.end_date)))
-        due_dates.append((DeletionKind.BACKUP, rules.backup_purge_due(end=e.end_date)))
+            due_dates.append(
+                (
+                    DeletionKind.PRIMARY,
+                    rules.primary_deletion_from(end=e.end_date, months=primary_months),
+                )
+            )
+        due_dates.append(
+            (DeletionKind.BACKUP, rules.backup_purge_due(end=e.end_date, months=backup_months))
+        )
         deletions.extend(
             DataDeletion(
                 contract=e.contract, tenant_id=e.contract.tenant_id, kind=kind, due_on=due_on
@@ -262,7 +271,10 @@ def _flag_lost_prerequisites(ends: Sequence[_End], *, now: datetime) -> int:
 
 @transaction.atomic
 def contract_end(*, contract: Contract, end_date: date, reason: str, scope: Scope) -> Contract:
-    """End an active contract on `end_date` (today or earlier) for `reason` (R14).
+    """End an active contract today for `reason` (R14); never backdated.
+
+    An earlier `end_date` is accepted only for a termination already scheduled for it (its
+    notice went out when it was scheduled).
 
     Ends for non_renewal/expired leave it `ended`, every other end `terminated`; a scheduled
     termination for the same reason and date takes effect, any other is cancelled.
@@ -271,17 +283,33 @@ def contract_end(*, contract: Contract, end_date: date, reason: str, scope: Scop
         raise PermissionDenied(_("契約を終了させる権限がありません。"), code="forbidden")
     why = _reason(reason)
     locked = _lock_active(contract)
-    if end_date > clock.today():
+    today = clock.today()
+    if end_date > today:
         raise ValidationFailed(
             _("終了日 %(end)s は将来の日付です。解約の予定として登録してください。")
             % {"end": _iso(end_date)},
             code="end_in_future",
             field="end_date",
         )
-    _require_not_before_start(end_date, locked)
     scheduled = Termination.objects.filter(
         contract=locked, status=TerminationStatus.SCHEDULED, reason=why, end_date=end_date
     ).first()
+    if end_date < today and scheduled is None and why not in ENDED_REASONS:
+        # R14 (CC 97, 540): a termination takes effect when its notice reaches the tenant, and
+        # the notice is sent today, so no end date before today. A notice sent earlier is a
+        # scheduled termination (it may take effect late, the roll job catching up); a period
+        # end (expired, non-renewal) happened by itself and is recorded as it happened.
+        raise ValidationFailed(
+            _(
+                "終了日 %(end)s は過去の日付です。解約は通知が届いた時に効力を生じるため、"
+                "本日（%(today)s）以降の日付を指定してください。"
+            )
+            % {"end": _iso(end_date), "today": _iso(today)},
+            code="end_date_in_past",
+            field="end_date",
+            today=today,
+        )
+    _require_not_before_start(end_date, locked)
     (termination,) = _end_many(
         [_End(contract=locked, end_date=end_date, reason=why, termination=scheduled)], scope=scope
     )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import ENDED_REASONS, STAFF_ONLY_REASONS, TerminationReason, TerminationStatus
 from agreements.models import Contract, Termination, TerminationCase
+from agreements.selectors.contracts import contract_period_months, open_period
 from agreements.services.contracts.common import (
     _actor_fields,
     _audit,
     _contract_payload,
+    _end_facts_payload,
     _iso,
     _lock_active,
     _reason,
@@ -81,11 +82,8 @@ def _termination_create(
         "requested_on": _iso(today),
         "end_date": _iso(end_date),
         "status_after_end": str(rules.end_status_for_reason(reason)),
-        "claims_window_closes": _iso(rules.claims_window_closes(end=end_date)),
-        "backup_purge_due": _iso(rules.backup_purge_due(end=end_date)),
+        **_end_facts_payload(contract, reason=reason, end_date=end_date),
     }
-    if settings.TERMS_DELETION_PRIMARY_ALLOWED:
-        payload["primary_deletion_from"] = _iso(rules.primary_deletion_from(end=end_date))
     (outbox_id,) = notify(
         [
             Note(
@@ -147,8 +145,60 @@ def termination_request(
             field="reason",
         )
     _require_active(locked)
+    if why == TerminationReason.CUSTOMER_REQUEST:
+        _refuse_end_at_or_after_period_end(locked, end_date)
     return _termination_create(
         contract=locked, end_date=end_date, reason=why, scope=scope, note=note
+    )
+
+
+def _refuse_end_at_or_after_period_end(contract: Contract, end_date: date) -> None:
+    """R11/R13: a customer's end on or after the current period's end is a non-renewal.
+
+    So it follows R11 — after the deadline it is refused with the next possible end — and a
+    termination cannot be used to end a contract at its period end once the deadline passed.
+    A contract that does not renew ends at its period end anyway.
+    """
+    period = open_period(contract)
+    if period is None or end_date < period.end_date:
+        return
+    if not contract.auto_renew or contract.notice_months is None:
+        raise ValidationFailed(
+            _("この契約は自動更新されず、%(end)s に期間満了で終了します。")
+            % {"end": _iso(period.end_date)},
+            code="ends_at_period_end",
+            field="end_date",
+            period_end=period.end_date,
+        )
+    today = clock.today()
+    deadline = rules.non_renewal_deadline(end=period.end_date, notice_months=contract.notice_months)
+    earliest = rules.earliest_non_renewal_end(
+        applied_on=today,
+        end=period.end_date,
+        months=contract_period_months(contract, period),
+        notice_months=contract.notice_months,
+    )
+    if earliest == period.end_date:
+        message = _(
+            "利用期間の末日（%(end)s）以降に終了する場合は、更新しない旨の申込をしてください"
+            "（申込期限 %(deadline)s）。期間の途中で終了する場合は、%(end)s より前の終了日を"
+            "指定して解約を申し込んでください。"
+        ) % {"end": _iso(period.end_date), "deadline": _iso(deadline)}
+        code = "use_non_renewal"
+    else:
+        message = _(
+            "更新しない旨の申込期限（%(deadline)s）を過ぎているため、%(end)s 以降の終了日は"
+            "指定できません。次に終了できるのは %(next_end)s です（更新しない旨の申込）。"
+        ) % {"deadline": _iso(deadline), "end": _iso(period.end_date), "next_end": _iso(earliest)}
+        code = "non_renewal_late"
+    raise ValidationFailed(
+        message,
+        code=code,
+        field="end_date",
+        deadline=deadline,
+        period_end=period.end_date,
+        next_possible_end=earliest,
+        use="non_renewal",
     )
 
 
