@@ -147,7 +147,8 @@ SPECS: dict[tuple[str, str], Spec] = {
         PARTNERS,
         201,
         owned=True,
-        body=lambda w, c: {"end_date": "2025-06-30"},
+        # Before the period end (2025-03-31): an end at or after it is a non-renewal (R11/R13).
+        body=lambda w, c: {"end_date": "2025-03-25"},
         staff=Action.DECIDE,
     ),
     ("contract-deletions", "POST"): Spec(PARTNERS, 201, owned=True, staff=Action.DECIDE),
