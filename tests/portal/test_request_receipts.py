@@ -79,7 +79,8 @@ def test_r13_termination_is_confirmed_then_filed_with_a_receipt(answered, admin_
     termination = Termination.objects.get(contract=contract)
     assert termination.note == "移行のため"
     body = filed.content.decode()
-    assert "解約の申込の受領証" in body and "2025年3月25日（火）" in body
+    assert "解約の申込の受領証" in body
+    assert "2025年3月25日（火）" in body
     detail = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
     assert 'data-testid="termination-requested"' in detail
     assert f"/portal/requests/termination/{termination.pk}/" in detail

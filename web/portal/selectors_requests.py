@@ -70,7 +70,8 @@ def request_list(*, scope: Scope, tenant: Tenant) -> list[RequestRow]:
         for r in _requests(scope, tenant, "non-renewal")
     ]
     rows += [
-        RequestRow("termination", t, t.requested_at) for t in _requests(scope, tenant, "termination")
+        RequestRow("termination", t, t.requested_at)
+        for t in _requests(scope, tenant, "termination")
     ]
     rows += [RequestRow("deletion", d, d.created_at) for d in _requests(scope, tenant, "deletion")]
     return sorted(rows, key=lambda row: row.filed_at, reverse=True)

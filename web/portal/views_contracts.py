@@ -18,8 +18,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from agreements.models import Contract, DataDeletion, NonRenewalRequest, Termination
 from agreements.enums import DeletionKind, DeletionStatus
+from agreements.models import Contract, DataDeletion, NonRenewalRequest, Termination
+from agreements.rules import endings
 from agreements.selectors.contracts import (
     active_non_renewal,
     contract_facts,
@@ -28,13 +29,12 @@ from agreements.selectors.contracts import (
 )
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
-from agreements.rules import endings
 from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import Conflict, DomainError
 from web.portal import selectors
-from web.portal.confirm import Preview, preview
 from web.portal.access import error_message, member_scope, place_error, portal_view
+from web.portal.confirm import Preview, preview
 from web.portal.forms import DeletionForm, NonRenewalForm, TerminationForm, WithdrawForm
 from web.requests import PortalRequest
 
@@ -111,6 +111,7 @@ def non_renewal(request: PortalRequest, pk: int) -> HttpResponse:
     form = NonRenewalForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, non_renewal_form=form)
+
     def file() -> NonRenewalRequest:
         return contract_services.non_renewal_request(
             scope=request.scope,
@@ -169,6 +170,7 @@ def termination(request: PortalRequest, pk: int) -> HttpResponse:
     form = TerminationForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, termination_form=form)
+
     def file() -> Termination:
         return contract_services.termination_request(
             scope=request.scope,
@@ -200,6 +202,7 @@ def deletion(request: PortalRequest, pk: int) -> HttpResponse:
     form = DeletionForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, deletion_form=form)
+
     def file() -> DataDeletion:
         return deletion_services.deletion_request(scope=request.scope, contract=contract)
 
