@@ -1,12 +1,16 @@
 """Dates as readers expect them: 2025年3月31日 on Japanese pages, 2025-03-31 on English ones.
 
+One style per language: 2026年12月16日（水） in Japanese, 2026-12-16 (Wed) in English. Japanese
+document text shown on an English page (the binding notice, R8) keeps the Japanese style with
+a Japanese weekday (`jdate_wd_ja`): an English weekday inside a Japanese date reads as an error.
+
 Business dates are JST dates (docs/architecture.md, "The clock"); instants are shown in JST with the
 zone named on English pages, since an English reader may be elsewhere.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django import template
 from django.utils import translation
@@ -36,6 +40,12 @@ def format_date(value: date | datetime | None, *, weekday: bool = False) -> str:
     return f"{text} ({_WEEKDAYS_EN[value.weekday()]})" if weekday else text
 
 
+def format_date_ja(value: date | datetime | None, *, weekday: bool = False) -> str:
+    """The Japanese style whatever the page's language: for text that is Japanese itself."""
+    with translation.override("ja"):
+        return format_date(value, weekday=weekday)
+
+
 def format_instant(value: datetime | None) -> str:
     """An instant in JST to the minute: 2025年3月31日 14:05 / 2025-03-31 14:05 JST."""
     if value is None:
@@ -55,6 +65,20 @@ def jdate(value: date | datetime | None) -> str:
 def jdate_wd(value: date | datetime | None) -> str:
     """With the weekday: deadlines are easier to plan with it."""
     return format_date(value, weekday=True)
+
+
+@register.filter(name="jdate_wd_ja")
+def jdate_wd_ja(value: date | datetime | None) -> str:
+    """A date inside Japanese document text: Japanese with its Japanese weekday on any page."""
+    return format_date_ja(value, weekday=True)
+
+
+@register.filter(name="day_before")
+def day_before(value: date | None) -> date | None:
+    """The last day before `value`: e.g. the last day to object to a change effective on it."""
+    if value is None or value == "":
+        return None
+    return value - timedelta(days=1)
 
 
 @register.filter(name="jdatetime")

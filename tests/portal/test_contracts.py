@@ -30,9 +30,15 @@ def test_non_renewal_on_the_deadline_day_succeeds(answered, admin_client) -> Non
     with clock.frozen_at(date(2025, 2, 28)):
         page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
         assert "申込期限は<strong>2025年2月28日（金）</strong>（あと0日）" in page
-        response = admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
-    assert response["Location"] == f"/portal/contracts/{contract.pk}/"
+        # R13: the first post only shows what would be filed; the confirmed one files it.
+        shown = admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+        assert 'data-testid="confirm-step"' in shown.content.decode()
+        assert not NonRenewalRequest.objects.filter(contract=contract).exists()
+        response = admin_client.post(
+            f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"}
+        )
     request = NonRenewalRequest.objects.get(contract=contract)
+    assert response["Location"] == f"/portal/requests/non-renewal/{request.pk}/"
     assert (request.end_date, request.deadline, request.status) == (
         date(2025, 3, 31),
         date(2025, 2, 28),
@@ -54,7 +60,7 @@ def test_non_renewal_the_day_after_is_refused_with_both_dates_and_a_choice(
         assert 'data-testid="non-renewal-next"' in body
         assert 'name="end_date" value="2026-03-31"' in body
         assert not NonRenewalRequest.objects.filter(contract=contract).exists()
-        accepted = admin_client.post(url, {"end_date": "2026-03-31"})
+        accepted = admin_client.post(url, {"end_date": "2026-03-31", "confirm": "1"})
     assert accepted.status_code == 302
     request = NonRenewalRequest.objects.get(contract=contract)
     assert (request.end_date, request.deadline) == (date(2026, 3, 31), date(2026, 2, 28))
@@ -63,7 +69,7 @@ def test_non_renewal_the_day_after_is_refused_with_both_dates_and_a_choice(
 def test_non_renewal_withdraw_before_its_deadline(answered, admin_client) -> None:
     contract = answered.contract
     with clock.frozen_at(date(2025, 2, 20)):
-        admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+        admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"})
         request = NonRenewalRequest.objects.get(contract=contract)
         response = admin_client.post(
             f"/portal/contracts/{contract.pk}/non-renewal/withdraw/", {"request_id": request.pk}
@@ -76,6 +82,7 @@ def test_non_renewal_withdraw_before_its_deadline(answered, admin_client) -> Non
 def test_termination_with_an_end_date(answered, admin_client) -> None:
     contract = answered.contract
     url = f"/portal/contracts/{contract.pk}/termination/"
+    # R13: unconfirmed, nothing is filed (here the preview already refuses the late end).
     unconfirmed = admin_client.post(url, {"end_date": "2025-06-30"})
     assert unconfirmed.status_code == 409
     past = admin_client.post(url, {"end_date": "2025-03-01", "confirm": "on"})

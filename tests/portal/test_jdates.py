@@ -39,3 +39,18 @@ def test_days_until_counts_from_the_business_date() -> None:
     with clock.frozen_at(date(2025, 3, 10)):
         assert days_until(date(2025, 4, 1)) == 22
         assert days_until(date(2025, 3, 9)) == -1
+
+
+def test_japanese_text_on_english_pages_keeps_a_japanese_weekday() -> None:
+    """One date style per language: a date inside Japanese document text (the notice, R8) is
+    2026年12月16日（水） on any page, never with an English weekday inside it."""
+    from agreements.templatetags.jdates import day_before, jdate_wd_ja
+
+    for language in ("ja", "en"):
+        with translation.override(language):
+            assert jdate_wd_ja(date(2026, 12, 16)) == "2026年12月16日（水）"
+            assert format_date(date(2026, 12, 16), weekday=True) == (
+                "2026年12月16日（水）" if language == "ja" else "2026-12-16 (Wed)"
+            )
+    assert day_before(date(2025, 3, 1)) == date(2025, 2, 28)
+    assert day_before(date(2024, 3, 1)) == date(2024, 2, 29)  # leap year

@@ -33,6 +33,8 @@ class NonRenewalForm(forms.Form):
     # Empty: the current period end. Set only by the explicit "end at the next possible end"
     # choice offered after a late application (R11).
     end_date = forms.DateField(required=False, widget=forms.HiddenInput)
+    # R13: set only by the confirmation screen; without it the request is shown, not filed.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class WithdrawForm(forms.Form):
@@ -51,17 +53,14 @@ class TerminationForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    confirm = forms.BooleanField(
-        label=_("終了日にアカウントが削除され、復元できないことを理解しました。"),
-        required=True,
-    )
+    # R13: set only by the confirmation screen, which shows what the product's own terms attach
+    # to the end (accounts removed on the end date under ID+ 9.2, Biz 10.3's timetable, …);
+    # without it the request is shown, not filed.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class DeletionForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=_("削除されたデータは復元できないことを理解しました。"),
-        required=True,
-    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 # --- access and colleagues ------------------------------------------------------------------

@@ -29,6 +29,12 @@ urlpatterns = [
     path("receipts/", receipts.receipt_list, name="receipts"),
     path("receipts/<int:pk>/", receipts.receipt_detail, name="receipt"),
     path("receipts/<int:pk>/pdf/", receipts.receipt_download, name="receipt-pdf"),
+    path("requests/<str:kind>/<int:pk>/", receipts.request_receipt, name="request-receipt"),
+    path(
+        "requests/<str:kind>/<int:pk>/pdf/",
+        receipts.request_receipt_download,
+        name="request-receipt-pdf",
+    ),
     # access and colleagues
     path("login/", access.login_view, name="login"),
     path("logout/", access.logout_view, name="logout"),

@@ -1,8 +1,9 @@
 """Customer portal pages for contracts: dates and deadlines, non-renewal (R11), termination
-(R13) and data deletion (R15), each confirmed on screen before it is filed.
+(R13) and data deletion (R15), each confirmed on screen before it is filed (R13).
 
-Thin views: a form validates, one service call, a redirect with a message; a refusal is
-shown beside the form that caused it. Every read is built from `request.scope` (the current
+Thin views: a form validates; without `confirm` the service's outcome is previewed
+(web.portal.confirm) and shown for confirmation; with it, one service call and a redirect to
+the request's receipt; a refusal is shown beside the form that caused it. Every read is built from `request.scope` (the current
 tenant), so another tenant's URL answers 404.
 """
 
@@ -17,8 +18,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from agreements.models import Contract
-from agreements.selectors.contracts import active_non_renewal, contract_facts, contract_get
+from agreements.enums import DeletionKind, DeletionStatus
+from agreements.models import Contract, DataDeletion, NonRenewalRequest, Termination
+from agreements.rules import endings
+from agreements.selectors.contracts import (
+    active_non_renewal,
+    contract_facts,
+    contract_get,
+    scheduled_termination,
+)
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from agreements.templatetags.jdates import format_date
@@ -26,6 +34,7 @@ from core import clock
 from core.errors import Conflict, DomainError
 from web.portal import selectors
 from web.portal.access import error_message, member_scope, place_error, portal_view
+from web.portal.confirm import Preview, preview
 from web.portal.forms import DeletionForm, NonRenewalForm, TerminationForm, WithdrawForm
 from web.requests import PortalRequest
 
@@ -60,6 +69,13 @@ def _contract_context(request: PortalRequest, contract: Contract, **extra: Any) 
         "contract": contract,
         "facts": contract_facts(contract, today),
         "non_renewal": active_non_renewal(contract),
+        # R13: what the customer filed is shown as 依頼済み with its receipt.
+        "termination": scheduled_termination(contract),
+        "requested_deletions": [
+            d
+            for d in contract.deletions.all()
+            if d.kind == DeletionKind.REQUESTED and d.status != DeletionStatus.CANCELLED
+        ],
         "dependents": selectors.dependents_losing_prerequisite(
             scope=request.scope,
             contract=contract,
@@ -95,12 +111,18 @@ def non_renewal(request: PortalRequest, pk: int) -> HttpResponse:
     form = NonRenewalForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, non_renewal_form=form)
-    try:
-        made = contract_services.non_renewal_request(
+
+    def file() -> NonRenewalRequest:
+        return contract_services.non_renewal_request(
             scope=request.scope,
             contract=contract,
             end_date=form.cleaned_data["end_date"],
         )
+
+    try:
+        if not form.cleaned_data["confirm"]:
+            return _confirm(request, contract, "non_renewal", preview(file, contract=contract))
+        made = file()
     except Conflict as error:
         if error.code == "non_renewal_late":
             # R11: refused with the deadline and an explicit choice of the next possible end.
@@ -123,7 +145,7 @@ def non_renewal(request: PortalRequest, pk: int) -> HttpResponse:
         )
         % {"end": _date(made.end_date), "deadline": _date(made.deadline)},
     )
-    return redirect("portal:contract", contract.pk)
+    return redirect("portal:request-receipt", "non-renewal", made.pk)
 
 
 @portal_view(admin=True, methods=("POST",))
@@ -148,13 +170,21 @@ def termination(request: PortalRequest, pk: int) -> HttpResponse:
     form = TerminationForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, termination_form=form)
-    try:
-        made = contract_services.termination_request(
+
+    def file() -> Termination:
+        return contract_services.termination_request(
             scope=request.scope,
             contract=contract,
             end_date=form.cleaned_data["end_date"],
             note=form.cleaned_data["note"],
         )
+
+    try:
+        if not form.cleaned_data["confirm"]:
+            return _confirm(
+                request, contract, "termination", preview(file, contract=contract), form=form
+            )
+        made = file()
     except DomainError as error:
         place_error(form, error)
         return _contract_refused(request, contract, termination_form=form)
@@ -163,7 +193,7 @@ def termination(request: PortalRequest, pk: int) -> HttpResponse:
         _("解約の申込を受け付けました。契約は%(end)sに終了します。")
         % {"end": _date(made.end_date)},
     )
-    return redirect("portal:contract", contract.pk)
+    return redirect("portal:request-receipt", "termination", made.pk)
 
 
 @portal_view(admin=True, methods=("POST",))
@@ -172,8 +202,14 @@ def deletion(request: PortalRequest, pk: int) -> HttpResponse:
     form = DeletionForm(request.POST)
     if not form.is_valid():
         return _contract_refused(request, contract, deletion_form=form)
+
+    def file() -> DataDeletion:
+        return deletion_services.deletion_request(scope=request.scope, contract=contract)
+
     try:
-        made = deletion_services.deletion_request(scope=request.scope, contract=contract)
+        if not form.cleaned_data["confirm"]:
+            return _confirm(request, contract, "deletion", preview(file, contract=contract))
+        made = file()
     except DomainError as error:
         place_error(form, error)
         return _contract_refused(request, contract, deletion_form=form)
@@ -182,7 +218,45 @@ def deletion(request: PortalRequest, pk: int) -> HttpResponse:
         _("データ削除の依頼を受け付けました。%(due)sまでに削除します。")
         % {"due": _date(made.due_on)},
     )
-    return redirect("portal:contract", contract.pk)
+    return redirect("portal:request-receipt", "deletion", made.pk)
+
+
+def _confirm(
+    request: PortalRequest,
+    contract: Contract,
+    kind: str,
+    shown: Preview[Any],
+    *,
+    form: TerminationForm | None = None,
+) -> HttpResponse:
+    """The confirmation screen: what the request records and what the terms attach to it."""
+    made = shown.made
+    end = getattr(made, "end_date", None) or shown.facts.known_end
+    book = shown.facts.rulebook
+    claims_months = book.claims_window_months
+    return render(
+        request,
+        "agreements/portal/request_confirm.html",
+        {
+            "nav": "contracts",
+            "kind": kind,
+            "contract": contract,
+            "made": made,
+            "end": end,
+            "facts": shown.facts,
+            "claims_window_closes": (
+                endings.claims_window_closes(end=end, months=claims_months)
+                if end and claims_months
+                else None
+            ),
+            "dependents": selectors.dependents_losing_prerequisite(
+                scope=request.scope, contract=contract
+            )
+            if kind != "deletion"
+            else [],
+            "form": form,
+        },
+    )
 
 
 def _date(value: date | None) -> str:

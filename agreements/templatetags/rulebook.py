@@ -1,0 +1,63 @@
+"""What a product's own terms say, for templates: `{% with book=code|rulebook %}`.
+
+Customer texts (portal pages, e-mails, the public notice) read the article they cite, the
+product's own word for itself and whether a rule exists at all from the product's rulebook,
+never from a product code: where the terms do not contain a rule, the article is "" and the
+template says "see your contract" instead of borrowing another product's article.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import translation
+
+from agreements.rulebook import EMPTY, Rulebook, rulebook_for
+
+register = template.Library()
+
+
+def _is_japanese() -> bool:
+    return (translation.get_language() or "ja").split("-")[0] == "ja"
+
+
+def _book(value: Any) -> Rulebook:
+    if isinstance(value, Rulebook):
+        return value
+    code = getattr(value, "code", value)  # a Product or its code
+    return rulebook_for(str(code)) if code else EMPTY
+
+
+@register.filter(name="rulebook")
+def rulebook(value: Any) -> Rulebook:
+    """The rulebook of a product (or of a product code); the empty one when there is none."""
+    return _book(value)
+
+
+@register.filter(name="has_rule")
+def has_rule(value: Any, rule: str) -> bool:
+    """Whether the product's terms contain `rule` ("R6")."""
+    return _book(value).has(rule)
+
+
+@register.filter(name="rule_article")
+def rule_article(value: Any, rule: str) -> str:
+    """「第2条第4項」 / "Article 2(4)" in the page's language; "" where the terms lack the rule."""
+    entry = _book(value).entry(rule)
+    return entry.article_ja if _is_japanese() else entry.article_en
+
+
+@register.filter(name="rule_article_ja")
+def rule_article_ja(value: Any, rule: str) -> str:
+    """The Japanese citation on any page: for Japanese document text (the notice, R8)."""
+    return _book(value).entry(rule).article_ja
+
+
+@register.filter(name="product_word")
+def product_word(value: Any) -> str:
+    """How the terms call the product (Biz: 本製品) on Japanese pages; its name on English ones."""
+    book = _book(value)
+    if _is_japanese():
+        return book.product_word or "本サービス"
+    return book.name_en or book.name or "the service"

@@ -1,0 +1,126 @@
+"""R13: every customer request — non-renewal, termination, deletion — is shown for confirmation
+before it is filed, then gets a receipt page and a PDF like a consent answer, and shows as
+依頼済み on the contract page (with withdrawal where the service allows it)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from agreements.enums import DeletionKind
+from agreements.models import DataDeletion, NonRenewalRequest, Termination
+from core import clock
+from core.models import AuditEntry, Outbox
+from tests.factories.tenants import MembershipFactory
+from tests.portal.conftest import build_world, signed_in
+from web.receipts import request_digest
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def answered(world, admin_client):
+    admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"})
+    return world
+
+
+def _writes() -> tuple[int, int, int]:
+    return (NonRenewalRequest.objects.count(), Outbox.objects.count(), AuditEntry.objects.count())
+
+
+def test_r13_non_renewal_is_confirmed_then_filed_on_its_deadline_day_with_a_receipt(
+    answered, admin_client
+) -> None:
+    contract = answered.contract
+    url = f"/portal/contracts/{contract.pk}/non-renewal/"
+    with clock.frozen_at(date(2025, 2, 28)):
+        before = _writes()
+        shown = admin_client.post(url)
+        page = shown.content.decode()
+        assert shown.status_code == 200
+        assert 'data-testid="confirm-step"' in page
+        assert "2025年3月31日（月）" in page  # the end the service would record
+        assert "2025年2月28日（金）まではポータルから取り下げられます" in page
+        assert "終了日（2025年3月31日）をもってアカウントは削除され" in page  # ID+ 9.2
+        assert _writes() == before  # the preview left nothing: no row, no e-mail, no audit
+        filed = admin_client.post(url, {"confirm": "1", "end_date": "2025-03-31"}, follow=True)
+    request = NonRenewalRequest.objects.get(contract=contract)
+    assert filed.redirect_chain[-1][0] == f"/portal/requests/non-renewal/{request.pk}/"
+    receipt = filed.content.decode()
+    for text in (
+        "更新しない旨の申込の受領証",
+        "管理 太郎",
+        "2025年3月31日（月）",
+        "2025年2月28日（金）",
+        request_digest("non-renewal", request),
+    ):
+        assert text in receipt, text
+    pdf = admin_client.get(f"/portal/requests/non-renewal/{request.pk}/pdf/")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    with clock.frozen_at(date(2025, 2, 28)):
+        detail = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert 'data-testid="non-renewal-requested"' in detail
+    assert f"/portal/requests/non-renewal/{request.pk}/" in detail
+    assert "申込を取り下げる" in detail  # the service allows withdrawal until the deadline
+
+
+def test_r13_termination_is_confirmed_then_filed_with_a_receipt(answered, admin_client) -> None:
+    contract = answered.contract
+    url = f"/portal/contracts/{contract.pk}/termination/"
+    shown = admin_client.post(url, {"end_date": "2025-03-25", "note": "移行のため"})
+    assert shown.status_code == 200
+    assert 'data-testid="confirm-step"' in shown.content.decode()
+    assert not Termination.objects.filter(contract=contract).exists()
+    filed = admin_client.post(
+        url, {"end_date": "2025-03-25", "note": "移行のため", "confirm": "1"}, follow=True
+    )
+    termination = Termination.objects.get(contract=contract)
+    assert termination.note == "移行のため"
+    body = filed.content.decode()
+    assert "解約の申込の受領証" in body
+    assert "2025年3月25日（火）" in body
+    detail = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert 'data-testid="termination-requested"' in detail
+    assert f"/portal/requests/termination/{termination.pk}/" in detail
+
+
+def test_r13_deletion_is_confirmed_then_filed_with_a_receipt(answered, admin_client) -> None:
+    contract = answered.contract
+    admin_client.post(
+        f"/portal/contracts/{contract.pk}/termination/", {"end_date": "2025-03-20", "confirm": "1"}
+    )
+    url = f"/portal/contracts/{contract.pk}/deletion/"
+    shown = admin_client.post(url)
+    assert "2025年3月24日（月）" in shown.content.decode()
+    assert not DataDeletion.objects.filter(kind=DeletionKind.REQUESTED).exists()
+    filed = admin_client.post(url, {"confirm": "1"}, follow=True)
+    deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
+    assert "データ削除の依頼の受領証" in filed.content.decode()
+    detail = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert f"/portal/requests/deletion/{deletion.pk}/" in detail
+    listing = admin_client.get("/portal/receipts/").content.decode()
+    assert f"/portal/requests/deletion/{deletion.pk}/pdf/" in listing
+    assert "/portal/requests/termination/" in listing
+
+
+def test_r13_a_viewer_sees_the_receipt_and_another_tenant_gets_404(answered, admin_client) -> None:
+    contract = answered.contract
+    with clock.frozen_at(date(2025, 2, 20)):
+        admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"})
+    request = NonRenewalRequest.objects.get(contract=contract)
+    url = f"/portal/requests/non-renewal/{request.pk}/"
+    assert signed_in(answered.viewer).get(url).status_code == 200
+    other = build_world(name="別テナント株式会社")
+    stranger = signed_in(MembershipFactory(tenant=other.tenant, role="admin"))
+    assert stranger.get(url).status_code == 404
+    assert stranger.get(f"{url}pdf/").status_code == 404
+    assert admin_client.get(f"/portal/requests/unknown/{request.pk}/").status_code == 404
+
+
+def test_r13_a_viewer_cannot_file_even_from_the_confirmation_step(answered, viewer_client) -> None:
+    url = f"/portal/contracts/{answered.contract.pk}/non-renewal/"
+    with clock.frozen_at(date(2025, 2, 20)):
+        assert viewer_client.post(url, {"confirm": "1"}).status_code in (403, 404)
+    assert not NonRenewalRequest.objects.exists()

@@ -1,0 +1,210 @@
+"""Customer texts per product: every deadline and consequence a page, e-mail or notice states
+for a Biz and an ID+ contract, compared with what the product's rulebook says (R3, R6, R13,
+R15, R16), in Japanese and English. A product whose terms lack a rule gets no article and a
+"see your contract" line, never the other product's article."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from agreements.enums import ConsentMode
+from agreements.rulebook import rulebook_for
+from agreements.rules import endings
+from agreements.services.consents import consent_states_open
+from agreements.templatetags.jdates import format_date
+from core import clock
+from core.enums import EventKind
+from core.models import Outbox
+from tenants.delivery.email import email_render
+from tenants.enums import Role
+from tests.factories.agreements import DocumentFactory, VersionFactory
+from tests.factories.consents import EFFECTIVE_ON, posted_version
+from tests.factories.contracts import biz_product, idplus_product, make_contract
+from tests.factories.tenants import MembershipFactory, TenantFactory
+from tests.portal.conftest import signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+BIZ = "optimal-biz"
+IDP = "optim-id-plus"
+LAST_DAY_TO_OBJECT = EFFECTIVE_ON - timedelta(days=1)  # 2025-03-31
+
+
+def _product(code: str):
+    return biz_product() if code == BIZ else idplus_product()
+
+
+def _mail(kind: str, payload: dict, locale: str) -> str:
+    row = Outbox(kind=kind, payload=payload, locale=locale, recipient="admin@example.com")
+    subject, text, html = email_render(row)
+    return f"{subject}\n{text}\n{html}"
+
+
+def _notice_payload(code: str, mode: str = ConsentMode.DEEMED) -> dict:
+    return {
+        "version_id": 1,
+        "document": "利用規約",
+        "product": code,
+        "label": "2025-04",
+        "notice_on": "2025-03-01",
+        "effective_on": EFFECTIVE_ON.isoformat(),
+        "consent_mode": mode,
+    }
+
+
+# --- The revision notice e-mail, deemed mode (R3, R6) ---------------------------------------
+
+
+def test_notice_mail_r3_r6_biz_cites_its_articles_its_word_and_the_last_day_to_object() -> None:
+    book = rulebook_for(BIZ)
+    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(BIZ), "ja")
+    assert f"2025年4月1日 以降も{book.product_word}をご利用いただいた場合" in text
+    assert f"（利用規約{book.entry('R3').article_ja}）" in text
+    assert "ご異議がある場合は、2025年3月31日までにポータルからお知らせください。" in text
+    assert (
+        f"当社は本製品の提供を将来に向けて中止することがあります（利用規約{book.entry('R6').article_ja}）"
+        in text
+    )
+    assert "本サービス" not in text
+    assert "の前日" not in text  # a concrete day, not a rule to apply
+
+
+def test_notice_mail_r3_r6_idplus_cites_nothing_and_says_see_your_contract() -> None:
+    assert not rulebook_for(IDP).has("R3")
+    assert not rulebook_for(IDP).has("R6")
+    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(IDP), "ja")
+    assert "2025年4月1日 以降も本サービスをご利用いただいた場合" in text
+    assert "ご異議がある場合は、2025年3月31日までに" in text
+    assert "ご異議をいただいた場合の取り扱いは、ご契約内容をご確認ください。" in text
+    assert "第2条" not in text
+
+
+@pytest.mark.parametrize(("code", "article"), [(BIZ, "Article 2(1)"), (IDP, None)])
+def test_notice_mail_r3_english_per_product(code: str, article: str | None) -> None:
+    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(code), "en")
+    assert "please tell us in the portal by 31 March 2025" in text
+    if article:
+        assert f"(Terms, {article})" in text
+        assert "(Terms, Article 2(4))" in text
+    else:
+        assert "Article" not in text
+        assert "please see your contract" in text
+
+
+@pytest.mark.parametrize("code", [BIZ, IDP])
+def test_outstanding_mail_r4_threatens_no_restriction_and_cites_no_biz_article(code) -> None:
+    payload = {**_notice_payload(code, ConsentMode.EXPLICIT), "status": "outstanding"}
+    for kind in (EventKind.CONSENT_OUTSTANDING, EventKind.CONSENT_REMINDER):
+        for locale in ("ja", "en"):
+            text = _mail(kind, payload, locale)
+            assert "第2条第2項" not in text
+            assert "Article 2(2)" not in text
+            assert "制限" not in text
+            assert "restrict" not in text
+
+
+@pytest.mark.parametrize(("code", "cited"), [(BIZ, "（利用規約第10条第3項）"), (IDP, None)])
+def test_deletion_mail_r15_cites_the_products_own_article(code: str, cited: str | None) -> None:
+    payload = {
+        "contract_id": 7,
+        "product_code": code,
+        "product_name": "x",
+        "kind": "requested",
+        "due_on": "2025-05-01",
+    }
+    text = _mail(EventKind.DELETION_ORDERED, payload, "ja")
+    if cited:
+        assert cited in text
+    else:
+        assert "第10条" not in text
+    english = _mail(EventKind.DELETION_ORDERED, payload, "en")
+    assert ("Article 10(3)" in english) is bool(cited)
+
+
+# --- The review page, deemed mode (R3, R6) --------------------------------------------------
+
+
+def _deemed_review(code: str, language: str = "ja") -> str:
+    product = _product(code)
+    tenant = TenantFactory()
+    make_contract(tenant=tenant, product=product)
+    document = DocumentFactory(product=product)
+    VersionFactory(document=document, label="2024", effective_on=date(2024, 1, 1))
+    version = posted_version(document, mode=ConsentMode.DEEMED, label="2025-04")
+    consent_states_open(version=version)
+    client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
+    with clock.frozen_at(date(2025, 3, 10)):
+        return client.get(
+            f"/portal/changes/{version.pk}/", HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+
+
+def test_review_r3_r6_biz_gives_the_last_day_to_object_and_what_it_leads_to() -> None:
+    page = _deemed_review(BIZ)
+    assert "異議は<strong>2025年3月31日（月）</strong>までに" in page
+    assert "当社は本製品の提供を将来に向けて中止することがあります（利用規約第2条第4項）" in page
+
+
+def test_review_r3_r6_idplus_gives_the_last_day_and_says_see_your_contract() -> None:
+    page = _deemed_review(IDP)
+    assert "異議は<strong>2025年3月31日（月）</strong>までに" in page
+    assert "異議をお伝えいただいた場合の取り扱いは、ご契約内容をご確認ください。" in page
+    assert "第2条第4項" not in page
+
+
+# --- The public notice (R8) ---------------------------------------------------------------
+
+
+def test_public_notice_r8_japanese_weekday_on_english_pages_and_no_wait_line(client) -> None:
+    version = posted_version(DocumentFactory(product=biz_product()), label="2025-04")
+    url = reverse("public:notice-detail", args=[version.pk])
+    for language in ("ja", "en"):
+        body = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert "2025年4月1日（火）" in body, language
+        assert "(Tue)" not in body
+        assert "改定後利用規約をご確認いただけます" not in body  # public from the posting
+
+
+# --- The confirmation screen before a termination (R13, R15, R16) -------------------------
+
+
+def _termination_confirm(code: str, end: str) -> str:
+    tenant = TenantFactory()
+    contract = make_contract(tenant=tenant, product=_product(code))
+    client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
+    with clock.frozen_at(date(2024, 9, 10)):
+        return client.post(
+            f"/portal/contracts/{contract.pk}/termination/", {"end_date": end}
+        ).content.decode()
+
+
+def test_confirm_r13_r15_r16_biz_states_the_timetable_and_the_window_of_its_rulebook() -> None:
+    book = rulebook_for(BIZ)
+    primary, backup = book.deletion_timetable or (0, 0)
+    end = date(2024, 10, 31)
+    page = _termination_confirm(BIZ, end.isoformat())
+    assert 'data-testid="confirm-step"' in page
+    with translation.override("ja"):
+        first = format_date(endings.primary_deletion_from(end=end, months=primary))
+        purge = format_date(endings.backup_purge_due(end=end, months=backup))
+        window = format_date(
+            endings.claims_window_closes(end=end, months=book.claims_window_months or 0)
+        )
+    assert (first, purge, window) == ("2024年12月1日", "2025年11月1日", "2025年1月31日")
+    assert f"{first}以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
+    assert f"1年間保有したのち、{purge}から順次削除します" in page
+    assert f"契約終了後3か月（{window}）のいずれか早い日までに、書面で" in page
+    assert "アカウントは削除され" not in page
+    assert "日割り" not in page
+
+
+def test_confirm_r13_idplus_states_accounts_go_on_the_end_date_and_no_biz_timetable() -> None:
+    page = _termination_confirm(IDP, "2024-10-31")
+    assert "終了日（2024年10月31日）をもってアカウントは削除され、以後は復旧できません" in page
+    assert "原則として、料金の日割り計算は行いません（利用規約第7条第3項）" in page
+    assert "第10条" not in page
+    assert "第12条" not in page
