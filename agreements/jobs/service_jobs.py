@@ -22,6 +22,7 @@ from agreements.enums import (
 )
 from agreements.jobs.base import CheckJob, ServiceJob
 from agreements.models import Contract, ContractPeriod, DataDeletion, Termination, TermsVersion
+from agreements.services.consents.effective import deemed_after_late_delivery
 from agreements.services.contracts.roll import (
     periods_due,
     periods_roll,
@@ -38,7 +39,6 @@ from agreements.services.deletions import (
     tenants_redaction_due,
 )
 from agreements.services.versions import notice_post
-from agreements.services.consents.effective import deemed_after_late_delivery
 from agreements.services.versions.effective import version_apply_effective
 from core import clock
 from core.enums import OutboxStatus

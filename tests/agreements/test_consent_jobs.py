@@ -31,6 +31,7 @@ from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_states_open
 from core import clock
+from tenants.models import Tenant
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,
@@ -47,7 +48,6 @@ from tests.factories.consents import (
     delivered,
     posted_version,
 )
-from tenants.models import Tenant
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -256,12 +256,13 @@ def test_apply_effective_r7_withdrawn_version_writes_nothing() -> None:
 def test_apply_effective_r3_constant_queries_per_batch() -> None:
     def queries(tenants: int, batch_size: int) -> tuple[int, dict[str, int]]:
         # The product is shared: the previous rounds' contracts end before this one.
-        Contract.objects.update(status=ContractStatus.ENDED, ended_on=date(2024, 12, 31))
+        Contract.objects.update(
+            status=ContractStatus.ENDED, ended_on=date(2024, 12, 31), end_reason="expired"
+        )
         version = posted_version()
-        for _ in range(tenants):
-            bound_tenant(version.document)
+        delivered(version, *(bound_tenant(version.document).tenant for _ in range(tenants)))
         with CaptureQueriesContext(connection) as captured:
-            counts = _apply(version, batch_size=batch_size)
+            counts = _apply(version, reach=False, batch_size=batch_size)
         assert counts["deemed"] == tenants
         return _statements(captured), counts
 

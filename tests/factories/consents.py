@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from agreements.enums import ActorKind, Answer, Channel, ConsentMode, VersionStatus
+from agreements.enums import ActorKind, Answer, Channel, ConsentMode, NoticeRoute, VersionStatus
 from agreements.ledger.append import entry_for
 from agreements.ledger.rows import GENESIS_HASH, chained_row
 from agreements.models import (
     ConsentRecord,
     Contract,
     LedgerHead,
+    NoticeDelivery,
     TermsDocument,
     TermsVersion,
 )
@@ -18,8 +19,6 @@ from core import clock
 from tenants.enums import Role
 from tenants.models import Tenant
 from tenants.scope import Scope
-from agreements.enums import NoticeRoute
-from agreements.models import NoticeDelivery
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,

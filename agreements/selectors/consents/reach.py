@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agreements.enums import NoticeRoute
+from agreements.ledger.rows import format_instant
 from agreements.models import NoticeDelivery, TermsVersion
 from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.models import Outbox
@@ -33,8 +34,6 @@ class Reach:
     @property
     def citation(self) -> str:
         """What a deemed ledger row cites: route, instant (UTC) and record; no personal data."""
-        from agreements.ledger.rows import format_instant  # pure module, no cycle
-
         return f"{self.route.value}@{format_instant(self.reached_at)}#{self.ref}"
 
 

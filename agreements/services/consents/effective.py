@@ -14,10 +14,9 @@ from agreements.enums import ActorKind, Answer, Channel, ConsentMode, ConsentSta
 from agreements.ledger.append import append_many, entry_for
 from agreements.ledger.heads import heads_lock
 from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVersion
-from agreements.rulebook import rulebook_for
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.reach import Reach, notice_reach
-from agreements.services.consents.citing import cited_body_hash
+from agreements.services.consents.citing import cited_body_hash, effective_mode
 from agreements.services.consents.projection import BATCH_SIZE, states_upsert
 from agreements.services.consents.reach import lead_days_for
 from core import clock
@@ -52,7 +51,9 @@ def consents_apply_effective(
     candidates = Tenant.objects.filter(
         bound_tenants_q(document=version.document, on_date=version.effective_on)
     ).exclude(pk__in=ConsentRecord.objects.filter(version=version).values("tenant_id"))
-    settled = ConsentStatus.OUTSTANDING if mode == ConsentMode.EXPLICIT else ConsentStatus.UNNOTIFIED
+    settled = (
+        ConsentStatus.OUTSTANDING if mode == ConsentMode.EXPLICIT else ConsentStatus.UNNOTIFIED
+    )
     candidates = candidates.exclude(
         pk__in=ConsentState.objects.filter(version=version, status=settled).values("tenant_id")
     )
@@ -71,21 +72,16 @@ def consents_apply_effective(
                     tenant_ids=ids,
                     before=clock.start_of_day(version.effective_on),
                 )
-                deemed = _deemed_batch(version, [i for i in ids if i in reached], body_hash, reached)
+                deemed = _deemed_batch(
+                    version, [i for i in ids if i in reached], body_hash, reached
+                )
                 counts["deemed"] += deemed
-                counts["unnotified"] += _unnotified_batch(version, [i for i in ids if i not in reached])
+                counts["unnotified"] += _unnotified_batch(
+                    version, [i for i in ids if i not in reached]
+                )
             else:
                 counts["outstanding"] += _outstanding_batch(version, ids)
     return counts
-
-
-def effective_mode(version: TermsVersion) -> ConsentMode:
-    """The mode the effective date applies: deemed only where the product's terms contain the
-    deemed-consent clause (rulebook R3); otherwise silence is asked for an answer."""
-    mode = ConsentMode(version.consent_mode)
-    if mode == ConsentMode.DEEMED and not rulebook_for(version.document.product.code).has("R3"):
-        return ConsentMode.EXPLICIT
-    return mode
 
 
 def _notice_posted_in_time(version: TermsVersion) -> bool:
