@@ -60,6 +60,18 @@ class ConsentStatus(models.TextChoices):
     REJECTED = "rejected", _("拒否")
     DEEMED = "deemed", _("みなし同意")
     OUTSTANDING = "outstanding", _("未同意（期限超過）")
+    # R3: deemed mode, effective, but the notice never reached the tenant: not deemed.
+    UNNOTIFIED = "unnotified", _("未通知（お知らせ未到達）")
+
+
+class NoticeRoute(models.TextChoices):
+    """How a revision notice reached a tenant (R3); the posting alone is not one of them."""
+
+    EMAIL = "email", _("メール（送信済み）")
+    PORTAL = "portal", _("ポータルでの閲覧")
+    POST = "post", _("郵送")
+    PHONE = "phone", _("電話")
+    PARTNER_RELAY = "partner_relay", _("パートナーによる伝達（確認済み）")
 
 
 class Channel(models.TextChoices):

@@ -373,7 +373,12 @@ LOGGING = build_logging_config(
 # --- The service's own settings (TERMS_*) -----------------------------------------------------
 TERMS_SEEDS_DIR = env.str("TERMS_SEEDS_DIR", default=str(BASE_DIR.parent / "shared" / "seeds"))
 TERMS_PORTAL_BASE_URL = env.str("TERMS_PORTAL_BASE_URL", default="http://127.0.0.1:8000")
-TERMS_NOTICE_LEAD_DAYS = env.int("TERMS_NOTICE_LEAD_DAYS", default=7)  # R2
+# R2: minimum days between posting a revision and its effective date, per legal basis: a
+# type-(i) change (and an explicit-consent revision) needs TERMS_NOTICE_LEAD_DAYS, a type-(ii)
+# change TERMS_NOTICE_LEAD_DAYS_REASONABLE (a customer who objects must be able to leave
+# before it binds). The same period runs from a late delivery before deemed consent (R3).
+TERMS_NOTICE_LEAD_DAYS = env.int("TERMS_NOTICE_LEAD_DAYS", default=7)
+TERMS_NOTICE_LEAD_DAYS_REASONABLE = env.int("TERMS_NOTICE_LEAD_DAYS_REASONABLE", default=30)
 TERMS_TERMINATION_NOTICE_DAYS = env.int("TERMS_TERMINATION_NOTICE_DAYS", default=30)  # R6
 TERMS_ID_PLUS_NOTICE_MONTHS = env.int("TERMS_ID_PLUS_NOTICE_MONTHS", default=1)  # R11, ID+ 5.5
 TERMS_DELETION_PRIMARY_ALLOWED = env.bool("TERMS_DELETION_PRIMARY_ALLOWED", default=True)  # R15

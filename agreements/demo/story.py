@@ -29,7 +29,12 @@ from agreements.demo.terms import edit_change_clause, edit_data_storage, import_
 from agreements.enums import Answer, ConsentMode, LegalBasis, TerminationReason
 from agreements.models.contracts import Contract, TerminationCase
 from agreements.models.documents import TermsVersion
-from agreements.services.consents import EvidenceInput, case_confirm, consent_answer
+from agreements.services.consents import (
+    EvidenceInput,
+    case_confirm,
+    consent_answer,
+    notice_seen_in_portal,
+)
 from agreements.services.contracts import (
     contracts_roll_due,
     non_renewal_request,
@@ -91,8 +96,9 @@ def demo_load(*, as_of: date, terms_dir: Path | None = None) -> DemoSummary:
         catalog=catalog,
         staff=staff,
         label=f"{(d - timedelta(days=30)).isoformat()}",
-        drafted_on=d - timedelta(days=52),
-        notice_on=d - timedelta(days=45),
+        # A type-(ii) change: at least 30 days between posting and effect (R2).
+        drafted_on=d - timedelta(days=70),
+        notice_on=d - timedelta(days=62),
         effective_on=d - timedelta(days=30),
         mode=ConsentMode.DEEMED,
         legal_basis=LegalBasis.REASONABLE,
@@ -120,6 +126,13 @@ def demo_load(*, as_of: date, terms_dir: Path | None = None) -> DemoSummary:
             evidence=_evidence(f"{slug} admin", email, method),
         )
 
+    def seen(version: TermsVersion) -> None:
+        # R3: each tenant's admin opens the notice in the portal (how it reached them).
+        version.refresh_from_db()
+        for slug, scope in admin_of.items():
+            notice_seen_in_portal(scope=scope, tenant=t[slug], version=version)
+
+    on(d - timedelta(days=55), lambda: seen(rev_a))
     # Before A takes effect: one accepts in the portal, one accepts through its partner,
     # one rejects (R6 case, later confirmed by staff into a prospective termination).
     on(d - timedelta(days=40), lambda: answer("shoji", rev_a, Answer.ACCEPTED))

@@ -22,6 +22,7 @@ from agreements.enums import (
 )
 from agreements.jobs.base import CheckJob, ServiceJob
 from agreements.models import Contract, ContractPeriod, DataDeletion, Termination, TermsVersion
+from agreements.services.consents.effective import deemed_after_late_delivery
 from agreements.services.contracts.roll import (
     periods_due,
     periods_roll,
@@ -79,6 +80,16 @@ NOTICES_POST = ServiceJob(
     due_on=lambda version: version.notice_on,
     tenant_id=lambda version: None,
 )
+
+
+# --- R3: deem tenants a late delivery reached, once its lead time has run ----------------
+
+
+def consents_deem_reached(today: date) -> dict[str, int]:
+    """Deem `unnotified` tenants whose notice has reached them since (R3). No planned action:
+    the ledger row is the record, and the locked re-check under the tenant's head writes it
+    once whatever the number of runs."""
+    return deemed_after_late_delivery(today=today)
 
 
 # --- R2–R5: apply versions on their effective date (deemed, outstanding, lapse) -----------

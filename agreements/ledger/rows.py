@@ -41,6 +41,10 @@ PAYLOAD_FIELDS = (
 )
 # An exported row: the payload plus the two chain fields (one JSON object per line).
 EXPORT_FIELDS = (*PAYLOAD_FIELDS, "prev_hash", "hash")
+# The key under which a deemed row's evidence_digests cites how the notice reached the tenant
+# (plain text, not a digest: it holds no personal data, and a deemed row has no evidence row
+# whose digests a verifier would compare).
+NOTICE_REACHED_KEY = "notice_reached"
 # Evidence values digested into the row; empty values are left out.
 EVIDENCE_FIELDS = (
     "person_name",
@@ -78,6 +82,10 @@ class Entry:
     recorded_at: datetime
     version_body_hash: str
     notice_posted_at: datetime | None  # the notice the answer (or deemed consent) relies on
+    # How that notice reached the tenant (R3), for a deemed consent: "route@instant#record".
+    # Carried in evidence_digests under NOTICE_REACHED_KEY, so the payload keeps its twelve
+    # keys and rows written before it verify unchanged.
+    notice_reached: str = ""
 
 
 # --- Canonical form ------------------------------------------------------------------------
@@ -196,6 +204,8 @@ def chained_row(
         "notice_posted_at": entry.notice_posted_at,
         "evidence_digests": dict(digests or {}),
     }
+    if entry.notice_reached:
+        fields["evidence_digests"][NOTICE_REACHED_KEY] = entry.notice_reached
     digest = chain_hash(prev_hash, ledger_payload(**fields))
     return {**fields, "prev_hash": prev_hash, "hash": digest}
 

@@ -29,6 +29,7 @@ from agreements.models.consents import (  # isort: skip
     LedgerHead,
 )
 from agreements.models.checkpoints import LedgerCheckpoint  # isort: skip
+from agreements.models.notices import NoticeDelivery  # isort: skip
 
 __all__ = [
     "Article",
@@ -41,6 +42,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerHead",
     "NonRenewalRequest",
+    "NoticeDelivery",
     "Option",
     "Paragraph",
     "Product",

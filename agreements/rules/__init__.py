@@ -55,6 +55,7 @@ from agreements.rules.versions import (
     NOTICE_IN_PAST,
     earliest_effective_on,
     is_version_effective,
+    minimum_lead_days,
     revision_lapses,
     validate_schedule,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "is_tenant_allowed",
     "is_version_effective",
     "liability_cap",
+    "minimum_lead_days",
     "next_period_start",
     "next_possible_end",
     "non_renewal_deadline",

@@ -55,6 +55,10 @@ _AFTER_EFFECTIVE: dict[tuple[ConsentStatus, Answer], ConsentStatus | _Refuse | N
     (_S.DEEMED, _A.REJECTED): _Refuse(REJECT_AFTER_EFFECTIVE),
     (_S.OUTSTANDING, _A.ACCEPTED): _S.ACCEPTED,
     (_S.OUTSTANDING, _A.REJECTED): _S.REJECTED,  # explicit mode (R4): opens an R6 case
+    # R3: the notice never reached the tenant, so its silence was not consent and an
+    # objection is still an answer to the change, as before the effective date.
+    (_S.UNNOTIFIED, _A.ACCEPTED): _S.ACCEPTED,
+    (_S.UNNOTIFIED, _A.REJECTED): _S.REJECTED,  # opens an R6 case where the terms have one
     (_S.REJECTED, _A.ACCEPTED): _S.ACCEPTED,  # drops the case, unless it is in effect
     (_S.REJECTED, _A.REJECTED): _NOOP,
     (_S.ACCEPTED, _A.ACCEPTED): _NOOP,
@@ -128,12 +132,14 @@ def status_after_effective(
     mode: ConsentMode,
     has_active_contract: bool,
     notice_posted: bool,
+    notice_reached: bool = True,
 ) -> ConsentStatus:
     """What the apply-effective job makes of a tenant's status on the effective date (R3, R4).
 
-    Deemed mode: silence becomes `deemed` only with a contract active on that date and a
-    posted notice (Biz 2.1); otherwise it stays `no_answer`. Explicit mode: silence becomes
-    `outstanding` (Biz 2.2). Answers stand.
+    Deemed mode: silence becomes `deemed` only with a contract active on that date, a posted
+    notice and the notice having reached the tenant before that date (Biz 2.1); a bound tenant
+    it never reached is `unnotified`; without a contract or a posting silence stays
+    `no_answer`. Explicit mode: silence becomes `outstanding` (Biz 2.2). Answers stand.
     """
     status, mode = ConsentStatus(status), ConsentMode(mode)
     if status != ConsentStatus.NO_ANSWER:
@@ -141,7 +147,7 @@ def status_after_effective(
     if mode == ConsentMode.EXPLICIT:
         return ConsentStatus.OUTSTANDING
     if has_active_contract and notice_posted:
-        return ConsentStatus.DEEMED
+        return ConsentStatus.DEEMED if notice_reached else ConsentStatus.UNNOTIFIED
     return ConsentStatus.NO_ANSWER
 
 

@@ -43,16 +43,34 @@ def validate_schedule(
     return problems
 
 
-def revision_lapses(*, legal_basis: str, posted_on: date | None, effective_on: date) -> bool:
+def minimum_lead_days(*, legal_basis: str, general_days: int, reasonable_days: int) -> int:
+    """The minimum days between posting and the effective date for a revision's basis (R2).
+
+    A type-(ii) change (reasonable in light of the contract's purpose) gets the longer period:
+    a customer who objects must be able to leave before it binds. A type-(i) change and a
+    revision put to explicit consent get the general one.
+    """
+    if legal_basis and LegalBasis(legal_basis) == LegalBasis.REASONABLE:
+        return reasonable_days
+    return general_days
+
+
+def revision_lapses(
+    *, legal_basis: str, posted_on: date | None, effective_on: date, lead_days: int = 1
+) -> bool:
     """Whether a revision never takes effect for want of a timely posting (R2, CC 548-4(3)).
 
-    Only a type-(ii) change (reasonable in light of the contract's purpose) lapses, and
-    only when its posting was not recorded before the effective date. `posted_on` is the
-    JST date of `posted_at`: posting at any time before 00:00 JST on `effective_on` counts.
+    Only a type-(ii) change (reasonable in light of the contract's purpose) lapses: when its
+    posting was not recorded before the effective date, or the real posting left fewer than
+    `lead_days` days before it (a notice job that ran late). `posted_on` is the JST date of
+    `posted_at`; with the default `lead_days` of 1, posting at any time before 00:00 JST on
+    `effective_on` counts.
     """
     if LegalBasis(legal_basis) != LegalBasis.REASONABLE:
         return False
-    return posted_on is None or posted_on >= effective_on
+    if posted_on is None:
+        return True
+    return effective_on < posted_on + timedelta(days=max(lead_days, 1))
 
 
 def is_version_effective(*, effective_on: date, today: date) -> bool:

@@ -19,15 +19,24 @@ from agreements.enums import (
     VersionStatus,
 )
 from agreements.ledger.verify import ledger_verify
-from agreements.models import ConsentRecord, ConsentState, Contract, LedgerHead, TermsVersion
+from agreements.models import (
+    ConsentRecord,
+    ConsentState,
+    Contract,
+    LedgerHead,
+    NoticeDelivery,
+    TermsVersion,
+)
 from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_states_open
 from core import clock
+from tenants.models import Tenant
 from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,
     OptionFactory,
+    ProductFactory,
     VersionFactory,
 )
 from tests.factories.consents import (
@@ -36,6 +45,7 @@ from tests.factories.consents import (
     admin_scope,
     bound_tenant,
     chain_rows,
+    delivered,
     posted_version,
 )
 
@@ -56,7 +66,13 @@ def _states(version: TermsVersion) -> dict[int, str]:
     )
 
 
-def _apply(version: TermsVersion, **kw: object) -> dict[str, int]:
+def _apply(version: TermsVersion, *, reach: bool = True, **kw: object) -> dict[str, int]:
+    # R3: a tenant is deemed only once the notice reached it; by default it reached every
+    # tenant with a contract for the product (by post, at the posting).
+    if reach and version.posted_at is not None:
+        tenants = Contract.objects.filter(product=version.document.product_id).values("tenant_id")
+        known = NoticeDelivery.objects.filter(version=version).values("tenant_id")
+        delivered(version, *Tenant.objects.filter(pk__in=tenants).exclude(pk__in=known))
     with clock.frozen_at(version.effective_on):
         return consents_apply_effective(version=version, today=version.effective_on, **kw)
 
@@ -123,7 +139,7 @@ def test_consent_states_open_truth_table_only_the_latest_posted_version() -> Non
 def test_consent_states_open_r1_set_based_constant_queries() -> None:
     counts = []
     for size in (3, 30):
-        version = posted_version()
+        version = posted_version(DocumentFactory())  # a product of its own per size
         for _ in range(size):
             bound_tenant(version.document)
         with CaptureQueriesContext(connection) as captured:
@@ -144,7 +160,7 @@ def test_apply_effective_r3_deemed_rows_for_silent_bound_tenants_citing_the_noti
         consent_answer(
             scope=admin_scope(accepted), tenant=accepted, version=version, answer="accepted"
         )
-    assert _apply(version) == {"deemed": 1, "outstanding": 0, "batches": 1}
+    assert _apply(version) == {"deemed": 1, "outstanding": 0, "unnotified": 0, "batches": 1}
     row = ConsentRecord.objects.get(answer=Answer.DEEMED)
     assert row.tenant_id == silent.pk
     assert (row.actor_kind, row.actor_ref, row.channel) == (
@@ -190,7 +206,7 @@ def test_apply_effective_r3_only_contracts_active_on_the_effective_date() -> Non
 def test_apply_effective_r3_without_a_posted_notice_writes_nothing() -> None:
     version = posted_version(posted=False)
     bound_tenant(version.document)
-    assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+    assert _apply(version) == {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
     assert not ConsentRecord.objects.exists()
 
 
@@ -207,7 +223,7 @@ def test_apply_effective_r3_idempotent_second_run_writes_nothing() -> None:
     consent_states_open(version=version)
     assert _apply(version)["deemed"] == 3
     with CaptureQueriesContext(connection) as captured:
-        assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+        assert _apply(version) == {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
     assert not any(q["sql"].startswith(("INSERT", "UPDATE")) for q in captured.captured_queries)
     assert ConsentRecord.objects.count() == 3
 
@@ -239,11 +255,14 @@ def test_apply_effective_r7_withdrawn_version_writes_nothing() -> None:
 
 def test_apply_effective_r3_constant_queries_per_batch() -> None:
     def queries(tenants: int, batch_size: int) -> tuple[int, dict[str, int]]:
+        # The product is shared: the previous rounds' contracts end before this one.
+        Contract.objects.update(
+            status=ContractStatus.ENDED, ended_on=date(2024, 12, 31), end_reason="expired"
+        )
         version = posted_version()
-        for _ in range(tenants):
-            bound_tenant(version.document)
+        delivered(version, *(bound_tenant(version.document).tenant for _ in range(tenants)))
         with CaptureQueriesContext(connection) as captured:
-            counts = _apply(version, batch_size=batch_size)
+            counts = _apply(version, reach=False, batch_size=batch_size)
         assert counts["deemed"] == tenants
         return _statements(captured), counts
 
@@ -274,7 +293,7 @@ def test_apply_effective_r4_explicit_non_responders_become_outstanding() -> None
         consent_answer(
             scope=admin_scope(rejected), tenant=rejected, version=version, answer="rejected"
         )
-    assert _apply(version) == {"deemed": 0, "outstanding": 2, "batches": 1}
+    assert _apply(version) == {"deemed": 0, "outstanding": 2, "unnotified": 0, "batches": 1}
     assert _states(version) == {
         silent.pk: ConsentStatus.OUTSTANDING,
         never_opened.pk: ConsentStatus.OUTSTANDING,
@@ -282,7 +301,7 @@ def test_apply_effective_r4_explicit_non_responders_become_outstanding() -> None
     }
     assert ConsentRecord.objects.filter(answer=Answer.DEEMED).count() == 0
     # Idempotent.
-    assert _apply(version) == {"deemed": 0, "outstanding": 0, "batches": 0}
+    assert _apply(version) == {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
 
 
 # --- end to end with the versions service -------------------------------------------------------
@@ -292,13 +311,14 @@ def test_consent_flow_r2_r3_notice_answers_and_effective_date_through_versions_j
     from agreements.services.versions.effective import versions_apply_effective
     from agreements.services.versions.posting import notices_post_due
 
-    document = DocumentFactory()
+    document = DocumentFactory(product=ProductFactory(code="optimal-biz"))
     VersionFactory(document=document)
     v2 = posted_version(document, posted=False)
     silent, accepting, rejecting = (bound_tenant(document).tenant for _ in range(3))
     with clock.frozen_at(date(2025, 3, 1)):
         assert notices_post_due(today=date(2025, 3, 1))["posted"] == 1
     v2.refresh_from_db()
+    delivered(v2, silent)  # R3: the notice reached the silent tenant (by post)
     assert _states(v2) == dict.fromkeys(
         [silent.pk, accepting.pk, rejecting.pk], ConsentStatus.NO_ANSWER
     )

@@ -47,6 +47,7 @@ from tests.factories.consents import (
     EFFECTIVE_ON,
     admin_scope,
     bound_tenant,
+    delivered,
     posted_version,
 )
 from tests.factories.tenants import PartnerFactory, StaffFactory, TenantFactory, make_partner_key
@@ -142,6 +143,7 @@ def test_consent_status_for_tenant_r6_rejected_shows_case_and_switch() -> None:
 def test_consent_status_for_tenant_r3_deemed_after_effective_allows_only_accept() -> None:
     v2 = posted_version()
     tenant = bound_tenant(v2.document).tenant
+    delivered(v2, tenant)  # R3: the notice reached it (by post)
     with clock.frozen_at(EFFECTIVE_ON):
         consents_apply_effective(version=v2, today=EFFECTIVE_ON)
     with clock.frozen_at(AFTER):

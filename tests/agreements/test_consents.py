@@ -26,6 +26,7 @@ from agreements.models import (
     ConsentRecord,
     ConsentState,
     Contract,
+    NoticeDelivery,
     TerminationCase,
     TermsDocument,
     TermsVersion,
@@ -46,6 +47,7 @@ from tests.factories.agreements import (
     ContractFactory,
     DocumentFactory,
     OptionFactory,
+    ProductFactory,
     VersionFactory,
 )
 from tests.factories.consents import (
@@ -54,6 +56,7 @@ from tests.factories.consents import (
     EFFECTIVE_ON,
     admin_scope,
     bound_tenant,
+    delivered,
     posted_version,
 )
 from tests.factories.tenants import PartnerFactory, StaffFactory, TenantFactory, make_partner_key
@@ -72,7 +75,8 @@ class World:
 
 
 def _world(mode: str = ConsentMode.DEEMED, *, partner: bool = False) -> World:
-    document = DocumentFactory()
+    # Optimal Biz: its terms contain the deemed-consent clause (R3, Biz 2.1).
+    document = DocumentFactory(product=ProductFactory(code="optimal-biz"))
     v1 = VersionFactory(document=document)  # in force since 2024-01-01
     v2 = posted_version(document, mode=mode)
     tenant = TenantFactory(partner=PartnerFactory() if partner else None)
@@ -97,6 +101,8 @@ def answer(
 
 
 def apply_effective(w: World, on: date = EFFECTIVE_ON) -> dict[str, int]:
+    if w.v2.posted_at is not None and not NoticeDelivery.objects.filter(tenant=w.tenant).exists():
+        delivered(w.v2, w.tenant)  # R3: the notice reached the tenant (by post)
     with clock.frozen_at(on):
         return consents_apply_effective(version=w.v2, today=on)
 

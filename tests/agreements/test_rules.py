@@ -1013,6 +1013,11 @@ TRUTH_TABLE: dict[tuple[bool, ConsentStatus, Answer], ConsentStatus | str] = {
     (False, S.DEEMED, A.REJECTED): NOT_ALLOWED,
     (False, S.OUTSTANDING, A.ACCEPTED): NOT_ALLOWED,
     (False, S.OUTSTANDING, A.REJECTED): NOT_ALLOWED,
+    (False, S.UNNOTIFIED, A.ACCEPTED): NOT_ALLOWED,
+    (False, S.UNNOTIFIED, A.REJECTED): NOT_ALLOWED,
+    # V effective, deemed mode, the notice never reached the tenant (R3): as before the date
+    (True, S.UNNOTIFIED, A.ACCEPTED): S.ACCEPTED,
+    (True, S.UNNOTIFIED, A.REJECTED): S.REJECTED,
     # V effective, deemed: accept; reject points to ending the contract (R13)
     (True, S.DEEMED, A.ACCEPTED): S.ACCEPTED,
     (True, S.DEEMED, A.REJECTED): REFUSE_EFFECTIVE,

@@ -606,7 +606,9 @@ def test_versions_apply_effective_r2_reasonable_unposted_lapses(draft, publisher
 @pytest.mark.parametrize(
     ("posted_at", "status"),
     [
-        (datetime(2025, 3, 9, 23, 59, 59, tzinfo=TOKYO), VersionStatus.EFFECTIVE),
+        # R2 (revised): a type-(ii) change needs 30 days between the real posting and the
+        # effective date; the evening before is far too late.
+        (datetime(2025, 3, 9, 23, 59, 59, tzinfo=TOKYO), VersionStatus.LAPSED),
         (datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO), VersionStatus.LAPSED),
     ],
     ids=["posted-the-evening-before", "posted-at-midnight-of-the-effective-date"],
@@ -631,7 +633,13 @@ def test_versions_apply_effective_r2_general_interest_unposted_takes_effect(draf
 
 def test_r5_effective_on_date_regardless_of_consent(draft, publisher, catalog) -> None:
     tenant = _bound_tenant(catalog)
-    version = _schedule(draft, publisher, consent_mode=ConsentMode.EXPLICIT)
+    # A type-(i) change: seven days' lead suffice (a type-(ii) one would lapse, R2).
+    version = _schedule(
+        draft,
+        publisher,
+        consent_mode=ConsentMode.EXPLICIT,
+        legal_basis=LegalBasis.GENERAL_INTEREST,
+    )
     notice_post(version=version)
     day_before = version.effective_on - timedelta(days=1)
 
@@ -657,7 +665,7 @@ def test_r5_effective_on_date_regardless_of_consent(draft, publisher, catalog) -
 
 
 def test_versions_apply_effective_is_idempotent(draft, publisher) -> None:
-    version = _schedule(draft, publisher)
+    version = _schedule(draft, publisher, legal_basis=LegalBasis.GENERAL_INTEREST)
     notice_post(version=version)
     later = version.effective_on + timedelta(days=3)
     with clock.frozen_at(later):

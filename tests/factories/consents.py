@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from agreements.enums import ActorKind, Answer, Channel, ConsentMode, VersionStatus
+from agreements.enums import ActorKind, Answer, Channel, ConsentMode, NoticeRoute, VersionStatus
 from agreements.ledger.append import entry_for
 from agreements.ledger.rows import GENESIS_HASH, chained_row
 from agreements.models import (
     ConsentRecord,
     Contract,
     LedgerHead,
+    NoticeDelivery,
     TermsDocument,
     TermsVersion,
 )
@@ -18,7 +19,12 @@ from core import clock
 from tenants.enums import Role
 from tenants.models import Tenant
 from tenants.scope import Scope
-from tests.factories.agreements import ContractFactory, DocumentFactory, VersionFactory
+from tests.factories.agreements import (
+    ContractFactory,
+    DocumentFactory,
+    ProductFactory,
+    VersionFactory,
+)
 from tests.factories.tenants import MembershipFactory, TenantFactory
 
 # The running example: V1 in force since 2024-01-01; V2 posted 2025-03-01, effective 2025-04-01.
@@ -38,9 +44,12 @@ def posted_version(
     status: str = VersionStatus.SCHEDULED,
     **kwargs: object,
 ) -> TermsVersion:
-    """A scheduled version posted at 09:00 JST on its notice date (or not posted)."""
+    """A scheduled version posted at 09:00 JST on its notice date (or not posted).
+
+    Without a document, one of Optimal Biz: its terms contain the deemed-consent clause (R3)
+    that the consent tests exercise."""
     return VersionFactory(
-        document=document or DocumentFactory(),
+        document=document or DocumentFactory(product=ProductFactory(code="optimal-biz")),
         status=status,
         consent_mode=mode,
         notice_on=notice_on,
@@ -103,3 +112,16 @@ __all__ = [
     "chain_rows",
     "posted_version",
 ]
+
+
+def delivered(
+    version: TermsVersion,
+    *tenants: Tenant,
+    route: str = NoticeRoute.POST,
+    at: datetime | None = None,
+) -> None:
+    """Record that `version`'s notice reached each tenant (R3): by default by post at the
+    posting time."""
+    when = at or version.posted_at or clock.start_of_day(version.notice_on or NOTICE_ON)
+    for tenant in tenants:
+        NoticeDelivery.objects.create(tenant=tenant, version=version, route=route, reached_at=when)

@@ -21,7 +21,13 @@ from agreements.models import ConsentRecord, ConsentState, ContractPeriod, DataD
 from core import clock
 from core.enums import ActionStatus, EventKind
 from core.models import Event, PlannedAction
-from tests.factories.consents import EFFECTIVE_ON, NOTICE_ON, bound_tenant, posted_version
+from tests.factories.consents import (
+    EFFECTIVE_ON,
+    NOTICE_ON,
+    bound_tenant,
+    delivered,
+    posted_version,
+)
 from tests.factories.contracts import biz_product
 from tests.jobs.conftest import contracts_bulk, tenants_bulk
 
@@ -53,6 +59,7 @@ def test_notices_post_r2_on_notice_date_recorded_once():
 def test_versions_apply_r3_silent_tenants_deemed_citing_the_notice():
     version = posted_version(mode=ConsentMode.DEEMED)
     silent = bound_tenant(version.document).tenant
+    delivered(version, silent)  # R3: the notice reached it (by post)
     _day(NOTICE_ON, "notices_post")  # already posted: nothing to do
     _day(EFFECTIVE_ON - timedelta(days=1), "versions_apply")
     version.refresh_from_db()
@@ -156,6 +163,7 @@ def test_every_job_is_registered():
     assert list(JOBS) == [
         "notices_post",
         "versions_apply",
+        "consents_deem_reached",
         "consent_reminders",
         "contracts_roll",
         "terminations_effect",

@@ -157,8 +157,9 @@ def test_a_year_replayed_day_by_day(capsys):
         notice_on=C_NOTICE,
         effective_on=C_EFFECTIVE,
         mode=ConsentMode.DEEMED,
-        legal_basis=LegalBasis.REASONABLE,
-        rationale="サポート窓口の案内を明確にする変更であり、契約の目的に反せず合理的である。",
+        # Type (i): 15 days' lead suffice; a type-(ii) change would need 30 (R2).
+        legal_basis=LegalBasis.GENERAL_INTEREST,
+        rationale="サポート窓口の案内を明確にする変更であり、お客様の一般の利益に適合する。",
         categories=[{"kind": "editorial", "title": "サポート窓口の案内"}],
         edit=_edit,
     )

@@ -54,6 +54,8 @@ COLUMNS = (
     ConsentStatus.REJECTED,
     ConsentStatus.NO_ANSWER,
     ConsentStatus.OUTSTANDING,
+    # R3: the notice never reached them; the drill-down lists them for staff to reach.
+    ConsentStatus.UNNOTIFIED,
 )
 
 

@@ -144,7 +144,11 @@ def _gate(request: PortalRequest) -> tuple[WaitingVersion, ...]:
 
 @portal_view(gate=GATE_EXEMPT)
 def review(request: PortalRequest, pk: int) -> HttpResponse:
-    return render(request, "agreements/portal/review.html", _review_context(request, pk))
+    context = _review_context(request, pk)
+    scope, tenant = member_scope(request)
+    # R3: the tenant opening the notice is one way it reached the tenant.
+    consent_services.notice_seen_in_portal(scope=scope, tenant=tenant, version=context["version"])
+    return render(request, "agreements/portal/review.html", context)
 
 
 _TRANSITION_MESSAGES = {

@@ -12,6 +12,7 @@ from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.cases import case_confirm, case_drop, cases_drop_for_version
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_state_rebuild, consent_states_open
+from agreements.services.consents.reach import notice_delivery_record, notice_seen_in_portal
 
 __all__ = [
     "GENESIS_HASH",
@@ -23,4 +24,6 @@ __all__ = [
     "consent_state_rebuild",
     "consent_states_open",
     "consents_apply_effective",
+    "notice_delivery_record",
+    "notice_seen_in_portal",
 ]

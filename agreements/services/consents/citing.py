@@ -1,10 +1,11 @@
-"""What the consent services read of a version: the latest posted version of its document
-and the body hash a ledger row cites."""
+"""What the consent services read of a version: the latest posted version of its document,
+the body hash a ledger row cites and the consent mode its product's terms allow."""
 
 from __future__ import annotations
 
-from agreements.enums import VersionStatus
+from agreements.enums import ConsentMode, VersionStatus
 from agreements.models import TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.selectors.consents.statuses import latest_posted
 from agreements.services.version_text import version_body_hash
 
@@ -24,3 +25,12 @@ def latest_posted_id(document_id: int) -> int | None:
     )
     latest = latest_posted(versions)
     return latest.pk if latest else None
+
+
+def effective_mode(version: TermsVersion) -> ConsentMode:
+    """The mode the effective date applies: deemed only where the product's terms contain the
+    deemed-consent clause (rulebook R3); otherwise silence is asked for an answer."""
+    mode = ConsentMode(version.consent_mode)
+    if mode == ConsentMode.DEEMED and not rulebook_for(version.document.product.code).has("R3"):
+        return ConsentMode.EXPLICIT
+    return mode

@@ -1,9 +1,12 @@
-"""The effective-date job's consents: R3 `deemed` rows (deemed mode) or R4 `outstanding`
-(explicit mode) for every bound tenant that has not answered, set-based in batches."""
+"""The effective-date job's consents: R3 `deemed` rows (deemed mode, for tenants the notice
+reached), `unnotified` (deemed mode, the notice never reached them) or R4 `outstanding`
+(explicit mode) for every bound tenant that has not answered, set-based in batches; and the
+catch-up that deems an `unnotified` tenant once a delivery is recorded and the lead time ran."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
@@ -12,8 +15,10 @@ from agreements.ledger.append import append_many, entry_for
 from agreements.ledger.heads import heads_lock
 from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
-from agreements.services.consents.citing import cited_body_hash
+from agreements.selectors.consents.reach import Reach, notice_reach
+from agreements.services.consents.citing import cited_body_hash, effective_mode
 from agreements.services.consents.projection import BATCH_SIZE, states_upsert
+from agreements.services.consents.reach import lead_days_for
 from core import clock
 from tenants.models import Tenant
 
@@ -23,32 +28,35 @@ def consents_apply_effective(
 ) -> dict[str, int]:
     """At the effective date: R3 `deemed` rows (deemed mode) or R4 `outstanding` (explicit).
 
-    Deemed mode writes a system row citing the notice for each tenant bound on the effective
-    date (a contract active that day) that has not answered, only when the notice was posted
-    before that date. Explicit mode marks the same non-responders `outstanding`. Batches of
+    Deemed mode writes a system row citing the notice and how it reached the tenant for each
+    tenant bound on the effective date (a contract active that day) that has not answered and
+    that the notice reached before that date (R3); the others become `unnotified`. Deemed mode
+    needs the product's terms to contain the deemed-consent clause (its rulebook's R3): without
+    it silence is asked for an answer as in explicit mode (`outstanding`), and no `deemed`
+    entry cites another product's article. Explicit mode marks non-responders `outstanding`. Batches of
     `batch_size` tenants, each an atomic block with a constant number of queries: lock the
     batch's heads in one SELECT ... FOR UPDATE, chain in Python, bulk insert rows, bulk update
     heads and projection rows. The effective-date job calls this inside the transaction that
     makes the version effective, so the rows commit with the status change (and the heads stay
     locked until then). Idempotent: a second run writes nothing.
     """
-    counts = {"deemed": 0, "outstanding": 0, "batches": 0}
+    counts = {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
     if version.effective_on is None or today < version.effective_on:
         return counts
     if version.status not in (VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE):
         return counts
-    mode = ConsentMode(version.consent_mode)
+    mode = effective_mode(version)
     if mode == ConsentMode.DEEMED and not _notice_posted_in_time(version):
         return counts  # R3: no posted notice, no deemed consent; silence stays `no_answer`
     candidates = Tenant.objects.filter(
         bound_tenants_q(document=version.document, on_date=version.effective_on)
     ).exclude(pk__in=ConsentRecord.objects.filter(version=version).values("tenant_id"))
-    if mode == ConsentMode.EXPLICIT:
-        candidates = candidates.exclude(
-            pk__in=ConsentState.objects.filter(
-                version=version, status=ConsentStatus.OUTSTANDING
-            ).values("tenant_id")
-        )
+    settled = (
+        ConsentStatus.OUTSTANDING if mode == ConsentMode.EXPLICIT else ConsentStatus.UNNOTIFIED
+    )
+    candidates = candidates.exclude(
+        pk__in=ConsentState.objects.filter(version=version, status=settled).values("tenant_id")
+    )
     body_hash = cited_body_hash(version) if mode == ConsentMode.DEEMED else ""
     # One read of the candidates, then batches of it: re-running the anti-join for every batch
     # costs O(bound tenants) each time (bench: benchmark 4). Each batch re-checks under its
@@ -59,7 +67,18 @@ def consents_apply_effective(
             ids = todo[start : start + batch_size]
             counts["batches"] += 1
             if mode == ConsentMode.DEEMED:
-                counts["deemed"] += _deemed_batch(version, ids, body_hash)
+                reached = notice_reach(
+                    version=version,
+                    tenant_ids=ids,
+                    before=clock.start_of_day(version.effective_on),
+                )
+                deemed = _deemed_batch(
+                    version, [i for i in ids if i in reached], body_hash, reached
+                )
+                counts["deemed"] += deemed
+                counts["unnotified"] += _unnotified_batch(
+                    version, [i for i in ids if i not in reached]
+                )
             else:
                 counts["outstanding"] += _outstanding_batch(version, ids)
     return counts
@@ -85,12 +104,14 @@ def _unanswered_locked(
     return heads, [tenant_id for tenant_id in ids if tenant_id not in answered]
 
 
-def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
+def _deemed_batch(
+    version: TermsVersion, ids: list[int], body_hash: str, reached: dict[int, Reach]
+) -> int:
     heads, todo = _unanswered_locked(version, ids)
     if not todo:
         return 0
-    # One system entry for the whole batch: the same answer to the same version at the same
-    # instant, citing the notice the deemed consent relies on.
+    # The same answer to the same version at the same instant, citing the notice the deemed
+    # consent relies on and, per tenant, how that notice reached it (R3).
     entry = entry_for(
         version,
         answer=Answer.DEEMED.value,
@@ -100,7 +121,13 @@ def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
         at=clock.now(),
         body_hash=body_hash,
     )
-    records = append_many(heads=heads, entries=[(tenant_id, entry) for tenant_id in todo])
+    records = append_many(
+        heads=heads,
+        entries=[
+            (tenant_id, replace(entry, notice_reached=reached[tenant_id].citation))
+            for tenant_id in todo
+        ],
+    )
     states_upsert(
         [
             ConsentState(
@@ -117,6 +144,15 @@ def _deemed_batch(version: TermsVersion, ids: list[int], body_hash: str) -> int:
 
 
 def _outstanding_batch(version: TermsVersion, ids: list[int]) -> int:
+    return _silent_batch(version, ids, ConsentStatus.OUTSTANDING)
+
+
+def _unnotified_batch(version: TermsVersion, ids: list[int]) -> int:
+    # R3: the posting alone is not knowledge; nobody is deemed whom the notice never reached.
+    return _silent_batch(version, ids, ConsentStatus.UNNOTIFIED) if ids else 0
+
+
+def _silent_batch(version: TermsVersion, ids: list[int], status: ConsentStatus) -> int:
     _heads, todo = _unanswered_locked(version, ids)
     states_upsert(
         [
@@ -124,10 +160,57 @@ def _outstanding_batch(version: TermsVersion, ids: list[int]) -> int:
                 tenant_id=tenant_id,
                 document_id=version.document_id,
                 version=version,
-                status=ConsentStatus.OUTSTANDING,
+                status=status,
                 record=None,
             )
             for tenant_id in todo
         ]
     )
     return len(todo)
+
+
+def deemed_after_late_delivery(*, today: date, batch_size: int = BATCH_SIZE) -> dict[str, int]:
+    """Deem `unnotified` tenants whose notice has since reached them, once the minimum lead
+    time of the revision's basis has run from that delivery without an answer (R3).
+
+    The ledger row cites the delivery. A tenant that answered meanwhile keeps its answer (the
+    locked re-check), and a tenant whose contract ended before the lead time ran is left as
+    it is. Idempotent: a deemed tenant is no longer `unnotified`.
+    """
+    counts = {"deemed": 0, "waiting": 0}
+    versions = TermsVersion.objects.filter(
+        status=VersionStatus.EFFECTIVE,
+        pk__in=ConsentState.objects.filter(status=ConsentStatus.UNNOTIFIED).values("version_id"),
+    ).select_related("document", "document__product")
+    for version in versions:
+        lead = timedelta(days=lead_days_for(version.legal_basis))
+        ids = list(
+            ConsentState.objects.filter(version=version, status=ConsentStatus.UNNOTIFIED)
+            .order_by("tenant_id")
+            .values_list("tenant_id", flat=True)
+        )
+        body_hash = cited_body_hash(version)
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            reached = notice_reach(version=version, tenant_ids=batch, before=None)
+            due = [t for t, r in reached.items() if _lead_ran(r.reached_at, lead, today)]
+            counts["waiting"] += len(reached) - len(due)
+            due = _still_bound(version, due, today)
+            if due:
+                with transaction.atomic():
+                    counts["deemed"] += _deemed_batch(version, sorted(due), body_hash, reached)
+    return counts
+
+
+def _lead_ran(reached_at: datetime, lead: timedelta, today: date) -> bool:
+    return clock.business_date(reached_at) + lead <= today
+
+
+def _still_bound(version: TermsVersion, ids: list[int], today: date) -> list[int]:
+    if not ids:
+        return []
+    return list(
+        Tenant.objects.filter(bound_tenants_q(document=version.document, on_date=today))
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+    )

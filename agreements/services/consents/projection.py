@@ -14,7 +14,7 @@ from agreements.ledger.heads import heads_lock
 from agreements.models import ConsentRecord, ConsentState, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.statuses import latest_posted
-from agreements.services.consents.citing import latest_posted_id
+from agreements.services.consents.citing import effective_mode, latest_posted_id
 from core import clock
 from tenants.models import Tenant
 
@@ -131,10 +131,17 @@ def consent_state_rebuild(*, tenant_ids: Iterable[int] | None = None) -> int:
 @transaction.atomic
 def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
     document = version.document
-    explicit_effective = (
-        version.status == VersionStatus.EFFECTIVE
-        and version.consent_mode == ConsentMode.EXPLICIT
-        and not version.is_historical
+    live_effective = version.status == VersionStatus.EFFECTIVE and not version.is_historical
+    mode = effective_mode(version)
+    explicit_effective = live_effective and mode == ConsentMode.EXPLICIT
+    # R3: a deemed-mode version posted in time leaves a bound tenant without a `deemed` row
+    # only when the notice never reached it: `unnotified`.
+    unnotified_effective = (
+        live_effective
+        and mode == ConsentMode.DEEMED
+        and version.posted_at is not None
+        and version.effective_on is not None
+        and version.posted_at < clock.start_of_day(version.effective_on)
     )
     pair_q = Q(pk__in=ConsentState.objects.filter(document=document).values("tenant_id")) | Q(
         pk__in=ConsentRecord.objects.filter(document=document).values("tenant_id")
@@ -142,7 +149,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
     if version.posted_at is not None:
         pair_q |= bound_tenants_q(document=document, on_date=None)
     owed: set[int] = set()
-    if explicit_effective:
+    if explicit_effective or unnotified_effective:
         owed_q = bound_tenants_q(document=document, on_date=version.effective_on)
         owed = set(Tenant.objects.filter(owed_q).values_list("pk", flat=True))
         pair_q |= owed_q
@@ -172,6 +179,8 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                 status, record = _STATUS_OF_ANSWER[Answer(answer)], record_id
             elif explicit_effective and tenant_id in owed:
                 status, record = ConsentStatus.OUTSTANDING, None
+            elif unnotified_effective and tenant_id in owed:
+                status, record = ConsentStatus.UNNOTIFIED, None
             else:
                 status, record = ConsentStatus.NO_ANSWER, None
             state = existing.get(tenant_id)

@@ -13,6 +13,7 @@ from agreements import rules
 from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
 from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.consents.reach import lead_days_for
 from agreements.services.versions.common import (
     NOTIFY_BATCH_SIZE,
     bound_tenants,
@@ -46,10 +47,14 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
     now = clock.now()
     posted_on = clock.business_date(version.posted_at) if version.posted_at else None
     if version.legal_basis and rules.revision_lapses(
-        legal_basis=version.legal_basis, posted_on=posted_on, effective_on=version.effective_on
+        legal_basis=version.legal_basis,
+        posted_on=posted_on,
+        effective_on=version.effective_on,
+        lead_days=lead_days_for(version.legal_basis),
     ):
-        # CC 548-4(3): a type-(ii) change not posted before its effective date never
-        # takes effect (R2).
+        # CC 548-4(3): a type-(ii) change not posted before its effective date, or whose
+        # real posting (a notice job that ran late) left less than its minimum lead time,
+        # never takes effect (R2).
         TermsVersion.objects.filter(pk=pk, status=VersionStatus.SCHEDULED).update(
             status=VersionStatus.LAPSED, lapsed_at=now, updated_at=now
         )
@@ -82,7 +87,10 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
             actor=None,
             action=AuditAction.UPDATE,
             obj=version,
-            summary=f"lapsed {version.label}: not posted before {version.effective_on}",
+            summary=(
+                f"lapsed {version.label}: posted {posted_on or 'never'}, less than "
+                f"{lead_days_for(version.legal_basis)} days before {version.effective_on}"
+            ),
             data={"posted_at": version.posted_at.isoformat() if version.posted_at else None},
         )
         return "lapsed"
