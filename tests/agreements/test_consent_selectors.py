@@ -189,13 +189,70 @@ def test_tenant_is_allowed_r4_accepted_tenant_is_allowed_with_binding_versions()
     )
 
 
+# R4: a gating policy a publisher set (rationale, grace period); the tests of the gate's
+# mechanics use it, since without one `outstanding` never withholds the service.
+GATED = {
+    "gating_enabled": True,
+    "gating_rationale": "個別契約第5条により、同意のないお客様への提供を停止できる。",
+    "gating_grace_days": 7,
+}
+GATE_FROM = date(2025, 4, 8)  # EFFECTIVE_ON + 7 days
+
+
 def test_tenant_is_allowed_r4_outstanding_is_not_allowed() -> None:
-    v2 = posted_version(mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
     tenant = bound_tenant(v2.document).tenant
     with clock.frozen_at(EFFECTIVE_ON):
         consents_apply_effective(version=v2, today=EFFECTIVE_ON)
     check = _check(tenant, v2.document.product)
     assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
+
+
+def test_tenant_is_allowed_r4_outstanding_without_gating_policy_stays_allowed_flagged() -> None:
+    """The seeds give no right to withhold the service from a silent customer: without a
+    policy an outstanding tenant stays allowed, flagged, for the product to remind it."""
+    v2 = posted_version(mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(v2.document).tenant
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    check = _check(tenant, v2.document.product)
+    assert (check.allowed, check.flags) == (True, (FLAG_OUTSTANDING,))
+    assert [(b.status, b.gate_from) for b in check.versions] == [(ConsentStatus.OUTSTANDING, None)]
+
+
+@pytest.mark.parametrize(
+    ("on", "allowed"),
+    [
+        (EFFECTIVE_ON, True),  # the grace period starts on the effective date
+        (date(2025, 4, 7), True),  # its last day
+        (GATE_FROM, False),  # the first day after it
+        (date(2025, 5, 1), False),
+    ],
+)
+def test_tenant_is_allowed_r4_gating_policy_withholds_only_after_its_grace_period(
+    on: date, allowed: bool
+) -> None:
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
+    tenant = bound_tenant(v2.document).tenant
+    consent_states_open(version=v2)
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    check = _check(tenant, v2.document.product, on=on)
+    assert (check.allowed, check.flags) == (allowed, (FLAG_OUTSTANDING,))
+    assert [b.gate_from for b in check.versions] == [GATE_FROM]
+
+
+def test_tenant_is_allowed_r4_gating_policy_never_touches_an_answering_tenant() -> None:
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
+    accepted = bound_tenant(v2.document).tenant
+    consent_states_open(version=v2)
+    _answer(accepted, v2, "accepted")
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    check = _check(accepted, v2.document.product, on=date(2025, 5, 1))
+    assert (check.allowed, check.flags) == (True, ())
 
 
 def test_tenant_is_allowed_r6_rejected_stays_allowed_but_flagged() -> None:
@@ -230,7 +287,7 @@ def test_tenant_is_allowed_r13_inactive_contract_is_not_allowed() -> None:
 def test_tenant_is_allowed_r1_individual_rules_count_only_with_their_option() -> None:
     option = OptionFactory()
     rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
-    v2 = posted_version(rules_doc, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(rules_doc, mode=ConsentMode.EXPLICIT, **GATED)
     with_option = bound_tenant(rules_doc)
     without = ContractFactory(product=option.product)
     with clock.frozen_at(EFFECTIVE_ON):
@@ -244,10 +301,11 @@ LATER_NOTICE, LATER_EFFECTIVE, DURING_V3 = date(2025, 5, 1), date(2025, 6, 1), d
 
 
 def _explicit_v2_in_force_then_v3_posted(v3_mode: str = ConsentMode.DEEMED):
-    """V2 (explicit) took effect on EFFECTIVE_ON through the job; V3 is posted after it."""
+    """V2 (explicit, with a gating policy) took effect on EFFECTIVE_ON through the job; V3 is
+    posted after it."""
     document = DocumentFactory()
     v1 = VersionFactory(document=document)
-    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT, **GATED)
     silent = bound_tenant(document).tenant
     accepted = bound_tenant(document).tenant
     consent_states_open(version=v2)
@@ -297,15 +355,18 @@ def test_tenant_is_allowed_r4_r6_rejecting_the_newer_version_keeps_the_gate_and_
 
 def test_tenant_is_allowed_r4_explicit_silence_blocks_on_the_effective_day_before_the_job() -> None:
     """The status check agrees with the job before it has run: an explicit version in force,
-    a tenant bound on its effective date, no answer → outstanding (R4)."""
+    a tenant bound on its effective date, no answer → outstanding (R4); under a gating policy
+    it withholds the service once the grace period has run, job or no job."""
     document = DocumentFactory()
     VersionFactory(document=document, status=VersionStatus.SUPERSEDED)
-    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT, **GATED)
     tenant = bound_tenant(document).tenant
     consent_states_open(version=v2)
     TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
     newcomer = bound_tenant(document, start_date=date(2025, 4, 5)).tenant
     check = _check(tenant, document.product, on=EFFECTIVE_ON)
+    assert (check.allowed, check.flags) == (True, (FLAG_OUTSTANDING,))  # grace period
+    check = _check(tenant, document.product, on=GATE_FROM)
     assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
     assert _check(newcomer, document.product, on=AFTER).allowed is True
 
