@@ -27,6 +27,7 @@ from agreements.selectors.consents.status_check import (
     tenant_is_allowed,
 )
 from agreements.selectors.consents.statuses import consent_status_for_tenant
+from agreements.services import contracts as contract_services
 from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_states_open
@@ -408,3 +409,64 @@ def test_ledger_for_tenant_ledger_chain_order_and_auth_scope() -> None:
     assert list(ledger_for_tenant(scope=Scope.staff(StaffFactory()), tenant=tenant)) == rows
     with pytest.raises(NotFound):
         ledger_for_tenant(scope=admin_scope(TenantFactory()), tenant=tenant)
+
+
+# --- R4: answers owed only by contracts bound on the effective date ----------------------------
+
+
+def test_consent_status_r4_a_2022_revision_is_not_pending_for_a_contract_from_2026() -> None:
+    document = DocumentFactory()
+    v2022 = posted_version(
+        document,
+        mode=ConsentMode.EXPLICIT,
+        notice_on=date(2022, 4, 11),
+        effective_on=date(2022, 4, 19),
+        status=VersionStatus.EFFECTIVE,
+    )
+    tenant = bound_tenant(document, start_date=date(2026, 1, 5)).tenant
+    with clock.frozen_at(date(2026, 2, 1)):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+        check = _check(tenant, document.product, on=date(2026, 2, 1))
+    assert (status.version, status.version_in_force) == (v2022, v2022)
+    assert status.owed is False
+    assert status.status != ConsentStatus.OUTSTANDING
+    assert (status.allowed_answers, status.deadline) == (frozenset(), None)
+    assert (check.allowed, check.flags) == (True, ())
+
+
+@pytest.mark.parametrize("end_via", ["non_renewal", "termination"])
+def test_consent_status_r4_a_revision_effective_after_the_contract_ends_is_not_pending(
+    end_via: str,
+) -> None:
+    document = DocumentFactory()
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)  # effective 2025-04-01
+    contract = bound_tenant(document, auto_renew=True, notice_months=1)
+    tenant = contract.tenant
+    consent_states_open(version=v2)
+    with clock.frozen_at(date(2025, 2, 20)):
+        if end_via == "non_renewal":
+            contract_services.non_renewal_request(
+                scope=admin_scope(tenant), contract=contract, end_date=None
+            )
+        else:
+            contract_services.termination_request(
+                scope=admin_scope(tenant), contract=contract, end_date=date(2025, 3, 20), note=""
+            )
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+    assert status.pending_version == v2
+    assert status.owed is False
+    assert (status.allowed_answers, status.deadline) == (frozenset(), None)
+
+
+def test_consent_status_r4_a_contract_bound_on_the_effective_date_still_owes_it() -> None:
+    document = DocumentFactory()
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(document, start_date=date(2025, 3, 1)).tenant
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+    assert status.version == v2
+    assert status.owed is True
+    assert status.allowed_answers == {Answer.ACCEPTED, Answer.REJECTED}
