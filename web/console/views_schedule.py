@@ -20,7 +20,6 @@ from web.console.forms_versions import ScheduleForm, WithdrawForm
 from web.console.presenters import diff_counts
 from web.console.views_versions import FIELD_FOR_CODE, draft_or_refuse, version_or_404
 
-
 # Where the schedule service's refusals of the gating policy (R4) land on the form.
 SCHEDULE_FIELD_FOR_CODE = {
     **FIELD_FOR_CODE,
