@@ -62,3 +62,21 @@ def test_status_api_r4_gating_policy_withholds_after_its_grace_period(
     data = _status(world, on)
     assert (data["allowed"], data["flags"]) == (allowed, ["consent_outstanding"])
     assert [v["gate_from"] for v in data["versions"]] == ["2025-04-15"]
+
+
+def test_consent_status_api_r4_a_revision_after_the_filed_end_is_not_owed(world: World) -> None:
+    """A revision effective 2025-04-01 is owed while a contract binds the tenant that day;
+    once both its contracts have terminations filed for 2025-03-20, it is not."""
+    client = world.client("own_partner")
+    (row,) = json.loads(client.get(f"/api/v1/tenants/{world.tenant.pk}/consents/").content)
+    assert (row["owed"], row["deadline"]) == (True, "2025-03-31")
+    with clock.frozen_at(date(2025, 3, 10)):
+        for contract in (world.contract, world.renewing):
+            response = client.post(
+                f"/api/v1/contracts/{contract.pk}/terminations/",
+                {"end_date": "2025-03-20", "reason": "customer_request"},
+                format="json",
+            )
+            assert response.status_code == 201, response.content
+    (row,) = json.loads(client.get(f"/api/v1/tenants/{world.tenant.pk}/consents/").content)
+    assert (row["owed"], row["allowed_answers"], row["deadline"]) == (False, [], None)
