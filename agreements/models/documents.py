@@ -80,6 +80,15 @@ class TermsVersion(TimeStamped):
     change_clause = models.CharField(
         _("根拠とする変更条項"), max_length=255, blank=True, default="第２条（本規約の変更）"
     )
+    # R4: whether an `outstanding` tenant loses the status API's `allowed` at all. The seeds give
+    # no right to withhold the service from a silent customer, so it is off unless a publisher
+    # turns it on when scheduling, with the legal rationale and a grace period after the
+    # effective date (the schedule's audit row records all three).
+    gating_enabled = models.BooleanField(_("未同意時の利用制限"), default=False)
+    gating_rationale = models.TextField(_("利用制限の法的根拠"), blank=True)
+    gating_grace_days = models.PositiveSmallIntegerField(
+        _("利用制限までの猶予期間（日）"), null=True, blank=True
+    )
     # The notice's change categories: [{"kind": "substantive", "title": "自動更新への対応"}, ...]
     categories = models.JSONField(_("変更区分"), default=list, blank=True)
     notice_title = models.CharField(_("お知らせの題名"), max_length=255, blank=True)
@@ -130,6 +139,12 @@ class TermsVersion(TimeStamped):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(effective_on__isnull=False),
                 name="version_dated_unless_draft",
+            ),
+            # R4: a gating policy always carries its rationale and a grace period.
+            models.CheckConstraint(
+                condition=Q(gating_enabled=False)
+                | (Q(gating_grace_days__gte=1) & ~Q(gating_rationale="")),
+                name="version_gating_has_rationale_and_grace",
             ),
             models.CheckConstraint(
                 condition=Q(notice_on__isnull=True)

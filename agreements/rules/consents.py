@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from agreements.enums import Answer, ConsentMode, ConsentStatus
 
@@ -151,13 +152,57 @@ def status_after_effective(
     return ConsentStatus.NO_ANSWER
 
 
-def is_tenant_allowed(*, contract_active: bool, statuses: Iterable[ConsentStatus]) -> bool:
+# --- R4: who owes an answer, and the gating policy --------------------------------------------
+
+
+def answer_owed(*, effective_on: date, spans: Iterable[tuple[date, date | None]]) -> bool:
+    """Whether a tenant owes an answer to a version taking effect on `effective_on` (R1, R4).
+
+    `spans` are the tenant's contracts that the document binds, as (start, known end; None
+    while open-ended). Only a contract in force on the effective date is bound by the change:
+    a tenant that contracted after it took effect agreed to it by contracting, and one whose
+    contracts all end before it takes effect is never bound by it.
+    """
+    return any(
+        start <= effective_on and (end is None or end >= effective_on) for start, end in spans
+    )
+
+
+def gate_from(*, effective_on: date, grace_days: int) -> date:
+    """The first day an `outstanding` tenant loses `allowed` under a gating policy (R4): the
+    grace period counts from the effective date, that day included."""
+    return effective_on + timedelta(days=grace_days)
+
+
+def gate_in_force(
+    *, gating_enabled: bool, effective_on: date | None, grace_days: int | None, today: date
+) -> bool:
+    """Whether silence on a version may withhold the service today (R4): only when a publisher
+    set the version's gating policy and its grace period has run. Off by default."""
+    if not gating_enabled or effective_on is None or not grace_days:
+        return False
+    return today >= gate_from(effective_on=effective_on, grace_days=grace_days)
+
+
+@dataclass(frozen=True)
+class DocumentAnswer:
+    """One bound document as the status API weighs it: the tenant's status and whether the
+    version it is outstanding on has a gating policy in force today."""
+
+    status: ConsentStatus
+    gate_in_force: bool = False
+
+
+def is_tenant_allowed(*, contract_active: bool, documents: Iterable[DocumentAnswer]) -> bool:
     """The status API's `allowed` (docs/rules.md, consent truth table; R4).
 
-    False without an active contract or when any bound document is `outstanding`. A
-    `rejected` tenant stays allowed (flagged) until its case takes effect and ends the
-    contract.
+    False without an active contract. Silence is no ground for withholding the service in
+    either product's terms, so an `outstanding` document makes it false only where the
+    version's gating policy is in force (set by a publisher, grace period run). A `rejected`
+    tenant stays allowed (flagged) until its case takes effect and ends the contract.
     """
     if not contract_active:
         return False
-    return all(ConsentStatus(status) != ConsentStatus.OUTSTANDING for status in statuses)
+    return not any(
+        ConsentStatus(d.status) == ConsentStatus.OUTSTANDING and d.gate_in_force for d in documents
+    )

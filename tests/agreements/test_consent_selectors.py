@@ -27,6 +27,7 @@ from agreements.selectors.consents.status_check import (
     tenant_is_allowed,
 )
 from agreements.selectors.consents.statuses import consent_status_for_tenant
+from agreements.services import contracts as contract_services
 from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_states_open
@@ -191,13 +192,70 @@ def test_tenant_is_allowed_r4_accepted_tenant_is_allowed_with_binding_versions()
     )
 
 
+# R4: a gating policy a publisher set (rationale, grace period); the tests of the gate's
+# mechanics use it, since without one `outstanding` never withholds the service.
+GATED = {
+    "gating_enabled": True,
+    "gating_rationale": "個別契約第5条により、同意のないお客様への提供を停止できる。",
+    "gating_grace_days": 7,
+}
+GATE_FROM = date(2025, 4, 8)  # EFFECTIVE_ON + 7 days
+
+
 def test_tenant_is_allowed_r4_outstanding_is_not_allowed() -> None:
-    v2 = posted_version(mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
     tenant = bound_tenant(v2.document).tenant
     with clock.frozen_at(EFFECTIVE_ON):
         consents_apply_effective(version=v2, today=EFFECTIVE_ON)
     check = _check(tenant, v2.document.product)
     assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
+
+
+def test_tenant_is_allowed_r4_outstanding_without_gating_policy_stays_allowed_flagged() -> None:
+    """The seeds give no right to withhold the service from a silent customer: without a
+    policy an outstanding tenant stays allowed, flagged, for the product to remind it."""
+    v2 = posted_version(mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(v2.document).tenant
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    check = _check(tenant, v2.document.product)
+    assert (check.allowed, check.flags) == (True, (FLAG_OUTSTANDING,))
+    assert [(b.status, b.gate_from) for b in check.versions] == [(ConsentStatus.OUTSTANDING, None)]
+
+
+@pytest.mark.parametrize(
+    ("on", "allowed"),
+    [
+        (EFFECTIVE_ON, True),  # the grace period starts on the effective date
+        (date(2025, 4, 7), True),  # its last day
+        (GATE_FROM, False),  # the first day after it
+        (date(2025, 5, 1), False),
+    ],
+)
+def test_tenant_is_allowed_r4_gating_policy_withholds_only_after_its_grace_period(
+    on: date, allowed: bool
+) -> None:
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
+    tenant = bound_tenant(v2.document).tenant
+    consent_states_open(version=v2)
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    check = _check(tenant, v2.document.product, on=on)
+    assert (check.allowed, check.flags) == (allowed, (FLAG_OUTSTANDING,))
+    assert [b.gate_from for b in check.versions] == [GATE_FROM]
+
+
+def test_tenant_is_allowed_r4_gating_policy_never_touches_an_answering_tenant() -> None:
+    v2 = posted_version(mode=ConsentMode.EXPLICIT, **GATED)
+    accepted = bound_tenant(v2.document).tenant
+    consent_states_open(version=v2)
+    _answer(accepted, v2, "accepted")
+    TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
+    with clock.frozen_at(EFFECTIVE_ON):
+        consents_apply_effective(version=v2, today=EFFECTIVE_ON)
+    check = _check(accepted, v2.document.product, on=date(2025, 5, 1))
+    assert (check.allowed, check.flags) == (True, ())
 
 
 def test_tenant_is_allowed_r6_rejected_stays_allowed_but_flagged() -> None:
@@ -232,7 +290,7 @@ def test_tenant_is_allowed_r13_inactive_contract_is_not_allowed() -> None:
 def test_tenant_is_allowed_r1_individual_rules_count_only_with_their_option() -> None:
     option = OptionFactory()
     rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
-    v2 = posted_version(rules_doc, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(rules_doc, mode=ConsentMode.EXPLICIT, **GATED)
     with_option = bound_tenant(rules_doc)
     without = ContractFactory(product=option.product)
     with clock.frozen_at(EFFECTIVE_ON):
@@ -246,10 +304,11 @@ LATER_NOTICE, LATER_EFFECTIVE, DURING_V3 = date(2025, 5, 1), date(2025, 6, 1), d
 
 
 def _explicit_v2_in_force_then_v3_posted(v3_mode: str = ConsentMode.DEEMED):
-    """V2 (explicit) took effect on EFFECTIVE_ON through the job; V3 is posted after it."""
+    """V2 (explicit, with a gating policy) took effect on EFFECTIVE_ON through the job; V3 is
+    posted after it."""
     document = DocumentFactory()
     v1 = VersionFactory(document=document)
-    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT, **GATED)
     silent = bound_tenant(document).tenant
     accepted = bound_tenant(document).tenant
     consent_states_open(version=v2)
@@ -299,15 +358,18 @@ def test_tenant_is_allowed_r4_r6_rejecting_the_newer_version_keeps_the_gate_and_
 
 def test_tenant_is_allowed_r4_explicit_silence_blocks_on_the_effective_day_before_the_job() -> None:
     """The status check agrees with the job before it has run: an explicit version in force,
-    a tenant bound on its effective date, no answer → outstanding (R4)."""
+    a tenant bound on its effective date, no answer → outstanding (R4); under a gating policy
+    it withholds the service once the grace period has run, job or no job."""
     document = DocumentFactory()
     VersionFactory(document=document, status=VersionStatus.SUPERSEDED)
-    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT, **GATED)
     tenant = bound_tenant(document).tenant
     consent_states_open(version=v2)
     TermsVersion.objects.filter(pk=v2.pk).update(status=VersionStatus.EFFECTIVE)
     newcomer = bound_tenant(document, start_date=date(2025, 4, 5)).tenant
     check = _check(tenant, document.product, on=EFFECTIVE_ON)
+    assert (check.allowed, check.flags) == (True, (FLAG_OUTSTANDING,))  # grace period
+    check = _check(tenant, document.product, on=GATE_FROM)
     assert (check.allowed, check.flags) == (False, (FLAG_OUTSTANDING,))
     assert _check(newcomer, document.product, on=AFTER).allowed is True
 
@@ -349,3 +411,64 @@ def test_ledger_for_tenant_ledger_chain_order_and_auth_scope() -> None:
     assert list(ledger_for_tenant(scope=Scope.staff(StaffFactory()), tenant=tenant)) == rows
     with pytest.raises(NotFound):
         ledger_for_tenant(scope=admin_scope(TenantFactory()), tenant=tenant)
+
+
+# --- R4: answers owed only by contracts bound on the effective date ----------------------------
+
+
+def test_consent_status_r4_a_2022_revision_is_not_pending_for_a_contract_from_2026() -> None:
+    document = DocumentFactory()
+    v2022 = posted_version(
+        document,
+        mode=ConsentMode.EXPLICIT,
+        notice_on=date(2022, 4, 11),
+        effective_on=date(2022, 4, 19),
+        status=VersionStatus.EFFECTIVE,
+    )
+    tenant = bound_tenant(document, start_date=date(2026, 1, 5)).tenant
+    with clock.frozen_at(date(2026, 2, 1)):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+        check = _check(tenant, document.product, on=date(2026, 2, 1))
+    assert (status.version, status.version_in_force) == (v2022, v2022)
+    assert status.owed is False
+    assert status.status != ConsentStatus.OUTSTANDING
+    assert (status.allowed_answers, status.deadline) == (frozenset(), None)
+    assert (check.allowed, check.flags) == (True, ())
+
+
+@pytest.mark.parametrize("end_via", ["non_renewal", "termination"])
+def test_consent_status_r4_a_revision_effective_after_the_contract_ends_is_not_pending(
+    end_via: str,
+) -> None:
+    document = DocumentFactory()
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)  # effective 2025-04-01
+    contract = bound_tenant(document, auto_renew=True, notice_months=1)
+    tenant = contract.tenant
+    consent_states_open(version=v2)
+    with clock.frozen_at(date(2025, 2, 20)):
+        if end_via == "non_renewal":
+            contract_services.non_renewal_request(
+                scope=admin_scope(tenant), contract=contract, end_date=None
+            )
+        else:
+            contract_services.termination_request(
+                scope=admin_scope(tenant), contract=contract, end_date=date(2025, 3, 20), note=""
+            )
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+    assert status.pending_version == v2
+    assert status.owed is False
+    assert (status.allowed_answers, status.deadline) == (frozenset(), None)
+
+
+def test_consent_status_r4_a_contract_bound_on_the_effective_date_still_owes_it() -> None:
+    document = DocumentFactory()
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(document, start_date=date(2025, 3, 1)).tenant
+    with clock.frozen_at(BEFORE):
+        (status,) = consent_status_for_tenant(scope=admin_scope(tenant), tenant=tenant)
+    assert status.version == v2
+    assert status.owed is True
+    assert status.allowed_answers == {Answer.ACCEPTED, Answer.REJECTED}

@@ -23,9 +23,13 @@ from agreements.enums import (
 from agreements.rules.binding import ActiveContract, binding_documents, is_document_binding
 from agreements.rules.consents import (
     REJECT_AFTER_EFFECTIVE,
+    DocumentAnswer,
     TransitionNotAllowed,
     allowed_answers,
+    answer_owed,
     consent_transition,
+    gate_from,
+    gate_in_force,
     is_tenant_allowed,
     status_after_effective,
 )
@@ -1258,11 +1262,86 @@ def test_status_after_effective_r4_outstanding_may_then_reject() -> None:
 def test_is_tenant_allowed_r4(
     contract_active: bool, statuses: list[ConsentStatus], allowed: bool
 ) -> None:
-    assert is_tenant_allowed(contract_active=contract_active, statuses=statuses) is allowed
+    """Under a gating policy in force (set by a publisher, grace period run)."""
+    documents = [DocumentAnswer(status=s, gate_in_force=True) for s in statuses]
+    assert is_tenant_allowed(contract_active=contract_active, documents=documents) is allowed
+
+
+@pytest.mark.parametrize(
+    ("statuses", "allowed"),
+    [
+        ([S.OUTSTANDING], True),  # silence alone withholds nothing
+        ([S.ACCEPTED, S.OUTSTANDING], True),
+        ([S.REJECTED, S.OUTSTANDING], True),
+    ],
+)
+def test_is_tenant_allowed_r4_outstanding_without_gating_policy_is_allowed(
+    statuses: list[ConsentStatus], allowed: bool
+) -> None:
+    documents = [DocumentAnswer(status=s) for s in statuses]
+    assert is_tenant_allowed(contract_active=True, documents=documents) is allowed
 
 
 def test_is_tenant_allowed_r4_accepts_a_generator() -> None:
-    assert is_tenant_allowed(contract_active=True, statuses=(s for s in [S.OUTSTANDING])) is False
+    documents = (DocumentAnswer(status=s, gate_in_force=True) for s in [S.OUTSTANDING])
+    assert is_tenant_allowed(contract_active=True, documents=documents) is False
+
+
+@pytest.mark.parametrize(
+    ("enabled", "effective_on", "grace", "today", "in_force"),
+    [
+        (False, date(2025, 4, 1), 14, date(2026, 1, 1), False),  # default: off
+        (True, date(2025, 4, 1), 14, date(2025, 4, 1), False),  # grace starts on the date
+        (True, date(2025, 4, 1), 14, date(2025, 4, 14), False),  # its 14th day
+        (True, date(2025, 4, 1), 14, date(2025, 4, 15), True),
+        (True, date(2025, 1, 31), 30, date(2025, 3, 2), True),  # across February
+        (True, date(2025, 1, 31), 30, date(2025, 3, 1), False),
+        (True, date(2024, 2, 29), 1, date(2024, 3, 1), True),  # leap day
+        (True, date(2025, 4, 1), None, date(2026, 1, 1), False),  # no grace: no policy
+        (True, None, 14, date(2026, 1, 1), False),  # not dated
+    ],
+)
+def test_gate_in_force_r4_policy_and_grace_period(
+    enabled: bool, effective_on: date | None, grace: int | None, today: date, in_force: bool
+) -> None:
+    assert (
+        gate_in_force(
+            gating_enabled=enabled, effective_on=effective_on, grace_days=grace, today=today
+        )
+        is in_force
+    )
+
+
+def test_gate_from_r4_counts_the_effective_date_as_the_first_day_of_grace() -> None:
+    assert gate_from(effective_on=date(2025, 4, 1), grace_days=14) == date(2025, 4, 15)
+    assert gate_from(effective_on=date(2024, 12, 25), grace_days=7) == date(2025, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "spans", "owed"),
+    [
+        # a 2022 revision, a contract from 2026: contracted under it, nothing owed
+        (date(2022, 4, 19), [(date(2026, 1, 5), None)], False),
+        # in force on the date (start day and last day both count)
+        (date(2025, 4, 1), [(date(2025, 4, 1), None)], True),
+        (date(2025, 4, 1), [(date(2024, 4, 1), date(2025, 4, 1))], True),
+        # the contract ends the day before the revision takes effect
+        (date(2025, 4, 1), [(date(2024, 4, 1), date(2025, 3, 31))], False),
+        # a leap-day end and a revision on 1 March
+        (date(2024, 3, 1), [(date(2023, 3, 1), date(2024, 2, 29))], False),
+        # one of two contracts binds it
+        (
+            date(2025, 4, 1),
+            [(date(2024, 4, 1), date(2025, 3, 31)), (date(2025, 3, 1), None)],
+            True,
+        ),
+        (date(2025, 4, 1), [], False),
+    ],
+)
+def test_answer_owed_r4_only_for_contracts_bound_on_the_effective_date(
+    effective_on: date, spans: list[tuple[date, date | None]], owed: bool
+) -> None:
+    assert answer_owed(effective_on=effective_on, spans=spans) is owed
 
 
 # --- R1 binding documents -------------------------------------------------------------

@@ -40,6 +40,7 @@ def test_invited_colleague_sets_a_password_and_logs_in(page: Page, live_server, 
         world = build_world(name="株式会社招待テスト")
         # The admin answers and invites a colleague through the members page.
         portal_login(page, base, world.admin.user.username)
+        page.get_by_test_id("gate-banner").get_by_role("link").click()
         page.get_by_test_id("accept").click()
         page.goto(f"{base}/portal/members/")
         page.fill("#id_email", "hanako@customer.example")
@@ -69,16 +70,19 @@ def test_invited_colleague_sets_a_password_and_logs_in(page: Page, live_server, 
         expect(page.get_by_role("heading", name="株式会社招待テスト")).to_be_visible()
 
 
-def test_admin_is_gated_reviews_accepts_and_verifies_the_receipt(
+def test_admin_sees_the_banner_reviews_accepts_and_verifies_the_receipt(
     page: Page, live_server, shot, tmp_path
 ) -> None:
     base = live_server.url
     with time_machine.travel(REVIEW_DAY, tick=True):
         world = build_world(name="株式会社同意テスト")
         portal_login(page, base, world.admin.user.username)
-        # The gate: the pending explicit revision comes before any other page.
-        expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")
+        # R4: the pending explicit revision is a banner and the home page's first item; no
+        # page is blocked (the contracts page opens as itself).
+        expect(page).to_have_url(f"{base}/portal/")
         page.goto(f"{base}/portal/contracts/")
+        expect(page).to_have_url(f"{base}/portal/contracts/")
+        page.get_by_test_id("gate-banner").get_by_role("link").click()
         expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")
         expect(page.get_by_test_id("diff-table").locator("ins").first).to_be_visible()
         expect(page.get_by_test_id("reject-consequence")).to_contain_text("2025年4月9日")
@@ -119,6 +123,7 @@ def test_another_admin_rejects_and_the_case_exists(page: Page, live_server, shot
     with time_machine.travel(REVIEW_DAY, tick=True):
         world = build_world(name="株式会社拒否テスト")
         portal_login(page, base, world.admin.user.username)
+        page.get_by_test_id("gate-banner").get_by_role("link").click()
         expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")
         page.get_by_test_id("reject").click()
         expect(page.get_by_role("heading", name="改定を拒否する前にご確認ください")).to_be_visible()
@@ -205,7 +210,7 @@ def test_portal_pages_fit_a_phone_screen(page: Page, live_server, shot) -> None:
     with time_machine.travel(REVIEW_DAY, tick=True):
         world = build_world(name="株式会社スマホ")
         portal_login(page, base, world.admin.user.username)
-        expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")
+        expect(page).to_have_url(f"{base}/portal/")
         pages = {
             "review": f"/portal/changes/{world.v2.pk}/",
             "home": "/portal/",

@@ -47,7 +47,13 @@ class World:
     viewer: Membership
 
 
-def build_world(*, name: str = "ポータル商事株式会社", mode: str = ConsentMode.EXPLICIT) -> World:
+def build_world(
+    *,
+    name: str = "ポータル商事株式会社",
+    mode: str = ConsentMode.EXPLICIT,
+    notice_on: date = date(2025, 3, 1),
+    effective_on: date = date(2025, 4, 1),
+) -> World:
     product = idplus_product()
     tenant = TenantFactory(name=name)
     contract = make_contract(tenant=tenant, product=product, start_date=date(2024, 4, 1))
@@ -67,6 +73,8 @@ def build_world(*, name: str = "ポータル商事株式会社", mode: str = Con
             articles=V2_ARTICLES,
             legal_basis="explicit_consent" if mode == ConsentMode.EXPLICIT else "reasonable",
             categories=[{"kind": "substantive", "title": "自動更新への対応"}],
+            notice_on=notice_on,
+            effective_on=effective_on,
         )
     consent_states_open(version=v2)
     admin = MembershipFactory(

@@ -113,8 +113,10 @@ def test_invitation_accept_sets_a_password_and_signs_in(world) -> None:
     membership = Membership.objects.get(user__username="new.colleague@customer.example")
     assert (membership.tenant_id, membership.role) == (world.tenant.pk, Role.ADMIN)
     assert membership.user.check_password("a-strong-pass-42")
-    # Signed in, and the admin is gated to the pending explicit revision at once.
-    assert client.get("/portal/")["Location"] == f"/portal/changes/{world.v2.pk}/"
+    # Signed in; the pending explicit revision is the home page's banner and first item (R4).
+    home = client.get("/portal/")
+    assert home.status_code == 200
+    assert f"/portal/changes/{world.v2.pk}/" in home.content.decode()
     # The link is used up.
     assert Client().get(f"/portal/invitations/{token}/").status_code == 410
 

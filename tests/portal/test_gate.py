@@ -1,5 +1,7 @@
-"""The consent gate: admins are sent to the pending explicit revision first, viewers see a
-banner, and the lookup costs at most one query cold and none warm."""
+"""The pending-answer banner (R4): a tenant whose explicit-consent answer is pending sees a
+banner on every page and the change first on the home page, and keeps every contractual right
+(contracts, non-renewal, termination, deletion, receipts, members) before and after the
+effective date; the lookup costs at most one query cold and none warm."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from datetime import date
 import pytest
 from django.test import RequestFactory
 
-from agreements.enums import ConsentMode, ConsentStatus
-from agreements.models import ConsentState
+from agreements.enums import ConsentMode, ConsentStatus, NonRenewalStatus, TerminationReason
+from agreements.models import ConsentState, DataDeletion, NonRenewalRequest, Termination
 from agreements.services.consents import consent_answer, consents_apply_effective
+from agreements.services.contracts.roll import contracts_roll_due
 from core import clock
 from tenants.scope import Scope
 from tests.factories.tenants import StaffFactory
@@ -21,21 +24,114 @@ from web.requests import PortalContext
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
+RIGHTS_PAGES = ("/portal/", "/portal/contracts/", "/portal/receipts/", "/portal/members/")
+# The ID+ contract's first period ends 2025-03-31; its non-renewal deadline is 2025-02-28.
+DEADLINE = date(2025, 2, 28)
 
-def test_gate_admin_is_sent_to_the_pending_explicit_revision(world, admin_client) -> None:
-    review = f"/portal/changes/{world.v2.pk}/"
-    for url in ("/portal/", "/portal/contracts/", "/portal/receipts/", "/portal/members/"):
+
+def _banner(body: str, version_id: int) -> bool:
+    return 'data-testid="gate-banner"' in body and f"/portal/changes/{version_id}/" in body
+
+
+def test_gate_r4_admin_is_never_redirected_and_sees_the_banner(world, admin_client) -> None:
+    for url in (*RIGHTS_PAGES, f"/portal/contracts/{world.contract.pk}/"):
         response = admin_client.get(url)
-        assert (response.status_code, response["Location"]) == (302, review)
-    page = admin_client.get(review)
-    assert page.status_code == 200
-    assert "回答するまで、ポータルの他の画面は使えません" in page.content.decode()
+        assert response.status_code == 200, url
+        assert _banner(response.content.decode(), world.v2.pk), url
+    page = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert "ポータルの他の画面は使えません" not in page
+    assert "契約上のお手続きはこれまでどおりご利用いただけます" in page
 
 
-def test_gate_opens_after_the_admin_answers(world, admin_client) -> None:
-    assert admin_client.get("/portal/").status_code == 302
+def test_gate_r4_home_page_lists_the_pending_answer_first(world, admin_client) -> None:
+    body = admin_client.get("/portal/").content.decode()
+    pending = body.index('id="pending-heading"')
+    assert pending < body.index('id="contracts-heading"') < body.index('id="documents-heading"')
+    assert body.index(f"/portal/changes/{world.v2.pk}/", pending) < body.index(
+        'id="contracts-heading"'
+    )
+
+
+def test_gate_r4_banner_goes_once_the_admin_answers(world, admin_client) -> None:
+    assert _banner(admin_client.get("/portal/").content.decode(), world.v2.pk)
     admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"})
-    assert admin_client.get("/portal/").status_code == 200
+    response = admin_client.get("/portal/")
+    assert response.status_code == 200
+    assert 'data-testid="gate-banner"' not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("notice_on", "effective_on"),
+    [
+        (date(2025, 2, 10), date(2025, 3, 15)),  # before the effective date: `no_answer`
+        (date(2025, 1, 10), date(2025, 2, 20)),  # after it: `outstanding`
+    ],
+    ids=["before-effective", "after-effective"],
+)
+def test_gate_r4_non_renewal_on_its_deadline_day_is_recorded(
+    db, notice_on: date, effective_on: date
+) -> None:
+    with clock.frozen_at(notice_on):
+        world = build_world(
+            name="期限日商事株式会社", notice_on=notice_on, effective_on=effective_on
+        )
+    client = signed_in(world.admin)
+    contract = world.contract
+    with clock.frozen_at(DEADLINE):
+        if effective_on <= DEADLINE:
+            consents_apply_effective(version=world.v2, today=effective_on)
+        page = client.get(f"/portal/contracts/{contract.pk}/")
+        assert page.status_code == 200
+        assert _banner(page.content.decode(), world.v2.pk)
+        response = client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/portal/contracts/{contract.pk}/",
+    )
+    request = NonRenewalRequest.objects.get(contract=contract)
+    assert (request.end_date, request.deadline, request.status) == (
+        date(2025, 3, 31),
+        DEADLINE,
+        NonRenewalStatus.ACTIVE,
+    )
+
+
+@pytest.mark.parametrize("on", [date(2025, 3, 10), date(2025, 4, 2)], ids=["before", "after"])
+def test_gate_r4_termination_and_deletion_work_with_an_answer_pending(db, on: date) -> None:
+    with clock.frozen_at(date(2025, 3, 10)):
+        world = build_world(name=f"解約{on.day}商事株式会社")
+    client = signed_in(world.admin)
+    contract = world.contract
+    if on > world.v2.effective_on:
+        # Let the first period run on: renew it as the lifecycle would have on 2025-04-01.
+        with clock.frozen_at(date(2025, 4, 1)):
+            contracts_roll_due(today=date(2025, 4, 1))
+            consents_apply_effective(version=world.v2, today=date(2025, 4, 1))
+    end = date(2025, 3, 25) if on < world.v2.effective_on else date(2025, 4, 20)
+    with clock.frozen_at(on):
+        assert gate_items(world.tenant.pk), "an answer is pending"
+        response = client.post(
+            f"/portal/contracts/{contract.pk}/termination/",
+            {"end_date": end.isoformat(), "confirm": "on"},
+        )
+        assert response.status_code == 302
+        deletion = client.post(f"/portal/contracts/{contract.pk}/deletion/", {"confirm": "on"})
+        assert deletion.status_code == 302
+    termination = Termination.objects.get(contract=contract)
+    assert (termination.end_date, termination.reason) == (end, TerminationReason.CUSTOMER_REQUEST)
+    assert DataDeletion.objects.filter(contract=contract).exists()
+
+
+def test_gate_r4_receipts_and_members_work_with_an_answer_pending(world, admin_client) -> None:
+    invited = admin_client.post(
+        "/portal/members/invite/", {"email": "colleague@customer.example", "role": "viewer"}
+    )
+    assert invited.status_code == 302
+    assert "/portal/changes/" not in invited["Location"]
+    admin_client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "rejected"})
+    # A rejection keeps the banner off (answered) and its receipt readable.
+    receipts = admin_client.get("/portal/receipts/")
+    assert receipts.status_code == 200
 
 
 def test_gate_viewer_sees_a_banner_not_a_redirect(world, viewer_client) -> None:
@@ -53,13 +149,29 @@ def test_gate_ignores_deemed_mode_revisions(db, today) -> None:
     assert signed_in(world.admin).get("/portal/").status_code == 200
 
 
-def test_gate_outstanding_after_the_effective_date_still_gates(world, admin_client) -> None:
+def test_gate_r4_outstanding_after_the_effective_date_keeps_the_banner(world, admin_client) -> None:
     with clock.frozen_at(date(2025, 4, 2)):
         consents_apply_effective(version=world.v2, today=date(2025, 4, 2))
         state = ConsentState.objects.get(tenant=world.tenant, document=world.document)
         assert state.status == ConsentStatus.OUTSTANDING
         response = admin_client.get("/portal/contracts/")
-    assert response["Location"] == f"/portal/changes/{world.v2.pk}/"
+    assert response.status_code == 200
+    assert _banner(response.content.decode(), world.v2.pk)
+
+
+def test_gate_r4_no_banner_for_a_revision_effective_after_the_filed_end(
+    world, admin_client
+) -> None:
+    """A termination ending before the revision takes effect: no answer is owed (R4)."""
+    admin_client.post(
+        f"/portal/contracts/{world.contract.pk}/termination/",
+        {"end_date": "2025-03-25", "confirm": "on"},
+    )
+    gate_invalidate(world.tenant.pk)
+    assert gate_items(world.tenant.pk) == ()
+    body = admin_client.get("/portal/").content.decode()
+    assert 'data-testid="gate-banner"' not in body
+    assert 'data-testid="pending-document"' not in body
 
 
 def test_gate_does_not_gate_a_tenant_whose_contract_ended(world) -> None:
@@ -101,9 +213,14 @@ def test_gate_middleware_adds_at_most_one_query_cold_and_none_warm(
     gate_invalidate(world.tenant.pk)
     with django_assert_max_num_queries(1):
         cold = middleware.process_view(request, view, (), {})
+        cold_items = request.consent_gate
     with django_assert_num_queries(0):
         warm = middleware.process_view(request, view, (), {})
-    assert cold["Location"] == warm["Location"] == f"/portal/changes/{world.v2.pk}/"
+    # R4: it never answers for the view (no redirect), it only sets the banner's items.
+    assert cold is None
+    assert warm is None
+    assert [item.version_id for item in cold_items] == [world.v2.pk]
+    assert request.consent_gate == cold_items
 
 
 def test_gate_answer_invalidates_the_cached_lookup(world, admin_client) -> None:

@@ -89,6 +89,12 @@ class DocumentStatusOutput(serializers.Serializer):
     deadline = serializers.DateField(
         allow_null=True, help_text=_("効力発生前に回答できる最終日（効力発生後は null）")
     )
+    owed = serializers.BooleanField(
+        help_text=_(
+            "この版への回答が必要か。効力発生日にこの文書に基づく契約がない場合（契約開始前に効力を生じた版、"
+            "届け出た終了日の後に効力を生じる版）は false で、回答は求められない（R4）"
+        )
+    )
     record = ConsentRecordOutput(allow_null=True, help_text=_("現在の状況を作った台帳の行"))
     case = CaseOutput(allow_null=True, help_text=_("拒否による解約案件（R6）。なければ null"))
 

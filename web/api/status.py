@@ -45,6 +45,13 @@ class BindingVersionOutput(serializers.Serializer):
     )
     pending_version_label = serializers.CharField(allow_null=True, help_text=_("その版の表示"))
     status = serializers.ChoiceField(choices=ConsentStatus.choices, help_text=_("同意の状況"))
+    gate_from = serializers.DateField(
+        allow_null=True,
+        help_text=_(
+            "有効な版に利用制限の方針がある場合、未同意（outstanding）のテナントが allowed=false "
+            "となる最初の日（効力発生日＋猶予期間）。方針がなければ null（未同意でも利用は制限されない）"
+        ),
+    )
 
 
 class StatusCheckOutput(serializers.Serializer):
@@ -52,7 +59,8 @@ class StatusCheckOutput(serializers.Serializer):
     product = serializers.IntegerField(source="product_id", help_text=_("製品ID"))
     allowed = serializers.BooleanField(
         help_text=_(
-            "利用を続けてよいか。有効な契約がない、または明示の同意が未了（outstanding）なら false。"
+            "利用を続けてよいか。有効な契約がなければ false。明示の同意が未了（outstanding）でも、"
+            "その版に利用制限の方針があり猶予期間が過ぎた場合（gate_from 以降）に限り false。"
             "拒否中のテナントは解約案件が効力を生じるまで true（flags で警告）"
         )
     )
@@ -86,9 +94,11 @@ class TenantStatusApi(ApiView):
         operation_id="status_retrieve",
         summary="May this tenant keep using the product?",
         description="One indexed lookup: whether the tenant is allowed, which versions bind "
-        "it and flags. `allowed` is false without an active contract or while an explicit "
-        "consent is outstanding (R4); a rejecting tenant stays allowed until its case takes "
-        "effect (R6), flagged.",
+        "it and flags. `allowed` is false without an active contract, or while an explicit "
+        "consent is outstanding on a version whose gating policy a publisher set and whose "
+        "grace period has run (`gate_from`); without a policy an outstanding tenant stays "
+        "allowed, flagged (R4). A rejecting tenant stays allowed until its case takes effect "
+        "(R6), flagged.",
         parameters=[FilterSerializer],
         responses={200: StatusCheckOutput, **errors(400, 404)},
     )

@@ -124,12 +124,39 @@ class ScheduleForm(forms.Form):
     rationale = forms.CharField(
         label=_("変更の必要性・相当性"), widget=forms.Textarea(attrs={"rows": 4})
     )
+    # R4: off by default; silence limits nobody's use unless a publisher states why it may.
+    gating_enabled = forms.BooleanField(
+        label=_("回答のないお客様の利用を制限する（利用制限の方針）"),
+        required=False,
+        help_text=_(
+            "既定はオフです。どちらの規約にも、回答のないお客様へのサービス提供を止める定めはありません。"
+            "オンにすると、猶予期間の経過後、未同意のテナントは状態APIで allowed=false になります。"
+            "明示の同意方式の改定にのみ設定できます。"
+        ),
+    )
+    gating_grace_days = forms.IntegerField(
+        label=_("利用制限までの猶予期間（効力発生日からの日数）"),
+        required=False,
+        min_value=1,
+        max_value=365,
+    )
+    gating_rationale = forms.CharField(
+        label=_("利用制限の法的根拠"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("回答のないお客様の利用を制限できる根拠（契約条項、個別の合意など）"),
+    )
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()
         notice_on, effective_on = cleaned.get("notice_on"), cleaned.get("effective_on")
         if notice_on and effective_on and effective_on <= notice_on:
             self.add_error("effective_on", _("効力発生日は掲示日より後にしてください。"))
+        if cleaned.get("gating_enabled"):
+            if not cleaned.get("gating_grace_days"):
+                self.add_error("gating_grace_days", _("猶予期間を入力してください。"))
+            if not (cleaned.get("gating_rationale") or "").strip():
+                self.add_error("gating_rationale", _("法的根拠を入力してください。"))
         return cleaned
 
 

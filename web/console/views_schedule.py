@@ -20,6 +20,14 @@ from web.console.forms_versions import ScheduleForm, WithdrawForm
 from web.console.presenters import diff_counts
 from web.console.views_versions import FIELD_FOR_CODE, draft_or_refuse, version_or_404
 
+# Where the schedule service's refusals of the gating policy (R4) land on the form.
+SCHEDULE_FIELD_FOR_CODE = {
+    **FIELD_FOR_CODE,
+    "gating_needs_explicit": "gating_enabled",
+    "gating_rationale_required": "gating_rationale",
+    "gating_grace_required": "gating_grace_days",
+}
+
 
 def _schedule_summary(version: TermsVersion) -> dict[str, Any]:
     predecessor = version_predecessor(version)
@@ -43,6 +51,9 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
         "consent_mode": version.consent_mode,
         "legal_basis": version.legal_basis,
         "rationale": version.rationale,
+        "gating_enabled": version.gating_enabled,
+        "gating_grace_days": version.gating_grace_days,
+        "gating_rationale": version.gating_rationale,
     }
     form = ScheduleForm(request.POST or None, initial=initial)
     confirming = False
@@ -53,7 +64,7 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
                 form,
                 version_services.version_schedule,
                 errors=REFUSALS,
-                fields_by_code=FIELD_FOR_CODE,
+                fields_by_code=SCHEDULE_FIELD_FOR_CODE,
                 success=_("改定を予定登録しました。掲示日にお知らせが掲示されます。"),
                 scope=request.scope,
                 version=version,

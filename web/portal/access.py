@@ -3,8 +3,10 @@
 - anonymous → the login page (LOGIN_URL) with ?next=;
 - signed in without a membership in an active tenant → a page saying so (403);
 - `admin=True` views refuse viewers (403): admins answer and apply, viewers read;
-- each guarded view is marked for the consent gate (web/portal/middleware.py), which looks
-  at `view.portal_gate`: "check" (redirect a gated admin), or "exempt".
+- each guarded view is marked for the pending-answer banner (web/portal/middleware.py), which
+  looks at `view.portal_gate` ("check" or "exempt") only to know the page is the portal's.
+  Neither mark blocks anything: no pending answer ever keeps a tenant from its contractual
+  rights (R4); "exempt" stays for pages that read no tenant data (sign-in, passwords).
 """
 
 from __future__ import annotations
@@ -31,23 +33,23 @@ AnyView = TypeVar("AnyView", bound=Callable[..., Any])
 
 GATE_CHECK = "check"
 GATE_EXEMPT = "exempt"
-# The attribute the consent gate middleware reads on the resolved view function.
+# The attribute the banner middleware reads on the resolved view function.
 GATE_ATTRIBUTE = "portal_gate"
 
 
 def mark_gate(view: AnyView, gate: str) -> AnyView:
-    """Tell the consent gate how to treat `view` (GATE_CHECK or GATE_EXEMPT)."""
+    """Mark `view` as a portal page for the banner middleware (GATE_CHECK or GATE_EXEMPT)."""
     setattr(view, GATE_ATTRIBUTE, gate)
     return view
 
 
 def gate_exempt(view: AnyView) -> AnyView:
-    """A page that stays reachable while an answer is owed (sign-in, passwords, invitations)."""
+    """A portal page outside the member guards (sign-in, passwords, invitations)."""
     return mark_gate(view, GATE_EXEMPT)
 
 
 def view_gate(view: Callable[..., Any]) -> str | None:
-    """How the consent gate treats `view`; None for a view outside the portal's guards."""
+    """How the banner middleware treats `view`; None for a view outside the portal's guards."""
     return getattr(view, GATE_ATTRIBUTE, None)
 
 

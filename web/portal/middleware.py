@@ -5,12 +5,13 @@ in the session (the tenant switcher changes it). Every portal page reads `reques
 and builds its queries from `request.scope` (Scope.tenant_user), so another tenant's objects
 are simply not found.
 
-ConsentGateMiddleware (R4 in docs/rules.md): a tenant admin whose tenant still
-owes an answer to an explicit-consent version (`no_answer` before the effective date,
-`outstanding` after it) is sent to that version's review page before any other portal page;
-viewers, who cannot answer, see a banner instead. Pages that must stay reachable (sign-in,
-passwords, the review pages themselves, the tenant switcher) are marked exempt by their
-decorator. The lookup is web/portal/gate.py: one indexed query when cold, none when warm.
+ConsentGateMiddleware (R4 in docs/rules.md): looks up which explicit-consent versions still
+wait for the tenant's answer (`no_answer` before the effective date, `outstanding` after it)
+and sets `request.consent_gate`, from which the layout shows a banner on every page and the
+home page lists the pending answers first. It never redirects or refuses: no pending answer
+may block a contractual right (contracts, non-renewal, termination, deletion requests,
+receipts, members), before or after the effective date. The lookup is web/portal/gate.py:
+one indexed query when cold, none when warm.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from web.portal.access import GATE_CHECK, view_gate
+from web.portal.access import view_gate
 from web.portal.gate import gate_items
 from web.portal.selectors import portal_membership
 from web.requests import PortalContext, PortalRequest
@@ -76,7 +76,7 @@ class CurrentTenantMiddleware:
 
 
 class ConsentGateMiddleware:
-    """Sends a gated admin to the waiting review page; sets `request.consent_gate`."""
+    """Sets `request.consent_gate` (the pending-answer banner); never blocks a page (R4)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -95,8 +95,5 @@ class ConsentGateMiddleware:
         portal = getattr(request, "portal", None)
         if gate is None or portal is None or portal.membership is None:
             return None
-        items = gate_items(portal.membership.tenant_id)
-        request.consent_gate = items
-        if items and gate == GATE_CHECK and portal.is_admin:
-            return HttpResponseRedirect(reverse("portal:review", args=[items[0].version_id]))
+        request.consent_gate = gate_items(portal.membership.tenant_id)
         return None

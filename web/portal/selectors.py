@@ -72,9 +72,11 @@ _ATTENTION = (ConsentStatus.OUTSTANDING, ConsentStatus.NO_ANSWER, ConsentStatus.
 
 
 def needs_attention(status: DocumentStatus) -> bool:
-    return status.version is not None and (
-        status.pending_version is not None or status.status in _ATTENTION
-    )
+    """Shown first on the home page: a change the tenant owes an answer to (R4) — never one
+    that took effect before its contract began or takes effect after it ends."""
+    if status.version is None or not status.owed:
+        return False
+    return status.pending_version is not None or status.status in _ATTENTION
 
 
 def documents_pending_first(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:

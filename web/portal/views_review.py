@@ -24,6 +24,7 @@ from agreements.rules import (
     CASE_IN_EFFECT,
     REJECT_AFTER_EFFECTIVE,
     TransitionNotAllowed,
+    gate_from,
 )
 from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
@@ -130,6 +131,12 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         ),
         "consequence": _rejection_consequence(request, status) if answerable else None,
         "is_explicit": shown.consent_mode == ConsentMode.EXPLICIT,
+        # R4: silence limits the product's use only under the version's gating policy.
+        "gate_from": (
+            gate_from(effective_on=shown.effective_on, grace_days=shown.gating_grace_days)
+            if shown.gating_enabled and shown.effective_on and shown.gating_grace_days
+            else None
+        ),
         "gated": gated,
         # The page says it itself; the layout's banner would repeat it.
         "hide_gate_banner": gated,

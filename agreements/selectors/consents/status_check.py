@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import CaseStatus, ConsentMode, ConsentStatus, ContractStatus, VersionStatus
 from agreements.models import Contract, Product
-from agreements.rules import is_tenant_allowed
+from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
 from core import clock
 from core.errors import NotFound
@@ -38,6 +38,9 @@ class BindingVersion:
     pending_version_id: int | None  # posted, not yet effective
     pending_version_label: str | None
     status: str  # the tenant's status for the latest posted version
+    # R4: the day an `outstanding` status starts to withhold the service under the gating
+    # policy of the version in force; None without a policy (silence never withholds it).
+    gate_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
 
     A document is `outstanding` when the tenant is outstanding on the latest posted version or
     still owes an answer to the explicit version in force (bound on its effective date, no
-    ledger row for it) and has not accepted the newer posted one.
+    ledger row for it) and has not accepted the newer posted one. `outstanding` withholds the
+    service (`allowed` false) only where that version's gating policy is in force (R4).
     """
     if scope.is_product and scope.product_id != product.pk:
         raise NotFound(_("製品が見つかりません。"), code="product_not_found")
@@ -90,7 +94,7 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
 
     documents = _documents_with_status(tenant=tenant, product=product)
     versions: list[BindingVersion] = []
-    statuses: list[ConsentStatus] = []
+    answers: list[DocumentAnswer] = []
     flags: list[str] = []
     case_end: date | None = None
     for row in documents:
@@ -120,7 +124,20 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
         status = latest_status
         if owes_in_force and latest_status in (ConsentStatus.NO_ANSWER, ConsentStatus.REJECTED):
             status = ConsentStatus.OUTSTANDING
-        statuses.append(status)
+        # R4: the gating policy of the version the tenant is outstanding on — the latest
+        # posted one when the projection says so (the job may run before the version's own
+        # status moves), else the explicit version in force it still owes an answer to.
+        prefix = "pending" if row["pending_id"] and not owes_in_force else "in_force"
+        gating = bool(row[f"{prefix}_gating"]) and row[f"{prefix}_effective_on"] is not None
+        gated_on, grace = row[f"{prefix}_effective_on"], row[f"{prefix}_grace_days"]
+        answers.append(
+            DocumentAnswer(
+                status=status,
+                gate_in_force=gate_in_force(
+                    gating_enabled=gating, effective_on=gated_on, grace_days=grace, today=today
+                ),
+            )
+        )
         versions.append(
             BindingVersion(
                 document_id=row["pk"],
@@ -131,6 +148,9 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
                 pending_version_id=row["pending_id"],
                 pending_version_label=row["pending_label"],
                 status=status,
+                gate_from=(
+                    gate_from(effective_on=gated_on, grace_days=grace or 0) if gating else None
+                ),
             )
         )
         if status == ConsentStatus.OUTSTANDING:
@@ -146,7 +166,7 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     return StatusCheck(
         tenant_id=tenant.pk,
         product_id=product.pk,
-        allowed=is_tenant_allowed(contract_active=contract_active, statuses=statuses),
+        allowed=is_tenant_allowed(contract_active=contract_active, documents=answers),
         contract_active=contract_active,
         contract_ids=tuple(active_ids),
         versions=tuple(versions),
@@ -163,21 +183,24 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
 _DOCUMENTS_WITH_STATUS_SQL = """
 SELECT d.id, d.slug, d.kind, d.option_id,
        f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
+       f.gating_enabled, f.gating_grace_days,
        (SELECT r.answer FROM agreements_consentrecord r
            JOIN agreements_termsversion rv ON rv.id = r.version_id
          WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
          ORDER BY r.seq DESC LIMIT 1),
-       p.id, p.label,
+       p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
        c.status, c.end_date
   FROM agreements_termsdocument d
   LEFT JOIN LATERAL (
-       SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on
+       SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on,
+              v.gating_enabled, v.gating_grace_days
          FROM agreements_termsversion v
         WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1
   ) f ON TRUE
   LEFT JOIN LATERAL (
-       SELECT v.id, v.label FROM agreements_termsversion v
+       SELECT v.id, v.label, v.effective_on, v.gating_enabled, v.gating_grace_days
+         FROM agreements_termsversion v
         WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
         ORDER BY v.id DESC LIMIT 1
   ) p ON TRUE
@@ -200,11 +223,12 @@ SELECT d.id, d.slug, d.kind, d.option_id,
 _DOCUMENTS_WITH_STATUS_SQL_PORTABLE = """
 SELECT d.id, d.slug, d.kind, d.option_id,
        f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
+       f.gating_enabled, f.gating_grace_days,
        (SELECT r.answer FROM agreements_consentrecord r
            JOIN agreements_termsversion rv ON rv.id = r.version_id
          WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
          ORDER BY r.seq DESC LIMIT 1),
-       p.id, p.label,
+       p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
        c.status, c.end_date
   FROM agreements_termsdocument d
@@ -246,9 +270,14 @@ _DOCUMENTS_WITH_STATUS_COLUMNS = (
     "in_force_mode",
     "in_force_historical",
     "in_force_effective_on",
+    "in_force_gating",
+    "in_force_grace_days",
     "in_force_answer",
     "pending_id",
     "pending_label",
+    "pending_effective_on",
+    "pending_gating",
+    "pending_grace_days",
     "state_status",
     "state_version_id",
     "case_status",

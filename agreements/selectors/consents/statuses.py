@@ -15,9 +15,14 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
-from agreements.rules import allowed_answers, is_version_effective, status_after_effective
+from agreements.rules import (
+    allowed_answers,
+    answer_owed,
+    is_version_effective,
+    status_after_effective,
+)
 from agreements.selectors.consents.access import tenant_in_scope
-from agreements.selectors.consents.bound import bound_documents
+from agreements.selectors.consents.bound import ContractSpan, bound_documents, contract_spans
 from core import clock
 
 if TYPE_CHECKING:
@@ -43,6 +48,11 @@ class DocumentStatus:
     deadline: date | None
     record: ConsentRecord | None
     case: TerminationCase | None
+    # Whether the tenant owes an answer to `version` at all (R4): one of its contracts binds it
+    # on the version's effective date. A version that took effect before the tenant's contract
+    # began, or takes effect after it ends, asks nothing of it: no answer is offered and it is
+    # never pending, `no_answer` or `outstanding` for it.
+    owed: bool = True
 
 
 def latest_posted(versions: list[TermsVersion]) -> TermsVersion | None:
@@ -112,6 +122,7 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
         status__in=[*LIVE_CASE_STATUSES, CaseStatus.EFFECTIVE],
     ).order_by("pk"):
         cases[case.version_id] = case
+    spans: list[ContractSpan] | None = None
     result: list[DocumentStatus] = []
     for document in documents:
         doc_versions = versions.get(document.pk, [])
@@ -139,16 +150,26 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                 )
             )
             continue
-        status = project_status(
-            state_status=state.status if state else None,
-            state_version_id=state.version_id if state else None,
-            version=version,
-            today=today,
-        )
         assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
+        if spans is None:
+            spans = contract_spans(scope=scope, tenant=tenant)
+        record = state.record if state is not None and state.version_id == version.pk else None
+        owed = record is not None or answer_owed(
+            effective_on=version.effective_on,
+            spans=[(span.start, span.end) for span in spans if span.binds(document)],
+        )
+        status = (
+            project_status(
+                state_status=state.status if state else None,
+                state_version_id=state.version_id if state else None,
+                version=version,
+                today=today,
+            )
+            if owed
+            else ConsentStatus.NO_ANSWER
+        )
         effective = is_version_effective(effective_on=version.effective_on, today=today)
         case = cases.get(version.pk)
-        record = state.record if state is not None and state.version_id == version.pk else None
         result.append(
             DocumentStatus(
                 document=document,
@@ -158,14 +179,21 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                 effective_on=version.effective_on,
                 consent_mode=version.consent_mode,
                 status=status,
-                allowed_answers=allowed_answers(
-                    status=status,
-                    version_effective=effective,
-                    case_in_effect=case_in_effect(case, today),
+                allowed_answers=(
+                    allowed_answers(
+                        status=status,
+                        version_effective=effective,
+                        case_in_effect=case_in_effect(case, today),
+                    )
+                    if owed
+                    else frozenset()
                 ),
-                deadline=None if effective else version.effective_on - timedelta(days=1),
+                deadline=(
+                    None if effective or not owed else version.effective_on - timedelta(days=1)
+                ),
                 record=record,
                 case=case,
+                owed=owed,
             )
         )
     return result

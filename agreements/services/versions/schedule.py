@@ -117,6 +117,38 @@ def _schedule_problems(
     )
 
 
+# R4: the smallest grace period a gating policy may give after the effective date.
+GATING_MIN_GRACE_DAYS = 1
+
+
+def _gating_policy(
+    *, enabled: bool, rationale: str, grace_days: int | None, consent_mode: str
+) -> tuple[bool, str, int | None]:
+    """The version's gating policy as it will be stored (R4): off by default; on only for an
+    explicit-consent revision, with a legal rationale and a grace period."""
+    if not enabled:
+        return False, "", None
+    if consent_mode != ConsentMode.EXPLICIT:
+        raise ValidationFailed(
+            gettext("利用制限の方針は「明示の同意」方式の改定にのみ設定できます。"),
+            code="gating_needs_explicit",
+        )
+    if not (rationale or "").strip():
+        raise ValidationFailed(
+            gettext(
+                "利用制限の方針には、回答のないお客様の利用を制限できる法的根拠を入力してください。"
+            ),
+            code="gating_rationale_required",
+        )
+    if grace_days is None or grace_days < GATING_MIN_GRACE_DAYS:
+        raise ValidationFailed(
+            gettext("利用制限までの猶予期間を%(days)s日以上で入力してください。")
+            % {"days": GATING_MIN_GRACE_DAYS},
+            code="gating_grace_required",
+        )
+    return True, rationale.strip(), grace_days
+
+
 @transaction.atomic
 def version_schedule(
     *,
@@ -128,8 +160,13 @@ def version_schedule(
     legal_basis: str,
     rationale: str,
     categories: Iterable[Any] | None = None,
+    gating_enabled: bool = False,
+    gating_rationale: str = "",
+    gating_grace_days: int | None = None,
 ) -> TermsVersion:
-    """Schedule a draft: notice and effective dates, consent mode and legal basis (R2).
+    """Schedule a draft: notice and effective dates, consent mode and legal basis (R2), and
+    the gating policy (R4: off unless the publisher sets it with a rationale and a grace
+    period; the audit row records it).
 
     Refuses a notice date in the past, an effective date less than TERMS_NOTICE_LEAD_DAYS
     after the notice, a missing legal basis or rationale, deemed consent for a change that
@@ -158,6 +195,12 @@ def version_schedule(
             gettext("個別の同意による変更は「明示の同意」方式でのみ予定登録できます。"),
             code="explicit_consent_required",
         )
+    gating = _gating_policy(
+        enabled=gating_enabled,
+        rationale=gating_rationale,
+        grace_days=gating_grace_days,
+        consent_mode=consent_mode,
+    )
     problem = _schedule_problems(
         notice_on=notice_on,
         effective_on=effective_on,
@@ -204,6 +247,7 @@ def version_schedule(
     locked.consent_mode = consent_mode
     locked.legal_basis = legal_basis
     locked.rationale = rationale.strip()
+    locked.gating_enabled, locked.gating_rationale, locked.gating_grace_days = gating
     if categories is not None:
         locked.categories = clean_categories(categories)
     locked.notice_title = notice_title_for(locked)
@@ -233,8 +277,22 @@ def version_schedule(
         actor=staff_actor(scope),
         action=AuditAction.SCHEDULE,
         obj=locked,
-        summary=f"scheduled {locked.label}: notice {notice_on}, effective {effective_on}",
-        data={**payload, "rationale": locked.rationale, "body_hash": locked.body_hash},
+        summary=f"scheduled {locked.label}: notice {notice_on}, effective {effective_on}"
+        + (
+            f", gating after {locked.gating_grace_days} days' grace"
+            if locked.gating_enabled
+            else ""
+        ),
+        data={
+            **payload,
+            "rationale": locked.rationale,
+            "body_hash": locked.body_hash,
+            "gating": {
+                "enabled": locked.gating_enabled,
+                "rationale": locked.gating_rationale,
+                "grace_days": locked.gating_grace_days,
+            },
+        },
     )
     return locked
 

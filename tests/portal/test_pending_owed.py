@@ -1,0 +1,61 @@
+"""Pending answers that are not owed (R4): a revision that took effect before the tenant's
+contract began, or takes effect after it ends, is never shown as 未回答 or pending."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from agreements.enums import ConsentMode, VersionStatus
+from core import clock
+from tests.factories.agreements import DocumentFactory
+from tests.factories.consents import posted_version
+from tests.factories.contracts import biz_product, idplus_product, make_contract
+from tests.factories.tenants import MembershipFactory, TenantFactory
+from tests.portal.conftest import signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.mark.parametrize("product", [biz_product, idplus_product], ids=["biz", "idplus"])
+def test_pending_r4_a_2022_revision_is_not_unanswered_for_a_contract_from_2026(db, product) -> None:
+    made = product()
+    document = DocumentFactory(product=made, title="規約", slug="terms-2022")
+    v2022 = posted_version(
+        document,
+        mode=ConsentMode.EXPLICIT,
+        notice_on=date(2022, 4, 11),
+        effective_on=date(2022, 4, 19),
+        status=VersionStatus.EFFECTIVE,
+        label="2022-04",
+    )
+    tenant = TenantFactory(name="新規商事株式会社")
+    make_contract(tenant=tenant, product=made, start_date=date(2026, 1, 5))
+    admin = MembershipFactory(tenant=tenant, role="admin")
+    client = signed_in(admin)
+    with clock.frozen_at(date(2026, 2, 1)):
+        home = client.get("/portal/").content.decode()
+        review = client.get(f"/portal/changes/{v2022.pk}/").content.decode()
+    assert 'data-testid="pending-document"' not in home
+    assert 'data-testid="gate-banner"' not in home
+    assert "badge-no_answer" not in home
+    assert "badge-outstanding" not in home
+    assert 'data-testid="not-owed"' in review
+    assert "未回答" not in review.split('data-testid="answer-so-far"')[1].split("</dd>")[0]
+    assert 'data-testid="accept"' not in review
+
+
+def test_pending_r4_a_revision_effective_after_the_filed_end_is_not_pending(
+    world, admin_client
+) -> None:
+    admin_client.post(
+        f"/portal/contracts/{world.contract.pk}/termination/",
+        {"end_date": "2025-03-25", "confirm": "on"},
+    )
+    home = admin_client.get("/portal/").content.decode()
+    assert 'data-testid="pending-document"' not in home
+    assert 'data-testid="not-owed"' in home
+    review = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert 'data-testid="not-owed"' in review
+    assert 'data-testid="accept"' not in review
