@@ -337,3 +337,23 @@ def test_operations_doc_lists_the_same_variables_as_env_example() -> None:
     doc = (ROOT / "docs" / "operations.md").read_text()
     in_doc = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", doc, re.MULTILINE))
     assert in_doc == documented
+
+
+def test_lock_holds_what_the_redis_broker_needs_at_run_time() -> None:
+    # kombu's Redis transport imports `packaging` (its `redis` extra): without it a runtime-only
+    # install (the image, `make run` on Redis) starts no worker and no beat.
+    from importlib import metadata
+
+    locked = {
+        Requirement(line).name.lower().replace("_", "-")
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    redis_extra = {
+        Requirement(spec).name.lower().replace("_", "-")
+        for spec in metadata.requires("kombu") or []
+        if Requirement(spec).marker is not None
+        and Requirement(spec).marker.evaluate({"extra": "redis"})
+    }
+    assert redis_extra, "kombu declares a redis extra"
+    assert redis_extra <= locked, redis_extra - locked
