@@ -25,6 +25,7 @@ from agreements.models import (
     LedgerCheckpoint,
     LedgerHead,
     NonRenewalRequest,
+    NoticeDelivery,
     Option,
     Paragraph,
     Product,
@@ -243,3 +244,11 @@ class LedgerCheckpointAdmin(RoleAdmin):
     list_display = ["number", "kind", "created_at", "as_of", "heads_count", "key_id", "digest"]
     list_filter = ["kind", "key_id"]
     exclude = ["heads"]
+
+
+@admin.register(NoticeDelivery)
+class NoticeDeliveryAdmin(RoleAdmin):
+    # Read-only: how a notice reached a tenant is R3 evidence; staff record it in the console.
+    list_display = ["tenant", "version", "route", "reached_at", "recorded_by", "created_at"]
+    list_filter = ["route"]
+    search_fields = ["tenant__name"]

@@ -7,7 +7,7 @@ cases, and that the answers it reads are the right ones (latest case, last in-fo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -132,6 +132,14 @@ def test_status_check_reads_each_documents_own_case_and_the_earliest_end() -> No
         date(2025, 4, 20),
     )
     with clock.frozen_at(EFFECTIVE_ON):
+        silent = tenant_is_allowed(scope=_scope(product), tenant=tenant, product=product)
+    # R4: without a gating policy an outstanding answer is flagged, never a reason to withhold.
+    assert silent.allowed is True
+    assert FLAG_OUTSTANDING in silent.flags
+    TermsVersion.objects.filter(pk=explicit.pk).update(
+        gating_enabled=True, gating_rationale="個別契約で合意した利用条件", gating_grace_days=1
+    )
+    with clock.frozen_at(EFFECTIVE_ON + timedelta(days=1)):
         after = tenant_is_allowed(scope=_scope(product), tenant=tenant, product=product)
     # Flags follow the documents' order (precedence, slug): compare them as a set.
     assert after.allowed is False

@@ -76,9 +76,14 @@ def test_portal_r4_non_renewal_on_its_deadline_day_with_an_unanswered_explicit_r
         expect(page.get_by_test_id("non-renewal-deadline")).to_contain_text("2025年2月28日")
         expect(page.get_by_test_id("non-renewal-deadline")).to_contain_text("あと0日")
         page.get_by_test_id("non-renewal-apply").click()
+        # R13: confirmed on screen first, then filed with a receipt.
+        expect(page.get_by_test_id("confirm-step")).to_be_visible()
+        expect(page.get_by_test_id("confirm-end")).to_contain_text("2025年3月31日")
+        page.get_by_test_id("confirm-file").click()
 
-        expect(page).to_have_url(f"{base}/portal/contracts/{world.contract.pk}/")
         expect(page.locator(".message-success")).to_contain_text("2025年3月31日")
+        expect(page.get_by_test_id("request-receipt")).to_be_visible()
+        page.goto(f"{base}/portal/contracts/{world.contract.pk}/")
         expect(page.get_by_test_id("non-renewal-active")).to_contain_text("2025年3月31日")
         shot(f"portal-rights-non-renewal-{status.value}")
         request = NonRenewalRequest.objects.get(contract=world.contract)
