@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 
+from agreements.enums import VersionStatus
 from agreements.models import TermsVersion, VersionAuthor
+
+# Texts no second person has approved as they stand: a base in one of these states passes
+# its authors on to the versions built on it.
+_UNREVIEWED = (VersionStatus.DRAFT, VersionStatus.WITHDRAWN, VersionStatus.LAPSED)
 
 
 def four_eyes_required() -> bool:
@@ -20,14 +25,23 @@ def four_eyes_required() -> bool:
 
 def version_author_ids(version: TermsVersion) -> set[int]:
     """Everyone who created, edited or classified `version` (its creator included even
-    when the version predates the authors table)."""
-    ids = set(
-        VersionAuthor.objects.filter(version=version, user__isnull=False).values_list(
-            "user_id", flat=True
+    when the version predates the authors table), and the authors of every unreviewed
+    version it was built on: a draft based on another draft (no longer allowed, but such
+    drafts may exist), withdrawn or lapsed version carries that text's authors with it."""
+    ids: set[int] = set()
+    seen: set[int] = set()
+    current: TermsVersion | None = version
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        ids.update(
+            VersionAuthor.objects.filter(version=current, user__isnull=False).values_list(
+                "user_id", flat=True
+            )
         )
-    )
-    if version.created_by_id is not None:
-        ids.add(version.created_by_id)
+        if current.created_by_id is not None:
+            ids.add(current.created_by_id)
+        base = current.based_on if current.based_on_id is not None else None
+        current = base if base is not None and base.status in _UNREVIEWED else None
     return ids
 
 

@@ -34,6 +34,7 @@ from tenants.authz import Action
 from tenants.scope import Scope
 
 __all__ = [
+    "BASE_STATUSES",
     "EDITABLE_FIELDS",
     "article_delete",
     "article_upsert",
@@ -68,6 +69,10 @@ EDITABLE_FIELDS = frozenset(
         "effective_on",
     }
 )
+
+# What a new draft may be based on: a version customers have (or have been told of), never
+# a draft, withdrawn or lapsed one.
+BASE_STATUSES = (VersionStatus.EFFECTIVE, VersionStatus.SUPERSEDED, VersionStatus.SCHEDULED)
 
 _HEADING_NUMBER = re.compile(r"^第\s*[0-9０-９]+\s*条")
 
@@ -179,6 +184,18 @@ def version_draft_create(
     if based_on is not None and based_on.document_id != document.pk:
         raise ValidationFailed(
             gettext("別の文書の版を元にすることはできません。"), code="based_on_other_document"
+        )
+    if based_on is not None and based_on.status not in BASE_STATUSES:
+        # Four eyes: a draft's text is nobody's reviewed text yet; building on it would hide
+        # its authors' changes from the review of the new draft (docs/security.md).
+        raise ValidationFailed(
+            gettext(
+                "改定案の元にできるのは、現在有効な版・旧版・予定登録済みの版だけです（「%(label)s」は%(status)s）。"
+            )
+            % {"label": based_on.label, "status": based_on.get_status_display()},
+            code="based_on_not_posted",
+            field="based_on",
+            status=based_on.status,
         )
     source = based_on or version_in_force(document=document, on_date=clock.today())
     version = TermsVersion.objects.create(

@@ -245,14 +245,23 @@ def version_body_hash(version: TermsVersion) -> str:
 
 
 def version_predecessor(version: TermsVersion) -> TermsVersion | None:
-    """What a version revises: `based_on`, else the version in force before it took (or
-    would take) effect, else — for an undated draft — the version in force today."""
-    if version.based_on_id is not None:
+    """What a revision replaces for customers: never a draft, withdrawn or lapsed version,
+    whatever the version was based on (four eyes and R8: the notice and the review list
+    every change customers will see).
+
+    A draft follows the document's scheduled revision, if any, else the version in force
+    today; any other version replaces the version in force before its effective date (for
+    an undated one, today). Only a historical import keeps its own `based_on` (a revision
+    notice's 改定前 excerpt)."""
+    if version.is_historical and version.based_on_id is not None:
         return version.based_on
-    qs = TermsVersion.objects.filter(
-        document_id=version.document_id, status__in=IN_FORCE_STATUSES
-    ).exclude(pk=version.pk)
-    if version.effective_on is not None:
+    others = TermsVersion.objects.filter(document_id=version.document_id).exclude(pk=version.pk)
+    if version.status == VersionStatus.DRAFT:
+        scheduled = others.filter(status=VersionStatus.SCHEDULED).order_by("-pk").first()
+        if scheduled is not None:
+            return scheduled
+    qs = others.filter(status__in=IN_FORCE_STATUSES)
+    if version.status != VersionStatus.DRAFT and version.effective_on is not None:
         qs = qs.filter(effective_on__lt=version.effective_on)
     else:
         qs = qs.filter(effective_on__lte=clock.today())

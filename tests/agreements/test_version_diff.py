@@ -99,7 +99,7 @@ def test_version_body_hash_is_sha256_of_the_canonical_json() -> None:
     assert version_body_hash(version) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def test_version_predecessor_is_based_on_else_the_version_in_force_before(catalog) -> None:
+def test_version_predecessor_is_the_version_in_force_before(catalog) -> None:
     document = catalog.biz_terms
     old = VersionFactory(
         document=document,
@@ -114,7 +114,8 @@ def test_version_predecessor_is_based_on_else_the_version_in_force_before(catalo
     )
     assert version_predecessor(new) == old
     assert version_predecessor(old) is None
-    assert version_predecessor(branched) == old
+    # A draft revises what customers have, whatever it was based on (security.md, four eyes).
+    assert version_predecessor(branched) == new
     branched.based_on = None  # an undated draft revises what is in force today
     with clock.frozen_at(date(2025, 1, 1)):
         assert version_predecessor(branched) == new

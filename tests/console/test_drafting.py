@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from agreements.enums import VersionStatus
 from agreements.models import Article, TermsVersion
+from agreements.services.version_text import version_body_hash
 from core import clock
 from tests.console.conftest import make_staff
 
@@ -229,7 +230,11 @@ def test_schedule_confirms_then_schedules(client, world, publisher) -> None:
     assert confirm.context["bound_tenants"] == 1
     world.draft.refresh_from_db()
     assert world.draft.status == VersionStatus.DRAFT  # nothing happens before confirming
-    done = client.post(url, {**_schedule_data(), "confirm": "1"})
+    # The confirmation carries the hash of the text the review showed (draft_changed).
+    assert f'name="body_hash" value="{confirm.context["body_hash"]}"' in confirm.content.decode()
+    done = client.post(
+        url, {**_schedule_data(), "body_hash": confirm.context["body_hash"], "confirm": "1"}
+    )
     assert done.status_code == 302
     world.draft.refresh_from_db()
     assert world.draft.status == VersionStatus.SCHEDULED
@@ -275,6 +280,7 @@ def test_withdraw_needs_a_reason_and_then_withdraws(client, world, publisher) ->
         reverse("console:version-schedule", args=[world.draft.pk]),
         {
             **_schedule_data(notice_on=(clock.today() + timedelta(days=1)).isoformat()),
+            "body_hash": version_body_hash(world.draft),
             "confirm": "1",
         },
     )

@@ -38,7 +38,8 @@ def test_schedule_page_r4_gating_policy_off_by_default(client, world, publisher)
     confirm = client.post(url, _data())
     assert confirm.status_code == 200
     assert "回答がないことを理由に利用は制限されません" in confirm.content.decode()
-    assert client.post(url, {**_data(), "confirm": "1"}).status_code == 302
+    reviewed = confirm.context["body_hash"]
+    assert client.post(url, {**_data(), "body_hash": reviewed, "confirm": "1"}).status_code == 302
     world.draft.refresh_from_db()
     assert (world.draft.status, world.draft.gating_enabled) == (VersionStatus.SCHEDULED, False)
 
@@ -52,7 +53,10 @@ def test_schedule_page_r4_gating_policy_with_rationale_and_grace(client, world, 
     assert 'data-testid="gating-policy"' in body
     assert "効力発生日から14日の猶予期間の経過後" in body
     # The confirmation carries the policy through its hidden fields.
-    done = client.post(url, {**gated, "gating_enabled": "True", "confirm": "1"})
+    reviewed = confirm.context["body_hash"]
+    done = client.post(
+        url, {**gated, "gating_enabled": "True", "body_hash": reviewed, "confirm": "1"}
+    )
     assert done.status_code == 302
     world.draft.refresh_from_db()
     assert (

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ChangeCategory, ConsentMode, LegalBasis
 from agreements.models import TermsVersion
+from agreements.services.version_drafts import BASE_STATUSES
 from web.console.widgets import DATE
 
 
@@ -28,7 +29,10 @@ class DraftCreateForm(forms.Form):
     def __init__(self, *args, document=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         if document is not None:
-            self.fields["based_on"].queryset = document.versions.order_by("-effective_on", "-pk")
+            # Only versions customers have or have been told of (the service refuses others).
+            self.fields["based_on"].queryset = document.versions.filter(
+                status__in=BASE_STATUSES
+            ).order_by("-effective_on", "-pk")
 
 
 class VersionMetaForm(forms.ModelForm):
@@ -146,6 +150,8 @@ class ScheduleForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("回答のないお客様の利用を制限できる根拠（契約条項、個別の合意など）"),
     )
+    # The hash of the text shown on the review step; scheduling refuses if the text changed.
+    body_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput)
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,8 +15,20 @@ from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import tenants_to_notify
 from agreements.services import versions as version_services
-from agreements.services.version_text import version_diff, version_predecessor
-from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
+from agreements.services.version_text import (
+    version_body_hash,
+    version_diff,
+    version_predecessor,
+)
+from core.errors import Conflict
+from web.console.access import (
+    REFUSALS,
+    ConsoleRequest,
+    Need,
+    apply_domain_error,
+    call_service,
+    console_view,
+)
 from web.console.forms_versions import ScheduleForm, WithdrawForm
 from web.console.presenters import diff_counts
 from web.console.views_versions import FIELD_FOR_CODE, draft_or_refuse, version_or_404
@@ -57,21 +70,33 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
     }
     form = ScheduleForm(request.POST or None, initial=initial)
     confirming = False
+    changed = False
     if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        # The text the publisher reviewed; a confirmation without it is a review to redo.
+        reviewed_hash = values.pop("body_hash") or ""
         if request.POST.get("confirm") == "1":
-            ok, _result = call_service(
-                request,
-                form,
-                version_services.version_schedule,
-                errors=REFUSALS,
-                fields_by_code=SCHEDULE_FIELD_FOR_CODE,
-                success=_("改定を予定登録しました。掲示日にお知らせが掲示されます。"),
-                scope=request.scope,
-                version=version,
-                categories=version.categories or None,
-                **form.cleaned_data,
-            )
-            if ok:
+            try:
+                version_services.version_schedule(
+                    scope=request.scope,
+                    version=version,
+                    categories=version.categories or None,
+                    expected_body_hash=reviewed_hash,
+                    **values,
+                )
+            except Conflict as error:
+                if error.code != "draft_changed":
+                    apply_domain_error(form, error, SCHEDULE_FIELD_FOR_CODE)
+                else:
+                    # Show the review again, with the text as it is now.
+                    changed = confirming = True
+                    messages.error(request, str(error.message))
+            except REFUSALS as error:
+                apply_domain_error(form, error, SCHEDULE_FIELD_FOR_CODE)
+            else:
+                messages.success(
+                    request, _("改定を予定登録しました。掲示日にお知らせが掲示されます。")
+                )
                 return redirect("console:version-detail", pk=version.pk)
         else:
             confirming = True
@@ -86,11 +111,14 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": version.document,
             "form": form,
             "confirming": confirming and not form.errors,
+            "draft_changed": changed,
+            # Computed as the review is shown: the confirmation carries it back (draft_changed).
+            "body_hash": version_body_hash(version) if confirming else "",
             "is_author": is_author,
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
             **_schedule_summary(version),
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors else 409 if changed else 200,
     )
 
 

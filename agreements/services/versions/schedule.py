@@ -163,6 +163,7 @@ def version_schedule(
     gating_enabled: bool = False,
     gating_rationale: str = "",
     gating_grace_days: int | None = None,
+    expected_body_hash: str | None = None,
 ) -> TermsVersion:
     """Schedule a draft: notice and effective dates, consent mode and legal basis (R2), and
     the gating policy (R4: off unless the publisher sets it with a rationale and a grace
@@ -171,7 +172,9 @@ def version_schedule(
     Refuses a notice date in the past, an effective date less than TERMS_NOTICE_LEAD_DAYS
     after the notice, a missing legal basis or rationale, deemed consent for a change that
     needs explicit consent, and a second scheduled version of the document (R7). Computes
-    the body hash; the text is frozen from here on.
+    the body hash; the text is frozen from here on. With `expected_body_hash` (the hash of
+    the text the publisher reviewed), refuses with `draft_changed` when the text is no
+    longer that one.
     """
     require_editor(scope)
     locked = locked_draft(version)
@@ -255,6 +258,14 @@ def version_schedule(
     locked.scheduled_at = clock.now()
     locked.scheduled_by = scope.user if scope.is_staff else None
     locked.body_hash = version_body_hash(locked)
+    if expected_body_hash is not None and expected_body_hash != locked.body_hash:
+        # The text under the lock is not the one the publisher reviewed (an edit since).
+        raise Conflict(
+            gettext(
+                "確認した後に改定案の本文が変更されました。変更後の内容をもう一度確認してください。"
+            ),
+            code="draft_changed",
+        )
     try:
         # A savepoint, so the unique index's refusal can be answered inside this transaction.
         with transaction.atomic():
