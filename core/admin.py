@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.enums import ActionStatus, AuditAction, JobRunStatus
+from core.masking import mask_secrets
 from core.models import (
     AuditEntry,
     Delivery,
@@ -84,8 +87,26 @@ class AuditedAdmin(admin.ModelAdmin):
             )
 
 
+def masked_payload(obj: Any) -> str:
+    """A stored payload as the admin shows it: secrets masked (core.masking), so a reader of
+    the admin (a console viewer too) never sees a live invitation link or signing secret."""
+    shown = json.dumps(mask_secrets(obj.payload), ensure_ascii=False, indent=2, sort_keys=True)
+    return format_html("<pre>{}</pre>", shown)
+
+
+class MaskedPayloadAdmin(ReadOnlyAdmin):
+    """A read-only admin of a table with a `payload`: shown only through `masked_payload`."""
+
+    exclude = ["payload"]
+    readonly_fields = ["payload_shown"]
+
+    @admin.display(description=_("内容"))
+    def payload_shown(self, obj: Any) -> str:
+        return masked_payload(obj)
+
+
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(MaskedPayloadAdmin):
     list_display = [
         "id",
         "kind",
@@ -104,6 +125,16 @@ class EventAdmin(ReadOnlyAdmin):
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "outbox", "attempt", "succeeded", "status_code", "attempted_at"]
     list_filter = ["succeeded"]
+    # The message it tried is a link to the outbox row, whose payload is shown masked there.
+    fields = [
+        "outbox",
+        "attempt",
+        "succeeded",
+        "status_code",
+        "error",
+        "duration_ms",
+        "attempted_at",
+    ]
 
 
 @admin.register(PlannedAction)
@@ -178,6 +209,8 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["owner", "key", "method", "path", "status", "response_code", "expires_at"]
     list_filter = ["status"]
     search_fields = ["owner", "key"]
+    # A stored answer can hold a secret shown once (a webhook's signing secret).
+    exclude = ["response_body"]
 
 
 @admin.register(Heartbeat)

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
+from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, masked_payload
 from core.enums import OutboxStatus
 from core.models import Delivery, Outbox
 from tenants.authz import Action, may
 from tenants.delivery.outbox import outbox_retry
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.scope import Scope
+from tenants.services.base import name_errors
 from tenants.services.invitations import invitation_revoke
 from tenants.services.keys import partner_key_revoke
 from tenants.services.webhooks import webhook_disable
@@ -55,8 +57,25 @@ class PartnerAPIKeyInline(ReadOnlyInline):
     fields = ["name", "prefix", "scopes", "last_used_at", "revoked_at"]
 
 
+class PartnerAdminForm(forms.ModelForm):
+    """The name under the services' rule (tenants.services.base.name_errors): one line, no
+    control, separator or bidirectional characters, at most 255 characters."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "contact_email", "is_active"]
+
+    def clean_name(self) -> str:
+        # The form has stripped surrounding whitespace, as the services do.
+        name = str(self.cleaned_data.get("name") or "")
+        if problems := name_errors(name):
+            raise forms.ValidationError(problems)
+        return name
+
+
 @admin.register(Partner)
 class PartnerAdmin(AuditedAdmin):
+    form = PartnerAdminForm
     list_display = ["name", "code", "contact_email", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "code", "contact_email"]
@@ -205,6 +224,13 @@ class OutboxAdmin(RoleAdmin):
     search_fields = ["dedupe_key", "recipient", "message_id"]
     inlines = [DeliveryInline]
     actions = ["retry"]
+    # The payload only masked: an invitation's link is a live token (core.masking).
+    exclude = ["payload"]
+    readonly_fields = ["payload_shown"]
+
+    @admin.display(description=_("内容"))
+    def payload_shown(self, obj: Outbox) -> str:
+        return masked_payload(obj)
 
     @admin.display(description=_("最後のエラー"))
     def short_error(self, obj: Outbox) -> str:

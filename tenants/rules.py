@@ -60,10 +60,23 @@ def normalize_corporate_number(value: str) -> str:
 # Line and paragraph separators end a line in mail headers and in plain-text bodies as surely
 # as CR and LF do; the other control characters (C0, DEL, C1) have no place in a name either.
 _LINE_BREAKING = {"\u2028", "\u2029"}
+# Bidirectional controls (embeddings, overrides, isolates, marks) reorder what follows them: a
+# name with U+202E shows its text reversed in a subject or a list, a spoofing tool.
+_BIDI_CONTROLS = {
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u200e",
+    "\u200f",
+    "\u061c",
+}
 
 
 def has_control_characters(value: str) -> bool:
     """Whether `value` holds a control character (CR, LF, tab, any other C0 or C1 control,
-    DEL) or a Unicode line or paragraph separator: text that reaches an e-mail subject or a
-    line of a message must stay one line (docs/security.md, e-mail headers)."""
-    return any(unicodedata.category(ch) == "Cc" or ch in _LINE_BREAKING for ch in value)
+    DEL), a Unicode line or paragraph separator or a bidirectional control (U+202E …): text
+    that reaches an e-mail subject or a line of a message must stay one line, in the order it
+    was written (docs/security.md, e-mail headers)."""
+    return any(
+        unicodedata.category(ch) == "Cc" or ch in _LINE_BREAKING or ch in _BIDI_CONTROLS
+        for ch in value
+    )

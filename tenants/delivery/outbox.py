@@ -7,6 +7,10 @@ recorded in one more transaction. A worker that dies between sending and recordi
 rows leased and its in-flight attempts open; once the lease runs out the next tick sends them
 again with the same Message-ID (derived from the outbox row), so a duplicate is recognisable,
 and `reconcile` counts the interrupted attempts.
+
+A message that has been sent or given up on (dead letter) keeps no secret: the outcome's
+transaction masks them in its payload (`core.masking`: an invitation's link loses its token),
+and such a message cannot be retried (the invitation is sent again instead).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.db.models import F, Max, Q
 from core import clock
 from core.enums import AuditAction, OutboxChannel, OutboxStatus
 from core.errors import PermissionDenied
+from core.masking import holds_masked_secret, mask_secrets
 from core.models import Delivery, Outbox
 from core.outbox import delivery_ring_on_commit
 from core.services import audit_add, message_id_for
@@ -143,6 +148,7 @@ def _record(
 ) -> None:
     """Store the outcome of each row's attempt; an untried row gives its claim back."""
     untried: list[int] = []
+    scrubbed: list[Outbox] = []
     for row in rows:
         result = results[row.id]
         if result.untried:
@@ -156,6 +162,8 @@ def _record(
         attempt.error = result.error[:2000]
         attempt.duration_ms = result.duration_ms
         _apply_result(row, result)
+        if row.status in (OutboxStatus.SENT, OutboxStatus.DEAD) and _scrub(row):
+            scrubbed.append(row)
         counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
     by_id = {row.id: row for row in rows}
     for row in rows:
@@ -179,9 +187,20 @@ def _record(
             ],
         )
         Delivery.objects.bulk_update(tried, ["succeeded", "status_code", "error", "duration_ms"])
+        if scrubbed:
+            Outbox.objects.bulk_update(scrubbed, ["payload"])
         if untried:
             # Nothing was sent: the in-flight record would read as an interrupted attempt.
             Delivery.objects.filter(pk__in=untried).delete()
+
+
+def _scrub(row: Outbox) -> bool:
+    """Mask the secrets of a message that will not be sent again; whether any were there."""
+    masked = mask_secrets(row.payload)
+    if masked == row.payload:
+        return False
+    row.payload = masked
+    return True
 
 
 def _give_back(row: Outbox) -> None:
@@ -248,7 +267,10 @@ def outbox_deliver_due(
 
 @transaction.atomic
 def outbox_retry(*, scope: Scope, ids: list[int]) -> int:
-    """Queue failed or dead messages for another attempt now (staff only); audited per row."""
+    """Queue failed or dead messages for another attempt now (staff only); audited per row.
+
+    A dead letter whose secret was masked (an invitation without its link) is left as it is:
+    sent again it would carry no link; the invitation is sent again instead."""
     if not scope.is_privileged:
         raise PermissionDenied("only staff may retry deliveries")
     rows = list(
@@ -256,6 +278,7 @@ def outbox_retry(*, scope: Scope, ids: list[int]) -> int:
         .filter(id__in=ids, status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
         .order_by("id")
     )
+    rows = [row for row in rows if not holds_masked_secret(row.payload)]
     now = clock.now()
     for row in rows:
         previous = row.status

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
@@ -133,9 +135,17 @@ def _invitation_refusal(invitation: Invitation | None, now: datetime) -> Validat
     return None
 
 
-def _user_for_invitation(invitation: Invitation, *, password: str, name: str) -> Any:
+def _user_for_invitation(
+    invitation: Invitation, *, password: str, name: str, request: HttpRequest
+) -> Any:
     """The existing account of the invited address (its password must match: the token proves
-    the mailbox, not the account), or a new one with a validated password."""
+    the mailbox, not the account), or a new one with a validated password.
+
+    The existing account's password is checked as a sign-in is: through `authenticate` with the
+    request, so the sign-in throttle (terms_site/signin.py) refuses a locked account or address
+    before any check and counts each failure against the same budget as the sign-in forms. A
+    staff account never joins a tenant: its right password is answered and counted exactly as
+    a wrong one (as at /portal/login/), so the page is no password oracle for staff."""
     user_model = get_user_model()
     address = invitation.email
     user = user_model.objects.filter(username__iexact=address).first()
@@ -153,7 +163,12 @@ def _user_for_invitation(invitation: Invitation, *, password: str, name: str) ->
         except IntegrityError:
             # Created concurrently (another tenant's invitation for the same address).
             user = user_model.objects.get(username__iexact=address)
-    if not user.is_active or not user.check_password(password):
+    username = user.get_username()
+    signed_in = authenticate(request, username=username, password=password)
+    if signed_in is not None and (signed_in.is_staff or signed_in.is_superuser):
+        user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+        signed_in = None
+    if signed_in is None or signed_in.pk != user.pk:
         raise invalid(
             {
                 "password": [
@@ -171,10 +186,14 @@ def _user_for_invitation(invitation: Invitation, *, password: str, name: str) ->
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str, name: str = "") -> Membership:
+def invitation_accept(
+    *, token: str, password: str, request: HttpRequest, name: str = ""
+) -> Membership:
     """Join the tenant with the invited role: create the account (username = e-mail) or use the
     existing one, add the membership and mark the invitation accepted. An unknown, used,
-    revoked or expired token is ValidationFailed with a message saying which."""
+    revoked or expired token is ValidationFailed with a message saying which. `request` is the
+    sign-in's: an existing account's password is checked under the sign-in throttle, and a
+    staff account is refused as a wrong password (`_user_for_invitation`)."""
     now = clock.now()
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -187,7 +206,9 @@ def invitation_accept(*, token: str, password: str, name: str = "") -> Membershi
     refusal = _invitation_refusal(invitation, now)
     if refusal is not None or invitation is None:
         raise refusal or ValidationFailed(_("この招待リンクは無効です。"))
-    user = _user_for_invitation(invitation, password=password or "", name=(name or "").strip())
+    user = _user_for_invitation(
+        invitation, password=password or "", name=(name or "").strip(), request=request
+    )
     membership, created = Membership.objects.get_or_create(
         tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
     )

@@ -6,13 +6,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core import clock
 from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
 from tenants.models import PartnerAPIKey, Tenant
+from tests.api.conftest import make_staff
 from tests.factories.tenants import TenantFactory, make_partner_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -358,3 +360,46 @@ def test_docs_use_local_static_assets(anonymous_client: APIClient, path: str) ->
 def test_api_root_links(anonymous_client: APIClient) -> None:
     body = anonymous_client.get("/api/v1/").json()
     assert body["links"]["schema"].endswith("/api/v1/schema/")
+
+
+# --- secrets shown once are never cached (pentest: webhook secret without no-store) ---------
+
+
+def test_webhook_secret_answers_are_not_stored_by_any_cache(partner_client: APIClient) -> None:
+    created = partner_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://hooks.example/terms", "event_kinds": []},
+        HTTP_IDEMPOTENCY_KEY="hook-secret-1",
+    )
+    assert created.status_code == 201
+    assert created.json()["secret"].startswith("whsec_")
+    assert created["Cache-Control"] == "no-store"
+    # A replay of the same request shows the same secret again: no-store too.
+    replayed = partner_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://hooks.example/terms", "event_kinds": []},
+        HTTP_IDEMPOTENCY_KEY="hook-secret-1",
+    )
+    assert replayed.json()["secret"] == created.json()["secret"]
+    assert replayed["Cache-Control"] == "no-store"
+    rotated = partner_client.post(f"/api/v1/webhooks/{created.json()['id']}/rotate-secret/")
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != created.json()["secret"]
+    assert rotated["Cache-Control"] == "no-store"
+    # Answers without a secret keep the default.
+    listed = partner_client.get("/api/v1/webhooks/")
+    assert "no-store" not in listed.get("Cache-Control", "")
+
+
+def test_the_admin_shows_no_stored_webhook_secret(partner_client: APIClient) -> None:
+    created = partner_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://hooks.example/terms", "event_kinds": []},
+        HTTP_IDEMPOTENCY_KEY="hook-secret-2",
+    )
+    record = IdempotencyRecord.objects.get(key="hook-secret-2")
+    reader = Client()
+    reader.force_login(make_staff(superuser=True))
+    page = reader.get(reverse("admin:core_idempotencyrecord_change", args=[record.pk]))
+    assert page.status_code == 200
+    assert created.json()["secret"] not in page.content.decode()

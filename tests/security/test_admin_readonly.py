@@ -212,6 +212,34 @@ def test_admin_partner_contact_change_leaves_an_audit_row(admin_client, admin_us
     assert entry.data["contact_email"] == "new@partner.example"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "販売店\r\nhttps://evil.example",
+        "販売店\nこちらからログイン",
+        "販売店\u2028https://evil.example",
+        "販売店\u0085next",
+        "販売\t店",
+        "販売店\u202elpmaxe.live",
+        "x" * 256,
+    ],
+)
+def test_admin_partner_name_follows_the_services_rule(admin_client, name: str) -> None:
+    """Pentest: the admin's partner form saved names with CR/LF, U+2028, U+0085, a tab or
+    U+202E (the services refuse them: they reach e-mail subjects). Now refused with the
+    services' message, nothing saved, no audit row."""
+    partner = PartnerFactory(name="元の販売店")
+
+    status = _admin_change(admin_client, partner, name=name)
+
+    partner.refresh_from_db()
+    assert (status, partner.name) == (200, "元の販売店")
+    assert not AuditEntry.objects.filter(object_type="tenants.partner", object_id=partner.pk)
+    _admin_change(admin_client, partner, name="新しい販売店")
+    partner.refresh_from_db()
+    assert partner.name == "新しい販売店"
+
+
 def test_admin_partner_code_and_keys_are_read_only(admin_client) -> None:
     partner = PartnerFactory()
     key, _plain = make_partner_key(partner)

@@ -31,6 +31,10 @@ INJECTED = [
     "テスト商事\x1b[31m",
     "テスト商事\u0085次の行",
     "テスト商事\tタブ",
+    # Bidirectional controls reorder what follows (pentest: U+202E in a partner name).
+    "テスト商事\u202elpmaxe.live",
+    "テスト商事\u2066隔離\u2069",
+    "テスト商事\u200f",
 ]
 
 
@@ -41,7 +45,9 @@ def test_control_characters_are_recognised(name: str) -> None:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("name", ["テスト商事株式会社", "ＡＢＣ　商事", "O'Brien & Co. (Japan)"])
+@pytest.mark.parametrize(
+    "name", ["テスト商事株式会社", "ＡＢＣ　商事", "O'Brien & Co. (Japan)", "家族\u200d商事"]
+)
 def test_ordinary_names_pass(name: str) -> None:
     assert not has_control_characters(name)
 

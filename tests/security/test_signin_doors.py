@@ -27,9 +27,21 @@ from django.test import Client, RequestFactory
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.enums import EventKind
+from core.models import Outbox
+from tenants.enums import InvitationStatus, Role
+from tenants.models import Invitation, Membership
 from tenants.scope import Scope
 from tenants.services import invitation_create
-from tests.factories.tenants import MembershipFactory, StaffFactory, TenantFactory, UserFactory
+from tests.api.conftest import key_client, make_staff
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    StaffFactory,
+    TenantFactory,
+    UserFactory,
+    make_partner_key,
+)
 from web import ratelimit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -302,16 +314,102 @@ def test_an_operator_lifts_a_lock_with_axes_reset_username() -> None:
     assert attempt("/console/login/", staff.username, PASSWORD, address()) == 302
 
 
-def test_an_invitation_gives_a_staff_account_no_portal_session() -> None:
-    staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}@optim.example")
-    tenant = TenantFactory()
+def _accept(client: Client, token: str, password: str):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/portal/invitations/{token}/", {"password": password, "password_confirm": password}
+    )
+
+
+def _invitation_token(email: str, tenant: object | None = None) -> tuple[object, str]:
+    tenant = tenant or TenantFactory()
     _invitation, token = invitation_create(
-        scope=Scope.staff(StaffFactory(is_superuser=True)), tenant=tenant, email=staff.username
+        scope=Scope.staff(StaffFactory(is_superuser=True)), tenant=tenant, email=email
     )
+    return tenant, token
+
+
+def test_an_invitation_gives_a_staff_account_no_portal_session() -> None:
+    """Pentest: a staff account accepted an invitation with its password and got a tenant
+    membership; its right password was answered differently from a wrong one (an oracle).
+    Now both answers are the wrong-password answer, counted, and no membership is made."""
+    staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}@optim.example")
+    tenant, token = _invitation_token(staff.username)
     client = Client(REMOTE_ADDR=address())
-    response = client.post(
-        f"/portal/invitations/{token}/", {"password": PASSWORD, "password_confirm": PASSWORD}
-    )
-    assert (response.status_code, response["Location"]) == (302, "/portal/login/")
+    wrong = _accept(client, token, "not-the-password-1")
+    right = _accept(client, token, PASSWORD)
+    assert (wrong.status_code, right.status_code) == (200, 200)
+    assert right.context["form"].errors == wrong.context["form"].errors
+    assert "password" in right.context["form"].errors
+    assert not Membership.objects.filter(user=staff).exists()
+    assert Invitation.objects.get(tenant=tenant).status == InvitationStatus.PENDING
     assert "_auth_user_id" not in client.session
     assert client.get("/console/")["Location"].startswith("/console/login/")
+
+
+@pytest.mark.parametrize("door", ["api", "console", "portal"])
+def test_inviting_a_staff_address_never_makes_the_staff_account_a_member(door: str) -> None:
+    staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}@optim.example")
+    partner = PartnerFactory()
+    tenant = TenantFactory(partner=partner)
+    if door == "api":
+        _key, raw = make_partner_key(partner)
+        invited = key_client(raw).post(
+            f"/api/v1/tenants/{tenant.pk}/invitations/",
+            {"email": staff.username, "role": "admin"},
+            format="json",
+        )
+        assert invited.status_code == 201
+    else:
+        inviter = Client()
+        if door == "console":
+            inviter.force_login(make_staff("editor"))
+            url = f"/console/tenants/{tenant.pk}/invitations/"
+        else:
+            admin = customer()
+            Membership.objects.filter(user=admin).update(tenant=tenant, role=Role.ADMIN)
+            inviter.force_login(admin)
+            url = "/portal/members/invite/"
+        assert inviter.post(url, {"email": staff.username, "role": "admin"}).status_code == 302
+    row = Outbox.objects.get(kind=EventKind.INVITATION, recipient=staff.username)
+    token = row.payload["invitation_url"].rstrip("/").rsplit("/", 1)[1]
+    response = _accept(Client(REMOTE_ADDR=address()), token, PASSWORD)
+    assert response.status_code == 200
+    assert not Membership.objects.filter(user=staff).exists()
+
+
+def test_a_locked_account_does_not_sign_in_through_an_invitation() -> None:
+    """Pentest: a customer account locked at /portal/login/ accepted an invitation with its
+    password (unlimited guesses, then a session). Now the lock refuses it like the sign-in page."""
+    user = customer()
+    _tenant, token = _invitation_token(user.username)  # type: ignore[attr-defined]
+    for _ in range(PER_ACCOUNT):
+        assert attempt("/portal/login/", user.username, "wrong", address()) == 200  # type: ignore[attr-defined]
+    client = Client(REMOTE_ADDR=address())
+    refused = _accept(client, token, PASSWORD)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == str(15 * 60)
+    assert str(ratelimit.SIGNIN_LOCKED_OUT) in refused.content.decode()
+    assert Membership.objects.filter(user=user).count() == 1  # only the one it had
+    assert "_auth_user_id" not in client.session
+
+
+def test_guesses_through_an_invitation_spend_the_sign_in_budget() -> None:
+    user = customer()
+    _tenant, token = _invitation_token(user.username)  # type: ignore[attr-defined]
+    for n in range(PER_ACCOUNT):
+        guess = _accept(Client(REMOTE_ADDR=address()), token, f"guess-{n}-password")
+        assert guess.status_code == 200
+    assert _accept(Client(REMOTE_ADDR=address()), token, PASSWORD).status_code == 429
+    assert attempt("/portal/login/", user.username, PASSWORD, address()) == 429  # type: ignore[attr-defined]
+    assert Membership.objects.filter(user=user).count() == 1
+
+
+def test_an_invitation_accepted_with_the_right_password_clears_the_account_failures() -> None:
+    user = customer()
+    tenant, token = _invitation_token(user.username)  # type: ignore[attr-defined]
+    for _ in range(PER_ACCOUNT - 1):
+        assert attempt("/portal/login/", user.username, "wrong", address()) == 200  # type: ignore[attr-defined]
+    client = Client(REMOTE_ADDR=address())
+    assert _accept(client, token, PASSWORD).status_code == 302
+    assert Membership.objects.filter(user=user, tenant=tenant).exists()
+    assert attempt("/portal/login/", user.username, "wrong", address()) == 200  # type: ignore[attr-defined]

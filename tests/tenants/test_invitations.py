@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel
@@ -75,7 +75,9 @@ def test_invitation_flow_end_to_end(member_scope):
     }
 
     with clock.frozen_at(T0 + timedelta(days=2)):
-        membership = invitation_accept(token=token, password=PASSWORD, name="川 花子")
+        membership = invitation_accept(
+            request=_sign_in(), token=token, password=PASSWORD, name="川 花子"
+        )
     user = membership.user
     assert (user.username, user.email, user.first_name) == (
         "hanako@customer.example",
@@ -92,7 +94,7 @@ def test_invitation_flow_end_to_end(member_scope):
     )
 
     with pytest.raises(ValidationFailed) as exc:
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert exc.value.code == "invitation_used"
     assert Membership.objects.filter(tenant=tenant).count() == 2
 
@@ -104,12 +106,12 @@ def test_invitation_accept_expired_refused():
             scope=_staff(), tenant=tenant, email="late@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=7)), pytest.raises(ValidationFailed) as exc:
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert exc.value.code == "invitation_expired"
     assert not get_user_model().objects.filter(username="late@customer.example").exists()
     # One second before the expiry it still works.
     with clock.frozen_at(T0 + timedelta(days=7, seconds=-1)):
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
 
 
 def test_invitation_accept_revoked_refused(partner_scope, partner):
@@ -121,7 +123,7 @@ def test_invitation_accept_revoked_refused(partner_scope, partner):
     invitation_revoke(scope=partner_scope, invitation=invitation)
     invitation_revoke(scope=partner_scope, invitation=invitation)  # idempotent
     with pytest.raises(ValidationFailed) as exc:
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert exc.value.code == "invitation_revoked"
     assert (
         AuditEntry.objects.filter(object_id=invitation.pk, action=AuditAction.WITHDRAW).count() == 1
@@ -131,7 +133,7 @@ def test_invitation_accept_revoked_refused(partner_scope, partner):
 @pytest.mark.parametrize("token", ["", "not-a-token", "x" * 43])
 def test_invitation_accept_unknown_token_refused(token):
     with pytest.raises(ValidationFailed) as exc:
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert exc.value.code == "invitation_invalid"
 
 
@@ -153,9 +155,9 @@ def test_invitation_repeat_refreshes_the_pending_one():
     urls = {o.payload["invitation_url"] for o in Outbox.objects.filter(kind=EventKind.INVITATION)}
     assert urls == {invitation_accept_url(t) for t in (old_token, new_token)}
     with pytest.raises(ValidationFailed):
-        invitation_accept(token=old_token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=old_token, password=PASSWORD)
     with clock.frozen_at(T0 + timedelta(days=9)):
-        membership = invitation_accept(token=new_token, password=PASSWORD)
+        membership = invitation_accept(request=_sign_in(), token=new_token, password=PASSWORD)
     assert membership.role == Role.ADMIN
 
 
@@ -169,7 +171,7 @@ def test_invitation_after_expiry_of_pending_refreshes_it():
         again, token = invitation_create(
             scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert again.pk == first.pk
 
 
@@ -262,11 +264,11 @@ def test_invitation_accept_weak_password_refused_with_field():
     )
     for weak in ("12345678", "short", "password"):
         with pytest.raises(ValidationFailed) as exc:
-            invitation_accept(token=token, password=weak)
+            invitation_accept(request=_sign_in(), token=token, password=weak)
         assert exc.value.code == "password_invalid"
         assert list(exc.value.details["fields"]) == ["password"]
     # The refusal used nothing up: a good password still works.
-    invitation_accept(token=token, password=PASSWORD)
+    invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
 
 
 def test_invitation_accept_existing_user_needs_their_password():
@@ -276,11 +278,11 @@ def test_invitation_accept_existing_user_needs_their_password():
         scope=_staff(), tenant=tenant, email="taro@customer.example", role=Role.VIEWER
     )
     with pytest.raises(ValidationFailed) as exc:
-        invitation_accept(token=token, password=PASSWORD)
+        invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     assert exc.value.code == "password_mismatch"
     user.refresh_from_db()
     assert user.check_password("pass-1234-word")  # an invitation never resets a password
-    membership = invitation_accept(token=token, password="pass-1234-word")
+    membership = invitation_accept(request=_sign_in(), token=token, password="pass-1234-word")
     assert (membership.user, membership.tenant) == (user, tenant)
     assert get_user_model().objects.filter(username__iexact="taro@customer.example").count() == 1
 
@@ -289,7 +291,7 @@ def test_invitation_revoke_accepted_conflict():
     invitation, token = invitation_create(
         scope=_staff(), tenant=TenantFactory(), email="a@customer.example", role=Role.VIEWER
     )
-    invitation_accept(token=token, password=PASSWORD)
+    invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
     with pytest.raises(Conflict):
         invitation_revoke(scope=_staff(), invitation=invitation)
 
@@ -323,3 +325,8 @@ def test_invitations_expire_marks_only_past_ones():
 
 def _staff() -> Scope:
     return Scope.staff(StaffFactory())
+
+
+def _sign_in() -> object:
+    """The request an accept comes with (the sign-in throttle counts against it)."""
+    return RequestFactory().post("/portal/invitations/x/", REMOTE_ADDR="192.0.2.10")

@@ -38,8 +38,9 @@ _META_KEY = "HTTP_IDEMPOTENCY_KEY"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as in the IETF draft
 # A claim older than this is taken to belong to a request that died without releasing it.
 IN_FLIGHT_LEASE = timedelta(minutes=5)
-# Response headers worth replaying (the rest are recomputed per response).
-_KEPT_HEADERS = ("Location", "Content-Language")
+# Response headers worth replaying (the rest are recomputed per response); a replayed secret
+# (a webhook's, shown once) keeps its `Cache-Control: no-store`.
+_KEPT_HEADERS = ("Location", "Content-Language", "Cache-Control")
 
 
 class IdempotencyKeyReused(exceptions.APIException):

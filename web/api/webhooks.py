@@ -49,10 +49,11 @@ class WebhookWithSecretOutput(WebhookOutput):
     )
 
 
-def _with_secret(endpoint: Any, secret: str) -> dict[str, Any]:
+def _with_secret(endpoint: Any, secret: str, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """The answer that shows a signing secret, once: no cache (browser, proxy) may keep it."""
     data = dict(WebhookOutput(endpoint).data)
     data["secret"] = secret
-    return data
+    return Response(data, status=status_code, headers={"Cache-Control": "no-store"})
 
 
 class WebhookListApi(ApiView):
@@ -112,7 +113,7 @@ class WebhookCreateApi(ApiView):
         endpoint, secret = services.webhook_register(
             scope=self.scope, url=data["url"], event_kinds=data["event_kinds"], partner=partner
         )
-        return Response(_with_secret(endpoint, secret), status=status.HTTP_201_CREATED)
+        return _with_secret(endpoint, secret, status_code=status.HTTP_201_CREATED)
 
 
 class WebhookRotateSecretApi(ApiView):
@@ -131,7 +132,7 @@ class WebhookRotateSecretApi(ApiView):
     def post(self, request: ApiRequest, webhook_id: int) -> Response:
         endpoint = selectors.webhook_get(scope=self.scope, pk=webhook_id)
         endpoint, secret = services.webhook_rotate_secret(scope=self.scope, endpoint=endpoint)
-        return Response(_with_secret(endpoint, secret))
+        return _with_secret(endpoint, secret)
 
 
 class WebhookDisableApi(ApiView):

@@ -17,6 +17,7 @@ from agreements.services.product_keys import product_key_issue, product_key_revo
 from core import clock
 from core.enums import OutboxStatus
 from core.errors import DomainError
+from core.masking import holds_masked_secret
 from core.models import AuditEntry, Outbox
 from tenants.delivery.outbox import outbox_retry
 from web.console.access import (
@@ -211,7 +212,11 @@ def deliveries(request: ConsoleRequest) -> HttpResponse:
         except DomainError as error:
             flash_domain_error(request, error)
         return redirect("console:deliveries")
-    rows = Outbox.objects.filter(status__in=FAILED).order_by("-updated_at", "-pk")[:500]
+    rows = list(Outbox.objects.filter(status__in=FAILED).order_by("-updated_at", "-pk")[:500])
+    for row in rows:
+        # A dead invitation lost its link when it was given up on: it is invited again, not
+        # sent again (tenants.delivery.outbox.outbox_retry). The payload is never shown here.
+        row.resendable = not holds_masked_secret(row.payload)  # type: ignore[attr-defined]
     return render(
         request, "agreements/console/deliveries.html", {"nav": "deliveries", "rows": rows}
     )

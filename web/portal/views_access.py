@@ -159,8 +159,19 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 password=form.cleaned_data["password"],
                 name=form.cleaned_data["name"],
+                request=request,
             )
         except DomainError as error:
+            if ratelimit.signin_locked_out(request):
+                # Locked by axes (terms_site/signin.py): the sign-in page's answer, 429 (and
+                # Retry-After from the lockout handler).
+                form.add_error(None, ratelimit.SIGNIN_LOCKED_OUT)
+                return render(
+                    request,
+                    "tenants/portal/invitation_accept.html",
+                    {"invitation": invitation, "form": form, "refusal": ""},
+                    status=ratelimit.TOO_MANY_REQUESTS,
+                )
             place_error(form, error)
         else:
             if not portal_may_sign_in(membership.user):
