@@ -62,8 +62,17 @@ def normalize_corporate_number(value: str) -> str:
 _LINE_BREAKING = {"\u2028", "\u2029"}
 
 
+# Control (Cc), format (Cf: zero-width, bidi overrides and isolates, BOM, soft hyphen, tags),
+# private use (Co), surrogates (Cs), line (Zl) and paragraph (Zp) separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+
 def has_control_characters(value: str) -> bool:
     """Whether `value` holds a control character (CR, LF, tab, any other C0 or C1 control,
-    DEL) or a Unicode line or paragraph separator: text that reaches an e-mail subject or a
-    line of a message must stay one line (docs/security.md, e-mail headers)."""
-    return any(unicodedata.category(ch) == "Cc" or ch in _LINE_BREAKING for ch in value)
+    DEL), a Unicode line or paragraph separator, or an invisible or reordering character
+    (format characters such as U+200B, U+202E, U+2067, U+FEFF, U+00AD, tags; private use;
+    surrogates): text that reaches an e-mail subject or a line of a message must stay one line
+    and read as what it is (docs/security.md, e-mail headers and names)."""
+    return any(
+        ch in _LINE_BREAKING or unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value
+    )
