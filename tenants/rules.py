@@ -60,23 +60,17 @@ def normalize_corporate_number(value: str) -> str:
 # Line and paragraph separators end a line in mail headers and in plain-text bodies as surely
 # as CR and LF do; the other control characters (C0, DEL, C1) have no place in a name either.
 _LINE_BREAKING = {"\u2028", "\u2029"}
-# Bidirectional controls (embeddings, overrides, isolates, marks) reorder what follows them: a
-# name with U+202E shows its text reversed in a subject or a list, a spoofing tool.
-_BIDI_CONTROLS = {
-    *map(chr, range(0x202A, 0x202F)),
-    *map(chr, range(0x2066, 0x206A)),
-    "\u200e",
-    "\u200f",
-    "\u061c",
-}
+# Control (Cc), format (Cf: zero-width, bidi overrides and isolates, BOM, soft hyphen, tags),
+# private use (Co), surrogates (Cs), line (Zl) and paragraph (Zp) separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
 
 
 def has_control_characters(value: str) -> bool:
     """Whether `value` holds a control character (CR, LF, tab, any other C0 or C1 control,
-    DEL), a Unicode line or paragraph separator or a bidirectional control (U+202E …): text
-    that reaches an e-mail subject or a line of a message must stay one line, in the order it
-    was written (docs/security.md, e-mail headers)."""
+    DEL), a Unicode line or paragraph separator, or an invisible or reordering character
+    (format characters such as U+200B, U+202E, U+2067, U+FEFF, U+00AD, tags; private use;
+    surrogates): text that reaches an e-mail subject or a line of a message must stay one line
+    and read as what it is (docs/security.md, e-mail headers and names)."""
     return any(
-        unicodedata.category(ch) == "Cc" or ch in _LINE_BREAKING or ch in _BIDI_CONTROLS
-        for ch in value
+        ch in _LINE_BREAKING or unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value
     )

@@ -6,7 +6,7 @@ kombu's filesystem broker under var/, so `make run` needs nothing but Python.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -384,6 +384,12 @@ TERMS_ID_PLUS_NOTICE_MONTHS = env.int("TERMS_ID_PLUS_NOTICE_MONTHS", default=1) 
 TERMS_DELETION_PRIMARY_ALLOWED = env.bool("TERMS_DELETION_PRIMARY_ALLOWED", default=True)  # R15
 TERMS_DELETION_REQUEST_GRACE_DAYS = env.int("TERMS_DELETION_REQUEST_GRACE_DAYS", default=14)
 TERMS_DELETION_REMINDER_DAYS = env.int("TERMS_DELETION_REMINDER_DAYS", default=7)
+# A contract's start date (R9) lies between this floor and today + this many days; a partner
+# cannot register one whose first period has already ended (docs/security.md).
+TERMS_CONTRACT_START_FLOOR = date.fromisoformat(
+    env.str("TERMS_CONTRACT_START_FLOOR", default="2000-01-01")
+)
+TERMS_CONTRACT_START_MAX_AHEAD_DAYS = env.int("TERMS_CONTRACT_START_MAX_AHEAD_DAYS", default=365)
 # Four eyes by authorship: nobody who created, edited or classified a version schedules it,
 # and nobody withdraws what they scheduled. false is the single-person mode of a developer's
 # own machine; a production process refuses to start with it (docs/security.md).

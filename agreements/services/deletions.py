@@ -104,14 +104,22 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
 
 
 def deletions_due(today: date) -> QuerySet[DataDeletion]:
-    """Scheduled deletions due by `today` whose contract is no longer active (R15).
+    """Scheduled deletions due by `today` whose tenant holds no active contract for the
+    product any more (R15).
 
     A request made "at cancellation" is due the day after the end it expected; if that end was
     called off (a dropped R6 case) the contract is still in use, and its data stays until the
-    contract really ends (then it is due at once).
+    contract really ends (then it is due at once). The product's data is the tenant's, not one
+    contract's: while another contract of the tenant for the same product is active, nothing is
+    ordered deleted (docs/security.md).
     """
+    in_use = Contract.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        product_id=OuterRef("contract__product_id"),
+        status=ContractStatus.ACTIVE,
+    )
     return DataDeletion.objects.filter(status=DeletionStatus.SCHEDULED, due_on__lte=today).exclude(
-        contract__status=ContractStatus.ACTIVE
+        Exists(in_use)
     )
 
 

@@ -6,6 +6,11 @@ tables (audit, outbox, deliveries, events) keep what happened and when, not to w
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -16,13 +21,13 @@ from agreements.ledger.redact import evidence_redact
 from agreements.models import ConsentEvidence, DataDeletion
 from core import clock
 from core.enums import AuditAction, OutboxChannel
-from core.models import Outbox
-from core.redaction import Scrubber
+from core.models import IdempotencyRecord, Outbox
+from core.redaction import MIN_VALUE_LENGTH, Scrubber
 from core.services import audit_add, audit_redact, outbox_redact
 from tenants.models import Invitation, Membership, Tenant
 
 
-def _personal_values(tenant: Tenant) -> Scrubber:
+def _personal_values(tenant: Tenant) -> list[str]:
     """Everything personal this service holds about the tenant's people, collected before the
     rows that hold it are deleted, so the copies elsewhere can be scrubbed (R15)."""
     values: list[str | None] = [tenant.contact_email]
@@ -40,7 +45,55 @@ def _personal_values(tenant: Tenant) -> Scrubber:
         .exclude(recipient__iexact=settings.TERMS_STAFF_EMAIL)
         .values_list("recipient", flat=True)
     )
-    return Scrubber.of(values)
+    return [v for v in values if v]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _names_tenant(data: Any, tenant_id: int, path: str) -> bool:
+    """Whether a stored API response is about the tenant: its id as `tenant` / `tenant_id`, or
+    the tenant itself (the response to `POST /tenants/`)."""
+    if not isinstance(data, dict):
+        return False
+    if tenant_id in (data.get("tenant"), data.get("tenant_id")):
+        return True
+    return path.rstrip("/").endswith("/tenants") and data.get("id") == tenant_id
+
+
+def _idempotency_redact(*, tenant_id: int, values: list[str]) -> int:
+    """Delete the stored Idempotency-Key responses about the tenant (its path, its id) or
+    holding one of its people's addresses (R15): otherwise a replay hands out the body as it
+    was before the redaction for up to TERMS_IDEMPOTENCY_TTL_HOURS. A retry with such a key
+    runs again instead of replaying."""
+    # Addresses only: a name ("山田") could match another tenant's stored response, and its
+    # caller's retry would then run twice.
+    known = [v.strip().lower() for v in values if "@" in v and len(v.strip()) >= MIN_VALUE_LENGTH]
+    own_path = re.compile(rf"/tenants/{tenant_id}(/|$)")
+    doomed = []
+    for record in IdempotencyRecord.objects.exclude(response_body=None).iterator():
+        text = bytes(record.response_body or b"").decode("utf-8", "replace")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        haystack = "\n".join([text, *_strings(data)]).lower()
+        if (
+            own_path.search(record.path)
+            or _names_tenant(data, tenant_id, record.path)
+            or any(value in haystack for value in known)
+        ):
+            doomed.append(record.pk)
+    deleted, _detail = IdempotencyRecord.objects.filter(pk__in=doomed).delete()
+    return deleted
 
 
 @transaction.atomic
@@ -50,8 +103,10 @@ def tenant_redact(*, tenant: Tenant) -> int:
     Removes consent evidence rows (names, e-mails, IPs, user agents: the ledger keeps only
     salted digests, so it stays verifiable), blanks and deactivates users whose only
     membership is this tenant (users of other tenants just lose this membership), deletes
-    invitations, blanks the contact address, and scrubs every copy: audit entries, outbox
-    messages, delivery records and events keep what happened and when, not to whom. E-mail
+    invitations, blanks the contact address (and a partner's reference shaped like personal
+    data), and scrubs every copy: audit entries, outbox messages, delivery records and events
+    keep what happened and when, not to whom; stored Idempotency-Key responses about the tenant
+    are deleted. E-mail
     still queued to the tenant is cancelled. Returns the number of rows changed; a second call
     changes nothing.
     """
@@ -59,7 +114,8 @@ def tenant_redact(*, tenant: Tenant) -> int:
     if locked.redacted_at is not None:
         return 0
     now = clock.now()
-    scrubber = _personal_values(locked)
+    values = _personal_values(locked)
+    scrubber = Scrubber.of(values)
     changed = evidence_redact(tenant_id=locked.pk)
     memberships = Membership.objects.filter(tenant_id=locked.pk)
     user_ids = set(memberships.values_list("user_id", flat=True))
@@ -91,9 +147,14 @@ def tenant_redact(*, tenant: Tenant) -> int:
         tenant_id=locked.pk, scrubber=scrubber, keep_recipients={settings.TERMS_STAFF_EMAIL}
     )
     changed += audit_redact(tenant_id=locked.pk, scrubber=scrubber)
+    changed += _idempotency_redact(tenant_id=locked.pk, values=values)
     locked.contact_email = ""
+    if scrubber.holds(locked.external_ref):
+        # A partner's reference that is (or holds) an address goes whole: a partly scrubbed
+        # one could collide with another tenant's under the partner's unique constraint.
+        locked.external_ref = ""
     locked.redacted_at = now
-    locked.save(update_fields=["contact_email", "redacted_at", "updated_at"])
+    locked.save(update_fields=["contact_email", "external_ref", "redacted_at", "updated_at"])
     changed += DataDeletion.objects.filter(
         tenant_id=locked.pk, kind=DeletionKind.BACKUP, redacted_at__isnull=True
     ).update(redacted_at=now, updated_at=now)

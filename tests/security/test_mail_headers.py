@@ -35,6 +35,8 @@ INJECTED = [
     "テスト商事\u202elpmaxe.live",
     "テスト商事\u2066隔離\u2069",
     "テスト商事\u200f",
+    # Every format character, the zero-width joiner too: a company name needs none of them.
+    "家族\u200d商事",
 ]
 
 
@@ -46,7 +48,7 @@ def test_control_characters_are_recognised(name: str) -> None:
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    "name", ["テスト商事株式会社", "ＡＢＣ　商事", "O'Brien & Co. (Japan)", "家族\u200d商事"]
+    "name", ["テスト商事株式会社", "ＡＢＣ　商事", "O'Brien & Co. (Japan)", "Société Générale"]
 )
 def test_ordinary_names_pass(name: str) -> None:
     assert not has_control_characters(name)
@@ -130,3 +132,49 @@ def test_a_queued_message_with_a_broken_name_stays_one_line_and_is_sent(settings
     row.refresh_from_db()
     assert row.status == OutboxStatus.SENT
     assert len(mail.outbox) == 1
+
+
+# --- Invisible and reordering characters (pentest finding): a name that reads as something else -
+
+INVISIBLE = [
+    "テスト\u200b商事",  # zero-width space
+    "テスト商事\u202egpj.exe",  # right-to-left override
+    "テスト\u2067商事\u2069",  # right-to-left isolate
+    "\ufeffテスト商事",  # byte order mark
+    "テス\u00adト商事",  # soft hyphen
+    "テスト商事\U000e0041",  # tag latin capital A
+    "テスト\u200e商事",  # left-to-right mark
+    "テスト\u061c商事",  # Arabic letter mark
+    "テスト\ue000商事",  # private use
+    "テスト\u2029商事",  # paragraph separator
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_invisible_and_bidi_characters_are_recognised(name: str) -> None:
+    assert has_control_characters(name)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["株式会社ＡＢＣ", "Müller GmbH", "كومبيوتر", "👍 商事", "é商事"])
+def test_visible_text_of_any_script_passes(name: str) -> None:
+    assert not has_control_characters(name)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_api_tenant_name_with_invisible_characters_is_refused(db, name: str) -> None:
+    from tests.api.conftest import key_client
+
+    partner = PartnerFactory()
+    client = key_client(make_partner_key(partner)[1])
+    created = client.post("/api/v1/tenants/", {"name": name}, format="json")
+    assert created.status_code == 400, created.content
+    assert [e["field"] for e in created.json()["errors"]] == ["name"]
+    tenant = TenantFactory(partner=partner, name="テスト商事")
+    renamed = client.patch(f"/api/v1/tenants/{tenant.pk}/", {"name": name}, format="json")
+    assert renamed.status_code == 400, renamed.content
+    tenant.refresh_from_db()
+    assert tenant.name == "テスト商事"
+    assert not Tenant.objects.exclude(pk=tenant.pk).exists()

@@ -11,16 +11,25 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from agreements.services.contracts.roll import contracts_roll_due
 from agreements.services.deletions import deletions_order_due, tenant_redact
+from core import clock
 from core.enums import AuditAction, OutboxChannel, OutboxStatus
-from core.models import AuditEntry, Delivery, Event, Outbox
+from core.models import AuditEntry, Delivery, Event, IdempotencyRecord, Outbox
 from core.redaction import REDACTED, Scrubber
 from core.services import outbox_add
 from tenants.delivery.outbox import outbox_deliver_batch
 from tenants.enums import Role
+from tenants.models import Tenant
 from tenants.scope import Scope
 from tenants.services import invitation_create, tenant_update
+from tests.api.conftest import key_client
 from tests.factories.contracts import biz_product, make_contract, staff_scope
-from tests.factories.tenants import MembershipFactory, TenantFactory, UserFactory
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    TenantFactory,
+    UserFactory,
+    make_partner_key,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -166,3 +175,68 @@ def test_scrubber_removes_known_values_and_addresses_only(text: str, expected: s
         "n": 3,
         "list": [expected],
     }
+
+
+# --- Two copies the purge missed (pentest finding) -------------------------------------------
+
+
+def test_redaction_clears_an_external_ref_shaped_like_an_address(purged_world) -> None:
+    tenant = purged_world
+    Tenant.objects.filter(pk=tenant.pk).update(external_ref="CRM:hanako.member@customer.example")
+    other = TenantFactory(partner=tenant.partner, external_ref="CRM-0002")
+    deletions_order_due(today=date(2026, 4, 1))
+    tenant.refresh_from_db()
+    other.refresh_from_db()
+    assert tenant.redacted_at is not None
+    assert tenant.external_ref == ""
+    assert other.external_ref == "CRM-0002"
+
+
+def test_redaction_keeps_a_plain_external_ref(purged_world) -> None:
+    tenant = purged_world
+    Tenant.objects.filter(pk=tenant.pk).update(external_ref="CRM-0001")
+    deletions_order_due(today=date(2026, 4, 1))
+    tenant.refresh_from_db()
+    assert (tenant.redacted_at is not None, tenant.external_ref) == (True, "CRM-0001")
+
+
+def test_redaction_drops_idempotency_replays_of_the_tenants_data(purged_world, settings) -> None:
+    """The pentester's replay: the same Idempotency-Key after the purge returned the invitation
+    with the invitee's address."""
+    settings.TERMS_IDEMPOTENCY_TTL_HOURS = 24 * 400  # still within its TTL on the purge day
+    tenant = purged_world
+    partner = tenant.partner or PartnerFactory()
+    if tenant.partner is None:
+        Tenant.objects.filter(pk=tenant.pk).update(partner=partner)
+    client = key_client(make_partner_key(partner)[1])
+    other = TenantFactory(partner=partner)
+    with clock.frozen_at(date(2026, 3, 31)):
+        invite = {"email": "second.invitee@outside.example", "role": "viewer"}
+        first = client.post(
+            f"/api/v1/tenants/{tenant.pk}/invitations/",
+            invite,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="inv-1",
+        )
+        assert first.status_code == 201, first.content
+        unrelated = client.post(
+            f"/api/v1/tenants/{other.pk}/invitations/",
+            {"email": "someone@else.example", "role": "viewer"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="inv-2",
+        )
+        assert unrelated.status_code == 201, unrelated.content
+    assert IdempotencyRecord.objects.count() == 2
+    deletions_order_due(today=date(2026, 4, 1))
+    stored = b"".join(bytes(r.response_body or b"") for r in IdempotencyRecord.objects.all())
+    assert b"second.invitee@outside.example" not in stored
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["inv-2"]
+    with clock.frozen_at(date(2026, 4, 1)):
+        replay = client.post(
+            f"/api/v1/tenants/{tenant.pk}/invitations/",
+            invite,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="inv-1",
+        )
+    # Not replayed from the stored body: the request runs again.
+    assert replay.get("Idempotent-Replayed") is None

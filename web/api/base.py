@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from tenants.scope import Scope
 from web.api import idempotency
 from web.api.auth import API_AUTHENTICATION, PARTNERS, CallerPermission, request_scope
 from web.api.pagination import ApiCursorPagination
+from web.api.parsers import Utf8JSONParser
 from web.api.problems import problem_json
 from web.api.schema import ApiAutoSchema
 from web.api.throttles import KeyRateThrottle
@@ -114,7 +114,7 @@ class ApiView(APIView):
     authentication_classes = API_AUTHENTICATION
     permission_classes = [CallerPermission]
     throttle_classes = [KeyRateThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [Utf8JSONParser]
     renderer_classes = [JSONRenderer]
     schema = ApiAutoSchema()
     audience: frozenset[str] = PARTNERS

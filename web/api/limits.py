@@ -6,8 +6,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE leaves as an HTML 400. The middleware runs before an
 the body, on every path under /api/, routed or not:
 
 - a body larger than TERMS_API_MAX_BODY_BYTES → 413 `payload_too_large` (read no further);
+- a JSON body declaring a charset other than UTF-8 → 415 `unsupported_media_type` (RFC 8259:
+  JSON between systems is UTF-8; the depth check counts bytes, and `charset=utf-7` or `cp037`
+  would turn `+AFs-` or EBCDIC bytes into brackets only the decoder sees);
 - JSON nested deeper than TERMS_API_MAX_JSON_DEPTH → 400 `json_too_deep` (checked on the
   bytes, without building anything, so the decoder never sees such a body).
+
+`web.api.parsers.Utf8JSONParser` is the second line: it refuses the same charsets and turns a
+decoder's RecursionError into a 400.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext_lazy as _
 
 from web.api.problems import problem_json
@@ -49,6 +56,19 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+def charset_refused(content_type: str) -> bool:
+    """Whether a Content-Type declares a charset other than UTF-8 (any case, quoted or not)."""
+    _media, params = parse_header_parameters(content_type or "")
+    charset = params.get("charset")
+    return charset is not None and charset.strip().lower() != "utf-8"
+
+
+def not_utf8_message() -> str:
+    return str(
+        _("JSONの本文は UTF-8 でのみ受け付けます（charset には utf-8 を指定してください）。")
+    )
+
+
 def _too_large() -> HttpResponse:
     return problem_json(
         413,
@@ -78,15 +98,16 @@ class ApiBodyLimitsMiddleware:
             length = 0  # Django reads such a body as empty
         if length <= 0:
             return None
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if _is_json(content_type) and charset_refused(content_type):
+            return problem_json(415, "unsupported_media_type", not_utf8_message())
         if length > settings.TERMS_API_MAX_BODY_BYTES:
             return _too_large()
         try:
             body = request.body
         except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE set below our own limit
             return _too_large()
-        if _is_json(request.META.get("CONTENT_TYPE", "")) and json_depth_exceeds(
-            body, settings.TERMS_API_MAX_JSON_DEPTH
-        ):
+        if _is_json(content_type) and json_depth_exceeds(body, settings.TERMS_API_MAX_JSON_DEPTH):
             return problem_json(
                 400,
                 "json_too_deep",

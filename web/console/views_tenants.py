@@ -21,6 +21,7 @@ from core import clock
 from core.errors import DomainError
 from core.models import AuditEntry
 from tenants import selectors, services
+from tenants.rules import has_control_characters
 from web.console.access import (
     ConsoleRequest,
     Need,
@@ -30,14 +31,32 @@ from web.console.access import (
     raise_404,
 )
 from web.console.forms_customers import InvitationForm, RoleForm, TenantForm
+from web.console.selectors import SearchResult
 from web.console.selectors import search as console_search
 
 # --- search -----------------------------------------------------------------------------------
 
 
+def _search_query(request: ConsoleRequest) -> tuple[str, bool]:
+    """The `q` of a search, or "" and True when it holds a control or invisible character
+    (a NUL reached PostgreSQL as a 500): nothing is searched and the page says why."""
+    query = request.GET.get("q", "").strip()
+    if has_control_characters(query):
+        messages.error(request, _("検索語に制御文字や不可視の文字は使用できません。"))
+        return "", True
+    return query, False
+
+
 @console_view(Need.READ)
 def search(request: ConsoleRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query, refused = _search_query(request)
+    if refused:
+        return render(
+            request,
+            "agreements/console/search.html",
+            {"result": SearchResult([], [], []), "search_query": "", "query": ""},
+            status=400,
+        )
     result = console_search(query)
     # One hit goes straight to it; a single tenant found with its own contracts counts as one.
     if len(result.tenants) == 1 and not result.partners:
@@ -61,8 +80,10 @@ def search(request: ConsoleRequest) -> HttpResponse:
 @console_view(Need.READ)
 def tenant_list(request: ConsoleRequest) -> HttpResponse:
     scope = request.scope
-    query = request.GET.get("q", "").strip()
+    query, refused = _search_query(request)
     tenants = selectors.tenant_list(scope=scope, search=query or None)
+    if refused:
+        tenants = tenants.none()
     partner_id = request.GET.get("partner", "")
     if partner_id == "direct":
         tenants = tenants.filter(partner__isnull=True)
@@ -80,6 +101,7 @@ def tenant_list(request: ConsoleRequest) -> HttpResponse:
             "partners": selectors.partner_list(scope=scope),
             "partner_filter": partner_id,
         },
+        status=400 if refused else 200,
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -13,6 +14,7 @@ from agreements.enums import BillingCycle, ContractStatus, TermsSource
 from agreements.models import Contract, ContractPeriod, Option, Product
 from agreements.rulebook import rulebook_for
 from agreements.services.contracts.common import _audit
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenants.models import Tenant
@@ -35,6 +37,51 @@ def _missing_prerequisites(tenant: Tenant, options: Iterable[Option]) -> list[Op
         for o in options
         if o.requires_product_id is not None and o.requires_product_id not in held
     ]
+
+
+def _first_period_end(
+    *, scope: Scope, product: Product, start_date: date, term_months: int
+) -> date:
+    """Period 1's last day, with the start date held to its range (docs/security.md).
+
+    A start before TERMS_CONTRACT_START_FLOOR or after today + TERMS_CONTRACT_START_MAX_AHEAD_DAYS
+    is refused, and so is a partner's contract whose first period has already ended (it would
+    end, and order its data deleted, at once). A date the calendar cannot reach is a 400.
+    """
+    today = clock.today()
+    floor = settings.TERMS_CONTRACT_START_FLOOR
+    try:
+        latest = today + timedelta(days=settings.TERMS_CONTRACT_START_MAX_AHEAD_DAYS)
+    except OverflowError:
+        latest = date.max
+    if start_date < floor or start_date > latest:
+        raise ValidationFailed(
+            _("利用開始日は %(floor)s から %(latest)s までの日付で指定してください。")
+            % {"floor": floor.isoformat(), "latest": latest.isoformat()},
+            code="start_date_out_of_range",
+            field="start_date",
+        )
+    try:
+        end = rules.period_end(
+            start=start_date, months=term_months, start_day_counts=product.start_day_counts
+        )
+    except (OverflowError, ValueError):
+        raise ValidationFailed(
+            _("利用開始日と利用期間から終了日を計算できません。"),
+            code="period_out_of_range",
+            field="term_months",
+        ) from None
+    if scope.is_partner and end < today:
+        raise ValidationFailed(
+            _(
+                "利用期間の初回の終了日（%(end)s）がすでに過ぎています。"
+                "利用開始日には管理者アカウントの発行日を指定してください。"
+            )
+            % {"end": end.isoformat()},
+            code="start_date_in_the_past",
+            field="start_date",
+        )
+    return end
 
 
 @transaction.atomic
@@ -78,6 +125,9 @@ def contract_create(
             code="invalid_notice",
             field="notice_months",
         )
+    end = _first_period_end(
+        scope=scope, product=product, start_date=start_date, term_months=term_months
+    )
 
     # R11: the terms' clause where there is one; an order may still derogate from it.
     if product.terms_auto_renewal:
@@ -160,9 +210,6 @@ def contract_create(
     )
     if option_list:
         contract.options.set(option_list)
-    end = rules.period_end(
-        start=start_date, months=term_months, start_day_counts=product.start_day_counts
-    )
     ContractPeriod.objects.create(
         contract=contract, tenant=tenant, seq=1, start_date=start_date, end_date=end
     )
