@@ -259,3 +259,15 @@ def test_console_search_with_a_control_character_is_a_400_not_a_500(client, path
     assert "検索語に制御文字" in response.content.decode()
     assert not [r for r in caplog.records if r.exc_info], "no traceback is logged"
     assert client.get(f"{path}?q=abc").status_code in (200, 302)  # ordinary searches still work
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["/console/audit/?type=%00", "/console/contracts/?status=%00", "/console/cases/?status=%00"],
+)
+def test_console_filter_with_a_nul_is_a_400_not_a_500(client, path: str) -> None:
+    from tests.api.conftest import make_staff
+
+    client.force_login(make_staff("viewer"))
+    assert client.get(path).status_code == 400

@@ -18,8 +18,15 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from agreements.rules import TransitionNotAllowed
 from core.errors import DomainError
@@ -117,6 +124,12 @@ def console_view(
                 return response
             if not access.allows(needs[request.method or "GET"]):
                 raise DjangoPermissionDenied
+            if any("\x00" in value for value in request.GET.values()):
+                # PostgreSQL refuses NUL in any text: a filter holding one is a bad request,
+                # never a 500.
+                return HttpResponseBadRequest(
+                    gettext("検索条件に使用できない文字が含まれています。")
+                )
             request.console = access
             request.scope = access.scope
             return view(request, *args, **kwargs)
