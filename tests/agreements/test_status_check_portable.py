@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from agreements.enums import CaseStatus, VersionStatus
 from agreements.models.products import Product
-from agreements.selectors.consents.status_check import documents_with_status_sql
+from agreements.selectors.consents.status_check import (
+    documents_with_status_params,
+    documents_with_status_sql,
+)
 from tenants.models import Tenant
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -18,15 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 def _rows(sql: str, *, tenant_id: int, product_id: int) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
-            sql,
-            {
-                "tenant": tenant_id,
-                "product": product_id,
-                "effective": VersionStatus.EFFECTIVE.value,
-                "scheduled": VersionStatus.SCHEDULED.value,
-                "case_open": CaseStatus.OPEN.value,
-                "case_confirmed": CaseStatus.CONFIRMED.value,
-            },
+            sql, documents_with_status_params(tenant_id=tenant_id, product_id=product_id)
         )
         return list(cursor)
 
@@ -46,8 +40,10 @@ def test_status_check_portable_statement_returns_what_lateral_returns() -> None:
             )
             assert portable == lateral, (tenant_id, product_id)
             seen += lateral
-    # The comparison covered a version in force, a pending one, projections and a live case.
-    in_force, pending, state, case = 4, 10, 12, 14
+    # The comparison covered a version in force, a pending one, projections, a live case and
+    # the version binding the tenant (R4).
+    in_force, pending, state, case, binding = 4, 12, 17, 19, 21
     assert all(
-        any(row[column] is not None for row in seen) for column in (in_force, pending, state, case)
+        any(row[column] is not None for row in seen)
+        for column in (in_force, pending, state, case, binding)
     )
