@@ -5,8 +5,9 @@ configured values in. Rule numbers (R1…R19) refer to docs/rules.md; article nu
 Optimal Biz terms (Biz), the OPTiM ID+ terms (ID+) and the Civil Code (CC).
 
 One module per subject: ``periods`` (R10, R11), ``endings`` (R6, R14-R17), ``versions``
-(R2, R5), ``consents`` (the truth table) and ``binding`` (R1, and the version that binds a tenant: R4). The names are re-exported
-here so ``from agreements import rules; rules.period_end(...)`` keeps working.
+(R2, R5), ``consents`` (the truth table) and ``binding`` (R1; and R4: which version binds a
+tenant). The names are re-exported here so ``from agreements import rules;
+rules.period_end(...)`` keeps working.
 """
 
 from __future__ import annotations
