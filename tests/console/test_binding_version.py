@@ -31,7 +31,10 @@ def _world(code: str):
     accepting = bound_tenant(document).tenant
     silent = bound_tenant(document).tenant
     v2 = posted_version(
-        document, mode=ConsentMode.EXPLICIT, legal_basis=LegalBasis.EXPLICIT_CONSENT, label="2025-04"
+        document,
+        mode=ConsentMode.EXPLICIT,
+        legal_basis=LegalBasis.EXPLICIT_CONSENT,
+        label="2025-04",
     )
     consent_states_open(version=v2)
     with clock.frozen_at(BEFORE):
@@ -60,10 +63,13 @@ def test_console_tenant_detail_r4_shows_the_version_binding_the_tenant(
         silent_page = client.get(f"/console/tenants/{silent.pk}/").content.decode()
         accepting_page = client.get(f"/console/tenants/{accepting.pk}/").content.decode()
     (cell,) = _cells(silent_page)
-    assert "2024-01" in cell and "2025-04" in cell  # bound by v1, v2 in force not accepted
+    # Bound by v1; v2, the version in force, not accepted.
+    assert "2024-01" in cell
+    assert "2025-04" in cell
     assert "未同意" in cell
     (cell,) = _cells(accepting_page)
-    assert "2025-04" in cell and "2024-01" not in cell
+    assert "2025-04" in cell
+    assert "2024-01" not in cell
 
 
 def test_console_dashboard_drill_r4_lists_each_tenants_binding_version(client, viewer) -> None:
