@@ -5,8 +5,9 @@ configured values in. Rule numbers (R1…R19) refer to docs/rules.md; article nu
 Optimal Biz terms (Biz), the OPTiM ID+ terms (ID+) and the Civil Code (CC).
 
 One module per subject: ``periods`` (R10, R11), ``endings`` (R6, R14-R17), ``versions``
-(R2, R5), ``consents`` (the truth table) and ``binding`` (R1). The names are re-exported
-here so ``from agreements import rules; rules.period_end(...)`` keeps working.
+(R2, R5), ``consents`` (the truth table) and ``binding`` (R1; and R4: which version binds a
+tenant). The names are re-exported here so ``from agreements import rules;
+rules.period_end(...)`` keeps working.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from __future__ import annotations
 from agreements.rules.binding import (
     ActiveContract,
     BindableDocument,
+    VersionInEffect,
     binding_documents,
+    binding_version,
     is_document_binding,
+    needs_individual_consent,
 )
 from agreements.rules.consents import (
     ANSWER_NOT_ALLOWED,
@@ -78,10 +82,12 @@ __all__ = [
     "BindableDocument",
     "DocumentAnswer",
     "TransitionNotAllowed",
+    "VersionInEffect",
     "allowed_answers",
     "answer_owed",
     "backup_purge_due",
     "binding_documents",
+    "binding_version",
     "chained_periods",
     "claims_window_closes",
     "consent_transition",
@@ -96,6 +102,7 @@ __all__ = [
     "is_version_effective",
     "liability_cap",
     "minimum_lead_days",
+    "needs_individual_consent",
     "next_period_start",
     "next_possible_end",
     "non_renewal_deadline",

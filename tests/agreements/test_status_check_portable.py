@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from agreements.enums import CaseStatus, VersionStatus
 from agreements.models.products import Product
 from agreements.selectors.consents.status_check import (
     _DOCUMENTS_WITH_STATUS_COLUMNS,
+    documents_with_status_params,
     documents_with_status_sql,
 )
 from tenants.models import Tenant
@@ -18,22 +18,14 @@ from tenants.models import Tenant
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 # Columns the comparison must see filled at least once: a version in force, a pending one, a
-# projection row and a live case.
-WATCHED = ("in_force_id", "pending_id", "state_status", "case_status")
+# projection row, a live case and the version binding the tenant (R4).
+WATCHED = ("in_force_id", "pending_id", "state_status", "case_status", "binding_id")
 
 
 def _rows(sql: str, *, tenant_id: int, product_id: int) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
-            sql,
-            {
-                "tenant": tenant_id,
-                "product": product_id,
-                "effective": VersionStatus.EFFECTIVE.value,
-                "scheduled": VersionStatus.SCHEDULED.value,
-                "case_open": CaseStatus.OPEN.value,
-                "case_confirmed": CaseStatus.CONFIRMED.value,
-            },
+            sql, documents_with_status_params(tenant_id=tenant_id, product_id=product_id)
         )
         return list(cursor)
 
@@ -53,6 +45,7 @@ def test_status_check_portable_statement_returns_what_lateral_returns() -> None:
             )
             assert portable == lateral, (tenant_id, product_id)
             seen += lateral
-    # The comparison covered a version in force, a pending one, projections and a live case.
+    # The comparison covered a version in force, a pending one, projections, a live case and
+    # the version binding the tenant (R4).
     columns = [_DOCUMENTS_WITH_STATUS_COLUMNS.index(name) for name in WATCHED]
     assert all(any(row[column] is not None for row in seen) for column in columns)

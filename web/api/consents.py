@@ -74,6 +74,13 @@ class DocumentStatusOutput(serializers.Serializer):
         allow_null=True, help_text=_("回答の対象（最新の掲示済みの版）。なければ null")
     )
     version_in_force = VersionRefOutput(allow_null=True, help_text=_("現在有効な版"))
+    binding_version = VersionRefOutput(
+        allow_null=True,
+        help_text=_(
+            "このテナントを拘束している版（R4）。通常は現在有効な版。明示の同意による改定に同意して"
+            "いないテナントは従前の版に拘束されたまま。null は記録上の版がない"
+        ),
+    )
     pending_version = VersionRefOutput(allow_null=True, help_text=_("掲示済みで効力発生前の版"))
     effective_on = serializers.DateField(allow_null=True, help_text=_("対象の版の効力発生日"))
     consent_mode = serializers.ChoiceField(
@@ -111,8 +118,10 @@ class ConsentStatusApi(ApiView):
     @extend_schema(
         operation_id="tenants_consents_list",
         summary="Consent status per bound document",
-        description="For every document binding the tenant: the version in force, the pending "
-        "version, its effective date and mode, the tenant's status, the answers allowed and "
+        description="For every document binding the tenant: the version in force, the version "
+        "that binds this tenant (`binding_version`: the previous one while it has not accepted "
+        "a revision put to explicit consent, R4), the pending version, its effective date and "
+        "mode, the tenant's status, the answers allowed and "
         "the last day to answer before the change takes effect (DESIGN truth table).",
         responses={200: DocumentStatusOutput(many=True), **errors(404)},
     )

@@ -45,6 +45,17 @@ class BindingVersionOutput(serializers.Serializer):
     )
     pending_version_label = serializers.CharField(allow_null=True, help_text=_("その版の表示"))
     status = serializers.ChoiceField(choices=ConsentStatus.choices, help_text=_("同意の状況"))
+    binding_version = serializers.IntegerField(
+        source="binding_version_id",
+        allow_null=True,
+        help_text=_(
+            "このテナントを拘束している版のID（R4）。通常は有効な版と同じ。明示の同意による改定に"
+            "同意していないテナントは、従前の版に拘束されたまま（version と異なる）。null は記録上の版がない"
+        ),
+    )
+    binding_version_label = serializers.CharField(
+        allow_null=True, help_text=_("拘束している版の表示")
+    )
     gate_from = serializers.DateField(
         allow_null=True,
         help_text=_(
@@ -94,7 +105,9 @@ class TenantStatusApi(ApiView):
         operation_id="status_retrieve",
         summary="May this tenant keep using the product?",
         description="One indexed lookup: whether the tenant is allowed, which versions bind "
-        "it and flags. `allowed` is false without an active contract, or while an explicit "
+        "it and flags. Per document, `version` is the version in force and `binding_version` "
+        "the one that binds this tenant: the previous version while the tenant has not "
+        "accepted a revision put to explicit consent (R4). `allowed` is false without an active contract, or while an explicit "
         "consent is outstanding on a version whose gating policy a publisher set and whose "
         "grace period has run (`gate_from`); without a policy an outstanding tenant stays "
         "allowed, flagged (R4). A rejecting tenant stays allowed until its case takes effect "

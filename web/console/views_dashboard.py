@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentStatus
+from agreements.models import TermsVersion
+from agreements.selectors.consents import binding_versions_for_tenants
 from core import clock
 from web.console.access import ConsoleRequest, Need, console_view
 from web.console.charts import stacked_bars
@@ -34,6 +36,10 @@ def _filters(request: HttpRequest) -> tuple[DashboardFilterForm, int | None, str
         product_id = product.pk if product else None
         partner = form.cleaned_data.get("partner") or None
     return form, product_id, partner
+
+
+def _label(version: TermsVersion | None) -> str:
+    return version.label if version is not None else ""
 
 
 def _csv_response(filename: str, header: list[str], rows: list[list[object]]) -> HttpResponse:
@@ -107,15 +113,31 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     )
     labels = _labels()
     if request.GET.get("format") == "csv":
+        everyone = list(tenants)
+        bound = binding_versions_for_tenants(
+            document=version.document, tenant_ids=[t.pk for t in everyone]
+        )
         data = [
-            [t.pk, t.name, t.corporate_number or "", t.partner.name if t.partner else _("当社直販")]
-            for t in tenants
+            [
+                t.pk,
+                t.name,
+                t.corporate_number or "",
+                t.partner.name if t.partner else _("当社直販"),
+                _label(bound[t.pk]),
+            ]
+            for t in everyone
         ]
         return _csv_response(
             f"consent-{version.pk}-{status}.csv",
-            [_("テナントID"), _("名称"), _("法人番号"), _("販売経路")],
+            [_("テナントID"), _("名称"), _("法人番号"), _("販売経路"), _("適用されている版")],
             data,
         )
+    shown = list(tenants[:1000])
+    # R4: the version binding each tenant (the previous one until it accepts an explicit
+    # revision); three queries for the page.
+    bound = binding_versions_for_tenants(
+        document=version.document, tenant_ids=[t.pk for t in shown]
+    )
     return render(
         request,
         "agreements/console/dashboard_drill.html",
@@ -125,7 +147,7 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": version.document,
             "status": status,
             "status_label": labels.get(status, _("対象テナント")),
-            "tenants": tenants[:1000],
+            "tenants": [(t, bound[t.pk]) for t in shown],
             "count": tenants.count(),
             "partner": partner or "",
         },

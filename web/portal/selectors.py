@@ -2,7 +2,8 @@
 
 - the current membership (the middleware) and an invitation by its link's token;
 - the home page's ordering (pending first) over consent_status_for_tenant / contract_list;
-- one document status by version (the review page);
+- one document status by version (the review page), the documents in force with the version
+  binding the tenant (R4);
 - R6: what rejecting a revision may lead to (the earliest end date and the contracts);
 - R18: the tenant's dependent options that would lose their prerequisite with a contract;
 - receipts (the tenant's ledger rows with their evidence).
@@ -91,13 +92,28 @@ def documents_pending_first(*, scope: Scope, tenant: Tenant) -> list[DocumentSta
     return sorted(statuses, key=order)
 
 
+def documents_in_force(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
+    """Bound documents with a version in force, each with the version that binds the tenant
+    (R4: the previous one while it has not accepted a revision put to explicit consent)."""
+    return [
+        status
+        for status in consent_status_for_tenant(scope=scope, tenant=tenant)
+        if status.version_in_force is not None or status.binding_version is not None
+    ]
+
+
 def document_status_for_version(*, scope: Scope, tenant: Tenant, version_id: int) -> DocumentStatus:
     """The tenant's status for the document a version belongs to; a version of a document
     that does not bind the tenant is NotFound."""
     for status in consent_status_for_tenant(scope=scope, tenant=tenant):
         ids = {
             v.pk
-            for v in (status.version, status.pending_version, status.version_in_force)
+            for v in (
+                status.version,
+                status.pending_version,
+                status.version_in_force,
+                status.binding_version,  # the text that binds the tenant is readable (R4)
+            )
             if v is not None
         }
         if version_id in ids:

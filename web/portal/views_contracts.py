@@ -57,6 +57,8 @@ def contract_list(request: PortalRequest) -> HttpResponse:
             "nav": "contracts",
             "today": today,
             "contracts": selectors.contracts_with_facts(scope=scope, tenant=tenant, today=today),
+            # R4: the version of each document that binds the tenant.
+            "documents": selectors.documents_in_force(scope=scope, tenant=tenant),
         },
     )
 

@@ -106,7 +106,12 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
     latest = status.version
     shown = next(
         v
-        for v in (status.version, status.pending_version, status.version_in_force)
+        for v in (
+            status.version,
+            status.pending_version,
+            status.version_in_force,
+            status.binding_version,
+        )
         if v is not None and v.pk == version_id
     )
     answerable = latest is not None and latest.pk == shown.pk

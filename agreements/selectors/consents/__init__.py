@@ -1,6 +1,7 @@
 """Reads about consent, by subject: `bound` (who a document binds, R1), `access` (which
 tenants a caller sees), `statuses` (a tenant's statuses per document), `status_check` (the
-products' status API) and `ledger` (a tenant's rows and projection).
+products' status API), `binding` (which version binds a tenant, R4) and `ledger` (a tenant's
+rows and projection).
 
 Re-exports what callers outside the package import from `agreements.selectors.consents`.
 """
@@ -8,6 +9,7 @@ Re-exports what callers outside the package import from `agreements.selectors.co
 from __future__ import annotations
 
 from agreements.selectors.consents.access import tenant_in_scope
+from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.consents.bound import (
     bound_contracts,
     bound_documents,
@@ -42,6 +44,7 @@ __all__ = [
     "BindingVersion",
     "DocumentStatus",
     "StatusCheck",
+    "binding_versions_for_tenants",
     "bound_contracts",
     "bound_documents",
     "bound_tenants_q",

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import CaseStatus, ConsentMode, ConsentStatus, ContractStatus, VersionStatus
+from agreements.enums import (
+    Answer,
+    CaseStatus,
+    ConsentMode,
+    ConsentStatus,
+    ContractStatus,
+    LegalBasis,
+    VersionStatus,
+)
 from agreements.models import Contract, Product
 from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
@@ -41,6 +49,10 @@ class BindingVersion:
     # R4: the day an `outstanding` status starts to withhold the service under the gating
     # policy of the version in force; None without a policy (silence never withholds it).
     gate_from: date | None = None
+    # R4: the version that binds the tenant — the one in force, or for a tenant that has not
+    # accepted a revision put to explicit consent the one before it (rules.binding_version).
+    binding_version_id: int | None = None
+    binding_version_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,8 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
                 gate_from=(
                     gate_from(effective_on=gated_on, grace_days=grace or 0) if gating else None
                 ),
+                binding_version_id=row["binding_id"],
+                binding_version_label=row["binding_label"],
             )
         )
         if status == ConsentStatus.OUTSTANDING:
@@ -179,7 +193,10 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
 # of the check's CPU compiling the twelve correlated subqueries this replaces, on every call.
 # Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read through an
 # index: versions by (document, status), the projection by (tenant, document), the ledger and
-# the cases by tenant.
+# the cases by tenant. Its last join is the hand-written form of rules.binding_version (R4):
+# the newest version in effect that binds the tenant — on a 548-4(1) ground, imported as
+# history, accepted last, or not owed (no contract of the tenant bound by the document on its
+# effective date); tests/agreements/test_binding_version.py holds it equal to the rule.
 _DOCUMENTS_WITH_STATUS_SQL = """
 SELECT d.id, d.slug, d.kind, d.option_id,
        f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
@@ -190,7 +207,8 @@ SELECT d.id, d.slug, d.kind, d.option_id,
          ORDER BY r.seq DESC LIMIT 1),
        p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
-       c.status, c.end_date
+       c.status, c.end_date,
+       b.id, b.label
   FROM agreements_termsdocument d
   LEFT JOIN LATERAL (
        SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on,
@@ -215,6 +233,25 @@ SELECT d.id, d.slug, d.kind, d.option_id,
           AND tc.status IN (%(case_open)s, %(case_confirmed)s)
         ORDER BY tc.id DESC LIMIT 1
   ) c ON TRUE
+  LEFT JOIN LATERAL (
+       SELECT bv.id, bv.label FROM agreements_termsversion bv
+        WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
+          AND (bv.is_historical
+               OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
+               OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
+               OR (SELECT r.answer FROM agreements_consentrecord r
+                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
+                    ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
+               OR NOT EXISTS (
+                    SELECT 1 FROM agreements_contract k
+                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
+                       AND k.start_date <= bv.effective_on
+                       AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
+                       AND (d.option_id IS NULL OR EXISTS (
+                            SELECT 1 FROM agreements_contract_options ko
+                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
+        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1
+  ) b ON TRUE
  WHERE d.product_id = %(product)s
  ORDER BY d.precedence, d.slug
 """
@@ -230,7 +267,8 @@ SELECT d.id, d.slug, d.kind, d.option_id,
          ORDER BY r.seq DESC LIMIT 1),
        p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
-       c.status, c.end_date
+       c.status, c.end_date,
+       b.id, b.label
   FROM agreements_termsdocument d
   LEFT JOIN agreements_termsversion f ON f.id = (
        SELECT v.id FROM agreements_termsversion v
@@ -248,6 +286,24 @@ SELECT d.id, d.slug, d.kind, d.option_id,
         WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
           AND tc.status IN (%(case_open)s, %(case_confirmed)s)
         ORDER BY tc.id DESC LIMIT 1)
+  LEFT JOIN agreements_termsversion b ON b.id = (
+       SELECT bv.id FROM agreements_termsversion bv
+        WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
+          AND (bv.is_historical
+               OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
+               OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
+               OR (SELECT r.answer FROM agreements_consentrecord r
+                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
+                    ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
+               OR NOT EXISTS (
+                    SELECT 1 FROM agreements_contract k
+                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
+                       AND k.start_date <= bv.effective_on
+                       AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
+                       AND (d.option_id IS NULL OR EXISTS (
+                            SELECT 1 FROM agreements_contract_options ko
+                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
+        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1)
  WHERE d.product_id = %(product)s
  ORDER BY d.precedence, d.slug
 """
@@ -282,22 +338,36 @@ _DOCUMENTS_WITH_STATUS_COLUMNS = (
     "state_version_id",
     "case_status",
     "case_end_date",
+    "binding_id",
+    "binding_label",
 )
+
+
+def documents_with_status_params(*, tenant_id: int, product_id: int) -> dict[str, Any]:
+    """The statement's parameters: the caller's tenant and product, and the stored values of
+    the statuses, legal bases and answers it compares with."""
+    return {
+        "tenant": tenant_id,
+        "product": product_id,
+        "effective": VersionStatus.EFFECTIVE.value,
+        "superseded": VersionStatus.SUPERSEDED.value,
+        "scheduled": VersionStatus.SCHEDULED.value,
+        "case_open": CaseStatus.OPEN.value,
+        "case_confirmed": CaseStatus.CONFIRMED.value,
+        "general_interest": LegalBasis.GENERAL_INTEREST.value,
+        "reasonable": LegalBasis.REASONABLE.value,
+        "explicit_mode": ConsentMode.EXPLICIT.value,
+        "accepted": Answer.ACCEPTED.value,
+    }
 
 
 def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
     """Per document of `product`: the in-force and posted pending versions, the tenant's last
-    answer to the version in force, its projection row and its live rejection case."""
+    answer to the version in force, its projection row, its live rejection case and the
+    version that binds it (R4)."""
     with connection.cursor() as cursor:
         cursor.execute(
             documents_with_status_sql(connection.vendor),
-            {
-                "tenant": tenant.pk,
-                "product": product.pk,
-                "effective": VersionStatus.EFFECTIVE.value,
-                "scheduled": VersionStatus.SCHEDULED.value,
-                "case_open": CaseStatus.OPEN.value,
-                "case_confirmed": CaseStatus.CONFIRMED.value,
-            },
+            documents_with_status_params(tenant_id=tenant.pk, product_id=product.pk),
         )
         return [dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)) for row in cursor]

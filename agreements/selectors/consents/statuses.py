@@ -22,6 +22,7 @@ from agreements.rules import (
     status_after_effective,
 )
 from agreements.selectors.consents.access import tenant_in_scope
+from agreements.selectors.consents.binding import IN_EFFECT, accepted_versions, binding_of
 from agreements.selectors.consents.bound import ContractSpan, bound_documents, contract_spans
 from core import clock
 
@@ -53,6 +54,18 @@ class DocumentStatus:
     # began, or takes effect after it ends, asks nothing of it: no answer is offered and it is
     # never pending, `no_answer` or `outstanding` for it.
     owed: bool = True
+    # The version that binds the tenant (R4): the one in force, or the one before it for a
+    # tenant that has not accepted a revision put to explicit consent. None: none recorded.
+    binding_version: TermsVersion | None = None
+
+    @property
+    def binding_differs(self) -> bool:
+        """Whether the tenant is bound by another version than the one in force (R4)."""
+        return (
+            self.binding_version is not None
+            and self.version_in_force is not None
+            and self.binding_version.pk != self.version_in_force.pk
+        )
 
 
 def latest_posted(versions: list[TermsVersion]) -> TermsVersion | None:
@@ -106,9 +119,17 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
     ids = [d.pk for d in documents]
     versions: dict[int, list[TermsVersion]] = {}
     for version in TermsVersion.objects.filter(
-        document_id__in=ids, status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE]
+        document_id__in=ids, status__in=[VersionStatus.SCHEDULED, *IN_EFFECT]
     ).order_by("-effective_on", "-pk"):
         versions.setdefault(version.document_id, []).append(version)
+    # R4: which version binds the tenant is read from the versions in effect and its answers.
+    accepted = {
+        version_id
+        for _tenant, version_id in accepted_versions(
+            tenant_ids=[tenant.pk],
+            versions=[v for vs in versions.values() for v in vs if v.status in IN_EFFECT],
+        )
+    }
     states = {
         s.document_id: s
         for s in ConsentState.objects.filter(tenant=tenant, document_id__in=ids).select_related(
@@ -128,6 +149,18 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
         doc_versions = versions.get(document.pk, [])
         version = latest_posted(doc_versions)
         in_force = next((v for v in doc_versions if v.status == VersionStatus.EFFECTIVE), None)
+        in_effect = [v for v in doc_versions if v.status in IN_EFFECT]
+        if in_effect and spans is None:
+            spans = contract_spans(scope=scope, tenant=tenant)
+        binding = (
+            binding_of(
+                versions=in_effect,
+                accepted=accepted,
+                spans=[(span.start, span.end) for span in spans or [] if span.binds(document)],
+            )
+            if in_effect
+            else None
+        )
         pending = (
             version if version is not None and version.status == VersionStatus.SCHEDULED else None
         )
@@ -147,6 +180,7 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                     deadline=None,
                     record=None,
                     case=None,
+                    binding_version=binding,
                 )
             )
             continue
@@ -194,6 +228,7 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                 record=record,
                 case=case,
                 owed=owed,
+                binding_version=binding,
             )
         )
     return result
