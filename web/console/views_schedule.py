@@ -88,6 +88,7 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
             "confirming": confirming and not form.errors,
             "is_author": is_author,
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
+            "lead_days_reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
             **_schedule_summary(version),
         },
         status=400 if form.errors else 200,
