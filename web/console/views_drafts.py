@@ -21,8 +21,8 @@ from agreements import rules
 from agreements.models import Article, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.services import versions as version_services
-from agreements.services.version_text import version_diff, version_predecessor
 from agreements.services.consents.reach import lead_days_for
+from agreements.services.version_text import version_diff, version_predecessor
 from agreements.text import ParseError, parse_terms, render_notice_table
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view

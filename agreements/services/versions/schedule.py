@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
