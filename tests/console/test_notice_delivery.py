@@ -149,3 +149,20 @@ def test_receipt_r3_an_answer_cites_no_delivery_and_a_bad_citation_shows_none() 
     assert reach is not None
     assert (reach.route, reach.ref) == (NoticeRoute.PHONE, "delivery:3")
     assert clock.business_date(reach.reached_at) == date(2025, 4, 10)
+
+
+def test_truth_table_row6_unnotified_may_reject_as_before_the_effective_date_r6_biz() -> None:
+    # Row 6: the notice never reached the tenant; an objection still answers the change, and
+    # on an Optimal Biz contract it opens an R6 case (Biz 2.4).
+    from agreements.models import TerminationCase
+    from agreements.services.consents.answers import consent_answer
+    from tests.factories.consents import admin_scope
+
+    version, tenant = _unnotified()
+    with clock.frozen_at(LATE):
+        record, created = consent_answer(
+            scope=admin_scope(tenant), tenant=tenant, version=version, answer=Answer.REJECTED
+        )
+    assert (created, record.answer) == (True, Answer.REJECTED)
+    assert ConsentState.objects.get(tenant=tenant).status == ConsentStatus.REJECTED
+    assert TerminationCase.objects.filter(tenant=tenant, version=version).count() == 1

@@ -83,12 +83,13 @@ def test_gate_r4_non_renewal_on_its_deadline_day_is_recorded(
         page = client.get(f"/portal/contracts/{contract.pk}/")
         assert page.status_code == 200
         assert _banner(page.content.decode(), world.v2.pk)
-        response = client.post(f"/portal/contracts/{contract.pk}/non-renewal/")
+        # R13: confirmed on screen first; the confirmed post files it and opens its receipt.
+        response = client.post(f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"})
+    request = NonRenewalRequest.objects.get(contract=contract)
     assert (response.status_code, response["Location"]) == (
         302,
-        f"/portal/contracts/{contract.pk}/",
+        f"/portal/requests/non-renewal/{request.pk}/",
     )
-    request = NonRenewalRequest.objects.get(contract=contract)
     assert (request.end_date, request.deadline, request.status) == (
         date(2025, 3, 31),
         DEADLINE,
