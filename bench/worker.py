@@ -180,7 +180,8 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
                 notice_on=today,
                 effective_on=effective_on,
                 consent_mode=ConsentMode.DEEMED,
-                legal_basis=LegalBasis.REASONABLE,
+                # Type (i): the seven days' lead above suffice (R2; type (ii) needs 30).
+                legal_basis=LegalBasis.GENERAL_INTEREST,
                 rationale="ベンチマーク用の改定",
                 categories=[{"kind": "substantive", "title": "ベンチマーク"}],
             )

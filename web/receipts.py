@@ -10,13 +10,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from agreements.ledger.rows import record_is_intact
+from agreements.enums import NoticeRoute
+from agreements.ledger.rows import NOTICE_REACHED_KEY, record_is_intact
 from agreements.models import ConsentRecord
+
+
+@dataclass(frozen=True)
+class NoticeReached:
+    """How the notice a deemed consent relies on reached the tenant (R3), as the ledger row
+    cites it: route, instant and the record (outbox message or recorded delivery)."""
+
+    route: NoticeRoute
+    reached_at: datetime
+    ref: str
+
+
+def notice_reached(record: ConsentRecord) -> NoticeReached | None:
+    """The row's `notice_reached` citation ("route@instant#ref") read back for the receipt;
+    None for a row that cites none (answers, rows written before reachability) or one that
+    does not parse (shown as nothing rather than as a guess)."""
+    citation = (record.evidence_digests or {}).get(NOTICE_REACHED_KEY)
+    if not isinstance(citation, str) or "@" not in citation or "#" not in citation:
+        return None
+    route, rest = citation.split("@", 1)
+    instant, ref = rest.rsplit("#", 1)
+    try:
+        reached_at = datetime.strptime(instant, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return NoticeReached(route=NoticeRoute(route), reached_at=reached_at, ref=ref)
+    except ValueError:
+        return None
 
 
 def receipt_context(record: ConsentRecord) -> dict[str, Any]:
@@ -31,6 +60,7 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "version": record.version,
         "evidence": evidence,
         "intact": record_is_intact(record),
+        "notice_reached": notice_reached(record),
     }
 
 

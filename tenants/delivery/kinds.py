@@ -92,8 +92,8 @@ MESSAGES: dict[str, MessageKind] = {
         "effective_on",
         instants=("recorded_at",),
     ),
-    EventKind.CONSENT_REMINDER: _kind("consent_reminder", "effective_on"),
-    EventKind.CONSENT_OUTSTANDING: _kind("consent_outstanding", "effective_on"),
+    EventKind.CONSENT_REMINDER: _kind("consent_reminder", "effective_on", "gate_from"),
+    EventKind.CONSENT_OUTSTANDING: _kind("consent_outstanding", "effective_on", "gate_from"),
     EventKind.CASE_OPENED: _generic(
         "follows the tenant's own rejection; the portal shows the case and its consequence",
         "effective_on",

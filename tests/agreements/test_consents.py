@@ -151,6 +151,50 @@ def test_consent_answer_r6_reject_opens_case(world: World) -> None:
     assert events(world, EventKind.CASE_OPENED) == 1
 
 
+@pytest.mark.parametrize(
+    ("code", "opens"), [("optimal-biz", True), ("optim-id-plus", False)], ids=["biz", "idplus"]
+)
+def test_consent_answer_r6_reject_opens_a_case_only_where_the_rulebook_has_r6(
+    code: str, opens: bool
+) -> None:
+    # Biz 2.4 lets the company discontinue for a rejection; the ID+ text available has no such
+    # clause: the rejection is recorded (ledger row, projection, event) and opens no case.
+    document = DocumentFactory(product=ProductFactory(code=code))
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    contract = bound_tenant(document)
+    tenant = contract.tenant
+    with clock.frozen_at(date(2025, 3, 1)):
+        consent_states_open(version=v2)
+    with clock.frozen_at(BEFORE):
+        record, created = consent_answer(
+            scope=admin_scope(tenant), tenant=tenant, version=v2, answer=Answer.REJECTED
+        )
+    assert created is True
+    assert record.answer == Answer.REJECTED
+    state = ConsentState.objects.get(tenant=tenant, document=document)
+    assert (state.status, state.record_id) == (ConsentStatus.REJECTED, record.pk)
+    assert Event.objects.filter(kind=EventKind.ANSWER_RECORDED, tenant_id=tenant.pk).count() == 1
+    assert TerminationCase.objects.filter(tenant=tenant).exists() is opens
+    assert Event.objects.filter(kind=EventKind.CASE_OPENED, tenant_id=tenant.pk).exists() is opens
+
+
+def test_consent_answer_r6_idplus_switch_to_accept_after_a_rejection_needs_no_case() -> None:
+    document = DocumentFactory(product=ProductFactory(code="optim-id-plus"))
+    VersionFactory(document=document)
+    v2 = posted_version(document, mode=ConsentMode.EXPLICIT)
+    tenant = bound_tenant(document).tenant
+    with clock.frozen_at(date(2025, 3, 1)):
+        consent_states_open(version=v2)
+    scope = admin_scope(tenant)
+    with clock.frozen_at(BEFORE):
+        consent_answer(scope=scope, tenant=tenant, version=v2, answer=Answer.REJECTED)
+        consent_answer(scope=scope, tenant=tenant, version=v2, answer=Answer.ACCEPTED)
+    state = ConsentState.objects.get(tenant=tenant, document=document)
+    assert state.status == ConsentStatus.ACCEPTED
+    assert not TerminationCase.objects.filter(tenant=tenant).exists()
+
+
 def test_consent_answer_r1_r6_reject_opens_case_per_bound_active_contract(world: World) -> None:
     second = bound_tenant(world.document, tenant=world.tenant)
     ContractFactory(tenant=world.tenant)  # another product: not bound by this document
@@ -163,7 +207,7 @@ def test_consent_answer_r1_r6_reject_opens_case_per_bound_active_contract(world:
 
 
 def test_consent_answer_r1_individual_rules_case_only_for_contract_with_option() -> None:
-    option = OptionFactory()
+    option = OptionFactory(product=ProductFactory(code="optimal-biz"))
     document = DocumentFactory(product=option.product, kind="individual", option=option)
     v2 = posted_version(document)
     with_option = bound_tenant(document)

@@ -62,7 +62,7 @@ def scheduled(catalog, editor, publisher):
         notice_on=TODAY,
         effective_on=TODAY + timedelta(days=7),
         consent_mode=ConsentMode.DEEMED,
-        legal_basis=LegalBasis.REASONABLE,
+        legal_basis=LegalBasis.GENERAL_INTEREST,  # type (i): seven days' lead suffice (R2)
         rationale="掲示の時期を明記するため。",
         categories=[{"kind": "substantive", "title": "掲示時期の明記"}],
     )

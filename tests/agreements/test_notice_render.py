@@ -123,7 +123,7 @@ def test_notice_table_r8_full_revision_of_seed_000(biz_2024, editor, publisher) 
             notice_on=date(2025, 3, 3),
             effective_on=date(2025, 3, 10),
             consent_mode=ConsentMode.DEEMED,
-            legal_basis=LegalBasis.REASONABLE,
+            legal_basis=LegalBasis.GENERAL_INTEREST,  # type (i): seven days' lead suffice (R2)
             rationale="掲示時期の明記と表題の整理（第２条に基づく）",
             categories=[
                 {"kind": "substantive", "title": "掲示時期の明記", "paragraphs": [[2, "5"]]},

@@ -102,12 +102,23 @@ def _schedule(version, user, **overrides):
         "notice_on": TODAY,
         "effective_on": TODAY + timedelta(days=7),
         "consent_mode": ConsentMode.DEEMED,
-        "legal_basis": LegalBasis.REASONABLE,
+        # A type-(i) change: seven days' lead suffice (R2); type (ii) needs 30, see below.
+        "legal_basis": LegalBasis.GENERAL_INTEREST,
         "rationale": "掲示の時期を明記するため（第２条に基づく変更）。",
         "categories": [{"kind": "substantive", "title": "変更の掲示時期の明記"}],
     }
     values.update(overrides)
     return version_schedule(scope=Scope.staff(user), version=version, **values)
+
+
+# R2: a type-(ii) change scheduled with its 30 days' lead (TERMS_NOTICE_LEAD_DAYS_REASONABLE).
+REASONABLE_EFFECTIVE = TODAY + timedelta(days=30)  # 2025-04-02
+
+
+def _schedule_reasonable(version, user, **overrides):
+    values = {"legal_basis": LegalBasis.REASONABLE, "effective_on": REASONABLE_EFFECTIVE}
+    values.update(overrides)
+    return _schedule(version, user, **values)
 
 
 def _bound_tenant(catalog):
@@ -275,7 +286,10 @@ def test_version_schedule_r2_sets_dates_hash_audit_and_event(draft, publisher) -
         TODAY,
         date(2025, 3, 10),
     )
-    assert (version.legal_basis, version.scheduled_by_id) == (LegalBasis.REASONABLE, publisher.pk)
+    assert (version.legal_basis, version.scheduled_by_id) == (
+        LegalBasis.GENERAL_INTEREST,
+        publisher.pk,
+    )
     assert len(version.body_hash) == 64
     assert version.categories == [
         {"index": 1, "kind": "substantive", "title": "変更の掲示時期の明記"}
@@ -301,6 +315,50 @@ def test_version_schedule_r2_lead_time_is_a_setting(draft, publisher) -> None:
     with pytest.raises(ValidationFailed):
         _schedule(draft, publisher, effective_on=TODAY + timedelta(days=7))
     assert _schedule(draft, publisher, effective_on=TODAY + timedelta(days=8)).status == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("basis", "mode", "days", "scheduled"),
+    [
+        (LegalBasis.REASONABLE, ConsentMode.DEEMED, 7, False),
+        (LegalBasis.REASONABLE, ConsentMode.DEEMED, 29, False),
+        (LegalBasis.REASONABLE, ConsentMode.DEEMED, 30, True),
+        (LegalBasis.GENERAL_INTEREST, ConsentMode.DEEMED, 6, False),
+        (LegalBasis.GENERAL_INTEREST, ConsentMode.DEEMED, 7, True),
+        (LegalBasis.EXPLICIT_CONSENT, ConsentMode.EXPLICIT, 6, False),
+        (LegalBasis.EXPLICIT_CONSENT, ConsentMode.EXPLICIT, 7, True),
+    ],
+)
+def test_version_schedule_r2_lead_time_per_legal_basis_at_scheduling(
+    draft, publisher, basis: str, mode: str, days: int, scheduled: bool
+) -> None:
+    # Type (ii) needs 30 days from the planned notice; type (i) and explicit consent 7.
+    effective_on = TODAY + timedelta(days=days)
+    if scheduled:
+        version = _schedule(
+            draft, publisher, legal_basis=basis, consent_mode=mode, effective_on=effective_on
+        )
+        assert version.status == VersionStatus.SCHEDULED
+        return
+    with pytest.raises(ValidationFailed) as excinfo:
+        _schedule(draft, publisher, legal_basis=basis, consent_mode=mode, effective_on=effective_on)
+    assert excinfo.value.code == "lead_time_too_short"
+    lead = 30 if basis == LegalBasis.REASONABLE else 7
+    earliest = (TODAY + timedelta(days=lead)).isoformat()
+    assert excinfo.value.details["earliest_effective_on"] == earliest
+    assert f"{lead}日以上後" in str(excinfo.value.message)
+    if basis == LegalBasis.REASONABLE:
+        assert "民法548条の4第1項2号" in str(excinfo.value.message)
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+
+
+@override_settings(TERMS_NOTICE_LEAD_DAYS_REASONABLE=45)
+def test_version_schedule_r2_reasonable_lead_time_is_a_setting(draft, publisher) -> None:
+    with pytest.raises(ValidationFailed):
+        _schedule_reasonable(draft, publisher, effective_on=TODAY + timedelta(days=44))
+    version = _schedule_reasonable(draft, publisher, effective_on=TODAY + timedelta(days=45))
+    assert version.status == VersionStatus.SCHEDULED
 
 
 def test_version_schedule_r2_notice_in_past_refused(draft, publisher) -> None:
@@ -499,12 +557,12 @@ def test_versions_apply_effective_r2_r7_lapse_drops_cases_opened_against_it(
     """A type-(ii) revision posted only at 00:00 on its effective date lapses; a rejection
     recorded in the minutes before the job ran opened a case that must not survive it."""
     tenant = _bound_tenant(catalog)
-    version = _schedule(draft, publisher, consent_mode=ConsentMode.EXPLICIT)
-    with clock.frozen_at(datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO)):
+    version = _schedule_reasonable(draft, publisher, consent_mode=ConsentMode.EXPLICIT)
+    with clock.frozen_at(datetime(2025, 4, 2, 0, 0, tzinfo=TOKYO)):
         notice_post(version=version)
-    with clock.frozen_at(datetime(2025, 3, 10, 0, 1, tzinfo=TOKYO)):
+    with clock.frozen_at(datetime(2025, 4, 2, 0, 1, tzinfo=TOKYO)):
         case = _rejected_with_case(version, tenant, publisher)
-        versions_apply_effective(today=date(2025, 3, 10))
+        versions_apply_effective(today=date(2025, 4, 2))
 
     assert TermsVersion.objects.get(pk=version.pk).status == VersionStatus.LAPSED
     case.refresh_from_db()
@@ -589,7 +647,7 @@ def test_notices_post_due_posts_only_due_notices(draft, publisher) -> None:
 
 def test_versions_apply_effective_r2_reasonable_unposted_lapses(draft, publisher, catalog):
     _bound_tenant(catalog)
-    version = _schedule(draft, publisher)
+    version = _schedule_reasonable(draft, publisher)
 
     with clock.frozen_at(version.effective_on):
         counts = versions_apply_effective(today=version.effective_on)
@@ -608,19 +666,19 @@ def test_versions_apply_effective_r2_reasonable_unposted_lapses(draft, publisher
     [
         # R2 (revised): a type-(ii) change needs 30 days between the real posting and the
         # effective date; the evening before is far too late.
-        (datetime(2025, 3, 9, 23, 59, 59, tzinfo=TOKYO), VersionStatus.LAPSED),
-        (datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO), VersionStatus.LAPSED),
+        (datetime(2025, 4, 1, 23, 59, 59, tzinfo=TOKYO), VersionStatus.LAPSED),
+        (datetime(2025, 4, 2, 0, 0, tzinfo=TOKYO), VersionStatus.LAPSED),
     ],
     ids=["posted-the-evening-before", "posted-at-midnight-of-the-effective-date"],
 )
 def test_versions_apply_effective_r2_reasonable_posted_on_effective_date_lapses(
     draft, publisher, posted_at, status
 ) -> None:
-    version = _schedule(draft, publisher)
+    version = _schedule_reasonable(draft, publisher)
     with clock.frozen_at(posted_at):
         notice_post(version=version)
-    with clock.frozen_at(date(2025, 3, 10)):
-        versions_apply_effective(today=date(2025, 3, 10))
+    with clock.frozen_at(date(2025, 4, 2)):
+        versions_apply_effective(today=date(2025, 4, 2))
     assert TermsVersion.objects.get(pk=version.pk).status == status
 
 
@@ -740,10 +798,10 @@ def test_versions_apply_effective_r2_late_posting_lapses_and_tells_tenants(
     draft, publisher, catalog
 ) -> None:
     tenant = _bound_tenant(catalog)
-    version = _schedule(draft, publisher)
-    with clock.frozen_at(datetime(2025, 3, 10, 0, 0, tzinfo=TOKYO)):
+    version = _schedule_reasonable(draft, publisher)
+    with clock.frozen_at(datetime(2025, 4, 2, 0, 0, tzinfo=TOKYO)):
         notice_post(version=version)  # the job ran too late: posted at 00:00 on the effective date
-        versions_apply_effective(today=date(2025, 3, 10))
+        versions_apply_effective(today=date(2025, 4, 2))
 
     assert TermsVersion.objects.get(pk=version.pk).status == VersionStatus.LAPSED
     assert Event.objects.filter(kind=EventKind.VERSION_LAPSED, tenant_id=tenant.pk).count() == 1

@@ -87,3 +87,18 @@ def test_operations_declare_their_key_schemes(schema: dict) -> None:
     assert security["status_retrieve"] == ["ProductApiKey", "StaffSession"]
     assert security["deletions_ack"] == ["ProductApiKey"]
     assert security["products_list"] == ["PartnerApiKey", "ProductApiKey", "StaffSession"]
+
+
+def test_billing_cycle_r12_no_proration_is_described_as_idplus_7_3_only(schema: dict) -> None:
+    # "No proration" is ID+ 7.3; Biz 7.2 keeps the settlement of continuously paid fees.
+    texts = [
+        prop["description"]
+        for component in schema["components"]["schemas"].values()
+        for field, prop in component.get("properties", {}).items()
+        if field == "billing_cycle"
+    ]
+    assert len(texts) >= 2
+    for text in texts:
+        assert "OPTiM ID+" in text
+        assert "第7条第3項" in text
+        assert "第7条第2項" in text

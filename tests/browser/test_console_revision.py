@@ -72,7 +72,8 @@ def test_editor_drafts_publisher_schedules_notice_is_posted(
         article.get_by_role("button", name="この条を保存").click()
         expect(page.get_by_text("第19条を保存しました。")).to_be_visible()
 
-        page.select_option("#id_meta-legal_basis", "reasonable")
+        # A type-(i) change: ten days' lead suffice (R2; type (ii) needs 30).
+        page.select_option("#id_meta-legal_basis", "general_interest")
         page.fill("#id_meta-rationale", "個別規程との優先関係を明確にし、表記を統一するため。")
         # htmx saves while typing (progressive enhancement; the button below saves without JS).
         expect(page.locator("#meta-autosave")).to_contain_text("自動保存しました", timeout=10_000)

@@ -19,7 +19,7 @@ from agreements.enums import CaseStatus, ConsentMode, NonRenewalStatus
 from agreements.models import ConsentRecord, NonRenewalRequest, TerminationCase
 from core.models import Outbox
 from tenants.models import Membership
-from tests.portal.conftest import PASSWORD, build_world
+from tests.portal.conftest import PASSWORD, biz_renewing, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,7 +75,8 @@ def test_admin_sees_the_banner_reviews_accepts_and_verifies_the_receipt(
 ) -> None:
     base = live_server.url
     with time_machine.travel(REVIEW_DAY, tick=True):
-        world = build_world(name="株式会社同意テスト")
+        # Optimal Biz: the review states what a rejection leads to (R6, Biz 2.4).
+        world = build_world(name="株式会社同意テスト", product=biz_renewing())
         portal_login(page, base, world.admin.user.username)
         # R4: the pending explicit revision is a banner and the home page's first item; no
         # page is blocked (the contracts page opens as itself).
@@ -121,7 +122,8 @@ def test_admin_sees_the_banner_reviews_accepts_and_verifies_the_receipt(
 def test_another_admin_rejects_and_the_case_exists(page: Page, live_server, shot) -> None:
     base = live_server.url
     with time_machine.travel(REVIEW_DAY, tick=True):
-        world = build_world(name="株式会社拒否テスト")
+        # Optimal Biz: a rejection opens a case only where the terms have R6 (Biz 2.4).
+        world = build_world(name="株式会社拒否テスト", product=biz_renewing())
         portal_login(page, base, world.admin.user.username)
         page.get_by_test_id("gate-banner").get_by_role("link").click()
         expect(page).to_have_url(f"{base}/portal/changes/{world.v2.pk}/")

@@ -115,7 +115,7 @@ def post_revision(*, document: TermsDocument, editor, publisher, today: date) ->
         notice_on=today,
         effective_on=today + timedelta(days=14),
         consent_mode="deemed",
-        legal_basis="reasonable",
+        legal_basis="general_interest",  # type (i): 14 days' lead suffice (R2)
         rationale="適用範囲を明確にするため。",
     )
     notice_post(version=draft)

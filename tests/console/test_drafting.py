@@ -214,7 +214,7 @@ def _schedule_data(**changes) -> dict[str, str]:
         "notice_on": today.isoformat(),
         "effective_on": (today + timedelta(days=10)).isoformat(),
         "consent_mode": "deemed",
-        "legal_basis": "reasonable",
+        "legal_basis": "general_interest",  # type (i): ten days' lead suffice (R2)
         "rationale": "適用範囲の明確化",
     }
     data.update(changes)

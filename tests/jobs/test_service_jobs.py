@@ -102,6 +102,36 @@ def test_consent_reminders_r4_before_and_after_the_effective_date():
     assert ConsentState.objects.get(tenant=tenant).status == ConsentStatus.OUTSTANDING
 
 
+@pytest.mark.parametrize(("gating", "gate"), [(False, None), (True, "2025-04-15")])
+def test_consent_reminders_r4_payload_carries_gate_from_only_under_a_gating_policy(
+    gating: bool, gate: str | None
+):
+    version = posted_version(
+        mode=ConsentMode.EXPLICIT,
+        gating_enabled=gating,
+        gating_rationale="回答のない利用を続けさせられない法的理由" if gating else "",
+        gating_grace_days=14 if gating else None,
+    )
+    tenant = bound_tenant(version.document, term_months=36).tenant
+    from agreements.services.consents import consent_states_open
+
+    consent_states_open(version=version)
+    for offset in (-7, 0):
+        _day(EFFECTIVE_ON + timedelta(days=offset))
+    payloads = list(
+        Event.objects.filter(
+            tenant_id=tenant.pk,
+            kind__in=[EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING],
+        )
+        .order_by("id")
+        .values_list("kind", "payload__gate_from")
+    )
+    assert payloads == [
+        (EventKind.CONSENT_REMINDER, gate),
+        (EventKind.CONSENT_OUTSTANDING, gate),
+    ]
+
+
 def test_contracts_roll_r10_renews_the_day_after_the_end(id_plus):
     (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
     _day(date(2025, 3, 31), "contracts_roll")

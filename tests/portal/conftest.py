@@ -16,14 +16,14 @@ import pytest
 from django.test import Client
 
 from agreements.enums import ConsentMode, VersionStatus
-from agreements.models import Contract, TermsDocument, TermsVersion
+from agreements.models import Contract, Product, TermsDocument, TermsVersion
 from agreements.services.consents import consent_states_open
 from core import clock
 from tenants.enums import Role
 from tenants.models import Membership, Tenant
 from tests.factories.agreements import DocumentFactory, VersionFactory
 from tests.factories.consents import posted_version
-from tests.factories.contracts import idplus_product, make_contract
+from tests.factories.contracts import biz_product, idplus_product, make_contract
 from tests.factories.tenants import MembershipFactory, TenantFactory, UserFactory
 
 TODAY = date(2025, 3, 10)
@@ -53,8 +53,9 @@ def build_world(
     mode: str = ConsentMode.EXPLICIT,
     notice_on: date = date(2025, 3, 1),
     effective_on: date = date(2025, 4, 1),
+    product: Product | None = None,
 ) -> World:
-    product = idplus_product()
+    product = product or idplus_product()
     tenant = TenantFactory(name=name)
     contract = make_contract(tenant=tenant, product=product, start_date=date(2024, 4, 1))
     document = TermsDocument.objects.filter(product=product, kind="base").first() or (
@@ -93,6 +94,12 @@ def today() -> Iterator[date]:
 @pytest.fixture
 def world(db, today) -> World:
     return build_world()
+
+
+def biz_renewing() -> Product:
+    """Optimal Biz with the running example's renewal in its order (R11: the order decides),
+    for the flows that need the product's R6 clause (Biz 2.4)."""
+    return biz_product(terms_auto_renewal=True, terms_notice_months=1)
 
 
 def signed_in(membership: Membership) -> Client:

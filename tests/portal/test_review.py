@@ -11,7 +11,7 @@ from agreements.enums import Answer, CaseStatus, ConsentMode
 from agreements.models import ConsentRecord, TerminationCase
 from agreements.services.consents import consents_apply_effective
 from core import clock
-from tests.portal.conftest import build_world, signed_in
+from tests.portal.conftest import biz_renewing, build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -40,7 +40,10 @@ def test_review_in_english_says_the_japanese_text_governs(world, admin_client) -
     assert '<article class="terms-doc" lang="ja">' in body
 
 
-def test_reject_states_the_consequence_before_it_is_recorded(world, admin_client) -> None:
+def test_reject_states_the_consequence_before_it_is_recorded(db, today) -> None:
+    # R6 rests on Biz 2.4: an Optimal Biz contract (the ID+ case is the test below).
+    world = build_world(product=biz_renewing())
+    admin_client = signed_in(world.admin)
     url = f"/portal/changes/{world.v2.pk}/answer/"
     confirm = admin_client.post(url, {"answer": Answer.REJECTED})
     assert confirm.status_code == 200
@@ -68,6 +71,21 @@ def test_reject_states_the_consequence_before_it_is_recorded(world, admin_client
         .order_by("seq")
         .values_list("answer", "channel")
     ) == [(Answer.REJECTED, "portal"), (Answer.ACCEPTED, "portal")]
+
+
+def test_reject_r6_idplus_is_recorded_without_a_case_or_an_end_date(world, admin_client) -> None:
+    # The ID+ text available has no clause to discontinue for a rejection (rulebook R6).
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    confirm = admin_client.post(url, {"answer": Answer.REJECTED}).content.decode()
+    assert 'data-testid="reject-no-case"' in confirm
+    assert "ご契約内容をご確認ください" in confirm
+    assert "早くとも" not in confirm
+    assert "第2条第4項" not in confirm
+    done = admin_client.post(url, {"answer": Answer.REJECTED, "confirm": "True"})
+    record = ConsentRecord.objects.get(tenant=world.tenant)
+    assert done["Location"] == f"/portal/receipts/{record.pk}/"
+    assert record.answer == Answer.REJECTED
+    assert not TerminationCase.objects.filter(tenant=world.tenant).exists()
 
 
 def test_repeating_an_answer_records_nothing_new(world, admin_client) -> None:

@@ -208,3 +208,42 @@ def test_confirm_r13_idplus_states_accounts_go_on_the_end_date_and_no_biz_timeta
     assert "原則として、料金の日割り計算は行いません（利用規約第7条第3項）" in page
     assert "第10条" not in page
     assert "第12条" not in page
+
+
+@pytest.mark.parametrize("code", [BIZ, IDP])
+@pytest.mark.parametrize("status", ["no_answer", "outstanding"])
+def test_consent_mails_r4_gating_on_say_use_may_be_limited_from_gate_from(code, status) -> None:
+    # A publisher set the gating policy: effective 2025-04-01 + 14 days → limited from 04-15.
+    payload = {
+        **_notice_payload(code, ConsentMode.EXPLICIT),
+        "status": status,
+        "gate_from": "2025-04-15",
+    }
+    kinds = [EventKind.CONSENT_REMINDER]
+    if status == "outstanding":
+        kinds.append(EventKind.CONSENT_OUTSTANDING)
+    for kind in kinds:
+        ja = _mail(kind, payload, "ja")
+        assert "ご回答がないまま2025年4月15日" in ja
+        assert "製品のご利用が制限されることがあります" in ja
+        assert "ご利用を停止することや" not in ja
+        en = _mail(kind, payload, "en")
+        assert "restricted from that day" in en
+        assert "We do not withhold" not in en
+        assert "第2条第2項" not in ja + en
+
+
+@pytest.mark.parametrize("code", [BIZ, IDP])
+@pytest.mark.parametrize("status", ["no_answer", "outstanding"])
+def test_consent_mails_r4_gating_off_say_nothing_is_withheld(code, status) -> None:
+    payload = {**_notice_payload(code, ConsentMode.EXPLICIT), "status": status, "gate_from": None}
+    kinds = [EventKind.CONSENT_REMINDER]
+    if status == "outstanding":
+        kinds.append(EventKind.CONSENT_OUTSTANDING)
+    for kind in kinds:
+        ja = _mail(kind, payload, "ja")
+        assert "ご回答がないことを理由に、製品のご利用を停止することや" in ja
+        assert "制限" not in ja
+        en = _mail(kind, payload, "en")
+        assert "We do not withhold the product or refuse any request" in en
+        assert "restrict" not in en

@@ -85,7 +85,7 @@ def _schedule(version: TermsVersion, user) -> TermsVersion:
         notice_on=TODAY + timedelta(days=1),
         effective_on=TODAY + timedelta(days=10),
         consent_mode=ConsentMode.DEEMED,
-        legal_basis=LegalBasis.REASONABLE,
+        legal_basis=LegalBasis.GENERAL_INTEREST,  # type (i): ten days' lead suffice (R2)
         rationale="掲示の時期を明記するため。",
     )
 
@@ -260,7 +260,7 @@ def test_console_staff_in_both_groups_who_edited_the_draft_cannot_confirm_the_sc
             "notice_on": (TODAY + timedelta(days=1)).isoformat(),
             "effective_on": (TODAY + timedelta(days=10)).isoformat(),
             "consent_mode": "deemed",
-            "legal_basis": "reasonable",
+            "legal_basis": "general_interest",
             "rationale": "掲示の時期を明記するため。",
             "confirm": "1",
         },

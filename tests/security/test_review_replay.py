@@ -115,7 +115,7 @@ SCHEDULE = {
     "notice_on": (FOUR_EYES_TODAY + timedelta(days=1)).isoformat(),
     "effective_on": (FOUR_EYES_TODAY + timedelta(days=10)).isoformat(),
     "consent_mode": "deemed",
-    "legal_basis": "reasonable",
+    "legal_basis": "general_interest",  # type (i): ten days' lead suffice (R2)
     "rationale": "掲示の時期を明記するため。",
     "confirm": "1",
 }

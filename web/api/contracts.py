@@ -126,7 +126,12 @@ class ContractOutput(serializers.Serializer):
         choices=TermsSource.choices, help_text=_("その期間の根拠")
     )
     billing_cycle = serializers.ChoiceField(
-        choices=BillingCycle.choices, help_text=_("請求サイクル（日割りなし、R12）")
+        choices=BillingCycle.choices,
+        help_text=_(
+            "請求サイクル。日割りなしはOPTiM ID+の規約第7条第3項だけの定めです。"
+            "Optimal Bizでは、当社の判断による終了時に継続的に支払われた利用料を精算します"
+            "（規約第7条第2項）。R12"
+        ),
     )
     cycle_months = serializers.IntegerField(
         allow_null=True, help_text=_("請求サイクルの月数（複数年のとき）")
@@ -228,7 +233,12 @@ class ContractCreateApi(ApiView):
             help_text=_("更新しない旨の申込に必要な期間（月、省略時は規約の定め）"),
         )
         billing_cycle = serializers.ChoiceField(
-            choices=BillingCycle.choices, help_text=_("請求サイクル（日割りなし、R12）")
+            choices=BillingCycle.choices,
+            help_text=_(
+                "請求サイクル。日割りなしはOPTiM ID+の規約第7条第3項だけの定めです。"
+                "Optimal Bizでは、当社の判断による終了時に継続的に支払われた利用料を精算します"
+                "（規約第7条第2項）。R12"
+            ),
         )
         cycle_months = serializers.IntegerField(
             required=False,

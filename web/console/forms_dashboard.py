@@ -1,11 +1,13 @@
-"""The consent dashboard's filter form."""
+"""The consent dashboard's filter form and the form recording a notice's delivery (R3)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from agreements.enums import NoticeRoute
 from agreements.models import Product
+from agreements.services.consents.reach import STAFF_ROUTES
 from tenants.models import Partner
 
 
@@ -25,3 +27,28 @@ class DashboardFilterForm(forms.Form):
             ("direct", _("当社直販")),
             *[(str(p.pk), p.name) for p in Partner.objects.order_by("name")],
         ]
+
+
+class NoticeDeliveryForm(forms.Form):
+    """An out-of-band delivery of a posted notice to one tenant (R3): the routes staff may
+    record (e-mail and portal views are recorded by the service itself), the day, the proof."""
+
+    route = forms.ChoiceField(
+        label=_("到達の方法"),
+        choices=[(route.value, route.label) for route in STAFF_ROUTES],
+        widget=forms.RadioSelect,
+    )
+    reached_on = forms.DateField(
+        label=_("到達日"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("お知らせがお客様に届いた日（掲示日から本日まで）。"),
+    )
+    note = forms.CharField(
+        label=_("確認の内容"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("郵送の追跡番号、通話の相手と日時、パートナーからの確認の記録など。"),
+    )
+
+    def route_value(self) -> NoticeRoute:
+        return NoticeRoute(self.cleaned_data["route"])

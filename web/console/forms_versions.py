@@ -73,8 +73,12 @@ class VersionMetaForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["legal_basis"].required = False
         self.fields["notice_on"].help_text = _(
-            "効力発生日は掲示日から%(days)s日以上後にしてください。"
-        ) % {"days": settings.TERMS_NOTICE_LEAD_DAYS}
+            "効力発生日は掲示日から%(days)s日以上後にしてください"
+            "（民法548条の4第1項2号による変更は%(reasonable)s日以上後）。"
+        ) % {
+            "days": settings.TERMS_NOTICE_LEAD_DAYS,
+            "reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
+        }
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()

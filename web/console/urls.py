@@ -60,6 +60,11 @@ urlpatterns = [
     # dashboard
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/versions/<int:pk>/", dashboard.dashboard_drill, name="dashboard-drill"),
+    path(
+        "dashboard/versions/<int:pk>/tenants/<int:tenant_pk>/delivery/",
+        dashboard.notice_delivery,
+        name="notice-delivery",
+    ),
     # customers and contracts
     path("tenants/<int:pk>/", tenants.tenant_detail, name="tenant-detail"),
     path("tenants/<int:pk>/contracts/new/", contracts.contract_create, name="contract-create"),

@@ -6,17 +6,21 @@ from __future__ import annotations
 import csv
 import io
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentStatus
-from agreements.models import TermsVersion
+from agreements.models import NoticeDelivery, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
+from agreements.services.consents.reach import notice_delivery_record
 from core import clock
-from web.console.access import ConsoleRequest, Need, console_view
+from core.errors import DomainError
+from tenants.selectors import tenant_get
+from web.console.access import ConsoleRequest, Need, call_service, console_view, raise_404
 from web.console.charts import stacked_bars
-from web.console.forms_dashboard import DashboardFilterForm
+from web.console.forms_dashboard import DashboardFilterForm, NoticeDeliveryForm
 from web.console.selectors import (
     COLUMNS,
     dashboard_rows,
@@ -151,4 +155,60 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
             "count": tenants.count(),
             "partner": partner or "",
         },
+    )
+
+
+# The action notice_delivery_record requires (tenants.authz decides who holds it).
+@console_view(Need.DECIDE, methods=("GET", "POST"))
+def notice_delivery(request: ConsoleRequest, pk: int, tenant_pk: int) -> HttpResponse:
+    """Record that a posted notice reached one tenant out of band (R3: post, phone, a
+    partner's confirmed relay), so an `unnotified` tenant can be deemed once the lead time
+    has run from that day; the deliveries already known are listed beside the form."""
+    version = live_versions().filter(pk=pk, posted_at__isnull=False).first()
+    if version is None:
+        raise Http404
+    try:
+        tenant = tenant_get(scope=request.scope, pk=tenant_pk)
+    except DomainError as error:
+        raise_404(error)
+    form = NoticeDeliveryForm(
+        request.POST or None, initial={"reached_on": clock.today().isoformat()}
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _row = call_service(
+            request,
+            form,
+            notice_delivery_record,
+            success=_("お知らせの到達を記録しました。"),
+            fields_by_code={
+                "route_invalid": "route",
+                "reached_on_invalid": "reached_on",
+                "note_required": "note",
+            },
+            scope=request.scope,
+            tenant=tenant,
+            version=version,
+            route=form.route_value(),
+            reached_on=form.cleaned_data["reached_on"],
+            note=form.cleaned_data["note"],
+        )
+        if ok:
+            return HttpResponseRedirect(reverse("console:tenant-detail", args=[tenant.pk]))
+    deliveries = (
+        NoticeDelivery.objects.filter(tenant=tenant, version=version)
+        .select_related("recorded_by")
+        .order_by("reached_at")
+    )
+    return render(
+        request,
+        "agreements/console/notice_delivery.html",
+        {
+            "nav": "dashboard",
+            "version": version,
+            "document": version.document,
+            "tenant": tenant,
+            "form": form,
+            "deliveries": deliveries,
+        },
+        status=400 if form.errors else 200,
     )

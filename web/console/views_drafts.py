@@ -21,6 +21,7 @@ from agreements import rules
 from agreements.models import Article, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.services import versions as version_services
+from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_text import version_diff, version_predecessor
 from agreements.text import ParseError, parse_terms, render_notice_table
 from core import clock
@@ -34,11 +35,13 @@ def _schedule_hints(version: TermsVersion) -> list[str]:
     """Early warnings on a draft's dates (the same rule the scheduling refuses on, R2)."""
     if not (version.notice_on and version.effective_on):
         return []
+    # The lead time of the draft's basis (type (ii) needs the longer one).
+    lead_days = lead_days_for(version.legal_basis)
     problems = rules.validate_schedule(
         notice_on=version.notice_on,
         effective_on=version.effective_on,
         today=clock.today(),
-        lead_days=settings.TERMS_NOTICE_LEAD_DAYS,
+        lead_days=lead_days,
     )
     texts = {
         rules.NOTICE_IN_PAST: _("掲示日が本日より前です。"),
@@ -47,9 +50,9 @@ def _schedule_hints(version: TermsVersion) -> list[str]:
             "効力発生日は掲示日から%(days)s日以上後にしてください（%(earliest)s 以降）。"
         )
         % {
-            "days": settings.TERMS_NOTICE_LEAD_DAYS,
+            "days": lead_days,
             "earliest": rules.earliest_effective_on(
-                notice_on=version.notice_on, lead_days=settings.TERMS_NOTICE_LEAD_DAYS
+                notice_on=version.notice_on, lead_days=lead_days
             ).isoformat(),
         },
     }

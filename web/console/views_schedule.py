@@ -116,6 +116,7 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
             "body_hash": version_body_hash(version) if confirming else "",
             "is_author": is_author,
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
+            "lead_days_reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
             **_schedule_summary(version),
         },
         status=400 if form.errors else 409 if changed else 200,

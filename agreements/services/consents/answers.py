@@ -14,6 +14,7 @@ from agreements.ledger.append import append_one, entry_for
 from agreements.ledger.heads import head_lock
 from agreements.ledger.rows import EvidenceInput
 from agreements.models import ConsentRecord, ConsentState, TerminationCase, TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.rules import (
     DEEMED_NOT_ALLOWED,
     TransitionNotAllowed,
@@ -119,8 +120,8 @@ def consent_answer(
     """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
 
     Returns (record, created): a repeat of the current answer returns the existing row and
-    False. A rejection opens an R6 case per bound active contract; switching to accept drops
-    the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
+    False. A rejection opens an R6 case per bound active contract where the product's
+    rulebook has R6; switching to accept drops the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
     deemed mode: the remedy is ending the contract, R13), NotFound, PermissionDenied, Conflict.
     """
     _check_caller(scope, tenant)
@@ -211,7 +212,11 @@ def consent_answer(
         ]
     )
     if new_status == ConsentStatus.REJECTED:
-        cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
+        # R6 rests on the product's own clause (Biz 2.4). Where the product's terms have none
+        # the rejection stays recorded (ledger row, projection, the staff's dashboard) but
+        # grounds no discontinuation, so no case is opened.
+        if rulebook_for(version.document.product.code).has("R6"):
+            cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
     elif current == ConsentStatus.REJECTED:
         cases = TerminationCase.objects.select_for_update().filter(
             tenant=tenant, version=version, status__in=LIVE_CASE_STATUSES

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
@@ -17,6 +16,7 @@ from agreements.enums import ConsentMode, LegalBasis, VersionStatus
 from agreements.models import Article, TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import version_in_force
+from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_drafts import (
     clean_categories,
     locked_draft,
@@ -85,7 +85,7 @@ def _require_second_person(scope: Scope, version: TermsVersion) -> None:
 
 
 def _schedule_problems(
-    *, notice_on: date, effective_on: date, today: date, lead_days: int
+    *, notice_on: date, effective_on: date, today: date, lead_days: int, reasonable: bool = False
 ) -> ValidationFailed | None:
     problems = rules.validate_schedule(
         notice_on=notice_on, effective_on=effective_on, today=today, lead_days=lead_days
@@ -105,8 +105,15 @@ def _schedule_problems(
         rules.EFFECTIVE_BEFORE_NOTICE: gettext(
             "効力発生日 %(effective_on)s は掲示日 %(notice_on)s より後にしてください。"
         ),
-        rules.LEAD_TIME_TOO_SHORT: gettext(
-            "効力発生日は掲示日から%(lead)s日以上後（%(earliest)s 以降）にしてください。"
+        rules.LEAD_TIME_TOO_SHORT: (
+            gettext(
+                "契約の目的に照らして合理的な変更（民法548条の4第1項2号）は、"
+                "効力発生日を掲示日から%(lead)s日以上後（%(earliest)s 以降）にしてください。"
+            )
+            if reasonable
+            else gettext(
+                "効力発生日は掲示日から%(lead)s日以上後（%(earliest)s 以降）にしてください。"
+            )
         ),
     }
     return ValidationFailed(
@@ -169,8 +176,8 @@ def version_schedule(
     the gating policy (R4: off unless the publisher sets it with a rationale and a grace
     period; the audit row records it).
 
-    Refuses a notice date in the past, an effective date less than TERMS_NOTICE_LEAD_DAYS
-    after the notice, a missing legal basis or rationale, deemed consent for a change that
+    Refuses a notice date in the past, an effective date less than the basis's lead time after
+    the notice (TERMS_NOTICE_LEAD_DAYS; TERMS_NOTICE_LEAD_DAYS_REASONABLE for type (ii)), a missing legal basis or rationale, deemed consent for a change that
     needs explicit consent, and a second scheduled version of the document (R7). Computes
     the body hash; the text is frozen from here on. With `expected_body_hash` (the hash of
     the text the publisher reviewed), refuses with `draft_changed` when the text is no
@@ -208,7 +215,10 @@ def version_schedule(
         notice_on=notice_on,
         effective_on=effective_on,
         today=clock.today(),
-        lead_days=settings.TERMS_NOTICE_LEAD_DAYS,
+        # R2: the lead time of the revision's basis, checked here against the planned notice
+        # date so that a type-(ii) change is not accepted only to lapse at its effective date.
+        lead_days=lead_days_for(legal_basis),
+        reasonable=legal_basis == LegalBasis.REASONABLE,
     )
     if problem is not None:
         raise problem
