@@ -34,6 +34,7 @@ from tests.factories.consents import (
     bound_tenant,
     posted_version,
 )
+from tests.factories.contracts import biz_product
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -99,7 +100,8 @@ def test_status_check_over_the_api_is_a_fixed_number_of_queries() -> None:
 def test_status_check_reads_each_documents_own_case_and_the_earliest_end() -> None:
     """Two documents rejected, each with its own confirmed case: the check flags both and
     reports the earlier end date; a third, explicit and effective, owed by the silent tenant."""
-    option = OptionFactory()
+    # Optimal Biz: its rulebook has R6, so the rejections open cases.
+    option = OptionFactory(product=biz_product())
     product = option.product
     rejected = []
     for _ in range(2):

@@ -115,7 +115,7 @@ def test_editor_drafts_publisher_schedules_notice_is_posted(
         page.get_by_role("button", name="内容を確認").click()
         confirmation = page.get_by_test_id("schedule-confirmation")
         expect(confirmation.get_by_test_id("bound-tenants")).to_have_text("1")
-        expect(confirmation).to_contain_text("契約の目的に反せず合理的である")
+        expect(confirmation).to_contain_text("相手方の一般の利益に適合する")
         expect(confirmation).to_contain_text("みなし同意")
         shot("console-schedule-confirm")
         page.get_by_role("button", name="予定登録する").click()

@@ -110,7 +110,7 @@ def _schedule_data(**changes: str) -> dict[str, str]:
         "notice_on": TODAY.isoformat(),
         "effective_on": (TODAY + timedelta(days=10)).isoformat(),
         "consent_mode": "deemed",
-        "legal_basis": "reasonable",
+        "legal_basis": "general_interest",  # type (i): ten days suffice (R2)
         "rationale": "適用範囲の明確化",
     }
     data.update(changes)
@@ -268,7 +268,7 @@ def test_service_refuses_a_text_changed_since_the_review(editors_draft, person_a
         "notice_on": TODAY,
         "effective_on": TODAY + timedelta(days=10),
         "consent_mode": "deemed",
-        "legal_basis": "reasonable",
+        "legal_basis": "general_interest",  # type (i): ten days suffice (R2)
         "rationale": "適用範囲の明確化",
     }
 
