@@ -149,10 +149,8 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
 
     from agreements.enums import ConsentMode, LegalBasis  # noqa: PLC0415
     from agreements.models import TermsDocument  # noqa: PLC0415
-    from agreements.services.version_drafts import (  # noqa: PLC0415
-        article_upsert,
-        version_draft_create,
-    )
+    from agreements.services.version_articles import article_upsert  # noqa: PLC0415
+    from agreements.services.version_drafts import version_draft_create  # noqa: PLC0415
     from agreements.services.versions.schedule import version_schedule  # noqa: PLC0415
     from core import clock  # noqa: PLC0415
     from tenants.scope import Scope  # noqa: PLC0415

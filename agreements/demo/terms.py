@@ -12,7 +12,8 @@ from agreements.catalog import BIZ, ID_PLUS, Catalog
 from agreements.demo.summary import DemoSummary
 from agreements.models.documents import Article, TermsVersion
 from agreements.services.imports import terms_import, terms_import_notice
-from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions import version_schedule
 from core import clock
 from tenants.scope import Scope

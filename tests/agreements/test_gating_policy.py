@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from agreements.enums import ConsentMode, LegalBasis
-from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions.schedule import version_schedule
 from core import clock
 from core.enums import AuditAction

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import ConsentMode, LegalBasis
 from agreements.selectors.versions import tenants_to_notify
-from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions import posting as posting_service
 from agreements.services.versions.common import version_payload
 from agreements.services.versions.posting import notice_post

@@ -34,10 +34,8 @@ from agreements.selectors.versions import (
 )
 from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.cases import case_confirm
+from agreements.services.version_articles import article_delete, article_upsert, articles_renumber
 from agreements.services.version_drafts import (
-    article_delete,
-    article_upsert,
-    articles_renumber,
     version_articles_replace,
     version_draft_create,
     version_draft_update,

@@ -49,7 +49,7 @@ from agreements.rules import (
     primary_deletion_from,
 )
 from agreements.services.consents import consent_answer
-from agreements.services.version_drafts import article_upsert
+from agreements.services.version_articles import article_upsert
 from core import clock
 from core.enums import ActionStatus, EventKind
 from core.models import Event, Outbox, PlannedAction

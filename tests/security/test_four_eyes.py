@@ -27,11 +27,8 @@ from agreements.enums import AuthorRole, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import TermsVersion, VersionAuthor
 from agreements.selectors.authors import version_author_ids
 from agreements.services.imports import terms_import
-from agreements.services.version_drafts import (
-    article_upsert,
-    version_draft_create,
-    version_draft_update,
-)
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create, version_draft_update
 from agreements.services.versions.schedule import version_schedule, version_withdraw
 from core import clock
 from core.enums import AuditAction

@@ -21,7 +21,8 @@ from django.urls import reverse
 from agreements.catalog import catalog_ensure
 from agreements.enums import VersionStatus
 from agreements.models import TermsDocument, TermsVersion
-from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create
 from agreements.services.version_text import notice_table, version_body_hash
 from agreements.services.versions.schedule import version_schedule
 from core import clock

@@ -34,7 +34,8 @@ from agreements.ledger.append import ledger_append
 from agreements.ledger.keys import private_b64, public_b64
 from agreements.ledger.verify import ledger_verify
 from agreements.models import DataDeletion, LedgerCheckpoint, Paragraph, Termination, TermsVersion
-from agreements.services.version_drafts import article_upsert, version_draft_create
+from agreements.services.version_articles import article_upsert
+from agreements.services.version_drafts import version_draft_create
 from core import clock
 from core.enums import AuditAction
 from core.models import AuditEntry, Outbox

@@ -14,11 +14,9 @@ and text services the console reaches through it.
 
 from __future__ import annotations
 
+from agreements.services.version_articles import article_delete, article_upsert, articles_renumber
 from agreements.services.version_drafts import (
     EDITABLE_FIELDS,
-    article_delete,
-    article_upsert,
-    articles_renumber,
     version_articles_replace,
     version_draft_create,
     version_draft_update,
