@@ -362,7 +362,7 @@ def test_api_root_links(anonymous_client: APIClient) -> None:
     assert body["links"]["schema"].endswith("/api/v1/schema/")
 
 
-# --- secrets shown once are never cached (pentest: webhook secret without no-store) ---------
+# --- secrets shown once are never cached (a webhook secret once answered without no-store) ---------
 
 
 def test_webhook_secret_answers_are_not_stored_by_any_cache(partner_client: APIClient) -> None:

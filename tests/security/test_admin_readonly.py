@@ -225,7 +225,7 @@ def test_admin_partner_contact_change_leaves_an_audit_row(admin_client, admin_us
     ],
 )
 def test_admin_partner_name_follows_the_services_rule(admin_client, name: str) -> None:
-    """Pentest: the admin's partner form saved names with CR/LF, U+2028, U+0085, a tab or
+    """The admin's partner form saved names with CR/LF, U+2028, U+0085, a tab or
     U+202E (the services refuse them: they reach e-mail subjects). Now refused with the
     services' message, nothing saved, no audit row."""
     partner = PartnerFactory(name="元の販売店")

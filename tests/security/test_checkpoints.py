@@ -143,7 +143,7 @@ def _verify_fails(match: str) -> None:
         call_command("verify_ledger")
 
 
-# --- the two forgeries of the issue -------------------------------------------------------
+# --- the two forgeries a database administrator can try -------------------------------------------------------
 
 
 def test_checkpoint_catches_a_backdated_row_inserted_with_its_head_moved(ledger) -> None:

@@ -1,4 +1,4 @@
-"""Back-dated and out-of-range contracts (pentest finding): a partner registering a contract whose
+"""Back-dated and out-of-range contracts — a partner registering a contract whose
 first period has already ended got deletion orders and "contract ended" mail for a tenant still
 using the product; 0001-01-01 was accepted and 9999-12-31 was a 500."""
 

@@ -1,4 +1,4 @@
-"""Pentest finding: a console viewer read live invitation links in the Django admin.
+"""A console viewer could read live invitation links in the Django admin.
 
 Invitation e-mails are queued with `invitation_url` (the token that joins the tenant) in the
 outbox payload, and the Outbox (and Event) admin showed payloads to every staff role that may

@@ -3,7 +3,7 @@
 Every sign-in form (/console/login/, /admin/login/, /portal/login/) is throttled by
 django-axes with the counters of terms_site/signin.py. Counters live on the Redis cache with
 the run's key prefix; each test uses its own account names and client address. The attacks
-of the security review (Unicode names, staff at the portal, the 51st correct sign-in) are in
+of the known attacks (Unicode names, staff at the portal, the 51st correct sign-in) are in
 tests/security/test_signin_doors.py.
 """
 

@@ -31,7 +31,7 @@ INJECTED = [
     "テスト商事\x1b[31m",
     "テスト商事\u0085次の行",
     "テスト商事\tタブ",
-    # Bidirectional controls reorder what follows (pentest: U+202E in a partner name).
+    # Bidirectional controls reorder what follows (U+202E in a partner name).
     "テスト商事\u202elpmaxe.live",
     "テスト商事\u2066隔離\u2069",
     "テスト商事\u200f",
@@ -134,7 +134,7 @@ def test_a_queued_message_with_a_broken_name_stays_one_line_and_is_sent(settings
     assert len(mail.outbox) == 1
 
 
-# --- Invisible and reordering characters (pentest finding): a name that reads as something else -
+# --- Invisible and reordering characters — a name that reads as something else -
 
 INVISIBLE = [
     "テスト\u200b商事",  # zero-width space

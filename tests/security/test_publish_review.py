@@ -1,6 +1,6 @@
 """What a publisher reviews is what gets scheduled (docs/security.md, four eyes).
 
-Two findings of the penetration test:
+Two attacks on publishing:
 
 1. A draft could be based on another draft. Person A wrote a clause in draft X; person B
    based draft Y on X and made a trivial edit; A, not an author of Y, scheduled Y, and the
@@ -170,7 +170,7 @@ def test_service_accepts_a_posted_base(document, current, person_b, status) -> N
     assert draft.based_on == base
 
 
-def test_pentester_sequence_author_cannot_schedule_a_draft_built_on_their_draft(
+def test_attack_sequence_author_cannot_schedule_a_draft_built_on_their_draft(
     client, current, draft_x, person_a, person_b
 ) -> None:
     """Y made as before the fix: A wrote the clause in X, B based Y on X and edited a comma."""

@@ -177,7 +177,7 @@ def test_scrubber_removes_known_values_and_addresses_only(text: str, expected: s
     }
 
 
-# --- Two copies the purge missed (pentest finding) -------------------------------------------
+# --- Two copies the purge once missed -------------------------------------------
 
 
 def test_redaction_clears_an_external_ref_shaped_like_an_address(purged_world) -> None:
@@ -201,7 +201,7 @@ def test_redaction_keeps_a_plain_external_ref(purged_world) -> None:
 
 
 def test_redaction_drops_idempotency_replays_of_the_tenants_data(purged_world, settings) -> None:
-    """The pentester's replay: the same Idempotency-Key after the purge returned the invitation
+    """The replay: the same Idempotency-Key after the purge returned the invitation
     with the invitee's address."""
     settings.TERMS_IDEMPOTENCY_TTL_HOURS = 24 * 400  # still within its TTL on the purge day
     tenant = purged_world

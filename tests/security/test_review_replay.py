@@ -1,4 +1,4 @@
-"""The security review replayed against a live server, without a browser (findings 1–4).
+"""The known attacks replayed against a live server, without a browser (findings 1–4).
 
 Each test is one finding of the review: the attacker signs in through the real login form
 (CSRF token and all) or presents an API key, performs the attack over a socket with plain HTTP

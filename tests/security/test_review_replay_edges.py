@@ -1,4 +1,4 @@
-"""The security review replayed against a live server, without a browser (findings 5–8).
+"""The known attacks replayed against a live server, without a browser (findings 5–8).
 
 Same rules as test_review_replay.py: the attack goes over a socket with plain HTTP through the
 real forms or with an API key; the ORM only sets up the actors and checks that nothing was

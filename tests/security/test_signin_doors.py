@@ -1,4 +1,4 @@
-"""The sign-in attacks of the security review, each reproduced and refused.
+"""The known sign-in attacks, each reproduced and refused.
 
 - a Unicode or case variant of a locked staff name signed in with a fresh counter;
 - staff signed in through /portal/login/ and then opened the console, the admin and the API;
@@ -329,7 +329,7 @@ def _invitation_token(email: str, tenant: object | None = None) -> tuple[object,
 
 
 def test_an_invitation_gives_a_staff_account_no_portal_session() -> None:
-    """Pentest: a staff account accepted an invitation with its password and got a tenant
+    """A staff account accepted an invitation with its password and got a tenant
     membership; its right password was answered differently from a wrong one (an oracle).
     Now both answers are the wrong-password answer, counted, and no membership is made."""
     staff = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}@optim.example")
@@ -378,7 +378,7 @@ def test_inviting_a_staff_address_never_makes_the_staff_account_a_member(door: s
 
 
 def test_a_locked_account_does_not_sign_in_through_an_invitation() -> None:
-    """Pentest: a customer account locked at /portal/login/ accepted an invitation with its
+    """A customer account locked at /portal/login/ accepted an invitation with its
     password (unlimited guesses, then a session). Now the lock refuses it like the sign-in page."""
     user = customer()
     _tenant, token = _invitation_token(user.username)  # type: ignore[attr-defined]
