@@ -21,7 +21,7 @@ from core import clock
 from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, masked_payload
 from core.enums import OutboxStatus
 from core.models import Delivery, Outbox
-from tenants.authz import Action, may
+from tenants.authz import Action, is_staff_member, roles_may, staff_roles
 from tenants.delivery.outbox import outbox_retry
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.scope import Scope
@@ -35,6 +35,18 @@ def _staff_scope(request: HttpRequest) -> Scope:
     return Scope.staff_with_roles(request.user)  # type: ignore[arg-type]
 
 
+def request_may(request: HttpRequest, action: Action) -> bool:
+    """`tenants.authz.may` for the request's user, with the roles read once per request: the
+    admin asks every registered model (index, sidebar) for its permissions."""
+    roles = getattr(request, "_staff_roles", None)
+    if roles is None:
+        roles = staff_roles(request.user)
+        request._staff_roles = roles  # type: ignore[attr-defined]
+    user = request.user
+    superuser = bool(is_staff_member(user) and getattr(user, "is_superuser", False))
+    return is_staff_member(user) and roles_may(roles, action, superuser=superuser)
+
+
 class RoleAdmin(ReadOnlyAdmin):
     """Read-only rows; who may see them and run their actions is the one authorization table
     (tenants/authz.py), as in the console and the API: a console viewer reads here too and
@@ -43,13 +55,13 @@ class RoleAdmin(ReadOnlyAdmin):
     service_action: Action = Action.DECIDE
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return may(request.user, Action.READ)
+        return request_may(request, Action.READ)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may(request.user, Action.READ)
+        return request_may(request, Action.READ)
 
     def has_service_permission(self, request: HttpRequest) -> bool:
-        return may(request.user, self.service_action)
+        return request_may(request, self.service_action)
 
 
 class PartnerAPIKeyInline(ReadOnlyInline):
@@ -86,13 +98,13 @@ class PartnerAdmin(AuditedAdmin):
 
     # Customer records: the console's `operate` (tenants/authz.py) decides here too.
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return may(request.user, Action.READ)
+        return request_may(request, Action.READ)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may(request.user, Action.READ)
+        return request_may(request, Action.READ)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may(request.user, Action.OPERATE)
+        return request_may(request, Action.OPERATE)
 
 
 @admin.register(PartnerAPIKey)

@@ -63,3 +63,11 @@ def test_admin_viewer_cannot_edit_a_partner() -> None:
     client.post(url, {"name": "書き換え", "contact_email": "x@example.com", "is_active": "on"})
     partner.refresh_from_db()
     assert partner.name == "元の名前"
+
+
+def test_admin_index_reads_the_roles_once(django_assert_num_queries) -> None:
+    # Every registered model is asked for its permissions; the roles come from one query
+    # per request (it was a query per model and check: 115 on this page).
+    client = _client(make_staff("viewer"))
+    with django_assert_num_queries(6):
+        assert client.get(reverse("admin:index")).status_code == 200
