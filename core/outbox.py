@@ -12,6 +12,8 @@ import logging
 from celery import current_app
 from django.db import transaction
 
+from core.degrade import Outage
+
 logger = logging.getLogger(__name__)
 
 # The Celery task that delivers the outbox (tenants.tasks.deliver_outbox). The name is part of
@@ -19,13 +21,25 @@ logger = logging.getLogger(__name__)
 DELIVERY_TASK = "core.deliver_outbox"
 
 
+# While the broker is down, rings are skipped (the rows wait in the database for the tick) and
+# the outage is logged once a minute, not once per committed answer.
+_OUTAGE = Outage("outbox.doorbell", log=logger, fallback="the next tick delivers")
+# One connection attempt, this long at most: a request must not wait for a broker that is down
+# (Celery's own publishing retries for several seconds).
+RING_TIMEOUT_SECONDS = 1.0
+
+
 def _ring() -> None:
+    if _OUTAGE.skip():
+        return
     try:
-        current_app.send_task(DELIVERY_TASK, kwargs={}, retry=False)
-    except Exception:  # the minute tick delivers anyway
-        logger.warning(
-            "could not ring the delivery task; the next tick will deliver", exc_info=True
-        )
+        with current_app.pool.acquire(block=True, timeout=RING_TIMEOUT_SECONDS) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=RING_TIMEOUT_SECONDS)
+            current_app.send_task(DELIVERY_TASK, kwargs={}, retry=False, connection=conn)
+    except Exception as exc:  # the minute tick delivers anyway
+        _OUTAGE.failed(exc)
+        return
+    _OUTAGE.succeeded()
 
 
 def delivery_ring_on_commit() -> None:

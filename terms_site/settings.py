@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "terms_site.health.OpsEndpointsMiddleware",
     "terms_site.logging.RequestIdMiddleware",
+    # A database that cannot answer: 503 (problem+json under /api/), one log line (web/errors.py).
+    "web.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "terms_site.security.ContentSecurityPolicyMiddleware",
     "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
@@ -101,10 +103,50 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+# Which kind of process this is (web, worker, beat, command) chooses the statement timeout: a
+# web request must fail fast, a job's statement may run as long as its task, and a command
+# (migrate, backup, verify_ledger) as long as it needs. Set by the entry points
+# (terms_site/wsgi.py, terms_site/celery.py, manage.py); the environment may override it.
+TERMS_PROCESS_KIND = env.str("TERMS_PROCESS_KIND", default="command")
+# Timeouts on every PostgreSQL connection (docs/operations.md, When Redis or PostgreSQL fails):
+# a database that does not answer costs a request seconds and a 503, not a hung worker.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)  # seconds, libpq min 2
+DATABASE_STATEMENT_TIMEOUT_MS = {
+    "web": env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000),
+    "worker": env.int("DATABASE_WORKER_STATEMENT_TIMEOUT_MS", default=300_000),
+    "beat": env.int("DATABASE_WORKER_STATEMENT_TIMEOUT_MS", default=300_000),
+}.get(TERMS_PROCESS_KIND, env.int("DATABASE_COMMAND_STATEMENT_TIMEOUT_MS", default=0))
+DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int(
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000
+)
+
+
+def _postgres_timeouts(options: dict[str, object]) -> dict[str, object]:
+    """libpq options: the connect timeout, and the server-side timeouts as startup parameters
+    (0 leaves the server's own setting)."""
+    options = dict(options)
+    options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    server = [
+        f"-c {name}={value}"
+        for name, value in (
+            ("statement_timeout", DATABASE_STATEMENT_TIMEOUT_MS),
+            ("idle_in_transaction_session_timeout", DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS),
+        )
+        if value
+    ]
+    if server:
+        options["options"] = " ".join([str(options.get("options", "")), *server]).strip()
+    return options
+
+
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        DATABASES["default"]["OPTIONS"] = _postgres_timeouts(
+            DATABASES["default"].get("OPTIONS", {})
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -130,7 +172,8 @@ REDIS_KEY_PREFIX = env.str("TERMS_REDIS_KEY_PREFIX", default="terms")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Falls back to this process's memory while Redis is down (core/cache.py).
+            "BACKEND": "core.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
         }
@@ -267,7 +310,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^health/jobs$"]
 
 # --- I18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
@@ -399,6 +442,10 @@ if not TERMS_REQUIRE_SECOND_PUBLISHER and not DEBUG:
     )
 TERMS_IDEMPOTENCY_TTL_HOURS = env.int("TERMS_IDEMPOTENCY_TTL_HOURS", default=24)
 TERMS_HEARTBEAT_MAX_AGE_SECONDS = env.int("TERMS_HEARTBEAT_MAX_AGE_SECONDS", default=180)
+# /health/jobs fails when a message has been due for longer than this (docs/operations.md).
+TERMS_OUTBOX_BACKLOG_MAX_AGE_SECONDS = env.int("TERMS_OUTBOX_BACKLOG_MAX_AGE_SECONDS", default=900)
+# /readyz's `SELECT 1` gives up after this long: a probe answers before the balancer's timeout.
+TERMS_READYZ_DATABASE_TIMEOUT_MS = env.int("TERMS_READYZ_DATABASE_TIMEOUT_MS", default=2000)
 TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
 TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)

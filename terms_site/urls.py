@@ -11,6 +11,7 @@ from web.public import verify
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("health/jobs", health.jobs, name="health-jobs"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("web.api.urls")),
@@ -23,3 +24,6 @@ urlpatterns = [
 
 # Unrouted paths under /api/ answer application/problem+json like the rest of the API.
 handler404 = "web.api.base.not_found"
+# Server errors: problem+json under /api/, a plain page elsewhere; a database that cannot
+# answer is a 503 for both (web/errors.py).
+handler500 = "web.errors.server_error"

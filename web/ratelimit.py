@@ -9,8 +9,8 @@ verification. A counter per key and window, created with add() so that concurren
 in several web processes agree.
 
 When the cache is unreachable the counters fall back to memory of the one process (logged as
-an error): throttling gets weaker for the outage, it neither refuses everybody nor silently
-stops (docs/security.md).
+a warning once a minute while it lasts): throttling gets weaker for the outage, it neither
+refuses everybody nor silently stops (docs/security.md).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ipware import get_client_ip
 from redis.exceptions import RedisError
 
 from core import clock
+from core.degrade import Outage
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,25 @@ def shared_cache() -> BaseCache:
     return caches[getattr(settings, "AXES_CACHE", "default")]
 
 
+# The configured cache (core.cache.FallbackRedisCache) falls back by itself; this is for a cache
+# backend that raises, said once a minute rather than once per request.
+# One record per cache alias.
+_OUTAGES: dict[str, Outage] = {}
+
+
 def resilient(operation: Callable[[BaseCache], T]) -> T:
     """Run `operation` on the shared cache, or on this process's memory when it is down."""
-    try:
-        return operation(shared_cache())
-    except (RedisError, OSError):
-        log.exception("ratelimit.cache_unreachable: counting in this process only")
+    alias = getattr(settings, "AXES_CACHE", "default")
+    outage = _OUTAGES.setdefault(alias, Outage("ratelimit.cache", log=log))
+    if outage.skip():
         return operation(_FALLBACK)
+    try:
+        result = operation(caches[alias])
+    except (RedisError, OSError) as exc:
+        outage.failed(exc)
+        return operation(_FALLBACK)
+    outage.succeeded()
+    return result
 
 
 # --- fixed-window counters --------------------------------------------------------------------

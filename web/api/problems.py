@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
@@ -19,6 +19,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from agreements.rules import (
     ANSWER_NOT_ALLOWED,
@@ -33,6 +34,13 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:optim-terms:problem:"
+
+# Exceptions that mean "the database cannot answer now" (down, unreachable, the connect or
+# statement timeout, a connection killed for idling in a transaction): 503 with Retry-After.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+SERVICE_UNAVAILABLE = _("一時的に処理できません。しばらくしてから、もう一度お試しください。")
+SERVER_ERROR = _("サーバーでエラーが発生しました。しばらくしてから、もう一度お試しください。")
 
 # Members RFC 9457 defines; a domain error's details never overwrite them.
 _RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
@@ -61,6 +69,8 @@ _TITLES: dict[int, Any] = {
     415: _("サポートされていないメディアタイプです"),
     422: _("処理できない要求です"),
     429: _("リクエストが多すぎます"),
+    500: _("サーバーエラー"),
+    503: _("一時的に利用できません"),
 }
 
 
@@ -170,6 +180,20 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status_code=status.HTTP_409_CONFLICT,
             code="conflict",
             detail=_("同時に行われた別の操作と競合しました。もう一度お試しください。"),
+            instance=instance,
+        )
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # A database that is down, slow past the statement timeout or out of connections: the
+        # caller retries, the log gets one line (no traceback, no connection string).
+        logger.warning(
+            "database.unavailable", extra={"error": exc.__class__.__name__, "path": instance}
+        )
+        set_rollback()
+        return problem_response(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            code="service_unavailable",
+            detail=SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             instance=instance,
         )
     if isinstance(exc, Http404):
@@ -354,8 +378,11 @@ def errors(*statuses: int) -> dict[Any, Any]:
     return merged
 
 
-def problem_json(status_code: int, code: str, detail: Any) -> JsonResponse:
-    """A problem body outside DRF's views (unrouted paths, a method a path does not serve)."""
+def problem_json(
+    status_code: int, code: str, detail: Any, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    """A problem body outside DRF's views (unrouted paths, a method a path does not serve, a
+    server error)."""
     body = {
         "type": f"{PROBLEM_TYPE_BASE}{code}",
         "title": str(_TITLES[status_code]),
@@ -364,4 +391,6 @@ def problem_json(status_code: int, code: str, detail: Any) -> JsonResponse:
         "code": code,
         "errors": [],
     }
-    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse(
+        body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=dict(headers or {})
+    )

@@ -1,0 +1,148 @@
+"""The Redis cache, with this process's memory standing in while Redis is unreachable.
+
+Everything on the cache can live with a weaker, per-process copy for the length of an outage:
+API and sign-in throttles count per process instead of per deployment, the portal's consent
+gate and its generation numbers are cached per process (for at most the gate's own lifetime).
+So a Redis outage costs precision, not answers: every operation that fails on Redis is
+repeated on a local-memory cache, Redis is skipped for `core.degrade.RETRY_SECONDS` after a
+failure and then tried again, and the outage is logged once a minute (`cache.unavailable`),
+never as a traceback per request.
+
+Sessions are in the database (Django's default), so signing in needs no Redis at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+from core.degrade import Outage
+
+T = TypeVar("T")
+
+# One outage record per Redis location in this process: Django builds a cache object per
+# thread, and all of them must agree that Redis is down.
+_OUTAGES: dict[str, Outage] = {}
+
+
+def outage_for(location: str) -> Outage:
+    return _OUTAGES.setdefault(location, Outage("cache"))
+
+
+class FallbackRedisCache(RedisCache):
+    """`django.core.cache.backends.redis.RedisCache` that falls back to local memory."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        params = dict(params)
+        options = dict(params.get("OPTIONS") or {})
+        # A Redis that does not answer must not hold a request for long: the pool's defaults
+        # wait forever. Settings may override both.
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 1.0)
+        params["OPTIONS"] = options
+        super().__init__(server, params)
+        self.outage = outage_for(str(server))
+        # Same name, same storage: every thread's fallback is one process-wide memory.
+        self.fallback = LocMemCache(
+            f"redis-fallback:{server}",
+            {
+                "TIMEOUT": params.get("TIMEOUT", 300),
+                "KEY_PREFIX": params.get("KEY_PREFIX", ""),
+                "OPTIONS": {"MAX_ENTRIES": 100_000},
+            },
+        )
+
+    def ping(self) -> None:
+        """Ask Redis itself, past the fallback (the jobs health check)."""
+        self._cache.get_client(None, write=True).ping()
+
+    def _either(self, on_redis: Callable[[], T], on_memory: Callable[[], T]) -> T:
+        if self.outage.skip():
+            return on_memory()
+        try:
+            result = on_redis()
+        except (RedisError, OSError) as exc:
+            self.outage.failed(exc)
+            return on_memory()
+        self.outage.succeeded()
+        return result
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).add(key, value, timeout, version),
+            lambda: self.fallback.add(key, value, timeout, version),
+        )
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).get(key, default, version),
+            lambda: self.fallback.get(key, default, version),
+        )
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        self._either(
+            lambda: super(FallbackRedisCache, self).set(key, value, timeout, version),
+            lambda: self.fallback.set(key, value, timeout, version),
+        )
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).touch(key, timeout, version),
+            lambda: self.fallback.touch(key, timeout, version),
+        )
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).delete(key, version),
+            lambda: self.fallback.delete(key, version),
+        )
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).get_many(keys, version),
+            lambda: self.fallback.get_many(keys, version),
+        )
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).has_key(key, version),
+            lambda: self.fallback.has_key(key, version),
+        )
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).incr(key, delta, version),
+            lambda: self.fallback.incr(key, delta, version),
+        )
+
+    def set_many(
+        self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).set_many(data, timeout, version),
+            lambda: self.fallback.set_many(data, timeout, version),
+        )
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        self._either(
+            lambda: super(FallbackRedisCache, self).delete_many(keys, version),
+            lambda: self.fallback.delete_many(keys, version),
+        )
+
+    def clear(self) -> bool:
+        return self._either(
+            lambda: super(FallbackRedisCache, self).clear(),
+            lambda: self.fallback.clear(),
+        )
+
+    def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        return self.incr(key, -delta, version)
