@@ -13,6 +13,7 @@ Sessions are in the database (Django's default), so signing in needs no Redis at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,6 +24,8 @@ from redis.exceptions import RedisError
 
 from core.degrade import Outage
 
+logger = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
 # One outage record per Redis location in this process: Django builds a cache object per
@@ -31,7 +34,7 @@ _OUTAGES: dict[str, Outage] = {}
 
 
 def outage_for(location: str) -> Outage:
-    return _OUTAGES.setdefault(location, Outage("cache"))
+    return _OUTAGES.setdefault(location, Outage("cache", log=logger))
 
 
 class FallbackRedisCache(RedisCache):
