@@ -8,7 +8,12 @@ is a 503 within the configured timeouts, not a hung worker.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -23,7 +28,7 @@ from tests.factories.consents import posted_version
 from tests.factories.contracts import idplus_product, make_contract
 from tests.factories.tenants import PartnerFactory, TenantFactory, make_partner_key
 from tests.jobs.faults.harness import Redis, wait_for
-from tests.ops.live import gunicorn, stalled_socket, this_run_database_url
+from tests.ops.live import ROOT, gunicorn, stalled_socket, this_run_database_url
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
@@ -144,7 +149,6 @@ def test_redis_outage_the_api_keeps_answering_and_returns_to_redis_by_itself(tmp
 
 def test_a_database_that_never_answers_is_a_503_within_the_connect_timeout(tmp_path) -> None:
     world = _world()
-    auth = str(world["auth"])
     with (
         stalled_socket() as port,
         gunicorn(
@@ -178,7 +182,6 @@ def test_a_database_that_never_answers_is_a_503_within_the_connect_timeout(tmp_p
 
 def test_a_database_held_by_a_lock_is_a_503_within_the_statement_timeout(tmp_path) -> None:
     world = _world()
-    auth = str(world["auth"])
     with gunicorn(
         tmp_path, DATABASE_STATEMENT_TIMEOUT_MS="1000", DATABASE_URL=this_run_database_url()
     ) as server:
@@ -219,3 +222,80 @@ def test_a_database_held_by_a_lock_is_a_503_within_the_statement_timeout(tmp_pat
         lines = server.log_lines()
         assert _warnings(lines, "database.unavailable")
         assert not [line for line in lines if "Traceback" in line]
+
+
+# --- worker --------------------------------------------------------------------------------------
+
+
+def test_a_killed_worker_fails_the_jobs_check_and_leaves_readyz_ready(tmp_path) -> None:
+    token = "jobs-check-token"
+    operator = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
+    redis = Redis(tmp_path)
+    redis.start()
+    env = {
+        "REDIS_URL": redis.url,
+        "CELERY_BROKER_URL": redis.url,
+        "TERMS_HEARTBEAT_SECONDS": "1",
+        "TERMS_HEARTBEAT_MAX_AGE_SECONDS": "4",
+        "TERMS_METRICS_TOKEN": token,
+    }
+    worker_env = {
+        **os.environ,
+        **env,
+        "DJANGO_SETTINGS_MODULE": "terms_site.test_settings",
+        "DATABASE_URL": this_run_database_url(),
+        "TERMS_VAR_DIR": str(tmp_path / "var"),
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "terms_site",
+            "worker",
+            "--beat",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            f"--schedule={tmp_path / 'beat-schedule'}",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    try:
+        with gunicorn(tmp_path, **env) as server:
+            wait_for(
+                lambda: server.call("GET", "/health/jobs", **operator).status == 200,
+                timeout=25,
+                what="the worker's first heartbeat",
+                interval=0.5,
+            )
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+            killed = time.monotonic()
+            wait_for(
+                lambda: server.call("GET", "/health/jobs", **operator).status == 503,
+                timeout=10,
+                what="the jobs check to fail",
+                interval=0.5,
+            )
+            jobs = server.call("GET", "/health/jobs", **operator).json()
+            print(f"jobs check failing {time.monotonic() - killed:.1f}s after SIGKILL: {jobs}")
+            assert isinstance(jobs, dict)
+            assert jobs["failing"] == ["beat", "worker"]
+            ready = server.call("GET", "/readyz", **operator)
+            assert ready.status == 200
+            assert ready.json()["failing"] == []  # type: ignore[index]
+            assert server.call("GET", "/readyz").json() == {"status": "ok"}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        redis.stop()
