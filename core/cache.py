@@ -62,7 +62,7 @@ class FallbackRedisCache(RedisCache):
 
     def ping(self) -> None:
         """Ask Redis itself, past the fallback (the jobs health check)."""
-        self._cache.get_client(None, write=True).ping()
+        self._cache.get_client(None, write=True).ping()  # type: ignore[attr-defined]
 
     def _either(self, on_redis: Callable[[], T], on_memory: Callable[[], T]) -> T:
         if self.outage.skip():
@@ -141,8 +141,8 @@ class FallbackRedisCache(RedisCache):
             lambda: self.fallback.delete_many(keys, version),
         )
 
-    def clear(self) -> bool:
-        return self._either(
+    def clear(self) -> None:
+        self._either(
             lambda: super(FallbackRedisCache, self).clear(),
             lambda: self.fallback.clear(),
         )

@@ -1,7 +1,9 @@
 """Container healthchecks: `python deploy/healthcheck.py web|worker|beat` exits 0 when healthy.
 
-Each check looks only at its own process, so one broken service is restarted without dragging
-the others along: readiness of the whole stack is /readyz's job.
+Each check looks only at its own process, so one broken service is marked unhealthy without
+dragging the others along: web is healthy when /readyz says this process can serve (its
+database, migrations, static files), which never depends on the worker, beat or Redis; whether
+the jobs run is /health/jobs, for monitoring (docs/operations.md, Health).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ BEAT_MAX_SILENCE_SECONDS = 600
 
 def check_web() -> bool:
     port = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").rsplit(":", 1)[-1]
-    url = f"http://127.0.0.1:{port}/healthz"
+    url = f"http://127.0.0.1:{port}/readyz"
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status == 200
 
