@@ -28,9 +28,7 @@ def measure(rounds: int) -> dict[str, float]:
         started = time.perf_counter()
         body = render_metrics()
         times.append(time.perf_counter() - started)
-    series = sum(
-        len(family.samples) for family in text_string_to_metric_families(body.decode())
-    )
+    series = sum(len(family.samples) for family in text_string_to_metric_families(body.decode()))
     return {"series": series, "bytes": len(body), "seconds": statistics.median(times)}
 
 
