@@ -11,6 +11,9 @@ it any more. `mask_secrets` returns a copy of a JSON value with
   its long opaque path segments and query values (the tokens) replaced by REDACTED;
 
 everything else as it was, so a row still says what was sent, to whom and when.
+
+`mask_personal_data` is for text leaving the service in reports (command output): e-mail
+addresses replaced by REDACTED, the rest (keys, ids) kept so a finding can still be looked up.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from core.redaction import REDACTED
+from core.redaction import EMAIL_RE, REDACTED
 
 _SECRET_NAME = re.compile(r"token|secret|password|passwd|api[_-]?key", re.IGNORECASE)
 _URL_NAME = re.compile(r"url|link", re.IGNORECASE)
@@ -83,3 +86,8 @@ def holds_masked_secret(value: Any) -> bool:
     if isinstance(value, list):
         return any(holds_masked_secret(item) for item in value)
     return False
+
+
+def mask_personal_data(text: str) -> str:
+    """`text` with every e-mail address replaced by REDACTED."""
+    return EMAIL_RE.sub(REDACTED, text)

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from core import clock
 from core.enums import OutboxChannel, OutboxStatus
-from core.models import AuditEntry, Delivery, Event, Heartbeat, IdempotencyRecord, Outbox
+from core.models import AuditEntry, Delivery, Event, Heartbeat, Outbox
 from core.outbox import delivery_ring_on_commit
 from core.redaction import REDACTED, Scrubber
 
@@ -112,17 +112,6 @@ def outbox_add(
     return row if created else None
 
 
-def idempotency_purge_expired(*, limit: int = 10_000) -> int:
-    """Delete Idempotency-Key records past their 24 h (claims also replace expired rows)."""
-    ids = list(
-        IdempotencyRecord.objects.filter(expires_at__lte=clock.now()).values_list("pk", flat=True)[
-            :limit
-        ]
-    )
-    deleted, _details = IdempotencyRecord.objects.filter(pk__in=ids).delete()
-    return deleted
-
-
 def message_id_for(outbox: Outbox, *, domain: str = "terms.optim.example") -> str:
     """A Message-ID derived from the outbox row, so a resend is recognisable as a duplicate."""
     digest = hashlib.sha256(outbox.dedupe_key.encode()).hexdigest()[:16]
@@ -203,7 +192,6 @@ __all__ = [
     "audit_redact",
     "event_add",
     "heartbeat_write",
-    "idempotency_purge_expired",
     "message_id_for",
     "outbox_add",
     "outbox_redact",

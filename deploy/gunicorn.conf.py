@@ -76,21 +76,60 @@ logconfig_dict: dict[str, Any] = {
 }
 
 # Prometheus counters from every worker process are summed at scrape time (multiprocess mode).
-# The variable must be set before prometheus_client is imported, i.e. here, before the app loads.
-PROMETHEUS_DIR = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    "/tmp/terms-prometheus",  # noqa: S108 -- per-container scratch
-)
+# PROMETHEUS_MULTIPROC_DIR names a base folder; each gunicorn instance (master) writes to its
+# own subfolder, so a second gunicorn on the same host neither adds its counters to this one's
+# nor wipes them when it starts. The variable must point at that subfolder before
+# prometheus_client is imported, i.e. before the workers load the app: on_starting sets it in
+# the master, and the workers inherit it.
+PROMETHEUS_BASE_DEFAULT = "/tmp/terms-prometheus"  # noqa: S108 -- per-host scratch, RAM or disk
+INSTANCE_PREFIX = "gunicorn-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def prometheus_instance_dir(base: Path, pid: int) -> Path:
+    """Start this instance's metrics folder empty (files of an earlier run would be added in)
+    and drop the folders of instances whose master is gone; a live one's is left alone."""
+    base.mkdir(parents=True, exist_ok=True)
+    for folder in base.glob(f"{INSTANCE_PREFIX}*"):
+        number = folder.name.removeprefix(INSTANCE_PREFIX)
+        if number.isdigit() and int(number) != pid and not _pid_alive(int(number)):
+            shutil.rmtree(folder, ignore_errors=True)
+    instance = base / f"{INSTANCE_PREFIX}{pid}"
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir()
+    return instance
 
 
 def on_starting(server: Any) -> None:
-    """Start from an empty metrics directory: files of a previous run would be added in."""
-    shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
-    Path(PROMETHEUS_DIR).mkdir(parents=True, exist_ok=True)
+    """Give this instance its own, empty metrics folder (keyed by the master's pid)."""
+    # A re-exec'd master (USR2 upgrade) inherits the variable already pointing at the old
+    # instance's folder: the base is remembered separately.
+    base = os.environ.get("TERMS_PROMETHEUS_BASE_DIR") or os.environ.get(
+        "PROMETHEUS_MULTIPROC_DIR", PROMETHEUS_BASE_DEFAULT
+    )
+    os.environ["TERMS_PROMETHEUS_BASE_DIR"] = base
+    instance = prometheus_instance_dir(Path(base), os.getpid())
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(instance)
+
+
+def on_exit(server: Any) -> None:
+    """A master that stops cleanly removes its folder; a killed one's goes at the next start."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if Path(folder).name.startswith(INSTANCE_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges (its counters stay in the sum)."""
     from prometheus_client import multiprocess  # noqa: PLC0415 -- only in the master
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid, os.environ["PROMETHEUS_MULTIPROC_DIR"])

@@ -1,19 +1,27 @@
 """/metrics in the Prometheus text format, behind a bearer token (TERMS_METRICS_TOKEN) that is
 accepted over HTTPS only outside debug (terms_site.ops_token).
 
-Two sources:
+Three sources:
 - request counts and latencies per route, counted by django-prometheus' middleware in each
   web process (summed over gunicorn workers in multiprocess mode, see deploy/gunicorn.conf.py);
+- the process metrics (`process_*`) of this web instance: in multiprocess mode those of the
+  gunicorn master, the one process that lives as long as the instance (workers are recycled);
 - the service's state, read from PostgreSQL at scrape time by DatabaseCollector with a few
   aggregate queries: jobs (runs, durations, lag), the outbox (backlog, dead letters), the
-  ledger (rows, answers per version, daily chain heads), consent states and heartbeats.
-  Nothing is counted per request for these, so every web process reports the same values.
+  ledger (rows, answers per version, a digest of the daily chain heads), consent states and
+  heartbeats. Nothing is counted per request for these, so every web process reports the same
+  values.
+
+No label carries a tenant: the number of series must not grow with the number of customers
+(each series costs Prometheus memory on every scrape). Per-tenant views and top-N lists are
+the console's job.
 
 docs/operations.md lists every metric and the alert it feeds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -25,7 +33,13 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 from django.views.decorators.cache import never_cache
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -76,7 +90,7 @@ class DatabaseCollector(Collector):
             yield from families
         yield up
         took = GaugeMetricFamily(
-            "terms_metrics_collect_seconds", "Time spent computing the database gauges"
+            "terms_metrics_collect_duration_seconds", "Time spent computing the database gauges"
         )
         took.add_metric([], time.monotonic() - started)
         yield took
@@ -85,23 +99,28 @@ class DatabaseCollector(Collector):
     def _jobs(self) -> Iterator[Any]:
 
         now = clock.now()
+        # The window is part of the name and the unit comes last (Prometheus naming). The
+        # lifecycle job is `job_name`: `job` (and `instance`) belong to the scrape target, and
+        # Prometheus would rename a scraped `job` to `exported_job`.
         runs = GaugeMetricFamily(
-            "terms_job_runs_24h", "Job runs started in the last 24 hours", labels=["job", "status"]
+            "terms_job_runs_last_24h",
+            "Job runs started in the last 24 hours",
+            labels=["job_name", "status"],
         )
         durations = SummaryMetricFamily(
-            "terms_job_run_duration_seconds_24h",
+            "terms_job_run_duration_last_24h_seconds",
             "Durations of job runs finished in the last 24 hours",
-            labels=["job"],
+            labels=["job_name"],
         )
         longest = GaugeMetricFamily(
-            "terms_job_run_duration_max_seconds_24h",
+            "terms_job_run_duration_max_last_24h_seconds",
             "Longest job run finished in the last 24 hours",
-            labels=["job"],
+            labels=["job_name"],
         )
         last_ok = GaugeMetricFamily(
             "terms_job_last_success_timestamp_seconds",
             "When the job last finished without error (within the last 24 hours)",
-            labels=["job"],
+            labels=["job_name"],
         )
         per_job: dict[str, dict[str, float]] = {}
         rows = (
@@ -133,12 +152,12 @@ class DatabaseCollector(Collector):
         lag = GaugeMetricFamily(
             "terms_job_lag_seconds",
             "Age of the oldest due planned action not yet done, per job (0 when none)",
-            labels=["job"],
+            labels=["job_name"],
         )
         due = GaugeMetricFamily(
             "terms_job_actions_due",
             "Planned actions due today or earlier and not done, per job and status",
-            labels=["job", "status"],
+            labels=["job_name", "status"],
         )
         oldest: dict[str, Any] = {}
         for row in (
@@ -239,23 +258,24 @@ class DatabaseCollector(Collector):
                 [row["version__document__slug"], row["version__label"], row["status"]], row["n"]
             )
 
-        # Heads as of 00:00 JST today: constant for the day, so a stored series whose hash
-        # changes for the same tenant and day means the chain was rewritten.
-        as_of = clock.today().isoformat()
-        head_info = GaugeMetricFamily(
-            "terms_ledger_daily_head_info",
-            "Chain head per tenant as of 00:00 JST (value 1; seq and hash as labels)",
-            labels=["tenant_id", "as_of", "seq", "hash"],
+        # Heads as of 00:00 JST today are fixed for the day. One digest over all of them, not a
+        # series per tenant: a second digest for the same day means some chain was rewritten,
+        # and `manage.py ledger_heads --check` (or the daily log lines) names the tenant.
+        heads = daily_heads()
+        digest = hashlib.sha256(
+            "".join(f"{h.tenant_id}:{h.seq}:{h.hash}\n" for h in heads).encode()
+        ).hexdigest()
+        digest_info = GaugeMetricFamily(
+            "terms_ledger_daily_heads_digest_info",
+            "SHA-256 over every tenant's chain head as of 00:00 JST (value 1)",
+            labels=["as_of", "digest"],
         )
-        head_seq = GaugeMetricFamily(
-            "terms_ledger_daily_head_seq",
-            "Chain length per tenant as of 00:00 JST",
-            labels=["tenant_id"],
+        digest_info.add_metric([clock.today().isoformat(), digest], 1)
+        chains = GaugeMetricFamily(
+            "terms_ledger_daily_heads_chains", "Tenants with a ledger chain as of 00:00 JST"
         )
-        for head in daily_heads():
-            head_info.add_metric([str(head.tenant_id), as_of, str(head.seq), head.hash], 1)
-            head_seq.add_metric([str(head.tenant_id)], head.seq)
-        yield from (rows, answers, states, head_info, head_seq)
+        chains.add_metric([], len(heads))
+        yield from (rows, answers, states, digest_info, chains)
 
     # --- heartbeats ----------------------------------------------------------------------
     def _heartbeats(self) -> Iterator[Any]:
@@ -285,18 +305,32 @@ def _registered_jobs() -> list[str]:
     return list(JOBS)
 
 
-def render_metrics() -> bytes:
-    """The exposition text: process metrics (all gunicorn workers) + database gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess  # noqa: PLC0415 -- gunicorn only
+def _process_registry() -> CollectorRegistry:
+    """Request metrics and process metrics of this web instance.
 
-        process_registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(process_registry)
-    else:
-        process_registry = REGISTRY
+    Under gunicorn (PROMETHEUS_MULTIPROC_DIR set) the request metrics are the sum of every
+    worker's files, and prometheus_client collects no process metrics in that mode: a worker's
+    own CPU and memory would describe whichever worker happened to answer the scrape. The
+    master does describe the instance (its start time is the instance's, workers come and go
+    with max_requests), so its `process_*` are exported, read from /proc by its pid.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY  # one process: the default registry has process_* and python_*
+    from prometheus_client import multiprocess  # noqa: PLC0415 -- gunicorn only
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    master = os.getppid()  # a gunicorn worker's parent is the master
+    ProcessCollector(pid=lambda: master, registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def render_metrics() -> bytes:
+    """The exposition text: request and process metrics + database gauges."""
     database_registry = CollectorRegistry(auto_describe=False)
     database_registry.register(DatabaseCollector())
-    return generate_latest(process_registry) + generate_latest(database_registry)
+    return generate_latest(_process_registry()) + generate_latest(database_registry)
 
 
 @never_cache

@@ -449,6 +449,20 @@ TERMS_READYZ_DATABASE_TIMEOUT_MS = env.int("TERMS_READYZ_DATABASE_TIMEOUT_MS", d
 TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
 TERMS_JOB_BATCH_SIZE = env.int("TERMS_JOB_BATCH_SIZE", default=500)
 TERMS_OUTBOX_MAX_ATTEMPTS = env.int("TERMS_OUTBOX_MAX_ATTEMPTS", default=8)
+# Delivery (docs/jobs.md, "Delivery"): messages claimed per batch, and the first retry's delay
+# (doubled per failed attempt, capped at 6 h).
+TERMS_OUTBOX_BATCH_SIZE = env.int("TERMS_OUTBOX_BATCH_SIZE", default=100)
+TERMS_OUTBOX_BACKOFF_SECONDS = env.int("TERMS_OUTBOX_BACKOFF_SECONDS", default=60)
+# The hour (JST) from which the tick sends notices to people (reminders, renewal notices).
+TERMS_NOTICE_HOUR = env.int("TERMS_NOTICE_HOUR", default=9)
+# Housekeeping (hourly, terms_site.tasks.housekeeping; docs/operations.md, "Housekeeping"):
+# how long job runs and failed delivery attempts of delivered messages are kept, and rows
+# deleted per statement (each batch its own short transaction).
+TERMS_RETENTION_JOB_RUNS_DAYS = env.int("TERMS_RETENTION_JOB_RUNS_DAYS", default=90)
+TERMS_RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int(
+    "TERMS_RETENTION_DELIVERY_ATTEMPTS_DAYS", default=180
+)
+TERMS_HOUSEKEEPING_BATCH_SIZE = env.int("TERMS_HOUSEKEEPING_BATCH_SIZE", default=1000)
 # Webhooks (docs/security.md): one deadline for a whole delivery (connect, TLS, send, answer),
 # how many endpoints are posted to at once, and - in debug only - host names that may resolve
 # to loopback or private addresses (a receiver on the developer's machine).

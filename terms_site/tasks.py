@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 logger = logging.getLogger("terms.ledger")
+ops_logger = logging.getLogger("terms.ops")
 
 
 @shared_task(name="ops.log_ledger_heads", acks_late=True, ignore_result=True)
@@ -19,14 +20,29 @@ def log_ledger_heads() -> int:
 
 @shared_task(name="ops.housekeeping", acks_late=True, ignore_result=True)
 def housekeeping() -> dict[str, int]:
-    """Hourly (beat): drop Idempotency-Key records past their 24 h, expire old invitations."""
-    from core.services import idempotency_purge_expired  # noqa: PLC0415 -- leaf
+    """Hourly (beat): expired sessions and Idempotency-Key records, job runs and failed delivery
+    attempts past their retention go (core.retention says what is kept and why); stale
+    invitations expire. Each kind is deleted in short batches within one time budget."""
+    from core.retention import (  # noqa: PLC0415 -- leaf
+        Budget,
+        delivery_attempts_purge,
+        idempotency_purge_expired,
+        job_runs_purge,
+        sessions_purge_expired,
+    )
     from tenants.services import invitations_expire  # noqa: PLC0415 -- leaf
 
-    return {
-        "idempotency_purged": idempotency_purge_expired(),
+    budget = Budget()
+    counts = {
+        "idempotency_purged": idempotency_purge_expired(budget=budget),
         "invitations_expired": invitations_expire(),
+        "sessions_purged": sessions_purge_expired(budget=budget),
+        "job_runs_purged": job_runs_purge(budget=budget),
+        "delivery_attempts_purged": delivery_attempts_purge(budget=budget),
     }
+    if any(counts.values()):
+        ops_logger.info("ops.housekeeping", extra=counts)
+    return counts
 
 
 @shared_task(name="ops.ledger_checkpoint", acks_late=True, ignore_result=True)

@@ -284,8 +284,7 @@ def test_lock_pins_every_runtime_dependency_at_the_pyproject_version() -> None:
 def test_gunicorn_config_sizes_workers_from_cpus_and_logs_access(monkeypatch) -> None:
     for name in [n for n in os.environ if n.startswith("GUNICORN_")]:
         monkeypatch.delenv(name)
-    # Loading the config sets PROMETHEUS_MULTIPROC_DIR; keep it out of the test process.
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent-for-this-test")
+    prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     assert config["workers"] == 2 * len(os.sched_getaffinity(0)) + 1
     assert config["timeout"] == 30
@@ -297,6 +296,8 @@ def test_gunicorn_config_sizes_workers_from_cpus_and_logs_access(monkeypatch) ->
     )
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     assert runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["workers"] == 3
+    # Only the master's on_starting chooses the metrics folder; loading the config does not.
+    assert os.environ.get("PROMETHEUS_MULTIPROC_DIR") == prometheus_dir
 
 
 def test_beat_container_check_follows_the_schedule_file(tmp_path, monkeypatch) -> None:
