@@ -8,19 +8,25 @@ repeated on a local-memory cache, Redis is skipped for `core.degrade.RETRY_SECON
 failure and then tried again, and the outage is logged once a minute (`cache.unavailable`),
 never as a traceback per request.
 
+When Redis is back, what this process wrote to memory meanwhile is carried over: a counter it
+incremented (a gate generation, a throttle count) is incremented on Redis too, and a key it set
+or deleted is deleted there — otherwise Redis would still hold the value from before the
+outage, and a tenant who answered during it would meet the stale gate until that value expired.
+
 Sessions are in the database (Django's default), so signing in needs no Redis at all.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from core.degrade import Outage
 
@@ -31,6 +37,16 @@ T = TypeVar("T")
 # One outage record per Redis location in this process: Django builds a cache object per
 # thread, and all of them must agree that Redis is down.
 _OUTAGES: dict[str, Outage] = {}
+
+
+# Keys this process changed in memory during an outage, per location: key → (version, what to
+# do on Redis when it is back: "bump" a counter, "drop" anything else).
+_DIRTY: dict[str, dict[Any, tuple[int | None, str]]] = {}
+_DIRTY_LOCK = threading.Lock()
+# An outage that lasts long must not grow the list without bound; past this, clearing the
+# whole cache on return is the honest fallback (throttles and gates are rebuilt from scratch).
+_DIRTY_MAX = 10_000
+_CLEAR = object()
 
 
 def outage_for(location: str) -> Outage:
@@ -50,6 +66,7 @@ class FallbackRedisCache(RedisCache):
         params["OPTIONS"] = options
         super().__init__(server, params)
         self.outage = outage_for(str(server))
+        self.dirty = _DIRTY.setdefault(str(server), {})
         # Same name, same storage: every thread's fallback is one process-wide memory.
         self.fallback = LocMemCache(
             f"redis-fallback:{server}",
@@ -64,16 +81,60 @@ class FallbackRedisCache(RedisCache):
         """Ask Redis itself, past the fallback (the jobs health check)."""
         self._cache.get_client(None, write=True).ping()  # type: ignore[attr-defined]
 
-    def _either(self, on_redis: Callable[[], T], on_memory: Callable[[], T]) -> T:
+    def _either(
+        self,
+        on_redis: Callable[[], T],
+        on_memory: Callable[[], T],
+        changes: tuple[Any, int | None, str] | None = None,
+    ) -> T:
         if self.outage.skip():
+            self._remember(changes)
             return on_memory()
         try:
             result = on_redis()
         except (RedisError, OSError) as exc:
             self.outage.failed(exc)
+            self._remember(changes)
             return on_memory()
-        self.outage.succeeded()
+        if self.outage.down:
+            self.outage.succeeded()
+            self._carry_over()
         return result
+
+    def _remember(self, changes: tuple[Any, int | None, str] | None) -> None:
+        if changes is None:
+            return
+        keys, version, how = changes
+        with _DIRTY_LOCK:
+            for key in keys:
+                # A counter bumped and later set stays a bump: incrementing is always safe.
+                if self.dirty.get(key, (None, ""))[1] != "bump":
+                    self.dirty[key] = (version, how)
+            if len(self.dirty) > _DIRTY_MAX:
+                self.dirty.clear()
+                self.dirty[_CLEAR] = (None, "clear")
+
+    def _carry_over(self) -> None:
+        with _DIRTY_LOCK:
+            pending = dict(self.dirty)
+            self.dirty.clear()
+        try:
+            if _CLEAR in pending:
+                super().clear()
+                return
+            for key, (version, how) in pending.items():
+                if how == "bump" and not super().add(key, 1, version=version):
+                    try:
+                        super().incr(key, 1, version)
+                    except (ValueError, ResponseError):  # expired meanwhile, or not a number
+                        super().delete(key, version)
+                elif how != "bump":
+                    super().delete(key, version)
+        except (RedisError, OSError) as exc:
+            with _DIRTY_LOCK:
+                for key, entry in pending.items():
+                    self.dirty.setdefault(key, entry)
+            self.outage.failed(exc)
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
@@ -81,6 +142,8 @@ class FallbackRedisCache(RedisCache):
         return self._either(
             lambda: super(FallbackRedisCache, self).add(key, value, timeout, version),
             lambda: self.fallback.add(key, value, timeout, version),
+            # An integer added is a counter's first step (gate generations, throttles).
+            ((key,), version, "bump" if isinstance(value, int) else "drop"),
         )
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
@@ -95,18 +158,21 @@ class FallbackRedisCache(RedisCache):
         self._either(
             lambda: super(FallbackRedisCache, self).set(key, value, timeout, version),
             lambda: self.fallback.set(key, value, timeout, version),
+            ((key,), version, "drop"),
         )
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._either(
             lambda: super(FallbackRedisCache, self).touch(key, timeout, version),
             lambda: self.fallback.touch(key, timeout, version),
+            ((key,), version, "drop"),
         )
 
     def delete(self, key: Any, version: int | None = None) -> bool:
         return self._either(
             lambda: super(FallbackRedisCache, self).delete(key, version),
             lambda: self.fallback.delete(key, version),
+            ((key,), version, "drop"),
         )
 
     def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
@@ -125,6 +191,7 @@ class FallbackRedisCache(RedisCache):
         return self._either(
             lambda: super(FallbackRedisCache, self).incr(key, delta, version),
             lambda: self.fallback.incr(key, delta, version),
+            ((key,), version, "bump"),
         )
 
     def set_many(
@@ -133,18 +200,21 @@ class FallbackRedisCache(RedisCache):
         return self._either(
             lambda: super(FallbackRedisCache, self).set_many(data, timeout, version),
             lambda: self.fallback.set_many(data, timeout, version),
+            (tuple(data), version, "drop"),
         )
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         self._either(
             lambda: super(FallbackRedisCache, self).delete_many(keys, version),
             lambda: self.fallback.delete_many(keys, version),
+            (tuple(keys), version, "drop"),
         )
 
     def clear(self) -> None:
         self._either(
             lambda: super(FallbackRedisCache, self).clear(),
             lambda: self.fallback.clear(),
+            ((_CLEAR,), None, "clear"),
         )
 
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
