@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from prometheus_client.parser import text_string_to_metric_families
 
 from agreements.ledger.keys import private_b64
 from tests.jobs.faults.harness import _as_postgres, free_port, run, wait_for
@@ -205,6 +206,22 @@ def _server_now(cluster: Cluster) -> str:
     return str(now)
 
 
+def _backup_metrics(env: dict[str, str]) -> dict[str, float]:
+    """terms_backup_last_success_timestamp_seconds per kind, as /metrics renders it."""
+    rendered = _python(
+        env,
+        "-c",
+        "import django; django.setup(); from terms_site.metrics import render_metrics; "
+        "print(render_metrics().decode())",
+    ).stdout
+    return {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(rendered)
+        for sample in family.samples
+        if sample.name == "terms_backup_last_success_timestamp_seconds"
+    }
+
+
 def test_pitr_restores_to_a_moment_between_two_answers_and_the_ledger_verifies(
     cluster: Cluster,
 ) -> None:
@@ -226,9 +243,20 @@ def test_pitr_restores_to_a_moment_between_two_answers_and_the_ledger_verifies(
     _python(env, "manage.py", "ledger_checkpoint", "--output", str(after))
     assert (a["tenant_id"], a["seq"], b["seq"]) == (b["tenant_id"], 1, 2)
     # `check` switches to a new WAL segment and waits until it is archived: B is in the repo.
+    checked_at = time.time()
     cluster.pgbackrest("check")
     (info,) = json.loads(cluster.pgbackrest("info", "--output=json"))
     (full,) = info["backup"]
+
+    # What the backup timer runs after each backup (deploy/pgbackrest/), and what /metrics
+    # then exports: the stop time of pgBackRest's newest backup, the last WAL archived.
+    pgbackrest_env = {**env, "PGBACKREST_CONFIG": str(cluster.config)}
+    pgbackrest_env["PGBACKREST_LOG_LEVEL_FILE"] = "off"
+    recorded = _python(pgbackrest_env, "scripts/backup.py", "--record-pgbackrest")
+    assert f"recorded pgBackRest backup {full['label']} (full)" in recorded.stdout
+    ages = _backup_metrics(env)
+    assert ages["pgbackrest"] == full["timestamp"]["stop"]
+    assert checked_at - 1 <= ages["wal"] <= time.time()
 
     # The disaster: the cluster is gone. Its folder is set aside (an operator keeps it for
     # the investigation), and the restore writes into the configured, now empty, path.
