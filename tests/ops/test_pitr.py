@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
 PGBACKREST = shutil.which("pgbackrest")
 STANZA = "terms"
 REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy" / "pgbackrest"
 # Ledger rows besides the two answers: enough that the replay and verify_ledger have work.
 SEED_TENANTS, SEED_ROWS = 100, 100
 
@@ -68,23 +70,9 @@ class Cluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/terms"
 
     def init(self) -> None:
-        for name in ("repo", "log", "lock"):
+        for name in ("repo", "log", "lock", "spool"):
             (self.root / name).mkdir()
-        # The same settings deploy/pgbackrest.conf ships, with every path inside the test.
-        self.config.write_text(
-            "[global]\n"
-            f"repo1-path={self.root / 'repo'}\n"
-            "repo1-retention-full=2\n"
-            f"log-path={self.root / 'log'}\n"
-            f"lock-path={self.root / 'lock'}\n"
-            "log-level-console=warn\n"
-            "start-fast=y\n"
-            "compress-type=lz4\n"
-            f"\n[{STANZA}]\n"
-            f"pg1-path={self.data}\n"
-            f"pg1-port={self.port}\n"
-            f"pg1-socket-path={self.root}\n"
-        )
+        self.config.write_text(_pgbackrest_conf(self))
         if os.geteuid() == 0:  # the server and pgBackRest run as postgres (_as_postgres)
             run(["chown", "-R", "postgres:postgres", str(self.root)])
         run(
@@ -102,14 +90,10 @@ class Cluster:
                 f"port = {self.port}\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.root}'\n"
-                # deploy/postgresql-archiving.conf:
-                "wal_level = replica\n"
-                "archive_mode = on\n"
-                f"archive_command = '{PGBACKREST} --config={self.config} --stanza={STANZA} "
-                "archive-push %p'\n"
                 # The machine does not crash during the test; only the replay is exercised.
                 "fsync = off\n"
             )
+            conf.write(_archiving_conf(self))
         self.start()
         self.pgbackrest("stanza-create")
         self.query("CREATE DATABASE terms", database="postgres")
@@ -144,6 +128,37 @@ class Cluster:
                 return cursor.fetchall() if cursor.description else []
         finally:
             conn.close()
+
+
+def _pgbackrest_conf(cluster: Cluster) -> str:
+    """deploy/pgbackrest/pgbackrest.conf with its paths in the test's folder."""
+    replace = {
+        "repo1-path": cluster.root / "repo",
+        "spool-path": cluster.root / "spool",
+        "log-path": cluster.root / "log",
+        "pg1-path": cluster.data,
+        "repo1-cipher-pass": secrets.token_urlsafe(32),
+    }
+    lines = []
+    for line in (DEPLOY / "pgbackrest.conf").read_text().splitlines():
+        key = line.partition("=")[0]
+        if key in replace:
+            line = f"{key}={replace.pop(key)}"
+        lines.append(line)
+        if line == f"[{STANZA}]":
+            lines += [f"pg1-port={cluster.port}", f"pg1-socket-path={cluster.root}"]
+        if line == "[global]":
+            lines.append(f"lock-path={cluster.root / 'lock'}")
+    assert not replace, f"deploy/pgbackrest/pgbackrest.conf no longer sets {sorted(replace)}"
+    return "\n".join(lines) + "\n"
+
+
+def _archiving_conf(cluster: Cluster) -> str:
+    """deploy/pgbackrest/postgresql-archiving.conf, pgBackRest called with the test's config."""
+    shipped = (DEPLOY / "postgresql-archiving.conf").read_text()
+    command = "archive_command = 'pgbackrest "
+    assert command in shipped
+    return shipped.replace(command, f"archive_command = '{PGBACKREST} --config={cluster.config} ")
 
 
 @pytest.fixture
