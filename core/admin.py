@@ -13,6 +13,7 @@ from core.enums import ActionStatus, AuditAction, JobRunStatus
 from core.masking import mask_secrets
 from core.models import (
     AuditEntry,
+    BackupStatus,
     Delivery,
     Event,
     Heartbeat,
@@ -216,3 +217,8 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "beat_at", "info"]
+
+
+@admin.register(BackupStatus)
+class BackupStatusAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "succeeded_at", "info"]

@@ -250,3 +250,21 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class BackupStatus(models.Model):
+    """When each kind of backup last succeeded (`dump`: scripts/backup.py; `pgbackrest`: the
+    newest pgBackRest backup, recorded by `scripts/backup.py --record-pgbackrest`). Kept in
+    the database because every web process reads it for /metrics (the backup-age alert)
+    without running a backup tool on a scrape."""
+
+    kind = models.CharField(_("種類"), max_length=32, unique=True)
+    succeeded_at = models.DateTimeField(_("最終成功日時"))
+    info = models.JSONField(_("情報"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("バックアップ状況")
+        verbose_name_plural = _("バックアップ状況")
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.succeeded_at:%Y-%m-%d %H:%M:%S}"

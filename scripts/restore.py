@@ -5,8 +5,11 @@
 The target is DATABASE_URL (environment or .env); it must exist and be empty. After
 pg_restore, `verify_ledger` recomputes every chain (and checks it against the newest signed
 checkpoint), the chain heads and the row count of every table are compared with the manifest,
-and the manifest's own signed checkpoint must verify and match the restored chains. Exit 0: all equal; 1: restored but something
-differs (do not put it into service); 2: refused, nothing was changed.
+and the manifest's own signed checkpoint must verify and match the restored chains.
+
+Exit codes (docs/operations.md, "Restore"): 0 all equal; 1 restored but something differs or
+could not be checked (do not put it into service); 2 refused, nothing was changed (usage,
+configuration, damaged dump or manifest, database unreachable or not empty, no client).
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dump", type=Path, help="the .dump file written by scripts/backup.py")
     parser.add_argument("--manifest", type=Path, help="default: <dump>.manifest.json beside it")
-    args = parser.parse_args()
+    args = parser.parse_args()  # a usage error exits 2
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "terms_site.settings")
-    import django  # noqa: PLC0415 -- after sys.path and settings are in place
+    try:
+        import django  # noqa: PLC0415 -- after sys.path and settings are in place
 
-    django.setup()
+        django.setup()
+    except Exception as exc:  # nothing has been done yet: any failure is a configuration error
+        print(f"restore refused: configuration: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     from terms_site.backups import BackupError, manifest_for, restore  # noqa: PLC0415
 
     try:

@@ -11,6 +11,10 @@ every chain, the chain heads and row counts must equal the manifest's, and the m
 checkpoint must carry a valid signature, still be in the restored database and still match its
 chains. Any difference is a non-zero exit (scripts/backup.py, scripts/restore.py;
 `make backup`, `make restore FILE=…`).
+
+Every successful backup is recorded in `BackupStatus` (one row per kind): the pg_dump ones
+here, pgBackRest's from its `info --output=json` (`pgbackrest_record`), so /metrics can export
+the age of the last backup without running a backup tool on every scrape.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from agreements.enums import CheckpointKind
 from agreements.ledger.checkpoints import (
@@ -38,6 +44,9 @@ from agreements.ledger.checkpoints import (
 from agreements.ledger.heads import chain_heads, compare_heads, heads_from_json, heads_to_json
 from agreements.ledger.keys import CheckpointKeyInvalid, CheckpointKeyMissing
 from core import clock
+from core.models import BackupStatus
+
+logger = logging.getLogger("terms.backup")
 
 MANIFEST_FORMAT = "terms-backup/1"
 LEDGER_TRIGGER = "ledger_immutable"
@@ -46,6 +55,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 class BackupError(Exception):
     """The backup or restore cannot proceed (exit code 2: nothing was changed)."""
+
+
+def _failure(exc: BaseException) -> str:
+    """One line for the operator: the exception class and its first line, no traceback."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -147,7 +162,29 @@ def user_relations(using: str = DEFAULT_DB_ALIAS) -> list[str]:
 
 
 def backup(output_dir: Path, *, using: str = DEFAULT_DB_ALIAS) -> tuple[Path, Path]:
-    """Dump the database and write its manifest; returns (dump, manifest)."""
+    """Dump the database and write its manifest; returns (dump, manifest).
+
+    Raises BackupError when no backup was taken: the database is unreachable, pg_dump failed,
+    the output folder cannot be written.
+    """
+    try:
+        dump, manifest, started = _backup(output_dir, using=using)
+    except (DatabaseError, OSError) as exc:
+        raise BackupError(_failure(exc)) from exc
+    try:
+        backup_succeeded(
+            kind="dump",
+            at=started,
+            info={"file": dump.name, "bytes": dump.stat().st_size},
+            using=using,
+        )
+    except DatabaseError as exc:
+        # The backup exists; only its record is missing, and the backup-age alert says so.
+        logger.warning("backup.status_not_recorded", extra={"error": _failure(exc)})
+    return dump, manifest
+
+
+def _backup(output_dir: Path, *, using: str) -> tuple[Path, Path, datetime]:
     env = libpq_env(using)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = clock.now()
@@ -203,7 +240,20 @@ def backup(output_dir: Path, *, using: str = DEFAULT_DB_ALIAS) -> tuple[Path, Pa
     }
     manifest.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     manifest.chmod(0o600)
-    return dump, manifest
+    return dump, manifest, started
+
+
+def backup_succeeded(
+    *, kind: str, at: datetime, info: dict[str, Any], using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Record that a backup of `kind` succeeded at `at` (never moves the time backwards)."""
+    with transaction.atomic(using=using):
+        status = BackupStatus.objects.using(using).select_for_update().filter(kind=kind).first()
+        if status is None:
+            BackupStatus.objects.using(using).create(kind=kind, succeeded_at=at, info=info)
+        elif at >= status.succeeded_at:
+            status.succeeded_at, status.info = at, info
+            status.save(update_fields=["succeeded_at", "info"])
 
 
 # --- restore -------------------------------------------------------------------------------------
@@ -227,16 +277,38 @@ def restore(dump: Path, manifest_path: Path, *, using: str = DEFAULT_DB_ALIAS) -
     """Restore `dump` into the (empty) configured database and check it against the manifest.
 
     Raises BackupError before touching the database when the manifest does not match the dump
-    or the database is not empty; otherwise returns what the checks found.
+    (or cannot be read), the database is unreachable or not empty; otherwise returns what
+    the checks found.
     """
+    try:
+        env, manifest = _restore_preflight(dump, manifest_path, using=using)
+    except (DatabaseError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BackupError(_failure(exc)) from exc
+    try:
+        return _restore(dump, manifest, env=env, using=using)
+    except DatabaseError as exc:
+        # pg_restore may have run: the database is no longer empty, so this is not a refusal.
+        return RestoreReport(problems=[f"verification could not finish: {_failure(exc)}"])
+
+
+def _restore_preflight(
+    dump: Path, manifest_path: Path, *, using: str
+) -> tuple[dict[str, str], dict[str, Any]]:
     env = libpq_env(using)
     if not dump.is_file():
         raise BackupError(f"no such dump: {dump}")
     if not manifest_path.is_file():
         raise BackupError(f"no manifest next to the dump: {manifest_path}")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise BackupError(f"unknown manifest format {manifest.get('format')!r}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as exc:
+        raise BackupError(f"the manifest {manifest_path.name} is damaged: {_failure(exc)}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BackupError(f"unknown manifest format {found!r}")
+    missing = [key for key in ("dump", "ledger_heads", "row_counts") if key not in manifest]
+    if missing:
+        raise BackupError(f"the manifest lacks {', '.join(missing)}: it is damaged")
     if sha256_of(dump) != manifest["dump"]["sha256"]:
         raise BackupError("the dump's SHA-256 differs from its manifest: the file is damaged")
     existing = user_relations(using)
@@ -246,7 +318,12 @@ def restore(dump: Path, manifest_path: Path, *, using: str = DEFAULT_DB_ALIAS) -
             f"{', '.join(existing[:3])}); restore only into a new, empty database"
         )
     connections[using].close()  # pg_restore gets the database to itself
+    return env, manifest
 
+
+def _restore(
+    dump: Path, manifest: dict[str, Any], *, env: dict[str, str], using: str
+) -> RestoreReport:
     result = _run(
         [
             "pg_restore",
@@ -332,3 +409,55 @@ def manifest_summary(manifest: dict[str, Any]) -> str:
         f"{len(manifest['row_counts'])} tables, {len(manifest['ledger_heads'])} ledger chains, "
         f"commit {manifest['git_commit']}"
     )
+
+
+# --- pgBackRest ----------------------------------------------------------------------------------
+
+
+def pgbackrest_info(stanza: str) -> str:
+    """`pgbackrest --stanza=… info --output=json` (its configuration: /etc/pgbackrest or the
+    PGBACKREST_* environment, as for the backup itself)."""
+    result = _run(["pgbackrest", f"--stanza={stanza}", "--output=json", "info"], env={})
+    if result.returncode != 0:
+        raise BackupError(f"pgbackrest info failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def pgbackrest_last_backup(info_json: str, stanza: str) -> tuple[datetime, dict[str, Any]]:
+    """The newest complete backup of `stanza` in pgBackRest's `info --output=json`: when it
+    stopped, and what to keep about it."""
+    try:
+        stanzas = json.loads(info_json)
+        entries = [item for item in stanzas if item.get("name") == stanza]
+        backups = [
+            item for entry in entries for item in entry.get("backup") or [] if not item["error"]
+        ]
+        newest = max(backups, key=lambda item: int(item["timestamp"]["stop"]), default=None)
+        stopped = int(newest["timestamp"]["stop"]) if newest else 0
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BackupError(f"not the JSON of `pgbackrest info`: {_failure(exc)}") from exc
+    if not entries:
+        raise BackupError(f"pgBackRest's info has no stanza {stanza!r}")
+    if newest is None:
+        message = entries[0].get("status", {}).get("message", "")
+        raise BackupError(f"pgBackRest holds no complete backup of {stanza!r} ({message})")
+    info = newest.get("info", {})
+    return datetime.fromtimestamp(stopped, tz=UTC), {
+        "label": newest.get("label"),
+        "type": newest.get("type"),
+        "bytes": info.get("size"),
+        "repository_bytes": info.get("repository", {}).get("size"),
+    }
+
+
+def pgbackrest_record(
+    stanza: str, info_json: str | None = None, *, using: str = DEFAULT_DB_ALIAS
+) -> tuple[datetime, dict[str, Any]]:
+    """Record pgBackRest's newest backup as the `pgbackrest` kind of BackupStatus; reads
+    `pgbackrest info` itself unless its JSON is given (a pipe from the database host)."""
+    stopped, info = pgbackrest_last_backup(info_json or pgbackrest_info(stanza), stanza)
+    try:
+        backup_succeeded(kind="pgbackrest", at=stopped, info=info, using=using)
+    except DatabaseError as exc:
+        raise BackupError(f"cannot record it: {_failure(exc)}") from exc
+    return stopped, info

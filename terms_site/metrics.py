@@ -48,6 +48,7 @@ from agreements.ledger.heads import daily_heads
 from agreements.models import ConsentRecord, ConsentState
 from core import clock
 from core.models import Heartbeat, JobRun, Outbox, PlannedAction
+from terms_site.backup_metrics import backup_families
 from terms_site.ops_token import OpsAccess, ops_access
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class DatabaseCollector(Collector):
             ("outbox", self._outbox),
             ("ledger", self._ledger),
             ("heartbeats", self._heartbeats),
+            ("backups", backup_families),
         )
         for group, section in sections:
             # A failing group must say so, not take the other groups or /metrics down.

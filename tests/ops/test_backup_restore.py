@@ -27,6 +27,7 @@ from agreements.ledger.checkpoints import statement_parse
 from agreements.ledger.keys import private_b64
 from agreements.models import LedgerCheckpoint
 from core import clock
+from core.models import BackupStatus
 from terms_site.backups import backup, manifest_checkpoint_error
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
@@ -70,19 +71,26 @@ def _admin() -> psycopg2.extensions.connection:
 
 
 def _run(
-    script: str, *args: str, database: str, key: str = CHECKPOINT_KEY
+    script: str,
+    *args: str,
+    database: str,
+    key: str = CHECKPOINT_KEY,
+    stdin: str | None = None,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "DJANGO_SECRET_KEY"},
         "TERMS_CHECKPOINT_KEY": key,
         "DJANGO_SETTINGS_MODULE": "terms_site.settings",
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": _url(database),
         "TERMS_LOG_FORMAT": "console",
+        **extra,
     }
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / script), *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -160,7 +168,11 @@ def test_backup_and_restore_into_an_empty_database_verifies_the_ledger_and_loses
     assert manifest["database"] == source
     assert manifest["dump"]["file"] == dump.name
     assert manifest["dump"]["bytes"] == dump.stat().st_size
-    assert manifest["row_counts"] == source_counts
+    # The backup's own record is written after the snapshot, so the dump does not hold it.
+    status = BackupStatus.objects.get(kind="dump")
+    assert status.succeeded_at == datetime.fromisoformat(manifest["created_at"])
+    assert status.info == {"file": dump.name, "bytes": manifest["dump"]["bytes"]}
+    assert manifest["row_counts"] == {**source_counts, "core_backupstatus": 0}
     assert manifest["row_counts"]["agreements_consentrecord"] == 2 + 3 + 4
     assert manifest["row_counts"]["agreements_consentevidence"] == 3
     assert len(manifest["git_commit"]) in (40, len("unknown"))
@@ -180,7 +192,7 @@ def test_backup_and_restore_into_an_empty_database_verifies_the_ledger_and_loses
     assert "chain heads: 3 equal to the manifest" in result.stdout
     assert "checkpoint: signed, in the database and matching the chains" in result.stdout
     restored_counts, restored_rows = _snapshot(empty_database)
-    assert restored_counts == source_counts
+    assert restored_counts == {**source_counts, "core_backupstatus": 0}
     assert restored_rows == source_rows
     assert len(restored_rows) == 9
 
@@ -252,3 +264,52 @@ def test_backup_without_a_signing_key_says_so_and_restore_does_not_pass_it(
     result = _run("restore.py", str(dump), database=empty_database)
     assert result.returncode == 1
     assert "the backup carries no signed checkpoint: no checkpoint signing key" in result.stderr
+
+
+# --- exit codes as docs/operations.md promises them: 2 = nothing taken / refused ------------------
+
+
+def _refused(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr  # one line for the operator, not a stack
+
+
+def test_backup_exits_2_without_configuration_or_database_and_writes_nothing(tmp_path) -> None:
+    out = tmp_path / "backups"
+    no_secret = _run("backup.py", "--output-dir", str(out), database="unused", DJANGO_DEBUG="false")
+    _refused(no_secret, "backup failed: configuration: ImproperlyConfigured")
+    missing = f"{connection.settings_dict['NAME']}_absent"
+    unreachable = _run("backup.py", "--output-dir", str(out), database=missing)
+    _refused(unreachable, "backup failed: OperationalError: connection to server")
+    assert f'database "{missing}" does not exist' in unreachable.stderr
+    assert not out.exists() or not any(out.iterdir())
+    usage = _run("backup.py", "--info", "-", database="unused")
+    _refused(usage, "--info goes with --record-pgbackrest")
+    not_info = _run("backup.py", "--record-pgbackrest", "--info", "-", database=missing, stdin="?")
+    _refused(not_info, "not recorded: not the JSON of `pgbackrest info`")
+
+
+def test_restore_exits_2_on_a_damaged_manifest_or_an_unreachable_database(source_backup) -> None:
+    dump, manifest, _source = source_backup
+    manifest_path = dump.with_name(dump.stem + ".manifest.json")
+    missing = f"{connection.settings_dict['NAME']}_absent"
+    _refused(
+        _run("restore.py", str(dump), database=missing),
+        "restore refused: OperationalError: connection to server",
+    )
+    _refused(_run("restore.py", database=missing), "the following arguments are required: dump")
+    _refused(
+        _run("restore.py", str(dump), database=missing, DJANGO_DEBUG="false"),
+        "restore refused: configuration: ImproperlyConfigured",
+    )
+    manifest_path.write_text(json.dumps({"format": manifest["format"], "dump": manifest["dump"]}))
+    _refused(
+        _run("restore.py", str(dump), database=missing),
+        "restore refused: the manifest lacks ledger_heads, row_counts: it is damaged",
+    )
+    manifest_path.write_text("{")
+    _refused(
+        _run("restore.py", str(dump), database=missing),
+        f"restore refused: the manifest {manifest_path.name} is damaged: JSONDecodeError",
+    )

@@ -11,6 +11,7 @@ from agreements.models import ConsentState
 from core import clock
 from core.models import JobRun, Outbox, PlannedAction
 from core.services import heartbeat_write
+from terms_site.backups import backup_succeeded
 from terms_site.metrics import DatabaseCollector
 from tests.factories.agreements import VersionFactory
 from tests.factories.tenants import TenantFactory
@@ -240,7 +241,7 @@ def test_database_gauges_take_a_fixed_number_of_queries(django_assert_max_num_qu
     version = VersionFactory()
     for tenant in TenantFactory.create_batch(3):
         append_rows(tenant, version, [clock.now() - timedelta(days=2)] * 2)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):  # + backups: their statuses, pg_stat_archiver
         families = list(DatabaseCollector().collect())
     assert "terms_ledger_daily_heads_digest_info" in {family.name for family in families}
 
@@ -265,6 +266,7 @@ def test_alert_rules_use_only_metrics_that_exist(client, token) -> None:
         job="notices", business_date=clock.today(), started_at=clock.now(), status="error"
     )
     append_rows(TenantFactory(), VersionFactory(), [clock.now() - timedelta(days=1)])
+    backup_succeeded(kind="dump", at=clock.now(), info={})
     exposed = {name for name, _labels in scrape(client)}
     assert used <= exposed, used - exposed
     assert all(rule["annotations"]["runbook"].startswith("docs/operations.md#") for rule in rules)
