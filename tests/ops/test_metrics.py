@@ -259,7 +259,7 @@ def test_alert_rules_use_only_metrics_that_exist(client, token) -> None:
         for rule in group["rules"]
     ]
     used = {name for rule in rules for name in re.findall(r"\bterms_[a-z0-9_]+", rule["expr"])}
-    # Exported by the backups (docs/operations.md, "Backup age"), not by this collector.
+    # Exported by the backups (docs/operations.md, "Back up"), not by this collector.
     used -= {"terms_backup_last_success_timestamp_seconds"}
     heartbeat_write(name="beat")
     JobRun.objects.create(
