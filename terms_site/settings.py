@@ -11,9 +11,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from terms_site import production
 from terms_site.logging import build_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -393,10 +393,6 @@ TERMS_CONTRACT_START_MAX_AHEAD_DAYS = env.int("TERMS_CONTRACT_START_MAX_AHEAD_DA
 # and nobody withdraws what they scheduled. false is the single-person mode of a developer's
 # own machine; a production process refuses to start with it (docs/security.md).
 TERMS_REQUIRE_SECOND_PUBLISHER = env.bool("TERMS_REQUIRE_SECOND_PUBLISHER", default=True)
-if not TERMS_REQUIRE_SECOND_PUBLISHER and not DEBUG:
-    raise ImproperlyConfigured(
-        "TERMS_REQUIRE_SECOND_PUBLISHER=false (single-person publishing) needs DJANGO_DEBUG=true"
-    )
 TERMS_IDEMPOTENCY_TTL_HOURS = env.int("TERMS_IDEMPOTENCY_TTL_HOURS", default=24)
 TERMS_HEARTBEAT_MAX_AGE_SECONDS = env.int("TERMS_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 TERMS_JOB_LEASE_SECONDS = env.int("TERMS_JOB_LEASE_SECONDS", default=300)
@@ -423,3 +419,22 @@ TERMS_CHECKPOINT_PUBLIC_KEYS = env.list("TERMS_CHECKPOINT_PUBLIC_KEYS", default=
 # A checkpoint covers rows recorded this long before it is signed, so that a transaction that
 # recorded a row just before and commits just after cannot look like a back-dated insert.
 TERMS_CHECKPOINT_SETTLE_SECONDS = env.int("TERMS_CHECKPOINT_SETTLE_SECONDS", default=300)
+
+# --- Production refuses what is not production (terms_site/production.py) -------------------
+# Outside debug a delivering-nothing e-mail backend, a placeholder or weak secret key and the
+# debug-only settings stop every process at start; a staging host names what it accepts here
+# (email, secret, loaddemo) and every process says so on stderr.
+TERMS_ALLOW_NONPRODUCTION = env.list("TERMS_ALLOW_NONPRODUCTION", default=[])
+if not DEBUG:
+    production.announce(
+        TERMS_ALLOW_NONPRODUCTION,
+        production.enforce(
+            production.refusals(
+                secret_key=SECRET_KEY,
+                email_backend=EMAIL_CONFIG["EMAIL_BACKEND"],
+                webhook_allow_hosts=env.list("TERMS_WEBHOOK_ALLOW_HOSTS", default=[]),
+                require_second_publisher=TERMS_REQUIRE_SECOND_PUBLISHER,
+            ),
+            TERMS_ALLOW_NONPRODUCTION,
+        ),
+    )
