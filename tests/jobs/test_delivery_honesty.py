@@ -22,8 +22,8 @@ from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.models import Delivery, Event, Outbox
 from tenants.delivery.outbox import LOGGED_ONLY_NOTE, outbox_deliver_batch, outbox_retry
 from tenants.scope import Scope
-from tests.factories.consents import bound_tenant, posted_version
 from tests.console.conftest import make_staff
+from tests.factories.consents import bound_tenant, posted_version
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
