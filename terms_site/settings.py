@@ -18,7 +18,9 @@ from terms_site.logging import build_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Values exported in the environment win; the file fills in the rest. `make run` leaves one for
+# development (scripts/dev_env.py), a server keeps the production one (docs/operations.md).
+environ.Env.read_env(env.str("TERMS_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # Runtime files of the embedded mode (SQLite, filesystem broker, beat schedule).
 VAR_DIR = Path(env.str("TERMS_VAR_DIR", default=str(BASE_DIR / "var")))
