@@ -6,15 +6,18 @@ kombu's filesystem broker under var/, so `make run` needs nothing but Python.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from terms_site import production
 from terms_site.logging import build_logging_config
+from terms_site.processes import application_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -103,10 +106,24 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+# PgBouncer in transaction mode (docs/operations.md, "Connections"): a server connection
+# serves one transaction at a time, so nothing may outlive a transaction on it - no named
+# (server-side) cursors, which QuerySet.iterator() would open; psycopg2 prepares no statements
+# and the code takes no session-level advisory locks or SETs outside a transaction.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction", "session"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: use transaction, session or leave it empty"
+    )
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Every connection says which process holds it (web, worker, beat, manage:<command>).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "application_name", application_name(sys.argv)
+    )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "transaction"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -163,6 +180,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Processes per worker, set here rather than left to Celery's default (the host's core count,
+# which under Docker is the host's, not the container's): each holds a database connection.
+CELERY_WORKER_CONCURRENCY = env.int("TERMS_WORKER_CONCURRENCY", default=2)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_TIMEZONE = "Asia/Tokyo"
