@@ -29,6 +29,9 @@ environ.Env.read_env(env.str("TERMS_ENV_FILE", default=str(BASE_DIR / ".env")), 
 VAR_DIR = Path(env.str("TERMS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The mode the process was started in; unlike DEBUG, which Django's test runner turns off for
+# every test, it says whether this is a developer's machine (loaddemo asks it).
+TERMS_DEVELOPMENT_MODE = DEBUG
 
 if DEBUG:
     SECRET_KEY = env.str(

@@ -23,7 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         # The demo creates staff and tenant users whose password is printed here and in the
         # README: on a production database that is an open door.
-        if not settings.DEBUG and "loaddemo" not in settings.TERMS_ALLOW_NONPRODUCTION:
+        development = settings.TERMS_DEVELOPMENT_MODE
+        if not development and "loaddemo" not in settings.TERMS_ALLOW_NONPRODUCTION:
             raise CommandError(
                 "loaddemo refuses to run without DJANGO_DEBUG=true: it creates users with the "
                 "published password demo-pass-2026. On a staging host set "
