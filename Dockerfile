@@ -22,10 +22,12 @@ RUN pip install --no-deps -r /tmp/requirements.lock
 WORKDIR /app
 COPY . /app
 
-# Settings refuse to load without a secret outside debug; this dummy exists only in this
-# build stage (never in the final image's environment). DATABASE_URL / CELERY_BROKER_URL are
-# set so that settings do not create the embedded SQLite database or broker directories.
-RUN DJANGO_SECRET_KEY=build-only-not-a-secret \
+# Settings refuse to load outside debug without a strong secret and a delivering mail backend;
+# both exist only in this build step (a random key per build, never in the final image's
+# environment). DATABASE_URL / CELERY_BROKER_URL are set so that settings do not create the
+# embedded SQLite database or broker directories.
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    EMAIL_URL=smtp://build-only:25 \
     DJANGO_DEBUG=false \
     DATABASE_URL=postgres://build@build-only:5432/build \
     CELERY_BROKER_URL=redis://build-only:6379/0 \

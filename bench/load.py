@@ -208,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     (log_dir / "static").mkdir(parents=True, exist_ok=True)
     env["DJANGO_STATIC_ROOT"] = str(log_dir / "static")
     env["DJANGO_LOG_LEVEL"] = "WARNING"
-    env["EMAIL_URL"] = "consolemail://"
     env["TERMS_VAR_DIR"] = str(log_dir)
     os.environ.update(env)
     command = " ".join(["python -m bench.load", *(argv if argv is not None else sys.argv[1:])])

@@ -109,6 +109,9 @@ def bench_env(db_name: str, run_id: str) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
+            # No mail leaves a benchmark: the console backend, allowed in production mode.
+            "EMAIL_URL": "consolemail://",
+            "TERMS_ALLOW_NONPRODUCTION": "email",
             "DATABASE_URL": db_url(db_name),
             "REDIS_URL": env.get("TERMS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
             "TERMS_REDIS_KEY_PREFIX": f"terms-bench-{run_id}",

@@ -11,6 +11,9 @@ class OutboxStatus(models.TextChoices):
     DEAD = "dead", _("送信不能")
     # Never sent because its recipient's data was purged (R15): the row proves it was queued.
     CANCELLED = "cancelled", _("取消済み")
+    # Handed to a development mail backend (console, dummy, file) that shows or keeps the
+    # message but delivers it to nobody: never evidence that a notice reached anyone.
+    LOGGED = "logged", _("記録のみ（未配信）")
 
 
 class OutboxChannel(models.TextChoices):

@@ -13,14 +13,6 @@ from pathlib import Path
 from typing import Any
 
 
-def _cpu_count() -> int:
-    """CPUs this process may use (the container's cpuset, not the host's core count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
@@ -29,8 +21,12 @@ def _int(name: str, default: int) -> int:
 wsgi_app = "terms_site.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
-# The usual (2 × CPU) + 1 sync workers: requests are short and mostly wait on PostgreSQL.
-workers = _int("GUNICORN_WORKERS", 2 * _cpu_count() + 1)
+# A fixed number, never derived from the machine: inside a container the core count is the
+# host's, and every worker (times its threads) holds a PostgreSQL connection, so the
+# connection budget must follow from configuration (docs/operations.md, "Connections").
+# Requests are short and mostly wait on PostgreSQL; 3 sync workers serve a 2-core host.
+DEFAULT_WORKERS = 3
+workers = _int("GUNICORN_WORKERS", DEFAULT_WORKERS)
 threads = _int("GUNICORN_THREADS", 1)
 worker_class = "sync"
 # A request slower than this is killed (and logged); PDF receipts are the slowest at ~1 s.

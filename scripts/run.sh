@@ -10,6 +10,8 @@ PORT=${TERMS_RUN_PORT:-8000}
 # Links in e-mails and the events feed point at this server unless told otherwise.
 export TERMS_PORTAL_BASE_URL=${TERMS_PORTAL_BASE_URL:-http://$HOST:$PORT}
 mkdir -p var
+# A .env for commands run by hand (`python manage.py loaddemo`), never overwriting one.
+$PY scripts/dev_env.py
 
 $PY manage.py migrate --no-input -v0
 $PY manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true

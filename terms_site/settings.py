@@ -6,6 +6,7 @@ kombu's filesystem broker under var/, so `make run` needs nothing but Python.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,16 +15,23 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from terms_site import production
 from terms_site.logging import build_logging_config
+from terms_site.processes import application_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Values exported in the environment win; the file fills in the rest. `make run` leaves one for
+# development (scripts/dev_env.py), a server keeps the production one (docs/operations.md).
+environ.Env.read_env(env.str("TERMS_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # Runtime files of the embedded mode (SQLite, filesystem broker, beat schedule).
 VAR_DIR = Path(env.str("TERMS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The mode the process was started in; unlike DEBUG, which Django's test runner turns off for
+# every test, it says whether this is a developer's machine (loaddemo asks it).
+TERMS_DEVELOPMENT_MODE = DEBUG
 
 if DEBUG:
     SECRET_KEY = env.str(
@@ -103,6 +111,16 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+# PgBouncer in transaction mode (docs/operations.md, "Connections"): a server connection
+# serves one transaction at a time, so nothing may outlive a transaction on it - no named
+# (server-side) cursors, which QuerySet.iterator() would open; psycopg2 prepares no statements
+# and the code takes no session-level advisory locks or SETs outside a transaction.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction", "session"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: use transaction, session or leave it empty"
+    )
+
 # Which kind of process this is (web, worker, beat, command) chooses the statement timeout: a
 # web request must fail fast, a job's statement may run as long as its task, and a command
 # (migrate, backup, verify_ledger) as long as it needs. Set by the entry points
@@ -123,9 +141,16 @@ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int(
 
 def _postgres_timeouts(options: dict[str, object]) -> dict[str, object]:
     """libpq options: the connect timeout, and the server-side timeouts as startup parameters
-    (0 leaves the server's own setting)."""
+    (0 leaves the server's own setting).
+
+    PgBouncer refuses the `options` startup parameter, and a SET would leak to other clients
+    in transaction mode: behind it, the timeouts are PgBouncer's (`query_timeout`,
+    `idle_transaction_timeout`) and the role's (docs/operations.md, Connections).
+    """
     options = dict(options)
     options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    if DATABASE_POOLER:
+        return options
     server = [
         f"-c {name}={value}"
         for name, value in (
@@ -143,6 +168,11 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Every connection says which process holds it (web, worker, beat, manage:<command>).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "application_name", application_name(sys.argv)
+    )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "transaction"
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         DATABASES["default"]["OPTIONS"] = _postgres_timeouts(
             DATABASES["default"].get("OPTIONS", {})
@@ -204,6 +234,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Processes per worker, set here rather than left to Celery's default (the host's core count,
+# which under Docker is the host's, not the container's): each holds a database connection.
+CELERY_WORKER_CONCURRENCY = env.int("TERMS_WORKER_CONCURRENCY", default=2)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_TIMEZONE = "Asia/Tokyo"
@@ -436,10 +469,6 @@ TERMS_CONTRACT_START_MAX_AHEAD_DAYS = env.int("TERMS_CONTRACT_START_MAX_AHEAD_DA
 # and nobody withdraws what they scheduled. false is the single-person mode of a developer's
 # own machine; a production process refuses to start with it (docs/security.md).
 TERMS_REQUIRE_SECOND_PUBLISHER = env.bool("TERMS_REQUIRE_SECOND_PUBLISHER", default=True)
-if not TERMS_REQUIRE_SECOND_PUBLISHER and not DEBUG:
-    raise ImproperlyConfigured(
-        "TERMS_REQUIRE_SECOND_PUBLISHER=false (single-person publishing) needs DJANGO_DEBUG=true"
-    )
 TERMS_IDEMPOTENCY_TTL_HOURS = env.int("TERMS_IDEMPOTENCY_TTL_HOURS", default=24)
 TERMS_HEARTBEAT_MAX_AGE_SECONDS = env.int("TERMS_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 # /health/jobs fails when a message has been due for longer than this (docs/operations.md).
@@ -484,3 +513,22 @@ TERMS_CHECKPOINT_PUBLIC_KEYS = env.list("TERMS_CHECKPOINT_PUBLIC_KEYS", default=
 # A checkpoint covers rows recorded this long before it is signed, so that a transaction that
 # recorded a row just before and commits just after cannot look like a back-dated insert.
 TERMS_CHECKPOINT_SETTLE_SECONDS = env.int("TERMS_CHECKPOINT_SETTLE_SECONDS", default=300)
+
+# --- Production refuses what is not production (terms_site/production.py) -------------------
+# Outside debug a delivering-nothing e-mail backend, a placeholder or weak secret key and the
+# debug-only settings stop every process at start; a staging host names what it accepts here
+# (email, secret, loaddemo) and every process says so on stderr.
+TERMS_ALLOW_NONPRODUCTION = env.list("TERMS_ALLOW_NONPRODUCTION", default=[])
+if not DEBUG:
+    production.announce(
+        TERMS_ALLOW_NONPRODUCTION,
+        production.enforce(
+            production.refusals(
+                secret_key=SECRET_KEY,
+                email_backend=EMAIL_CONFIG["EMAIL_BACKEND"],
+                webhook_allow_hosts=env.list("TERMS_WEBHOOK_ALLOW_HOSTS", default=[]),
+                require_second_publisher=TERMS_REQUIRE_SECOND_PUBLISHER,
+            ),
+            TERMS_ALLOW_NONPRODUCTION,
+        ),
+    )

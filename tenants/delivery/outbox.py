@@ -23,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.console import EmailBackend as ConsoleBackend
+from django.core.mail.backends.dummy import EmailBackend as DummyBackend
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
 
@@ -46,6 +48,23 @@ DEFAULT_BATCH = 100
 # that is down for a day gets eight spaced attempts, not a flood.
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 6 * 3600
+
+
+# Mail backends that print, drop or file a message instead of handing it to a mail server
+# (filebased is a console backend writing to a file). What they took is recorded as logged,
+# never as sent: a sent e-mail is evidence that a notice reached a tenant (R3, R14).
+# Production refuses them at start (terms_site/production.py); locmem stays "sent" because it
+# is the mailbox the test suite reads, and production refuses it too.
+LOGGING_ONLY_BACKENDS = (ConsoleBackend, DummyBackend)
+LOGGED_ONLY_NOTE = "logged by the development mail backend, not delivered"
+
+
+def delivers_nothing(mail: Any) -> bool:
+    return isinstance(mail, LOGGING_ONLY_BACKENDS)
+
+
+# Outcomes after which a message is never sent again (its secrets are masked).
+FINAL = (OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.LOGGED)
 
 
 def max_attempts() -> int:
@@ -125,9 +144,10 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
     try:
         if mails:
             mail = get_connection()
+            logged_only = delivers_nothing(mail)
             try:
                 for row in mails:
-                    results[row.id] = _send_one(row, mail=mail)
+                    results[row.id] = _send_one(row, mail=mail, logged_only=logged_only)
                     if results[row.id].ok:
                         fault_point()
             finally:
@@ -162,9 +182,9 @@ def _record(
         attempt.error = result.error[:2000]
         attempt.duration_ms = result.duration_ms
         _apply_result(row, result)
-        if row.status in (OutboxStatus.SENT, OutboxStatus.DEAD) and _scrub(row):
+        if row.status in FINAL and _scrub(row):
             scrubbed.append(row)
-        counts[f"{row.channel}.{'sent' if result.ok else row.status}"] += 1
+        counts[f"{row.channel}.{row.status}"] += 1
     by_id = {row.id: row for row in rows}
     for row in rows:
         # Back off together with the row whose failure stopped the endpoint's batch.
@@ -208,13 +228,17 @@ def _give_back(row: Outbox) -> None:
     row.attempts = max(row.attempts - 1, 0)
 
 
-def _send_one(row: Outbox, *, mail: Any) -> SendResult:
+def _send_one(row: Outbox, *, mail: Any, logged_only: bool = False) -> SendResult:
     started = time.monotonic()
     try:
         if not row.recipient:
             return SendResult(ok=False, error="no recipient", permanent=True)
         message = email_message(row, connection_=mail)
         mail.send_messages([message])
+        if logged_only:
+            return SendResult(
+                ok=False, error=LOGGED_ONLY_NOTE, logged_only=True, duration_ms=elapsed_ms(started)
+            )
         return SendResult(ok=True, duration_ms=elapsed_ms(started))
     except Exception as exc:  # any failure is retried with backoff
         logger.warning("outbox %s: delivery failed: %s", row.pk, exc)
@@ -232,6 +256,12 @@ def _apply_result(row: Outbox, result: SendResult) -> None:
         row.status = OutboxStatus.SENT
         row.sent_at = now
         row.last_error = ""
+        return
+    if result.logged_only:
+        # Final (sending it again would only print it again), with no sent_at: nothing reached
+        # anyone, so no deadline may run from it.
+        row.status = OutboxStatus.LOGGED
+        row.last_error = result.error
         return
     row.last_error = result.error[:2000]
     if result.permanent or row.attempts >= max_attempts():

@@ -44,6 +44,7 @@ class SendResult:
     unreachable: bool = False  # no HTTP answer: the endpoint's other rows wait with this one
     untried: bool = False  # never sent: the claim is given back without counting an attempt
     wait_for: int | None = None  # untried because of this row: retry when it retries
+    logged_only: bool = False  # a development mail backend took it: shown, delivered to nobody
 
 
 def elapsed_ms(started: float) -> int:

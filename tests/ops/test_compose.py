@@ -281,12 +281,19 @@ def test_lock_pins_every_runtime_dependency_at_the_pyproject_version() -> None:
 # --- gunicorn and container healthchecks ------------------------------------------------------
 
 
-def test_gunicorn_config_sizes_workers_from_cpus_and_logs_access(monkeypatch) -> None:
+def test_gunicorn_config_sizes_workers_from_configuration_not_cores_and_logs_access(
+    monkeypatch,
+) -> None:
     for name in [n for n in os.environ if n.startswith("GUNICORN_")]:
         monkeypatch.delenv(name)
     prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
-    assert config["workers"] == 2 * len(os.sched_getaffinity(0)) + 1
+    # The same on any machine: the connection budget follows from configuration alone.
+    assert config["workers"] == 3
+    assert config["threads"] == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(64)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["workers"] == 3
     assert config["timeout"] == 30
     assert config["graceful_timeout"] == 30
     assert config["accesslog"] == "-"

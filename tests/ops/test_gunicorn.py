@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,7 +46,8 @@ def _env(tmp_path: Path, port: int, prometheus: Path) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "terms_site.settings",
         "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "gunicorn-test-secret",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "EMAIL_URL": "smtp://mail.invalid:25",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",

@@ -28,6 +28,7 @@ def production_env(**extra: str) -> dict[str, str]:
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
             "DJANGO_ALLOWED_HOSTS": "terms.example.com",
+            "EMAIL_URL": "smtp+tls://terms:password@mail.example.com:587",
             "DATABASE_URL": os.environ.get(
                 "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
             ),
@@ -57,9 +58,12 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
 
 def test_check_deploy_flags_a_short_secret() -> None:
     # The check is live: a weak secret is reported, so a clean run above means something.
+    # (Without the staging allowance the settings refuse it before any check runs:
+    # tests/security/test_production_refuses.py.)
     result = run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DJANGO_SECRET_KEY="short",
+        TERMS_ALLOW_NONPRODUCTION="secret",
     )
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr

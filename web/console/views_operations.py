@@ -212,11 +212,15 @@ def deliveries(request: ConsoleRequest) -> HttpResponse:
         except DomainError as error:
             flash_domain_error(request, error)
         return redirect("console:deliveries")
-    rows = list(Outbox.objects.filter(status__in=FAILED).order_by("-updated_at", "-pk")[:500])
+    # Messages a development mail backend only logged were delivered to nobody either; they
+    # are listed so that nobody mistakes them for sent, but sending them again changes nothing.
+    shown = (*FAILED, OutboxStatus.LOGGED)
+    rows = list(Outbox.objects.filter(status__in=shown).order_by("-updated_at", "-pk")[:500])
     for row in rows:
         # A dead invitation lost its link when it was given up on: it is invited again, not
         # sent again (tenants.delivery.outbox.outbox_retry). The payload is never shown here.
-        row.resendable = not holds_masked_secret(row.payload)  # type: ignore[attr-defined]
+        row.logged_only = row.status == OutboxStatus.LOGGED  # type: ignore[attr-defined]
+        row.resendable = not row.logged_only and not holds_masked_secret(row.payload)  # type: ignore[attr-defined]
     return render(
         request, "agreements/console/deliveries.html", {"nav": "deliveries", "rows": rows}
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agreements.demo.story import demo_load
@@ -20,6 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--terms-dir", type=Path, default=None)
 
     def handle(self, *args: object, **options: object) -> None:
+        # The demo creates staff and tenant users whose password is printed here and in the
+        # README: on a production database that is an open door.
+        development = settings.TERMS_DEVELOPMENT_MODE
+        if not development and "loaddemo" not in settings.TERMS_ALLOW_NONPRODUCTION:
+            raise CommandError(
+                "loaddemo refuses to run without DJANGO_DEBUG=true: it creates users with the "
+                "published password demo-pass-2026. On a staging host set "
+                "TERMS_ALLOW_NONPRODUCTION=loaddemo (docs/operations.md, Production refuses)."
+            )
         as_of: date = options["as_of"] or clock.today()  # type: ignore[assignment]
         terms_dir: Path | None = options["terms_dir"]  # type: ignore[assignment]
         if terms_dir is not None and not terms_dir.is_dir():
