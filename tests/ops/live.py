@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -80,7 +81,9 @@ def gunicorn(tmp: Path, **env: str) -> Iterator[LiveServer]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "terms_site.test_settings",
         "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "live-fault-test-secret-key-long-enough-0123456789",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        # The test mailbox delivers nothing; say so, as a staging host would.
+        "TERMS_ALLOW_NONPRODUCTION": "email",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": this_run_database_url(),
