@@ -123,6 +123,12 @@ class Rulebook:
     # --- what the code reads -----------------------------------------------------------
 
     @property
+    def change_clause(self) -> str:
+        """R2: the change clause a new version relies on by default; "" where the terms
+        available contain none (a revision then rests on CC 548-4 alone)."""
+        return str(self.param("R2", "change_clause", "") or "")
+
+    @property
     def start_day_counts(self) -> bool:
         """R10: whether a term counts its start day (default: it does)."""
         return bool(self.entry("R10").params.get("start_day_counts", True))
