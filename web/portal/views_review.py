@@ -140,8 +140,7 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         # R3: a deemed-mode revision of a product whose terms have no deemed-consent clause
         # records silence as `outstanding`, never `deemed`: the page says what is recorded.
         "no_deemed_clause": (
-            shown.consent_mode == ConsentMode.DEEMED
-            and effective_mode(shown) != ConsentMode.DEEMED
+            shown.consent_mode == ConsentMode.DEEMED and effective_mode(shown) != ConsentMode.DEEMED
         ),
         # CC 548-4(1): a change on ground (i) or (ii) binds without individual consent.
         "binds_under_548_4": shown.legal_basis
