@@ -146,13 +146,13 @@ def test_deletion_mail_r15_cites_the_products_own_article(code: str, cited: str 
 # --- The review page, deemed mode (R3, R6) --------------------------------------------------
 
 
-def _deemed_review(code: str, language: str = "ja") -> str:
+def _deemed_review(code: str, language: str = "ja", mode: str = ConsentMode.DEEMED) -> str:
     product = _product(code)
     tenant = TenantFactory()
     make_contract(tenant=tenant, product=product)
     document = DocumentFactory(product=product)
     VersionFactory(document=document, label="2024", effective_on=date(2024, 1, 1))
-    version = posted_version(document, mode=ConsentMode.DEEMED, label="2025-04")
+    version = posted_version(document, mode=mode, label="2025-04")
     consent_states_open(version=version)
     client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
     with clock.frozen_at(date(2025, 3, 10)):
@@ -182,6 +182,26 @@ def test_r3_idplus_review_in_english_does_not_claim_deemed_consent() -> None:
     assert "deemed to accept" not in page
     assert "no deemed-consent clause" in page
     assert "on this page by <strong>2025-03-31 (Mon)</strong>." in page
+
+
+# --- One last day to answer, in every channel (R2, R4) --------------------------------------
+
+
+@pytest.mark.parametrize("code", [BIZ, IDP])
+def test_r4_answer_deadline_is_the_day_before_the_effective_date_in_every_channel(code) -> None:
+    explicit = _notice_payload(code, ConsentMode.EXPLICIT)
+    for kind in (EventKind.NOTICE_POSTED, EventKind.CONSENT_REMINDER):
+        ja = _mail(kind, {**explicit, "status": "no_answer"}, "ja")
+        assert "2025年3月31日までに" in ja, kind
+        assert "2025年4月1日 までに" not in ja, kind
+        en = _mail(kind, {**explicit, "status": "no_answer"}, "en")
+        assert "by 31 March 2025" in en, kind
+        assert "by 1 April 2025" not in en, kind
+    page = _deemed_review(code, mode=ConsentMode.EXPLICIT)
+    assert "<strong>2025年3月31日（月）</strong>までにご回答ください" in page
+    assert "効力発生日までに" not in page
+    deemed = _deemed_review(code)
+    assert "<strong>2025年3月31日（月）</strong>までに" in deemed
 
 
 # --- The public notice (R8) ---------------------------------------------------------------
