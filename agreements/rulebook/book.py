@@ -180,6 +180,16 @@ class Rulebook:
         """R17: the terms cap the company's liability (Biz 12.4)."""
         return self.has("R17")
 
+    @property
+    def without_prior_demand(self) -> bool:
+        """R14: the terms let the company terminate 事前の催告を要せず (Biz 13.1)."""
+        return bool(self.param("R14", "without_prior_demand", False))
+
+    @property
+    def staff_reasons(self) -> tuple[str, ...]:
+        """R14: the reasons staff may terminate for under these terms, in the file's order."""
+        return tuple(self.reasons)
+
     def reason(self, code: str) -> ReasonEntry | None:
         """The article and grounds a termination reason has under these terms (R14)."""
         return self.reasons.get(str(code))

@@ -76,11 +76,12 @@ def test_rulebook_r11_r12_renewal_proration_settlement():
 @pytest.mark.parametrize(
     ("reason", "biz", "idplus"),
     [
-        ("non_payment", "第13条第1項第1号", "第14条第2項"),
-        ("terms_violation", "第13条第1項第2号", "第14条第2項"),
-        ("status_lost", "第13条第1項第3号", "第14条第2項"),
-        ("antisocial_forces", "第13条第1項第4号", "第14条第2項"),
-        ("owner_antisocial_forces", "第13条第1項第5号", "第14条第2項"),
+        ("non_payment", "第13条第1項第1号", ""),
+        ("terms_violation", "第13条第1項第2号", ""),
+        ("status_lost", "第13条第1項第3号", ""),
+        ("antisocial_forces", "第13条第1項第4号", ""),
+        ("owner_antisocial_forces", "第13条第1項第5号", ""),
+        ("listed_grounds", "", "第14条第2項"),
         ("terms_rejected", "第2条第4項", ""),
         ("service_discontinued", "第7条第2項", ""),
         ("succession", "第14条", "第20条"),
