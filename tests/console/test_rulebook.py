@@ -54,7 +54,7 @@ def test_termination_form_r14_idplus_offers_only_14_2_and_no_biz_wording(client,
     idplus = make_contract(tenant=TenantFactory(), product=idplus_product())
     with clock.frozen_at(date(2024, 6, 1)):
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
-    assert _reason_options(page) == ["listed_grounds", "customer_request"]
+    assert _reason_options(page) == ["listed_grounds", "customer_request"]  # no discontinuation
     assert "第14条第2項：利用規約に定める解約事由に該当したとき" in page
     for biz_words in ("利用料金を支払わないとき", "管理端末", "第13条", "催告"):
         assert biz_words not in page, biz_words
@@ -63,7 +63,7 @@ def test_termination_form_r14_idplus_offers_only_14_2_and_no_biz_wording(client,
     assert "利用規約14条" not in page
 
 
-def test_termination_form_r14_biz_offers_its_13_1_grounds_without_demand(
+def test_termination_form_r14_biz_offers_its_grounds_and_the_7_2_discontinuation(
     client, world, publisher
 ) -> None:
     client.force_login(publisher)
@@ -76,6 +76,9 @@ def test_termination_form_r14_biz_offers_its_13_1_grounds_without_demand(
         "owner_antisocial_forces",
     ]
     assert "listed_grounds" not in _reason_options(page)
+    # R14/R12: the discontinuation its rulebook lists (Biz 7.2), with its settlement.
+    assert "service_discontinued" in _reason_options(page)
+    assert "第7条第2項：本製品・サービス提供の中止" in page
     assert "第13条第1項第1号：お客様が利用料金を支払わないとき" in page
     assert "催告は不要ですが" in page
     assert "承諾書の文書番号など（利用規約第14条）" in page

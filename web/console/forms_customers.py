@@ -27,6 +27,8 @@ CONSOLE_TERMINATION_REASONS = frozenset(
         TerminationReason.ANTISOCIAL_FORCES,
         TerminationReason.OWNER_ANTISOCIAL_FORCES,
         TerminationReason.LISTED_GROUNDS,
+        # A discontinuation (Biz 7.2): offered only where the product's rulebook lists it.
+        TerminationReason.SERVICE_DISCONTINUED,
     }
 )
 
