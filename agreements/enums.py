@@ -133,6 +133,9 @@ class TerminationReason(models.TextChoices):
             "管理端末の所有者が反社会的勢力に該当し、お客様がその所有者との関係を直ちに解消しないとき"
         ),
     )
+    # A ground the product's termination article lists where the list itself is not in the
+    # available text (OPTiM ID+ 14.2): cited by article, never by another product's grounds.
+    LISTED_GROUNDS = "listed_grounds", _("利用規約に定める解約事由に該当したとき")
     TERMS_REJECTED = "terms_rejected", _("変更後の規約への不同意")
     SERVICE_DISCONTINUED = "service_discontinued", _("当社によるサービス提供の中止")
     CUSTOMER_REQUEST = "customer_request", _("お客様による解約")
@@ -148,6 +151,7 @@ STAFF_ONLY_REASONS = frozenset(
         TerminationReason.STATUS_LOST,
         TerminationReason.ANTISOCIAL_FORCES,
         TerminationReason.OWNER_ANTISOCIAL_FORCES,
+        TerminationReason.LISTED_GROUNDS,
         TerminationReason.TERMS_REJECTED,
         TerminationReason.SERVICE_DISCONTINUED,
         TerminationReason.SUCCESSION,

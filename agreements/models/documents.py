@@ -77,9 +77,9 @@ class TermsVersion(TimeStamped):
         _("法的根拠"), max_length=32, choices=LegalBasis.choices, blank=True
     )
     rationale = models.TextField(_("変更の必要性・相当性"), blank=True)
-    change_clause = models.CharField(
-        _("根拠とする変更条項"), max_length=255, blank=True, default="第２条（本規約の変更）"
-    )
+    # The default comes from the product's rulebook (R2) when the version is created: a
+    # product whose available terms have no change clause gets none, never another product's.
+    change_clause = models.CharField(_("根拠とする変更条項"), max_length=255, blank=True)
     # R4: whether an `outstanding` tenant loses the status API's `allowed` at all. The seeds give
     # no right to withhold the service from a silent customer, so it is off unless a publisher
     # turns it on when scheduling, with the legal rationale and a grace period after the

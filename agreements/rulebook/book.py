@@ -123,6 +123,12 @@ class Rulebook:
     # --- what the code reads -----------------------------------------------------------
 
     @property
+    def change_clause(self) -> str:
+        """R2: the change clause a new version relies on by default; "" where the terms
+        available contain none (a revision then rests on CC 548-4 alone)."""
+        return str(self.param("R2", "change_clause", "") or "")
+
+    @property
     def start_day_counts(self) -> bool:
         """R10: whether a term counts its start day (default: it does)."""
         return bool(self.entry("R10").params.get("start_day_counts", True))
@@ -173,6 +179,16 @@ class Rulebook:
     def has_liability_cap(self) -> bool:
         """R17: the terms cap the company's liability (Biz 12.4)."""
         return self.has("R17")
+
+    @property
+    def without_prior_demand(self) -> bool:
+        """R14: the terms let the company terminate 事前の催告を要せず (Biz 13.1)."""
+        return bool(self.param("R14", "without_prior_demand", False))
+
+    @property
+    def staff_reasons(self) -> tuple[str, ...]:
+        """R14: the reasons staff may terminate for under these terms, in the file's order."""
+        return tuple(self.reasons)
 
     def reason(self, code: str) -> ReasonEntry | None:
         """The article and grounds a termination reason has under these terms (R14)."""

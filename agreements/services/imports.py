@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from agreements.catalog import catalog_ensure
 from agreements.enums import AuthorRole, ChangeCategory, VersionStatus
 from agreements.models import Article, TermsDocument, TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.selectors.versions import IN_FORCE_STATUSES, document_get, version_in_force
 from agreements.services.version_authors import version_author_record
 from agreements.services.version_text import store_doc, version_body_hash
@@ -145,6 +146,7 @@ def terms_import(
         preamble=parsed.preamble,
         trailer=parsed.trailer,
         last_revised_text=_last_revised_line(parsed.trailer),
+        change_clause=rulebook_for(document.product.code).change_clause,
         is_historical=historical,
         effective_on=effective_on,
         based_on=None if historical else version_in_force(document=document, on_date=clock.today()),
@@ -232,6 +234,7 @@ def _excerpt_version(
         is_historical=True,
         effective_on=effective_on,
         created_by=scope.user if scope.is_staff else None,
+        change_clause=rulebook_for(document.product.code).change_clause,
         **fields,
     )
     store_doc(version, doc)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 
 from agreements.enums import AuthorRole, ChangeCategory, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import Article, TermsDocument, TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.selectors.versions import version_in_force
 from agreements.services.version_authors import version_author_record, version_author_roles
 from agreements.services.version_text import (
@@ -132,6 +133,16 @@ def _label_free(document: TermsDocument, label: str, *, exclude: int | None = No
         )
 
 
+def _change_clause(document: TermsDocument, source: TermsVersion | None) -> str:
+    """The change clause a new draft relies on (R2): its source's where the product's terms
+    have one, else the rulebook's; "" for a product whose available text has none, so an
+    OPTiM ID+ draft never inherits another product's clause."""
+    book = rulebook_for(document.product.code)
+    if not book.has("R2"):
+        return ""
+    return source.change_clause if source and source.change_clause else book.change_clause
+
+
 def _clean_label(label: str) -> str:
     label = (label or "").strip()
     if not label:
@@ -199,11 +210,7 @@ def version_draft_create(
         trailer=source.trailer if source else "",
         is_excerpt=source.is_excerpt if source else False,
         consent_mode=source.consent_mode if source else ConsentMode.DEEMED,
-        change_clause=(
-            source.change_clause
-            if source
-            else TermsVersion._meta.get_field("change_clause").default
-        ),
+        change_clause=_change_clause(document, source),
         based_on=source,
         created_by=staff_actor(scope),
     )

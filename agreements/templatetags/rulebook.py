@@ -12,6 +12,7 @@ from typing import Any
 
 from django import template
 from django.utils import translation
+from django.utils.translation import gettext
 
 from agreements.rulebook import EMPTY, Rulebook, rulebook_for
 
@@ -61,3 +62,17 @@ def product_word(value: Any) -> str:
     if _is_japanese():
         return book.product_word or "本サービス"
     return book.name_en or book.name or "the service"
+
+
+@register.filter(name="consent_mode_label")
+def consent_mode_label(version: Any, document: Any = None) -> str:
+    """The consent mode a customer is shown for a version: what the service records (R3).
+
+    A deemed-mode revision of a product whose terms have no deemed-consent clause records
+    silence as `outstanding`, never `deemed`, so it is not labelled みなし同意. Pass the
+    version's document when the caller has it loaded with its product (no extra query)."""
+    mode = getattr(version, "consent_mode", "")
+    product = (document or version.document).product
+    if mode == "deemed" and not _book(product).has("R3"):
+        return gettext("回答のお願い（みなし同意の定めはありません）")
+    return str(version.get_consent_mode_display())

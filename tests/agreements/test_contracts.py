@@ -259,12 +259,12 @@ def test_contracts_roll_due_r14_termination_on_period_end_wins_over_renewal():
             scope=staff_scope(),
             contract=contract,
             end_date=date(2025, 3, 31),
-            reason="terms_violation",
+            reason="listed_grounds",
         )
     counts = contracts_roll_due(today=date(2025, 4, 1))
     assert (counts["terminated"], counts["renewed"]) == (1, 0)
     contract.refresh_from_db()
-    assert (contract.status, contract.end_reason) == ("terminated", "terms_violation")
+    assert (contract.status, contract.end_reason) == ("terminated", "listed_grounds")
     assert Termination.objects.get(contract=contract).status == TerminationStatus.EFFECTIVE
 
 
@@ -294,7 +294,8 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
                 scope=staff_scope(),
                 contract=contract,
                 end_date=date(2025, 6, 30),
-                reason="terms_violation",
+                # R14: each product's own grounds (Biz 13.1(2), ID+ 14.2).
+                reason="terms_violation" if contract is expiring else "listed_grounds",
             )
     with clock.frozen_at(date(2025, 7, 5)):
         counts = contracts_roll_due(today=date(2025, 7, 5))
@@ -309,7 +310,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
     assert (renewing.status, renewing.ended_on, renewing.end_reason) == (
         ContractStatus.TERMINATED,
         date(2025, 6, 30),
-        TerminationReason.TERMS_VIOLATION,
+        TerminationReason.LISTED_GROUNDS,
     )
     assert periods(renewing) == [
         (1, date(2024, 4, 1), date(2025, 3, 31), "closed"),

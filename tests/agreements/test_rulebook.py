@@ -76,11 +76,12 @@ def test_rulebook_r11_r12_renewal_proration_settlement():
 @pytest.mark.parametrize(
     ("reason", "biz", "idplus"),
     [
-        ("non_payment", "第13条第1項第1号", "第14条第2項"),
-        ("terms_violation", "第13条第1項第2号", "第14条第2項"),
-        ("status_lost", "第13条第1項第3号", "第14条第2項"),
-        ("antisocial_forces", "第13条第1項第4号", "第14条第2項"),
-        ("owner_antisocial_forces", "第13条第1項第5号", "第14条第2項"),
+        ("non_payment", "第13条第1項第1号", ""),
+        ("terms_violation", "第13条第1項第2号", ""),
+        ("status_lost", "第13条第1項第3号", ""),
+        ("antisocial_forces", "第13条第1項第4号", ""),
+        ("owner_antisocial_forces", "第13条第1項第5号", ""),
+        ("listed_grounds", "", "第14条第2項"),
         ("terms_rejected", "第2条第4項", ""),
         ("service_discontinued", "第7条第2項", ""),
         ("succession", "第14条", "第20条"),
@@ -96,6 +97,15 @@ def test_rulebook_r14_biz_grounds_are_the_articles_own_words():
     grounds = {code: entry.grounds for code, entry in rulebook_for(BIZ).reasons.items()}
     assert grounds["non_payment"] == "お客様が利用料金を支払わないとき"
     assert grounds["status_lost"] == "お客様としての地位が失われたとき、又は不明となったとき"
+    # 13.1(4) and (5) in full, as the terms word them (no abridged grounds).
+    assert grounds["antisocial_forces"] == (
+        "お客様が反社会的勢力（暴力団・暴力団員及びこれらのものでなくなった時から５年を経過しない者、"
+        "暴力団準構成員等）であることが判明したとき"
+    )
+    assert grounds["owner_antisocial_forces"] == (
+        "お客様が管理端末の所有者でない場合において、当該端末の所有者が前号の反社会的勢力に該当し、"
+        "お客様が直ちに当該端末の所有者との関係を解消しないとき"
+    )
     assert "信用不安" not in "".join(grounds.values())
     assert "役員" not in "".join(grounds.values())
     assert all(

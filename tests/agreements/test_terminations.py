@@ -51,6 +51,12 @@ def contract():
     return make_contract(tenant=TenantFactory(partner=PartnerFactory()))
 
 
+@pytest.fixture
+def biz_contract():
+    """A Biz contract: Biz 13.1 (1)–(5) are its grounds, without a prior demand to cure."""
+    return make_contract(tenant=TenantFactory(partner=PartnerFactory()), product=biz_product())
+
+
 # --- R13: the customer's notice -----------------------------------------------------------
 
 
@@ -156,7 +162,8 @@ def test_terminate_r14_staff_reason_refused_for_tenant_user(contract):
 
 
 @pytest.mark.parametrize("reason", R14_REASONS)
-def test_terminate_r14_without_demand_to_cure_but_with_notice(contract, reason):
+def test_terminate_r14_without_demand_to_cure_but_with_notice(biz_contract, reason):
+    contract = biz_contract
     staff = staff_scope()
     with clock.frozen_at(date(2024, 9, 10)):
         termination = termination_request(
@@ -181,7 +188,7 @@ def test_terminate_r14_refused_when_no_notice_can_be_delivered():
             scope=staff_scope(),
             contract=contract,
             end_date=date(2024, 9, 30),
-            reason=TerminationReason.TERMS_VIOLATION,
+            reason=TerminationReason.LISTED_GROUNDS,
         )
     assert refused.value.code == "no_notice_recipient"
     assert not contract.terminations.exists()
@@ -452,11 +459,24 @@ def test_terminate_r14_biz_reason_cites_13_1_with_its_own_grounds():
 
 
 @pytest.mark.parametrize("reason", R14_REASONS)
-def test_terminate_r14_idplus_cites_14_2_never_biz_13(reason):
+def test_terminate_r14_idplus_refuses_biz_13_1_grounds(reason):
+    contract = make_contract(tenant=_admin_tenant())
+    with clock.frozen_at(date(2024, 9, 10)), pytest.raises(ValidationFailed) as refused:
+        termination_request(
+            scope=staff_scope(), contract=contract, end_date=date(2024, 9, 20), reason=reason
+        )
+    assert refused.value.code == "reason_not_in_terms"
+    assert not contract.terminations.exists()
+
+
+def test_terminate_r14_idplus_cites_14_2_never_biz_13():
     contract = make_contract(tenant=_admin_tenant())
     with clock.frozen_at(date(2024, 9, 10)):
         termination = termination_request(
-            scope=staff_scope(), contract=contract, end_date=date(2024, 9, 20), reason=reason
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2024, 9, 20),
+            reason=TerminationReason.LISTED_GROUNDS,
         )
     payload = Event.objects.get(kind=EventKind.TERMINATION).payload
     assert (payload["reason_article_ja"], payload["reason_article_en"]) == (
@@ -471,6 +491,8 @@ def test_terminate_r14_idplus_cites_14_2_never_biz_13(reason):
             assert "第13条" not in cited
             assert "Article 13" not in cited
             assert "13.1" not in cited
+            assert "利用料金を支払わないとき" not in cited
+            assert "管理端末" not in cited
 
 
 @pytest.mark.parametrize(

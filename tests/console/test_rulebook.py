@@ -37,6 +37,48 @@ def test_contract_detail_r17_cap_only_on_biz_with_the_intent_note(client, world,
     idplus = make_contract(tenant=TenantFactory(), product=idplus_product())
     with clock.frozen_at(date(2024, 6, 1)):
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
-    assert "利用規約に定めなし（ご契約内容を確認）" in page
+    assert "入手できる規約本文には記載がありません（ご契約内容を確認）" in page
+    assert "定めなし" not in page  # the ID+ text is an excerpt: silence there proves nothing
     assert "原則として日割りなし（利用規約第7条第3項）" in page
     assert "第13条" not in page
+
+
+def _reason_options(page: str) -> list[str]:
+    start = page.index('name="reason"')
+    select = page[start : page.index("</select>", start)]
+    return [chunk.split('"', 1)[0] for chunk in select.split('<option value="')[1:]]
+
+
+def test_termination_form_r14_idplus_offers_only_14_2_and_no_biz_wording(client, publisher) -> None:
+    client.force_login(publisher)
+    idplus = make_contract(tenant=TenantFactory(), product=idplus_product())
+    with clock.frozen_at(date(2024, 6, 1)):
+        page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
+    assert _reason_options(page) == ["listed_grounds", "customer_request"]  # no discontinuation
+    assert "第14条第2項：利用規約に定める解約事由に該当したとき" in page
+    for biz_words in ("利用料金を支払わないとき", "管理端末", "第13条", "催告"):
+        assert biz_words not in page, biz_words
+    # R19: ID+ 20 for the written consent, not Biz 14.
+    assert "承諾書の文書番号など（利用規約第20条）" in page
+    assert "利用規約14条" not in page
+
+
+def test_termination_form_r14_biz_offers_its_grounds_and_the_7_2_discontinuation(
+    client, world, publisher
+) -> None:
+    client.force_login(publisher)
+    page = client.get(reverse("console:contract-detail", args=[world.contract.pk])).content.decode()
+    assert _reason_options(page)[:5] == [
+        "non_payment",
+        "terms_violation",
+        "status_lost",
+        "antisocial_forces",
+        "owner_antisocial_forces",
+    ]
+    assert "listed_grounds" not in _reason_options(page)
+    # R14/R12: the discontinuation its rulebook lists (Biz 7.2), with its settlement.
+    assert "service_discontinued" in _reason_options(page)
+    assert "第7条第2項：本製品・サービス提供の中止" in page
+    assert "第13条第1項第1号：お客様が利用料金を支払わないとき" in page
+    assert "催告は不要ですが" in page
+    assert "承諾書の文書番号など（利用規約第14条）" in page

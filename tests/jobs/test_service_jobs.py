@@ -289,13 +289,17 @@ def test_terminations_effect_r14_waits_for_an_earlier_period_end(id_plus):
     """A notice ending in the next period waits until the period before it has renewed."""
     from agreements.services.contracts.roll import terminations_due
     from agreements.services.contracts.terminations import termination_request
-    from tests.factories.contracts import staff_scope
+    from tests.factories.contracts import idplus_product, staff_scope
 
-    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
+    # The rulebook's ID+ (its 14.2 is the staff ground used below).
+    (contract,) = contracts_bulk(tenants_bulk(1), idplus_product(), start=date(2024, 4, 1))
     with clock.frozen_at(date(2025, 3, 1)):
         # A staff reason: a customer's end past the period end is a late non-renewal (R11).
         termination_request(
-            scope=staff_scope(), contract=contract, end_date=date(2025, 6, 30), reason="non_payment"
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2025, 6, 30),
+            reason="listed_grounds",
         )
     today = date(2025, 7, 5)
     assert not terminations_due(today).exists()  # period 1 (ends 2025-03-31) comes first
@@ -331,14 +335,18 @@ def test_deletions_order_r15_service_orders_only_the_claimed_deletions(db):
 
 def test_termination_notices_check_counts_unsent_notices_until_delivered(id_plus):
     from agreements.services.contracts.terminations import termination_request
-    from tests.factories.contracts import staff_scope
+    from tests.factories.contracts import idplus_product, staff_scope
 
-    (contract,) = contracts_bulk(tenants_bulk(1), id_plus, start=date(2024, 4, 1))
+    # The rulebook's ID+ (its 14.2 is the staff ground used below).
+    (contract,) = contracts_bulk(tenants_bulk(1), idplus_product(), start=date(2024, 4, 1))
     today = date(2025, 3, 1)
     with clock.frozen_at(today):
         # A staff reason: a customer's end on the period end is a late non-renewal (R11).
         termination_request(
-            scope=staff_scope(), contract=contract, end_date=date(2025, 3, 31), reason="non_payment"
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2025, 3, 31),
+            reason="listed_grounds",
         )
         assert job_run_one("termination_notices", today) == {"unsent": 1}
         owed = {f.name: f.count for f in reconcile(today=today)}["owed.termination_notices"]

@@ -10,8 +10,15 @@ import pytest
 from agreements.enums import DeletionKind, NonRenewalStatus, TerminationReason
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
 from agreements.services.contracts.roll import contracts_roll_due
+from agreements.services.contracts.terminations import termination_request
 from core import clock
-from tests.factories.contracts import biz_product, device_auth_option, idplus_product, make_contract
+from tests.factories.contracts import (
+    biz_product,
+    device_auth_option,
+    idplus_product,
+    make_contract,
+    staff_scope,
+)
 from tests.factories.tenants import MembershipFactory, TenantFactory
 from tests.portal.conftest import signed_in
 
@@ -107,7 +114,7 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
     contract = answered.contract
     url = f"/portal/contracts/{contract.pk}/deletion/"
     refused = admin_client.post(url, {"confirm": "on"})
-    assert "利用期間の終了後に依頼できます" in refused.content.decode()
+    assert "契約の終了日が決まった後" in refused.content.decode()
     admin_client.post(
         f"/portal/contracts/{contract.pk}/termination/",
         {"end_date": "2025-03-20", "confirm": "on"},
@@ -120,7 +127,9 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
     assert deletion.due_on == date(2025, 3, 24)
-    assert "2025年3月24日までに削除します" in response.content.decode()
+    # R15: no deletion date promised for ID+ (no timetable in its available text).
+    assert "2025年3月24日に製品へ削除を指示します" in response.content.decode()
+    assert "までに削除します" not in response.content.decode()
 
 
 def test_r18_warning_when_ending_the_biz_contract_a_device_option_needs(db, today) -> None:
@@ -170,6 +179,20 @@ def test_contract_page_r12_r13_idplus_says_no_proration_and_see_your_contract(db
     )
     assert "第10条" not in page
     assert "第12条" not in page
+
+
+def test_contract_page_r15_idplus_repeats_no_biz_deletion_wording_nor_its_14_days(db) -> None:
+    contract = make_contract(tenant=TenantFactory(), product=idplus_product())
+    # A known end (a termination), so the deletion request is offered.
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination_request(
+            scope=staff_scope(), contract=contract, end_date=date(2024, 10, 31), note=""
+        )
+    page = _page_for(contract, date(2024, 9, 10))
+    assert "データの削除を依頼できます。削除の時期は、ご契約内容をご確認ください。" in page
+    assert "日後のいずれか遅い日までに削除します" not in page
+    assert "解約・更新しない旨の申込と同時、または利用期間の終了後" not in page
+    assert "第10条" not in page
 
 
 def test_contract_page_r12_biz_says_nothing_of_proration(db) -> None:

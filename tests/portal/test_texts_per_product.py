@@ -73,25 +73,43 @@ def test_notice_mail_r3_r6_biz_cites_its_articles_its_word_and_the_last_day_to_o
     assert "の前日" not in text  # a concrete day, not a rule to apply
 
 
-def test_notice_mail_r3_r6_idplus_cites_nothing_and_says_see_your_contract() -> None:
+def test_r3_idplus_notice_does_not_claim_deemed_consent() -> None:
     assert not rulebook_for(IDP).has("R3")
     assert not rulebook_for(IDP).has("R6")
-    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(IDP), "ja")
-    assert "2025年4月1日 以降も本サービスをご利用いただいた場合" in text
+    payload = {**_notice_payload(IDP), "legal_basis": "general_interest"}
+    text = _mail(EventKind.NOTICE_POSTED, payload, "ja")
+    assert "みなします" not in text
+    assert "以降も本サービスをご利用いただいた場合" not in text
+    assert "入手できる利用規約の本文にはみなし同意の定めがないため" in text
+    assert (
+        "民法第548条の4（定型約款の変更）に基づくもので、個別のご同意がなくても 2025年4月1日 から効力を生じます"
+        in text
+    )
     assert "ご異議がある場合は、2025年3月31日までに" in text
     assert "ご異議をいただいた場合の取り扱いは、ご契約内容をご確認ください。" in text
     assert "第2条" not in text
 
 
+def test_r3_idplus_notice_cites_cc_548_4_only_for_its_grounds() -> None:
+    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(IDP), "ja")
+    assert "民法第548条の4" not in text  # no ground recorded: nothing to cite
+    assert "みなし同意の定めがないため" in text
+
+
 @pytest.mark.parametrize(("code", "article"), [(BIZ, "Article 2(1)"), (IDP, None)])
 def test_notice_mail_r3_english_per_product(code: str, article: str | None) -> None:
-    text = _mail(EventKind.NOTICE_POSTED, _notice_payload(code), "en")
+    payload = {**_notice_payload(code), "legal_basis": "reasonable"}
+    text = _mail(EventKind.NOTICE_POSTED, payload, "en")
     assert "please tell us in the portal by 31 March 2025" in text
     if article:
         assert f"(Terms, {article})" in text
         assert "(Terms, Article 2(4))" in text
+        assert "deemed to consent" in text
     else:
-        assert "Article" not in text
+        assert "Article 548-4 of the Civil Code" in text
+        assert "Article " not in text.replace("Article 548-4", "")
+        assert "deemed to consent" not in text
+        assert "silence is not taken as consent" in text
         assert "please see your contract" in text
 
 
@@ -128,13 +146,13 @@ def test_deletion_mail_r15_cites_the_products_own_article(code: str, cited: str 
 # --- The review page, deemed mode (R3, R6) --------------------------------------------------
 
 
-def _deemed_review(code: str, language: str = "ja") -> str:
+def _deemed_review(code: str, language: str = "ja", mode: str = ConsentMode.DEEMED) -> str:
     product = _product(code)
     tenant = TenantFactory()
     make_contract(tenant=tenant, product=product)
     document = DocumentFactory(product=product)
     VersionFactory(document=document, label="2024", effective_on=date(2024, 1, 1))
-    version = posted_version(document, mode=ConsentMode.DEEMED, label="2025-04")
+    version = posted_version(document, mode=mode, label="2025-04")
     consent_states_open(version=version)
     client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
     with clock.frozen_at(date(2025, 3, 10)):
@@ -149,11 +167,41 @@ def test_review_r3_r6_biz_gives_the_last_day_to_object_and_what_it_leads_to() ->
     assert "当社は本製品の提供を将来に向けて中止することがあります（利用規約第2条第4項）" in page
 
 
-def test_review_r3_r6_idplus_gives_the_last_day_and_says_see_your_contract() -> None:
+def test_r3_idplus_review_does_not_claim_deemed_consent() -> None:
     page = _deemed_review(IDP)
-    assert "異議は<strong>2025年3月31日（月）</strong>までに" in page
+    assert "とみなされます" not in page
+    assert "回答のお願い（みなし同意の定めはありません）" in page
+    assert "みなし同意の定めがないため、回答がないことをもって同意したものとは扱いません" in page
+    assert "<strong>2025年3月31日（月）</strong>までに、この画面で「拒否」を選んで" in page
     assert "異議をお伝えいただいた場合の取り扱いは、ご契約内容をご確認ください。" in page
     assert "第2条第4項" not in page
+
+
+def test_r3_idplus_review_in_english_does_not_claim_deemed_consent() -> None:
+    page = _deemed_review(IDP, "en")
+    assert "deemed to accept" not in page
+    assert "no deemed-consent clause" in page
+    assert "on this page by <strong>2025-03-31 (Mon)</strong>." in page
+
+
+# --- One last day to answer, in every channel (R2, R4) --------------------------------------
+
+
+@pytest.mark.parametrize("code", [BIZ, IDP])
+def test_r4_answer_deadline_is_the_day_before_the_effective_date_in_every_channel(code) -> None:
+    explicit = _notice_payload(code, ConsentMode.EXPLICIT)
+    for kind in (EventKind.NOTICE_POSTED, EventKind.CONSENT_REMINDER):
+        ja = _mail(kind, {**explicit, "status": "no_answer"}, "ja")
+        assert "2025年3月31日までに" in ja, kind
+        assert "2025年4月1日 までに" not in ja, kind
+        en = _mail(kind, {**explicit, "status": "no_answer"}, "en")
+        assert "by 31 March 2025" in en, kind
+        assert "by 1 April 2025" not in en, kind
+    page = _deemed_review(code, mode=ConsentMode.EXPLICIT)
+    assert "<strong>2025年3月31日（月）</strong>までにご回答ください" in page
+    assert "効力発生日までに" not in page
+    deemed = _deemed_review(code)
+    assert "<strong>2025年3月31日（月）</strong>までに" in deemed
 
 
 # --- The public notice (R8) ---------------------------------------------------------------

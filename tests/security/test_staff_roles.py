@@ -147,10 +147,10 @@ def test_the_role_the_console_asks_for_gets_through_the_api(world: World) -> Non
     assert hook.status_code == 201
     ended = publisher.post(
         f"/api/v1/contracts/{world.contract.pk}/terminations/",
-        {"end_date": "2025-06-30", "reason": "non_payment"},
+        {"end_date": "2025-06-30", "reason": "listed_grounds"},
         format="json",
     )
-    assert (ended.status_code, ended.json()["reason"]) == (201, "non_payment")
+    assert (ended.status_code, ended.json()["reason"]) == (201, "listed_grounds")
 
 
 def test_superuser_may_take_every_action_and_inactive_staff_none(db: None) -> None:

@@ -37,7 +37,7 @@ class TerminationCreateApi(ApiView):
             choices=TerminationReason.choices,
             default=TerminationReason.CUSTOMER_REQUEST,
             help_text=_(
-                "終了事由。パートナーは customer_request のみ（13条1項の事由は当社のみ、403）"
+                "終了事由。パートナーは customer_request のみ（当社による解約の事由は当社のみ、403）。当社の事由は契約の製品の利用規約にあるものに限ります（Optimal Biz 13.1 の各号、OPTiM ID+ 14.2 は listed_grounds。それ以外は 400 reason_not_in_terms）"
             ),
         )
         note = serializers.CharField(

@@ -3,29 +3,56 @@ invitations, contracts): they check shapes; the services check the rules."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import BillingCycle, TerminationReason
 from agreements.models import Option, Product
+from agreements.rulebook import rulebook_for
 from tenants.enums import KeyScope, Locale, Role
 from tenants.models import Partner
 from web.console.widgets import DATE
 
-# Reasons staff may give for a termination from the console (R14, Biz 13.1 (1)–(5)).
-STAFF_TERMINATION_REASONS = [
-    (value, label)
-    for value, label in TerminationReason.choices
-    if value
-    in {
+# Reasons staff may give for a termination from the console (R14): the product's own grounds
+# from its rulebook (Biz 13.1 (1)–(5); ID+ 14.2), and the customer's own notice given through
+# staff. Reasons with a procedure of their own (R6 cases, succession) are not offered here.
+CONSOLE_TERMINATION_REASONS = frozenset(
+    {
         TerminationReason.NON_PAYMENT,
         TerminationReason.TERMS_VIOLATION,
         TerminationReason.STATUS_LOST,
         TerminationReason.ANTISOCIAL_FORCES,
         TerminationReason.OWNER_ANTISOCIAL_FORCES,
-        TerminationReason.CUSTOMER_REQUEST,
+        TerminationReason.LISTED_GROUNDS,
+        # A discontinuation (Biz 7.2): offered only where the product's rulebook lists it.
+        TerminationReason.SERVICE_DISCONTINUED,
     }
-]
+)
+
+
+def _japanese() -> bool:
+    return (translation.get_language() or "ja").startswith("ja")
+
+
+def staff_termination_reasons(product_code: str) -> list[tuple[str, str]]:
+    """The console's reason choices for a contract of `product_code`, labelled with the
+    article and grounds of that product's terms (R14): never another product's wording."""
+    book = rulebook_for(product_code)
+    choices: list[tuple[str, str]] = []
+    for code in book.staff_reasons:
+        if code not in CONSOLE_TERMINATION_REASONS:
+            continue
+        entry = book.reason(code)
+        article = book.reason_article_ja(code) if _japanese() else book.reason_article_en(code)
+        grounds = entry.grounds if entry and entry.grounds else str(TerminationReason(code).label)
+        choices.append((code, f"{article}：{grounds}" if article else grounds))
+    choices.append(
+        (TerminationReason.CUSTOMER_REQUEST, str(TerminationReason.CUSTOMER_REQUEST.label))
+    )
+    return choices
 
 
 class PartnerForm(forms.Form):
@@ -112,13 +139,15 @@ class ContractForm(forms.Form):
 
 
 class TerminationForm(forms.Form):
-    reason = forms.ChoiceField(
-        label=_("事由（利用規約13条1項など）"), choices=STAFF_TERMINATION_REASONS
-    )
+    reason = forms.ChoiceField(label=_("事由（利用規約の条項）"), choices=())
     end_date = forms.DateField(label=_("終了日"), widget=DATE)
     note = forms.CharField(
         label=_("メモ"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+
+    def __init__(self, *args: Any, product_code: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = staff_termination_reasons(product_code)  # type: ignore[attr-defined]
 
 
 class SuccessionForm(forms.Form):
@@ -130,9 +159,22 @@ class SuccessionForm(forms.Form):
     written_consent_ref = forms.CharField(
         label=_("書面による承諾の記録"),
         max_length=255,
-        help_text=_("承諾書の文書番号など（利用規約14条）"),
     )
     on_date = forms.DateField(label=_("承継日"), widget=DATE)
+
+    def __init__(self, *args: Any, product_code: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # R19: the product's own article (Biz 14, ID+ 20), never the other's.
+        book = rulebook_for(product_code)
+        article = (book.reason_article_ja if _japanese() else book.reason_article_en)(
+            TerminationReason.SUCCESSION
+        )
+        field = self.fields["written_consent_ref"]
+        field.help_text = (
+            _("承諾書の文書番号など（利用規約%(article)s）") % {"article": article}
+            if article
+            else _("承諾書の文書番号など")
+        )
 
 
 class NonRenewalForm(forms.Form):

@@ -116,9 +116,10 @@ def _contract_page(request: ConsoleRequest, contract: Contract, **forms: BaseFor
         "deletions": contract.deletions.order_by("due_on", "pk"),
         "cases": contract.cases.select_related("version").order_by("-opened_at"),
         "audit": audit_for(contract),
-        "termination_form": forms.get("termination_form") or TerminationForm(),
+        "termination_form": forms.get("termination_form")
+        or TerminationForm(product_code=contract.product.code),
         "succession_form": forms.get("succession_form")
-        or SuccessionForm(initial={"on_date": today}),
+        or SuccessionForm(initial={"on_date": today}, product_code=contract.product.code),
         "non_renewal_form": forms.get("non_renewal_form") or NonRenewalForm(),
         "today": today,
     }
@@ -134,7 +135,7 @@ def contract_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
 def contract_terminate(request: ConsoleRequest, pk: int) -> HttpResponse:
     """A staff termination (R14): no prior demand to cure, but always a notice to the tenant."""
     contract = _contract(request, pk)
-    form = TerminationForm(request.POST)
+    form = TerminationForm(request.POST, product_code=contract.product.code)
     if form.is_valid():
         ok, _termination = call_service(
             request,
@@ -154,7 +155,7 @@ def contract_terminate(request: ConsoleRequest, pk: int) -> HttpResponse:
 @console_view(Need.DECIDE, methods=("POST",))
 def contract_succession(request: ConsoleRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
-    form = SuccessionForm(request.POST)
+    form = SuccessionForm(request.POST, product_code=contract.product.code)
     if form.is_valid():
         try:
             successor = tenant_selectors.tenant_get(

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from agreements.enums import DeletionKind, DeletionStatus
 from agreements.models import Contract, DataDeletion, NonRenewalRequest, Termination
+from agreements.rulebook import rulebook_for
 from agreements.rules import endings
 from agreements.selectors.contracts import (
     active_non_renewal,
@@ -215,9 +216,18 @@ def deletion(request: PortalRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         place_error(form, error)
         return _contract_refused(request, contract, deletion_form=form)
+    # R15: a deletion date is promised only where the product's terms have a timetable; an
+    # ID+ customer is told the date the product is ordered by, and to see its contract.
+    promised = rulebook_for(contract.product.code).deletion_timetable is not None
     messages.success(
         request,
-        _("データ削除の依頼を受け付けました。%(due)sまでに削除します。")
+        (
+            _("データ削除の依頼を受け付けました。%(due)sまでに削除します。")
+            if promised
+            else _(
+                "データ削除の依頼を受け付けました。%(due)sに製品へ削除を指示します。削除の時期は、ご契約内容をご確認ください。"
+            )
+        )
         % {"due": _date(made.due_on)},
     )
     return redirect("portal:request-receipt", "deletion", made.pk)

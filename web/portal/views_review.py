@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus
+from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus, LegalBasis
 from agreements.ledger.rows import EvidenceInput
 from agreements.models import TermsVersion
 from agreements.rules import (
@@ -29,6 +29,7 @@ from agreements.rules import (
 from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
 from agreements.services import consents as consent_services
+from agreements.services.consents.citing import effective_mode
 from agreements.services.version_text import notice_table
 from core import clock
 from core.errors import DomainError
@@ -136,6 +137,14 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         ),
         "consequence": _rejection_consequence(request, status) if answerable else None,
         "is_explicit": shown.consent_mode == ConsentMode.EXPLICIT,
+        # R3: a deemed-mode revision of a product whose terms have no deemed-consent clause
+        # records silence as `outstanding`, never `deemed`: the page says what is recorded.
+        "no_deemed_clause": (
+            shown.consent_mode == ConsentMode.DEEMED and effective_mode(shown) != ConsentMode.DEEMED
+        ),
+        # CC 548-4(1): a change on ground (i) or (ii) binds without individual consent.
+        "binds_under_548_4": shown.legal_basis
+        in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE),
         # R4: silence limits the product's use only under the version's gating policy.
         "gate_from": (
             gate_from(effective_on=shown.effective_on, grace_days=shown.gating_grace_days)
@@ -165,7 +174,7 @@ def review(request: PortalRequest, pk: int) -> HttpResponse:
 
 _TRANSITION_MESSAGES = {
     REJECT_AFTER_EFFECTIVE: gettext_lazy(
-        "この改定は既に効力を生じ、みなし同意となっています。改定に同意できない場合は、契約の解約をお申し込みください。"
+        "この改定は既に効力を生じているため、今から拒否することはできません。改定に同意できない場合は、契約の解約をお申し込みください。"
     ),
     CASE_IN_EFFECT: gettext_lazy(
         "拒否による契約の終了が既に効力を生じているため、同意に切り替えることはできません。"

@@ -31,6 +31,7 @@ NOTICE_REQUIRED_REASONS = frozenset(
         TerminationReason.STATUS_LOST,
         TerminationReason.ANTISOCIAL_FORCES,
         TerminationReason.OWNER_ANTISOCIAL_FORCES,
+        TerminationReason.LISTED_GROUNDS,
     }
 )
 

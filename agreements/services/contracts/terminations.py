@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from agreements import rules
 from agreements.enums import ENDED_REASONS, STAFF_ONLY_REASONS, TerminationReason, TerminationStatus
 from agreements.models import Contract, Termination, TerminationCase
+from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_period_months, open_period
 from agreements.services.contracts.common import (
+    NOTICE_REQUIRED_REASONS,
     _actor_fields,
     _audit,
     _contract_payload,
@@ -121,8 +123,9 @@ def termination_request(
 ) -> Termination:
     """Give notice of termination with an end date (R13), or terminate as staff (R14).
 
-    Staff-only reasons (Biz 13.1) need a privileged scope; they need no prior demand to cure
-    but always a notice, whose outbox id is stored on the Termination.
+    Staff-only reasons (Biz 13.1, ID+ 14.2) need a privileged scope and must be reasons the
+    product's rulebook lists; they need always a notice, whose outbox id is stored on the
+    Termination.
     """
     locked = contract_for_write(scope, contract)
     why = _reason(reason)
@@ -143,6 +146,15 @@ def termination_request(
             _("この終了事由は解約案件の確定または地位の承継の手続で登録されます。"),
             code="reason_has_own_procedure",
             field="reason",
+        )
+    book = rulebook_for(locked.product.code)
+    if why in NOTICE_REQUIRED_REASONS and book.reason(why) is None:
+        # R14: only the product's own grounds; an ID+ contract is never ended on Biz 13.1's.
+        raise ValidationFailed(
+            _("この終了事由はこの製品の利用規約にありません。"),
+            code="reason_not_in_terms",
+            field="reason",
+            reason=str(why),
         )
     _require_active(locked)
     if why == TerminationReason.CUSTOMER_REQUEST:
