@@ -11,3 +11,12 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = _("基盤")
+
+    def ready(self) -> None:
+        # Read replica: each request starts with no writes of its own (core/replica.py).
+        from django.core import signals  # noqa: PLC0415 -- app loading: signals after setup
+
+        from core import replica  # noqa: PLC0415 -- app loading: signals after setup
+
+        signals.request_started.connect(replica.request_started, dispatch_uid="core.replica")
+        signals.request_finished.connect(replica.request_finished, dispatch_uid="core.replica")

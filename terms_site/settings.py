@@ -514,6 +514,35 @@ TERMS_CHECKPOINT_PUBLIC_KEYS = env.list("TERMS_CHECKPOINT_PUBLIC_KEYS", default=
 # recorded a row just before and commits just after cannot look like a back-dated insert.
 TERMS_CHECKPOINT_SETTLE_SECONDS = env.int("TERMS_CHECKPOINT_SETTLE_SECONDS", default=300)
 
+# --- Read replica (docs/operations.md, "Scale") ----------------------------------------------
+# A streaming replica of the primary for reads that tolerate a little lag: the status check,
+# the public terms and notice pages, the console dashboard. Only views that opt in with
+# core.replica.reads_from_replica read from it; writes and migrations stay on `default`.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+# A block reads the replica only while its replay lag is at most this (else the primary); the
+# status check also re-reads every "not allowed" or "outstanding" answer on the primary.
+TERMS_REPLICA_MAX_LAG_SECONDS = env.float("TERMS_REPLICA_MAX_LAG_SECONDS", default=5.0)
+# How long one process trusts a lag measurement (one small statement on each server).
+TERMS_REPLICA_CHECK_SECONDS = env.float("TERMS_REPLICA_CHECK_SECONDS", default=2.0)
+if DATABASE_REPLICA_URL:
+    _replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
+    if "postgresql" not in DATABASES["default"]["ENGINE"] or "postgresql" not in _replica["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL for DATABASE_URL and itself"
+        )
+    # The primary's connection options (timeouts, application_name) apply to the replica too; a
+    # replica host that drops packets must fail the lag check fast, hence its own connect timeout.
+    _replica["OPTIONS"] = {
+        "connect_timeout": 3,
+        **DATABASES["default"].get("OPTIONS", {}),
+        **_replica.get("OPTIONS", {}),
+    }
+    _replica.setdefault("CONN_MAX_AGE", DATABASES["default"].get("CONN_MAX_AGE", 0))
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+
 # --- Production refuses what is not production (terms_site/production.py) -------------------
 # Outside debug a delivering-nothing e-mail backend, a placeholder or weak secret key and the
 # debug-only settings stop every process at start; a staging host names what it accepts here

@@ -15,7 +15,9 @@ from agreements.selectors.consents import (
     FLAG_CONTRACT_INACTIVE,
     FLAG_OUTSTANDING,
     FLAG_REJECTED,
+    StatusCheck,
 )
+from core.replica import read_replica_first
 from tenants import selectors as tenant_selectors
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
@@ -124,6 +126,21 @@ class TenantStatusApi(ApiView):
             product = request.auth.product  # the key's product, loaded with the key
         else:
             raise field_error("product", _("製品コードを指定してください。"))
-        tenant = tenant_selectors.tenant_get(scope=scope, pk=tenant_id)
-        check = consent_selectors.tenant_is_allowed(scope=scope, tenant=tenant, product=product)
+
+        def read() -> StatusCheck:
+            tenant = tenant_selectors.tenant_get(scope=scope, pk=tenant_id)
+            return consent_selectors.tenant_is_allowed(scope=scope, tenant=tenant, product=product)
+
+        check = read_replica_first(read, trust=trusted_from_replica)
         return Response(StatusCheckOutput(check).data)
+
+
+def trusted_from_replica(check: StatusCheck) -> bool:
+    """Whether a replica's answer may stand without asking the primary (docs/operations.md,
+    "Scale"). The replica may be up to TERMS_REPLICA_MAX_LAG_SECONDS behind, and what a tenant
+    changes by its own hand is a consent: "not allowed" or "outstanding" read from the replica
+    just after it accepted would gate it wrongly, so those answers (and a tenant the replica
+    does not have yet, a 404) are read again on the primary. An "allowed" answer that is
+    seconds old harms no one: what withdraws the service (a gate's grace period running out, a
+    contract or rejection case taking effect) is dated by the day, not the second."""
+    return check.allowed and FLAG_OUTSTANDING not in check.flags

@@ -17,6 +17,7 @@ from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.services.consents.reach import notice_delivery_record
 from core import clock
 from core.errors import DomainError
+from core.replica import reads_from_replica
 from tenants.selectors import tenant_get
 from web.console.access import ConsoleRequest, Need, call_service, console_view, raise_404
 from web.console.charts import stacked_bars
@@ -64,6 +65,7 @@ def _labels() -> dict[str, str]:
 
 
 @console_view(Need.READ)
+@reads_from_replica()  # counts over every tenant: the replica's work (core/replica.py)
 def dashboard(request: ConsoleRequest) -> HttpResponse:
     form, product_id, partner = _filters(request)
     rows = dashboard_rows(product_id=product_id, partner=partner)
@@ -103,6 +105,7 @@ def dashboard(request: ConsoleRequest) -> HttpResponse:
 
 
 @console_view(Need.READ)
+@reads_from_replica()
 def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     """The tenants behind one number (status "bound" or one of the columns)."""
     version = live_versions().filter(pk=pk).first()

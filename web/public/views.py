@@ -1,4 +1,7 @@
-"""Public pages: the terms in force, every version at a stable URL, revision notices (R8)."""
+"""Public pages: the terms in force, every version at a stable URL, revision notices (R8).
+
+They read from the replica when one is configured (core/replica.py): a page at most
+TERMS_REPLICA_MAX_LAG_SECONDS behind a publication misleads no one."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from agreements.selectors.versions import (
     version_pending,
 )
 from core import clock
+from core.replica import reads_from_replica
 from web.notices import notice_context
 from web.public.documents import last_revised_label
 
@@ -38,11 +42,13 @@ def _public_versions(document: TermsDocument) -> QuerySet[TermsVersion]:
     )
 
 
+@reads_from_replica()
 def terms_index(request: HttpRequest) -> HttpResponse:
     products = Product.objects.prefetch_related("documents").order_by("code")
     return render(request, "agreements/public/terms_index.html", {"products": products})
 
 
+@reads_from_replica()
 def terms_current(request: HttpRequest, product: str, slug: str | None = None) -> HttpResponse:
     """The text in force today, its 最終改定 date, the announced revision and the history."""
     document = _document(product, slug)
@@ -52,6 +58,7 @@ def terms_current(request: HttpRequest, product: str, slug: str | None = None) -
     return _render_version(request, document, version, current=True)
 
 
+@reads_from_replica()
 def terms_version(request: HttpRequest, product: str, slug: str, pk: int) -> HttpResponse:
     """One version at its stable URL (drafts and unannounced revisions are not public)."""
     document = _document(product, slug)
@@ -83,12 +90,14 @@ def _render_version(
     )
 
 
+@reads_from_replica()
 def notice_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "agreements/public/notice_list.html", {"notices": notice_list_public()[:200]}
     )
 
 
+@reads_from_replica()
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = notice_list_public().select_related("based_on").filter(pk=pk).first()
     if version is None:

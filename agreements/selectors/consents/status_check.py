@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import (
@@ -19,7 +19,7 @@ from agreements.enums import (
     LegalBasis,
     VersionStatus,
 )
-from agreements.models import Contract, Product
+from agreements.models import Contract, Product, TermsDocument
 from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
 from core import clock
@@ -365,6 +365,8 @@ def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str
     """Per document of `product`: the in-force and posted pending versions, the tenant's last
     answer to the version in force, its projection row, its live rejection case and the
     version that binds it (R4)."""
+    # The same database the ORM reads of this check use (the replica inside reads_from_replica).
+    connection = connections[router.db_for_read(TermsDocument)]
     with connection.cursor() as cursor:
         cursor.execute(
             documents_with_status_sql(connection.vendor),
