@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from agreements.enums import Answer
 from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, LedgerHead
 from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
+from agreements.services.versions.effective import version_lock_for_apply
 from core import clock
 from tests.factories.consents import BEFORE, EFFECTIVE_ON, admin_scope, bound_tenant, posted_version
 
@@ -136,3 +138,40 @@ def test_ledger_concurrency_r3_deemed_job_racing_answers_never_deems_an_answered
     assert sum(rows == ["deemed", "accepted"] for rows in by_tenant.values()) == deemed
     assert len(by_tenant) == len(tenants)
     assert ledger_verify() == []
+
+
+def test_ledger_concurrency_an_answer_does_not_wait_for_the_effective_date_job() -> None:
+    """The job holds the version's row lock for its whole run and takes chain heads one batch
+    at a time; an answer holds its tenant's head and, at commit, checks its rows' foreign key
+    to that version. If the job's lock blocked that check, the answer would wait for the whole
+    run while the run waits for the answer's head: a deadlock (seen under load)."""
+    version = posted_version()
+    tenant = bound_tenant(version.document).tenant
+    scope = admin_scope(tenant)
+    locked, released = threading.Event(), threading.Event()
+    waited: list[float] = []
+
+    def job() -> None:
+        with transaction.atomic():
+            assert version_lock_for_apply(version.pk, EFFECTIVE_ON) is not None
+            locked.set()
+            released.wait(timeout=15)
+
+    def answer() -> None:
+        assert locked.wait(timeout=15)
+        started = time.monotonic()
+        with clock.frozen_at(BEFORE):
+            consent_answer(scope=scope, tenant=tenant, version=version, answer=Answer.ACCEPTED)
+        waited.append(time.monotonic() - started)
+        released.set()
+
+    def work(index: int) -> None:
+        try:
+            (job if index == 0 else answer)()
+        finally:
+            released.set()
+
+    run_parallel(2, work)
+    assert len(waited) == 1
+    assert waited[0] < 5, f"the answer waited {waited[0]:.1f} s for the job's version lock"
+    assert _seqs(tenant.pk) == [1]

@@ -26,6 +26,23 @@ from core.services import audit_add, event_add
 from tenants.notify import Note, StaffNote, notify
 
 
+def version_lock_for_apply(pk: int, today: date) -> TermsVersion | None:
+    """Lock a scheduled version whose date has come, for applying it.
+
+    The row lock serialises concurrent runs; the status filter is re-checked after the wait,
+    so the second run finds nothing to do. FOR NO KEY UPDATE, not FOR UPDATE: every answer
+    inserts rows referencing this version, and their foreign-key check (FOR KEY SHARE, at
+    commit) would wait for the whole run while holding the tenant's chain head, which the run
+    then waits for: a deadlock between an answer and the effective-date job.
+    """
+    return (
+        TermsVersion.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("document", "document__product")
+        .filter(pk=pk, status=VersionStatus.SCHEDULED, effective_on__lte=today)
+        .first()
+    )
+
+
 @transaction.atomic
 def version_apply_effective(*, version_id: int, today: date) -> str | None:
     """Apply one scheduled version whose date has come: effective (returns "effective" or
@@ -33,14 +50,7 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
 
     The lifecycle job calls it for exactly the versions it claimed."""
     pk = version_id
-    # The row lock serialises concurrent runs; the status filter is re-checked after the
-    # wait, so the second run finds nothing to do.
-    version = (
-        TermsVersion.objects.select_for_update(of=("self",))
-        .select_related("document", "document__product")
-        .filter(pk=pk, status=VersionStatus.SCHEDULED, effective_on__lte=today)
-        .first()
-    )
+    version = version_lock_for_apply(pk, today)
     if version is None:
         return None
     assert version.effective_on is not None  # noqa: S101 -- scheduled versions are dated
