@@ -128,10 +128,15 @@ def _reason(value: str) -> TerminationReason:
 
 
 def _lock(contracts: QuerySet[Contract], contract: Contract | int) -> Contract:
-    """Lock one contract of `contracts` with its product and tenant loaded, or NotFound."""
+    """Lock one contract of `contracts` with its product and tenant loaded, or NotFound.
+
+    FOR NO KEY UPDATE: rows that reference the contract (cases, terminations, deletions)
+    written by a concurrent answer check their foreign key at commit and must not wait for
+    this lock while holding a chain head (see versions/effective.py).
+    """
     pk = contract.pk if isinstance(contract, Contract) else contract
     locked = (
-        contracts.select_for_update(of=("self",))
+        contracts.select_for_update(of=("self",), no_key=True)
         .select_related("product", "tenant")
         .filter(pk=pk)
         .first()

@@ -78,7 +78,7 @@ def _roll_terminations(
         if ids is not None:
             due = due.filter(pk__in=ids)
         rows = list(
-            due.select_for_update(skip_locked=True, of=("self", "contract"))
+            due.select_for_update(skip_locked=True, of=("self", "contract"), no_key=True)
             .select_related("contract", "contract__product", "contract__tenant")
             .order_by("end_date", "pk")[:size]
         )
@@ -106,7 +106,7 @@ def _roll_periods(
         if ids is not None:
             due = due.filter(pk__in=ids)
         periods = list(
-            due.select_for_update(skip_locked=True, of=("self", "contract"))
+            due.select_for_update(skip_locked=True, of=("self", "contract"), no_key=True)
             .select_related("contract", "contract__product", "contract__tenant")
             .order_by("end_date", "pk")[:size]
         )
