@@ -290,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             errors = sum(e.failures for e in stats if e.name != "all requests")
             checks["errors"] = f"{errors} (locust exit code {locust.returncode})"
             verify = manage(["verify_ledger"], env)
-            checks["verify_ledger"] = (verify.stdout + verify.stderr).strip().splitlines()[-1]
+            # Its verdict is the last line it prints; stderr carries start-up warnings.
+            checks["verify_ledger"] = (verify.stdout.strip() or verify.stderr.strip()).splitlines()[
+                -1
+            ]
             waited = 0
             reconcile = manage(["reconcile"], env)
             while reconcile.returncode != 0 and waited < args.settle:
