@@ -80,14 +80,21 @@ MESSAGES: dict[str, MessageKind] = {
         "an event for the partner feed only: tenants are told when the notice is posted",
         *_VERSION_DATES,
     ),
-    EventKind.NOTICE_POSTED: _kind("notice_posted", *_VERSION_DATES, instants=("posted_at",)),
+    EventKind.NOTICE_POSTED: _kind(
+        "notice_posted", *_VERSION_DATES, "binding_version_effective_on", instants=("posted_at",)
+    ),
     EventKind.VERSION_WITHDRAWN: _kind("version_withdrawn", *_VERSION_DATES),
     EventKind.VERSION_LAPSED: _kind("version_lapsed", *_VERSION_DATES),
     EventKind.VERSION_EFFECTIVE: _generic(
         "an event for the partner feed only: the notice already told tenants the date",
         *_VERSION_DATES,
     ),
-    EventKind.ANSWER_RECORDED: _kind("answer_recorded", "effective_on", instants=("recorded_at",)),
+    EventKind.ANSWER_RECORDED: _kind(
+        "answer_recorded",
+        "effective_on",
+        "binding_version_effective_on",
+        instants=("recorded_at",),
+    ),
     EventKind.CONSENT_REMINDER: _kind("consent_reminder", "effective_on", "gate_from"),
     EventKind.CONSENT_OUTSTANDING: _kind("consent_outstanding", "effective_on", "gate_from"),
     EventKind.CASE_OPENED: _kind(

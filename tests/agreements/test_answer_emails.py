@@ -107,7 +107,7 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
         "Answer: rejected",
         f"Recorded at: {format_instant(record.recorded_at, 'en')}",
         f"Ledger number: {record.seq}",
-        "until you accept it, the version before it continues to apply to you",
+        "until you accept it, the version before it (2024-01) continues to apply to you",
         "For what a rejection leads to, please see your contract.",
     ]
     _all_in(facts, text, html)

@@ -21,6 +21,7 @@ from agreements.rules import (
     consent_transition,
     is_version_effective,
 )
+from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.consents.bound import bound_contracts
 from agreements.selectors.consents.ledger import last_record
 from agreements.selectors.consents.statuses import (
@@ -208,6 +209,11 @@ def consent_answer(
                 payload=answer_payload(
                     record=record,
                     version=version,
+                    binding=binding_versions_for_tenants(
+                        document=version.document,
+                        tenant_ids=[tenant.pk],
+                        before=version.effective_on,
+                    )[tenant.pk],
                     status=new_status,
                     version_effective=effective,
                     case_grounded=case_grounded,

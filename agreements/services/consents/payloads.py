@@ -40,10 +40,21 @@ def version_facts(version: TermsVersion) -> dict[str, Any]:
     }
 
 
+def binding_facts(binding: TermsVersion | None) -> dict[str, Any]:
+    """The version that bound the tenant before the change (R4): label and effective date;
+    None for both when no recorded version did (the message then says to see the contract)."""
+    return {
+        "binding_version_id": binding.pk if binding else None,
+        "binding_version_label": binding.label if binding else None,
+        "binding_version_effective_on": _iso(binding.effective_on) if binding else None,
+    }
+
+
 def answer_payload(
     *,
     record: ConsentRecord,
     version: TermsVersion,
+    binding: TermsVersion | None,
     status: str,
     version_effective: bool,
     case_grounded: bool,
@@ -52,6 +63,7 @@ def answer_payload(
     case (one per bound active contract, opened with it)."""
     return {
         **version_facts(version),
+        **binding_facts(binding),
         "record_id": record.pk,
         "seq": record.seq,
         "answer": str(record.answer),
