@@ -488,3 +488,12 @@ def test_contract_notices_ring_delivery_after_commit_once(django_capture_on_comm
             ]
         )
     assert callbacks == [_ring]
+
+
+def test_email_render_notice_posted_en_r6_absent_sentence_follows_with_a_space():
+    # OPTiM ID+ has no R6 clause: the closing sentence is its own sentence, not glued on.
+    row = _outbox(EventKind.NOTICE_POSTED, locale="en")
+    row.payload = {**row.payload, "product": "optim-id-plus", "legal_basis": "general_interest"}
+    _subject, text, html = email_render(row)
+    for body in (text, html):
+        assert "by 31 March 2025. For what an objection leads to, please see your contract." in body
