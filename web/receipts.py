@@ -19,7 +19,8 @@ from django.utils import translation
 
 from agreements.enums import NoticeRoute
 from agreements.ledger.rows import NOTICE_REACHED_KEY, record_is_intact
-from agreements.models import ConsentRecord
+from agreements.models import ConsentRecord, TermsVersion
+from agreements.selectors.consents import binding_versions_for_tenants
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,17 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "evidence": evidence,
         "intact": record_is_intact(record),
         "notice_reached": notice_reached(record),
+        "binding_before": binding_before(record),
     }
+
+
+def binding_before(record: ConsentRecord) -> TermsVersion | None:
+    """The version of the document that bound the tenant before the answered version took
+    effect (R4): what the answer changes from. None when no recorded version did."""
+    version = record.version
+    return binding_versions_for_tenants(
+        document=record.document, tenant_ids=[record.tenant_id], before=version.effective_on
+    )[record.tenant_id]
 
 
 def render_receipt_pdf(record: ConsentRecord, *, language: str, verify_url: str) -> bytes:

@@ -15,11 +15,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agreements import rules
 from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
 from agreements.models import Contract, DataDeletion
+from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
 from agreements.services.redaction import tenant_redact
@@ -52,6 +54,24 @@ def _deletion_payload(deletion: DataDeletion) -> dict[str, Any]:
     }
 
 
+def _deletion_needs_end(contract: Contract) -> str:
+    """Why a deletion cannot be requested yet, in the product's own terms (R15).
+
+    Biz 10.3 lets the customer ask 「解約申込と同時又は本製品の利用期間終了後」; a product whose
+    available text has no such clause is told only what the service needs: a known end date.
+    """
+    book = rulebook_for(contract.product.code)
+    if not book.has("R15"):
+        return _(
+            "データの削除は、契約の終了日が決まった後（解約・更新しない旨の申込の後）に依頼できます。"
+        )
+    entry = book.entry("R15")
+    japanese = (translation.get_language() or "ja").startswith("ja")
+    return _(
+        "データ削除は、解約・更新しない旨の申込と同時、または利用期間の終了後に依頼できます（利用規約%(article)s）。"
+    ) % {"article": entry.article_ja if japanese else entry.article_en}
+
+
 @transaction.atomic
 def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
     """A customer's request to delete its data, at cancellation or after the end (R15).
@@ -69,12 +89,7 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
         return existing
     end = contract_known_end(locked)
     if end is None:
-        raise Conflict(
-            _(
-                "データ削除は、解約・更新しない旨の申込と同時、または利用期間の終了後に依頼できます。"
-            ),
-            code="deletion_needs_end",
-        )
+        raise Conflict(_deletion_needs_end(locked), code="deletion_needs_end")
     today = clock.today()
     due = rules.requested_deletion_due(
         end=end, requested_on=today, grace_days=settings.TERMS_DELETION_REQUEST_GRACE_DAYS

@@ -62,6 +62,8 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
     if payload.get("version_id"):
         links["notice"] = f"{base}{reverse('public:notice-detail', args=[payload['version_id']])}"
         links["version"] = f"{base}{reverse('portal:review', args=[payload['version_id']])}"
+    if payload.get("record_id"):
+        links["receipt"] = f"{base}{reverse('portal:receipt', args=[payload['record_id']])}"
     if payload.get("deletion_id"):
         links["deletion"] = links["contract"]
     if payload.get("invitation_url"):

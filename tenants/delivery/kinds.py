@@ -80,31 +80,30 @@ MESSAGES: dict[str, MessageKind] = {
         "an event for the partner feed only: tenants are told when the notice is posted",
         *_VERSION_DATES,
     ),
-    EventKind.NOTICE_POSTED: _kind("notice_posted", *_VERSION_DATES, instants=("posted_at",)),
+    EventKind.NOTICE_POSTED: _kind(
+        "notice_posted", *_VERSION_DATES, "binding_version_effective_on", instants=("posted_at",)
+    ),
     EventKind.VERSION_WITHDRAWN: _kind("version_withdrawn", *_VERSION_DATES),
     EventKind.VERSION_LAPSED: _kind("version_lapsed", *_VERSION_DATES),
     EventKind.VERSION_EFFECTIVE: _generic(
         "an event for the partner feed only: the notice already told tenants the date",
         *_VERSION_DATES,
     ),
-    EventKind.ANSWER_RECORDED: _generic(
-        "confirms an answer the person just gave on screen, where the receipt is shown",
+    EventKind.ANSWER_RECORDED: _kind(
+        "answer_recorded",
         "effective_on",
+        "binding_version_effective_on",
         instants=("recorded_at",),
     ),
     EventKind.CONSENT_REMINDER: _kind("consent_reminder", "effective_on", "gate_from"),
     EventKind.CONSENT_OUTSTANDING: _kind("consent_outstanding", "effective_on", "gate_from"),
-    EventKind.CASE_OPENED: _generic(
-        "follows the tenant's own rejection; the portal shows the case and its consequence",
-        "effective_on",
+    EventKind.CASE_OPENED: _kind(
+        "case_opened", "effective_on", "earliest_end", instants=("rejected_at",)
     ),
-    EventKind.CASE_CONFIRMED: _generic(
-        "the contract's end is told by its own termination notice (contract.termination)",
-        "end_date",
+    EventKind.CASE_CONFIRMED: _kind(
+        "case_confirmed", "effective_on", "end_date", instants=("rejected_at",)
     ),
-    EventKind.CASE_DROPPED: _generic(
-        "follows the tenant's own switch to accept; nothing is left for the tenant to do"
-    ),
+    EventKind.CASE_DROPPED: _kind("case_dropped", "effective_on", instants=("rejected_at",)),
     EventKind.RENEWAL_NOTICE: _kind(
         "contract_renewal_notice", "period_end", "deadline", "next_period_start", "next_period_end"
     ),

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from agreements.catalog import catalog_ensure
 from agreements.enums import (
     BillingCycle,
     ContractStatus,
@@ -75,6 +76,17 @@ def test_contract_create_r10_product_that_does_not_count_the_start_day():
     product = ProductFactory(code="cc140", start_day_counts=False)
     contract = make_contract(tenant=TenantFactory(), product=product)
     assert periods(contract) == [(1, date(2024, 4, 1), date(2025, 4, 1), "open")]
+
+
+def test_contract_create_r10_idplus_counts_from_the_next_day_cc140_biz_counts_the_start_day():
+    # ID+ 5.3 forms the contract when the permissions are notified, within a day, and its
+    # available text has no counting rule: CC 140 (初日不算入) applies. Biz keeps its default.
+    catalog = catalog_ensure()
+    assert (catalog.id_plus.start_day_counts, catalog.biz.start_day_counts) == (False, True)
+    idplus = make_contract(tenant=TenantFactory(), product=catalog.id_plus)
+    biz = make_contract(tenant=TenantFactory(), product=catalog.biz)
+    assert periods(idplus) == [(1, date(2024, 4, 1), date(2025, 4, 1), "open")]
+    assert periods(biz) == [(1, date(2024, 4, 1), date(2025, 3, 31), "open")]
 
 
 def test_contract_create_r11_idplus_takes_renewal_and_notice_from_terms():

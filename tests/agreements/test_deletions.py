@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from agreements.enums import DeletionKind, DeletionStatus
 from agreements.models import (
@@ -129,11 +130,55 @@ def test_r15_deletion_request_repeated_returns_the_same_row(ended):
     assert (again.pk, again.due_on) == (first.pk, date(2025, 5, 4))
 
 
-def test_r15_deletion_request_without_a_known_end_refused():
-    contract = make_contract(tenant=TenantFactory())  # auto-renewing, no notice given
-    with clock.frozen_at(date(2024, 6, 1)), pytest.raises(Conflict) as refused:
+@pytest.mark.parametrize(
+    ("product", "language", "message"),
+    [
+        # Biz 10.3: at cancellation or after the end, cited.
+        (
+            "biz",
+            "ja",
+            "データ削除は、解約・更新しない旨の申込と同時、または利用期間の終了後に依頼できます"
+            "（利用規約第10条第3項）。",
+        ),
+        (
+            "biz",
+            "en",
+            "Data deletion can be requested together with a termination or non-renewal, or after "
+            "the end of the usage period (Terms of Use, Article 10(3)).",
+        ),
+        # ID+: no deletion clause in the available text, so no Biz wording and no article.
+        (
+            "idplus",
+            "ja",
+            "データの削除は、契約の終了日が決まった後（解約・更新しない旨の申込の後）に依頼できます。",
+        ),
+        (
+            "idplus",
+            "en",
+            "You can ask for your data to be deleted once the contract's end date is set (after a "
+            "termination or non-renewal).",
+        ),
+    ],
+)
+def test_r15_deletion_request_without_a_known_end_refused_in_the_products_own_terms(
+    product, language, message
+):
+    # No known end: a contract renewing by itself (ID+ 5.4; a Biz order with renewal), no
+    # non-renewal or termination filed.
+    if product == "biz":
+        contract = make_contract(
+            tenant=TenantFactory(), product=biz_product(), auto_renew=True, notice_months=1
+        )
+    else:
+        contract = make_contract(tenant=TenantFactory(), product=idplus_product())
+    with (
+        clock.frozen_at(date(2024, 6, 1)),
+        translation.override(language),
+        pytest.raises(Conflict) as refused,
+    ):
         deletion_request(scope=tenant_scope(contract.tenant), contract=contract)
     assert refused.value.code == "deletion_needs_end"
+    assert str(refused.value.message) == message
 
 
 def test_r15_deletion_request_only_by_the_tenants_callers(ended):

@@ -9,7 +9,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import ConsentMode, LegalBasis
+from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.versions import tenants_to_notify
+from agreements.services.consents.payloads import binding_facts
 from agreements.services.version_articles import article_upsert
 from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions import posting as posting_service
@@ -138,13 +140,17 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
     # The path notice_post took before: one notification per tenant (under another key).
     payload = version_payload(scheduled)
     for tenant in tenants:
+        # Each tenant's own binding version (R4), read for that tenant alone.
+        binding = binding_versions_for_tenants(
+            document=scheduled.document, tenant_ids=[tenant.pk], before=scheduled.effective_on
+        )[tenant.pk]
         notify(
             [
                 Note(
                     kind=EventKind.NOTICE_POSTED,
                     tenant=tenant,
                     key="per-tenant",
-                    payload=payload,
+                    payload={**payload, **binding_facts(binding)},
                     subject=scheduled,
                 )
             ]
@@ -233,5 +239,7 @@ def test_notice_post_queries_constant_per_batch(catalog, scheduled, monkeypatch)
     assert queries_4_batches - queries_10 == 3 * PER_BATCH
 
 
-# events, admins' addresses, partners' endpoints, outbox rows
-PER_BATCH = 4
+# events, admins' addresses, partners' endpoints, outbox rows; and the batch's binding
+# versions (R4): the versions in effect and the tenants' contracts (the answers too when a
+# version in effect needed consent, not here)
+PER_BATCH = 6

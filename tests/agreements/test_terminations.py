@@ -22,6 +22,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEntry, Event, Outbox
 from tenants.delivery.email import email_render
 from tenants.enums import Role
+from tenants.models import Membership
 from tenants.scope import Scope
 from tests.factories.agreements import DocumentFactory, VersionFactory
 from tests.factories.contracts import (
@@ -545,8 +546,24 @@ def test_contract_end_r14_no_backdated_staff_termination():
     )
 
 
+# R12: the settlement note names the end for what it is. A 2.4 end follows the customer's own
+# refusal of the revised terms: it is not an end for the company's own cause (当社の事由).
+SETTLEMENT_LABELS = {
+    "terms_rejected": (
+        "変更後の利用規約にご同意いただけなかったことによる終了（利用規約第2条第4項）のため",
+        "As the contract ends because the revised terms were not accepted (Terms, Article 2(4))",
+        "変更後の利用規約にご同意いただけなかったことによる終了（利用規約第2条第4項）のため",
+    ),
+    "service_discontinued": (
+        "当社による提供の中止（利用規約第7条第2項）による終了のため",
+        "As the contract ends because we discontinue the service (Terms, Article 7(2))",
+        "当社による提供の中止（利用規約第7条第2項）による終了のため",
+    ),
+}
+
+
 @pytest.mark.parametrize("reason", ["terms_rejected", "service_discontinued"])
-def test_end_r12_biz_company_initiated_end_carries_settlement_due(reason):
+def test_end_r12_biz_company_initiated_end_carries_settlement_due(reason, client):
     contract = make_contract(tenant=_admin_tenant(), product=biz_product())
     with clock.frozen_at(date(2024, 9, 10)):
         termination = termination_schedule(
@@ -559,6 +576,18 @@ def test_end_r12_biz_company_initiated_end_carries_settlement_due(reason):
     assert "継続的にお支払いいただいた利用料は精算いたします（利用規約第7条第2項）" in text
     _subject, text_en, _html = _notice(termination, "en")
     assert "will be settled (Terms, Article 7(2))" in text_en
+    label_ja, label_en, page_label = SETTLEMENT_LABELS[reason]
+    assert label_ja in text
+    assert label_en in text_en
+    assert "当社の事由" not in text
+    assert "on our side" not in text_en
+    # The customer's contract page says the same.
+    admin = Membership.objects.filter(tenant=contract.tenant, role=Role.ADMIN).first().user
+    client.force_login(admin)
+    with clock.frozen_at(date(2024, 9, 10)):
+        page = client.get(f"/portal/contracts/{contract.pk}/").content.decode()
+    assert page_label in page
+    assert "当社の事由" not in page
 
 
 def test_end_r12_biz_customer_end_and_idplus_company_end_carry_no_settlement():

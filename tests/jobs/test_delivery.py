@@ -71,6 +71,53 @@ PAYLOADS = {
         "effective_on": "2025-04-01",
         "status": "outstanding",
     },
+    EventKind.ANSWER_RECORDED: {
+        "record_id": 11,
+        "seq": 4,
+        "version_id": 7,
+        "version_label": "v3",
+        "document": "Optimal Biz 利用規約",
+        "product": "optimal-biz",
+        "product_name": "Optimal Biz",
+        "effective_on": "2025-04-01",
+        "answer": "rejected",
+        "recorded_at": "2025-03-10T00:00:00+00:00",
+        "case_grounded": True,
+    },
+    EventKind.CASE_OPENED: {
+        "case_id": 2,
+        "contract_id": 3,
+        "version_id": 7,
+        "version_label": "v3",
+        "document": "Optimal Biz 利用規約",
+        "product": "optimal-biz",
+        "product_name": "Optimal Biz",
+        "effective_on": "2025-04-01",
+        "rejection_seq": 4,
+        "rejected_at": "2025-03-10T00:00:00+00:00",
+        "earliest_end": "2025-04-09",
+        "notice_days": 30,
+    },
+    EventKind.CASE_CONFIRMED: {
+        "case_id": 2,
+        "contract_id": 3,
+        "version_label": "v3",
+        "document": "Optimal Biz 利用規約",
+        "product": "optimal-biz",
+        "product_name": "Optimal Biz",
+        "effective_on": "2025-04-01",
+        "end_date": "2025-04-11",
+    },
+    EventKind.CASE_DROPPED: {
+        "case_id": 2,
+        "contract_id": 3,
+        "version_label": "v3",
+        "document": "Optimal Biz 利用規約",
+        "product": "optimal-biz",
+        "product_name": "Optimal Biz",
+        "effective_on": "2025-04-01",
+        "cause": "accepted",
+    },
     EventKind.RENEWAL_NOTICE: {
         "contract_id": 3,
         "product_name": "OPTiM ID+",
@@ -162,12 +209,18 @@ DATES = {
         EventKind.RENEWAL_NOTICE: ["2025年2月28日", "2025年3月31日", "2026年3月31日"],
         EventKind.ENDED: ["2025年3月31日", "2025年6月30日", "2025年5月1日", "2026年4月1日"],
         EventKind.NOTICE_POSTED: ["2025年4月1日"],
+        EventKind.ANSWER_RECORDED: ["2025年4月1日", "2025年3月10日 09:00（日本時間）"],
+        EventKind.CASE_OPENED: ["2025年4月1日", "2025年4月9日", "2025年3月10日 09:00（日本時間）"],
+        EventKind.CASE_CONFIRMED: ["2025年4月11日"],
         EventKind.NON_RENEWAL_WITHDRAWN: ["2025年3月31日", "2025年4月1日"],
     },
     "en": {
         EventKind.RENEWAL_NOTICE: ["28 February 2025", "31 March 2025", "31 March 2026"],
         EventKind.ENDED: ["31 March 2025", "30 June 2025", "1 May 2025", "1 April 2026"],
         EventKind.NOTICE_POSTED: ["1 April 2025"],
+        EventKind.ANSWER_RECORDED: ["1 April 2025", "10 March 2025, 09:00 JST"],
+        EventKind.CASE_OPENED: ["1 April 2025", "9 April 2025", "10 March 2025, 09:00 JST"],
+        EventKind.CASE_CONFIRMED: ["11 April 2025"],
         EventKind.NON_RENEWAL_WITHDRAWN: ["31 March 2025", "1 April 2025"],
     },
 }
@@ -435,3 +488,12 @@ def test_contract_notices_ring_delivery_after_commit_once(django_capture_on_comm
             ]
         )
     assert callbacks == [_ring]
+
+
+def test_email_render_notice_posted_en_r6_absent_sentence_follows_with_a_space():
+    # OPTiM ID+ has no R6 clause: the closing sentence is its own sentence, not glued on.
+    row = _outbox(EventKind.NOTICE_POSTED, locale="en")
+    row.payload = {**row.payload, "product": "optim-id-plus", "legal_basis": "general_interest"}
+    _subject, text, html = email_render(row)
+    for body in (text, html):
+        assert "by 31 March 2025. For what an objection leads to, please see your contract." in body

@@ -75,6 +75,8 @@ class VersionMetaForm(forms.ModelForm):
         self.fields["notice_on"].help_text = _(
             "効力発生日は掲示日から%(days)s日以上後にしてください"
             "（民法548条の4第1項2号による変更は%(reasonable)s日以上後）。"
+            "この日数は当社の方針です。民法548条の4第2項が求めるのは、効力発生日より前の適切な時期に"
+            "周知することです。"
         ) % {
             "days": settings.TERMS_NOTICE_LEAD_DAYS,
             "reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,

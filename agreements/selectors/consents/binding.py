@@ -72,11 +72,18 @@ def binding_of(
 
 
 def binding_versions_for_tenants(
-    *, document: TermsDocument, tenant_ids: Sequence[int]
+    *, document: TermsDocument, tenant_ids: Sequence[int], before: date | None = None
 ) -> dict[int, TermsVersion | None]:
     """Per tenant, the version of `document` that binds it (the console's drill-down).
-    Three queries whatever the number of tenants."""
+
+    With `before` (a revision's effective date), the version that bound it before that
+    revision took effect: what a notice, an answer and its receipt name as the version the
+    tenant is bound by until the change. Three queries whatever the number of tenants, so a
+    notice to 100,000 tenants asks once per batch, never once per tenant.
+    """
     versions = versions_in_effect([document.pk]).get(document.pk, [])
+    if before is not None:
+        versions = [v for v in versions if v.effective_on is not None and v.effective_on < before]
     if not versions or not tenant_ids:
         return dict.fromkeys(tenant_ids)
     accepted = accepted_versions(tenant_ids=tenant_ids, versions=versions)

@@ -21,6 +21,7 @@ from agreements.rules import (
     consent_transition,
     is_version_effective,
 )
+from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.consents.bound import bound_contracts
 from agreements.selectors.consents.ledger import last_record
 from agreements.selectors.consents.statuses import (
@@ -30,6 +31,7 @@ from agreements.selectors.consents.statuses import (
 )
 from agreements.services.consents.cases import case_close, cases_open
 from agreements.services.consents.citing import cited_body_hash
+from agreements.services.consents.payloads import answer_payload
 from agreements.services.consents.projection import state_write
 from core import clock
 from core.enums import AuditAction, EventKind
@@ -191,6 +193,12 @@ def consent_answer(
     )
     record = append_one(head=head, entry=entry, evidence=evidence)
     state_write(state, tenant=tenant, version=version, status=new_status, record=record)
+    # R6 rests on the product's own clause (Biz 2.4). Where the product's terms have none the
+    # rejection stays recorded (ledger row, projection, the staff's dashboard) but grounds no
+    # discontinuation, so no case is opened.
+    case_grounded = new_status == ConsentStatus.REJECTED and rulebook_for(
+        version.document.product.code
+    ).has("R6")
     notify(
         [
             Note(
@@ -198,31 +206,29 @@ def consent_answer(
                 tenant=tenant,
                 key=f"consent:{record.pk}",
                 subject=record,
-                payload={
-                    "record_id": record.pk,
-                    "seq": record.seq,
-                    "document_id": version.document_id,
-                    "version_id": version.pk,
-                    "version_label": version.label,
-                    "answer": str(answer),
-                    "status": str(new_status),
-                    "recorded_at": record.recorded_at.isoformat(),
-                },
+                payload=answer_payload(
+                    record=record,
+                    version=version,
+                    binding=binding_versions_for_tenants(
+                        document=version.document,
+                        tenant_ids=[tenant.pk],
+                        before=version.effective_on,
+                    )[tenant.pk],
+                    status=new_status,
+                    version_effective=effective,
+                    case_grounded=case_grounded,
+                ),
             )
         ]
     )
-    if new_status == ConsentStatus.REJECTED:
-        # R6 rests on the product's own clause (Biz 2.4). Where the product's terms have none
-        # the rejection stays recorded (ledger row, projection, the staff's dashboard) but
-        # grounds no discontinuation, so no case is opened.
-        if rulebook_for(version.document.product.code).has("R6"):
-            cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
-    elif current == ConsentStatus.REJECTED:
+    if case_grounded:
+        cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
+    elif new_status != ConsentStatus.REJECTED and current == ConsentStatus.REJECTED:
         cases = TerminationCase.objects.select_for_update().filter(
             tenant=tenant, version=version, status__in=LIVE_CASE_STATUSES
         )
         for case in cases:
-            case_close(case, note=str(_("お客様が変更に同意したため取り下げ")))
+            case_close(case, note=str(_("お客様が変更に同意したため取り下げ")), cause="accepted")
     if scope.is_staff:
         audit_add(
             actor=scope.user,

@@ -13,6 +13,7 @@ from agreements.enums import CaseStatus, ContractStatus, TerminationReason, Term
 from agreements.models import ConsentRecord, Contract, Termination, TerminationCase, TermsVersion
 from agreements.rules import rejection_end_date
 from agreements.selectors.consents.statuses import LIVE_CASE_STATUSES
+from agreements.services.consents.payloads import case_opened_payload, case_payload
 from agreements.services.contracts import termination_schedule
 from core import clock
 from core.enums import AuditAction, EventKind
@@ -54,15 +55,7 @@ def cases_open(
                     tenant=tenant,
                     key=f"case:{case.pk}:opened",
                     subject=case,
-                    payload={
-                        "case_id": case.pk,
-                        "contract_id": contract.pk,
-                        "version_id": version.pk,
-                        "version_label": version.label,
-                        "effective_on": version.effective_on.isoformat()
-                        if version.effective_on
-                        else None,
-                    },
+                    payload=case_opened_payload(case, contract),
                 )
             ]
         )
@@ -70,8 +63,12 @@ def cases_open(
     return opened
 
 
-def case_close(case: TerminationCase, *, note: str) -> None:
-    """Drop a live case and cancel the termination it scheduled (R6: never once in effect)."""
+def case_close(case: TerminationCase, *, note: str, cause: str) -> None:
+    """Drop a live case and cancel the termination it scheduled (R6: never once in effect).
+
+    `cause` tells the tenant why: "accepted" (it accepted the revision), "staff" (the company
+    decided not to discontinue), "withdrawn" or "lapsed" (the revision never takes effect).
+    """
     now = clock.now()
     case.status = CaseStatus.DROPPED
     case.closed_at = now
@@ -89,17 +86,13 @@ def case_close(case: TerminationCase, *, note: str) -> None:
                 tenant=case.tenant,
                 key=f"case:{case.pk}:dropped",
                 subject=case,
-                payload={
-                    "case_id": case.pk,
-                    "contract_id": case.contract_id,
-                    "version_id": case.version_id,
-                },
+                payload={**case_payload(case), "cause": cause},
             )
         ]
     )
 
 
-def cases_drop_for_version(*, version: TermsVersion, note: str) -> int:
+def cases_drop_for_version(*, version: TermsVersion, note: str, cause: str) -> int:
     """Drop the live R6 cases opened by rejections of a withdrawn or lapsed version (R7, R2).
 
     The version never takes effect, so its rejection no longer grounds a discontinuation;
@@ -108,12 +101,12 @@ def cases_drop_for_version(*, version: TermsVersion, note: str) -> int:
     """
     cases = list(
         TerminationCase.objects.select_for_update(of=("self",))
-        .select_related("tenant")
+        .select_related("tenant", "contract", "rejection", "version__document__product")
         .filter(version=version, status__in=LIVE_CASE_STATUSES)
         .order_by("pk")
     )
     for case in cases:
-        case_close(case, note=note)
+        case_close(case, note=note, cause=cause)
     return len(cases)
 
 
@@ -123,7 +116,7 @@ def cases_drop_for_version(*, version: TermsVersion, note: str) -> int:
 def _case_locked(case: TerminationCase) -> TerminationCase:
     return (
         TerminationCase.objects.select_for_update(of=("self",))
-        .select_related("version", "contract", "tenant")
+        .select_related("version__document__product", "contract", "tenant", "rejection")
         .get(pk=case.pk)
     )
 
@@ -179,12 +172,7 @@ def case_confirm(*, scope: Scope, case: TerminationCase, note: str = "") -> Term
                 tenant=case.tenant,
                 key=f"case:{case.pk}:confirmed",
                 subject=case,
-                payload={
-                    "case_id": case.pk,
-                    "contract_id": case.contract_id,
-                    "version_id": case.version_id,
-                    "end_date": end_date.isoformat(),
-                },
+                payload={**case_payload(case), "end_date": end_date.isoformat()},
             )
         ]
     )
@@ -200,7 +188,7 @@ def case_drop(*, scope: Scope, case: TerminationCase, note: str = "") -> Termina
         raise Conflict(
             _("この解約案件は取り下げできません。"), code="case_not_live", status=case.status
         )
-    case_close(case, note=note)
+    case_close(case, note=note, cause="staff")
     audit_add(
         actor=scope.user,
         action=AuditAction.DROP,

@@ -22,11 +22,11 @@ from tenants.models import Tenant
 NOTIFY_BATCH_SIZE = 1000
 
 
-def projection_restore(version: TermsVersion, *, note: str) -> int:
+def projection_restore(version: TermsVersion, *, note: str, cause: str) -> int:
     """Point consent states that follow a withdrawn or lapsed version back at the version in
     force and drop the R6 cases its rejections opened (the ledger rows recorded against it
     stay, R7)."""
-    cases_drop_for_version(version=version, note=note)
+    cases_drop_for_version(version=version, note=note, cause=cause)
     affected = list(
         ConsentState.objects.filter(version=version).values_list("tenant_id", flat=True)
     )

@@ -92,7 +92,9 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
             staff=[StaffNote(kind=EventKind.VERSION_LAPSED, key=key, payload=payload)],
             batch_size=NOTIFY_BATCH_SIZE,
         )
-        projection_restore(version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"))
+        projection_restore(
+            version, note=gettext("改定が効力を生じなかった（失効）ため取り下げ"), cause="lapsed"
+        )
         audit_add(
             actor=None,
             action=AuditAction.UPDATE,

@@ -3,17 +3,22 @@ bound tenants told set-based, the consent projection opened."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
 
 from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
+from agreements.selectors.consents.binding import binding_versions_for_tenants
+from agreements.services.consents.payloads import binding_facts
 from agreements.services.consents.projection import consent_states_open
 from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
 from core import clock
 from core.enums import EventKind
+from tenants.models import Tenant
 from tenants.notify import Note, notify
 
 
@@ -40,16 +45,36 @@ def notice_post(*, version: TermsVersion) -> bool:
                 kind=EventKind.NOTICE_POSTED,
                 tenant=tenant,
                 key=key,
-                payload=payload,
+                payload={**payload, **binding_facts(binding)},
                 subject=posted,
             )
-            for tenant in bound_tenants(posted.document, NOTIFY_BATCH_SIZE)
+            for tenant, binding in _with_binding(posted, NOTIFY_BATCH_SIZE)
         ),
         batch_size=NOTIFY_BATCH_SIZE,
     )
     consent_states_open(version=posted)
     version.posted_at = posted.posted_at
     return True
+
+
+def _with_binding(
+    version: TermsVersion, batch_size: int
+) -> Iterator[tuple[Tenant, TermsVersion | None]]:
+    """Each bound tenant with the version that binds it until `version` takes effect (R4).
+
+    The binding version differs per tenant (one that never accepted an explicit-consent
+    revision is still bound by the one before it), so it is read per batch of tenants, three
+    queries each, never per tenant.
+    """
+    tenants = bound_tenants(version.document, batch_size)
+    while batch := list(islice(tenants, batch_size)):
+        binding = binding_versions_for_tenants(
+            document=version.document,
+            tenant_ids=[tenant.pk for tenant in batch],
+            before=version.effective_on,
+        )
+        for tenant in batch:
+            yield tenant, binding[tenant.pk]
 
 
 def notices_post_due(*, today: date) -> dict[str, int]:

@@ -374,7 +374,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
             ),
             batch_size=NOTIFY_BATCH_SIZE,
         ).tenants
-    projection_restore(locked, note=gettext("改定が撤回されたため取り下げ"))
+    projection_restore(locked, note=gettext("改定が撤回されたため取り下げ"), cause="withdrawn")
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.WITHDRAW,
