@@ -1,4 +1,4 @@
-"""`make backup`: pg_dump (custom format) + a JSON manifest into var/backups/.
+"""`make backup`: pg_dump (custom format) + a JSON manifest into backups/ under TERMS_VAR_DIR.
 
     python scripts/backup.py [--output-dir DIR]
     python scripts/backup.py --record-pgbackrest [--stanza NAME] [--info FILE|-]
@@ -26,7 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=ROOT / "var" / "backups")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="where the dump and manifest go (default: backups/ under TERMS_VAR_DIR, var/)",
+    )
     parser.add_argument(
         "--record-pgbackrest",
         action="store_true",
@@ -71,8 +76,12 @@ def main() -> int:
         print(f"recorded pgBackRest backup {detail['label']} ({detail['type']}) of {stopped}")
         return 0
 
+    from django.conf import settings  # noqa: PLC0415
+
+    # Under TERMS_VAR_DIR, not the checkout: a deployed checkout is read-only for the service.
+    output_dir = args.output_dir or Path(settings.VAR_DIR) / "backups"
     try:
-        dump, manifest = backup(args.output_dir)
+        dump, manifest = backup(output_dir)
     except BackupError as exc:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 2

@@ -79,15 +79,37 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
+def placeholder_password(url: str) -> bool:
+    """True when the URL's password is a placeholder from .env.example or the docs."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        password = urlsplit(url).password or ""
+    except ValueError:
+        return False
+    return password.lower() in PLACEHOLDER_SECRETS or "change-me" in password.lower()
+
+
 def refusals(
     *,
     secret_key: str,
     email_backend: str,
     webhook_allow_hosts: Iterable[str],
     require_second_publisher: bool,
+    urls: dict[str, str] | None = None,
 ) -> list[Refusal]:
     """Everything in these production settings that is only fit for a developer's machine."""
     found: list[Refusal] = []
+    for setting, url in (urls or {}).items():
+        if url and placeholder_password(url):
+            found.append(
+                Refusal(
+                    setting,
+                    "carries a placeholder password from .env.example or the docs",
+                    "set the real password of that server (and change it there first)",
+                    "secret",
+                )
+            )
     why = weak_secret(secret_key)
     if why:
         found.append(

@@ -134,6 +134,7 @@ DATABASE_STATEMENT_TIMEOUT_MS = {
     "worker": env.int("DATABASE_WORKER_STATEMENT_TIMEOUT_MS", default=300_000),
     "beat": env.int("DATABASE_WORKER_STATEMENT_TIMEOUT_MS", default=300_000),
 }.get(TERMS_PROCESS_KIND, env.int("DATABASE_COMMAND_STATEMENT_TIMEOUT_MS", default=0))
+DATABASE_TCP_USER_TIMEOUT_MS = env.int("DATABASE_TCP_USER_TIMEOUT_MS", default=10_000)
 DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int(
     "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000
 )
@@ -149,6 +150,15 @@ def _postgres_timeouts(options: dict[str, object]) -> dict[str, object]:
     """
     options = dict(options)
     options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    # Client-side: a server or network that stops acknowledging (a partition, a dead host)
+    # breaks an open connection after this long instead of the kernel's ~15 minutes. A server
+    # that acknowledges but never answers is bounded only by gunicorn's worker timeout.
+    if DATABASE_TCP_USER_TIMEOUT_MS:
+        options.setdefault("tcp_user_timeout", DATABASE_TCP_USER_TIMEOUT_MS)
+        options.setdefault("keepalives", 1)
+        options.setdefault("keepalives_idle", 10)
+        options.setdefault("keepalives_interval", 5)
+        options.setdefault("keepalives_count", 3)
     if DATABASE_POOLER:
         return options
     server = [
@@ -491,6 +501,10 @@ TERMS_RETENTION_JOB_RUNS_DAYS = env.int("TERMS_RETENTION_JOB_RUNS_DAYS", default
 TERMS_RETENTION_DELIVERY_ATTEMPTS_DAYS = env.int(
     "TERMS_RETENTION_DELIVERY_ATTEMPTS_DAYS", default=180
 )
+for _name in ("TERMS_RETENTION_JOB_RUNS_DAYS", "TERMS_RETENTION_DELIVERY_ATTEMPTS_DAYS"):
+    # 0 or less would delete every job run or attempt at the next hourly run.
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1 (days)")
 TERMS_HOUSEKEEPING_BATCH_SIZE = env.int("TERMS_HOUSEKEEPING_BATCH_SIZE", default=1000)
 # Webhooks (docs/security.md): one deadline for a whole delivery (connect, TLS, send, answer),
 # how many endpoints are posted to at once, and - in debug only - host names that may resolve
@@ -557,6 +571,10 @@ if not DEBUG:
                 email_backend=EMAIL_CONFIG["EMAIL_BACKEND"],
                 webhook_allow_hosts=env.list("TERMS_WEBHOOK_ALLOW_HOSTS", default=[]),
                 require_second_publisher=TERMS_REQUIRE_SECOND_PUBLISHER,
+                urls={
+                    name: env.str(name, default="")
+                    for name in ("DATABASE_URL", "EMAIL_URL", "REDIS_URL", "CELERY_BROKER_URL")
+                },
             ),
             TERMS_ALLOW_NONPRODUCTION,
         ),

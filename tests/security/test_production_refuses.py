@@ -102,6 +102,33 @@ def test_every_secret_in_env_example_is_refused() -> None:
     assert production.weak_secret(line.split("=", 1)[1]) is not None
 
 
+def test_every_url_password_in_env_example_is_refused() -> None:
+    """A copied .env.example must not start with the example's database or mail password."""
+    text = (REPO / ".env.example").read_text()
+    env = {
+        name: line.split("=", 1)[1]
+        for line in text.splitlines()
+        for name in ("DATABASE_URL", "EMAIL_URL")
+        if line.startswith(f"{name}=")
+    }
+    assert set(env) == {"DATABASE_URL", "EMAIL_URL"}
+    found = production.refusals(
+        secret_key=secrets.token_urlsafe(50),
+        email_backend="django.core.mail.backends.smtp.EmailBackend",
+        webhook_allow_hosts=[],
+        require_second_publisher=True,
+        urls=env,
+    )
+    assert {r.setting for r in found} == {"DATABASE_URL", "EMAIL_URL"}
+    assert all("change-me" not in r.message() for r in found)  # the value is never printed
+
+
+def test_a_placeholder_mail_password_stops_the_start() -> None:
+    result = start(EMAIL_URL="smtp+tls://terms:change-me@mail.example.com:587")
+    assert result.returncode != 0
+    assert "EMAIL_URL: carries a placeholder password" in result.stderr
+
+
 def test_webhook_allow_hosts_outside_debug_is_refused_not_ignored() -> None:
     result = start(TERMS_WEBHOOK_ALLOW_HOSTS="127.0.0.1")
     assert result.returncode != 0
