@@ -48,7 +48,9 @@ def _contract_options_changed(sender: Any, instance: Any, action: str, **kwargs:
 def connect() -> None:
     for model in (Contract, TerminationCase, ConsentState):
         post_save.connect(_tenant_row_changed, sender=model, dispatch_uid=f"gen-{model.__name__}")
-        post_delete.connect(_tenant_row_changed, sender=model, dispatch_uid=f"gen-d-{model.__name__}")
+        post_delete.connect(
+            _tenant_row_changed, sender=model, dispatch_uid=f"gen-d-{model.__name__}"
+        )
     for model in (Product, Option, TermsDocument, TermsVersion):
         post_save.connect(_terms_changed, sender=model, dispatch_uid=f"gen-{model.__name__}")
         post_delete.connect(_terms_changed, sender=model, dispatch_uid=f"gen-d-{model.__name__}")

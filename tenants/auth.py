@@ -10,8 +10,8 @@ ones: the caller answers 401 without saying why.
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from django.core.cache import cache

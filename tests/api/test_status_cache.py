@@ -12,7 +12,6 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agreements.enums import VersionStatus
 from agreements.models import ProductKey, TermsVersion
 from agreements.services.contracts import contract_end
 from agreements.services.product_keys import product_key_revoke

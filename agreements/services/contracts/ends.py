@@ -97,9 +97,7 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
         [e.contract for e in ends], ["status", "ended_on", "end_reason", "updated_at"]
     )
     # Set-based, so no signal: the cached status checks of these tenants (core/generations.py).
-    generations.bump_on_commit(
-        *(generations.tenant_generation(e.contract.tenant_id) for e in ends)
-    )
+    generations.bump_on_commit(*(generations.tenant_generation(e.contract.tenant_id) for e in ends))
     ContractPeriod.objects.filter(contract_id__in=ids, status=PeriodStatus.OPEN).update(
         status=PeriodStatus.CLOSED, updated_at=now
     )
