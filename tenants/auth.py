@@ -10,12 +10,14 @@ ones: the caller answers 401 without saying why.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from django.core.cache import cache
 from django.db.models import Model, Q, QuerySet
 
-from core import clock
+from core import clock, generations
 from tenants.keys import PARTNER_KEY_TAG, hash_key, prefix_of
 from tenants.models import PartnerAPIKey
 
@@ -71,10 +73,53 @@ def key_touch(key: Model) -> bool:
     return bool(updated)
 
 
-def partner_key_authenticate(raw: str | None) -> PartnerAPIKey | None:
-    """The active partner key for the `Authorization: Api-Key <raw>` value, or None (→ 401)."""
+def key_authenticate_cached(
+    kind: str, raw: str | None, load: Callable[[], KeyModel | None]
+) -> KeyModel | None:
+    """`load()` (the key row, or None → 401), cached per key hash under the keys' generation.
+
+    Every change to a key or a partner bumps that generation after commit (revocation, scopes,
+    a partner deactivated: tenants.signals, the revoke services), so a revoked key is refused
+    from the next request on. Only accepted keys are cached (unknown ones would let anyone fill
+    the cache); while the shared cache cannot be trusted, every request reads the database.
+    """
+    if not raw or len(raw) > MAX_KEY_LENGTH:
+        return None
+    found = generations.shared_get_many([generations.KEYS])
+    if found is None:
+        key = load()
+        if key is not None:
+            key_touch(key)
+        return key
+    entry = generations.cache_key(f"api-key:{kind}:{hash_key(raw)}", [generations.KEYS], found)
+    cached = generations.shared_get_many([entry])
+    key = cached.get(entry) if cached else None
+    if key is None:
+        key = load()
+        if key is None:
+            return None
+        key_touch(key)
+        generations.shared_set(entry, key)
+        return key
+    last = key.last_used_at  # type: ignore[attr-defined]
+    # The cached copy's last_used_at is as old as the copy: one request per resolution (the
+    # one that wins the marker) writes the stamp, the conditional UPDATE decides.
+    if (last is None or last <= clock.now() - LAST_USED_RESOLUTION) and cache.add(
+        f"api-key-touched:{kind}:{key.pk}",  # type: ignore[attr-defined]
+        1,
+        int(LAST_USED_RESOLUTION.total_seconds()),
+    ):
+        key_touch(key)
+    return key
+
+
+def _partner_key_load(raw: str | None) -> PartnerAPIKey | None:
     key = key_lookup(PartnerAPIKey.objects.select_related("partner"), tag=PARTNER_KEY_TAG, raw=raw)
     if key is None or not key.partner.is_active:
         return None
-    key_touch(key)
     return key
+
+
+def partner_key_authenticate(raw: str | None) -> PartnerAPIKey | None:
+    """The active partner key for the `Authorization: Api-Key <raw>` value, or None (→ 401)."""
+    return key_authenticate_cached("partner", raw, lambda: _partner_key_load(raw))

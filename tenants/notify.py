@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
-from core import clock
+from core import clock, generations
 from core.enums import OutboxChannel
 from core.models import Event, Outbox
 from core.outbox import delivery_ring_on_commit
@@ -199,6 +199,42 @@ def _address_row(note: AddressNote) -> Outbox:
     )
 
 
+def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
+    """The partners' active endpoints, from the cache under each partner's generation (any
+    endpoint saved or deleted bumps it: tenants.signals), else one query for the misses."""
+    names = {pid: generations.partner_generation(pid) for pid in partner_ids}
+    found = generations.shared_get_many(names.values())
+    keys = (
+        {pid: generations.cache_key(f"webhooks:{pid}", [names[pid]], found) for pid in names}
+        if found is not None
+        else {}
+    )
+    cached = generations.shared_get_many(keys.values()) if keys else None
+    result: dict[int, list[WebhookEndpoint]] = {}
+    missing = set(partner_ids)
+    if cached:
+        for pid, key in keys.items():
+            if isinstance(cached.get(key), list):
+                result[pid] = cached[key]
+                missing.discard(pid)
+    if missing:
+        loaded: dict[int, list[WebhookEndpoint]] = {pid: [] for pid in missing}
+        # Only what an outbox row takes: secrets stay in the database, out of the cache.
+        for pk, partner_id, url, kinds in (
+            WebhookEndpoint.objects.filter(partner_id__in=missing, is_active=True)
+            .order_by("pk")
+            .values_list("pk", "partner_id", "url", "event_kinds")
+        ):
+            loaded[partner_id].append(
+                WebhookEndpoint(pk=pk, partner_id=partner_id, url=url, event_kinds=kinds)
+            )
+        for pid, listed in loaded.items():
+            if pid in keys:
+                generations.shared_set(keys[pid], listed)
+        result.update(loaded)
+    return result
+
+
 def _rows(
     entries: Sequence[tuple[str, Tenant, str, dict[str, Any], Any]],
     *,
@@ -246,10 +282,7 @@ def _rows(
     endpoints: dict[int, list[WebhookEndpoint]] = defaultdict(list)
     partner_ids = {t.partner_id for _k, t, *_rest in entries if t.partner_id is not None}
     if webhook and partner_ids:
-        for endpoint in WebhookEndpoint.objects.filter(
-            partner_id__in=partner_ids, is_active=True
-        ).order_by("pk"):
-            endpoints[endpoint.partner_id].append(endpoint)
+        endpoints.update(_active_endpoints(partner_ids))
     rows: list[tuple[int, Outbox]] = []
     for index, ((kind, tenant, key, _payload, _subject), body, event) in enumerate(
         zip(entries, bodies, events, strict=True)

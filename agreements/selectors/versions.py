@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from agreements.enums import VersionStatus
 from agreements.models import Product, TermsDocument, TermsVersion
 from agreements.selectors.consents import bound_tenants_q
-from core import clock
+from core import clock, generations
 from core.errors import NotFound
 from tenants.models import Tenant
 from tenants.scope import Scope
@@ -93,6 +93,24 @@ def version_get(*, scope: Scope, pk: int) -> TermsVersion:
         return qs.get(pk=pk)
     except TermsVersion.DoesNotExist:
         raise NotFound(gettext("規約の版が見つかりません。")) from None
+
+
+def version_get_cached(*, scope: Scope, pk: int) -> TermsVersion:
+    """version_get for partners and products, from the cache under the terms' generation
+    (every version, document or product saved, posted, taking effect, lapsing or withdrawn
+    bumps it: agreements.signals, the version services); staff read the database."""
+    if scope.is_privileged:
+        return version_get(scope=scope, pk=pk)
+    found = generations.shared_get_many([generations.TERMS])
+    if found is None:
+        return version_get(scope=scope, pk=pk)
+    key = generations.cache_key(f"version:{pk}", [generations.TERMS], found)
+    cached = generations.shared_get_many([key])
+    if cached and isinstance(cached.get(key), TermsVersion):
+        return cached[key]
+    version = version_get(scope=scope, pk=pk)
+    generations.shared_set(key, version)
+    return version
 
 
 def notice_list_public() -> QuerySet[TermsVersion]:

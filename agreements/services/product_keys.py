@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ProductKeyScope
 from agreements.models import Product, ProductKey
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
-from tenants.auth import key_lookup, key_touch
+from tenants.auth import key_authenticate_cached, key_lookup
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.scope import Scope
 
@@ -94,6 +94,8 @@ def product_key_revoke(*, scope: Scope, key: ProductKey) -> ProductKey:
     """Revoke a product key (staff only); revoking a revoked key changes nothing."""
     _require_staff(scope)
     now = clock.now()
+    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
+    generations.bump_on_commit(generations.KEYS)
     changed = ProductKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=now, updated_at=now
     )
@@ -113,11 +115,13 @@ def product_key_revoke(*, scope: Scope, key: ProductKey) -> ProductKey:
 def product_key_authenticate(raw: str | None) -> ProductKey | None:
     """The active product key for a presented key, or None (→ 401). Touches last_used_at at
     most once a minute. Build the caller's scope with product_key_scope(key)."""
-    key = key_lookup(ProductKey.objects.select_related("product"), tag=PRODUCT_KEY_TAG, raw=raw)
-    if key is None:
-        return None
-    key_touch(key)
-    return key
+    return key_authenticate_cached(
+        "product",
+        raw,
+        lambda: key_lookup(
+            ProductKey.objects.select_related("product"), tag=PRODUCT_KEY_TAG, raw=raw
+        ),
+    )
 
 
 def product_key_scope(key: ProductKey) -> Scope:

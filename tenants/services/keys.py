@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction
 from core.errors import Conflict
 from tenants import selectors
@@ -77,6 +77,8 @@ def partner_key_revoke(*, scope: Scope, key: PartnerAPIKey) -> PartnerAPIKey:
     """Revoke a partner key (staff only); revoking a revoked key changes nothing."""
     require_staff(scope)
     now = clock.now()
+    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
+    generations.bump_on_commit(generations.KEYS)
     # Conditional UPDATE: the first revocation wins and is the one audited.
     changed = PartnerAPIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=now, updated_at=now

@@ -121,8 +121,12 @@ class ApiView(APIView):
     product_scope: str | None = None
     staff_action: Action | None = None
     tags: tuple[str, ...] = ()
+    # True for an operation that writes in one transaction of its own and stores its
+    # Idempotency-Key record inside it through `idempotency_keep` (web/api/idempotency.py).
+    idempotent_in_transaction = False
 
     _claim: idempotency.Claim | None = None
+    _pending: idempotency.Pending | None = None
 
     @property
     def scope(self) -> Scope:
@@ -132,15 +136,33 @@ class ApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "POST":
-            self._claim = idempotency.claim(request, self.scope)
+            if self.idempotent_in_transaction:
+                self._pending = idempotency.pending(request, self.scope)
+            else:
+                self._claim = idempotency.claim(request, self.scope)
+
+    def idempotency_keep(self, response: Response) -> Response:
+        """Render `response` now and record it for the request's key in the caller's open
+        transaction; raises idempotency.KeyTaken (roll back) when a live record holds the key."""
+        if self._pending is not None:
+            response.accepted_renderer = self.request.accepted_renderer
+            response.accepted_media_type = self.request.accepted_media_type
+            response.renderer_context = self.get_renderer_context()
+            idempotency.keep(self._pending, response)
+            self._pending = None
+        return response
 
     def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, idempotency.Replay):
             self._claim = None
             return exc.response  # the stored response, replayed as it was sent
+        if isinstance(exc, idempotency.KeyTaken) and self._pending is not None:
+            pend, self._pending = self._pending, None
+            return idempotency.resolve(pend)  # the transaction has rolled back
         try:
             return super().handle_exception(exc)
         except BaseException:
+            self._pending = None  # a server error: nothing recorded, a retry runs again
             if self._claim is not None:
                 idempotency.release(self._claim)
                 self._claim = None
@@ -151,6 +173,15 @@ class ApiView(APIView):
         if self._claim is not None:
             idempotency.store(self._claim, response)
             self._claim = None
+        if self._pending is not None:
+            # Not recorded inside the operation (a refusal, its transaction rolled back):
+            # record it now, or answer as the record already there says.
+            pend, self._pending = self._pending, None
+            if response.status_code < 500:
+                try:
+                    idempotency.keep(pend, response)
+                except idempotency.KeyTaken:
+                    return idempotency.resolve(pend)
         return response
 
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:

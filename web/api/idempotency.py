@@ -10,6 +10,12 @@ TERMS_IDEMPOTENCY_TTL_HOURS (24 h):
 - a repeat while the first is still running: 409 `idempotency_in_flight` (retry later).
 Server errors (5xx, uncaught exceptions) release the claim, so a retry runs again; every
 other outcome, refusals included, is stored — retrying a refused request does not change it.
+
+Operations that write in one transaction of their own (the consent answer, the hot path:
+`ApiView.idempotent_in_transaction`) skip the claim: the record is written once, with the final
+response, inside that transaction (`keep`), so the answer and its record commit together or not
+at all. A repeat waits on the first's locks, finds the record at the end and is rolled back:
+it replays the stored response (or 422 for another body) instead of a 409.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -31,6 +37,7 @@ from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
 from tenants.scope import Scope
 from web.api.auth import caller_ident
+from web.api.problems import problem_json
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -172,3 +179,108 @@ def store(claimed: Claim, response: HttpResponse) -> None:
         response_headers=headers,
         expires_at=clock.now() + _ttl(),
     )
+
+
+# --- The record inside the operation's own transaction -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A key to record with the final response (no claim was written)."""
+
+    owner: str
+    key: str
+    method: str
+    path: str
+    body_hash: str
+
+
+class KeyTaken(Exception):
+    """A live record holds the key: the operation's transaction must roll back, then
+    `resolve` answers (replay, 422 or 409)."""
+
+
+def pending(request: Request, scope: Scope) -> Pending | None:
+    """The request's key checked and hashed, no SQL; None without a key or a credential."""
+    key = request.META.get(_META_KEY)
+    if key is None:
+        return None
+    if not _KEY_RE.match(key):
+        raise exceptions.ValidationError(
+            {HEADER: [_("1〜255文字の表示可能なASCII文字で指定してください。")]}
+        )
+    owner = caller_ident(scope)
+    if owner is None:
+        return None
+    return Pending(
+        owner=owner,
+        key=key,
+        method=request.method or "",
+        path=request.path[:500],
+        body_hash=_body_hash(request),
+    )
+
+
+_KEEP_SQL = """
+INSERT INTO core_idempotencyrecord AS r
+       (created_at, updated_at, owner, key, method, path, body_hash, status, response_code,
+        response_body, response_headers, expires_at)
+VALUES (%(now)s, %(now)s, %(owner)s, %(key)s, %(method)s, %(path)s, %(body_hash)s, %(done)s,
+        %(code)s, %(body)s, %(headers)s, %(expires)s)
+ON CONFLICT (owner, key) DO UPDATE
+   SET created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+       method = EXCLUDED.method, path = EXCLUDED.path, body_hash = EXCLUDED.body_hash,
+       status = EXCLUDED.status, response_code = EXCLUDED.response_code,
+       response_body = EXCLUDED.response_body, response_headers = EXCLUDED.response_headers,
+       expires_at = EXCLUDED.expires_at
+ WHERE r.expires_at <= %(now)s
+RETURNING id
+"""
+
+
+def keep(pend: Pending, response: HttpResponse) -> None:
+    """Record `response` for the key in one statement, in the caller's transaction if any.
+
+    An expired record of the key is replaced in the same statement; a live one (a repeat, or a
+    concurrent request that committed first: the insert waits for it) raises KeyTaken.
+    """
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    headers = {"Content-Type": response.get("Content-Type", "application/json")}
+    for name in _KEPT_HEADERS:
+        if response.has_header(name):
+            headers[name] = response[name]
+    now = clock.now()
+    field = IdempotencyRecord._meta.get_field("response_headers")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _KEEP_SQL,
+            {
+                "now": now,
+                "owner": pend.owner,
+                "key": pend.key,
+                "method": pend.method,
+                "path": pend.path,
+                "body_hash": pend.body_hash,
+                "done": IdempotencyStatus.DONE.value,
+                "code": response.status_code,
+                "body": bytes(response.content),
+                "headers": field.get_db_prep_value(headers, connection),
+                "expires": now + _ttl(),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise KeyTaken()
+
+
+def resolve(pend: Pending) -> HttpResponse:
+    """After KeyTaken and the rollback: the stored response replayed, or the refusal."""
+    existing = IdempotencyRecord.objects.filter(owner=pend.owner, key=pend.key).first()
+    if existing is not None and existing.body_hash != pend.body_hash:
+        error: exceptions.APIException = IdempotencyKeyReused()
+    elif existing is None or existing.status == IdempotencyStatus.IN_FLIGHT:
+        error = IdempotencyInFlight()  # released or still running meanwhile: retry
+    else:
+        return _replay(existing)
+    return problem_json(error.status_code, str(error.default_code), str(error.default_detail))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, router
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import ConsentStatus, DocumentKind, ProductKeyScope
-from agreements.models import ProductKey
+from agreements.models import ProductKey, TermsDocument
 from agreements.selectors import consents as consent_selectors
 from agreements.selectors.consents import (
     FLAG_CASE_CONFIRMED,
@@ -17,8 +19,10 @@ from agreements.selectors.consents import (
     FLAG_REJECTED,
     StatusCheck,
 )
+from core import generations
 from core.replica import read_replica_first
 from tenants import selectors as tenant_selectors
+from tenants.models import Tenant
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
 from web.api.problems import errors
@@ -106,7 +110,8 @@ class TenantStatusApi(ApiView):
     @extend_schema(
         operation_id="status_retrieve",
         summary="May this tenant keep using the product?",
-        description="One indexed lookup: whether the tenant is allowed, which versions bind "
+        description="Cached until anything it is read from changes; otherwise two indexed "
+        "lookups: whether the tenant is allowed, which versions bind "
         "it and flags. Per document, `version` is the version in force and `binding_version` "
         "the one that binds this tenant: the previous version while the tenant has not "
         "accepted a revision put to explicit consent (R4). `allowed` is false without an active contract, or while an explicit "
@@ -127,11 +132,28 @@ class TenantStatusApi(ApiView):
         else:
             raise field_error("product", _("製品コードを指定してください。"))
 
-        def read() -> StatusCheck:
-            tenant = tenant_selectors.tenant_get(scope=scope, pk=tenant_id)
+        def read_once() -> StatusCheck:
+            read_from[0] = router.db_for_read(TermsDocument)
+            if scope.is_product:
+                # A product reaches a tenant through its contracts for the product, which the
+                # check reads anyway (none: 404), so no lookup of the tenant row first.
+                tenant = Tenant(pk=tenant_id)
+            else:
+                tenant = tenant_selectors.tenant_get(scope=scope, pk=tenant_id)
             return consent_selectors.tenant_is_allowed(scope=scope, tenant=tenant, product=product)
 
-        check = read_replica_first(read, trust=trusted_from_replica)
+        def read() -> tuple[StatusCheck, float]:
+            check = read_replica_first(read_once, trust=trusted_from_replica)
+            # An answer from the replica is cached no longer than the replica may lag: it may
+            # predate the change that bumped the generation it is cached under.
+            if read_from[0] == DEFAULT_DB_ALIAS:
+                return check, generations.SHORT_SECONDS
+            return check, min(generations.SHORT_SECONDS, settings.TERMS_REPLICA_MAX_LAG_SECONDS)
+
+        read_from = [DEFAULT_DB_ALIAS]
+        check = consent_selectors.status_check_cached(
+            scope=scope, tenant_id=tenant_id, product=product, read=read
+        )
         return Response(StatusCheckOutput(check).data)
 
 

@@ -24,6 +24,7 @@ from agreements.selectors.consents.status_check import (
     FLAG_REJECTED,
     BindingVersion,
     StatusCheck,
+    status_check_cached,
     tenant_is_allowed,
 )
 from agreements.selectors.consents.statuses import (
@@ -55,6 +56,7 @@ __all__ = [
     "latest_posted",
     "ledger_for_tenant",
     "project_status",
+    "status_check_cached",
     "tenant_in_scope",
     "tenant_is_allowed",
 ]

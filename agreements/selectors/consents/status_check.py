@@ -3,6 +3,7 @@ truth table; R4, R6)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from agreements.enums import (
 from agreements.models import Contract, Product, TermsDocument
 from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
-from core import clock
+from core import clock, generations
 from core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -67,6 +68,42 @@ class StatusCheck:
     versions: tuple[BindingVersion, ...]
     flags: tuple[str, ...]
     case_end_date: date | None  # a confirmed rejection case ends the contract on this date
+
+
+def status_check_cached(
+    *,
+    scope: Scope,
+    tenant_id: int,
+    product: Product,
+    read: Callable[[], tuple[StatusCheck, float]],
+) -> StatusCheck:
+    """A product's status check, cached per tenant × product × business day under the tenant's
+    generation and the terms' generation (core/generations.py).
+
+    Everything the answer is read from bumps one of them after commit: the tenant's answers,
+    contracts and their options, rejection cases and projection rows, the tenant itself (its
+    generation), and products, documents, versions (posted, taking effect, lapsing, withdrawn,
+    their gating policy) and set-based projection writes (the terms' generation). The business
+    day is in the key because the answer also moves with the date (a grace period running out,
+    a contract's end). `read()` returns the answer and how long it may be cached (0: not at
+    all). Staff checks are not cached. Refusals (404) are not cached: they raise.
+    """
+    if not scope.is_product:
+        return read()[0]
+    names = [generations.tenant_generation(tenant_id), generations.TERMS]
+    found = generations.shared_get_many(names)
+    if found is None:
+        return read()[0]
+    key = generations.cache_key(
+        f"status:{product.pk}:{tenant_id}:{clock.today().isoformat()}", names, found
+    )
+    cached = generations.shared_get_many([key])
+    if cached and isinstance(cached.get(key), StatusCheck):
+        return cached[key]
+    check, seconds = read()
+    if seconds > 0:
+        generations.shared_set(key, check, seconds)
+    return check
 
 
 def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:

@@ -3,7 +3,8 @@ per answer under the tenant's head lock, with the projection and the R6 cases in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +34,7 @@ from agreements.services.consents.cases import case_close, cases_open
 from agreements.services.consents.citing import cited_body_hash
 from agreements.services.consents.payloads import answer_payload
 from agreements.services.consents.projection import state_write
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
@@ -79,6 +80,34 @@ def _check_answerable(version: TermsVersion) -> None:
             code="version_not_answerable",
             version_id=version.pk,
         )
+    newer = _newer_cached(version)
+    if newer is not None or version.status == VersionStatus.SUPERSEDED:
+        raise Conflict(
+            _("より新しい版が掲示されています。新しい版に回答してください。"),
+            code="version_not_latest",
+            version_id=version.pk,
+            latest_version_id=newer,
+        )
+
+
+def _newer_cached(version: TermsVersion) -> int | None:
+    """_newer, from the cache under the terms' generation (core/generations.py)."""
+    found = generations.shared_get_many([generations.TERMS])
+    if found is None:
+        return _newer(version)
+    key = generations.cache_key(
+        f"version-newer:{version.pk}:{version.status}", [generations.TERMS], found
+    )
+    cached = generations.shared_get_many([key])
+    if cached and key in cached:
+        return cast("int | None", cached[key])
+    newer = _newer(version)
+    generations.shared_set(key, newer)
+    return newer
+
+
+def _newer(version: TermsVersion) -> int | None:
+    """The posted version an answer to `version` should go to instead, if any."""
     newer = None
     if version.status == VersionStatus.SUPERSEDED:
         newer = (
@@ -101,13 +130,7 @@ def _check_answerable(version: TermsVersion) -> None:
             .values_list("pk", flat=True)
             .first()
         )
-    if newer is not None or version.status == VersionStatus.SUPERSEDED:
-        raise Conflict(
-            _("より新しい版が掲示されています。新しい版に回答してください。"),
-            code="version_not_latest",
-            version_id=version.pk,
-            latest_version_id=newer,
-        )
+    return newer
 
 
 @transaction.atomic
@@ -118,6 +141,7 @@ def consent_answer(
     version: TermsVersion,
     answer: str,
     evidence: EvidenceInput | None = None,
+    within: Callable[[ConsentRecord, bool], None] | None = None,
 ) -> tuple[ConsentRecord, bool]:
     """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
 
@@ -125,6 +149,9 @@ def consent_answer(
     False. A rejection opens an R6 case per bound active contract where the product's
     rulebook has R6; switching to accept drops the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
     deemed mode: the remedy is ending the contract, R13), NotFound, PermissionDenied, Conflict.
+
+    `within(record, created)` runs inside the answer's transaction, last: what it writes
+    commits or rolls back with the answer (the API's Idempotency-Key record).
     """
     _check_caller(scope, tenant)
     try:
@@ -172,8 +199,12 @@ def consent_answer(
     )
     if new_status is None:
         if state is not None and state.version_id == version.pk and state.record_id is not None:
-            return ConsentRecord.objects.get(pk=state.record_id), False
-        return last_record(tenant_id=tenant.pk, version_id=version.pk), False
+            existing = ConsentRecord.objects.get(pk=state.record_id)
+        else:
+            existing = last_record(tenant_id=tenant.pk, version_id=version.pk)
+        if within is not None:
+            within(existing, False)
+        return existing, False
 
     contracts = list(bound_contracts(document=version.document, on_date=None).filter(tenant=tenant))
     if not contracts:
@@ -240,6 +271,8 @@ def consent_answer(
         )
     # Cached consent lookups (the portal's gate) must see this answer whatever its channel.
     transaction.on_commit(lambda: generation_bump(tenant.pk))
+    if within is not None:
+        within(record, True)
     return record, True
 
 

@@ -15,7 +15,7 @@ from agreements.models import ConsentRecord, ConsentState, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.statuses import latest_posted
 from agreements.services.consents.citing import effective_mode, latest_posted_id
-from core import clock
+from core import clock, generations
 from tenants.models import Tenant
 
 BATCH_SIZE = 500
@@ -50,6 +50,8 @@ def state_write(
 
 def states_upsert(states: list[ConsentState]) -> None:
     """Insert projection rows or move existing ones (one per tenant × document), one statement."""
+    # Set-based, so no signal: every cached status check is read again (core/generations.py).
+    generations.bump_on_commit(generations.TERMS)
     ConsentState.objects.bulk_create(
         states,
         update_conflicts=True,
@@ -80,6 +82,7 @@ def consent_states_open(*, version: TermsVersion) -> int:
         .exclude(consent_states__document=document)
         .values_list("pk", flat=True)
     )
+    generations.bump_on_commit(generations.TERMS)  # set-based, no signal
     ConsentState.objects.bulk_create(
         [
             ConsentState(

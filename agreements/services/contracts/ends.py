@@ -44,7 +44,7 @@ from agreements.services.contracts.common import (
     _require_not_before_start,
     _require_notice,
 )
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.errors import PermissionDenied, ValidationFailed
 from tenants.notify import Note, StaffNote, notify
@@ -96,6 +96,8 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
     Contract.objects.bulk_update(
         [e.contract for e in ends], ["status", "ended_on", "end_reason", "updated_at"]
     )
+    # Set-based, so no signal: the cached status checks of these tenants (core/generations.py).
+    generations.bump_on_commit(*(generations.tenant_generation(e.contract.tenant_id) for e in ends))
     ContractPeriod.objects.filter(contract_id__in=ids, status=PeriodStatus.OPEN).update(
         status=PeriodStatus.CLOSED, updated_at=now
     )

@@ -20,7 +20,7 @@ from agreements.services.versions.common import (
     projection_restore,
     version_payload,
 )
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.services import audit_add, event_add
 from tenants.notify import Note, StaffNote, notify
@@ -55,6 +55,8 @@ def version_apply_effective(*, version_id: int, today: date) -> str | None:
         return None
     assert version.effective_on is not None  # noqa: S101 -- scheduled versions are dated
     now = clock.now()
+    # Taking effect or lapsing changes every bound tenant's status check.
+    generations.bump_on_commit(generations.TERMS)
     posted_on = clock.business_date(version.posted_at) if version.posted_at else None
     if version.legal_basis and rules.revision_lapses(
         legal_basis=version.legal_basis,

@@ -16,7 +16,7 @@ from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.services.consents.payloads import binding_facts
 from agreements.services.consents.projection import consent_states_open
 from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
-from core import clock
+from core import clock, generations
 from core.enums import EventKind
 from tenants.models import Tenant
 from tenants.notify import Note, notify
@@ -35,6 +35,7 @@ def notice_post(*, version: TermsVersion) -> bool:
     ).update(posted_at=now, updated_at=now)
     if updated != 1:
         return False
+    generations.bump_on_commit(generations.TERMS)  # a posted version: a pending one to report
     posted = TermsVersion.objects.select_related("document", "document__product").get(pk=version.pk)
     payload = version_payload(posted)
     key = f"version:{posted.pk}:posted"

@@ -36,7 +36,7 @@ from agreements.services.versions.common import (
     projection_restore,
     version_payload,
 )
-from core import clock
+from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.services import audit_add, event_add
@@ -347,6 +347,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
             code="already_effective",
         )
     now = clock.now()
+    generations.bump_on_commit(generations.TERMS)  # no longer pending for anyone
     updated = TermsVersion.objects.filter(pk=locked.pk, status=VersionStatus.SCHEDULED).update(
         status=VersionStatus.WITHDRAWN,
         withdrawn_at=now,
