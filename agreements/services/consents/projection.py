@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from agreements.enums import Answer, ConsentMode, ConsentStatus, VersionStatus
@@ -56,6 +56,38 @@ def states_upsert(states: list[ConsentState]) -> None:
         unique_fields=["tenant", "document"],
         update_fields=["version", "status", "record", "updated_at"],
     )
+
+
+def states_upsert_following(states: list[ConsentState], *, version_id: int) -> None:
+    """states_upsert for rows that follow `version_id`: a row that a newer version's notice
+    moved on meanwhile (R7) is left as it is. One INSERT ... ON CONFLICT DO UPDATE ... WHERE
+    (PostgreSQL and SQLite alike); the conflicting row is locked and re-read before the WHERE
+    is applied, so a posting that commits first always wins."""
+    if not states:
+        return
+    table = connection.ops.quote_name(ConsentState._meta.db_table)
+    now = clock.now()
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(states))
+    params: list[object] = []
+    for state in states:
+        params += [
+            state.tenant_id,
+            state.document_id,
+            state.version_id,
+            str(state.status),
+            state.record_id,
+            now,
+        ]
+    params.append(version_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS s (tenant_id, document_id, version_id, status, record_id, "  # noqa: S608 -- placeholders only
+            f"updated_at) VALUES {values} ON CONFLICT (tenant_id, document_id) DO UPDATE SET "
+            "version_id = EXCLUDED.version_id, status = EXCLUDED.status, "
+            "record_id = EXCLUDED.record_id, updated_at = EXCLUDED.updated_at "
+            "WHERE s.version_id = %s",
+            params,
+        )
 
 
 @transaction.atomic
