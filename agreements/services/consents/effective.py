@@ -24,7 +24,7 @@ from tenants.models import Tenant
 
 
 def consents_apply_effective(
-    *, version: TermsVersion, today: date, batch_size: int = BATCH_SIZE
+    *, version: TermsVersion, today: date, batch_size: int | None = None
 ) -> dict[str, int]:
     """At the effective date: R3 `deemed` rows (deemed mode) or R4 `outstanding` (explicit).
 
@@ -43,6 +43,7 @@ def consents_apply_effective(
     its locks, so a second run writes nothing.
     """
     counts = {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
+    batch_size = batch_size or BATCH_SIZE
     if version.effective_on is None or today < version.effective_on:
         return counts
     if version.status not in (VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE):
