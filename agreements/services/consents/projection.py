@@ -42,6 +42,7 @@ def state_write(
             version=version,
             status=status,
             record=record,
+            bound=True,  # an answer needs a contract the document binds (consent_answer)
         )
     state.version, state.status, state.record = version, status, record
     state.save(update_fields=["version", "status", "record", "updated_at"])
@@ -54,7 +55,7 @@ def states_upsert(states: list[ConsentState]) -> None:
         states,
         update_conflicts=True,
         unique_fields=["tenant", "document"],
-        update_fields=["version", "status", "record", "updated_at"],
+        update_fields=["version", "status", "record", "bound", "updated_at"],
     )
 
 
@@ -67,7 +68,7 @@ def states_upsert_following(states: list[ConsentState], *, version_id: int) -> N
         return
     table = connection.ops.quote_name(ConsentState._meta.db_table)
     now = clock.now()
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(states))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(states))
     params: list[object] = []
     for state in states:
         params += [
@@ -76,13 +77,14 @@ def states_upsert_following(states: list[ConsentState], *, version_id: int) -> N
             state.version_id,
             str(state.status),
             state.record_id,
+            True,  # a new row: the tenant was bound on the effective date
             now,
         ]
     params.append(version_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} AS s (tenant_id, document_id, version_id, status, record_id, "  # noqa: S608 -- placeholders only
-            f"updated_at) VALUES {values} ON CONFLICT (tenant_id, document_id) DO UPDATE SET "
+            f"bound, updated_at) VALUES {values} ON CONFLICT (tenant_id, document_id) DO UPDATE SET "
             "version_id = EXCLUDED.version_id, status = EXCLUDED.status, "
             "record_id = EXCLUDED.record_id, updated_at = EXCLUDED.updated_at "
             "WHERE s.version_id = %s",
@@ -119,6 +121,7 @@ def consent_states_open(*, version: TermsVersion) -> int:
                 document=document,
                 version=version,
                 status=ConsentStatus.NO_ANSWER,
+                bound=True,  # the tenants bound now, by definition
             )
             for tenant_id in missing
         ],
@@ -204,6 +207,11 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
             s.tenant_id: s
             for s in ConsentState.objects.filter(document=document, tenant_id__in=batch)
         }
+        bound_now = set(
+            Tenant.objects.filter(bound_tenants_q(document=document, on_date=None))
+            .filter(pk__in=batch)
+            .values_list("pk", flat=True)
+        )
         writes: list[ConsentState] = []
         for tenant_id in batch:
             if tenant_id in last:
@@ -221,6 +229,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                 and state.version_id == version.pk
                 and state.status == status
                 and state.record_id == record
+                and state.bound == (tenant_id in bound_now)
             ):
                 continue
             writes.append(
@@ -230,6 +239,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                     version=version,
                     status=status,
                     record_id=record,
+                    bound=tenant_id in bound_now,
                 )
             )
         states_upsert(writes)
