@@ -113,7 +113,8 @@ def dashboard_rows(
         bound_states(partner=partner)
         .filter(version_id__in=list(counted))
         .values_list("version_id", "status")
-        .annotate(n=Count("pk"))
+        # COUNT(*), not COUNT(id): the index (version, bound, status) answers it alone.
+        .annotate(n=Count("*"))
         .order_by()
     )
     for version_id, status, n in grouped:
