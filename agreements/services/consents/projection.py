@@ -5,6 +5,7 @@ the same transaction as the ledger rows, opened on posting, and rebuildable from
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -69,7 +70,7 @@ def states_upsert_following(states: list[ConsentState], *, version_id: int) -> N
     table = connection.ops.quote_name(ConsentState._meta.db_table)
     now = clock.now()
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(states))
-    params: list[object] = []
+    params: list[Any] = []
     for state in states:
         params += [
             state.tenant_id,
