@@ -1,6 +1,6 @@
 """The dashboard's numbers come from the projection's bound rows (bench: benchmark 7): two
 queries whatever the number of tenants (three with a sales channel), and the same numbers as
-their contracts on every render (the computation they replace)."""
+counting bound tenants from their contracts on every render (the computation they replace)."""
 
 from __future__ import annotations
 
