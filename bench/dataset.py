@@ -202,6 +202,24 @@ def reset_sequences(models_: Sequence[type[models.Model]]) -> None:
             )
 
 
+def _states_bound() -> None:
+    """ConsentState.bound as agreements.services.consents_bound keeps it: bound now by the
+    row's document (an active contract for the product, with the option for individual
+    rules); one UPDATE."""
+    states = ConsentState._meta.db_table
+    documents = TermsDocument._meta.db_table
+    contracts = Contract._meta.db_table
+    options = Contract.options.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {states} s SET bound = TRUE FROM {documents} d "  # noqa: S608 -- model tables
+            f"WHERE d.id = s.document_id AND EXISTS (SELECT 1 FROM {contracts} c "
+            "WHERE c.tenant_id = s.tenant_id AND c.product_id = d.product_id "
+            "AND c.status = 'active' AND (d.option_id IS NULL OR EXISTS ("
+            f"SELECT 1 FROM {options} o WHERE o.contract_id = c.id AND o.option_id = d.option_id)))"
+        )
+
+
 # --- The small objects -------------------------------------------------------------------------
 
 
@@ -507,6 +525,7 @@ def load(sizes: Sizes, *, seed: int = 1, log: Callable[[str], None] = print) -> 
             )
         ]
         copy_rows(ConsentState, states, now)
+    _states_bound()
     step(f"ledger ({records} rows, {per} per tenant), heads and consent states", t)
 
     # Portal users: one admin per tenant for the first `portal_users` tenants, signed in.

@@ -207,7 +207,54 @@ def cmd_post_notice(args: argparse.Namespace) -> dict[str, Any]:
         notice_post(version=version)
         seconds = time.perf_counter() - started
     tenants = ConsentState.objects.filter(version=version).count()
-    return {"seconds": round(seconds, 2), "queries": counter["queries"], "tenants": tenants}
+    return {
+        "seconds": round(seconds, 2),
+        "queries": counter["queries"],
+        "tenants": tenants,
+        **copy_of_posting(version.pk),
+    }
+
+
+def copy_of_posting(version_id: int) -> dict[str, Any]:
+    """Benchmark 9's baseline: the event and outbox rows the posting wrote, read back and
+    COPYed into tables LIKE theirs (same columns, indexes and constraints), timed from the
+    first COPY to COMMIT."""
+    import io  # noqa: PLC0415
+
+    from django.db import connection, transaction  # noqa: PLC0415
+
+    from core.enums import EventKind  # noqa: PLC0415
+    from core.models import Event, Outbox  # noqa: PLC0415
+
+    events = Event.objects.filter(
+        kind=EventKind.NOTICE_POSTED,
+        subject_type="agreements.termsversion",
+        subject_id=version_id,
+    )
+    outbox = Outbox.objects.filter(event_id__in=events.values("pk"))
+    buffers: list[tuple[str, io.StringIO]] = []
+    with connection.cursor() as cursor:
+        for model, rows in ((Event, events), (Outbox, outbox)):
+            table = model._meta.db_table
+            copy = f"bench_{table}_copy"
+            cursor.execute(f"DROP TABLE IF EXISTS {copy}")
+            cursor.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+            sql, params = rows.values("pk").query.sql_with_params()
+            ids = cursor.mogrify(sql, params).decode()
+            select = f"SELECT * FROM {table} WHERE id IN ({ids})"  # noqa: S608 -- bench tables
+            buffer = io.StringIO()
+            cursor.cursor.copy_expert(f"COPY ({select}) TO STDOUT", buffer)
+            buffer.seek(0)
+            buffers.append((copy, buffer))
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for copy, buffer in buffers:
+            cursor.cursor.copy_expert(f"COPY {copy} FROM STDIN", buffer)
+    return {
+        "copy_seconds": round(time.perf_counter() - started, 3),
+        "events": events.count(),
+        "outbox_rows": outbox.count(),
+    }
 
 
 def cmd_roll(args: argparse.Namespace) -> dict[str, Any]:

@@ -34,7 +34,7 @@ _DELIVERY_BUDGET: ContextVar[float | None] = ContextVar("delivery_budget", defau
 
 JOBS: dict[str, JobFn] = {
     "notices_post": service_jobs.NOTICES_POST,
-    "versions_apply": service_jobs.VERSIONS_APPLY,
+    "versions_apply": service_jobs.versions_apply,
     # After versions_apply: deems `unnotified` tenants whose late delivery has run its lead
     # time (R3); the ledger's locked re-check keeps each effect to once.
     "consents_deem_reached": service_jobs.consents_deem_reached,

@@ -8,6 +8,7 @@ in docs/jobs.md gives each job's choice and the reason.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -39,7 +40,7 @@ from agreements.services.deletions import (
     tenants_redaction_due,
 )
 from agreements.services.versions import notice_post
-from agreements.services.versions.effective import version_apply_effective
+from agreements.services.versions.effective import version_take_effect, versions_consents_settle
 from core import clock
 from core.enums import OutboxStatus
 from core.models import Outbox
@@ -111,7 +112,9 @@ def _versions_apply(today: date, ids: list[int]) -> dict[str, int]:
     )
     counts = {"due": len(due), "effective": 0, "superseded": 0, "lapsed": 0}
     for pk in due:
-        outcome = version_apply_effective(version_id=pk, today=today)
+        # Inside the claim's transaction: the status change only; versions_apply settles the
+        # consents after it has committed, batch by batch.
+        outcome = version_take_effect(version_id=pk, today=today)
         if outcome == "lapsed":
             counts["lapsed"] += 1
         elif outcome is not None:
@@ -129,6 +132,16 @@ VERSIONS_APPLY = ServiceJob(
     due_on=lambda version: version.effective_on,
     tenant_id=lambda version: None,
 )
+
+
+def versions_apply(today: date) -> Counter[str]:
+    """Apply the due versions (VERSIONS_APPLY: one claim transaction per batch of versions),
+    then write the consents the effective ones owe, each batch of tenants in its own
+    transaction: a tenant's answer never waits behind the whole run (R3, R4)."""
+    counts = VERSIONS_APPLY(today)
+    for name, value in versions_consents_settle(today=today).items():
+        counts[f"consents.{name}"] += value
+    return counts
 
 
 # --- R10–R11, R14: renew or end periods the day after their end; due terminations ------------

@@ -8,12 +8,13 @@ answered, the ledger records it.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from agreements.enums import Answer
 from agreements.ledger.heads import head_lock, heads_save
@@ -99,9 +100,61 @@ def append_many(
         head.seq, head.hash, head.updated_at = row["seq"], row["hash"], entry.recorded_at
     if not records:
         return records
-    ConsentRecord.objects.bulk_create(records)
+    _insert_records(records)
     heads_save([heads[tenant_id] for tenant_id in dict.fromkeys(t for t, _e in entries)])
     return records
+
+
+_COLUMNS = (
+    "tenant_id",
+    "seq",
+    "document_id",
+    "version_id",
+    "answer",
+    "actor_kind",
+    "actor_ref",
+    "channel",
+    "recorded_at",
+    "version_body_hash",
+    "notice_posted_at",
+    "evidence_digests",
+    "prev_hash",
+    "hash",
+)
+
+
+def _insert_records(records: list[ConsentRecord]) -> None:
+    """One multi-row INSERT ... RETURNING id. PostgreSQL: the row values quoted by the driver,
+    without Django compiling a placeholder per field (most of a deemed batch's Python time,
+    bench: benchmark 4). Elsewhere: bulk_create."""
+    if connection.vendor != "postgresql":
+        ConsentRecord.objects.bulk_create(records)
+        return
+    table = connection.ops.quote_name(ConsentRecord._meta.db_table)
+    template = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        # Values quoted by psycopg2 itself (mogrify), the statement run through Django's cursor
+        # so that it is counted and logged like any other.
+        values = b",".join(
+            cursor.cursor.mogrify(
+                template,
+                [
+                    json.dumps(record.evidence_digests, sort_keys=True)
+                    if column == "evidence_digests"
+                    else getattr(record, column)
+                    for column in _COLUMNS
+                ],
+            )
+            for record in records
+        ).decode()
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} RETURNING id"  # noqa: S608 -- values quoted by the driver
+        )
+        ids = cursor.fetchall()
+    for record, (pk,) in zip(records, ids, strict=True):
+        record.pk = pk
+        record._state.adding = False
+        record._state.db = connection.alias
 
 
 @transaction.atomic

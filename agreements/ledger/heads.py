@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from agreements.ledger.rows import GENESIS_HASH
 from agreements.models import ConsentRecord, LedgerHead
 from core import clock
 
@@ -39,16 +40,46 @@ def head_lock(tenant_id: int) -> LedgerHead:
 
 
 def heads_lock(tenant_ids: list[int]) -> dict[int, LedgerHead]:
-    """Lock many heads in two queries; tenant order keeps concurrent batches deadlock-free."""
-    LedgerHead.objects.bulk_create(
-        [LedgerHead(tenant_id=tenant_id) for tenant_id in tenant_ids], ignore_conflicts=True
-    )
-    heads = (
-        LedgerHead.objects.select_for_update()
+    """Lock many heads in tenant order (concurrent batches stay deadlock-free): one
+    SELECT ... FOR UPDATE when every tenant has a head, as after its first answer, and one
+    more statement creating and locking the missing ones (heads_create_locked)."""
+    heads = {
+        head.tenant_id: head
+        for head in LedgerHead.objects.select_for_update()
         .filter(tenant_id__in=tenant_ids)
         .order_by("tenant_id")
-    )
-    return {head.tenant_id: head for head in heads}
+    }
+    missing = sorted(set(tenant_ids) - heads.keys())
+    if missing:
+        heads.update(heads_create_locked(missing))
+    return heads
+
+
+def heads_create_locked(tenant_ids: list[int]) -> dict[int, LedgerHead]:
+    """Create the heads of `tenant_ids` and hold them locked, in one statement:
+    INSERT ... ON CONFLICT DO UPDATE ... RETURNING (PostgreSQL and SQLite alike). A head that a
+    concurrent first answer created meanwhile is waited for and returned as that answer left
+    it, as SELECT ... FOR UPDATE would, so the chain never forks."""
+    table = connection.ops.quote_name(LedgerHead._meta.db_table)
+    now = clock.now()
+    values = ", ".join(["(%s, 0, %s, %s)"] * len(tenant_ids))
+    params: list[Any] = []
+    for tenant_id in tenant_ids:
+        params += [tenant_id, GENESIS_HASH, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, seq, hash, updated_at) VALUES {values} "  # noqa: S608 -- placeholders only
+            "ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id "
+            "RETURNING id, tenant_id, seq, hash, updated_at",
+            params,
+        )
+        rows = cursor.fetchall()
+    return {
+        int(tenant_id): LedgerHead(
+            id=pk, tenant_id=tenant_id, seq=seq, hash=digest, updated_at=updated_at
+        )
+        for pk, tenant_id, seq, digest, updated_at in rows
+    }
 
 
 def heads_save(heads: list[LedgerHead]) -> None:

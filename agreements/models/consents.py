@@ -95,6 +95,9 @@ class ConsentState(models.Model):
     record = models.ForeignKey(
         ConsentRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Whether the document binds the tenant now (R1), moved with its contracts
+    # (agreements.services.consents_bound): the dashboard counts these rows only.
+    bound = models.BooleanField(_("適用対象"), default=False)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
@@ -107,6 +110,8 @@ class ConsentState(models.Model):
         indexes = [
             models.Index(fields=["version", "status"], name="state_version_status"),
             models.Index(fields=["tenant", "status"], name="state_tenant_status"),
+            # The dashboard: one GROUP BY status per version over the bound rows.
+            models.Index(fields=["version", "bound", "status"], name="state_version_bound"),
         ]
 
     def __str__(self) -> str:

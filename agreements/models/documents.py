@@ -102,6 +102,9 @@ class TermsVersion(TimeStamped):
     lapsed_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
     superseded_on = models.DateField(_("旧版となった日"), null=True, blank=True)
     body_hash = models.CharField(_("本文ハッシュ"), max_length=64, blank=True)
+    # Set with the status change to effective, cleared once every bound tenant's consent is
+    # written (deemed, unnotified or outstanding): those are written in batches of their own.
+    consents_owed = models.BooleanField(_("同意状況の反映待ち"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -17,6 +17,7 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.rules import period_end
+from agreements.services.consents_bound import consent_states_bound_sync
 from tests.factories.tenants import TenantFactory
 
 
@@ -105,3 +106,9 @@ class ContractFactory(factory.django.DjangoModelFactory):
                 start_date=obj.start_date,
                 end_date=period_end(start=obj.start_date, months=obj.term_months),
             )
+
+    @factory.post_generation
+    def bound_sync(obj, create, extracted, **kwargs):
+        # What contract_create does: the consent projection learns the tenant is bound.
+        if create:
+            consent_states_bound_sync(tenant_ids=[obj.tenant_id])

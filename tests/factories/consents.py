@@ -15,6 +15,7 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
+from agreements.services.consents_bound import consent_states_bound_sync
 from core import clock
 from tenants.enums import Role
 from tenants.models import Tenant
@@ -66,6 +67,7 @@ def bound_tenant(
     made = ContractFactory(tenant=tenant or TenantFactory(), product=document.product, **contract)
     if document.option_id is not None:
         made.options.add(document.option_id)
+        consent_states_bound_sync(tenant_ids=[made.tenant_id])
     return made
 
 

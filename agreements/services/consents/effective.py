@@ -17,14 +17,14 @@ from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVers
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.reach import Reach, notice_reach
 from agreements.services.consents.citing import cited_body_hash, effective_mode
-from agreements.services.consents.projection import BATCH_SIZE, states_upsert
+from agreements.services.consents.projection import BATCH_SIZE, states_upsert_following
 from agreements.services.consents.reach import lead_days_for
 from core import clock
 from tenants.models import Tenant
 
 
 def consents_apply_effective(
-    *, version: TermsVersion, today: date, batch_size: int = BATCH_SIZE
+    *, version: TermsVersion, today: date, batch_size: int | None = None
 ) -> dict[str, int]:
     """At the effective date: R3 `deemed` rows (deemed mode) or R4 `outstanding` (explicit).
 
@@ -33,14 +33,17 @@ def consents_apply_effective(
     that the notice reached before that date (R3); the others become `unnotified`. Deemed mode
     needs the product's terms to contain the deemed-consent clause (its rulebook's R3): without
     it silence is asked for an answer as in explicit mode (`outstanding`), and no `deemed`
-    entry cites another product's article. Explicit mode marks non-responders `outstanding`. Batches of
-    `batch_size` tenants, each an atomic block with a constant number of queries: lock the
-    batch's heads in one SELECT ... FOR UPDATE, chain in Python, bulk insert rows, bulk update
-    heads and projection rows. The effective-date job calls this inside the transaction that
-    makes the version effective, so the rows commit with the status change (and the heads stay
-    locked until then). Idempotent: a second run writes nothing.
+    entry cites another product's article. Explicit mode marks non-responders `outstanding`.
+
+    Batches of `batch_size` tenants, each its own transaction with a constant number of
+    queries (`_batch_apply`), so a tenant's answer waits for at most one batch's head locks,
+    never for the whole run. Called outside a transaction (the effective-date job calls it
+    after committing the status change, versions.effective); inside one, the batches are
+    savepoints of it. Idempotent, and safe to run twice at once: each batch re-checks under
+    its locks, so a second run writes nothing.
     """
     counts = {"deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
+    batch_size = batch_size or BATCH_SIZE
     if version.effective_on is None or today < version.effective_on:
         return counts
     if version.status not in (VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE):
@@ -60,27 +63,58 @@ def consents_apply_effective(
     body_hash = cited_body_hash(version) if mode == ConsentMode.DEEMED else ""
     # One read of the candidates, then batches of it: re-running the anti-join for every batch
     # costs O(bound tenants) each time (bench: benchmark 4). Each batch re-checks under its
-    # locks (_unanswered_locked), so an answer given meanwhile is still respected.
+    # locks, so an answer given meanwhile is still respected.
     todo = list(candidates.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(todo), batch_size):
         with transaction.atomic():
-            ids = todo[start : start + batch_size]
-            counts["batches"] += 1
-            if mode == ConsentMode.DEEMED:
-                reached = notice_reach(
-                    version=version,
-                    tenant_ids=ids,
-                    before=clock.start_of_day(version.effective_on),
-                )
-                deemed = _deemed_batch(
-                    version, [i for i in ids if i in reached], body_hash, reached
-                )
-                counts["deemed"] += deemed
-                counts["unnotified"] += _unnotified_batch(
-                    version, [i for i in ids if i not in reached]
-                )
-            else:
-                counts["outstanding"] += _outstanding_batch(version, ids)
+            batch = _batch_apply(version, mode, todo[start : start + batch_size], body_hash)
+        counts["batches"] += 1
+        for name, value in batch.items():
+            counts[name] += value
+    return counts
+
+
+def _batch_apply(
+    version: TermsVersion, mode: ConsentMode, ids: list[int], body_hash: str
+) -> dict[str, int]:
+    """One batch, in the caller's transaction: lock the heads (one SELECT ... FOR UPDATE, an
+    INSERT first only for tenants that have none), re-read answers and lock the projection
+    rows, then one INSERT of the deemed rows, one UPDATE of their heads and one upsert of
+    the projection; deemed mode reads the notice's reach first (two queries)."""
+    counts = {"deemed": 0, "outstanding": 0, "unnotified": 0}
+    reached: dict[int, Reach] = {}
+    if mode == ConsentMode.DEEMED:
+        assert version.effective_on is not None  # noqa: S101 -- checked by the caller
+        reached = notice_reach(
+            version=version, tenant_ids=ids, before=clock.start_of_day(version.effective_on)
+        )
+    heads, todo = _unanswered_locked(version, ids)
+    if not todo:
+        return counts
+    now = clock.now()
+    records: dict[int, ConsentRecord] = {}
+    if mode == ConsentMode.DEEMED:
+        deem = [tenant_id for tenant_id in todo if tenant_id in reached]
+        records = {r.tenant_id: r for r in _deem(version, deem, body_hash, reached, now, heads)}
+        counts["deemed"] = len(records)
+    silent = ConsentStatus.OUTSTANDING if mode == ConsentMode.EXPLICIT else ConsentStatus.UNNOTIFIED
+    states: list[ConsentState] = []
+    for tenant_id in todo:
+        record = records.get(tenant_id)
+        if record is None:
+            counts[str(silent)] += 1
+        states.append(
+            ConsentState(
+                tenant_id=tenant_id,
+                document_id=version.document_id,
+                version=version,
+                status=ConsentStatus.DEEMED if record is not None else silent,
+                record=record,
+            )
+        )
+    # A newer version's notice posted meanwhile (the batches commit one by one) has moved the
+    # row on: it stays there (R7); the ledger row above is the record of this version.
+    states_upsert_following(states, version_id=version.pk)
     return counts
 
 
@@ -104,12 +138,17 @@ def _unanswered_locked(
     return heads, [tenant_id for tenant_id in ids if tenant_id not in answered]
 
 
-def _deemed_batch(
-    version: TermsVersion, ids: list[int], body_hash: str, reached: dict[int, Reach]
-) -> int:
-    heads, todo = _unanswered_locked(version, ids)
-    if not todo:
-        return 0
+def _deem(
+    version: TermsVersion,
+    ids: list[int],
+    body_hash: str,
+    reached: dict[int, Reach],
+    now: datetime,
+    heads: dict[int, LedgerHead],
+) -> list[ConsentRecord]:
+    """Append a `deemed` row per tenant, citing the notice and how it reached it (R3)."""
+    if not ids:
+        return []
     # The same answer to the same version at the same instant, citing the notice the deemed
     # consent relies on and, per tenant, how that notice reached it (R3).
     entry = entry_for(
@@ -118,55 +157,16 @@ def _deemed_batch(
         actor_kind=ActorKind.SYSTEM.value,
         actor_ref="system",
         channel=Channel.SYSTEM.value,
-        at=clock.now(),
+        at=now,
         body_hash=body_hash,
     )
-    records = append_many(
+    return append_many(
         heads=heads,
         entries=[
             (tenant_id, replace(entry, notice_reached=reached[tenant_id].citation))
-            for tenant_id in todo
+            for tenant_id in ids
         ],
     )
-    states_upsert(
-        [
-            ConsentState(
-                tenant_id=record.tenant_id,
-                document_id=version.document_id,
-                version=version,
-                status=ConsentStatus.DEEMED,
-                record=record,
-            )
-            for record in records
-        ]
-    )
-    return len(records)
-
-
-def _outstanding_batch(version: TermsVersion, ids: list[int]) -> int:
-    return _silent_batch(version, ids, ConsentStatus.OUTSTANDING)
-
-
-def _unnotified_batch(version: TermsVersion, ids: list[int]) -> int:
-    # R3: the posting alone is not knowledge; nobody is deemed whom the notice never reached.
-    return _silent_batch(version, ids, ConsentStatus.UNNOTIFIED) if ids else 0
-
-
-def _silent_batch(version: TermsVersion, ids: list[int], status: ConsentStatus) -> int:
-    _heads, todo = _unanswered_locked(version, ids)
-    states_upsert(
-        [
-            ConsentState(
-                tenant_id=tenant_id,
-                document_id=version.document_id,
-                version=version,
-                status=status,
-                record=None,
-            )
-            for tenant_id in todo
-        ]
-    )
-    return len(todo)
 
 
 def deemed_after_late_delivery(*, today: date, batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -200,6 +200,27 @@ def deemed_after_late_delivery(*, today: date, batch_size: int = BATCH_SIZE) -> 
                 with transaction.atomic():
                     counts["deemed"] += _deemed_batch(version, sorted(due), body_hash, reached)
     return counts
+
+
+def _deemed_batch(
+    version: TermsVersion, ids: list[int], body_hash: str, reached: dict[int, Reach]
+) -> int:
+    heads, todo = _unanswered_locked(version, ids)
+    records = _deem(version, todo, body_hash, reached, clock.now(), heads)
+    states_upsert_following(
+        [
+            ConsentState(
+                tenant_id=record.tenant_id,
+                document_id=version.document_id,
+                version=version,
+                status=ConsentStatus.DEEMED,
+                record=record,
+            )
+            for record in records
+        ],
+        version_id=version.pk,
+    )
+    return len(records)
 
 
 def _lead_ran(reached_at: datetime, lead: timedelta, today: date) -> bool:

@@ -5,8 +5,9 @@ the same transaction as the ledger rows, opened on posting, and rebuildable from
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from agreements.enums import Answer, ConsentMode, ConsentStatus, VersionStatus
@@ -42,6 +43,7 @@ def state_write(
             version=version,
             status=status,
             record=record,
+            bound=True,  # an answer needs a contract the document binds (consent_answer)
         )
     state.version, state.status, state.record = version, status, record
     state.save(update_fields=["version", "status", "record", "updated_at"])
@@ -56,8 +58,41 @@ def states_upsert(states: list[ConsentState]) -> None:
         states,
         update_conflicts=True,
         unique_fields=["tenant", "document"],
-        update_fields=["version", "status", "record", "updated_at"],
+        update_fields=["version", "status", "record", "bound", "updated_at"],
     )
+
+
+def states_upsert_following(states: list[ConsentState], *, version_id: int) -> None:
+    """states_upsert for rows that follow `version_id`: a row that a newer version's notice
+    moved on meanwhile (R7) is left as it is. One INSERT ... ON CONFLICT DO UPDATE ... WHERE
+    (PostgreSQL and SQLite alike); the conflicting row is locked and re-read before the WHERE
+    is applied, so a posting that commits first always wins."""
+    if not states:
+        return
+    table = connection.ops.quote_name(ConsentState._meta.db_table)
+    now = clock.now()
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(states))
+    params: list[Any] = []
+    for state in states:
+        params += [
+            state.tenant_id,
+            state.document_id,
+            state.version_id,
+            str(state.status),
+            state.record_id,
+            True,  # a new row: the tenant was bound on the effective date
+            now,
+        ]
+    params.append(version_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS s (tenant_id, document_id, version_id, status, record_id, "  # noqa: S608 -- placeholders only
+            f"bound, updated_at) VALUES {values} ON CONFLICT (tenant_id, document_id) DO UPDATE SET "
+            "version_id = EXCLUDED.version_id, status = EXCLUDED.status, "
+            "record_id = EXCLUDED.record_id, updated_at = EXCLUDED.updated_at "
+            "WHERE s.version_id = %s",
+            params,
+        )
 
 
 @transaction.atomic
@@ -90,6 +125,7 @@ def consent_states_open(*, version: TermsVersion) -> int:
                 document=document,
                 version=version,
                 status=ConsentStatus.NO_ANSWER,
+                bound=True,  # the tenants bound now, by definition
             )
             for tenant_id in missing
         ],
@@ -175,6 +211,11 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
             s.tenant_id: s
             for s in ConsentState.objects.filter(document=document, tenant_id__in=batch)
         }
+        bound_now = set(
+            Tenant.objects.filter(bound_tenants_q(document=document, on_date=None))
+            .filter(pk__in=batch)
+            .values_list("pk", flat=True)
+        )
         writes: list[ConsentState] = []
         for tenant_id in batch:
             if tenant_id in last:
@@ -192,6 +233,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                 and state.version_id == version.pk
                 and state.status == status
                 and state.record_id == record
+                and state.bound == (tenant_id in bound_now)
             ):
                 continue
             writes.append(
@@ -201,6 +243,7 @@ def _rebuild_document(version: TermsVersion, only: set[int] | None) -> int:
                     version=version,
                     status=status,
                     record_id=record,
+                    bound=tenant_id in bound_now,
                 )
             )
         states_upsert(writes)

@@ -13,6 +13,7 @@ from agreements import rules
 from agreements.enums import BillingCycle, ContractStatus, TermsSource
 from agreements.models import Contract, ContractPeriod, Option, Product
 from agreements.rulebook import rulebook_for
+from agreements.services.consents_bound import consent_states_bound_sync
 from agreements.services.contracts.common import _audit
 from core import clock
 from core.enums import AuditAction
@@ -210,6 +211,7 @@ def contract_create(
     )
     if option_list:
         contract.options.set(option_list)
+    consent_states_bound_sync(tenant_ids=[tenant.pk])  # the dashboard counts it from now on
     ContractPeriod.objects.create(
         contract=contract, tenant=tenant, seq=1, start_date=start_date, end_date=end
     )

@@ -33,6 +33,7 @@ from agreements.models import (
     TerminationCase,
 )
 from agreements.rulebook import rulebook_for
+from agreements.services.consents_bound import consent_states_bound_sync
 from agreements.services.contracts.common import (
     _actor_fields,
     _audit,
@@ -101,6 +102,8 @@ def _end_many(ends: Sequence[_End], *, scope: Scope) -> list[Termination]:
     ContractPeriod.objects.filter(contract_id__in=ids, status=PeriodStatus.OPEN).update(
         status=PeriodStatus.CLOSED, updated_at=now
     )
+    # R1: no longer bound through these contracts (another may still bind): the dashboard.
+    consent_states_bound_sync(tenant_ids=[e.contract.tenant_id for e in ends])
     taking_effect = [e.termination.pk for e in ends if e.termination is not None]
     # A notice for a later date is moot once the contract has ended earlier (e.g. on expiry).
     Termination.objects.filter(contract_id__in=ids, status=TerminationStatus.SCHEDULED).exclude(

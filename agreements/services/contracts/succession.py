@@ -11,6 +11,7 @@ from agreements import rules
 from agreements.enums import TerminationReason
 from agreements.models import Contract, ContractPeriod
 from agreements.selectors.contracts import open_period
+from agreements.services.consents_bound import consent_states_bound_sync
 from agreements.services.contracts.common import _audit, _iso, _lock_active
 from agreements.services.contracts.create import _missing_prerequisites
 from agreements.services.contracts.ends import _End, _end_many
@@ -121,6 +122,7 @@ def succession(
         ],
         scope=scope,
     )
+    consent_states_bound_sync(tenant_ids=[successor_tenant.pk])  # bound from the succession
     _audit(
         scope,
         action=AuditAction.SUCCESSION,
