@@ -69,6 +69,8 @@ def states_upsert_following(states: list[ConsentState], *, version_id: int) -> N
     is applied, so a posting that commits first always wins."""
     if not states:
         return
+    # Deemed / unnotified rows change these tenants' status check; set-based, no signal.
+    generations.bump_on_commit(generations.TERMS)
     table = connection.ops.quote_name(ConsentState._meta.db_table)
     now = clock.now()
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(states))
