@@ -82,14 +82,35 @@ def test_answer_recorded_email_r6_biz_rejection_states_the_record_and_the_case()
         f"記録日時: {format_instant(record.recorded_at, 'ja')}",
         f"台帳の番号: {record.seq}",
         f"/portal/receipts/{record.pk}/",
-        # What happens next: Biz 2.3 (effective whatever the answer), Biz 2.4 (a case).
-        "ご回答にかかわらず 2025年4月1日 から効力を生じます（利用規約第2条第3項）",
+        # What happens next: binding whatever the answer only on the CC 548-4(1) ground, Biz 2.4 (a case).
+        "この改定は民法第548条の4第1項第2号に基づく変更のため、ご回答にかかわらず 2025年4月1日 から効力を生じます。",
         "将来に向けて中止することがあります（利用規約第2条第4項）",
         "終了日を定めてあらためてご連絡します",
     ]
     _all_in(facts, text)
     _all_in([f for f in facts if not f.startswith("/portal")], html)
     assert f'href="http://127.0.0.1:8000/portal/receipts/{record.pk}/"' in html
+    # Biz 2.3 does not make a change bind a customer who objected; only CC 548-4(1) does.
+    assert "第2条第3項" not in text
+
+
+def test_answer_recorded_email_biz_rejection_en_cites_the_civil_code_ground() -> None:
+    s = _setup(
+        "optimal-biz", mode=ConsentMode.DEEMED, basis=LegalBasis.GENERAL_INTEREST, locale="en"
+    )
+    _answer(s, Answer.REJECTED)
+    _subject, text, html = _mail(s.tenant, EventKind.ANSWER_RECORDED)
+    _all_in(
+        [
+            "This revision is a change under Article 548-4(1)(i) of the Civil Code, so it takes"
+            " effect on"
+        ],
+        text,
+        html,
+    )
+    for body in (text, html):
+        assert "2(3)" not in body
+        assert "2.3" not in body
 
 
 def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no_biz_article() -> (
