@@ -73,6 +73,22 @@ def test_notice_mail_r3_r6_biz_cites_its_articles_its_word_and_the_last_day_to_o
     assert "の前日" not in text  # a concrete day, not a rule to apply
 
 
+def test_notice_mail_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_stop_it() -> None:
+    payload = {**_notice_payload(BIZ), "legal_basis": "reasonable"}
+    ja = _mail(EventKind.NOTICE_POSTED, payload, "ja")
+    assert (
+        "この改定は民法第548条の4第1項第2号に基づく変更のため、ご異議をいただいた場合でも"
+        " 2025年4月1日 から適用されます。" in ja
+    )
+    assert "ポータルのご契約の画面から更新しない旨をお申し込みいただき" in ja
+    en = _mail(EventKind.NOTICE_POSTED, {**payload, "legal_basis": "general_interest"}, "en")
+    assert "change under Article 548-4(1)(i) of the Civil Code, it applies from" in en
+    assert "applying for non-renewal on the contract page of the portal" in en
+    # Without a 548-4 ground an objection does stop deemed consent: nothing to say.
+    plain = _mail(EventKind.NOTICE_POSTED, _notice_payload(BIZ), "ja")
+    assert "民法第548条の4" not in plain
+
+
 def test_r3_idplus_notice_does_not_claim_deemed_consent() -> None:
     assert not rulebook_for(IDP).has("R3")
     assert not rulebook_for(IDP).has("R6")
@@ -146,13 +162,16 @@ def test_deletion_mail_r15_cites_the_products_own_article(code: str, cited: str 
 # --- The review page, deemed mode (R3, R6) --------------------------------------------------
 
 
-def _deemed_review(code: str, language: str = "ja", mode: str = ConsentMode.DEEMED) -> str:
+def _deemed_review(
+    code: str, language: str = "ja", mode: str = ConsentMode.DEEMED, basis: str | None = None
+) -> str:
     product = _product(code)
     tenant = TenantFactory()
     make_contract(tenant=tenant, product=product)
     document = DocumentFactory(product=product)
     VersionFactory(document=document, label="2024", effective_on=date(2024, 1, 1))
-    version = posted_version(document, mode=mode, label="2025-04")
+    extra = {"legal_basis": basis} if basis else {}
+    version = posted_version(document, mode=mode, label="2025-04", **extra)
     consent_states_open(version=version)
     client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
     with clock.frozen_at(date(2025, 3, 10)):
@@ -165,6 +184,18 @@ def test_review_r3_r6_biz_gives_the_last_day_to_object_and_what_it_leads_to() ->
     page = _deemed_review(BIZ)
     assert "異議は<strong>2025年3月31日（月）</strong>までに" in page
     assert "当社は本製品の提供を将来に向けて中止することがあります（利用規約第2条第4項）" in page
+
+
+def test_review_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_stop_it() -> None:
+    page = _deemed_review(BIZ, basis="reasonable")
+    assert (
+        "この改定は民法第548条の4第1項第2号に基づく変更のため、異議をお伝えいただいた場合でも"
+        "2025年4月1日（火）から適用されます。" in page
+    )
+    assert f'<a href="{reverse("portal:contracts")}">ご契約の画面</a>から更新しない旨' in page
+    english = _deemed_review(BIZ, "en", basis="general_interest")
+    assert "Article 548-4(1)(i) of the Civil Code, it applies from" in english
+    assert "objection-binds" not in _deemed_review(BIZ)
 
 
 def test_r3_idplus_review_does_not_claim_deemed_consent() -> None:
