@@ -130,6 +130,7 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
         f"Ledger number: {record.seq}",
         "until you accept it, the version before it (2024-01) continues to apply to you",
         "For what a rejection leads to, please see your contract.",
+        "Until 31 March 2025 you can also change your answer to an acceptance in the portal.",
     ]
     _all_in(facts, text, html)
     for body in (text, html):

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from agreements.enums import Answer, CaseStatus, ConsentMode
-from agreements.models import ConsentRecord, TerminationCase
+from agreements.enums import Answer, CaseStatus, ConsentMode, LegalBasis
+from agreements.models import ConsentRecord, TerminationCase, TermsVersion
 from agreements.services.consents import consents_apply_effective
 from core import clock
 from tests.portal.conftest import biz_renewing, build_world, signed_in
@@ -86,6 +86,26 @@ def test_reject_r6_idplus_is_recorded_without_a_case_or_an_end_date(world, admin
     assert done["Location"] == f"/portal/receipts/{record.pk}/"
     assert record.answer == Answer.REJECTED
     assert not TerminationCase.objects.filter(tenant=world.tenant).exists()
+    # No R6: no end to wait for; the last day to switch, and no CC 548-4 without its ground.
+    receipt = admin_client.get(done["Location"]).content.decode()
+    assert "拒否を記録しました。2025年3月31日までは同意に切り替えることができます。" in receipt
+    assert "終了が効力を生じる" not in receipt
+    assert "民法第548条の4" not in receipt
+
+
+def test_reject_idplus_on_a_548_4_ground_says_the_revision_applies_anyway(
+    world, admin_client
+) -> None:
+    TermsVersion.objects.filter(pk=world.v2.pk).update(
+        consent_mode=ConsentMode.DEEMED, legal_basis=LegalBasis.REASONABLE
+    )
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    done = admin_client.post(url, {"answer": Answer.REJECTED, "confirm": "True"})
+    receipt = admin_client.get(done["Location"]).content.decode()
+    assert (
+        "拒否を記録しました。2025年3月31日までは同意に切り替えることができます。"
+        "この改定は民法第548条の4に基づき2025年4月1日から適用されます。" in receipt
+    )
 
 
 def test_repeating_an_answer_records_nothing_new(world, admin_client) -> None:

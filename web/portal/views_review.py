@@ -7,6 +7,7 @@ built from `request.scope` (the current tenant), so another tenant's URL answers
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus, LegalBasis
 from agreements.ledger.rows import EvidenceInput
 from agreements.models import TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.rules import (
     ANSWER_NOT_ALLOWED,
     CASE_IN_EFFECT,
@@ -31,6 +33,7 @@ from agreements.selectors.consents import DocumentStatus
 from agreements.services import consents as consent_services
 from agreements.services.consents.citing import effective_mode
 from agreements.services.version_text import notice_table
+from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import DomainError
 from web.portal import selectors
@@ -232,11 +235,32 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
     elif chosen == Answer.ACCEPTED:
         messages.success(request, _("同意を記録しました。受領証は下記のとおりです。"))
     else:
-        messages.warning(
-            request,
-            _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。"),
-        )
+        messages.warning(request, _rejected_message(status.version))
     return redirect("portal:receipt", record.pk)
+
+
+def _rejected_message(version: TermsVersion) -> str:
+    """What a rejection leaves open: a product with R6 may end the contract over it; one
+    without R6 has no such end, so the message gives the last day to switch and, on a CC
+    548-4(1) ground, that the revision applies anyway."""
+    if rulebook_for(version.document.product.code).has("R6"):
+        return _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。")
+    effective_on = version.effective_on
+    if effective_on is None:
+        return _("拒否を記録しました。")
+    dates = {
+        "last": format_date(effective_on - timedelta(days=1)),
+        "effective": format_date(effective_on),
+    }
+    if version.legal_basis in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE):
+        return (
+            _(
+                "拒否を記録しました。%(last)sまでは同意に切り替えることができます。"
+                "この改定は民法第548条の4に基づき%(effective)sから適用されます。"
+            )
+            % dates
+        )
+    return _("拒否を記録しました。%(last)sまでは同意に切り替えることができます。") % dates
 
 
 def _answer_refused(request: PortalRequest, pk: int, text: str) -> HttpResponse:
