@@ -96,7 +96,8 @@ def test_r3_idplus_notice_does_not_claim_deemed_consent() -> None:
     text = _mail(EventKind.NOTICE_POSTED, payload, "ja")
     assert "みなします" not in text
     assert "以降も本サービスをご利用いただいた場合" not in text
-    assert "入手できる利用規約の本文にはみなし同意の定めがないため" in text
+    assert "この改定について、ご回答がないことをもって同意とみなす取り扱いはしません。" in text
+    assert "入手できる" not in text
     assert (
         "民法第548条の4（定型約款の変更）に基づくもので、個別のご同意がなくても 2025年4月1日 から効力を生じます"
         in text
@@ -109,7 +110,7 @@ def test_r3_idplus_notice_does_not_claim_deemed_consent() -> None:
 def test_r3_idplus_notice_cites_cc_548_4_only_for_its_grounds() -> None:
     text = _mail(EventKind.NOTICE_POSTED, _notice_payload(IDP), "ja")
     assert "民法第548条の4" not in text  # no ground recorded: nothing to cite
-    assert "みなし同意の定めがないため" in text
+    assert "ご回答がないことをもって同意とみなす取り扱いはしません" in text
 
 
 @pytest.mark.parametrize(("code", "article"), [(BIZ, "Article 2(1)"), (IDP, None)])
@@ -125,7 +126,8 @@ def test_notice_mail_r3_english_per_product(code: str, article: str | None) -> N
         assert "Article 548-4 of the Civil Code" in text
         assert "Article " not in text.replace("Article 548-4", "")
         assert "deemed to consent" not in text
-        assert "silence is not taken as consent" in text
+        assert "We do not treat silence as consent to this revision" in text
+        assert "available text" not in text
         assert "please see your contract" in text
 
 
@@ -202,7 +204,8 @@ def test_r3_idplus_review_does_not_claim_deemed_consent() -> None:
     page = _deemed_review(IDP)
     assert "とみなされます" not in page
     assert "回答のお願い（みなし同意の定めはありません）" in page
-    assert "みなし同意の定めがないため、回答がないことをもって同意したものとは扱いません" in page
+    assert "この改定について、ご回答がないことをもって同意とみなす取り扱いはしません。" in page
+    assert "入手できる" not in page
     assert "<strong>2025年3月31日（月）</strong>までに、この画面で「拒否」を選んで" in page
     assert "異議をお伝えいただいた場合の取り扱いは、ご契約内容をご確認ください。" in page
     assert "第2条第4項" not in page
@@ -211,7 +214,8 @@ def test_r3_idplus_review_does_not_claim_deemed_consent() -> None:
 def test_r3_idplus_review_in_english_does_not_claim_deemed_consent() -> None:
     page = _deemed_review(IDP, "en")
     assert "deemed to accept" not in page
-    assert "no deemed-consent clause" in page
+    assert "We do not treat silence as consent to this revision." in page
+    assert "available text" not in page
     assert "on this page by <strong>2025-03-31 (Mon)</strong>." in page
 
 
