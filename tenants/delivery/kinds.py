@@ -81,7 +81,11 @@ MESSAGES: dict[str, MessageKind] = {
         *_VERSION_DATES,
     ),
     EventKind.NOTICE_POSTED: _kind(
-        "notice_posted", *_VERSION_DATES, "binding_version_effective_on", instants=("posted_at",)
+        "notice_posted",
+        *_VERSION_DATES,
+        "binding_version_effective_on",
+        "gate_from",
+        instants=("posted_at",),
     ),
     EventKind.VERSION_WITHDRAWN: _kind("version_withdrawn", *_VERSION_DATES),
     EventKind.VERSION_LAPSED: _kind("version_lapsed", *_VERSION_DATES),

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from agreements.enums import ConsentMode, LegalBasis
 from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.versions import tenants_to_notify
-from agreements.services.consents.payloads import binding_facts
+from agreements.services.consents.payloads import binding_facts, version_gate_from
 from agreements.services.version_articles import article_upsert
 from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions import posting as posting_service
@@ -138,7 +138,7 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
     tenants = list(tenants_to_notify(document=scheduled.document))
     assert len(tenants) == 4
     # The path notice_post took before: one notification per tenant (under another key).
-    payload = version_payload(scheduled)
+    payload = {**version_payload(scheduled), "gate_from": version_gate_from(scheduled)}
     for tenant in tenants:
         # Each tenant's own binding version (R4), read for that tenant alone.
         binding = binding_versions_for_tenants(

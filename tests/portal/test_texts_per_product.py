@@ -239,6 +239,32 @@ def test_r4_answer_deadline_is_the_day_before_the_effective_date_in_every_channe
     assert "<strong>2025年3月31日（月）</strong>までに" in deemed
 
 
+@pytest.mark.parametrize("gate", [None, "2025-04-15"])
+def test_notice_mail_r4_biz_explicit_cites_2_2_the_previous_version_the_gate_and_2_4(gate) -> None:
+    payload = {
+        **_notice_payload(BIZ, ConsentMode.EXPLICIT),
+        "legal_basis": "explicit_consent",
+        "gate_from": gate,
+    }
+    ja = _mail(EventKind.NOTICE_POSTED, payload, "ja")
+    assert "この改定には明示の同意が必要です（利用規約第2条第2項）。" in ja
+    assert "ご回答がない場合は、ご同意いただくまで従前の版が引き続き適用されます。" in ja
+    assert "当社はご契約を将来に向かって終了することがあります（利用規約第2条第4項）" in ja
+    en = _mail(EventKind.NOTICE_POSTED, payload, "en")
+    assert "This revision needs your explicit consent (Terms, Article 2(2))." in en
+    assert "the version before it continues to apply to you" in en
+    assert "(Terms, Article 2(4))" in en
+    if gate:
+        assert "ご回答がないまま2025年4月15日を迎えた場合" in ja
+        assert "restricted from that day" in en
+    else:
+        assert "ご回答がないことを理由に、製品のご利用を停止することや" in ja
+        assert "制限" not in ja
+        assert "We do not withhold" in en
+    idplus = _mail(EventKind.NOTICE_POSTED, {**payload, "product": IDP}, "ja")
+    assert "第2条" not in idplus
+
+
 # --- The public notice (R8) ---------------------------------------------------------------
 
 

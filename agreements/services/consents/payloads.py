@@ -9,12 +9,22 @@ from typing import Any
 from django.conf import settings
 
 from agreements.models import ConsentRecord, Contract, TerminationCase, TermsVersion
-from agreements.rules import needs_individual_consent, rejection_end_date
+from agreements.rules import gate_from, needs_individual_consent, rejection_end_date
 from core import clock
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def version_gate_from(version: TermsVersion) -> str | None:
+    """The first day silence may limit use (R4), only under the version's gating policy: the
+    e-mail says use may be limited from then, or else that nothing is withheld."""
+    if not (version.gating_enabled and version.effective_on and version.gating_grace_days):
+        return None
+    return gate_from(
+        effective_on=version.effective_on, grace_days=version.gating_grace_days
+    ).isoformat()
 
 
 def version_facts(version: TermsVersion) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.db import transaction
 from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
 from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.services.consents.payloads import binding_facts
+from agreements.services.consents.payloads import binding_facts, version_gate_from
 from agreements.services.consents.projection import consent_states_open
 from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
 from core import clock, generations
@@ -37,7 +37,8 @@ def notice_post(*, version: TermsVersion) -> bool:
         return False
     generations.bump_on_commit(generations.TERMS)  # a posted version: a pending one to report
     posted = TermsVersion.objects.select_related("document", "document__product").get(pk=version.pk)
-    payload = version_payload(posted)
+    # R4: an explicit-consent notice says whether silence may limit use, and from when.
+    payload = {**version_payload(posted), "gate_from": version_gate_from(posted)}
     key = f"version:{posted.pk}:posted"
     # Set-based: a constant number of queries per batch of tenants, not seven per tenant.
     notify(
