@@ -265,6 +265,27 @@ def test_notice_mail_r4_biz_explicit_cites_2_2_the_previous_version_the_gate_and
     assert "第2条" not in idplus
 
 
+@pytest.mark.parametrize("code", [BIZ, IDP])
+def test_non_renewal_received_mail_r13_states_accounts_go_on_the_end_date_per_product(code) -> None:
+    payload = {
+        "contract_id": 7,
+        "product_code": code,
+        "product_name": "x",
+        "requested_on": "2025-01-10",
+        "end_date": "2025-03-31",
+        "deadline": "2025-02-28",
+    }
+    ja = _mail(EventKind.NON_RENEWAL_RECEIVED, payload, "ja")
+    en = _mail(EventKind.NON_RENEWAL_RECEIVED, payload, "en")
+    removed = rulebook_for(code).accounts_removed_on_end
+    assert (
+        "終了日（2025年3月31日）をもってアカウントは削除され、以後は復旧できません（利用規約第9条"
+        in ja
+    ) is removed
+    assert ("removed on the end date (31 March 2025) and cannot be restored" in en) is removed
+    assert ("削除の時期）はポータルのご契約の画面で" in ja) is not removed
+
+
 # --- The public notice (R8) ---------------------------------------------------------------
 
 
