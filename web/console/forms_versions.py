@@ -75,8 +75,9 @@ class VersionMetaForm(forms.ModelForm):
         self.fields["notice_on"].help_text = _(
             "効力発生日は掲示日から%(days)s日以上後にしてください"
             "（民法548条の4第1項2号による変更は%(reasonable)s日以上後）。"
-            "この日数は当社の方針です。民法548条の4第2項が求めるのは、効力発生日より前の適切な時期に"
-            "周知することです。"
+            "この日数は当社の方針です。民法548条の4第2項は、変更の旨、変更後の内容及び効力発生時期を"
+            "インターネットの利用その他の適切な方法により周知することを求め、同条第3項は、"
+            "第1項2号による変更は効力発生時期が到来するまでに周知しなければ効力を生じないと定めています。"
         ) % {
             "days": settings.TERMS_NOTICE_LEAD_DAYS,
             "reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
