@@ -80,5 +80,7 @@ def test_termination_form_r14_biz_offers_its_grounds_and_the_7_2_discontinuation
     assert "service_discontinued" in _reason_options(page)
     assert "第7条第2項：本製品・サービス提供の中止" in page
     assert "第13条第1項第1号：お客様が利用料金を支払わないとき" in page
-    assert "催告は不要ですが" in page
+    # Biz 13.1 terminates without prior demand; 7.2 (discontinuation) is not one of its items.
+    assert "利用規約第13条第1項の各号による解約は、事前の催告を要しません。" in page
+    assert "催告は不要ですが" not in page
     assert "承諾書の文書番号など（利用規約第14条）" in page
