@@ -45,3 +45,30 @@ def seeds_dir() -> Path:
             pytest.fail(f"TERMS_SEEDS_DIR {path} is missing: the seed documents are required in CI")
         pytest.skip(f"seed documents not found at {path}")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Every test starts with this run's cache empty: cached lookups (API keys, versions,
+    webhooks, status answers) and their generation numbers outlive a rolled-back test, so
+    query counts and cached answers would depend on the tests that ran before.
+
+    Only this run's keys are deleted (its own prefix): the Redis server is shared."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    fallback = getattr(cache, "fallback", None)
+    if fallback is not None:
+        fallback.clear()
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        cache.clear()
+        return
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    try:
+        client = cache._cache.get_client(None, write=True)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except Exception:  # noqa: S110 -- a test that stops Redis must still run
+        pass

@@ -414,7 +414,8 @@ def test_contracts_roll_due_queries_constant_per_batch_at_10_and_1000(settings):
     ten = _count_queries(10, settings)
     thousand = _count_queries(1000, settings)
     per_batch = ten - empty
-    assert thousand == empty + 2 * per_batch
+    # The second batch finds the partners' webhook endpoints in the cache: one read fewer.
+    assert thousand == empty + 2 * per_batch - 1
     assert per_batch < 40, per_batch
 
 

@@ -73,7 +73,11 @@ def test_a_warm_answer_is_one_transaction_of_the_statements_it_needs(world: Worl
         "INSERT agreements_consentrecord",  # the ledger row
         "INSERT agreements_consentevidence",
         "UPDATE agreements_ledgerhead",
-        "INSERT agreements_consentstate",  # the projection (UPDATE once it exists)
+        "UPDATE agreements_consentstate",  # the projection (the notice opened the row)
+        # whether the tenant is bound (ConsentState.bound): the version and a binding
+        # contract, read again although the answer's checks saw them (to fold away, #17)
+        "SELECT agreements_termsversion",
+        "SELECT agreements_contract",
         "INSERT core_event",
         "SELECT tenants_membership",  # the tenant's admins' addresses
         "INSERT core_outbox",
