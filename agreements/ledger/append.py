@@ -18,7 +18,13 @@ from django.db import connection, transaction
 
 from agreements.enums import Answer
 from agreements.ledger.heads import head_lock, heads_save
-from agreements.ledger.rows import Entry, EvidenceInput, chained_row, evidence_digests
+from agreements.ledger.rows import (
+    EXPORT_FIELDS,
+    Entry,
+    EvidenceInput,
+    chained_row,
+    evidence_digests,
+)
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
 from agreements.rules import DEEMED_NOT_ALLOWED, TransitionNotAllowed
 from core import clock
@@ -105,22 +111,8 @@ def append_many(
     return records
 
 
-_COLUMNS = (
-    "tenant_id",
-    "seq",
-    "document_id",
-    "version_id",
-    "answer",
-    "actor_kind",
-    "actor_ref",
-    "channel",
-    "recorded_at",
-    "version_body_hash",
-    "notice_posted_at",
-    "evidence_digests",
-    "prev_hash",
-    "hash",
-)
+# A row's columns: the hashed payload and the two chain fields, in the ledger's own order.
+_COLUMNS = EXPORT_FIELDS
 
 
 def _insert_records(records: list[ConsentRecord]) -> None:

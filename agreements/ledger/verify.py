@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from agreements.ledger.rows import (
     EVIDENCE_FIELDS,
+    EXPORT_FIELDS,
     GENESIS_HASH,
     chain_hash,
     evidence_digests,
@@ -35,22 +36,7 @@ class LedgerProblem:
         return f"tenant {self.tenant_id} seq {self.seq}: {self.kind} {self.detail}".rstrip()
 
 
-_ROW_VALUES = (
-    "tenant_id",
-    "seq",
-    "document_id",
-    "version_id",
-    "answer",
-    "actor_kind",
-    "actor_ref",
-    "channel",
-    "recorded_at",
-    "version_body_hash",
-    "notice_posted_at",
-    "evidence_digests",
-    "prev_hash",
-    "hash",
-)
+_ROW_VALUES = EXPORT_FIELDS
 _EVIDENCE_VALUES = tuple(f"evidence__{name}" for name in ("salt", *EVIDENCE_FIELDS))
 
 
