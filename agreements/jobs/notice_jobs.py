@@ -37,8 +37,9 @@ from agreements.models import (
     Termination,
     TermsVersion,
 )
-from agreements.rules import gate_from, next_period_start, non_renewal_deadline, period_end
+from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
+from agreements.services.consents.payloads import version_gate_from
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
@@ -148,7 +149,7 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
                     "effective_on": version.effective_on.isoformat(),
                     "status": state.status,
                     "reminder": label,
-                    "gate_from": _gate_from(version),
+                    "gate_from": version_gate_from(version),
                 },
             )
         )
@@ -156,16 +157,6 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
     _notify(notices)
     outcome.counts["sent"] += len(notices)
     return outcome
-
-
-def _gate_from(version: TermsVersion) -> str | None:
-    """The first day silence may limit use (R4), only under the version's gating policy: the
-    e-mail says use may be limited from then, or else that nothing is withheld."""
-    if not (version.gating_enabled and version.effective_on and version.gating_grace_days):
-        return None
-    return gate_from(
-        effective_on=version.effective_on, grace_days=version.gating_grace_days
-    ).isoformat()
 
 
 CONSENT_REMINDERS = ActionJob(name=REMINDERS, plan=_reminders_plan, effect=_reminders_effect)
