@@ -107,17 +107,10 @@ def claim(request: Request, scope: Scope) -> Claim | None:
     Returns None when the request carries no key (or the caller has no credential to scope
     it to).
     """
-    key = request.META.get(_META_KEY)
-    if key is None:
+    asked = pending(request, scope)
+    if asked is None:
         return None
-    if not _KEY_RE.match(key):
-        raise exceptions.ValidationError(
-            {HEADER: [_("1〜255文字の表示可能なASCII文字で指定してください。")]}
-        )
-    owner = caller_ident(scope)
-    if owner is None:
-        return None
-    body_hash = _body_hash(request)
+    owner, key, body_hash = asked.owner, asked.key, asked.body_hash
     for _attempt in range(2):
         now = clock.now()
         try:
@@ -125,8 +118,8 @@ def claim(request: Request, scope: Scope) -> Claim | None:
                 record = IdempotencyRecord.objects.create(
                     owner=owner,
                     key=key,
-                    method=request.method or "",
-                    path=request.path[:500],
+                    method=asked.method,
+                    path=asked.path,
                     body_hash=body_hash,
                     status=IdempotencyStatus.IN_FLIGHT,
                     # While in flight the expiry is a lease; storing the response extends it
