@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, router
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import ConsentStatus, DocumentKind, ProductKeyScope
-from agreements.models import ProductKey, TermsDocument
+from agreements.models import ProductKey
 from agreements.selectors import consents as consent_selectors
 from agreements.selectors.consents import (
     FLAG_CASE_CONFIRMED,
     FLAG_CONTRACT_INACTIVE,
     FLAG_OUTSTANDING,
     FLAG_REJECTED,
-    StatusCheck,
 )
-from core import generations
-from core.replica import read_replica_first
-from tenants import selectors as tenant_selectors
-from tenants.models import Tenant
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
 from web.api.problems import errors
@@ -132,37 +125,5 @@ class TenantStatusApi(ApiView):
         else:
             raise field_error("product", _("製品コードを指定してください。"))
 
-        def read_once() -> StatusCheck:
-            read_from[0] = router.db_for_read(TermsDocument)
-            if scope.is_product:
-                # A product reaches a tenant through its contracts for the product, which the
-                # check reads anyway (none: 404), so no lookup of the tenant row first.
-                tenant = Tenant(pk=tenant_id)
-            else:
-                tenant = tenant_selectors.tenant_get(scope=scope, pk=tenant_id)
-            return consent_selectors.tenant_is_allowed(scope=scope, tenant=tenant, product=product)
-
-        def read() -> tuple[StatusCheck, float]:
-            check = read_replica_first(read_once, trust=trusted_from_replica)
-            # An answer from the replica is cached no longer than the replica may lag: it may
-            # predate the change that bumped the generation it is cached under.
-            if read_from[0] == DEFAULT_DB_ALIAS:
-                return check, generations.SHORT_SECONDS
-            return check, min(generations.SHORT_SECONDS, settings.TERMS_REPLICA_MAX_LAG_SECONDS)
-
-        read_from = [DEFAULT_DB_ALIAS]
-        check = consent_selectors.status_check_cached(
-            scope=scope, tenant_id=tenant_id, product=product, read=read
-        )
+        check = consent_selectors.tenant_status(scope=scope, tenant_id=tenant_id, product=product)
         return Response(StatusCheckOutput(check).data)
-
-
-def trusted_from_replica(check: StatusCheck) -> bool:
-    """Whether a replica's answer may stand without asking the primary (docs/operations.md,
-    "Scale"). The replica may be up to TERMS_REPLICA_MAX_LAG_SECONDS behind, and what a tenant
-    changes by its own hand is a consent: "not allowed" or "outstanding" read from the replica
-    just after it accepted would gate it wrongly, so those answers (and a tenant the replica
-    does not have yet, a 404) are read again on the primary. An "allowed" answer that is
-    seconds old harms no one: what withdraws the service (a gate's grace period running out, a
-    contract or rejection case taking effect) is dated by the day, not the second."""
-    return check.allowed and FLAG_OUTSTANDING not in check.flags

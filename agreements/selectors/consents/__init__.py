@@ -26,6 +26,7 @@ from agreements.selectors.consents.status_check import (
     StatusCheck,
     status_check_cached,
     tenant_is_allowed,
+    tenant_status,
 )
 from agreements.selectors.consents.statuses import (
     LIVE_CASE_STATUSES,
@@ -59,4 +60,5 @@ __all__ = [
     "status_check_cached",
     "tenant_in_scope",
     "tenant_is_allowed",
+    "tenant_status",
 ]

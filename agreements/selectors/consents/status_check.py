@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import (
@@ -25,6 +26,9 @@ from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant
 from agreements.selectors.consents.access import tenant_in_scope
 from core import clock, generations
 from core.errors import NotFound
+from core.replica import read_replica_first
+from tenants.models import Tenant
+from tenants.selectors import tenant_get
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -104,6 +108,40 @@ def status_check_cached(
     if seconds > 0:
         generations.shared_set(key, check, seconds)
     return check
+
+
+def tenant_status(*, scope: Scope, tenant_id: int, product: Product) -> StatusCheck:
+    """The status API's answer: from the cache (status_check_cached), else read from the
+    replica where one is fit and the answer may stand (trusted_from_replica), else from the
+    primary. An answer read from the replica is cached no longer than the replica may lag: it
+    may predate the change that bumped the generation it is cached under."""
+    read_from = [DEFAULT_DB_ALIAS]
+
+    def read_once() -> StatusCheck:
+        read_from[0] = router.db_for_read(TermsDocument)
+        # A product reaches a tenant through its contracts for the product, which the check
+        # reads anyway (none: 404), so no lookup of the tenant row first.
+        tenant = Tenant(pk=tenant_id) if scope.is_product else tenant_get(scope=scope, pk=tenant_id)
+        return tenant_is_allowed(scope=scope, tenant=tenant, product=product)
+
+    def read() -> tuple[StatusCheck, float]:
+        check = read_replica_first(read_once, trust=trusted_from_replica)
+        if read_from[0] == DEFAULT_DB_ALIAS:
+            return check, generations.SHORT_SECONDS
+        return check, min(generations.SHORT_SECONDS, settings.TERMS_REPLICA_MAX_LAG_SECONDS)
+
+    return status_check_cached(scope=scope, tenant_id=tenant_id, product=product, read=read)
+
+
+def trusted_from_replica(check: StatusCheck) -> bool:
+    """Whether a replica's answer may stand without asking the primary (docs/operations.md,
+    "Scale"). The replica may be up to TERMS_REPLICA_MAX_LAG_SECONDS behind, and what a tenant
+    changes by its own hand is a consent: "not allowed" or "outstanding" read from the replica
+    just after it accepted would gate it wrongly, so those answers (and a tenant the replica
+    does not have yet, a 404) are read again on the primary. An "allowed" answer that is
+    seconds old harms no one: what withdraws the service (a gate's grace period running out, a
+    contract or rejection case taking effect) is dated by the day, not the second."""
+    return check.allowed and FLAG_OUTSTANDING not in check.flags
 
 
 def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
