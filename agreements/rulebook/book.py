@@ -181,6 +181,11 @@ class Rulebook:
         return self.has("R17")
 
     @property
+    def liability_cap_disputed(self) -> bool:
+        """R17: the lump-sum reading of the cap is disputed, so both figures are shown."""
+        return bool(self.param("R17", "lump_sum_reading_disputed", False))
+
+    @property
     def without_prior_demand(self) -> bool:
         """R14: the terms let the company terminate 事前の催告を要せず (Biz 13.1)."""
         return bool(self.param("R14", "without_prior_demand", False))

@@ -112,6 +112,37 @@ def liability_cap(
     return min(limbs) if limbs else None
 
 
+def liability_cap_other_reading(
+    *,
+    billing_cycle: str,
+    amount_jpy: int | None,
+    lump_sum_jpy: int | None,
+    cycle_months: int | None = None,
+    right_of_use_months: int | None = None,
+) -> int | None:
+    """The cap under the other literal reading of Biz 12.4 where it differs, else None (R17).
+
+    On lump-sum billing 12.4 can also be read as: no 「利用料」 was set, so only the
+    「一括で対価を支出した場合のその対価」 limb applies and the cap is the payment itself
+    (360,000 for 36 months → 360,000, not 30,000). The terms are the company's own, and
+    作成者不利の原則 favours the customer's (higher) reading, so staff must see both figures,
+    not one stated as settled. Monthly, annual and multi-year billing are not in dispute.
+    """
+    if BillingCycle(billing_cycle) != BillingCycle.LUMP_SUM:
+        return None
+    service = liability_cap(
+        billing_cycle=billing_cycle,
+        amount_jpy=amount_jpy,
+        lump_sum_jpy=lump_sum_jpy,
+        cycle_months=cycle_months,
+        right_of_use_months=right_of_use_months,
+    )
+    paid = lump_sum_jpy or amount_jpy
+    if service is None or paid is None or paid == service:
+        return None
+    return paid
+
+
 # --- R14: end status (Biz 13.1; ID+ 14.2) ----------------------------------------------
 
 

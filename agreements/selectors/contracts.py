@@ -139,6 +139,8 @@ class ContractFacts:
     end_reason: str | None
     claims_window_closes: date | None  # R16, on ended contracts, where the rulebook has it
     liability_cap_jpy: int | None  # R17, where the rulebook has it
+    # R17: the cap under the other reading where the rulebook marks the reading disputed.
+    liability_cap_other_jpy: int | None
     prerequisite_flagged_at: datetime | None  # R18
     primary_deletion_from: date | None  # R15, from the known end, per the rulebook's timetable
     backup_purge_due: date | None  # R15, from the known end, per the rulebook's timetable
@@ -345,6 +347,7 @@ def contract_facts(contract: Contract, today: date) -> ContractFacts:
             else None
         ),
         liability_cap_jpy=contract_liability_cap(contract, book),
+        liability_cap_other_jpy=contract_liability_cap_other_reading(contract, book),
         prerequisite_flagged_at=contract.prerequisite_flagged_at,
         primary_deletion_from=(
             rules.primary_deletion_from(end=known_end, months=timetable[0])
@@ -382,10 +385,25 @@ def contract_liability_cap(contract: Contract, book: Rulebook | None = None) -> 
     book = book or rulebook_for(contract.product.code)
     if not book.has_liability_cap:
         return None
-    return rules.liability_cap(
-        billing_cycle=contract.billing_cycle,
-        amount_jpy=contract.amount_jpy,
-        lump_sum_jpy=contract.lump_sum_jpy,
-        cycle_months=contract.cycle_months,
-        right_of_use_months=contract.cycle_months or contract.term_months,
-    )
+    return rules.liability_cap(**_cap_inputs(contract))
+
+
+def contract_liability_cap_other_reading(
+    contract: Contract, book: Rulebook | None = None
+) -> int | None:
+    """R17: the cap under the disputed other reading, where the rulebook marks one and the
+    two readings give different figures; None elsewhere."""
+    book = book or rulebook_for(contract.product.code)
+    if not (book.has_liability_cap and book.liability_cap_disputed):
+        return None
+    return rules.liability_cap_other_reading(**_cap_inputs(contract))
+
+
+def _cap_inputs(contract: Contract) -> dict[str, Any]:
+    return {
+        "billing_cycle": contract.billing_cycle,
+        "amount_jpy": contract.amount_jpy,
+        "lump_sum_jpy": contract.lump_sum_jpy,
+        "cycle_months": contract.cycle_months,
+        "right_of_use_months": contract.cycle_months or contract.term_months,
+    }

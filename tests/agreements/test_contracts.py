@@ -615,3 +615,42 @@ def test_contract_facts_r17_lump_sum_alone_is_converted_to_annual(term_months, l
         lump_sum_jpy=lump,
     )
     assert contract_facts(contract, date(2024, 6, 1)).liability_cap_jpy == cap
+
+
+@pytest.mark.parametrize(
+    ("cycle", "amount", "lump", "months", "cap", "other"),
+    [
+        # The disputed reading: a lump sum as its own cap (作成者不利の原則 favours it).
+        (BillingCycle.LUMP_SUM, None, 360_000, 36, 30_000, 360_000),
+        (BillingCycle.LUMP_SUM, 240_000, None, 24, 30_000, 240_000),
+        # A 3-month right of use: both readings give the payment, nothing in dispute.
+        (BillingCycle.LUMP_SUM, None, 30_000, 3, 30_000, None),
+        # Periodic fees are not in dispute, with or without a lump sum beside them.
+        (BillingCycle.MONTHLY, 10_000, None, None, 30_000, None),
+        (BillingCycle.ANNUAL, 1_200_000, 200_000, None, 200_000, None),
+    ],
+)
+def test_r17_lump_sum_cap_reading_disputed_both_figures(cycle, amount, lump, months, cap, other):
+    contract = make_contract(
+        tenant=TenantFactory(),
+        product=biz_product(),
+        term_months=months or 12,
+        billing_cycle=cycle,
+        amount_jpy=amount,
+        lump_sum_jpy=lump,
+    )
+    facts = contract_facts(contract, date(2024, 6, 1))
+    assert (facts.liability_cap_jpy, facts.liability_cap_other_jpy) == (cap, other)
+
+
+def test_r17_idplus_has_no_cap_and_no_disputed_reading():
+    contract = make_contract(
+        tenant=TenantFactory(),
+        product=idplus_product(),
+        term_months=36,
+        billing_cycle=BillingCycle.LUMP_SUM,
+        amount_jpy=None,
+        lump_sum_jpy=360_000,
+    )
+    facts = contract_facts(contract, date(2024, 6, 1))
+    assert (facts.liability_cap_jpy, facts.liability_cap_other_jpy) == (None, None)

@@ -205,3 +205,28 @@ def test_late_non_renewal_names_the_deadline_beside_the_field(client, world, edi
     assert response.status_code == 400
     errors = response.context["non_renewal_form"].errors
     assert "2025-02-28" in str(errors)
+
+
+@pytest.mark.parametrize(("language", "words"), [("ja", "解釈に争いあり"), ("en", "reading disputed")])
+def test_r17_console_shows_the_disputed_lump_sum_reading_beside_the_cap(
+    client, world, editor, language, words
+) -> None:
+    """A 36-month right of use bought for 360,000: 30,000 under the service's reading, the
+    payment itself under the other; staff see both, never one figure as settled."""
+    client.force_login(editor)
+    tenant = Tenant.objects.create(name="一括払い株式会社")
+    response = client.post(
+        reverse("console:contract-create", args=[tenant.pk]),
+        {
+            "product": world.contract.product_id,
+            "start_date": "2025-04-01",
+            "term_months": "36",
+            "billing_cycle": "lump_sum",
+            "lump_sum_jpy": "360000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    assert "30,000" in html and words in html and "360,000" in html
+    assert 'data-testid="liability-cap-disputed"' in html

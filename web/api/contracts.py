@@ -92,6 +92,13 @@ class ContractFactsOutput(serializers.Serializer):
     liability_cap_jpy = serializers.IntegerField(
         allow_null=True, help_text=_("賠償額の上限（円、R17）")
     )
+    liability_cap_other_reading_jpy = serializers.IntegerField(
+        source="liability_cap_other_jpy",
+        allow_null=True,
+        help_text=_(
+            "一括払いの上限について別の読み方をした場合の上限（円、R17）。解釈に争いがあるため両方を示します。差がなければ null"
+        ),
+    )
     prerequisite_flagged_at = serializers.DateTimeField(
         allow_null=True, help_text=_("前提契約の終了を警告した日時（R18）")
     )
