@@ -143,6 +143,15 @@ def _change_clause(document: TermsDocument, source: TermsVersion | None) -> str:
     return source.change_clause if source and source.change_clause else book.change_clause
 
 
+def _consent_mode(document: TermsDocument, source: TermsVersion | None) -> str:
+    """The consent mode a new draft starts with (R3/R4): explicit for a product whose terms
+    have no deemed-consent clause (silence there is never consent, so a substantive change
+    should be asked for), else its source's mode, deemed by default (Biz 2.1)."""
+    if not rulebook_for(document.product.code).has("R3"):
+        return ConsentMode.EXPLICIT
+    return source.consent_mode if source else ConsentMode.DEEMED
+
+
 def _clean_label(label: str) -> str:
     label = (label or "").strip()
     if not label:
@@ -209,7 +218,7 @@ def version_draft_create(
         preamble=source.preamble if source else "",
         trailer=source.trailer if source else "",
         is_excerpt=source.is_excerpt if source else False,
-        consent_mode=source.consent_mode if source else ConsentMode.DEEMED,
+        consent_mode=_consent_mode(document, source),
         change_clause=_change_clause(document, source),
         based_on=source,
         created_by=staff_actor(scope),

@@ -9,8 +9,25 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ChangeCategory, ConsentMode, LegalBasis
 from agreements.models import TermsVersion
+from agreements.rulebook import rulebook_for
 from agreements.services.version_drafts import BASE_STATUSES
 from web.console.widgets import DATE
+
+
+def fit_consent_mode(field: forms.Field, product_code: str | None) -> None:
+    """R3: a product whose terms have no deemed-consent clause never calls a mode みなし同意;
+    its `deemed` choice is a request for an answer, and the field warns before it is chosen."""
+    if product_code is None or rulebook_for(product_code).has("R3"):
+        return
+    field.choices = [  # type: ignore[attr-defined]
+        (ConsentMode.EXPLICIT.value, ConsentMode.EXPLICIT.label),
+        (ConsentMode.DEEMED.value, _("回答のお願い（みなし同意の定めはありません）")),
+    ]
+    field.help_text = _(
+        "この製品の入手できる規約本文には、回答がないことを同意とみなす定めがありません。"
+        "「回答のお願い」では、回答のないお客様は同意したものとして扱われず、"
+        "「未同意（期限超過）」と表示されます。内容を変更する改定では「明示の同意」を選んでください。"
+    )
 
 
 class DraftCreateForm(forms.Form):
@@ -72,6 +89,8 @@ class VersionMetaForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["legal_basis"].required = False
+        if self.instance.pk is not None:
+            fit_consent_mode(self.fields["consent_mode"], self.instance.document.product.code)
         self.fields["notice_on"].help_text = _(
             "効力発生日は掲示日から%(days)s日以上後にしてください"
             "（民法548条の4第1項2号による変更は%(reasonable)s日以上後）。"
@@ -159,6 +178,10 @@ class ScheduleForm(forms.Form):
     )
     # The hash of the text shown on the review step; scheduling refuses if the text changed.
     body_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, product_code: str | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        fit_consent_mode(self.fields["consent_mode"], product_code)
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()

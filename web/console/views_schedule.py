@@ -68,7 +68,9 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
         "gating_grace_days": version.gating_grace_days,
         "gating_rationale": version.gating_rationale,
     }
-    form = ScheduleForm(request.POST or None, initial=initial)
+    form = ScheduleForm(
+        request.POST or None, initial=initial, product_code=version.document.product.code
+    )
     confirming = False
     changed = False
     if request.method == "POST" and form.is_valid():
