@@ -12,6 +12,7 @@ from agreements.enums import DeletionKind
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
 from core import clock
 from core.models import AuditEntry, Outbox
+from tests.factories.contracts import biz_product, idplus_product
 from tests.factories.tenants import MembershipFactory
 from tests.portal.conftest import build_world, signed_in
 from web.receipts import request_digest
@@ -124,3 +125,22 @@ def test_r13_a_viewer_cannot_file_even_from_the_confirmation_step(answered, view
     with clock.frozen_at(date(2025, 2, 20)):
         assert viewer_client.post(url, {"confirm": "1"}).status_code in (403, 404)
     assert not NonRenewalRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("product", "fees", "proration"), [("biz", True, False), ("idplus", False, True)]
+)
+def test_r12_termination_confirmation_says_how_fees_after_the_end_are_handled(
+    db, product, fees, proration
+) -> None:
+    """Biz says nothing of proration (7.2 keeps a settlement only for the company's own ends),
+    so a customer's mid-term termination points to the order for fees; ID+ 7.3 says there is
+    no proration, and says only that."""
+    world = build_world(product=biz_product() if product == "biz" else idplus_product())
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 2, 3)):
+        page = client.post(
+            f"/portal/contracts/{world.contract.pk}/termination/", {"end_date": "2025-03-10"}
+        ).content.decode()
+    assert ('data-testid="confirm-fees"' in page) is fees
+    assert ("料金の日割り計算は行いません" in page) is proration
