@@ -58,3 +58,14 @@ def test_r3_biz_console_mode_choice_is_deemed_consent(client, catalog, editor):
     html = client.get(reverse("console:version-edit", args=[draft.pk])).content.decode()
     assert ">みなし同意<" in html
     assert "回答のお願い（みなし同意の定めはありません）" not in html
+
+
+@pytest.mark.parametrize(("product", "warned"), [("idplus", True), ("biz", False)])
+def test_r2_legal_basis_warns_where_the_terms_have_no_change_clause(
+    client, catalog, editor, publisher, product, warned
+):
+    document = catalog.id_plus_terms if product == "idplus" else catalog.biz_terms
+    draft = _draft(document, editor)
+    client.force_login(publisher)
+    html = client.get(reverse("console:version-schedule", args=[draft.pk])).content.decode()
+    assert ("変更条項）が見当たりません" in html) is warned

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ChangeCategory, ConsentMode, LegalBasis
@@ -14,11 +15,29 @@ from agreements.services.version_drafts import BASE_STATUSES
 from web.console.widgets import DATE
 
 
-def fit_consent_mode(field: forms.Field, product_code: str | None) -> None:
-    """R3: a product whose terms have no deemed-consent clause never calls a mode みなし同意;
-    its `deemed` choice is a request for an answer, and the field warns before it is chosen."""
-    if product_code is None or rulebook_for(product_code).has("R3"):
+def fit_to_rulebook(fields: dict[str, forms.Field], product_code: str | None) -> None:
+    """Fit the consent fields to the product's terms before anything is chosen.
+
+    R3: a product whose terms have no deemed-consent clause never calls a mode みなし同意; its
+    `deemed` choice is a request for an answer, and the field warns. R2: without a change
+    clause a CC 548-4(1)(ii) change lacks one of the factors the Code weighs, so the legal
+    basis warns too."""
+    if product_code is None:
         return
+    book = rulebook_for(product_code)
+    if not book.has("R2"):
+        fields["legal_basis"].help_text = format_lazy(
+            "{} {}",
+            fields["legal_basis"].help_text,
+            _(
+                "この製品の入手できる規約本文には、規約の変更についての定め（変更条項）が見当たりません。"
+                "民法548条の4第1項2号は変更条項の有無を合理性の判断要素としているため、2号による変更は根拠が弱くなります。"
+                "1号に当たらない内容の変更は、個別の同意（明示の同意方式）によることをお勧めします。"
+            ),
+        )
+    if book.has("R3"):
+        return
+    field = fields["consent_mode"]
     field.choices = [  # type: ignore[attr-defined]
         (ConsentMode.EXPLICIT.value, ConsentMode.EXPLICIT.label),
         (ConsentMode.DEEMED.value, _("回答のお願い（みなし同意の定めはありません）")),
@@ -90,7 +109,7 @@ class VersionMetaForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["legal_basis"].required = False
         if self.instance.pk is not None:
-            fit_consent_mode(self.fields["consent_mode"], self.instance.document.product.code)
+            fit_to_rulebook(self.fields, self.instance.document.product.code)
         self.fields["notice_on"].help_text = _(
             "効力発生日は掲示日から%(days)s日以上後にしてください"
             "（民法548条の4第1項2号による変更は%(reasonable)s日以上後）。"
@@ -181,7 +200,7 @@ class ScheduleForm(forms.Form):
 
     def __init__(self, *args, product_code: str | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        fit_consent_mode(self.fields["consent_mode"], product_code)
+        fit_to_rulebook(self.fields, product_code)
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()
