@@ -12,6 +12,7 @@ on stdout, the last line of its output.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -114,10 +115,19 @@ def cmd_apply_effective(args: argparse.Namespace) -> dict[str, Any]:
     today = date.fromisoformat(args.today)
     before_rss = peak_rss_mb()
     rows_before = ConsentRecord.objects.count()
+    # TERMS_BENCH_PROFILE=<file>: a cProfile of the job, for finding what a missed goal costs.
+    profile_to = os.environ.get("TERMS_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
     with clock.frozen_at(today), counting_queries() as counter:
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         counts = versions_apply_effective(today=today)
+        if profiler is not None:
+            profiler.disable()
         seconds = time.perf_counter() - started
+    if profiler is not None and profile_to:
+        profiler.dump_stats(profile_to)
     return {
         "seconds": round(seconds, 3),
         "queries": counter["queries"],

@@ -1,8 +1,11 @@
-"""Which kind of process this is, named on every PostgreSQL connection (application_name).
+"""Which kind of process this is: named on every PostgreSQL connection (application_name)
+and choosing its database timeouts (settings, TERMS_PROCESS_KIND).
 
 `pg_stat_activity` then says which connections are web, worker, beat or a command run by hand,
 which is what an operator needs when the database is out of connections or a query hangs
 (docs/operations.md, "Connections"). Plain Python: settings call it before Django is set up.
+One reading of the command line for both, so a process is never named one kind and timed as
+another.
 """
 
 from __future__ import annotations
@@ -36,3 +39,17 @@ def process_kind(argv: Sequence[str]) -> str:
 
 def application_name(argv: Sequence[str]) -> str:
     return f"{PREFIX}-{process_kind(argv)}"[:MAX_LENGTH]
+
+
+def timeout_kind(argv: Sequence[str]) -> str:
+    """The statement-timeout class of a process: web, worker, beat or command.
+
+    A web request must fail fast; a job's statement may run as long as its task; a command
+    (migrate, backup, verify_ledger, tests) as long as it needs. A worker running beat too is
+    timed as a worker."""
+    kind = process_kind(argv)
+    if kind in ("web", "worker", "beat"):
+        return kind
+    if kind in ("worker+beat", "celery"):
+        return "worker"
+    return "command"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from terms_site import production
 from terms_site.logging import build_logging_config
-from terms_site.processes import application_name
+from terms_site.processes import application_name, timeout_kind
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -123,9 +123,10 @@ if DATABASE_POOLER not in ("", "transaction", "session"):
 
 # Which kind of process this is (web, worker, beat, command) chooses the statement timeout: a
 # web request must fail fast, a job's statement may run as long as its task, and a command
-# (migrate, backup, verify_ledger) as long as it needs. Set by the entry points
-# (terms_site/wsgi.py, terms_site/celery.py, manage.py); the environment may override it.
-TERMS_PROCESS_KIND = env.str("TERMS_PROCESS_KIND", default="command")
+# (migrate, backup, verify_ledger) as long as it needs. Read from the command line like the
+# connection's application_name (terms_site/processes.py); a WSGI server other than gunicorn
+# is web by terms_site/wsgi.py; the environment may override it.
+TERMS_PROCESS_KIND = env.str("TERMS_PROCESS_KIND", default="") or timeout_kind(sys.argv)
 # Timeouts on every PostgreSQL connection (docs/operations.md, When Redis or PostgreSQL fails):
 # a database that does not answer costs a request seconds and a 503, not a hung worker.
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)  # seconds, libpq min 2

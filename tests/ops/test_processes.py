@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from terms_site.processes import application_name, process_kind
+from terms_site.processes import application_name, process_kind, timeout_kind
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,25 @@ REPO = Path(__file__).resolve().parents[2]
 def test_process_kind_from_the_command_line(argv, kind) -> None:
     assert process_kind(argv) == kind
     assert application_name(argv) == f"terms-{kind}"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        (["/opt/terms/venv/bin/gunicorn", "-c", "deploy/gunicorn.conf.py"], "web"),
+        (["manage.py", "runserver", "127.0.0.1:8000"], "web"),
+        (["/opt/venv/bin/celery", "-A", "terms_site", "--quiet", "worker", "-c", "2"], "worker"),
+        ([".venv/bin/celery", "-A", "terms_site", "worker", "-B", "--pool=solo"], "worker"),
+        (["/usr/lib/python3/site-packages/celery/__main__.py", "-A", "x", "beat"], "beat"),
+        (["manage.py", "migrate"], "command"),
+        (["scripts/backup.py"], "command"),
+        (["/work/.venv/bin/pytest", "tests"], "command"),
+    ],
+)
+def test_one_reading_of_the_command_line_names_and_times_a_process(argv, kind) -> None:
+    """The statement timeout's class comes from the same reading as application_name."""
+    assert timeout_kind(argv) == kind
 
 
 @pytest.mark.unit
