@@ -8,11 +8,12 @@ answered, the ledger records it.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
@@ -91,62 +92,88 @@ def append_one(
 
 def append_many(
     *, heads: Mapping[int, LedgerHead], entries: Sequence[tuple[int, Entry]]
-) -> list[ConsentRecord]:
+) -> list[tuple[int, int]]:
     """Append one row per (tenant id, entry) to chains whose heads the caller locked
     together (heads.heads_lock), in order; rows without evidence (the system's answers).
+    Returns (tenant id, row id) per row, in order: no model instances, which were most of a
+    large batch's Python time (bench: benchmark 4).
 
-    Two statements whatever the batch size: one INSERT of the rows, one UPDATE of the moved
-    heads (heads.heads_save). A head's `updated_at` becomes its last entry's `recorded_at`.
+    Three statements on PostgreSQL whatever the batch size (the row ids reserved, one COPY of
+    the rows, one UPDATE of the moved heads, heads.heads_save); elsewhere one INSERT and the
+    UPDATE. A head's `updated_at` becomes its last entry's `recorded_at`.
     """
-    records: list[ConsentRecord] = []
+    rows: list[dict[str, Any]] = []
     for tenant_id, entry in entries:
         head = heads[tenant_id]
         row = chained_row(entry, tenant_id=tenant_id, seq=head.seq + 1, prev_hash=head.hash)
-        records.append(ConsentRecord(**row))
+        rows.append(row)
         head.seq, head.hash, head.updated_at = row["seq"], row["hash"], entry.recorded_at
-    if not records:
-        return records
-    _insert_records(records)
+    if not rows:
+        return []
+    ids = _insert_rows(rows)
     heads_save([heads[tenant_id] for tenant_id in dict.fromkeys(t for t, _e in entries)])
-    return records
+    return [(row["tenant_id"], pk) for row, pk in zip(rows, ids, strict=True)]
 
 
 # A row's columns: the hashed payload and the two chain fields, in the ledger's own order.
 _COLUMNS = EXPORT_FIELDS
 
 
-def _insert_records(records: list[ConsentRecord]) -> None:
-    """One multi-row INSERT ... RETURNING id. PostgreSQL: the row values quoted by the driver,
-    without Django compiling a placeholder per field (most of a deemed batch's Python time,
-    bench: benchmark 4). Elsewhere: bulk_create."""
+def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
+    """The rows in one go; returns their ids in order.
+
+    PostgreSQL: the ids are taken from the table's sequence first, then the rows are sent
+    with COPY (a multi-row INSERT cost the server several times a COPY of the same rows, and
+    quoting each value in Python most of the rest). Elsewhere: bulk_create."""
     if connection.vendor != "postgresql":
+        records = [ConsentRecord(**row) for row in rows]
         ConsentRecord.objects.bulk_create(records)
-        return
-    table = connection.ops.quote_name(ConsentRecord._meta.db_table)
-    template = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        return [record.pk for record in records]
+    table = ConsentRecord._meta.db_table
     with connection.cursor() as cursor:
-        # Values quoted by psycopg2 itself (mogrify), the statement run through Django's cursor
-        # so that it is counted and logged like any other.
-        values = b",".join(
-            cursor.cursor.mogrify(
-                template,
-                [
-                    json.dumps(record.evidence_digests, sort_keys=True)
-                    if column == "evidence_digests"
-                    else getattr(record, column)
-                    for column in _COLUMNS
-                ],
-            )
-            for record in records
-        ).decode()
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} RETURNING id"  # noqa: S608 -- values quoted by the driver
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(rows)],
         )
-        ids = cursor.fetchall()
-    for record, (pk,) in zip(records, ids, strict=True):
-        record.pk = pk
-        record._state.adding = False
-        record._state.db = connection.alias
+        ids = [pk for (pk,) in cursor.fetchall()]
+        lines = "".join(
+            "\t".join([str(pk), *(_copy_value(column, row[column]) for column in _COLUMNS)]) + "\n"
+            for pk, row in zip(ids, rows, strict=True)
+        )
+        columns = ", ".join(("id", *_COLUMNS))
+        copy_counted(
+            cursor, f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN", lines
+        )
+    return ids
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(column: str, value: Any) -> str:
+    """One value in COPY's text format: NULL as \\N, backslash and separators escaped."""
+    if value is None:
+        return "\\N"
+    if column == "evidence_digests":
+        value = json.dumps(value, sort_keys=True)
+    elif isinstance(value, datetime):
+        value = value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_counted(cursor: Any, sql: str, data: str) -> None:
+    """COPY ... FROM STDIN through Django's cursor wrapper, so that the statement is counted
+    and logged like any other (query-count tests, the database's execute wrappers)."""
+
+    def copy(sql: str, params: Any, many: bool, context: dict[str, Any]) -> None:
+        cursor.cursor.copy_expert(sql, io.StringIO(data))
+
+    debug_sql = getattr(cursor, "debug_sql", None)
+    if debug_sql is None:
+        cursor._execute_with_wrappers(sql, None, False, copy)
+        return
+    with debug_sql(sql, None, use_last_executed_query=False):
+        cursor._execute_with_wrappers(sql, None, False, copy)
 
 
 @transaction.atomic

@@ -274,7 +274,7 @@ def test_apply_effective_r3_constant_queries_per_batch() -> None:
     assert counts["batches"] == 3
     per_batch = (three - one_small) // 2
     assert three == one_small + 2 * per_batch
-    assert per_batch <= 8
+    assert per_batch <= 9  # pinned exactly in test_effective_batches.py (new heads: 9)
     assert ledger_verify() == []
 
 

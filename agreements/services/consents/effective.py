@@ -17,7 +17,11 @@ from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVers
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.reach import Reach, notice_reach
 from agreements.services.consents.citing import cited_body_hash, effective_mode
-from agreements.services.consents.projection import BATCH_SIZE, states_upsert_following
+from agreements.services.consents.projection import (
+    BATCH_SIZE,
+    StateRow,
+    states_upsert_following,
+)
 from agreements.services.consents.reach import lead_days_for
 from core import clock
 from tenants.models import Tenant
@@ -92,29 +96,23 @@ def _batch_apply(
     if not todo:
         return counts
     now = clock.now()
-    records: dict[int, ConsentRecord] = {}
+    records: dict[int, int] = {}
     if mode == ConsentMode.DEEMED:
         deem = [tenant_id for tenant_id in todo if tenant_id in reached]
-        records = {r.tenant_id: r for r in _deem(version, deem, body_hash, reached, now, heads)}
+        records = dict(_deem(version, deem, body_hash, reached, now, heads))
         counts["deemed"] = len(records)
     silent = ConsentStatus.OUTSTANDING if mode == ConsentMode.EXPLICIT else ConsentStatus.UNNOTIFIED
-    states: list[ConsentState] = []
+    states: list[StateRow] = []
     for tenant_id in todo:
-        record = records.get(tenant_id)
-        if record is None:
+        record_id = records.get(tenant_id)
+        if record_id is None:
             counts[str(silent)] += 1
         states.append(
-            ConsentState(
-                tenant_id=tenant_id,
-                document_id=version.document_id,
-                version=version,
-                status=ConsentStatus.DEEMED if record is not None else silent,
-                record=record,
-            )
+            (tenant_id, ConsentStatus.DEEMED if record_id is not None else silent, record_id)
         )
     # A newer version's notice posted meanwhile (the batches commit one by one) has moved the
     # row on: it stays there (R7); the ledger row above is the record of this version.
-    states_upsert_following(states, version_id=version.pk)
+    states_upsert_following(states, version=version)
     return counts
 
 
@@ -145,8 +143,9 @@ def _deem(
     reached: dict[int, Reach],
     now: datetime,
     heads: dict[int, LedgerHead],
-) -> list[ConsentRecord]:
-    """Append a `deemed` row per tenant, citing the notice and how it reached it (R3)."""
+) -> list[tuple[int, int]]:
+    """Append a `deemed` row per tenant, citing the notice and how it reached it (R3);
+    (tenant id, row id) per row."""
     if not ids:
         return []
     # The same answer to the same version at the same instant, citing the notice the deemed
@@ -208,17 +207,8 @@ def _deemed_batch(
     heads, todo = _unanswered_locked(version, ids)
     records = _deem(version, todo, body_hash, reached, clock.now(), heads)
     states_upsert_following(
-        [
-            ConsentState(
-                tenant_id=record.tenant_id,
-                document_id=version.document_id,
-                version=version,
-                status=ConsentStatus.DEEMED,
-                record=record,
-            )
-            for record in records
-        ],
-        version_id=version.pk,
+        [(tenant_id, ConsentStatus.DEEMED, record_id) for tenant_id, record_id in records],
+        version=version,
     )
     return len(records)
 

@@ -62,11 +62,15 @@ def states_upsert(states: list[ConsentState]) -> None:
     )
 
 
-def states_upsert_following(states: list[ConsentState], *, version_id: int) -> None:
-    """states_upsert for rows that follow `version_id`: a row that a newer version's notice
-    moved on meanwhile (R7) is left as it is. One INSERT ... ON CONFLICT DO UPDATE ... WHERE
-    (PostgreSQL and SQLite alike); the conflicting row is locked and re-read before the WHERE
-    is applied, so a posting that commits first always wins."""
+# A projection row written by a job: (tenant id, status, ledger row id or None).
+StateRow = tuple[int, str, int | None]
+
+
+def states_upsert_following(states: list[StateRow], *, version: TermsVersion) -> None:
+    """states_upsert for rows of `version` that follow it: a row that a newer version's
+    notice moved on meanwhile (R7) is left as it is. One INSERT ... ON CONFLICT DO UPDATE ...
+    WHERE (PostgreSQL and SQLite alike); the conflicting row is locked and re-read before the
+    WHERE is applied, so a posting that commits first always wins."""
     if not states:
         return
     # Deemed / unnotified rows change these tenants' status check; set-based, no signal.
@@ -75,17 +79,17 @@ def states_upsert_following(states: list[ConsentState], *, version_id: int) -> N
     now = clock.now()
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(states))
     params: list[Any] = []
-    for state in states:
+    for tenant_id, status, record_id in states:
         params += [
-            state.tenant_id,
-            state.document_id,
-            state.version_id,
-            str(state.status),
-            state.record_id,
+            tenant_id,
+            version.document_id,
+            version.pk,
+            str(status),
+            record_id,
             True,  # a new row: the tenant was bound on the effective date
             now,
         ]
-    params.append(version_id)
+    params.append(version.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} AS s (tenant_id, document_id, version_id, status, record_id, "  # noqa: S608 -- placeholders only
