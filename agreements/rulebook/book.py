@@ -66,6 +66,10 @@ class ReasonEntry:
     code: str
     article: str
     grounds: str = ""
+    # Staff must state the specific ground in words (the terms' list is not in the text).
+    stated_ground: bool = False
+    # What staff are told before choosing it (never shown to customers).
+    staff_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,7 +247,11 @@ def load_rulebook(path: Path) -> Rulebook:
     for code, body in rules_raw.get("R14", {}).get("reasons", {}).items():
         article_ja(body["article"])
         reasons[code] = ReasonEntry(
-            code=code, article=body["article"], grounds=str(body.get("grounds", ""))
+            code=code,
+            article=body["article"],
+            grounds=str(body.get("grounds", "")),
+            stated_ground=bool(body.get("stated_ground", False)),
+            staff_note=str(body.get("staff_note", "")),
         )
     return Rulebook(
         code=str(raw["code"]),

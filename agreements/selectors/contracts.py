@@ -155,6 +155,13 @@ class ContractFacts:
     # The reason of the end, or of the scheduled termination, as the product's terms cite it.
     reason_code: str | None = None
 
+    @property
+    def termination_reason_label(self) -> str:
+        """The scheduled termination's reason as people read it, never its code."""
+        if not self.termination_reason:
+            return ""
+        return str(TerminationReason(self.termination_reason).label)
+
     def _cite(self, rule: str) -> str:
         entry = self.rulebook.entry(rule)
         return _in_language(entry.article) if entry.contained else ""

@@ -272,6 +272,7 @@ def test_contracts_roll_due_r14_termination_on_period_end_wins_over_renewal():
             contract=contract,
             end_date=date(2025, 3, 31),
             reason="listed_grounds",
+            note="利用料金の未払い",
         )
     counts = contracts_roll_due(today=date(2025, 4, 1))
     assert (counts["terminated"], counts["renewed"]) == (1, 0)
@@ -308,6 +309,7 @@ def test_contracts_roll_due_r10_r14_catch_up_applies_period_ends_before_a_later_
                 end_date=date(2025, 6, 30),
                 # R14: each product's own grounds (Biz 13.1(2), ID+ 14.2).
                 reason="terms_violation" if contract is expiring else "listed_grounds",
+                note="規約違反",
             )
     with clock.frozen_at(date(2025, 7, 5)):
         counts = contracts_roll_due(today=date(2025, 7, 5))

@@ -190,6 +190,7 @@ def test_terminate_r14_refused_when_no_notice_can_be_delivered():
             contract=contract,
             end_date=date(2024, 9, 30),
             reason=TerminationReason.LISTED_GROUNDS,
+            note="利用料金の未払い",
         )
     assert refused.value.code == "no_notice_recipient"
     assert not contract.terminations.exists()
@@ -478,6 +479,7 @@ def test_terminate_r14_idplus_cites_14_2_never_biz_13():
             contract=contract,
             end_date=date(2024, 9, 20),
             reason=TerminationReason.LISTED_GROUNDS,
+            note="利用料金の未払い",
         )
     payload = Event.objects.get(kind=EventKind.TERMINATION).payload
     assert (payload["reason_article_ja"], payload["reason_article_en"]) == (
@@ -494,6 +496,13 @@ def test_terminate_r14_idplus_cites_14_2_never_biz_13():
             assert "13.1" not in cited
             assert "利用料金を支払わないとき" not in cited
             assert "管理端末" not in cited
+            # The reason people read, with the ground staff stated; never the code.
+            assert "listed_grounds" not in body
+            assert "利用料金の未払い" in body
+    assert (
+        "利用規約第14条第2項に定める解約事由（利用料金の未払い）に該当したため"
+        in _notice(termination, "ja")[1]
+    )
 
 
 @pytest.mark.parametrize(
@@ -719,3 +728,21 @@ def test_termination_request_r13_without_renewal_ends_at_period_end_anyway():
         "ends_at_period_end",
         date(2025, 3, 31),
     )
+
+
+@pytest.mark.parametrize("note", ["", "   "])
+def test_terminate_r14_idplus_listed_grounds_needs_the_ground_stated(note):
+    """ID+ 14.2's list of grounds is not in the available text: staff say which ground the
+    customer fell under, and nothing is written without it."""
+    contract = make_contract(tenant=_admin_tenant())
+    with clock.frozen_at(date(2024, 9, 10)), pytest.raises(ValidationFailed) as refused:
+        termination_request(
+            scope=staff_scope(),
+            contract=contract,
+            end_date=date(2024, 9, 20),
+            reason=TerminationReason.LISTED_GROUNDS,
+            note=note,
+        )
+    assert (refused.value.code, refused.value.details.get("field")) == ("ground_required", "note")
+    assert not contract.terminations.exists()
+    assert not Event.objects.filter(kind=EventKind.TERMINATION).exists()

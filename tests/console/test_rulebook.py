@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from core import clock
+from tenants.enums import Role
 from tests.factories.contracts import idplus_product, make_contract
-from tests.factories.tenants import TenantFactory
+from tests.factories.tenants import MembershipFactory, TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -55,7 +56,11 @@ def test_termination_form_r14_idplus_offers_only_14_2_and_no_biz_wording(client,
     with clock.frozen_at(date(2024, 6, 1)):
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
     assert _reason_options(page) == ["listed_grounds", "customer_request"]  # no discontinuation
-    assert "第14条第2項：利用規約に定める解約事由に該当したとき" in page
+    assert (
+        "第14条第2項：利用規約に定める解約事由に該当したとき（該当した事由をメモ欄に具体的に記入）"
+        in page
+    )
+    assert "contract.termination_reason" not in page
     for biz_words in ("利用料金を支払わないとき", "管理端末", "第13条", "催告"):
         assert biz_words not in page, biz_words
     # R19: ID+ 20 for the written consent, not Biz 14.
@@ -78,9 +83,29 @@ def test_termination_form_r14_biz_offers_its_grounds_and_the_7_2_discontinuation
     assert "listed_grounds" not in _reason_options(page)
     # R14/R12: the discontinuation its rulebook lists (Biz 7.2), with its settlement.
     assert "service_discontinued" in _reason_options(page)
+    # 7.2 stops the product for everyone: staff are told before choosing it for one customer.
+    assert "製品全体の提供を中止する場合に限る" in page
     assert "第7条第2項：本製品・サービス提供の中止" in page
     assert "第13条第1項第1号：お客様が利用料金を支払わないとき" in page
     # Biz 13.1 terminates without prior demand; 7.2 (discontinuation) is not one of its items.
     assert "利用規約第13条第1項の各号による解約は、事前の催告を要しません。" in page
     assert "催告は不要ですが" not in page
     assert "承諾書の文書番号など（利用規約第14条）" in page
+
+
+def test_r14_console_contract_shows_the_scheduled_reason_as_a_label_not_a_code(
+    client, publisher
+) -> None:
+    client.force_login(publisher)
+    idplus = make_contract(tenant=TenantFactory(), product=idplus_product())
+    MembershipFactory(tenant=idplus.tenant, role=Role.ADMIN)
+    url = reverse("console:contract-terminate", args=[idplus.pk])
+    with clock.frozen_at(date(2024, 6, 1)):
+        refused = client.post(url, {"reason": "listed_grounds", "end_date": "2024-06-30"})
+        assert "お客様が該当した事由を具体的に記入してください" in refused.content.decode()
+        client.post(
+            url, {"reason": "listed_grounds", "end_date": "2024-06-30", "note": "利用料金の未払い"}
+        )
+        page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
+    assert "(利用規約に定める解約事由に該当したとき)" in page
+    assert "(listed_grounds)" not in page

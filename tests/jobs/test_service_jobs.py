@@ -300,6 +300,7 @@ def test_terminations_effect_r14_waits_for_an_earlier_period_end(id_plus):
             contract=contract,
             end_date=date(2025, 6, 30),
             reason="listed_grounds",
+            note="利用料金の未払い",
         )
     today = date(2025, 7, 5)
     assert not terminations_due(today).exists()  # period 1 (ends 2025-03-31) comes first
@@ -347,6 +348,7 @@ def test_termination_notices_check_counts_unsent_notices_until_delivered(id_plus
             contract=contract,
             end_date=date(2025, 3, 31),
             reason="listed_grounds",
+            note="利用料金の未払い",
         )
         assert job_run_one("termination_notices", today) == {"unsent": 1}
         owed = {f.name: f.count for f in reconcile(today=today)}["owed.termination_notices"]

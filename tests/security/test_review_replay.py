@@ -77,7 +77,7 @@ def _role_attacks(world: World) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "POST",
             f"/api/v1/contracts/{world.contract.pk}/terminations/",
-            {"end_date": "2025-06-30", "reason": "listed_grounds"},
+            {"end_date": "2025-06-30", "reason": "listed_grounds", "note": "利用料金の未払い"},
         ),
     ]
 

@@ -147,7 +147,7 @@ def test_the_role_the_console_asks_for_gets_through_the_api(world: World) -> Non
     assert hook.status_code == 201
     ended = publisher.post(
         f"/api/v1/contracts/{world.contract.pk}/terminations/",
-        {"end_date": "2025-06-30", "reason": "listed_grounds"},
+        {"end_date": "2025-06-30", "reason": "listed_grounds", "note": "利用料金の未払い"},
         format="json",
     )
     assert (ended.status_code, ended.json()["reason"]) == (201, "listed_grounds")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import BillingCycle, TerminationReason
@@ -48,6 +49,10 @@ def staff_termination_reasons(product_code: str) -> list[tuple[str, str]]:
         entry = book.reason(code)
         article = book.reason_article_ja(code) if _japanese() else book.reason_article_en(code)
         grounds = entry.grounds if entry and entry.grounds else str(TerminationReason(code).label)
+        if entry and entry.stated_ground:
+            grounds = f"{grounds}{gettext('（該当した事由をメモ欄に具体的に記入）')}"
+        if entry and entry.staff_note:
+            grounds = f"{grounds}（{entry.staff_note}）"
         choices.append((code, f"{article}：{grounds}" if article else grounds))
     choices.append(
         (TerminationReason.CUSTOMER_REQUEST, str(TerminationReason.CUSTOMER_REQUEST.label))
@@ -148,6 +153,10 @@ class TerminationForm(forms.Form):
     def __init__(self, *args: Any, product_code: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].choices = staff_termination_reasons(product_code)  # type: ignore[attr-defined]
+        if any(entry.stated_ground for entry in rulebook_for(product_code).reasons.values()):
+            self.fields["note"].help_text = _(
+                "利用規約の条項だけを事由とする場合は、お客様が該当した事由を具体的に記入してください。解約の通知に記載されます。"
+            )
 
 
 class SuccessionForm(forms.Form):

@@ -51,7 +51,9 @@ def _contract_payload(contract: Contract) -> dict[str, Any]:
     }
 
 
-def _end_facts_payload(contract: Contract, *, reason: str, end_date: date) -> dict[str, Any]:
+def _end_facts_payload(
+    contract: Contract, *, reason: str, end_date: date, note: str = ""
+) -> dict[str, Any]:
     """What the product's own terms say follows an end on `end_date` for `reason`, for notices.
 
     Only what the product's rulebook contains: the claims window (R16), the deletion timetable
@@ -65,6 +67,8 @@ def _end_facts_payload(contract: Contract, *, reason: str, end_date: date) -> di
         "reason_article_ja": article_ja(reason_entry.article) if reason_entry else "",
         "reason_article_en": article_en(reason_entry.article) if reason_entry else "",
         "reason_grounds": reason_entry.grounds if reason_entry else "",
+        # The ground staff stated where the terms' list is not in the text (R14).
+        "stated_ground": note.strip() if reason_entry and reason_entry.stated_ground else "",
         "settlement_due": reason in book.settlement_reasons,
         "billing_article_ja": book.entry("R12").article_ja,
         "billing_article_en": book.entry("R12").article_en,

@@ -73,7 +73,12 @@ def _end_payload(end: _End) -> dict[str, Any]:
         "status": str(rules.end_status_for_reason(end.reason)),
         # The end has taken effect: notices speak of it in the past tense.
         "has_ended": True,
-        **_end_facts_payload(end.contract, reason=end.reason, end_date=end.end_date),
+        **_end_facts_payload(
+            end.contract,
+            reason=end.reason,
+            end_date=end.end_date,
+            note=end.termination.note if end.termination else end.note,
+        ),
     }
 
 

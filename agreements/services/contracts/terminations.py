@@ -84,7 +84,7 @@ def _termination_create(
         "requested_on": _iso(today),
         "end_date": _iso(end_date),
         "status_after_end": str(rules.end_status_for_reason(reason)),
-        **_end_facts_payload(contract, reason=reason, end_date=end_date),
+        **_end_facts_payload(contract, reason=reason, end_date=end_date, note=note),
     }
     (outbox_id,) = notify(
         [
@@ -154,6 +154,18 @@ def termination_request(
             _("この終了事由はこの製品の利用規約にありません。"),
             code="reason_not_in_terms",
             field="reason",
+            reason=str(why),
+        )
+    entry = book.reason(why)
+    if entry is not None and entry.stated_ground and not note.strip():
+        # R14: the terms' list of grounds is not in the text, so the notice must say which
+        # one the customer fell under, in staff's words (a termination states its reason).
+        raise ValidationFailed(
+            _(
+                "この事由では、お客様が該当した事由を具体的に記入してください（解約の通知に記載されます）。"
+            ),
+            code="ground_required",
+            field="note",
             reason=str(why),
         )
     _require_active(locked)
