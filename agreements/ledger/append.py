@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -136,11 +136,15 @@ def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
             [table, len(rows)],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
+        text = _copy_text()
         lines = "".join(
-            "\t".join([str(pk), *(_copy_value(column, row[column]) for column in _COLUMNS)]) + "\n"
+            "\t".join([str(pk), *(text(row[column]) for column in _ROW_COLUMNS)])
+            + "\t"
+            + json.dumps(row["evidence_digests"], sort_keys=True).translate(_COPY_ESCAPES)
+            + "\n"
             for pk, row in zip(ids, rows, strict=True)
         )
-        columns = ", ".join(("id", *_COLUMNS))
+        columns = ", ".join(("id", *_ROW_COLUMNS, "evidence_digests"))
         copy_counted(
             cursor, f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN", lines
         )
@@ -150,15 +154,29 @@ def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_value(column: str, value: Any) -> str:
-    """One value in COPY's text format: NULL as \\N, backslash and separators escaped."""
-    if value is None:
-        return "\\N"
-    if column == "evidence_digests":
-        value = json.dumps(value, sort_keys=True)
-    elif isinstance(value, datetime):
-        value = value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+# COPY's columns: the JSON one last, written on its own.
+_ROW_COLUMNS = tuple(column for column in _COLUMNS if column != "evidence_digests")
+
+
+def _copy_text() -> Callable[[Any], str]:
+    """A value in COPY's text format: NULL as \\N, backslash and separators escaped.
+
+    The values a batch shares (its version, answer, actor, instant) are formatted once: a
+    batch repeats them on every row."""
+    seen: dict[Any, str] = {}
+
+    def text(value: Any) -> str:
+        if value is None:
+            return "\\N"
+        out = seen.get(value)
+        if out is None:
+            raw = value.isoformat() if isinstance(value, datetime) else str(value)
+            out = raw.translate(_COPY_ESCAPES)
+            if len(seen) < 64:
+                seen[value] = out
+        return out
+
+    return text
 
 
 def copy_counted(cursor: Any, sql: str, data: str) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql
 from agreements.enums import ActorKind, Answer, Channel
-from agreements.ledger.append import ledger_append
+from agreements.ledger.append import append_many, entry_for, ledger_append
+from agreements.ledger.heads import heads_lock
 from agreements.ledger.redact import evidence_redact
 from agreements.ledger.rows import (
     GENESIS_HASH,
@@ -403,3 +405,37 @@ def test_ledger_export_rows_match_the_documented_payload_keys() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", row["recorded_at"])
     # Posted 09:00 JST on 2025-03-01 (the factory's notice date).
     assert row["notice_posted_at"] == "2025-03-01T00:00:00.000000Z"
+
+
+@pytest.mark.django_db
+def test_ledger_append_many_copies_rows_that_verify_whatever_their_characters() -> None:
+    """The batch path writes with COPY: separators, backslashes and Japanese in a row's text
+    and in its evidence JSON must arrive exactly as hashed."""
+    version = posted_version()
+    tenants = [bound_tenant(version.document).tenant for _ in range(3)]
+    chain_rows(tenants[0], VersionFactory(), 2)  # one chain already has rows
+    with clock.frozen_at(BEFORE):
+        entry = entry_for(
+            version,
+            answer=Answer.DEEMED,
+            actor_kind=ActorKind.SYSTEM,
+            actor_ref="system\tback\\slash\nnew",
+            channel=Channel.SYSTEM,
+            at=clock.now(),
+            body_hash=version.body_hash,
+        )
+        heads = heads_lock([t.pk for t in tenants])
+        written = append_many(
+            heads=heads,
+            entries=[
+                (t.pk, replace(entry, notice_reached=f"ポータル\t閲覧 \\ {t.pk}")) for t in tenants
+            ],
+        )
+    rows = {r.pk: r for r in ConsentRecord.objects.filter(version=version)}
+    assert [tenant for tenant, _pk in written] == [t.pk for t in tenants]
+    for tenant, pk in written:
+        assert rows[pk].tenant_id == tenant
+        assert rows[pk].actor_ref == "system\tback\\slash\nnew"
+        assert rows[pk].evidence_digests["notice_reached"] == f"ポータル\t閲覧 \\ {tenant}"
+    assert rows[written[0][1]].seq == 3
+    assert ledger_verify() == []
