@@ -163,6 +163,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("tenant-ledger", "GET"): Spec(PARTNERS, owned=True),
     # the products
+    ("status-bulk", "GET"): Spec(
+        PRODUCTS,
+        query=lambda w, c: f"?tenants={w.tenant.pk},{w.other_tenant.pk}"
+        + ("&product=optim-id-plus" if is_staff_caller(c) else ""),
+    ),
     ("status", "GET"): Spec(
         PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if is_staff_caller(c) else ""
     ),

@@ -134,6 +134,7 @@ urlpatterns = [
     ),
     path("tenants/<int:tenant_id>/ledger/", consents.LedgerListApi.as_view(), name="tenant-ledger"),
     # The products
+    path("status/", status.TenantStatusBulkApi.as_view(), name="status-bulk"),
     path("status/<int:tenant_id>/", status.TenantStatusApi.as_view(), name="status"),
     path("deletions/", deletions.DeletionListApi.as_view(), name="deletions"),
     path(
