@@ -84,6 +84,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("tenants", "POST"): Spec(
         PARTNERS, 201, body=lambda w, c: {"name": "マトリクス商事"}, staff=Action.OPERATE
     ),
+    # A lookup never 404s (an empty page for what is out of reach); isolation below holds
+    # that another partner's key finds nothing of the partner's tenant.
+    ("tenant-lookup", "GET"): Spec(
+        EVERYONE, query=lambda w, c: "?corporate_number=1234567890123&external_ref=x"
+    ),
     ("tenant", "GET"): Spec(PARTNERS, owned=True),
     ("tenant", "PATCH"): Spec(
         PARTNERS,
@@ -165,8 +170,10 @@ SPECS: dict[tuple[str, str], Spec] = {
     # the products
     ("status-bulk", "GET"): Spec(
         PRODUCTS,
-        query=lambda w, c: f"?tenants={w.tenant.pk},{w.other_tenant.pk}"
-        + ("&product=optim-id-plus" if is_staff_caller(c) else ""),
+        query=lambda w, c: (
+            f"?tenants={w.tenant.pk},{w.other_tenant.pk}"
+            + ("&product=optim-id-plus" if is_staff_caller(c) else "")
+        ),
     ),
     ("status", "GET"): Spec(
         PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if is_staff_caller(c) else ""

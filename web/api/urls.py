@@ -46,6 +46,7 @@ urlpatterns = [
         one_path(get=tenants.TenantListApi, post=tenants.TenantCreateApi),
         name="tenants",
     ),
+    path("tenants/lookup/", tenants.TenantLookupApi.as_view(), name="tenant-lookup"),
     path(
         "tenants/<int:tenant_id>/",
         one_path(get=tenants.TenantDetailApi, patch=tenants.TenantUpdateApi),
