@@ -103,6 +103,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         body=lambda w, c: {"email": "new@customer.example"},
         staff=Action.OPERATE,
     ),
+    ("tenant-invitations", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-invitation", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-invitation-revoke", "POST"): Spec(PARTNERS, owned=True, staff=Action.OPERATE),
     ("tenant-memberships", "GET"): Spec(PARTNERS, owned=True),
     ("tenant-membership", "DELETE"): Spec(PARTNERS, 204, owned=True, staff=Action.OPERATE),
     # webhooks and events
@@ -195,6 +198,7 @@ def _path_params(world: World, name: str) -> dict[str, int]:
     return {
         "tenant_id": world.tenant.pk,
         "membership_id": world.viewer.pk,
+        "invitation_id": world.invitation.pk,
         "webhook_id": world.webhook.pk,
         "document_id": world.document.pk,
         "version_id": world.v2.pk,

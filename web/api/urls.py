@@ -54,8 +54,18 @@ urlpatterns = [
     ),
     path(
         "tenants/<int:tenant_id>/invitations/",
-        invitations.InvitationCreateApi.as_view(),
+        one_path(get=invitations.InvitationListApi, post=invitations.InvitationCreateApi),
         name="tenant-invitations",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invitations/<int:invitation_id>/",
+        invitations.InvitationDetailApi.as_view(),
+        name="tenant-invitation",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invitations/<int:invitation_id>/revoke/",
+        invitations.InvitationRevokeApi.as_view(),
+        name="tenant-invitation-revoke",
     ),
     path(
         "tenants/<int:tenant_id>/memberships/",
