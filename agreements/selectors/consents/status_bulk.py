@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agreements.models import Contract, Product, TermsDocument
 from agreements.selectors.consents.status_check import (
     CONTRACT_COLUMNS,
+    ContractRow,
     StatusCheck,
     status_cache_key,
     status_cache_names,
@@ -52,7 +53,7 @@ def _read_many(*, scope: Scope, tenant_ids: Sequence[int], product: Product) -> 
             scope.tenants(Tenant.objects.filter(pk__in=tenant_ids)).values_list("pk", flat=True)
         )
         tenant_ids = [pk for pk in tenant_ids if pk in reach]
-    contracts: dict[int, list[tuple]] = {pk: [] for pk in tenant_ids}
+    contracts: dict[int, list[ContractRow]] = {pk: [] for pk in tenant_ids}
     for tenant_id, *row in Contract.objects.filter(
         tenant_id__in=tenant_ids, product=product
     ).values_list("tenant_id", *CONTRACT_COLUMNS):
