@@ -127,3 +127,29 @@ def test_another_partner_sees_nothing_of_the_invitations(world: World) -> None:
     )
     # A product key is not a partner.
     assert world.client("product").get(_base(world)).status_code == 403
+
+
+def test_invitation_list_costs_the_same_for_one_or_eleven(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.keys import hash_key
+    from tenants.models import Invitation
+
+    client = world.client("own_partner")
+    client.get(_base(world))  # the key is cached now
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(_base(world)).status_code == 200
+        return len(captured)
+
+    one = counted()
+    for n in range(10):
+        Invitation.objects.create(
+            tenant=world.tenant,
+            email=f"many{n}@customer.example",
+            token_hash=hash_key(f"many-{n}"),
+            expires_at=clock.now() + timedelta(days=7),
+        )
+    assert counted() == one

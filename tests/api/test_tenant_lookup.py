@@ -92,3 +92,10 @@ def test_tenant_list_filters_by_the_same_identifiers(same_company: World) -> Non
         assert [t["id"] for t in body["results"]] == [w.tenant.pk]
         assert body["results"][0]["external_ref"] == "CRM-0001"
     assert w.client("own_partner").get("/api/v1/tenants/?corporate_number=1").status_code == 400
+
+
+def test_lookup_a_product_key_needs_status_read(same_company: World) -> None:
+    _key, raw = make_product_key(same_company.product, scopes=["deletion:ack"])
+    refused = key_client(raw).get(f"/api/v1/tenants/lookup/?corporate_number={NUMBER}")
+    assert refused.status_code == 403
+    assert str(same_company.tenant.pk) not in refused.content.decode()
