@@ -144,7 +144,10 @@ class TenantStatusApi(ApiView):
         summary="May this tenant keep using the product?",
         description="Cached until anything it is read from changes; otherwise two indexed "
         "lookups: whether the tenant is allowed, which versions bind "
-        "it and flags. Per document, `version` is the version in force and `binding_version` "
+        "it and flags. Per document, `version` is the version in force (its status: "
+        "`version_status`), `pending_version` the posted one not yet effective (the tenant's "
+        "answer to it: `pending_version_status`; `status` mixes the two and is deprecated), "
+        "and `binding_version` "
         "the one that binds this tenant: the previous version while the tenant has not "
         "accepted a revision put to explicit consent (R4). `allowed` is false without an active contract, or while an explicit "
         "consent is outstanding on a version whose gating policy a publisher set and whose "
