@@ -9,7 +9,7 @@ import json
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from agreements.services.contracts import contract_end
@@ -216,3 +216,23 @@ def test_schema_marks_the_mixed_status_deprecated(anonymous_client) -> None:
     assert fields["status"].get("deprecated") is True
     assert not fields["version_status"].get("deprecated")
     assert not fields["pending_version_status"].get("deprecated")
+
+
+def test_bulk_reads_tenant_by_tenant_where_the_database_has_no_lateral(world: World) -> None:
+    """SQLite (`make run`) has neither LATERAL nor unnest: one portable statement per tenant,
+    the same rows as the one PostgreSQL statement for all of them."""
+    from unittest import mock
+
+    from agreements.selectors.consents.status_sql import documents_with_status_many
+
+    ids = _mixed_world(world)
+    together = documents_with_status_many(tenant_ids=ids, product_id=world.product.pk)
+    with (
+        mock.patch.object(connections["default"], "vendor", "sqlite"),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        apart = documents_with_status_many(tenant_ids=ids, product_id=world.product.pk)
+    assert apart == together
+    assert len(captured) == len(ids)
+    assert "LATERAL" not in captured[0]["sql"]
+    assert sum(len(rows) for rows in together.values()) > 0
