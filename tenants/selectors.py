@@ -89,16 +89,44 @@ def _search_q(search: str) -> Q:
 
 
 def tenant_list(
-    *, scope: Scope, updated_since: datetime | None = None, search: str | None = None
+    *,
+    scope: Scope,
+    updated_since: datetime | None = None,
+    search: str | None = None,
+    external_ref: str | None = None,
+    corporate_number: str | None = None,
 ) -> QuerySet[Tenant]:
     """Tenants in reach. With `updated_since`, changes after that instant oldest first (a feed);
-    otherwise by name."""
+    otherwise by name. `external_ref` and `corporate_number` match exactly (tenant_lookup)."""
     qs = scope.tenants(Tenant.objects.select_related("partner"))
     if search and search.strip():
         qs = qs.filter(_search_q(search))
+    qs = qs.filter(_identifier_q(external_ref=external_ref, corporate_number=corporate_number))
     if updated_since is not None:
         return qs.filter(updated_at__gt=updated_since).order_by("updated_at", "pk")
     return qs.order_by("name", "pk")
+
+
+def _identifier_q(*, external_ref: str | None, corporate_number: str | None) -> Q:
+    q = Q()
+    if external_ref:
+        q &= Q(external_ref=external_ref)
+    if corporate_number:
+        q &= Q(corporate_number=normalize_corporate_number(corporate_number))
+    return q
+
+
+def tenant_lookup(
+    *, scope: Scope, external_ref: str | None = None, corporate_number: str | None = None
+) -> QuerySet[Tenant]:
+    """The tenants in the caller's reach with this partner-side identifier and/or 法人番号
+    (typed as people type it), by id. A partner's identifiers are unique among its tenants,
+    so a partner finds at most one; a product reaches the tenants with a contract for it, and
+    those may belong to several partners (each with its own `external_ref`); staff all."""
+    if not external_ref and not corporate_number:
+        return Tenant.objects.none()
+    q = _identifier_q(external_ref=external_ref, corporate_number=corporate_number)
+    return scope.tenants(Tenant.objects.filter(q)).order_by("pk")
 
 
 def tenant_get(*, scope: Scope, pk: int | str) -> Tenant:

@@ -72,12 +72,23 @@ def _deletion_needs_end(contract: Contract) -> str:
     ) % {"article": entry.article_ja if japanese else entry.article_en}
 
 
-@transaction.atomic
 def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
     """A customer's request to delete its data, at cancellation or after the end (R15).
 
     Due on the later of the day after the end and today + the grace setting; a repeated
     request returns the existing one.
+    """
+    return deletion_request_filed(scope=scope, contract=contract)[0]
+
+
+@transaction.atomic
+def deletion_request_filed(*, scope: Scope, contract: Contract) -> tuple[DataDeletion, bool]:
+    """`deletion_request`, and whether this call filed it (False: the existing request).
+
+    Biz 10.3 lets the customer ask 「解約申込と同時又は本製品の利用期間終了後」: on a contract
+    still active whose end is filed (a non-renewal, a termination) the request is taken now
+    and stays `scheduled` until it is due after that end; without a filed end it is refused
+    (409 `deletion_needs_end`).
     """
     locked = contract_for_write(scope, contract)
     existing = (
@@ -86,7 +97,7 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
         .first()
     )
     if existing is not None:
-        return existing
+        return existing, False
     end = contract_known_end(locked)
     if end is None:
         raise Conflict(_deletion_needs_end(locked), code="deletion_needs_end")
@@ -112,7 +123,7 @@ def deletion_request(*, scope: Scope, contract: Contract) -> DataDeletion:
             data={"due_on": due.isoformat(), "end": end.isoformat()},
             tenant_id=locked.tenant_id,
         )
-    return deletion
+    return deletion, True
 
 
 # --- What is due: one definition, read by the lifecycle jobs and by the services below ------
@@ -357,6 +368,7 @@ __all__ = [
     "deletion_reminders_due",
     "deletion_reminders_send",
     "deletion_request",
+    "deletion_request_filed",
     "deletions_due",
     "deletions_order",
     "deletions_order_due",

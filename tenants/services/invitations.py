@@ -43,8 +43,10 @@ def invitation_create(
 
     The token is random, stored only as a hash and valid for 7 days; the e-mail with the accept
     link is queued in the outbox in the tenant's language. Inviting an address that already has
-    a pending invitation refreshes that one (new token, new expiry, the given role): the old
-    link stops working and a new e-mail is queued. Returns the invitation and the plain token.
+    a pending invitation still within its expiry refreshes that one (same id; new token, new
+    expiry, the given role): the old link stops working and a new e-mail is queued. Otherwise
+    (none, or accepted, revoked, expired) it is a new invitation. Returns the invitation and
+    the plain token.
     """
     locked = tenant_for_change(scope, tenant)
     if not locked.is_active:
@@ -75,6 +77,12 @@ def invitation_create(
         .filter(tenant=locked, email=address, status=InvitationStatus.PENDING)
         .first()
     )
+    if invitation is not None and invitation.expires_at <= now:
+        # Past its expiry (the housekeeping job had not marked it yet): it stays as it was, and
+        # the address gets a new invitation, as after any expiry.
+        invitation.status = InvitationStatus.EXPIRED
+        invitation.save(update_fields=["status", "updated_at"])
+        invitation = None
     refreshed = invitation is not None
     if invitation is None:
         invitation = Invitation.objects.create(tenant=locked, email=address, **values)

@@ -13,7 +13,7 @@ from agreements.enums import Answer, ConsentMode, LegalBasis
 from agreements.models import TermsDocument, TermsVersion
 from agreements.selectors.consents import consent_status_for_tenant, tenant_is_allowed
 from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.selectors.consents.status_check import (
+from agreements.selectors.consents.status_sql import (
     documents_with_status_params,
     documents_with_status_sql,
 )

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from agreements.models.products import Product
-from agreements.selectors.consents.status_check import (
+from agreements.selectors.consents.status_sql import (
     _DOCUMENTS_WITH_STATUS_COLUMNS,
     documents_with_status_params,
     documents_with_status_sql,

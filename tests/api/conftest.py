@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +24,8 @@ from agreements.models import (
 )
 from core import clock
 from tenants.enums import KeyScope, Role
-from tenants.keys import PRODUCT_KEY_TAG, issue_key
-from tenants.models import Membership, Partner, Tenant, WebhookEndpoint
+from tenants.keys import PRODUCT_KEY_TAG, hash_key, issue_key
+from tenants.models import Invitation, Membership, Partner, Tenant, WebhookEndpoint
 from tenants.scope import Scope
 from tests.factories.agreements import DocumentFactory, ProductFactory, VersionFactory
 from tests.factories.tenants import (
@@ -161,6 +161,7 @@ class World:
     deletion: DataDeletion
     other_tenant: Tenant
     other_contract: Contract
+    invitation: Invitation  # pending, to the tenant's portal
 
     def client(self, caller: str) -> APIClient:
         """A client for one of CALLERS."""
@@ -228,6 +229,12 @@ def build_world() -> World:
         due_on=date(2025, 3, 1),
         ordered_at=clock.now(),
     )
+    invitation = Invitation.objects.create(
+        tenant=tenant,
+        email="invited@customer.example",
+        token_hash=hash_key("world-invitation-token"),
+        expires_at=clock.now() + timedelta(days=7),
+    )
     _key, partner_raw = make_partner_key(partner)
     _key, read_only_raw = make_partner_key(partner, scopes=[KeyScope.READ])
     _key, revoked_raw = make_partner_key(partner, revoked=True)
@@ -262,6 +269,7 @@ def build_world() -> World:
         deletion=deletion,
         other_tenant=other_tenant,
         other_contract=other_contract,
+        invitation=invitation,
     )
 
 

@@ -84,6 +84,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("tenants", "POST"): Spec(
         PARTNERS, 201, body=lambda w, c: {"name": "マトリクス商事"}, staff=Action.OPERATE
     ),
+    # A lookup never 404s (an empty page for what is out of reach); isolation below holds
+    # that another partner's key finds nothing of the partner's tenant.
+    ("tenant-lookup", "GET"): Spec(
+        EVERYONE, query=lambda w, c: "?corporate_number=1234567890123&external_ref=x"
+    ),
     ("tenant", "GET"): Spec(PARTNERS, owned=True),
     ("tenant", "PATCH"): Spec(
         PARTNERS,
@@ -98,6 +103,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         body=lambda w, c: {"email": "new@customer.example"},
         staff=Action.OPERATE,
     ),
+    ("tenant-invitations", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-invitation", "GET"): Spec(PARTNERS, owned=True),
+    ("tenant-invitation-revoke", "POST"): Spec(PARTNERS, owned=True, staff=Action.OPERATE),
     ("tenant-memberships", "GET"): Spec(PARTNERS, owned=True),
     ("tenant-membership", "DELETE"): Spec(PARTNERS, 204, owned=True, staff=Action.OPERATE),
     # webhooks and events
@@ -163,6 +171,13 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("tenant-ledger", "GET"): Spec(PARTNERS, owned=True),
     # the products
+    ("status-bulk", "GET"): Spec(
+        PRODUCTS,
+        query=lambda w, c: (
+            f"?tenants={w.tenant.pk},{w.other_tenant.pk}"
+            + ("&product=optim-id-plus" if is_staff_caller(c) else "")
+        ),
+    ),
     ("status", "GET"): Spec(
         PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if is_staff_caller(c) else ""
     ),
@@ -183,6 +198,7 @@ def _path_params(world: World, name: str) -> dict[str, int]:
     return {
         "tenant_id": world.tenant.pk,
         "membership_id": world.viewer.pk,
+        "invitation_id": world.invitation.pk,
         "webhook_id": world.webhook.pk,
         "document_id": world.document.pk,
         "version_id": world.v2.pk,

@@ -161,18 +161,24 @@ def test_invitation_repeat_refreshes_the_pending_one():
     assert membership.role == Role.ADMIN
 
 
-def test_invitation_after_expiry_of_pending_refreshes_it():
+def test_invitation_after_expiry_is_a_new_one_whether_or_not_housekeeping_ran():
+    """Same id only while the link is live: after expiry the address gets a new invitation,
+    the expired one stays expired (before the housekeeping job marked it, too)."""
     tenant = TenantFactory()
     with clock.frozen_at(T0):
-        first, _ = invitation_create(
+        first, old_token = invitation_create(
             scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
     with clock.frozen_at(T0 + timedelta(days=30)):
         again, token = invitation_create(
             scope=_staff(), tenant=tenant, email="a@customer.example", role=Role.VIEWER
         )
+        with pytest.raises(ValidationFailed):
+            invitation_accept(request=_sign_in(), token=old_token, password=PASSWORD)
         invitation_accept(request=_sign_in(), token=token, password=PASSWORD)
-    assert again.pk == first.pk
+    assert again.pk != first.pk
+    first.refresh_from_db()
+    assert first.status == InvitationStatus.EXPIRED
 
 
 def test_invitation_same_email_other_tenant_is_separate():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -115,6 +115,16 @@ class ConsentStatusApi(ApiView):
     audience = PARTNERS
     tags = ("consent",)
 
+    class FilterSerializer(serializers.Serializer):
+        paged = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text=_(
+                "true: 他の一覧と同じ封筒（next / previous / results）で返す。"
+                "省略・false: 従来どおり配列で返す"
+            ),
+        )
+
     @extend_schema(
         operation_id="tenants_consents_list",
         summary="Consent status per bound document",
@@ -122,13 +132,33 @@ class ConsentStatusApi(ApiView):
         "that binds this tenant (`binding_version`: the previous one while it has not accepted "
         "a revision put to explicit consent, R4), the pending version, its effective date and "
         "mode, the tenant's status, the answers allowed and "
-        "the last day to answer before the change takes effect (DESIGN truth table).",
-        responses={200: DocumentStatusOutput(many=True), **errors(404)},
+        "the last day to answer before the change takes effect (DESIGN truth table).\n\n"
+        "The body is a bare array, as it has been since the first release. With "
+        "`?paged=true` it is the envelope every other list uses (`next`, `previous`, "
+        "`results`); the list holds one item per bound document, so it is always one page "
+        "(`next` and `previous` null).",
+        parameters=[FilterSerializer],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ConsentStatusList",
+                serializers=[
+                    DocumentStatusOutput(many=True),
+                    page_of(DocumentStatusOutput, "DocumentStatus"),
+                ],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            **errors(400, 404),
+        },
     )
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
+        query = self.query(self.FilterSerializer)
         tenant = tenant_selectors.tenant_get(scope=self.scope, pk=tenant_id)
         statuses = consent_selectors.consent_status_for_tenant(scope=self.scope, tenant=tenant)
-        return Response(DocumentStatusOutput(statuses, many=True).data)
+        items = DocumentStatusOutput(statuses, many=True).data
+        if query["paged"]:
+            return Response({"next": None, "previous": None, "results": items})
+        return Response(items)
 
 
 class ConsentEvidenceInput(serializers.Serializer):

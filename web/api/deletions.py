@@ -71,15 +71,22 @@ class DeletionRequestApi(ApiView):
     @extend_schema(
         operation_id="contracts_deletions_create",
         summary="Request deletion of the contract's data",
-        description="At cancellation or after the end (R15). Due on the later of the day after "
-        "the end and the request date + 14 days; a repeated request returns the existing one.",
+        description="At cancellation or after the end (R15, Biz 10.3: 「解約申込と同時又は本製品の"
+        "利用期間終了後」). On a contract that has ended, or that is still active but has a "
+        "filed end (a non-renewal or a termination), the request is filed: **201** with "
+        "`status: scheduled` and `due_on` the later of the day after the end and the request "
+        "date + 14 days; nothing is deleted before the end (nor while it is called off: the "
+        "request waits for the contract really to end). On an active contract without a "
+        "filed end: **409** `deletion_needs_end` (file a non-renewal or termination first, or "
+        "with it). Repeating the request returns the existing one with **200**.",
         request=None,
-        responses={201: DeletionOutput, **errors(403, 404, 409)},
+        responses={201: DeletionOutput, 200: DeletionOutput, **errors(403, 404, 409)},
     )
     def post(self, request: ApiRequest, contract_id: int) -> Response:
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract_id)
-        row = deletions.deletion_request(scope=self.scope, contract=contract)
-        return Response(DeletionOutput(row).data, status=status.HTTP_201_CREATED)
+        row, filed = deletions.deletion_request_filed(scope=self.scope, contract=contract)
+        code = status.HTTP_201_CREATED if filed else status.HTTP_200_OK
+        return Response(DeletionOutput(row).data, status=code)
 
 
 class DeletionListApi(ApiView):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import ConsentStatus, DocumentKind, ProductKeyScope
-from agreements.models import ProductKey
+from agreements.models import Product, ProductKey
 from agreements.selectors import consents as consent_selectors
 from agreements.selectors.consents import (
+    BULK_STATUS_MAX,
     FLAG_CASE_CONFIRMED,
     FLAG_CONTRACT_INACTIVE,
     FLAG_OUTSTANDING,
     FLAG_REJECTED,
 )
+from tenants.scope import Scope
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
 from web.api.problems import errors
@@ -31,6 +33,9 @@ STATUS_FLAG_CHOICES = [
 ]
 
 
+# `status` is kept for the integrators that read it; version_status and pending_version_status
+# say the same per version (docs/api.md, "For the products").
+@extend_schema_serializer(deprecate_fields=["status"])
 class BindingVersionOutput(serializers.Serializer):
     document = serializers.IntegerField(source="document_id", help_text=_("文書ID"))
     document_slug = serializers.SlugField(help_text=_("文書のスラッグ"))
@@ -43,7 +48,32 @@ class BindingVersionOutput(serializers.Serializer):
         source="pending_version_id", allow_null=True, help_text=_("掲示済みで効力発生前の版のID")
     )
     pending_version_label = serializers.CharField(allow_null=True, help_text=_("その版の表示"))
-    status = serializers.ChoiceField(choices=ConsentStatus.choices, help_text=_("同意の状況"))
+    status = serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        help_text=_(
+            "非推奨: version_status と pending_version_status を使ってください。最新の掲示済みの版"
+            "（効力発生前の版があればその版、なければ有効な版）についての同意の状況"
+        ),
+    )
+    version_status = serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "有効な版についての同意の状況。明示の同意が必要で未回答なら outstanding、回答があれば"
+            "その回答（accepted / rejected / deemed）、求められていない版で記録がなければ no_answer。"
+            "有効な版がなければ null"
+        ),
+    )
+    pending_version_status = serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
+        ),
+    )
+    pending_version_effective_on = serializers.DateField(
+        allow_null=True, help_text=_("効力発生前の版の効力発生日。その版がなければ null")
+    )
     binding_version = serializers.IntegerField(
         source="binding_version_id",
         allow_null=True,
@@ -87,6 +117,15 @@ class StatusCheckOutput(serializers.Serializer):
     )
 
 
+def status_product(request: ApiRequest, scope: Scope, code: str | None) -> Product:
+    """The product a status check is for: `?product=`, or a product key's own product."""
+    if code:
+        return body_ref("product", product_by_code, code=code)
+    if scope.is_product and isinstance(request.auth, ProductKey):
+        return request.auth.product  # the key's product, loaded with the key
+    raise field_error("product", _("製品コードを指定してください。"))
+
+
 class TenantStatusApi(ApiView):
     audience = PRODUCTS
     product_scope = ProductKeyScope.STATUS_READ
@@ -105,7 +144,10 @@ class TenantStatusApi(ApiView):
         summary="May this tenant keep using the product?",
         description="Cached until anything it is read from changes; otherwise two indexed "
         "lookups: whether the tenant is allowed, which versions bind "
-        "it and flags. Per document, `version` is the version in force and `binding_version` "
+        "it and flags. Per document, `version` is the version in force (its status: "
+        "`version_status`), `pending_version` the posted one not yet effective (the tenant's "
+        "answer to it: `pending_version_status`; `status` mixes the two and is deprecated), "
+        "and `binding_version` "
         "the one that binds this tenant: the previous version while the tenant has not "
         "accepted a revision put to explicit consent (R4). `allowed` is false without an active contract, or while an explicit "
         "consent is outstanding on a version whose gating policy a publisher set and whose "
@@ -118,12 +160,61 @@ class TenantStatusApi(ApiView):
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
         query = self.query(self.FilterSerializer)
         scope = self.scope
-        if query.get("product"):
-            product = body_ref("product", product_by_code, code=query["product"])
-        elif scope.is_product and isinstance(request.auth, ProductKey):
-            product = request.auth.product  # the key's product, loaded with the key
-        else:
-            raise field_error("product", _("製品コードを指定してください。"))
-
+        product = status_product(request, scope, query.get("product"))
         check = consent_selectors.tenant_status(scope=scope, tenant_id=tenant_id, product=product)
         return Response(StatusCheckOutput(check).data)
+
+
+class BulkStatusOutput(serializers.Serializer):
+    results = StatusCheckOutput(
+        many=True,
+        help_text=_("見つかったテナントごとの判定（指定した順）。単独の判定と同じ内容"),
+    )
+    not_found = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text=_("単独の判定なら 404 となるテナントID（この製品の契約がない、または範囲外）"),
+    )
+
+
+def parse_tenant_ids(raw: str) -> list[int]:
+    """`12,15,17` → [12, 15, 17] (distinct, in order); a field error otherwise."""
+    parts = [part.strip() for part in raw.split(",")]
+    if not raw.strip() or any(not (p.isascii() and p.isdigit()) or len(p) > 18 for p in parts):
+        raise field_error("tenants", _("テナントIDをカンマ区切りで指定してください。"))
+    ids = list(dict.fromkeys(int(p) for p in parts))
+    if len(ids) > BULK_STATUS_MAX:
+        raise field_error(
+            "tenants",
+            _("一度に指定できるテナントは%(max)d件までです。") % {"max": BULK_STATUS_MAX},
+        )
+    return ids
+
+
+class TenantStatusBulkApi(ApiView):
+    audience = PRODUCTS
+    product_scope = ProductKeyScope.STATUS_READ
+    tags = ("products",)
+
+    class FilterSerializer(TenantStatusApi.FilterSerializer):
+        tenants = serializers.CharField(
+            max_length=2000,
+            help_text=_("テナントID（カンマ区切り、100件まで）。例: 12,15,17"),
+        )
+
+    @extend_schema(
+        operation_id="status_bulk",
+        summary="May these tenants keep using the product? (up to 100 at once)",
+        description="The status check of each tenant named in `tenants` (comma-separated ids, "
+        "at most 100 distinct), in the order given: each item of `results` is exactly the "
+        "body `GET /status/{tenant_id}/` answers for that tenant; the ids it would answer "
+        "with 404 are listed in `not_found`. Answers come from the same cache as the single "
+        "check; the tenants not cached are read together (two statements however many).",
+        parameters=[FilterSerializer],
+        responses={200: BulkStatusOutput, **errors(400, 404)},
+    )
+    def get(self, request: ApiRequest) -> Response:
+        query = self.query(self.FilterSerializer)
+        ids = parse_tenant_ids(query["tenants"])
+        product = status_product(request, self.scope, query.get("product"))
+        bulk = consent_selectors.tenants_status(scope=self.scope, tenant_ids=ids, product=product)
+        return Response(BulkStatusOutput(bulk).data)

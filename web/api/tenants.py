@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from agreements.enums import ProductKeyScope
 from tenants import selectors, services
 from tenants.authz import Action
 from tenants.enums import Locale
-from web.api.auth import PARTNERS
+from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
+from web.api.auth import EVERYONE, PARTNERS
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.refs import partner_ref
 from web.requests import ApiRequest
+
+
+class CorporateNumberQuery(serializers.CharField):
+    """A 法人番号 in a query: 13 digits once full-width digits and separators are dropped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalize_corporate_number(super().to_internal_value(data))
+        if len(value) != CORPORATE_NUMBER_LENGTH or not (value.isascii() and value.isdigit()):
+            raise serializers.ValidationError(_("法人番号は13桁の数字で指定してください。"))
+        return value
 
 
 class TenantOutput(serializers.Serializer):
@@ -54,6 +71,14 @@ class TenantListApi(ApiView):
             max_length=100,
             help_text=_("名称（部分一致）、法人番号、テナントID、パートナー側の識別子"),
         )
+        external_ref = serializers.CharField(
+            required=False,
+            max_length=100,
+            help_text=_("パートナー側の識別子（完全一致）"),
+        )
+        corporate_number = CorporateNumberQuery(
+            required=False, help_text=_("法人番号13桁（完全一致。全角・ハイフン可）")
+        )
 
     @extend_schema(
         operation_id="tenants_list",
@@ -69,8 +94,56 @@ class TenantListApi(ApiView):
             scope=self.scope,
             updated_since=query.get("updated_since"),
             search=query.get("search"),
+            external_ref=query.get("external_ref"),
+            corporate_number=query.get("corporate_number"),
         )
         return self.paginate(tenants, TenantOutput)
+
+
+class TenantMatchOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("テナントID"))
+
+
+class TenantLookupApi(ApiView):
+    audience = EVERYONE
+    product_scope = ProductKeyScope.STATUS_READ
+    tags = ("tenants",)
+
+    class FilterSerializer(PageQuery):
+        external_ref = serializers.CharField(
+            required=False, max_length=100, help_text=_("パートナー側の識別子（完全一致）")
+        )
+        corporate_number = CorporateNumberQuery(
+            required=False, help_text=_("法人番号13桁（完全一致。全角・ハイフン可）")
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if not attrs.get("external_ref") and not attrs.get("corporate_number"):
+                raise serializers.ValidationError(
+                    {"external_ref": [_("external_ref か corporate_number を指定してください。")]}
+                )
+            return attrs
+
+    @extend_schema(
+        operation_id="tenants_lookup",
+        summary="Find a tenant by its external_ref or 法人番号",
+        description="The ids of the tenants in your reach with this `external_ref` and/or "
+        "`corporate_number` (both given: both must match). A partner finds at most one (its "
+        "identifiers are unique among its tenants); a product key the tenants with a contract "
+        "for its product, possibly several (tenants of different partners); staff every tenant. "
+        "No match is an empty page, never a 404: nothing tells whether another caller's "
+        "tenant has that identifier.",
+        parameters=[FilterSerializer],
+        responses={200: page_of(TenantMatchOutput, "TenantMatch"), **errors(400)},
+    )
+    def get(self, request: ApiRequest) -> Response:
+        query = self.query(self.FilterSerializer)
+        tenants = selectors.tenant_lookup(
+            scope=self.scope,
+            external_ref=query.get("external_ref"),
+            corporate_number=query.get("corporate_number"),
+        )
+        return self.paginate(tenants.only("pk"), TenantMatchOutput)
 
 
 class TenantCreateApi(ApiView):

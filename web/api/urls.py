@@ -46,6 +46,7 @@ urlpatterns = [
         one_path(get=tenants.TenantListApi, post=tenants.TenantCreateApi),
         name="tenants",
     ),
+    path("tenants/lookup/", tenants.TenantLookupApi.as_view(), name="tenant-lookup"),
     path(
         "tenants/<int:tenant_id>/",
         one_path(get=tenants.TenantDetailApi, patch=tenants.TenantUpdateApi),
@@ -53,8 +54,18 @@ urlpatterns = [
     ),
     path(
         "tenants/<int:tenant_id>/invitations/",
-        invitations.InvitationCreateApi.as_view(),
+        one_path(get=invitations.InvitationListApi, post=invitations.InvitationCreateApi),
         name="tenant-invitations",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invitations/<int:invitation_id>/",
+        invitations.InvitationDetailApi.as_view(),
+        name="tenant-invitation",
+    ),
+    path(
+        "tenants/<int:tenant_id>/invitations/<int:invitation_id>/revoke/",
+        invitations.InvitationRevokeApi.as_view(),
+        name="tenant-invitation-revoke",
     ),
     path(
         "tenants/<int:tenant_id>/memberships/",
@@ -134,6 +145,7 @@ urlpatterns = [
     ),
     path("tenants/<int:tenant_id>/ledger/", consents.LedgerListApi.as_view(), name="tenant-ledger"),
     # The products
+    path("status/", status.TenantStatusBulkApi.as_view(), name="status-bulk"),
     path("status/<int:tenant_id>/", status.TenantStatusApi.as_view(), name="status"),
     path("deletions/", deletions.DeletionListApi.as_view(), name="deletions"),
     path(

@@ -17,6 +17,7 @@ from agreements.selectors.consents.bound import (
     contract_active_q,
 )
 from agreements.selectors.consents.ledger import consent_state_get, ledger_for_tenant
+from agreements.selectors.consents.status_bulk import BULK_STATUS_MAX, BulkStatus, tenants_status
 from agreements.selectors.consents.status_check import (
     FLAG_CASE_CONFIRMED,
     FLAG_CONTRACT_INACTIVE,
@@ -38,12 +39,14 @@ from agreements.selectors.consents.statuses import (
 )
 
 __all__ = [
+    "BULK_STATUS_MAX",
     "FLAG_CASE_CONFIRMED",
     "FLAG_CONTRACT_INACTIVE",
     "FLAG_OUTSTANDING",
     "FLAG_REJECTED",
     "LIVE_CASE_STATUSES",
     "BindingVersion",
+    "BulkStatus",
     "DocumentStatus",
     "StatusCheck",
     "binding_versions_for_tenants",
@@ -61,4 +64,5 @@ __all__ = [
     "tenant_in_scope",
     "tenant_is_allowed",
     "tenant_status",
+    "tenants_status",
 ]

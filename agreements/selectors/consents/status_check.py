@@ -9,21 +9,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, router
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import (
-    Answer,
-    CaseStatus,
-    ConsentMode,
-    ConsentStatus,
-    ContractStatus,
-    LegalBasis,
-    VersionStatus,
-)
+from agreements.enums import CaseStatus, ConsentMode, ConsentStatus, ContractStatus
 from agreements.models import Contract, Product, TermsDocument
 from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
+from agreements.selectors.consents.status_sql import documents_with_status
 from core import clock, generations
 from core.errors import NotFound
 from core.replica import read_replica_first
@@ -58,6 +51,11 @@ class BindingVersion:
     # accepted a revision put to explicit consent the one before it (rules.binding_version).
     binding_version_id: int | None = None
     binding_version_label: str | None = None
+    # `status` split in two: the tenant's standing on the version in force (None without
+    # one) and its answer to the posted pending version (None without one).
+    version_status: str | None = None
+    pending_version_status: str | None = None
+    pending_version_effective_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,21 @@ class StatusCheck:
     versions: tuple[BindingVersion, ...]
     flags: tuple[str, ...]
     case_end_date: date | None  # a confirmed rejection case ends the contract on this date
+
+
+def status_cache_names(tenant_id: int) -> list[str]:
+    """The generations a tenant's cached status check is read under."""
+    return [generations.tenant_generation(tenant_id), generations.TERMS]
+
+
+def status_cache_key(*, product_id: int, tenant_id: int, found: dict[str, Any]) -> str:
+    """The cache key of a tenant's status check for a product today, under the generations
+    `found` (generations.shared_get_many of status_cache_names)."""
+    return generations.cache_key(
+        f"status:{product_id}:{tenant_id}:{clock.today().isoformat()}",
+        status_cache_names(tenant_id),
+        found,
+    )
 
 
 def status_check_cached(
@@ -94,13 +107,10 @@ def status_check_cached(
     """
     if not scope.is_product:
         return read()[0]
-    names = [generations.tenant_generation(tenant_id), generations.TERMS]
-    found = generations.shared_get_many(names)
+    found = generations.shared_get_many(status_cache_names(tenant_id))
     if found is None:
         return read()[0]
-    key = generations.cache_key(
-        f"status:{product.pk}:{tenant_id}:{clock.today().isoformat()}", names, found
-    )
+    key = status_cache_key(product_id=product.pk, tenant_id=tenant_id, found=found)
     cached = generations.shared_get_many([key])
     if cached and isinstance(cached.get(key), StatusCheck):
         return cached[key]
@@ -160,15 +170,37 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     if not scope.is_product:
         tenant_in_scope(scope=scope, tenant=tenant)
     contract_rows = list(
-        Contract.objects.filter(tenant=tenant, product=product).values_list(
-            "pk", "status", "options", "start_date", "ended_on"
-        )
+        Contract.objects.filter(tenant=tenant, product=product).values_list(*CONTRACT_COLUMNS)
     )
     if scope.is_product and not contract_rows:
         raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
+    return status_from_rows(
+        tenant_id=tenant.pk,
+        product_id=product.pk,
+        contract_rows=contract_rows,
+        documents=documents_with_status(tenant_id=tenant.pk, product_id=product.pk),
+        today=clock.today(),
+    )
+
+
+# A contract as the status check reads it: pk, status, option, start date, end date.
+CONTRACT_COLUMNS = ("pk", "status", "options", "start_date", "ended_on")
+ContractRow = tuple[Any, ...]  # (int, str, int | None, date, date | None)
+
+
+def status_from_rows(
+    *,
+    tenant_id: int,
+    product_id: int,
+    contract_rows: list[ContractRow],
+    documents: list[dict[str, Any]],
+    today: date,
+) -> StatusCheck:
+    """The status check from what it reads: the tenant's contracts for the product and the
+    per-document rows of the statement (status_sql.py). One assembly for the single and the
+    bulk check, so both give the same answer."""
     active_ids = sorted({row[0] for row in contract_rows if row[1] == ContractStatus.ACTIVE})
     options = {row[2] for row in contract_rows if row[1] == ContractStatus.ACTIVE and row[2]}
-    today = clock.today()
 
     def bound_on(day: date, option_id: int | None) -> bool:
         # R1 on a past date, as bound_tenants_q(on_date=day) reads it (dates, not status).
@@ -179,7 +211,6 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
             for _pk, _status, option, start, ended in contract_rows
         )
 
-    documents = _documents_with_status(tenant=tenant, product=product)
     versions: list[BindingVersion] = []
     answers: list[DocumentAnswer] = []
     flags: list[str] = []
@@ -240,6 +271,9 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
                 ),
                 binding_version_id=row["binding_id"],
                 binding_version_label=row["binding_label"],
+                version_status=in_force_status(row, status=status, owes_in_force=owes_in_force),
+                pending_version_status=latest_status if row["pending_id"] else None,
+                pending_version_effective_on=row["pending_effective_on"],
             )
         )
         if status == ConsentStatus.OUTSTANDING:
@@ -253,8 +287,8 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     if not contract_active:
         flags.insert(0, FLAG_CONTRACT_INACTIVE)
     return StatusCheck(
-        tenant_id=tenant.pk,
-        product_id=product.pk,
+        tenant_id=tenant_id,
+        product_id=product_id,
         allowed=is_tenant_allowed(contract_active=contract_active, documents=answers),
         contract_active=contract_active,
         contract_ids=tuple(active_ids),
@@ -264,187 +298,18 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     )
 
 
-# The status check's per-document row in one hand-written statement: the ORM spent about 60 %
-# of the check's CPU compiling the twelve correlated subqueries this replaces, on every call.
-# Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read through an
-# index: versions by (document, status), the projection by (tenant, document), the ledger and
-# the cases by tenant. Its last join is the hand-written form of rules.binding_version (R4):
-# the newest version in effect that binds the tenant — on a 548-4(1) ground, imported as
-# history, accepted last, or not owed (no contract of the tenant bound by the document on its
-# effective date); tests/agreements/test_binding_version.py holds it equal to the rule.
-_DOCUMENTS_WITH_STATUS_SQL = """
-SELECT d.id, d.slug, d.kind, d.option_id,
-       f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
-       f.gating_enabled, f.gating_grace_days,
-       (SELECT r.answer FROM agreements_consentrecord r
-           JOIN agreements_termsversion rv ON rv.id = r.version_id
-         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
-         ORDER BY r.seq DESC LIMIT 1),
-       p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
-       s.status, s.version_id,
-       c.status, c.end_date,
-       b.id, b.label
-  FROM agreements_termsdocument d
-  LEFT JOIN LATERAL (
-       SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on,
-              v.gating_enabled, v.gating_grace_days
-         FROM agreements_termsversion v
-        WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1
-  ) f ON TRUE
-  LEFT JOIN LATERAL (
-       SELECT v.id, v.label, v.effective_on, v.gating_enabled, v.gating_grace_days
-         FROM agreements_termsversion v
-        WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
-        ORDER BY v.id DESC LIMIT 1
-  ) p ON TRUE
-  LEFT JOIN LATERAL (
-       SELECT st.status, st.version_id FROM agreements_consentstate st
-        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1
-  ) s ON TRUE
-  LEFT JOIN LATERAL (
-       SELECT tc.status, tc.end_date FROM agreements_terminationcase tc
-         JOIN agreements_termsversion cv ON cv.id = tc.version_id
-        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
-          AND tc.status IN (%(case_open)s, %(case_confirmed)s)
-        ORDER BY tc.id DESC LIMIT 1
-  ) c ON TRUE
-  LEFT JOIN LATERAL (
-       SELECT bv.id, bv.label FROM agreements_termsversion bv
-        WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
-          AND (bv.is_historical
-               OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
-               OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
-               OR (SELECT r.answer FROM agreements_consentrecord r
-                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
-                    ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
-               OR NOT EXISTS (
-                    SELECT 1 FROM agreements_contract k
-                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
-                       AND k.start_date <= bv.effective_on
-                       AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
-                       AND (d.option_id IS NULL OR EXISTS (
-                            SELECT 1 FROM agreements_contract_options ko
-                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
-        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1
-  ) b ON TRUE
- WHERE d.product_id = %(product)s
- ORDER BY d.precedence, d.slug
-"""
-# The portable form of the same statement (SQLite, which `make run` uses, has no LATERAL): each
-# lateral row becomes a join on the id its correlated subquery picks. Same rows, same order.
-_DOCUMENTS_WITH_STATUS_SQL_PORTABLE = """
-SELECT d.id, d.slug, d.kind, d.option_id,
-       f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
-       f.gating_enabled, f.gating_grace_days,
-       (SELECT r.answer FROM agreements_consentrecord r
-           JOIN agreements_termsversion rv ON rv.id = r.version_id
-         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
-         ORDER BY r.seq DESC LIMIT 1),
-       p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
-       s.status, s.version_id,
-       c.status, c.end_date,
-       b.id, b.label
-  FROM agreements_termsdocument d
-  LEFT JOIN agreements_termsversion f ON f.id = (
-       SELECT v.id FROM agreements_termsversion v
-        WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1)
-  LEFT JOIN agreements_termsversion p ON p.id = (
-       SELECT v.id FROM agreements_termsversion v
-        WHERE v.document_id = d.id AND v.status = %(scheduled)s AND v.posted_at IS NOT NULL
-        ORDER BY v.id DESC LIMIT 1)
-  LEFT JOIN agreements_consentstate s ON s.id = (
-       SELECT st.id FROM agreements_consentstate st
-        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1)
-  LEFT JOIN agreements_terminationcase c ON c.id = (
-       SELECT tc.id FROM agreements_terminationcase tc
-         JOIN agreements_termsversion cv ON cv.id = tc.version_id
-        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
-          AND tc.status IN (%(case_open)s, %(case_confirmed)s)
-        ORDER BY tc.id DESC LIMIT 1)
-  LEFT JOIN agreements_termsversion b ON b.id = (
-       SELECT bv.id FROM agreements_termsversion bv
-        WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
-          AND (bv.is_historical
-               OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
-               OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
-               OR (SELECT r.answer FROM agreements_consentrecord r
-                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
-                    ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
-               OR NOT EXISTS (
-                    SELECT 1 FROM agreements_contract k
-                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
-                       AND k.start_date <= bv.effective_on
-                       AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
-                       AND (d.option_id IS NULL OR EXISTS (
-                            SELECT 1 FROM agreements_contract_options ko
-                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
-        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1)
- WHERE d.product_id = %(product)s
- ORDER BY d.precedence, d.slug
-"""
+def in_force_status(row: dict[str, Any], *, status: str, owes_in_force: bool) -> str | None:
+    """The tenant's standing on the version in force, apart from its answer to a pending one.
 
-
-def documents_with_status_sql(vendor: str) -> str:
-    """The statement for this database: LATERAL on PostgreSQL, the portable form elsewhere."""
-    if vendor == "postgresql":
-        return _DOCUMENTS_WITH_STATUS_SQL
-    return _DOCUMENTS_WITH_STATUS_SQL_PORTABLE
-
-
-_DOCUMENTS_WITH_STATUS_COLUMNS = (
-    "pk",
-    "slug",
-    "kind",
-    "option_id",
-    "in_force_id",
-    "in_force_label",
-    "in_force_mode",
-    "in_force_historical",
-    "in_force_effective_on",
-    "in_force_gating",
-    "in_force_grace_days",
-    "in_force_answer",
-    "pending_id",
-    "pending_label",
-    "pending_effective_on",
-    "pending_gating",
-    "pending_grace_days",
-    "state_status",
-    "state_version_id",
-    "case_status",
-    "case_end_date",
-    "binding_id",
-    "binding_label",
-)
-
-
-def documents_with_status_params(*, tenant_id: int, product_id: int) -> dict[str, Any]:
-    """The statement's parameters: the caller's tenant and product, and the stored values of
-    the statuses, legal bases and answers it compares with."""
-    return {
-        "tenant": tenant_id,
-        "product": product_id,
-        "effective": VersionStatus.EFFECTIVE.value,
-        "superseded": VersionStatus.SUPERSEDED.value,
-        "scheduled": VersionStatus.SCHEDULED.value,
-        "case_open": CaseStatus.OPEN.value,
-        "case_confirmed": CaseStatus.CONFIRMED.value,
-        "general_interest": LegalBasis.GENERAL_INTEREST.value,
-        "reasonable": LegalBasis.REASONABLE.value,
-        "explicit_mode": ConsentMode.EXPLICIT.value,
-        "accepted": Answer.ACCEPTED.value,
-    }
-
-
-def _documents_with_status(*, tenant: Tenant, product: Product) -> list[dict[str, Any]]:
-    """Per document of `product`: the in-force and posted pending versions, the tenant's last
-    answer to the version in force, its projection row, its live rejection case and the
-    version that binds it (R4)."""
-    # The same database the ORM reads of this check use (the replica inside reads_from_replica).
-    connection = connections[router.db_for_read(TermsDocument)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            documents_with_status_sql(connection.vendor),
-            documents_with_status_params(tenant_id=tenant.pk, product_id=product.pk),
-        )
-        return [dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)) for row in cursor]
+    Without a pending version the projection follows the version in force: `status`. With
+    one, the projection has moved to it, so the version in force is read from the ledger: an
+    explicit answer owed and missing is `outstanding` (R4), else the last answer recorded to
+    it (accepted, rejected, deemed), else `no_answer` (nothing recorded: a version the tenant
+    was never asked about, R4)."""
+    if row["in_force_id"] is None:
+        return None
+    if not row["pending_id"]:
+        return status
+    if owes_in_force:
+        return ConsentStatus.OUTSTANDING
+    return row["in_force_answer"] or ConsentStatus.NO_ANSWER
