@@ -149,3 +149,28 @@ def test_registration_and_update_refuse_a_kind_that_never_reaches_a_partner(
     with pytest.raises(ValidationFailed) as exc:
         webhook_update(scope=partner_scope, endpoint=endpoint, event_kinds=[kind])
     assert exc.value.code == "event_kind_not_subscribable"
+
+
+def test_no_interface_writes_events() -> None:
+    """Events come from the services, in their transaction; web/ only calls the services."""
+    writers = {"notify", "Note", "event_add", "outbox_add", "event_envelope"}
+    found = []
+    for path in (ROOT / "web").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                "tenants.notify",
+                "core.services",
+            ):
+                found += [f"{path}: {a.name}" for a in node.names if a.name in writers]
+            # Event.objects.create(…), Outbox.objects.bulk_create(…) and the like.
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("create", "bulk_create", "get_or_create", "update_or_create")
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "objects"
+                and isinstance(node.value.value, ast.Name)
+                and node.value.value.id in ("Event", "Outbox")
+            ):
+                found.append(f"{path}: {node.value.value.id}.objects.{node.attr}")
+    assert found == []
