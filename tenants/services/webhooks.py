@@ -67,8 +67,8 @@ def _clean_webhook_url(url: str) -> str:
 
 
 def _clean_event_kinds(kinds: Iterable[str]) -> list[str]:
-    """The kinds an endpoint subscribes to: only kinds that reach a partner (an event kind
-    nothing sends it, or no kind at all, is refused rather than silently never delivered)."""
+    """The kinds an endpoint subscribes to: only kinds that reach a partner. A kind that never
+    does (or no kind at all) is refused, rather than accepted and then never delivered."""
     values = [str(k) for k in kinds]
     unknown = sorted(set(values) - set(SUBSCRIBABLE_EVENT_KINDS))
     if unknown:
