@@ -59,3 +59,11 @@ def frozen_at(instant: datetime | date) -> Iterator[datetime]:
         yield _override.now
     finally:
         _override.now = previous
+
+
+def api_instant(instant: datetime | None) -> str | None:
+    """An instant as the API and its events write it: RFC 3339 in Japan time, e.g.
+    "2025-03-10T09:00:00+09:00" (docs/api.md, Conventions); None stays None."""
+    if instant is None:
+        return None
+    return instant.astimezone(TOKYO).isoformat()

@@ -61,7 +61,41 @@ class EventKind(models.TextChoices):
     DELETION_DONE = "deletion.done", _("データ削除の完了")
     DELETION_REMINDER = "deletion.reminder", _("データ削除の予告")
     OPTION_PREREQUISITE_LOST = "option.prerequisite_lost", _("オプションの前提契約の終了")
+    # The invitation e-mail to the invited address (carries the accept link): no event.
     INVITATION = "tenant.invitation", _("ユーザー招待")
+    TENANT_CREATED = "tenant.created", _("テナントの登録")
+    TENANT_UPDATED = "tenant.updated", _("テナントの変更")
+    CONTRACT_CREATED = "contract.created", _("契約の登録")
+    INVITATION_CREATED = "invitation.created", _("招待の作成")
+    INVITATION_ACCEPTED = "invitation.accepted", _("招待の承諾")
+    MEMBERSHIP_ADDED = "membership.added", _("ユーザーの追加")
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", _("ユーザーの権限の変更")
+    MEMBERSHIP_REMOVED = "membership.removed", _("ユーザーの削除")
+    WEBHOOK_TEST = "webhook.test", _("Webhookのテスト")
+
+
+# What a partner's webhook can subscribe to: the kinds written as tenant notes
+# (tenants.notify.Note), which reach the tenant's partner. The others never reach a partner:
+# version.scheduled and version.effective are staff feed events (tenants are told when the
+# notice is posted), deletion.reminder is a staff e-mail, tenant.invitation the e-mail to the
+# invited address (its event is invitation.created), webhook.test goes to one endpoint when
+# asked. tests/tenants/test_event_kinds.py checks that each of these has an emitter.
+SUBSCRIBABLE_EVENT_KINDS: tuple[str, ...] = tuple(
+    kind.value
+    for kind in EventKind
+    if kind
+    not in (
+        EventKind.VERSION_SCHEDULED,
+        EventKind.VERSION_EFFECTIVE,
+        EventKind.DELETION_REMINDER,
+        EventKind.INVITATION,
+        EventKind.WEBHOOK_TEST,
+    )
+)
+
+# The version of the event envelope (id, kind, occurred_at, api_version, tenant, subject,
+# data) that the feed, GET /events/{id} and webhook deliveries share.
+EVENT_API_VERSION = "v1"
 
 
 class AuditAction(models.TextChoices):

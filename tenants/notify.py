@@ -24,6 +24,7 @@ from django.conf import settings
 
 from core import clock, generations
 from core.enums import OutboxChannel
+from core.events import event_envelope
 from core.models import Event, Outbox
 from core.outbox import delivery_ring_on_commit
 from tenants.enums import Role
@@ -313,7 +314,8 @@ def _rows(
                 kind=kind,
                 channel=OutboxChannel.WEBHOOK,
                 dedupe_key=dedupe_key(kind, key, tenant.pk, f"webhook:{endpoint.pk}"),
-                payload={"event_id": event.pk, "kind": kind, "data": body},
+                # The delivery's body: the event as the feed shows it (core.events).
+                payload=event_envelope(event),
                 recipient=endpoint.url,
                 tenant_id=tenant.pk,
                 partner_id=tenant.partner_id,

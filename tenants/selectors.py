@@ -6,13 +6,16 @@ learn that another partner's tenant exists (docs/security.md: another caller's o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.enums import OutboxChannel
 from core.errors import NotFound, PermissionDenied
+from core.models import Delivery, Event, Outbox
 from tenants.enums import InvitationStatus
 from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
@@ -25,6 +28,8 @@ _MESSAGES = {
     "membership": _("メンバーが見つかりません。"),
     "invitation": _("招待が見つかりません。"),
     "webhook": _("Webhookエンドポイントが見つかりません。"),
+    "event": _("イベントが見つかりません。"),
+    "delivery": _("配信が見つかりません。"),
 }
 
 
@@ -222,3 +227,66 @@ def webhook_get(*, scope: Scope, pk: int | str) -> WebhookEndpoint:
         return qs.get(pk=pk)
     except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
         raise _not_found("webhook") from None
+
+
+def webhook_deliveries(*, scope: Scope, endpoint: WebhookEndpoint) -> QuerySet[Outbox]:
+    """The messages queued for one endpoint (one per event), newest first, each with its
+    attempts (`attempt_list`, oldest first; two queries per page)."""
+    found = webhook_get(scope=scope, pk=endpoint.pk)
+    return (
+        Outbox.objects.filter(channel=OutboxChannel.WEBHOOK, webhook_endpoint_id=found.pk)
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.order_by("attempt"),
+                to_attr="attempt_list",
+            )
+        )
+        .order_by("-id")
+    )
+
+
+def webhook_delivery_get(*, scope: Scope, endpoint: WebhookEndpoint, pk: int | str) -> Outbox:
+    """One message of the endpoint's (NotFound for another endpoint's, or another partner's)."""
+    try:
+        return webhook_deliveries(scope=scope, endpoint=endpoint).get(pk=pk)
+    except (Outbox.DoesNotExist, ValueError, TypeError):
+        raise _not_found("delivery") from None
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def event_feed(
+    *,
+    scope: Scope,
+    after: int | None = None,
+    tenant_id: int | None = None,
+    kinds: Iterable[str] = (),
+) -> QuerySet[Event]:
+    """Events of the caller's tenants, oldest first: a partner its own, staff all.
+
+    `after` continues a feed from the last event id the caller has seen (uses the
+    (partner_id, id) index).
+    """
+    qs = Event.objects.all()
+    if scope.is_partner:
+        qs = qs.filter(partner_id=scope.partner_id)
+    elif not scope.is_privileged:
+        raise PermissionDenied(_("イベントはパートナーと当社スタッフが参照できます。"))
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    if tenant_id is not None:
+        qs = qs.filter(tenant_id=tenant_id)
+    kinds = list(kinds)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.order_by("id")
+
+
+def event_get(*, scope: Scope, pk: int | str) -> Event:
+    """One event of the caller's feed (NotFound for another partner's)."""
+    try:
+        return event_feed(scope=scope).get(pk=pk)
+    except (Event.DoesNotExist, ValueError, TypeError):
+        raise _not_found("event") from None

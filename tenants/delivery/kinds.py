@@ -71,6 +71,7 @@ def _generic(reason: str, *dates: str, instants: tuple[str, ...] = ()) -> Messag
     )
 
 
+_FEED_ONLY = "an event for the partner feed and webhooks only: no e-mail is queued for it"
 _VERSION_DATES = ("notice_on", "effective_on")
 _END_DATES = ("end_date", "claims_window_closes", "primary_deletion_from", "backup_purge_due")
 _DELETION_DATES = ("due_on", "contract_ended_on")
@@ -135,6 +136,19 @@ MESSAGES: dict[str, MessageKind] = {
     EventKind.DELETION_REMINDER: _kind("deletion_reminder", *_DELETION_DATES),
     EventKind.OPTION_PREREQUISITE_LOST: _kind("option_prerequisite_lost", "prerequisite_ended_on"),
     EventKind.INVITATION: _kind("tenant_invitation", instants=("expires_at",)),
+    # Lifecycle events (tenants.lifecycle, contract creation) and the test event: written for
+    # the partner's feed and webhooks with email=False, so no e-mail is ever rendered for them.
+    EventKind.TENANT_CREATED: _generic(_FEED_ONLY),
+    EventKind.TENANT_UPDATED: _generic(_FEED_ONLY),
+    EventKind.CONTRACT_CREATED: _generic(_FEED_ONLY, "start_date", "period_end"),
+    EventKind.INVITATION_CREATED: _generic(
+        _FEED_ONLY + " (the invitee gets tenant.invitation)", instants=("expires_at",)
+    ),
+    EventKind.INVITATION_ACCEPTED: _generic(_FEED_ONLY, instants=("expires_at", "accepted_at")),
+    EventKind.MEMBERSHIP_ADDED: _generic(_FEED_ONLY),
+    EventKind.MEMBERSHIP_ROLE_CHANGED: _generic(_FEED_ONLY),
+    EventKind.MEMBERSHIP_REMOVED: _generic(_FEED_ONLY),
+    EventKind.WEBHOOK_TEST: _generic("a test delivery to one partner endpoint; never e-mailed"),
 }
 
 # A kind that is not an EventKind (none is written today) gets the generic message, untyped.

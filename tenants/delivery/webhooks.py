@@ -66,6 +66,14 @@ def webhook_body(outbox: Outbox) -> bytes:
     ).encode()
 
 
+def _event_id(outbox: Outbox) -> int | str:
+    """The event id of a delivery: the envelope's `id` (rows queued before the envelope
+    carried `event_id`)."""
+    payload = outbox.payload if isinstance(outbox.payload, dict) else {}
+    found = payload.get("id", payload.get("event_id"))
+    return found if found is not None else (outbox.event_id or outbox.pk)
+
+
 def webhook_post(outbox: Outbox, endpoint: WebhookEndpoint | None) -> SendResult:
     """POST the event to the partner's endpoint, signed over timestamp and body (each attempt
     signed afresh; the event id header stays the same so receivers can deduplicate).
@@ -91,7 +99,7 @@ def webhook_post(outbox: Outbox, endpoint: WebhookEndpoint | None) -> SendResult
     headers = webhook_headers(
         body=body,
         endpoint=endpoint,
-        event_id=outbox.payload.get("event_id", outbox.event_id or outbox.pk),
+        event_id=_event_id(outbox),
         kind=outbox.kind,
     )
     try:

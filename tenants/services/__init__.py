@@ -34,9 +34,14 @@ from tenants.services.webhooks import (
     MAX_WEBHOOKS,
     WEBHOOK_SECRET_GRACE,
     WEBHOOK_SECRET_PREFIX,
+    webhook_delete,
+    webhook_delivery_resend,
     webhook_disable,
+    webhook_enable,
     webhook_register,
     webhook_rotate_secret,
+    webhook_send_test,
+    webhook_update,
 )
 
 __all__ = [
@@ -57,7 +62,12 @@ __all__ = [
     "partner_key_revoke",
     "tenant_create",
     "tenant_update",
+    "webhook_delete",
+    "webhook_delivery_resend",
     "webhook_disable",
+    "webhook_enable",
     "webhook_register",
     "webhook_rotate_secret",
+    "webhook_send_test",
+    "webhook_update",
 ]

@@ -21,6 +21,12 @@ from core.services import audit_add
 from tenants import selectors
 from tenants.enums import InvitationStatus, Role
 from tenants.keys import hash_key
+from tenants.lifecycle import (
+    tell_invitation_accepted,
+    tell_invitation_created,
+    tell_membership_added,
+    tell_membership_role_changed,
+)
 from tenants.models import Invitation, Membership, Tenant
 from tenants.notify import AddressNote, notify
 from tenants.scope import Scope
@@ -103,11 +109,12 @@ def invitation_create(
                 payload={
                     "role": role,
                     "invitation_url": invitation_accept_url(token),
-                    "expires_at": invitation.expires_at.isoformat(),
+                    "expires_at": clock.api_instant(invitation.expires_at),
                 },
             )
         ]
     )
+    tell_invitation_created(invitation, locked, refreshed=refreshed)
     audit(
         scope,
         action=AuditAction.INVITE,
@@ -136,7 +143,7 @@ def _invitation_refusal(invitation: Invitation | None, now: datetime) -> Validat
         return ValidationFailed(
             _("この招待の有効期限が切れています。招待した方に再送を依頼してください。"),
             code="invitation_expired",
-            expired_at=invitation.expires_at.isoformat(),
+            expired_at=clock.api_instant(invitation.expires_at),
         )
     if not invitation.tenant.is_active:
         return ValidationFailed(_("この招待リンクは無効です。"), code="invitation_invalid")
@@ -220,13 +227,19 @@ def invitation_accept(
     membership, created = Membership.objects.get_or_create(
         tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
     )
-    if not created and invitation.role == Role.ADMIN and membership.role != Role.ADMIN:
+    tenant = invitation.tenant
+    if created:
+        tell_membership_added(membership, tenant)
+    elif invitation.role == Role.ADMIN and membership.role != Role.ADMIN:
+        previous = membership.role
         membership.role = Role.ADMIN
         membership.save(update_fields=["role", "updated_at"])
+        tell_membership_role_changed(membership, tenant, previous)
     invitation.status = InvitationStatus.ACCEPTED
     invitation.accepted_at = now
     invitation.accepted_user = user
     invitation.save(update_fields=["status", "accepted_at", "accepted_user", "updated_at"])
+    tell_invitation_accepted(invitation, membership)
     audit_add(
         actor=user,
         action=AuditAction.CREATE,

@@ -9,6 +9,7 @@ from core.enums import AuditAction
 from core.errors import Conflict
 from tenants import selectors
 from tenants.enums import Role
+from tenants.lifecycle import tell_membership_removed, tell_membership_role_changed
 from tenants.models import Membership
 from tenants.scope import Scope
 from tenants.services.base import audit, clean_role, tenant_for_change
@@ -34,7 +35,7 @@ def membership_remove(*, scope: Scope, membership: Membership) -> None:
     """Remove a user from a tenant (tenant admin, the tenant's partner, staff). The last admin
     cannot be removed (Conflict): someone must remain to answer for the tenant."""
     found = selectors.membership_get(scope=scope, pk=membership.pk)
-    tenant_for_change(scope, found.tenant)  # the tenant lock serialises the admin count
+    tenant = tenant_for_change(scope, found.tenant)  # the lock serialises the admin count
     locked = Membership.objects.select_for_update().filter(pk=found.pk).first()
     if locked is None:
         return
@@ -48,6 +49,7 @@ def membership_remove(*, scope: Scope, membership: Membership) -> None:
         summary=str(getattr(found.user, "username", "")),
         data={"user_id": locked.user_id, "role": locked.role},
     )
+    tell_membership_removed(locked, tenant)
     locked.delete()
 
 
@@ -56,8 +58,8 @@ def membership_set_role(*, scope: Scope, membership: Membership, role: str) -> M
     """Change a member's role; the last admin cannot be demoted (Conflict)."""
     role = clean_role(role)
     found = selectors.membership_get(scope=scope, pk=membership.pk)
-    tenant_for_change(scope, found.tenant)
-    locked = Membership.objects.select_for_update().get(pk=found.pk)
+    tenant = tenant_for_change(scope, found.tenant)
+    locked = Membership.objects.select_for_update().select_related("user").get(pk=found.pk)
     if locked.role == role:
         return locked
     if locked.role == Role.ADMIN and _other_admins(locked) == 0:
@@ -65,6 +67,7 @@ def membership_set_role(*, scope: Scope, membership: Membership, role: str) -> M
     previous = locked.role
     locked.role = role
     locked.save(update_fields=["role", "updated_at"])
+    tell_membership_role_changed(locked, tenant, previous)
     audit(
         scope,
         action=AuditAction.UPDATE,

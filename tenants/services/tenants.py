@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.enums import AuditAction
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from tenants.enums import Locale
+from tenants.lifecycle import tell_tenant_created, tell_tenant_updated
 from tenants.models import Partner, Tenant
 from tenants.rules import (
     CORPORATE_NUMBER_LENGTH,
@@ -207,6 +208,7 @@ def tenant_create(
     )
     tenant = Tenant(**values)
     _save_tenant(tenant)
+    tell_tenant_created(tenant)
     audit(
         scope,
         action=AuditAction.CREATE,
@@ -262,6 +264,7 @@ def tenant_update(*, scope: Scope, tenant: Tenant, **fields: Any) -> Tenant:
         exclude=locked.pk,
     )
     _save_tenant(locked, update_fields=[*sorted(changes), "updated_at"])
+    tell_tenant_updated(locked, sorted(changes))
     audit(
         scope,
         action=AuditAction.UPDATE,

@@ -1,11 +1,12 @@
-"""Partners' webhook endpoints: registration, secret rotation, disabling."""
+"""Partners' webhook endpoints: register, update, delete, disable and enable, rotate the secret,
+send a test event, resend a delivery."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -13,8 +14,13 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.enums import AuditAction, EventKind
+from core.enums import SUBSCRIBABLE_EVENT_KINDS, AuditAction, EventKind, OutboxChannel, OutboxStatus
 from core.errors import Conflict, PermissionDenied
+from core.events import event_envelope
+from core.masking import holds_masked_secret
+from core.models import Outbox
+from core.outbox import delivery_ring_on_commit
+from core.services import event_add, outbox_add
 from tenants import selectors
 from tenants.delivery.destinations import DestinationRefused, destination_check
 from tenants.models import Partner, WebhookEndpoint
@@ -61,13 +67,33 @@ def _clean_webhook_url(url: str) -> str:
 
 
 def _clean_event_kinds(kinds: Iterable[str]) -> list[str]:
+    """The kinds an endpoint subscribes to: only kinds that reach a partner. A kind that never
+    does (or no kind at all) is refused, rather than accepted and then never delivered."""
     values = [str(k) for k in kinds]
-    unknown = sorted(set(values) - set(EventKind.values))
+    unknown = sorted(set(values) - set(SUBSCRIBABLE_EVENT_KINDS))
     if unknown:
         raise invalid(
-            {"event_kinds": [_("不明なイベント種別: %(kinds)s") % {"kinds": ", ".join(unknown)}]}
+            {
+                "event_kinds": [
+                    _("購読できないイベント種別です: %(kinds)s") % {"kinds": ", ".join(unknown)}
+                ]
+            },
+            code="event_kind_not_subscribable",
         )
     return sorted(set(values))
+
+
+def _check_limit(partner_id: int) -> None:
+    """Refuse one more active endpoint beyond MAX_WEBHOOKS (the caller holds the partner lock)."""
+    if (
+        WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True).count()
+        >= MAX_WEBHOOKS
+    ):
+        raise Conflict(
+            _("有効なWebhookは%(max)d件までです。不要なものを無効化してください。")
+            % {"max": MAX_WEBHOOKS},
+            code="webhook_limit",
+        )
 
 
 def _new_webhook_secret() -> str:
@@ -101,12 +127,7 @@ def webhook_register(
     # Every event fans out to every endpoint: bound the fan-out per partner. The partner row
     # lock makes the count exact under concurrent registrations.
     Partner.objects.select_for_update().filter(pk=owner.pk).first()
-    if WebhookEndpoint.objects.filter(partner=owner, is_active=True).count() >= MAX_WEBHOOKS:
-        raise Conflict(
-            _("有効なWebhookは%(max)d件までです。不要なものを無効化してください。")
-            % {"max": MAX_WEBHOOKS},
-            code="webhook_limit",
-        )
+    _check_limit(owner.pk)
     secret = _new_webhook_secret()
     endpoint = WebhookEndpoint.objects.create(
         partner=owner, url=clean_url, secret=secret, event_kinds=kinds
@@ -160,3 +181,147 @@ def webhook_disable(*, scope: Scope, endpoint: WebhookEndpoint) -> WebhookEndpoi
     locked.save(update_fields=["is_active", "disabled_at", "updated_at"])
     audit(scope, action=AuditAction.UPDATE, obj=locked, summary="disabled")
     return locked
+
+
+def _require_active(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.is_active:
+        raise Conflict(
+            _("無効化されたWebhookです。先に有効化してください。"), code="webhook_disabled"
+        )
+
+
+@transaction.atomic
+def webhook_enable(*, scope: Scope, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Resume deliveries to a disabled endpoint, with its secret kept; its URL is checked again
+    (https, public address) and the active-endpoint limit applies. Enabling an active endpoint
+    changes nothing. Messages given up on while it was disabled can be resent one by one."""
+    found = selectors.webhook_get(scope=scope, pk=endpoint.pk)
+    require_write(scope)
+    Partner.objects.select_for_update().filter(pk=found.partner_id).first()
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=found.pk)
+    if locked.is_active:
+        return locked
+    _clean_webhook_url(locked.url)
+    _check_limit(locked.partner_id)
+    locked.is_active = True
+    locked.disabled_at = None
+    locked.save(update_fields=["is_active", "disabled_at", "updated_at"])
+    audit(scope, action=AuditAction.UPDATE, obj=locked, summary="enabled")
+    return locked
+
+
+@transaction.atomic
+def webhook_update(
+    *,
+    scope: Scope,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    event_kinds: Iterable[str] | None = None,
+) -> WebhookEndpoint:
+    """Change the URL (checked as at registration) and/or the subscribed kinds (empty: all).
+    Messages already queued keep the URL they were queued for only as a label: each delivery
+    posts to the endpoint's URL at the time of the attempt."""
+    locked = _webhook_for_change(scope, endpoint)
+    changes: dict[str, Any] = {}
+    if url is not None:
+        clean_url = _clean_webhook_url(url)
+        if clean_url != locked.url:
+            changes["url"] = [locked.url, clean_url]
+            locked.url = clean_url
+    if event_kinds is not None:
+        kinds = _clean_event_kinds(event_kinds)
+        if kinds != sorted(locked.event_kinds or []):
+            changes["event_kinds"] = [locked.event_kinds, kinds]
+            locked.event_kinds = kinds
+    if not changes:
+        return locked
+    locked.save(update_fields=[*sorted(changes), "updated_at"])
+    audit(
+        scope,
+        action=AuditAction.UPDATE,
+        obj=locked,
+        summary=", ".join(sorted(changes)),
+        data={"changes": changes},
+    )
+    return locked
+
+
+@transaction.atomic
+def webhook_delete(*, scope: Scope, endpoint: WebhookEndpoint) -> None:
+    """Remove the endpoint and its secrets. Its messages stay as records (their attempts
+    included); any not yet delivered are given up on at their next attempt."""
+    locked = _webhook_for_change(scope, endpoint)
+    audit(
+        scope,
+        action=AuditAction.REMOVE,
+        obj=locked,
+        summary=locked.url,
+        data={"partner_id": locked.partner_id, "event_kinds": locked.event_kinds},
+    )
+    locked.delete()
+
+
+@transaction.atomic
+def webhook_send_test(*, scope: Scope, endpoint: WebhookEndpoint) -> Outbox:
+    """Queue a `webhook.test` event to this endpoint only (whatever kinds it subscribes to),
+    signed and delivered like any other; the event is in the partner's feed. Returns the
+    queued message, whose attempts `webhook_deliveries` lists."""
+    locked = _webhook_for_change(scope, endpoint)
+    _require_active(locked)
+    event = event_add(
+        kind=EventKind.WEBHOOK_TEST,
+        tenant_id=None,
+        partner_id=locked.partner_id,
+        subject=locked,
+        payload={"webhook_id": locked.pk, "url": locked.url},
+    )
+    row = outbox_add(
+        kind=EventKind.WEBHOOK_TEST,
+        channel=OutboxChannel.WEBHOOK,
+        dedupe_key=f"{EventKind.WEBHOOK_TEST}:{event.pk}:webhook:{locked.pk}",
+        payload=event_envelope(event),
+        recipient=locked.url,
+        partner_id=locked.partner_id,
+        webhook_endpoint_id=locked.pk,
+        event=event,
+    )
+    audit(scope, action=AuditAction.CREATE, obj=locked, summary=f"test event {event.pk}")
+    return cast(Outbox, row)  # a new event's key is new: the row was created
+
+
+# A message that may be sent again on request: delivered, waiting for a retry, or given up on.
+RESENDABLE = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DEAD)
+
+
+@transaction.atomic
+def webhook_delivery_resend(*, scope: Scope, endpoint: WebhookEndpoint, delivery: Outbox) -> Outbox:
+    """Queue one message of the endpoint for another attempt now (same event id and body,
+    signed afresh), with a fresh allowance of attempts. A message still queued is a 409
+    (`delivery_pending`); so is one to a disabled endpoint (`webhook_disabled`)."""
+    found = selectors.webhook_delivery_get(scope=scope, endpoint=endpoint, pk=delivery.pk)
+    locked_endpoint = _webhook_for_change(scope, endpoint)
+    _require_active(locked_endpoint)
+    row = Outbox.objects.select_for_update().get(pk=found.pk)
+    if row.status not in RESENDABLE or holds_masked_secret(row.payload):
+        raise Conflict(
+            _("この配信はまだ送信待ちか、再送できない状態です。"), code="delivery_pending"
+        )
+    previous = row.status
+    row.status = OutboxStatus.PENDING
+    row.attempts = 0
+    row.next_attempt_at = clock.now()
+    row.lease_until = None
+    row.save(update_fields=["status", "attempts", "next_attempt_at", "lease_until", "updated_at"])
+    audit(
+        scope,
+        action=AuditAction.RETRY,
+        obj=row,
+        tenant_id=row.tenant_id,
+        summary=f"resend {row.kind} to webhook {locked_endpoint.pk}",
+        data={"previous_status": previous},
+    )
+    delivery_ring_on_commit()
+    found.status = row.status
+    found.attempts = row.attempts
+    found.next_attempt_at = row.next_attempt_at
+    return found

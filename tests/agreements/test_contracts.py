@@ -520,7 +520,7 @@ def test_notify_with_outbox_ids_writes_what_plain_notify_writes():
                 r.recipient,
                 r.locale,
                 r.partner_id,
-                {k: v for k, v in r.payload.items() if k != "event_id"},
+                {k: v for k, v in r.payload.items() if k not in ("id", "event_id", "occurred_at")},
             )
             for r in rows
         ]

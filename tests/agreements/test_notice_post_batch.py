@@ -117,7 +117,7 @@ def _outbox_shape(key: str) -> list[tuple]:
             r.partner_id,
             r.webhook_endpoint_id,
             r.status,
-            {k: v for k, v in r.payload.items() if k != "event_id"},
+            {k: v for k, v in r.payload.items() if k not in ("id", "event_id")},
             Event.objects.filter(pk=r.event_id).values_list("tenant_id", "kind").get(),
         )
         for r in rows
@@ -182,7 +182,7 @@ def test_notice_post_writes_what_the_per_tenant_path_wrote(catalog, scheduled) -
     # Webhook payloads point at the tenant's own new event.
     for row in Outbox.objects.filter(dedupe_key__startswith=f"{EventKind.NOTICE_POSTED}:version:"):
         if row.channel == "webhook":
-            assert row.payload["event_id"] == row.event_id
+            assert row.payload["id"] == row.event_id
             assert row.payload["data"]["tenant_id"] == row.tenant_id
 
 

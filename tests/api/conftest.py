@@ -23,6 +23,9 @@ from agreements.models import (
     TermsVersion,
 )
 from core import clock
+from core.enums import OutboxChannel, OutboxStatus
+from core.events import event_envelope
+from core.models import Event, Outbox
 from tenants.enums import KeyScope, Role
 from tenants.keys import PRODUCT_KEY_TAG, hash_key, issue_key
 from tenants.models import Invitation, Membership, Partner, Tenant, WebhookEndpoint
@@ -158,6 +161,8 @@ class World:
     v1: TermsVersion
     v2: TermsVersion
     webhook: WebhookEndpoint
+    delivery: Outbox  # a dead delivery to `webhook`, which may be resent
+    event: Event  # an event of `tenant`'s, in the partner's feed
     deletion: DataDeletion
     other_tenant: Tenant
     other_contract: Contract
@@ -221,6 +226,23 @@ def build_world() -> World:
     WebhookEndpoint.objects.create(
         partner=other_partner, url="https://other.example/hooks", secret="whsec_other"
     )
+    event = Event.objects.filter(partner_id=partner.pk, tenant_id=tenant.pk).order_by("pk").first()
+    assert event is not None  # creating the tenant's contracts told the partner
+    delivery = Outbox.objects.create(
+        kind=event.kind,
+        channel=OutboxChannel.WEBHOOK,
+        dedupe_key=f"world:{event.pk}:webhook:{webhook.pk}",
+        payload=event_envelope(event),
+        recipient=webhook.url,
+        tenant_id=tenant.pk,
+        partner_id=partner.pk,
+        webhook_endpoint_id=webhook.pk,
+        event=event,
+        status=OutboxStatus.DEAD,
+        attempts=8,
+        next_attempt_at=clock.now(),
+        last_error="HTTP 503",
+    )
     deletion = DataDeletion.objects.create(
         contract=contract,
         tenant=tenant,
@@ -266,6 +288,8 @@ def build_world() -> World:
         v1=v1,
         v2=v2,
         webhook=webhook,
+        delivery=delivery,
+        event=event,
         deletion=deletion,
         other_tenant=other_tenant,
         other_contract=other_contract,

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import VersionStatus
 from agreements.models import ConsentRecord, LedgerHead, TermsVersion
+from core.enums import EventKind
 from core.models import IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
 from tests.api.conftest import World
@@ -106,7 +107,10 @@ def test_a_webhook_added_gets_the_next_event(world: World) -> None:
     )
     tenant = _tenant(world)
     assert _answer(world, tenant, "w-2").status_code == 201
-    assert Outbox.objects.filter(tenant_id=tenant.pk, webhook_endpoint_id=added.pk).count() == 1
+    answers = Outbox.objects.filter(
+        tenant_id=tenant.pk, webhook_endpoint_id=added.pk, kind=EventKind.ANSWER_RECORDED
+    )
+    assert answers.count() == 1
 
 
 def test_a_version_withdrawn_refuses_answers_at_once(world: World) -> None:

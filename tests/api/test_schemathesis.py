@@ -91,6 +91,8 @@ def _real_ids(world: World) -> dict[str, int]:
         "tenant_id": world.tenant.pk,
         "membership_id": world.viewer.pk,
         "webhook_id": world.webhook.pk,
+        "delivery_id": world.delivery.pk,
+        "event_id": world.event.pk,
         "document_id": world.document.pk,
         "version_id": world.v2.pk,
         "contract_id": world.renewing.pk,

@@ -1,17 +1,21 @@
-"""Webhook signatures from the receiver's side, with the snippet docs/api.md gives partners.
+"""Webhook signatures from the receiver's side, with the snippets docs/api.md gives partners.
 
-The snippet is read from the document and executed as is; deliveries come from the outbox's
-own sender (tenants.delivery.webhooks.webhook_post) over real HTTP to a local receiver.
+The snippets (the signature check, and the receiver that also refuses replays) are read from
+the document and executed as they are; deliveries come from the outbox's own sender
+(tenants.delivery.webhooks.webhook_post) over real HTTP to a local receiver.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,8 @@ import pytest
 
 from core import clock
 from core.enums import EventKind, OutboxChannel
-from core.models import Outbox
+from core.events import event_envelope
+from core.models import Event, Outbox
 from tenants.delivery.webhooks import webhook_body, webhook_post
 from tenants.models import WebhookEndpoint
 from tenants.webhooks import SIGNATURE_HEADER, webhook_headers
@@ -30,13 +35,25 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 SECRET = "whsec_receiver-test-secret"
 
 
-def documented_verifier() -> Callable[..., bool]:
+def documented(marker: str) -> str:
     text = DOC.read_text(encoding="utf-8")
-    match = re.search(r"<!-- webhook-verify-snippet -->\s*```python\n(.*?)```", text, re.S)
-    assert match, "docs/api.md lost its verification snippet"
+    match = re.search(rf"<!-- {marker} -->\s*```python\n(.*?)```", text, re.S)
+    assert match, f"docs/api.md lost its {marker}"
+    return match.group(1)
+
+
+def documented_verifier() -> Callable[..., bool]:
     namespace: dict[str, Any] = {}
-    exec(compile(match.group(1), str(DOC), "exec"), namespace)  # noqa: S102 -- our own document
+    exec(compile(documented("webhook-verify-snippet"), str(DOC), "exec"), namespace)  # noqa: S102 -- our own document
     return namespace["verify_terms_webhook"]
+
+
+def documented_receiver() -> Callable[..., int]:
+    """The receiver snippet, run in the namespace of the signature check it calls."""
+    namespace: dict[str, Any] = {}
+    for marker in ("webhook-verify-snippet", "webhook-receiver-snippet"):
+        exec(compile(documented(marker), str(DOC), "exec"), namespace)  # noqa: S102 -- our own document
+    return namespace["receive_terms_webhook"]
 
 
 verify = documented_verifier()
@@ -77,11 +94,21 @@ def _outbox() -> Outbox:
         pk=77,
         kind=EventKind.ANSWER_RECORDED,
         channel=OutboxChannel.WEBHOOK,
-        payload={
-            "event_id": 981,
-            "kind": EventKind.ANSWER_RECORDED.value,
-            "data": {"tenant_id": 42, "tenant_name": "テスト商事株式会社", "answer": "accepted"},
-        },
+        payload=event_envelope(
+            Event(
+                pk=981,
+                kind=EventKind.ANSWER_RECORDED,
+                tenant_id=42,
+                subject_type="agreements.consentrecord",
+                subject_id=5,
+                occurred_at=datetime(2025, 3, 10, 5, 5, tzinfo=UTC),
+                payload={
+                    "tenant_id": 42,
+                    "tenant_name": "テスト商事株式会社",
+                    "answer": "accepted",
+                },
+            )
+        ),
     )
 
 
@@ -125,3 +152,88 @@ def test_tampered_body_or_stale_timestamp_is_refused() -> None:
     assert not verify(SECRET, stale[SIGNATURE_HEADER], body)
     assert not verify(SECRET, "v1=" + "0" * 64, body)  # no timestamp
     assert not verify(SECRET, "", body)
+
+
+class _Partner(http.server.BaseHTTPRequestHandler):
+    """A partner's endpoint built on the documented receiver, with a store of handled ids."""
+
+    receive = staticmethod(documented_receiver())
+    seen: set[int] = set()
+    handled: list[dict[str, Any]] = []
+    answers: list[int] = []
+    raw: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        headers = dict(self.headers.items())
+        _Partner.raw.append((headers, body))
+
+        def first_time(event_id: int) -> bool:
+            if event_id in _Partner.seen:
+                return False
+            _Partner.seen.add(event_id)
+            return True
+
+        status = _Partner.receive(SECRET, headers, body, first_time, _Partner.handled.append)
+        _Partner.answers.append(status)
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def partner_endpoint(settings: Any) -> Iterator[str]:
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    _Partner.seen, _Partner.handled, _Partner.answers, _Partner.raw = set(), [], [], []
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Partner)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/terms"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _replay(url: str, headers: dict[str, str], body: bytes) -> int:
+    """Send a captured request again, byte for byte (what an eavesdropper would do)."""
+    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 -- loopback http
+    for name in ("Content-Type", "X-Terms-Signature", "X-Terms-Event-Id", "X-Terms-Event"):
+        if name in headers:
+            request.add_header(name, headers[name])
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 -- loopback
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_the_documented_receiver_handles_a_real_delivery_once(partner_endpoint: str) -> None:
+    endpoint = WebhookEndpoint(url=partner_endpoint, secret=SECRET, is_active=True)
+    result = webhook_post(_outbox(), endpoint)
+    assert (result.ok, result.status_code) == (True, 204)
+    assert [e["id"] for e in _Partner.handled] == [981]
+    assert _Partner.handled[0] == json.loads(webhook_body(_outbox()))
+
+    # A retry (signed afresh) and a replay of the captured request: acknowledged, not handled.
+    assert webhook_post(_outbox(), endpoint).status_code == 204
+    headers, body = _Partner.raw[0]
+    assert _replay(partner_endpoint, headers, body) == 204
+    assert len(_Partner.handled) == 1
+
+    # Tampered, signed with another secret, or stale: refused, and not handled.
+    assert _replay(partner_endpoint, headers, body.replace(b"accepted", b"rejected")) == 400
+    forged = WebhookEndpoint(url=partner_endpoint, secret="whsec_forger", is_active=True)
+    assert webhook_post(_outbox(), forged).status_code == 400
+    stale_body = webhook_body(_outbox()).replace(b"981", b"982")
+    stale = webhook_headers(
+        body=stale_body, secret=SECRET, event_id=982, timestamp=int(time.time()) - 301
+    )
+    assert (
+        _replay(partner_endpoint, {**stale, **{"Content-Type": "application/json"}}, stale_body)
+        == 400
+    )
+    assert [e["id"] for e in _Partner.handled] == [981]

@@ -71,7 +71,7 @@ def test_invitation_flow_end_to_end(member_scope):
         "tenant_name": "招待商事株式会社",
         "role": "admin",
         "invitation_url": f"https://terms.example.jp/portal/invitations/{token}/",
-        "expires_at": (T0 + timedelta(days=7)).isoformat(),
+        "expires_at": clock.api_instant(T0 + timedelta(days=7)),
     }
 
     with clock.frozen_at(T0 + timedelta(days=2)):

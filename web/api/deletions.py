@@ -12,6 +12,7 @@ from agreements.enums import DeletionKind, DeletionStatus, ProductKeyScope
 from agreements.models import DataDeletion
 from agreements.selectors import contracts as contract_selectors
 from agreements.services import deletions
+from core import clock
 from core.errors import NotFound, PermissionDenied
 from tenants.authz import Action
 from tenants.scope import Scope
@@ -158,6 +159,6 @@ class DeletionAckApi(ApiView):
     def post(self, request: ApiRequest, deletion_id: int) -> Response:
         deletion = deletion_get(scope=self.scope, pk=deletion_id)
         data = self.body(self.InputSerializer)
-        evidence = {**data, "completed_at": data["completed_at"].isoformat()}
+        evidence = {**data, "completed_at": clock.api_instant(data["completed_at"])}
         row = deletions.deletion_acknowledge(scope=self.scope, deletion=deletion, evidence=evidence)
         return Response(DeletionOutput(row).data)

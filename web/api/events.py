@@ -1,19 +1,18 @@
-"""The event feed: what happened to the caller's tenants (core.Event rows in its reach)."""
+"""The event feed and one event: what happened to the caller's tenants (core.Event rows in its
+reach), in the one envelope webhook deliveries carry too (core.events)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.enums import EventKind
-from core.errors import PermissionDenied
-from core.models import Event
-from tenants.scope import Scope
+from core.events import event_envelope
+from tenants import selectors
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
@@ -21,50 +20,39 @@ from web.api.problems import errors
 from web.requests import ApiRequest
 
 
+class EventTenantOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("テナントID"))
+    name = serializers.CharField(help_text=_("テナント名（イベント発生時点）"))
+
+
+class EventSubjectOutput(serializers.Serializer):
+    type = serializers.CharField(
+        help_text=_("対象の種類（contract, tenant, membership, invitation, termsversion など）")
+    )
+    id = serializers.IntegerField(help_text=_("対象のID"))
+
+
 class EventOutput(serializers.Serializer):
+    """One event; the feed, GET /events/{id} and a webhook delivery's body are this object."""
+
     id = serializers.IntegerField(
         help_text=_("イベントID（増加のみ。Webhook の X-Terms-Event-Id と同じ）")
     )
     kind = serializers.ChoiceField(choices=EventKind.choices, help_text=_("イベント種別"))
-    tenant = serializers.IntegerField(
-        source="tenant_id", allow_null=True, help_text=_("対象テナントのID")
-    )
-    subject_type = serializers.CharField(
-        help_text=_("対象の種類（例: agreements.contract）。なければ空文字")
-    )
-    subject_id = serializers.IntegerField(allow_null=True, help_text=_("対象のID"))
-    occurred_at = serializers.DateTimeField(help_text=_("発生日時（ISO 8601）"))
+    api_version = serializers.CharField(help_text=_("イベントの形式の版（現在 v1）"))
+    occurred_at = serializers.DateTimeField(help_text=_("発生日時（RFC 3339、日本時間 +09:00）"))
+    tenant = EventTenantOutput(allow_null=True, help_text=_("対象テナント（なければ null）"))
+    subject = EventSubjectOutput(allow_null=True, help_text=_("対象（なければ null）"))
     data = serializers.DictField(
-        source="payload",
-        help_text=_("イベントの内容（tenant_id, tenant_name と種別ごとの項目。日付は ISO 8601）"),
+        help_text=_(
+            "イベントの内容（tenant_id, tenant_name と種別ごとの項目。"
+            "日付は YYYY-MM-DD、日時は RFC 3339 の日本時間）"
+        ),
     )
 
-
-def event_feed(
-    *,
-    scope: Scope,
-    after: int | None = None,
-    tenant_id: int | None = None,
-    kinds: Iterable[str] = (),
-) -> QuerySet[Event]:
-    """Events of the caller's tenants, oldest first: a partner its own, staff all.
-
-    `after` continues a feed from the last event id the caller has seen (uses the
-    (partner_id, id) index).
-    """
-    qs = Event.objects.all()
-    if scope.is_partner:
-        qs = qs.filter(partner_id=scope.partner_id)
-    elif not scope.is_privileged:
-        raise PermissionDenied(_("イベントはパートナーと当社スタッフが参照できます。"))
-    if after is not None:
-        qs = qs.filter(id__gt=after)
-    if tenant_id is not None:
-        qs = qs.filter(tenant_id=tenant_id)
-    kinds = list(kinds)
-    if kinds:
-        qs = qs.filter(kind__in=kinds)
-    return qs.order_by("id")
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # The envelope is built in one place, so the feed and a delivery cannot drift apart.
+        return event_envelope(instance)
 
 
 class EventListApi(ApiView):
@@ -87,18 +75,32 @@ class EventListApi(ApiView):
     @extend_schema(
         operation_id="events_list",
         summary="Event feed",
-        description="What happened to the caller's tenants, oldest first: notices posted, "
-        "answers recorded, non-renewals, renewals, ends, terminations, deletions ordered and "
-        "done. Poll with `after=<last id seen>`; webhooks deliver the same events.",
+        description="What happened to the caller's tenants, oldest first. Poll with "
+        "`after=<last id seen>`; webhooks deliver the same events in the same envelope.",
         parameters=[FilterSerializer],
         responses={200: page_of(EventOutput, "Event"), **errors(400)},
     )
     def get(self, request: ApiRequest) -> Response:
         query = self.query(self.FilterSerializer)
-        events = event_feed(
+        events = selectors.event_feed(
             scope=self.scope,
             after=query.get("after"),
             tenant_id=query.get("tenant"),
             kinds=sorted(query.get("kind", ())),
         )
         return self.paginate(events, EventOutput)
+
+
+class EventDetailApi(ApiView):
+    audience = PARTNERS
+    tags = ("events",)
+
+    @extend_schema(
+        operation_id="events_retrieve",
+        summary="One event",
+        description="The event with this id, exactly as the feed lists it and a webhook "
+        "delivered it (`X-Terms-Event-Id`).",
+        responses={200: EventOutput, **errors(404)},
+    )
+    def get(self, request: ApiRequest, event_id: int) -> Response:
+        return Response(EventOutput(selectors.event_get(scope=self.scope, pk=event_id)).data)

@@ -84,6 +84,35 @@ urlpatterns = [
         name="webhooks",
     ),
     path(
+        "webhooks/<int:webhook_id>/",
+        one_path(
+            get=webhooks.WebhookDetailApi,
+            patch=webhooks.WebhookUpdateApi,
+            delete=webhooks.WebhookDeleteApi,
+        ),
+        name="webhook",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/enable/",
+        webhooks.WebhookEnableApi.as_view(),
+        name="webhook-enable",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/test/",
+        webhooks.WebhookTestApi.as_view(),
+        name="webhook-test",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/",
+        webhooks.WebhookDeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend/",
+        webhooks.WebhookDeliveryResendApi.as_view(),
+        name="webhook-delivery-resend",
+    ),
+    path(
         "webhooks/<int:webhook_id>/rotate-secret/",
         webhooks.WebhookRotateSecretApi.as_view(),
         name="webhook-rotate-secret",
@@ -94,6 +123,7 @@ urlpatterns = [
         name="webhook-disable",
     ),
     path("events/", events.EventListApi.as_view(), name="events"),
+    path("events/<int:event_id>/", events.EventDetailApi.as_view(), name="event"),
     # Terms (every caller)
     path("products/", products.ProductListApi.as_view(), name="products"),
     path("documents/", documents.DocumentListApi.as_view(), name="documents"),

@@ -79,7 +79,7 @@ def answer_payload(
         "answer": str(record.answer),
         "status": str(status),
         "channel": str(record.channel),
-        "recorded_at": record.recorded_at.isoformat(),
+        "recorded_at": clock.api_instant(record.recorded_at),
         "version_effective": version_effective,
         "case_grounded": case_grounded,
     }
@@ -98,7 +98,7 @@ def case_payload(case: TerminationCase, contract: Contract | None = None) -> dic
     rejection = case.rejection
     if rejection is not None:
         payload["rejection_seq"] = rejection.seq
-        payload["rejected_at"] = rejection.recorded_at.isoformat()
+        payload["rejected_at"] = clock.api_instant(rejection.recorded_at)
     return payload
 
 

@@ -14,11 +14,12 @@ from agreements.enums import BillingCycle, ContractStatus, TermsSource
 from agreements.models import Contract, ContractPeriod, Option, Product
 from agreements.rulebook import rulebook_for
 from agreements.services.consents_bound import consent_states_bound_sync
-from agreements.services.contracts.common import _audit
+from agreements.services.contracts.common import _audit, _contract_payload
 from core import clock
-from core.enums import AuditAction
+from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenants.models import Tenant
+from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 # --- contract_create (R9–R12, R18) ------------------------------------------------------
@@ -214,6 +215,30 @@ def contract_create(
     consent_states_bound_sync(tenant_ids=[tenant.pk])  # the dashboard counts it from now on
     ContractPeriod.objects.create(
         contract=contract, tenant=tenant, seq=1, start_date=start_date, end_date=end
+    )
+    # For the partner's feed and webhooks only: the customer is not e-mailed about its order.
+    notify(
+        [
+            Note(
+                kind=EventKind.CONTRACT_CREATED,
+                tenant=tenant,
+                key=f"contract:{contract.pk}:created",
+                payload={
+                    **_contract_payload(contract),
+                    "option_codes": sorted(o.code for o in option_list),
+                    "start_date": start_date.isoformat(),
+                    "period_end": end.isoformat(),
+                    "term_months": term_months,
+                    "auto_renew": renew,
+                    "notice_months": notice,
+                    "billing_cycle": str(cycle),
+                    "order_ref": order_ref,
+                    "external_ref": external_ref,
+                },
+                subject=contract,
+            )
+        ],
+        email=False,
     )
     _audit(
         scope,
