@@ -69,3 +69,12 @@ def test_r2_legal_basis_warns_where_the_terms_have_no_change_clause(
     client.force_login(publisher)
     html = client.get(reverse("console:version-schedule", args=[draft.pk])).content.decode()
     assert ("変更条項）が見当たりません" in html) is warned
+
+
+def test_r3_idplus_version_page_never_says_deemed_consent(client, catalog, editor):
+    # Even a version that was saved in deemed mode is shown as a request for an answer.
+    draft = _draft(catalog.id_plus_terms, editor)
+    type(draft).objects.filter(pk=draft.pk).update(consent_mode=ConsentMode.DEEMED)
+    client.force_login(editor)
+    html = client.get(reverse("console:version-detail", args=[draft.pk])).content.decode()
+    assert 'data-testid="consent-mode">回答のお願い（みなし同意の定めはありません）<' in html

@@ -208,7 +208,7 @@ def test_late_non_renewal_names_the_deadline_beside_the_field(client, world, edi
 
 
 @pytest.mark.parametrize(
-    ("language", "words"), [("ja", "解釈に争いあり"), ("en", "reading disputed")]
+    ("language", "words"), [("ja", "解釈に争いあり"), ("en", "Reading disputed")]
 )
 def test_r17_console_shows_the_disputed_lump_sum_reading_beside_the_cap(
     client, world, editor, language, words

@@ -249,11 +249,13 @@ def test_notice_mail_r4_biz_explicit_cites_2_2_the_previous_version_the_gate_and
     ja = _mail(EventKind.NOTICE_POSTED, payload, "ja")
     assert "この改定には明示の同意が必要です（利用規約第2条第2項）。" in ja
     assert "ご回答がない場合は、ご同意いただくまで従前の版が引き続き適用されます。" in ja
-    assert "当社はご契約を将来に向かって終了することがあります（利用規約第2条第4項）" in ja
+    # Biz 2.4's own words: the product's provision is discontinued, not "the contract ended".
+    assert "当社は本製品の提供を将来に向けて中止することがあります（利用規約第2条第4項）" in ja
     en = _mail(EventKind.NOTICE_POSTED, payload, "en")
     assert "This revision needs your explicit consent (Terms, Article 2(2))." in en
     assert "the version before it continues to apply to you" in en
     assert "(Terms, Article 2(4))" in en
+    assert "we may discontinue providing Optimal Biz going forward" in en
     if gate:
         assert "ご回答がないまま2025年4月15日を迎えた場合" in ja
         assert "restricted from that day" in en
