@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import DeletionKind, DeletionStatus, ProductKeyScope
@@ -79,7 +79,8 @@ class DeletionRequestApi(ApiView):
     def post(self, request: ApiRequest, contract_id: int) -> Response:
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract_id)
         row = deletions.deletion_request(scope=self.scope, contract=contract)
-        return Response(DeletionOutput(row).data, status=status.HTTP_201_CREATED)
+        # Partners read the deletion with its contract (`facts`).
+        return self.created(DeletionOutput(row).data, "contract", contract_id=contract.pk)
 
 
 class DeletionListApi(ApiView):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from tenants import selectors, services
@@ -62,4 +62,7 @@ class InvitationCreateApi(ApiView):
         tenant = selectors.tenant_get(scope=self.scope, pk=tenant_id)
         data = self.body(self.InputSerializer)
         invitation, _token = services.invitation_create(scope=self.scope, tenant=tenant, **data)
-        return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
+        # An invitation has no URL of its own; the member appears under the tenant's memberships.
+        return self.created(
+            InvitationOutput(invitation).data, "tenant-memberships", tenant_id=tenant.pk
+        )
