@@ -284,3 +284,8 @@ def test_schema_documents_the_headers(schema: dict) -> None:
     version = schema["paths"]["/api/v1/versions/{version_id}/"]["get"]
     assert "ETag" in version["responses"]["200"]["headers"]
     assert "304" in version["responses"]
+
+
+def test_a_malformed_x_request_id_is_replaced(partner_client: APIClient) -> None:
+    response = partner_client.get("/api/v1/tenants/", HTTP_X_REQUEST_ID="bad id\twith spaces")
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
