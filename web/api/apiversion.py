@@ -56,7 +56,7 @@ def requested_version(request: Request) -> str:
             )
         return asked
     pinned = getattr(getattr(request, "auth", None), "api_version", None)
-    return pinned if pinned in supported else apiversions.current()
+    return str(pinned) if pinned in supported else apiversions.current()
 
 
 def deprecation_of(view: type) -> Deprecation | None:

@@ -241,6 +241,7 @@ class ConsentAnswerApi(ApiView):
             answer=data["answer"],
             evidence=EvidenceInput(**data["evidence"]),
             within=keep,
+            refuse_other_evidence=True,  # docs/api.md: a repeat keeps the first evidence
         )
         return responses[0]
 

@@ -88,9 +88,10 @@ def canonical_body(body: bytes) -> bytes:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
         return b"raw:" + body
-    return b"json:" + json.dumps(
-        parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    return (
+        b"json:"
+        + json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
 
 
 def _body_hash(request: Request) -> str:

@@ -143,12 +143,15 @@ def consent_answer(
     answer: str,
     evidence: EvidenceInput | None = None,
     within: Callable[[ConsentRecord, bool], None] | None = None,
+    refuse_other_evidence: bool = False,
 ) -> tuple[ConsentRecord, bool]:
     """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
 
     Returns (record, created): a repeat of the current answer returns the existing row and
-    False; a repeat with evidence other than the row's is refused (`answer_evidence_differs`,
-    agreements/services/consents/evidence.py), and so is evidence obtained in the future. A rejection opens an R6 case per bound active contract where the product's
+    False. With `refuse_other_evidence` (the API, where the caller supplies the evidence) a
+    repeat that brings evidence other than the row's is refused (`answer_evidence_differs`)
+    instead of being dropped; evidence obtained in the future is always refused
+    (agreements/services/consents/evidence.py). A rejection opens an R6 case per bound active contract where the product's
     rulebook has R6; switching to accept drops the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
     deemed mode: the remedy is ending the contract, R13), NotFound, PermissionDenied, Conflict.
 
@@ -205,7 +208,8 @@ def consent_answer(
             existing = ConsentRecord.objects.get(pk=state.record_id)
         else:
             existing = last_record(tenant_id=tenant.pk, version_id=version.pk)
-        evidence_repeat_check(existing, evidence)
+        if refuse_other_evidence:
+            evidence_repeat_check(existing, evidence)
         if within is not None:
             within(existing, False)
         return existing, False

@@ -2,9 +2,11 @@
 
 - `obtained_at` may not lie in the future: a few minutes of clock skew between the partner's
   clock and ours are tolerated (`CLOCK_SKEW`), no more;
-- a repeat of the answer on record keeps the first answer's evidence: a repeat that brings the
-  same evidence (a retry) returns the record, one that brings other evidence is refused
-  (`answer_evidence_differs`) instead of being dropped in silence.
+- a repeat of the answer on record keeps the first answer's evidence. Where the caller supplies
+  the evidence (the API) a repeat that brings the same evidence (a retry) returns the record,
+  one that brings other evidence is refused (`answer_evidence_differs`) instead of being
+  dropped in silence. The portal and the demo, whose evidence the service makes itself, keep
+  the first without refusing a double submission.
 """
 
 from __future__ import annotations
