@@ -289,3 +289,13 @@ def test_schema_documents_the_headers(schema: dict) -> None:
 def test_a_malformed_x_request_id_is_replaced(partner_client: APIClient) -> None:
     response = partner_client.get("/api/v1/tenants/", HTTP_X_REQUEST_ID="bad id\twith spaces")
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+@override_settings(TERMS_API_THROTTLE_RATE="1/min")
+def test_the_unauthenticated_root_has_ratelimit_headers_too(anonymous_client: APIClient) -> None:
+    first = anonymous_client.get("/api/v1/")
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("1", "0")
+    refused = anonymous_client.get("/api/v1/")
+    assert refused.status_code == 429
+    assert refused["RateLimit-Remaining"] == "0"
+    assert refused["Retry-After"]

@@ -29,6 +29,7 @@ from agreements.rules import (
     TransitionNotAllowed,
 )
 from core.errors import DomainError
+from web.api.throttles import rate_limit_of
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             seconds = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
             extra["retry_after"] = seconds
             detail = THROTTLED_WAIT % {"seconds": seconds}
+        budget = rate_limit_of(context.get("request"))
+        if budget is not None:  # also where no ApiView adds them (the API root)
+            headers.update(budget.headers())
     return problem_response(
         status_code=response.status_code,
         code=str(code),
