@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -101,9 +102,16 @@ def test_a_deprecated_operation_answers_with_deprecation_and_sunset(
     assert "deprecated" not in schema["paths"]["/api/v1/documents/"]["get"]
 
 
-def test_nothing_is_deprecated_today() -> None:
-    # A deprecation is a changelog entry: registering one must come with docs/api.md's note.
-    assert apiversion.DEPRECATIONS == {}
+@pytest.mark.unit
+def test_docs_say_what_is_deprecated_and_list_every_version() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    flowing = " ".join(doc.split())
+    assert ("nothing is deprecated today" in flowing) == (not apiversion.DEPRECATIONS)
+    for view in apiversion.DEPRECATIONS:
+        assert view.rsplit(".", 1)[-1] in doc, view
+    changelog = doc[doc.index("### Changelog") :]
+    for version in apiversions.VERSIONS:
+        assert f"- **{version.name}**" in changelog, version.name
 
 
 # --- Location on 201 -------------------------------------------------------------------------------
