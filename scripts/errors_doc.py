@@ -73,6 +73,7 @@ def table() -> str:
         CATALOGUE,
         MEMBERS,
         OPERATION_CODES,
+        SHADOWED,
     )
 
     operations = _operations()
@@ -108,6 +109,18 @@ def table() -> str:
             f"{', '.join(f'`{m}`' for m in entry.members)} | {_cell(entry.meaning)} | "
             f"{_cell(entry.action)} | {ops} |"
         )
+    lines += ["", "### Codes an operation answers otherwise", ""]
+    lines += [
+        "The services behind these operations could refuse with the code named, but the",
+        "operation's own check comes first and answers as the last column says.",
+        "",
+        "| operation | code | what you get instead |",
+        "|---|---|---|",
+    ]
+    for view, codes in sorted(SHADOWED.items()):
+        for op in operations.get(view, []):
+            for code, why in sorted(codes.items()):
+                lines.append(f"| `{op}` | `{code}` | {_cell(why)} |")
     lines += ["", "### Members", "", "| member | meaning |", "|---|---|"]
     lines += [f"| `{name}` | {_cell(text)} |" for name, text in sorted(MEMBERS.items())]
     lines += ["", END]

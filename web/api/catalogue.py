@@ -403,9 +403,6 @@ CATALOGUE: dict[str, ProblemCode] = {
     # --- consent -----------------------------------------------------------------------------
     "admin_required": ProblemCode((403,), "only the tenant's admins may answer", "Ask an admin."),
     "write_scope_required": ProblemCode((403,), "the key is read-only", "Use a `write` key."),
-    "answer_invalid": ProblemCode(
-        (400,), "the answer is not `accepted` or `rejected`", "Send one of those."
-    ),
     "version_not_posted": ProblemCode(
         (409,),
         "the version has not been posted yet",
@@ -472,7 +469,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.consents.ConsentAnswerApi": (
         "admin_required",
         "answer_evidence_differs",
-        "answer_invalid",
         "answer_not_allowed",
         "case_in_effect",
         "deemed_not_allowed_for_callers",
@@ -481,16 +477,14 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "not_bound",
         "record_missing",
         "reject_after_effective_deemed",
-        "tenant_not_found",
         "version_not_answerable",
         "version_not_latest",
         "version_not_posted",
         "write_scope_required",
     ),
-    "web.api.consents.ConsentStatusApi": ("tenant_not_found",),
-    "web.api.consents.LedgerListApi": ("tenant_not_found",),
+    "web.api.consents.ConsentStatusApi": (),
+    "web.api.consents.LedgerListApi": (),
     "web.api.contracts.ContractCreateApi": (
-        "contract_not_found",
         "cycle_months_required",
         "forbidden",
         "invalid_amount",
@@ -505,7 +499,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "start_date_in_the_past",
         "start_date_out_of_range",
         "tenant_inactive",
-        "tenant_not_found",
     ),
     "web.api.contracts.ContractDetailApi": ("contract_not_found",),
     "web.api.contracts.ContractListApi": (),
@@ -609,6 +602,27 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Codes the walk finds in an operation's code that a check of its own answers first, so its
+# callers never meet them there: not listed for the operation (tests/api/test_error_catalogue.py
+# keeps this list true to the walk; tests show the check that comes first).
+SHADOWED: dict[str, dict[str, str]] = {
+    "web.api.consents.ConsentAnswerApi": {
+        "answer_invalid": "the body's `answer` takes only accepted or rejected: 400 `invalid`",
+        "tenant_not_found": "the path's tenant is looked up first: 404 `not_found`",
+    },
+    "web.api.consents.ConsentStatusApi": {
+        "tenant_not_found": "the path's tenant is looked up first: 404 `not_found`",
+    },
+    "web.api.consents.LedgerListApi": {
+        "tenant_not_found": "the path's tenant is looked up first: 404 `not_found`",
+    },
+    "web.api.contracts.ContractCreateApi": {
+        "tenant_not_found": "the body's tenant is looked up first: 404 `not_found`",
+        "contract_not_found": "the contract read back is the one just created",
+    },
+}
+
+
 def operation_codes(view: type, method: str) -> dict[int, list[str]]:
     """Every code an operation can answer, by status: its own and the shared ones."""
     own = OPERATION_CODES.get(f"{view.__module__}.{view.__qualname__}", ())
@@ -623,4 +637,11 @@ def operation_codes(view: type, method: str) -> dict[int, list[str]]:
     return {status: sorted(codes) for status, codes in sorted(by_status.items())}
 
 
-__all__ = ["CATALOGUE", "MEMBERS", "OPERATION_CODES", "ProblemCode", "operation_codes"]
+__all__ = [
+    "CATALOGUE",
+    "MEMBERS",
+    "OPERATION_CODES",
+    "SHADOWED",
+    "ProblemCode",
+    "operation_codes",
+]
