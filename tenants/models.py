@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import apiversions
 from tenants.enums import InvitationStatus, KeyScope, Locale, Role
 
 
@@ -45,6 +46,8 @@ class PartnerAPIKey(TimeStamped):
     scopes = models.JSONField(_("権限"), default=list)
     last_used_at = models.DateTimeField(_("最終利用日時"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+    # The API version the key is answered in when a request names none (core/apiversions.py).
+    api_version = models.CharField(_("APIバージョン"), max_length=10, default=apiversions.current)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from agreements.models.base import TimeStamped
+from core import apiversions
 
 
 class Product(TimeStamped):
@@ -65,6 +66,8 @@ class ProductKey(TimeStamped):
     scopes = models.JSONField(_("権限"), default=list)
     last_used_at = models.DateTimeField(_("最終利用日時"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+    # The API version the key is answered in when a request names none (core/apiversions.py).
+    api_version = models.CharField(_("APIバージョン"), max_length=10, default=apiversions.current)
 
     class Meta:
         verbose_name = _("製品APIキー")

@@ -330,7 +330,7 @@ def deletion_acknowledge(
         raise Conflict(
             _("この削除はまだ指示されていません（期日 %(due)s）。") % {"due": _iso(row.due_on)},
             code="deletion_not_ordered",
-            status=row.status,
+            deletion_status=row.status,
             due_on=row.due_on,
         )
     if not isinstance(evidence, Mapping):

@@ -63,7 +63,7 @@ def test_status_api_r4_accepting_moves_the_binding_to_the_revision(world: World)
                 "answer": "accepted",
                 "evidence": {
                     "person_name": "管理 太郎",
-                    "obtained_at": "2025-04-10T10:00:00+09:00",
+                    "obtained_at": "2025-04-10T08:30:00+09:00",
                     "method": "書面",
                 },
             },

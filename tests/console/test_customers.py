@@ -12,7 +12,7 @@ from django.urls import reverse
 from agreements.enums import CaseStatus, ContractStatus, TerminationStatus
 from agreements.models import Contract, TerminationCase
 from agreements.services.consents import consent_answer
-from core import clock
+from core import apiversions, clock
 from core.models import AuditEntry
 from tenants.models import PartnerAPIKey, Tenant
 from tenants.scope import Scope
@@ -40,6 +40,9 @@ def test_partner_create_and_key_shown_once(client, world, publisher) -> None:
     assert plain not in key.hashed_key
     again = client.get(reverse("console:partner-detail", args=[partner.pk]))
     assert plain not in again.content.decode()
+    # The API version the key is pinned to (docs/api.md, Versions) is shown with it.
+    assert key.api_version == apiversions.current()
+    assert f"APIバージョン {key.api_version}" in again.content.decode()
     client.post(reverse("console:partner-key-revoke", args=[partner.pk, key.pk]))
     key.refresh_from_db()
     assert key.revoked_at is not None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, serializers
@@ -19,15 +20,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import apiversions
 from tenants.authz import Action
 from tenants.scope import Scope
-from web.api import idempotency
+from web.api import apiversion, idempotency
 from web.api.auth import API_AUTHENTICATION, PARTNERS, CallerPermission, request_scope
 from web.api.pagination import ApiCursorPagination
 from web.api.parsers import Utf8JSONParser
 from web.api.problems import problem_json
 from web.api.schema import ApiAutoSchema
-from web.api.throttles import KeyRateThrottle
+from web.api.throttles import KeyRateThrottle, rate_limit_of
 
 
 def _json_type(field: serializers.Field) -> tuple[type, ...] | None:
@@ -135,6 +137,7 @@ class ApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
         if request.method == "POST":
             if self.idempotent_in_transaction:
                 self._pending = idempotency.pending(request, self.scope)
@@ -168,8 +171,16 @@ class ApiView(APIView):
                 self._claim = None
             raise
 
+    def created(self, data: Any, url_name: str, **kwargs: Any) -> Response:
+        """A 201 with `Location`: the created object's URL (`api:<url_name>` with `kwargs`), or
+        where it has none of its own, the resource it belongs to (docs/api.md, Conventions)."""
+        return Response(
+            data, status=201, headers={"Location": reverse(f"api:{url_name}", kwargs=kwargs)}
+        )
+
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
+        response = self._conventions(request, response)
         if self._claim is not None:
             idempotency.store(self._claim, response)
             self._claim = None
@@ -181,7 +192,18 @@ class ApiView(APIView):
                 try:
                     idempotency.keep(pend, response)
                 except idempotency.KeyTaken:
-                    return idempotency.resolve(pend)
+                    return self._conventions(request, idempotency.resolve(pend))
+        return response
+
+    def _conventions(self, request: Request, response: Any) -> Any:
+        """The headers every operation answers with: the API version used (and a deprecated
+        operation's Deprecation/Sunset), the caller's rate-limit budget."""
+        version = getattr(request, "api_version", None) or apiversions.current()
+        apiversion.version_headers(response, version, type(self))
+        budget = rate_limit_of(request)
+        if budget is not None:
+            for name, value in budget.headers().items():
+                response[name] = value
         return response
 
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:

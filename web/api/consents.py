@@ -22,6 +22,7 @@ from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.documents import DocumentOutput
+from web.api.fields import OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.refs import body_ref
@@ -174,7 +175,11 @@ class ConsentEvidenceInput(serializers.Serializer):
         max_length=255,
         help_text=_("その方のメールアドレス"),
     )
-    obtained_at = serializers.DateTimeField(help_text=_("回答を得た日時（ISO 8601）"))
+    obtained_at = OffsetDateTimeField(
+        help_text=_(
+            "回答を得た日時（ISO 8601、タイムゾーン必須）。未来の日時は受け付けません（時計のずれは5分まで許容）"
+        )
+    )
     method = serializers.CharField(
         max_length=255, help_text=_("回答を得た方法（例: パートナー管理画面での同意、書面）")
     )
@@ -250,9 +255,12 @@ class ConsentAnswerApi(ApiView):
         responses: list[Response] = []
 
         def keep(record: Any, created: bool) -> None:
-            response = Response(
-                ConsentRecordOutput(record).data,
-                status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            data = ConsentRecordOutput(record).data
+            # A ledger row is read in the tenant's ledger (it has no URL of its own).
+            response = (
+                self.created(data, "tenant-ledger", tenant_id=tenant.pk)
+                if created
+                else Response(data, status=status.HTTP_200_OK)
             )
             responses.append(self.idempotency_keep(response))
 
@@ -263,6 +271,7 @@ class ConsentAnswerApi(ApiView):
             answer=data["answer"],
             evidence=EvidenceInput(**data["evidence"]),
             within=keep,
+            refuse_other_evidence=True,  # docs/api.md: a repeat keeps the first evidence
         )
         return responses[0]
 

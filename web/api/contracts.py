@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import (
@@ -312,7 +312,7 @@ class ContractCreateApi(ApiView):
             scope=self.scope, tenant=tenant, product=product, options=options, **data
         )
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract.pk)
-        return Response(ContractOutput(contract).data, status=status.HTTP_201_CREATED)
+        return self.created(ContractOutput(contract).data, "contract", contract_id=contract.pk)
 
 
 class ContractDetailApi(ApiView):

@@ -86,8 +86,10 @@ class DeletionRequestApi(ApiView):
     def post(self, request: ApiRequest, contract_id: int) -> Response:
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract_id)
         row, filed = deletions.deletion_request_filed(scope=self.scope, contract=contract)
-        code = status.HTTP_201_CREATED if filed else status.HTTP_200_OK
-        return Response(DeletionOutput(row).data, status=code)
+        if not filed:  # a repeat: the existing request, as it stands
+            return Response(DeletionOutput(row).data, status=status.HTTP_200_OK)
+        # Partners read the deletion with its contract (`facts`).
+        return self.created(DeletionOutput(row).data, "contract", contract_id=contract.pk)
 
 
 class DeletionListApi(ApiView):

@@ -5,7 +5,8 @@ TERMS_IDEMPOTENCY_TTL_HOURS (24 h):
 - first use: the record is claimed (`in_flight`) in its own committed insert *before* the
   handler runs, so a concurrent repeat finds it;
 - the same key with the same method, path and body: the stored response is replayed, with
-  `Idempotent-Replayed: true`;
+  `Idempotent-Replayed: true`; bodies are compared as parsed JSON (`canonical_body`: keys
+  sorted, no whitespace), so re-ordered or re-indented JSON is the same request;
 - the same key with anything else: 422 `idempotency_key_reused`;
 - a repeat while the first is still running: 409 `idempotency_in_flight` (retry later).
 Server errors (5xx, uncaught exceptions) release the claim, so a retry runs again; every
@@ -21,6 +22,7 @@ it replays the stored response (or 422 for another body) instead of a 409.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,12 +81,25 @@ def _ttl() -> timedelta:
     return timedelta(hours=settings.TERMS_IDEMPOTENCY_TTL_HOURS)
 
 
+def canonical_body(body: bytes) -> bytes:
+    """What "the same body" means: a JSON body parsed and written again with sorted keys and
+    no whitespace, so key order and indentation do not matter; anything else byte for byte."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return b"raw:" + body
+    return (
+        b"json:"
+        + json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+
+
 def _body_hash(request: Request) -> str:
     digest = hashlib.sha256()
     for part in (request.method or "", request.get_full_path()):
         digest.update(part.encode())
         digest.update(b"\x00")
-    digest.update(request.body)
+    digest.update(canonical_body(request.body) if request.body else b"")
     return digest.hexdigest()
 
 

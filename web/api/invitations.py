@@ -156,4 +156,7 @@ class InvitationCreateApi(ApiView):
         tenant = selectors.tenant_get(scope=self.scope, pk=tenant_id)
         data = self.body(self.InputSerializer)
         invitation, _token = services.invitation_create(scope=self.scope, tenant=tenant, **data)
-        return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
+        # An invitation has no URL of its own; the member appears under the tenant's memberships.
+        return self.created(
+            InvitationOutput(invitation).data, "tenant-memberships", tenant_id=tenant.pk
+        )

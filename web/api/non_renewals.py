@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import NonRenewalStatus
@@ -78,7 +78,8 @@ class NonRenewalCreateApi(ApiView):
         row = contracts.non_renewal_request(
             scope=self.scope, contract=contract, end_date=data.get("end_date")
         )
-        return Response(NonRenewalOutput(row).data, status=status.HTTP_201_CREATED)
+        # The non-renewal is read with its contract (its dates and `facts`).
+        return self.created(NonRenewalOutput(row).data, "contract", contract_id=contract.pk)
 
 
 class NonRenewalWithdrawApi(ApiView):

@@ -29,6 +29,7 @@ from agreements.rules import (
     TransitionNotAllowed,
 )
 from core.errors import DomainError
+from web.api.throttles import rate_limit_of
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ PROBLEM_TYPE_BASE = "urn:optim-terms:problem:"
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 SERVICE_UNAVAILABLE = _("一時的に処理できません。しばらくしてから、もう一度お試しください。")
+THROTTLED = _("リクエストが多すぎます。しばらくしてから再試行してください。")
+THROTTLED_WAIT = _("リクエストが多すぎます。%(seconds)s 秒後に再試行してください。")
 SERVER_ERROR = _("サーバーでエラーが発生しました。しばらくしてから、もう一度お試しください。")
 
 # Members RFC 9457 defines; a domain error's details never overwrite them.
@@ -217,9 +220,18 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
     extra: dict[str, Any] = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+    if isinstance(exc, exceptions.Throttled):
+        # DRF's own text joins a translated sentence to an untranslated one; ours is one
+        # sentence in the request's language.
+        detail = THROTTLED
+        if exc.wait is not None:
+            seconds = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
+            extra["retry_after"] = seconds
+            detail = THROTTLED_WAIT % {"seconds": seconds}
+        budget = rate_limit_of(context.get("request"))
+        if budget is not None:  # also where no ApiView adds them (the API root)
+            headers.update(budget.headers())
     return problem_response(
         status_code=response.status_code,
         code=str(code),
@@ -255,8 +267,15 @@ class ProblemSerializer(serializers.Serializer):
         )
     )
     errors = ProblemErrorSerializer(many=True, help_text=_("項目ごとの誤り（400のとき）"))
-    deadline = serializers.DateField(
-        required=False, help_text=_("更新しない旨の申込期限（non_renewal_late のとき、R11）")
+    deadline = serializers.DateField(required=False, help_text=_("申込・取下げの期限（日本時間）"))
+    deletion_status = serializers.CharField(
+        required=False, help_text=_("削除の指示の現在の状態（deletion_not_ordered のとき）")
+    )
+    due_on = serializers.DateField(required=False, help_text=_("削除の期限日"))
+    end_date = serializers.DateField(required=False, help_text=_("すでに記録されている終了日"))
+    ended_on = serializers.DateField(required=False, help_text=_("契約が終了した日"))
+    latest_version_id = serializers.IntegerField(
+        required=False, help_text=_("代わりに回答する版のID（version_not_latest のとき）")
     )
     next_possible_end = serializers.DateField(
         required=False,
@@ -264,13 +283,43 @@ class ProblemSerializer(serializers.Serializer):
             "次に可能な終了日（non_renewal_late のとき、R11）。end_date に指定すると受け付けます"
         ),
     )
+    options = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_("他のオプションを必要とするオプション"),
+    )
+    period_end = serializers.DateField(required=False, help_text=_("現在の利用期間の末日"))
+    reason = serializers.CharField(
+        required=False, help_text=_("拒否された、または記録済みの終了事由")
+    )
+    record_id = serializers.IntegerField(
+        required=False, help_text=_("この回答をすでに記録している台帳の行ID")
+    )
     remedy = serializers.CharField(
         required=False,
         help_text=_("次に取るべき操作（例: termination = 契約の終了を申し込む）"),
     )
+    requires = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_("それらのオプションに必要なオプション"),
+    )
     retry_after = serializers.IntegerField(
         required=False, help_text=_("再試行までの秒数（429のとき。Retry-After ヘッダーと同じ）")
     )
+    supported_versions = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_("このサービスが応答するAPIバージョン"),
+    )
+    today = serializers.DateField(required=False, help_text=_("判定に使った業務日（日本時間）"))
+    tolerance_seconds = serializers.IntegerField(
+        required=False, help_text=_("obtained_at に許容する時計のずれ（秒）")
+    )
+    use = serializers.CharField(
+        required=False, help_text=_("代わりに使う操作（termination または non_renewal）")
+    )
+    version_id = serializers.IntegerField(required=False, help_text=_("要求が指定した版のID"))
 
 
 def _problem_example(status_code: int, code: str, detail: str) -> OpenApiExample:
@@ -339,6 +388,16 @@ _SIMPLE_ERRORS: dict[int, tuple[str, str, str]] = {
         "idempotency_in_flight",
         "同じ冪等キーの要求を処理中です。",
     ),
+    406: (
+        "Accept ヘッダーが JSON を受け付けない",
+        "not_acceptable",
+        "要求された形式では応答できません。",
+    ),
+    413: (
+        "本文が大きすぎる（上限 1 MiB）",
+        "payload_too_large",
+        "リクエストの本文が大きすぎます。",
+    ),
     415: (
         "本文が application/json ではない",
         "unsupported_media_type",
@@ -353,6 +412,11 @@ _SIMPLE_ERRORS: dict[int, tuple[str, str, str]] = {
         "キーごとの上限を超えた（Retry-After ヘッダーの秒数後に再試行）",
         "throttled",
         "リクエストが制限されました。",
+    ),
+    503: (
+        "データベースが一時的に応答できない（Retry-After ヘッダーの秒数後に再試行）",
+        "service_unavailable",
+        "一時的に処理できません。しばらくしてから、もう一度お試しください。",
     ),
 }
 

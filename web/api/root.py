@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from web.api.problems import ERROR_429
-from web.api.throttles import KeyRateThrottle
+from web.api.throttles import KeyRateThrottle, rate_limit_of
 
 
 class ApiRootSerializer(serializers.Serializer):
@@ -48,7 +48,9 @@ def api_root(request: Request) -> Response:
         "docs": request.build_absolute_uri("/api/v1/docs/"),
         "redoc": request.build_absolute_uri("/api/v1/redoc/"),
     }
+    budget = rate_limit_of(request)
     return Response(
         {"name": "OPTiM Terms & Consent API", "version": "v1", "links": links},
         status=status.HTTP_200_OK,
+        headers=budget.headers() if budget is not None else None,
     )

@@ -15,9 +15,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import SAFE_METHODS
 
-from web.api import idempotency
+from core import apiversions
+from web.api import apiversion, idempotency
 from web.api.auth import EVERYONE, PARTNER, PRODUCT, STAFF
-from web.api.problems import ERRORS_BY_STATUS, PROBLEM_CONTENT_TYPE
+from web.api.catalogue import CATALOGUE, operation_codes
+from web.api.problems import ERRORS_BY_STATUS, PROBLEM_CONTENT_TYPE, ProblemSerializer
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=idempotency.HEADER,
@@ -31,7 +33,50 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
         "is still running 409."
     ),
 )
+API_VERSION_PARAMETER = OpenApiParameter(
+    name=apiversion.HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    enum=list(apiversions.supported()),
+    description=(
+        "Optional. The dated API version to answer in; without it, the version the key was "
+        "pinned to when it was issued. The response's `API-Version` header names the version "
+        "used; an unknown one is a 400 `api_version_unknown` (docs/api.md, Versions)."
+    ),
+)
 _SCHEME_OF = {PARTNER: "PartnerApiKey", PRODUCT: "ProductApiKey", STAFF: "StaffSession"}
+
+
+def _header(description: str, kind: str = "string") -> dict[str, Any]:
+    return {"schema": {"type": kind}, "description": description}
+
+
+# Headers on every response of an operation (docs/api.md, Conventions).
+_EVERY_RESPONSE = {
+    "API-Version": _header("The API version that answered (YYYY-MM-DD)."),
+    "X-Request-ID": _header(
+        "The request's id: yours when you sent a well-formed X-Request-ID, else a new one. "
+        "Quote it to support."
+    ),
+    "RateLimit-Limit": _header("Requests allowed per window for this key.", "integer"),
+    "RateLimit-Remaining": _header("Requests left in the current window.", "integer"),
+    "RateLimit-Reset": _header("Seconds until the window frees a request.", "integer"),
+    "RateLimit-Policy": _header("The quota: `<limit>;w=<window seconds>`."),
+}
+_BY_STATUS = {
+    "201": {
+        "Location": _header("Where the created object (or the resource it belongs to) is read.")
+    },
+    "429": {"Retry-After": _header("Seconds to wait before retrying.", "integer")},
+    "503": {"Retry-After": _header("Seconds to wait before retrying.", "integer")},
+}
+_ETAG = _header("A tag of this representation; send it in If-None-Match to get a 304.")
+_DEPRECATED = {
+    "Deprecation": _header("When the operation was deprecated (`@<unix seconds>`, RFC 9745)."),
+    "Sunset": _header("When it stops answering (HTTP date, RFC 8594)."),
+    "Link": _header('The changelog entry (`rel="deprecation"`, `rel="sunset"`).'),
+}
 
 
 class ApiAutoSchema(AutoSchema):
@@ -48,9 +93,28 @@ class ApiAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
-        if self.method == "POST" and getattr(self.view, "audience", None) is not None:
-            params.append(IDEMPOTENCY_PARAMETER)
+        if getattr(self.view, "audience", None) is not None:
+            params.append(API_VERSION_PARAMETER)
+            if self.method == "POST":
+                params.append(IDEMPOTENCY_PARAMETER)
         return params
+
+    def is_deprecated(self) -> bool:
+        return apiversion.deprecation_of(type(self.view)) is not None
+
+    def _get_response_headers_for_code(
+        self, status_code: str, direction: str = "response"
+    ) -> dict[str, Any]:
+        headers = dict(super()._get_response_headers_for_code(status_code, direction))
+        if getattr(self.view, "audience", None) is None:
+            return headers
+        headers.update(_EVERY_RESPONSE)
+        headers.update(_BY_STATUS.get(status_code, {}))
+        if getattr(self.view, "conditional_get", False) and status_code in ("200", "304"):
+            headers["ETag"] = _ETAG
+        if self.is_deprecated():
+            headers.update(_DEPRECATED)
+        return headers
 
     def get_serializer_name(self, serializer: Any, direction: Any) -> str:
         """Nested `InputSerializer`s are named after their view: TenantCreateApi → TenantCreate."""
@@ -69,21 +133,37 @@ class ApiAutoSchema(AutoSchema):
         audience = getattr(self.view, "audience", None)
         if audience is None:
             return []
-        codes = {400, 401, 429}
+        codes = {400, 401, 406, 429, 503}
         unsafe = self.method not in SAFE_METHODS
         if audience != EVERYONE or unsafe:
             codes.add(403)
         if "{" in self.path:
             codes.add(404)
         if self.method in ("POST", "PUT", "PATCH"):
-            codes |= {409, 415}
+            codes |= {409, 413, 415}
         if self.method == "POST":
             codes.add(422)
         return sorted(codes)
 
+    def _problem_codes(self) -> tuple[dict[int, list[str]], set[int]]:
+        """The operation's codes by status (web/api/catalogue.py), and the statuses it
+        documents in any case: the automatic ones and those of its own codes."""
+        if getattr(self.view, "audience", None) is None:
+            return {}, set()
+        by_status = operation_codes(type(self.view), self.method)
+        own = {
+            status
+            for codes in by_status.values()
+            for code in codes
+            if not CATALOGUE[code].shared
+            for status in CATALOGUE[code].statuses
+        }
+        return by_status, set(self._automatic_errors()) | own
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        for code in self._automatic_errors():
+        problem_codes, documented = self._problem_codes()
+        for code in sorted(documented):
             key = str(code)
             if key in responses:
                 continue
@@ -91,6 +171,32 @@ class ApiAutoSchema(AutoSchema):
             responses[key] = self._get_response_for_code(
                 declared, key, (PROBLEM_CONTENT_TYPE,), direction
             )
+        if problem_codes:
+            problem_ref = self.resolve_serializer(ProblemSerializer, direction).ref
+            for status, codes in problem_codes.items():
+                response = responses.get(str(status), {})
+                media = response.get("content", {}).get(PROBLEM_CONTENT_TYPE)
+                if media is None:
+                    continue
+                # The Problem schema, with `code` narrowed to what this operation answers.
+                media["schema"] = {
+                    "allOf": [
+                        problem_ref,
+                        {
+                            "type": "object",
+                            "properties": {
+                                "code": {
+                                    "type": "string",
+                                    "enum": codes,
+                                    "description": "One of this operation's codes "
+                                    "(docs/errors.md: meaning, members, what to do).",
+                                }
+                            },
+                        },
+                    ]
+                }
+                listed = ", ".join(f"`{code}`" for code in codes)
+                response["description"] = f"{response.get('description', '')} — codes: {listed}"
         return responses
 
 
@@ -169,3 +275,49 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "A staff member's console session (unsafe methods need the CSRF token).",
         }
+
+
+# --- Links between operations (OpenAPI 3 `links`) --------------------------------------------
+
+# operationId of a 201 → {link name: (target operationId, {target parameter: expression})}.
+LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+    "tenants_create": {
+        "GetTenant": ("tenants_retrieve", {"tenant_id": "$response.body#/id"}),
+        "GetTenantConsents": ("tenants_consents_list", {"tenant_id": "$response.body#/id"}),
+        "GetTenantStatus": ("status_retrieve", {"tenant_id": "$response.body#/id"}),
+        "CreateContract": ("contracts_create", {}),
+    },
+    "contracts_create": {
+        "GetContract": ("contracts_retrieve", {"contract_id": "$response.body#/id"}),
+        "GetContractPeriods": ("contracts_periods_list", {"contract_id": "$response.body#/id"}),
+        "RequestNonRenewal": (
+            "contracts_non_renewal_create",
+            {"contract_id": "$response.body#/id"},
+        ),
+    },
+    "tenants_consents_create": {
+        "GetTenantLedger": ("tenants_ledger_list", {"tenant_id": "$request.path.tenant_id"}),
+    },
+}
+
+
+def add_links(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: `links` on the 201 responses of LINKS (drf-spectacular has no
+    decorator for them). A link to an operation that does not exist fails the schema build."""
+    operations = {
+        operation["operationId"]: operation
+        for item in result.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    for source, links in LINKS.items():
+        response = operations[source]["responses"]["201"]
+        response["links"] = {}
+        for name, (target, parameters) in links.items():
+            if target not in operations:
+                raise KeyError(f"link {source} → {target}: no such operation")
+            link: dict[str, Any] = {"operationId": target}
+            if parameters:
+                link["parameters"] = parameters
+            response["links"][name] = link
+    return result

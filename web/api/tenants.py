@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import ProductKeyScope
@@ -207,7 +207,7 @@ class TenantCreateApi(ApiView):
         data = self.body(self.InputSerializer)
         partner = partner_ref(self.scope, data.pop("partner", None))
         tenant = services.tenant_create(scope=self.scope, partner=partner, **data)
-        return Response(TenantOutput(tenant).data, status=status.HTTP_201_CREATED)
+        return self.created(TenantOutput(tenant).data, "tenant", tenant_id=tenant.pk)
 
 
 class TenantDetailApi(ApiView):

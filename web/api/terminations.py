@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from agreements.enums import TerminationReason, TerminationStatus
@@ -64,4 +64,5 @@ class TerminationCreateApi(ApiView):
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract_id)
         data = self.body(self.InputSerializer)
         row = contracts.termination_request(scope=self.scope, contract=contract, **data)
-        return Response(TerminationOutput(row).data, status=status.HTTP_201_CREATED)
+        # The termination is read with its contract (its dates and `facts`).
+        return self.created(TerminationOutput(row).data, "contract", contract_id=contract.pk)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -19,6 +19,7 @@ from agreements.services.version_text import version_diff
 from core.errors import NotFound
 from web.api.auth import EVERYONE
 from web.api.base import ApiView
+from web.api.conditional import conditional
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.refs import body_ref
@@ -188,23 +189,31 @@ class VersionListApi(ApiView):
 
 class VersionDetailApi(ApiView):
     audience = EVERYONE
+    conditional_get = True  # ETag / If-None-Match (web/api/conditional.py)
     tags = ("terms",)
 
     @extend_schema(
         operation_id="versions_retrieve",
         summary="Read a version with its articles",
         description="The Japanese text is the binding text. `is_excerpt` marks versions that "
-        "hold only the revised passages (imported from a revision notice).",
-        responses={200: VersionDetailOutput, **errors(404)},
+        "hold only the revised passages (imported from a revision notice). The response has an "
+        "`ETag`; send it back in `If-None-Match` to get a 304 without a body while the version "
+        "is unchanged.",
+        responses={
+            200: VersionDetailOutput,
+            304: OpenApiResponse(description="Not modified: the `If-None-Match` tag is current."),
+            **errors(404),
+        },
     )
     def get(self, request: ApiRequest, version_id: int) -> Response:
         version = version_selectors.version_get(scope=self.scope, pk=version_id)
         prefetch_related_objects([version], "articles__paragraphs")
-        return Response(VersionDetailOutput(version).data)
+        return conditional(request, VersionDetailOutput(version).data)
 
 
 class VersionDiffApi(ApiView):
     audience = EVERYONE
+    conditional_get = True  # ETag / If-None-Match (web/api/conditional.py)
     tags = ("terms",)
 
     class FilterSerializer(serializers.Serializer):
@@ -220,7 +229,11 @@ class VersionDiffApi(ApiView):
         description="Article by article, paragraph by paragraph, with changed characters "
         "marked (R8): the basis of the revision notice's 改定前 / 改定後 table.",
         parameters=[FilterSerializer],
-        responses={200: VersionDiffOutput, **errors(400, 404)},
+        responses={
+            200: VersionDiffOutput,
+            304: OpenApiResponse(description="Not modified: the `If-None-Match` tag is current."),
+            **errors(400, 404),
+        },
     )
     def get(self, request: ApiRequest, version_id: int) -> Response:
         query = self.query(self.FilterSerializer)
@@ -241,4 +254,4 @@ class VersionDiffApi(ApiView):
             "has_changes": diff.has_changes,
             "articles": diff.articles,
         }
-        return Response(VersionDiffOutput(data).data)
+        return conditional(request, VersionDiffOutput(data).data)

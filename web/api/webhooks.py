@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -176,7 +177,9 @@ class WebhookCreateApi(ApiView):
         endpoint, secret = services.webhook_register(
             scope=self.scope, url=data["url"], event_kinds=data["event_kinds"], partner=partner
         )
-        return _with_secret(endpoint, secret, status_code=status.HTTP_201_CREATED)
+        response = _with_secret(endpoint, secret, status_code=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:webhooks")  # no per-webhook read: the list
+        return response
 
 
 class WebhookDetailApi(ApiView):

@@ -32,6 +32,7 @@ from agreements.selectors.consents.statuses import (
 )
 from agreements.services.consents.cases import case_close, cases_open
 from agreements.services.consents.citing import cited_body_hash
+from agreements.services.consents.evidence import evidence_check, evidence_repeat_check
 from agreements.services.consents.payloads import answer_payload
 from agreements.services.consents.projection import state_write
 from core import clock, generations
@@ -142,11 +143,15 @@ def consent_answer(
     answer: str,
     evidence: EvidenceInput | None = None,
     within: Callable[[ConsentRecord, bool], None] | None = None,
+    refuse_other_evidence: bool = False,
 ) -> tuple[ConsentRecord, bool]:
     """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
 
     Returns (record, created): a repeat of the current answer returns the existing row and
-    False. A rejection opens an R6 case per bound active contract where the product's
+    False. With `refuse_other_evidence` (the API, where the caller supplies the evidence) a
+    repeat that brings evidence other than the row's is refused (`answer_evidence_differs`)
+    instead of being dropped; evidence obtained in the future is always refused
+    (agreements/services/consents/evidence.py). A rejection opens an R6 case per bound active contract where the product's
     rulebook has R6; switching to accept drops the live cases. Raises TransitionNotAllowed (e.g. a rejection after the effective date in
     deemed mode: the remedy is ending the contract, R13), NotFound, PermissionDenied, Conflict.
 
@@ -162,6 +167,7 @@ def consent_answer(
         # Only the R3 job writes `deemed`; no caller, staff included, may claim it.
         raise TransitionNotAllowed(DEEMED_NOT_ALLOWED, "deemed consent is written by the system")
     _check_answerable(version)
+    evidence_check(evidence, now=clock.now())
     today = clock.today()
     assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
     effective = is_version_effective(effective_on=version.effective_on, today=today)
@@ -202,6 +208,8 @@ def consent_answer(
             existing = ConsentRecord.objects.get(pk=state.record_id)
         else:
             existing = last_record(tenant_id=tenant.pk, version_id=version.pk)
+        if refuse_other_evidence:
+            evidence_repeat_check(existing, evidence)
         if within is not None:
             within(existing, False)
         return existing, False
