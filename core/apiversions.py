@@ -25,6 +25,10 @@ VERSIONS: tuple[ApiVersion, ...] = (
             "Idempotency-Key compares the parsed JSON body, not its bytes.",
             "A repeated answer with other evidence is refused (409 answer_evidence_differs).",
             "evidence.obtained_at needs an offset and may not lie in the future.",
+            "Events: one envelope for the feed, GET /events/{id} and webhook deliveries.",
+            "Lifecycle events for tenants, contracts, invitations and memberships.",
+            "Webhooks: read, update, delete, enable, test, delivery attempts and resend.",
+            "Bulk status check, tenant lookup, per-version statuses, invitations list/revoke.",
         ),
     ),
 )

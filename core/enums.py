@@ -93,9 +93,10 @@ SUBSCRIBABLE_EVENT_KINDS: tuple[str, ...] = tuple(
     )
 )
 
-# The version of the event envelope (id, kind, occurred_at, api_version, tenant, subject,
-# data) that the feed, GET /events/{id} and webhook deliveries share.
-EVENT_API_VERSION = "v1"
+# The dated API version (core.apiversions) that introduced the event envelope (id, kind,
+# occurred_at, api_version, tenant, subject, data) the feed, GET /events/{id} and webhook
+# deliveries share; a later version that changes the envelope changes this.
+EVENT_API_VERSION = "2026-12-01"
 
 
 class AuditAction(models.TextChoices):

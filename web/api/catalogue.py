@@ -239,8 +239,18 @@ CATALOGUE: dict[str, ProblemCode] = {
     ),
     "webhook_disabled": ProblemCode(
         (409,),
-        "a disabled webhook's secret cannot be rotated",
-        "Register a new webhook instead.",
+        "the webhook is disabled: its secret cannot be rotated, nor a test or resend sent",
+        "Enable it first (`POST /webhooks/{id}/enable/`).",
+    ),
+    "event_kind_not_subscribable": ProblemCode(
+        (400,),
+        "an event kind that no partner event has (or `webhook.test`)",
+        "Subscribe only to the kinds the schema lists (`SubscribableEventKind`).",
+    ),
+    "delivery_pending": ProblemCode(
+        (409,),
+        "the delivery is still queued for another attempt",
+        "Wait for the attempt; resend only a delivery that failed or was given up.",
     ),
     # --- contracts ---------------------------------------------------------------------------
     "contract_not_found": ProblemCode(
@@ -372,6 +382,13 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Ask staff.",
         members=("reason",),
     ),
+    "ground_required": ProblemCode(
+        (400,),
+        "the reason is an article whose list of grounds is not in the text (OPTiM ID+ 14.2): "
+        "the specific ground must be stated",
+        "Send `note` with the ground the customer fell under; the notice quotes it.",
+        members=("reason",),
+    ),
     "termination_exists": ProblemCode(
         (409,),
         "a termination is already on record",
@@ -400,6 +417,14 @@ CATALOGUE: dict[str, ProblemCode] = {
         (400,), "the completion evidence is not an object", "Send `details` as an object."
     ),
     "product_not_found": ProblemCode((404,), "no such product", "Check the product code."),
+    "invitation_not_found": ProblemCode(
+        (404,), "no such invitation for this tenant", "Check the invitation id."
+    ),
+    "invitation_used": ProblemCode(
+        (409,),
+        "the invitation was already accepted, so it cannot be revoked",
+        "Remove the member instead (`DELETE /tenants/{id}/members/{user}/`).",
+    ),
     # --- consent -----------------------------------------------------------------------------
     "admin_required": ProblemCode((403,), "only the tenant's admins may answer", "Ask an admin."),
     "write_scope_required": ProblemCode((403,), "the key is read-only", "Use a `write` key."),
@@ -572,6 +597,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "end_before_start",
         "end_date_in_past",
         "ends_at_period_end",
+        "ground_required",
         "invalid_reason",
         "no_notice_recipient",
         "non_renewal_late",
@@ -588,6 +614,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.versions.VersionListApi": (),
     "web.api.webhooks.WebhookCreateApi": (
         "address_forbidden",
+        "event_kind_not_subscribable",
         "forbidden",
         "https_required",
         "partner_mismatch",
@@ -598,6 +625,40 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.webhooks.WebhookRotateSecretApi": (
         "forbidden",
         "webhook_disabled",
+    ),
+    "web.api.events.EventDetailApi": ("forbidden",),
+    "web.api.invitations.InvitationDetailApi": ("invitation_not_found",),
+    "web.api.invitations.InvitationListApi": (),
+    "web.api.invitations.InvitationRevokeApi": (
+        "forbidden",
+        "invitation_not_found",
+        "invitation_used",
+    ),
+    "web.api.status.TenantStatusBulkApi": ("product_not_found",),
+    "web.api.tenants.TenantLookupApi": (),
+    "web.api.webhooks.WebhookDeleteApi": ("forbidden",),
+    "web.api.webhooks.WebhookDeliveryListApi": (),
+    "web.api.webhooks.WebhookDeliveryResendApi": (
+        "delivery_pending",
+        "forbidden",
+        "webhook_disabled",
+    ),
+    "web.api.webhooks.WebhookDetailApi": (),
+    "web.api.webhooks.WebhookEnableApi": (
+        "address_forbidden",
+        "forbidden",
+        "https_required",
+        "webhook_limit",
+    ),
+    "web.api.webhooks.WebhookTestApi": (
+        "forbidden",
+        "webhook_disabled",
+    ),
+    "web.api.webhooks.WebhookUpdateApi": (
+        "address_forbidden",
+        "event_kind_not_subscribable",
+        "forbidden",
+        "https_required",
     ),
 }
 
