@@ -185,6 +185,12 @@ class Rulebook:
         return self.has("R17")
 
     @property
+    def rejection_reach_disputed(self) -> bool:
+        """R6: whether a discontinuation after an objection to a deemed-consent revision rests
+        on a disputed reading (Biz 2.4 names the changes of 2.2 and 2.3)."""
+        return bool(self.param("R6", "reach_over_deemed_disputed", False))
+
+    @property
     def liability_cap_disputed(self) -> bool:
         """R17: the lump-sum reading of the cap is disputed, so both figures are shown."""
         return bool(self.param("R17", "lump_sum_reading_disputed", False))

@@ -147,6 +147,9 @@ def test_cases_show_the_prospective_date_and_can_be_confirmed_or_dropped(
     row = listing.context["rows"][0]
     assert row["case"] == case
     assert row["prospective"] == max(version.effective_on, clock.today() + timedelta(days=30))
+    # R6: a deemed-mode (Biz 2.1) revision: whether 2.4 reaches it is disputed, staff are told.
+    assert row["reach_disputed"] is True
+    assert 'data-testid="reach-disputed"' in listing.content.decode()
     client.post(reverse("console:case-decide", args=[case.pk, "drop"]), {"note": "継続"})
     case.refresh_from_db()
     assert case.status == CaseStatus.DROPPED

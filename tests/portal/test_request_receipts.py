@@ -95,6 +95,9 @@ def test_r13_deletion_is_confirmed_then_filed_with_a_receipt(answered, admin_cli
     url = f"/portal/contracts/{contract.pk}/deletion/"
     shown = admin_client.post(url)
     assert "2025年3月24日（月）" in shown.content.decode()
+    # R15: ID+ terms give no deletion date of their own; the day is when the product is told.
+    assert "製品へ削除を指示する日" in shown.content.decode()
+    assert "削除の期日" not in shown.content.decode()
     assert not DataDeletion.objects.filter(kind=DeletionKind.REQUESTED).exists()
     filed = admin_client.post(url, {"confirm": "1"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)

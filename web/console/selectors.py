@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 
 from agreements.enums import (
     CaseStatus,
+    ConsentMode,
     ConsentStatus,
     ContractStatus,
     DeletionStatus,
@@ -35,6 +36,7 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
+from agreements.rulebook import rulebook_for
 from agreements.rules import non_renewal_deadline, rejection_end_date
 from agreements.selectors.consents import bound_tenants_q
 from core.enums import OutboxStatus
@@ -271,7 +273,11 @@ def case_rows(
                 confirmed_on=today,
                 notice_days=notice_days,
             )
-        rows.append({"case": case, "prospective": prospective})
+        # R6: a case from a deemed-mode revision rests on a disputed reading of the terms.
+        disputed = case.version.consent_mode == ConsentMode.DEEMED and (
+            rulebook_for(case.contract.product.code).rejection_reach_disputed
+        )
+        rows.append({"case": case, "prospective": prospective, "reach_disputed": disputed})
     return rows
 
 
