@@ -80,10 +80,13 @@ def test_notice_mail_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_sto
         "この改定は民法第548条の4第1項第2号に基づく変更のため、ご異議をいただいた場合でも"
         " 2025年4月1日 から適用されます。" in ja
     )
-    assert "ポータルのご契約の画面から更新しない旨をお申し込みいただき" in ja
+    # A real exit before the change applies: a termination on a chosen date (Biz 5.3), not a
+    # non-renewal, which a contract without auto-renewal or far from its period end lacks.
+    assert "ポータルのご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約第5条第3項）" in ja
+    assert "更新しない旨" not in ja
     en = _mail(EventKind.NOTICE_POSTED, {**payload, "legal_basis": "general_interest"}, "en")
     assert "change under Article 548-4(1)(i) of the Civil Code, it applies from" in en
-    assert "applying for non-renewal on the contract page of the portal" in en
+    assert "to end your contract on a date you choose (Terms, Article 5(3))" in en
     # Without a 548-4 ground an objection does stop deemed consent: nothing to say.
     plain = _mail(EventKind.NOTICE_POSTED, _notice_payload(BIZ), "ja")
     assert "民法第548条の4" not in plain
