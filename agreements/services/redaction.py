@@ -32,7 +32,7 @@ def _personal_values(tenant: Tenant) -> list[str]:
     rows that hold it are deleted, so the copies elsewhere can be scrubbed (R15)."""
     values: list[str | None] = [tenant.contact_email]
     for row in ConsentEvidence.objects.filter(tenant_id=tenant.pk).values_list(
-        "person_name", "person_email", "ip_address", "user_agent"
+        "person_name", "person_email", "person_title", "reason", "ip_address", "user_agent"
     ):
         values.extend(row)
     for row in Membership.objects.filter(tenant_id=tenant.pk).values_list(
