@@ -163,8 +163,8 @@ def test_contract_page_r15_r16_biz_timetable_and_two_limb_claims_window(db) -> N
         "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
         "書面で（利用規約第12条第3項）"
     ) in page
-    assert "2025年5月1日以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
-    assert "1年間保有したのち、2026年4月1日から順次削除します" in page
+    assert "2025年5月1日（木）以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
+    assert "1年間保有したのち、2026年4月1日（水）から順次削除します" in page
     assert "日割り" not in page
     assert "損害賠償請求の期限" not in page
 

@@ -27,6 +27,26 @@ class AnswerForm(forms.Form):
     )
     # A rejection is only recorded once its consequence (R6) has been shown and confirmed.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Who answers for the tenant, as they want it on the receipt; empty: the account's name.
+    person_name = forms.CharField(
+        label=_("回答する方のお名前"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    person_title = forms.CharField(
+        label=_("役職（任意）"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
+    reason = forms.CharField(
+        label=_("理由（任意）"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("お書きいただいた理由は、回答の記録とともに当社の担当者が確認します。"),
+    )
 
 
 class NonRenewalForm(forms.Form):
@@ -61,6 +81,10 @@ class TerminationForm(forms.Form):
 
 class DeletionForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class DeletionWithdrawForm(forms.Form):
+    deletion_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 # --- access and colleagues ------------------------------------------------------------------
