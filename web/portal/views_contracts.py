@@ -313,4 +313,4 @@ def _confirm(
 
 
 def _date(value: date | None) -> str:
-    return format_date(value)
+    return format_date(value, weekday=True)

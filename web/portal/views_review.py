@@ -289,6 +289,12 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
     gate_invalidate(tenant.pk)
     if not created:
         messages.info(request, _("この回答は既に記録されています。"))
+    elif (
+        chosen == Answer.ACCEPTED
+        and status.status == ConsentStatus.REJECTED
+        and (status.version.consent_mode == ConsentMode.DEEMED)
+    ):
+        messages.success(request, _("異議を取り下げました。受領証は下記のとおりです。"))
     elif chosen == Answer.ACCEPTED:
         messages.success(request, _("同意を記録しました。受領証は下記のとおりです。"))
     else:
@@ -301,13 +307,20 @@ def _rejected_message(version: TermsVersion) -> str:
     without R6 has no such end, so the message gives the last day to switch and, on a CC
     548-4(1) ground, that the revision applies anyway."""
     if rulebook_for(version.document.product.code).has("R6"):
+        if (
+            version.consent_mode == ConsentMode.DEEMED
+            and effective_mode(version) == ConsentMode.DEEMED
+        ):
+            return _(
+                "異議の申出を記録しました。終了が効力を生じるまでは、異議を取り下げることができます。"
+            )
         return _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。")
     effective_on = version.effective_on
     if effective_on is None:
         return _("拒否を記録しました。")
     dates = {
-        "last": format_date(effective_on - timedelta(days=1)),
-        "effective": format_date(effective_on),
+        "last": format_date(effective_on - timedelta(days=1), weekday=True),
+        "effective": format_date(effective_on, weekday=True),
     }
     if version.legal_basis in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE):
         return (
