@@ -122,7 +122,7 @@ def deletion_withdraw(*, scope: Scope, deletion: DataDeletion) -> DataDeletion:
     """Withdraw a customer's deletion request before it is ordered to the product (R15).
 
     The request becomes `cancelled` with its `withdrawn_at`; its receipt stays valid and shows
-    the withdrawal. An ordered deletion is not withdrawn: the product may already have acted.
+    the withdrawal, and the tenant is told (as for a withdrawn non-renewal). An ordered deletion is not withdrawn: the product may already have acted.
     """
     locked_contract = contract_for_write(scope, deletion.contract_id)
     row = (
@@ -145,6 +145,18 @@ def deletion_withdraw(*, scope: Scope, deletion: DataDeletion) -> DataDeletion:
     row.withdrawn_at = now
     row.save(update_fields=["status", "withdrawn_at", "updated_at"])
     Contract.objects.filter(pk=locked_contract.pk).update(updated_at=now)
+    row.contract = locked_contract
+    notify(
+        [
+            Note(
+                kind=EventKind.DELETION_WITHDRAWN,
+                tenant=locked_contract.tenant,
+                key=f"deletion:{row.pk}:withdrawn",
+                subject=row,
+                payload={**_deletion_payload(row), "withdrawn_on": _iso(clock.today())},
+            )
+        ]
+    )
     if scope.is_staff:
         audit_add(
             actor=scope.user,

@@ -16,7 +16,9 @@ from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from agreements.services.versions import version_withdraw
 from core import clock
+from core.enums import EventKind
 from core.errors import NotFound
+from core.models import Event, Outbox
 from tenants.scope import Scope
 from tests.factories.contracts import make_contract
 from tests.factories.tenants import MembershipFactory, StaffFactory, TenantFactory
@@ -115,6 +117,10 @@ def test_deletion_request_withdrawn_by_the_tenant_and_not_by_another(world) -> N
     deletion.refresh_from_db()
     assert deletion.status == DeletionStatus.CANCELLED
     assert deletion.withdrawn_at is not None
+    # The tenant is told, as for a withdrawn non-renewal.
+    event = Event.objects.get(kind=EventKind.DELETION_WITHDRAWN)
+    assert (event.tenant_id, event.payload["withdrawn_on"]) == (world.tenant.pk, "2025-02-10")
+    assert Outbox.objects.filter(dedupe_key__startswith="deletion.withdrawn:").exists()
 
 
 def test_an_ordered_deletion_is_not_withdrawn(world) -> None:
