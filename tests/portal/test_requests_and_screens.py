@@ -11,7 +11,13 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from agreements.enums import ConsentMode, DeletionKind, DeletionStatus, RequestKind
-from agreements.models import DataDeletion, NonRenewalRequest, RequestReceipt, Termination
+from agreements.models import (
+    ConsentRecord,
+    DataDeletion,
+    NonRenewalRequest,
+    RequestReceipt,
+    Termination,
+)
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from agreements.services.versions import version_withdraw
@@ -234,3 +240,13 @@ def test_english_contract_page_has_no_full_width_brackets_and_one_lump_sum(db, s
     main = text.split("<main")[1].split("</main>")[0]
     assert "（" not in main
     assert "）" not in main
+
+
+def test_an_answerers_name_with_a_line_break_is_refused_and_nothing_recorded(world) -> None:
+    response = signed_in(world.admin).post(
+        f"/portal/changes/{world.v2.pk}/answer/",
+        {"answer": "accepted", "person_name": "山田\n花子"},
+    )
+    assert response.status_code == 400
+    assert "改行や制御文字は使用できません" in response.content.decode()
+    assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import Answer
 from tenants.enums import Role
+from tenants.rules import has_control_characters
 
 # --- answers and contract applications ------------------------------------------------------
 
@@ -47,6 +48,20 @@ class AnswerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("お書きいただいた理由は、回答の記録とともに当社の担当者が確認します。"),
     )
+
+    def _one_line(self, name: str) -> str:
+        # Printed on receipts as one line: no line breaks or control characters of the
+        # writer's choosing.
+        value = str(self.cleaned_data.get(name) or "").strip()
+        if has_control_characters(value):
+            raise forms.ValidationError(_("改行や制御文字は使用できません。"))
+        return value
+
+    def clean_person_name(self) -> str:
+        return self._one_line("person_name")
+
+    def clean_person_title(self) -> str:
+        return self._one_line("person_title")
 
 
 class NonRenewalForm(forms.Form):
