@@ -198,15 +198,18 @@ def _gate(request: PortalRequest) -> tuple[WaitingVersion, ...]:
 @portal_view(gate=GATE_EXEMPT)
 def review(request: PortalRequest, pk: int) -> HttpResponse:
     scope, tenant = member_scope(request)
-    withdrawn = selectors_review.withdrawn_version(scope=scope, tenant=tenant, version_id=pk)
-    if withdrawn is not None:
+    try:
+        context = _review_context(request, pk)
+    except Http404:
+        withdrawn = selectors_review.withdrawn_version(scope=scope, tenant=tenant, version_id=pk)
+        if withdrawn is None:
+            raise
         # R7: a withdrawn revision stays readable where earlier e-mails link to it.
         return render(
             request,
             "agreements/portal/review_withdrawn.html",
             {"nav": "home", "version": withdrawn, "document": withdrawn.document},
         )
-    context = _review_context(request, pk)
     # R3: the tenant opening the notice is one way it reached the tenant.
     consent_services.notice_seen_in_portal(scope=scope, tenant=tenant, version=context["version"])
     return render(request, "agreements/portal/review.html", context)
