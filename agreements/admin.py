@@ -30,6 +30,7 @@ from agreements.models import (
     Paragraph,
     Product,
     ProductKey,
+    RequestReceipt,
     Termination,
     TerminationCase,
     TermsDocument,
@@ -244,6 +245,15 @@ class LedgerCheckpointAdmin(RoleAdmin):
     list_display = ["number", "kind", "created_at", "as_of", "heads_count", "key_id", "digest"]
     list_filter = ["kind", "key_id"]
     exclude = ["heads"]
+
+
+@admin.register(RequestReceipt)
+class RequestReceiptAdmin(RoleAdmin):
+    # Read-only: the digest a customer request was filed with is R13 evidence.
+    list_display = ["tenant", "kind", "digest", "issued_at"]
+    list_filter = ["kind"]
+    search_fields = ["tenant__name", "digest"]
+    raw_id_fields = ["tenant", "non_renewal", "termination", "deletion"]
 
 
 @admin.register(NoticeDelivery)

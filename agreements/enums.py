@@ -187,6 +187,14 @@ class DeletionStatus(models.TextChoices):
     CANCELLED = "cancelled", _("取消")
 
 
+class RequestKind(models.TextChoices):
+    """A customer request that gets a receipt (R13); the values are the portal's URL slugs."""
+
+    NON_RENEWAL = "non-renewal", _("更新しない旨の申込")
+    TERMINATION = "termination", _("解約の申込")
+    DELETION = "deletion", _("データ削除の依頼")
+
+
 class ProductKeyScope(models.TextChoices):
     """Scopes of product keys (docs/security.md)."""
 

@@ -60,6 +60,7 @@ class EventKind(models.TextChoices):
     DELETION_ORDERED = "deletion.ordered", _("データ削除の指示")
     DELETION_DONE = "deletion.done", _("データ削除の完了")
     DELETION_REMINDER = "deletion.reminder", _("データ削除の予告")
+    DELETION_WITHDRAWN = "deletion.withdrawn", _("データ削除の依頼の取り下げ")
     OPTION_PREREQUISITE_LOST = "option.prerequisite_lost", _("オプションの前提契約の終了")
     # The invitation e-mail to the invited address (carries the accept link): no event.
     INVITATION = "tenant.invitation", _("ユーザー招待")

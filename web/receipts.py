@@ -8,19 +8,27 @@ on any viewer: a receipt is evidence and must not depend on the reader's fonts (
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from agreements.enums import NoticeRoute
+from agreements.ledger.requests import filed_at, request_digest
 from agreements.ledger.rows import NOTICE_REACHED_KEY, record_is_intact
 from agreements.models import ConsentRecord, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
+from agreements.selectors.receipts import request_receipt_by_digest
+
+
+def verify_url() -> str:
+    """The public /verify/ page as printed on receipts: on the configured public base URL
+    (TERMS_PORTAL_BASE_URL, as in e-mails), never the host a request happened to reach."""
+    return str(settings.TERMS_PORTAL_BASE_URL).rstrip("/") + reverse("verify")
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "intact": record_is_intact(record),
         "notice_reached": notice_reached(record),
         "binding_before": binding_before(record),
+        "verify_url": verify_url(),
     }
 
 
@@ -75,63 +84,42 @@ def binding_before(record: ConsentRecord) -> TermsVersion | None:
     )[record.tenant_id]
 
 
-def render_receipt_pdf(record: ConsentRecord, *, language: str, verify_url: str) -> bytes:
+def render_receipt_pdf(record: ConsentRecord, *, language: str) -> bytes:
     """The receipt as a PDF in `language`, fonts embedded."""
     from weasyprint import HTML  # noqa: PLC0415 -- heavy import, only for this download
 
     with translation.override(language):
         html = render_to_string(
             "agreements/portal/receipt_pdf.html",
-            {**receipt_context(record), "verify_url": verify_url, "LANGUAGE_CODE": language},
+            {**receipt_context(record), "LANGUAGE_CODE": language},
         )
     return HTML(string=html).write_pdf()
 
 
 # --- Receipts for customer requests (R13) ----------------------------------------------------
 # A non-renewal, a termination or a deletion request is not a ledger row (the chain records
-# answers to versions), so its receipt carries a digest of what was filed instead of a chain
-# hash: the SHA-256 of the request's canonical fields, recomputed on every display, so a
-# printed receipt can be compared with what the service holds.
-
-_REQUEST_FIELDS = {
-    "non-renewal": ("requested_on", "end_date", "deadline", "actor_kind", "channel"),
-    "termination": ("end_date", "reason", "actor_kind", "channel"),
-    "deletion": ("requested_on", "due_on"),
-}
-
-
-def _filed_at(kind: str, obj: Any) -> Any:
-    return obj.created_at if kind == "deletion" else obj.requested_at
-
-
-def request_digest(kind: str, obj: Any) -> str:
-    """SHA-256 of the request as filed: kind, ids, filing instant and its own dates."""
-    body: dict[str, Any] = {
-        "kind": kind,
-        "id": obj.pk,
-        "tenant": obj.tenant_id,
-        "contract": obj.contract_id,
-        "filed_at": _filed_at(kind, obj).isoformat(),
-    }
-    for name in _REQUEST_FIELDS[kind]:
-        value = getattr(obj, name)
-        body[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+# answers to versions), so its receipt carries the digest of what was filed
+# (agreements.ledger.requests), stored when it was filed and recomputed on every display;
+# /verify/ finds it like a ledger row's hash.
 
 
 def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
     """What a request's receipt shows: who filed what, when, for which contract, and its dates."""
     person = getattr(obj, "actor_user", None) or getattr(obj, "requested_by", None)
+    digest = request_digest(kind, obj)
+    receipt = request_receipt_by_digest(digest)
     return {
         "kind": kind,
         "req": obj,
         "contract": obj.contract,
         "tenant": obj.tenant,
-        "filed_at": _filed_at(kind, obj),
+        "filed_at": filed_at(kind, obj),
         "person": person,
         "number": f"{kind.upper()}-{obj.pk}",
-        "digest": request_digest(kind, obj),
+        "digest": digest,
+        # Issued when filed; the digest recomputed now still matches it.
+        "verifiable": receipt is not None,
+        "verify_url": verify_url(),
     }
 
 

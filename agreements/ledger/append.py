@@ -80,6 +80,8 @@ def append_one(
             salt=salt,
             person_name=evidence.person_name,
             person_email=evidence.person_email,
+            person_title=evidence.person_title,
+            reason=evidence.reason,
             ip_address=evidence.ip_address,
             user_agent=evidence.user_agent,
             obtained_at=evidence.obtained_at,

@@ -49,6 +49,8 @@ NOTICE_REACHED_KEY = "notice_reached"
 EVIDENCE_FIELDS = (
     "person_name",
     "person_email",
+    "person_title",
+    "reason",
     "ip_address",
     "user_agent",
     "obtained_at",
@@ -62,6 +64,8 @@ class EvidenceInput:
 
     person_name: str = ""
     person_email: str = ""
+    person_title: str = ""  # the answerer's title (役職), as given when answering
+    reason: str = ""  # a rejection's optional reason, in the answerer's words
     ip_address: str = ""
     user_agent: str = ""
     obtained_at: datetime | None = None

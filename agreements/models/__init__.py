@@ -30,6 +30,7 @@ from agreements.models.consents import (  # isort: skip
 )
 from agreements.models.checkpoints import LedgerCheckpoint  # isort: skip
 from agreements.models.notices import NoticeDelivery  # isort: skip
+from agreements.models.receipts import RequestReceipt  # isort: skip
 
 __all__ = [
     "Article",
@@ -47,6 +48,7 @@ __all__ = [
     "Paragraph",
     "Product",
     "ProductKey",
+    "RequestReceipt",
     "Termination",
     "TerminationCase",
     "TermsDocument",

@@ -70,6 +70,8 @@ class ConsentEvidence(models.Model):
     salt = models.CharField(max_length=64)
     person_name = models.CharField(_("氏名"), max_length=255, blank=True)
     person_email = models.CharField(_("メールアドレス"), max_length=255, blank=True)
+    person_title = models.CharField(_("役職"), max_length=255, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
     ip_address = models.CharField(_("IPアドレス"), max_length=64, blank=True)
     user_agent = models.TextField(_("ユーザーエージェント"), blank=True)
     obtained_at = models.DateTimeField(_("取得日時"), null=True, blank=True)

@@ -38,6 +38,9 @@ class DataDeletion(TimeStamped):
     )
     ack_evidence = models.JSONField(_("完了の証跡"), default=dict, blank=True)
     redacted_at = models.DateTimeField(_("個人データ削除日時"), null=True, blank=True)
+    # A customer's request withdrawn before it was ordered (R15); `cancelled` alone may also
+    # mean the end it relied on was withdrawn.
+    withdrawn_at = models.DateTimeField(_("取り下げ日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("データ削除")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from agreements import rules
 from agreements.enums import (
     ContractStatus,
+    DeletionKind,
     DeletionStatus,
     NonRenewalStatus,
     PeriodStatus,
@@ -161,6 +162,24 @@ class ContractFacts:
         if not self.termination_reason:
             return ""
         return str(TerminationReason(self.termination_reason).label)
+
+    @property
+    def requested_deletion(self) -> DeletionFact | None:
+        """The customer's live deletion request (R15), if any."""
+        return next((d for d in self.deletions if d.kind == DeletionKind.REQUESTED), None)
+
+    @property
+    def deletions_shown(self) -> list[DeletionFact]:
+        """The deletions as one consistent timetable (R15): while a customer's request is
+        live, it is what deletes the data, so the company's own later permission to delete
+        (the scheduled `primary` row) is not listed beside it as a second, later date."""
+        if self.requested_deletion is None:
+            return self.deletions
+        return [
+            d
+            for d in self.deletions
+            if not (d.kind == DeletionKind.PRIMARY and d.status == DeletionStatus.SCHEDULED)
+        ]
 
     def _cite(self, rule: str) -> str:
         entry = self.rulebook.entry(rule)

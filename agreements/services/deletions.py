@@ -19,12 +19,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import ContractStatus, DeletionKind, DeletionStatus
+from agreements.enums import ContractStatus, DeletionKind, DeletionStatus, RequestKind
 from agreements.models import Contract, DataDeletion
 from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
 from agreements.services.redaction import tenant_redact
+from agreements.services.request_receipts import request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -114,6 +115,7 @@ def deletion_request_filed(*, scope: Scope, contract: Contract) -> tuple[DataDel
         requested_by=scope.acting_user,
         requested_by_key=scope.acting_key,
     )
+    request_receipt_issue(kind=RequestKind.DELETION, subject=deletion)
     if scope.is_staff:
         audit_add(
             actor=scope.user,
@@ -124,6 +126,58 @@ def deletion_request_filed(*, scope: Scope, contract: Contract) -> tuple[DataDel
             tenant_id=locked.tenant_id,
         )
     return deletion, True
+
+
+@transaction.atomic
+def deletion_withdraw(*, scope: Scope, deletion: DataDeletion) -> DataDeletion:
+    """Withdraw a customer's deletion request before it is ordered to the product (R15).
+
+    The request becomes `cancelled` with its `withdrawn_at`; its receipt stays valid and shows
+    the withdrawal, and the tenant is told (as for a withdrawn non-renewal). An ordered deletion is not withdrawn: the product may already have acted.
+    """
+    locked_contract = contract_for_write(scope, deletion.contract_id)
+    row = (
+        DataDeletion.objects.select_for_update(of=("self",))
+        .filter(pk=deletion.pk, contract_id=locked_contract.pk, kind=DeletionKind.REQUESTED)
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("削除の依頼が見つかりません。"), code="deletion_not_found")
+    if row.status != DeletionStatus.SCHEDULED:
+        raise Conflict(
+            _(
+                "この削除の依頼は既に製品へ指示されているか、取り下げ済みのため、取り下げられません。"
+            ),
+            code="deletion_not_withdrawable",
+            status=row.status,
+        )
+    now = clock.now()
+    row.status = DeletionStatus.CANCELLED
+    row.withdrawn_at = now
+    row.save(update_fields=["status", "withdrawn_at", "updated_at"])
+    Contract.objects.filter(pk=locked_contract.pk).update(updated_at=now)
+    row.contract = locked_contract
+    notify(
+        [
+            Note(
+                kind=EventKind.DELETION_WITHDRAWN,
+                tenant=locked_contract.tenant,
+                key=f"deletion:{row.pk}:withdrawn",
+                subject=row,
+                payload={**_deletion_payload(row), "withdrawn_on": _iso(clock.today())},
+            )
+        ]
+    )
+    if scope.is_staff:
+        audit_add(
+            actor=scope.user,
+            action=AuditAction.WITHDRAW,
+            obj=row,
+            summary=f"deletion request withdrawn (due {row.due_on.isoformat()})",
+            data={"due_on": row.due_on.isoformat()},
+            tenant_id=row.tenant_id,
+        )
+    return row
 
 
 # --- What is due: one definition, read by the lifecycle jobs and by the services below ------
@@ -369,6 +423,7 @@ __all__ = [
     "deletion_reminders_send",
     "deletion_request",
     "deletion_request_filed",
+    "deletion_withdraw",
     "deletions_due",
     "deletions_order",
     "deletions_order_due",

@@ -31,10 +31,10 @@ def _personal_values(tenant: Tenant) -> list[str]:
     """Everything personal this service holds about the tenant's people, collected before the
     rows that hold it are deleted, so the copies elsewhere can be scrubbed (R15)."""
     values: list[str | None] = [tenant.contact_email]
-    for row in ConsentEvidence.objects.filter(tenant_id=tenant.pk).values_list(
-        "person_name", "person_email", "ip_address", "user_agent"
+    for evidence in ConsentEvidence.objects.filter(tenant_id=tenant.pk).values_list(
+        "person_name", "person_email", "person_title", "reason", "ip_address", "user_agent"
     ):
-        values.extend(row)
+        values.extend(evidence)
     for row in Membership.objects.filter(tenant_id=tenant.pk).values_list(
         "user__username", "user__email", "user__first_name", "user__last_name"
     ):

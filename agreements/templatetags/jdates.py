@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from django import template
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 
 from core import clock
 
@@ -46,14 +47,16 @@ def format_date_ja(value: date | datetime | None, *, weekday: bool = False) -> s
         return format_date(value, weekday=weekday)
 
 
-def format_instant(value: datetime | None) -> str:
-    """An instant in JST to the minute: 2025年3月31日 14:05 / 2025-03-31 14:05 JST."""
+def format_instant(value: datetime | None, *, weekday: bool = False) -> str:
+    """An instant in JST to the minute: 2025年3月31日 14:05 / 2025-03-31 14:05 JST, or with
+    the weekday: 2025年3月31日（月） 14:05 / 2025-03-31 (Mon) 14:05 JST."""
     if value is None:
         return ""
     local = value.astimezone(clock.TOKYO)
+    day = format_date(local.date(), weekday=weekday)
     if _is_japanese():
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} JST"
+        return f"{day} {local:%H:%M}"
+    return f"{day} {local:%H:%M} JST"
 
 
 @register.filter(name="jdate")
@@ -86,9 +89,46 @@ def jdatetime(value: datetime | None) -> str:
     return format_instant(value)
 
 
+@register.filter(name="jdatetime_wd")
+def jdatetime_wd(value: datetime | None) -> str:
+    """An instant with the date's weekday, for what people act on (a receipt's filing time)."""
+    return format_instant(value, weekday=True)
+
+
 @register.filter(name="days_until")
 def days_until(value: date | None) -> int | None:
     """Whole days from today (JST) to `value`; negative once it has passed."""
     if value is None or value == "":
         return None
     return (value - clock.today()).days
+
+
+class _ParenNode(template.Node):
+    def __init__(self, nodelist: template.NodeList) -> None:
+        self.nodelist = nodelist
+
+    def render(self, context: template.Context) -> SafeString:
+        inner = self.nodelist.render(context)
+        # Full-width brackets belong to Japanese text; English takes ASCII ones after a space
+        # (collapsed by HTML where the template already has one).
+        return mark_safe(f"（{inner}）" if _is_japanese() else f" ({inner})")  # noqa: S308 -- rendered, escaped content
+
+
+@register.tag(name="paren")
+def paren(parser: template.base.Parser, token: template.base.Token) -> _ParenNode:
+    """{% paren %}…{% endparen %}: （…） on Japanese pages, (…) on English ones."""
+    nodelist = parser.parse(("endparen",))
+    parser.delete_first_token()
+    return _ParenNode(nodelist)
+
+
+@register.simple_tag(name="sep")
+def sep() -> str:
+    """A list separator: 、 in Japanese, a comma in English."""
+    return "、" if _is_japanese() else ", "
+
+
+@register.simple_tag(name="dot")
+def dot() -> str:
+    """The middle dot joining two labels: ・ in Japanese, a comma in English."""
+    return "・" if _is_japanese() else ", "

@@ -134,6 +134,7 @@ MESSAGES: dict[str, MessageKind] = {
     EventKind.DELETION_ORDERED: _kind("deletion_ordered", "ordered_on", *_DELETION_DATES),
     EventKind.DELETION_DONE: _kind("deletion_done", "acknowledged_on", *_DELETION_DATES),
     EventKind.DELETION_REMINDER: _kind("deletion_reminder", *_DELETION_DATES),
+    EventKind.DELETION_WITHDRAWN: _kind("deletion_withdrawn", "withdrawn_on", *_DELETION_DATES),
     EventKind.OPTION_PREREQUISITE_LOST: _kind("option_prerequisite_lost", "prerequisite_ended_on"),
     EventKind.INVITATION: _kind("tenant_invitation", instants=("expires_at",)),
     # Lifecycle events (tenants.lifecycle, contract creation) and the test event: written for

@@ -142,6 +142,15 @@ PAYLOADS = {
         "period_end": "2025-03-31",
         "renews_on": "2025-04-01",
     },
+    EventKind.DELETION_WITHDRAWN: {
+        "contract_id": 3,
+        "product_name": "Optimal Biz",
+        "deletion_id": 5,
+        "kind": "requested",
+        "due_on": "2025-04-01",
+        "contract_ended_on": None,
+        "withdrawn_on": "2025-02-10",
+    },
     EventKind.RENEWED: {
         "contract_id": 3,
         "product_name": "OPTiM ID+",
@@ -213,6 +222,7 @@ DATES = {
         EventKind.CASE_OPENED: ["2025年4月1日", "2025年4月9日", "2025年3月10日 09:00（日本時間）"],
         EventKind.CASE_CONFIRMED: ["2025年4月11日"],
         EventKind.NON_RENEWAL_WITHDRAWN: ["2025年3月31日", "2025年4月1日"],
+        EventKind.DELETION_WITHDRAWN: ["2025年4月1日", "2025年2月10日"],
     },
     "en": {
         EventKind.RENEWAL_NOTICE: ["28 February 2025", "31 March 2025", "31 March 2026"],
@@ -222,6 +232,7 @@ DATES = {
         EventKind.CASE_OPENED: ["1 April 2025", "9 April 2025", "10 March 2025, 09:00 JST"],
         EventKind.CASE_CONFIRMED: ["11 April 2025"],
         EventKind.NON_RENEWAL_WITHDRAWN: ["31 March 2025", "1 April 2025"],
+        EventKind.DELETION_WITHDRAWN: ["1 April 2025", "10 February 2025"],
     },
 }
 

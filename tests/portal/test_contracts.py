@@ -121,14 +121,14 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
     )
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
     # R15: an ID+ contract gets no Biz 10.3 timetable (the Biz page has its own test).
-    assert "2025年4月21日" not in page
+    assert "2025年4月21日（月）" not in page
     assert "データの削除時期は、ご契約内容をご確認ください。" in page
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
     assert deletion.due_on == date(2025, 3, 24)
     # R15: no deletion date promised for ID+ (no timetable in its available text).
-    assert "2025年3月24日に製品へ削除を指示します" in response.content.decode()
+    assert "2025年3月24日（月）に製品へ削除を指示します" in response.content.decode()
     assert "までに削除します" not in response.content.decode()
 
 
@@ -163,8 +163,10 @@ def test_contract_page_r15_r16_biz_timetable_and_two_limb_claims_window(db) -> N
         "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
         "書面で（利用規約第12条第3項）"
     ) in page
-    assert "2025年5月1日以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
-    assert "1年間保有したのち、2026年4月1日から順次削除します" in page
+    assert (
+        "2025年5月1日（木）以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
+    )
+    assert "1年間保有したのち、2026年4月1日（水）から順次削除します" in page
     assert "日割り" not in page
     assert "損害賠償請求の期限" not in page
 

@@ -27,7 +27,7 @@ def test_receipt_page_shows_who_when_which_version_and_the_chain(world, record) 
     for text in (
         "管理 太郎",
         world.admin.user.email,
-        "2025年3月10日 09:00",
+        "2025年3月10日（月） 09:00",
         "ポータル",
         "2025-04",
         record.version_body_hash,

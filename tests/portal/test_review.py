@@ -88,7 +88,9 @@ def test_reject_r6_idplus_is_recorded_without_a_case_or_an_end_date(world, admin
     assert not TerminationCase.objects.filter(tenant=world.tenant).exists()
     # No R6: no end to wait for; the last day to switch, and no CC 548-4 without its ground.
     receipt = admin_client.get(done["Location"]).content.decode()
-    assert "拒否を記録しました。2025年3月31日までは同意に切り替えることができます。" in receipt
+    assert (
+        "拒否を記録しました。2025年3月31日（月）までは同意に切り替えることができます。" in receipt
+    )
     assert "終了が効力を生じる" not in receipt
     assert "民法第548条の4" not in receipt
 
@@ -103,8 +105,8 @@ def test_reject_idplus_on_a_548_4_ground_says_the_revision_applies_anyway(
     done = admin_client.post(url, {"answer": Answer.REJECTED, "confirm": "True"})
     receipt = admin_client.get(done["Location"]).content.decode()
     assert (
-        "拒否を記録しました。2025年3月31日までは同意に切り替えることができます。"
-        "この改定は民法第548条の4に基づき2025年4月1日から適用されます。" in receipt
+        "拒否を記録しました。2025年3月31日（月）までは同意に切り替えることができます。"
+        "この改定は民法第548条の4に基づき2025年4月1日（火）から適用されます。" in receipt
     )
 
 
@@ -154,6 +156,6 @@ def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -
     assert "未回答" in body
     # The contract: current period, auto-renewal and the concrete next deadline (R11): the
     # 2025-02-28 deadline has passed, so the next end is 2026-03-31 with deadline 2026-02-28.
-    assert "2024年4月1日 – 2025年3月31日" in body
+    assert "2024年4月1日（月） – 2025年3月31日（月）" in body
     assert "2026年2月28日（土）" in body
-    assert "2026年3月31日に終了" in body
+    assert "2026年3月31日（火）に終了" in body

@@ -56,7 +56,7 @@ def test_a_version_of_a_document_not_binding_the_tenant_is_404(world, admin_clie
 def test_viewer_reads_but_cannot_answer_or_apply(world, viewer_client) -> None:
     review = viewer_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert 'data-testid="accept"' not in review
-    assert "閲覧者は内容の確認のみできます" in review
+    assert "閲覧者の方は内容の確認のみできます" in review
     posts = [
         (f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted"}),
         (f"/portal/contracts/{world.contract.pk}/non-renewal/", {}),

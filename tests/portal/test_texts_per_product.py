@@ -324,12 +324,16 @@ def test_confirm_r13_r15_r16_biz_states_the_timetable_and_the_window_of_its_rule
     page = _termination_confirm(BIZ, end.isoformat())
     assert 'data-testid="confirm-step"' in page
     with translation.override("ja"):
-        first = format_date(endings.primary_deletion_from(end=end, months=primary))
-        purge = format_date(endings.backup_purge_due(end=end, months=backup))
+        first = format_date(endings.primary_deletion_from(end=end, months=primary), weekday=True)
+        purge = format_date(endings.backup_purge_due(end=end, months=backup), weekday=True)
         window = format_date(
             endings.claims_window_closes(end=end, months=book.claims_window_months or 0)
         )
-    assert (first, purge, window) == ("2024年12月1日", "2025年11月1日", "2025年1月31日")
+    assert (first, purge, window) == (
+        "2024年12月1日（日）",
+        "2025年11月1日（土）",
+        "2025年1月31日",
+    )
     assert f"{first}以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
     assert f"1年間保有したのち、{purge}から順次削除します" in page
     assert f"契約終了後3か月（{window}）のいずれか早い日までに、書面で" in page

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import Answer
 from tenants.enums import Role
+from tenants.rules import has_control_characters
 
 # --- answers and contract applications ------------------------------------------------------
 
@@ -27,6 +28,40 @@ class AnswerForm(forms.Form):
     )
     # A rejection is only recorded once its consequence (R6) has been shown and confirmed.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Who answers for the tenant, as they want it on the receipt; empty: the account's name.
+    person_name = forms.CharField(
+        label=_("回答する方のお名前"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    person_title = forms.CharField(
+        label=_("役職（任意）"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
+    reason = forms.CharField(
+        label=_("理由（任意）"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("お書きいただいた理由は、回答の記録とともに当社の担当者が確認します。"),
+    )
+
+    def _one_line(self, name: str) -> str:
+        # Printed on receipts as one line: no line breaks or control characters of the
+        # writer's choosing.
+        value = str(self.cleaned_data.get(name) or "").strip()
+        if has_control_characters(value):
+            raise forms.ValidationError(_("改行や制御文字は使用できません。"))
+        return value
+
+    def clean_person_name(self) -> str:
+        return self._one_line("person_name")
+
+    def clean_person_title(self) -> str:
+        return self._one_line("person_title")
 
 
 class NonRenewalForm(forms.Form):
@@ -61,6 +96,10 @@ class TerminationForm(forms.Form):
 
 class DeletionForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class DeletionWithdrawForm(forms.Form):
+    deletion_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 # --- access and colleagues ------------------------------------------------------------------

@@ -26,6 +26,11 @@ urlpatterns = [
     ),
     path("contracts/<int:pk>/termination/", contracts.termination, name="termination"),
     path("contracts/<int:pk>/deletion/", contracts.deletion, name="deletion"),
+    path(
+        "contracts/<int:pk>/deletion/withdraw/",
+        contracts.deletion_withdraw,
+        name="deletion-withdraw",
+    ),
     path("receipts/", receipts.receipt_list, name="receipts"),
     path("receipts/<int:pk>/", receipts.receipt_detail, name="receipt"),
     path("receipts/<int:pk>/pdf/", receipts.receipt_download, name="receipt-pdf"),

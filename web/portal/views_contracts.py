@@ -33,10 +33,16 @@ from agreements.services import deletions as deletion_services
 from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import Conflict, DomainError
-from web.portal import selectors
+from web.portal import selectors, selectors_review
 from web.portal.access import error_message, member_scope, place_error, portal_view
 from web.portal.confirm import Preview, preview
-from web.portal.forms import DeletionForm, NonRenewalForm, TerminationForm, WithdrawForm
+from web.portal.forms import (
+    DeletionForm,
+    DeletionWithdrawForm,
+    NonRenewalForm,
+    TerminationForm,
+    WithdrawForm,
+)
 from web.requests import PortalRequest
 
 
@@ -79,6 +85,12 @@ def _contract_context(request: PortalRequest, contract: Contract, **extra: Any) 
             for d in contract.deletions.all()
             if d.kind == DeletionKind.REQUESTED and d.status != DeletionStatus.CANCELLED
         ],
+        # Whom a viewer asks: the buttons are an admin's (named, not silently missing).
+        "admins": (
+            []
+            if request.portal.is_admin
+            else selectors_review.tenant_admins(scope=request.scope, tenant=contract.tenant)
+        ),
         "dependents": selectors.dependents_losing_prerequisite(
             scope=request.scope,
             contract=contract,
@@ -233,6 +245,35 @@ def deletion(request: PortalRequest, pk: int) -> HttpResponse:
     return redirect("portal:request-receipt", "deletion", made.pk)
 
 
+@portal_view(admin=True, methods=("POST",))
+def deletion_withdraw(request: PortalRequest, pk: int) -> HttpResponse:
+    """Withdraw the customer's deletion request before it is ordered (R15)."""
+    contract = _contract(request, pk)
+    form = DeletionWithdrawForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    current = next(
+        (
+            d
+            for d in contract.deletions.all()
+            if d.kind == DeletionKind.REQUESTED and d.pk == form.cleaned_data["deletion_id"]
+        ),
+        None,
+    )
+    if current is None:
+        raise Http404
+    try:
+        deletion_services.deletion_withdraw(scope=request.scope, deletion=current)
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request,
+            _("データ削除の依頼を取り下げました。受領証には取り下げた日時が記載されます。"),
+        )
+    return redirect("portal:contract", contract.pk)
+
+
 def _confirm(
     request: PortalRequest,
     contract: Contract,
@@ -272,4 +313,4 @@ def _confirm(
 
 
 def _date(value: date | None) -> str:
-    return format_date(value)
+    return format_date(value, weekday=True)

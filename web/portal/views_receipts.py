@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import translation
 
 from agreements.models import ConsentRecord
@@ -50,7 +49,6 @@ def receipt_detail(request: PortalRequest, pk: int) -> HttpResponse:
         {
             "nav": "receipts",
             **receipt_pdf.receipt_context(record),
-            "verify_url": request.build_absolute_uri(reverse("verify")),
         },
     )
 
@@ -61,7 +59,6 @@ def receipt_download(request: PortalRequest, pk: int) -> HttpResponse:
     pdf = receipt_pdf.render_receipt_pdf(
         record,
         language=translation.get_language() or settings.LANGUAGE_CODE,
-        verify_url=request.build_absolute_uri(reverse("verify")),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (

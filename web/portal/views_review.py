@@ -36,7 +36,7 @@ from agreements.services.version_text import notice_table
 from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import DomainError
-from web.portal import selectors
+from web.portal import selectors, selectors_review
 from web.portal.access import GATE_EXEMPT, error_message, member_scope, portal_view
 from web.portal.forms import AnswerForm
 from web.portal.gate import gate_invalidate
@@ -122,6 +122,14 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
     today = clock.today()
     allowed = status.allowed_answers if answerable else frozenset()
     gated = any(item.version_id == shown.pk for item in _gate(request))
+    scope, tenant = member_scope(request)
+    # R3: silence after the notice reached the tenant is consent; the one action offered is
+    # an objection (異議), and a recorded objection can be withdrawn (an accept, which drops
+    # the R6 case). Opening this page is itself recorded as the notice reaching the tenant,
+    # so no acceptance is needed to make the deemed consent provable.
+    deemed_flow = (
+        shown.consent_mode == ConsentMode.DEEMED and effective_mode(shown) == ConsentMode.DEEMED
+    )
     return {
         "nav": "home",
         "today": today,
@@ -133,8 +141,29 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         "categories": _categories(shown),
         "notice": notice_table(shown),
         "articles": articles_of(shown),
-        "can_accept": Answer.ACCEPTED in allowed,
+        "can_accept": Answer.ACCEPTED in allowed
+        and (not deemed_flow or status.status == ConsentStatus.REJECTED),
         "can_reject": Answer.REJECTED in allowed,
+        "deemed_flow": deemed_flow,
+        # Named to a viewer, who cannot answer: whom to ask.
+        "admins": (
+            selectors_review.tenant_admins(scope=scope, tenant=tenant)
+            if not request.portal.is_admin
+            else []
+        ),
+        # Every bound contract ends before the revision takes effect (R4: never pending then,
+        # unless a period that does not renew may still be extended).
+        "ends_before": (
+            selectors_review.contracts_end_before(
+                scope=scope,
+                tenant=tenant,
+                document=status.document,
+                effective_on=shown.effective_on,
+            )
+            if answerable and shown.effective_on and shown.effective_on > today
+            else None
+        ),
+        "answer_form": extra.pop("answer_form", None) or AnswerForm(initial=_answerer(request)),
         "reject_refused_deemed": (
             answerable and status.status == ConsentStatus.DEEMED and Answer.REJECTED not in allowed
         ),
@@ -168,8 +197,19 @@ def _gate(request: PortalRequest) -> tuple[WaitingVersion, ...]:
 
 @portal_view(gate=GATE_EXEMPT)
 def review(request: PortalRequest, pk: int) -> HttpResponse:
-    context = _review_context(request, pk)
     scope, tenant = member_scope(request)
+    try:
+        context = _review_context(request, pk)
+    except Http404:
+        withdrawn = selectors_review.withdrawn_version(scope=scope, tenant=tenant, version_id=pk)
+        if withdrawn is None:
+            raise
+        # R7: a withdrawn revision stays readable where earlier e-mails link to it.
+        return render(
+            request,
+            "agreements/portal/review_withdrawn.html",
+            {"nav": "home", "version": withdrawn, "document": withdrawn.document},
+        )
     # R3: the tenant opening the notice is one way it reached the tenant.
     consent_services.notice_seen_in_portal(scope=scope, tenant=tenant, version=context["version"])
     return render(request, "agreements/portal/review.html", context)
@@ -186,11 +226,22 @@ _TRANSITION_MESSAGES = {
 }
 
 
-def _evidence(request: PortalRequest) -> EvidenceInput:
+def _answerer(request: PortalRequest) -> dict[str, str]:
+    """The answer form's initial name: the signed-in user's own."""
     user = request.user
+    return {"person_name": (user.get_full_name() or user.first_name).strip()}  # type: ignore[union-attr]
+
+
+def _evidence(request: PortalRequest, form: AnswerForm) -> EvidenceInput:
+    """Who answered, as they gave it (name, title; a rejection's reason), with the request's
+    address and agent: kept outside the chain, digested into the row (docs/ledger.md)."""
+    user = request.user
+    data = form.cleaned_data
     return EvidenceInput(
-        person_name=user.get_full_name() or user.first_name,  # type: ignore[union-attr]
+        person_name=data.get("person_name") or _answerer(request)["person_name"],
         person_email=user.email,  # type: ignore[union-attr]
+        person_title=data.get("person_title") or "",
+        reason=(data.get("reason") or "") if data["answer"] == Answer.REJECTED else "",
         ip_address=str(request.META.get("REMOTE_ADDR") or ""),
         user_agent=str(request.META.get("HTTP_USER_AGENT") or "")[:1000],
         obtained_at=clock.now(),
@@ -207,13 +258,22 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
         return redirect("portal:review", target)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("回答を選んでください。"))
-        return redirect("portal:review", pk)
+        if "answer" in form.errors:
+            messages.error(request, _("回答を選んでください。"))
+            return redirect("portal:review", pk)
+        template = (
+            "agreements/portal/reject_confirm.html"
+            if form.data.get("answer") == Answer.REJECTED
+            else "agreements/portal/review.html"
+        )
+        return render(request, template, _review_context(request, pk, answer_form=form), status=400)
     chosen = form.cleaned_data["answer"]
     if chosen == Answer.REJECTED and not form.cleaned_data["confirm"]:
         # Before a rejection is recorded its consequence is stated plainly (R6).
         return render(
-            request, "agreements/portal/reject_confirm.html", _review_context(request, pk)
+            request,
+            "agreements/portal/reject_confirm.html",
+            _review_context(request, pk, answer_form=AnswerForm(initial=_answerer(request))),
         )
     scope, tenant = member_scope(request)
     try:
@@ -222,7 +282,7 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
             tenant=tenant,
             version=status.version,
             answer=chosen,
-            evidence=_evidence(request),
+            evidence=_evidence(request, form),
         )
     except TransitionNotAllowed as error:
         text = _TRANSITION_MESSAGES.get(error.code, _TRANSITION_MESSAGES[ANSWER_NOT_ALLOWED])
@@ -232,6 +292,12 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
     gate_invalidate(tenant.pk)
     if not created:
         messages.info(request, _("この回答は既に記録されています。"))
+    elif (
+        chosen == Answer.ACCEPTED
+        and status.status == ConsentStatus.REJECTED
+        and (status.version.consent_mode == ConsentMode.DEEMED)
+    ):
+        messages.success(request, _("異議を取り下げました。受領証は下記のとおりです。"))
     elif chosen == Answer.ACCEPTED:
         messages.success(request, _("同意を記録しました。受領証は下記のとおりです。"))
     else:
@@ -244,13 +310,20 @@ def _rejected_message(version: TermsVersion) -> str:
     without R6 has no such end, so the message gives the last day to switch and, on a CC
     548-4(1) ground, that the revision applies anyway."""
     if rulebook_for(version.document.product.code).has("R6"):
+        if (
+            version.consent_mode == ConsentMode.DEEMED
+            and effective_mode(version) == ConsentMode.DEEMED
+        ):
+            return _(
+                "異議の申出を記録しました。終了が効力を生じるまでは、異議を取り下げることができます。"
+            )
         return _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。")
     effective_on = version.effective_on
     if effective_on is None:
         return _("拒否を記録しました。")
     dates = {
-        "last": format_date(effective_on - timedelta(days=1)),
-        "effective": format_date(effective_on),
+        "last": format_date(effective_on - timedelta(days=1), weekday=True),
+        "effective": format_date(effective_on, weekday=True),
     }
     if version.legal_basis in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE):
         return (

@@ -3,6 +3,10 @@
 Reveals nothing but "valid, recorded at, seq" or "not found": no tenant, no version, no
 answer. The row must exist and still hash to the value asked about (docs/ledger.md), so an
 edited row (which the database trigger refuses anyway) would not verify.
+
+The receipt of a customer request (non-renewal, termination, deletion; R13) is checked the
+same way by its digest: the receipt issued when the request was filed must exist and the
+request must still hash to it; the page then shows only when it was filed.
 """
 
 from __future__ import annotations
@@ -11,8 +15,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from agreements.ledger.requests import filed_at
 from agreements.ledger.rows import record_is_intact
-from agreements.selectors.receipts import record_by_hash
+from agreements.selectors.receipts import (
+    record_by_hash,
+    request_receipt_by_digest,
+    request_receipt_is_intact,
+)
 from web import ratelimit
 
 
@@ -27,8 +36,16 @@ def verify(request: HttpRequest) -> HttpResponse:
             status = 429
         else:
             record = record_by_hash(value)
+            receipt = request_receipt_by_digest(value) if record is None else None
             if record is not None and record_is_intact(record):
                 context.update(result="valid", recorded_at=record.recorded_at, seq=record.seq)
+            elif receipt is not None and request_receipt_is_intact(receipt):
+                subject = receipt.subject
+                context.update(
+                    result="valid_request",
+                    recorded_at=filed_at(receipt.kind, subject),
+                    kind_label=receipt.get_kind_display(),
+                )
             else:
                 context["result"] = "not_found"
     response = render(request, "agreements/portal/verify.html", context, status=status)

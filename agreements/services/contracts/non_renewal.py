@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import DeletionKind, NonRenewalStatus
+from agreements.enums import DeletionKind, NonRenewalStatus, RequestKind
 from agreements.models import Contract, DataDeletion, NonRenewalRequest
 from agreements.selectors.contracts import active_non_renewal, contract_period_months, open_period
 from agreements.services.contracts.common import (
@@ -19,6 +19,7 @@ from agreements.services.contracts.common import (
     _require_active,
     contract_for_write,
 )
+from agreements.services.request_receipts import request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -100,6 +101,7 @@ def non_renewal_request(
         deadline=target_deadline,
         **_actor_fields(scope),
     )
+    request_receipt_issue(kind=RequestKind.NON_RENEWAL, subject=request)
     Contract.objects.filter(pk=locked.pk).update(updated_at=clock.now())
     notify(
         [

@@ -8,7 +8,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import ENDED_REASONS, STAFF_ONLY_REASONS, TerminationReason, TerminationStatus
+from agreements.enums import (
+    ENDED_REASONS,
+    STAFF_ONLY_REASONS,
+    RequestKind,
+    TerminationReason,
+    TerminationStatus,
+)
 from agreements.models import Contract, Termination, TerminationCase
 from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_period_months, open_period
@@ -26,6 +32,7 @@ from agreements.services.contracts.common import (
     _require_notice,
     contract_for_write,
 )
+from agreements.services.request_receipts import request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -171,9 +178,13 @@ def termination_request(
     _require_active(locked)
     if why == TerminationReason.CUSTOMER_REQUEST:
         _refuse_end_at_or_after_period_end(locked, end_date)
-    return _termination_create(
+    termination = _termination_create(
         contract=locked, end_date=end_date, reason=why, scope=scope, note=note
     )
+    if why == TerminationReason.CUSTOMER_REQUEST:
+        # R13: the customer's notice gets a receipt; staff ends are told by their notice.
+        request_receipt_issue(kind=RequestKind.TERMINATION, subject=termination)
+    return termination
 
 
 def _refuse_end_at_or_after_period_end(contract: Contract, end_date: date) -> None:
