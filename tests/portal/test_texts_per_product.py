@@ -82,7 +82,10 @@ def test_notice_mail_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_sto
     )
     # A real exit before the change applies: a termination on a chosen date (Biz 5.3), not a
     # non-renewal, which a contract without auto-renewal or far from its period end lacks.
-    assert "ポータルのご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約第5条第3項）" in ja
+    assert (
+        "ポータルのご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約第5条第3項）"
+        in ja
+    )
     assert "更新しない旨" not in ja
     en = _mail(EventKind.NOTICE_POSTED, {**payload, "legal_basis": "general_interest"}, "en")
     assert "change under Article 548-4(1)(i) of the Civil Code, it applies from" in en
