@@ -54,6 +54,7 @@ urlpatterns = [
     ),
     path("versions/<int:pk>/renumber/", drafts.articles_renumber, name="articles-renumber"),
     path("versions/<int:pk>/paste/", drafts.version_paste, name="version-paste"),
+    path("versions/<int:pk>/rebase/", drafts.version_rebase, name="version-rebase"),
     path("versions/<int:pk>/changes/", drafts.version_changes, name="version-changes"),
     path("versions/<int:pk>/schedule/", schedule.version_schedule, name="version-schedule"),
     path("versions/<int:pk>/withdraw/", schedule.version_withdraw, name="version-withdraw"),

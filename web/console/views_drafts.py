@@ -22,6 +22,7 @@ from agreements.models import Article, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
+from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
 from agreements.text import ParseError, parse_terms, render_notice_table
 from core import clock
@@ -110,6 +111,8 @@ def _edit_page(
             "paste_form": paste_form
             or PasteTextForm(initial={"text": version_plain_text(version)}, prefix="paste"),
             "hints": _schedule_hints(version),
+            # A newer version is scheduled and this draft does not start from it (R7).
+            "behind": draft_behind_scheduled(version),
             "counts": diff_counts(diff),
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
         },
@@ -206,6 +209,43 @@ def article_save(request: ConsoleRequest, pk: int, article_pk: int | None = None
     if article is not None:
         return _edit_page(request, version, article_forms={article.number: form}, status=400)
     return _edit_page(request, version, new_article_form=form, status=400)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Replay the draft's changes onto the document's scheduled version (R7)."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    try:
+        rebased = version_draft_rebase(scope=request.scope, version=version)
+    except REFUSALS as error:
+        messages.error(request, str(getattr(error, "message", error)))
+        return redirect("console:version-edit", pk=version.pk)
+    messages.success(
+        request,
+        _("予定登録済みの版「%(label)s」を元にしました（同版から取り込んだ条: %(taken)s）。")
+        % {
+            "label": rebased.onto.display_name,
+            "taken": _list_numbers(rebased.merge.taken),
+        },
+    )
+    if rebased.merge.conflicts:
+        messages.warning(
+            request,
+            _(
+                "両方で変更されていた条があります。改定案の内容を残しました。確認してください: %(numbers)s"
+            )
+            % {"numbers": _list_numbers(rebased.merge.conflicts)},
+        )
+    return redirect("console:version-edit", pk=version.pk)
+
+
+def _list_numbers(numbers: list[int]) -> str:
+    if not numbers:
+        return _("なし")
+    return "、".join(_("第%(number)s条") % {"number": n} for n in numbers)
 
 
 @console_view(Need.DRAFT, methods=("POST",))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import tenants_to_notify
+from agreements.selectors.versions import tenants_to_notify, version_pending
 from agreements.services import versions as version_services
 from agreements.services.version_text import (
     version_body_hash,
@@ -71,6 +71,22 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
     form = ScheduleForm(request.POST or None, initial=initial)
     confirming = False
     changed = False
+    # R7: one scheduled version per document. Said before the publisher fills the form, not
+    # after the confirmation (the service refuses it again under its lock).
+    blocked_by = version_pending(document=version.document)
+    if blocked_by is not None:
+        return render(
+            request,
+            "agreements/console/version_schedule.html",
+            {
+                "nav": "home",
+                "version": version,
+                "document": version.document,
+                "blocked_by": blocked_by,
+                **_schedule_summary(version),
+            },
+            status=409,
+        )
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         # The text the publisher reviewed; a confirmation without it is a review to redo.

@@ -22,7 +22,13 @@ from agreements.enums import VersionStatus
 from agreements.models import Product, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import document_list, version_get, version_in_force, version_list
+from agreements.selectors.versions import (
+    document_list,
+    version_get,
+    version_in_force,
+    version_list,
+    version_pending,
+)
 from agreements.services import versions as version_services
 from agreements.services.version_text import version_diff, version_predecessor
 from core import clock
@@ -124,7 +130,14 @@ def home(request: ConsoleRequest) -> HttpResponse:
 def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
     scope = request.scope
     document = get_object_or_404(document_list(scope=scope), pk=pk)
-    form = DraftCreateForm(request.POST or None, document=document)
+    # R7: while a revision is scheduled, a new draft should start from it (else scheduling the
+    # draft would undo it); the form offers it first and the page says why.
+    scheduled = version_pending(document=document)
+    form = DraftCreateForm(
+        request.POST or None,
+        document=document,
+        initial={"based_on": scheduled.pk} if scheduled else None,
+    )
     if request.method == "POST" and form.is_valid():
         ok, version = call_service(
             request,
@@ -132,13 +145,17 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             version_services.version_draft_create,
             errors=REFUSALS,
             fields_by_code=FIELD_FOR_CODE,
-            success=_("改定案を作成しました。現在有効な版の条文をコピーしています。"),
             scope=scope,
             document=document,
             label=form.cleaned_data["label"],
             based_on=form.cleaned_data["based_on"],
         )
         if ok:
+            messages.success(
+                request,
+                _("改定案を作成しました。「%(label)s」の条文をコピーしています。")
+                % {"label": version.based_on.label if version.based_on else "—"},
+            )
             return redirect("console:version-edit", pk=version.pk)
     versions = version_list(scope=scope, document=document).annotate(n_articles=Count("articles"))
     return render(
@@ -149,6 +166,7 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": document,
             "versions": versions,
             "in_force": version_in_force(document=document, on_date=clock.today()),
+            "scheduled": scheduled,
             "form": form,
             "today": clock.today(),
         },
