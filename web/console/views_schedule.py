@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import tenants_to_notify, version_pending
+from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
 from agreements.services.version_text import (
     version_body_hash,
@@ -166,6 +166,7 @@ def version_withdraw(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": version.document,
             "form": form,
             "bound_tenants": tenants_to_notify(document=version.document).count(),
+            "impact": withdrawal_impact(scope=request.scope, version=version),
         },
         status=400 if form.errors else 200,
     )
