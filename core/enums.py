@@ -76,6 +76,7 @@ class AuditAction(models.TextChoices):
     ISSUE_KEY = "issue_key", _("キー発行")
     REVOKE_KEY = "revoke_key", _("キー失効")
     RETRY = "retry", _("再送")
+    REMIND = "remind", _("再通知")
     REDACT = "redact", _("個人データ削除")
     INVITE = "invite", _("招待")
     REMOVE = "remove", _("削除")

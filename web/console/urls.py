@@ -62,6 +62,11 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/versions/<int:pk>/", dashboard.dashboard_drill, name="dashboard-drill"),
     path(
+        "dashboard/versions/<int:pk>/remind/",
+        dashboard.dashboard_remind,
+        name="dashboard-remind",
+    ),
+    path(
         "dashboard/versions/<int:pk>/tenants/<int:tenant_pk>/delivery/",
         dashboard.notice_delivery,
         name="notice-delivery",
