@@ -227,7 +227,7 @@ def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
         request,
         _("予定登録済みの版「%(label)s」を元にしました（同版から取り込んだ条: %(taken)s）。")
         % {
-            "label": rebased.onto.display_name,
+            "label": rebased.onto.label,
             "taken": _list_numbers(rebased.merge.taken),
         },
     )
