@@ -16,9 +16,9 @@ from agreements.enums import VersionStatus
 from agreements.models import (
     ConsentRecord,
     Product,
+    TerminationCase,
     TermsDocument,
     TermsVersion,
-    TerminationCase,
 )
 from agreements.selectors.consents import bound_tenants_q
 from agreements.selectors.consents.statuses import LIVE_CASE_STATUSES

@@ -60,9 +60,7 @@ def test_both_adding_the_same_number_moves_the_drafts_article_to_the_end() -> No
 
 
 def test_a_heading_differing_only_by_a_space_is_no_change() -> None:
-    spaced = DocText(
-        [_art(1, "目的", "元の文。", heading="第1条 （目的）"), BASE.articles[1]]
-    )
+    spaced = DocText([_art(1, "目的", "元の文。", heading="第1条 （目的）"), BASE.articles[1]])
     scheduled = DocText([_art(1, "目的", "予定版の文。"), BASE.articles[1]])
     result = merge_docs(base=BASE, mine=spaced, theirs=scheduled)
     assert result.doc.articles[0].paragraphs[0].text == "予定版の文。"

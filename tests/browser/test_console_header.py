@@ -30,4 +30,5 @@ def test_header_is_one_line_at_laptop_width(page, live_server, login, shot, widt
     # One row: every part's middle within a few pixels of the brand's.
     assert max(tops.values()) - min(tops.values()) <= 8, tops
     header = page.locator(".site-header").bounding_box()
-    assert header is not None and header["height"] < 70, header
+    assert header is not None
+    assert header["height"] < 70, header

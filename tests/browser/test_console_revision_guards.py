@@ -36,7 +36,9 @@ IN_FORCE = [
 def _biz_with_tenants(count: int):
     catalog = catalog_ensure()
     current = VersionFactory(
-        document=catalog.biz_terms, label="2024-11-22", effective_on=date(2024, 11, 22),
+        document=catalog.biz_terms,
+        label="2024-11-22",
+        effective_on=date(2024, 11, 22),
         articles=IN_FORCE,
     )
     tenants = [TenantFactory(name=f"株式会社ブラウザ{n}") for n in range(count)]
@@ -58,7 +60,10 @@ def test_a_draft_behind_the_scheduled_version_is_flagged_and_rebased(
             notice_on=date(2027, 1, 5),
             effective_on=date(2027, 2, 1),
             based_on=current,
-            articles=[*IN_FORCE, ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。")],
+            articles=[
+                *IN_FORCE,
+                ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。"),
+            ],
         )
         draft = VersionFactory(
             document=catalog.biz_terms,

@@ -89,7 +89,7 @@ def test_the_limit_is_per_tenant(posted, editor, world) -> None:
     consent_remind_now(scope=Scope.staff(editor), version=posted)
     newcomer = TenantFactory(name="株式会社丙")
     ContractFactory(tenant=newcomer, product=catalog_ensure().biz)
-    from agreements.services.consents.projection import consent_state_rebuild  # noqa: PLC0415
+    from agreements.services.consents.projection import consent_state_rebuild
 
     consent_state_rebuild(tenant_ids=[newcomer.pk])
     again = consent_remind_now(scope=Scope.staff(editor), version=posted)

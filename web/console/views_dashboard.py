@@ -248,7 +248,9 @@ def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(sent)s社に再通知しました（24時間以内に通知済みのため送らなかった: %(skipped)s社）。")
+                _(
+                    "%(sent)s社に再通知しました（24時間以内に通知済みのため送らなかった: %(skipped)s社）。"
+                )
                 % {"sent": done.sent, "skipped": done.skipped_recent},
             )
         return redirect("console:dashboard-remind", pk=version.pk)

@@ -24,6 +24,7 @@ from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
+from agreements.templatetags.jdates import format_date
 from agreements.text import ParseError, parse_terms, render_notice_table
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
@@ -52,9 +53,10 @@ def _schedule_hints(version: TermsVersion) -> list[str]:
         )
         % {
             "days": lead_days,
-            "earliest": rules.earliest_effective_on(
-                notice_on=version.notice_on, lead_days=lead_days
-            ).isoformat(),
+            "earliest": format_date(
+                rules.earliest_effective_on(notice_on=version.notice_on, lead_days=lead_days),
+                weekday=True,
+            ),
         },
     }
     return [str(texts[p]) for p in problems]
