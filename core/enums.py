@@ -77,6 +77,7 @@ class AuditAction(models.TextChoices):
     REVOKE_KEY = "revoke_key", _("キー失効")
     RETRY = "retry", _("再送")
     REMIND = "remind", _("再通知")
+    EXPORT = "export", _("エクスポート")
     REDACT = "redact", _("個人データ削除")
     INVITE = "invite", _("招待")
     REMOVE = "remove", _("削除")
