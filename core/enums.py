@@ -78,6 +78,7 @@ class AuditAction(models.TextChoices):
     RETRY = "retry", _("再送")
     REMIND = "remind", _("再通知")
     EXPORT = "export", _("エクスポート")
+    SEND_BACK = "send_back", _("差し戻し")
     REDACT = "redact", _("個人データ削除")
     INVITE = "invite", _("招待")
     REMOVE = "remove", _("削除")

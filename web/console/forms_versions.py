@@ -186,3 +186,14 @@ class WithdrawForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("撤回はお知らせとともに公開され、通知済みのお客様に連絡されます。"),
     )
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(
+        label=_("差し戻しのコメント"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "直してほしい点を書いてください。編集担当者の編集画面に表示され、承認履歴に残ります。"
+        ),
+    )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from agreements import rules
 from agreements.models import Article, TermsVersion
 from agreements.selectors.articles import articles_of
+from agreements.selectors.reviews import open_send_back, version_review_history
 from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
@@ -115,6 +116,8 @@ def _edit_page(
             "hints": _schedule_hints(version),
             # A newer version is scheduled and this draft does not start from it (R7).
             "behind": draft_behind_scheduled(version),
+            # A publisher sent the draft back: what to fix, above everything else.
+            "sent_back": open_send_back(version_review_history(version)),
             "counts": diff_counts(diff),
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
         },

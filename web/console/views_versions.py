@@ -22,6 +22,7 @@ from agreements.enums import VersionStatus
 from agreements.models import Product, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.selectors.authors import four_eyes_required, version_author_ids
+from agreements.selectors.reviews import version_review_history
 from agreements.selectors.versions import (
     document_list,
     version_get,
@@ -30,11 +31,12 @@ from agreements.selectors.versions import (
     version_pending,
 )
 from agreements.services import versions as version_services
+from agreements.services.version_review import version_send_back
 from agreements.services.version_text import version_diff, version_predecessor
 from core import clock
 from core.errors import DomainError
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
-from web.console.forms_versions import DraftCreateForm
+from web.console.forms_versions import DraftCreateForm, SendBackForm
 from web.console.presenters import compare_blocks, diff_counts
 from web.console.selectors import audit_for
 from web.notices import notice_context
@@ -177,9 +179,24 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
 # --- one version ------------------------------------------------------------------------------
 
 
-@console_view(Need.READ)
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.PUBLISH)
 def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """A version; for a publisher reviewing a draft, the form that sends it back."""
     version = version_or_404(request, pk)
+    send_back_form = SendBackForm(request.POST or None)
+    if request.method == "POST" and send_back_form.is_valid():
+        ok, _result = call_service(
+            request,
+            send_back_form,
+            version_send_back,
+            errors=REFUSALS,
+            success=_("改定案を差し戻しました。"),
+            scope=request.scope,
+            version=version,
+            comment=send_back_form.cleaned_data["comment"],
+        )
+        if ok:
+            return redirect("console:version-detail", pk=version.pk)
     predecessor = version_predecessor(version)
     diff = version_diff(before=predecessor, after=version)
     user = request.user
@@ -199,7 +216,10 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "withdrawable": version.status == VersionStatus.SCHEDULED
             and version.effective_on is not None
             and clock.today() < version.effective_on,
+            "history": version_review_history(version),
+            "send_back_form": send_back_form,
         },
+        status=400 if send_back_form.errors else 200,
     )
 
 
