@@ -368,19 +368,32 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
         for r in rows:
             r["chosen"] = choices[r["key"]]
         if formset.is_valid():
+            # One pass: the passages name a category by its row in the form (1, 2, …), titled
+            # in the same submission; rows left blank are dropped and the rest renumbered.
             categories = []
-            for form in formset.forms:
+            renumbered: dict[str, int] = {}
+            for position, form in enumerate(formset.forms, start=1):
                 title = (form.cleaned_data or {}).get("title", "").strip()
                 if title:
                     categories.append({"title": title, "kind": form.cleaned_data["kind"]})
+                    renumbered[str(position)] = len(categories)
+            untitled = sorted(
+                {c for c in choices.values() if c and c not in renumbered}, key=lambda c: int(c)
+            )
             for index, category in enumerate(categories, start=1):
                 category["index"] = index
                 category["paragraphs"] = [
                     [r["row"].article_number, r["row"].paragraph_key or ""]
                     for r in rows
-                    if choices[r["key"]] == str(index)
+                    if renumbered.get(choices[r["key"]]) == index
                 ]
-            ok, _result = call_service(
+            if untitled:
+                messages.error(
+                    request,
+                    _("表題のない区分（%(rows)s）に変更箇所が入っています。表題を入力してください。")
+                    % {"rows": "、".join(untitled)},
+                )
+            ok, _result = (False, None) if untitled else call_service(
                 request,
                 formset.forms[0] if formset.forms else VersionMetaForm(),
                 version_services.version_draft_update,
