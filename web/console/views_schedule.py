@@ -15,6 +15,7 @@ from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
+from agreements.services.versions.preview import notice_email_preview
 from agreements.services.version_text import (
     version_body_hash,
     version_diff,
@@ -116,6 +117,10 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
                 return redirect("console:version-detail", pk=version.pk)
         else:
             confirming = True
+    preview = []
+    if confirming and not form.errors:
+        values = {k: v for k, v in form.cleaned_data.items() if k != "body_hash"}
+        preview = notice_email_preview(version, **values)
     # Four eyes: whoever created, edited or classified the draft sees why they cannot confirm.
     is_author = four_eyes_required() and request.user.pk in version_author_ids(version)
     return render(
@@ -131,6 +136,7 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
             # Computed as the review is shown: the confirmation carries it back (draft_changed).
             "body_hash": version_body_hash(version) if confirming else "",
             "is_author": is_author,
+            "email_preview": preview,
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
             "lead_days_reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
             **_schedule_summary(version),
