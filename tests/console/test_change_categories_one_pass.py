@@ -44,9 +44,7 @@ def test_a_passage_in_the_second_row_keeps_its_category_when_the_first_is_blank(
     ]
 
 
-def test_a_passage_in_an_untitled_row_is_refused_and_nothing_is_lost(
-    client, world, editor
-) -> None:
+def test_a_passage_in_an_untitled_row_is_refused_and_nothing_is_lost(client, world, editor) -> None:
     client.force_login(editor)
     url = reverse("console:version-changes", args=[world.draft.pk])
     response = client.post(url, _data(**{"cat-0-title": "適用範囲", "change-1:1": "2"}))

@@ -390,17 +390,23 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
             if untitled:
                 messages.error(
                     request,
-                    _("表題のない区分（%(rows)s）に変更箇所が入っています。表題を入力してください。")
+                    _(
+                        "表題のない区分（%(rows)s）に変更箇所が入っています。表題を入力してください。"
+                    )
                     % {"rows": "、".join(untitled)},
                 )
-            ok, _result = (False, None) if untitled else call_service(
-                request,
-                formset.forms[0] if formset.forms else VersionMetaForm(),
-                version_services.version_draft_update,
-                errors=REFUSALS,
-                scope=request.scope,
-                version=version,
-                categories=categories,
+            ok, _result = (
+                (False, None)
+                if untitled
+                else call_service(
+                    request,
+                    formset.forms[0] if formset.forms else VersionMetaForm(),
+                    version_services.version_draft_update,
+                    errors=REFUSALS,
+                    scope=request.scope,
+                    version=version,
+                    categories=categories,
+                )
             )
             if ok:
                 messages.success(request, _("変更区分を保存しました。"))

@@ -15,12 +15,12 @@ from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
 from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
-from agreements.services.versions.preview import notice_email_preview
 from agreements.services.version_text import (
     version_body_hash,
     version_diff,
     version_predecessor,
 )
+from agreements.services.versions.preview import notice_email_preview
 from core.errors import Conflict
 from web.console.access import (
     REFUSALS,
