@@ -33,15 +33,23 @@ def answered(world, editor, publisher):
     return version
 
 
-def test_impact_counts_answers_and_live_cases_in_two_queries(
+def test_impact_counts_answers_and_live_cases_in_three_queries(
     answered, publisher, django_assert_num_queries
 ) -> None:
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
     assert impact.answers == {"accepted": 2, "rejected": 1}
     assert impact.answer_total == 3
     assert impact.answered_tenants == 3
     assert impact.live_cases == 1
+
+
+def test_a_tenant_that_changed_its_answer_counts_once(answered, world, publisher) -> None:
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=answered, answer="accepted")
+    impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
+    assert impact.answers == {"accepted": 3, "rejected": 1}
+    assert impact.answered_tenants == 3
+    assert impact.live_cases == 0  # accepting dropped the case
 
 
 def test_impact_is_staff_only(answered, world) -> None:
