@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
+from agreements.services.versions import version_draft_update
 from core.models import AuditEntry
+from tenants.scope import Scope
 from tests.factories.agreements import VersionFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -131,3 +133,15 @@ def test_schedule_form_refuses_up_front_while_another_version_is_scheduled(
     )
     assert posted.status_code == 409
     assert TermsVersion.objects.get(pk=world.draft.pk).status == VersionStatus.DRAFT
+
+
+def test_display_name_defaults_from_the_effective_date_and_is_set_apart_from_the_label(
+    client, world, editor, scheduled
+) -> None:
+    assert scheduled.display_name == "2099年2月1日改定"  # not the internal "2027-02 改定"
+    client.force_login(editor)
+    page = client.get(reverse("console:version-detail", args=[scheduled.pk])).content.decode()
+    assert "2099年2月1日改定" in page
+    version_draft_update(scope=Scope.staff(editor), version=world.draft, public_name="春の改定")
+    world.draft.refresh_from_db()
+    assert (world.draft.label, world.draft.display_name) == ("draft-1", "春の改定")
