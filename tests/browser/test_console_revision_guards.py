@@ -120,7 +120,11 @@ def test_dashboard_reminds_non_responders_once_a_day(page, live_server, login, s
         catalog, _current, tenants = _biz_with_tenants(3)
         editor, publisher = make_staff("editor"), make_staff("publisher")
         version = post_revision(
-            document=catalog.biz_terms, editor=editor, publisher=publisher, today=TODAY
+            document=catalog.biz_terms,
+            editor=editor,
+            publisher=publisher,
+            today=TODAY,
+            consent_mode="explicit",
         )
         consent_answer(scope=Scope.system(), tenant=tenants[0], version=version, answer="accepted")
         login(make_staff("editor", username="ops-editor"))

@@ -14,7 +14,7 @@ from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.reminders import consent_remind_now, reminder_counts
 from core import clock
 from core.enums import EventKind
-from core.errors import PermissionDenied
+from core.errors import Conflict, PermissionDenied
 from core.models import AuditEntry, Event, Outbox
 from tenants.enums import Role
 from tenants.models import Membership
@@ -28,9 +28,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 @pytest.fixture
 def posted(world, editor, publisher):
-    """A posted revision: world.tenant and 甲 have not answered, 乙 accepted."""
+    """A posted explicit-consent revision: world.tenant and 甲 have not answered, 乙 accepted."""
     version = post_revision(
-        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+        document=world.document,
+        editor=editor,
+        publisher=publisher,
+        today=clock.today(),
+        consent_mode="explicit",
     )
     catalog = catalog_ensure()
     tenants = {}
@@ -125,3 +129,20 @@ def test_dashboard_row_links_to_the_reminder(client, posted, editor) -> None:
     client.force_login(editor)
     body = client.get(reverse("console:dashboard")).content.decode()
     assert reverse("console:dashboard-remind", args=[posted.pk]) in body
+
+
+def test_a_deemed_consent_revision_is_never_reminded(client, world, editor, publisher) -> None:
+    """Under deemed consent silence is consent (R3): the reminder, which asks for an explicit
+    answer, would mislead; the page says so and the service refuses."""
+    version = post_revision(
+        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+    )
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[version.pk])).content.decode()
+    assert 'data-testid="not-remindable"' in page
+    assert "今すぐ再通知する" not in page
+    with pytest.raises(Conflict):
+        consent_remind_now(scope=Scope.staff(editor), version=version)
+    assert _reminder_tenants(version) == []
+    dashboard = client.get(reverse("console:dashboard")).content.decode()
+    assert reverse("console:dashboard-remind", args=[version.pk]) not in dashboard

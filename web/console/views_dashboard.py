@@ -19,6 +19,7 @@ from agreements.services.consents.reach import notice_delivery_record
 from agreements.services.consents.reminders import (
     REMIND_INTERVAL,
     consent_remind_now,
+    remindable,
     reminder_counts,
 )
 from core import clock
@@ -262,6 +263,7 @@ def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
             "version": version,
             "document": version.document,
             "counts": reminder_counts(scope=request.scope, version=version),
+            "remindable": remindable(version),
             "interval_hours": int(REMIND_INTERVAL.total_seconds() // 3600),
         },
     )

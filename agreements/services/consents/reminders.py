@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext
 
-from agreements.enums import ConsentStatus, VersionStatus
+from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
 from agreements.models import ConsentState, TermsVersion
 from agreements.services.consents.payloads import version_gate_from
 from agreements.services.version_drafts import locked_version, staff_actor
@@ -63,8 +63,14 @@ def _unanswered(version: TermsVersion) -> QuerySet[ConsentState]:
 
 
 def remindable(version: TermsVersion) -> bool:
-    """A posted revision that is scheduled or in force: one customers can still answer."""
-    return version.posted_at is not None and version.status in REMINDABLE_STATUSES
+    """A posted explicit-consent revision that is scheduled or in force (R4): one customers
+    still need to answer. Under deemed consent silence is consent (R3), and the reminder's
+    text asks for an explicit answer, so it is never sent for one."""
+    return (
+        version.consent_mode == ConsentMode.EXPLICIT
+        and version.posted_at is not None
+        and version.status in REMINDABLE_STATUSES
+    )
 
 
 def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
@@ -103,7 +109,9 @@ def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
     locked = locked_version(version)
     if not remindable(locked):
         raise Conflict(
-            gettext("掲示済みで、予定登録中または有効な改定だけを再通知できます。"),
+            gettext(
+                "掲示済みで、予定登録中または有効な「明示の同意」方式の改定だけを再通知できます。"
+            ),
             code="not_remindable",
         )
     now = clock.now()
