@@ -144,6 +144,7 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
                     "notice_key": action.key,
                     "version_id": version.pk,
                     "label": version.label,
+                    "name": version.display_name,
                     "document_id": state.document_id,
                     "document": state.document.title,
                     "effective_on": version.effective_on.isoformat(),

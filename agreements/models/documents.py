@@ -55,7 +55,16 @@ class TermsVersion(TimeStamped):
     """One version of a document. Posted versions are immutable (R7); bodies are Japanese."""
 
     document = models.ForeignKey(TermsDocument, on_delete=models.PROTECT, related_name="versions")
+    # The internal working label ("2027-02 改定"): staff only.
     label = models.CharField(_("版"), max_length=64)
+    # What customers and the public read; empty = the default from the effective date
+    # (display_name).
+    public_name = models.CharField(
+        _("表示名"),
+        max_length=64,
+        blank=True,
+        help_text=_("お客様・公開ページに表示する名前。空欄の場合は「効力発生日＋改定」"),
+    )
     status = models.CharField(
         _("状態"), max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT
     )
@@ -163,6 +172,17 @@ class TermsVersion(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.document.title} {self.label}"
+
+    @property
+    def display_name(self) -> str:
+        """The version's name for customers and the public: the name staff chose, else
+        「2026年12月16日改定」 from the effective date, else the internal label."""
+        if self.public_name:
+            return self.public_name
+        if self.effective_on is not None:
+            day = self.effective_on
+            return f"{day.year}年{day.month}月{day.day}日改定"
+        return self.label
 
 
 class VersionAuthor(models.Model):

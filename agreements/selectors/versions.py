@@ -6,14 +6,22 @@ drafts and versions scheduled but not yet posted are visible to staff (and jobs)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext
 
 from agreements.enums import VersionStatus
-from agreements.models import Product, TermsDocument, TermsVersion
+from agreements.models import (
+    ConsentRecord,
+    Product,
+    TerminationCase,
+    TermsDocument,
+    TermsVersion,
+)
 from agreements.selectors.consents import bound_tenants_q
+from agreements.selectors.consents.statuses import LIVE_CASE_STATUSES
 from core import clock, generations
 from core.errors import NotFound
 from tenants.models import Tenant
@@ -127,3 +135,36 @@ def tenants_to_notify(*, document: TermsDocument) -> QuerySet[Tenant]:
     """Tenants bound by `document` now (R1): an active contract for its product, and for
     individual rules one that includes the option. One definition, shared with the ledger."""
     return Tenant.objects.filter(bound_tenants_q(document=document, on_date=None)).order_by("pk")
+
+
+@dataclass(frozen=True)
+class WithdrawalImpact:
+    """What withdrawing a scheduled version touches (R7): the answers recorded against it
+    (they stay in the ledger; each tenant's state goes back to the version in force), the
+    tenants whose state follows it, and the live termination cases its rejections opened
+    (dropped, the customer told)."""
+
+    answers: dict[str, int]
+    answered_tenants: int
+    live_cases: int
+
+    @property
+    def answer_total(self) -> int:
+        return sum(self.answers.values())
+
+
+def withdrawal_impact(*, scope: Scope, version: TermsVersion) -> WithdrawalImpact:
+    """Counts for the withdraw page; three queries whatever the number of tenants."""
+    if not scope.is_privileged:
+        raise NotFound(gettext("規約の版が見つかりません。"))
+    records = ConsentRecord.objects.filter(version=version)
+    answers = {
+        row["answer"]: row["n"]
+        for row in records.values("answer").annotate(n=Count("id")).order_by("answer")
+    }
+    # A tenant that changed its answer has two rows: count it once.
+    answered = records.aggregate(n=Count("tenant_id", distinct=True))["n"] or 0
+    live_cases = TerminationCase.objects.filter(
+        version=version, status__in=LIVE_CASE_STATUSES
+    ).count()
+    return WithdrawalImpact(answers=answers, answered_tenants=answered, live_cases=live_cases)

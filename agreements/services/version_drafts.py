@@ -49,6 +49,7 @@ __all__ = [
 EDITABLE_FIELDS = frozenset(
     {
         "label",
+        "public_name",
         "title",
         "preamble",
         "trailer",

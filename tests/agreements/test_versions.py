@@ -303,7 +303,7 @@ def test_version_schedule_r2_lead_time_too_short_refused(draft, publisher) -> No
         _schedule(draft, publisher, effective_on=TODAY + timedelta(days=6))
     assert excinfo.value.code == "lead_time_too_short"
     assert excinfo.value.details["earliest_effective_on"] == "2025-03-10"
-    assert "2025-03-10" in str(excinfo.value.message)
+    assert "2025年3月10日（月）" in str(excinfo.value.message)  # the one date style
     draft.refresh_from_db()
     assert draft.status == VersionStatus.DRAFT
 

@@ -99,7 +99,9 @@ def world(db, editor) -> World:
     return World(document, current, draft, partner, tenant, contract)
 
 
-def post_revision(*, document: TermsDocument, editor, publisher, today: date) -> TermsVersion:
+def post_revision(
+    *, document: TermsDocument, editor, publisher, today: date, consent_mode: str = "deemed"
+) -> TermsVersion:
     """Draft, schedule and post a revision of `document` through the services (notice today)."""
     draft = version_draft_create(scope=Scope.staff(editor), document=document, label="rev-1")
     article_upsert(
@@ -114,7 +116,7 @@ def post_revision(*, document: TermsDocument, editor, publisher, today: date) ->
         version=draft,
         notice_on=today,
         effective_on=today + timedelta(days=14),
-        consent_mode="deemed",
+        consent_mode=consent_mode,
         legal_basis="general_interest",  # type (i): 14 days' lead suffice (R2)
         rationale="適用範囲を明確にするため。",
     )

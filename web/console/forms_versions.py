@@ -53,7 +53,10 @@ class DraftCreateForm(forms.Form):
     label = forms.CharField(
         label=_("版の名前"),
         max_length=64,
-        help_text=_("例: 2026-04 改定。文書の中で一意にしてください。"),
+        help_text=_(
+            "社内用の名前です（例: 2026-04 改定）。文書の中で一意にしてください。"
+            "お客様には表示名（既定は「効力発生日＋改定」）が表示されます。"
+        ),
     )
     based_on = forms.ModelChoiceField(
         label=_("元にする版"),
@@ -69,6 +72,9 @@ class DraftCreateForm(forms.Form):
             self.fields["based_on"].queryset = document.versions.filter(
                 status__in=BASE_STATUSES
             ).order_by("-effective_on", "-pk")
+        field = self.fields["based_on"]
+        if isinstance(field, forms.ModelChoiceField):
+            field.label_from_instance = lambda v: f"{v.label}（{v.get_status_display()}）"
 
 
 class VersionMetaForm(forms.ModelForm):
@@ -78,6 +84,7 @@ class VersionMetaForm(forms.ModelForm):
         model = TermsVersion
         fields = [
             "label",
+            "public_name",
             "title",
             "consent_mode",
             "legal_basis",
@@ -220,4 +227,15 @@ class WithdrawForm(forms.Form):
         label=_("撤回の理由"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("撤回はお知らせとともに公開され、通知済みのお客様に連絡されます。"),
+    )
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(
+        label=_("差し戻しのコメント"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "直してほしい点を書いてください。編集担当者の編集画面に表示され、承認履歴に残ります。"
+        ),
     )

@@ -52,7 +52,7 @@ def _block(article: ArticleDiff, *, full: bool) -> ArticleBlock:
         number=article.number,
         before_heading=article.before_heading or "",
         after_heading=article.after_heading or "",
-        heading_changed=(article.before_heading or "") != (article.after_heading or ""),
+        heading_changed=article.heading_changed,
         rows=[_paragraph_row(p) for p in article.paragraphs if full or p.kind != "unchanged"],
     )
 

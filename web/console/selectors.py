@@ -66,6 +66,13 @@ class DashboardRow:
         return round(100.0 * self.counts.get(status, 0) / self.bound, 1) if self.bound else 0.0
 
     @property
+    def unanswered(self) -> int:
+        """Tenants a reminder is for: no answer yet, or outstanding after the date (R4)."""
+        return self.counts.get(ConsentStatus.NO_ANSWER, 0) + self.counts.get(
+            ConsentStatus.OUTSTANDING, 0
+        )
+
+    @property
     def cells(self) -> list[dict[str, Any]]:
         return [
             {"status": s, "count": self.counts.get(s, 0), "percent": self.percent(s)}

@@ -8,6 +8,7 @@ from web.console import views_access as access
 from web.console import views_contracts as contracts
 from web.console import views_dashboard as dashboard
 from web.console import views_drafts as drafts
+from web.console import views_exports as exports
 from web.console import views_operations as operations
 from web.console import views_partners as partners
 from web.console import views_rulebook as rulebook
@@ -54,12 +55,19 @@ urlpatterns = [
     ),
     path("versions/<int:pk>/renumber/", drafts.articles_renumber, name="articles-renumber"),
     path("versions/<int:pk>/paste/", drafts.version_paste, name="version-paste"),
+    path("versions/<int:pk>/rebase/", drafts.version_rebase, name="version-rebase"),
     path("versions/<int:pk>/changes/", drafts.version_changes, name="version-changes"),
     path("versions/<int:pk>/schedule/", schedule.version_schedule, name="version-schedule"),
+    path("versions/<int:pk>/export/", exports.version_export, name="version-export"),
     path("versions/<int:pk>/withdraw/", schedule.version_withdraw, name="version-withdraw"),
     # dashboard
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/versions/<int:pk>/", dashboard.dashboard_drill, name="dashboard-drill"),
+    path(
+        "dashboard/versions/<int:pk>/remind/",
+        dashboard.dashboard_remind,
+        name="dashboard-remind",
+    ),
     path(
         "dashboard/versions/<int:pk>/tenants/<int:tenant_pk>/delivery/",
         dashboard.notice_delivery,

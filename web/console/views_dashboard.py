@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -15,11 +16,25 @@ from agreements.enums import ConsentStatus
 from agreements.models import NoticeDelivery, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.services.consents.reach import notice_delivery_record
+from agreements.services.consents.reminders import (
+    REMIND_INTERVAL,
+    consent_remind_now,
+    remindable,
+    reminder_counts,
+)
 from core import clock
 from core.errors import DomainError
 from core.replica import reads_from_replica
 from tenants.selectors import tenant_get
-from web.console.access import ConsoleRequest, Need, call_service, console_view, raise_404
+from web.console.access import (
+    REFUSALS,
+    ConsoleRequest,
+    Need,
+    call_service,
+    console_view,
+    flash_domain_error,
+    raise_404,
+)
 from web.console.charts import stacked_bars
 from web.console.forms_dashboard import DashboardFilterForm, NoticeDeliveryForm
 from web.console.selectors import (
@@ -214,4 +229,41 @@ def notice_delivery(request: ConsoleRequest, pk: int, tenant_pk: int) -> HttpRes
             "deliveries": deliveries,
         },
         status=400 if form.errors else 200,
+    )
+
+
+# Reminding is a write towards customers: the staff who keep customer records (editor,
+# publisher; tenants.authz), the same action as in every other interface.
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.OPERATE)
+def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Remind the tenants that have not answered a posted revision, now: the page says how
+    many will be reminded and how many were reminded within the last 24 hours (skipped)."""
+    version = live_versions().filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            done = consent_remind_now(scope=request.scope, version=version)
+        except REFUSALS as error:
+            flash_domain_error(request, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(sent)s社に再通知しました（24時間以内に通知済みのため送らなかった: %(skipped)s社）。"
+                )
+                % {"sent": done.sent, "skipped": done.skipped_recent},
+            )
+        return redirect("console:dashboard-remind", pk=version.pk)
+    return render(
+        request,
+        "agreements/console/dashboard_remind.html",
+        {
+            "nav": "dashboard",
+            "version": version,
+            "document": version.document,
+            "counts": reminder_counts(scope=request.scope, version=version),
+            "remindable": remindable(version),
+            "interval_hours": int(REMIND_INTERVAL.total_seconds() // 3600),
+        },
     )

@@ -20,9 +20,12 @@ from django.utils.translation import gettext as _
 from agreements import rules
 from agreements.models import Article, TermsVersion
 from agreements.selectors.articles import articles_of
+from agreements.selectors.reviews import open_send_back, version_review_history
 from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
+from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
+from agreements.templatetags.jdates import format_date
 from agreements.text import ParseError, parse_terms, render_notice_table
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
@@ -51,9 +54,10 @@ def _schedule_hints(version: TermsVersion) -> list[str]:
         )
         % {
             "days": lead_days,
-            "earliest": rules.earliest_effective_on(
-                notice_on=version.notice_on, lead_days=lead_days
-            ).isoformat(),
+            "earliest": format_date(
+                rules.earliest_effective_on(notice_on=version.notice_on, lead_days=lead_days),
+                weekday=True,
+            ),
         },
     }
     return [str(texts[p]) for p in problems]
@@ -110,6 +114,10 @@ def _edit_page(
             "paste_form": paste_form
             or PasteTextForm(initial={"text": version_plain_text(version)}, prefix="paste"),
             "hints": _schedule_hints(version),
+            # A newer version is scheduled and this draft does not start from it (R7).
+            "behind": draft_behind_scheduled(version),
+            # A publisher sent the draft back: what to fix, above everything else.
+            "sent_back": open_send_back(version_review_history(version)),
             "counts": diff_counts(diff),
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
         },
@@ -206,6 +214,43 @@ def article_save(request: ConsoleRequest, pk: int, article_pk: int | None = None
     if article is not None:
         return _edit_page(request, version, article_forms={article.number: form}, status=400)
     return _edit_page(request, version, new_article_form=form, status=400)
+
+
+@console_view(Need.DRAFT, methods=("POST",))
+def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Replay the draft's changes onto the document's scheduled version (R7)."""
+    version = version_or_404(request, pk)
+    refused = draft_or_refuse(request, version)
+    if refused is not None:
+        return refused
+    try:
+        rebased = version_draft_rebase(scope=request.scope, version=version)
+    except REFUSALS as error:
+        messages.error(request, str(getattr(error, "message", error)))
+        return redirect("console:version-edit", pk=version.pk)
+    messages.success(
+        request,
+        _("予定登録済みの版「%(label)s」を元にしました（同版から取り込んだ条: %(taken)s）。")
+        % {
+            "label": rebased.onto.label,
+            "taken": _list_numbers(rebased.merge.taken),
+        },
+    )
+    if rebased.merge.conflicts:
+        messages.warning(
+            request,
+            _(
+                "両方で変更されていた条があります。改定案の内容を残しました。確認してください: %(numbers)s"
+            )
+            % {"numbers": _list_numbers(rebased.merge.conflicts)},
+        )
+    return redirect("console:version-edit", pk=version.pk)
+
+
+def _list_numbers(numbers: list[int]) -> str:
+    if not numbers:
+        return _("なし")
+    return "、".join(_("第%(number)s条") % {"number": n} for n in numbers)
 
 
 @console_view(Need.DRAFT, methods=("POST",))
@@ -323,26 +368,45 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
         for r in rows:
             r["chosen"] = choices[r["key"]]
         if formset.is_valid():
+            # One pass: the passages name a category by its row in the form (1, 2, …), titled
+            # in the same submission; rows left blank are dropped and the rest renumbered.
             categories = []
-            for form in formset.forms:
+            renumbered: dict[str, int] = {}
+            for position, form in enumerate(formset.forms, start=1):
                 title = (form.cleaned_data or {}).get("title", "").strip()
                 if title:
                     categories.append({"title": title, "kind": form.cleaned_data["kind"]})
+                    renumbered[str(position)] = len(categories)
+            untitled = sorted(
+                {c for c in choices.values() if c and c not in renumbered}, key=lambda c: int(c)
+            )
             for index, category in enumerate(categories, start=1):
                 category["index"] = index
                 category["paragraphs"] = [
                     [r["row"].article_number, r["row"].paragraph_key or ""]
                     for r in rows
-                    if choices[r["key"]] == str(index)
+                    if renumbered.get(choices[r["key"]]) == index
                 ]
-            ok, _result = call_service(
-                request,
-                formset.forms[0] if formset.forms else VersionMetaForm(),
-                version_services.version_draft_update,
-                errors=REFUSALS,
-                scope=request.scope,
-                version=version,
-                categories=categories,
+            if untitled:
+                messages.error(
+                    request,
+                    _(
+                        "表題のない区分（%(rows)s）に変更箇所が入っています。表題を入力してください。"
+                    )
+                    % {"rows": "、".join(untitled)},
+                )
+            ok, _result = (
+                (False, None)
+                if untitled
+                else call_service(
+                    request,
+                    formset.forms[0] if formset.forms else VersionMetaForm(),
+                    version_services.version_draft_update,
+                    errors=REFUSALS,
+                    scope=request.scope,
+                    version=version,
+                    categories=categories,
+                )
             )
             if ok:
                 messages.success(request, _("変更区分を保存しました。"))

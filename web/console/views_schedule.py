@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 
 from agreements.models import TermsVersion
 from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import tenants_to_notify
+from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
 from agreements.services.version_text import (
     version_body_hash,
     version_diff,
     version_predecessor,
 )
+from agreements.services.versions.preview import notice_email_preview
 from core.errors import Conflict
 from web.console.access import (
     REFUSALS,
@@ -73,6 +74,22 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
     )
     confirming = False
     changed = False
+    # R7: one scheduled version per document. Said before the publisher fills the form, not
+    # after the confirmation (the service refuses it again under its lock).
+    blocked_by = version_pending(document=version.document)
+    if blocked_by is not None:
+        return render(
+            request,
+            "agreements/console/version_schedule.html",
+            {
+                "nav": "home",
+                "version": version,
+                "document": version.document,
+                "blocked_by": blocked_by,
+                **_schedule_summary(version),
+            },
+            status=409,
+        )
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         # The text the publisher reviewed; a confirmation without it is a review to redo.
@@ -102,6 +119,10 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
                 return redirect("console:version-detail", pk=version.pk)
         else:
             confirming = True
+    preview = []
+    if confirming and not form.errors:
+        values = {k: v for k, v in form.cleaned_data.items() if k != "body_hash"}
+        preview = notice_email_preview(version, **values)
     # Four eyes: whoever created, edited or classified the draft sees why they cannot confirm.
     is_author = four_eyes_required() and request.user.pk in version_author_ids(version)
     return render(
@@ -117,6 +138,7 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
             # Computed as the review is shown: the confirmation carries it back (draft_changed).
             "body_hash": version_body_hash(version) if confirming else "",
             "is_author": is_author,
+            "email_preview": preview,
             "lead_days": settings.TERMS_NOTICE_LEAD_DAYS,
             "lead_days_reasonable": settings.TERMS_NOTICE_LEAD_DAYS_REASONABLE,
             **_schedule_summary(version),
@@ -152,6 +174,7 @@ def version_withdraw(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": version.document,
             "form": form,
             "bound_tenants": tenants_to_notify(document=version.document).count(),
+            "impact": withdrawal_impact(scope=request.scope, version=version),
         },
         status=400 if form.errors else 200,
     )

@@ -22,13 +22,21 @@ from agreements.enums import VersionStatus
 from agreements.models import Product, TermsVersion
 from agreements.selectors.articles import articles_of
 from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import document_list, version_get, version_in_force, version_list
+from agreements.selectors.reviews import version_review_history
+from agreements.selectors.versions import (
+    document_list,
+    version_get,
+    version_in_force,
+    version_list,
+    version_pending,
+)
 from agreements.services import versions as version_services
+from agreements.services.version_review import version_send_back
 from agreements.services.version_text import version_diff, version_predecessor
 from core import clock
 from core.errors import DomainError
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
-from web.console.forms_versions import DraftCreateForm
+from web.console.forms_versions import DraftCreateForm, SendBackForm
 from web.console.presenters import compare_blocks, diff_counts
 from web.console.selectors import audit_for
 from web.notices import notice_context
@@ -124,7 +132,14 @@ def home(request: ConsoleRequest) -> HttpResponse:
 def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
     scope = request.scope
     document = get_object_or_404(document_list(scope=scope), pk=pk)
-    form = DraftCreateForm(request.POST or None, document=document)
+    # R7: while a revision is scheduled, a new draft should start from it (else scheduling the
+    # draft would undo it); the form offers it first and the page says why.
+    scheduled = version_pending(document=document)
+    form = DraftCreateForm(
+        request.POST or None,
+        document=document,
+        initial={"based_on": scheduled.pk} if scheduled else None,
+    )
     if request.method == "POST" and form.is_valid():
         ok, version = call_service(
             request,
@@ -132,13 +147,17 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             version_services.version_draft_create,
             errors=REFUSALS,
             fields_by_code=FIELD_FOR_CODE,
-            success=_("改定案を作成しました。現在有効な版の条文をコピーしています。"),
             scope=scope,
             document=document,
             label=form.cleaned_data["label"],
             based_on=form.cleaned_data["based_on"],
         )
         if ok:
+            messages.success(
+                request,
+                _("改定案を作成しました。「%(label)s」の条文をコピーしています。")
+                % {"label": version.based_on.label if version.based_on else "—"},
+            )
             return redirect("console:version-edit", pk=version.pk)
     versions = version_list(scope=scope, document=document).annotate(n_articles=Count("articles"))
     return render(
@@ -149,6 +168,7 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": document,
             "versions": versions,
             "in_force": version_in_force(document=document, on_date=clock.today()),
+            "scheduled": scheduled,
             "form": form,
             "today": clock.today(),
         },
@@ -159,9 +179,24 @@ def document_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
 # --- one version ------------------------------------------------------------------------------
 
 
-@console_view(Need.READ)
+@console_view(Need.READ, methods=("GET", "POST"), post=Need.PUBLISH)
 def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """A version; for a publisher reviewing a draft, the form that sends it back."""
     version = version_or_404(request, pk)
+    send_back_form = SendBackForm(request.POST or None)
+    if request.method == "POST" and send_back_form.is_valid():
+        ok, _result = call_service(
+            request,
+            send_back_form,
+            version_send_back,
+            errors=REFUSALS,
+            success=_("改定案を差し戻しました。"),
+            scope=request.scope,
+            version=version,
+            comment=send_back_form.cleaned_data["comment"],
+        )
+        if ok:
+            return redirect("console:version-detail", pk=version.pk)
     predecessor = version_predecessor(version)
     diff = version_diff(before=predecessor, after=version)
     user = request.user
@@ -181,7 +216,10 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "withdrawable": version.status == VersionStatus.SCHEDULED
             and version.effective_on is not None
             and clock.today() < version.effective_on,
+            "history": version_review_history(version),
+            "send_back_form": send_back_form,
         },
+        status=400 if send_back_form.errors else 200,
     )
 
 

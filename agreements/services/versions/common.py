@@ -46,6 +46,8 @@ def version_payload(version: TermsVersion) -> dict[str, Any]:
         "document": version.document.title,
         "product": version.document.product.code,
         "label": version.label,
+        # What customers read: the name staff chose, else 「…改定」 from the effective date.
+        "name": version.display_name,
         "title": version.title,
         "notice_title": notice_title_for(version),
         "notice_on": _iso(version.notice_on),

@@ -36,6 +36,7 @@ from agreements.services.versions.common import (
     projection_restore,
     version_payload,
 )
+from agreements.templatetags.jdates import format_date
 from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -93,12 +94,13 @@ def _schedule_problems(
     if not problems:
         return None
     earliest = rules.earliest_effective_on(notice_on=notice_on, lead_days=lead_days)
+    # Dates as people read them (the one formatter, agreements/templatetags/jdates.py).
     values = {
-        "notice_on": notice_on.isoformat(),
-        "effective_on": effective_on.isoformat(),
-        "today": today.isoformat(),
+        "notice_on": format_date(notice_on, weekday=True),
+        "effective_on": format_date(effective_on, weekday=True),
+        "today": format_date(today, weekday=True),
         "lead": lead_days,
-        "earliest": earliest.isoformat(),
+        "earliest": format_date(earliest, weekday=True),
     }
     texts = {
         rules.NOTICE_IN_PAST: gettext("掲示日 %(notice_on)s は本日 %(today)s より前です。"),
@@ -235,7 +237,7 @@ def version_schedule(
     if current is not None and current.effective_on and effective_on <= current.effective_on:
         raise ValidationFailed(
             gettext("効力発生日は現行の版（%(current)s）より後にしてください。")
-            % {"current": current.effective_on.isoformat()},
+            % {"current": format_date(current.effective_on, weekday=True)},
             code="effective_not_after_current",
         )
     predecessor = version_predecessor(locked)
@@ -343,7 +345,7 @@ def version_withdraw(*, scope: Scope, version: TermsVersion, reason: str) -> Ter
     if today >= locked.effective_on:
         raise Conflict(
             gettext("効力発生日（%(effective_on)s）以降は撤回できません。")
-            % {"effective_on": locked.effective_on.isoformat()},
+            % {"effective_on": format_date(locked.effective_on, weekday=True)},
             code="already_effective",
         )
     now = clock.now()

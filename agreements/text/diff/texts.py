@@ -82,6 +82,12 @@ class ArticleDiff:
         )
 
     @property
+    def heading_changed(self) -> bool:
+        """The heading reads differently: compared in the comparison form, so 「第７条 （非保証・免責）」
+        and 「第７条（非保証・免責）」 are the same heading (whitespace is layout, not wording)."""
+        return normalized(self.before_heading or "") != normalized(self.after_heading or "")
+
+    @property
     def title_changed(self) -> bool:
         return (
             self.before_title is not None

@@ -1,0 +1,163 @@
+"""Remind the tenants that have not answered a posted revision, now, from the console (R4).
+
+The weekly reminders of explicit-consent revisions are a job (agreements/jobs/notice_jobs.py);
+this is the same message sent on a staff member's request. A tenant is reminded of one
+version at most once per `REMIND_INTERVAL`, whoever sent the last reminder (the job or staff):
+a second click, or two staff members clicking at once, sends nothing more to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext
+
+from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
+from agreements.models import ConsentState, TermsVersion
+from agreements.services.consents.payloads import version_gate_from
+from agreements.services.version_drafts import locked_version, staff_actor
+from core import clock
+from core.enums import AuditAction, EventKind
+from core.errors import Conflict, PermissionDenied
+from core.models import Event
+from core.services import audit_add
+from tenants.authz import Action
+from tenants.notify import Note, notify
+from tenants.scope import Scope
+
+REMIND_INTERVAL = timedelta(hours=24)
+UNANSWERED = (ConsentStatus.NO_ANSWER, ConsentStatus.OUTSTANDING)
+REMINDER_KINDS = (EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING)
+REMINDABLE_STATUSES = (VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE)
+
+
+@dataclass(frozen=True)
+class ReminderCounts:
+    due: int  # would be reminded now
+    recent: int  # not answered, but reminded within the interval
+
+
+@dataclass(frozen=True)
+class Reminded:
+    sent: int
+    skipped_recent: int
+
+
+def _recently_reminded(version: TermsVersion, since: datetime) -> Exists:
+    return Exists(
+        Event.objects.filter(
+            kind__in=REMINDER_KINDS,
+            tenant_id=OuterRef("tenant_id"),
+            subject_type=TermsVersion._meta.label_lower,
+            subject_id=version.pk,
+            occurred_at__gte=since,
+        )
+    )
+
+
+def _unanswered(version: TermsVersion) -> QuerySet[ConsentState]:
+    return ConsentState.objects.filter(version=version, bound=True, status__in=UNANSWERED)
+
+
+def remindable(version: TermsVersion) -> bool:
+    """A posted explicit-consent revision that is scheduled or in force (R4): one customers
+    still need to answer. Under deemed consent silence is consent (R3), and the reminder's
+    text asks for an explicit answer, so it is never sent for one."""
+    return (
+        version.consent_mode == ConsentMode.EXPLICIT
+        and version.posted_at is not None
+        and version.status in REMINDABLE_STATUSES
+    )
+
+
+def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
+    """How many unanswered tenants a reminder now would reach, and how many it would skip
+    because they were reminded within the interval. One query."""
+    if not scope.is_privileged:
+        raise PermissionDenied(gettext("当社スタッフのみが参照できます。"))
+    since = clock.now() - REMIND_INTERVAL
+    rows = (
+        _unanswered(version)
+        .annotate(recent=_recently_reminded(version, since))
+        .values_list("recent", flat=True)
+    )
+    recent = due = 0
+    for flag in rows:
+        if flag:
+            recent += 1
+        else:
+            due += 1
+    return ReminderCounts(due=due, recent=recent)
+
+
+@transaction.atomic
+def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
+    """Send the consent reminder to every bound tenant that has not answered `version`,
+    except those reminded of it within `REMIND_INTERVAL`. Staff who keep customer records
+    (tenants.authz: Action.OPERATE); one audit row for the action, one event and outbox rows
+    per tenant reminded (tenants.notify)."""
+    if not (scope.is_staff and scope.may(Action.OPERATE)):
+        raise PermissionDenied(
+            gettext("再通知には編集担当者または公開担当者の権限が必要です。"),
+            code="operate_required",
+        )
+    # The version's lock serialises two reminders of one version: the second one sees the
+    # first one's events and skips those tenants.
+    locked = locked_version(version)
+    if not remindable(locked):
+        raise Conflict(
+            gettext(
+                "掲示済みで、予定登録中または有効な「明示の同意」方式の改定だけを再通知できます。"
+            ),
+            code="not_remindable",
+        )
+    now = clock.now()
+    states = list(
+        _unanswered(locked)
+        .annotate(recent=_recently_reminded(locked, now - REMIND_INTERVAL))
+        .select_related("tenant", "document")
+        .order_by("tenant_id")
+    )
+    due = [s for s in states if not s.recent]
+    skipped = len(states) - len(due)
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    gate_from = version_gate_from(locked)
+    notes = [
+        Note(
+            kind=EventKind.CONSENT_REMINDER,
+            tenant=state.tenant,
+            key=f"console_reminder:{locked.pk}:{stamp}:{state.tenant_id}",
+            subject=locked,
+            payload={
+                "notice_key": f"console_reminder:{locked.pk}:{stamp}",
+                "version_id": locked.pk,
+                "label": locked.label,
+                "name": locked.display_name,
+                "document_id": state.document_id,
+                "document": state.document.title,
+                "effective_on": locked.effective_on.isoformat() if locked.effective_on else None,
+                "status": state.status,
+                "reminder": "manual",
+                "gate_from": gate_from,
+            },
+        )
+        for state in due
+    ]
+    if notes:
+        notify(notes)
+    audit_add(
+        actor=staff_actor(scope),
+        action=AuditAction.REMIND,
+        obj=locked,
+        summary=f"reminded {len(notes)} tenants of {locked.label}"
+        + (f" ({skipped} reminded within 24h skipped)" if skipped else ""),
+        data={
+            "sent": len(notes),
+            "skipped_recent": skipped,
+            "tenant_ids": [s.tenant_id for s in due][:1000],
+        },
+    )
+    return Reminded(sent=len(notes), skipped_recent=skipped)

@@ -1,0 +1,150 @@
+"""One date style for people: 2026年12月16日（水）, through the one formatter
+(agreements/templatetags/jdates.py). No date reaches a person in ISO form (2026-12-16);
+machine-readable places (datetime="", a date input's value="", CSV, JSON) keep ISO.
+
+Two checks: every template, read without rendering (no ISO date format outside an
+attribute), and the console's main pages rendered in Japanese (no ISO date in their text)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from agreements.catalog import catalog_ensure
+from agreements.models import Contract
+from agreements.services.consents.answers import consent_answer
+from core import clock
+from tenants.scope import Scope
+from tests.console.conftest import make_staff, post_revision
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# A `date` filter whose format writes a date the ISO way (or as digits and dots), and
+# isoformat called from a template.
+ISO_FORMAT = re.compile(r"""\|\s*date\s*:\s*(["'])(?P<fmt>[^"']*)\1""")
+ISO_LIKE = re.compile(r"^(c|[Yy][-./][mn][-./][dj].*|DATE_FORMAT|SHORT_DATE_FORMAT|r|U)$")
+ATTRIBUTE = re.compile(r"""(datetime|value)=["'][^"']*$""")
+# Shown to people on purpose, with the reason.
+ALLOWED = {
+    # The receipt's exact timestamp as evidence, under the readable one (jdatetime).
+    ("agreements/portal/_receipt.html", "c"),
+    ("agreements/portal/_request_receipt.html", "c"),
+}
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _template_findings() -> list[str]:
+    findings = []
+    for path in sorted(TEMPLATES.rglob("*.html")) + sorted(TEMPLATES.rglob("*.txt")):
+        name = str(path.relative_to(TEMPLATES))
+        text = path.read_text(encoding="utf-8")
+        if "isoformat" in text:
+            findings.append(f"{name}: isoformat")
+        for match in ISO_FORMAT.finditer(text):
+            fmt = match.group("fmt")
+            if not ISO_LIKE.match(fmt) or (name, fmt) in ALLOWED:
+                continue
+            if ATTRIBUTE.search(text[max(0, match.start() - 200) : match.start()]):
+                continue  # datetime="…" / value="…": for machines
+            line = text.count("\n", 0, match.start()) + 1
+            findings.append(f"{name}:{line}: date:{fmt!r}")
+    return findings
+
+
+@pytest.mark.unit
+def test_no_template_writes_a_date_the_iso_way() -> None:
+    assert _template_findings() == []
+
+
+@pytest.mark.unit
+def test_the_static_check_finds_an_iso_date(tmp_path, monkeypatch) -> None:
+    """The check above can fail: a template with an ISO date is found, an attribute is not."""
+    (tmp_path / "x.html").write_text(
+        '<time datetime="{{ d|date:\'Y-m-d\' }}">{{ d|date:"Y-m-d" }}</time>', encoding="utf-8"
+    )
+    monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "TEMPLATES", tmp_path)
+    assert _template_findings() == ["x.html:1: date:'Y-m-d'"]
+
+
+class _Text(HTMLParser):
+    """The text a person reads: character data outside <script> / <style>, and outside the
+    audit log's summaries (stored English log lines written by the services, not page text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+        self._summary = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag == "td" and "audit-summary" in (dict(attrs).get("class") or ""):
+            self._summary = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+        if tag == "td":
+            self._summary = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and not self._summary:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_console_pages_show_no_iso_date(client, world, editor, publisher) -> None:
+    version = post_revision(
+        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+    )
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=version, answer="rejected")
+    # The fixture's label is itself an ISO date (a label is staff's free text, not a date).
+    world.current.label = "現行版"
+    world.current.save(update_fields=["label"])
+    contract = Contract.objects.filter(tenant=world.tenant).first()
+    assert contract is not None
+    catalog_ensure()
+    client.force_login(make_staff("publisher"))
+    pages = [
+        reverse("console:home"),
+        reverse("console:document-detail", args=[world.document.pk]),
+        reverse("console:version-detail", args=[version.pk]),
+        reverse("console:version-detail", args=[world.current.pk]),
+        reverse("console:version-withdraw", args=[version.pk]),
+        reverse("console:version-notice", args=[version.pk]),
+        reverse("console:compare", args=[world.document.pk]),
+        reverse("console:dashboard"),
+        reverse("console:dashboard-drill", args=[version.pk]),
+        reverse("console:dashboard-remind", args=[version.pk]),
+        reverse("console:tenant-detail", args=[world.tenant.pk]),
+        reverse("console:contract-list"),
+        reverse("console:contract-detail", args=[contract.pk]),
+        reverse("console:case-list"),
+        reverse("console:deletion-list"),
+        reverse("console:audit-list"),
+        reverse("console:partner-detail", args=[world.partner.pk]),
+    ]
+    found = {}
+    for url in pages:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
+        assert response.status_code == 200, url
+        dates = ISO_DATE.findall(visible_text(response.content.decode()))
+        if dates:
+            found[url] = dates
+    assert found == {}
+    # The pages do show dates, in the one style.
+    body = client.get(reverse("console:version-detail", args=[version.pk])).content.decode()
+    effective = version.effective_on
+    weekday = "月火水木金土日"[effective.weekday()]
+    assert f"{effective.year}年{effective.month}月{effective.day}日（{weekday}）" in body

@@ -1,0 +1,147 @@
+"""Warnings at the start of a revision flow while another version is scheduled (R7): a new
+draft is offered the scheduled version as its base, a draft behind it can be rebased, and
+the schedule form refuses before it is filled."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from agreements.enums import VersionStatus
+from agreements.models import TermsVersion
+from agreements.services.versions import version_draft_update
+from core.models import AuditEntry
+from tenants.scope import Scope
+from tests.factories.agreements import VersionFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def scheduled(world) -> TermsVersion:
+    """A revision of the version in force that adds 第3条, scheduled."""
+    return VersionFactory(
+        document=world.document,
+        label="2027-02 改定",
+        status=VersionStatus.SCHEDULED,
+        notice_on=date(2099, 1, 1),
+        effective_on=date(2099, 2, 1),
+        based_on=world.current,
+        articles=[
+            ("本規約について", "本規約は本製品を利用するお客様に適用されます。"),
+            ("本規約の変更", "当社は本規約を変更できるものとします。"),
+            ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。"),
+        ],
+    )
+
+
+def test_document_page_warns_and_offers_the_scheduled_version(
+    client, world, editor, scheduled
+) -> None:
+    client.force_login(editor)
+    response = client.get(reverse("console:document-detail", args=[world.document.pk]))
+    body = response.content.decode()
+    assert 'data-testid="scheduled-warning"' in body
+    assert response.context["form"]["based_on"].value() == scheduled.pk
+    assert f'<option value="{scheduled.pk}" selected>' in body
+
+
+def test_document_page_has_no_warning_without_a_scheduled_version(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.get(reverse("console:document-detail", args=[world.document.pk]))
+    assert 'data-testid="scheduled-warning"' not in response.content.decode()
+    assert response.context["form"]["based_on"].value() is None
+
+
+def test_a_draft_created_from_the_scheduled_version_keeps_its_new_article(
+    client, world, editor, scheduled
+) -> None:
+    client.force_login(editor)
+    client.post(
+        reverse("console:document-detail", args=[world.document.pk]),
+        {"label": "2027-06 改定", "based_on": scheduled.pk},
+    )
+    draft = TermsVersion.objects.get(document=world.document, label="2027-06 改定")
+    assert draft.based_on == scheduled
+    assert draft.articles.filter(number=3, title="反社会的勢力の排除").exists()
+
+
+def test_edit_page_warns_a_draft_behind_the_scheduled_version(
+    client, world, editor, scheduled
+) -> None:
+    client.force_login(editor)
+    response = client.get(reverse("console:version-edit", args=[world.draft.pk]))
+    body = response.content.decode()
+    assert 'data-testid="rebase-warning"' in body
+    assert reverse("console:version-rebase", args=[world.draft.pk]) in body
+
+
+def test_rebase_keeps_the_drafts_change_and_takes_the_new_article(
+    client, world, editor, scheduled
+) -> None:
+    client.force_login(editor)
+    response = client.post(reverse("console:version-rebase", args=[world.draft.pk]))
+    assert response.status_code == 302
+    draft = TermsVersion.objects.get(pk=world.draft.pk)
+    assert draft.based_on == scheduled
+    texts = {
+        a.number: (a.title, a.paragraphs.get().text)
+        for a in draft.articles.prefetch_related("paragraphs")
+    }
+    assert texts[1][1] == "本規約は本製品を利用するすべてのお客様に適用されます。"  # the draft's
+    assert texts[3] == ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。")
+    entry = AuditEntry.objects.filter(object_id=draft.pk, summary__contains="rebased").get()
+    assert entry.data["taken"] == [3]
+    # Behind no more: the warning is gone.
+    page = client.get(reverse("console:version-edit", args=[draft.pk]))
+    assert 'data-testid="rebase-warning"' not in page.content.decode()
+    # A second rebase is refused with a message, nothing changes.
+    again = client.post(reverse("console:version-rebase", args=[draft.pk]), follow=True)
+    assert "すでに予定登録済みの版" in again.content.decode()
+
+
+def test_rebase_without_a_scheduled_version_is_refused(client, world, editor) -> None:
+    client.force_login(editor)
+    response = client.post(reverse("console:version-rebase", args=[world.draft.pk]), follow=True)
+    assert "付け替える必要はありません" in response.content.decode()
+    assert TermsVersion.objects.get(pk=world.draft.pk).based_on == world.current
+
+
+@pytest.mark.parametrize("role", ["viewer", "publisher"])
+def test_rebase_needs_the_draft_role(client, world, scheduled, role, request) -> None:
+    client.force_login(request.getfixturevalue(role))
+    response = client.post(reverse("console:version-rebase", args=[world.draft.pk]))
+    assert response.status_code == 403
+    assert TermsVersion.objects.get(pk=world.draft.pk).based_on == world.current
+
+
+def test_schedule_form_refuses_up_front_while_another_version_is_scheduled(
+    client, world, publisher, scheduled
+) -> None:
+    client.force_login(publisher)
+    response = client.get(reverse("console:version-schedule", args=[world.draft.pk]))
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert 'data-testid="schedule-blocked"' in body
+    assert "2027-02 改定" in body
+    assert 'name="notice_on"' not in body  # no form to fill
+    posted = client.post(
+        reverse("console:version-schedule", args=[world.draft.pk]),
+        {"notice_on": "2099-01-02", "effective_on": "2099-03-01", "confirm": "1"},
+    )
+    assert posted.status_code == 409
+    assert TermsVersion.objects.get(pk=world.draft.pk).status == VersionStatus.DRAFT
+
+
+def test_display_name_defaults_from_the_effective_date_and_is_set_apart_from_the_label(
+    client, world, editor, scheduled
+) -> None:
+    assert scheduled.display_name == "2099年2月1日改定"  # not the internal "2027-02 改定"
+    client.force_login(editor)
+    page = client.get(reverse("console:version-detail", args=[scheduled.pk])).content.decode()
+    assert "2099年2月1日改定" in page
+    version_draft_update(scope=Scope.staff(editor), version=world.draft, public_name="春の改定")
+    world.draft.refresh_from_db()
+    assert (world.draft.label, world.draft.display_name) == ("draft-1", "春の改定")

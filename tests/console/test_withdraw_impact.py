@@ -1,0 +1,69 @@
+"""The withdraw page says what the withdrawal touches: the answers recorded against the
+version and the live termination cases its rejections opened (R7)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from agreements.catalog import catalog_ensure
+from agreements.selectors.versions import withdrawal_impact
+from agreements.services.consents.answers import consent_answer
+from core import clock
+from core.errors import NotFound
+from tenants.scope import Scope
+from tests.console.conftest import make_staff, post_revision
+from tests.factories.agreements import ContractFactory
+from tests.factories.tenants import TenantFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def answered(world, editor, publisher):
+    version = post_revision(
+        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+    )
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=version, answer="rejected")
+    catalog = catalog_ensure()
+    for name in ("株式会社甲", "株式会社乙"):
+        tenant = TenantFactory(name=name)
+        ContractFactory(tenant=tenant, product=catalog.biz)
+        consent_answer(scope=Scope.system(), tenant=tenant, version=version, answer="accepted")
+    return version
+
+
+def test_impact_counts_answers_and_live_cases_in_three_queries(
+    answered, publisher, django_assert_num_queries
+) -> None:
+    with django_assert_num_queries(3):
+        impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
+    assert impact.answers == {"accepted": 2, "rejected": 1}
+    assert impact.answer_total == 3
+    assert impact.answered_tenants == 3
+    assert impact.live_cases == 1
+
+
+def test_a_tenant_that_changed_its_answer_counts_once(answered, world, publisher) -> None:
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=answered, answer="accepted")
+    impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
+    assert impact.answers == {"accepted": 3, "rejected": 1}
+    assert impact.answered_tenants == 3
+    assert impact.live_cases == 0  # accepting dropped the case
+
+
+def test_impact_is_staff_only(answered, world) -> None:
+    customer = Scope(kind="tenant_user", tenant_id=world.tenant.pk, role="admin")
+    with pytest.raises(NotFound):
+        withdrawal_impact(scope=customer, version=answered)
+
+
+def test_withdraw_page_shows_the_counts(client, answered) -> None:
+    other_publisher = make_staff("publisher")  # not the one who scheduled it (four eyes)
+    client.force_login(other_publisher)
+    response = client.get(reverse("console:version-withdraw", args=[answered.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="impact-answers"><strong>3</strong>' in body
+    assert 'data-testid="impact-cases"><strong>1</strong>' in body
+    assert "同意 2 · 拒否 1" in body
