@@ -1,0 +1,70 @@
+"""R14: an end the company decided is shown to the customer as the company's decision, with
+its article and reason, never as the customer's own request (依頼済み, a receipt); and while a
+termination ends the contract first, no non-renewal is offered for a later date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from agreements.services.contracts.terminations import termination_request
+from core import clock
+from tests.factories.contracts import biz_product, idplus_product, staff_scope
+from tests.portal.conftest import build_world, signed_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.mark.parametrize(
+    ("product", "reason", "note", "said"),
+    [
+        (
+            "biz",
+            "terms_violation",
+            "",
+            "当社は、利用規約第13条第1項第2号に基づき、この契約を2025年3月20日（木）をもって終了します",
+        ),
+        (
+            "idplus",
+            "listed_grounds",
+            "利用料金の未払い",
+            "当社は、利用規約第14条第2項に基づき、この契約を2025年3月20日（木）をもって終了します",
+        ),
+    ],
+)
+def test_r14_company_termination_is_not_shown_as_the_customers_request(
+    db, product, reason, note, said
+) -> None:
+    world = build_world(product=biz_product() if product == "biz" else idplus_product())
+    with clock.frozen_at(date(2025, 3, 3)):
+        termination_request(
+            scope=staff_scope(),
+            contract=world.contract,
+            end_date=date(2025, 3, 20),
+            reason=reason,
+            note=note,
+        )
+        page = (
+            signed_in(world.admin).get(f"/portal/contracts/{world.contract.pk}/").content.decode()
+        )
+    assert 'data-testid="company-termination"' in page
+    assert said in page
+    assert 'data-testid="termination-requested"' not in page
+    assert "/portal/requests/termination/" not in page
+    # The termination ends it before the period does: no non-renewal to file.
+    assert 'data-testid="non-renewal-moot"' in page
+    assert 'data-testid="non-renewal-apply"' not in page
+
+
+def test_r14_customer_termination_keeps_its_receipt(db) -> None:
+    world = build_world(product=biz_product())
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 3, 3)):
+        client.post(
+            f"/portal/contracts/{world.contract.pk}/termination/",
+            {"end_date": "2025-03-20", "confirm": "1"},
+        )
+        page = client.get(f"/portal/contracts/{world.contract.pk}/").content.decode()
+    assert 'data-testid="termination-requested"' in page
+    assert 'data-testid="company-termination"' not in page
