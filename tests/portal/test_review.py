@@ -11,6 +11,7 @@ from agreements.enums import Answer, CaseStatus, ConsentMode, LegalBasis
 from agreements.models import ConsentRecord, TerminationCase, TermsVersion
 from agreements.services.consents import consents_apply_effective
 from core import clock
+from tests.factories.contracts import biz_product, idplus_product
 from tests.portal.conftest import biz_renewing, build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -159,3 +160,26 @@ def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -
     assert "2024年4月1日（月） – 2025年3月31日（月）" in body
     assert "2026年2月28日（土）" in body
     assert "2026年3月31日（火）に終了" in body
+
+
+@pytest.mark.parametrize(
+    ("product", "article"), [("idplus", "第9条第1項、第9条第2項"), ("biz", "第5条第3項")]
+)
+def test_reject_on_a_548_4_ground_says_it_still_applies_and_names_the_exit(db, product, article):
+    """A change on a CC 548-4(1) ground binds an objector: the confirmation says so before the
+    answer is filed, with the exit the product's terms give (a termination on a chosen date)."""
+    world = build_world(
+        mode=ConsentMode.DEEMED,
+        product=biz_product() if product == "biz" else idplus_product(),
+    )
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 3, 10)):
+        confirm = client.post(
+            f"/portal/changes/{world.v2.pk}/answer/", {"answer": Answer.REJECTED}
+        ).content.decode()
+    assert 'data-testid="reject-still-binds"' in confirm
+    assert "拒否や異議があっても2025年4月1日（火）から適用されます" in confirm
+    assert (
+        f"2025年3月31日（月）までに、ご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約{article}）"
+        in confirm
+    )
