@@ -363,7 +363,9 @@ def test_docs_page_lists_every_operation_of_the_schema(anonymous_client: APIClie
     operations = [op for item in schema["paths"].values() for op in item.values()]
     assert operations
     assert [o["operationId"] for o in operations if f'id="op-{o["operationId"]}"' not in html] == []
-    assert [name for name in schema["components"]["schemas"] if f'id="schema-{name}"' not in html] == []
+    assert [
+        name for name in schema["components"]["schemas"] if f'id="schema-{name}"' not in html
+    ] == []
     assert [host for host in ("cdn.", "unpkg", "jsdelivr") if host in html] == []
 
 

@@ -115,7 +115,11 @@ def reference(schema: dict[str, Any]) -> dict[str, Any]:
                 operation.body = _response_schema(op["requestBody"].get("content", {}))
             for code, answer in op.get("responses", {}).items():
                 operation.responses.append(
-                    (code, answer.get("description", ""), _response_schema(answer.get("content", {})))
+                    (
+                        code,
+                        answer.get("description", ""),
+                        _response_schema(answer.get("content", {})),
+                    )
                 )
             for tag in op.get("tags", ["other"]):
                 tags.setdefault(tag, []).append(operation)
