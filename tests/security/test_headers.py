@@ -8,7 +8,6 @@ import re
 import pytest
 from django.test import Client
 
-
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 PAGES = ["/terms/", "/notices/", "/portal/login/", "/console/login/", "/verify/", "/api/v1/"]

@@ -12,9 +12,8 @@ code generators and API clients.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 from functools import lru_cache
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render

@@ -31,7 +31,6 @@ from web.public.documents import (
     version_pdf,
 )
 
-
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
