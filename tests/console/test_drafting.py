@@ -132,7 +132,9 @@ def test_article_edit_add_delete_and_renumber(client, world, editor) -> None:
     assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2, 5]
     client.post(reverse("console:article-delete", args=[draft.pk, 2]), {"confirm": "1"})
     asked = client.post(reverse("console:articles-renumber", args=[draft.pk]))
-    assert "第5条" in "".join(asked.context["effects"]) or "第５条" in "".join(asked.context["effects"])
+    assert "第5条" in "".join(asked.context["effects"]) or "第５条" in "".join(
+        asked.context["effects"]
+    )
     assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 5]
     client.post(reverse("console:articles-renumber", args=[draft.pk]), {"confirm": "1"})
     assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2]

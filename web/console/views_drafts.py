@@ -263,7 +263,9 @@ def article_delete(request: ConsoleRequest, pk: int, number: int) -> HttpRespons
             effects=[
                 _("この条の見出しと本文（%(count)s項）が下書きから消えます。")
                 % {"count": article.paragraphs.count()},
-                _("後の条の番号は変わりません。番号を詰めるには、削除のあとで「条番号を1から振り直す」を使います。"),
+                _(
+                    "後の条の番号は変わりません。番号を詰めるには、削除のあとで「条番号を1から振り直す」を使います。"
+                ),
             ],
             action=reverse("console:article-delete", args=[version.pk, number]),
             button=_("%(heading)sを削除する") % {"heading": article.heading},
