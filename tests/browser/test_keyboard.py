@@ -8,6 +8,7 @@ colours and link names, `lang` on Japanese text in English pages, and the notice
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -114,7 +115,7 @@ def test_review_headings_members_named_and_removal_confirmed(page: Page, live_se
             ".map(h => Number(h.tagName[1]))"
         )
         # No level is skipped going down, and the document's title sits under 改定後の全文.
-        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+        assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
         fulltext = page.locator("section[aria-labelledby=fulltext-heading]")
         expect(fulltext.locator("h3.doc-title")).to_have_count(1)
         assert fulltext.locator("h2.article-heading, h3.article-heading").count() == 0
@@ -170,7 +171,8 @@ def test_editor_dashboard_and_lang_over_the_demo(page: Page, live_server, login,
         expect(delete).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         box = delete.bounding_box()
-        assert box is not None and box["x"] + box["width"] <= 320
+        assert box is not None
+        assert box["x"] + box["width"] <= 320
         shot("keyboard-editor-320")
 
         # Delete, renumber and replace each ask first.
@@ -203,7 +205,8 @@ def test_editor_dashboard_and_lang_over_the_demo(page: Page, live_server, login,
         )
         assert fills
         for fill, stroke, stroke_width in fills:
-            assert rgb(stroke) == WHITE and float(stroke_width.removesuffix("px")) >= 1
+            assert rgb(stroke) == WHITE
+            assert float(stroke_width.removesuffix("px")) >= 1
             assert contrast(rgb(fill), WHITE) >= 3, fill
         link = page.locator("[data-testid=dashboard-table] a[data-status=accepted]").first
         name = link.evaluate("a => a.textContent")
@@ -227,15 +230,18 @@ def test_notice_table_stacks_on_a_phone(page: Page, live_server, shot, seeds_dir
     _before, version = terms_import_notice(scope=Scope.system(), product_code=ID_PLUS, text=text)
     page.set_viewport_size({"width": 390, "height": 844})
     response = page.goto(f"{live_server.url}/notices/{version.pk}/")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     table = page.get_by_test_id("notice-table").first
     expect(table).to_be_visible()
     before = table.locator("td.before").first
     after = table.locator("td.after").first
     b, a = before.bounding_box(), after.bounding_box()
-    assert b is not None and a is not None
+    assert b is not None
+    assert a is not None
     # Stacked: each side takes (nearly) the screen's width, 改定後 under 改定前.
-    assert b["width"] >= 300 and a["width"] >= 300
+    assert b["width"] >= 300
+    assert a["width"] >= 300
     assert a["y"] >= b["y"] + b["height"] - 1
     label = after.evaluate("td => getComputedStyle(td, '::before').content")
     assert "改定後" in label
