@@ -133,7 +133,7 @@ def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
             {
                 "nav": "members",
                 "membership": membership,
-                "self": membership.user_id == request.user.pk,
+                "is_self": membership.user_id == request.user.pk,
             },
         )
     try:
