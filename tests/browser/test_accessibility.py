@@ -140,6 +140,8 @@ def crawl(
             queue.append(landed)
             continue
         visited[route] = visited.get(route, 0) + 1
+        # A page opened by a link has failed no submit: no error summary, no 「エラー: 」 title.
+        assert page.get_by_test_id("error-summary").count() == 0, url
         violations = axe_violations(page)
         seen.setdefault(route, [])
         if violations:
