@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
-from django.views.decorators.http import require_GET
+from django.views import View
 from drf_spectacular.settings import spectacular_settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -163,7 +164,20 @@ def _schema(language: str) -> dict[str, Any]:
         return reference(generator.get_schema(request=None, public=True))
 
 
-@require_GET
-def api_reference(request: HttpRequest) -> HttpResponse:
-    language = translation.get_language() or "ja"
-    return render(request, "api/reference.html", _schema(language))
+class ApiReference(View):
+    """GET /api/v1/docs/: the reference in the page's language."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        language = translation.get_language() or "ja"
+        return render(request, "api/reference.html", _schema(language))
+
+
+class RedocMoved(View):
+    """GET /api/v1/redoc/: where Redoc was, now the reference (permanently)."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponsePermanentRedirect(reverse("api:docs"))

@@ -6,7 +6,6 @@ Several operations on one path are served by `one_path` (one APIView per operati
 from __future__ import annotations
 
 from django.urls import path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from web.api import (
@@ -27,7 +26,7 @@ from web.api import (
     webhooks,
 )
 from web.api.base import one_path
-from web.api.reference import api_reference
+from web.api.reference import ApiReference, RedocMoved
 from web.api.root import api_root
 
 app_name = "api"
@@ -36,8 +35,8 @@ urlpatterns = [
     path("", api_root, name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The schema as a page of the site (web/api/reference.py says why not Swagger UI / Redoc).
-    path("docs/", api_reference, name="docs"),
-    path("redoc/", RedirectView.as_view(pattern_name="api:docs", permanent=True), name="redoc"),
+    path("docs/", ApiReference.as_view(), name="docs"),
+    path("redoc/", RedocMoved.as_view(), name="redoc"),
     # Tenants and their users (partners, staff)
     path(
         "tenants/",
