@@ -13,10 +13,12 @@ $(VENV)/.installed-runtime: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml
+$(VENV)/.installed-dev: pyproject.toml tests/browser/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# axe-core for the browser tests' accessibility scan (tests/browser/axe.py)
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.installed-runtime
 
 venv: $(VENV)/.installed-runtime

@@ -3,8 +3,8 @@ covers; sign-in throttling is django-axes, wired in terms_site/signin.py).
 
 - ContentSecurityPolicyMiddleware: no inline or foreign scripts anywhere (`script-src 'self'`),
   no framing (`frame-ancestors 'none'`, with X-Frame-Options DENY from Django), forms post
-  only to us. The API reference pages (Swagger UI, Redoc) need inline styles and, for Redoc,
-  a blob: worker; only those two paths get that, never an inline script.
+  only to us. The API reference (/api/v1/docs/) is a page of the site like any other
+  (web/api/reference.py), so one policy covers every path.
 """
 
 from __future__ import annotations
@@ -26,13 +26,6 @@ DEFAULT_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-# Swagger UI and Redoc style themselves inline and Redoc parses the schema in a blob: worker.
-API_DOCS_PATHS = ("/api/v1/docs/", "/api/v1/redoc/")
-API_DOCS_POLICY = {
-    **DEFAULT_POLICY,
-    "style-src": "'self' 'unsafe-inline'",
-    "worker-src": "'self' blob:",
-}
 
 
 def policy_header(policy: dict[str, str]) -> str:
@@ -45,11 +38,9 @@ class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.default = policy_header(getattr(settings, "TERMS_CSP", DEFAULT_POLICY))
-        self.api_docs = policy_header(API_DOCS_POLICY)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            docs = request.path_info.startswith(API_DOCS_PATHS)
-            response["Content-Security-Policy"] = self.api_docs if docs else self.default
+            response["Content-Security-Policy"] = self.default
         return response

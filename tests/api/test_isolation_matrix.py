@@ -78,7 +78,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("root", "GET"): Spec(PUBLIC),
     ("schema", "GET"): Spec(PUBLIC),
     ("docs", "GET"): Spec(PUBLIC),
-    ("redoc", "GET"): Spec(PUBLIC),
+    ("redoc", "GET"): Spec(PUBLIC, success=301),  # leads to the reference (web/api/reference.py)
     # tenants and users
     ("tenants", "GET"): Spec(PARTNERS),
     ("tenants", "POST"): Spec(

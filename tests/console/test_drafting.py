@@ -125,8 +125,18 @@ def test_article_edit_add_delete_and_renumber(client, world, editor) -> None:
         {"new-number": "5", "new-title": "新しい条", "new-body": "1. 新しい本文。"},
     )
     assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2, 5]
-    client.post(reverse("console:article-delete", args=[draft.pk, 2]))
-    client.post(reverse("console:articles-renumber", args=[draft.pk]))
+    # Each asks first: the confirmation names what changes, and nothing changes until confirmed.
+    asked = client.post(reverse("console:article-delete", args=[draft.pk, 2]))
+    assert asked.status_code == 200
+    assert 'name="confirm" value="1"' in asked.content.decode()
+    assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2, 5]
+    client.post(reverse("console:article-delete", args=[draft.pk, 2]), {"confirm": "1"})
+    asked = client.post(reverse("console:articles-renumber", args=[draft.pk]))
+    assert "第5条" in "".join(asked.context["effects"]) or "第５条" in "".join(
+        asked.context["effects"]
+    )
+    assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 5]
+    client.post(reverse("console:articles-renumber", args=[draft.pk]), {"confirm": "1"})
     assert list(draft.articles.order_by("position").values_list("number", flat=True)) == [1, 2]
     assert draft.articles.get(number=2).heading.startswith("第２条")
 
@@ -148,9 +158,13 @@ def test_an_unreadable_article_keeps_the_text_and_names_the_problem(client, worl
 def test_pasting_a_whole_text_replaces_the_articles(client, world, editor, seeds_dir) -> None:
     client.force_login(editor)
     text = next(seeds_dir.glob("000_*.txt")).read_text(encoding="utf-8")
-    response = client.post(
-        reverse("console:version-paste", args=[world.draft.pk]), {"paste-text": text}
-    )
+    url = reverse("console:version-paste", args=[world.draft.pk])
+    asked = client.post(url, {"paste-text": text})
+    assert asked.status_code == 200
+    assert Article.objects.filter(version=world.draft).count() == 2  # nothing replaced yet
+    assert "19" in "".join(asked.context["effects"])
+    assert text.strip()[:20] in asked.content.decode()  # the text travels with the confirmation
+    response = client.post(url, {"paste-text": text, "confirm": "1"})
     assert response.status_code == 302
     assert Article.objects.filter(version=world.draft).count() == 19
 

@@ -38,7 +38,7 @@ def test_review_in_english_says_the_japanese_text_governs(world, admin_client) -
     assert '<html lang="en">' in body
     assert "2025-04-01 (Tue)" in body
     assert 'class="governing-note"' in body
-    assert '<article class="terms-doc" lang="ja">' in body
+    assert '<article class="terms-doc" lang="ja"' in body
 
 
 def test_reject_states_the_consequence_before_it_is_recorded(db, today) -> None:

@@ -3,6 +3,7 @@ posting on, excerpts marked, and the English note that the Japanese text governs
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 
 import pytest
@@ -35,7 +36,8 @@ def test_terms_in_force_show_the_last_revised_date(client, biz) -> None:
     response = client.get(reverse("public:terms-current", args=[BIZ]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert response.context["last_revised"] == "2024年11月22日"
+    assert response.context["last_revised"] == "2024年11月22日（金）"
+    assert 'data-testid="body-date-note"' not in body  # the body's own line says the same date
     assert "第１９条（各サービスの個別規定）" in body
     assert 'lang="ja"' in body
 
@@ -88,8 +90,64 @@ def test_english_pages_say_the_japanese_text_governs(client, biz) -> None:
     body = english.content.decode()
     assert '<html lang="en">' in body
     assert "governing-note" in body
-    assert '<article class="terms-doc" lang="ja">' in body
+    assert '<article class="terms-doc" lang="ja"' in body
 
 
 def test_unknown_product_is_404(client) -> None:
     assert client.get(reverse("public:terms-current", args=["no-such"])).status_code == 404
+
+
+def test_a_revision_states_its_own_date_and_says_the_body_line_was_not_updated(client, biz) -> None:
+    """The copied body still ends 「最終改定：2024年 11 月 22日」: shown verbatim, while the header
+    gives the revision's effective date and a note that the body's line is the original's."""
+    version = post_revision(
+        document=biz.document,
+        editor=make_staff("editor"),
+        publisher=make_staff("publisher"),
+        today=clock.today(),
+    )
+    assert "最終改定" in version.trailer
+    response = client.get(reverse("public:terms-version", args=[BIZ, "terms", version.pk]))
+    body = response.content.decode()
+    day = version.effective_on
+    assert response.context["last_revised"].startswith(f"{day.year}年{day.month}月{day.day}日（")
+    assert response.context["dates"].differs
+    assert 'data-testid="body-date-note"' in body
+    assert "最終改定：2024年 11 月 22日" in body  # the document text itself is not rewritten
+
+
+def test_table_of_contents_links_every_article(client, biz) -> None:
+    response = client.get(reverse("public:terms-current", args=[BIZ]))
+    body = response.content.decode()
+    toc = response.context["toc"]
+    assert len(toc) == 19
+    for entry in toc:
+        assert f'href="#{entry["anchor"]}"' in body
+        assert f'id="{entry["anchor"]}"' in body
+    assert toc[18]["heading"].startswith("第１９条")
+
+
+def test_each_version_downloads_as_a_pdf_with_its_text(client, biz, tmp_path) -> None:
+    url = reverse("public:terms-version-pdf", args=[BIZ, "terms", biz.pk])
+    page = client.get(reverse("public:terms-current", args=[BIZ])).content.decode()
+    assert f'href="{url}"' in page
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    pdf = tmp_path / "terms.pdf"
+    pdf.write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    compact = "".join(text.split())
+    assert "第１９条（各サービスの個別規定）" in compact
+    assert "最終改定：2024年11月22日" in compact
+
+
+def test_a_draft_has_no_pdf(client, biz) -> None:
+    draft = version_draft_create(
+        scope=Scope.staff(make_staff("editor")), document=biz.document, label="draft"
+    )
+    url = reverse("public:terms-version-pdf", args=[BIZ, "terms", draft.pk])
+    assert client.get(url).status_code == 404

@@ -6,11 +6,7 @@ Several operations on one path are served by `one_path` (one APIView per operati
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
+from drf_spectacular.views import SpectacularAPIView
 
 from web.api import (
     consents,
@@ -30,6 +26,7 @@ from web.api import (
     webhooks,
 )
 from web.api.base import one_path
+from web.api.reference import ApiReference, RedocMoved
 from web.api.root import api_root
 
 app_name = "api"
@@ -37,9 +34,9 @@ app_name = "api"
 urlpatterns = [
     path("", api_root, name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    # Swagger UI and Redoc are served from drf-spectacular-sidecar's static files (no CDN).
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The schema as a page of the site (web/api/reference.py says why not Swagger UI / Redoc).
+    path("docs/", ApiReference.as_view(), name="docs"),
+    path("redoc/", RedocMoved.as_view(), name="redoc"),
     # Tenants and their users (partners, staff)
     path(
         "tenants/",

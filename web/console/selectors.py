@@ -75,7 +75,12 @@ class DashboardRow:
     @property
     def cells(self) -> list[dict[str, Any]]:
         return [
-            {"status": s, "count": self.counts.get(s, 0), "percent": self.percent(s)}
+            {
+                "status": s,
+                "label": ConsentStatus(s).label,
+                "count": self.counts.get(s, 0),
+                "percent": self.percent(s),
+            }
             for s in COLUMNS
         ]
 

@@ -216,6 +216,43 @@ def article_save(request: ConsoleRequest, pk: int, article_pk: int | None = None
     return _edit_page(request, version, new_article_form=form, status=400)
 
 
+# --- the three edits that change many things at once ask first ------------------------------
+# Deleting an article, renumbering and replacing the whole text each answer a confirmation
+# page (no script needed) unless the POST carries confirm=1, which only that page's form sends.
+
+
+def _confirmed(request: ConsoleRequest) -> bool:
+    return request.POST.get("confirm") == "1"
+
+
+def _confirm_page(
+    request: ConsoleRequest,
+    version: TermsVersion,
+    *,
+    title: str,
+    question: str,
+    effects: list[str],
+    action: str,
+    button: str,
+    carried: dict[str, str] | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "agreements/console/version_confirm.html",
+        {
+            "nav": "home",
+            "version": version,
+            "document": version.document,
+            "confirm_title": title,
+            "question": question,
+            "effects": effects,
+            "action": action,
+            "button": button,
+            "carried": carried or {},
+        },
+    )
+
+
 @console_view(Need.DRAFT, methods=("POST",))
 def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
     """Replay the draft's changes onto the document's scheduled version (R7)."""
@@ -259,6 +296,25 @@ def article_delete(request: ConsoleRequest, pk: int, number: int) -> HttpRespons
     refused = draft_or_refuse(request, version)
     if refused is not None:
         return refused
+    if not _confirmed(request):
+        article = next((a for a in articles_of(version) if a.number == number), None)
+        if article is None:
+            raise Http404
+        return _confirm_page(
+            request,
+            version,
+            title=_("条の削除"),
+            question=_("%(heading)sを削除しますか？") % {"heading": article.heading},
+            effects=[
+                _("この条の見出しと本文（%(count)s項）が下書きから消えます。")
+                % {"count": article.paragraphs.count()},
+                _(
+                    "後の条の番号は変わりません。番号を詰めるには、削除のあとで「条番号を1から振り直す」を使います。"
+                ),
+            ],
+            action=reverse("console:article-delete", args=[version.pk, number]),
+            button=_("%(heading)sを削除する") % {"heading": article.heading},
+        )
     try:
         version_services.article_delete(scope=request.scope, version=version, number=number)
         messages.success(
@@ -277,6 +333,25 @@ def articles_renumber(request: ConsoleRequest, pk: int) -> HttpResponse:
     refused = draft_or_refuse(request, version)
     if refused is not None:
         return refused
+    if not _confirmed(request):
+        moves = [
+            _("%(before)s → 第%(after)s条") % {"before": a.heading, "after": position}
+            for position, a in enumerate(articles_of(version), start=1)
+            if a.number != position
+        ]
+        return _confirm_page(
+            request,
+            version,
+            title=_("条番号の振り直し"),
+            question=_("条番号を1から振り直しますか？"),
+            effects=(
+                [_("次の条の番号が変わります（本文中の条番号の参照は変わりません）。"), *moves]
+                if moves
+                else [_("番号の変わる条はありません。")]
+            ),
+            action=reverse("console:articles-renumber", args=[version.pk]),
+            button=_("条番号を振り直す"),
+        )
     try:
         version_services.articles_renumber(scope=request.scope, version=version)
         messages.success(
@@ -306,6 +381,21 @@ def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
                 % {"line": error.line, "reason": error.message},
             )
         else:
+            if not _confirmed(request):
+                return _confirm_page(
+                    request,
+                    version,
+                    title=_("全文の置き換え"),
+                    question=_("下書きの条文をすべて、貼り付けた全文で置き換えますか？"),
+                    effects=[
+                        _("いまの%(before)s条はすべて消え、貼り付けた全文の%(after)s条になります。")
+                        % {"before": len(articles_of(version)), "after": len(parsed.articles)},
+                        _("改定の概要（効力発生日など）は変わりません。"),
+                    ],
+                    action=reverse("console:version-paste", args=[version.pk]),
+                    button=_("全文を置き換える"),
+                    carried={"paste-text": form.cleaned_data["text"]},
+                )
             ok, _result = call_service(
                 request,
                 form,

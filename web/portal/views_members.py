@@ -121,9 +121,21 @@ def member_role(request: PortalRequest, pk: int) -> HttpResponse:
     return redirect("portal:members")
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("GET", "POST"))
 def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation page (who is removed and what follows), whose form POSTs here;
+    the member list links here, so nobody is removed by one press."""
     membership = _membership(request, pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "tenants/portal/member_remove.html",
+            {
+                "nav": "members",
+                "membership": membership,
+                "is_self": membership.user_id == request.user.pk,
+            },
+        )
     try:
         services.membership_remove(scope=request.scope, membership=membership)
     except DomainError as error:

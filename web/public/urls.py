@@ -18,6 +18,11 @@ urlpatterns = [
         views.terms_version,
         name="terms-version",
     ),
+    path(
+        "terms/<slug:product>/<slug:slug>/versions/<int:pk>/pdf/",
+        views.terms_version_pdf,
+        name="terms-version-pdf",
+    ),
     path("notices/", views.notice_list, name="notice-list"),
     path("notices/<int:pk>/", views.notice_detail, name="notice-detail"),
     path("ledger/checkpoints/", checkpoints.checkpoint_list, name="checkpoint-list"),

@@ -5,9 +5,13 @@ TERMS_REPLICA_MAX_LAG_SECONDS behind a publication misleads no one."""
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 
 from agreements.models import Product, TermsDocument, TermsVersion
 from agreements.selectors.articles import articles_of
@@ -20,7 +24,14 @@ from agreements.selectors.versions import (
 from core import clock
 from core.replica import reads_from_replica
 from web.notices import notice_context
-from web.public.documents import last_revised_label
+from web.public.documents import (
+    last_revised_label,
+    revision_dates,
+    table_of_contents,
+    version_pdf,
+)
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _document(product_code: str, slug: str | None) -> TermsDocument:
@@ -68,20 +79,39 @@ def terms_version(request: HttpRequest, product: str, slug: str, pk: int) -> Htt
     return _render_version(request, document, version, current=False)
 
 
+@reads_from_replica()
+def terms_version_pdf(request: HttpRequest, product: str, slug: str, pk: int) -> HttpResponse:
+    """One public version as a PDF in the page's language (the text itself is Japanese)."""
+    document = _document(product, slug)
+    version = _public_versions(document).filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    pdf = version_pdf(version, articles_of(version), language=language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{product}-{slug}-{_SAFE.sub("_", version.label)}.pdf"'
+    )
+    return response
+
+
 def _render_version(
     request: HttpRequest, document: TermsDocument, version: TermsVersion, *, current: bool
 ) -> HttpResponse:
     today = clock.today()
     in_force = version_in_force(document=document, on_date=today)
     pending = version_pending(document=document, posted_only=True)
+    articles = articles_of(version)
     return render(
         request,
         "agreements/public/terms_version.html",
         {
             "document": document,
             "version": version,
-            "articles": articles_of(version),
+            "articles": articles,
+            "toc": table_of_contents(articles),
             "last_revised": last_revised_label(version),
+            "dates": revision_dates(version),
             "is_current": current or (in_force is not None and in_force.pk == version.pk),
             "in_force": in_force,
             "pending": pending,

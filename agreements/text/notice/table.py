@@ -89,6 +89,31 @@ def _paragraph_row(article: ArticleDiff, paragraph: ParagraphDiff) -> NoticeTabl
     )
 
 
+def _prepend(op: str, text: str, segments: list[Segment]) -> list[Segment]:
+    if segments and segments[0][0] == op:
+        return [(segments[0][0], text + segments[0][1]), *segments[1:]]
+    return [(op, text), *segments]  # type: ignore[list-item]
+
+
+def _with_heading(heading: NoticeTableRow, row: NoticeTableRow) -> NoticeTableRow:
+    """`row` (the first paragraph of a new or removed article) with the heading above it."""
+    if heading.kind == "added" and row.kind == "added":
+        title = heading.after + "\n"
+        return replace(
+            row,
+            after=title + row.after,
+            after_segments=_prepend("insert", title, row.after_segments),
+        )
+    if heading.kind == "removed" and row.kind == "removed":
+        title = heading.before + "\n"
+        return replace(
+            row,
+            before=title + row.before,
+            before_segments=_prepend("delete", title, row.before_segments),
+        )
+    return row
+
+
 def _heading_row(article: ArticleDiff) -> NoticeTableRow | None:
     """A row for the heading when the title or the number changed, or the article is new."""
     before_heading, after_heading = article.before_heading or "", article.after_heading or ""
@@ -133,13 +158,18 @@ def render_notice_table(
     rows: list[NoticeTableRow] = []
     for article in diff.articles:
         heading = _heading_row(article)
-        if heading is not None:
-            rows.append(heading)
-        rows.extend(
+        paragraphs = [
             _paragraph_row(article, paragraph)
             for paragraph in article.paragraphs
             if paragraph.kind != "unchanged"
-        )
+        ]
+        if heading is not None and heading.kind in ("added", "removed") and paragraphs:
+            # A new (or removed) article reads as the published notices show it: its heading
+            # opens the row of its first paragraph, not a row of its own.
+            paragraphs[0] = _with_heading(heading, paragraphs[0])
+        elif heading is not None:
+            rows.append(heading)
+        rows.extend(paragraphs)
     if categories is None:
         return rows
     placed = [

@@ -333,11 +333,13 @@ def test_render_notice_table_new_article_and_renumbering() -> None:
     assert [
         (t.kind, t.article_label, t.before_article_label, t.before, t.after) for t in table
     ] == [
-        ("added", "第2条", None, "新設", "第2条（適用）"),
-        ("added", "第2条", None, "新設", "全てに適用します。"),
+        # A new article: its heading opens the row of its first paragraph (as seed 003's
+        # table has one row per paragraph), not a row of its own.
+        ("added", "第2条", None, "新設", "第2条（適用）\n全てに適用します。"),
         ("heading", "第3条", "第2条", "第2条（定義）", "第3条（定義）"),
     ]
-    assert (table[2].before_html, table[2].after_html) == (
+    assert table[0].after_html == "<ins>第2条（適用）\n全てに適用します。</ins>"
+    assert (table[1].before_html, table[1].after_html) == (
         "第<del>2</del>条（定義）",
         "第<ins>3</ins>条（定義）",
     )
