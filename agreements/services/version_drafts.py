@@ -290,8 +290,11 @@ def version_articles_replace(
     Article.objects.filter(version=locked).delete()
     articles = store_doc(locked, doc)
     if isinstance(doc, ParsedTerms):
+        # A pasted text runs from the title to 「以上」: the whole terms, so a draft that began
+        # as a copy of an excerpt (the ID+ notice) becomes a full version that can be scheduled.
         locked.preamble, locked.trailer = doc.preamble, doc.trailer
-        locked.save(update_fields=["preamble", "trailer", "updated_at"])
+        locked.is_excerpt = False
+        locked.save(update_fields=["preamble", "trailer", "is_excerpt", "updated_at"])
     authored(scope, locked, AuthorRole.EDITED, "articles")
     audit_add(
         actor=staff_actor(scope),

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
+from django.urls import reverse
 
 from agreements.enums import (
     CaseStatus,
@@ -44,6 +45,7 @@ from agreements.services.versions.effective import versions_apply_effective
 from agreements.services.versions.posting import notice_post, notices_post_due
 from agreements.services.versions.schedule import version_schedule, version_withdraw
 from agreements.text.diff import ArticleText, DocText, ParagraphText
+from agreements.text.parser import parse_terms
 from core import clock
 from core.clock import TOKYO
 from core.enums import AuditAction, EventKind
@@ -847,3 +849,21 @@ def test_notice_post_r1_individual_rules_notify_only_tenants_with_the_option(
     assert list(
         Event.objects.filter(kind=EventKind.NOTICE_POSTED).values_list("tenant_id", flat=True)
     ) == [with_option.pk]
+
+
+def test_r8_pasting_the_whole_text_turns_an_excerpt_draft_into_a_full_version(
+    draft, editor, client
+) -> None:
+    """A draft copied from an excerpt (the ID+ notice) could never be scheduled; pasting the
+    whole terms, title to 「以上」, makes it a full version, and the editor says so before."""
+    TermsVersion.objects.filter(pk=draft.pk).update(is_excerpt=True)
+    draft.refresh_from_db()
+    client.force_login(editor)
+    page = client.get(reverse("console:version-edit", args=[draft.pk])).content.decode()
+    assert 'data-testid="excerpt-warning"' in page
+    text = "テスト利用規約\n第１条（目的）\n本規約は目的を定めます。\n第２条（変更）\n当社は変更できます。\n以上\n"
+    version_articles_replace(scope=Scope.staff(editor), version=draft, doc=parse_terms(text))
+    draft.refresh_from_db()
+    assert draft.is_excerpt is False
+    page = client.get(reverse("console:version-edit", args=[draft.pk])).content.decode()
+    assert 'data-testid="excerpt-warning"' not in page
