@@ -380,6 +380,12 @@ def deletion_acknowledge(
         raise NotFound(_("削除の指示が見つかりません。"), code="deletion_not_found")
     if row.status == DeletionStatus.ACKNOWLEDGED:
         return row
+    if row.status == DeletionStatus.CANCELLED:
+        raise Conflict(
+            _("この削除は取り消されたため、指示されることはありません。"),
+            code="deletion_not_ordered",
+            deletion_status=row.status,
+        )
     if row.status != DeletionStatus.ORDERED:
         raise Conflict(
             _("この削除はまだ指示されていません（期日 %(due)s）。") % {"due": _iso(row.due_on)},

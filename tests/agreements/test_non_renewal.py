@@ -200,7 +200,15 @@ def test_non_renewal_withdraw_r11_on_deadline_renews_again(contract, portal):
     assert request.status == NonRenewalStatus.WITHDRAWN
     deletion.refresh_from_db()
     assert deletion.status == DeletionStatus.CANCELLED
+    # R15: the deletion request fell with the end it relied on, and the customer is told so.
+    assert deletion.withdrawn_at is not None
+    told = Event.objects.get(kind=EventKind.DELETION_WITHDRAWN)
+    assert (told.payload["deletion_id"], told.payload["cause"]) == (
+        deletion.pk,
+        "non_renewal_withdrawn",
+    )
     event = Event.objects.get(kind=EventKind.NON_RENEWAL_WITHDRAWN)
+    assert event.payload["deletion_requests_cancelled"] == [deletion.pk]
     assert event.payload["cancelled_end_date"] == "2025-03-31"
     assert event.payload["renews_on"] == "2025-04-01"
     assert contracts_roll_due(today=date(2025, 4, 1))["renewed"] == 1

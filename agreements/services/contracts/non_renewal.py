@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import DeletionKind, NonRenewalStatus, RequestKind
+from agreements.enums import DeletionKind, DeletionStatus, NonRenewalStatus, RequestKind
 from agreements.models import Contract, DataDeletion, NonRenewalRequest
 from agreements.selectors.contracts import active_non_renewal, contract_period_months, open_period
 from agreements.services.contracts.common import (
@@ -135,7 +135,10 @@ def non_renewal_request(
 def non_renewal_withdraw(*, scope: Scope, request: NonRenewalRequest) -> NonRenewalRequest:
     """Withdraw a non-renewal on or before its deadline; the contract renews again (R11).
 
-    A requested data deletion that depended on that end is cancelled with it (R15).
+    A requested data deletion that depended on that end is cancelled with it (R15): the
+    customer keeps the contract, so nothing is due to delete. The cancellation is said, not
+    silent: each request gets its `withdrawn_at` and a `deletion.withdrawn` notice (cause
+    `non_renewal_withdrawn`), and the non-renewal's own notice lists them.
     """
     locked_contract = contract_for_write(scope, request.contract_id)
     row = (
@@ -162,13 +165,37 @@ def non_renewal_withdraw(*, scope: Scope, request: NonRenewalRequest) -> NonRene
     row.status = NonRenewalStatus.WITHDRAWN
     row.withdrawn_at = now
     row.save(update_fields=["status", "withdrawn_at", "updated_at"])
-    DataDeletion.objects.filter(
-        contract_id=locked_contract.pk, kind=DeletionKind.REQUESTED, status="scheduled"
-    ).update(status="cancelled", updated_at=now)
+    cancelled = list(
+        DataDeletion.objects.select_for_update().filter(
+            contract_id=locked_contract.pk,
+            kind=DeletionKind.REQUESTED,
+            status=DeletionStatus.SCHEDULED,
+        )
+    )
+    DataDeletion.objects.filter(pk__in=[d.pk for d in cancelled]).update(
+        status=DeletionStatus.CANCELLED, withdrawn_at=now, updated_at=now
+    )
     Contract.objects.filter(pk=locked_contract.pk).update(updated_at=now)
     period = open_period(locked_contract)
     notify(
         [
+            *(
+                Note(
+                    kind=EventKind.DELETION_WITHDRAWN,
+                    tenant=locked_contract.tenant,
+                    key=f"deletion:{deletion.pk}:withdrawn",
+                    subject=deletion,
+                    payload={
+                        **_contract_payload(locked_contract),
+                        "deletion_id": deletion.pk,
+                        "kind": deletion.kind,
+                        "due_on": _iso(deletion.due_on),
+                        "withdrawn_on": _iso(today),
+                        "cause": "non_renewal_withdrawn",
+                    },
+                )
+                for deletion in cancelled
+            ),
             Note(
                 kind=EventKind.NON_RENEWAL_WITHDRAWN,
                 tenant=locked_contract.tenant,
@@ -181,8 +208,9 @@ def non_renewal_withdraw(*, scope: Scope, request: NonRenewalRequest) -> NonRene
                     "cancelled_end_date": _iso(row.end_date),
                     "period_end": _iso(period.end_date if period else None),
                     "renews_on": _iso(rules.next_period_start(previous_end=row.end_date)),
+                    "deletion_requests_cancelled": [d.pk for d in cancelled],
                 },
-            )
+            ),
         ]
     )
     _audit(
