@@ -415,3 +415,26 @@ def test_the_admin_shows_no_stored_webhook_secret(partner_client: APIClient) -> 
     page = reader.get(reverse("admin:core_idempotencyrecord_change", args=[record.pk]))
     assert page.status_code == 200
     assert created.json()["secret"] not in page.content.decode()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_path_without_its_trailing_slash_is_the_same_operation(
+    partner_client: APIClient, settings, debug: bool
+) -> None:
+    """No 301 (which a client may follow with a GET, turning a create into a list) and no
+    debug-mode error: the path is served as if written with its slash."""
+    settings.DEBUG = debug
+    created = partner_client.post("/api/v1/tenants", {"name": "スラッシュなし商事"}, format="json")
+    assert created.status_code == 201
+    tenant = Tenant.objects.get(name="スラッシュなし商事")
+    read = partner_client.get(f"/api/v1/tenants/{tenant.pk}")
+    assert read.status_code == 200
+    assert read.json()["id"] == tenant.pk
+
+
+def test_an_unknown_api_path_without_a_slash_is_still_a_problem_404(
+    partner_client: APIClient,
+) -> None:
+    response = partner_client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/problem+json")
