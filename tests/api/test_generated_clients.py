@@ -121,7 +121,9 @@ class Recorded:
 def _record(
     log: list[Recorded], operation_id: str, client: Any, method: str, path: str, data: Any = None
 ) -> Any:
-    response = getattr(client, method)(path, data) if data is not None else getattr(client, method)(path)
+    response = (
+        getattr(client, method)(path, data) if data is not None else getattr(client, method)(path)
+    )
     content_type = response["Content-Type"].split(";")[0].strip()
     log.append(
         Recorded(operation_id, method, path, response.status_code, content_type, response.json())
@@ -176,7 +178,9 @@ def _partner_flow(world: World) -> list[Recorded]:
     consents = f"/api/v1/tenants/{world.tenant.pk}/consents/"
     _record(log, "tenants_consents_list", partner, "get", consents)
     _record(log, "tenants_consents_list", partner, "get", f"{consents}?paged=true")
-    _record(log, "tenants_ledger_list", partner, "get", f"/api/v1/tenants/{world.tenant.pk}/ledger/")
+    _record(
+        log, "tenants_ledger_list", partner, "get", f"/api/v1/tenants/{world.tenant.pk}/ledger/"
+    )
     _record(log, "status_retrieve", product, "get", f"/api/v1/status/{world.tenant.pk}/")
     _record(log, "status_retrieve", product, "get", f"/api/v1/status/{tenant['id']}/")
     _record(log, "events_list", partner, "get", "/api/v1/events/")
@@ -225,7 +229,9 @@ def _operation(schema: dict[str, Any], operation_id: str) -> tuple[str, str, dic
 def _documented(schema: dict[str, Any], record: Recorded) -> dict[str, Any]:
     """The schema the operation documents for this response: its status and content type."""
     method, template, operation = _operation(schema, record.operation_id)
-    pattern = re.sub(r"\{[a-z_]+\}", r"[0-9]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+    pattern = re.sub(
+        r"\{[a-z_]+\}", r"[0-9]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+    )
     assert method == record.method
     assert re.fullmatch(pattern, record.path.split("?")[0]), (record.path, template)
     response = operation["responses"].get(str(record.status))
