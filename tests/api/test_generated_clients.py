@@ -27,7 +27,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from pydantic import TypeAdapter, ValidationError
 
@@ -376,3 +380,46 @@ def test_generated_clients_read_every_recorded_response(generated: Generated, wo
         read_with_opc(generated, codeless)
     with pytest.raises(ValidationError):
         read_with_pydantic(generated, codeless)
+
+
+@pytest.fixture
+def _keep_the_test_connection() -> Iterator[None]:
+    # The WSGI handler closes "old" connections around each request; inside the test's
+    # transaction that would close it (as in test_schemathesis.py).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("_keep_the_test_connection")
+def test_generated_client_calls_the_service(generated: Generated, world: World) -> None:
+    """The openapi-python-client package as docs/api.md shows it, over HTTP to the service."""
+    package = importlib.import_module(PACKAGE)
+    tenants_create = importlib.import_module(f"{PACKAGE}.api.tenants.tenants_create")
+    contracts_retrieve = importlib.import_module(f"{PACKAGE}.api.contracts.contracts_retrieve")
+    client = package.AuthenticatedClient(
+        base_url="http://testserver",
+        token=world.partner_raw,
+        prefix="Api-Key",
+        raise_on_unexpected_status=True,
+        httpx_args={"transport": httpx.WSGITransport(app=WSGIHandler())},
+    )
+    with client:
+        created = tenants_create.sync_detailed(
+            client=client, body=generated.opc.TenantCreateInputRequest(name="生成商事株式会社")
+        )
+        refused = contracts_retrieve.sync_detailed(
+            client=client, contract_id=world.other_contract.pk
+        )
+    assert created.status_code == 201
+    assert isinstance(created.parsed, generated.opc.TenantOutput)
+    assert created.parsed.name == "生成商事株式会社"
+    assert created.parsed.corporate_number is None
+    # Another partner's contract: the operation's own 404 problem, its code an enum member.
+    assert refused.status_code == 404
+    assert isinstance(refused.parsed, generated.opc.ContractsRetrieveResponse404)
+    assert refused.parsed.code.value == "contract_not_found"
