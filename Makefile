@@ -60,9 +60,9 @@ check-services: dev-venv
 clean:
 	rm -rf var
 
-## make schemathesis: fuzz every API operation against its live schema, many more examples than CI
+## make schemathesis: fuzz every API operation against its live schema and follow its links, many more examples than CI
 schemathesis: dev-venv
-	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-300} $(VENV)/bin/pytest tests/api/test_schemathesis.py -q $(PYTEST_ARGS)
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-300} SCHEMATHESIS_STATEFUL_EXAMPLES=$${SCHEMATHESIS_STATEFUL_EXAMPLES:-200} $(VENV)/bin/pytest tests/api/test_schemathesis.py -q $(PYTEST_ARGS)
 
 ## make backup: pg_dump (custom format) + manifest (time, commit, chain heads, row counts) into var/backups/
 backup: venv

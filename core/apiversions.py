@@ -29,6 +29,7 @@ VERSIONS: tuple[ApiVersion, ...] = (
             "Lifecycle events for tenants, contracts, invitations and memberships.",
             "Webhooks: read, update, delete, enable, test, delivery attempts and resend.",
             "Bulk status check, tenant lookup, per-version statuses, invitations list/revoke.",
+            "The schema is OpenAPI 3.1: nullable members are type lists, read by generated clients.",
         ),
     ),
 )

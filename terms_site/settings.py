@@ -415,6 +415,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # OpenAPI 3.1: a nullable member is `type: [X, "null"]` (JSON Schema), which every client
+    # generator reads the same way; 3.0's `nullable: true` on a required member is dropped by
+    # some of them (datamodel-code-generator without --strict-nullable), so a null fails.
+    "OAS_VERSION": "3.1.0",
     # Enum components as drf-spectacular makes them, then links between operations.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

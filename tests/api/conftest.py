@@ -326,5 +326,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if calls:
         terminalreporter.write_line(
             f"schemathesis: {len(calls)} operations, {sum(calls.values())} generated requests "
-            f"(max {module.EXAMPLES} examples per operation and phase, seed {module.SEED})"
+            f"(max {module.EXAMPLES} examples per operation and phase, seed {module.SEED}); "
+            f"{sum(module.PROBLEMS_CHECKED.values())} problem codes checked against the "
+            f"operation's documented codes; links followed: {dict(module.FOLLOWED)}"
         )

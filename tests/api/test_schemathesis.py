@@ -2,16 +2,21 @@
 
 Runs in-process against the WSGI application and the test database: positive and negative
 data (wrong types, NUL bytes, huge strings, missing fields), every response checked against
-the schema (status documented, content type, body shape, headers) and never a 5xx.
-CI: SCHEMATHESIS_EXAMPLES (20) examples per operation with a fixed SCHEMATHESIS_SEED;
-`make schemathesis` runs a larger number.
+the schema (status documented, content type, body shape, headers), never a 5xx, and every
+problem `code` one the operation documents for that status. Then a stateful run follows the
+schema's OpenAPI links (tenant create → tenant, status, consents; contract create → contract,
+periods, non-renewal; consent answer → ledger) with the values the responses carry.
+CI: SCHEMATHESIS_EXAMPLES (20) examples per operation and SCHEMATHESIS_STATEFUL_EXAMPLES (15)
+scenarios with a fixed SCHEMATHESIS_SEED; `make schemathesis` runs larger numbers.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,8 +24,9 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from tests.api.conftest import World
 
@@ -28,8 +34,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 # Requests sent per operation, reported at the end of the run (tests/api/conftest.py).
 CALLS: Counter[str] = Counter()
+# Problem responses whose code was checked against the operation's documented codes.
+PROBLEMS_CHECKED: Counter[str] = Counter()
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "20"))
+STATEFUL_EXAMPLES = int(os.environ.get("SCHEMATHESIS_STATEFUL_EXAMPLES", "15"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20250310"))
 SCHEMA_PATH = "/api/v1/schema/?format=json"
 
@@ -39,7 +48,16 @@ def _config() -> schemathesis.Config:
         {
             "seed": SEED,
             "generation": {"mode": "all", "max-examples": EXAMPLES, "allow-x00": True},
-            "phases": {"stateful": {"enabled": False}},
+            # Stateful: valid data (a link only goes somewhere from a 2xx), following the links
+            # the schema declares; no links guessed by schemathesis's own inference.
+            "phases": {
+                "stateful": {
+                    "enabled": True,
+                    "generation": {"mode": "positive"},
+                    "max-steps": 6,
+                    "inference": {"algorithms": []},
+                }
+            },
             # Business rules (check digits, deadlines, the truth table) refuse some data the
             # schema allows, so "valid data must be accepted" does not hold for this API.
             "checks": {"positive_data_acceptance": {"enabled": False}},
@@ -71,6 +89,34 @@ def _keep_the_test_connection() -> Iterator[None]:
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+@schemathesis.check
+def problem_code_documented(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A problem's `code` is one of the codes the operation documents for that status."""
+    content_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    if content_type != "application/problem+json":
+        return None
+    request = getattr(response, "request", None)
+    if request is not None and request.method.upper() != case.operation.method.upper():
+        return None  # a probe with another method (unsupported_method checks its 405)
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code))
+    if documented is None:
+        raise AssertionError(f"{case.operation.label}: status {response.status_code} undocumented")
+    schema = documented["content"]["application/problem+json"]["schema"]
+    codes = {
+        code
+        for part in schema.get("allOf", [])
+        for code in part.get("properties", {}).get("code", {}).get("enum", [])
+    }
+    code = response.json().get("code")
+    PROBLEMS_CHECKED[case.operation.label] += 1
+    if code not in codes:
+        raise AssertionError(
+            f"{case.operation.label}: {response.status_code} code {code!r} is not among the "
+            f"documented {sorted(codes)}"
+        )
+    return True
 
 
 # The schema the service serves, fetched from the application itself at collection time.
@@ -118,3 +164,97 @@ def test_api_conforms_to_its_schema(case: Any, world: World) -> None:
                 case.path_parameters[name] = real[name]
     CALLS[case.operation.label] += 1
     case.call_and_validate(headers=_headers(case, world))
+
+
+# Links the stateful run followed, with the statuses their targets answered.
+FOLLOWED: Counter[tuple[str, int]] = Counter()
+LINK_NAME = re.compile(r"\] (\w+) -> ")  # "POST /api/v1/tenants/ -> [201] GetTenant -> GET …"
+
+
+def test_stateful_links(world: World) -> None:
+    """Scenarios that create, then follow each create's links with the ids it answered."""
+    FOLLOWED.clear()
+    checked_before = sum(PROBLEMS_CHECKED.values())
+    real = _real_ids(world)
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def step(self, input: StepInput) -> StepOutput:
+            case = input.case
+            if input.transition is None:
+                # A scenario starts from random data; half the even ids are real ones, so the
+                # creates that need an existing tenant or version reach their 201 (and links).
+                for name, value in list((case.path_parameters or {}).items()):
+                    if isinstance(value, int) and value % 2 == 0 and name in real:
+                        case.path_parameters[name] = real[name]
+                if isinstance(case.body, dict):
+                    if isinstance(case.body.get("tenant"), int) and case.body["tenant"] % 2 == 0:
+                        case.body["tenant"] = world.tenant.pk
+                    if isinstance(case.body.get("version"), int) and case.body["version"] % 2 == 0:
+                        case.body["version"] = world.v2.pk
+            # The caller's key is sent as the stateless test sends it (a transport header);
+            # a generated Authorization header would make the replaying auth check misread it.
+            if case.headers:
+                case.headers = {
+                    k: v for k, v in case.headers.items() if k.lower() != "authorization"
+                }
+            output = super().step(input)
+            CALLS[f"stateful {case.operation.label}"] += 1
+            if input.transition is not None and input.is_applied:
+                assert not input.transition.is_inferred, input.transition.id
+                name = LINK_NAME.search(input.transition.id)
+                assert name is not None, input.transition.id
+                FOLLOWED[(name.group(1), output.response.status_code)] += 1
+            return output
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": _headers(case, world)}
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            # Naming the headers sent tells the auth check the key is the caller's, not generated.
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                headers=kwargs.get("headers"),
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+    # Every check (no 5xx, documented status, body and problem code) runs on every step; a
+    # failure raises here with the scenario that led to it.
+    Scenarios.run(
+        settings=hypothesis_settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The links were followed with the ids the creates answered, and their targets found them.
+    reached = {link for (link, status), _count in FOLLOWED.items() if 200 <= status < 300}
+    assert {"GetTenant", "GetTenantConsents", "GetTenantStatus"} & reached, FOLLOWED
+    assert {"GetContract", "GetContractPeriods", "RequestNonRenewal"} & reached, FOLLOWED
+    # The problem-code check ran on the refusals met on the way.
+    assert sum(PROBLEMS_CHECKED.values()) > checked_before
+
+
+def test_problem_code_check_refuses_an_undocumented_code() -> None:
+    operation = schema["/api/v1/contracts/"]["POST"]
+    case = SimpleNamespace(operation=operation)
+
+    def problem(status: int, code: str) -> Any:
+        return SimpleNamespace(
+            request=SimpleNamespace(method="POST"),
+            status_code=status,
+            headers={"content-type": ["application/problem+json"]},
+            json=lambda: {"code": code},
+        )
+
+    assert problem_code_documented(None, problem(400, "invalid"), case) is True
+    with pytest.raises(AssertionError, match="not_found"):
+        problem_code_documented(None, problem(400, "not_found"), case)
+    with pytest.raises(AssertionError, match="undocumented"):
+        problem_code_documented(None, problem(418, "invalid"), case)
