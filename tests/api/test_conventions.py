@@ -16,6 +16,7 @@ from core.models import IdempotencyRecord
 from tenants.models import PartnerAPIKey, Tenant
 from tests.api.conftest import make_staff
 from tests.factories.tenants import TenantFactory, make_partner_key
+from web.api.reference import _type
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -438,3 +439,13 @@ def test_an_unknown_api_path_without_a_slash_is_still_a_problem_404(
     response = partner_client.get("/api/v1/nope")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.unit
+def test_the_api_reference_reads_openapi_3_1_nullable_types() -> None:
+    assert _type({"type": ["string", "null"], "format": "date"}) == ("string (date) | null", None)
+    assert _type({"type": ["array", "null"], "items": {"type": "integer"}}) == (
+        "array of integer | null",
+        None,
+    )
+    assert _type({"type": "string"}) == ("string", None)

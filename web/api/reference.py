@@ -68,6 +68,11 @@ def _type(schema: dict[str, Any]) -> tuple[str, str | None]:
             refs = [ref for _, ref in parts if ref]
             return " | ".join(t for t, _ in parts), (refs[0] if refs else None)
     kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        # OpenAPI 3.1: ["string", "null"] is a nullable string.
+        named = [str(k) for k in kind if k != "null"]
+        inner, ref = _type({**schema, "type": named[0] if len(named) == 1 else " | ".join(named)})
+        return (f"{inner} | null" if "null" in kind else inner), ref
     if kind == "array":
         inner, ref = _type(schema.get("items", {}))
         return f"array of {inner}", ref
