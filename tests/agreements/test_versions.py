@@ -867,3 +867,23 @@ def test_r8_pasting_the_whole_text_turns_an_excerpt_draft_into_a_full_version(
     assert draft.is_excerpt is False
     page = client.get(reverse("console:version-edit", args=[draft.pk])).content.decode()
     assert 'data-testid="excerpt-warning"' not in page
+
+
+def test_version_schedule_r7_refuses_a_draft_built_on_a_withdrawn_version(
+    draft, document, editor, publisher
+) -> None:
+    """A withdrawn version never took effect and customers were told so: a draft copied from
+    it while it was scheduled cannot bring its changes back unannounced."""
+    scheduled = _schedule(draft, publisher)
+    follow_up = version_draft_create(
+        scope=Scope.staff(editor), document=document, label="2025-05", based_on=scheduled
+    )
+    article_upsert(
+        scope=Scope.staff(editor), version=follow_up, number=4, title="追加", body="追加の条です。"
+    )
+    version_withdraw(scope=Scope.staff(editor), version=scheduled, reason="取りやめ")
+    with pytest.raises(ValidationFailed) as refused:
+        _schedule(follow_up, publisher, effective_on=TODAY + timedelta(days=14))
+    assert refused.value.code == "based_on_withdrawn"
+    follow_up.refresh_from_db()
+    assert follow_up.status == VersionStatus.DRAFT

@@ -233,6 +233,19 @@ def version_schedule(
         )
     if not Article.objects.filter(version=locked).exists():
         raise ValidationFailed(gettext("条のない版は予定登録できません。"), code="empty_version")
+    base = locked.based_on
+    if base is not None and base.status in (VersionStatus.WITHDRAWN, VersionStatus.LAPSED):
+        # R7: the base never took effect, and customers were told so; a draft built on it
+        # would bring its withdrawn changes back (by silence, in deemed mode) unannounced.
+        raise ValidationFailed(
+            gettext(
+                "この改定案の元にした版「%(label)s」は%(status)sのため、予定登録できません。"
+                "現在有効な版を元に改定案を作り直すか、元の版の変更を残すかを確認してください。"
+            )
+            % {"label": base.label, "status": base.get_status_display()},
+            code="based_on_withdrawn",
+            based_on=base.pk,
+        )
     current = version_in_force(document=locked.document, on_date=clock.today())
     if current is not None and current.effective_on and effective_on <= current.effective_on:
         raise ValidationFailed(
