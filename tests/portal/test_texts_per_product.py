@@ -200,7 +200,12 @@ def test_review_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_stop_it(
         "この改定は民法第548条の4第1項第2号に基づく変更のため、異議をお伝えいただいた場合でも"
         "2025年4月1日（火）から適用されます。" in page
     )
-    assert f'<a href="{reverse("portal:contracts")}">ご契約の画面</a>から更新しない旨' in page
+    # The exit before the change applies: a termination on a chosen date, not a non-renewal.
+    assert (
+        f'2025年3月31日（月）までに、<a href="{reverse("portal:contracts")}">ご契約の画面</a>'
+        "から解約（終了日の指定）をお申し込みいただけます。" in page
+    )
+    assert "更新しない旨" not in page
     english = _deemed_review(BIZ, "en", basis="general_interest")
     assert "Article 548-4(1)(i) of the Civil Code, it applies from" in english
     assert "objection-binds" not in _deemed_review(BIZ)

@@ -314,10 +314,14 @@ def _rejected_message(version: TermsVersion) -> str:
             version.consent_mode == ConsentMode.DEEMED
             and effective_mode(version) == ConsentMode.DEEMED
         ):
+            # Biz 2.4 lets the company discontinue, it does not say it will: nothing here
+            # implies an end follows; the binding note and the exit are on the receipt page.
             return _(
-                "異議の申出を記録しました。終了が効力を生じるまでは、異議を取り下げることができます。"
+                "異議の申出を記録しました。当社が提供の中止を決めた場合は、終了日を定めてご連絡します。異議は、改定のページから取り下げることができます。"
             )
-        return _("拒否を記録しました。終了が効力を生じるまでは、同意に切り替えることができます。")
+        return _(
+            "拒否を記録しました。当社が提供の中止を決めた場合は、終了日を定めてご連絡します。それまでは同意に切り替えることができます。"
+        )
     effective_on = version.effective_on
     if effective_on is None:
         return _("拒否を記録しました。")
