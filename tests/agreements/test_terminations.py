@@ -730,7 +730,7 @@ def test_termination_request_r13_without_renewal_ends_at_period_end_anyway():
     )
 
 
-@pytest.mark.parametrize("note", ["", "   "])
+@pytest.mark.parametrize("note", ["", "   ", ".", "- -"])
 def test_terminate_r14_idplus_listed_grounds_needs_the_ground_stated(note):
     """ID+ 14.2's list of grounds is not in the available text: staff say which ground the
     customer fell under, and nothing is written without it."""

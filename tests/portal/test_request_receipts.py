@@ -102,6 +102,9 @@ def test_r13_deletion_is_confirmed_then_filed_with_a_receipt(answered, admin_cli
     filed = admin_client.post(url, {"confirm": "1"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     assert "データ削除の依頼の受領証" in filed.content.decode()
+    # R15: the ID+ receipt, like its confirmation, gives no deletion date the terms lack.
+    assert "製品へ削除を指示する日" in filed.content.decode()
+    assert "削除の期日" not in filed.content.decode()
     detail = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
     assert f"/portal/requests/deletion/{deletion.pk}/" in detail
     listing = admin_client.get("/portal/receipts/").content.decode()

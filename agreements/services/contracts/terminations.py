@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django.db import transaction
@@ -40,6 +41,9 @@ from tenants.notify import Note, notify
 from tenants.scope import Scope
 
 # --- Terminations (R6, R13, R14) -------------------------------------------------------
+
+# A stated ground has words in it: "." or "-" names nothing the customer can answer to.
+_WORDS = re.compile(r"[\W_]+")
 
 
 def _termination_create(
@@ -164,7 +168,7 @@ def termination_request(
             reason=str(why),
         )
     entry = book.reason(why)
-    if entry is not None and entry.stated_ground and not note.strip():
+    if entry is not None and entry.stated_ground and len(_WORDS.sub("", note)) < 4:
         # R14: the terms' list of grounds is not in the text, so the notice must say which
         # one the customer fell under, in staff's words (a termination states its reason).
         raise ValidationFailed(
