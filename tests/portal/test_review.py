@@ -178,7 +178,14 @@ def test_reject_on_a_548_4_ground_says_it_still_applies_and_names_the_exit(db, p
             f"/portal/changes/{world.v2.pk}/answer/", {"answer": Answer.REJECTED}
         ).content.decode()
     assert 'data-testid="reject-still-binds"' in confirm
-    assert "拒否や異議があっても2025年4月1日（火）から適用されます" in confirm
+    if product == "biz":
+        assert "拒否や異議があっても2025年4月1日（火）から適用されます" in confirm
+    else:
+        # No change clause in the ID+ text: the company's view, not a settled fact.
+        assert (
+            "当社は、この改定が民法第548条の4の要件を満たすものと考えており、"
+            "拒否や異議があっても2025年4月1日（火）から適用されるものとして取り扱います"
+        ) in confirm
     assert (
         f"2025年3月31日（月）までに、ご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約{article}）"
         in confirm
