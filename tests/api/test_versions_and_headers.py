@@ -150,9 +150,12 @@ def test_every_201_names_a_location(world: World) -> None:
         f"/api/v1/tenants/{world.tenant.pk}/invitations/",
         {"email": "new@customer.example", "role": "viewer"},
     )
-    created["invitation"] = (invitation, f"/api/v1/tenants/{world.tenant.pk}/memberships/")
+    created["invitation"] = (
+        invitation,
+        f"/api/v1/tenants/{world.tenant.pk}/invitations/{invitation.json()['id']}/",
+    )
     webhook = client.post("/api/v1/webhooks/", {"url": "https://hooks.example/t"})
-    created["webhook"] = (webhook, "/api/v1/webhooks/")
+    created["webhook"] = (webhook, f"/api/v1/webhooks/{webhook.json()['id']}/")
     termination = client.post(
         f"/api/v1/contracts/{world.contract.pk}/terminations/", {"end_date": "2025-03-25"}
     )

@@ -156,7 +156,9 @@ class InvitationCreateApi(ApiView):
         tenant = selectors.tenant_get(scope=self.scope, pk=tenant_id)
         data = self.body(self.InputSerializer)
         invitation, _token = services.invitation_create(scope=self.scope, tenant=tenant, **data)
-        # An invitation has no URL of its own; the member appears under the tenant's memberships.
         return self.created(
-            InvitationOutput(invitation).data, "tenant-memberships", tenant_id=tenant.pk
+            InvitationOutput(invitation).data,
+            "tenant-invitation",
+            tenant_id=tenant.pk,
+            invitation_id=invitation.pk,
         )

@@ -178,7 +178,7 @@ class WebhookCreateApi(ApiView):
             scope=self.scope, url=data["url"], event_kinds=data["event_kinds"], partner=partner
         )
         response = _with_secret(endpoint, secret, status_code=status.HTTP_201_CREATED)
-        response["Location"] = reverse("api:webhooks")  # no per-webhook read: the list
+        response["Location"] = reverse("api:webhook", kwargs={"webhook_id": endpoint.pk})
         return response
 
 
