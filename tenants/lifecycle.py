@@ -91,6 +91,17 @@ def tell_invitation_accepted(invitation: Invitation, membership: Membership) -> 
     )
 
 
+def tell_invitation_revoked(invitation: Invitation) -> None:
+    """A pending invitation withdrawn: its link no longer works."""
+    _tell(
+        EventKind.INVITATION_REVOKED,
+        invitation.tenant,
+        f"invitation:{invitation.pk}:revoked",
+        _invitation_payload(invitation),
+        invitation,
+    )
+
+
 def _membership_payload(membership: Membership) -> dict[str, Any]:
     user = membership.user
     return {

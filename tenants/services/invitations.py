@@ -24,6 +24,7 @@ from tenants.keys import hash_key
 from tenants.lifecycle import (
     tell_invitation_accepted,
     tell_invitation_created,
+    tell_invitation_revoked,
     tell_membership_added,
     tell_membership_role_changed,
 )
@@ -263,6 +264,7 @@ def invitation_revoke(*, scope: Scope, invitation: Invitation) -> Invitation:
         raise Conflict(_("承諾済みの招待は取り消せません。"), code="invitation_used")
     locked.status = InvitationStatus.REVOKED
     locked.save(update_fields=["status", "updated_at"])
+    tell_invitation_revoked(locked)
     audit(
         scope,
         action=AuditAction.WITHDRAW,

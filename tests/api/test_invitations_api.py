@@ -81,6 +81,12 @@ def test_list_read_and_revoke(world: World) -> None:
     assert revoked.json()["status"] == "revoked"
     again = client.post(f"{_base(world)}{made['id']}/revoke/")
     assert (again.status_code, again.json()["status"]) == (200, "revoked")
+    # The partner's feed hears of it once, never with the link.
+    feed = client.get("/api/v1/events/", {"kind": "invitation.revoked"}).json()["results"]
+    assert [(e["subject"]["id"], e["data"]["invitation_id"]) for e in feed] == [
+        (made["id"], made["id"])
+    ]
+    assert "token" not in str(feed)
     (token,) = _tokens()
     with pytest.raises(ValidationFailed) as refused:
         _accept(token)
