@@ -12,6 +12,7 @@ from agreements.enums import DeletionKind
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
 from core import clock
 from core.models import AuditEntry, Outbox
+from tenants.delivery.email import email_render
 from tests.factories.contracts import biz_product, idplus_product
 from tests.factories.tenants import MembershipFactory
 from tests.portal.conftest import build_world, signed_in
@@ -150,3 +151,22 @@ def test_r12_termination_confirmation_says_how_fees_after_the_end_are_handled(
         ).content.decode()
     assert ('data-testid="confirm-fees"' in page) is fees
     assert ("料金の日割り計算は行いません" in page) is proration
+
+
+def test_r12_biz_customer_termination_receipt_and_mail_say_fees_follow_the_order(db) -> None:
+    """The confirmation's fee sentence is kept where the filing is proven: the receipt and
+    the notice e-mail (Biz; ID+ says 7.3's no proration instead)."""
+    world = build_world(product=biz_product())
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 2, 3)):
+        filed = client.post(
+            f"/portal/contracts/{world.contract.pk}/termination/",
+            {"end_date": "2025-03-10", "confirm": "1"},
+            follow=True,
+        ).content.decode()
+    assert 'data-testid="receipt-fees"' in filed
+    assert "終了日より後の期間の料金の取り扱いは、ご契約（注文書）の定めによります。" in filed
+    mail = Outbox.objects.filter(kind="contract.termination", channel="email").first()
+    assert mail is not None
+    _subject, text, _html = email_render(mail)
+    assert "終了日より後の期間の料金の取り扱いは、ご契約（注文書）の定めによります。" in text
