@@ -157,6 +157,16 @@ class ContractFacts:
     reason_code: str | None = None
 
     @property
+    def termination_ends_it_first(self) -> bool:
+        """A scheduled termination ends the contract no later than the current period and
+        before any filed non-renewal: a non-renewal is then moot (R11, R14)."""
+        end = self.termination_end
+        if end is None or self.period_end is None or end > self.period_end:
+            return False
+        filed = self.non_renewal_requested_end
+        return filed is None or end < filed
+
+    @property
     def termination_reason_label(self) -> str:
         """The scheduled termination's reason as people read it, never its code."""
         if not self.termination_reason:

@@ -11,7 +11,7 @@ import pytest
 from agreements.services.contracts.terminations import termination_request
 from core import clock
 from tests.factories.contracts import biz_product, idplus_product, staff_scope
-from tests.portal.conftest import build_world, signed_in
+from tests.portal.conftest import biz_renewing, build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -68,3 +68,26 @@ def test_r14_customer_termination_keeps_its_receipt(db) -> None:
         page = client.get(f"/portal/contracts/{world.contract.pk}/").content.decode()
     assert 'data-testid="termination-requested"' in page
     assert 'data-testid="company-termination"' not in page
+
+
+def test_r14_company_termination_before_a_filed_non_renewal_says_it_ends_first(db) -> None:
+    world = build_world(product=biz_renewing())
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 2, 3)):
+        client.post(
+            f"/portal/contracts/{world.contract.pk}/non-renewal/",
+            {"end_date": "2025-03-31", "confirm": "1"},
+        )
+        termination_request(
+            scope=staff_scope(),
+            contract=world.contract,
+            end_date=date(2025, 3, 20),
+            reason="terms_violation",
+        )
+        page = client.get(f"/portal/contracts/{world.contract.pk}/").content.decode()
+    assert (
+        "受け付けた更新しない旨の申込による終了日（2025年3月31日（月））より前の"
+        "2025年3月20日（木）に、この契約は終了する予定です。" in page
+    )
+    assert "申込を取り下げる" not in page
+    assert 'data-testid="company-termination"' in page
