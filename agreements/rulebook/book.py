@@ -70,6 +70,8 @@ class ReasonEntry:
     stated_ground: bool = False
     # What staff are told before choosing it (never shown to customers).
     staff_note: str = ""
+    # The reason's own article removes the accounts (ID+ 14.2): cited for them instead of R13.
+    removes_accounts: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,7 @@ def load_rulebook(path: Path) -> Rulebook:
             grounds=str(body.get("grounds", "")),
             stated_ground=bool(body.get("stated_ground", False)),
             staff_note=str(body.get("staff_note", "")),
+            removes_accounts=bool(body.get("removes_accounts", False)),
         )
     return Rulebook(
         code=str(raw["code"]),

@@ -503,6 +503,11 @@ def test_terminate_r14_idplus_cites_14_2_never_biz_13():
         "利用規約第14条第2項に定める解約事由（利用料金の未払い）に該当したため"
         in _notice(termination, "ja")[1]
     )
+    # The accounts go under 14.2 itself (「アカウントを停止・削除し」), so 14.2 is cited for them.
+    assert (
+        "アカウントは削除され、以後は復旧できません（利用規約第14条第2項）"
+        in (_notice(termination, "ja")[1])
+    )
 
 
 @pytest.mark.parametrize(

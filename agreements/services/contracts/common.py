@@ -74,8 +74,17 @@ def _end_facts_payload(
         "billing_article_en": book.entry("R12").article_en,
         "no_proration": book.no_proration,
         "accounts_removed_on_end": book.accounts_removed_on_end,
-        "end_article_ja": book.entry("R13").article_ja,
-        "end_article_en": book.entry("R13").article_en,
+        # Where the reason's own article removes the accounts (ID+ 14.2) it is cited for them.
+        "end_article_ja": (
+            article_ja(reason_entry.article)
+            if reason_entry and reason_entry.removes_accounts
+            else book.entry("R13").article_ja
+        ),
+        "end_article_en": (
+            article_en(reason_entry.article)
+            if reason_entry and reason_entry.removes_accounts
+            else book.entry("R13").article_en
+        ),
     }
     months = book.claims_window_months
     if months:
