@@ -30,6 +30,14 @@ def test_review_shows_the_changes_first_then_the_full_text(world, admin_client) 
     assert "2025年4月1日（火）" in body  # effective date, Japanese
     assert "あと22日" in body
     assert "明示の同意" in body
+    # The full revised text as a PDF, the public one of this version.
+    pdf_url = (
+        f"/terms/{world.v2.document.product.code}/{world.v2.document.slug}"
+        f"/versions/{world.v2.pk}/pdf/"
+    )
+    assert f'href="{pdf_url}"' in body
+    pdf = admin_client.get(pdf_url)
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
 
 
 def test_review_in_english_says_the_japanese_text_governs(world, admin_client) -> None:
