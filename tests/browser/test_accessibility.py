@@ -35,6 +35,7 @@ LANGUAGES = ("ja", "en")
 # Never followed: they end the session, or answer a file rather than a page.
 SKIP_ROUTES = {
     "console:logout",
+    "console:version-export",
     "portal:logout",
     "portal:receipt-pdf",
     "portal:request-receipt-pdf",
@@ -64,6 +65,7 @@ POST_ONLY = {
     "console:article-save",
     "console:article-delete",
     "console:articles-renumber",
+    "console:version-rebase",
     "console:version-paste",
     "console:contract-terminate",
     "console:contract-succession",
