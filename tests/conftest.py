@@ -59,9 +59,13 @@ def seeds_dir() -> Path:
 def _fresh_cache() -> None:
     """Every test starts with this run's cache empty: cached lookups (API keys, versions,
     webhooks, status answers) and their generation numbers outlive a rolled-back test, so
-    query counts and cached answers would depend on the tests that ran before.
+    query counts and cached answers would depend on the tests that ran before."""
+    clear_run_cache()
 
-    Only this run's keys are deleted (its own prefix): the Redis server is shared."""
+
+def clear_run_cache() -> None:
+    """Empty this run's cache. Only this run's keys are deleted (its own prefix): the Redis
+    server is shared."""
     from django.conf import settings
     from django.core.cache import caches
 
