@@ -18,9 +18,7 @@ Two parts of docs/rules.md are generated, everything else is written by hand:
 
 from __future__ import annotations
 
-import argparse
 import ast
-import difflib
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -28,6 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.docfile import regenerate  # noqa: E402 -- after the path
+
 DOC = ROOT / "docs" / "rules.md"
 TESTS = ROOT / "tests"
 
@@ -149,27 +152,12 @@ def render(text: str, groups: dict[str, list[TestName]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/rules.md is stale")
-    args = parser.parse_args(argv)
-    current = DOC.read_text(encoding="utf-8")
-    wanted = render(current, group(collect_tests()))
-    if current == wanted:
-        return 0
-    if args.check:
-        diff = difflib.unified_diff(
-            current.splitlines(),
-            wanted.splitlines(),
-            "docs/rules.md",
-            "docs/rules.md (regenerated)",
-            lineterm="",
-            n=0,
-        )
-        sys.stderr.write("\n".join(diff) + "\n")
-        sys.stderr.write("docs/rules.md is stale: run python scripts/rules_doc.py\n")
-        return 1
-    DOC.write_text(wanted, encoding="utf-8")
-    return 0
+    return regenerate(
+        DOC,
+        lambda current: render(current, group(collect_tests())),
+        script="scripts/rules_doc.py",
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":
