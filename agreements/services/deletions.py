@@ -24,6 +24,7 @@ from agreements.models import Contract, DataDeletion
 from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
+from agreements.services.deletion_notes import deletion_payload, deletion_withdrawn_note
 from agreements.services.redaction import tenant_redact
 from agreements.services.request_receipts import request_receipt_issue
 from core import clock
@@ -40,19 +41,6 @@ ACK_SCOPE = "deletion:ack"
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _deletion_payload(deletion: DataDeletion) -> dict[str, Any]:
-    contract = deletion.contract
-    return {
-        "deletion_id": deletion.pk,
-        "contract_id": contract.pk,
-        "product_code": contract.product.code,
-        "product_name": contract.product.name,
-        "kind": deletion.kind,
-        "due_on": _iso(deletion.due_on),
-        "contract_ended_on": _iso(contract.ended_on),
-    }
 
 
 def _deletion_needs_end(contract: Contract) -> str:
@@ -156,18 +144,7 @@ def deletion_withdraw(*, scope: Scope, deletion: DataDeletion) -> DataDeletion:
     row.withdrawn_at = now
     row.save(update_fields=["status", "withdrawn_at", "updated_at"])
     Contract.objects.filter(pk=locked_contract.pk).update(updated_at=now)
-    row.contract = locked_contract
-    notify(
-        [
-            Note(
-                kind=EventKind.DELETION_WITHDRAWN,
-                tenant=locked_contract.tenant,
-                key=f"deletion:{row.pk}:withdrawn",
-                subject=row,
-                payload={**_deletion_payload(row), "withdrawn_on": _iso(clock.today())},
-            )
-        ]
-    )
+    notify([deletion_withdrawn_note(row, locked_contract, on=clock.today())])
     if scope.is_staff:
         audit_add(
             actor=scope.user,
@@ -308,7 +285,7 @@ def _order_batch(*, today: date, size: int, ids: Sequence[int] | None = None) ->
                     partner_id=None,
                     subject_type=DataDeletion._meta.label_lower,
                     subject_id=d.pk,
-                    payload={"audience": "product", **_deletion_payload(d)},
+                    payload={"audience": "product", **deletion_payload(d)},
                     occurred_at=now,
                 )
                 for d in due
@@ -321,7 +298,7 @@ def _order_batch(*, today: date, size: int, ids: Sequence[int] | None = None) ->
                     tenant=d.tenant,
                     key=f"deletion:{d.pk}:ordered",
                     subject=d,
-                    payload={**_deletion_payload(d), "ordered_on": _iso(today)},
+                    payload={**deletion_payload(d), "ordered_on": _iso(today)},
                 )
                 for d in due
             ]
@@ -349,7 +326,7 @@ def deletion_reminders_send(*, today: date, ids: Sequence[int] | None = None) ->
                     payload={
                         "tenant_id": d.tenant_id,
                         "tenant_name": d.tenant.name,
-                        **_deletion_payload(d),
+                        **deletion_payload(d),
                         "days_left": (d.due_on - today).days,
                     },
                 )
@@ -413,7 +390,7 @@ def deletion_acknowledge(
                 key=f"deletion:{row.pk}:done",
                 subject=row,
                 payload={
-                    **_deletion_payload(row),
+                    **deletion_payload(row),
                     "acknowledged_on": _iso(clock.business_date(now)),
                 },
             )

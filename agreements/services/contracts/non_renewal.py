@@ -19,6 +19,7 @@ from agreements.services.contracts.common import (
     _require_active,
     contract_for_write,
 )
+from agreements.services.deletion_notes import deletion_withdrawn_note
 from agreements.services.request_receipts import request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
@@ -180,19 +181,8 @@ def non_renewal_withdraw(*, scope: Scope, request: NonRenewalRequest) -> NonRene
     notify(
         [
             *(
-                Note(
-                    kind=EventKind.DELETION_WITHDRAWN,
-                    tenant=locked_contract.tenant,
-                    key=f"deletion:{deletion.pk}:withdrawn",
-                    subject=deletion,
-                    payload={
-                        **_contract_payload(locked_contract),
-                        "deletion_id": deletion.pk,
-                        "kind": deletion.kind,
-                        "due_on": _iso(deletion.due_on),
-                        "withdrawn_on": _iso(today),
-                        "cause": "non_renewal_withdrawn",
-                    },
+                deletion_withdrawn_note(
+                    deletion, locked_contract, on=today, cause="non_renewal_withdrawn"
                 )
                 for deletion in cancelled
             ),
