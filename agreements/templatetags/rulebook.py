@@ -76,3 +76,12 @@ def consent_mode_label(version: Any, document: Any = None) -> str:
     if mode == "deemed" and not _book(product).has("R3"):
         return gettext("回答のお願い（みなし同意の定めはありません）")
     return str(version.get_consent_mode_display())
+
+
+@register.filter(name="deletion_day_label")
+def deletion_day_label(value: Any) -> str:
+    """R15: what the day a customer's deletion request is due is called. Terms with a deletion
+    clause (Biz 10.3) give a deletion date; others only the day the product is told."""
+    if _book(value).has("R15"):
+        return gettext("削除の期日")
+    return gettext("製品へ削除を指示する日")
