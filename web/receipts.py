@@ -17,12 +17,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from agreements.enums import NoticeRoute
+from agreements.enums import Answer, NoticeRoute
 from agreements.ledger.requests import filed_at, request_digest
 from agreements.ledger.rows import NOTICE_REACHED_KEY, record_is_intact
 from agreements.models import ConsentRecord, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.selectors.receipts import request_receipt_by_digest
+from agreements.services.consents.citing import objection_flow
 
 
 def verify_url() -> str:
@@ -67,6 +68,8 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "tenant": record.tenant,
         "document": record.document,
         "version": record.version,
+        # A rejection of a deemed-consent revision is an objection (R3): named so everywhere.
+        "objection": record.answer == Answer.REJECTED and objection_flow(record.version),
         "evidence": evidence,
         "intact": record_is_intact(record),
         "notice_reached": notice_reached(record),

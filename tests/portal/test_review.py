@@ -198,3 +198,28 @@ def test_reject_on_a_548_4_ground_says_it_still_applies_and_names_the_exit(db, p
         f"2025年3月31日（月）までに、ご契約の画面から解約（終了日の指定）をお申し込みいただけます（利用規約{article}）"
         in confirm
     )
+
+
+@pytest.mark.parametrize(
+    ("product", "title", "message"),
+    [
+        ("biz", "異議の申出の受領証", "異議の申出を記録しました"),
+        ("idplus", "改定の拒否の受領証", "拒否を記録しました"),
+    ],
+)
+def test_r3_a_rejection_is_an_objection_only_where_silence_consents(db, product, title, message):
+    """Biz 2.1: silence consents, so a rejection is an objection; ID+ has no such clause, so
+    it stays a rejection — on the page, in the message after it and on the receipt alike."""
+    world = build_world(
+        mode=ConsentMode.DEEMED,
+        product=biz_product() if product == "biz" else idplus_product(),
+    )
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 3, 10)):
+        done = client.post(
+            f"/portal/changes/{world.v2.pk}/answer/",
+            {"answer": Answer.REJECTED, "confirm": "True"},
+            follow=True,
+        ).content.decode()
+    assert title in done
+    assert message in done

@@ -31,7 +31,7 @@ from agreements.rules import (
 from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
 from agreements.services import consents as consent_services
-from agreements.services.consents.citing import effective_mode
+from agreements.services.consents.citing import effective_mode, objection_flow
 from agreements.services.version_text import notice_table
 from agreements.templatetags.jdates import format_date
 from core import clock
@@ -127,9 +127,7 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
     # an objection (異議), and a recorded objection can be withdrawn (an accept, which drops
     # the R6 case). Opening this page is itself recorded as the notice reaching the tenant,
     # so no acceptance is needed to make the deemed consent provable.
-    deemed_flow = (
-        shown.consent_mode == ConsentMode.DEEMED and effective_mode(shown) == ConsentMode.DEEMED
-    )
+    deemed_flow = objection_flow(shown)
     return {
         "nav": "home",
         "today": today,
@@ -295,7 +293,7 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
     elif (
         chosen == Answer.ACCEPTED
         and status.status == ConsentStatus.REJECTED
-        and (status.version.consent_mode == ConsentMode.DEEMED)
+        and objection_flow(status.version)
     ):
         messages.success(request, _("異議を取り下げました。受領証は下記のとおりです。"))
     elif chosen == Answer.ACCEPTED:
@@ -310,10 +308,7 @@ def _rejected_message(version: TermsVersion) -> str:
     without R6 has no such end, so the message gives the last day to switch and, on a CC
     548-4(1) ground, that the revision applies anyway."""
     if rulebook_for(version.document.product.code).has("R6"):
-        if (
-            version.consent_mode == ConsentMode.DEEMED
-            and effective_mode(version) == ConsentMode.DEEMED
-        ):
+        if objection_flow(version):
             # Biz 2.4 lets the company discontinue, it does not say it will: nothing here
             # implies an end follows; the binding note and the exit are on the receipt page.
             return _(

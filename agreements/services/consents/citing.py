@@ -34,3 +34,10 @@ def effective_mode(version: TermsVersion) -> ConsentMode:
     if mode == ConsentMode.DEEMED and not rulebook_for(version.document.product.code).has("R3"):
         return ConsentMode.EXPLICIT
     return mode
+
+
+def objection_flow(version: TermsVersion) -> bool:
+    """Whether a rejection of `version` is an objection to deemed consent (R3, Biz 2.1):
+    silence consents, so customers are asked only whether they object. Decided once, for the
+    review page, the messages after an answer and the receipt alike."""
+    return effective_mode(version) == ConsentMode.DEEMED
