@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext_lazy as _
 
-from agreements.ledger.rows import EvidenceInput
+from agreements.ledger.rows import EVIDENCE_FIELDS, EvidenceInput
 from agreements.models import ConsentEvidence, ConsentRecord
 from core.errors import Conflict, ValidationFailed
 
 CLOCK_SKEW = timedelta(minutes=5)
-_FIELDS = ("person_name", "person_email", "ip_address", "user_agent", "obtained_at", "method")
 
 
 def evidence_check(evidence: EvidenceInput | None, *, now: datetime) -> None:
@@ -42,7 +41,7 @@ def evidence_repeat_check(record: ConsentRecord, evidence: EvidenceInput | None)
         return
     stored = ConsentEvidence.objects.filter(record=record).first()
     if stored is not None and all(
-        getattr(stored, name) == getattr(evidence, name) for name in _FIELDS
+        getattr(stored, name) == getattr(evidence, name) for name in EVIDENCE_FIELDS
     ):
         return  # the same instant in another offset is the same evidence
     raise Conflict(
