@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, cast
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from agreements.consent_cache import generation_bump
 from agreements.enums import Answer, CaseStatus, ConsentStatus, VersionStatus
 from agreements.ledger.append import append_one, entry_for
 from agreements.ledger.heads import head_lock
@@ -231,6 +230,8 @@ def consent_answer(
         body_hash=cited_body_hash(version),
     )
     record = append_one(head=head, entry=entry, evidence=evidence)
+    # Saving the projection row bumps the tenant's generation (agreements/signals.py): cached
+    # gate and status lookups see this answer at once, whatever its channel.
     state_write(state, tenant=tenant, version=version, status=new_status, record=record)
     # R6 rests on the product's own clause (Biz 2.4). Where the product's terms have none the
     # rejection stays recorded (ledger row, projection, the staff's dashboard) but grounds no
@@ -277,8 +278,6 @@ def consent_answer(
             summary=f"consent {answer} for {version}",
             data={"version_id": version.pk, "answer": str(answer), "seq": record.seq},
         )
-    # Cached consent lookups (the portal's gate) must see this answer whatever its channel.
-    transaction.on_commit(lambda: generation_bump(tenant.pk))
     if within is not None:
         within(record, True)
     return record, True

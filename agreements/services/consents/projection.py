@@ -52,6 +52,8 @@ def state_write(
 
 def states_upsert(states: list[ConsentState]) -> None:
     """Insert projection rows or move existing ones (one per tenant × document), one statement."""
+    if not states:
+        return
     # Set-based, so no signal: every cached status check is read again (core/generations.py).
     generations.bump_on_commit(generations.TERMS)
     ConsentState.objects.bulk_create(
