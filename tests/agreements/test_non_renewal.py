@@ -191,7 +191,7 @@ def test_non_renewal_r11_for_next_end_lets_current_period_renew(contract, portal
     assert contract.ended_on == date(2026, 3, 31)
 
 
-def test_non_renewal_withdraw_r11_on_deadline_renews_again(contract, portal):
+def test_non_renewal_withdraw_r11_r15_on_deadline_renews_again(contract, portal):
     with clock.frozen_at(date(2025, 2, 1)):
         request = non_renewal_request(scope=portal, contract=contract)
         deletion = deletion_request(scope=portal, contract=contract)

@@ -89,6 +89,27 @@ def test_contract_create_shows_sources_and_deadlines(world: World) -> None:
     assert data["facts"]["current_deadline"] == "2026-02-28"
     # R17 is Biz 12.4: the ID+ terms as available have no cap, so none is computed.
     assert data["facts"]["liability_cap_jpy"] is None
+    assert data["facts"]["liability_cap_other_reading_jpy"] is None
+
+
+def test_r17_contract_facts_give_both_readings_of_a_biz_lump_sum_cap(world: World) -> None:
+    response = world.client("own_partner").post(
+        "/api/v1/contracts/",
+        {
+            "tenant": world.tenant.pk,
+            "product": "optimal-biz",
+            "start_date": "2025-04-01",
+            "term_months": 36,
+            "billing_cycle": "lump_sum",
+            "lump_sum_jpy": 360000,
+        },
+    )
+    assert response.status_code == 201, response.content
+    facts = body(response)["facts"]
+    assert (facts["liability_cap_jpy"], facts["liability_cap_other_reading_jpy"]) == (
+        30000,
+        360000,
+    )
 
 
 def test_contract_create_with_unknown_product_is_a_field_error(world: World) -> None:

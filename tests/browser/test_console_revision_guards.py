@@ -115,7 +115,7 @@ def test_withdraw_page_counts_answers_and_cases(page, live_server, login, shot) 
         shot("console-withdraw-impact")
 
 
-def test_dashboard_reminds_non_responders_once_a_day(page, live_server, login, shot) -> None:
+def test_r4_dashboard_reminds_non_responders_once_a_day(page, live_server, login, shot) -> None:
     with time_machine.travel(NOW, tick=True):
         catalog, _current, tenants = _biz_with_tenants(3)
         editor, publisher = make_staff("editor"), make_staff("publisher")

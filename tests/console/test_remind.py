@@ -57,7 +57,9 @@ def _reminder_tenants(version) -> list[int]:
     )
 
 
-def test_editor_reminds_the_tenants_that_have_not_answered(client, posted, editor, world) -> None:
+def test_r4_editor_reminds_the_tenants_that_have_not_answered(
+    client, posted, editor, world
+) -> None:
     client.force_login(editor)
     page = client.get(reverse("console:dashboard-remind", args=[posted.pk]))
     assert page.context["counts"].due == 2
@@ -74,7 +76,7 @@ def test_editor_reminds_the_tenants_that_have_not_answered(client, posted, edito
     assert sorted(audit.data["tenant_ids"]) == reminded
 
 
-def test_a_second_reminder_within_24_hours_sends_nothing(posted, editor, publisher) -> None:
+def test_r4_a_second_reminder_within_24_hours_sends_nothing(posted, editor, publisher) -> None:
     first = consent_remind_now(scope=Scope.staff(editor), version=posted)
     assert first.sent == 2
     outbox_before = Outbox.objects.count()
@@ -89,7 +91,7 @@ def test_a_second_reminder_within_24_hours_sends_nothing(posted, editor, publish
     assert third.sent == 2
 
 
-def test_the_limit_is_per_tenant(posted, editor, world) -> None:
+def test_r4_the_limit_is_per_tenant(posted, editor, world) -> None:
     consent_remind_now(scope=Scope.staff(editor), version=posted)
     newcomer = TenantFactory(name="株式会社丙")
     ContractFactory(tenant=newcomer, product=catalog_ensure().biz)
@@ -101,7 +103,7 @@ def test_the_limit_is_per_tenant(posted, editor, world) -> None:
     assert newcomer.pk in _reminder_tenants(posted)
 
 
-def test_viewer_sees_the_counts_but_cannot_remind(client, posted, viewer) -> None:
+def test_r4_viewer_sees_the_counts_but_cannot_remind(client, posted, viewer) -> None:
     client.force_login(viewer)
     page = client.get(reverse("console:dashboard-remind", args=[posted.pk]))
     assert page.status_code == 200
@@ -113,25 +115,25 @@ def test_viewer_sees_the_counts_but_cannot_remind(client, posted, viewer) -> Non
         consent_remind_now(scope=Scope.staff(viewer), version=posted)
 
 
-def test_publisher_may_remind(client, posted, publisher) -> None:
+def test_r4_publisher_may_remind(client, posted, publisher) -> None:
     client.force_login(publisher)
     client.post(reverse("console:dashboard-remind", args=[posted.pk]))
     assert len(_reminder_tenants(posted)) == 2
 
 
-def test_an_unposted_draft_cannot_be_reminded(client, world, editor) -> None:
+def test_r4_an_unposted_draft_cannot_be_reminded(client, world, editor) -> None:
     client.force_login(editor)
     response = client.post(reverse("console:dashboard-remind", args=[world.draft.pk]))
     assert response.status_code == 404
 
 
-def test_dashboard_row_links_to_the_reminder(client, posted, editor) -> None:
+def test_r4_dashboard_row_links_to_the_reminder(client, posted, editor) -> None:
     client.force_login(editor)
     body = client.get(reverse("console:dashboard")).content.decode()
     assert reverse("console:dashboard-remind", args=[posted.pk]) in body
 
 
-def test_a_deemed_consent_revision_is_never_reminded(client, world, editor, publisher) -> None:
+def test_r4_a_deemed_consent_revision_is_never_reminded(client, world, editor, publisher) -> None:
     """Under deemed consent silence is consent (R3): the reminder, which asks for an explicit
     answer, would mislead; the page says so and the service refuses."""
     version = post_revision(

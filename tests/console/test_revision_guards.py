@@ -78,7 +78,7 @@ def test_edit_page_warns_a_draft_behind_the_scheduled_version(
     assert reverse("console:version-rebase", args=[world.draft.pk]) in body
 
 
-def test_rebase_keeps_the_drafts_change_and_takes_the_new_article(
+def test_r7_rebase_keeps_the_drafts_change_and_takes_the_new_article(
     client, world, editor, scheduled
 ) -> None:
     client.force_login(editor)
@@ -102,7 +102,7 @@ def test_rebase_keeps_the_drafts_change_and_takes_the_new_article(
     assert "すでに予定登録済みの版" in again.content.decode()
 
 
-def test_rebase_without_a_scheduled_version_is_refused(client, world, editor) -> None:
+def test_r7_rebase_without_a_scheduled_version_is_refused(client, world, editor) -> None:
     client.force_login(editor)
     response = client.post(reverse("console:version-rebase", args=[world.draft.pk]), follow=True)
     assert "付け替える必要はありません" in response.content.decode()
@@ -110,14 +110,14 @@ def test_rebase_without_a_scheduled_version_is_refused(client, world, editor) ->
 
 
 @pytest.mark.parametrize("role", ["viewer", "publisher"])
-def test_rebase_needs_the_draft_role(client, world, scheduled, role, request) -> None:
+def test_r7_rebase_needs_the_draft_role(client, world, scheduled, role, request) -> None:
     client.force_login(request.getfixturevalue(role))
     response = client.post(reverse("console:version-rebase", args=[world.draft.pk]))
     assert response.status_code == 403
     assert TermsVersion.objects.get(pk=world.draft.pk).based_on == world.current
 
 
-def test_schedule_form_refuses_up_front_while_another_version_is_scheduled(
+def test_r7_schedule_form_refuses_up_front_while_another_version_is_scheduled(
     client, world, publisher, scheduled
 ) -> None:
     client.force_login(publisher)

@@ -33,7 +33,7 @@ def answered(world, editor, publisher):
     return version
 
 
-def test_impact_counts_answers_and_live_cases_in_three_queries(
+def test_r7_impact_counts_answers_and_live_cases_in_three_queries(
     answered, publisher, django_assert_num_queries
 ) -> None:
     with django_assert_num_queries(3):
@@ -44,7 +44,7 @@ def test_impact_counts_answers_and_live_cases_in_three_queries(
     assert impact.live_cases == 1
 
 
-def test_a_tenant_that_changed_its_answer_counts_once(answered, world, publisher) -> None:
+def test_r7_a_tenant_that_changed_its_answer_counts_once(answered, world, publisher) -> None:
     consent_answer(scope=Scope.system(), tenant=world.tenant, version=answered, answer="accepted")
     impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
     assert impact.answers == {"accepted": 3, "rejected": 1}
@@ -52,13 +52,13 @@ def test_a_tenant_that_changed_its_answer_counts_once(answered, world, publisher
     assert impact.live_cases == 0  # accepting dropped the case
 
 
-def test_impact_is_staff_only(answered, world) -> None:
+def test_r7_impact_is_staff_only(answered, world) -> None:
     customer = Scope(kind="tenant_user", tenant_id=world.tenant.pk, role="admin")
     with pytest.raises(NotFound):
         withdrawal_impact(scope=customer, version=answered)
 
 
-def test_withdraw_page_shows_the_counts(client, answered) -> None:
+def test_r7_withdraw_page_shows_the_counts(client, answered) -> None:
     other_publisher = make_staff("publisher")  # not the one who scheduled it (four eyes)
     client.force_login(other_publisher)
     response = client.get(reverse("console:version-withdraw", args=[answered.pk]))

@@ -42,7 +42,7 @@ def _non_renewal(world) -> NonRenewalRequest:
 # --- receipts of requests at /verify/ (R13) ------------------------------------------------
 
 
-def test_every_customer_request_is_issued_a_receipt_that_verifies(world) -> None:
+def test_r13_every_customer_request_is_issued_a_receipt_that_verifies(world) -> None:
     with clock.frozen_at(date(2025, 2, 10)):
         request = _non_renewal(world)
         deletion = deletion_services.deletion_request(
@@ -96,7 +96,7 @@ def test_the_receipt_prints_the_configured_public_verify_address(world, settings
 # --- deletion requests: 依頼済み and withdrawal (R15) --------------------------------------
 
 
-def test_deletion_request_withdrawn_by_the_tenant_and_not_by_another(world) -> None:
+def test_r15_deletion_request_withdrawn_by_the_tenant_and_not_by_another(world) -> None:
     with clock.frozen_at(date(2025, 2, 10)):
         _non_renewal(world)
         deletion = deletion_services.deletion_request(
@@ -129,7 +129,7 @@ def test_deletion_request_withdrawn_by_the_tenant_and_not_by_another(world) -> N
     assert Outbox.objects.filter(dedupe_key__startswith="deletion.withdrawn:").exists()
 
 
-def test_an_ordered_deletion_is_not_withdrawn(world) -> None:
+def test_r15_an_ordered_deletion_is_not_withdrawn(world) -> None:
     with clock.frozen_at(date(2025, 2, 10)):
         _non_renewal(world)
         deletion = deletion_services.deletion_request(

@@ -127,7 +127,7 @@ def test_table_of_contents_links_every_article(client, biz) -> None:
     assert toc[18]["heading"].startswith("第１９条")
 
 
-def test_each_version_downloads_as_a_pdf_with_its_text(client, biz, tmp_path) -> None:
+def test_r8_each_version_downloads_as_a_pdf_with_its_text(client, biz, tmp_path) -> None:
     url = reverse("public:terms-version-pdf", args=[BIZ, "terms", biz.pk])
     page = client.get(reverse("public:terms-current", args=[BIZ])).content.decode()
     assert f'href="{url}"' in page
