@@ -39,6 +39,7 @@ from agreements.models import (
 from agreements.rulebook import rulebook_for
 from agreements.rules import non_renewal_deadline, rejection_end_date
 from agreements.selectors.consents import bound_tenants_q
+from agreements.services.consents.reminders import remindable
 from core.enums import OutboxStatus
 from core.models import AuditEntry, Outbox
 from tenants.models import Partner, Tenant
@@ -71,6 +72,12 @@ class DashboardRow:
         return self.counts.get(ConsentStatus.NO_ANSWER, 0) + self.counts.get(
             ConsentStatus.OUTSTANDING, 0
         )
+
+    @property
+    def remindable(self) -> bool:
+        """Whether the dashboard offers a reminder: the reminder service's own rule, and
+        someone left to remind."""
+        return self.unanswered > 0 and remindable(self.version)
 
     @property
     def cells(self) -> list[dict[str, Any]]:
