@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import apiversions
+
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("送信待ち")
@@ -98,7 +100,7 @@ SUBSCRIBABLE_EVENT_KINDS: tuple[str, ...] = tuple(
 # The dated API version (core.apiversions) that introduced the event envelope (id, kind,
 # occurred_at, api_version, tenant, subject, data) the feed, GET /events/{id} and webhook
 # deliveries share; a later version that changes the envelope changes this.
-EVENT_API_VERSION = "2026-12-01"
+EVENT_API_VERSION = apiversions.VERSIONS[0].name
 
 
 class AuditAction(models.TextChoices):

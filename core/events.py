@@ -1,6 +1,6 @@
 """The one shape of an event, as the feed, `GET /events/{id}` and webhook deliveries show it.
 
-    {"id": 981, "kind": "consent.answer_recorded", "api_version": "v1",
+    {"id": 981, "kind": "consent.answer_recorded", "api_version": "2026-12-01",
      "occurred_at": "2025-03-10T14:05:00+09:00",
      "tenant": {"id": 42, "name": "…"}, "subject": {"type": "contract", "id": 7},
      "data": {...}}

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from agreements.enums import RequestKind
 from agreements.ledger.rows import canonical_json
 
-NON_RENEWAL = "non-renewal"
-TERMINATION = "termination"
-DELETION = "deletion"
-KINDS = (NON_RENEWAL, TERMINATION, DELETION)
+NON_RENEWAL = RequestKind.NON_RENEWAL.value
+TERMINATION = RequestKind.TERMINATION.value
+DELETION = RequestKind.DELETION.value
 
 # The request's own fields that the digest covers, per kind (besides kind, ids and filing instant).
 FIELDS = {

@@ -44,19 +44,19 @@ class RequestReceipt(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        kind="non-renewal",
+                        kind=RequestKind.NON_RENEWAL,
                         non_renewal__isnull=False,
                         termination__isnull=True,
                         deletion__isnull=True,
                     )
                     | Q(
-                        kind="termination",
+                        kind=RequestKind.TERMINATION,
                         non_renewal__isnull=True,
                         termination__isnull=False,
                         deletion__isnull=True,
                     )
                     | Q(
-                        kind="deletion",
+                        kind=RequestKind.DELETION,
                         non_renewal__isnull=True,
                         termination__isnull=True,
                         deletion__isnull=False,

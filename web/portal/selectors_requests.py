@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
-from agreements.enums import DeletionKind, TerminationReason
+from agreements.enums import DeletionKind, RequestKind, TerminationReason
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
 from agreements.selectors.contracts import contracts_visible
 from core.errors import NotFound
@@ -19,7 +19,7 @@ from tenants.models import Tenant
 from tenants.scope import Scope
 
 # URL slug → the model of that kind of request and how to narrow it to customer requests.
-KINDS = ("non-renewal", "termination", "deletion")
+KINDS = tuple(RequestKind.values)
 
 
 def _requests(scope: Scope, tenant: Tenant, kind: str) -> QuerySet[Any]:
