@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext
 
 from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
@@ -79,18 +79,11 @@ def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
     if not scope.is_privileged:
         raise PermissionDenied(gettext("当社スタッフのみが参照できます。"))
     since = clock.now() - REMIND_INTERVAL
-    rows = (
-        _unanswered(version)
-        .annotate(recent=_recently_reminded(version, since))
-        .values_list("recent", flat=True)
+    reminded = _recently_reminded(version, since)
+    counts = _unanswered(version).aggregate(
+        recent=Count("pk", filter=reminded), due=Count("pk", filter=~reminded)
     )
-    recent = due = 0
-    for flag in rows:
-        if flag:
-            recent += 1
-        else:
-            due += 1
-    return ReminderCounts(due=due, recent=recent)
+    return ReminderCounts(due=counts["due"], recent=counts["recent"])
 
 
 @transaction.atomic
