@@ -20,6 +20,7 @@ from agreements.rules.binding import (
     binding_version,
     is_document_binding,
     needs_individual_consent,
+    on_548_4_ground,
 )
 from agreements.rules.consents import (
     ANSWER_NOT_ALLOWED,
@@ -108,6 +109,7 @@ __all__ = [
     "next_period_start",
     "next_possible_end",
     "non_renewal_deadline",
+    "on_548_4_ground",
     "period_containing",
     "period_end",
     "primary_deletion_from",

@@ -74,6 +74,12 @@ def binding_documents(
 # --- R4: which version of a document binds a tenant (CC 548-4) ------------------------
 
 
+def on_548_4_ground(legal_basis: str) -> bool:
+    """Whether a revision rests on a CC 548-4(1) ground, (i) general interest or (ii)
+    reasonable: it binds from its effective date even a tenant that objected (R2, R6)."""
+    return legal_basis in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE)
+
+
 def needs_individual_consent(*, legal_basis: str, consent_mode: str, historical: bool) -> bool:
     """Whether a version binds a tenant only once the tenant accepts it (R4).
 

@@ -20,7 +20,12 @@ from agreements.enums import (
     LegalBasis,
     TerminationReason,
 )
-from agreements.rules.binding import ActiveContract, binding_documents, is_document_binding
+from agreements.rules.binding import (
+    ActiveContract,
+    binding_documents,
+    is_document_binding,
+    on_548_4_ground,
+)
 from agreements.rules.consents import (
     REJECT_AFTER_EFFECTIVE,
     DocumentAnswer,
@@ -1388,3 +1393,11 @@ def test_is_document_binding_r1_accepts_a_generator_of_contracts() -> None:
     assert is_document_binding(
         product_id=BIZ, option_id=None, active_contracts=(c for c in [ActiveContract(BIZ)])
     )
+
+
+@pytest.mark.parametrize(
+    ("basis", "binds"),
+    [("general_interest", True), ("reasonable", True), ("explicit_consent", False), ("", False)],
+)
+def test_r2_r6_only_a_548_4_ground_binds_an_objector(basis: str, binds: bool) -> None:
+    assert on_548_4_ground(basis) is binds

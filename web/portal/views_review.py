@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus, LegalBasis
+from agreements.enums import Answer, ChangeCategory, ConsentMode, ConsentStatus
 from agreements.ledger.rows import EvidenceInput
 from agreements.models import TermsVersion
 from agreements.rulebook import rulebook_for
@@ -27,6 +27,7 @@ from agreements.rules import (
     REJECT_AFTER_EFFECTIVE,
     TransitionNotAllowed,
     gate_from,
+    on_548_4_ground,
 )
 from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
@@ -173,8 +174,7 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
             shown.consent_mode == ConsentMode.DEEMED and effective_mode(shown) != ConsentMode.DEEMED
         ),
         # CC 548-4(1): a change on ground (i) or (ii) binds without individual consent.
-        "binds_under_548_4": shown.legal_basis
-        in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE),
+        "binds_under_548_4": on_548_4_ground(shown.legal_basis),
         # R4: silence limits the product's use only under the version's gating policy.
         "gate_from": (
             gate_from(effective_on=shown.effective_on, grace_days=shown.gating_grace_days)
@@ -324,7 +324,7 @@ def _rejected_message(version: TermsVersion) -> str:
         "last": format_date(effective_on - timedelta(days=1), weekday=True),
         "effective": format_date(effective_on, weekday=True),
     }
-    if version.legal_basis in (LegalBasis.GENERAL_INTEREST, LegalBasis.REASONABLE):
+    if on_548_4_ground(version.legal_basis):
         return (
             _(
                 "拒否を記録しました。%(last)sまでは同意に切り替えることができます。"
