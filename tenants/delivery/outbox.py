@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -296,6 +296,18 @@ def outbox_deliver_due(
 
 
 @transaction.atomic
+def outbox_requeue(row: Outbox, *, now: datetime) -> str:
+    """Put one locked message back in the queue for an attempt now, with a fresh allowance of
+    attempts before the next dead letter; returns the status it had."""
+    previous = str(row.status)
+    row.status = OutboxStatus.PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.lease_until = None
+    row.save(update_fields=["status", "attempts", "next_attempt_at", "lease_until", "updated_at"])
+    return previous
+
+
 def outbox_retry(*, scope: Scope, ids: list[int]) -> int:
     """Queue failed or dead messages for another attempt now (staff only); audited per row.
 
@@ -311,14 +323,7 @@ def outbox_retry(*, scope: Scope, ids: list[int]) -> int:
     rows = [row for row in rows if not holds_masked_secret(row.payload)]
     now = clock.now()
     for row in rows:
-        previous = row.status
-        row.status = OutboxStatus.PENDING
-        row.attempts = 0  # a fresh allowance before the next dead letter
-        row.next_attempt_at = now
-        row.lease_until = None
-        row.save(
-            update_fields=["status", "attempts", "next_attempt_at", "lease_until", "updated_at"]
-        )
+        previous = outbox_requeue(row, now=now)
         audit_add(
             actor=scope.user,
             action=AuditAction.RETRY,

@@ -23,6 +23,7 @@ from core.outbox import delivery_ring_on_commit
 from core.services import event_add, outbox_add
 from tenants import selectors
 from tenants.delivery.destinations import DestinationRefused, destination_check
+from tenants.delivery.outbox import outbox_requeue
 from tenants.models import Partner, WebhookEndpoint
 from tenants.scope import Scope
 from tenants.services.base import audit, invalid, require_write
@@ -306,12 +307,7 @@ def webhook_delivery_resend(*, scope: Scope, endpoint: WebhookEndpoint, delivery
         raise Conflict(
             _("この配信はまだ送信待ちか、再送できない状態です。"), code="delivery_pending"
         )
-    previous = row.status
-    row.status = OutboxStatus.PENDING
-    row.attempts = 0
-    row.next_attempt_at = clock.now()
-    row.lease_until = None
-    row.save(update_fields=["status", "attempts", "next_attempt_at", "lease_until", "updated_at"])
+    previous = outbox_requeue(row, now=clock.now())
     audit(
         scope,
         action=AuditAction.RETRY,
