@@ -167,6 +167,23 @@ class ContractFacts:
         return filed is None or end < filed
 
     @property
+    def termination_comes_first(self) -> bool:
+        """A scheduled termination ends the contract before any filed non-renewal would: the
+        end people are shown is the termination's (R14)."""
+        end = self.termination_end
+        if end is None:
+            return False
+        filed = self.non_renewal_requested_end
+        return filed is None or end < filed
+
+    @property
+    def termination_by_company(self) -> bool:
+        """The scheduled termination is the company's decision, not the customer's request."""
+        return bool(self.termination_reason) and (
+            self.termination_reason != TerminationReason.CUSTOMER_REQUEST
+        )
+
+    @property
     def termination_reason_label(self) -> str:
         """The scheduled termination's reason as people read it, never its code."""
         if not self.termination_reason:

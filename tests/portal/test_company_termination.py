@@ -91,3 +91,27 @@ def test_r14_company_termination_before_a_filed_non_renewal_says_it_ends_first(d
     )
     assert "申込を取り下げる" not in page
     assert 'data-testid="company-termination"' in page
+
+
+def test_r14_home_shows_the_company_termination_end_before_a_filed_non_renewal(db) -> None:
+    """The home page's contract table names the end that comes first: the company's
+    termination on 3月20日, not the non-renewal filed for 3月31日."""
+    world = build_world(product=biz_renewing())
+    client = signed_in(world.admin)
+    with clock.frozen_at(date(2025, 2, 3)):
+        client.post(
+            f"/portal/contracts/{world.contract.pk}/non-renewal/",
+            {"end_date": "2025-03-31", "confirm": "1"},
+        )
+        before = client.get("/portal/").content.decode()
+        termination_request(
+            scope=staff_scope(),
+            contract=world.contract,
+            end_date=date(2025, 3, 20),
+            reason="terms_violation",
+        )
+        after = client.get("/portal/").content.decode()
+    assert "申込済み（2025年3月31日に終了）" in before
+    assert "当社による契約終了（2025年3月20日に終了）" in after
+    assert "申込済み（2025年3月31日に終了）" not in after
+    assert "解約予定" not in after
