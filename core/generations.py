@@ -16,13 +16,15 @@ stale, which is why every value cached under generations also has a short lifeti
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.core.cache import cache, caches
 from django.db import transaction
 
 from core.cache import FallbackRedisCache
+
+T = TypeVar("T")
 
 _GENERATION_SECONDS = 7 * 24 * 3600
 # The longest a value cached under generations lives: the bound on a value left stale by a
@@ -97,3 +99,30 @@ def cache_key(prefix: str, generations: Iterable[str], found: dict[str, Any]) ->
     """`prefix` with the current number of each generation (0 when never bumped)."""
     numbers = ":".join(str(int(found.get(name) or 0)) for name in generations)
     return f"{prefix}:{numbers}"
+
+
+def read_through(
+    prefix: str,
+    names: Sequence[str],
+    load: Callable[[], T],
+    *,
+    timeout: Callable[[T], float] | float = SHORT_SECONDS,
+    kind: type | None = None,
+) -> T:
+    """The value of `load()`, cached under `prefix` and the current numbers of the generations
+    `names`: a hit costs two cache round trips and no SQL; a bump of any of `names` makes the
+    next read miss. While the shared cache cannot be trusted, every call loads. `timeout` may
+    depend on the value (0: not cached); `kind` refuses a cached value of another type (a
+    value written by an older release under the same key)."""
+    found = shared_get_many(names)
+    if found is None:
+        return load()
+    key = cache_key(prefix, names, found)
+    cached = shared_get_many([key])
+    if cached and key in cached and (kind is None or isinstance(cached[key], kind)):
+        return cached[key]  # type: ignore[no-any-return]
+    value = load()
+    seconds = timeout(value) if callable(timeout) else timeout
+    if seconds > 0:
+        shared_set(key, value, seconds)
+    return value

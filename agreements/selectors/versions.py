@@ -109,16 +109,12 @@ def version_get_cached(*, scope: Scope, pk: int) -> TermsVersion:
     bumps it: agreements.signals, the version services); staff read the database."""
     if scope.is_privileged:
         return version_get(scope=scope, pk=pk)
-    found = generations.shared_get_many([generations.TERMS])
-    if found is None:
-        return version_get(scope=scope, pk=pk)
-    key = generations.cache_key(f"version:{pk}", [generations.TERMS], found)
-    cached = generations.shared_get_many([key])
-    if cached and isinstance(cached.get(key), TermsVersion):
-        return cached[key]
-    version = version_get(scope=scope, pk=pk)
-    generations.shared_set(key, version)
-    return version
+    return generations.read_through(
+        f"version:{pk}",
+        [generations.TERMS],
+        lambda: version_get(scope=scope, pk=pk),
+        kind=TermsVersion,
+    )
 
 
 def notice_list_public() -> QuerySet[TermsVersion]:

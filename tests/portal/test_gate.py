@@ -242,3 +242,21 @@ def test_gate_sees_an_answer_given_outside_the_portal_at_once(
             scope=Scope.staff(staff), tenant=world.tenant, version=world.v2, answer="accepted"
         )
     assert gate_items(world.tenant.pk) == ()
+
+
+def test_gate_r4_banner_goes_at_once_when_the_revision_is_withdrawn(
+    world, admin_client, django_capture_on_commit_callbacks
+) -> None:
+    """A withdrawn revision waits for no answer: the cached banner (read just before) must not
+    outlive the withdrawal, which changes no tenant's own generation."""
+    from agreements.services.versions.schedule import version_withdraw
+
+    assert _banner(admin_client.get("/portal/").content.decode(), world.v2.pk)  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        version_withdraw(
+            scope=Scope.staff(StaffFactory(is_superuser=True)),
+            version=world.v2,
+            reason="誤記のため",
+        )
+    assert gate_items(world.tenant.pk) == ()
+    assert 'data-testid="gate-banner"' not in admin_client.get("/portal/").content.decode()

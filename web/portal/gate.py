@@ -10,7 +10,7 @@ version by primary key, with the contracts that bind the tenant on the version's
 date as a subquery) and its result cached per tenant. The cache key carries a stamp made of
 the business date (an explicit version turns `outstanding` at its effective date) and a
 per-tenant generation that the consent service bumps after every answer, whatever the
-channel; a short timeout bounds what a job's change (a notice posted) takes to show. A warm
+channel, and the terms' generation (a version posted, taking effect or withdrawn). A warm
 request costs no database query.
 """
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 
-from agreements.consent_cache import generation_bump, generation_get
+from agreements.consent_cache import generation_bump
 from agreements.enums import (
     ConsentMode,
     ConsentStatus,
@@ -37,10 +36,9 @@ from agreements.models import (
     NonRenewalRequest,
     Termination,
 )
-from core import clock
+from core import clock, generations
 
 GATE_STATUSES = (ConsentStatus.OUTSTANDING, ConsentStatus.NO_ANSWER)
-CACHE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,6 @@ class GateItem:
     @property
     def is_outstanding(self) -> bool:
         return self.status == ConsentStatus.OUTSTANDING
-
-
-def _items_key(tenant_id: int, generation: int, today: date) -> str:
-    return f"portal:gate:{tenant_id}:{today.isoformat()}:{generation}"
 
 
 def _bound_on_effective_date() -> Exists:
@@ -109,14 +103,14 @@ def gate_query(tenant_id: int) -> list[GateItem]:
 
 
 def gate_items(tenant_id: int) -> tuple[GateItem, ...]:
-    """The cached lookup: at most one query when cold, none when warm."""
-    key = _items_key(tenant_id, generation_get(tenant_id), clock.today())
-    cached = cache.get(key)
-    if cached is not None:
-        return tuple(cached)
-    items = tuple(gate_query(tenant_id))
-    cache.set(key, list(items), CACHE_SECONDS)
-    return items
+    """The cached lookup: at most one query when cold, none when warm. Cached under the
+    tenant's generation (its answers) and the terms' (a version posted, taking effect or
+    withdrawn changes what is pending for every tenant at once)."""
+    return generations.read_through(
+        f"portal:gate:{tenant_id}:{clock.today().isoformat()}",
+        [generations.tenant_generation(tenant_id), generations.TERMS],
+        lambda: tuple(gate_query(tenant_id)),
+    )
 
 
 def gate_invalidate(tenant_id: int) -> None:

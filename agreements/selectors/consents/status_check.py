@@ -77,11 +77,16 @@ def status_cache_names(tenant_id: int) -> list[str]:
     return [generations.tenant_generation(tenant_id), generations.TERMS]
 
 
+def status_cache_prefix(*, product_id: int, tenant_id: int) -> str:
+    """A tenant's status check for a product today, before its generations' numbers."""
+    return f"status:{product_id}:{tenant_id}:{clock.today().isoformat()}"
+
+
 def status_cache_key(*, product_id: int, tenant_id: int, found: dict[str, Any]) -> str:
     """The cache key of a tenant's status check for a product today, under the generations
     `found` (generations.shared_get_many of status_cache_names)."""
     return generations.cache_key(
-        f"status:{product_id}:{tenant_id}:{clock.today().isoformat()}",
+        status_cache_prefix(product_id=product_id, tenant_id=tenant_id),
         status_cache_names(tenant_id),
         found,
     )
@@ -107,17 +112,19 @@ def status_check_cached(
     """
     if not scope.is_product:
         return read()[0]
-    found = generations.shared_get_many(status_cache_names(tenant_id))
-    if found is None:
-        return read()[0]
-    key = status_cache_key(product_id=product.pk, tenant_id=tenant_id, found=found)
-    cached = generations.shared_get_many([key])
-    if cached and isinstance(cached.get(key), StatusCheck):
-        return cached[key]
-    check, seconds = read()
-    if seconds > 0:
-        generations.shared_set(key, check, seconds)
-    return check
+    seconds = [0.0]
+
+    def load() -> StatusCheck:
+        check, seconds[0] = read()
+        return check
+
+    return generations.read_through(
+        status_cache_prefix(product_id=product.pk, tenant_id=tenant_id),
+        status_cache_names(tenant_id),
+        load,
+        timeout=lambda _check: seconds[0],
+        kind=StatusCheck,
+    )
 
 
 def tenant_status(*, scope: Scope, tenant_id: int, product: Product) -> StatusCheck:

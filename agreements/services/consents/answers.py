@@ -4,7 +4,7 @@ per answer under the tenant's head lock, with the projection and the R6 cases in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -92,18 +92,11 @@ def _check_answerable(version: TermsVersion) -> None:
 
 def _newer_cached(version: TermsVersion) -> int | None:
     """_newer, from the cache under the terms' generation (core/generations.py)."""
-    found = generations.shared_get_many([generations.TERMS])
-    if found is None:
-        return _newer(version)
-    key = generations.cache_key(
-        f"version-newer:{version.pk}:{version.status}", [generations.TERMS], found
+    return generations.read_through(
+        f"version-newer:{version.pk}:{version.status}",
+        [generations.TERMS],
+        lambda: _newer(version),
     )
-    cached = generations.shared_get_many([key])
-    if cached and key in cached:
-        return cast("int | None", cached[key])
-    newer = _newer(version)
-    generations.shared_set(key, newer)
-    return newer
 
 
 def _newer(version: TermsVersion) -> int | None:
