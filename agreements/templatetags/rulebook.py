@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from agreements.rulebook import EMPTY, Rulebook, rulebook_for
+from agreements.selectors.consents import consent_status_label as status_label
 
 register = template.Library()
 
@@ -85,3 +86,9 @@ def deletion_day_label(value: Any) -> str:
     if _book(value).has("R15"):
         return gettext("削除の期日")
     return gettext("製品へ削除を指示する日")
+
+
+@register.filter(name="consent_status_label")
+def consent_status_label(status: Any, version: Any) -> str:
+    """A tenant's status for `version` as people read it (selectors.consents.statuses)."""
+    return status_label(str(status), legal_basis=getattr(version, "legal_basis", "") or "")

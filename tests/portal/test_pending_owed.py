@@ -8,12 +8,13 @@ from datetime import date
 import pytest
 
 from agreements.enums import ConsentMode, VersionStatus
+from agreements.services.consents import consents_apply_effective
 from core import clock
 from tests.factories.agreements import DocumentFactory
 from tests.factories.consents import posted_version
 from tests.factories.contracts import biz_product, idplus_product, make_contract
 from tests.factories.tenants import MembershipFactory, TenantFactory
-from tests.portal.conftest import signed_in
+from tests.portal.conftest import build_world, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -59,3 +60,28 @@ def test_pending_r4_a_revision_effective_after_the_filed_end_is_not_pending(
     review = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert 'data-testid="not-owed"' in review
     assert 'data-testid="accept"' not in review
+
+
+@pytest.mark.parametrize(
+    ("mode", "label", "not_label"),
+    [
+        (ConsentMode.DEEMED, "回答なし（改定は適用されています）", "未同意（期限超過）"),
+        (ConsentMode.EXPLICIT, "未同意（期限超過）", "回答なし（改定は適用されています）"),
+    ],
+    ids=["548-4-ground", "explicit-consent"],
+)
+def test_r4_unanswered_revision_on_a_548_4_ground_is_not_called_overdue(
+    db, mode, label, not_label
+) -> None:
+    """An ID+ revision on a CC 548-4(1)(ii) ground applies from its effective date whatever the
+    tenant answered: unanswered after that date it is "no answer, the revision applies", not
+    "not consented (overdue)" — which stays the name for a revision that needs consent."""
+    world = build_world(mode=mode)
+    with clock.frozen_at(date(2025, 4, 2)):
+        consents_apply_effective(version=world.v2, today=date(2025, 4, 1))
+        client = signed_in(world.admin)
+        home = client.get("/portal/").content.decode()
+        review = client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    for page in (home, review):
+        assert label in page
+        assert not_label not in page

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentStatus
 from agreements.models import NoticeDelivery, TermsVersion
-from agreements.selectors.consents import binding_versions_for_tenants
+from agreements.selectors.consents import binding_versions_for_tenants, consent_status_label
 from agreements.services.consents.reach import notice_delivery_record
 from agreements.services.consents.reminders import (
     REMIND_INTERVAL,
@@ -133,7 +133,6 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     tenants = dashboard_tenants(
         version=version, status=None if status == "bound" else status, partner=partner
     )
-    labels = _labels()
     if request.GET.get("format") == "csv":
         everyone = list(tenants)
         bound = binding_versions_for_tenants(
@@ -168,7 +167,11 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
             "version": version,
             "document": version.document,
             "status": status,
-            "status_label": labels.get(status, _("対象テナント")),
+            "status_label": (
+                consent_status_label(status, legal_basis=version.legal_basis)
+                if status in ConsentStatus.values
+                else _("対象テナント")
+            ),
             "tenants": [(t, bound[t.pk]) for t in shown],
             "count": tenants.count(),
             "partner": partner or "",

@@ -34,6 +34,7 @@ from agreements.selectors.consents.statuses import (
     DocumentStatus,
     case_in_effect,
     consent_status_for_tenant,
+    consent_status_label,
     latest_posted,
     project_status,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "case_in_effect",
     "consent_state_get",
     "consent_status_for_tenant",
+    "consent_status_label",
     "contract_active_q",
     "latest_posted",
     "ledger_for_tenant",

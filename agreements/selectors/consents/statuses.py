@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from agreements.enums import Answer, CaseStatus, ConsentMode, ConsentStatus, VersionStatus
 from agreements.models import (
     ConsentRecord,
@@ -19,6 +21,7 @@ from agreements.rules import (
     allowed_answers,
     answer_owed,
     is_version_effective,
+    on_548_4_ground,
     status_after_effective,
 )
 from agreements.selectors.consents.access import tenant_in_scope
@@ -29,6 +32,16 @@ from core import clock
 if TYPE_CHECKING:
     from tenants.models import Tenant
     from tenants.scope import Scope
+
+
+def consent_status_label(status: str, *, legal_basis: str = "") -> str:
+    """A tenant's status for a version as people read it. A revision on a CC 548-4(1) ground
+    applies from its effective date whatever the tenant answered (R2, R4): an unanswered one
+    is not "not consented, overdue" but simply unanswered while it applies."""
+    if status == ConsentStatus.OUTSTANDING and on_548_4_ground(legal_basis):
+        return _("回答なし（改定は適用されています）")
+    return str(ConsentStatus(status).label)
+
 
 LIVE_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.CONFIRMED)
 
