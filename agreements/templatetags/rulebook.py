@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from agreements.rulebook import EMPTY, Rulebook, rulebook_for
 from agreements.selectors.consents import consent_status_label as status_label
+from agreements.templatetags.jdates import format_date
 
 register = template.Library()
 
@@ -92,3 +93,13 @@ def deletion_day_label(value: Any) -> str:
 def consent_status_label(status: Any, version: Any) -> str:
     """A tenant's status for `version` as people read it (selectors.consents.statuses)."""
     return status_label(str(status), legal_basis=getattr(version, "legal_basis", "") or "")
+
+
+@register.filter(name="version_name")
+def version_name(version: Any) -> str:
+    """A version's name for customers and the public, in the page's language: the name staff
+    chose, else the revision's effective date (「2026年12月16日改定」), never the internal
+    working label unless nothing else exists (TermsVersion.display_name)."""
+    if getattr(version, "public_name", "") or getattr(version, "effective_on", None) is None:
+        return str(version.display_name)
+    return gettext("%(date)s改定") % {"date": format_date(version.effective_on)}

@@ -75,10 +75,10 @@ def test_portal_r4_silent_or_rejecting_tenant_is_shown_the_previous_version(
     client, v1, v2 = _world(code, answer=answer)
     for url in ("/portal/", "/portal/contracts/", f"/portal/changes/{v2.pk}/"):
         html = _page(client, url)
-        assert v1.label in _binding_text(html), url
+        assert v1.display_name in _binding_text(html), url
         assert DIFFERS in html, url
     # The text that binds the tenant is readable in the portal.
-    assert v1.label in _page(client, f"/portal/changes/{v1.pk}/")
+    assert v1.display_name in _page(client, f"/portal/changes/{v1.pk}/")
 
 
 @pytest.mark.parametrize("code", ["optimal-biz", "optim-id-plus"])
@@ -86,7 +86,7 @@ def test_portal_r4_accepted_tenant_is_shown_the_new_version(code: str) -> None:
     client, _v1, v2 = _world(code, answer=Answer.ACCEPTED)
     for url in ("/portal/", "/portal/contracts/", f"/portal/changes/{v2.pk}/"):
         html = _page(client, url)
-        assert v2.label in _binding_text(html), url
+        assert v2.display_name in _binding_text(html), url
         assert DIFFERS not in html, url
 
 
@@ -96,7 +96,7 @@ def test_portal_r4_type_ii_revision_binds_a_rejecting_tenant_from_its_effective_
 ) -> None:
     client, _v1, v2 = _world(code, basis=LegalBasis.REASONABLE, answer=Answer.REJECTED)
     html = _page(client, "/portal/contracts/")
-    assert v2.label in _binding_text(html)
+    assert v2.display_name in _binding_text(html)
     assert DIFFERS not in html
 
 
@@ -111,6 +111,6 @@ def test_portal_r4_before_the_effective_date_the_version_in_force_binds() -> Non
     client = signed_in(MembershipFactory(tenant=tenant, role=Role.ADMIN))
     with clock.frozen_at(BEFORE):
         html = client.get("/portal/").content.decode()
-    assert v1.label in _binding_text(html)
+    assert v1.display_name in _binding_text(html)
     assert DIFFERS not in html
     assert TermsVersion.objects.get(pk=v2.pk).status == VersionStatus.SCHEDULED

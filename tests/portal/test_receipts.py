@@ -29,7 +29,7 @@ def test_receipt_page_shows_who_when_which_version_and_the_chain(world, record) 
         world.admin.user.email,
         "2025年3月10日（月） 09:00",
         "ポータル",
-        "2025-04",
+        "2025年4月1日改定",
         record.version_body_hash,
         record.prev_hash,
         record.hash,

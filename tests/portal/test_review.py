@@ -160,7 +160,8 @@ def test_r3_id_plus_deemed_mode_writes_no_deemed_entry_and_a_rejection_stays_ope
 def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -> None:
     body = viewer_client.get("/portal/").content.decode()
     assert body.index("予定・未回答の規約改定") < body.index("契約と期限")
-    assert "2025-04" in body
+    assert "2025年4月1日改定" in body
+    assert "2025-04" not in body  # the internal working label is staff-only
     assert "あと22日" in body
     assert "未回答" in body
     # The contract: current period, auto-renewal and the concrete next deadline (R11): the

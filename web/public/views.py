@@ -90,7 +90,7 @@ def terms_version_pdf(request: HttpRequest, product: str, slug: str, pk: int) ->
     pdf = version_pdf(version, articles_of(version), language=language)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="{product}-{slug}-{_SAFE.sub("_", version.label)}.pdf"'
+        f'attachment; filename="{product}-{slug}-{_SAFE.sub("_", version.display_name)}.pdf"'
     )
     return response
 
