@@ -19,8 +19,11 @@ from agreements.rulebook import rulebook_for
 from agreements.selectors.versions import version_in_force
 from agreements.services.version_authors import version_author_record, version_author_roles
 from agreements.services.version_text import (
+    article_copies,
     copy_articles,
+    rows_from_parsed,
     store_doc,
+    store_merged,
 )
 from agreements.text.diff import DocText
 from agreements.text.parser import ParsedTerms
@@ -39,6 +42,7 @@ __all__ = [
     "locked_version",
     "require_editor",
     "staff_actor",
+    "version_articles_paste",
     "version_articles_replace",
     "version_draft_create",
     "version_draft_update",
@@ -304,3 +308,31 @@ def version_articles_replace(
         data={"articles": len(articles)},
     )
     return locked
+
+
+@transaction.atomic
+def version_articles_paste(
+    *, scope: Scope, version: TermsVersion, doc: ParsedTerms
+) -> tuple[list[int], list[int]]:
+    """Put some pasted articles into a draft: an article whose number the draft has is
+    replaced, a new number is added where it belongs; every other article, the preamble and
+    the trailer stay. Returns (replaced numbers, added numbers)."""
+    require_editor(scope)
+    locked = locked_draft(version)
+    pasted = rows_from_parsed(doc)
+    numbers = {article.number for article, _rows in pasted}
+    current = article_copies(locked)
+    existing = {article.number for article, _rows in current}
+    kept = [pair for pair in current if pair[0].number not in numbers]
+    store_merged(locked, kept + pasted)
+    replaced = sorted(numbers & existing)
+    added = sorted(numbers - existing)
+    authored(scope, locked, AuthorRole.EDITED, "articles")
+    audit_add(
+        actor=staff_actor(scope),
+        action=AuditAction.UPDATE,
+        obj=locked,
+        summary=f"draft {locked.label}: articles pasted",
+        data={"replaced": replaced, "added": added},
+    )
+    return replaced, added

@@ -135,36 +135,59 @@ def store_doc(version: TermsVersion, doc: ParsedTerms | DocText) -> list[Article
 
 def copy_articles(source: TermsVersion, target: TermsVersion) -> int:
     """Copy every article and paragraph of `source` into `target`; returns the article count."""
-    pairs: list[tuple[Article, list[Paragraph]]] = []
-    for article in _articles_with_paragraphs(source):
-        copy = Article(
-            version=target,
-            position=article.position,
-            number=article.number,
-            heading=article.heading,
-            title=article.title,
-            change_category=article.change_category,
+    pairs = article_copies(source)
+    _store_pairs(target, pairs)
+    return len(pairs)
+
+
+def article_copies(source: TermsVersion) -> list[tuple[Article, list[Paragraph]]]:
+    """Unsaved copies of `source`'s articles and paragraphs, in order (two queries)."""
+    return [
+        (
+            Article(
+                position=article.position,
+                number=article.number,
+                heading=article.heading,
+                title=article.title,
+                change_category=article.change_category,
+            ),
+            [
+                Paragraph(
+                    position=p.position,
+                    number=p.number,
+                    label=p.label,
+                    text=p.text,
+                    items=list(p.items),
+                )
+                for p in article.paragraphs.all()
+            ],
         )
-        pairs.append(
-            (
-                copy,
-                [
-                    Paragraph(
-                        position=p.position,
-                        number=p.number,
-                        label=p.label,
-                        text=p.text,
-                        items=list(p.items),
-                    )
-                    for p in article.paragraphs.all()
-                ],
-            )
-        )
+        for article in _articles_with_paragraphs(source)
+    ]
+
+
+def store_merged(
+    version: TermsVersion, pairs: list[tuple[Article, list[Paragraph]]]
+) -> list[Article]:
+    """Replace `version`'s articles with `pairs`, ordered by article number and positioned
+    1..n (a pasted article slots in where its number puts it)."""
+    ordered = sorted(pairs, key=lambda pair: pair[0].number)
+    for position, (article, _rows) in enumerate(ordered, start=1):
+        article.position = position
+    Article.objects.filter(version=version).delete()
+    return _store_pairs(version, ordered)
+
+
+def _store_pairs(
+    version: TermsVersion, pairs: list[tuple[Article, list[Paragraph]]]
+) -> list[Article]:
+    for article, _rows in pairs:
+        article.version = version
     Article.objects.bulk_create([article for article, _ in pairs])
     Paragraph.objects.bulk_create(
         [_attach(row, article) for article, rows in pairs for row in rows]
     )
-    return len(pairs)
+    return [article for article, _ in pairs]
 
 
 def _attach(row: Paragraph, article: Article) -> Paragraph:

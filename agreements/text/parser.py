@@ -239,8 +239,10 @@ class _ArticleBuilder:
         )
 
 
-def parse_terms(text: str) -> ParsedTerms:
-    """Parse a terms document; raises ``ParseError`` with the 1-based line number."""
+def parse_terms(text: str, *, some: bool = False) -> ParsedTerms:
+    """Parse a terms document; raises ``ParseError`` with the 1-based line number. With
+    `some`, the text may be some of the articles: numbered upwards from any number, with gaps
+    (is_whole_text tells a whole text from them)."""
     if not text.strip():
         raise ParseError("empty document", 1)
     lines = text.splitlines()
@@ -277,7 +279,7 @@ def parse_terms(text: str) -> ParsedTerms:
             expected = builder.number + 1 if builder is not None else 1
             if builder is not None:
                 articles.append(builder.build())
-            if article_number != expected:
+            if article_number != expected and not (some and article_number > expected):
                 kind = "duplicate" if article_number < expected else "gap"
                 raise ParseError(
                     f"article number {kind}: found 第{article_number}条, expected 第{expected}条",
@@ -325,3 +327,11 @@ def render_plain(parsed: ParsedTerms) -> str:
     if parsed.trailer:
         blocks.append(parsed.trailer)
     return "\n\n".join(blocks) + "\n"
+
+
+def is_whole_text(parsed: ParsedTerms) -> bool:
+    """Whether a pasted text is the whole terms rather than some of its articles: a title,
+    and articles numbered from 第1条 without a gap. Two articles pasted alone are not the
+    terms, and must never replace all the others."""
+    numbers = [article.number for article in parsed.articles]
+    return bool(parsed.title.strip()) and numbers == list(range(1, len(numbers) + 1))

@@ -307,3 +307,31 @@ def test_withdraw_needs_a_reason_and_then_withdraws(client, world, publisher) ->
     assert client.post(url, {"reason": "内容を再検討するため"}).status_code == 302
     world.draft.refresh_from_db()
     assert world.draft.status == VersionStatus.WITHDRAWN
+
+
+def test_r7_pasting_some_articles_replaces_only_those(client, world, editor) -> None:
+    """Two articles pasted alone are not the terms: they replace the draft's article of the
+    same number and add the new one; every other article and the preamble stay (the whole
+    text is replaced only by a text from its title through 第1条 on)."""
+    client.force_login(editor)
+    world.draft.preamble = "前文です。"
+    world.draft.save(update_fields=["preamble"])
+    text = (
+        "第２条（本規約の変更）\n1. 当社は、民法第548条の4の定めに従い本規約を変更できます。\n"
+        "第５条（新設）\n1. 新しい定めです。\n"
+    )
+    url = reverse("console:version-paste", args=[world.draft.pk])
+    asked = client.post(url, {"paste-text": text})
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "一部の条文（第2条、第5条）" in page
+    assert "全文の置き換え" not in page
+    assert world.draft.articles.count() == 2  # nothing changed yet
+    assert client.post(url, {"paste-text": text, "confirm": "1"}).status_code == 302
+    world.draft.refresh_from_db()
+    articles = list(world.draft.articles.order_by("position"))
+    assert [(a.position, a.number) for a in articles] == [(1, 1), (2, 2), (3, 5)]
+    assert "すべてのお客様" in articles[0].paragraphs.get().text  # article 1 kept
+    assert "民法第548条の4" in articles[1].paragraphs.get().text  # article 2 replaced
+    assert world.draft.preamble == "前文です。"
+    assert not world.draft.is_excerpt

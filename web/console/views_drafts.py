@@ -25,8 +25,8 @@ from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
-from agreements.templatetags.jdates import format_date
-from agreements.text import ParseError, parse_terms, render_notice_table
+from agreements.templatetags.jdates import format_date, sep
+from agreements.text import ParsedTerms, ParseError, is_whole_text, parse_terms, render_notice_table
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
 from web.console.forms_versions import ArticleForm, CategoryFormSet, PasteTextForm, VersionMetaForm
@@ -373,7 +373,7 @@ def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
     form = PasteTextForm(request.POST, prefix="paste")
     if form.is_valid():
         try:
-            parsed = parse_terms(form.cleaned_data["text"])
+            parsed = parse_terms(form.cleaned_data["text"], some=True)
         except ParseError as error:
             form.add_error(
                 "text",
@@ -381,6 +381,8 @@ def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
                 % {"line": error.line, "reason": error.message},
             )
         else:
+            if not is_whole_text(parsed):
+                return _paste_some(request, version, form.cleaned_data["text"], parsed)
             if not _confirmed(request):
                 return _confirm_page(
                     request,
@@ -412,6 +414,55 @@ def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("console:version-edit", pk=version.pk)
     return _edit_page(request, version, paste_form=form, status=400)
+
+
+def _paste_some(
+    request: ConsoleRequest, version: TermsVersion, text: str, parsed: ParsedTerms
+) -> HttpResponse:
+    """Some articles pasted (no title, or not numbered from 第1条): they replace the draft's
+    articles of the same numbers, or are added; nothing else is removed."""
+    numbers = [article.number for article in parsed.articles]
+    existing = {article.number for article in articles_of(version)}
+    if not _confirmed(request):
+        listed = sep().join(_("第%(number)s条") % {"number": n} for n in numbers)
+        return _confirm_page(
+            request,
+            version,
+            title=_("条文の貼り付け"),
+            question=_(
+                "貼り付けた本文は全文ではなく、一部の条文（%(articles)s）です。"
+                "この条文だけを下書きに反映しますか？"
+            )
+            % {"articles": listed},
+            effects=[
+                _(
+                    "同じ番号の条（%(count)s条）は貼り付けた内容に置き換わり、ない番号の条（%(added)s条）は番号の位置に加わります。"
+                )
+                % {
+                    "count": len([n for n in numbers if n in existing]),
+                    "added": len([n for n in numbers if n not in existing]),
+                },
+                _(
+                    "それ以外の条、前文と末文はそのまま残ります。全文を置き換えるには、題名から第1条以降のすべてを貼り付けてください。"
+                ),
+            ],
+            action=reverse("console:version-paste", args=[version.pk]),
+            button=_("この条文を反映する"),
+            carried={"paste-text": text},
+        )
+    try:
+        replaced, added = version_services.version_articles_paste(
+            scope=request.scope, version=version, doc=parsed
+        )
+    except REFUSALS as error:
+        messages.error(request, str(getattr(error, "message", error)))
+    else:
+        messages.success(
+            request,
+            _("%(replaced)s条を置き換え、%(added)s条を加えました。")
+            % {"replaced": len(replaced), "added": len(added)},
+        )
+    return redirect("console:version-edit", pk=version.pk)
 
 
 # --- change categories (the notice's 1. / 2. groups) ------------------------------------------

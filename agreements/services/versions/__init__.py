@@ -17,6 +17,7 @@ from __future__ import annotations
 from agreements.services.version_articles import article_delete, article_upsert, articles_renumber
 from agreements.services.version_drafts import (
     EDITABLE_FIELDS,
+    version_articles_paste,
     version_articles_replace,
     version_draft_create,
     version_draft_update,
@@ -43,6 +44,7 @@ __all__ = [
     "notice_post",
     "notice_table",
     "notices_post_due",
+    "version_articles_paste",
     "version_articles_replace",
     "version_body_hash",
     "version_diff",
