@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 
 from agreements.rulebook import EMPTY, Rulebook, rulebook_for
 from agreements.selectors.consents import consent_status_label as status_label
-from agreements.templatetags.jdates import format_date
+from agreements.templatetags.jdates import format_date, sep
 
 register = template.Library()
 
@@ -103,3 +103,9 @@ def version_name(version: Any) -> str:
     if getattr(version, "public_name", "") or getattr(version, "effective_on", None) is None:
         return str(version.display_name)
     return gettext("%(date)s改定") % {"date": format_date(version.effective_on)}
+
+
+@register.filter(name="article_list")
+def article_list(numbers: Any) -> str:
+    """Article numbers as a list people read: 第2条、第5条 / Article 2, Article 5."""
+    return sep().join(gettext("第%(number)s条") % {"number": n} for n in numbers)

@@ -335,3 +335,17 @@ def test_r7_pasting_some_articles_replaces_only_those(client, world, editor) -> 
     assert "民法第548条の4" in articles[1].paragraphs.get().text  # article 2 replaced
     assert world.draft.preamble == "前文です。"
     assert not world.draft.is_excerpt
+
+
+def test_r8_draft_after_an_excerpt_names_the_articles_it_cannot_compare(
+    client, world, editor
+) -> None:
+    """The version in force is a notice's excerpt (only its article 2): the draft's article 1
+    is not counted as 新設 but named as outside the excerpt, on the edit and detail pages."""
+    Article.objects.filter(version=world.current, number=1).delete()
+    TermsVersion.objects.filter(pk=world.current.pk).update(is_excerpt=True)
+    client.force_login(editor)
+    for name in ("console:version-edit", "console:version-detail"):
+        page = client.get(reverse(name, args=[world.draft.pk])).content.decode()
+        assert 'data-testid="outside-excerpt"' in page, name
+        assert "次の条を含みません：第1条。" in page, name

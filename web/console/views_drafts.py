@@ -25,7 +25,8 @@ from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
-from agreements.templatetags.jdates import format_date, sep
+from agreements.templatetags.jdates import format_date
+from agreements.templatetags.rulebook import article_list
 from agreements.text import ParsedTerms, ParseError, is_whole_text, parse_terms, render_notice_table
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
@@ -107,6 +108,7 @@ def _edit_page(
             "version": version,
             "document": version.document,
             "predecessor": predecessor,
+            "outside_excerpt": diff.outside_excerpt,
             "meta_form": meta_form or VersionMetaForm(instance=version, prefix="meta"),
             "rows": rows,
             "new_article_form": new_article_form
@@ -424,7 +426,7 @@ def _paste_some(
     numbers = [article.number for article in parsed.articles]
     existing = {article.number for article in articles_of(version)}
     if not _confirmed(request):
-        listed = sep().join(_("第%(number)s条") % {"number": n} for n in numbers)
+        listed = article_list(numbers)
         return _confirm_page(
             request,
             version,

@@ -208,6 +208,7 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "version": version,
             "document": version.document,
             "predecessor": predecessor,
+            "outside_excerpt": diff.outside_excerpt,
             "counts": diff_counts(diff),
             "articles": articles_of(version),
             "audit": audit_for(version),

@@ -115,6 +115,10 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
     in_order = _in_order(pairs)
     moved_before = {i for j, i in pairs.items() if j not in in_order}
     articles: list[ArticleDiff] = []
+    # An excerpt before a whole text (a draft of the ID+ terms whose version in force is the
+    # notice's excerpt): an article it lacks may be old or new, so it is not called 新設.
+    unknown_before = before.is_excerpt and not after.is_excerpt
+    outside: list[int] = []
     ordered = after_order(
         ((i, j) for j, i in pairs.items()),
         len(before.articles),
@@ -126,6 +130,9 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
         a = after.articles[j] if j is not None else None
         if b is None:
             assert a is not None  # noqa: S101 -- one side always exists
+            if unknown_before:
+                outside.append(a.number)
+                continue
             paragraphs = [paragraph_diff(None, p) for p in a.paragraphs]
             articles.append(
                 ArticleDiff("added", None, a.number, None, a.heading, None, a.title, paragraphs)
@@ -155,7 +162,7 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
                 kind, b.number, a.number, b.heading, a.heading, b.title, a.title, paragraphs
             )
         )
-    return DocumentDiff(articles)
+    return DocumentDiff(articles, outside_excerpt=tuple(outside))
 
 
 def changed_only(diff: DocumentDiff) -> DocumentDiff:
@@ -165,5 +172,6 @@ def changed_only(diff: DocumentDiff) -> DocumentDiff:
             replace(article, paragraphs=[p for p in article.paragraphs if p.kind != "unchanged"])
             for article in diff.articles
             if article.kind != "unchanged"
-        ]
+        ],
+        outside_excerpt=diff.outside_excerpt,
     )

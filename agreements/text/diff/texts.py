@@ -99,10 +99,14 @@ class ArticleDiff:
 @dataclass(frozen=True)
 class DocumentDiff:
     articles: list[ArticleDiff]
+    # Article numbers of a whole text that an excerpt before it does not contain: their former
+    # text is unknown, so they are neither "new" nor "unchanged" and are left out of the rows.
+    outside_excerpt: tuple[int, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return any(a.kind != "unchanged" for a in self.articles)
+        # An article outside the excerpt before may have changed: nobody can say it has not.
+        return bool(self.outside_excerpt) or any(a.kind != "unchanged" for a in self.articles)
 
 
 _KEY_NUMBERS = re.compile(r"^(?:(\d+))?(?:\.?\((\d+)\))?$")

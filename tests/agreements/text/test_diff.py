@@ -203,6 +203,32 @@ def test_diff_documents_excerpts_match_by_number_without_titles() -> None:
     assert [(p.kind, p.key) for p in article.paragraphs] == [("changed", "4"), ("added", "5")]
 
 
+def test_r8_whole_text_after_an_excerpt_does_not_call_the_articles_it_lacks_new() -> None:
+    """A draft of the whole ID+ terms compared with the notice's excerpt in force: article 5
+    is compared, articles 1 and 9 (not in the excerpt) are neither 新設 nor unchanged but
+    listed as outside the excerpt."""
+    before = DocText(
+        [ArticleText(5, "第5条", "", [ParagraphText("4", "4.", "使用契約は終了します。")])],
+        is_excerpt=True,
+    )
+    after = DocText(
+        [
+            ArticleText(1, "第1条（適用）", "適用", [ParagraphText("1", "1.", "本規約は…")]),
+            ArticleText(
+                5, "第5条（期間）", "期間", [ParagraphText("4", "4.", "利用契約は終了します。")]
+            ),
+            ArticleText(9, "第9条（解約）", "解約", [ParagraphText("1", "1.", "解約は…")]),
+        ]
+    )
+    diff = diff_documents(before, after)
+    assert [(a.kind, a.after_number) for a in diff.articles] == [("changed", 5)]
+    assert diff.outside_excerpt == (1, 9)
+    assert changed_only(diff).outside_excerpt == (1, 9)
+    # Between two whole texts an article the former lacks is 新設, as before.
+    whole_before = replace(before, is_excerpt=False)
+    assert "added" in [a.kind for a in diff_documents(whole_before, after).articles]
+
+
 def test_diff_documents_ten_edited_articles_timing(
     biz: DocText, capsys: pytest.CaptureFixture[str]
 ) -> None:
