@@ -166,6 +166,16 @@ class Rulebook:
         return bool(self.param("R13", "accounts_removed_on_end", False))
 
     @property
+    def end_notice_article(self) -> str:
+        """The article by which the customer notifies the end of use in the prescribed way
+        (Biz 5.3), or "" where the terms have no such clause: a renewal notice names it as
+        what a non-renewal application is."""
+        entry = self.entry("R13")
+        if entry.contained and self.param("R13", "customer_notifies_end", False):
+            return entry.article or ""
+        return ""
+
+    @property
     def deletion_timetable(self) -> tuple[int, int] | None:
         """R15: months after the end until primary data may go and backups are purged."""
         if not self.has("R15"):

@@ -121,3 +121,42 @@ def test_lifecycle_tick_sends_notices_to_people_from_nine_jst(id_plus):
         assert "renewal_notices.sent" not in lifecycle_tick()
     with clock.frozen_at(datetime(2025, 1, 10, 9, 0, tzinfo=clock.TOKYO)):
         assert lifecycle_tick()["renewal_notices.sent"] == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "basis", "end_notice", "not_said"),
+    [
+        # Biz: no renewal clause (the order decides); 5.3 makes the application the notice.
+        (
+            "optimal-biz",
+            "order",
+            "ご契約（注文書）の定めにより、更新しない旨の",
+            "利用規約第5条第3項に定める所定の方法による利用終了のご通知",
+            "利用規約第5条第5項",
+        ),
+        # ID+: renewal under its 5.5; no 5.3-style clause to name.
+        ("optim-id-plus", "terms", "利用規約第5条第5項により、更新しない旨の", "", "第5条第3項"),
+    ],
+    ids=["biz", "idplus"],
+)
+def test_renewal_notice_r11_r13_cites_where_the_renewal_comes_from(
+    db, code, source, basis, end_notice, not_said
+):
+    from tenants.delivery.email import email_render
+    from tests.factories.contracts import biz_product, idplus_product
+
+    product = biz_product() if code == "optimal-biz" else idplus_product()
+    start = start_for_deadline_in(TODAY, 60)
+    (contract,) = contracts_bulk(tenants_bulk(1), product, start=start)
+    contract.auto_renew_source = source
+    contract.save(update_fields=["auto_renew_source"])
+    _run(TODAY)
+    row = Outbox.objects.get(kind=EventKind.RENEWAL_NOTICE)
+    _subject, text, html = email_render(row)
+    for body in (text, html):
+        assert basis in body
+        assert not_said not in body
+        if end_notice:
+            assert end_notice in body
+        else:
+            assert "所定の方法による利用終了のご通知" not in body
