@@ -160,6 +160,13 @@ class Rulebook:
         """R12: end reasons after which fees paid continuously are settled (精算)."""
         return frozenset(self.param("R12", "settlement_on_end_reasons", ()) or ())
 
+    def settles(self, *, reason: str | None, billing_cycle: str) -> bool:
+        """R12: whether an end for `reason` keeps the settlement of fees for a contract billed
+        by `billing_cycle`: only fees paid continuously (月額等で継続的に支払われる, Biz 7.2)
+        are settled, never a lump sum paid once."""
+        continuous = billing_cycle not in (self.param("R12", "not_continuous", ()) or ())
+        return bool(reason) and reason in self.settlement_reasons and continuous
+
     @property
     def accounts_removed_on_end(self) -> bool:
         """R13: the terms remove the accounts on the end date (ID+ 9.2)."""

@@ -424,7 +424,7 @@ def contract_facts(contract: Contract, today: date) -> ContractFacts:
         ],
         rulebook=book,
         no_proration=book.no_proration,
-        settlement_due=bool(reason_code) and reason_code in book.settlement_reasons,
+        settlement_due=book.settles(reason=reason_code, billing_cycle=contract.billing_cycle),
         accounts_removed_on_end=book.accounts_removed_on_end,
         reason_code=reason_code,
     )

@@ -625,6 +625,28 @@ def test_end_r12_biz_customer_end_and_idplus_company_end_carry_no_settlement():
     assert "原則として日割り計算を行いません（利用規約第7条第3項）" in text
 
 
+def test_end_r12_biz_lump_sum_is_not_promised_a_settlement():
+    """Biz 7.2 settles fees 月額等で継続的に支払われる: a 2.4 end of a contract paid as a lump
+    sum promises no settlement, and says the order decides instead."""
+    contract = make_contract(
+        tenant=_admin_tenant(), product=biz_product(), billing_cycle="lump_sum"
+    )
+    with clock.frozen_at(date(2024, 9, 10)):
+        termination = termination_schedule(
+            contract=contract,
+            end_date=date(2024, 10, 31),
+            reason="terms_rejected",
+            scope=staff_scope(),
+        )
+    assert contract_facts(contract, date(2024, 9, 10)).settlement_due is False
+    _subject, text, _html = _notice(termination)
+    assert "精算いたします" not in text
+    assert "利用規約第7条第2項の精算の対象ではありません" in text
+    _subject, text_en, _html = _notice(termination, "en")
+    assert "will be settled" not in text_en
+    assert "does not cover it" in text_en
+
+
 def test_end_r15_idplus_end_schedules_no_biz_timetable():
     contract = make_contract(tenant=_admin_tenant())
     with clock.frozen_at(date(2024, 9, 10)):

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import ContractStatus, TerminationReason
+from agreements.enums import BillingCycle, ContractStatus, TerminationReason
 from agreements.models import Contract, Termination
 from agreements.rulebook import article_en, article_ja, rulebook_for
 from agreements.selectors.contracts import contracts_visible
@@ -69,7 +69,10 @@ def _end_facts_payload(
         "reason_grounds": reason_entry.grounds if reason_entry else "",
         # The ground staff stated where the terms' list is not in the text (R14).
         "stated_ground": note.strip() if reason_entry and reason_entry.stated_ground else "",
-        "settlement_due": reason in book.settlement_reasons,
+        "settlement_due": book.settles(reason=reason, billing_cycle=contract.billing_cycle),
+        # An end that settles continuous fees, of a contract paid as a lump sum (Biz 7.2).
+        "lump_sum_not_settled": reason in book.settlement_reasons
+        and contract.billing_cycle == BillingCycle.LUMP_SUM,
         "billing_article_ja": book.entry("R12").article_ja,
         "billing_article_en": book.entry("R12").article_en,
         "no_proration": book.no_proration,
