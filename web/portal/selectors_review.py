@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from agreements.enums import ContractStatus, VersionStatus
+from agreements.enums import VersionStatus
 from agreements.models import TermsDocument, TermsVersion
-from agreements.selectors.consents import consent_status_for_tenant
+from agreements.selectors.consents import bound_contracts, consent_status_for_tenant
 from agreements.selectors.contracts import contract_known_end, contract_list
 from tenants.enums import Role
 from tenants.models import Tenant
@@ -60,13 +60,12 @@ def contracts_end_before(
     one of them ends before `effective_on` (a non-renewal, a termination, a period that does
     not renew): the revision would then not apply unless a contract is extended."""
     ends: list[date] = []
-    for contract in contract_list(scope=scope, tenant=tenant).filter(
-        status=ContractStatus.ACTIVE, product_id=document.product_id
-    ):
-        if document.option_id is not None and document.option_id not in {
-            option.pk for option in contract.options.all()
-        }:
-            continue
+    # The tenant's contracts through which the document binds it now (R1), in the caller's
+    # reach: the same rule the consent services apply.
+    bound = bound_contracts(document=document, on_date=None).filter(
+        pk__in=contract_list(scope=scope, tenant=tenant).values("pk")
+    )
+    for contract in bound.select_related("product"):
         end = contract_known_end(contract)
         if end is None or end >= effective_on:
             return None
