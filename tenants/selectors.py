@@ -290,3 +290,13 @@ def event_get(*, scope: Scope, pk: int | str) -> Event:
         return event_feed(scope=scope).get(pk=pk)
     except (Event.DoesNotExist, ValueError, TypeError):
         raise _not_found("event") from None
+
+
+def sandbox_instant(partner_id: int) -> datetime | None:
+    """A sandbox partner's clock, read fresh (keys are cached, the clock moves); None for a
+    live partner (docs/api.md, "Sandbox")."""
+    return (
+        Partner.objects.filter(pk=partner_id, sandbox_of__isnull=False)
+        .values_list("sandbox_now", flat=True)
+        .first()
+    )
