@@ -177,7 +177,8 @@ STAFF = "staff"
 PARTNERS = frozenset({PARTNER, STAFF})  # a partner's own tenants; staff see all
 EVERYONE = frozenset({PARTNER, PRODUCT, STAFF})  # the published catalogue and terms
 PRODUCTS = frozenset({PRODUCT, STAFF})  # the products' status check and deletion orders
-PRODUCTS_ONLY = frozenset({PRODUCT})  # only the product itself can attest a deletion
+PRODUCTS_ONLY = frozenset({PRODUCT})
+PARTNERS_ONLY = frozenset({PARTNER})  # a partner's sandbox: its keys, its clock  # only the product itself can attest a deletion
 
 
 def staff_action(view: Any, method: str) -> Action | None:

@@ -13,7 +13,7 @@ from agreements.enums import ConsentMode, VersionStatus
 from agreements.jobs.sandbox import sandbox_advance, sandbox_revision_post
 from agreements.services.sandbox import sandbox_of, sandbox_open
 from core import clock
-from web.api.auth import PARTNERS
+from web.api.auth import PARTNERS_ONLY
 from web.api.base import ApiView
 from web.api.problems import errors
 from web.requests import ApiRequest
@@ -45,7 +45,7 @@ def _clock(partner: Any) -> dict[str, Any]:
 
 
 class SandboxCreateApi(ApiView):
-    audience = PARTNERS
+    audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
     @extend_schema(
@@ -75,7 +75,7 @@ class SandboxCreateApi(ApiView):
 
 
 class SandboxClockApi(ApiView):
-    audience = PARTNERS
+    audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
     @extend_schema(
@@ -90,7 +90,7 @@ class SandboxClockApi(ApiView):
 
 
 class SandboxAdvanceApi(ApiView):
-    audience = PARTNERS
+    audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
     class InputSerializer(serializers.Serializer):
@@ -134,7 +134,7 @@ class SandboxRevisionOutput(serializers.Serializer):
 
 
 class SandboxRevisionCreateApi(ApiView):
-    audience = PARTNERS
+    audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
     class InputSerializer(serializers.Serializer):
