@@ -44,7 +44,8 @@ def partner_list(*, scope: Scope) -> QuerySet[Partner]:
     """All partners for staff; a partner sees only itself; nobody else sees partners."""
     qs = Partner.objects.order_by("name", "pk")
     if scope.is_privileged:
-        return qs
+        # Sandboxes are the partners' test data, not partners (docs/api.md, "Sandbox").
+        return qs.filter(sandbox_of__isnull=True)
     if scope.is_partner:
         return qs.filter(pk=scope.partner_id)
     raise PermissionDenied(_("パートナーの一覧を参照する権限がありません。"))
@@ -104,6 +105,8 @@ def tenant_list(
     """Tenants in reach. With `updated_since`, changes after that instant oldest first (a feed);
     otherwise by name. `external_ref` and `corporate_number` match exactly (tenant_lookup)."""
     qs = scope.tenants(Tenant.objects.select_related("partner"))
+    if scope.is_privileged:
+        qs = qs.filter(partner__sandbox_of__isnull=True)  # staff lists and counts: live only
     if search and search.strip():
         qs = qs.filter(_search_q(search))
     qs = qs.filter(_identifier_q(external_ref=external_ref, corporate_number=corporate_number))

@@ -12,6 +12,7 @@ sandbox's tenants and nobody else. Moving the clock is agreements.jobs.sandbox.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -107,7 +108,7 @@ def _copy_catalog(sandbox: Partner, today: date) -> list[Product]:
     return list(products.values())
 
 
-def _issue(model: type, tag: str, **fields: object) -> tuple[object, str]:
+def _issue(model: Any, tag: str, **fields: Any) -> tuple[Any, str]:
     issued = issue_key(tag)
     row = model.objects.create(prefix=issued.prefix, hashed_key=issued.hashed, **fields)
     return row, issued.full
@@ -136,13 +137,13 @@ def sandbox_open(
             sandbox_now=clock.now(),
         )
         _copy_catalog(sandbox, clock.today())
-    assert scope.partner_key is not None
+    live_key = scope.acting_key
     partner_key = _issue(
         PartnerAPIKey,
         PARTNER_KEY_TAG,
         partner=sandbox,
         name="sandbox",
-        scopes=list(scope.partner_key.scopes),
+        scopes=list(live_key.scopes if live_key is not None else []),
     )
     product_keys = [
         _issue(
@@ -158,10 +159,10 @@ def sandbox_open(
         actor=None,
         action="create",
         obj=sandbox,
-        summary=f"sandbox of {live.code}: key {partner_key[0].prefix}",  # type: ignore[attr-defined]
+        summary=f"sandbox of {live.code}: key {partner_key[0].prefix}",
         data={"live_partner": live.pk},
     )
-    return sandbox, partner_key, product_keys  # type: ignore[return-value]
+    return sandbox, partner_key, product_keys
 
 
 def _full_width(number: int) -> str:

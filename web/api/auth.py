@@ -25,8 +25,8 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from core import sandbox
 from agreements.services.product_keys import product_key_authenticate, product_key_scope
+from core import sandbox
 from tenants.auth import partner_key_authenticate
 from tenants.authz import Action
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG
@@ -178,7 +178,9 @@ PARTNERS = frozenset({PARTNER, STAFF})  # a partner's own tenants; staff see all
 EVERYONE = frozenset({PARTNER, PRODUCT, STAFF})  # the published catalogue and terms
 PRODUCTS = frozenset({PRODUCT, STAFF})  # the products' status check and deletion orders
 PRODUCTS_ONLY = frozenset({PRODUCT})
-PARTNERS_ONLY = frozenset({PARTNER})  # a partner's sandbox: its keys, its clock  # only the product itself can attest a deletion
+PARTNERS_ONLY = frozenset(
+    {PARTNER}
+)  # a partner's sandbox: its keys, its clock  # only the product itself can attest a deletion
 
 
 def staff_action(view: Any, method: str) -> Action | None:

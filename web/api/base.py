@@ -8,7 +8,6 @@ on one path; `not_found` answers unrouted paths under /api/ as problem+json.
 from __future__ import annotations
 
 import contextvars
-
 from collections.abc import Mapping
 from typing import Any
 
