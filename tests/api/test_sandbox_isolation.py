@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agreements.enums import ContractStatus
-from agreements.jobs.sandbox import sandbox_run_day
+from agreements.jobs.sandbox import sandbox_advance, sandbox_run_day
 from agreements.models import Contract, Product
 from agreements.services.sandbox import sandbox_open
 from core import clock, sandbox
@@ -156,3 +156,46 @@ def test_advance_concurrency_and_direction(world: World) -> None:
     assert back.json()["sandbox_now"] == clock.api_instant(start + timedelta(days=3))
     clock_now = client.get("/api/v1/sandbox/clock/").json()
     assert clock_now["today"] == clock.business_date(start + timedelta(days=3)).isoformat()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_advances_at_once_run_each_day_once() -> None:
+    """The sandbox row is locked for the run: the second advance waits, then finds the clock
+    already there; the renewal in between happens once."""
+    from tests.factories.agreements import DocumentFactory, VersionFactory
+    from tests.factories.contracts import idplus_product, make_contract
+    from tests.factories.tenants import PartnerFactory, TenantFactory, make_partner_key
+
+    start = date(2025, 3, 10)
+    with clock.frozen_at(start):
+        product = idplus_product()
+        VersionFactory(document=DocumentFactory(product=product, slug="terms"))
+        key, _raw = make_partner_key(PartnerFactory())
+        sandbox_row, (sandbox_key, _sk), _pk = sandbox_open(scope=Scope.partner(key))
+    copy = Product.objects.get(sandbox=sandbox_row, code=product.code)
+    tenant = TenantFactory(partner=sandbox_row)
+    contract = make_contract(tenant=tenant, product=copy, start_date=start, term_months=1)
+    scope = Scope.partner(sandbox_key)
+    to = datetime(2025, 4, 20, 9, tzinfo=clock.TOKYO)
+    outcomes: list[Any] = []
+
+    def advance() -> None:
+        from django.db import connection
+
+        try:
+            with sandbox.acting_for(sandbox_row.pk, sandbox_row.sandbox_now):
+                outcomes.append(sandbox_advance(scope=scope, to=to)[0].sandbox_now)
+        except Exception as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=advance) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [to, to]
+    # One renewal (2025-04-10), not two, whatever the order.
+    assert contract.periods.count() == 2
+    assert Event.objects.filter(partner_id=sandbox_row.pk, kind="contract.renewed").count() == 1
