@@ -2,12 +2,18 @@
 
 Every "now" and every business "today" is read here, so that tests, `run_lifecycle --today`
 and `loaddemo --as-of` can move time for the whole service in one place.
+
+A sandbox's clock (docs/api.md, "Sandbox") is a second, narrower override: `local_at` holds an
+instant in a context variable, so it reaches only the request or the sandbox run that set it and
+never a live request served at the same time by another thread. It is read before the
+process-wide override.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,9 +30,15 @@ class _Override:
 
 _override = _Override()
 
+# One request's or one task's own instant (a sandbox's clock): per context, never shared.
+_local: ContextVar[datetime | None] = ContextVar("clock_local", default=None)
+
 
 def now() -> datetime:
     """The current instant, aware, in UTC."""
+    local = _local.get()
+    if local is not None:
+        return local
     frozen = _override.now
     if frozen is not None:
         return frozen
@@ -59,6 +71,21 @@ def frozen_at(instant: datetime | date) -> Iterator[datetime]:
         yield _override.now
     finally:
         _override.now = previous
+
+
+@contextlib.contextmanager
+def local_at(instant: datetime) -> Iterator[datetime]:
+    """Run the block, in this context only (this thread or task), as if it were `instant`."""
+    token = _local.set(instant.astimezone(ZoneInfo("UTC")))
+    try:
+        yield instant
+    finally:
+        _local.reset(token)
+
+
+def is_local() -> bool:
+    """Whether this context runs on its own instant (a sandbox's clock)."""
+    return _local.get() is not None
 
 
 def api_instant(instant: datetime | None) -> str | None:

@@ -26,6 +26,19 @@ class Partner(TimeStamped):
     name = models.CharField(_("名称"), max_length=255)
     contact_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
     is_active = models.BooleanField(_("有効"), default=True)
+    # A sandbox is a partner row of its own, linked to the live partner it belongs to: its
+    # keys, tenants, contracts, answers, events and webhooks are apart from live data by the
+    # partner scoping every selector already applies (docs/api.md, "Sandbox").
+    sandbox_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sandbox",
+        verbose_name=_("サンドボックスの本番パートナー"),
+    )
+    # The sandbox's clock: the instant its requests and lifecycle runs see. Moves forward only.
+    sandbox_now = models.DateTimeField(_("サンドボックスの時刻"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("パートナー")
@@ -34,6 +47,10 @@ class Partner(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox_of_id is not None
 
 
 class PartnerAPIKey(TimeStamped):

@@ -44,7 +44,8 @@ def partner_list(*, scope: Scope) -> QuerySet[Partner]:
     """All partners for staff; a partner sees only itself; nobody else sees partners."""
     qs = Partner.objects.order_by("name", "pk")
     if scope.is_privileged:
-        return qs
+        # Sandboxes are the partners' test data, not partners (docs/api.md, "Sandbox").
+        return qs.filter(sandbox_of__isnull=True)
     if scope.is_partner:
         return qs.filter(pk=scope.partner_id)
     raise PermissionDenied(_("パートナーの一覧を参照する権限がありません。"))
@@ -104,6 +105,8 @@ def tenant_list(
     """Tenants in reach. With `updated_since`, changes after that instant oldest first (a feed);
     otherwise by name. `external_ref` and `corporate_number` match exactly (tenant_lookup)."""
     qs = scope.tenants(Tenant.objects.select_related("partner"))
+    if scope.is_privileged:
+        qs = qs.filter(partner__sandbox_of__isnull=True)  # staff lists and counts: live only
     if search and search.strip():
         qs = qs.filter(_search_q(search))
     qs = qs.filter(_identifier_q(external_ref=external_ref, corporate_number=corporate_number))
@@ -290,3 +293,13 @@ def event_get(*, scope: Scope, pk: int | str) -> Event:
         return event_feed(scope=scope).get(pk=pk)
     except (Event.DoesNotExist, ValueError, TypeError):
         raise _not_found("event") from None
+
+
+def sandbox_instant(partner_id: int) -> datetime | None:
+    """A sandbox partner's clock, read fresh (keys are cached, the clock moves); None for a
+    live partner (docs/api.md, "Sandbox")."""
+    return (
+        Partner.objects.filter(pk=partner_id, sandbox_of__isnull=False)
+        .values_list("sandbox_now", flat=True)
+        .first()
+    )

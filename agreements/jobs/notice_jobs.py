@@ -45,6 +45,7 @@ from agreements.services.consents.payloads import version_gate_from
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
+from tenants import partition
 from tenants.notify import Note, notify
 
 
@@ -74,6 +75,8 @@ def _active_contract_for_document() -> Exists:
 def _reminders_plan(today: date) -> int:
     planned = 0
     versions = TermsVersion.objects.filter(
+        # Live versions only: sandbox runs do not send reminders (docs/api.md, "Sandbox").
+        partition.product_q("document__product__"),
         consent_mode=ConsentMode.EXPLICIT,
         posted_at__isnull=False,
         status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE],
@@ -214,6 +217,7 @@ def _renewal_candidates(today: date) -> Any:
         contract_id=OuterRef("contract_id"), status=NonRenewalStatus.ACTIVE
     )
     return ContractPeriod.objects.filter(
+        partition.tenant_q("contract__tenant__"),
         status=PeriodStatus.OPEN,
         contract__status=ContractStatus.ACTIVE,
         contract__auto_renew=True,

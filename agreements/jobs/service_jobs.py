@@ -44,6 +44,7 @@ from agreements.services.versions.effective import version_take_effect, versions
 from core import clock
 from core.enums import OutboxStatus
 from core.models import Outbox
+from tenants import partition
 from tenants.models import Tenant
 
 ONE_DAY = timedelta(days=1)
@@ -55,7 +56,10 @@ ONE_DAY = timedelta(days=1)
 def _notices_due(today: date) -> QuerySet[TermsVersion]:
     # The condition notices_post_due reads; notice_post re-checks it with a conditional UPDATE.
     return TermsVersion.objects.filter(
-        status=VersionStatus.SCHEDULED, notice_on__lte=today, posted_at__isnull=True
+        partition.product_q("document__product__"),
+        status=VersionStatus.SCHEDULED,
+        notice_on__lte=today,
+        posted_at__isnull=True,
     )
 
 
@@ -99,7 +103,11 @@ def consents_deem_reached(today: date) -> dict[str, int]:
 def _versions_due(today: date) -> QuerySet[TermsVersion]:
     # The condition versions_apply_effective reads; the per-version step re-checks it under a
     # row lock.
-    return TermsVersion.objects.filter(status=VersionStatus.SCHEDULED, effective_on__lte=today)
+    return TermsVersion.objects.filter(
+        partition.product_q("document__product__"),
+        status=VersionStatus.SCHEDULED,
+        effective_on__lte=today,
+    )
 
 
 def _versions_apply(today: date, ids: list[int]) -> dict[str, int]:
@@ -228,6 +236,7 @@ def _termination_notices_unsent(today: date) -> QuerySet[Termination]:
         pk=OuterRef("notice_outbox_id"), status__in=[OutboxStatus.SENT, OutboxStatus.CANCELLED]
     )
     return Termination.objects.filter(
+        partition.tenant_q("contract__tenant__"),
         status__in=[TerminationStatus.SCHEDULED, TerminationStatus.EFFECTIVE],
         notice_outbox_id__isnull=False,
     ).exclude(Exists(sent))
@@ -254,6 +263,7 @@ def _prerequisite_lost(today: date) -> QuerySet[Contract]:
     )
     return (
         Contract.objects.filter(
+            partition.tenant_q("tenant__"),
             status=ContractStatus.ACTIVE,
             prerequisite_flagged_at__isnull=True,
             options__requires_product__isnull=False,

@@ -10,7 +10,7 @@ from core import apiversions
 
 
 class Product(TimeStamped):
-    code = models.SlugField(_("コード"), max_length=64, unique=True)
+    code = models.SlugField(_("コード"), max_length=64)
     name = models.CharField(_("名称"), max_length=255)
     name_en = models.CharField(_("英語名"), max_length=255, blank=True)
     # R10: whether a term counts its start day (the contracts' own counting; CC 140 otherwise).
@@ -20,11 +20,31 @@ class Product(TimeStamped):
     terms_notice_months = models.PositiveSmallIntegerField(
         _("規約上の更新拒絶期間(月)"), null=True, blank=True
     )
+    # A sandbox's copy of a live product (docs/api.md, "Sandbox"): same code, its own documents
+    # and versions, so a simulated revision binds that sandbox's tenants and nobody else.
+    sandbox = models.ForeignKey(
+        "tenants.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sandbox_products",
+        verbose_name=_("サンドボックス"),
+    )
 
     class Meta:
         verbose_name = _("製品")
         verbose_name_plural = _("製品")
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(sandbox__isnull=True), name="product_live_code"
+            ),
+            models.UniqueConstraint(
+                fields=["sandbox", "code"],
+                condition=models.Q(sandbox__isnull=False),
+                name="product_sandbox_code",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -24,6 +24,7 @@ from agreements.selectors.consents import bound_tenants_q
 from agreements.selectors.consents.statuses import LIVE_CASE_STATUSES
 from core import clock, generations
 from core.errors import NotFound
+from tenants import partition
 from tenants.models import Tenant
 from tenants.scope import Scope
 
@@ -43,7 +44,10 @@ def public_versions_q() -> Q:
 
 def document_list(*, scope: Scope, product: Product | None = None) -> QuerySet[TermsDocument]:
     """Terms documents (public information for every caller), base terms before options'."""
-    qs = TermsDocument.objects.select_related("product", "option")
+    # Live documents; inside a sandbox request, the sandbox's copies (tenants.partition).
+    qs = TermsDocument.objects.select_related("product", "option").filter(
+        partition.product_q("product__")
+    )
     if product is not None:
         qs = qs.filter(product=product)
     return qs.order_by("product__code", F("option_id").asc(nulls_first=True), "-precedence", "slug")
@@ -52,7 +56,7 @@ def document_list(*, scope: Scope, product: Product | None = None) -> QuerySet[T
 def document_get(*, scope: Scope, product_code: str, slug: str | None = None) -> TermsDocument:
     """A product's document by slug, or its base terms when no slug is given."""
     qs = TermsDocument.objects.select_related("product", "option").filter(
-        product__code=product_code
+        partition.product_q("product__"), product__code=product_code
     )
     qs = qs.filter(slug=slug) if slug else qs.filter(kind="base")
     document = qs.order_by("precedence", "pk").first()
@@ -94,7 +98,9 @@ def version_list(*, scope: Scope, document: TermsDocument) -> QuerySet[TermsVers
 
 def version_get(*, scope: Scope, pk: int) -> TermsVersion:
     """One version; public versions for everyone, drafts and unposted revisions for staff."""
-    qs = TermsVersion.objects.select_related("document", "document__product", "based_on")
+    qs = TermsVersion.objects.select_related("document", "document__product", "based_on").filter(
+        partition.product_q("document__product__")
+    )
     if not scope.is_privileged:
         qs = qs.filter(public_versions_q())
     try:
@@ -120,7 +126,11 @@ def version_get_cached(*, scope: Scope, pk: int) -> TermsVersion:
 def notice_list_public() -> QuerySet[TermsVersion]:
     """Posted revision notices, newest first; a notice is public from its posted_at, never before."""
     return (
-        TermsVersion.objects.filter(posted_at__isnull=False, posted_at__lte=clock.now())
+        TermsVersion.objects.filter(
+            partition.product_q("document__product__"),
+            posted_at__isnull=False,
+            posted_at__lte=clock.now(),
+        )
         .exclude(status=VersionStatus.DRAFT)
         .select_related("document", "document__product")
         .order_by("-posted_at", "-pk")

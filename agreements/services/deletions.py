@@ -32,6 +32,7 @@ from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from core.services import audit_add
+from tenants import partition
 from tenants.models import Tenant
 from tenants.notify import Note, StaffNote, notify
 from tenants.scope import Scope
@@ -175,9 +176,9 @@ def deletions_due(today: date) -> QuerySet[DataDeletion]:
         product_id=OuterRef("contract__product_id"),
         status=ContractStatus.ACTIVE,
     )
-    return DataDeletion.objects.filter(status=DeletionStatus.SCHEDULED, due_on__lte=today).exclude(
-        Exists(in_use)
-    )
+    return DataDeletion.objects.filter(
+        partition.tenant_q("tenant__"), status=DeletionStatus.SCHEDULED, due_on__lte=today
+    ).exclude(Exists(in_use))
 
 
 def deletion_reminder_key() -> Concat:
@@ -196,7 +197,10 @@ def deletion_reminders_due(today: date) -> QuerySet[DataDeletion]:
     horizon = today + rules.ONE_DAY * settings.TERMS_DELETION_REMINDER_DAYS
     return (
         DataDeletion.objects.filter(
-            status=DeletionStatus.SCHEDULED, due_on__gt=today, due_on__lte=horizon
+            partition.tenant_q("tenant__"),
+            status=DeletionStatus.SCHEDULED,
+            due_on__gt=today,
+            due_on__lte=horizon,
         )
         .annotate(reminder_key=deletion_reminder_key())
         .exclude(Exists(Outbox.objects.filter(dedupe_key=OuterRef("reminder_key"))))
@@ -208,7 +212,7 @@ def tenants_redaction_due() -> QuerySet[Tenant]:
     active contract (R15)."""
     backups = DataDeletion.objects.filter(tenant_id=OuterRef("pk"), kind=DeletionKind.BACKUP)
     return (
-        Tenant.objects.filter(redacted_at__isnull=True)
+        Tenant.objects.filter(partition.tenant_q(), redacted_at__isnull=True)
         .filter(
             Exists(backups.filter(status__in=[DeletionStatus.ORDERED, DeletionStatus.ACKNOWLEDGED]))
         )

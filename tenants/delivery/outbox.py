@@ -26,9 +26,9 @@ from django.core.mail import get_connection
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.core.mail.backends.dummy import EmailBackend as DummyBackend
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 
-from core import clock
+from core import clock, sandbox
 from core.enums import AuditAction, OutboxChannel, OutboxStatus
 from core.errors import PermissionDenied
 from core.masking import holds_masked_secret, mask_secrets
@@ -38,7 +38,7 @@ from core.services import audit_add, message_id_for
 from tenants.delivery.email import email_message
 from tenants.delivery.faults import fault_point
 from tenants.delivery.webhooks import SendResult, WebhookBatch, elapsed_ms
-from tenants.models import WebhookEndpoint
+from tenants.models import Partner, Tenant, WebhookEndpoint
 from tenants.scope import Scope
 
 logger = logging.getLogger(__name__)
@@ -82,11 +82,29 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _due_by_clock(now: datetime) -> Q:
+    """Rows whose attempt is due by the clock they were queued on. Inside a sandbox run, that
+    sandbox's rows by its clock; otherwise every row due by now, and a sandbox's rows due by
+    their sandbox's clock (queued at a sandbox instant, they go out as in production, at once)
+    (docs/api.md, "Sandbox")."""
+    sandbox_id = sandbox.current()
+    if sandbox_id is not None:
+        return Q(partner_id=sandbox_id, next_attempt_at__lte=now)
+    by_sandbox_clock = Partner.objects.filter(
+        pk=OuterRef("partner_id"),
+        sandbox_of__isnull=False,
+        sandbox_now__gte=OuterRef("next_attempt_at"),
+    )
+    return Q(next_attempt_at__lte=now) | Q(Exists(by_sandbox_clock))
+
+
 def claim(*, limit: int) -> list[Outbox]:
     """Lease up to `limit` due rows (pending, or failed and due again, and not leased)."""
     now = clock.now()
-    due = Q(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED], next_attempt_at__lte=now) & (
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    due = (
+        Q(status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED])
+        & _due_by_clock(now)
+        & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     )
     queryset = Outbox.objects.filter(due).order_by("next_attempt_at", "id")
     if connection.features.has_select_for_update_skip_locked:
@@ -145,8 +163,13 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
         if mails:
             mail = get_connection()
             logged_only = delivers_nothing(mail)
+            sandboxed = _sandbox_mails(mails)
             try:
                 for row in mails:
+                    if row.id in sandboxed:
+                        # A sandbox's customers are test data: nobody is e-mailed (logged).
+                        results[row.id] = SendResult(ok=False, error=SANDBOX_NOTE, logged_only=True)
+                        continue
                     results[row.id] = _send_one(row, mail=mail, logged_only=logged_only)
                     if results[row.id].ok:
                         fault_point()
@@ -226,6 +249,30 @@ def _scrub(row: Outbox) -> bool:
 def _give_back(row: Outbox) -> None:
     row.lease_until = None
     row.attempts = max(row.attempts - 1, 0)
+
+
+SANDBOX_NOTE = "sandbox: not sent"
+
+
+def _sandbox_mails(rows: list[Outbox]) -> set[int]:
+    """The e-mails among `rows` that concern a sandbox's partner or tenant (two queries)."""
+    partners = {row.partner_id for row in rows if row.partner_id}
+    tenants = {row.tenant_id for row in rows if row.tenant_id}
+    sandbox_partners = set(
+        Partner.objects.filter(pk__in=partners, sandbox_of__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    sandbox_tenants = set(
+        Tenant.objects.filter(pk__in=tenants, partner__sandbox_of__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    return {
+        row.id
+        for row in rows
+        if row.partner_id in sandbox_partners or row.tenant_id in sandbox_tenants
+    }
 
 
 def _send_one(row: Outbox, *, mail: Any, logged_only: bool = False) -> SendResult:

@@ -41,6 +41,7 @@ EVERYONE = frozenset({"partner", "product", "staff"})
 PARTNERS = frozenset({"partner", "staff"})
 PRODUCTS = frozenset({"product", "staff"})
 PRODUCT_ONLY = frozenset({"product"})
+PARTNER_ONLY = frozenset({"partner"})
 
 EVIDENCE = {
     "person_name": "山田 太郎",
@@ -59,6 +60,9 @@ class Spec:
     query: Callable[[World, str], str] = field(default=lambda w, c: "")
     # For a write staff may make: the action the console asks for the same change.
     staff: Action | None = None
+    # Only a sandbox key may call it: every live key (the matrix's callers) gets a 403
+    # (tests/api/test_sandbox_isolation.py calls it with sandbox keys).
+    sandbox_only: bool = False
 
 
 @pytest.fixture
@@ -195,6 +199,22 @@ SPECS: dict[tuple[str, str], Spec] = {
         PRODUCTS, query=lambda w, c: "?product=optim-id-plus" if is_staff_caller(c) else ""
     ),
     ("deletions", "GET"): Spec(PRODUCTS),
+    # sandbox (docs/api.md, "Sandbox"): a live key issues sandbox keys; the rest needs one
+    ("sandbox", "POST"): Spec(PARTNER_ONLY, 201),
+    ("sandbox-clock", "GET"): Spec(PARTNER_ONLY, sandbox_only=True),
+    ("sandbox-clock-advance", "POST"): Spec(
+        PARTNER_ONLY, body=lambda w, c: {"to": "2025-04-01T09:00:00+09:00"}, sandbox_only=True
+    ),
+    ("sandbox-revisions", "POST"): Spec(
+        PARTNER_ONLY,
+        201,
+        body=lambda w, c: {
+            "product": "optim-id-plus",
+            "effective_on": "2025-05-01",
+            "consent_mode": "explicit",
+        },
+        sandbox_only=True,
+    ),
     ("deletion-ack", "POST"): Spec(
         PRODUCT_ONLY, body=lambda w, c: {"completed_at": "2025-03-10T10:00:00+09:00"}
     ),
@@ -284,6 +304,8 @@ def expected_status(spec: Spec, caller: str, method: str) -> int:
         return spec.success if staff_may(caller, spec, method) else 403
     if caller == "read_only" and method != "GET":
         return 403
+    if spec.sandbox_only:
+        return 403  # every caller here holds a live key
     if caller == "other_partner" and spec.owned:
         return 404
     return spec.success

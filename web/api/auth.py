@@ -26,10 +26,12 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from agreements.services.product_keys import product_key_authenticate, product_key_scope
+from core import sandbox
 from tenants.auth import partner_key_authenticate
 from tenants.authz import Action
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG
 from tenants.scope import Scope
+from tenants.selectors import sandbox_instant
 from web.requests import ApiRequest
 
 KEYWORD = "Api-Key"
@@ -66,6 +68,15 @@ def _presented_key(request: Request) -> str | None:
     return value
 
 
+def _act_for_sandbox(partner_id: int) -> None:
+    """A sandbox key's request runs on the sandbox's clock and data (core/sandbox.py) until
+    it ends: ApiView.dispatch runs every request in a context of its own."""
+    instant = sandbox_instant(partner_id)
+    if instant is None:
+        raise exceptions.AuthenticationFailed(_("APIキーが無効か、失効しています。"))
+    sandbox.enter(partner_id, instant)
+
+
 class _KeyAuthentication(BaseAuthentication):
     tag = ""
 
@@ -92,6 +103,8 @@ class PartnerKeyAuthentication(_KeyAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed(_("APIキーが無効か、失効しています。"))
         request.scope = Scope.partner(key)
+        if key.partner.sandbox_of_id is not None:
+            _act_for_sandbox(key.partner_id)
         return ApiCaller(f"partner-key:{key.prefix}"), key
 
 
@@ -108,6 +121,8 @@ class ProductKeyAuthentication(_KeyAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed(_("APIキーが無効か、失効しています。"))
         request.scope = product_key_scope(key)
+        if key.product.sandbox_id is not None:
+            _act_for_sandbox(key.product.sandbox_id)
         return ApiCaller(f"product-key:{key.prefix}"), key
 
 
@@ -162,7 +177,10 @@ STAFF = "staff"
 PARTNERS = frozenset({PARTNER, STAFF})  # a partner's own tenants; staff see all
 EVERYONE = frozenset({PARTNER, PRODUCT, STAFF})  # the published catalogue and terms
 PRODUCTS = frozenset({PRODUCT, STAFF})  # the products' status check and deletion orders
-PRODUCTS_ONLY = frozenset({PRODUCT})  # only the product itself can attest a deletion
+PRODUCTS_ONLY = frozenset({PRODUCT})
+PARTNERS_ONLY = frozenset(
+    {PARTNER}
+)  # a partner's sandbox: its keys, its clock  # only the product itself can attest a deletion
 
 
 def staff_action(view: Any, method: str) -> Action | None:

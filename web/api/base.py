@@ -7,6 +7,7 @@ on one path; `not_found` answers unrouted paths under /api/ as problem+json.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,6 +130,11 @@ class ApiView(APIView):
 
     _claim: idempotency.Claim | None = None
     _pending: idempotency.Pending | None = None
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # In a context of its own: what a sandbox key sets (its clock and data, core/sandbox.py)
+        # ends with the request and never reaches the next request this thread serves.
+        return contextvars.copy_context().run(super().dispatch, request, *args, **kwargs)
 
     @property
     def scope(self) -> Scope:

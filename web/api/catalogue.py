@@ -51,6 +51,7 @@ MEMBERS: dict[str, str] = {
     "record_id": "the ledger row that already holds this answer",
     "remedy": "the operation to use instead (termination: end the contract)",
     "requires": "the options those options need",
+    "sandbox_now": "the sandbox clock's current instant (JST)",
     "retry_after": "seconds to wait (the same as the Retry-After header)",
     "supported_versions": "the API versions this service answers",
     "today": "the business date (JST) the request was checked against",
@@ -425,6 +426,36 @@ CATALOGUE: dict[str, ProblemCode] = {
         "the invitation was already accepted, so it cannot be revoked",
         "Remove the member instead (`DELETE /tenants/{id}/members/{user}/`).",
     ),
+    # --- sandbox -----------------------------------------------------------------------------
+    "live_key_required": ProblemCode(
+        (403,),
+        "sandbox keys are issued with a live partner key, not with a sandbox key",
+        "Call `POST /sandbox/` with your live key.",
+    ),
+    "sandbox_key_required": ProblemCode(
+        (403,),
+        "the operation acts on a sandbox only, and the key is a live key (or no partner key)",
+        "Use a sandbox key (`POST /sandbox/` issues one).",
+    ),
+    "sandbox_clock_backwards": ProblemCode(
+        (409,),
+        "the sandbox clock moves forward only",
+        "Send a `to` at or after `sandbox_now`.",
+        members=("sandbox_now",),
+    ),
+    "sandbox_advance_too_far": ProblemCode(
+        (400,), "more than three years in one advance", "Advance in several steps."
+    ),
+    "sandbox_revision_dates": ProblemCode(
+        (400,),
+        "the simulated revision's effective date is not after the sandbox's today",
+        "Send an `effective_on` after the sandbox's today.",
+    ),
+    "sandbox_revision_pending": ProblemCode(
+        (409,),
+        "the product's terms already have a pending revision in the sandbox (or none in force)",
+        "Advance past its effective date first.",
+    ),
     # --- consent -----------------------------------------------------------------------------
     "admin_required": ProblemCode((403,), "only the tenant's admins may answer", "Ask an admin."),
     "write_scope_required": ProblemCode((403,), "the key is read-only", "Use a `write` key."),
@@ -491,6 +522,19 @@ CATALOGUE: dict[str, ProblemCode] = {
 
 # Each operation's own codes (the shared ones above come on top), keyed by its view.
 OPERATION_CODES: dict[str, tuple[str, ...]] = {
+    "web.api.sandbox.SandboxCreateApi": ("live_key_required", "write_scope_required"),
+    "web.api.sandbox.SandboxClockApi": ("sandbox_key_required",),
+    "web.api.sandbox.SandboxAdvanceApi": (
+        "sandbox_advance_too_far",
+        "sandbox_clock_backwards",
+        "sandbox_key_required",
+    ),
+    "web.api.sandbox.SandboxRevisionCreateApi": (
+        "product_not_found",
+        "sandbox_key_required",
+        "sandbox_revision_dates",
+        "sandbox_revision_pending",
+    ),
     "web.api.consents.ConsentAnswerApi": (
         "admin_required",
         "answer_evidence_differs",

@@ -295,6 +295,10 @@ class ProblemSerializer(serializers.Serializer):
     record_id = serializers.IntegerField(
         required=False, help_text=_("この回答をすでに記録している台帳の行ID")
     )
+    sandbox_now = serializers.CharField(
+        required=False,
+        help_text=_("サンドボックスの現在時刻（sandbox_clock_backwards のとき）"),
+    )
     remedy = serializers.CharField(
         required=False,
         help_text=_("次に取るべき操作（例: termination = 契約の終了を申し込む）"),

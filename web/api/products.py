@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from agreements.models import Option, Product
 from core.errors import NotFound
+from tenants import partition
 from web.api.auth import EVERYONE
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
@@ -18,13 +19,16 @@ from web.requests import ApiRequest
 
 def product_list() -> QuerySet[Product]:
     """Products and their options (public information, the same for every caller)."""
-    return Product.objects.prefetch_related(
-        Prefetch("options", queryset=Option.objects.order_by("code"))
-    ).order_by("id")
+    return (
+        Product.objects.filter(partition.product_q())
+        .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("code")))
+        .order_by("id")
+    )
 
 
 def product_by_code(code: str) -> Product:
-    product = Product.objects.filter(code=code).first()
+    # Live products, or inside a sandbox request that sandbox's copies (tenants.partition).
+    product = Product.objects.filter(partition.product_q(), code=code).first()
     if product is None:
         raise NotFound(_("製品が見つかりません。"), code="product_not_found")
     return product

@@ -19,6 +19,7 @@ from web.api import (
     non_renewals,
     notices,
     products,
+    sandbox,
     status,
     tenants,
     terminations,
@@ -118,6 +119,14 @@ urlpatterns = [
         "webhooks/<int:webhook_id>/disable/",
         webhooks.WebhookDisableApi.as_view(),
         name="webhook-disable",
+    ),
+    path("sandbox/", sandbox.SandboxCreateApi.as_view(), name="sandbox"),
+    path("sandbox/clock/", sandbox.SandboxClockApi.as_view(), name="sandbox-clock"),
+    path(
+        "sandbox/clock/advance/", sandbox.SandboxAdvanceApi.as_view(), name="sandbox-clock-advance"
+    ),
+    path(
+        "sandbox/revisions/", sandbox.SandboxRevisionCreateApi.as_view(), name="sandbox-revisions"
     ),
     path("events/", events.EventListApi.as_view(), name="events"),
     path("events/<int:event_id>/", events.EventDetailApi.as_view(), name="event"),

@@ -92,7 +92,7 @@ class TenantForm(forms.Form):
     )
     partner = forms.ModelChoiceField(
         label=_("販売経路"),
-        queryset=Partner.objects.filter(is_active=True).order_by("name"),
+        queryset=Partner.objects.filter(is_active=True, sandbox_of__isnull=True).order_by("name"),
         required=False,
         empty_label=_("当社直販"),
     )
@@ -111,7 +111,9 @@ class RoleForm(forms.Form):
 
 
 class ContractForm(forms.Form):
-    product = forms.ModelChoiceField(label=_("製品"), queryset=Product.objects.order_by("code"))
+    product = forms.ModelChoiceField(
+        label=_("製品"), queryset=Product.objects.filter(sandbox__isnull=True).order_by("code")
+    )
     options = forms.ModelMultipleChoiceField(
         label=_("オプション"),
         queryset=Option.objects.select_related("product").order_by("product__code", "code"),

@@ -14,7 +14,7 @@ from tenants.models import Partner
 class DashboardFilterForm(forms.Form):
     product = forms.ModelChoiceField(
         label=_("製品"),
-        queryset=Product.objects.order_by("code"),
+        queryset=Product.objects.filter(sandbox__isnull=True).order_by("code"),
         required=False,
         empty_label=_("すべて"),
     )
@@ -25,7 +25,10 @@ class DashboardFilterForm(forms.Form):
         self.fields["partner"].choices = [
             ("", _("すべて")),
             ("direct", _("当社直販")),
-            *[(str(p.pk), p.name) for p in Partner.objects.order_by("name")],
+            *[
+                (str(p.pk), p.name)
+                for p in Partner.objects.filter(sandbox_of__isnull=True).order_by("name")
+            ],
         ]
 
 

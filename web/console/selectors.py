@@ -332,10 +332,17 @@ def search(term: str, *, limit: int = 50) -> SearchResult:
         partner_q |= Q(pk=int(digits))
         contract_q |= Q(pk=int(digits))
     return SearchResult(
-        tenants=list(Tenant.objects.filter(tenant_q).select_related("partner")[:limit]),
-        partners=list(Partner.objects.filter(partner_q)[:limit]),
+        # Live data only: sandboxes are the partners' test data (docs/api.md, "Sandbox").
+        tenants=list(
+            Tenant.objects.filter(tenant_q, partner__sandbox_of__isnull=True).select_related(
+                "partner"
+            )[:limit]
+        ),
+        partners=list(Partner.objects.filter(partner_q, sandbox_of__isnull=True)[:limit]),
         contracts=list(
-            Contract.objects.filter(contract_q).select_related("tenant", "product")[:limit]
+            Contract.objects.filter(
+                contract_q, tenant__partner__sandbox_of__isnull=True
+            ).select_related("tenant", "product")[:limit]
         ),
     )
 

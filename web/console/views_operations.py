@@ -139,7 +139,9 @@ def audit_list(request: ConsoleRequest) -> HttpResponse:
 def _products_page(
     request: ConsoleRequest, *, forms: dict[int, ProductKeyForm] | None = None, **extra: object
 ) -> HttpResponse:
-    products = Product.objects.prefetch_related("keys").order_by("code")
+    products = (
+        Product.objects.filter(sandbox__isnull=True).prefetch_related("keys").order_by("code")
+    )
     forms = forms or {}
     context = {
         "nav": "products",

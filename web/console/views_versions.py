@@ -115,7 +115,11 @@ def home(request: ConsoleRequest) -> HttpResponse:
                 ),
             }
         )
-    empty_products = Product.objects.exclude(pk__in=products.keys()).order_by("code")
+    empty_products = (
+        Product.objects.filter(sandbox__isnull=True)
+        .exclude(pk__in=products.keys())
+        .order_by("code")
+    )
     return render(
         request,
         "agreements/console/home.html",

@@ -35,8 +35,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _document(product_code: str, slug: str | None) -> TermsDocument:
+    # Live products only: a sandbox's copies are never public (docs/api.md, "Sandbox").
     qs = TermsDocument.objects.select_related("product", "option").filter(
-        product__code=product_code
+        product__code=product_code, product__sandbox__isnull=True
     )
     qs = qs.filter(slug=slug) if slug else qs.filter(kind="base")
     document = qs.order_by("precedence", "pk").first()
@@ -55,7 +56,9 @@ def _public_versions(document: TermsDocument) -> QuerySet[TermsVersion]:
 
 @reads_from_replica()
 def terms_index(request: HttpRequest) -> HttpResponse:
-    products = Product.objects.prefetch_related("documents").order_by("code")
+    products = (
+        Product.objects.filter(sandbox__isnull=True).prefetch_related("documents").order_by("code")
+    )
     return render(request, "agreements/public/terms_index.html", {"products": products})
 
 

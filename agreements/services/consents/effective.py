@@ -24,6 +24,7 @@ from agreements.services.consents.projection import (
 )
 from agreements.services.consents.reach import lead_days_for
 from core import clock
+from tenants import partition
 from tenants.models import Tenant
 
 
@@ -178,6 +179,7 @@ def deemed_after_late_delivery(*, today: date, batch_size: int = BATCH_SIZE) -> 
     """
     counts = {"deemed": 0, "waiting": 0}
     versions = TermsVersion.objects.filter(
+        partition.product_q("document__product__"),
         status=VersionStatus.EFFECTIVE,
         pk__in=ConsentState.objects.filter(status=ConsentStatus.UNNOTIFIED).values("version_id"),
     ).select_related("document", "document__product")

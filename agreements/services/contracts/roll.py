@@ -23,6 +23,7 @@ from agreements.services.contracts.common import _contract_payload, _iso
 from agreements.services.contracts.ends import _End, _end_many
 from core import clock
 from core.enums import EventKind
+from tenants import partition
 from tenants.notify import Note, notify
 from tenants.scope import Scope
 
@@ -36,7 +37,10 @@ def periods_due(today: date) -> QuerySet[ContractPeriod]:
     notice wins over the renewal or expiry, and `terminations_due` applies it.
     """
     return ContractPeriod.objects.filter(
-        status=PeriodStatus.OPEN, end_date__lt=today, contract__status=ContractStatus.ACTIVE
+        partition.tenant_q("contract__tenant__"),
+        status=PeriodStatus.OPEN,
+        end_date__lt=today,
+        contract__status=ContractStatus.ACTIVE,
     ).exclude(
         Exists(
             Termination.objects.filter(
@@ -61,6 +65,7 @@ def terminations_due(today: date) -> QuerySet[Termination]:
         end_date__lt=OuterRef("end_date"),
     ).filter(end_date__lt=today)
     return Termination.objects.filter(
+        partition.tenant_q("contract__tenant__"),
         status=TerminationStatus.SCHEDULED,
         end_date__lt=today,
         contract__status=ContractStatus.ACTIVE,

@@ -23,6 +23,7 @@ from agreements.services.versions.common import (
 from core import clock, generations
 from core.enums import AuditAction, EventKind
 from core.services import audit_add, event_add
+from tenants import partition
 from tenants.notify import Note, StaffNote, notify
 
 
@@ -184,7 +185,11 @@ def versions_consents_settle(*, today: date) -> dict[str, int]:
     """Settle the consents of every effective version that still owes them (a run cut short,
     or the lifecycle job after its claim committed)."""
     counts = {"versions": 0, "deemed": 0, "outstanding": 0, "unnotified": 0, "batches": 0}
-    owed = TermsVersion.objects.filter(status=VersionStatus.EFFECTIVE, consents_owed=True)
+    owed = TermsVersion.objects.filter(
+        partition.product_q("document__product__"),
+        status=VersionStatus.EFFECTIVE,
+        consents_owed=True,
+    )
     for pk in owed.order_by("effective_on", "pk").values_list("pk", flat=True):
         consents = version_consents_settle(version_id=pk, today=today)
         if consents is not None:

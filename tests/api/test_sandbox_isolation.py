@@ -1,0 +1,201 @@
+"""Sandbox and live apart (docs/api.md, "Sandbox"): the isolation matrix's owned operations with
+a sandbox key on live objects, live keys on sandbox objects, the feeds, the jobs and the clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from agreements.enums import ContractStatus
+from agreements.jobs.sandbox import sandbox_advance, sandbox_run_day
+from agreements.models import Contract, Product
+from agreements.services.sandbox import sandbox_open
+from core import clock, sandbox
+from core.models import Event
+from tenants.models import Partner
+from tenants.scope import Scope
+from tests.api.conftest import World, key_client
+from tests.api.test_isolation_matrix import OPERATIONS, SPECS, _url
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def _open(world: World) -> tuple[Partner, str, dict[str, str]]:
+    key = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"]).first()
+    sandbox_row, (_key, raw), product_keys = sandbox_open(scope=Scope.partner(key))
+    return sandbox_row, raw, {k.product.code: r for k, r in product_keys}
+
+
+def test_a_sandbox_key_reaches_no_live_object(world: World) -> None:
+    _sandbox, raw, _products = _open(world)
+    client = key_client(raw)
+    reached = {}
+    for op in OPERATIONS:
+        spec = SPECS[(op.name, op.method)]
+        if not spec.owned or op.method != "GET":
+            continue
+        response = client.get(_url(world, op, spec, "own_partner"))
+        reached[op.id] = response.status_code
+        assert world.tenant.name not in response.content.decode()
+    assert reached
+    assert set(reached.values()) == {404}, reached
+    # Lists and feeds: nothing of the live partner's.
+    assert client.get("/api/v1/tenants/").json()["results"] == []
+    assert client.get("/api/v1/contracts/").json()["results"] == []
+    assert client.get("/api/v1/events/").json()["results"] == []
+    assert client.get("/api/v1/webhooks/").json()["results"] == []
+
+
+def test_a_live_key_reaches_no_sandbox_object(world: World) -> None:
+    sandbox_row, raw, _products = _open(world)
+    client = key_client(raw)
+    tenant = client.post("/api/v1/tenants/", {"name": "砂場商事"}, format="json").json()
+    contract = client.post(
+        "/api/v1/contracts/",
+        {
+            "tenant": tenant["id"],
+            "product": "optim-id-plus",
+            "start_date": "2025-03-10",
+            "billing_cycle": "annual",
+        },
+        format="json",
+    ).json()
+    hook = client.post(
+        "/api/v1/webhooks/", {"url": "https://sandbox.example/hooks"}, format="json"
+    ).json()
+    # The sandbox's contract is on the sandbox's copy of the product, never the live one.
+    assert Contract.objects.get(pk=contract["id"]).product.sandbox_id == sandbox_row.pk
+    live = world.client("own_partner")
+    for path in (
+        f"/api/v1/tenants/{tenant['id']}/",
+        f"/api/v1/tenants/{tenant['id']}/consents/",
+        f"/api/v1/tenants/{tenant['id']}/ledger/",
+        f"/api/v1/tenants/{tenant['id']}/invitations/",
+        f"/api/v1/contracts/{contract['id']}/",
+        f"/api/v1/webhooks/{hook['id']}/",
+    ):
+        assert live.get(path).status_code == 404, path
+    sandbox_events = Event.objects.filter(partner_id=sandbox_row.pk)
+    assert sandbox_events.exists()
+    feed = {e["id"] for e in live.get("/api/v1/events/?page_size=100").json()["results"]}
+    assert feed.isdisjoint(set(sandbox_events.values_list("pk", flat=True)))
+    live_tenants = {t["id"] for t in live.get("/api/v1/tenants/").json()["results"]}
+    assert tenant["id"] not in live_tenants
+    # Live products are what a live key lists; the sandbox's copies stay out of it.
+    codes = [p["code"] for p in live.get("/api/v1/products/").json()["results"]]
+    assert len(codes) == len(set(codes)) == Product.objects.filter(sandbox__isnull=True).count()
+
+
+def test_sandbox_endpoints_refuse_live_keys_and_sandbox_issue_refuses_sandbox_keys(
+    world: World,
+) -> None:
+    _sandbox, raw, _products = _open(world)
+    live = world.client("own_partner")
+    refused = live.post(
+        "/api/v1/sandbox/clock/advance/", {"to": "2025-04-01T09:00:00+09:00"}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "sandbox_key_required")
+    again = key_client(raw).post("/api/v1/sandbox/")
+    assert (again.status_code, again.json()["code"]) == (403, "live_key_required")
+
+
+def test_a_sandbox_run_far_ahead_leaves_live_contracts_alone(world: World) -> None:
+    sandbox_row, _raw, _products = _open(world)
+    far = date(2030, 1, 1)
+    sandbox_run_day(sandbox_row.pk, far)
+    world.contract.refresh_from_db()
+    world.renewing.refresh_from_db()
+    # The live non-renewal ends `renewing` on 2025-05-31: a live run in 2030 would end it.
+    assert world.renewing.status == ContractStatus.ACTIVE
+    assert world.contract.status == ContractStatus.ACTIVE
+
+
+def test_a_live_request_beside_a_sandbox_request_sees_real_time(world: World) -> None:
+    """The sandbox clock is per context: another thread meanwhile reads the service's clock."""
+    inside = threading.Event()
+    release = threading.Event()
+    seen: dict[str, Any] = {}
+    sandbox_instant = datetime(2031, 6, 1, tzinfo=clock.TOKYO)
+
+    def sandbox_request() -> None:
+        with sandbox.acting_for(999, sandbox_instant):
+            seen["sandbox"] = clock.now()
+            seen["sandbox_id"] = sandbox.current()
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=sandbox_request)
+    thread.start()
+    assert inside.wait(5)
+    seen["live"] = clock.now()
+    seen["live_id"] = sandbox.current()
+    release.set()
+    thread.join(5)
+    assert seen["sandbox"] == sandbox_instant
+    assert seen["sandbox_id"] == 999
+    assert seen["live"] == clock.now()  # the test's frozen clock, not the sandbox's
+    assert seen["live"].year == 2025
+    assert seen["live_id"] is None
+
+
+def test_advance_concurrency_and_direction(world: World) -> None:
+    sandbox_row, raw, _products = _open(world)
+    client = key_client(raw)
+    start = sandbox_row.sandbox_now
+    to = (start + timedelta(days=3)).isoformat()
+    first = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
+    assert first.status_code == 200, first.content
+    assert first.json()["days"] == 3
+    repeat = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
+    assert repeat.json()["days"] == 0
+    back = client.post("/api/v1/sandbox/clock/advance/", {"to": start.isoformat()}, format="json")
+    assert (back.status_code, back.json()["code"]) == (409, "sandbox_clock_backwards")
+    assert back.json()["sandbox_now"] == clock.api_instant(start + timedelta(days=3))
+    clock_now = client.get("/api/v1/sandbox/clock/").json()
+    assert clock_now["today"] == clock.business_date(start + timedelta(days=3)).isoformat()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_advances_at_once_run_each_day_once() -> None:
+    """The sandbox row is locked for the run: the second advance waits, then finds the clock
+    already there; the renewal in between happens once."""
+    from tests.factories.agreements import DocumentFactory, VersionFactory
+    from tests.factories.contracts import idplus_product, make_contract
+    from tests.factories.tenants import PartnerFactory, TenantFactory, make_partner_key
+
+    start = date(2025, 3, 10)
+    with clock.frozen_at(start):
+        product = idplus_product()
+        VersionFactory(document=DocumentFactory(product=product, slug="terms"))
+        key, _raw = make_partner_key(PartnerFactory())
+        sandbox_row, (sandbox_key, _sk), _pk = sandbox_open(scope=Scope.partner(key))
+    copy = Product.objects.get(sandbox=sandbox_row, code=product.code)
+    tenant = TenantFactory(partner=sandbox_row)
+    contract = make_contract(tenant=tenant, product=copy, start_date=start, term_months=1)
+    scope = Scope.partner(sandbox_key)
+    to = datetime(2025, 4, 20, 9, tzinfo=clock.TOKYO)
+    outcomes: list[Any] = []
+
+    def advance() -> None:
+        from django.db import connection
+
+        try:
+            with sandbox.acting_for(sandbox_row.pk, sandbox_row.sandbox_now):
+                outcomes.append(sandbox_advance(scope=scope, to=to)[0].sandbox_now)
+        except Exception as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=advance) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [to, to]
+    # One renewal (2025-04-10), not two, whatever the order.
+    assert contract.periods.count() == 2
+    assert Event.objects.filter(partner_id=sandbox_row.pk, kind="contract.renewed").count() == 1
