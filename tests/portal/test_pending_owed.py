@@ -43,6 +43,11 @@ def test_pending_r4_a_2022_revision_is_not_unanswered_for_a_contract_from_2026(d
     assert "badge-no_answer" not in home
     assert "badge-outstanding" not in home
     assert 'data-testid="not-owed"' in review
+    # The badge agrees with the page (no 未回答 beside 回答は不要), and no deadline from 2022
+    # is given for an answer nobody owes.
+    assert 'data-testid="consent-status">回答不要<' in review
+    assert "badge-no_answer" not in review
+    assert "2022年4月18日（月）" not in review
     assert "未回答" not in review.split('data-testid="answer-so-far"')[1].split("</dd>")[0]
     assert 'data-testid="accept"' not in review
 
