@@ -361,3 +361,39 @@ def notice_table(version: TermsVersion) -> NoticeTable:
         is_excerpt=version.is_excerpt or bool(predecessor and predecessor.is_excerpt),
         row_groups=groups,
     )
+
+
+# 最終改定: the body often ends with its own line 「最終改定：2024年 11 月 22日」, which a revision
+# made by copying the previous version carries over unchanged; pages say so beside it.
+_LINE = re.compile(r"最終改定\s*[:：]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+@dataclass(frozen=True)
+class RevisionDates:
+    """The version's date and the body's own 最終改定 line (as written, "" when none)."""
+
+    effective_on: date | None
+    body_line: str
+    body_date: date | None
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.effective_on and self.body_date and self.effective_on != self.body_date)
+
+
+def _body_line(version: TermsVersion) -> str:
+    if version.last_revised_text:
+        return version.last_revised_text.strip()
+    return next((line.strip() for line in version.trailer.splitlines() if "最終改定" in line), "")
+
+
+def revision_dates(version: TermsVersion) -> RevisionDates:
+    line = _body_line(version)
+    found = _LINE.search(line)
+    body_date = None
+    if found:
+        try:
+            body_date = date(*(int(part) for part in found.groups()))
+        except ValueError:
+            body_date = None
+    return RevisionDates(effective_on=version.effective_on, body_line=line, body_date=body_date)

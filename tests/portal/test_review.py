@@ -224,3 +224,14 @@ def test_r3_a_rejection_is_an_objection_only_where_silence_consents(db, product,
         ).content.decode()
     assert title in done
     assert message in done
+
+
+def test_r8_review_page_says_the_body_s_last_revised_line_is_not_this_version_s_date(
+    world, admin_client
+) -> None:
+    """The full text ends 「最終改定：2024年 11 月 22日」 as it was copied; the portal says so
+    beside it, as the public page does, and names the version's own date."""
+    TermsVersion.objects.filter(pk=world.v2.pk).update(trailer="以上\n最終改定：2024年 11 月 22日")
+    page = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert 'data-testid="body-date-note"' in page
+    assert "この版の効力発生日は2025年4月1日です。" in page

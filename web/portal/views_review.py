@@ -33,7 +33,7 @@ from agreements.selectors.articles import articles_of
 from agreements.selectors.consents import DocumentStatus
 from agreements.services import consents as consent_services
 from agreements.services.consents.citing import effective_mode, objection_flow
-from agreements.services.version_text import notice_table
+from agreements.services.version_text import notice_table, revision_dates
 from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import DomainError
@@ -138,6 +138,8 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         "is_pending": status.pending_version is not None and status.pending_version.pk == shown.pk,
         "days_left": (shown.effective_on - today).days if shown.effective_on else None,
         "categories": _categories(shown),
+        # The body's own 最終改定 line, when it is not this version's date (said beside it).
+        "dates": revision_dates(shown),
         "notice": notice_table(shown),
         "articles": articles_of(shown),
         "can_accept": Answer.ACCEPTED in allowed

@@ -11,9 +11,6 @@ to the header (`RevisionDates.differs`).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.core.cache import cache
@@ -21,40 +18,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from agreements.models import TermsVersion
+from agreements.services.version_text import revision_dates
 from agreements.templatetags.jdates import format_date
-
-_LINE = re.compile(r"最終改定\s*[:：]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-
-
-@dataclass(frozen=True)
-class RevisionDates:
-    """The version's date and the body's own 最終改定 line (as written, "" when none)."""
-
-    effective_on: date | None
-    body_line: str
-    body_date: date | None
-
-    @property
-    def differs(self) -> bool:
-        return bool(self.effective_on and self.body_date and self.effective_on != self.body_date)
-
-
-def _body_line(version: TermsVersion) -> str:
-    if version.last_revised_text:
-        return version.last_revised_text.strip()
-    return next((line.strip() for line in version.trailer.splitlines() if "最終改定" in line), "")
-
-
-def revision_dates(version: TermsVersion) -> RevisionDates:
-    line = _body_line(version)
-    found = _LINE.search(line)
-    body_date = None
-    if found:
-        try:
-            body_date = date(*(int(part) for part in found.groups()))
-        except ValueError:
-            body_date = None
-    return RevisionDates(effective_on=version.effective_on, body_line=line, body_date=body_date)
 
 
 def last_revised_label(version: TermsVersion) -> str:
