@@ -293,6 +293,14 @@ def terms_import_notice(
         effective_on=before_on,
         doc=before_doc,
         scope=scope,
+        # The notice does not say when the former text took effect: its date (the notice
+        # date by default) is a placeholder, so customers are not shown 「<notice date>改定」,
+        # a revision nobody made that day.
+        public_name=(
+            ""
+            if before_effective_on
+            else f"{after_on.year}年{after_on.month}月{after_on.day}日改定前の版"
+        ),
     )
     _place_historical(before)
     after = _excerpt_version(

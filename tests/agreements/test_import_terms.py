@@ -309,6 +309,11 @@ def test_import_terms_notice_seed_003_stores_the_excerpt_pair(seeds_dir: Path) -
         True,
         True,
     )
+    # The former text's own date is not in the notice: customers see no 「2022年4月19日改定」.
+    assert (before.display_name, after.display_name) == (
+        "2022年4月27日改定前の版",
+        "2022年4月27日改定",
+    )
     assert after.title == "OPTiM ID+サービス利用規約"
     assert after.notice_title == "OPTiM ID+利用規約改定のお知らせ"
     assert [(c["index"], c["kind"], c["title"]) for c in after.categories] == [
