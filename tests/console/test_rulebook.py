@@ -38,7 +38,8 @@ def test_contract_detail_r17_cap_only_on_biz_with_the_intent_note(client, world,
     idplus = make_contract(tenant=TenantFactory(), product=idplus_product())
     with clock.frozen_at(date(2024, 6, 1)):
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
-    assert "入手できる規約本文には記載がありません（ご契約内容を確認）" in page
+    assert "終了日にアカウント削除（利用規約第9条第1項、第9条第2項）。" in page
+    assert "それ以外のデータの削除時期は、入手できる規約本文には記載がありません" in page
     assert "定めなし" not in page  # the ID+ text is an excerpt: silence there proves nothing
     assert "原則として日割りなし（利用規約第7条第3項）" in page
     assert "第13条" not in page

@@ -122,7 +122,11 @@ def test_data_deletion_needs_an_end_then_shows_its_due_date(answered, admin_clie
     page = admin_client.get(f"/portal/contracts/{contract.pk}/").content.decode()
     # R15: an ID+ contract gets no Biz 10.3 timetable (the Biz page has its own test).
     assert "2025年4月21日（月）" not in page
-    assert "データの削除時期は、ご契約内容をご確認ください。" in page
+    # ID+ 9.2 does say the accounts go on the end date: that much is stated (R13).
+    assert (
+        "アカウントは終了日をもって削除されます（利用規約第9条第1項、第9条第2項）。"
+        "それ以外のデータの削除時期は、ご契約内容をご確認ください。" in page
+    )
     response = admin_client.post(url, {"confirm": "on"}, follow=True)
     deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
     # The later of the day after the end (03-21) and today + 14 days (03-24).
