@@ -73,11 +73,11 @@ def test_answer_recorded_email_r6_biz_rejection_states_the_record_and_the_case()
     s = _setup("optimal-biz", mode=ConsentMode.DEEMED, basis=LegalBasis.REASONABLE)
     record = _answer(s, Answer.REJECTED)
     subject, text, html = _mail(s.tenant, EventKind.ANSWER_RECORDED)
-    assert subject == "optimal-biz 利用規約 2025-04 へのご回答（拒否）を記録しました"
+    assert subject == "optimal-biz 利用規約 2025年4月1日改定 へのご回答（拒否）を記録しました"
     facts = [
         "お客様: テスト商事株式会社",
         "製品: optimal-biz製品",
-        "規約: optimal-biz 利用規約 2025-04（効力発生日 2025年4月1日）",
+        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日）",
         "回答: 拒否",
         f"記録日時: {format_instant(record.recorded_at, 'ja')}",
         f"台帳の番号: {record.seq}",
@@ -121,14 +121,16 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
     )
     record = _answer(s, Answer.REJECTED)
     subject, text, html = _mail(s.tenant, EventKind.ANSWER_RECORDED)
-    assert subject == "Your answer to optim-id-plus 利用規約 2025-04 (rejected) is recorded"
+    assert (
+        subject == "Your answer to optim-id-plus 利用規約 2025年4月1日改定 (rejected) is recorded"
+    )
     facts = [
         "Customer: テスト商事株式会社",
         "Product: optim-id-plus product",
         "Answer: rejected",
         f"Recorded at: {format_instant(record.recorded_at, 'en')}",
         f"Ledger number: {record.seq}",
-        "until you accept it, the version before it (2024-01) continues to apply to you",
+        "until you accept it, the version before it (2024年1月1日改定) continues to apply to you",
         "For what a rejection leads to, please see your contract.",
         "Until 31 March 2025 you can also change your answer to an acceptance in the portal.",
     ]
@@ -162,7 +164,7 @@ def test_case_emails_r6_opened_confirmed_dropped_state_contract_rejection_and_ne
     _subject, text, html = _mail(s.tenant, EventKind.CASE_OPENED)
     opened = [
         f"契約番号 {s.contract_id}",
-        "規約: optimal-biz 利用規約 2025-04（効力発生日 2025年4月1日）",
+        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日）",
         f"拒否のご回答: {rejected_at} 記録（台帳の番号 {record.seq}）",
         "利用規約第2条第4項に基づき",
         # Answered on 2025-03-10: confirmed today, 30 days later is after the effective date.

@@ -33,6 +33,8 @@ def version_facts(version: TermsVersion) -> dict[str, Any]:
     return {
         "version_id": version.pk,
         "version_label": version.label,
+        # What customers read (the e-mails use it): never the internal working label.
+        "version_name": version.display_name,
         "document_id": version.document_id,
         "document": version.document.title,
         "product": product.code,
@@ -56,6 +58,7 @@ def binding_facts(binding: TermsVersion | None) -> dict[str, Any]:
     return {
         "binding_version_id": binding.pk if binding else None,
         "binding_version_label": binding.label if binding else None,
+        "binding_version_name": binding.display_name if binding else None,
         "binding_version_effective_on": _iso(binding.effective_on) if binding else None,
     }
 
