@@ -288,7 +288,12 @@ CELERY_BEAT_SCHEDULE = {
             "schedule": crontab(hour=9, minute=0),
             "kwargs": {"job": job},
         }
-        for job in ("consent_reminders", "renewal_notices", "deletion_reminders")
+        for job in (
+            "consent_reminders",
+            "scheduled_reminders",
+            "renewal_notices",
+            "deletion_reminders",
+        )
     },
     "deliver-outbox": {"task": "core.deliver_outbox", "schedule": crontab(minute="*")},
     # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.

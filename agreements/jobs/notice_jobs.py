@@ -13,7 +13,6 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 
 from agreements.enums import (
-    ConsentMode,
     ConsentStatus,
     ContractStatus,
     NonRenewalStatus,
@@ -40,6 +39,7 @@ from agreements.models import (
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
 from agreements.services.consents.payloads import version_gate_from
+from agreements.services.consents.reminders import remindable
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
@@ -72,11 +72,14 @@ def _active_contract_for_document() -> Exists:
 def _reminders_plan(today: date) -> int:
     planned = 0
     versions = TermsVersion.objects.filter(
-        consent_mode=ConsentMode.EXPLICIT,
         posted_at__isnull=False,
         status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE],
-    ).only("id", "effective_on")
+    ).select_related("document__product")
     for version in versions:
+        # The one rule of which revisions are reminded of (R4; a product without a
+        # deemed-consent clause asks every revision's non-responders for an answer).
+        if not remindable(version):
+            continue
         slot = consent_reminder_slot(effective_on=version.effective_on, today=today)
         if slot is None:
             continue

@@ -69,6 +69,16 @@ urlpatterns = [
         name="dashboard-remind",
     ),
     path(
+        "dashboard/versions/<int:pk>/remind/schedule/",
+        dashboard.dashboard_remind_schedule,
+        name="dashboard-remind-schedule",
+    ),
+    path(
+        "dashboard/versions/<int:pk>/remind/<int:reminder_pk>/cancel/",
+        dashboard.dashboard_remind_cancel,
+        name="dashboard-remind-cancel",
+    ),
+    path(
         "dashboard/versions/<int:pk>/tenants/<int:tenant_pk>/delivery/",
         dashboard.notice_delivery,
         name="notice-delivery",
