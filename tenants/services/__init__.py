@@ -8,7 +8,8 @@ leaves an AuditEntry. Who may do what:
   by staff).
 - a partner key with the `write` scope: its own tenants, their users and invitations, its own
   webhooks. A partner never chooses another partner: passing one is PermissionDenied.
-- a tenant admin: the users and invitations of their tenant, and its contact details.
+- a tenant admin: the users and invitations of their tenant, its contact details and its
+  further notification contacts.
 
 Objects out of reach are NotFound (they are invisible); visible but not writable is
 PermissionDenied.
@@ -18,6 +19,7 @@ One module per resource; this package re-exports the services callers use.
 
 from __future__ import annotations
 
+from tenants.services.contacts import MAX_CONTACTS, contact_add, contact_remove
 from tenants.services.invitations import (
     INVITATION_TTL,
     invitation_accept,
@@ -46,10 +48,13 @@ from tenants.services.webhooks import (
 
 __all__ = [
     "INVITATION_TTL",
+    "MAX_CONTACTS",
     "MAX_WEBHOOKS",
     "WEBHOOK_SECRET_GRACE",
     "WEBHOOK_SECRET_PREFIX",
     "clean_corporate_number",
+    "contact_add",
+    "contact_remove",
     "invitation_accept",
     "invitation_accept_url",
     "invitation_create",
