@@ -184,6 +184,9 @@ class Membership(TimeStamped):
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("役割"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    # The member's title in this tenant's company (a person may hold another elsewhere): what
+    # a receipt names beside the person who answered ("回答した方"), unless they give another.
+    title = models.CharField(_("役職"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("メンバー")

@@ -31,6 +31,7 @@ from tenants.services.invitations import (
 from tenants.services.keys import partner_key_issue, partner_key_revoke
 from tenants.services.memberships import membership_remove, membership_set_role
 from tenants.services.partners import partner_create
+from tenants.services.profiles import profile_update
 from tenants.services.tenants import clean_corporate_number, tenant_create, tenant_update
 from tenants.services.webhooks import (
     MAX_WEBHOOKS,
@@ -65,6 +66,7 @@ __all__ = [
     "partner_create",
     "partner_key_issue",
     "partner_key_revoke",
+    "profile_update",
     "tenant_create",
     "tenant_update",
     "webhook_delete",

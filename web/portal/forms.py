@@ -217,6 +217,27 @@ class ContactForm(forms.Form):
     )
 
 
+class ProfileForm(forms.Form):
+    """The signed-in person's own name (and title in the current tenant's company)."""
+
+    display_name = forms.CharField(
+        label=_("お名前"),
+        max_length=150,
+        required=False,
+        help_text=_(
+            "メンバー一覧、回答のお名前の初期値、受領証に使われます。空欄ではメールアドレスを表示します。"
+        ),
+    )
+    title = forms.CharField(
+        label=_("役職"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "このテナントの会社での役職。回答の受領証に、回答した方の役職として記載されます。"
+        ),
+    )
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
 

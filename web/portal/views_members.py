@@ -26,7 +26,7 @@ from web.portal.access import (
     portal_view,
     run_service,
 )
-from web.portal.forms import ContactForm, InviteForm, RoleForm, SwitchTenantForm
+from web.portal.forms import ContactForm, InviteForm, ProfileForm, RoleForm, SwitchTenantForm
 from web.portal.middleware import SESSION_TENANT_KEY
 from web.requests import PortalRequest
 
@@ -219,3 +219,38 @@ def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
             request, _("%(email)sを通知の連絡先から外しました。") % {"email": contact.email}
         )
     return redirect("portal:members")
+
+
+# --- the person's own name --------------------------------------------------------------------
+
+
+@portal_view(methods=("GET", "POST"), gate=GATE_EXEMPT)
+def profile(request: PortalRequest) -> HttpResponse:
+    """The signed-in person sets their display name and their title in the current tenant."""
+    membership = member_portal(request).membership
+    assert membership is not None  # noqa: S101 -- checked by portal_view
+    user = request.user
+    form = ProfileForm(
+        request.POST or None,
+        initial={"display_name": user.get_full_name(), "title": membership.title},  # type: ignore[union-attr]
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _result = run_service(
+            request,
+            form,
+            services.profile_update,
+            scope=request.scope,
+            user=user,
+            display_name=form.cleaned_data["display_name"],
+            title=form.cleaned_data["title"],
+            membership=membership,
+            success=_("お名前と役職を保存しました。"),
+        )
+        if ok:
+            return redirect("portal:profile")
+    return render(
+        request,
+        "tenants/portal/profile.html",
+        {"nav": "members", "form": form, "membership": membership},
+        status=400 if form.errors else 200,
+    )
