@@ -40,8 +40,10 @@ def _personal_values(tenant: Tenant) -> list[str]:
     ):
         values.extend(row)
     values.extend(Invitation.objects.filter(tenant_id=tenant.pk).values_list("email", flat=True))
-    for row in NotificationContact.objects.filter(tenant_id=tenant.pk).values_list("name", "email"):
-        values.extend(row)
+    for name, email in NotificationContact.objects.filter(tenant_id=tenant.pk).values_list(
+        "name", "email"
+    ):
+        values.extend((name, email))
     values.extend(
         Outbox.objects.filter(tenant_id=tenant.pk, channel=OutboxChannel.EMAIL)
         .exclude(recipient__iexact=settings.TERMS_STAFF_EMAIL)
