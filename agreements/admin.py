@@ -31,6 +31,7 @@ from agreements.models import (
     Product,
     ProductKey,
     RequestReceipt,
+    ScheduledReminder,
     Termination,
     TerminationCase,
     TermsDocument,
@@ -254,6 +255,14 @@ class RequestReceiptAdmin(RoleAdmin):
     list_filter = ["kind"]
     search_fields = ["tenant__name", "digest"]
     raw_id_fields = ["tenant", "non_renewal", "termination", "deletion"]
+
+
+@admin.register(ScheduledReminder)
+class ScheduledReminderAdmin(RoleAdmin):
+    # Read-only: publishers schedule and cancel reminders in the console (audited there).
+    list_display = ["version", "send_on", "basis", "status", "sent", "created_by", "done_at"]
+    list_filter = ["status", "basis"]
+    raw_id_fields = ["version", "created_by", "cancelled_by"]
 
 
 @admin.register(NoticeDelivery)

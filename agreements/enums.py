@@ -64,6 +64,24 @@ class ConsentStatus(models.TextChoices):
     UNNOTIFIED = "unnotified", _("未通知（お知らせ未到達）")
 
 
+class ReminderBasis(models.TextChoices):
+    """How a publisher chose the day of a scheduled reminder (shown back on the dashboard)."""
+
+    ON_DATE = "on_date", _("指定日")
+    BEFORE_EFFECTIVE = "before_effective", _("効力発生日の前")
+    BEFORE_DEADLINE = "before_deadline", _("回答期限の前")
+
+
+class ReminderStatus(models.TextChoices):
+    """A scheduled reminder: waiting, sent by the job, skipped (nothing left to remind of, or a
+    later reminder of the same revision superseded a missed one), or cancelled by staff."""
+
+    SCHEDULED = "scheduled", _("予定")
+    SENT = "sent", _("送信済み")
+    SKIPPED = "skipped", _("送信不要")
+    CANCELLED = "cancelled", _("取消済み")
+
+
 class NoticeRoute(models.TextChoices):
     """How a revision notice reached a tenant (R3); the posting alone is not one of them."""
 

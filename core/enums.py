@@ -116,6 +116,8 @@ class AuditAction(models.TextChoices):
     REVOKE_KEY = "revoke_key", _("キー失効")
     RETRY = "retry", _("再送")
     REMIND = "remind", _("再通知")
+    REMINDER_SCHEDULE = "reminder_schedule", _("再通知の予定登録")
+    REMINDER_CANCEL = "reminder_cancel", _("再通知の予定取消")
     EXPORT = "export", _("エクスポート")
     SEND_BACK = "send_back", _("差し戻し")
     REDACT = "redact", _("個人データ削除")

@@ -23,7 +23,15 @@ from core.enums import OutboxStatus
 from core.models import Delivery, Outbox
 from tenants.authz import Action, is_staff_member, roles_may, staff_roles
 from tenants.delivery.outbox import outbox_retry
-from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
+from tenants.models import (
+    Invitation,
+    Membership,
+    NotificationContact,
+    Partner,
+    PartnerAPIKey,
+    Tenant,
+    WebhookEndpoint,
+)
 from tenants.scope import Scope
 from tenants.services.base import name_errors
 from tenants.services.invitations import invitation_revoke
@@ -157,6 +165,14 @@ class MembershipAdmin(RoleAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "user__email", "tenant__name"]
     raw_id_fields = ["user", "tenant"]
+
+
+@admin.register(NotificationContact)
+class NotificationContactAdmin(RoleAdmin):
+    # Read-only: tenant admins keep them in the portal (tenants.services.contacts, audited).
+    list_display = ["tenant", "name", "email", "locale", "created_at"]
+    search_fields = ["email", "tenant__name"]
+    raw_id_fields = ["tenant"]
 
 
 @admin.register(Invitation)

@@ -163,6 +163,36 @@ class Tenant(TimeStamped):
         return self.partner_id is None
 
 
+class NotificationContact(TimeStamped):
+    """A further address that gets the tenant's notices, beside its admins and its primary
+    contact address (`Tenant.contact_email`). Who gets a tenant's notices is decided in one
+    place: tenants.notify.tenant_recipients. `locale` blank: the tenant's language."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="notification_contacts"
+    )
+    name = models.CharField(_("氏名・部署"), max_length=100)
+    email = models.EmailField(_("メールアドレス"))
+    locale = models.CharField(
+        _("言語"), max_length=8, choices=Locale.choices, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("通知の連絡先")
+        verbose_name_plural = _("通知の連絡先")
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("email"), "tenant", name="notification_contact_unique_email"
+            ),
+            models.CheckConstraint(
+                condition=Q(locale__in=["", *Locale.values]), name="notification_contact_locale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.name}"
+
+
 class Membership(TimeStamped):
     """A user's role in a tenant (admin answers and applies, viewer reads)."""
 
@@ -171,6 +201,9 @@ class Membership(TimeStamped):
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("役割"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    # The member's title in this tenant's company (a person may hold another elsewhere): what
+    # a receipt names beside the person who answered ("回答した方"), unless they give another.
+    title = models.CharField(_("役職"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("メンバー")

@@ -2,7 +2,8 @@
 
 `notify` writes, in the caller's transaction and set-based (a constant number of queries per
 batch of tenants): an Event per tenant note (the partner's feed), an e-mail outbox row per
-recipient (the tenant's admins and contact address, in the tenant's language), a webhook
+recipient (tenant_recipients: the tenant's admins, its contact address and its further
+notification contacts, each in its language), a webhook
 outbox row per active endpoint of the tenant's partner, e-mails to the staff mailbox and to
 single addresses (an invitation), and rings delivery once, on commit. Delivery happens later,
 at least once, from the outbox (tenants.delivery); what each kind's e-mail looks like is
@@ -21,6 +22,7 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F, Value
 
 from core import clock, generations
 from core.enums import OutboxChannel
@@ -28,9 +30,42 @@ from core.events import event_envelope
 from core.models import Event, Outbox
 from core.outbox import delivery_ring_on_commit
 from tenants.enums import Role
-from tenants.models import Membership, Tenant, WebhookEndpoint
+from tenants.models import Membership, NotificationContact, Tenant, WebhookEndpoint
 
 BATCH_SIZE = 1000
+
+
+def tenant_recipients(tenants: Iterable[Tenant]) -> dict[int, list[tuple[str, str]]]:
+    """Who gets each tenant's notices, as (address, language) pairs: its admins, its contact
+    address and its further notification contacts (NotificationContact), each address once
+    (compared without case), admins and the contact address in the tenant's language, a
+    further contact in its own where it chose one. The one answer to "who is told": notify
+    and the portal's contacts page both read it. One query for any number of tenants."""
+    by_pk = {tenant.pk: tenant for tenant in tenants}
+    if not by_pk:
+        return {}
+    admins = (
+        Membership.objects.filter(tenant_id__in=by_pk, role=Role.ADMIN)
+        .exclude(user__email="")
+        .annotate(rank=Value(0), address=F("user__email"), language=Value(""))
+        .values_list("tenant_id", "rank", "address", "language", "user_id")
+    )
+    contacts = (
+        NotificationContact.objects.filter(tenant_id__in=by_pk)
+        .annotate(rank=Value(2), address=F("email"), language=F("locale"))
+        .values_list("tenant_id", "rank", "address", "language", "pk")
+    )
+    rows = sorted(admins.union(contacts, all=True), key=lambda row: (row[0], row[1], row[4]))
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    for tenant_id, rank, address, language, _order in rows:
+        tenant = by_pk[tenant_id]
+        if rank == 2 and tenant.contact_email:
+            found[tenant_id].setdefault(tenant.contact_email.lower(), tenant.locale)
+        found[tenant_id].setdefault(address.lower(), language or tenant.locale)
+    for tenant in by_pk.values():  # the contact address of a tenant without further contacts
+        if tenant.contact_email:
+            found[tenant.pk].setdefault(tenant.contact_email.lower(), tenant.locale)
+    return {tenant_id: list(addresses.items()) for tenant_id, addresses in found.items()}
 
 
 @dataclass(frozen=True)
@@ -244,8 +279,8 @@ def _rows(
 ) -> tuple[list[Event], list[tuple[int, Outbox]]]:
     """Write the events for `entries` (kind, tenant, key, payload, subject) and build their outbox rows.
 
-    Three queries whatever the number of entries: the events (one INSERT), the admins'
-    addresses, the partners' active endpoints. The outbox rows are returned unsaved, each with
+    Three queries whatever the number of entries: the events (one INSERT), the recipients'
+    addresses (tenant_recipients), the partners' active endpoints. The outbox rows are returned unsaved, each with
     the index of its entry (notify inserts them).
     """
     if not entries:
@@ -269,17 +304,7 @@ def _rows(
             for (kind, tenant, _key, _payload, subject), body in zip(entries, bodies, strict=True)
         ]
     )
-    admins: dict[int, list[str]] = defaultdict(list)
-    if email:
-        for tenant_id, address in (
-            Membership.objects.filter(
-                tenant_id__in={tenant.pk for _k, tenant, *_rest in entries}, role=Role.ADMIN
-            )
-            .exclude(user__email="")
-            .order_by("tenant_id", "user_id")
-            .values_list("tenant_id", "user__email")
-        ):
-            admins[tenant_id].append(address)
+    recipients = tenant_recipients(tenant for _k, tenant, *_rest in entries) if email else {}
     endpoints: dict[int, list[WebhookEndpoint]] = defaultdict(list)
     partner_ids = {t.partner_id for _k, t, *_rest in entries if t.partner_id is not None}
     if webhook and partner_ids:
@@ -290,10 +315,7 @@ def _rows(
     ):
         kind = str(kind)
         if email:
-            emails = list(admins[tenant.pk])
-            if tenant.contact_email:
-                emails.append(tenant.contact_email)
-            for address in dict.fromkeys(e.lower() for e in emails):
+            for address, locale in recipients.get(tenant.pk, []):
                 outbox = Outbox(
                     kind=kind,
                     channel=OutboxChannel.EMAIL,
@@ -303,7 +325,7 @@ def _rows(
                     tenant_id=tenant.pk,
                     partner_id=tenant.partner_id,
                     event=event,
-                    locale=tenant.locale,
+                    locale=locale,
                     next_attempt_at=now,
                 )
                 rows.append((index, outbox))

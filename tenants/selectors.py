@@ -17,7 +17,15 @@ from core.enums import OutboxChannel
 from core.errors import NotFound, PermissionDenied
 from core.models import Delivery, Event, Outbox
 from tenants.enums import InvitationStatus
-from tenants.models import Invitation, Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
+from tenants.models import (
+    Invitation,
+    Membership,
+    NotificationContact,
+    Partner,
+    PartnerAPIKey,
+    Tenant,
+    WebhookEndpoint,
+)
 from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
 from tenants.scope import Scope
 
@@ -30,6 +38,7 @@ _MESSAGES = {
     "webhook": _("Webhookエンドポイントが見つかりません。"),
     "event": _("イベントが見つかりません。"),
     "delivery": _("配信が見つかりません。"),
+    "notification_contact": _("通知の連絡先が見つかりません。"),
 }
 
 
@@ -197,6 +206,19 @@ def invitation_list(
     tenant = tenant_get(scope=scope, pk=tenant.pk)
     qs = Invitation.objects.filter(tenant=tenant).order_by("-created_at", "-pk")
     return qs.filter(status=status) if status else qs
+
+
+def notification_contact_list(*, scope: Scope, tenant: Tenant) -> QuerySet[NotificationContact]:
+    """The tenant's further notification contacts (beside its admins and contact address)."""
+    tenant = tenant_get(scope=scope, pk=tenant.pk)
+    return NotificationContact.objects.filter(tenant=tenant).order_by("created_at", "pk")
+
+
+def notification_contact_get(*, scope: Scope, tenant: Tenant, pk: int | str) -> NotificationContact:
+    try:
+        return notification_contact_list(scope=scope, tenant=tenant).get(pk=pk)
+    except (NotificationContact.DoesNotExist, ValueError, TypeError):
+        raise _not_found("notification_contact") from None
 
 
 def invitation_get(*, scope: Scope, pk: int | str) -> Invitation:

@@ -288,7 +288,12 @@ CELERY_BEAT_SCHEDULE = {
             "schedule": crontab(hour=9, minute=0),
             "kwargs": {"job": job},
         }
-        for job in ("consent_reminders", "renewal_notices", "deletion_reminders")
+        for job in (
+            "consent_reminders",
+            "scheduled_reminders",
+            "renewal_notices",
+            "deletion_reminders",
+        )
     },
     "deliver-outbox": {"task": "core.deliver_outbox", "schedule": crontab(minute="*")},
     # Chain heads as of 00:00 JST into the logs, so a rewritten chain shows outside the database.
@@ -402,6 +407,8 @@ REST_FRAMEWORK = {
 }
 # Requests per API key (or staff user); 429 with Retry-After beyond it.
 TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
+# The public per-version PDF is rendered per request: downloads per client address and minute.
+TERMS_PUBLIC_PDF_PER_MINUTE = env.int("TERMS_PUBLIC_PDF_PER_MINUTE", default=10)
 # API bodies: 413 above this size, 400 above this JSON nesting (web/api/limits.py). Django's own
 # limit for every other body stays at its default (2.5 MB), above the API's.
 TERMS_API_MAX_BODY_BYTES = env.int("TERMS_API_MAX_BODY_BYTES", default=1024 * 1024)

@@ -4,8 +4,8 @@ and the one spelling of an account name that every counter keys on.
 Sign-in throttling itself is django-axes (terms_site/security.py: which failures count, per
 account and per address, and what a refusal looks like). This module holds what the audiences
 share: `account_name` and `client_address` (axes uses both), the message of a refused
-sign-in, and the fixed-window counters of the portal's password reset and the public receipt
-verification. A counter per key and window, created with add() so that concurrent first hits
+sign-in, and the fixed-window counters of the portal's password reset, the public receipt
+verification and the public per-version PDF. A counter per key and window, created with add() so that concurrent first hits
 in several web processes agree.
 
 When the cache is unreachable the counters fall back to memory of the one process (logged as
@@ -26,13 +26,15 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from ipware import get_client_ip
 from redis.exceptions import RedisError
 
 from core import clock
 from core.degrade import Outage
+from web.problemjson import problem_response
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,17 @@ class Limit:
 RESET_PER_ACCOUNT = Limit("reset-account", attempts=3, window_seconds=60 * 60)
 RESET_PER_ADDRESS = Limit("reset-ip", attempts=20, window_seconds=60 * 60)
 VERIFY_PER_ADDRESS = Limit("verify-ip", attempts=60, window_seconds=60)
+
+
+def public_pdf_per_address() -> Limit:
+    """The public per-version PDF (rendered on each request, seconds of CPU): per client
+    address and minute, TERMS_PUBLIC_PDF_PER_MINUTE (default 10)."""
+    return Limit(
+        "pdf-ip",
+        attempts=int(getattr(settings, "TERMS_PUBLIC_PDF_PER_MINUTE", 10)),
+        window_seconds=60,
+    )
+
 
 SIGNIN_LOCKED_OUT = _(
     "ログインの試行回数が上限に達しました。15分ほど待ってから、もう一度お試しください。"
@@ -175,6 +188,43 @@ def exhausted(limit: Limit, subject: str) -> bool:
     return int(count or 0) >= limit.attempts
 
 
+def retry_after(limit: Limit) -> int:
+    """Seconds until the current window of `limit` ends (a refused client may try again then),
+    at least 1: the value of a 429's Retry-After."""
+    return max(1, limit.window_seconds - int(clock.now().timestamp()) % limit.window_seconds)
+
+
 def reset(limit: Limit, subject: str) -> None:
     key = _key(limit, subject)
     resilient(lambda cache: cache.delete(key))
+
+
+# --- the refusal outside the API ---------------------------------------------------------------
+
+
+def too_many_requests(
+    request: HttpRequest,
+    *,
+    detail: str,
+    retry_after: int,
+    template: str,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """429 with Retry-After on a page outside the API: problem+json (code `throttled` with
+    `retry_after`, as the API answers) for a client that asks for JSON and not HTML, else
+    `template` rendered with `detail` and `retry_after`."""
+    headers = {"Retry-After": str(retry_after)}
+    accept = request.headers.get("Accept", "")
+    if "json" in accept and "text/html" not in accept:
+        return problem_response(
+            TOO_MANY_REQUESTS,
+            "throttled",
+            title=_("リクエストが多すぎます"),
+            detail=detail,
+            headers=headers,
+            members={"retry_after": retry_after},
+        )
+    body = loader.render_to_string(
+        template, {"detail": detail, "retry_after": retry_after, **(context or {})}, request
+    )
+    return HttpResponse(body, status=TOO_MANY_REQUESTS, headers=headers)

@@ -13,7 +13,6 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 
 from agreements.enums import (
-    ConsentMode,
     ConsentStatus,
     ContractStatus,
     NonRenewalStatus,
@@ -42,6 +41,7 @@ from agreements.rulebook import article_en, article_ja, rulebook_for
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
 from agreements.services.consents.payloads import version_gate_from
+from agreements.services.consents.reminders import remindable
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
@@ -77,11 +77,14 @@ def _reminders_plan(today: date) -> int:
     versions = TermsVersion.objects.filter(
         # Live versions only: sandbox runs do not send reminders (docs/api.md, "Sandbox").
         partition.product_q("document__product__"),
-        consent_mode=ConsentMode.EXPLICIT,
         posted_at__isnull=False,
         status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE],
-    ).only("id", "effective_on")
+    ).select_related("document__product")
     for version in versions:
+        # The one rule of which revisions are reminded of (R4; a product without a
+        # deemed-consent clause asks every revision's non-responders for an answer).
+        if not remindable(version):
+            continue
         slot = consent_reminder_slot(effective_on=version.effective_on, today=today)
         if slot is None:
             continue

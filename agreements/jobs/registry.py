@@ -39,6 +39,9 @@ JOBS: dict[str, JobFn] = {
     # time (R3); the ledger's locked re-check keeps each effect to once.
     "consents_deem_reached": service_jobs.consents_deem_reached,
     "consent_reminders": notice_jobs.CONSENT_REMINDERS,
+    # After consent_reminders: a tenant the weekly reminder reached today is not reminded
+    # again by a scheduled one (the 24-hour limit of agreements/services/consents/reminders).
+    "scheduled_reminders": service_jobs.SCHEDULED_REMINDERS,
     "contracts_roll": service_jobs.CONTRACTS_ROLL,
     "terminations_effect": service_jobs.TERMINATIONS_EFFECT,
     "renewal_notices": notice_jobs.RENEWAL_NOTICES,
@@ -81,7 +84,9 @@ def lifecycle_run_day(
 
 # Jobs whose effect is a message to people: the tick runs them from this hour (JST) on, so
 # reminders do not arrive at midnight; deadlines themselves never wait (they are days ahead).
-PEOPLE_NOTICE_JOBS = frozenset({"consent_reminders", "renewal_notices", "deletion_reminders"})
+PEOPLE_NOTICE_JOBS = frozenset(
+    {"consent_reminders", "scheduled_reminders", "renewal_notices", "deletion_reminders"}
+)
 
 
 def notice_hour() -> int:

@@ -22,8 +22,20 @@ from agreements.enums import (
     VersionStatus,
 )
 from agreements.jobs.base import CheckJob, ServiceJob
-from agreements.models import Contract, ContractPeriod, DataDeletion, Termination, TermsVersion
+from agreements.models import (
+    Contract,
+    ContractPeriod,
+    DataDeletion,
+    ScheduledReminder,
+    Termination,
+    TermsVersion,
+)
 from agreements.services.consents.effective import deemed_after_late_delivery
+from agreements.services.consents.reminder_schedule import (
+    scheduled_reminders_due,
+    scheduled_reminders_send,
+    scheduled_reminders_settled,
+)
 from agreements.services.contracts.roll import (
     periods_due,
     periods_roll,
@@ -177,6 +189,19 @@ TERMINATIONS_EFFECT = ServiceJob(
     settled=lambda today: ~Q(status=TerminationStatus.SCHEDULED),
     call=lambda today, ids: terminations_take_effect(today=today, ids=ids),
     due_on=lambda termination: termination.end_date + ONE_DAY,
+)
+
+
+# --- R4: reminders a publisher scheduled for a day -------------------------------------------
+
+SCHEDULED_REMINDERS = ServiceJob(
+    name="scheduled_reminders",
+    model=ScheduledReminder,
+    due=scheduled_reminders_due,
+    settled=lambda today: scheduled_reminders_settled(),
+    call=lambda today, ids: scheduled_reminders_send(today=today, ids=ids),
+    due_on=lambda reminder: reminder.send_on,
+    tenant_id=lambda reminder: None,
 )
 
 

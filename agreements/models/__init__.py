@@ -29,7 +29,7 @@ from agreements.models.consents import (  # isort: skip
     LedgerHead,
 )
 from agreements.models.checkpoints import LedgerCheckpoint  # isort: skip
-from agreements.models.notices import NoticeDelivery  # isort: skip
+from agreements.models.notices import NoticeDelivery, ScheduledReminder  # isort: skip
 from agreements.models.receipts import RequestReceipt  # isort: skip
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Product",
     "ProductKey",
     "RequestReceipt",
+    "ScheduledReminder",
     "Termination",
     "TerminationCase",
     "TermsDocument",

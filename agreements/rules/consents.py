@@ -206,3 +206,34 @@ def is_tenant_allowed(*, contract_active: bool, documents: Iterable[DocumentAnsw
     return not any(
         ConsentStatus(d.status) == ConsentStatus.OUTSTANDING and d.gate_in_force for d in documents
     )
+
+
+# --- Scheduled reminders (R4) ----------------------------------------------------------------
+
+
+def answer_deadline(*, effective_on: date | None, gate_from_on: date | None) -> date | None:
+    """The last day to answer before use may be limited (R4): the day before the gating policy
+    takes effect; None where the version has no such policy (there is then no deadline, and
+    nothing is withheld from a silent customer)."""
+    if effective_on is None or gate_from_on is None:
+        return None
+    return gate_from_on - timedelta(days=1)
+
+
+def reminder_send_on(
+    *,
+    basis: str,
+    days_before: int | None,
+    on: date | None,
+    effective_on: date | None,
+    deadline: date | None,
+) -> date | None:
+    """The day a reminder chosen as `basis` goes out: the chosen date itself, or `days_before`
+    days before the effective date or before the answer deadline. None where the basis has
+    no day to count from (no deadline, no effective date) or lacks its input."""
+    if basis == "on_date":
+        return on
+    if days_before is None:
+        return None
+    anchor = {"before_effective": effective_on, "before_deadline": deadline}.get(basis)
+    return anchor - timedelta(days=days_before) if anchor is not None else None

@@ -24,7 +24,7 @@ from core.enums import AuditAction, OutboxChannel
 from core.models import IdempotencyRecord, Outbox
 from core.redaction import MIN_VALUE_LENGTH, Scrubber
 from core.services import audit_add, audit_redact, outbox_redact
-from tenants.models import Invitation, Membership, Tenant
+from tenants.models import Invitation, Membership, NotificationContact, Tenant
 
 
 def _personal_values(tenant: Tenant) -> list[str]:
@@ -40,6 +40,10 @@ def _personal_values(tenant: Tenant) -> list[str]:
     ):
         values.extend(row)
     values.extend(Invitation.objects.filter(tenant_id=tenant.pk).values_list("email", flat=True))
+    for name, email in NotificationContact.objects.filter(tenant_id=tenant.pk).values_list(
+        "name", "email"
+    ):
+        values.extend((name, email))
     values.extend(
         Outbox.objects.filter(tenant_id=tenant.pk, channel=OutboxChannel.EMAIL)
         .exclude(recipient__iexact=settings.TERMS_STAFF_EMAIL)
@@ -143,6 +147,8 @@ def tenant_redact(*, tenant: Tenant) -> int:
     changed += removed
     invitations, _detail = Invitation.objects.filter(tenant_id=locked.pk).delete()
     changed += invitations
+    contacts, _detail = NotificationContact.objects.filter(tenant_id=locked.pk).delete()
+    changed += contacts
     changed += outbox_redact(
         tenant_id=locked.pk, scrubber=scrubber, keep_recipients={settings.TERMS_STAFF_EMAIL}
     )

@@ -1,6 +1,7 @@
-"""Dates as readers expect them: 2025年3月31日 on Japanese pages, 2025-03-31 on English ones.
+"""Dates as readers expect them: 2025年3月31日 on Japanese pages, 31 Mar 2025 on English ones.
 
-One style per language: 2026年12月16日（水） in Japanese, 2026-12-16 (Wed) in English. Japanese
+One style per language: 2026年12月16日（水） in Japanese, Wed, 16 Dec 2026 in English (never
+ISO: 2026-12-16 is for machines, in attributes, CSV and JSON). Japanese
 document text shown on an English page (the binding notice, R8) keeps the Japanese style with
 a Japanese weekday (`jdate_wd_ja`): an English weekday inside a Japanese date reads as an error.
 
@@ -22,6 +23,8 @@ register = template.Library()
 
 _WEEKDAYS_JA = "月火水木金土日"
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Written out, not strftime's %b: that follows the process locale, this never does.
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _is_japanese() -> bool:
@@ -37,8 +40,8 @@ def format_date(value: date | datetime | None, *, weekday: bool = False) -> str:
     if _is_japanese():
         text = f"{value.year}年{value.month}月{value.day}日"
         return f"{text}（{_WEEKDAYS_JA[value.weekday()]}）" if weekday else text
-    text = value.isoformat()
-    return f"{text} ({_WEEKDAYS_EN[value.weekday()]})" if weekday else text
+    text = f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+    return f"{_WEEKDAYS_EN[value.weekday()]}, {text}" if weekday else text
 
 
 def format_date_ja(value: date | datetime | None, *, weekday: bool = False) -> str:
@@ -48,8 +51,8 @@ def format_date_ja(value: date | datetime | None, *, weekday: bool = False) -> s
 
 
 def format_instant(value: datetime | None, *, weekday: bool = False) -> str:
-    """An instant in JST to the minute: 2025年3月31日 14:05 / 2025-03-31 14:05 JST, or with
-    the weekday: 2025年3月31日（月） 14:05 / 2025-03-31 (Mon) 14:05 JST."""
+    """An instant in JST to the minute: 2025年3月31日 14:05 / 31 Mar 2025 14:05 JST, or with
+    the weekday: 2025年3月31日（月） 14:05 / Mon, 31 Mar 2025 14:05 JST."""
     if value is None:
         return ""
     local = value.astimezone(clock.TOKYO)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from django import template
+from django.utils import translation
+from django.utils.html import conditional_escape, format_html
 
 register = template.Library()
 
@@ -16,3 +18,14 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 @register.filter
 def text_lang(text: object) -> str:
     return "ja" if _CJK.search(str(text or "")) else "en"
+
+
+@register.filter(is_safe=True)
+def ja_text(text: object) -> str:
+    """Japanese data (a company, product or document name, a version's public name) on a page
+    that is not Japanese: wrapped in `<span lang="ja">` so that a screen reader reads it as
+    Japanese; anything else (or any text on a Japanese page) escaped as it is."""
+    value = "" if text is None else str(text)
+    if _CJK.search(value) and (translation.get_language() or "ja").split("-")[0] != "ja":
+        return format_html('<span lang="ja">{}</span>', value)
+    return conditional_escape(value)

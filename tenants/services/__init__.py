@@ -8,7 +8,8 @@ leaves an AuditEntry. Who may do what:
   by staff).
 - a partner key with the `write` scope: its own tenants, their users and invitations, its own
   webhooks. A partner never chooses another partner: passing one is PermissionDenied.
-- a tenant admin: the users and invitations of their tenant, and its contact details.
+- a tenant admin: the users and invitations of their tenant, its contact details and its
+  further notification contacts.
 
 Objects out of reach are NotFound (they are invisible); visible but not writable is
 PermissionDenied.
@@ -18,6 +19,7 @@ One module per resource; this package re-exports the services callers use.
 
 from __future__ import annotations
 
+from tenants.services.contacts import MAX_CONTACTS, contact_add, contact_remove
 from tenants.services.invitations import (
     INVITATION_TTL,
     invitation_accept,
@@ -29,6 +31,7 @@ from tenants.services.invitations import (
 from tenants.services.keys import partner_key_issue, partner_key_revoke
 from tenants.services.memberships import membership_remove, membership_set_role
 from tenants.services.partners import partner_create
+from tenants.services.profiles import profile_update
 from tenants.services.tenants import clean_corporate_number, tenant_create, tenant_update
 from tenants.services.webhooks import (
     MAX_WEBHOOKS,
@@ -46,10 +49,13 @@ from tenants.services.webhooks import (
 
 __all__ = [
     "INVITATION_TTL",
+    "MAX_CONTACTS",
     "MAX_WEBHOOKS",
     "WEBHOOK_SECRET_GRACE",
     "WEBHOOK_SECRET_PREFIX",
     "clean_corporate_number",
+    "contact_add",
+    "contact_remove",
     "invitation_accept",
     "invitation_accept_url",
     "invitation_create",
@@ -60,6 +66,7 @@ __all__ = [
     "partner_create",
     "partner_key_issue",
     "partner_key_revoke",
+    "profile_update",
     "tenant_create",
     "tenant_update",
     "webhook_delete",

@@ -75,6 +75,8 @@ POST_ONLY = {
     "console:case-decide",
     "console:product-key-issue",
     "console:product-key-revoke",
+    "console:dashboard-remind-schedule",
+    "console:dashboard-remind-cancel",
     "portal:answer",
     "portal:non-renewal",
     "portal:non-renewal-withdraw",
@@ -85,6 +87,8 @@ POST_ONLY = {
     "portal:member-invite",
     "portal:member-role",
     "portal:invitation-revoke",
+    "portal:contact-add",
+    "portal:contact-remove",
 }
 
 

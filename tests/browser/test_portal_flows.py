@@ -190,7 +190,7 @@ def test_language_switch_is_remembered(page: Page, live_server, shot) -> None:
         page.locator(".language-switch button").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.get_by_role("navigation", name="Main menu")).to_contain_text("Contracts")
-        expect(page.get_by_test_id("contracts")).to_contain_text("2026-02-28")
+        expect(page.get_by_test_id("contracts")).to_contain_text("Sat, 28 Feb 2026")
         shot("portal-home-en")
         page.goto(f"{base}/portal/changes/{world.v2.pk}/")
         expect(page.locator(".governing-note")).to_be_visible()

@@ -69,42 +69,66 @@ def test_the_static_check_finds_an_iso_date(tmp_path, monkeypatch) -> None:
     assert _template_findings() == ["x.html:1: date:'Y-m-d'"]
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+JA_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+
+
 class _Text(HTMLParser):
     """The text a person reads: character data outside <script> / <style>, and outside the
-    audit log's summaries (stored English log lines written by the services, not page text)."""
+    audit log's summaries (stored English log lines written by the services, not page text).
+    With `skip_ja`, also outside elements marked lang="ja" (Japanese text on an English page,
+    which keeps its own date style)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip_ja: bool = False) -> None:
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
         self._summary = False
+        self._skip_ja = skip_ja
+        self._stack: list[tuple[str, bool]] = []  # open elements: (tag, inside lang="ja")
+
+    def _in_ja(self) -> bool:
+        return bool(self._stack) and self._stack[-1][1]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style"):
             self._skip += 1
         if tag == "td" and "audit-summary" in (dict(attrs).get("class") or ""):
             self._summary = True
+        if tag not in VOID:
+            lang = dict(attrs).get("lang")
+            ja = (lang or "").startswith("ja") if lang is not None else self._in_ja()
+            self._stack.append((tag, ja))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip -= 1
         if tag == "td":
             self._summary = False
+        for index in range(len(self._stack) - 1, -1, -1):
+            if self._stack[index][0] == tag:
+                del self._stack[index:]
+                break
 
     def handle_data(self, data: str) -> None:
-        if not self._skip and not self._summary:
-            self.parts.append(data)
+        if self._skip or self._summary or (self._skip_ja and self._in_ja()):
+            return
+        self.parts.append(data)
 
 
-def visible_text(html: str) -> str:
-    parser = _Text()
+def visible_text(html: str, *, skip_ja: bool = False) -> str:
+    parser = _Text(skip_ja=skip_ja)
     parser.feed(html)
     return " ".join(parser.parts)
 
 
 @pytest.mark.integration
 @pytest.mark.django_db
-def test_console_pages_show_no_iso_date(client, world, editor, publisher) -> None:
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_console_pages_show_no_iso_date(client, world, editor, publisher, language) -> None:
+    """Japanese pages: 2026年12月16日（水）; English pages: Wed, 16 Dec 2026 — neither shows an
+    ISO date, and an English page shows no Japanese-style date outside Japanese text
+    (lang="ja")."""
     version = post_revision(
         document=world.document, editor=editor, publisher=publisher, today=clock.today()
     )
@@ -137,14 +161,24 @@ def test_console_pages_show_no_iso_date(client, world, editor, publisher) -> Non
     ]
     found = {}
     for url in pages:
-        response = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 200, url
-        dates = ISO_DATE.findall(visible_text(response.content.decode()))
+        html = response.content.decode()
+        dates = ISO_DATE.findall(visible_text(html))
+        if language == "en":
+            dates += JA_DATE.findall(visible_text(html, skip_ja=True))
         if dates:
             found[url] = dates
     assert found == {}
-    # The pages do show dates, in the one style.
-    body = client.get(reverse("console:version-detail", args=[version.pk])).content.decode()
+    # The pages do show dates, in the one style of their language.
+    body = client.get(
+        reverse("console:version-detail", args=[version.pk]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
     effective = version.effective_on
-    weekday = "月火水木金土日"[effective.weekday()]
-    assert f"{effective.year}年{effective.month}月{effective.day}日（{weekday}）" in body
+    if language == "ja":
+        weekday = "月火水木金土日"[effective.weekday()]
+        assert f"{effective.year}年{effective.month}月{effective.day}日（{weekday}）" in body
+    else:
+        weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[effective.weekday()]
+        month = effective.strftime("%b")
+        assert f"{weekday}, {effective.day} {month} {effective.year}" in body

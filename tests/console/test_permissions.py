@@ -200,7 +200,15 @@ def _console_url(world: Any, route: ConsoleRoute) -> str:
     pk = objects.get(route.name)
     if pk is None:
         pk = world.contract.pk if route.route.startswith("console/contracts/") else world.draft.pk
-    values = {"pk": pk, "key_pk": 1, "article_pk": 1, "number": 1, "request_pk": 1, "tenant_pk": 1}
+    values = {
+        "pk": pk,
+        "key_pk": 1,
+        "article_pk": 1,
+        "number": 1,
+        "request_pk": 1,
+        "tenant_pk": 1,
+        "reminder_pk": 1,
+    }
     path = "/" + route.route
     for key, value in values.items():
         path = path.replace(f"<int:{key}>", str(value))

@@ -195,6 +195,7 @@ def test_every_job_is_registered():
         "versions_apply",
         "consents_deem_reached",
         "consent_reminders",
+        "scheduled_reminders",
         "contracts_roll",
         "terminations_effect",
         "renewal_notices",

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.unit
     [
         ("ja", False, "2025年3月31日"),
         ("ja", True, "2025年3月31日（月）"),
-        ("en", False, "2025-03-31"),
-        ("en", True, "2025-03-31 (Mon)"),
+        ("en", False, "31 Mar 2025"),
+        ("en", True, "Mon, 31 Mar 2025"),
     ],
 )
 def test_format_date_per_language(language: str, weekday: bool, expected: str) -> None:
@@ -32,7 +32,8 @@ def test_format_instant_is_tokyo_time() -> None:
         assert format_instant(instant) == "2025年4月1日 00:30"
         assert format_date(instant) == "2025年4月1日"
     with translation.override("en"):
-        assert format_instant(instant) == "2025-04-01 00:30 JST"
+        assert format_instant(instant) == "1 Apr 2025 00:30 JST"
+        assert format_instant(instant, weekday=True) == "Tue, 1 Apr 2025 00:30 JST"
 
 
 def test_days_until_counts_from_the_business_date() -> None:
@@ -50,7 +51,7 @@ def test_japanese_text_on_english_pages_keeps_a_japanese_weekday() -> None:
         with translation.override(language):
             assert jdate_wd_ja(date(2026, 12, 16)) == "2026年12月16日（水）"
             assert format_date(date(2026, 12, 16), weekday=True) == (
-                "2026年12月16日（水）" if language == "ja" else "2026-12-16 (Wed)"
+                "2026年12月16日（水）" if language == "ja" else "Wed, 16 Dec 2026"
             )
     assert day_before(date(2025, 3, 1)) == date(2025, 2, 28)
     assert day_before(date(2024, 3, 1)) == date(2024, 2, 29)  # leap year

@@ -26,7 +26,7 @@ def test_language_switch_is_remembered(world, viewer_client) -> None:
     assert '<html lang="en">' in body
     for text in ("Contracts and deadlines", "Upcoming and unanswered revisions", "Log out"):
         assert text in body
-    assert "2026-02-28 (Sat)" in body  # the next non-renewal deadline, as an English date
+    assert "Sat, 28 Feb 2026" in body  # the next non-renewal deadline, as an English date
     assert viewer_client.session[SESSION_LANGUAGE_KEY] == "en"
     # Without the cookie (blocked or lost) the signed-in session keeps the choice.
     del viewer_client.cookies[settings.LANGUAGE_COOKIE_NAME]

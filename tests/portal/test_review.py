@@ -44,7 +44,7 @@ def test_review_in_english_says_the_japanese_text_governs(world, admin_client) -
     admin_client.cookies["django_language"] = "en"
     body = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert '<html lang="en">' in body
-    assert "2025-04-01 (Tue)" in body
+    assert "Tue, 1 Apr 2025" in body
     assert 'class="governing-note"' in body
     assert '<article class="terms-doc" lang="ja"' in body
 

@@ -227,7 +227,7 @@ def test_r3_idplus_review_in_english_does_not_claim_deemed_consent() -> None:
     assert "deemed to accept" not in page
     assert "We do not treat silence as consent to this revision." in page
     assert "available text" not in page
-    assert "on this page by <strong>2025-03-31 (Mon)</strong>." in page
+    assert "on this page by <strong>Mon, 31 Mar 2025</strong>." in page
 
 
 # --- One last day to answer, in every channel (R2, R4) --------------------------------------

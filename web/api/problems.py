@@ -29,12 +29,14 @@ from agreements.rules import (
     TransitionNotAllowed,
 )
 from core.errors import DomainError
+from web import problemjson
 from web.api.throttles import rate_limit_of
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "urn:optim-terms:problem:"
+# One envelope for every audience (web/problemjson.py); re-exported for the API's modules.
+PROBLEM_CONTENT_TYPE = problemjson.PROBLEM_CONTENT_TYPE
+PROBLEM_TYPE_BASE = problemjson.PROBLEM_TYPE_BASE
 
 # Exceptions that mean "the database cannot answer now" (down, unreachable, the connect or
 # statement timeout, a connection killed for idling in a transaction): 503 with Retry-After.

@@ -1,11 +1,12 @@
-"""The consent dashboard's filter form and the form recording a notice's delivery (R3)."""
+"""The consent dashboard's filter form, the form recording a notice's delivery (R3) and the
+form scheduling a reminder (R4)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import NoticeRoute
+from agreements.enums import NoticeRoute, ReminderBasis
 from agreements.models import Product
 from agreements.services.consents.reach import STAFF_ROUTES
 from tenants.models import Partner
@@ -55,3 +56,39 @@ class NoticeDeliveryForm(forms.Form):
 
     def route_value(self) -> NoticeRoute:
         return NoticeRoute(self.cleaned_data["route"])
+
+
+class ReminderScheduleForm(forms.Form):
+    """A reminder to a revision's non-responders on a day (R4): a date, or N days before the
+    effective date or before the answer deadline."""
+
+    basis = forms.ChoiceField(
+        label=_("送信日の決め方"),
+        choices=ReminderBasis.choices,
+        initial=ReminderBasis.BEFORE_EFFECTIVE,
+        widget=forms.RadioSelect,
+    )
+    days_before = forms.IntegerField(
+        label=_("何日前"),
+        min_value=0,
+        max_value=365,
+        required=False,
+        help_text=_("「効力発生日の前」「回答期限の前」を選んだときの日数。"),
+    )
+    on = forms.DateField(
+        label=_("送信日"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("「指定日」を選んだときの日付。"),
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        basis = data.get("basis")
+        if basis == ReminderBasis.ON_DATE and not data.get("on"):
+            self.add_error("on", _("送信日を指定してください。"))
+        elif basis in (ReminderBasis.BEFORE_EFFECTIVE, ReminderBasis.BEFORE_DEADLINE) and (
+            data.get("days_before") is None
+        ):
+            self.add_error("days_before", _("日数を指定してください。"))
+        return data

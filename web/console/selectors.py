@@ -25,6 +25,7 @@ from agreements.enums import (
     DeletionStatus,
     NonRenewalStatus,
     PeriodStatus,
+    ReminderStatus,
     VersionStatus,
 )
 from agreements.models import (
@@ -32,6 +33,7 @@ from agreements.models import (
     Contract,
     ContractPeriod,
     DataDeletion,
+    ScheduledReminder,
     TerminationCase,
     TermsDocument,
     TermsVersion,
@@ -62,6 +64,9 @@ class DashboardRow:
     version: TermsVersion
     bound: int
     counts: dict[str, int] = field(default_factory=dict)
+    # Reminders scheduled and still to go out (R4); the HTML page fills them in
+    # (scheduled_reminders), the CSV needs none.
+    reminders: list[ScheduledReminder] = field(default_factory=list)
 
     def percent(self, status: str) -> float:
         return round(100.0 * self.counts.get(status, 0) / self.bound, 1) if self.bound else 0.0
@@ -356,3 +361,22 @@ def audit_for(obj: Model, limit: int = 50) -> QuerySet[AuditEntry]:
         object_type=obj._meta.label_lower,
         object_id=obj.pk,
     ).order_by("-at", "-pk")[:limit]
+
+
+def scheduled_reminders(version_ids: list[int]) -> dict[int, list[ScheduledReminder]]:
+    """The reminders still to go out per version (R4), by day: one query for the dashboard."""
+    by_version: dict[int, list[ScheduledReminder]] = {pk: [] for pk in version_ids}
+    for reminder in ScheduledReminder.objects.filter(
+        version_id__in=version_ids, status=ReminderStatus.SCHEDULED
+    ).order_by("send_on"):
+        by_version[reminder.version_id].append(reminder)
+    return by_version
+
+
+def reminder_history(version: TermsVersion) -> list[ScheduledReminder]:
+    """Every reminder scheduled for `version`, latest day first, with who scheduled it."""
+    return list(
+        ScheduledReminder.objects.filter(version=version)
+        .select_related("created_by", "cancelled_by")
+        .order_by("-send_on", "-pk")
+    )

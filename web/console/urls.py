@@ -22,6 +22,7 @@ urlpatterns = [
     # sign-in, partners and their keys, tenants, users and invitations
     path("login/", access.ConsoleLoginView.as_view(), name="login"),
     path("logout/", access.ConsoleLogoutView.as_view(), name="logout"),
+    path("profile/", access.profile, name="profile"),
     path("partners/", partners.partner_list, name="partner-list"),
     path("partners/<int:pk>/", partners.partner_detail, name="partner-detail"),
     path("partners/<int:pk>/keys/", partners.partner_key_issue, name="partner-key-issue"),
@@ -67,6 +68,16 @@ urlpatterns = [
         "dashboard/versions/<int:pk>/remind/",
         dashboard.dashboard_remind,
         name="dashboard-remind",
+    ),
+    path(
+        "dashboard/versions/<int:pk>/remind/schedule/",
+        dashboard.dashboard_remind_schedule,
+        name="dashboard-remind-schedule",
+    ),
+    path(
+        "dashboard/versions/<int:pk>/remind/<int:reminder_pk>/cancel/",
+        dashboard.dashboard_remind_cancel,
+        name="dashboard-remind-cancel",
     ),
     path(
         "dashboard/versions/<int:pk>/tenants/<int:tenant_pk>/delivery/",

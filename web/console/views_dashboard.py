@@ -13,15 +13,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentStatus
-from agreements.models import NoticeDelivery, TermsVersion
+from agreements.models import NoticeDelivery, ScheduledReminder, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants, consent_status_label
 from agreements.services.consents.reach import notice_delivery_record
+from agreements.services.consents.reminder_schedule import (
+    reminder_cancel,
+    reminder_schedule,
+    version_answer_deadline,
+)
 from agreements.services.consents.reminders import (
     REMIND_INTERVAL,
     consent_remind_now,
     remindable,
     reminder_counts,
 )
+from agreements.templatetags.jdates import jdate_wd
 from core import clock
 from core.errors import DomainError
 from core.replica import reads_from_replica
@@ -36,12 +42,18 @@ from web.console.access import (
     raise_404,
 )
 from web.console.charts import stacked_bars
-from web.console.forms_dashboard import DashboardFilterForm, NoticeDeliveryForm
+from web.console.forms_dashboard import (
+    DashboardFilterForm,
+    NoticeDeliveryForm,
+    ReminderScheduleForm,
+)
 from web.console.selectors import (
     COLUMNS,
     dashboard_rows,
     dashboard_tenants,
     live_versions,
+    reminder_history,
+    scheduled_reminders,
     upcoming,
 )
 
@@ -103,6 +115,9 @@ def dashboard(request: ConsoleRequest) -> HttpResponse:
             data.append(line)
         return _csv_response(f"consent-dashboard-{clock.today().isoformat()}.csv", header, data)
     today = clock.today()
+    reminders = scheduled_reminders([row.version.pk for row in rows])
+    for row in rows:
+        row.reminders = reminders[row.version.pk]
     return render(
         request,
         "agreements/console/dashboard.html",
@@ -258,6 +273,12 @@ def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
                 % {"sent": done.sent, "skipped": done.skipped_recent},
             )
         return redirect("console:dashboard-remind", pk=version.pk)
+    return _remind_page(request, version, ReminderScheduleForm())
+
+
+def _remind_page(
+    request: ConsoleRequest, version: TermsVersion, form: ReminderScheduleForm
+) -> HttpResponse:
     return render(
         request,
         "agreements/console/dashboard_remind.html",
@@ -268,5 +289,57 @@ def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
             "counts": reminder_counts(scope=request.scope, version=version),
             "remindable": remindable(version),
             "interval_hours": int(REMIND_INTERVAL.total_seconds() // 3600),
+            "form": form,
+            "deadline": version_answer_deadline(version),
+            "history": reminder_history(version),
         },
+        status=400 if form.errors else 200,
     )
+
+
+# Scheduling a reminder commits the company to write to customers on a day: publishers
+# (tenants.authz: Action.PUBLISH), like scheduling the revision itself.
+@console_view(Need.READ, methods=("POST",), post=Need.PUBLISH)
+def dashboard_remind_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
+    """Schedule a reminder of a posted revision to its non-responders (R4)."""
+    version = live_versions().filter(pk=pk).first()
+    if version is None:
+        raise Http404
+    form = ReminderScheduleForm(request.POST)
+    if form.is_valid():
+        ok, reminder = call_service(
+            request,
+            form,
+            reminder_schedule,
+            scope=request.scope,
+            version=version,
+            basis=form.cleaned_data["basis"],
+            on=form.cleaned_data.get("on"),
+            days_before=form.cleaned_data.get("days_before"),
+            fields_by_code={"reminder_in_past": "on", "reminder_too_far": "on"},
+        )
+        if ok:
+            messages.success(
+                request,
+                _("%(day)sに再通知する予定を登録しました。") % {"day": jdate_wd(reminder.send_on)},
+            )
+            return redirect("console:dashboard-remind", pk=version.pk)
+    return _remind_page(request, version, form)
+
+
+@console_view(Need.READ, methods=("POST",), post=Need.PUBLISH)
+def dashboard_remind_cancel(request: ConsoleRequest, pk: int, reminder_pk: int) -> HttpResponse:
+    """Cancel a scheduled reminder that has not gone out."""
+    reminder = ScheduledReminder.objects.filter(pk=reminder_pk, version_id=pk).first()
+    if reminder is None:
+        raise Http404
+    try:
+        reminder_cancel(scope=request.scope, reminder=reminder)
+    except REFUSALS as error:
+        flash_domain_error(request, error)
+    else:
+        messages.success(
+            request,
+            _("%(day)sの再通知の予定を取り消しました。") % {"day": jdate_wd(reminder.send_on)},
+        )
+    return redirect("console:dashboard-remind", pk=pk)

@@ -21,6 +21,7 @@ from core import clock
 from core.errors import DomainError
 from core.models import AuditEntry
 from tenants import selectors, services
+from tenants.notify import tenant_recipients
 from tenants.rules import has_control_characters
 from web.console.access import (
     ConsoleRequest,
@@ -193,6 +194,8 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             .order_by("-opened_at"),
             "ledger": ledger_for_tenant(scope=scope, tenant=tenant).select_related("version")[:50],
             "memberships": selectors.membership_list(scope=scope, tenant=tenant),
+            # Everyone the tenant's notices go to, as the notification path decides.
+            "recipients": tenant_recipients([tenant]).get(tenant.pk, []),
             "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
             "invite_form": InvitationForm(),
             "role_form": RoleForm(),

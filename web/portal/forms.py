@@ -12,7 +12,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import Answer
-from tenants.enums import Role
+from tenants.enums import Locale, Role
 from tenants.rules import has_control_characters
 
 # --- answers and contract applications ------------------------------------------------------
@@ -198,6 +198,43 @@ class InviteForm(forms.Form):
         choices=Role.choices,
         initial=Role.VIEWER,
         help_text=_("管理者は規約への回答と各種申込ができます。閲覧者は参照のみです。"),
+    )
+
+
+class ContactForm(forms.Form):
+    """A further address for the tenant's notices (tenants.services.contact_add)."""
+
+    name = forms.CharField(label=_("氏名・部署"), max_length=100)
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    locale = forms.ChoiceField(
+        label=_("通知の言語"),
+        choices=[("", _("テナントの設定に従う")), *Locale.choices],
+        required=False,
+    )
+
+
+class ProfileForm(forms.Form):
+    """The signed-in person's own name (and title in the current tenant's company)."""
+
+    display_name = forms.CharField(
+        label=_("お名前"),
+        max_length=150,
+        required=False,
+        help_text=_(
+            "メンバー一覧、回答のお名前の初期値、受領証に使われます。空欄ではメールアドレスを表示します。"
+        ),
+    )
+    title = forms.CharField(
+        label=_("役職"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "このテナントの会社での役職。回答の受領証に、回答した方の役職として記載されます。"
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from tenants import selectors, services
 from tenants.models import Membership
+from tenants.notify import tenant_recipients
 from web.portal.access import (
     GATE_EXEMPT,
     error_message,
@@ -25,7 +26,7 @@ from web.portal.access import (
     portal_view,
     run_service,
 )
-from web.portal.forms import InviteForm, RoleForm, SwitchTenantForm
+from web.portal.forms import ContactForm, InviteForm, ProfileForm, RoleForm, SwitchTenantForm
 from web.portal.middleware import SESSION_TENANT_KEY
 from web.requests import PortalRequest
 
@@ -59,6 +60,10 @@ def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
         "members": selectors.membership_list(scope=scope, tenant=tenant),
         "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
         "invite_form": extra.pop("invite_form", None) or InviteForm(),
+        "contacts": selectors.notification_contact_list(scope=scope, tenant=tenant),
+        # Everyone the tenant's notices go to, as the notification path decides (one source).
+        "recipients": tenant_recipients([tenant]).get(tenant.pk, []),
+        "contact_form": extra.pop("contact_form", None) or ContactForm(),
         **extra,
     }
 
@@ -166,3 +171,86 @@ def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
             request, _("%(email)sへの招待を取り消しました。") % {"email": invitation.email}
         )
     return redirect("portal:members")
+
+
+# --- notification contacts ------------------------------------------------------------------
+
+
+@portal_view(admin=True, methods=("POST",))
+def contact_add(request: PortalRequest) -> HttpResponse:
+    form = ContactForm(request.POST)
+    scope, tenant = member_scope(request)
+    if form.is_valid():
+        ok, _result = run_service(
+            request,
+            form,
+            services.contact_add,
+            scope=scope,
+            tenant=tenant,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            locale=form.cleaned_data.get("locale") or "",
+            success=_("%(email)sを通知の連絡先に追加しました。")
+            % {"email": form.cleaned_data["email"]},
+        )
+        if ok:
+            return redirect("portal:members")
+    return render(
+        request,
+        "tenants/portal/members.html",
+        _members_context(request, contact_form=form),
+        status=400,
+    )
+
+
+@portal_view(admin=True, methods=("POST",))
+def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
+    scope, tenant = member_scope(request)
+    try:
+        contact = selectors.notification_contact_get(scope=scope, tenant=tenant, pk=pk)
+    except DomainError:
+        raise Http404 from None
+    try:
+        services.contact_remove(scope=scope, contact=contact)
+    except DomainError as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(
+            request, _("%(email)sを通知の連絡先から外しました。") % {"email": contact.email}
+        )
+    return redirect("portal:members")
+
+
+# --- the person's own name --------------------------------------------------------------------
+
+
+@portal_view(methods=("GET", "POST"), gate=GATE_EXEMPT)
+def profile(request: PortalRequest) -> HttpResponse:
+    """The signed-in person sets their display name and their title in the current tenant."""
+    membership = member_portal(request).membership
+    assert membership is not None  # noqa: S101 -- checked by portal_view
+    user = request.user
+    form = ProfileForm(
+        request.POST or None,
+        initial={"display_name": user.get_full_name(), "title": membership.title},  # type: ignore[union-attr]
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _result = run_service(
+            request,
+            form,
+            services.profile_update,
+            scope=request.scope,
+            user=user,
+            display_name=form.cleaned_data["display_name"],
+            title=form.cleaned_data["title"],
+            membership=membership,
+            success=_("お名前と役職を保存しました。"),
+        )
+        if ok:
+            return redirect("portal:profile")
+    return render(
+        request,
+        "tenants/portal/profile.html",
+        {"nav": "members", "form": form, "membership": membership},
+        status=400 if form.errors else 200,
+    )

@@ -227,9 +227,14 @@ _TRANSITION_MESSAGES = {
 
 
 def _answerer(request: PortalRequest) -> dict[str, str]:
-    """The answer form's initial name: the signed-in user's own."""
+    """The answer form's initial name and title: the signed-in person's own (portal: お名前と
+    役職)."""
     user = request.user
-    return {"person_name": (user.get_full_name() or user.first_name).strip()}  # type: ignore[union-attr]
+    membership = request.portal.membership if request.portal else None
+    return {
+        "person_name": (user.get_full_name() or user.first_name).strip(),  # type: ignore[union-attr]
+        "person_title": membership.title if membership is not None else "",
+    }
 
 
 def _evidence(request: PortalRequest, form: AnswerForm) -> EvidenceInput:
@@ -240,7 +245,7 @@ def _evidence(request: PortalRequest, form: AnswerForm) -> EvidenceInput:
     return EvidenceInput(
         person_name=data.get("person_name") or _answerer(request)["person_name"],
         person_email=user.email,  # type: ignore[union-attr]
-        person_title=data.get("person_title") or "",
+        person_title=data.get("person_title") or _answerer(request)["person_title"],
         reason=(data.get("reason") or "") if data["answer"] == Answer.REJECTED else "",
         ip_address=str(request.META.get("REMOTE_ADDR") or ""),
         user_agent=str(request.META.get("HTTP_USER_AGENT") or "")[:1000],

@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from agreements.models import Product, TermsDocument, TermsVersion
 from agreements.selectors.articles import articles_of
@@ -23,6 +25,7 @@ from agreements.selectors.versions import (
 )
 from core import clock
 from core.replica import reads_from_replica
+from web import ratelimit
 from web.notices import notice_context
 from web.public.documents import (
     last_revised_label,
@@ -85,6 +88,22 @@ def terms_version(request: HttpRequest, product: str, slug: str, pk: int) -> Htt
 @reads_from_replica()
 def terms_version_pdf(request: HttpRequest, product: str, slug: str, pk: int) -> HttpResponse:
     """One public version as a PDF in the page's language (the text itself is Japanese)."""
+    limit = ratelimit.public_pdf_per_address()
+    if not ratelimit.hit(limit, ratelimit.client_address(request)):
+        # 429 with Retry-After: a page saying when to try again and that the text stays
+        # readable on its page, or problem+json (`throttled`) for a client asking for JSON.
+        seconds = ratelimit.retry_after(limit)
+        return ratelimit.too_many_requests(
+            request,
+            detail=_(
+                "PDFのダウンロードが短時間に集中したため、一時的に制限しています。"
+                "%(seconds)s秒後にもう一度お試しください。"
+            )
+            % {"seconds": seconds},
+            retry_after=seconds,
+            template="agreements/public/too_many_requests.html",
+            context={"back": reverse("public:terms-version", args=[product, slug, pk])},
+        )
     document = _document(product, slug)
     version = _public_versions(document).filter(pk=pk).first()
     if version is None:

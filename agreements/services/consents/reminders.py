@@ -8,7 +8,7 @@ a second click, or two staff members clicking at once, sends nothing more to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 
 from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
 from agreements.models import ConsentState, TermsVersion
+from agreements.services.consents.citing import effective_mode
 from agreements.services.consents.payloads import version_gate_from
 from agreements.services.version_drafts import locked_version, staff_actor
 from core import clock
@@ -44,6 +45,7 @@ class ReminderCounts:
 class Reminded:
     sent: int
     skipped_recent: int
+    tenant_ids: list[int] = field(default_factory=list)
 
 
 def _recently_reminded(version: TermsVersion, since: datetime) -> Exists:
@@ -63,13 +65,61 @@ def _unanswered(version: TermsVersion) -> QuerySet[ConsentState]:
 
 
 def remindable(version: TermsVersion) -> bool:
-    """A posted explicit-consent revision that is scheduled or in force (R4): one customers
-    still need to answer. Under deemed consent silence is consent (R3), and the reminder's
-    text asks for an explicit answer, so it is never sent for one."""
+    """A posted revision that is scheduled or in force and whose silence is not consent (R4):
+    one customers still need to answer. Under deemed consent silence is consent (R3), and the
+    reminder's text asks for an explicit answer, so it is never sent for one; but only where
+    the product's terms contain the deemed-consent clause (its rulebook's R3): elsewhere a
+    revision scheduled as deemed asks for an answer like an explicit one (citing.effective_mode),
+    and its non-responders are reminded like any other."""
     return (
-        version.consent_mode == ConsentMode.EXPLICIT
-        and version.posted_at is not None
+        version.posted_at is not None
+        and effective_mode(version) == ConsentMode.EXPLICIT
         and version.status in REMINDABLE_STATUSES
+    )
+
+
+def reminders_send(*, version: TermsVersion, now: datetime, key: str, label: str) -> Reminded:
+    """Queue the consent reminder of the locked, remindable `version` for every bound tenant
+    that has not answered it, except those reminded of it within `REMIND_INTERVAL`: the one
+    rule of whom a reminder reaches, for staff's "remind now" and the scheduled reminders.
+    `key` names this round of reminders (the outbox keys derive from it, so a round queued
+    twice sends once); `label` is the payload's `reminder`. One event and outbox rows per
+    tenant reminded (tenants.notify: every notification contact of the tenant)."""
+    states = list(
+        _unanswered(version)
+        .annotate(recent=_recently_reminded(version, now - REMIND_INTERVAL))
+        .select_related("tenant", "document")
+        .order_by("tenant_id")
+    )
+    due = [s for s in states if not s.recent]
+    gate_from = version_gate_from(version)
+    notes = [
+        Note(
+            kind=EventKind.CONSENT_REMINDER,
+            tenant=state.tenant,
+            key=f"{key}:{state.tenant_id}",
+            subject=version,
+            payload={
+                "notice_key": key,
+                "version_id": version.pk,
+                "label": version.label,
+                "name": version.display_name,
+                "document_id": state.document_id,
+                "document": state.document.title,
+                "effective_on": version.effective_on.isoformat() if version.effective_on else None,
+                "status": state.status,
+                "reminder": label,
+                "gate_from": gate_from,
+            },
+        )
+        for state in due
+    ]
+    if notes:
+        notify(notes)
+    return Reminded(
+        sent=len(notes),
+        skipped_recent=len(states) - len(due),
+        tenant_ids=[s.tenant_id for s in due],
     )
 
 
@@ -108,49 +158,20 @@ def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
             code="not_remindable",
         )
     now = clock.now()
-    states = list(
-        _unanswered(locked)
-        .annotate(recent=_recently_reminded(locked, now - REMIND_INTERVAL))
-        .select_related("tenant", "document")
-        .order_by("tenant_id")
-    )
-    due = [s for s in states if not s.recent]
-    skipped = len(states) - len(due)
     stamp = now.strftime("%Y%m%dT%H%M%S")
-    gate_from = version_gate_from(locked)
-    notes = [
-        Note(
-            kind=EventKind.CONSENT_REMINDER,
-            tenant=state.tenant,
-            key=f"console_reminder:{locked.pk}:{stamp}:{state.tenant_id}",
-            subject=locked,
-            payload={
-                "notice_key": f"console_reminder:{locked.pk}:{stamp}",
-                "version_id": locked.pk,
-                "label": locked.label,
-                "name": locked.display_name,
-                "document_id": state.document_id,
-                "document": state.document.title,
-                "effective_on": locked.effective_on.isoformat() if locked.effective_on else None,
-                "status": state.status,
-                "reminder": "manual",
-                "gate_from": gate_from,
-            },
-        )
-        for state in due
-    ]
-    if notes:
-        notify(notes)
+    done = reminders_send(
+        version=locked, now=now, key=f"console_reminder:{locked.pk}:{stamp}", label="manual"
+    )
     audit_add(
         actor=staff_actor(scope),
         action=AuditAction.REMIND,
         obj=locked,
-        summary=f"reminded {len(notes)} tenants of {locked.label}"
-        + (f" ({skipped} reminded within 24h skipped)" if skipped else ""),
+        summary=f"reminded {done.sent} tenants of {locked.label}"
+        + (f" ({done.skipped_recent} reminded within 24h skipped)" if done.skipped_recent else ""),
         data={
-            "sent": len(notes),
-            "skipped_recent": skipped,
-            "tenant_ids": [s.tenant_id for s in due][:1000],
+            "sent": done.sent,
+            "skipped_recent": done.skipped_recent,
+            "tenant_ids": done.tenant_ids[:1000],
         },
     )
-    return Reminded(sent=len(notes), skipped_recent=skipped)
+    return done
