@@ -18,7 +18,6 @@ from agreements.enums import (
     NonRenewalStatus,
     PeriodStatus,
     TerminationStatus,
-    TermsSource,
     VersionStatus,
 )
 from agreements.jobs.base import ActionJob, chunks, label_of, not_planned
@@ -37,11 +36,11 @@ from agreements.models import (
     Termination,
     TermsVersion,
 )
-from agreements.rulebook import article_en, article_ja, rulebook_for
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
 from agreements.services.consents.payloads import version_gate_from
 from agreements.services.consents.reminders import remindable
+from agreements.services.contracts.common import renewal_basis
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
@@ -321,7 +320,7 @@ def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
                     "notice_months": contract.notice_months,
                     "notice_source": contract.notice_source,
                     "slot": label,
-                    **_renewal_basis(contract),
+                    **renewal_basis(contract),
                 },
             )
         )
@@ -329,23 +328,6 @@ def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
     _notify(notices)
     outcome.counts["sent"] += len(notices)
     return outcome
-
-
-def _renewal_basis(contract: Contract) -> dict[str, str]:
-    """Where the renewal and its deadline come from, as the notice cites them (R11, R13): the
-    order, or the product's renewal article; and, where the terms say the customer notifies
-    the end of use in the prescribed way (Biz 5.3), that article, so the notice says what a
-    non-renewal application is under those terms."""
-    book = rulebook_for(contract.product.code)
-    renewal = book.entry("R11")
-    from_terms = contract.auto_renew_source == TermsSource.TERMS and renewal.contained
-    return {
-        "auto_renew_source": contract.auto_renew_source,
-        "renewal_article_ja": renewal.article_ja if from_terms else "",
-        "renewal_article_en": renewal.article_en if from_terms else "",
-        "end_notice_article_ja": article_ja(book.end_notice_article or None),
-        "end_notice_article_en": article_en(book.end_notice_article or None),
-    }
 
 
 RENEWAL_NOTICES = ActionJob(name=RENEWALS, plan=_renewals_plan, effect=_renewals_effect)

@@ -219,6 +219,24 @@ def test_contracts_roll_due_r11_renews_for_the_same_length_and_tells_the_deadlin
     assert Outbox.objects.filter(event=event).count() == 1  # the contact address
 
 
+def test_contracts_roll_due_r11_renewal_email_says_where_the_renewal_comes_from():
+    """Biz has no renewal clause: its renewal e-mail says the order renewed it (R11)."""
+    from tenants.delivery.email import email_render
+
+    contract = make_contract(
+        tenant=TenantFactory(),
+        product=biz_product(),
+        auto_renew=True,
+        notice_months=1,
+    )
+    assert contract.auto_renew_source == "order"
+    contracts_roll_due(today=date(2025, 4, 1))
+    row = Outbox.objects.get(event__kind=EventKind.RENEWED, event__subject_id=contract.pk)
+    _subject, text, html = email_render(row)
+    assert "ご契約（注文書）の定めにより自動更新しました。" in text
+    assert "ご契約（注文書）の定めにより自動更新しました。" in html
+
+
 def test_contracts_roll_due_r10_catches_up_missed_periods():
     contract = make_contract(tenant=TenantFactory(), start_date=date(2024, 1, 31), term_months=1)
     assert contracts_roll_due(today=date(2024, 5, 15))["renewed"] == 3

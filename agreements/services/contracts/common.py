@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from agreements import rules
-from agreements.enums import BillingCycle, ContractStatus, TerminationReason
+from agreements.enums import BillingCycle, ContractStatus, TerminationReason, TermsSource
 from agreements.models import Contract, Termination
 from agreements.rulebook import article_en, article_ja, rulebook_for
 from agreements.selectors.contracts import contracts_visible
@@ -202,3 +202,20 @@ def _require_notice(termination: Termination) -> None:
             _("解約の通知先（管理者のメールアドレス、連絡先、Webhook）がないため解約できません。"),
             code="no_notice_recipient",
         )
+
+
+def renewal_basis(contract: Contract) -> dict[str, str]:
+    """Where the renewal and its deadline come from, as the notice cites them (R11, R13): the
+    order, or the product's renewal article; and, where the terms say the customer notifies
+    the end of use in the prescribed way (Biz 5.3), that article, so the notice says what a
+    non-renewal application is under those terms."""
+    book = rulebook_for(contract.product.code)
+    renewal = book.entry("R11")
+    from_terms = contract.auto_renew_source == TermsSource.TERMS and renewal.contained
+    return {
+        "auto_renew_source": contract.auto_renew_source,
+        "renewal_article_ja": renewal.article_ja if from_terms else "",
+        "renewal_article_en": renewal.article_en if from_terms else "",
+        "end_notice_article_ja": article_ja(book.end_notice_article or None),
+        "end_notice_article_en": article_en(book.end_notice_article or None),
+    }

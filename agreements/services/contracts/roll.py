@@ -19,7 +19,7 @@ from agreements.enums import (
 )
 from agreements.models import Contract, ContractPeriod, NonRenewalRequest, Termination
 from agreements.selectors.contracts import contract_period_months
-from agreements.services.contracts.common import _contract_payload, _iso
+from agreements.services.contracts.common import _contract_payload, _iso, renewal_basis
 from agreements.services.contracts.ends import _End, _end_many
 from core import clock
 from core.enums import EventKind
@@ -172,6 +172,7 @@ def _renew(periods: Sequence[ContractPeriod]) -> None:
             "period_start": _iso(start),
             "period_end": _iso(end),
             "months": months,
+            **renewal_basis(contract),
         }
         if contract.notice_months is not None:
             payload["non_renewal_deadline"] = _iso(
