@@ -20,6 +20,7 @@ from agreements.enums import AuthorRole, ChangeCategory, VersionStatus
 from agreements.models import Article, TermsDocument, TermsVersion
 from agreements.rulebook import rulebook_for
 from agreements.selectors.versions import IN_FORCE_STATUSES, document_get, version_in_force
+from agreements.services.parse_messages import parse_error_text
 from agreements.services.version_authors import version_author_record
 from agreements.services.version_text import store_doc, version_body_hash
 from agreements.text.diff import DocText
@@ -41,7 +42,7 @@ def _require_privileged(scope: Scope) -> None:
 
 def _parse_failed(exc: ParseError) -> ValidationFailed:
     return ValidationFailed(
-        gettext("%(line)d行目: %(error)s") % {"line": exc.line, "error": exc.message},
+        gettext("%(line)d行目: %(error)s") % {"line": exc.line, "error": parse_error_text(exc)},
         code="parse_error",
         line=exc.line,
     )

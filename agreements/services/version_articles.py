@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 
 from agreements.enums import AuthorRole
 from agreements.models import Article, Paragraph, TermsVersion
+from agreements.services.parse_messages import parse_error_text
 from agreements.services.version_drafts import authored, locked_draft, require_editor, staff_actor
 from agreements.services.version_text import full_width, rows_from_parsed
 from agreements.text.parser import ParsedTerms, ParseError, parse_terms
@@ -40,7 +41,7 @@ def _parse_article_body(number: int, title: str, body: str) -> ParsedTerms:
     except ParseError as exc:
         raise ValidationFailed(
             gettext("本文%(line)d行目: %(error)s")
-            % {"line": max(exc.line - 1, 1), "error": exc.message},
+            % {"line": max(exc.line - 1, 1), "error": parse_error_text(exc)},
             code="parse_error",
             line=max(exc.line - 1, 1),
         ) from exc

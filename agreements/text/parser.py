@@ -32,10 +32,13 @@ __all__ = [
 class ParseError(ValueError):
     """The text cannot be read as a terms document; ``line`` is 1-based."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, *, kind: str = "", **params: int) -> None:
         super().__init__(f"line {line}: {message}")
-        self.message = message
+        self.message = message  # English, for logs and the command line
         self.line = line
+        # What went wrong, for a message in the reader's language (services.parse_messages).
+        self.kind = kind
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,10 @@ class _ArticleBuilder:
                     f"paragraph number {kind} in article {self.number}: "
                     f"found {number}, expected {expected}",
                     line,
+                    kind=f"paragraph_{kind}",
+                    article=self.number,
+                    found=number,
+                    expected=expected,
                 )
             label = text[: para_match.start(2)].rstrip()
             self.paragraphs.append(_ParagraphDraft(number, label, [para_match.group(2)], [], line))
@@ -244,7 +251,7 @@ def parse_terms(text: str, *, some: bool = False) -> ParsedTerms:
     `some`, the text may be some of the articles: numbered upwards from any number, with gaps
     (is_whole_text tells a whole text from them)."""
     if not text.strip():
-        raise ParseError("empty document", 1)
+        raise ParseError("empty document", 1, kind="empty")
     lines = text.splitlines()
     dropped = set(artefact_lines(text))
     content = [
@@ -256,7 +263,9 @@ def parse_terms(text: str, *, some: bool = False) -> ParsedTerms:
     headings = [(i, _HEADING.match(t)) for i, (_, t) in enumerate(content)]
     heading_at = {i: m for i, m in headings if m}
     if not heading_at:
-        raise ParseError("no article headings (第N条（見出し）) found", content[0][0])
+        raise ParseError(
+            "no article headings (第N条（見出し）) found", content[0][0], kind="no_headings"
+        )
 
     # The trailer ("以上", "最終改定：…") starts after the last heading.
     last_heading = max(heading_at)
@@ -284,6 +293,9 @@ def parse_terms(text: str, *, some: bool = False) -> ParsedTerms:
                 raise ParseError(
                     f"article number {kind}: found 第{article_number}条, expected 第{expected}条",
                     number,
+                    kind=f"article_{kind}",
+                    found=article_number,
+                    expected=expected,
                 )
             builder = _ArticleBuilder(article_number, line, match.group(2).strip(), number)
             continue

@@ -185,21 +185,21 @@ def _gap(seed: str) -> str:
 
 
 BAD_INPUTS = [
-    pytest.param(lambda seed: "", 1, "empty", id="empty-file"),
-    pytest.param(lambda seed: " \n\n  \n", 1, "empty", id="blank-file"),
+    pytest.param(lambda seed: "", 1, "本文がありません", id="empty-file"),
+    pytest.param(lambda seed: " \n\n  \n", 1, "本文がありません", id="blank-file"),
     pytest.param(
         lambda seed: "利用規約\n本規約は当社の製品に適用されます。\n以上\n",
         1,
-        "no article headings",
+        "条の見出しが見つかりません",
         id="no-headings",
     ),
-    pytest.param(lambda seed: _gap(seed), 49, "article number gap", id="article-number-gap"),
+    pytest.param(lambda seed: _gap(seed), 49, "条があるはずの位置に第", id="article-number-gap"),
     pytest.param(
         lambda seed: (
             "規約\n第１条（目的）\n1. 一つ目です。\n2. 二つ目です。\n2. 二つ目がもう一度。\n"
         ),
         5,
-        "paragraph number duplicate",
+        "項が重複しています",
         id="duplicate-paragraph-label",
     ),
     pytest.param(
@@ -207,7 +207,7 @@ BAD_INPUTS = [
             "規約\n第１条（目的）\n本文です。\n第２条（定義）\n本文です。\n第２条（適用）\n本文です。\n"
         ),
         6,
-        "article number duplicate",
+        "条が重複しているか、順序が前後しています",
         id="duplicate-article-heading",
     ),
 ]
@@ -343,4 +343,4 @@ def test_import_terms_exit_code_non_zero_on_bad_input(tmp_path: Path, capsys) ->
     with pytest.raises(SystemExit) as excinfo:
         utility.execute()
     assert excinfo.value.code == 1
-    assert f"{path}: 1行目: empty document" in capsys.readouterr().err
+    assert f"{path}: 1行目: 本文がありません" in capsys.readouterr().err

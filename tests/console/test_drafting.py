@@ -349,3 +349,18 @@ def test_r8_draft_after_an_excerpt_names_the_articles_it_cannot_compare(
         page = client.get(reverse(name, args=[world.draft.pk])).content.decode()
         assert 'data-testid="outside-excerpt"' in page, name
         assert "次の条を含みません：第1条。" in page, name
+
+
+def test_pasting_a_text_with_a_paragraph_gap_says_why_in_the_page_s_language(
+    client, world, editor
+) -> None:
+    client.force_login(editor)
+    url = reverse("console:version-paste", args=[world.draft.pk])
+    text = "規約\n第１条（目的）\n1. 一つ目です。\n3. 三つ目です。\n"
+    errors = client.post(url, {"paste-text": text}).context["paste_form"].errors["text"]
+    assert errors == [
+        "4行目: 規約として読み取れません（第1条で第2項があるはずの位置に第3項があります）。"
+    ]
+    client.cookies["django_language"] = "en"
+    english = client.post(url, {"paste-text": text}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "paragraph 3 is where paragraph 2 should be" in english.content.decode()

@@ -23,6 +23,7 @@ from agreements.selectors.articles import articles_of
 from agreements.selectors.reviews import open_send_back, version_review_history
 from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
+from agreements.services.parse_messages import parse_error_text
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
 from agreements.services.version_text import version_diff, version_predecessor
 from agreements.templatetags.jdates import format_date
@@ -380,7 +381,7 @@ def version_paste(request: ConsoleRequest, pk: int) -> HttpResponse:
             form.add_error(
                 "text",
                 _("%(line)s行目: 規約として読み取れません（%(reason)s）。")
-                % {"line": error.line, "reason": error.message},
+                % {"line": error.line, "reason": parse_error_text(error)},
             )
         else:
             if not is_whole_text(parsed):
