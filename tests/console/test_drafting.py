@@ -364,3 +364,12 @@ def test_pasting_a_text_with_a_paragraph_gap_says_why_in_the_page_s_language(
     client.cookies["django_language"] = "en"
     english = client.post(url, {"paste-text": text}, HTTP_ACCEPT_LANGUAGE="en")
     assert "paragraph 3 is where paragraph 2 should be" in english.content.decode()
+
+
+def test_paste_box_of_an_excerpt_draft_starts_empty(client, world, editor) -> None:
+    """An excerpt's passages do not read back as a whole text: the box is not pre-filled with
+    a text its own parser would refuse."""
+    TermsVersion.objects.filter(pk=world.draft.pk).update(is_excerpt=True)
+    client.force_login(editor)
+    page = client.get(reverse("console:version-edit", args=[world.draft.pk]))
+    assert page.context["paste_form"].initial["text"] == ""

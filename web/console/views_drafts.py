@@ -115,7 +115,12 @@ def _edit_page(
             "new_article_form": new_article_form
             or ArticleForm(initial={"number": next_number}, prefix="new"),
             "paste_form": paste_form
-            or PasteTextForm(initial={"text": version_plain_text(version)}, prefix="paste"),
+            or PasteTextForm(
+                # An excerpt is not the terms: its text would not read back as a whole
+                # document (no titles, passages only), so the box starts empty.
+                initial={"text": "" if version.is_excerpt else version_plain_text(version)},
+                prefix="paste",
+            ),
             "hints": _schedule_hints(version),
             # A newer version is scheduled and this draft does not start from it (R7).
             "behind": draft_behind_scheduled(version),
