@@ -373,3 +373,27 @@ def test_paste_box_of_an_excerpt_draft_starts_empty(client, world, editor) -> No
     client.force_login(editor)
     page = client.get(reverse("console:version-edit", args=[world.draft.pk]))
     assert page.context["paste_form"].initial["text"] == ""
+
+
+def test_r8_a_new_paragraph_filed_as_editorial_is_flagged(client, world, editor) -> None:
+    """A paragraph added (here a new 第3条) but filed under 「誤字・表記の修正」 is named on the
+    change-categories page: the notice would call a change of substance a typo fix."""
+    client.force_login(editor)
+    url = reverse("console:version-paste", args=[world.draft.pk])
+    text = "第３条（掲示期間）\n1. 当社は、変更後の規約を30日間掲示します。\n"
+    assert client.post(url, {"paste-text": text, "confirm": "1"}).status_code == 302
+    TermsVersion.objects.filter(pk=world.draft.pk).update(
+        categories=[
+            {"title": "誤字・表記の修正", "kind": "editorial", "index": 1, "paragraphs": [[3, "1"]]}
+        ]
+    )
+    page = client.get(reverse("console:version-changes", args=[world.draft.pk]))
+    assert [r.article_label for r in page.context["editorial_additions"]] == ["第3条"]
+    assert 'data-testid="editorial-additions"' in page.content.decode()
+    TermsVersion.objects.filter(pk=world.draft.pk).update(
+        categories=[
+            {"title": "掲示期間の新設", "kind": "substantive", "index": 1, "paragraphs": [[3, "1"]]}
+        ]
+    )
+    page = client.get(reverse("console:version-changes", args=[world.draft.pk]))
+    assert page.context["editorial_additions"] == []

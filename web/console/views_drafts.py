@@ -8,6 +8,7 @@ is re-rendered, never dropped.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from agreements.services.version_text import version_diff, version_predecessor
 from agreements.templatetags.jdates import format_date
 from agreements.templatetags.rulebook import article_list
 from agreements.text import ParsedTerms, ParseError, is_whole_text, parse_terms, render_notice_table
+from agreements.text.notice.table import editorial_but_not_wording
 from core import clock
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
 from web.console.forms_versions import ArticleForm, CategoryFormSet, PasteTextForm, VersionMetaForm
@@ -564,6 +566,13 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
         for r in rows:
             stored = assigned.get(r["key"])
             r["chosen"] = str(stored) if stored else ""
+    kinds = {
+        int(c.get("index") or i): c.get("kind", "")
+        for i, c in enumerate(version.categories or [], 1)
+    }
+    suspicious = editorial_but_not_wording(
+        [replace(r["row"], category_index=assigned.get(r["key"])) for r in rows], kinds
+    )
     return render(
         request,
         "agreements/console/version_changes.html",
@@ -574,6 +583,7 @@ def version_changes(request: ConsoleRequest, pk: int) -> HttpResponse:
             "formset": formset,
             "rows": rows,
             "categories": version.categories or [],
+            "editorial_additions": suspicious,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -181,3 +181,18 @@ def render_notice_table(
         placed,
         key=lambda row: row.category_index if row.category_index is not None else last,
     )
+
+
+def editorial_but_not_wording(
+    rows: list[NoticeTableRow], category_kinds: Mapping[int, str]
+) -> list[NoticeTableRow]:
+    """Rows filed under an editorial category (誤字・表記の修正) although they add or remove a
+    passage: a new paragraph is a change of substance, whatever its category says (R8).
+    `category_kinds` maps a row's category index to its kind."""
+    return [
+        row
+        for row in rows
+        if row.kind in ("added", "removed")
+        and row.category_index is not None
+        and category_kinds.get(row.category_index) == "editorial"
+    ]
