@@ -103,7 +103,7 @@ def demo_load(*, as_of: date, terms_dir: Path | None = None) -> DemoSummary:
         mode=ConsentMode.DEEMED,
         legal_basis=LegalBasis.REASONABLE,
         rationale="掲示期間を明確にするための変更であり、契約の目的に反せず合理的である（第２条第１項に基づく変更）。",
-        categories=[{"kind": "editorial", "title": "変更手続の明確化"}],
+        categories=[{"kind": "substantive", "title": "変更手続の明確化（掲示期間の新設）"}],
         edit=edit_change_clause,
     )
     start = min(c.start_date for c in Contract.objects.all())
