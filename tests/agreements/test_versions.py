@@ -477,19 +477,20 @@ def test_version_schedule_r7_concurrent_schedules_one_wins(catalog, editor, publ
     def run(version) -> None:
         try:
             barrier.wait()
-            with clock.frozen_at(TODAY):
-                _schedule(version, publisher)
+            _schedule(version, publisher)
             outcomes.append("scheduled")
         except ValidationFailed as exc:
             outcomes.append(exc.code)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(v,)) for v in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # One frozen clock around both threads (it is process-wide: see tests/conftest.py).
+    with clock.frozen_at(TODAY):
+        threads = [threading.Thread(target=run, args=(v,)) for v in drafts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert sorted(outcomes) == ["already_scheduled", "scheduled"]
     assert TermsVersion.objects.filter(status=VersionStatus.SCHEDULED).count() == 1
 

@@ -271,19 +271,21 @@ def test_r4_two_runs_at_once_send_each_reminder_once() -> None:
 
     def run() -> None:
         try:
-            with clock.frozen_at(day):
-                barrier.wait(timeout=10)
-                results.append(scheduled_reminders_send(today=day))
+            barrier.wait(timeout=10)
+            results.append(scheduled_reminders_send(today=day))
         except BaseException as error:
             errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    # The clock is moved once, around both threads: it is process-wide, and two threads each
+    # entering and leaving frozen_at would restore each other's instant and leave it behind.
+    with clock.frozen_at(day):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     assert not errors, errors
     assert sorted(r["sent"] for r in results) == [0, 1]
     tenants = _scheduled_reminded(version)
