@@ -103,6 +103,13 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Fix the fields listed in `errors[].field` and send again.",
         methods=ALL,
     ),
+    "unknown_field": ProblemCode(
+        (400,),
+        "the body has a member the operation does not take (misspelt, read-only or not "
+        "changeable; nested objects too); `errors[].field` names each",
+        "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
+        methods=BODY,
+    ),
     "parse_error": ProblemCode(
         (400,), "the body is not valid JSON", "Send a JSON object.", methods=BODY
     ),
@@ -208,9 +215,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         (409,),
         "another tenant of yours has this external_ref",
         "Use that tenant, or choose another reference.",
-    ),
-    "unknown_field": ProblemCode(
-        (400,), "the body names a field that cannot be changed", "Remove the field."
     ),
     "tenant_not_found": ProblemCode(
         (404,), "no such tenant for this caller", "Check the tenant id."
@@ -589,7 +593,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "corporate_number_taken",
         "external_ref_taken",
         "forbidden",
-        "unknown_field",
     ),
     "web.api.terminations.TerminationCreateApi": (
         "contract_not_active",

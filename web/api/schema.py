@@ -321,3 +321,44 @@ def add_links(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
                 link["parameters"] = parameters
             response["links"][name] = link
     return result
+
+
+def closed_request_bodies(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every request-body component is `additionalProperties: false`,
+    as the API refuses a member an operation does not take (400 `unknown_field`)."""
+    referenced: set[str] = set()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    referenced.add(ref.rsplit("/", 1)[1])
+    schemas = result.get("components", {}).get("schemas", {})
+    pending = list(referenced)
+    while pending:
+        name = pending.pop()
+        schema = schemas.get(name, {})
+        if schema.get("type") != "object":
+            continue
+        schema["additionalProperties"] = False
+        for prop in schema.get("properties", {}).values():
+            for ref in _refs(prop):
+                target = ref.rsplit("/", 1)[1]
+                if target not in referenced:
+                    referenced.add(target)
+                    pending.append(target)
+    return result
+
+
+def _refs(node: Any) -> list[str]:
+    """The component references inside one property (direct, in allOf/oneOf, in items)."""
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        for value in node.values():
+            found += _refs(value)
+        return found
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []
