@@ -32,7 +32,6 @@ from web.api.problems import problem_json
 from web.api.schema import ApiAutoSchema
 from web.api.throttles import KeyRateThrottle, rate_limit_of
 
-
 # The methods whose body an operation reads (docs/api.md, Conventions).
 BODY_METHODS = ("POST", "PATCH", "PUT")
 
@@ -107,7 +106,9 @@ def json_type_errors(fields: Mapping[str, serializers.Field], data: Any) -> dict
     return errors
 
 
-def unknown_fields(fields: Mapping[str, serializers.Field], data: Any, prefix: str = "") -> list[str]:
+def unknown_fields(
+    fields: Mapping[str, serializers.Field], data: Any, prefix: str = ""
+) -> list[str]:
     """The names in a JSON body that its serializer does not take (read-only ones included),
     nested objects and lists of objects included, dotted as in `errors[].field`."""
     if not isinstance(data, Mapping):
@@ -180,9 +181,7 @@ class ApiView(APIView):
         if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
             # An operation that takes no body: any member is one it does not take.
             data = request.data
-            refuse_unknown_fields(
-                [str(name) for name in data] if isinstance(data, Mapping) else []
-            )
+            refuse_unknown_fields([str(name) for name in data] if isinstance(data, Mapping) else [])
         if request.method == "POST":
             if self.idempotent_in_transaction:
                 self._pending = idempotency.pending(request, self.scope)
