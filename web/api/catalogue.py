@@ -485,6 +485,14 @@ CATALOGUE: dict[str, ProblemCode] = {
     "deemed_not_allowed_for_callers": ProblemCode(
         (409,), "`deemed` is written by the service only (R3)", "Send accepted or rejected."
     ),
+    "answer_not_owed": ProblemCode(
+        (409,),
+        "the tenant owes no answer to this version: none of its contracts that the document "
+        "binds is in force on the version's effective date (it began after, or ends before); "
+        "the consent status shows `owed: false` and no `allowed_answers`",
+        "Record nothing: the tenant is bound by the version it contracted on, or leaves first.",
+        ("version_id",),
+    ),
     "answer_not_allowed": ProblemCode(
         (409,),
         "the consent status does not allow this answer",
@@ -499,6 +507,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "admin_required",
         "answer_evidence_differs",
         "answer_not_allowed",
+        "answer_not_owed",
         "case_in_effect",
         "deemed_not_allowed_for_callers",
         "evidence_in_future",
