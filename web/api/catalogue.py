@@ -417,6 +417,25 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Acknowledge it once it is ordered (from `due_on`).",
         members=("deletion_status", "due_on"),
     ),
+    "completed_before_end": ProblemCode(
+        (400,),
+        "`completed_at` is before the day after the contract's end: nothing is deleted before "
+        "the contract has ended (R15)",
+        "Send the instant the deletion really completed, with its offset.",
+        ("ended_on",),
+    ),
+    "completed_in_future": ProblemCode(
+        (400,),
+        "`completed_at` is later than now (beyond the clock-skew tolerance)",
+        "Send the instant the deletion completed, with its offset.",
+        ("tolerance_seconds",),
+    ),
+    "ack_evidence_differs": ProblemCode(
+        (409,),
+        "the deletion was already acknowledged with other evidence; the first acknowledgement "
+        "is the record (a repeat with the same evidence answers 200)",
+        "Do not retry with other evidence; read the deletion for the evidence on record.",
+    ),
     "invalid_evidence": ProblemCode(
         (400,), "the completion evidence is not an object", "Send `details` as an object."
     ),
@@ -542,6 +561,9 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.contracts.ContractListApi": (),
     "web.api.contracts.ContractPeriodListApi": ("contract_not_found",),
     "web.api.deletions.DeletionAckApi": (
+        "ack_evidence_differs",
+        "completed_before_end",
+        "completed_in_future",
         "deletion_not_found",
         "deletion_not_ordered",
         "forbidden",
