@@ -77,6 +77,11 @@ _TITLES: dict[int, Any] = {
 }
 
 
+def problem_title(status_code: int) -> str:
+    """The `title` of a problem with this status."""
+    return str(_TITLES.get(status_code, "Error"))
+
+
 def _flatten_errors(detail: Any, field: str = "") -> Iterator[dict[str, str]]:
     """DRF's nested error detail as a flat list of {field, message, code}; fields dotted."""
     if isinstance(detail, Mapping):

@@ -19,7 +19,13 @@ from core import apiversions
 from web.api import apiversion, idempotency
 from web.api.auth import EVERYONE, PARTNER, PRODUCT, STAFF
 from web.api.catalogue import CATALOGUE, operation_codes
-from web.api.problems import ERRORS_BY_STATUS, PROBLEM_CONTENT_TYPE, ProblemSerializer
+from web.api.problems import (
+    ERRORS_BY_STATUS,
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    ProblemSerializer,
+    problem_title,
+)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=idempotency.HEADER,
@@ -195,9 +201,37 @@ class ApiAutoSchema(AutoSchema):
                         },
                     ]
                 }
+                _examples_of_codes(media, status, codes)
                 listed = ", ".join(f"`{code}`" for code in codes)
                 response["description"] = f"{response.get('description', '')} — codes: {listed}"
         return responses
+
+
+def _examples_of_codes(media: dict[str, Any], status: int, codes: list[str]) -> None:
+    """Keep a problem response's examples true to its narrowed `code` enum: an example of a
+    code the operation cannot answer (the shared 409 example `idempotency_in_flight` on an
+    operation that takes no Idempotency-Key) becomes one of the operation's first code."""
+    examples = media.get("examples") or {}
+    kept = {
+        name: example
+        for name, example in examples.items()
+        if example.get("value", {}).get("code") in codes
+    }
+    if not kept and codes:
+        code = codes[0]
+        kept[code] = {
+            "value": {
+                "type": f"{PROBLEM_TYPE_BASE}{code}",
+                "title": problem_title(status),
+                "status": status,
+                "detail": CATALOGUE[code].meaning,
+                "code": code,
+                "errors": [],
+            },
+            "summary": code,
+        }
+    if examples:
+        media["examples"] = kept
 
 
 class ApiEndpointEnumerator(EndpointEnumerator):
