@@ -193,9 +193,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         "the caller may not make this change",
         "Do not retry; staff decide this in the console.",
     ),
-    "read_only": ProblemCode(
-        (403,), "the caller may read but not change this contract", "Use a `write` key."
-    ),
     "partner_mismatch": ProblemCode(
         (403,),
         "the request names a partner other than the key's",
@@ -449,8 +446,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Remove the member instead (`DELETE /tenants/{id}/members/{user}/`).",
     ),
     # --- consent -----------------------------------------------------------------------------
-    "admin_required": ProblemCode((403,), "only the tenant's admins may answer", "Ask an admin."),
-    "write_scope_required": ProblemCode((403,), "the key is read-only", "Use a `write` key."),
     "version_not_posted": ProblemCode(
         (409,),
         "the version has not been posted yet",
@@ -501,9 +496,6 @@ CATALOGUE: dict[str, ProblemCode] = {
     "case_in_effect": ProblemCode(
         (409,), "the rejection already ended the contract (R6)", "Nothing to answer."
     ),
-    "deemed_not_allowed_for_callers": ProblemCode(
-        (409,), "`deemed` is written by the service only (R3)", "Send accepted or rejected."
-    ),
     "answer_not_owed": ProblemCode(
         (409,),
         "the tenant owes no answer to this version: none of its contracts that the document "
@@ -523,27 +515,22 @@ CATALOGUE: dict[str, ProblemCode] = {
 # Each operation's own codes (the shared ones above come on top), keyed by its view.
 OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.consents.ConsentAnswerApi": (
-        "admin_required",
         "answer_evidence_differs",
         "answer_not_allowed",
         "answer_not_owed",
         "case_in_effect",
-        "deemed_not_allowed_for_callers",
         "evidence_in_future",
-        "forbidden",
         "not_bound",
         "record_missing",
         "reject_after_effective_deemed",
         "version_not_answerable",
         "version_not_latest",
         "version_not_posted",
-        "write_scope_required",
     ),
     "web.api.consents.ConsentStatusApi": (),
     "web.api.consents.LedgerListApi": (),
     "web.api.contracts.ContractCreateApi": (
         "cycle_months_required",
-        "forbidden",
         "invalid_amount",
         "invalid_billing_cycle",
         "invalid_notice",
@@ -552,7 +539,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "option_not_of_product",
         "option_prerequisite_missing",
         "period_out_of_range",
-        "read_only",
         "start_date_in_the_past",
         "start_date_out_of_range",
         "tenant_inactive",
@@ -573,7 +559,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.deletions.DeletionRequestApi": (
         "contract_not_found",
         "deletion_needs_end",
-        "read_only",
     ),
     "web.api.documents.DocumentListApi": (),
     "web.api.events.EventListApi": ("forbidden",),
@@ -595,14 +580,12 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "non_renewal_late",
         "non_renewal_not_period_end",
         "not_auto_renewing",
-        "read_only",
     ),
     "web.api.non_renewals.NonRenewalWithdrawApi": (
         "contract_not_found",
         "non_renewal_not_active",
         "non_renewal_not_found",
         "non_renewal_withdraw_late",
-        "read_only",
     ),
     "web.api.notices.NoticeListApi": (),
     "web.api.products.ProductListApi": (),
@@ -636,7 +619,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "no_notice_recipient",
         "non_renewal_late",
         "not_a_termination_reason",
-        "read_only",
         "reason_has_own_procedure",
         "reason_not_in_terms",
         "staff_only_reason",
@@ -703,6 +685,12 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
 SHADOWED: dict[str, dict[str, str]] = {
     "web.api.consents.ConsentAnswerApi": {
         "answer_invalid": "the body's `answer` takes only accepted or rejected: 400 `invalid`",
+        "deemed_not_allowed_for_callers": "the body's `answer` takes only accepted or rejected: "
+        "400 `invalid`",
+        "admin_required": "tenant users answer in the portal; the API has no such caller",
+        "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",
+        "forbidden": "a product key is refused by the audience check first (403 `wrong_caller`), "
+        "a staff member without the role by the role check (403 `staff_role`)",
         "tenant_not_found": "the path's tenant is looked up first: 404 `not_found`",
     },
     "web.api.consents.ConsentStatusApi": {
@@ -714,6 +702,20 @@ SHADOWED: dict[str, dict[str, str]] = {
     "web.api.contracts.ContractCreateApi": {
         "tenant_not_found": "the body's tenant is looked up first: 404 `not_found`",
         "contract_not_found": "the contract read back is the one just created",
+        "forbidden": "a product key is refused by the audience check first: 403 `wrong_caller`",
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`",
+    },
+    "web.api.deletions.DeletionRequestApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.non_renewals.NonRenewalCreateApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.non_renewals.NonRenewalWithdrawApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.terminations.TerminationCreateApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
     },
 }
 
