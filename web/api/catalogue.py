@@ -235,6 +235,12 @@ CATALOGUE: dict[str, ProblemCode] = {
         "the webhook host is not a public internet address",
         "Register a publicly reachable host (docs/api.md, Webhooks).",
     ),
+    "secret_rotation_limit": ProblemCode(
+        (409,),
+        "five secrets already sign this webhook's deliveries (the current one and four rotated "
+        "away within the last 24 hours, each signing until its own expiry)",
+        "Retry after the oldest of `earlier_secrets_expire_at` (read the webhook).",
+    ),
     "webhook_limit": ProblemCode(
         (409,), "the partner has the most webhooks allowed", "Disable one you no longer use."
     ),
@@ -640,6 +646,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.webhooks.WebhookListApi": (),
     "web.api.webhooks.WebhookRotateSecretApi": (
         "forbidden",
+        "secret_rotation_limit",
         "webhook_disabled",
     ),
     "web.api.events.EventDetailApi": ("forbidden",),
