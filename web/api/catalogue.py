@@ -442,7 +442,12 @@ CATALOGUE: dict[str, ProblemCode] = {
     "invalid_evidence": ProblemCode(
         (400,), "the completion evidence is not an object", "Send `details` as an object."
     ),
-    "product_not_found": ProblemCode((404,), "no such product", "Check the product code."),
+    "product_not_allowed": ProblemCode(
+        (403,),
+        "the product exists but this product key is another product's (a product key checks "
+        "only its own product)",
+        "Leave `product` out, or use that product's key.",
+    ),
     "invitation_not_found": ProblemCode(
         (404,), "no such invitation for this tenant", "Check the invitation id."
     ),
@@ -596,7 +601,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.notices.NoticeListApi": (),
     "web.api.products.ProductListApi": (),
     "web.api.status.TenantStatusApi": (
-        "product_not_found",
+        "product_not_allowed",
         "tenant_not_found",
     ),
     "web.api.tenants.TenantCreateApi": (
@@ -657,7 +662,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "invitation_not_found",
         "invitation_used",
     ),
-    "web.api.status.TenantStatusBulkApi": ("product_not_found",),
+    "web.api.status.TenantStatusBulkApi": ("product_not_allowed",),
     "web.api.tenants.TenantLookupApi": (),
     "web.api.webhooks.WebhookDeleteApi": ("forbidden",),
     "web.api.webhooks.WebhookDeliveryListApi": (),
