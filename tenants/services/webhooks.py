@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -46,6 +47,10 @@ def _clean_webhook_url(url: str) -> str:
         raise invalid({"url": [_("URLの形式が正しくありません。")]}) from None
     if len(value) > 500:
         raise invalid({"url": [_("URLは500文字以内で入力してください。")]})
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        # docs/api.md, Webhooks: user@host hides where the request goes.
+        raise invalid({"url": [_("URLにユーザー名やパスワードを含めることはできません。")]})
     try:
         destination_check(value)
     except DestinationRefused as exc:
