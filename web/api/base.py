@@ -295,7 +295,7 @@ class ApiView(APIView):
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: a path under /api/ that no route matches is a problem+json 404 too."""
     if request.path.startswith("/api/"):
-        return problem_json(404, "not_found", _("見つかりませんでした。"))
+        return problem_json(404, "not_found", _("見つかりませんでした。"), instance=request.path)
     return page_not_found(request, exception or Http404())
 
 
@@ -319,6 +319,7 @@ def one_path(**operations: type[APIView]) -> Any:
                 405,
                 "method_not_allowed",
                 _("このパスでは %(method)s は使えません。") % {"method": method[:16]},
+                instance=request.path,
             )
             response["Allow"] = allowed
             return response

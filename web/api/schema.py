@@ -227,6 +227,7 @@ def _examples_of_codes(media: dict[str, Any], status: int, codes: list[str]) -> 
                 "detail": CATALOGUE[code].meaning,
                 "code": code,
                 "errors": [],
+                "instance": "/api/v1/…",
             },
             "summary": code,
         }
