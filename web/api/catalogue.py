@@ -110,6 +110,13 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
         methods=BODY,
     ),
+    "cursor_invalid": ProblemCode(
+        (400,),
+        "the `cursor` is not one this service made (forged, edited, truncated, or from before "
+        "cursors were signed)",
+        "Follow `next` / `previous` exactly as received, or start again without `cursor`.",
+        methods=("GET",),
+    ),
     "parse_error": ProblemCode(
         (400,), "the body is not valid JSON", "Send a JSON object.", methods=BODY
     ),
