@@ -20,7 +20,7 @@ def _check(response: Any, status: int, code: str, path: str) -> None:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/problem+json")
     body = response.json()
-    assert MEMBERS <= set(body), sorted(MEMBERS - set(body))
+    assert set(body) >= MEMBERS, sorted(MEMBERS - set(body))
     assert (body["status"], body["code"], body["instance"]) == (status, code, path)
 
 
