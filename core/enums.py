@@ -72,6 +72,7 @@ class EventKind(models.TextChoices):
     INVITATION_CREATED = "invitation.created", _("招待の作成")
     INVITATION_ACCEPTED = "invitation.accepted", _("招待の承諾")
     INVITATION_REVOKED = "invitation.revoked", _("招待の取り消し")
+    INVITATION_EXPIRED = "invitation.expired", _("招待の期限切れ")
     MEMBERSHIP_ADDED = "membership.added", _("ユーザーの追加")
     MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", _("ユーザーの権限の変更")
     MEMBERSHIP_REMOVED = "membership.removed", _("ユーザーの削除")

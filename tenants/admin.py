@@ -135,7 +135,7 @@ class WebhookEndpointAdmin(RoleAdmin):
     list_display = ["url", "partner", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "partner__name"]
-    exclude = ["secret", "previous_secret"]
+    exclude = ["secret", "previous_secret", "earlier_secrets"]
     actions = ["disable"]
 
     @admin.action(description=_("選択したWebhookを停止する"), permissions=["service"])

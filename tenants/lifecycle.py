@@ -102,6 +102,25 @@ def tell_invitation_revoked(invitation: Invitation) -> None:
     )
 
 
+def tell_invitations_expired(invitations: list[Invitation]) -> None:
+    """Pending invitations that passed their expiry unused: their links no longer work. One
+    event per invitation (at most once: the key names the invitation), written together."""
+    if invitations:
+        notify(
+            [
+                Note(
+                    kind=EventKind.INVITATION_EXPIRED,
+                    tenant=invitation.tenant,
+                    key=f"invitation:{invitation.pk}:expired",
+                    payload=_invitation_payload(invitation),
+                    subject=invitation,
+                )
+                for invitation in invitations
+            ],
+            email=False,
+        )
+
+
 def _membership_payload(membership: Membership) -> dict[str, Any]:
     user = membership.user
     return {

@@ -95,6 +95,10 @@ class WebhookEndpoint(TimeStamped):
     secret = models.CharField(_("署名シークレット"), max_length=128)
     previous_secret = models.CharField(_("旧シークレット"), max_length=128, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Secrets rotated away before `previous_secret` whose 24 h grace period has not run out:
+    # [{"secret": …, "expires_at": ISO 8601}], newest first. Each keeps signing until its own
+    # expiry, as the rotation that retired it said (docs/api.md, Webhooks).
+    earlier_secrets = models.JSONField(_("さらに前のシークレット"), default=list, blank=True)
     event_kinds = models.JSONField(_("対象イベント"), default=list, blank=True)
     is_active = models.BooleanField(_("有効"), default=True)
     disabled_at = models.DateTimeField(_("無効化日時"), null=True, blank=True)

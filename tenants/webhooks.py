@@ -39,13 +39,26 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def signing_secrets(endpoint: WebhookEndpoint, *, at: datetime | None = None) -> list[str]:
-    """The current secret, then the previous one while its 24 h grace period lasts."""
+    """The current secret, then each secret rotated away while its own 24 h grace period
+    lasts: the previous one, then the earlier ones (a second rotation within the grace period
+    does not cut the first one's short)."""
     at = at or clock.now()
     secrets = [endpoint.secret]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret and expires is not None and at < expires:
         secrets.append(endpoint.previous_secret)
+    secrets += [secret for secret, until in earlier_secrets_live(endpoint, at=at)]
     return secrets
+
+
+def earlier_secrets_live(endpoint: WebhookEndpoint, *, at: datetime) -> list[tuple[str, datetime]]:
+    """The secrets rotated away before the previous one that still sign at `at`, newest first."""
+    live = []
+    for entry in getattr(endpoint, "earlier_secrets", None) or []:
+        until = datetime.fromisoformat(entry["expires_at"])
+        if at < until:
+            live.append((str(entry["secret"]), until))
+    return live
 
 
 def signature_header(secrets: Iterable[str], timestamp: int, body: bytes) -> str:

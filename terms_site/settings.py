@@ -430,6 +430,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "web.api.schema.add_links",
+        "web.api.schema.closed_request_bodies",
     ],
     "DEFAULT_GENERATOR_CLASS": "web.api.schema.ApiSchemaGenerator",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -35,7 +35,13 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     render whatever else is broken)."""
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if _is_api(request):
-        return problem_json(503, "service_unavailable", SERVICE_UNAVAILABLE, headers=headers)
+        return problem_json(
+            503,
+            "service_unavailable",
+            SERVICE_UNAVAILABLE,
+            headers=headers,
+            instance=request.path,
+        )
     body = loader.render_to_string("503.html", {"message": SERVICE_UNAVAILABLE}, request)
     return HttpResponse(body, status=503, headers=headers)
 
@@ -66,6 +72,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(exc, DATABASE_UNAVAILABLE):
         return unavailable(request)
     if _is_api(request):
-        return problem_json(500, "server_error", SERVER_ERROR)
+        return problem_json(500, "server_error", SERVER_ERROR, instance=request.path)
     body = loader.render_to_string("500.html", {"message": SERVER_ERROR}, request)
     return HttpResponse(body, status=500)

@@ -7,9 +7,8 @@ redacts its own personal data of the tenant; the consent ledger stays and stays 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -24,20 +23,19 @@ from agreements.models import Contract, DataDeletion
 from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
+from agreements.services.deletion_acks import deletion_acknowledge
 from agreements.services.deletion_notes import deletion_payload, deletion_withdrawn_note
 from agreements.services.redaction import tenant_redact
 from agreements.services.request_receipts import request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound
 from core.models import Event, Outbox
 from core.services import audit_add
 from tenants import partition
 from tenants.models import Tenant
 from tenants.notify import Note, StaffNote, notify
 from tenants.scope import Scope
-
-ACK_SCOPE = "deletion:ack"
 
 
 def _iso(value: date | None) -> str | None:
@@ -338,69 +336,6 @@ def deletion_reminders_send(*, today: date, ids: Sequence[int] | None = None) ->
             ],
         )
         return len(fresh)
-
-
-@transaction.atomic
-def deletion_acknowledge(
-    *, scope: Scope, deletion: DataDeletion, evidence: Mapping[str, Any]
-) -> DataDeletion:
-    """The product confirms an ordered deletion; its evidence is the completion record (R15).
-
-    Only a product key with `deletion:ack`, only for its own product. Repeating the
-    acknowledgement returns the same row unchanged.
-    """
-    if not scope.has_product_scope(ACK_SCOPE):
-        raise PermissionDenied(_("削除完了を登録する権限がありません。"), code="missing_scope")
-    row = (
-        DataDeletion.objects.select_for_update(of=("self",))
-        .select_related("contract", "contract__product", "tenant")
-        .filter(pk=deletion.pk, contract__product_id=cast(int, scope.product_id))
-        .first()
-    )
-    if row is None:
-        raise NotFound(_("削除の指示が見つかりません。"), code="deletion_not_found")
-    if row.status == DeletionStatus.ACKNOWLEDGED:
-        return row
-    if row.status == DeletionStatus.CANCELLED:
-        raise Conflict(
-            _("この削除は取り消されたため、指示されることはありません。"),
-            code="deletion_not_ordered",
-            deletion_status=row.status,
-        )
-    if row.status != DeletionStatus.ORDERED:
-        raise Conflict(
-            _("この削除はまだ指示されていません（期日 %(due)s）。") % {"due": _iso(row.due_on)},
-            code="deletion_not_ordered",
-            deletion_status=row.status,
-            due_on=row.due_on,
-        )
-    if not isinstance(evidence, Mapping):
-        raise ValidationFailed(
-            _("完了の証跡はオブジェクトで指定してください。"), code="invalid_evidence"
-        )
-    now = clock.now()
-    row.status = DeletionStatus.ACKNOWLEDGED
-    row.acknowledged_at = now
-    row.acknowledged_by_id = scope.product_key_id
-    row.ack_evidence = dict(evidence)
-    row.save(
-        update_fields=["status", "acknowledged_at", "acknowledged_by", "ack_evidence", "updated_at"]
-    )
-    notify(
-        [
-            Note(
-                kind=EventKind.DELETION_DONE,
-                tenant=row.tenant,
-                key=f"deletion:{row.pk}:done",
-                subject=row,
-                payload={
-                    **deletion_payload(row),
-                    "acknowledged_on": _iso(clock.business_date(now)),
-                },
-            )
-        ]
-    )
-    return row
 
 
 __all__ = [

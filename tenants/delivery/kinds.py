@@ -147,6 +147,7 @@ MESSAGES: dict[str, MessageKind] = {
     ),
     EventKind.INVITATION_ACCEPTED: _generic(_FEED_ONLY, instants=("expires_at", "accepted_at")),
     EventKind.INVITATION_REVOKED: _generic(_FEED_ONLY, instants=("expires_at",)),
+    EventKind.INVITATION_EXPIRED: _generic(_FEED_ONLY, instants=("expires_at",)),
     EventKind.MEMBERSHIP_ADDED: _generic(_FEED_ONLY),
     EventKind.MEMBERSHIP_ROLE_CHANGED: _generic(_FEED_ONLY),
     EventKind.MEMBERSHIP_REMOVED: _generic(_FEED_ONLY),

@@ -25,6 +25,7 @@ from tenants.lifecycle import (
     tell_invitation_accepted,
     tell_invitation_created,
     tell_invitation_revoked,
+    tell_invitations_expired,
     tell_membership_added,
     tell_membership_role_changed,
 )
@@ -89,6 +90,7 @@ def invitation_create(
         # the address gets a new invitation, as after any expiry.
         invitation.status = InvitationStatus.EXPIRED
         invitation.save(update_fields=["status", "updated_at"])
+        tell_invitations_expired([invitation])
         invitation = None
     refreshed = invitation is not None
     if invitation is None:
@@ -275,8 +277,23 @@ def invitation_revoke(*, scope: Scope, invitation: Invitation) -> Invitation:
     return locked
 
 
+@transaction.atomic
 def invitations_expire(*, now: datetime | None = None) -> int:
-    """Mark pending invitations past their expiry as expired (housekeeping; set-based)."""
-    return Invitation.objects.filter(
-        status=InvitationStatus.PENDING, expires_at__lte=now or clock.now()
-    ).update(status=InvitationStatus.EXPIRED)
+    """Mark pending invitations past their expiry as expired and tell each tenant's partner
+    (`invitation.expired`), in one transaction (housekeeping, hourly; set-based). A
+    re-invitation that finds one past its expiry before this job marks it does the same."""
+    expired = list(
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(status=InvitationStatus.PENDING, expires_at__lte=now or clock.now())
+        .order_by("pk")
+    )
+    if not expired:
+        return 0
+    Invitation.objects.filter(pk__in=[row.pk for row in expired]).update(
+        status=InvitationStatus.EXPIRED, updated_at=clock.now()
+    )
+    for row in expired:
+        row.status = InvitationStatus.EXPIRED
+    tell_invitations_expired(expired)
+    return len(expired)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -27,9 +28,13 @@ from tenants.delivery.outbox import outbox_requeue
 from tenants.models import Partner, WebhookEndpoint
 from tenants.scope import Scope
 from tenants.services.base import audit, invalid, require_write
+from tenants.webhooks import earlier_secrets_live
 
 # A rotated-out webhook secret keeps signing for this long so receivers can switch over.
 WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+# Secrets that sign a delivery at once: the current one and up to four rotated away within
+# the last 24 hours (each a `v1=` in X-Terms-Signature).
+MAX_SIGNING_SECRETS = 5
 MAX_WEBHOOKS = 10  # active endpoints per partner
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 -- a label, not a secret
 
@@ -42,6 +47,10 @@ def _clean_webhook_url(url: str) -> str:
         raise invalid({"url": [_("URLの形式が正しくありません。")]}) from None
     if len(value) > 500:
         raise invalid({"url": [_("URLは500文字以内で入力してください。")]})
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        # docs/api.md, Webhooks: user@host hides where the request goes.
+        raise invalid({"url": [_("URLにユーザー名やパスワードを含めることはできません。")]})
     try:
         destination_check(value)
     except DestinationRefused as exc:
@@ -153,19 +162,48 @@ def _webhook_for_change(scope: Scope, endpoint: WebhookEndpoint) -> WebhookEndpo
 def webhook_rotate_secret(
     *, scope: Scope, endpoint: WebhookEndpoint
 ) -> tuple[WebhookEndpoint, str]:
-    """A new signing secret, returned once. The previous secret keeps signing (as a second
-    `v1=`) for 24 hours so the receiver can switch without rejecting deliveries."""
+    """A new signing secret, returned once. The secret it replaces keeps signing (as another
+    `v1=`) for 24 hours so the receiver can switch without rejecting deliveries; a secret
+    rotated away earlier keeps signing until its own expiry, whatever rotations follow. At
+    most MAX_SIGNING_SECRETS sign at once: a rotation beyond is refused (409
+    `secret_rotation_limit`) until the oldest expires."""
     locked = _webhook_for_change(scope, endpoint)
     if not locked.is_active:
         raise Conflict(
             _("無効化されたWebhookのシークレットは更新できません。"), code="webhook_disabled"
         )
+    now = clock.now()
+    earlier = [
+        {"secret": secret, "expires_at": until.isoformat()}
+        for secret, until in earlier_secrets_live(locked, at=now)
+    ]
+    expires = locked.previous_secret_expires_at
+    if locked.previous_secret and expires is not None and now < expires:
+        earlier.insert(0, {"secret": locked.previous_secret, "expires_at": expires.isoformat()})
+    if len(earlier) + 2 > MAX_SIGNING_SECRETS:
+        raise Conflict(
+            _(
+                "署名に使われているシークレットが上限（%(n)s個）に達しています。最も古いシークレットの期限（%(at)s）の後に、もう一度お試しください。"
+            )
+            % {
+                "n": MAX_SIGNING_SECRETS,
+                "at": clock.api_instant(datetime.fromisoformat(earlier[-1]["expires_at"])),
+            },
+            code="secret_rotation_limit",
+        )
     secret = _new_webhook_secret()
+    locked.earlier_secrets = earlier
     locked.previous_secret = locked.secret
-    locked.previous_secret_expires_at = clock.now() + WEBHOOK_SECRET_GRACE
+    locked.previous_secret_expires_at = now + WEBHOOK_SECRET_GRACE
     locked.secret = secret
     locked.save(
-        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+        update_fields=[
+            "secret",
+            "previous_secret",
+            "previous_secret_expires_at",
+            "earlier_secrets",
+            "updated_at",
+        ]
     )
     audit(scope, action=AuditAction.UPDATE, obj=locked, summary="secret rotated")
     return locked, secret

@@ -108,7 +108,8 @@ def test_consent_states_open_r1_individual_rules_only_with_the_option() -> None:
 def test_consent_states_open_r2_posting_moves_answers_to_the_new_version_idempotently() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
-    contract = bound_tenant(document)
+    # A contract in force when v1 took effect (2024-01-01): an answer to v1 is owed.
+    contract = bound_tenant(document, start_date=date(2023, 4, 1))
     with clock.frozen_at(BEFORE):
         consent_answer(
             scope=admin_scope(contract.tenant),

@@ -32,7 +32,7 @@ from agreements.services.consents.answers import consent_answer
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_states_open
 from core import clock
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from tenants.models import Tenant
 from tenants.scope import Scope
 from tests.factories.agreements import (
@@ -392,8 +392,9 @@ def test_tenant_is_allowed_auth_product_scope_sees_only_its_product_and_tenants(
     v2 = posted_version()
     tenant = bound_tenant(v2.document).tenant
     other_product = ProductFactory()
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied) as refused:
         _check(tenant, v2.document.product, scope=_product_scope(other_product))
+    assert refused.value.code == "product_not_allowed"
     with pytest.raises(NotFound):
         _check(TenantFactory(), v2.document.product)
 

@@ -541,7 +541,8 @@ def test_consent_answer_truth_table_only_the_latest_posted_version(world: World)
 def test_consent_answer_r4_in_force_version_when_nothing_is_pending() -> None:
     document = DocumentFactory()
     v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
-    contract = bound_tenant(document)
+    # In force since 2024-01-01 on a contract that began before it: an answer is owed.
+    contract = bound_tenant(document, start_date=date(2023, 4, 1))
     with clock.frozen_at(BEFORE):
         record, created = consent_answer(
             scope=admin_scope(contract.tenant),
@@ -551,6 +552,46 @@ def test_consent_answer_r4_in_force_version_when_nothing_is_pending() -> None:
         )
     assert (created, record.version_id) == (True, v1.pk)
     assert ConsentState.objects.get(tenant=contract.tenant).status == ConsentStatus.ACCEPTED
+
+
+def test_an_answer_to_a_version_in_force_before_the_contract_began_is_not_owed() -> None:
+    # The tenant contracted on v1 (2024-04-01, after v1 took effect on 2024-01-01): nothing
+    # is asked of it (status `owed: false`), so an answer is refused, not recorded (R4).
+    document = DocumentFactory()
+    v1 = VersionFactory(document=document, consent_mode=ConsentMode.EXPLICIT)
+    contract = bound_tenant(document)
+    with clock.frozen_at(BEFORE), pytest.raises(Conflict) as refused:
+        consent_answer(
+            scope=admin_scope(contract.tenant),
+            tenant=contract.tenant,
+            version=v1,
+            answer="accepted",
+        )
+    assert refused.value.code == "answer_not_owed"
+    assert refused.value.details["version_id"] == v1.pk
+    assert not ConsentRecord.objects.exists()
+
+
+def test_an_answer_stops_being_owed_once_an_end_before_the_effective_date_is_filed(
+    world: World,
+) -> None:
+    # The contract is terminated to end before v2 takes effect: v2 never binds it, so the
+    # status stops asking (`owed: false`) and an answer is refused like the status says.
+    from agreements.selectors.consents.statuses import consent_status_for_tenant
+    from agreements.services.contracts import termination_request
+
+    with clock.frozen_at(BEFORE):
+        termination_request(
+            scope=Scope.system(), contract=world.contract, end_date=date(2025, 3, 20)
+        )
+        (item,) = consent_status_for_tenant(scope=Scope.system(), tenant=world.tenant)
+        assert item.owed is False
+        with pytest.raises(Conflict) as refused:
+            consent_answer(
+                scope=world.scope, tenant=world.tenant, version=world.v2, answer="accepted"
+            )
+    assert refused.value.code == "answer_not_owed"
+    assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()
 
 
 def test_consent_answer_r1_unbound_tenant_refused(world: World) -> None:

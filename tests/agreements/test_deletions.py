@@ -30,7 +30,7 @@ from agreements.services.deletions import (
 )
 from core import clock
 from core.enums import EventKind
-from core.errors import Conflict, NotFound, PermissionDenied
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import Event, Outbox
 from tenants.enums import Role
 from tenants.models import Membership, Tenant
@@ -225,7 +225,7 @@ def test_r15_acknowledgement_is_the_completion_evidence(ended):
     deletions_order_due(today=date(2025, 5, 1))
     deletion = DataDeletion.objects.get(contract=ended, kind=DeletionKind.PRIMARY)
     scope = product_scope(biz_product())
-    evidence = {"deleted_at": "2025-05-02T10:00:00+09:00", "reference": "job-42"}
+    evidence = {"completed_at": "2025-05-02T08:00:00+09:00", "reference": "job-42"}
     with clock.frozen_at(date(2025, 5, 2)):
         acked = deletion_acknowledge(scope=scope, deletion=deletion, evidence=evidence)
     assert (acked.status, acked.ack_evidence, acked.acknowledged_by_id) == (
@@ -236,13 +236,69 @@ def test_r15_acknowledgement_is_the_completion_evidence(ended):
     done = Event.objects.get(kind=EventKind.DELETION_DONE)
     assert done.payload["acknowledged_on"] == "2025-05-02"
     with clock.frozen_at(date(2025, 5, 9)):
-        again = deletion_acknowledge(scope=scope, deletion=deletion, evidence={"other": 1})
+        # A retry with the same evidence (the instant in another offset) is the same record.
+        again = deletion_acknowledge(
+            scope=scope,
+            deletion=deletion,
+            evidence={**evidence, "completed_at": "2025-05-01T23:00:00+00:00"},
+        )
     assert (again.pk, again.ack_evidence, again.acknowledged_at) == (
         acked.pk,
         evidence,
         acked.acknowledged_at,
     )
     assert Event.objects.filter(kind=EventKind.DELETION_DONE).count() == 1
+
+
+def test_r15_a_second_acknowledgement_with_other_evidence_is_refused(ended):
+    deletions_order_due(today=date(2025, 5, 1))
+    deletion = DataDeletion.objects.get(contract=ended, kind=DeletionKind.PRIMARY)
+    scope = product_scope(biz_product())
+    evidence = {"completed_at": "2025-05-02T08:00:00+09:00", "reference": "job-42"}
+    with clock.frozen_at(date(2025, 5, 2)):
+        deletion_acknowledge(scope=scope, deletion=deletion, evidence=evidence)
+    with clock.frozen_at(date(2025, 5, 9)), pytest.raises(Conflict) as refused:
+        deletion_acknowledge(
+            scope=scope, deletion=deletion, evidence={**evidence, "reference": "job-43"}
+        )
+    assert refused.value.code == "ack_evidence_differs"
+    deletion.refresh_from_db()
+    assert deletion.ack_evidence == evidence
+    assert Event.objects.filter(kind=EventKind.DELETION_DONE).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("completed_at", "code"),
+    [
+        ("2025-03-31T23:59:00+09:00", "completed_before_end"),  # on the end date itself
+        ("2025-02-01T10:00:00+09:00", "completed_before_end"),
+        ("2025-05-02T09:06:00+09:00", "completed_in_future"),  # beyond 5 minutes of skew
+    ],
+)
+def test_r15_an_implausible_completion_time_is_refused(ended, completed_at, code):
+    deletions_order_due(today=date(2025, 5, 1))
+    deletion = DataDeletion.objects.get(contract=ended, kind=DeletionKind.PRIMARY)
+    with clock.frozen_at(date(2025, 5, 2)), pytest.raises(ValidationFailed) as refused:
+        deletion_acknowledge(
+            scope=product_scope(biz_product()),
+            deletion=deletion,
+            evidence={"completed_at": completed_at},
+        )
+    assert refused.value.code == code
+    deletion.refresh_from_db()
+    assert deletion.status == DeletionStatus.ORDERED
+
+
+def test_r15_a_completion_on_the_day_after_the_end_and_within_the_skew_is_accepted(ended):
+    deletions_order_due(today=date(2025, 5, 1))
+    deletion = DataDeletion.objects.get(contract=ended, kind=DeletionKind.PRIMARY)
+    with clock.frozen_at(date(2025, 5, 2)):  # 09:00 JST
+        acked = deletion_acknowledge(
+            scope=product_scope(biz_product()),
+            deletion=deletion,
+            evidence={"completed_at": "2025-05-02T09:04:00+09:00"},
+        )
+    assert acked.status == DeletionStatus.ACKNOWLEDGED
 
 
 def test_r15_acknowledgement_only_by_the_products_own_key(ended):

@@ -305,12 +305,37 @@ def test_deletion_orders_and_acknowledgement_r15(world: World) -> None:
     assert [o["id"] for o in orders] == [world.deletion.pk]
     response = client.post(
         f"/api/v1/deletions/{world.deletion.pk}/ack/",
-        {"completed_at": "2025-03-10T10:00:00+09:00", "reference": "DEL-1"},
+        {"completed_at": "2025-03-10T08:00:00+09:00", "reference": "DEL-1"},
     )
     assert response.status_code == 200, response.content
     row = DataDeletion.objects.get(pk=world.deletion.pk)
     assert row.status == DeletionStatus.ACKNOWLEDGED
     assert row.ack_evidence["reference"] == "DEL-1"
+
+
+def test_deletion_ack_repeat_is_idempotent_and_other_evidence_is_a_409(world: World) -> None:
+    client = world.client("product")
+    path = f"/api/v1/deletions/{world.deletion.pk}/ack/"
+    first = {"completed_at": "2025-03-10T08:00:00+09:00", "reference": "DEL-1"}
+    assert client.post(path, first, format="json").status_code == 200
+    same = {"completed_at": "2025-03-09T23:00:00Z", "reference": "DEL-1"}
+    assert client.post(path, same, format="json").status_code == 200
+    other = client.post(path, {**first, "reference": "DEL-2"}, format="json")
+    assert other.status_code == 409
+    assert other.json()["code"] == "ack_evidence_differs"
+    assert DataDeletion.objects.get(pk=world.deletion.pk).ack_evidence["reference"] == "DEL-1"
+
+
+def test_deletion_ack_in_the_future_is_refused(world: World) -> None:
+    response = world.client("product").post(
+        f"/api/v1/deletions/{world.deletion.pk}/ack/",
+        {"completed_at": "2025-03-10T12:00:00+09:00"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "completed_in_future"
+    assert response.json()["tolerance_seconds"] == 300
+    assert DataDeletion.objects.get(pk=world.deletion.pk).status == DeletionStatus.ORDERED
 
 
 def test_deletion_ack_is_for_the_product_only(world: World) -> None:

@@ -71,6 +71,10 @@ def test_a_warm_answer_is_one_transaction_of_the_statements_it_needs(world: Worl
         "SELECT agreements_ledgerhead",  # the head lock
         "SELECT agreements_consentstate",  # the projection row
         "SELECT agreements_contract",  # a contract the document binds
+        # whether an answer is owed: the contract's filed end, before the pending version
+        # takes effect (an end before it means nothing is asked, R4)
+        "SELECT agreements_nonrenewalrequest",
+        "SELECT agreements_termination",
         "INSERT agreements_consentrecord",  # the ledger row
         "INSERT agreements_consentevidence",
         "UPDATE agreements_ledgerhead",

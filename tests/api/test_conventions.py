@@ -201,11 +201,42 @@ def test_cursor_pagination_walks_every_item_once(partner, partner_client: APICli
     assert seen == sorted(ids)
 
 
-@pytest.mark.parametrize("cursor", ["!!!", "cD1hYmM=", "bz0xJnI9eA=="])  # junk, p=abc, r=x
-def test_forged_cursor_is_400(partner_client: APIClient, cursor: str) -> None:
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",  # not base64
+        "cD1hYmM=",  # p=abc, unsigned
+        "bz0xJnI9eA==",  # o=1&r=x, unsigned
+        "aGVsbG8=",  # "hello": garbled, used to be read as the first page
+        "cD0x",  # p=1: a well-formed but unsigned (forged) position
+    ],
+)
+def test_a_forged_or_garbled_cursor_is_cursor_invalid(
+    partner_client: APIClient, cursor: str
+) -> None:
     response = partner_client.get(f"/api/v1/tenants/?cursor={cursor}")
     assert response.status_code == 400
+    assert problem(response)["code"] == "cursor_invalid"
     assert problem(response)["errors"][0]["field"] == "cursor"
+
+
+def test_an_edited_cursor_is_cursor_invalid(partner, partner_client: APIClient) -> None:
+    from base64 import b64decode, b64encode
+    from urllib.parse import parse_qs, urlsplit
+
+    for _ in range(3):
+        TenantFactory(partner=partner)
+    next_url = partner_client.get("/api/v1/tenants/?page_size=1").json()["next"]
+    cursor = parse_qs(urlsplit(next_url).query)["cursor"][0]
+    signed = b64decode(cursor).decode()
+    edited = b64encode(signed.replace("p=", "p=9", 1).encode()).decode()
+    response = partner_client.get("/api/v1/tenants/", {"cursor": edited, "page_size": 1})
+    assert response.status_code == 400
+    assert problem(response)["code"] == "cursor_invalid"
+    assert (
+        partner_client.get("/api/v1/tenants/", {"cursor": cursor, "page_size": 1}).status_code
+        == 200
+    )
 
 
 def test_updated_since_returns_later_changes(partner, partner_client: APIClient) -> None:

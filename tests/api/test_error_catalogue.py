@@ -283,3 +283,48 @@ def test_a_contract_for_another_partners_tenant_is_not_found(world: World) -> No
     )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/api/v1/contracts/", {"tenant": 0, "product": "optim-id-plus"}),
+        ("/api/v1/contracts/{contract}/terminations/", {"end_date": "2025-03-20"}),
+        ("/api/v1/contracts/{contract}/non-renewal/", {}),
+        ("/api/v1/contracts/{contract}/non-renewal/withdraw/", None),
+        ("/api/v1/contracts/{contract}/deletions/", None),
+        ("/api/v1/tenants/{tenant}/consents/", {"version": 1, "answer": "accepted"}),
+    ],
+)
+def test_a_read_only_key_meets_missing_scope_before_read_only_or_write_scope_required(
+    world: World, path: str, payload: dict | None
+) -> None:
+    response = world.client("read_only").post(
+        path.format(contract=world.contract.pk, tenant=world.tenant.pk), payload, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/contracts/", "/api/v1/tenants/{tenant}/consents/"])
+def test_a_product_key_meets_wrong_caller_before_forbidden(world: World, path: str) -> None:
+    response = world.client("product").post(path.format(tenant=world.tenant.pk), {}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "wrong_caller"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_a_deemed_answer_is_a_field_error_before_the_truth_table(world: World) -> None:
+    response = world.client("own_partner").post(
+        f"/api/v1/tenants/{world.tenant.pk}/consents/",
+        {"version": world.v2.pk, "answer": "deemed", "evidence": {}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "answer" in [error["field"] for error in response.json()["errors"]]

@@ -216,7 +216,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         sandbox_only=True,
     ),
     ("deletion-ack", "POST"): Spec(
-        PRODUCT_ONLY, body=lambda w, c: {"completed_at": "2025-03-10T10:00:00+09:00"}
+        # Before TODAY's 09:00 JST: a completion in the future is refused (completed_in_future).
+        PRODUCT_ONLY,
+        body=lambda w, c: {"completed_at": "2025-03-10T08:00:00+09:00"},
     ),
 }
 

@@ -150,7 +150,8 @@ def test_bulk_a_product_sees_only_tenants_with_a_contract_for_it(world: World) -
     assert answer == {"results": [], "not_found": [world.tenant.pk, world.other_tenant.pk]}
     # Another product's code is refused as the single check refuses it.
     other = _get(biz, f"/api/v1/status/?tenants={ids}&product=optim-id-plus")
-    assert other.status_code == 404
+    assert other.status_code == 403
+    assert other.json()["code"] == "product_not_allowed"
     # Partner keys are not products: 403, and nothing of the tenants in the body.
     for caller in ("own_partner", "other_partner"):
         refused = _get(world.client(caller), f"/api/v1/status/?tenants={ids}")

@@ -80,3 +80,21 @@ def test_consent_status_api_r4_a_revision_after_the_filed_end_is_not_owed(world:
             assert response.status_code == 201, response.content
     (row,) = json.loads(client.get(f"/api/v1/tenants/{world.tenant.pk}/consents/").content)
     assert (row["owed"], row["allowed_answers"], row["deadline"]) == (False, [], None)
+
+
+def test_a_product_key_naming_another_existing_product_is_product_not_allowed(
+    world: World,
+) -> None:
+    from tests.factories.contracts import biz_product
+
+    biz_product()  # exists: the product list is public, so nothing is hidden by a 404
+    response = world.client("product").get(f"/api/v1/status/{world.tenant.pk}/?product=optimal-biz")
+    assert response.status_code == 403
+    assert response.json()["code"] == "product_not_allowed"
+
+
+def test_an_unknown_product_code_is_a_field_error_on_product(world: World) -> None:
+    response = world.client("product").get(f"/api/v1/status/{world.tenant.pk}/?product=nope")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert [error["field"] for error in response.json()["errors"]] == ["product"]

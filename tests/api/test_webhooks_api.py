@@ -165,6 +165,25 @@ def test_rotation_states_when_the_previous_secret_stops_signing(world: World) ->
     assert later["secret_rotated_at"] == body["secret_rotated_at"]
 
 
+def test_a_second_rotation_lists_the_first_secrets_expiry_as_still_signing(
+    world: World,
+) -> None:
+    client = world.client("own_partner")
+    path = f"/api/v1/webhooks/{world.webhook.pk}/rotate-secret/"
+    now = clock.now()
+    first = client.post(path).json()
+    with clock.frozen_at(now + timedelta(hours=1)):
+        second = client.post(path).json()
+    assert second["earlier_secrets_expire_at"] == [first["previous_secret_expires_at"]]
+    assert second["previous_secret_expires_at"] == (
+        (now + timedelta(hours=25)).astimezone(clock.TOKYO).isoformat()
+    )
+    with clock.frozen_at(now + timedelta(hours=24, seconds=1)):
+        later = client.get(f"/api/v1/webhooks/{world.webhook.pk}/").json()
+    assert later["earlier_secrets_expire_at"] == []
+    assert later["previous_secret_expires_at"] == second["previous_secret_expires_at"]
+
+
 def test_test_event_attempts_and_resend(world: World, receiver: str) -> None:
     client = world.client("own_partner")
     WebhookEndpoint.objects.filter(pk=world.webhook.pk).update(url=receiver)

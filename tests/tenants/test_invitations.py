@@ -9,7 +9,7 @@ from django.test import RequestFactory, override_settings
 from core import clock
 from core.enums import AuditAction, EventKind, OutboxChannel
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from core.models import AuditEntry, Outbox
+from core.models import AuditEntry, Event, Outbox
 from tenants.enums import InvitationStatus, Role
 from tenants.keys import hash_key
 from tenants.models import Invitation, Membership
@@ -336,3 +336,50 @@ def _staff() -> Scope:
 def _sign_in() -> object:
     """The request an accept comes with (the sign-in throttle counts against it)."""
     return RequestFactory().post("/portal/invitations/x/", REMOTE_ADDR="192.0.2.10")
+
+
+def test_an_invitation_that_expires_unused_fires_invitation_expired_once():
+    from tenants.models import WebhookEndpoint
+    from tests.factories.tenants import PartnerFactory
+
+    partner = PartnerFactory()
+    tenant = TenantFactory(partner=partner)
+    WebhookEndpoint.objects.create(
+        partner=partner,
+        url="https://partner.example/hooks",
+        secret="whsec_test",
+        event_kinds=["invitation.expired"],
+    )
+    with clock.frozen_at(T0):
+        invitation, _ = invitation_create(
+            scope=_staff(), tenant=tenant, email="late@customer.example", role=Role.VIEWER
+        )
+    assert invitations_expire(now=T0 + timedelta(days=6)) == 0  # still within its 7 days
+    assert invitations_expire(now=T0 + timedelta(days=8)) == 1
+    assert invitations_expire(now=T0 + timedelta(days=9)) == 0
+    (event,) = Event.objects.filter(kind=EventKind.INVITATION_EXPIRED)
+    assert (event.tenant_id, event.partner_id) == (tenant.pk, partner.pk)
+    assert event.payload["invitation_id"] == invitation.pk
+    assert event.payload["email"] == "late@customer.example"
+    assert (
+        Outbox.objects.filter(
+            kind=EventKind.INVITATION_EXPIRED, channel=OutboxChannel.WEBHOOK
+        ).count()
+        == 1
+    )
+
+
+def test_a_reinvitation_past_the_expiry_fires_invitation_expired_for_the_old_one():
+    tenant = TenantFactory()
+    with clock.frozen_at(T0):
+        old, _ = invitation_create(
+            scope=_staff(), tenant=tenant, email="again@customer.example", role=Role.VIEWER
+        )
+    with clock.frozen_at(T0 + timedelta(days=8)):  # before the hourly job marked it
+        new, _ = invitation_create(
+            scope=_staff(), tenant=tenant, email="again@customer.example", role=Role.VIEWER
+        )
+    assert new.pk != old.pk
+    expired = Event.objects.filter(kind=EventKind.INVITATION_EXPIRED)
+    assert [e.payload["invitation_id"] for e in expired] == [old.pk]
+    assert invitations_expire(now=T0 + timedelta(days=9)) == 0

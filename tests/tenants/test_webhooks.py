@@ -18,6 +18,7 @@ from tenants.services.webhooks import (
 )
 from tenants.webhooks import (
     SIGNATURE_HEADER,
+    signing_secrets,
     webhook_headers,
     webhook_signature,
     webhook_verify,
@@ -170,6 +171,44 @@ def test_webhook_rotate_keeps_previous_secret_for_24_hours(partner_scope):
         header = webhook_headers(endpoint=rotated, body=BODY, timestamp=ts)[SIGNATURE_HEADER]
     assert header == f"t={ts},v1={webhook_signature(new, ts, BODY)}"
     assert not webhook_verify(secret=old, header=header, body=BODY, now=ts)
+
+
+def test_a_second_rotation_keeps_the_first_secret_signing_until_its_stated_expiry(
+    partner_scope,
+):
+    endpoint, first = webhook_register(scope=partner_scope, url="https://p.example/h")
+    with clock.frozen_at(T0):
+        rotated, second = webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+    with clock.frozen_at(T0 + timedelta(hours=2)):
+        rotated, third = webhook_rotate_secret(scope=partner_scope, endpoint=rotated)
+    ts = int(T0.timestamp())
+    with clock.frozen_at(T0 + timedelta(hours=23)):
+        header = webhook_headers(endpoint=rotated, body=BODY, timestamp=ts)[SIGNATURE_HEADER]
+    # All three sign: a receiver that had not yet switched from the first secret still verifies.
+    for secret in (first, second, third):
+        assert webhook_verify(secret=secret, header=header, body=BODY, now=ts)
+    with clock.frozen_at(T0 + timedelta(hours=24)):  # the first rotation's stated expiry
+        header = webhook_headers(endpoint=rotated, body=BODY, timestamp=ts)[SIGNATURE_HEADER]
+    assert not webhook_verify(secret=first, header=header, body=BODY, now=ts)
+    assert webhook_verify(secret=second, header=header, body=BODY, now=ts)
+    with clock.frozen_at(T0 + timedelta(hours=26)):  # the second rotation's
+        header = webhook_headers(endpoint=rotated, body=BODY, timestamp=ts)[SIGNATURE_HEADER]
+    assert header == f"t={ts},v1={webhook_signature(third, ts, BODY)}"
+
+
+def test_rotations_beyond_five_signing_secrets_are_refused_until_the_oldest_expires(
+    partner_scope,
+):
+    endpoint, _first = webhook_register(scope=partner_scope, url="https://p.example/h")
+    for hour in range(4):
+        with clock.frozen_at(T0 + timedelta(hours=hour)):
+            endpoint, _secret = webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+    with clock.frozen_at(T0 + timedelta(hours=5)), pytest.raises(Conflict) as refused:
+        webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+    assert refused.value.code == "secret_rotation_limit"
+    with clock.frozen_at(T0 + timedelta(hours=24)):  # the first rotated secret has expired
+        endpoint, _secret = webhook_rotate_secret(scope=partner_scope, endpoint=endpoint)
+        assert len(signing_secrets(endpoint)) == 5
 
 
 def test_webhook_disable_idempotent_and_blocks_rotation(partner_scope):

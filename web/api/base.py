@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import apiversions
+from core.errors import ValidationFailed
 from tenants.authz import Action
 from tenants.scope import Scope
 from web.api import apiversion, idempotency
@@ -31,6 +32,9 @@ from web.api.parsers import Utf8JSONParser
 from web.api.problems import problem_json
 from web.api.schema import ApiAutoSchema
 from web.api.throttles import KeyRateThrottle, rate_limit_of
+
+# The methods whose body an operation reads (docs/api.md, Conventions).
+BODY_METHODS = ("POST", "PATCH", "PUT")
 
 
 def _json_type(field: serializers.Field) -> tuple[type, ...] | None:
@@ -103,6 +107,42 @@ def json_type_errors(fields: Mapping[str, serializers.Field], data: Any) -> dict
     return errors
 
 
+def unknown_fields(
+    fields: Mapping[str, serializers.Field], data: Any, prefix: str = ""
+) -> list[str]:
+    """The names in a JSON body that its serializer does not take (read-only ones included),
+    nested objects and lists of objects included, dotted as in `errors[].field`."""
+    if not isinstance(data, Mapping):
+        return []  # the serializer reports a body that is not an object
+    found: list[str] = []
+    for name, value in data.items():
+        field = fields.get(str(name))
+        if field is None or field.read_only:
+            found.append(f"{prefix}{name}")
+        elif isinstance(field, serializers.Serializer):
+            found += unknown_fields(field.fields, value, f"{prefix}{name}.")
+        elif (
+            isinstance(field, serializers.ListSerializer)
+            and isinstance(field.child, serializers.Serializer)
+            and isinstance(value, list)
+        ):
+            for index, item in enumerate(value):
+                found += unknown_fields(field.child.fields, item, f"{prefix}{name}.{index}.")
+    return found
+
+
+def refuse_unknown_fields(names: list[str]) -> None:
+    """400 `unknown_field` naming each field the operation does not take (docs/errors.md):
+    a misspelt or unsupported field is never silently ignored."""
+    if names:
+        raise ValidationFailed(
+            _("本文に受け付けられない項目があります: %(fields)s")
+            % {"fields": ", ".join(sorted(names))},
+            code="unknown_field",
+            fields={name: [_("この操作はこの項目を受け付けません。")] for name in sorted(names)},
+        )
+
+
 class ApiView(APIView):
     """Base of every operation: key/staff auth, the caller's Scope, per-key throttling,
     JSON in and out, problem+json errors and Idempotency-Key on POST.
@@ -144,6 +184,10 @@ class ApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
+        if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
+            # An operation that takes no body: any member is one it does not take.
+            data = request.data
+            refuse_unknown_fields([str(name) for name in data] if isinstance(data, Mapping) else [])
         if request.method == "POST":
             if self.idempotent_in_transaction:
                 self._pending = idempotency.pending(request, self.scope)
@@ -232,6 +276,7 @@ class ApiView(APIView):
     def body(self, serializer: type[serializers.Serializer], **kwargs: Any) -> dict[str, Any]:
         """The validated JSON body (400 with field errors otherwise), JSON types checked strictly."""
         checked = serializer(data=self.request.data, context={"request": self.request}, **kwargs)
+        refuse_unknown_fields(unknown_fields(checked.fields, self.request.data))
         wrong = json_type_errors(checked.fields, self.request.data)
         if wrong:
             raise exceptions.ValidationError(wrong)
@@ -256,7 +301,7 @@ class ApiView(APIView):
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: a path under /api/ that no route matches is a problem+json 404 too."""
     if request.path.startswith("/api/"):
-        return problem_json(404, "not_found", _("見つかりませんでした。"))
+        return problem_json(404, "not_found", _("見つかりませんでした。"), instance=request.path)
     return page_not_found(request, exception or Http404())
 
 
@@ -280,6 +325,7 @@ def one_path(**operations: type[APIView]) -> Any:
                 405,
                 "method_not_allowed",
                 _("このパスでは %(method)s は使えません。") % {"method": method[:16]},
+                instance=request.path,
             )
             response["Allow"] = allowed
             return response
@@ -293,4 +339,4 @@ def one_path(**operations: type[APIView]) -> Any:
     return view
 
 
-__all__ = ["ApiView", "json_type_errors", "not_found", "one_path"]
+__all__ = ["ApiView", "json_type_errors", "not_found", "one_path", "unknown_fields"]

@@ -104,6 +104,20 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Fix the fields listed in `errors[].field` and send again.",
         methods=ALL,
     ),
+    "unknown_field": ProblemCode(
+        (400,),
+        "the body has a member the operation does not take (misspelt, read-only or not "
+        "changeable; nested objects too); `errors[].field` names each",
+        "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
+        methods=BODY,
+    ),
+    "cursor_invalid": ProblemCode(
+        (400,),
+        "the `cursor` is not one this service made (forged, edited, truncated, or from before "
+        "cursors were signed)",
+        "Follow `next` / `previous` exactly as received, or start again without `cursor`.",
+        methods=("GET",),
+    ),
     "parse_error": ProblemCode(
         (400,), "the body is not valid JSON", "Send a JSON object.", methods=BODY
     ),
@@ -187,9 +201,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         "the caller may not make this change",
         "Do not retry; staff decide this in the console.",
     ),
-    "read_only": ProblemCode(
-        (403,), "the caller may read but not change this contract", "Use a `write` key."
-    ),
     "partner_mismatch": ProblemCode(
         (403,),
         "the request names a partner other than the key's",
@@ -209,9 +220,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         (409,),
         "another tenant of yours has this external_ref",
         "Use that tenant, or choose another reference.",
-    ),
-    "unknown_field": ProblemCode(
-        (400,), "the body names a field that cannot be changed", "Remove the field."
     ),
     "tenant_not_found": ProblemCode(
         (404,), "no such tenant for this caller", "Check the tenant id."
@@ -234,6 +242,12 @@ CATALOGUE: dict[str, ProblemCode] = {
         (400,),
         "the webhook host is not a public internet address",
         "Register a publicly reachable host (docs/api.md, Webhooks).",
+    ),
+    "secret_rotation_limit": ProblemCode(
+        (409,),
+        "five secrets already sign this webhook's deliveries (the current one and four rotated "
+        "away within the last 24 hours, each signing until its own expiry)",
+        "Retry after the oldest of `earlier_secrets_expire_at` (read the webhook).",
     ),
     "webhook_limit": ProblemCode(
         (409,), "the partner has the most webhooks allowed", "Disable one you no longer use."
@@ -414,10 +428,34 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Acknowledge it once it is ordered (from `due_on`).",
         members=("deletion_status", "due_on"),
     ),
+    "completed_before_end": ProblemCode(
+        (400,),
+        "`completed_at` is before the day after the contract's end: nothing is deleted before "
+        "the contract has ended (R15)",
+        "Send the instant the deletion really completed, with its offset.",
+        ("ended_on",),
+    ),
+    "completed_in_future": ProblemCode(
+        (400,),
+        "`completed_at` is later than now (beyond the clock-skew tolerance)",
+        "Send the instant the deletion completed, with its offset.",
+        ("tolerance_seconds",),
+    ),
+    "ack_evidence_differs": ProblemCode(
+        (409,),
+        "the deletion was already acknowledged with other evidence; the first acknowledgement "
+        "is the record (a repeat with the same evidence answers 200)",
+        "Do not retry with other evidence; read the deletion for the evidence on record.",
+    ),
     "invalid_evidence": ProblemCode(
         (400,), "the completion evidence is not an object", "Send `details` as an object."
     ),
-    "product_not_found": ProblemCode((404,), "no such product", "Check the product code."),
+    "product_not_allowed": ProblemCode(
+        (403,),
+        "the product exists but this product key is another product's (a product key checks "
+        "only its own product)",
+        "Leave `product` out, or use that product's key.",
+    ),
     "invitation_not_found": ProblemCode(
         (404,), "no such invitation for this tenant", "Check the invitation id."
     ),
@@ -457,8 +495,6 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Advance past its effective date first.",
     ),
     # --- consent -----------------------------------------------------------------------------
-    "admin_required": ProblemCode((403,), "only the tenant's admins may answer", "Ask an admin."),
-    "write_scope_required": ProblemCode((403,), "the key is read-only", "Use a `write` key."),
     "version_not_posted": ProblemCode(
         (409,),
         "the version has not been posted yet",
@@ -509,8 +545,13 @@ CATALOGUE: dict[str, ProblemCode] = {
     "case_in_effect": ProblemCode(
         (409,), "the rejection already ended the contract (R6)", "Nothing to answer."
     ),
-    "deemed_not_allowed_for_callers": ProblemCode(
-        (409,), "`deemed` is written by the service only (R3)", "Send accepted or rejected."
+    "answer_not_owed": ProblemCode(
+        (409,),
+        "the tenant owes no answer to this version: none of its contracts that the document "
+        "binds is in force on the version's effective date (it began after, or ends before); "
+        "the consent status shows `owed: false` and no `allowed_answers`",
+        "Record nothing: the tenant is bound by the version it contracted on, or leaves first.",
+        ("version_id",),
     ),
     "answer_not_allowed": ProblemCode(
         (409,),
@@ -536,26 +577,22 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "sandbox_revision_pending",
     ),
     "web.api.consents.ConsentAnswerApi": (
-        "admin_required",
         "answer_evidence_differs",
         "answer_not_allowed",
+        "answer_not_owed",
         "case_in_effect",
-        "deemed_not_allowed_for_callers",
         "evidence_in_future",
-        "forbidden",
         "not_bound",
         "record_missing",
         "reject_after_effective_deemed",
         "version_not_answerable",
         "version_not_latest",
         "version_not_posted",
-        "write_scope_required",
     ),
     "web.api.consents.ConsentStatusApi": (),
     "web.api.consents.LedgerListApi": (),
     "web.api.contracts.ContractCreateApi": (
         "cycle_months_required",
-        "forbidden",
         "invalid_amount",
         "invalid_billing_cycle",
         "invalid_notice",
@@ -564,7 +601,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "option_not_of_product",
         "option_prerequisite_missing",
         "period_out_of_range",
-        "read_only",
         "start_date_in_the_past",
         "start_date_out_of_range",
         "tenant_inactive",
@@ -573,6 +609,9 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.contracts.ContractListApi": (),
     "web.api.contracts.ContractPeriodListApi": ("contract_not_found",),
     "web.api.deletions.DeletionAckApi": (
+        "ack_evidence_differs",
+        "completed_before_end",
+        "completed_in_future",
         "deletion_not_found",
         "deletion_not_ordered",
         "forbidden",
@@ -582,7 +621,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.deletions.DeletionRequestApi": (
         "contract_not_found",
         "deletion_needs_end",
-        "read_only",
     ),
     "web.api.documents.DocumentListApi": (),
     "web.api.events.EventListApi": ("forbidden",),
@@ -604,19 +642,17 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "non_renewal_late",
         "non_renewal_not_period_end",
         "not_auto_renewing",
-        "read_only",
     ),
     "web.api.non_renewals.NonRenewalWithdrawApi": (
         "contract_not_found",
         "non_renewal_not_active",
         "non_renewal_not_found",
         "non_renewal_withdraw_late",
-        "read_only",
     ),
     "web.api.notices.NoticeListApi": (),
     "web.api.products.ProductListApi": (),
     "web.api.status.TenantStatusApi": (
-        "product_not_found",
+        "product_not_allowed",
         "tenant_not_found",
     ),
     "web.api.tenants.TenantCreateApi": (
@@ -633,7 +669,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "corporate_number_taken",
         "external_ref_taken",
         "forbidden",
-        "unknown_field",
     ),
     "web.api.terminations.TerminationCreateApi": (
         "contract_not_active",
@@ -646,7 +681,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "no_notice_recipient",
         "non_renewal_late",
         "not_a_termination_reason",
-        "read_only",
         "reason_has_own_procedure",
         "reason_not_in_terms",
         "staff_only_reason",
@@ -668,6 +702,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.webhooks.WebhookListApi": (),
     "web.api.webhooks.WebhookRotateSecretApi": (
         "forbidden",
+        "secret_rotation_limit",
         "webhook_disabled",
     ),
     "web.api.events.EventDetailApi": ("forbidden",),
@@ -678,7 +713,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "invitation_not_found",
         "invitation_used",
     ),
-    "web.api.status.TenantStatusBulkApi": ("product_not_found",),
+    "web.api.status.TenantStatusBulkApi": ("product_not_allowed",),
     "web.api.tenants.TenantLookupApi": (),
     "web.api.webhooks.WebhookDeleteApi": ("forbidden",),
     "web.api.webhooks.WebhookDeliveryListApi": (),
@@ -713,6 +748,12 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
 SHADOWED: dict[str, dict[str, str]] = {
     "web.api.consents.ConsentAnswerApi": {
         "answer_invalid": "the body's `answer` takes only accepted or rejected: 400 `invalid`",
+        "deemed_not_allowed_for_callers": "the body's `answer` takes only accepted or rejected: "
+        "400 `invalid`",
+        "admin_required": "tenant users answer in the portal; the API has no such caller",
+        "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",
+        "forbidden": "a product key is refused by the audience check first (403 `wrong_caller`), "
+        "a staff member without the role by the role check (403 `staff_role`)",
         "tenant_not_found": "the path's tenant is looked up first: 404 `not_found`",
     },
     "web.api.consents.ConsentStatusApi": {
@@ -724,6 +765,20 @@ SHADOWED: dict[str, dict[str, str]] = {
     "web.api.contracts.ContractCreateApi": {
         "tenant_not_found": "the body's tenant is looked up first: 404 `not_found`",
         "contract_not_found": "the contract read back is the one just created",
+        "forbidden": "a product key is refused by the audience check first: 403 `wrong_caller`",
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`",
+    },
+    "web.api.deletions.DeletionRequestApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.non_renewals.NonRenewalCreateApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.non_renewals.NonRenewalWithdrawApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
+    },
+    "web.api.terminations.TerminationCreateApi": {
+        "read_only": "a read-only key is refused by the key check first: 403 `missing_scope`"
     },
 }
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -69,6 +74,9 @@ class CaseOutput(serializers.Serializer):
     end_date = serializers.DateField(allow_null=True, help_text=_("確定した終了日"))
 
 
+# `status` is kept for the integrators that read it; version_status and pending_version_status
+# say the same per version, as the products' status check does (docs/api.md, The consent flow).
+@extend_schema_serializer(deprecate_fields=["status"])
 class DocumentStatusOutput(serializers.Serializer):
     document = DocumentOutput(help_text=_("拘束している文書（R1）"))
     version = VersionRefOutput(
@@ -88,7 +96,27 @@ class DocumentStatusOutput(serializers.Serializer):
         choices=ConsentMode.choices, allow_null=True, help_text=_("同意の方式")
     )
     status = serializers.ChoiceField(
-        choices=ConsentStatus.choices, help_text=_("同意の状況（真理値表を参照）")
+        choices=ConsentStatus.choices,
+        help_text=_(
+            "非推奨: version_status と pending_version_status を使ってください。"
+            "version（効力発生前の版があればその版、なければ有効な版）についての同意の状況"
+        ),
+    )
+    version_status = serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "有効な版についての同意の状況。明示の同意が必要で未回答なら outstanding、回答があれば"
+            "その回答（accepted / rejected / deemed）、求められていない版で記録がなければ no_answer。"
+            "有効な版がなければ null"
+        ),
+    )
+    pending_version_status = serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
+        ),
     )
     allowed_answers = serializers.ListField(
         child=serializers.ChoiceField(choices=CALLER_ANSWER_CHOICES),

@@ -143,7 +143,12 @@ class DeletionAckApi(ApiView):
         operation_id="deletions_ack",
         summary="Acknowledge a completed deletion",
         description="The product's completion evidence for an ordered deletion (R15). "
-        "Repeating it returns the same record; a deletion not yet ordered is a 409.",
+        "`completed_at` may not be before the day after the contract's end (400 "
+        "`completed_before_end`) nor in the future beyond 5 minutes of clock skew (400 "
+        "`completed_in_future`). Repeating it with the same evidence (the same instant in any "
+        "offset) returns the same record with 200; with other evidence it is a 409 "
+        "`ack_evidence_differs` and the first evidence stays. A deletion not yet ordered is a "
+        "409 `deletion_not_ordered`.",
         request=InputSerializer,
         responses={200: DeletionOutput, **errors(400, 403, 404, 409)},
         examples=[

@@ -291,4 +291,6 @@ def resolve(pend: Pending) -> HttpResponse:
         error = IdempotencyInFlight()  # released or still running meanwhile: retry
     else:
         return _replay(existing)
-    return problem_json(error.status_code, str(error.default_code), str(error.default_detail))
+    return problem_json(
+        error.status_code, str(error.default_code), str(error.default_detail), instance=pend.path
+    )

@@ -69,12 +69,13 @@ def not_utf8_message() -> str:
     )
 
 
-def _too_large() -> HttpResponse:
+def _too_large(request: HttpRequest) -> HttpResponse:
     return problem_json(
         413,
         "payload_too_large",
         _("リクエストの本文が大きすぎます（上限 %(limit)s バイト）。")
         % {"limit": settings.TERMS_API_MAX_BODY_BYTES},
+        instance=request.path,
     )
 
 
@@ -100,18 +101,21 @@ class ApiBodyLimitsMiddleware:
             return None
         content_type = request.META.get("CONTENT_TYPE", "")
         if _is_json(content_type) and charset_refused(content_type):
-            return problem_json(415, "unsupported_media_type", not_utf8_message())
+            return problem_json(
+                415, "unsupported_media_type", not_utf8_message(), instance=request.path
+            )
         if length > settings.TERMS_API_MAX_BODY_BYTES:
-            return _too_large()
+            return _too_large(request)
         try:
             body = request.body
         except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE set below our own limit
-            return _too_large()
+            return _too_large(request)
         if _is_json(content_type) and json_depth_exceeds(body, settings.TERMS_API_MAX_JSON_DEPTH):
             return problem_json(
                 400,
                 "json_too_deep",
                 _("JSONの入れ子が深すぎます（上限 %(limit)s 段）。")
                 % {"limit": settings.TERMS_API_MAX_JSON_DEPTH},
+                instance=request.path,
             )
         return None

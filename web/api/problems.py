@@ -79,6 +79,11 @@ _TITLES: dict[int, Any] = {
 }
 
 
+def problem_title(status_code: int) -> str:
+    """The `title` of a problem with this status."""
+    return str(_TITLES.get(status_code, "Error"))
+
+
 def _flatten_errors(detail: Any, field: str = "") -> Iterator[dict[str, str]]:
     """DRF's nested error detail as a flat list of {field, message, code}; fields dotted."""
     if isinstance(detail, Mapping):
@@ -139,8 +144,7 @@ def problem_response(
         "code": code,
         "errors": errors or [],
     }
-    if instance:
-        body["instance"] = instance
+    body["instance"] = instance or ""
     for name, value in (extra or {}).items():
         if name not in _RESERVED:
             body[name] = value
@@ -261,7 +265,7 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField(help_text=_("HTTPステータスの短い説明"))
     status = serializers.IntegerField(help_text=_("HTTPステータスコード"))
     detail = serializers.CharField(help_text=_("この発生に固有の説明（Accept-Language の言語）"))
-    instance = serializers.CharField(required=False, help_text=_("要求のパス"))
+    instance = serializers.CharField(help_text=_("要求のパス（どの問題にも必ず含まれます）"))
     code = serializers.CharField(
         help_text=_(
             "機械可読な理由コード（例: invalid, not_authenticated, not_found, "
@@ -338,6 +342,7 @@ def _problem_example(status_code: int, code: str, detail: str) -> OpenApiExample
             "detail": detail,
             "code": code,
             "errors": [],
+            "instance": "/api/v1/tenants/42/",
         },
         response_only=True,
         status_codes=[str(status_code)],
@@ -370,6 +375,7 @@ ERROR_400 = {
                         "code": "invalid",
                     }
                 ],
+                "instance": "/api/v1/tenants/",
             },
             response_only=True,
             status_codes=["400"],
@@ -449,10 +455,16 @@ def errors(*statuses: int) -> dict[Any, Any]:
 
 
 def problem_json(
-    status_code: int, code: str, detail: Any, headers: Mapping[str, str] | None = None
+    status_code: int,
+    code: str,
+    detail: Any,
+    headers: Mapping[str, str] | None = None,
+    *,
+    instance: str,
 ) -> JsonResponse:
     """A problem body outside DRF's views (unrouted paths, a method a path does not serve, a
-    server error)."""
+    body refused before any view, a server error), with the same members as every other:
+    `instance` is the request's path."""
     body = {
         "type": f"{PROBLEM_TYPE_BASE}{code}",
         "title": str(_TITLES[status_code]),
@@ -460,6 +472,7 @@ def problem_json(
         "detail": str(detail),
         "code": code,
         "errors": [],
+        "instance": instance,
     }
     return JsonResponse(
         body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=dict(headers or {})

@@ -19,7 +19,13 @@ from core import apiversions
 from web.api import apiversion, idempotency
 from web.api.auth import EVERYONE, PARTNER, PRODUCT, STAFF
 from web.api.catalogue import CATALOGUE, operation_codes
-from web.api.problems import ERRORS_BY_STATUS, PROBLEM_CONTENT_TYPE, ProblemSerializer
+from web.api.problems import (
+    ERRORS_BY_STATUS,
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    ProblemSerializer,
+    problem_title,
+)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=idempotency.HEADER,
@@ -195,9 +201,38 @@ class ApiAutoSchema(AutoSchema):
                         },
                     ]
                 }
+                _examples_of_codes(media, status, codes)
                 listed = ", ".join(f"`{code}`" for code in codes)
                 response["description"] = f"{response.get('description', '')} — codes: {listed}"
         return responses
+
+
+def _examples_of_codes(media: dict[str, Any], status: int, codes: list[str]) -> None:
+    """Keep a problem response's examples true to its narrowed `code` enum: an example of a
+    code the operation cannot answer (the shared 409 example `idempotency_in_flight` on an
+    operation that takes no Idempotency-Key) becomes one of the operation's first code."""
+    examples = media.get("examples") or {}
+    kept = {
+        name: example
+        for name, example in examples.items()
+        if example.get("value", {}).get("code") in codes
+    }
+    if not kept and codes:
+        code = codes[0]
+        kept[code] = {
+            "value": {
+                "type": f"{PROBLEM_TYPE_BASE}{code}",
+                "title": problem_title(status),
+                "status": status,
+                "detail": CATALOGUE[code].meaning,
+                "code": code,
+                "errors": [],
+                "instance": "/api/v1/…",
+            },
+            "summary": code,
+        }
+    if examples:
+        media["examples"] = kept
 
 
 class ApiEndpointEnumerator(EndpointEnumerator):
@@ -321,3 +356,44 @@ def add_links(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
                 link["parameters"] = parameters
             response["links"][name] = link
     return result
+
+
+def closed_request_bodies(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every request-body component is `additionalProperties: false`,
+    as the API refuses a member an operation does not take (400 `unknown_field`)."""
+    referenced: set[str] = set()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    referenced.add(ref.rsplit("/", 1)[1])
+    schemas = result.get("components", {}).get("schemas", {})
+    pending = list(referenced)
+    while pending:
+        name = pending.pop()
+        schema = schemas.get(name, {})
+        if schema.get("type") != "object":
+            continue
+        schema["additionalProperties"] = False
+        for prop in schema.get("properties", {}).values():
+            for ref in _refs(prop):
+                target = ref.rsplit("/", 1)[1]
+                if target not in referenced:
+                    referenced.add(target)
+                    pending.append(target)
+    return result
+
+
+def _refs(node: Any) -> list[str]:
+    """The component references inside one property (direct, in allOf/oneOf, in items)."""
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        for value in node.values():
+            found += _refs(value)
+        return found
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []

@@ -17,6 +17,7 @@ from core.models import Outbox
 from tenants import selectors, services
 from tenants.authz import Action
 from tenants.services.webhooks import WEBHOOK_SECRET_GRACE
+from tenants.webhooks import earlier_secrets_live
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.pagination import PageQuery, page_of
@@ -55,8 +56,21 @@ class WebhookOutput(serializers.Serializer):
             "旧シークレットが署名に使われていなければ null"
         )
     )
+    earlier_secrets_expire_at = serializers.SerializerMethodField(
+        help_text=_(
+            "旧シークレットより前にローテーションされ、まだ署名に使われているシークレットの期限（新しい順）。"
+            "それぞれ自分の期限まで署名に使われます"
+        )
+    )
     created_at = serializers.DateTimeField(help_text=_("登録日時"))
     updated_at = serializers.DateTimeField(help_text=_("最終更新日時"))
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "format": "date-time"}})
+    def get_earlier_secrets_expire_at(self, obj: Any) -> list[str]:
+        return [
+            serializers.DateTimeField().to_representation(until)
+            for _secret, until in earlier_secrets_live(obj, at=clock.now())
+        ]
 
     def get_secret_rotated_at(self, obj: Any) -> str | None:
         expires = getattr(obj, "previous_secret_expires_at", None)
@@ -268,7 +282,9 @@ class WebhookRotateSecretApi(ApiView):
         summary="Rotate a webhook's signing secret",
         description="Returns the new secret once. Until `previous_secret_expires_at` (24 hours) "
         "deliveries carry a second `v1=` signed with the previous secret, so the receiver can "
-        "switch without loss.",
+        "switch without loss. Rotating again within those 24 hours does not cut the earlier "
+        "secret short: it keeps signing until its own expiry (`earlier_secrets_expire_at`). At "
+        "most five secrets sign at once; a rotation beyond is a 409 `secret_rotation_limit`.",
         request=None,
         responses={200: WebhookWithSecretOutput, **errors(403, 404, 409)},
     )

@@ -24,7 +24,7 @@ from agreements.selectors.consents.status_check import (
 )
 from agreements.selectors.consents.status_sql import documents_with_status_many
 from core import clock, generations
-from core.errors import NotFound
+from core.errors import PermissionDenied
 from core.replica import read_replica_first
 from tenants.models import Tenant
 
@@ -84,7 +84,10 @@ def tenants_status(*, scope: Scope, tenant_ids: Sequence[int], product: Product)
     read there may not stand (status_check.trusted_from_replica) — and cached for the next
     single or bulk check. Answers are those of `tenant_status`, tenant by tenant."""
     if scope.is_product and scope.product_id != product.pk:
-        raise NotFound(_("製品が見つかりません。"), code="product_not_found")
+        # The product exists (the product list is public): this key is another product's.
+        raise PermissionDenied(
+            _("この製品キーでは他の製品の状態を確認できません。"), code="product_not_allowed"
+        )
     ids = list(dict.fromkeys(tenant_ids))
     cached: dict[int, StatusCheck] = {}
     keys: dict[int, str] = {}

@@ -18,7 +18,7 @@ from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant
 from agreements.selectors.consents.access import tenant_in_scope
 from agreements.selectors.consents.status_sql import documents_with_status
 from core import clock, generations
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from core.replica import read_replica_first
 from tenants.models import Tenant
 from tenants.selectors import tenant_get
@@ -173,7 +173,10 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
     service (`allowed` false) only where that version's gating policy is in force (R4).
     """
     if scope.is_product and scope.product_id != product.pk:
-        raise NotFound(_("製品が見つかりません。"), code="product_not_found")
+        # The product exists (the product list is public): this key is another product's.
+        raise PermissionDenied(
+            _("この製品キーでは他の製品の状態を確認できません。"), code="product_not_allowed"
+        )
     if not scope.is_product:
         tenant_in_scope(scope=scope, tenant=tenant)
     contract_rows = list(

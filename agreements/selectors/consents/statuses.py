@@ -70,6 +70,11 @@ class DocumentStatus:
     # The version that binds the tenant (R4): the one in force, or the one before it for a
     # tenant that has not accepted a revision put to explicit consent. None: none recorded.
     binding_version: TermsVersion | None = None
+    # The status split per version, as the products' status check gives it: the tenant's
+    # standing on the version in force (None without one) and its answer to the pending
+    # version (None without one). `status` is the one of `version`, whichever that is.
+    version_status: ConsentStatus | None = None
+    pending_version_status: ConsentStatus | None = None
 
     @property
     def binding_differs(self) -> bool:
@@ -217,6 +222,16 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
         )
         effective = is_version_effective(effective_on=version.effective_on, today=today)
         case = cases.get(version.pk)
+        version_status = (
+            in_force_standing(
+                tenant_id=tenant.pk,
+                in_force=in_force,
+                spans=[(span.start, span.end) for span in spans if span.binds(document)],
+                today=today,
+            )
+            if pending is not None
+            else (status if in_force is not None else None)
+        )
         result.append(
             DocumentStatus(
                 document=document,
@@ -242,6 +257,39 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                 case=case,
                 owed=owed,
                 binding_version=binding,
+                version_status=version_status,
+                pending_version_status=status if pending is not None else None,
             )
         )
     return result
+
+
+def in_force_standing(
+    *,
+    tenant_id: int,
+    in_force: TermsVersion | None,
+    spans: list[tuple[date, date | None]],
+    today: date,
+) -> ConsentStatus | None:
+    """The tenant's standing on the version in force while a newer one is pending (the
+    projection has moved to the pending one), as the products' status check reads it
+    (status_check.in_force_status): an explicit answer owed and missing is `outstanding` (R4),
+    else the last answer recorded to it, else `no_answer` (nothing asked or recorded)."""
+    if in_force is None:
+        return None
+    answer = (
+        ConsentRecord.objects.filter(tenant_id=tenant_id, version_id=in_force.pk)
+        .order_by("-seq")
+        .values_list("answer", flat=True)
+        .first()
+    )
+    if answer:
+        return ConsentStatus(answer)
+    owes = (
+        in_force.consent_mode == ConsentMode.EXPLICIT
+        and not in_force.is_historical
+        and in_force.effective_on is not None
+        and in_force.effective_on <= today
+        and answer_owed(effective_on=in_force.effective_on, spans=spans)
+    )
+    return ConsentStatus.OUTSTANDING if owes else ConsentStatus.NO_ANSWER

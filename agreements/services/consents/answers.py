@@ -4,6 +4,7 @@ per answer under the tenant's head lock, with the projection and the R6 cases in
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -13,16 +14,23 @@ from agreements.enums import Answer, CaseStatus, ConsentStatus, VersionStatus
 from agreements.ledger.append import append_one, entry_for
 from agreements.ledger.heads import head_lock
 from agreements.ledger.rows import EvidenceInput
-from agreements.models import ConsentRecord, ConsentState, TerminationCase, TermsVersion
+from agreements.models import (
+    ConsentRecord,
+    ConsentState,
+    Contract,
+    TerminationCase,
+    TermsVersion,
+)
 from agreements.rulebook import rulebook_for
 from agreements.rules import (
     DEEMED_NOT_ALLOWED,
     TransitionNotAllowed,
+    answer_owed,
     consent_transition,
     is_version_effective,
 )
 from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.selectors.consents.bound import bound_contracts
+from agreements.selectors.consents.bound import bound_contracts, contract_spans, filed_end
 from agreements.selectors.consents.ledger import last_record
 from agreements.selectors.consents.statuses import (
     LIVE_CASE_STATUSES,
@@ -213,6 +221,17 @@ def consent_answer(
             code="not_bound",
             version_id=version.pk,
         )
+    answered = state is not None and state.version_id == version.pk and state.record_id is not None
+    if not answered and not _owed(scope, tenant, version, contracts, today):
+        # The status lists no answers for it (`owed: false`): no contract of the tenant's is
+        # in force on the version's effective date (it began after, or ends before), R4.
+        raise Conflict(
+            _(
+                "このテナントにはこの版への回答は求められていません（効力発生日に有効な契約がありません）。"
+            ),
+            code="answer_not_owed",
+            version_id=version.pk,
+        )
     entry = entry_for(
         version,
         answer=answer,
@@ -274,6 +293,32 @@ def consent_answer(
     if within is not None:
         within(record, True)
     return record, True
+
+
+def _owed(
+    scope: Scope, tenant: Tenant, version: TermsVersion, active: list[Contract], today: date
+) -> bool:
+    """Whether the tenant owes an answer to `version` (rules.answer_owed, as the consent status
+    decides it): the active bound contracts first, without reading their filed ends where the
+    version is already in effect (an active contract then runs past its effective date), and
+    every contract of the tenant only when none of those is bound on that date."""
+    effective_on = version.effective_on
+    assert effective_on is not None  # noqa: S101 -- posted versions are dated
+    started = [c for c in active if c.start_date <= effective_on]
+    if started and effective_on <= today:
+        return True
+    if answer_owed(
+        effective_on=effective_on, spans=[(c.start_date, filed_end(c)) for c in started]
+    ):
+        return True
+    return answer_owed(
+        effective_on=effective_on,
+        spans=[
+            (span.start, span.end)
+            for span in contract_spans(scope=scope, tenant=tenant)
+            if span.binds(version.document)
+        ],
+    )
 
 
 def _is_newer(candidate: TermsVersion, version: TermsVersion) -> bool:
