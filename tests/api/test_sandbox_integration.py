@@ -272,7 +272,9 @@ def _walk(
         "products",
         "deletions_ack",
         200,
-        {"completed_at": f"{(end + timedelta(days=2)).isoformat()}T10:00:00+09:00"},
+        # Not after the sandbox's own instant (09:00 that day): a completion in the future is
+        # refused, by the sandbox's clock as by the live one.
+        {"completed_at": f"{(end + timedelta(days=2)).isoformat()}T08:30:00+09:00"},
         deletion_id=ordered[0]["id"],
     )
     assert done["status"] == DeletionStatus.ACKNOWLEDGED
