@@ -408,7 +408,7 @@ REST_FRAMEWORK = {
 # Requests per API key (or staff user); 429 with Retry-After beyond it.
 TERMS_API_THROTTLE_RATE = env.str("TERMS_API_THROTTLE_RATE", default="600/min")
 # The public per-version PDF is rendered per request: downloads per client address and minute.
-TERMS_PUBLIC_PDF_PER_MINUTE = env.int("TERMS_PUBLIC_PDF_PER_MINUTE", default=10)
+TERMS_PUBLIC_PDF_PER_MINUTE = env.int("TERMS_PUBLIC_PDF_PER_MINUTE", default=30)
 # API bodies: 413 above this size, 400 above this JSON nesting (web/api/limits.py). Django's own
 # limit for every other body stays at its default (2.5 MB), above the API's.
 TERMS_API_MAX_BODY_BYTES = env.int("TERMS_API_MAX_BODY_BYTES", default=1024 * 1024)

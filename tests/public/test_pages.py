@@ -135,6 +135,10 @@ def test_r8_each_version_downloads_as_a_pdf_with_its_text(client, biz, tmp_path)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert "attachment" in response["Content-Disposition"]
+    # Named after the version's effective date, not a name of underscores.
+    assert f'-{biz.effective_on.isoformat()}.pdf"' in response["Content-Disposition"]
+    # No `download` attribute: a 429 page must open as a page, not be saved as a file.
+    assert f'href="{url}" data-testid="version-pdf">' in page
     pdf = tmp_path / "terms.pdf"
     pdf.write_bytes(response.content)
     text = subprocess.run(

@@ -37,6 +37,14 @@ from web.public.documents import (
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def _pdf_suffix(version: TermsVersion) -> str:
+    """What the file is called after: the version's effective date (2026-11-07), readable in
+    every language and on every file system; the working label where it has none."""
+    if version.effective_on is not None:
+        return version.effective_on.isoformat()
+    return _SAFE.sub("_", version.label)
+
+
 def _document(product_code: str, slug: str | None) -> TermsDocument:
     # Live products only: a sandbox's copies are never public (docs/api.md, "Sandbox").
     qs = TermsDocument.objects.select_related("product", "option").filter(
@@ -112,7 +120,7 @@ def terms_version_pdf(request: HttpRequest, product: str, slug: str, pk: int) ->
     pdf = version_pdf(version, articles_of(version), language=language)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="{product}-{slug}-{_SAFE.sub("_", version.display_name)}.pdf"'
+        f'attachment; filename="{product}-{slug}-{_pdf_suffix(version)}.pdf"'
     )
     return response
 
