@@ -15,7 +15,14 @@ $PY scripts/dev_env.py
 
 $PY manage.py migrate --no-input -v0
 $PY manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true
-$PY manage.py loaddemo ${TERMS_DEMO_ARGS:-}
+# The real seed documents when they are at hand (TERMS_SEEDS_DIR, or ../shared/seeds beside the
+# checkout): the rulebooks cite their articles, which the shipped short samples do not all have.
+SEEDS=${TERMS_SEEDS_DIR:-../shared/seeds}
+DEMO_ARGS=${TERMS_DEMO_ARGS:-}
+if [ -d "$SEEDS" ] && [[ "$DEMO_ARGS" != *--terms-dir* ]]; then
+  DEMO_ARGS="$DEMO_ARGS --terms-dir $SEEDS"
+fi
+$PY manage.py loaddemo $DEMO_ARGS
 
 # One worker that also runs beat: `--pool=solo` keeps the embedded mode to one process pair.
 .venv/bin/celery -A terms_site worker -B --pool=solo -l info \
