@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext
 
 from agreements.ledger.checkpoints import checkpoint_document
@@ -40,6 +40,8 @@ class AuditorRow:
     actor_ref: str
     seq: int | None
     hash: str
+    person_name: str = ""  # who answered, as the evidence names them
+    person_title: str = ""
 
 
 def auditor_rows(*, scope: Scope, version: TermsVersion) -> list[AuditorRow]:
@@ -60,6 +62,9 @@ def auditor_rows(*, scope: Scope, version: TermsVersion) -> list[AuditorRow]:
             "actor_ref",
             "seq",
             "hash",
+            # The evidence row (one per ledger row; gone after redaction, R15).
+            person_name=F("evidence__person_name"),
+            person_title=F("evidence__person_title"),
         )
     ):
         last[record["tenant_id"]] = record
@@ -91,6 +96,8 @@ def auditor_rows(*, scope: Scope, version: TermsVersion) -> list[AuditorRow]:
                 actor_ref=record.get("actor_ref", ""),
                 seq=record.get("seq"),
                 hash=record.get("hash", ""),
+                person_name=record.get("person_name") or "",
+                person_title=record.get("person_title") or "",
             )
         )
     return rows
@@ -125,6 +132,8 @@ def auditor_document(*, scope: Scope, version: TermsVersion) -> dict[str, Any]:
                 "channel": row.channel or None,
                 "actor_kind": row.actor_kind or None,
                 "actor_ref": row.actor_ref or None,
+                "person_name": row.person_name or None,
+                "person_title": row.person_title or None,
                 "seq": row.seq,
                 "hash": row.hash or None,
             }

@@ -81,11 +81,15 @@ def test_csv_lists_every_tenant_with_its_answer_and_hash(client, answered, viewe
     assert set(by_name) >= {world.tenant.name, "株式会社監査", "株式会社未回答"}
     rejected = ConsentRecord.objects.get(tenant=world.tenant, version=answered)
     row = by_name[world.tenant.name]
-    assert row[4] == "rejected"
+    # Readable values for an auditor (labels, Japan time beside the ledger's UTC instant).
+    assert row[4] == "拒否"
     assert row[5].endswith("Z")
-    assert row[6] == rejected.channel
-    assert row[8] == rejected.actor_ref
-    assert row[10] == rejected.hash
+    assert row[6].endswith("+09:00")
+    assert row[7] == "システム"  # the channel's label (recorded here by the system scope)
+    assert rejected.channel == "system"
+    assert header[8:10] == ["回答者名", "役職"]
+    assert row[11] == rejected.actor_ref
+    assert row[13] == rejected.hash
     assert by_name["株式会社未回答"][4] == ""
     assert AuditEntry.objects.filter(action="export", object_id=answered.pk, actor=viewer).exists()
 

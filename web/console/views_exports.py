@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 
+from agreements.enums import Answer, Channel
 from agreements.ledger.rows import format_instant
 from agreements.ledger.verify import ledger_export_rows
 from agreements.selectors.auditor import auditor_document, auditor_rows
+from agreements.selectors.consents import consent_status_label
+from core import clock
 from core.enums import AuditAction
 from core.services import audit_add
 from web.console.access import ConsoleRequest, Need, console_view
@@ -72,7 +75,10 @@ def version_export(request: ConsoleRequest, pk: int) -> HttpResponse | Streaming
             _("同意状況"),
             _("回答"),
             _("回答日時（UTC）"),
+            _("回答日時（日本時間）"),
             _("経路"),
+            _("回答者名"),
+            _("役職"),
             _("回答者の種類"),
             _("回答者"),
             _("台帳番号"),
@@ -85,10 +91,15 @@ def version_export(request: ConsoleRequest, pk: int) -> HttpResponse | Streaming
                 row.tenant_id,
                 row.tenant_name,
                 row.corporate_number,
-                row.status,
-                row.answer,
+                consent_status_label(row.status, legal_basis=version.legal_basis)
+                if row.status
+                else "",
+                Answer(row.answer).label if row.answer else "",
                 format_instant(row.recorded_at) if row.recorded_at else "",
-                row.channel,
+                clock.api_instant(row.recorded_at) or "",
+                Channel(row.channel).label if row.channel else "",
+                row.person_name,
+                row.person_title,
                 row.actor_kind,
                 row.actor_ref,
                 row.seq or "",
