@@ -53,7 +53,8 @@ def staff_termination_reasons(product_code: str) -> list[tuple[str, str]]:
             grounds = f"{grounds}{gettext('（該当した事由をメモ欄に具体的に記入）')}"
         if entry and entry.staff_note:
             grounds = f"{grounds}（{entry.staff_note}）"
-        choices.append((code, f"{article}：{grounds}" if article else grounds))
+        labelled = gettext("%(article)s：%(grounds)s") % {"article": article, "grounds": grounds}
+        choices.append((code, labelled if article else grounds))
     choices.append(
         (TerminationReason.CUSTOMER_REQUEST, str(TerminationReason.CUSTOMER_REQUEST.label))
     )
