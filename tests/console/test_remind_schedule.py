@@ -95,6 +95,25 @@ def test_r4_publisher_schedules_days_before_the_effective_date_shown_on_the_dash
     assert f"{day.year}年{day.month}月{day.day}日" in dashboard
 
 
+def test_r4_without_an_answer_deadline_the_form_offers_none_and_names_days_once(
+    client, posted, publisher
+) -> None:
+    """No gating policy, no answer deadline: 「回答期限の前」 is not offered; a scheduled
+    reminder reads 「効力発生日の7日前」, not 「効力発生日の前 7日前」."""
+    client.force_login(publisher)
+    url = reverse("console:dashboard-remind", args=[posted.pk])
+    page = client.get(url)
+    choices = [value for value, _label in page.context["form"].fields["basis"].choices]
+    assert "before_deadline" not in choices
+    client.post(
+        reverse("console:dashboard-remind-schedule", args=[posted.pk]),
+        {"basis": "before_effective", "days_before": "7"},
+    )
+    listed = client.get(url).content.decode()
+    assert "効力発生日の7日前" in listed
+    assert "効力発生日の前 7日前" not in listed
+
+
 def test_r4_a_chosen_date_and_one_reminder_per_day(posted, publisher) -> None:
     day = clock.today() + timedelta(days=3)
     reminder_schedule(scope=Scope.staff(publisher), version=posted, basis="on_date", on=day)

@@ -3,6 +3,8 @@ form scheduling a reminder (R4)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +83,17 @@ class ReminderScheduleForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("「指定日」を選んだときの日付。"),
     )
+
+    def __init__(self, *args: Any, has_deadline: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not has_deadline:
+            # No answer deadline (no gating policy): the choice is not offered at all.
+            self.fields["basis"].choices = [
+                (value, label)
+                for value, label in ReminderBasis.choices
+                if value != ReminderBasis.BEFORE_DEADLINE
+            ]
+            self.fields["days_before"].help_text = _("「効力発生日の前」を選んだときの日数。")
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

@@ -273,7 +273,11 @@ def dashboard_remind(request: ConsoleRequest, pk: int) -> HttpResponse:
                 % {"sent": done.sent, "skipped": done.skipped_recent},
             )
         return redirect("console:dashboard-remind", pk=version.pk)
-    return _remind_page(request, version, ReminderScheduleForm())
+    return _remind_page(
+        request,
+        version,
+        ReminderScheduleForm(has_deadline=version_answer_deadline(version) is not None),
+    )
 
 
 def _remind_page(
@@ -305,7 +309,9 @@ def dashboard_remind_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
     version = live_versions().filter(pk=pk).first()
     if version is None:
         raise Http404
-    form = ReminderScheduleForm(request.POST)
+    form = ReminderScheduleForm(
+        request.POST, has_deadline=version_answer_deadline(version) is not None
+    )
     if form.is_valid():
         ok, reminder = call_service(
             request,
