@@ -333,6 +333,8 @@ def test_r7_pasting_some_articles_replaces_only_those(client, world, editor) -> 
     assert [(a.position, a.number) for a in articles] == [(1, 1), (2, 2), (3, 5)]
     assert "すべてのお客様" in articles[0].paragraphs.get().text  # article 1 kept
     assert "民法第548条の4" in articles[1].paragraphs.get().text  # article 2 replaced
+    edit = client.get(reverse("console:version-edit", args=[world.draft.pk])).content.decode()
+    assert edit.count('data-testid="article-added"') == 1  # 第5条 is 新設, not 変更あり
     assert world.draft.preamble == "前文です。"
     assert not world.draft.is_excerpt
 

@@ -100,9 +100,10 @@ def _edit_page(
     next_number = max((a.number for a in articles), default=0) + 1
     predecessor = version_predecessor(version)
     diff = version_diff(before=predecessor, after=version)
-    changed = {a.after_number for a in diff.articles if a.kind != "unchanged"}
+    kinds = {a.after_number: a.kind for a in diff.articles if a.kind != "unchanged"}
     for row in rows:
-        row["changed"] = row["article"].number in changed
+        row["changed"] = row["article"].number in kinds
+        row["added"] = kinds.get(row["article"].number) == "added"
     return render(
         request,
         "agreements/console/version_edit.html",
