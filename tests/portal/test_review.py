@@ -168,7 +168,7 @@ def test_home_lists_pending_items_first_with_their_dates(world, viewer_client) -
     # 2025-02-28 deadline has passed, so the next end is 2026-03-31 with deadline 2026-02-28.
     assert "2024年4月1日（月） – 2025年3月31日（月）" in body
     assert "2026年2月28日（土）" in body
-    assert "2026年3月31日（火）に終了" in body
+    assert "申し込んだ場合は2026年3月31日（火）に終了" in body  # not "it ends"
 
 
 @pytest.mark.parametrize(
