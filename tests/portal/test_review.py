@@ -72,7 +72,8 @@ def test_reject_states_the_consequence_before_it_is_recorded(db, today) -> None:
     review = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert 'data-testid="accept"' in review
     assert 'data-testid="reject"' not in review
-    admin_client.post(url, {"answer": Answer.ACCEPTED})
+    switched = admin_client.post(url, {"answer": Answer.ACCEPTED}, follow=True)
+    assert "拒否による解約の手続きは取り下げられました" in switched.content.decode()
     case.refresh_from_db()
     assert case.status == CaseStatus.DROPPED
     assert list(

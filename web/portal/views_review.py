@@ -303,6 +303,15 @@ def answer(request: PortalRequest, pk: int) -> HttpResponse:
         and objection_flow(status.version)
     ):
         messages.success(request, _("異議を取り下げました。受領証は下記のとおりです。"))
+    elif chosen == Answer.ACCEPTED and status.case is not None:
+        # R6: accepting before the case takes effect drops it; say so where it happens.
+        messages.success(
+            request,
+            _(
+                "同意を記録しました。拒否による解約の手続きは取り下げられました。"
+                "受領証は下記のとおりです。"
+            ),
+        )
     elif chosen == Answer.ACCEPTED:
         messages.success(request, _("同意を記録しました。受領証は下記のとおりです。"))
     else:
