@@ -3,6 +3,7 @@ log, the products' API keys and deliveries that failed."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,7 +16,7 @@ from agreements.models import DataDeletion, Product, ProductKey, TerminationCase
 from agreements.services import consents as consent_services
 from agreements.services.product_keys import product_key_issue, product_key_revoke
 from core import clock
-from core.enums import OutboxStatus
+from core.enums import AuditAction, OutboxStatus
 from core.errors import DomainError
 from core.masking import holds_masked_secret
 from core.models import AuditEntry, Outbox
@@ -119,18 +120,35 @@ def audit_list(request: ConsoleRequest) -> HttpResponse:
     if tenant_id.isdigit():
         entries = entries.filter(tenant_id=int(tenant_id))
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    types = sorted(AuditEntry.objects.order_by().values_list("object_type", flat=True).distinct())
     return render(
         request,
         "agreements/console/audit_list.html",
         {
             "nav": "audit",
             "page_obj": page,
-            "entries": page.object_list,
+            "entries": [
+                (entry, _audit_type_label(entry.object_type), _audit_action_label(entry.action))
+                for entry in page.object_list
+            ],
+            "types": [(value, _audit_type_label(value)) for value in types],
             "object_type": object_type,
             "object_id": object_id,
             "tenant_id": tenant_id,
         },
     )
+
+
+def _audit_type_label(object_type: str) -> str:
+    """What an audited object is, as people call it (the model's verbose name), else its code."""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
+
+
+def _audit_action_label(action: str) -> str:
+    return str(AuditAction(action).label) if action in AuditAction.values else action
 
 
 # --- products' API keys -----------------------------------------------------------------------
