@@ -45,6 +45,15 @@ def now() -> datetime:
     return timezone.now()
 
 
+def wall_now() -> datetime:
+    """The current instant outside any sandbox's clock: for what runs on real time whatever
+    the caller's clock says (idempotency records, leases). Tests' frozen_at still moves it."""
+    frozen = _override.now
+    if frozen is not None:
+        return frozen
+    return timezone.now()
+
+
 def today() -> date:
     """The business date in Asia/Tokyo."""
     return now().astimezone(TOKYO).date()

@@ -26,7 +26,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.core.mail.backends.dummy import EmailBackend as DummyBackend
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 
 from core import clock, sandbox
 from core.enums import AuditAction, OutboxChannel, OutboxStatus
@@ -106,11 +106,22 @@ def claim(*, limit: int) -> list[Outbox]:
         & _due_by_clock(now)
         & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     )
-    queryset = Outbox.objects.filter(due).order_by("next_attempt_at", "id")
+    queryset = (
+        Outbox.objects.filter(due)
+        # A sandbox's row backs off on its sandbox's clock (read with the claim: no query).
+        .annotate(
+            sandbox_clock=Subquery(
+                Partner.objects.filter(pk=OuterRef("partner_id"), sandbox_of__isnull=False).values(
+                    "sandbox_now"
+                )[:1]
+            )
+        )
+        .order_by("next_attempt_at", "id")
+    )
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True)
     # On SQLite the IMMEDIATE transaction holds the write lock: no one claims in between.
-    rows = list(queryset[:limit])
+    rows: list[Outbox] = list(queryset[:limit])
     if not rows:
         return []
     lease = now + timedelta(seconds=int(settings.TERMS_JOB_LEASE_SECONDS))
@@ -315,7 +326,10 @@ def _apply_result(row: Outbox, result: SendResult) -> None:
         row.status = OutboxStatus.DEAD
     else:
         row.status = OutboxStatus.FAILED
-        row.next_attempt_at = now + retry_delay(row.attempts)
+        # Due again after the backoff by the clock the row waits on: a sandbox's, or now. On
+        # real time a sandbox row, whose clock is ahead, would be due again at once.
+        base = getattr(row, "sandbox_clock", None) or now
+        row.next_attempt_at = base + retry_delay(row.attempts)
 
 
 def outbox_deliver_due(

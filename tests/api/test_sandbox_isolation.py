@@ -199,3 +199,47 @@ def test_two_advances_at_once_run_each_day_once() -> None:
     # One renewal (2025-04-10), not two, whatever the order.
     assert contract.periods.count() == 2
     assert Event.objects.filter(partner_id=sandbox_row.pk, kind="contract.renewed").count() == 1
+
+
+def test_a_sandbox_delivery_backs_off_on_the_sandbox_clock(world: World) -> None:
+    """A failed delivery of a sandbox's webhook is due again one backoff after the sandbox's
+    instant, not after real time (which would make it due at once, every attempt in a burst)."""
+    from core.enums import OutboxChannel, OutboxStatus
+    from core.services import outbox_add
+    from tenants.delivery.outbox import SendResult, _apply_result, claim, retry_delay
+
+    sandbox_row, _raw, _products = _open(world)
+    Partner.objects.filter(pk=sandbox_row.pk).update(sandbox_now=clock.now() + timedelta(days=400))
+    sandbox_row.refresh_from_db()
+    row = outbox_add(
+        kind="test",
+        channel=OutboxChannel.EMAIL,
+        dedupe_key="sandbox-backoff",
+        payload={},
+        recipient="it@partner.example",
+        partner_id=sandbox_row.pk,
+    )
+    assert row is not None
+    (claimed,) = [r for r in claim(limit=50) if r.pk == row.pk]
+    assert claimed.sandbox_clock == sandbox_row.sandbox_now
+    _apply_result(claimed, SendResult(ok=False, error="connection refused"))
+    assert claimed.status == OutboxStatus.FAILED
+    assert claimed.next_attempt_at == sandbox_row.sandbox_now + retry_delay(1)
+
+
+def test_an_idempotency_key_outlives_a_sandbox_advance(world: World) -> None:
+    """Idempotency keys are kept for 24 hours of real time: a retry after the sandbox's clock
+    moved on is still a replay, never a second tenant."""
+    sandbox_row, raw, _products = _open(world)
+    client = key_client(raw)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "dup-K1"}
+    first = client.post("/api/v1/tenants/", {"name": "冪等商事"}, format="json", **headers)
+    assert first.status_code == 201, first.content
+    to = (sandbox_row.sandbox_now + timedelta(days=2)).isoformat()
+    assert (
+        client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json").status_code == 200
+    )
+    again = client.post("/api/v1/tenants/", {"name": "冪等商事"}, format="json", **headers)
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]

@@ -127,7 +127,7 @@ def claim(request: Request, scope: Scope) -> Claim | None:
         return None
     owner, key, body_hash = asked.owner, asked.key, asked.body_hash
     for _attempt in range(2):
-        now = clock.now()
+        now = clock.wall_now()
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
@@ -185,7 +185,7 @@ def store(claimed: Claim, response: HttpResponse) -> None:
         response_code=response.status_code,
         response_body=bytes(response.content),
         response_headers=headers,
-        expires_at=clock.now() + _ttl(),
+        expires_at=clock.wall_now() + _ttl(),
     )
 
 
@@ -258,7 +258,7 @@ def keep(pend: Pending, response: HttpResponse) -> None:
     for name in _KEPT_HEADERS:
         if response.has_header(name):
             headers[name] = response[name]
-    now = clock.now()
+    now = clock.wall_now()
     field = IdempotencyRecord._meta.get_field("response_headers")
     with connection.cursor() as cursor:
         cursor.execute(
