@@ -11,7 +11,7 @@ sandbox's tenants and nobody else. Moving the clock is agreements.jobs.sandbox.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -184,9 +184,14 @@ def sandbox_revision_schedule(
     sandbox = sandbox_of(scope)
     today = clock.today()
     notice_on = notice_on or today
-    if notice_on < today or effective_on <= notice_on:
+    # At most a year ahead: a revision pending for ever would block every later one, and a
+    # sandbox revision cannot be withdrawn.
+    if notice_on < today or effective_on <= notice_on or effective_on > today + timedelta(days=366):
         raise ValidationFailed(
-            _("掲示日はサンドボックスの今日以降、効力発生日は掲示日より後にしてください。"),
+            _(
+                "掲示日はサンドボックスの今日以降、効力発生日は掲示日より後で、"
+                "今日から1年以内にしてください。"
+            ),
             code="sandbox_revision_dates",
         )
     document = (

@@ -243,3 +243,26 @@ def test_an_idempotency_key_outlives_a_sandbox_advance(world: World) -> None:
     assert again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+
+
+def test_a_simulated_revision_is_at_most_a_year_ahead(world: World) -> None:
+    """A revision pending for ever would block every later one (it cannot be withdrawn)."""
+    sandbox_row, raw, _products = _open(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    far = client.post(
+        "/api/v1/sandbox/revisions/",
+        {"product": "optim-id-plus", "effective_on": "2999-12-31", "consent_mode": "explicit"},
+        format="json",
+    )
+    assert (far.status_code, far.json()["code"]) == (400, "sandbox_revision_dates")
+    near = client.post(
+        "/api/v1/sandbox/revisions/",
+        {
+            "product": "optim-id-plus",
+            "effective_on": (today + timedelta(days=40)).isoformat(),
+            "consent_mode": "explicit",
+        },
+        format="json",
+    )
+    assert near.status_code == 201, near.content

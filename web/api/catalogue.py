@@ -491,8 +491,9 @@ CATALOGUE: dict[str, ProblemCode] = {
     ),
     "sandbox_revision_dates": ProblemCode(
         (400,),
-        "the simulated revision's effective date is not after the sandbox's today",
-        "Send an `effective_on` after the sandbox's today.",
+        "the simulated revision's effective date is not after the sandbox's today, or more "
+        "than a year after it",
+        "Send an `effective_on` after the sandbox's today and within 366 days of it.",
     ),
     "sandbox_revision_pending": ProblemCode(
         (409,),
