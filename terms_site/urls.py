@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from terms_site import health, metrics
+from web.api.base import not_found
 from web.public import verify
 
 urlpatterns = [
@@ -15,6 +17,10 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("web.api.urls")),
+    # Any other path under /api/ (ending in a slash, so APPEND_SLASH still leads here) is a
+    # problem+json 404 in every mode: handler404 is not used while DEBUG shows its own page.
+    # Not CSRF-checked: it changes nothing, and a POST to it must get the 404, not a 403 page.
+    re_path(r"^api/.*/$", csrf_exempt(not_found), name="api-not-found"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("web.console.urls")),
     path("portal/", include("web.portal.urls")),

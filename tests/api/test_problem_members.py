@@ -75,3 +75,12 @@ def test_a_400_of_json_nested_too_deep_has_every_member(world: World) -> None:
 def test_a_401_has_every_member(world: World) -> None:
     path = "/api/v1/tenants/"
     _check(world.client("anonymous").get(path), 401, "not_authenticated", path)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/tenants/abc/", "/api/v2/"])
+def test_an_unrouted_api_path_is_a_problem_even_in_debug(client, settings, path) -> None:
+    settings.DEBUG = True
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "not_found"
