@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "web.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "terms_site.security.ContentSecurityPolicyMiddleware",
+    # Every /api/ answer names its API version, those refused before a view runs included.
+    "web.api.apiversion.ApiVersionHeaderMiddleware",
     "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

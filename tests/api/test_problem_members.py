@@ -84,3 +84,16 @@ def test_an_unrouted_api_path_is_a_problem_even_in_debug(client, settings, path)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_answers_refused_before_a_view_name_the_api_version(client) -> None:
+    """405 of a path, an unrouted path and a 415 carry API-Version like every other answer."""
+    from core import apiversions
+
+    for response in (
+        client.delete("/api/v1/tenants/"),
+        client.get("/api/v1/nope/"),
+        client.post("/api/v1/tenants/", "x", content_type="text/plain"),
+    ):
+        assert response["API-Version"] == apiversions.current(), response.status_code

@@ -13,10 +13,11 @@ and the schema marks the operation `deprecated`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
@@ -75,3 +76,20 @@ def version_headers(response: HttpResponse, version: str, view: type) -> None:
         response["Sunset"] = http_date(deprecated.sunset.timestamp())
         links.append(f'<{deprecated.link}>; rel="sunset"')
     response["Link"] = ", ".join(links)
+
+
+class ApiVersionHeaderMiddleware:
+    """Every answer under /api/ names its version, also those made before a view runs (413,
+    415, a method a path does not serve, an unrouted path): the one asked for when it is
+    supported, else the current one. A view's own header is left as it set it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and HEADER not in response:
+            asked = (request.META.get(_META_KEY) or "").strip()
+            supported = apiversions.supported()
+            response[HEADER] = asked if asked in supported else apiversions.current()
+        return response
