@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from agreements.ledger.rows import (
@@ -70,7 +71,20 @@ def ledger_verify(*, tenant_ids: Iterable[int] | None = None) -> list[LedgerProb
 
     Checks seq continuity from 1, the prev_hash link, the hash, the head (seq and hash of
     the last row) and, where the evidence row still exists, its digests.
+
+    Heads and rows are read in one snapshot (REPEATABLE READ on PostgreSQL, when not already
+    inside a transaction): read apart, an answer committed between the two reads would show
+    as a head that lags its chain while the service is live.
     """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return _verify(tenant_ids)
+    return _verify(tenant_ids)
+
+
+def _verify(tenant_ids: Iterable[int] | None) -> list[LedgerProblem]:
     ids = list(tenant_ids) if tenant_ids is not None else None
     heads_qs = LedgerHead.objects.all()
     if ids is not None:

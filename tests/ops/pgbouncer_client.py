@@ -51,7 +51,8 @@ def main(spec: dict) -> dict:
             tenant_is_allowed(scope=Scope.system(), tenant=member.tenant, product=product)
             done["status_checks"] += 1
         # QuerySet.iterator() underneath: a server-side cursor would break under pooling.
-        assert ledger_verify() == []
+        problems = ledger_verify()
+        assert problems == [], problems
         done["verified"] += 1
         call_command("migrate", "--check", verbosity=0)  # exits non-zero when one is pending
         done["migrate_checks"] += 1
