@@ -40,6 +40,10 @@ def test_contract_detail_r17_cap_only_on_biz_with_the_intent_note(client, world,
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
     assert "終了日にアカウント削除（利用規約第9条第1項、第9条第2項）。" in page
     assert "それ以外のデータの削除時期は、入手できる規約本文には記載がありません" in page
+    # Said once, in the deletion row: never in another rule's row (the liability cap's).
+    assert page.count("それ以外のデータの削除時期") == 1
+    cap = page[page.index('data-testid="liability-cap"') :]
+    assert "それ以外のデータ" not in cap[: cap.index("</dd>")]
     assert "定めなし" not in page  # the ID+ text is an excerpt: silence there proves nothing
     assert "原則として日割りなし（利用規約第7条第3項）" in page
     assert "第13条" not in page
