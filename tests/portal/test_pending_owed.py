@@ -90,3 +90,30 @@ def test_r4_unanswered_revision_on_a_548_4_ground_is_not_called_overdue(
     for page in (home, review):
         assert label in page
         assert not_label not in page
+
+
+def test_r4_a_reminder_of_a_revision_on_a_548_4_ground_asks_for_an_answer_not_consent(
+    db,
+) -> None:
+    """An ID+ revision on a CC 548-4(1)(ii) ground applies without consent: its reminder asks
+    for an answer and never says consent is missing (同意が未了)."""
+    from agreements.services.consents.reminders import consent_remind_now
+    from core.enums import EventKind
+    from core.models import Outbox
+    from tenants.delivery.email import email_render
+    from tenants.scope import Scope
+    from tests.factories.tenants import StaffFactory
+
+    world = build_world(mode=ConsentMode.DEEMED)
+    with clock.frozen_at(date(2025, 4, 2)):
+        consents_apply_effective(version=world.v2, today=date(2025, 4, 1))
+        sent = consent_remind_now(
+            scope=Scope.staff(StaffFactory(is_superuser=True)), version=world.v2
+        )
+    assert sent.sent == 1
+    row = Outbox.objects.filter(kind=EventKind.CONSENT_REMINDER).first()
+    subject, text, html = email_render(row)
+    for body in (subject, text, html):
+        assert "同意が未了" not in body
+        assert "同意のご回答をいただいていません" not in body
+    assert "個別のご同意がなくても 2025年4月1日 から効力を生じています" in text

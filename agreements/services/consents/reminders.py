@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 
 from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
 from agreements.models import ConsentState, TermsVersion
+from agreements.rules import on_548_4_ground
 from agreements.services.consents.citing import effective_mode
 from agreements.services.consents.payloads import version_gate_from
 from agreements.services.version_drafts import locked_version, staff_actor
@@ -108,6 +109,9 @@ def reminders_send(*, version: TermsVersion, now: datetime, key: str, label: str
                 "document": state.document.title,
                 "effective_on": version.effective_on.isoformat() if version.effective_on else None,
                 "status": state.status,
+                # A revision on a CC 548-4(1) ground applies without consent: the reminder asks
+                # for an answer, it does not say consent is missing (R2, R4).
+                "applies_anyway": on_548_4_ground(version.legal_basis),
                 "reminder": label,
                 "gate_from": gate_from,
             },
