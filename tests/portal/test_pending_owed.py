@@ -90,6 +90,17 @@ def test_r4_unanswered_revision_on_a_548_4_ground_is_not_called_overdue(
     for page in (home, review):
         assert label in page
         assert not_label not in page
+    # The console dashboard counts them under the column 未同意（期限超過） but says the
+    # revision applies, where it does.
+    from django.test import Client
+
+    from tests.factories.tenants import StaffFactory
+
+    staff = Client()
+    staff.force_login(StaffFactory(is_superuser=True))
+    with clock.frozen_at(date(2025, 4, 2)):
+        dashboard = staff.get("/console/dashboard/").content.decode()
+    assert ('data-testid="applies-anyway"' in dashboard) == (mode == ConsentMode.DEEMED)
 
 
 def test_r4_a_reminder_of_a_revision_on_a_548_4_ground_asks_for_an_answer_not_consent(

@@ -39,8 +39,8 @@ from agreements.models import (
     TermsVersion,
 )
 from agreements.rulebook import rulebook_for
-from agreements.rules import non_renewal_deadline, rejection_end_date
-from agreements.selectors.consents import bound_tenants_q
+from agreements.rules import non_renewal_deadline, on_548_4_ground, rejection_end_date
+from agreements.selectors.consents import bound_tenants_q, consent_status_label
 from agreements.services.consents.reminders import remindable
 from core.enums import OutboxStatus
 from core.models import AuditEntry, Outbox
@@ -89,9 +89,12 @@ class DashboardRow:
         return [
             {
                 "status": s,
-                "label": ConsentStatus(s).label,
+                "label": consent_status_label(s, legal_basis=self.version.legal_basis),
                 "count": self.counts.get(s, 0),
                 "percent": self.percent(s),
+                # Unanswered after the date, but the revision applies (CC 548-4(1)).
+                "applies_anyway": s == ConsentStatus.OUTSTANDING
+                and on_548_4_ground(self.version.legal_basis),
             }
             for s in COLUMNS
         ]
