@@ -113,6 +113,7 @@ def _edit_page(
             "document": version.document,
             "predecessor": predecessor,
             "outside_excerpt": diff.outside_excerpt,
+            "outside_paragraphs": diff.outside_paragraphs,
             "meta_form": meta_form or VersionMetaForm(instance=version, prefix="meta"),
             "rows": rows,
             "new_article_form": new_article_form

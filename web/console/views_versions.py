@@ -213,6 +213,7 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "document": version.document,
             "predecessor": predecessor,
             "outside_excerpt": diff.outside_excerpt,
+            "outside_paragraphs": diff.outside_paragraphs,
             "counts": diff_counts(diff),
             "articles": articles_of(version),
             "audit": audit_for(version),

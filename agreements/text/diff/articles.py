@@ -119,6 +119,7 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
     # notice's excerpt): an article it lacks may be old or new, so it is not called 新設.
     unknown_before = before.is_excerpt and not after.is_excerpt
     outside: list[int] = []
+    unquoted: list[tuple[int, str]] = []
     ordered = after_order(
         ((i, j) for j, i in pairs.items()),
         len(before.articles),
@@ -145,7 +146,15 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
             )
             continue
         paragraphs = diff_paragraphs(b, a)
-        same = normalized(b.title) == normalized(a.title) and all(
+        before_title = b.title
+        if unknown_before:
+            # The excerpt quotes some paragraphs and no title: a paragraph it does not quote
+            # may be old or new, and the title it does not give is not a change.
+            unquoted.extend((a.number, p.after_key or "") for p in paragraphs if p.kind == "added")
+            paragraphs = [p for p in paragraphs if p.kind != "added"]
+            if not b.title.strip():
+                before_title = a.title
+        same = normalized(before_title) == normalized(a.title) and all(
             p.kind == "unchanged" for p in paragraphs
         )
         kind: ArticleKind
@@ -159,10 +168,12 @@ def diff_documents(before: DocText, after: DocText) -> DocumentDiff:
             kind = "unchanged"
         articles.append(
             ArticleDiff(
-                kind, b.number, a.number, b.heading, a.heading, b.title, a.title, paragraphs
+                kind, b.number, a.number, b.heading, a.heading, before_title, a.title, paragraphs
             )
         )
-    return DocumentDiff(articles, outside_excerpt=tuple(outside))
+    return DocumentDiff(
+        articles, outside_excerpt=tuple(outside), outside_paragraphs=tuple(unquoted)
+    )
 
 
 def changed_only(diff: DocumentDiff) -> DocumentDiff:
@@ -174,4 +185,5 @@ def changed_only(diff: DocumentDiff) -> DocumentDiff:
             if article.kind != "unchanged"
         ],
         outside_excerpt=diff.outside_excerpt,
+        outside_paragraphs=diff.outside_paragraphs,
     )

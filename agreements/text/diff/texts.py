@@ -102,11 +102,18 @@ class DocumentDiff:
     # Article numbers of a whole text that an excerpt before it does not contain: their former
     # text is unknown, so they are neither "new" nor "unchanged" and are left out of the rows.
     outside_excerpt: tuple[int, ...] = ()
+    # Paragraphs (article number, key) of articles the excerpt does quote, which it does not:
+    # likewise neither new nor unchanged, left out of the rows.
+    outside_paragraphs: tuple[tuple[int, str], ...] = ()
 
     @property
     def has_changes(self) -> bool:
         # An article outside the excerpt before may have changed: nobody can say it has not.
-        return bool(self.outside_excerpt) or any(a.kind != "unchanged" for a in self.articles)
+        return (
+            bool(self.outside_excerpt)
+            or bool(self.outside_paragraphs)
+            or any(a.kind != "unchanged" for a in self.articles)
+        )
 
 
 _KEY_NUMBERS = re.compile(r"^(?:(\d+))?(?:\.?\((\d+)\))?$")

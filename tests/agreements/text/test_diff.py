@@ -223,10 +223,37 @@ def test_r8_whole_text_after_an_excerpt_does_not_call_the_articles_it_lacks_new(
     diff = diff_documents(before, after)
     assert [(a.kind, a.after_number) for a in diff.articles] == [("changed", 5)]
     assert diff.outside_excerpt == (1, 9)
+    # Article 5's title (期間), which the excerpt does not give, is not a change either.
+    assert not diff.articles[0].title_changed
     assert changed_only(diff).outside_excerpt == (1, 9)
     # Between two whole texts an article the former lacks is 新設, as before.
     whole_before = replace(before, is_excerpt=False)
     assert "added" in [a.kind for a in diff_documents(whole_before, after).articles]
+
+
+def test_r8_paragraphs_an_excerpt_does_not_quote_are_not_new() -> None:
+    """The excerpt quotes 5.4 only; the whole text's 5.1 is unknown before, not 新設."""
+    before = DocText(
+        [ArticleText(5, "第5条", "", [ParagraphText("4", "4.", "使用契約は終了します。")])],
+        is_excerpt=True,
+    )
+    after = DocText(
+        [
+            ArticleText(
+                5,
+                "第5条（期間）",
+                "期間",
+                [
+                    ParagraphText("1", "1.", "利用期間は1年とします。"),
+                    ParagraphText("4", "4.", "利用契約は終了します。"),
+                ],
+            )
+        ]
+    )
+    diff = diff_documents(before, after)
+    [article] = diff.articles
+    assert [(p.kind, p.key) for p in article.paragraphs] == [("changed", "4")]
+    assert diff.outside_paragraphs == ((5, "1"),)
 
 
 def test_diff_documents_ten_edited_articles_timing(
