@@ -115,3 +115,22 @@ def test_r14_home_shows_the_company_termination_end_before_a_filed_non_renewal(d
     assert "当社による契約終了（2025年3月20日に終了）" in after
     assert "申込済み（2025年3月31日に終了）" not in after
     assert "解約予定" not in after
+
+
+def test_r6_a_confirmed_rejection_case_says_accepting_withdraws_it(db) -> None:
+    """A termination the company confirmed over a rejection (Biz 2.4) can still be undone by
+    accepting before its end: the contract page says so, and where to ask for an earlier end."""
+    from agreements.models import TerminationCase
+    from agreements.services.consents.cases import case_confirm
+    from tests.portal.conftest import signed_in as _signed_in
+
+    world = build_world(product=biz_renewing())
+    client = _signed_in(world.admin)
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    client.post(url, {"answer": "rejected", "confirm": "True"})
+    case = TerminationCase.objects.get(tenant=world.tenant)
+    case_confirm(scope=staff_scope(), case=case)
+    page = client.get(f"/portal/contracts/{world.contract.pk}/").content.decode()
+    assert 'data-testid="company-termination"' in page
+    assert 'data-testid="case-revocable"' in page
+    assert "改定後の規約に同意いただくと、この終了の手続きは取り下げられます。" in page
