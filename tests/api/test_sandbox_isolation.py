@@ -266,3 +266,13 @@ def test_a_simulated_revision_is_at_most_a_year_ahead(world: World) -> None:
         format="json",
     )
     assert near.status_code == 201, near.content
+
+
+def test_advancing_needs_an_instant_with_its_offset(world: World) -> None:
+    """`to` is an RFC 3339 instant: a bare date or a time without a zone is refused."""
+    _sandbox, raw, _products = _open(world)
+    client = key_client(raw)
+    for to in ("2030-01-01", "2030-01-01T09:00:00"):
+        refused = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
+        assert refused.status_code == 400, to
+        assert refused.json()["errors"][0]["code"] == "offset_required", to

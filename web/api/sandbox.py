@@ -15,6 +15,7 @@ from agreements.services.sandbox import sandbox_of, sandbox_open
 from core import clock
 from web.api.auth import PARTNERS_ONLY
 from web.api.base import ApiView
+from web.api.fields import OffsetDateTimeField
 from web.api.problems import errors
 from web.requests import ApiRequest
 
@@ -94,7 +95,9 @@ class SandboxAdvanceApi(ApiView):
     tags = ("sandbox",)
 
     class InputSerializer(serializers.Serializer):
-        to = serializers.DateTimeField(
+        # With its offset, as every instant the API takes: a bare date or a time without a
+        # zone would be read in some zone the caller did not name.
+        to = OffsetDateTimeField(
             help_text=_("進める先の時刻（RFC 3339）。現在のサンドボックス時刻以降")
         )
 
