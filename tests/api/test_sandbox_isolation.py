@@ -276,3 +276,13 @@ def test_advancing_needs_an_instant_with_its_offset(world: World) -> None:
         refused = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
         assert refused.status_code == 400, to
         assert refused.json()["errors"][0]["code"] == "offset_required", to
+
+
+def test_an_impossible_instant_is_a_400_not_a_500(world: World) -> None:
+    """Found by schemathesis: a well-formed but impossible time ("12:99") once raised."""
+    _sandbox, raw, _products = _open(world)
+    refused = key_client(raw).post(
+        "/api/v1/sandbox/clock/advance/", {"to": "2024-01-01T12:99:00Z"}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "invalid"

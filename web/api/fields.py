@@ -21,7 +21,10 @@ class OffsetDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed but impossible ("12:99"): DRF's own `invalid`
+                parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("offset_required")
         return super().to_internal_value(value)
