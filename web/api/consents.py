@@ -27,7 +27,7 @@ from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.documents import DocumentOutput
-from web.api.fields import OffsetDateTimeField
+from web.api.fields import OffsetDateTimeField, pending_version_status_field, version_status_field
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.refs import body_ref
@@ -102,22 +102,8 @@ class DocumentStatusOutput(serializers.Serializer):
             "version（効力発生前の版があればその版、なければ有効な版）についての同意の状況"
         ),
     )
-    version_status = serializers.ChoiceField(
-        choices=ConsentStatus.choices,
-        allow_null=True,
-        help_text=_(
-            "有効な版についての同意の状況。明示の同意が必要で未回答なら outstanding、回答があれば"
-            "その回答（accepted / rejected / deemed）、求められていない版で記録がなければ no_answer。"
-            "有効な版がなければ null"
-        ),
-    )
-    pending_version_status = serializers.ChoiceField(
-        choices=ConsentStatus.choices,
-        allow_null=True,
-        help_text=_(
-            "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
-        ),
-    )
+    version_status = version_status_field()
+    pending_version_status = pending_version_status_field()
     allowed_answers = serializers.ListField(
         child=serializers.ChoiceField(choices=CALLER_ANSWER_CHOICES),
         help_text=_("状況を変える回答（同じ回答の繰り返しは常に受け付け、200で既存の記録を返す）"),

@@ -9,6 +9,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from agreements.enums import ConsentStatus
+
 
 class OffsetDateTimeField(serializers.DateTimeField):
     """An instant in ISO 8601 that names its offset (`+09:00`, `Z`). DRF would read an
@@ -28,3 +30,27 @@ class OffsetDateTimeField(serializers.DateTimeField):
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("offset_required")
         return super().to_internal_value(value)
+
+
+def version_status_field() -> serializers.ChoiceField:
+    """The standing on the version in force, as the partner and the product status read it."""
+    return serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "有効な版についての同意の状況。明示の同意が必要で未回答なら outstanding、回答があれば"
+            "その回答（accepted / rejected / deemed）、求められていない版で記録がなければ no_answer。"
+            "有効な版がなければ null"
+        ),
+    )
+
+
+def pending_version_status_field() -> serializers.ChoiceField:
+    """The answer to the posted, not yet effective version (both status readings)."""
+    return serializers.ChoiceField(
+        choices=ConsentStatus.choices,
+        allow_null=True,
+        help_text=_(
+            "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
+        ),
+    )

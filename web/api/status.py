@@ -20,6 +20,7 @@ from agreements.selectors.consents import (
 from tenants.scope import Scope
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
+from web.api.fields import pending_version_status_field, version_status_field
 from web.api.problems import errors
 from web.api.products import product_by_code
 from web.api.refs import body_ref, field_error
@@ -55,22 +56,8 @@ class BindingVersionOutput(serializers.Serializer):
             "（効力発生前の版があればその版、なければ有効な版）についての同意の状況"
         ),
     )
-    version_status = serializers.ChoiceField(
-        choices=ConsentStatus.choices,
-        allow_null=True,
-        help_text=_(
-            "有効な版についての同意の状況。明示の同意が必要で未回答なら outstanding、回答があれば"
-            "その回答（accepted / rejected / deemed）、求められていない版で記録がなければ no_answer。"
-            "有効な版がなければ null"
-        ),
-    )
-    pending_version_status = serializers.ChoiceField(
-        choices=ConsentStatus.choices,
-        allow_null=True,
-        help_text=_(
-            "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
-        ),
-    )
+    version_status = version_status_field()
+    pending_version_status = pending_version_status_field()
     pending_version_effective_on = serializers.DateField(
         allow_null=True, help_text=_("効力発生前の版の効力発生日。その版がなければ null")
     )
