@@ -13,10 +13,7 @@ from agreements.enums import Answer, ConsentMode, LegalBasis
 from agreements.models import TermsDocument, TermsVersion
 from agreements.selectors.consents import consent_status_for_tenant, tenant_is_allowed
 from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.selectors.consents.status_sql import (
-    documents_with_status_params,
-    documents_with_status_sql,
-)
+from agreements.selectors.consents.status_sql import STATUS_COLUMNS, status_params, status_sql
 from agreements.services.consents import consent_answer, consent_states_open
 from agreements.services.versions.effective import version_apply_effective
 from core import clock
@@ -76,11 +73,11 @@ def _take_effect(version: TermsVersion) -> None:
 def _statement_binding(vendor: str, *, tenant: Tenant, document: TermsDocument) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            documents_with_status_sql(vendor),
-            documents_with_status_params(tenant_id=tenant.pk, product_id=document.product_id),
+            status_sql(vendor),
+            status_params(tenant_id=tenant.pk, product_id=document.product_id, any_tenant=True),
         )
         rows = {row[0]: row for row in cursor}
-    return rows[document.pk][21]
+    return rows[document.pk][STATUS_COLUMNS.index("binding_id")]
 
 
 def _bindings(tenant: Tenant, document: TermsDocument, on: date) -> set[str | None]:

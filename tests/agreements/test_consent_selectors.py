@@ -374,7 +374,7 @@ def test_tenant_is_allowed_r4_explicit_silence_blocks_on_the_effective_day_befor
     assert _check(newcomer, document.product, on=AFTER).allowed is True
 
 
-def test_tenant_is_allowed_r4_status_check_is_two_queries() -> None:
+def test_tenant_is_allowed_r4_status_check_is_one_query() -> None:
     option = OptionFactory()
     base = DocumentFactory(product=option.product)
     rules_doc = DocumentFactory(product=option.product, kind="individual", option=option)
@@ -384,7 +384,7 @@ def test_tenant_is_allowed_r4_status_check_is_two_queries() -> None:
     contract = bound_tenant(rules_doc)
     with CaptureQueriesContext(connection) as captured:
         check = _check(contract.tenant, option.product)
-    assert len(captured) == 2
+    assert len(captured) == 1  # contracts and documents in one statement (status_sql.py)
     assert len(check.versions) == 2
 
 

@@ -8,25 +8,20 @@ from django.core.management import call_command
 from django.db import connection
 
 from agreements.models.products import Product
-from agreements.selectors.consents.status_sql import (
-    _DOCUMENTS_WITH_STATUS_COLUMNS,
-    documents_with_status_params,
-    documents_with_status_sql,
-)
+from agreements.selectors.consents.status_sql import STATUS_COLUMNS, status_params, status_sql
 from tenants.models import Tenant
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 # Columns the comparison must see filled at least once: a version in force, a pending one, a
-# projection row, a live case and the version binding the tenant (R4).
-WATCHED = ("in_force_id", "pending_id", "state_status", "case_status", "binding_id")
+# projection row, a live case, the version binding the tenant (R4) and a contract.
+WATCHED = ("in_force_id", "pending_id", "state_status", "case_status", "binding_id", "contract_id")
 
 
-def _rows(sql: str, *, tenant_id: int, product_id: int) -> list[tuple]:
+def _rows(sql: str, *, tenant_id: int, product_id: int, any_tenant: bool) -> list[tuple]:
+    params = status_params(tenant_id=tenant_id, product_id=product_id, any_tenant=any_tenant)
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, documents_with_status_params(tenant_id=tenant_id, product_id=product_id)
-        )
+        cursor.execute(sql, params)
         return list(cursor)
 
 
@@ -37,15 +32,13 @@ def test_status_check_portable_statement_returns_what_lateral_returns() -> None:
     seen: list[tuple] = []
     for tenant_id in Tenant.objects.values_list("pk", flat=True):
         for product_id in Product.objects.values_list("pk", flat=True):
-            lateral = _rows(
-                documents_with_status_sql("postgresql"), tenant_id=tenant_id, product_id=product_id
-            )
-            portable = _rows(
-                documents_with_status_sql("sqlite"), tenant_id=tenant_id, product_id=product_id
-            )
-            assert portable == lateral, (tenant_id, product_id)
-            seen += lateral
+            for any_tenant in (False, True):
+                asked = {"tenant_id": tenant_id, "product_id": product_id, "any_tenant": any_tenant}
+                lateral = _rows(status_sql("postgresql"), **asked)
+                portable = _rows(status_sql("sqlite"), **asked)
+                assert portable == lateral, asked
+                seen += lateral
     # The comparison covered a version in force, a pending one, projections, a live case and
     # the version binding the tenant (R4).
-    columns = [_DOCUMENTS_WITH_STATUS_COLUMNS.index(name) for name in WATCHED]
+    columns = [STATUS_COLUMNS.index(name) for name in WATCHED]
     assert all(any(row[column] is not None for row in seen) for column in columns)

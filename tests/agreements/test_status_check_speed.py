@@ -1,8 +1,9 @@
-"""The products' status check stays a fixed, small number of plain queries (bench #3).
+"""The products' status check stays one plain statement (bench #3).
 
-The per-document row is one hand-written statement; these tests pin the query count of the
-selector and of the whole product-key request, whatever the number of documents, answers and
-cases, and that the answers it reads are the right ones (latest case, last in-force answer).
+The tenant's contracts and the per-document rows are one hand-written statement; these tests
+pin the query count of the selector and of the whole product-key request, whatever the number
+of documents, answers and cases, and that the answers it reads are the right ones (latest
+case, last in-force answer).
 """
 
 from __future__ import annotations
@@ -66,11 +67,11 @@ def _scope(product) -> Scope:
 
 
 @pytest.mark.parametrize("documents", [1, 6])
-def test_status_check_is_two_queries_whatever_the_number_of_documents(documents: int) -> None:
+def test_status_check_is_one_query_whatever_the_number_of_documents(documents: int) -> None:
     product, tenant = _world(documents)
     with clock.frozen_at(BEFORE), CaptureQueriesContext(connection) as captured:
         check = tenant_is_allowed(scope=_scope(product), tenant=tenant, product=product)
-    assert len(captured) == 2
+    assert len(captured) == 1
     assert check.allowed is True
     assert len(check.versions) == documents + 1
     assert [b.status for b in check.versions].count(ConsentStatus.ACCEPTED) == documents
@@ -92,9 +93,10 @@ def test_status_check_over_the_api_is_a_fixed_number_of_queries() -> None:
         response = client.get(f"/api/v1/status/{tenant.pk}/")
     assert response.status_code == 200, response.content
     assert response.json()["allowed"] is True
-    # Cold: the key lookup, its first-use stamp, the tenant's contracts for the product (which
-    # also decide whether the product reaches the tenant), the per-document row.
-    assert len(captured) == 4
+    # Cold: the key lookup, its first-use stamp, and one statement for the tenant's contracts
+    # for the product (which also decide whether the product reaches the tenant) and the
+    # per-document rows.
+    assert len(captured) == 3
     with clock.frozen_at(BEFORE), CaptureQueriesContext(connection) as captured:
         again = client.get(f"/api/v1/status/{tenant.pk}/")
     assert again.json() == response.json()

@@ -38,20 +38,20 @@ def _counted(world: World, client, on: date = TODAY) -> tuple[dict, int]:
     return json.loads(response.content), len(captured)
 
 
-def test_status_check_cold_is_two_statements_and_warm_none(world: World) -> None:
+def test_status_check_cold_is_one_statement_and_warm_none(world: World) -> None:
     client = world.client("product")
     cold, cold_queries = _counted(world, client)
     warm, warm_queries = _counted(world, client)
-    # Cold: the key (and its last-used stamp, at most once a minute), the tenant's contracts
-    # for the product, the per-document row. Warm: nothing.
-    assert cold_queries == 4
+    # Cold: the key (and its last-used stamp, at most once a minute), then one statement: the
+    # tenant's contracts for the product and the per-document rows. Warm: nothing.
+    assert cold_queries == 3
     assert warm_queries == 0
     assert warm == cold
     # Another tenant's first check: the key is warm, the answer cold.
     with CaptureQueriesContext(connection) as captured, clock.frozen_at(TODAY):
         other = client.get(f"/api/v1/status/{world.other_tenant.pk}/")
     assert other.status_code == 200
-    assert len(captured) == 2
+    assert len(captured) == 1
 
 
 def test_an_answer_shows_at_once(world: World) -> None:
@@ -149,4 +149,5 @@ def test_during_a_redis_outage_the_database_answers(world: World) -> None:
     finally:
         outage.succeeded()
     assert during["versions"][0]["pending_version_label"] == "renamed behind the cache"
-    assert queries >= 3
+    # Nothing from the cache: the key from the database, then the status statement.
+    assert queries == 2

@@ -12,17 +12,15 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, router
 from django.utils.translation import gettext_lazy as _
 
-from agreements.models import Contract, Product, TermsDocument
+from agreements.models import Product, TermsDocument
 from agreements.selectors.consents.status_check import (
-    CONTRACT_COLUMNS,
-    ContractRow,
     StatusCheck,
     status_cache_key,
     status_cache_names,
     status_from_rows,
     trusted_from_replica,
 )
-from agreements.selectors.consents.status_sql import documents_with_status_many
+from agreements.selectors.consents.status_sql import status_rows_many
 from core import clock, generations
 from core.errors import PermissionDenied
 from core.replica import read_replica_first
@@ -45,7 +43,7 @@ class BulkStatus:
 
 
 def _read_many(*, scope: Scope, tenant_ids: Sequence[int], product: Product) -> BulkStatus:
-    """Two statements for all of `tenant_ids` (three for staff: which tenants exist)."""
+    """One statement for all of `tenant_ids` (two for staff: which tenants exist)."""
     if not scope.is_product:
         # Staff reach every tenant that exists; a tenant without a contract is answered
         # (contract_inactive), as the single check does.
@@ -53,28 +51,25 @@ def _read_many(*, scope: Scope, tenant_ids: Sequence[int], product: Product) -> 
             scope.tenants(Tenant.objects.filter(pk__in=tenant_ids)).values_list("pk", flat=True)
         )
         tenant_ids = [pk for pk in tenant_ids if pk in reach]
-    contracts: dict[int, list[ContractRow]] = {pk: [] for pk in tenant_ids}
-    for tenant_id, *row in Contract.objects.filter(
-        tenant_id__in=tenant_ids, product=product
-    ).values_list("tenant_id", *CONTRACT_COLUMNS):
-        contracts[tenant_id].append(tuple(row))
+    rows = status_rows_many(
+        tenant_ids=tenant_ids, product_id=product.pk, any_tenant=not scope.is_product
+    )
     if scope.is_product:
         # A product reaches a tenant through its contracts for the product (status_check.py).
-        tenant_ids = [pk for pk in tenant_ids if contracts[pk]]
-    documents = documents_with_status_many(tenant_ids=tenant_ids, product_id=product.pk)
+        tenant_ids = [pk for pk in tenant_ids if rows[pk].contracts]
     today = clock.today()
     checks = tuple(
         status_from_rows(
             tenant_id=pk,
             product_id=product.pk,
-            contract_rows=contracts[pk],
-            documents=documents[pk],
+            contract_rows=rows[pk].contracts,
+            documents=rows[pk].documents,
             today=today,
         )
         for pk in tenant_ids
     )
     found = {check.tenant_id for check in checks}
-    return BulkStatus(results=checks, not_found=tuple(pk for pk in contracts if pk not in found))
+    return BulkStatus(results=checks, not_found=tuple(pk for pk in rows if pk not in found))
 
 
 def tenants_status(*, scope: Scope, tenant_ids: Sequence[int], product: Product) -> BulkStatus:

@@ -13,10 +13,10 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import CaseStatus, ConsentMode, ConsentStatus, ContractStatus
-from agreements.models import Contract, Product, TermsDocument
+from agreements.models import Product, TermsDocument
 from agreements.rules import DocumentAnswer, gate_from, gate_in_force, is_tenant_allowed
 from agreements.selectors.consents.access import tenant_in_scope
-from agreements.selectors.consents.status_sql import documents_with_status
+from agreements.selectors.consents.status_sql import ContractRow, status_rows
 from core import clock, generations
 from core.errors import NotFound, PermissionDenied
 from core.replica import read_replica_first
@@ -162,10 +162,10 @@ def trusted_from_replica(check: StatusCheck) -> bool:
 
 
 def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> StatusCheck:
-    """The status API: two indexed queries (the tenant's contracts for the product with their
-    options and dates; the product's documents with the in-force and pending versions, the
-    tenant's projection row, its last answer to the version in force and live case, in one
-    hand-written statement: `_DOCUMENTS_WITH_STATUS_SQL`).
+    """The status API: one statement (status_sql.py) reads the tenant's contracts for the
+    product with their options and dates, and the product's documents with the in-force and
+    pending versions, the tenant's projection row, its last answer to the version in force,
+    its live case and the version binding it.
 
     A document is `outstanding` when the tenant is outstanding on the latest posted version or
     still owes an answer to the explicit version in force (bound on its effective date, no
@@ -179,23 +179,17 @@ def tenant_is_allowed(*, scope: Scope, tenant: Tenant, product: Product) -> Stat
         )
     if not scope.is_product:
         tenant_in_scope(scope=scope, tenant=tenant)
-    contract_rows = list(
-        Contract.objects.filter(tenant=tenant, product=product).values_list(*CONTRACT_COLUMNS)
-    )
-    if scope.is_product and not contract_rows:
+    rows = status_rows(tenant_id=tenant.pk, product_id=product.pk, any_tenant=not scope.is_product)
+    if scope.is_product and not rows.contracts:
+        # A product reaches a tenant through its contracts for the product.
         raise NotFound(_("テナントが見つかりません。"), code="tenant_not_found")
     return status_from_rows(
         tenant_id=tenant.pk,
         product_id=product.pk,
-        contract_rows=contract_rows,
-        documents=documents_with_status(tenant_id=tenant.pk, product_id=product.pk),
+        contract_rows=rows.contracts,
+        documents=rows.documents,
         today=clock.today(),
     )
-
-
-# A contract as the status check reads it: pk, status, option, start date, end date.
-CONTRACT_COLUMNS = ("pk", "status", "options", "start_date", "ended_on")
-ContractRow = tuple[Any, ...]  # (int, str, int | None, date, date | None)
 
 
 def status_from_rows(

@@ -1,9 +1,12 @@
-"""The status check's per-document rows as one hand-written statement (status_check.py), for
-one tenant or, on PostgreSQL, for many tenants at once (the bulk status check)."""
+"""The status check's rows as one hand-written statement (status_check.py): the tenant's
+contracts for the product and, per document of the product, what the check reads; for one
+tenant or, on PostgreSQL, for many tenants at once (the bulk status check)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.db import connections, router
@@ -11,27 +14,42 @@ from django.db import connections, router
 from agreements.enums import Answer, CaseStatus, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import TermsDocument
 
-# The status check's per-document row in one hand-written statement: the ORM spent about 60 %
-# of the check's CPU compiling the twelve correlated subqueries this replaces, on every call.
-# Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read through an
-# index: versions by (document, status), the projection by (tenant, document), the ledger and
-# the cases by tenant. Its last join is the hand-written form of rules.binding_version (R4):
-# the newest version in effect that binds the tenant — on a 548-4(1) ground, imported as
-# history, accepted last, or not owed (no contract of the tenant bound by the document on its
-# effective date); tests/agreements/test_binding_version.py holds it equal to the rule.
-_DOCUMENTS_WITH_STATUS_SQL = """
-SELECT d.id, d.slug, d.kind, d.option_id,
+# A contract as the status check reads it: pk, status, option (one row per option, None
+# without one), start date, end date.
+ContractRow = tuple[Any, ...]  # (int, str, int | None, date, date | None)
+
+# The status check in one hand-written statement: the ORM spent about 60 % of the check's CPU
+# compiling the twelve correlated subqueries the document branch replaces, on every call, and
+# the tenant's contracts were a statement of their own. Two branches of one UNION ALL:
+#
+# - per document of the product, the in-force and posted pending versions, the tenant's last
+#   answer to the version in force, its projection row, its live case and the version binding
+#   it. Same semantics as those subqueries (latest row by id or seq, LIMIT 1), each read
+#   through an index: versions by (document, status), the projection by (tenant, document),
+#   the ledger and the cases by tenant. Its last join is the hand-written form of
+#   rules.binding_version (R4): the newest version in effect that binds the tenant — on a
+#   548-4(1) ground, imported as history, accepted last, or not owed (no contract of the
+#   tenant bound by the document on its effective date); tests/agreements/
+#   test_binding_version.py holds it equal to the rule. Only for a tenant the caller reaches
+#   (`any_tenant`: staff; otherwise a tenant with a contract for the product, status_check.py);
+# - the tenant's contracts for the product, one row per option, document columns NULL.
+#
+# `{tenant}` is the tenant's id, `{tenants}` what the tenants come from and `{tenant_columns}`
+# and `{tenant_order}` what identifies and orders them (_single and _many below).
+_DOCUMENT_BRANCH_LATERAL = """
+SELECT {tenant_columns}d.id, d.slug, d.kind, d.option_id,
        f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
        f.gating_enabled, f.gating_grace_days,
        (SELECT r.answer FROM agreements_consentrecord r
            JOIN agreements_termsversion rv ON rv.id = r.version_id
-         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
+         WHERE r.document_id = d.id AND r.tenant_id = {tenant} AND rv.status = %(effective)s
          ORDER BY r.seq DESC LIMIT 1),
        p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
        c.status, c.end_date,
-       b.id, b.label
-  FROM agreements_termsdocument d
+       b.id, b.label,
+       {contract_nulls}, d.precedence
+  FROM {tenants}agreements_termsdocument d
   LEFT JOIN LATERAL (
        SELECT v.id, v.label, v.consent_mode, v.is_historical, v.effective_on,
               v.gating_enabled, v.gating_grace_days
@@ -46,52 +64,39 @@ SELECT d.id, d.slug, d.kind, d.option_id,
   ) p ON TRUE
   LEFT JOIN LATERAL (
        SELECT st.status, st.version_id FROM agreements_consentstate st
-        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1
+        WHERE st.document_id = d.id AND st.tenant_id = {tenant} LIMIT 1
   ) s ON TRUE
   LEFT JOIN LATERAL (
        SELECT tc.status, tc.end_date FROM agreements_terminationcase tc
          JOIN agreements_termsversion cv ON cv.id = tc.version_id
-        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
+        WHERE tc.tenant_id = {tenant} AND cv.document_id = d.id
           AND tc.status IN (%(case_open)s, %(case_confirmed)s)
         ORDER BY tc.id DESC LIMIT 1
   ) c ON TRUE
   LEFT JOIN LATERAL (
        SELECT bv.id, bv.label FROM agreements_termsversion bv
         WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
-          AND (bv.is_historical
-               OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
-               OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
-               OR (SELECT r.answer FROM agreements_consentrecord r
-                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
-                    ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
-               OR NOT EXISTS (
-                    SELECT 1 FROM agreements_contract k
-                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
-                       AND k.start_date <= bv.effective_on
-                       AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
-                       AND (d.option_id IS NULL OR EXISTS (
-                            SELECT 1 FROM agreements_contract_options ko
-                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
+          AND {binds}
         ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1
   ) b ON TRUE
- WHERE d.product_id = %(product)s
- ORDER BY d.precedence, d.slug
-"""
-# The portable form of the same statement (SQLite, which `make run` uses, has no LATERAL): each
+ WHERE d.product_id = %(product)s AND {reached}"""
+
+# The portable form of the same branch (SQLite, which `make run` uses, has no LATERAL): each
 # lateral row becomes a join on the id its correlated subquery picks. Same rows, same order.
-_DOCUMENTS_WITH_STATUS_SQL_PORTABLE = """
-SELECT d.id, d.slug, d.kind, d.option_id,
+_DOCUMENT_BRANCH_PORTABLE = """
+SELECT {tenant_columns}d.id, d.slug, d.kind, d.option_id,
        f.id, f.label, f.consent_mode, f.is_historical, f.effective_on,
        f.gating_enabled, f.gating_grace_days,
        (SELECT r.answer FROM agreements_consentrecord r
            JOIN agreements_termsversion rv ON rv.id = r.version_id
-         WHERE r.document_id = d.id AND r.tenant_id = %(tenant)s AND rv.status = %(effective)s
+         WHERE r.document_id = d.id AND r.tenant_id = {tenant} AND rv.status = %(effective)s
          ORDER BY r.seq DESC LIMIT 1),
        p.id, p.label, p.effective_on, p.gating_enabled, p.gating_grace_days,
        s.status, s.version_id,
        c.status, c.end_date,
-       b.id, b.label
-  FROM agreements_termsdocument d
+       b.id, b.label,
+       {contract_nulls}, d.precedence
+  FROM {tenants}agreements_termsdocument d
   LEFT JOIN agreements_termsversion f ON f.id = (
        SELECT v.id FROM agreements_termsversion v
         WHERE v.document_id = d.id AND v.status = %(effective)s ORDER BY v.id DESC LIMIT 1)
@@ -101,44 +106,53 @@ SELECT d.id, d.slug, d.kind, d.option_id,
         ORDER BY v.id DESC LIMIT 1)
   LEFT JOIN agreements_consentstate s ON s.id = (
        SELECT st.id FROM agreements_consentstate st
-        WHERE st.document_id = d.id AND st.tenant_id = %(tenant)s LIMIT 1)
+        WHERE st.document_id = d.id AND st.tenant_id = {tenant} LIMIT 1)
   LEFT JOIN agreements_terminationcase c ON c.id = (
        SELECT tc.id FROM agreements_terminationcase tc
          JOIN agreements_termsversion cv ON cv.id = tc.version_id
-        WHERE tc.tenant_id = %(tenant)s AND cv.document_id = d.id
+        WHERE tc.tenant_id = {tenant} AND cv.document_id = d.id
           AND tc.status IN (%(case_open)s, %(case_confirmed)s)
         ORDER BY tc.id DESC LIMIT 1)
   LEFT JOIN agreements_termsversion b ON b.id = (
        SELECT bv.id FROM agreements_termsversion bv
         WHERE bv.document_id = d.id AND bv.status IN (%(effective)s, %(superseded)s)
-          AND (bv.is_historical
+          AND {binds}
+        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1)
+ WHERE d.product_id = %(product)s AND {reached}"""
+
+# Whether version `bv` binds the tenant (rules.binding_version, R4).
+_BINDS = """(bv.is_historical
                OR bv.legal_basis IN (%(general_interest)s, %(reasonable)s)
                OR (bv.legal_basis = '' AND bv.consent_mode <> %(explicit_mode)s)
                OR (SELECT r.answer FROM agreements_consentrecord r
-                    WHERE r.tenant_id = %(tenant)s AND r.version_id = bv.id
+                    WHERE r.tenant_id = {tenant} AND r.version_id = bv.id
                     ORDER BY r.seq DESC LIMIT 1) = %(accepted)s
                OR NOT EXISTS (
                     SELECT 1 FROM agreements_contract k
-                     WHERE k.tenant_id = %(tenant)s AND k.product_id = d.product_id
+                     WHERE k.tenant_id = {tenant} AND k.product_id = d.product_id
                        AND k.start_date <= bv.effective_on
                        AND (k.ended_on IS NULL OR k.ended_on >= bv.effective_on)
                        AND (d.option_id IS NULL OR EXISTS (
                             SELECT 1 FROM agreements_contract_options ko
-                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))
-        ORDER BY bv.effective_on DESC, bv.id DESC LIMIT 1)
- WHERE d.product_id = %(product)s
- ORDER BY d.precedence, d.slug
+                             WHERE ko.contract_id = k.id AND ko.option_id = d.option_id))))"""
+
+# Documents are read for a tenant the caller reaches: staff reach every tenant (the caller
+# checked it exists), a product a tenant with a contract for it (status_check.py).
+_REACHED = """(%(any_tenant)s OR EXISTS (
+       SELECT 1 FROM agreements_contract kr
+        WHERE kr.tenant_id = {tenant} AND kr.product_id = %(product)s))"""
+
+_CONTRACT_BRANCH = """
+UNION ALL
+SELECT {tenant_columns}{document_nulls},
+       k.id, k.status, ko.option_id, k.start_date, k.ended_on, NULL
+  FROM {tenants}agreements_contract k
+  LEFT JOIN agreements_contract_options ko ON ko.contract_id = k.id
+ WHERE k.tenant_id = {tenant} AND k.product_id = %(product)s
+ ORDER BY {tenant_order}precedence, slug, contract_id, contract_option_id
 """
 
-
-def documents_with_status_sql(vendor: str) -> str:
-    """The statement for this database: LATERAL on PostgreSQL, the portable form elsewhere."""
-    if vendor == "postgresql":
-        return _DOCUMENTS_WITH_STATUS_SQL
-    return _DOCUMENTS_WITH_STATUS_SQL_PORTABLE
-
-
-_DOCUMENTS_WITH_STATUS_COLUMNS = (
+_DOCUMENT_COLUMNS = (
     "pk",
     "slug",
     "kind",
@@ -163,14 +177,60 @@ _DOCUMENTS_WITH_STATUS_COLUMNS = (
     "binding_id",
     "binding_label",
 )
+# After the document columns: a contract row's (NULL on document rows), then the sort key.
+_CONTRACT_COLUMNS = (
+    "contract_id",
+    "contract_status",
+    "contract_option_id",
+    "contract_start_date",
+    "contract_ended_on",
+)
+STATUS_COLUMNS = (*_DOCUMENT_COLUMNS, *_CONTRACT_COLUMNS, "precedence")
+_WIDTH = len(_DOCUMENT_COLUMNS)
 
 
-def documents_with_status_params(*, tenant_id: int, product_id: int) -> dict[str, Any]:
-    """The statement's parameters: the caller's tenant and product, and the stored values of
-    the statuses, legal bases and answers it compares with."""
+def _statement(document_branch: str, **tenant: str) -> str:
+    """The whole statement from a form of the document branch and how tenants are named."""
+    parts = {
+        "binds": _BINDS.format(**tenant),
+        "reached": _REACHED.format(**tenant),
+        # The first branch names the columns the ORDER BY reads (and PostgreSQL types the
+        # NULLs of each branch from the other).
+        "contract_nulls": ", ".join(f"NULL AS {name}" for name in _CONTRACT_COLUMNS),
+        "document_nulls": ", ".join(["NULL"] * _WIDTH),
+    }
+    return (document_branch + _CONTRACT_BRANCH).format(**parts, **tenant)
+
+
+_SINGLE = {"tenant": "%(tenant)s", "tenants": "", "tenant_columns": "", "tenant_order": ""}
+# PostgreSQL only: the tenants from `unnest(%(tenants)s)`, rows in the list's order.
+_MANY = {
+    "tenant": "t.tenant_id",
+    "tenants": "unnest(%(tenants)s::bigint[]) WITH ORDINALITY AS t(tenant_id, ord)\n CROSS JOIN ",
+    "tenant_columns": "t.tenant_id, t.ord, ",
+    "tenant_order": "ord, ",
+}
+
+_STATUS_SQL = _statement(_DOCUMENT_BRANCH_LATERAL, **_SINGLE)
+_STATUS_SQL_PORTABLE = _statement(_DOCUMENT_BRANCH_PORTABLE, **_SINGLE)
+_STATUS_MANY_SQL = _statement(_DOCUMENT_BRANCH_LATERAL, **_MANY)
+
+
+def status_sql(vendor: str) -> str:
+    """The statement for this database: LATERAL on PostgreSQL, the portable form elsewhere."""
+    if vendor == "postgresql":
+        return _STATUS_SQL
+    return _STATUS_SQL_PORTABLE
+
+
+def status_params(*, tenant_id: int, product_id: int, any_tenant: bool) -> dict[str, Any]:
+    """The statement's parameters: the caller's tenant and product, whether documents are read
+    for a tenant without a contract for the product (staff), and the stored values of the
+    statuses, legal bases and answers it compares with."""
     return {
         "tenant": tenant_id,
         "product": product_id,
+        "any_tenant": any_tenant,
         "effective": VersionStatus.EFFECTIVE.value,
         "superseded": VersionStatus.SUPERSEDED.value,
         "scheduled": VersionStatus.SCHEDULED.value,
@@ -183,61 +243,69 @@ def documents_with_status_params(*, tenant_id: int, product_id: int) -> dict[str
     }
 
 
-def documents_with_status(*, tenant_id: int, product_id: int) -> list[dict[str, Any]]:
-    """Per document of the product: the in-force and posted pending versions, the tenant's last
-    answer to the version in force, its projection row, its live rejection case and the
-    version that binds it (R4)."""
-    # The same database the ORM reads of this check use (the replica inside reads_from_replica).
+@dataclass
+class StatusRows:
+    """What the status check reads for one tenant: its contracts for the product, and per
+    document of the product (in order) the statement's row."""
+
+    contracts: list[ContractRow] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.contracts and not self.documents
+
+    def add(self, row: Sequence[Any]) -> None:
+        if row[0] is not None:
+            self.documents.append(dict(zip(_DOCUMENT_COLUMNS, row, strict=False)))
+            return
+        pk, status, option, start, ended = row[_WIDTH : _WIDTH + len(_CONTRACT_COLUMNS)]
+        self.contracts.append((pk, status, option, _date(start), _date(ended)))
+
+
+def _date(value: Any) -> date | None:
+    # SQLite names no type for a column of a UNION's later branch: its dates come as text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def status_rows(*, tenant_id: int, product_id: int, any_tenant: bool) -> StatusRows:
+    """The tenant's contracts for the product and the product's documents as the tenant stands
+    on each: the in-force and posted pending versions, its last answer to the version in
+    force, its projection row, its live rejection case and the version that binds it (R4).
+    Without `any_tenant`, no documents for a tenant without a contract for the product."""
+    # The same database the check's other reads use (the replica inside reads_from_replica).
     connection = connections[router.db_for_read(TermsDocument)]
+    found = StatusRows()
     with connection.cursor() as cursor:
         cursor.execute(
-            documents_with_status_sql(connection.vendor),
-            documents_with_status_params(tenant_id=tenant_id, product_id=product_id),
+            status_sql(connection.vendor),
+            status_params(tenant_id=tenant_id, product_id=product_id, any_tenant=any_tenant),
         )
-        return [dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)) for row in cursor]
+        for row in cursor:
+            found.add(row)
+    return found
 
 
-def _many_tenants(single: str) -> str:
-    """The PostgreSQL statement for a list of tenants: the same statement with the tenant taken
-    from `unnest(%(tenants)s)` instead of one parameter, rows in the list's order."""
-    edits = (
-        ("SELECT d.id, d.slug", "SELECT t.tenant_id, d.id, d.slug"),
-        (
-            "  FROM agreements_termsdocument d\n",
-            "  FROM unnest(%(tenants)s::bigint[]) WITH ORDINALITY AS t(tenant_id, ord)\n"
-            " CROSS JOIN agreements_termsdocument d\n",
-        ),
-        (" ORDER BY d.precedence, d.slug", " ORDER BY t.ord, d.precedence, d.slug"),
-    )
-    sql = single
-    for old, new in edits:
-        if sql.count(old) != 1:  # the statement changed shape: edit this too
-            raise RuntimeError(f"status statement: expected one {old!r}")
-        sql = sql.replace(old, new)
-    return sql.replace("%(tenant)s", "t.tenant_id")
-
-
-_DOCUMENTS_WITH_STATUS_MANY_SQL = _many_tenants(_DOCUMENTS_WITH_STATUS_SQL)
-
-
-def documents_with_status_many(
-    *, tenant_ids: Sequence[int], product_id: int
-) -> dict[int, list[dict[str, Any]]]:
-    """`documents_with_status` for each of `tenant_ids`: one statement on PostgreSQL, one per
-    tenant elsewhere (SQLite has no LATERAL; `make run` serves a handful of tenants)."""
+def status_rows_many(
+    *, tenant_ids: Sequence[int], product_id: int, any_tenant: bool
+) -> dict[int, StatusRows]:
+    """`status_rows` for each of `tenant_ids`: one statement on PostgreSQL, one per tenant
+    elsewhere (SQLite has no LATERAL; `make run` serves a handful of tenants)."""
     connection = connections[router.db_for_read(TermsDocument)]
-    found: dict[int, list[dict[str, Any]]] = {tenant_id: [] for tenant_id in tenant_ids}
     if not tenant_ids:
-        return found
+        return {}
     if connection.vendor != "postgresql":
         return {
-            tenant_id: documents_with_status(tenant_id=tenant_id, product_id=product_id)
+            tenant_id: status_rows(
+                tenant_id=tenant_id, product_id=product_id, any_tenant=any_tenant
+            )
             for tenant_id in tenant_ids
         }
-    params = documents_with_status_params(tenant_id=0, product_id=product_id)
+    found = {tenant_id: StatusRows() for tenant_id in tenant_ids}
+    params = status_params(tenant_id=0, product_id=product_id, any_tenant=any_tenant)
     params["tenants"] = list(tenant_ids)
     with connection.cursor() as cursor:
-        cursor.execute(_DOCUMENTS_WITH_STATUS_MANY_SQL, params)
-        for tenant_id, *row in cursor:
-            found[tenant_id].append(dict(zip(_DOCUMENTS_WITH_STATUS_COLUMNS, row, strict=True)))
+        cursor.execute(_STATUS_MANY_SQL, params)
+        for tenant_id, _ord, *row in cursor:
+            found[tenant_id].add(row)
     return found
