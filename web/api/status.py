@@ -129,8 +129,8 @@ class TenantStatusApi(ApiView):
     @extend_schema(
         operation_id="status_retrieve",
         summary="May this tenant keep using the product?",
-        description="Cached until anything it is read from changes; otherwise two indexed "
-        "lookups: whether the tenant is allowed, which versions bind "
+        description="Cached until anything it is read from changes; otherwise one "
+        "statement of indexed lookups: whether the tenant is allowed, which versions bind "
         "it and flags. Per document, `version` is the version in force (its status: "
         "`version_status`), `pending_version` the posted one not yet effective (the tenant's "
         "answer to it: `pending_version_status`; `status` mixes the two and is deprecated), "
@@ -195,7 +195,7 @@ class TenantStatusBulkApi(ApiView):
         "at most 100 distinct), in the order given: each item of `results` is exactly the "
         "body `GET /status/{tenant_id}/` answers for that tenant; the ids it would answer "
         "with 404 are listed in `not_found`. Answers come from the same cache as the single "
-        "check; the tenants not cached are read together (two statements however many).",
+        "check; the tenants not cached are read together (one statement however many).",
         parameters=[FilterSerializer],
         responses={200: BulkStatusOutput, **errors(400, 404)},
     )
