@@ -96,33 +96,94 @@ def bump_on_commit(*names: str) -> None:
 
 
 def cache_key(prefix: str, generations: Iterable[str], found: dict[str, Any]) -> str:
-    """`prefix` with the current number of each generation (0 when never bumped)."""
+    """`prefix` with the current number of each generation (0 when never bumped): a key that a
+    bump of any of them makes unreachable (for values read in two round trips; `lookup` reads
+    the numbers and the values in one)."""
     numbers = ":".join(str(int(found.get(name) or 0)) for name in generations)
     return f"{prefix}:{numbers}"
 
 
+class _Miss:
+    pass
+
+
+MISS: Any = _Miss()
+
+
+class Found:
+    """What one round trip found (`lookup`): the current numbers of the generations asked, and
+    the entries stored under those numbers.
+
+    An entry is stored as (numbers, value): the numbers of its generations when it was read
+    from the database, read before it was. It counts only while they are still the current
+    ones, so a bump makes every older entry a miss at once, whatever process stored it, as a
+    key carrying the numbers would (`cache_key`); a reader that loaded before a bump and
+    stores after it stores the old numbers, a miss for the next reader."""
+
+    def __init__(self, found: dict[str, Any]) -> None:
+        self._found = found
+
+    def numbers(self, names: Sequence[str]) -> tuple[int, ...]:
+        return tuple(int(self._found.get(name) or 0) for name in names)
+
+    def get(self, entry: str, names: Sequence[str], kind: type | None = None) -> Any:
+        """The value stored at `entry` under the current numbers of `names`, else MISS. `kind`
+        refuses a value of another type (one written by an older release)."""
+        stored = self._found.get(entry)
+        if not (isinstance(stored, tuple) and len(stored) == 2):
+            return MISS
+        numbers, value = stored
+        if numbers != self.numbers(names) or (kind is not None and not isinstance(value, kind)):
+            return MISS
+        return value
+
+    def store(self, entry: str, names: Sequence[str], value: Any, seconds: float) -> None:
+        """Store a value read after this lookup, under the numbers it found."""
+        self.store_many({entry: (names, value)}, seconds)
+
+    def store_many(self, values: dict[str, tuple[Sequence[str], Any]], seconds: float) -> None:
+        """`store` for several entries in one round trip: entry → (names, value)."""
+        if seconds <= 0 or not values:
+            return
+        backend = _backend()
+        if backend is None or backend.outage.down:
+            return
+        stamped = {entry: (self.numbers(names), value) for entry, (names, value) in values.items()}
+        if len(stamped) == 1:
+            [(entry, item)] = stamped.items()
+            backend.set(entry, item, seconds)
+        else:
+            backend.set_many(stamped, seconds)
+
+
+def lookup(entries: dict[str, Sequence[str]]) -> Found | None:
+    """One round trip for cached values and the generations they depend on: `entries` maps
+    each entry's key to the names of its generations. None when the shared cache cannot be
+    trusted (callers read the database)."""
+    names = dict.fromkeys(name for gens in entries.values() for name in gens)
+    found = shared_get_many([*names, *entries])
+    return None if found is None else Found(found)
+
+
 def read_through(
-    prefix: str,
+    key: str,
     names: Sequence[str],
     load: Callable[[], T],
     *,
     timeout: Callable[[T], float] | float = SHORT_SECONDS,
     kind: type | None = None,
 ) -> T:
-    """The value of `load()`, cached under `prefix` and the current numbers of the generations
-    `names`: a hit costs two cache round trips and no SQL; a bump of any of `names` makes the
+    """The value of `load()`, cached at `key` under the current numbers of the generations
+    `names`: a hit costs one cache round trip and no SQL; a bump of any of `names` makes the
     next read miss. While the shared cache cannot be trusted, every call loads. `timeout` may
     depend on the value (0: not cached); `kind` refuses a cached value of another type (a
     value written by an older release under the same key)."""
-    found = shared_get_many(names)
+    found = lookup({key: names})
     if found is None:
         return load()
-    key = cache_key(prefix, names, found)
-    cached = shared_get_many([key])
-    if cached and key in cached and (kind is None or isinstance(cached[key], kind)):
-        return cached[key]  # type: ignore[no-any-return]
+    cached = found.get(key, names, kind)
+    if cached is not MISS:
+        return cached  # type: ignore[no-any-return]
     value = load()
-    seconds = timeout(value) if callable(timeout) else timeout
-    if seconds > 0:
-        shared_set(key, value, seconds)
+    found.store(key, names, value, timeout(value) if callable(timeout) else timeout)
     return value

@@ -85,21 +85,21 @@ def key_authenticate_cached(
     """
     if not raw or len(raw) > MAX_KEY_LENGTH:
         return None
-    found = generations.shared_get_many([generations.KEYS])
+    entry = f"api-key:{kind}:{hash_key(raw)}"
+    names = [generations.KEYS]
+    found = generations.lookup({entry: names})  # the entry and the generation: one round trip
     if found is None:
         key = load()
         if key is not None:
             key_touch(key)
         return key
-    entry = generations.cache_key(f"api-key:{kind}:{hash_key(raw)}", [generations.KEYS], found)
-    cached = generations.shared_get_many([entry])
-    key = cached.get(entry) if cached else None
-    if key is None:
+    key = found.get(entry, names)
+    if key is generations.MISS or key is None:
         key = load()
         if key is None:
             return None
         key_touch(key)
-        generations.shared_set(entry, key)
+        found.store(entry, names, key, generations.SHORT_SECONDS)
         return key
     last = key.last_used_at  # type: ignore[attr-defined]
     # The cached copy's last_used_at is as old as the copy: one request per resolution (the

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agreements.models import Product, TermsDocument
 from agreements.selectors.consents.status_check import (
     StatusCheck,
-    status_cache_key,
+    status_cache_entry,
     status_cache_names,
     status_from_rows,
     trusted_from_replica,
@@ -85,19 +85,18 @@ def tenants_status(*, scope: Scope, tenant_ids: Sequence[int], product: Product)
         )
     ids = list(dict.fromkeys(tenant_ids))
     cached: dict[int, StatusCheck] = {}
-    keys: dict[int, str] = {}
-    if scope.is_product:
-        names = [name for pk in ids for name in status_cache_names(pk)]
-        found = generations.shared_get_many(dict.fromkeys(names))
-        if found is not None:
-            keys = {
-                pk: status_cache_key(product_id=product.pk, tenant_id=pk, found=found) for pk in ids
-            }
-            values = generations.shared_get_many(keys.values()) or {}
-            for pk, key in keys.items():
-                value = values.get(key)
-                if isinstance(value, StatusCheck):
-                    cached[pk] = value
+    entries = {pk: status_cache_entry(product_id=product.pk, tenant_id=pk) for pk in ids}
+    # One round trip for every tenant's entry and generations (staff checks are not cached).
+    found = (
+        generations.lookup({entries[pk]: status_cache_names(pk) for pk in ids})
+        if scope.is_product
+        else None
+    )
+    if found is not None:
+        for pk in ids:
+            value = found.get(entries[pk], status_cache_names(pk), StatusCheck)
+            if value is not generations.MISS:
+                cached[pk] = value
     missing = [pk for pk in ids if pk not in cached]
     read = BulkStatus(results=(), not_found=())
     if missing:
@@ -116,9 +115,14 @@ def tenants_status(*, scope: Scope, tenant_ids: Sequence[int], product: Product)
         seconds = float(generations.SHORT_SECONDS)
         if read_from[0] != DEFAULT_DB_ALIAS:
             seconds = min(seconds, settings.TERMS_REPLICA_MAX_LAG_SECONDS)
-        for check in read.results:
-            if check.tenant_id in keys and seconds > 0:
-                generations.shared_set(keys[check.tenant_id], check, seconds)
+        if found is not None:
+            found.store_many(
+                {
+                    entries[check.tenant_id]: (status_cache_names(check.tenant_id), check)
+                    for check in read.results
+                },
+                seconds,
+            )
     fresh = {check.tenant_id: check for check in read.results}
     return BulkStatus(
         results=tuple(cached.get(pk) or fresh[pk] for pk in ids if pk in cached or pk in fresh),

@@ -77,19 +77,10 @@ def status_cache_names(tenant_id: int) -> list[str]:
     return [generations.tenant_generation(tenant_id), generations.TERMS]
 
 
-def status_cache_prefix(*, product_id: int, tenant_id: int) -> str:
-    """A tenant's status check for a product today, before its generations' numbers."""
+def status_cache_entry(*, product_id: int, tenant_id: int) -> str:
+    """The cache entry of a tenant's status check for a product today (stored with the numbers
+    of its generations, status_cache_names: core/generations.py)."""
     return f"status:{product_id}:{tenant_id}:{clock.today().isoformat()}"
-
-
-def status_cache_key(*, product_id: int, tenant_id: int, found: dict[str, Any]) -> str:
-    """The cache key of a tenant's status check for a product today, under the generations
-    `found` (generations.shared_get_many of status_cache_names)."""
-    return generations.cache_key(
-        status_cache_prefix(product_id=product_id, tenant_id=tenant_id),
-        status_cache_names(tenant_id),
-        found,
-    )
 
 
 def status_check_cached(
@@ -119,7 +110,7 @@ def status_check_cached(
         return check
 
     return generations.read_through(
-        status_cache_prefix(product_id=product.pk, tenant_id=tenant_id),
+        status_cache_entry(product_id=product.pk, tenant_id=tenant_id),
         status_cache_names(tenant_id),
         load,
         timeout=lambda _check: seconds[0],
