@@ -18,15 +18,19 @@ Sessions are in the database (Django's default), so signing in needs no Redis at
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from core.degrade import Outage
 
@@ -51,6 +55,40 @@ _CLEAR = object()
 
 def outage_for(location: str) -> Outage:
     return _OUTAGES.setdefault(location, Outage("cache", log=logger))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sliding-window count (FallbackRedisCache.sliding_window): whether this request was
+    let in, how many requests the window holds now (this one included when let in), and
+    when the oldest of them came (None: none)."""
+
+    allowed: bool
+    count: int
+    oldest: float | None
+
+
+# The API throttle's sliding log on Redis, in one atomic step: drop the times that left the
+# window, count, add this request when below the limit, keep the set for one window. One
+# round trip, and no read-modify-write between processes that could lose a count. The set
+# holds at most `limit` times; members are unique (a time and a random tag).
+_SLIDING_WINDOW_LUA = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  count = count + 1
+  allowed = 1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {allowed, count, oldest[2] or ''}
+"""
+_SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode()).hexdigest()  # noqa: S324 -- Redis names scripts by SHA-1
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
@@ -105,6 +143,46 @@ class FallbackRedisCache(RedisCache):
     def ping(self) -> None:
         """Ask Redis itself, past the fallback (the jobs health check)."""
         self._cache.get_client(None, write=True).ping()  # type: ignore[attr-defined]
+
+    def sliding_window(self, key: str, *, now: float, window: int, limit: int) -> Window:
+        """Count a request at `now` in the sliding window of `window` seconds at `key`: let in
+        while fewer than `limit` requests came in the window before it (refused ones do not
+        count), as rest_framework's SimpleRateThrottle decides from its list of times.
+
+        On Redis one atomic script; while Redis is down, that list in this process's memory
+        (per-process counts for the length of the outage, as every throttle here)."""
+        return self._either(
+            lambda: self._sliding_window_on_redis(key, now=now, window=window, limit=limit),
+            lambda: self._sliding_window_in_memory(key, now=now, window=window, limit=limit),
+            ((key,), None, "drop"),
+        )
+
+    def _sliding_window_on_redis(self, key: str, *, now: float, window: int, limit: int) -> Window:
+        client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+        args = (
+            1,
+            self.make_and_validate_key(key),
+            repr(now),
+            window,
+            limit,
+            f"{now!r}:{secrets.token_hex(4)}",
+            math.ceil(window * 1000),
+        )
+        try:
+            allowed, count, oldest = client.evalsha(_SLIDING_WINDOW_SHA, *args)
+        except NoScriptError:  # a Redis that has not seen it yet (or restarted): send it whole
+            allowed, count, oldest = client.eval(_SLIDING_WINDOW_LUA, *args)
+        return Window(
+            allowed=bool(allowed), count=int(count), oldest=float(oldest) if oldest else None
+        )
+
+    def _sliding_window_in_memory(self, key: str, *, now: float, window: int, limit: int) -> Window:
+        history = [at for at in self.fallback.get(key, []) if at > now - window]  # newest first
+        allowed = len(history) < limit
+        if allowed:
+            history.insert(0, now)
+            self.fallback.set(key, history, window)
+        return Window(allowed=allowed, count=len(history), oldest=history[-1] if history else None)
 
     def _either(
         self,

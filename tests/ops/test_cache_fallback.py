@@ -7,8 +7,11 @@ hand-over, the gate stays stale on every process until the cached value expires.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -29,7 +32,9 @@ def cache() -> Iterator[FallbackRedisCache]:
     cache.dirty = {}
     yield cache
     cache.outage.succeeded()
-    cache.delete_many(["gen", "items:5", "gate", "gone", "untouched", "x", "anything"])
+    cache.delete_many(["gen", "items:5", "gate", "gone", "untouched", "x", "w", "anything"])
+    for pool in cache._cache._pools.values():
+        pool.disconnect()  # this cache's own connections, not left to the garbage collector
 
 
 def _outage(cache: FallbackRedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,3 +112,87 @@ def test_a_handover_that_fails_is_kept_for_the_next_return(cache, monkeypatch):
     cache.get("x")
     assert not cache.dirty
     assert cache.get("gen") == 2
+
+
+# --- the API throttle's sliding window (web/api/throttles.py) -----------------------------------
+
+
+def _windows(cache: FallbackRedisCache, key: str, times: list[float], limit: int = 3) -> list:
+    return [
+        (w.allowed, w.count, w.oldest)
+        for w in (cache.sliding_window(key, now=at, window=60, limit=limit) for at in times)
+    ]
+
+
+def test_the_sliding_window_counts_what_it_lets_in_for_one_window(cache):
+    """rest_framework's SimpleRateThrottle rule: at most `limit` requests let in within any
+    `window` seconds; refused ones do not count; a time leaves the window after `window` s."""
+    times = [1000.0, 1001.0, 1002.0, 1003.0, 1059.0, 1060.0, 1060.5]
+    expected = [
+        (True, 1, 1000.0),
+        (True, 2, 1000.0),
+        (True, 3, 1000.0),
+        (False, 3, 1000.0),  # refused: not counted
+        (False, 3, 1000.0),
+        (True, 3, 1001.0),  # 1000.0 left the window (at 1060.0, as SimpleRateThrottle drops it)
+        (False, 3, 1001.0),
+    ]
+    assert _windows(cache, "w", times) == expected
+    # The same rule in this process's memory while Redis is down.
+    assert _windows(cache, "x", times) == expected  # on Redis, another key
+    cache.fallback.clear()
+    memory = [cache._sliding_window_in_memory("w", now=at, window=60, limit=3) for at in times]
+    assert [(w.allowed, w.count, w.oldest) for w in memory] == expected
+
+
+def test_the_sliding_window_on_redis_stays_as_large_as_the_limit(cache):
+    """One small set per key however many requests come (the list of times rest_framework
+    sends back and forth grew with the rate)."""
+    for second in range(50):
+        cache.sliding_window("w", now=2000.0 + second / 10, window=60, limit=10)
+    client = cache._cache.get_client(None, write=True)
+    key = cache.make_and_validate_key("w")
+    assert client.type(key) == b"zset"
+    assert client.zcard(key) == 10
+    assert 0 < client.pttl(key) <= 60_000
+
+
+def test_the_sliding_window_loses_no_count_between_concurrent_callers(cache):
+    """Each step is atomic on Redis: callers racing on one key (each with its own client, as
+    processes are) never let in more than the limit; a read of the list of times followed by
+    a write of it let two callers count as one."""
+    callers = [
+        FallbackRedisCache("redis://127.0.0.1:6379/0", {"KEY_PREFIX": cache.key_prefix})
+        for _ in range(8)
+    ]
+    barrier = threading.Barrier(len(callers))
+
+    def calls(caller: FallbackRedisCache) -> list[bool]:
+        barrier.wait()
+        return [
+            caller.sliding_window("w", now=time.time(), window=60, limit=25).allowed
+            for _ in range(10)
+        ]
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(callers)) as pool:
+            allowed = [flag for result in pool.map(calls, callers) for flag in result]
+    finally:
+        for caller in callers:
+            for connections in caller._cache._pools.values():
+                connections.disconnect()
+    assert allowed.count(True) == 25
+
+
+def test_a_sliding_window_counted_in_memory_is_dropped_on_redis_when_it_is_back(cache, monkeypatch):
+    assert _windows(cache, "w", [3000.0, 3001.0], limit=2) == [
+        (True, 1, 3000.0),
+        (True, 2, 3000.0),
+    ]
+    _outage(cache, monkeypatch)
+    # During the outage this process counts alone, from nothing.
+    assert _windows(cache, "w", [3002.0], limit=2) == [(True, 1, 3002.0)]
+    assert cache.outage.down
+    _redis_back(cache, monkeypatch)
+    cache.get("anything")  # hands over: the window on Redis is dropped, not resumed
+    assert _windows(cache, "w", [3003.0], limit=2) == [(True, 1, 3003.0)]

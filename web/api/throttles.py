@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.cache import FallbackRedisCache
 from web.api.auth import caller_ident
 
 
@@ -48,6 +50,10 @@ class KeyRateThrottle(SimpleRateThrottle):
     """
 
     scope = "api"
+    # What the window holds after this request (this one included when let in), and when the
+    # oldest of those came: the budget headers and Retry-After are computed from them.
+    count = 0
+    oldest: float | None = None
 
     def get_rate(self) -> str | None:
         return getattr(settings, "TERMS_API_THROTTLE_RATE", "600/min")
@@ -55,18 +61,43 @@ class KeyRateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        allowed = super().allow_request(request, view)
-        if self.num_requests is not None and self.duration is not None:
+        backend = caches["default"]
+        if not isinstance(backend, FallbackRedisCache):
+            # The embedded mode's per-process cache: rest_framework's list of times.
+            allowed = super().allow_request(request, view)
             history = getattr(self, "history", [])
+            self.count, self.oldest = len(history), (history[-1] if history else None)
+        elif self.rate is None or (key := self.get_cache_key(request, view)) is None:
+            return True
+        else:
+            # Redis: the same sliding window in one atomic round trip, of constant size on
+            # the wire (rest_framework reads and writes back the whole list of times, which
+            # grows with the rate, and can lose a count between two processes).
+            self.key, self.now = key, self.timer()
+            window = backend.sliding_window(
+                f"{key}:window", now=self.now, window=self.duration, limit=self.num_requests
+            )
+            allowed, self.count, self.oldest = window.allowed, window.count, window.oldest
+        if self.num_requests is not None and self.duration is not None:
             now = getattr(self, "now", None) or self.timer()
-            oldest = history[-1] if history else now
+            oldest = self.oldest if self.oldest is not None else now
             request.rate_limit = RateLimit(
                 limit=self.num_requests,
-                remaining=max(0, self.num_requests - len(history)),
+                remaining=max(0, self.num_requests - self.count),
                 reset=max(0, math.ceil(self.duration - (now - oldest))),
                 window=self.duration,
             )
         return allowed
+
+    def wait(self) -> float | None:
+        """Seconds until a request may come again (rest_framework's formula, from the count)."""
+        if self.duration is None or self.num_requests is None:
+            return None
+        remaining = self.duration - (self.now - self.oldest) if self.oldest else self.duration
+        available = self.num_requests - self.count + 1
+        if available <= 0:
+            return None
+        return remaining / float(available)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         # The API root is throttled without authentication: no scope, the address counts.
