@@ -91,27 +91,35 @@ return {allowed, count, oldest[2] or ''}
 _SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode()).hexdigest()  # noqa: S324 -- Redis names scripts by SHA-1
 
 
+# One `redis.Redis` (with its connection pool) per server and options, for the whole process.
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 class ReusedClientRedisCacheClient(RedisCacheClient):
-    """Django's client with one `redis.Redis` per connection pool, reused.
+    """Django's client with one `redis.Redis` and one connection pool per server for the whole
+    process, reused by every cache object.
 
     Django builds a new `redis.Redis` for every cache operation, and its constructor (a dict of
-    some two hundred response callbacks) costs more CPU than the round trip it serves: about a
-    sixth of a warm status check. A `redis.Redis` is safe to share: it holds no connection of
-    its own between commands, it takes one from its pool per command."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+    some two hundred response callbacks) costs more CPU than the round trip it serves. Worse,
+    Django keeps a cache object per context, not per thread, and each API request runs in a
+    context of its own (web/api/base.py: ApiView.dispatch): every request built a new cache
+    object, a new pool and a new connection to Redis, whose handshake (redis-py reads its own
+    package metadata for it) cost more than the whole warm status check besides. A `redis.Redis`
+    is safe to share between threads: it takes a connection from its pool per command; the
+    pool reconnects after a fork."""
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        shared = (self._servers[index], repr(sorted(self._pool_options.items())))
+        client = _CLIENTS.get(shared)
         if client is None:
-            if index not in self._pools:
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.get(shared)
+                if client is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    client = _CLIENTS[shared] = self._client(connection_pool=pool)
+        self._pools[index] = client.connection_pool
         return client
 
 

@@ -7,6 +7,7 @@ hand-over, the gate stays stale on every process until the cached value expires.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
@@ -158,9 +159,9 @@ def test_the_sliding_window_on_redis_stays_as_large_as_the_limit(cache):
 
 
 def test_the_sliding_window_loses_no_count_between_concurrent_callers(cache):
-    """Each step is atomic on Redis: callers racing on one key (each with its own client, as
-    processes are) never let in more than the limit; a read of the list of times followed by
-    a write of it let two callers count as one."""
+    """Each step is atomic on Redis: callers racing on one key (each with a cache object of
+    its own, as threads have) never let in more than the limit; a read of the list of times
+    followed by a write of it let two callers count as one."""
     callers = [
         FallbackRedisCache("redis://127.0.0.1:6379/0", {"KEY_PREFIX": cache.key_prefix})
         for _ in range(8)
@@ -196,3 +197,19 @@ def test_a_sliding_window_counted_in_memory_is_dropped_on_redis_when_it_is_back(
     _redis_back(cache, monkeypatch)
     cache.get("anything")  # hands over: the window on Redis is dropped, not resumed
     assert _windows(cache, "w", [3003.0], limit=2) == [(True, 1, 3003.0)]
+
+
+def test_cache_objects_of_every_context_share_one_redis_client_and_pool():
+    """Django keeps a cache object per context, and each API request runs in a context of its
+    own (ApiView.dispatch): every request used to open its own pool and connection to Redis.
+    All of them share the process's client now."""
+    from django.core.cache import caches
+
+    def fresh() -> tuple[object, object]:
+        cache = caches["default"]
+        return cache, cache._cache.get_client(None, write=True)
+
+    seen = [contextvars.Context().run(fresh) for _ in range(3)]
+    assert len({id(cache) for cache, _client in seen}) == 3  # one cache object per context
+    assert len({id(client) for _cache, client in seen}) == 1
+    assert len({id(client.connection_pool) for _cache, client in seen}) == 1
