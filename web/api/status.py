@@ -150,7 +150,8 @@ class TenantStatusApi(ApiView):
         responses={200: StatusCheckOutput, **errors(400, 404)},
     )
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
-        query = self.query(self.FilterSerializer)
+        # A product key's usual call has no query string: nothing to validate (all optional).
+        query = self.query(self.FilterSerializer) if request.query_params else {}
         scope = self.scope
         product = status_product(request, scope, query.get("product"))
         check = consent_selectors.tenant_status(scope=scope, tenant_id=tenant_id, product=product)
