@@ -16,7 +16,14 @@ class CoreConfig(AppConfig):
         # Read replica: each request starts with no writes of its own (core/replica.py).
         from django.core import signals  # noqa: PLC0415 -- app loading: signals after setup
 
-        from core import replica  # noqa: PLC0415 -- app loading: signals after setup
+        from core import after_response, replica  # noqa: PLC0415 -- app loading: signals after setup
 
         signals.request_started.connect(replica.request_started, dispatch_uid="core.replica")
         signals.request_finished.connect(replica.request_finished, dispatch_uid="core.replica")
+        # Work left until the response is sent (core/after_response.py).
+        signals.request_started.connect(
+            after_response.request_started, dispatch_uid="core.after_response"
+        )
+        signals.request_finished.connect(
+            after_response.request_finished, dispatch_uid="core.after_response"
+        )

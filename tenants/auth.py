@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Model, Q, QuerySet
 
-from core import clock, generations
+from core import after_response, clock, generations
 from tenants.keys import PARTNER_KEY_TAG, hash_key, prefix_of
 from tenants.models import PartnerAPIKey
 
@@ -58,19 +58,41 @@ def key_touch(key: Model) -> bool:
     row. Returns whether this call wrote.
     """
     now = clock.now()
-    threshold = now - LAST_USED_RESOLUTION
-    last = key.last_used_at  # type: ignore[attr-defined]
-    if last is not None and last > threshold:
+    if not _stale(key, now):
         return False
+    updated = _stamp(key, now)
+    if updated:
+        key.last_used_at = now  # type: ignore[attr-defined]
+    return updated
+
+
+def _stale(key: Model, now: datetime) -> bool:
+    last = key.last_used_at  # type: ignore[attr-defined]
+    return last is None or last <= now - LAST_USED_RESOLUTION
+
+
+def _stamp(key: Model, now: datetime) -> bool:
+    """The conditional UPDATE: one of many racing requests wins, the others update no row."""
     updated = (
         type(key)
         ._default_manager.filter(pk=key.pk)  # type: ignore[attr-defined]
-        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold))
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION))
         .update(last_used_at=now)
     )
-    if updated:
-        key.last_used_at = now  # type: ignore[attr-defined]
     return bool(updated)
+
+
+def key_touch_after_response(key: Model) -> None:
+    """key_touch, written once the response is sent (core/after_response.py): the stamp is for
+    people reading the key list, so the request need not wait for its commit, and its reads
+    may go to the replica (a request that has written reads the primary, core/replica.py).
+    The copy in memory (and so the copy cached from it) says `now` at once: later requests
+    see a fresh stamp and leave it alone."""
+    now = clock.now()
+    if not _stale(key, now):
+        return
+    key.last_used_at = now  # type: ignore[attr-defined]
+    after_response.defer(lambda: _stamp(key, now))
 
 
 def key_authenticate_cached(
@@ -91,14 +113,14 @@ def key_authenticate_cached(
     if found is None:
         key = load()
         if key is not None:
-            key_touch(key)
+            key_touch_after_response(key)
         return key
     key = found.get(entry, names)
     if key is generations.MISS or key is None:
         key = load()
         if key is None:
             return None
-        key_touch(key)
+        key_touch_after_response(key)
         found.store(entry, names, key, generations.SHORT_SECONDS)
         return key
     last = key.last_used_at  # type: ignore[attr-defined]
@@ -109,7 +131,7 @@ def key_authenticate_cached(
         1,
         int(LAST_USED_RESOLUTION.total_seconds()),
     ):
-        key_touch(key)
+        key_touch_after_response(key)
     return key
 
 

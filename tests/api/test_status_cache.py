@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.core.cache import caches
@@ -151,3 +152,41 @@ def test_during_a_redis_outage_the_database_answers(world: World) -> None:
     assert during["versions"][0]["pending_version_label"] == "renamed behind the cache"
     # Nothing from the cache: the key from the database, then the status statement.
     assert queries == 2
+
+
+def test_the_key_stamp_is_written_after_the_answer_and_once_a_minute(world: World) -> None:
+    """The key's last-used stamp waits until the response is sent (core/after_response.py):
+    the check's own reads come first (and may go to the replica: nothing written yet), and
+    the copy of the key cached meanwhile already says it is fresh, so the next requests of
+    the minute neither write nor ask Redis for the once-a-minute marker."""
+    from tenants import auth as key_auth
+    from tenants.keys import hash_key
+
+    key = ProductKey.objects.get(hashed_key=hash_key(world.product_raw))
+    assert key.last_used_at is None
+    client = world.client("product")
+    with CaptureQueriesContext(connection) as captured, clock.frozen_at(TODAY):
+        first = client.get(f"/api/v1/status/{world.tenant.pk}/")
+    assert first.status_code == 200
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) == 3
+    assert [sql.split()[0] for sql in statements] == ["SELECT", "SELECT", "UPDATE"]
+    assert "agreements_productkey" in statements[0]
+    assert "UNION ALL" in statements[1]  # the status check's one statement
+    assert "last_used_at" in statements[2]
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+
+    markers = []
+    real_add = key_auth.cache.add
+
+    def counted_add(*args, **kwargs):
+        markers.append(args[0])
+        return real_add(*args, **kwargs)
+
+    with mock.patch.object(key_auth.cache, "add", counted_add):
+        for tenant in (world.tenant, world.other_tenant, world.tenant):
+            with CaptureQueriesContext(connection) as captured, clock.frozen_at(TODAY):
+                assert client.get(f"/api/v1/status/{tenant.pk}/").status_code == 200
+            assert not [q for q in captured.captured_queries if "UPDATE" in q["sql"]]
+    assert markers == []

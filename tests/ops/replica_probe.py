@@ -93,8 +93,8 @@ def views(world: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     public = Client()
     status_path = f"/api/v1/status/{world['tenant']}/"
     return {
-        # The key's first use in a minute touches last_used_at: a write, so that request
-        # stays on the primary; the next one is a pure read.
+        # The key's first use in a minute touches last_used_at: a write, but after the
+        # response (core/after_response.py), so that request too reads the replica.
         "status_first": lambda: product.get(status_path),
         "status": lambda: product.get(status_path),
         "terms_index": lambda: public.get("/terms/", HTTP_ACCEPT_LANGUAGE="ja"),
