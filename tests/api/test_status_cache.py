@@ -43,8 +43,9 @@ def test_status_check_cold_is_one_statement_and_warm_none(world: World) -> None:
     client = world.client("product")
     cold, cold_queries = _counted(world, client)
     warm, warm_queries = _counted(world, client)
-    # Cold: the key (and its last-used stamp, at most once a minute), then one statement: the
-    # tenant's contracts for the product and the per-document rows. Warm: nothing.
+    # Cold: the key, one statement (the tenant's contracts for the product and the
+    # per-document rows), and after the response the key's last-used stamp (at most once a
+    # minute). Warm: nothing.
     assert cold_queries == 3
     assert warm_queries == 0
     assert warm == cold
