@@ -1,9 +1,10 @@
 """Generation numbers for caches of hot reads that must never outlive a change.
 
-A cached value is stored under a key that carries the generations of everything it was read
-from; a service that changes one of those inputs bumps its generation after commit, so the
-next read misses and reads the database again. Nothing is ever deleted or updated in place:
-a bump makes every older key unreachable at once, whatever process cached it.
+A cached value is stored with the numbers of the generations of everything it was read from,
+and read back together with their current numbers in one round trip (`lookup`); a service
+that changes one of those inputs bumps its generation after commit, so the next read misses
+and reads the database again. Nothing is ever deleted: a bump makes every older value a miss
+at once, whatever process cached it.
 
 The cache is trusted only while it is the shared one (Redis, core/cache.py) and Redis answers.
 While this process falls back to memory, a bump made by another process is invisible here, so

@@ -114,5 +114,6 @@ def gate_items(tenant_id: int) -> tuple[GateItem, ...]:
 
 
 def gate_invalidate(tenant_id: int) -> None:
-    """After an answer: the next request looks again (a new generation, a new key)."""
+    """After an answer: the next request looks again (a new generation: the cached gate no
+    longer counts)."""
     generation_bump(tenant_id)
