@@ -293,7 +293,6 @@ def cmd_roll(args: argparse.Namespace) -> dict[str, Any]:
         "batches": batches,
         "queries_per_batch": round(per_batch, 1),
         "counts": counts,
-        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -308,11 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     roll = sub.add_parser("roll")
     roll.add_argument("--today", required=True)
+    roll.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     post = sub.add_parser("post-notice")
     post.add_argument("--today", required=True)
     post.add_argument("--product", default="optimal-biz")
+    post.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.command == "apply-effective" and not args.child:
+    if getattr(args, "child", None) is False:  # a job: its peak RSS measured from outside
         print(json.dumps(isolated(sys.argv[1:] if argv is None else argv), default=str))
         return 0
     _setup()
