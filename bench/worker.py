@@ -166,8 +166,9 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
     from tenants.scope import Scope  # noqa: PLC0415
 
     users = get_user_model().objects
-    editor = Scope.staff(users.get(username="bench-editor"))
-    publisher = Scope.staff(users.get(username="bench-publisher"))
+    # Scopes as the console builds them: the roles read once per request, before the service.
+    editor = Scope.staff_with_roles(users.get(username="bench-editor"))
+    publisher = Scope.staff_with_roles(users.get(username="bench-publisher"))
     document = TermsDocument.objects.get(product__code=code, slug="terms")
     effective_on = today + timedelta(days=7)
     with clock.frozen_at(today):
