@@ -43,7 +43,7 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 RESULTS = REPO / "bench" / "RESULTS.md"
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 SCALE_START, SCALE_END = "<!-- scale:start -->", "<!-- scale:end -->"
-FIGURES = REPO / "bench" / "results.json"  # the figures of the last run of each kind
+FIGURES = "results.json"  # beside the results file: the figures of the last run of each kind
 SCALE_ONLY = "2,3,4,9"
 # Row 10's goals: a request costs the same at ten times the data; a job's time per tenant
 # stays (linear); every job's peak memory stays bounded.
@@ -1026,12 +1026,16 @@ def machine() -> dict[str, str]:
     }
 
 
+def figures_path(ctx: Ctx) -> Path:
+    return Path(ctx.args.out).parent / FIGURES
+
+
 def scale_rows(ctx: Ctx, base: dict[str, Any] | None) -> list[Row]:
     """Row 10: this scaled run against the figures of the last unscaled run."""
     if base is None:
         return [
             Row("10", "cost as work grows", "no unscaled run recorded", "—", "—", "—", None,
-                f"run `make bench` first; it records its figures in {FIGURES.name}")
+                f"run `make bench` first; it records its figures in {FIGURES}")
         ]  # fmt: skip
     mine = {r.number: r.data for r in ctx.rows if r.data}
     theirs = base.get("rows", {})
@@ -1097,22 +1101,23 @@ def scale_rows(ctx: Ctx, base: dict[str, Any] | None) -> list[Row]:
     return rows
 
 
-def load_figures() -> dict[str, Any]:
+def load_figures(path: Path) -> dict[str, Any]:
     try:
-        return dict(json.loads(FIGURES.read_text(encoding="utf-8")))
+        return dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {}
 
 
 def save_figures(ctx: Ctx, info: dict[str, str], started: datetime, kind: str) -> None:
-    figures = load_figures()
+    path = figures_path(ctx)
+    figures = load_figures(path)
     figures[kind] = {
         "commit": info["commit"],
         "started": f"{started:%Y-%m-%d %H:%M} UTC",
         "tenants": ctx.loaded.sizes.tenants if ctx.loaded else None,
         "rows": {r.number: r.data for r in ctx.rows if r.data and r.number != "10"},
     }
-    FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def render(ctx: Ctx, info: dict[str, str], command: str, started: datetime, seconds: float) -> str:
@@ -1382,14 +1387,13 @@ def main(argv: list[str] | None = None) -> int:
         redis_cleanup(env)
     ctx.rows.sort(key=lambda r: r.number)
     if args.scale > 1:
-        ctx.rows += scale_rows(ctx, load_figures().get("bench"))
+        ctx.rows += scale_rows(ctx, load_figures(figures_path(ctx)).get("bench"))
     section = render(ctx, info, command, started_at, time.perf_counter() - started)
     print()
     print(table(ctx.rows))
     for row in ctx.rows:
         print(f"{row.number}: {row.detail}")
-    if args.out == RESULTS:  # a smoke run elsewhere keeps the recorded figures
-        save_figures(ctx, info, started_at, "scale" if args.scale > 1 else "bench")
+    save_figures(ctx, info, started_at, "scale" if args.scale > 1 else "bench")
     write_results(
         section, args.out, (SCALE_START, SCALE_END) if args.scale > 1 else (BENCH_START, BENCH_END)
     )
