@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -70,13 +71,31 @@ def counting_queries() -> Iterator[dict[str, int]]:
     from django.db import connection  # noqa: PLC0415 -- after django.setup()
 
     counter = {"queries": 0}
+    # TERMS_BENCH_SQL_TIMES=<file>: time per statement shape (its first words), for finding
+    # which statement a missed goal spends its database time on.
+    times_to = os.environ.get("TERMS_BENCH_SQL_TIMES")
+    shapes: dict[str, list[float]] = {}
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, ctx: Any) -> Any:
         counter["queries"] += 1
-        return execute(sql, params, many, ctx)
+        if not times_to:
+            return execute(sql, params, many, ctx)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, ctx)
+        finally:
+            shape = re.sub(r"\d+", "N", " ".join(str(sql).split()[:14]))[:160]
+            spent = shapes.setdefault(shape, [0, 0.0])
+            spent[0] += 1
+            spent[1] += time.perf_counter() - started
 
     with connection.execute_wrapper(wrapper):
         yield counter
+    if times_to:
+        ranked = sorted(shapes.items(), key=lambda item: -item[1][1])
+        with open(times_to, "w", encoding="utf-8") as out:
+            for shape, (count, seconds) in ranked:
+                out.write(f"{seconds:8.3f} s {int(count):6d}× {shape}\n")
 
 
 def _setup() -> None:
