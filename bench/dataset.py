@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,21 @@ class Loaded:
     publisher_id: int = 0
     due_periods: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """What a later run on the kept database needs (bench.run --reuse-db)."""
+        data = asdict(self)
+        data["today"] = self.today.isoformat()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Loaded:
+        data = json.loads(text)
+        data["today"] = date.fromisoformat(data["today"])
+        data["sizes"] = Sizes(**data["sizes"])
+        data["partner_keys"] = {int(k): v for k, v in data["partner_keys"].items()}
+        data["portal_sessions"] = [tuple(pair) for pair in data["portal_sessions"]]
+        return cls(**data)
 
 
 # --- COPY ------------------------------------------------------------------------------------

@@ -1195,9 +1195,10 @@ def write_results(
 
 
 @contextmanager
-def databases(names: list[str], *, keep: bool) -> Iterator[None]:
+def databases(names: list[str], *, keep: bool, reuse: str | None = None) -> Iterator[None]:
     for name in names:
-        pg_admin(f'CREATE DATABASE "{name}"')
+        if name != reuse:
+            pg_admin(f'CREATE DATABASE "{name}"')
     try:
         yield
     finally:
@@ -1265,6 +1266,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS, help="the results file to update")
     p.add_argument("--keep-db", action="store_true", help="do not drop the databases")
     p.add_argument(
+        "--reuse-db",
+        metavar="NAME",
+        help="run on a database an earlier run loaded and kept (--keep-db), instead of loading "
+        "one: a large dataset is loaded once, while the machine is busy, and measured later. "
+        "Benchmarks 4, 5 and 9 change it, so it serves one such run",
+    )
+    p.add_argument(
         "--fast-commit",
         action="store_true",
         help="synchronous_commit=off on the throwaway databases (CI smoke only: not the "
@@ -1295,6 +1303,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     run_id = f"{os.getpid()}"
     db, small_db = f"terms_bench_{run_id}", f"terms_bench_{run_id}_small"
+    if args.reuse_db:
+        db = args.reuse_db
+        if "6" in only:
+            raise SystemExit(
+                "bench: benchmark 6 loads its own baseline database: not with --reuse-db"
+            )
     env = bench_env(db, run_id)
     log_dir = REPO / "var" / "bench" / run_id
     (log_dir / "static").mkdir(parents=True, exist_ok=True)
@@ -1305,8 +1319,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     ctx.log(f"bench: database {db}, logs in {log_dir}")
     names = [db, small_db] if "6" in only else [db]
+    saved = REPO / "var" / "bench" / f"{db}.json"  # the kept dataset's keys and sizes
     try:
-        with databases(names, keep=args.keep_db):
+        with databases(names, keep=args.keep_db, reuse=args.reuse_db):
             import django  # noqa: PLC0415 -- the environment above configures it
 
             django.setup()
@@ -1318,7 +1333,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in names:
                     pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
             ctx.log("migrating…")
-            call_command("migrate", verbosity=0)
+            call_command("migrate", verbosity=0)  # on a kept database: what has changed since
             if "6" in only:
                 from django.db import connections  # noqa: PLC0415
 
@@ -1334,8 +1349,17 @@ def main(argv: list[str] | None = None) -> int:
                 contracts=args.contracts,
                 portal_users=args.portal_users,
             )
-            ctx.log(f"loading {sizes}…")
-            ctx.loaded = load(sizes, log=ctx.log)
+            if args.reuse_db:
+                from bench.dataset import Loaded  # noqa: PLC0415
+
+                ctx.loaded = Loaded.from_json(saved.read_text(encoding="utf-8"))
+                ctx.log(f"reusing {db}: {ctx.loaded.sizes}")
+            else:
+                ctx.log(f"loading {sizes}…")
+                ctx.loaded = load(sizes, log=ctx.log)
+                if args.keep_db:
+                    saved.write_text(ctx.loaded.to_json(), encoding="utf-8")
+                    ctx.log(f"kept: run again on it with --reuse-db {db}")
             steps: list[tuple[str, Callable[[], None]]] = []
             if "7" in only:
                 steps.append(("7", lambda: bench_7(ctx)))
