@@ -5,7 +5,6 @@ catch-up that deems an `unnotified` tenant once a delivery is recorded and the l
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -162,10 +161,7 @@ def _deem(
     )
     return append_many(
         heads=heads,
-        entries=[
-            (tenant_id, replace(entry, notice_reached=reached[tenant_id].citation))
-            for tenant_id in ids
-        ],
+        entries=[(tenant_id, entry.reached_by(reached[tenant_id].citation)) for tenant_id in ids],
     )
 
 
