@@ -18,4 +18,14 @@ def heads_fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("agreements", "0021_ledger_state_indexes")]
 
-    operations = [migrations.RunPython(heads_leave_room, heads_fill)]
+    operations = [
+        migrations.RunPython(heads_leave_room, heads_fill),
+        migrations.AlterModelOptions(
+            name="consentrecord",
+            options={
+                "ordering": ["tenant_id", "seq"],
+                "verbose_name": "同意台帳",
+                "verbose_name_plural": "同意台帳",
+            },
+        ),
+    ]

@@ -57,7 +57,9 @@ class ConsentRecord(models.Model):
     class Meta:
         verbose_name = _("同意台帳")
         verbose_name_plural = _("同意台帳")
-        ordering = ["tenant", "seq"]
+        # By the column, not the relation: "tenant" would join every ledger read to the
+        # tenants and sort by their names.
+        ordering = ["tenant_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "seq"], name="ledger_unique_seq"),
             models.UniqueConstraint(fields=["hash"], name="ledger_unique_hash"),

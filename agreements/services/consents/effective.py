@@ -129,9 +129,9 @@ def _unanswered_locked(
     heads = heads_lock(ids)
     # Re-read under the locks: an answer may have committed since the candidate query.
     answered = set(
-        ConsentRecord.objects.filter(version=version, tenant_id__in=ids).values_list(
-            "tenant_id", flat=True
-        )
+        ConsentRecord.objects.filter(version=version, tenant_id__in=ids)
+        .order_by()
+        .values_list("tenant_id", flat=True)
     )
     return heads, [tenant_id for tenant_id in ids if tenant_id not in answered]
 
