@@ -92,7 +92,7 @@ def test_notice_posted_email_r4_names_each_tenants_own_binding_version() -> None
     silent_row.locale = "en"
     _subject, text, _html = email_render(silent_row)
     assert (
-        "Version binding you before this change: Biz 利用規約 2024年1月1日改定 (from 1 January 2024)"
+        "Version binding you before this change: Biz 利用規約 Revision of 1 Jan 2024 (from 1 Jan 2024)"
         in text
     )
 
