@@ -55,7 +55,8 @@ def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
         assert not figure.startswith("0 req/s"), (number, figure)
     for expected in ("Machine:", "PostgreSQL", "python -m bench.run", "shares the two cores"):
         assert expected in text
-    assert "| 2 |" in text and "warm" in text.split("| 2 |", 1)[1].split("\n", 1)[0]
+    assert "| 2 |" in text
+    assert "warm" in text.split("| 2 |", 1)[1].split("\n", 1)[0]
     assert "; load " in text  # each row records the load at its start
 
     # The scaled run: its own section, the per-request and per-tenant figures against the run
