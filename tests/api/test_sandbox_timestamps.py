@@ -5,6 +5,7 @@ and the deliveries' times agree with the contracts' and events' dates."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,38 @@ def test_two_changes_at_one_sandbox_instant_are_both_told(world: World) -> None:
         "二度商事（一）",
         "二度商事（二）",
     ]
+
+
+def test_a_sandbox_delivery_by_the_live_worker_is_stamped_on_the_sandbox_clock(
+    world: World, settings: Any
+) -> None:
+    """Between advances the worker (on real time) delivers a sandbox's webhooks at once; the
+    attempt and its `sent_at` are recorded at the sandbox's instant all the same."""
+    from core.enums import OutboxStatus
+    from tenants.delivery.outbox import outbox_deliver_due
+    from tests.security.receivers import Receiver, answer
+
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    server = Receiver(answer(204))
+    try:
+        sandbox_row, raw = _sandbox(world)
+        client = key_client(raw)
+        hook = client.post("/api/v1/webhooks/", {"url": server.url()}, format="json").json()
+        assert client.post("/api/v1/tenants/", {"name": "配信商事"}, format="json").status_code == (
+            201
+        )
+        # Only the sandbox's rows: the world's live ones would go to the internet.
+        Outbox.objects.exclude(partner_id=sandbox_row.pk).update(status=OutboxStatus.SENT)
+        assert outbox_deliver_due()["webhook.sent"] == 1
+        assert len(server.hits) == 1
+        (delivery,) = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/").json()["results"]
+    finally:
+        server.close()
+    instant = clock.api_instant(SANDBOX_NOW)
+    assert (delivery["status"], delivery["sent_at"], delivery["created_at"]) == (
+        "sent",
+        instant,
+        instant,
+    )
+    assert [a["attempted_at"] for a in delivery["attempts"]] == [instant]
