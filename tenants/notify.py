@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F, Value
 
-from core import clock, generations
+from core import clock, generations, sandbox
 from core.enums import OutboxChannel
 from core.events import event_envelope
 from core.models import Event, Outbox
@@ -215,6 +215,10 @@ def _staff_row(note: StaffNote) -> Outbox:
         dedupe_key=f"{note.kind}:{note.key}:staff",
         payload=note.payload,
         recipient=settings.TERMS_STAFF_EMAIL,
+        # A note written for a sandbox (its run or its request) is about test data: the row
+        # names the sandbox, so delivery logs it instead of mailing staff and the sandbox's
+        # own delivery run finds it (tenants.delivery.outbox).
+        partner_id=sandbox.current(),
         locale="ja",
         next_attempt_at=clock.now(),
     )

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from agreements.enums import ActorKind, Answer, Channel, ConsentStatus
 from agreements.models.base import choice_constraint
 from agreements.models.documents import TermsDocument, TermsVersion
+from core.fields import ClockDateTimeField
 from tenants.models import Tenant
 
 
@@ -17,7 +18,7 @@ class LedgerHead(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="ledger_head")
     seq = models.PositiveBigIntegerField(_("最終番号"), default=0)
     hash = models.CharField(_("最終ハッシュ"), max_length=64, default="0" * 64)
-    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         verbose_name = _("台帳の先頭")
@@ -86,7 +87,7 @@ class ConsentEvidence(models.Model):
     user_agent = models.TextField(_("ユーザーエージェント"), blank=True)
     obtained_at = models.DateTimeField(_("取得日時"), null=True, blank=True)
     method = models.CharField(_("取得方法"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("同意の証跡")
@@ -122,7 +123,7 @@ class ConsentState(models.Model):
     # Whether the document binds the tenant now (R1), moved with its contracts
     # (agreements.services.consents_bound): the dashboard counts these rows only.
     bound = models.BooleanField(_("適用対象"), default=False)
-    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         verbose_name = _("同意状況")
