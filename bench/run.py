@@ -430,6 +430,34 @@ def _answer_body(version_id: int) -> str:
     )
 
 
+def compare_sides(
+    ctx: Ctx, sides: dict[str, tuple[str, Callable[[int], list[Req]]]]
+) -> dict[str, LoadResult]:
+    """compare() for more than two sides: warm each, then `rounds` runs of every side, the
+    order rotated each round (no side always follows the same one); the median run of each.
+    Every run gets its own number, as in compare()."""
+    a = ctx.args
+    run_no = 0
+
+    def go(name: str, seconds: float) -> LoadResult:
+        nonlocal run_no
+        run_no += 1
+        url, reqs = sides[name]
+        return loadgen.run(
+            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
+        )
+
+    names = list(sides)
+    for name in names:
+        go(name, a.warmup)
+    results: dict[str, list[LoadResult]] = {name: [] for name in names}
+    for r in range(a.rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(go(name, a.duration))
+    return {name: _median(runs) for name, runs in results.items()}
+
+
 def bench_2(ctx: Ctx) -> None:
     from agreements.catalog import BIZ  # noqa: PLC0415
     from agreements.models import ConsentRecord  # noqa: PLC0415
@@ -440,11 +468,14 @@ def bench_2(ctx: Ctx) -> None:
     body = _answer_body(version_id)
     # Tenants whose answer is still `deemed` (every 10th accepted through the API at load).
     tenants = [t for t in range(1, loaded.sizes.tenants + 1) if t % 10 != 0]
-    runs = 2 + 2 * ctx.args.rounds
+    sides = 3  # the answer, the bare insert, the answer's floor
+    runs = sides * (1 + ctx.args.rounds)
     share = max(1, len(tenants) // runs)
 
+    def chunk(run_no: int) -> list[int]:
+        return tenants[(run_no - 1) * share : run_no * share] or tenants[:share]
+
     def answers(run_no: int) -> list[Req]:
-        chunk = tenants[(run_no - 1) * share : run_no * share] or tenants[:share]
         return [
             Req(
                 "POST",
@@ -456,26 +487,40 @@ def bench_2(ctx: Ctx) -> None:
                 },
                 body,
             )
-            for t in chunk
+            for t in chunk(run_no)
         ]
 
     def inserts(run_no: int) -> list[Req]:
-        chunk = tenants[(run_no - 1) * share : run_no * share] or tenants[:share]
         return [
             Req("POST", f"/bench/insert/{t}/", {"Content-Type": "application/json"}, body)
-            for t in chunk
+            for t in chunk(run_no)
+        ]
+
+    def floors(run_no: int) -> list[Req]:
+        return [
+            Req(
+                "POST",
+                f"/bench/floor/{t}/",
+                {"Content-Type": "application/json", "Idempotency-Key": f"floor-{run_no}-{t}"},
+                body,
+            )
+            for t in chunk(run_no)
         ]
 
     probe = answers(10_000)[-1:] or answers(1)[-1:]
     _check_status(ctx.gate.url, probe[0], 201)
+    # A tenant the figure runs never answer for (every 10th): the floor writes regardless.
+    _check_status(ctx.gate.url, Req("POST", "/bench/floor/10/", floors(1)[0].headers, body), 201)
     rows_before = ConsentRecord.objects.count()
-    fig, base = compare(
+    measured = compare_sides(
         ctx,
-        figure_url=ctx.gate.url,
-        figure_reqs=answers,
-        baseline_url=ctx.gate.url,
-        baseline_reqs=inserts,
+        {
+            "answer": (ctx.gate.url, answers),
+            "insert": (ctx.gate.url, inserts),
+            "floor": (ctx.gate.url, floors),
+        },
     )
+    fig, base, floor = measured["answer"], measured["insert"], measured["floor"]
     written = ConsentRecord.objects.count() - rows_before
     row = rps_row(
         "2",
@@ -484,8 +529,22 @@ def bench_2(ctx: Ctx) -> None:
         base,
         0.7,
     )
-    row.baseline = f"bare DRF view inserting one row: {row.baseline}"
-    row.detail += f"; {written:,} ledger rows written by all figure runs (one per request)"
+    to_floor = fig.rps / floor.rps if floor.rps else 0.0
+    row.baseline = (
+        f"bare DRF view inserting one row: {row.baseline}; the answer's own SQL by hand "
+        f"(floor): {floor.rps:.0f} req/s"
+    )
+    row.ratio = f"{row.ratio} insert; {to_floor:.2f}× floor"
+    row.goal = "≥ 0.7× the bare insert; ≥ 0.8× the floor"
+    row.passed = bool(row.passed and to_floor >= 0.8 and floor.errors == 0)
+    row.detail += (
+        f"; floor (bench/views.AnswerFloorApi: the answer's durable statements by hand, one "
+        f"transaction, raw cursor, no ORM, no auth) {floor.rps:.0f} req/s (p50 "
+        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms, {floor.errors} errors); "
+        f"{written:,} ledger rows written by the answer and floor runs; "
+        f"{share:,} tenants per run: a run longer than that repeats answers, which the "
+        f"Idempotency-Key replays (cheaper than a first answer), while the floor always writes"
+    )
     ctx.rows.append(row)
 
 

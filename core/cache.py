@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError, ResponseError
 
 from core.degrade import Outage
@@ -53,6 +53,21 @@ def outage_for(location: str) -> Outage:
     return _OUTAGES.setdefault(location, Outage("cache", log=logger))
 
 
+class _SharedClient(RedisCacheClient):
+    """Django's client, keeping one `redis.Redis` per connection pool: Django builds a new one
+    for every operation, and building its table of response callbacks cost about a tenth of
+    a millisecond of CPU each time (fifteen times per API answer). A Redis object takes its
+    connection from the pool per command, so sharing it is safe."""
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        clients: dict[int, Any] = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class FallbackRedisCache(RedisCache):
     """`django.core.cache.backends.redis.RedisCache` that falls back to local memory."""
 
@@ -65,6 +80,7 @@ class FallbackRedisCache(RedisCache):
         options.setdefault("socket_timeout", 1.0)
         params["OPTIONS"] = options
         super().__init__(server, params)
+        self._class = _SharedClient
         self.outage = outage_for(str(server))
         self.dirty = _DIRTY.setdefault(str(server), {})
         # Same name, same storage: every thread's fallback is one process-wide memory.
@@ -216,6 +232,30 @@ class FallbackRedisCache(RedisCache):
             lambda: self.fallback.clear(),
             ((_CLEAR,), None, "clear"),
         )
+
+    def bump(self, key: Any, timeout: int) -> int:
+        """Increment a counter, creating it at 1, and keep it `timeout` seconds from now: one
+        round trip (INCR and EXPIRE in a pipeline) where add() and incr() took three."""
+
+        def on_redis() -> int:
+            made = self.make_and_validate_key(key)
+            client = self._cache.get_client(made, write=True)
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(made)
+            pipe.expire(made, timeout)
+            try:
+                value, _expiry = pipe.execute()
+            except ResponseError:  # not a counter (a value of another kind): start again
+                client.set(made, 1, ex=timeout)
+                return 1
+            return int(value)
+
+        def on_memory() -> int:
+            if self.fallback.add(key, 1, timeout):
+                return 1
+            return self.fallback.incr(key)
+
+        return self._either(on_redis, on_memory, ((key,), None, "bump"))
 
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         return self.incr(key, -delta, version)

@@ -30,6 +30,8 @@ def cache() -> Iterator[FallbackRedisCache]:
     yield cache
     cache.outage.succeeded()
     cache.delete_many(["gen", "items:5", "gate", "gone", "untouched", "x", "anything"])
+    for pool in cache._cache._pools.values():
+        pool.disconnect()  # this test's connections, closed rather than left to the collector
 
 
 def _outage(cache: FallbackRedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,3 +109,30 @@ def test_a_handover_that_fails_is_kept_for_the_next_return(cache, monkeypatch):
     cache.get("x")
     assert not cache.dirty
     assert cache.get("gen") == 2
+
+
+def test_a_bump_counts_from_one_and_keeps_the_counter_alive(cache):
+    assert cache.bump("gen", 60) == 1
+    assert cache.bump("gen", 60) == 2
+    assert cache.get("gen") == 2  # a counter as the cache reads it (generations.shared_get_many)
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_key("gen")) <= 60
+    cache.set("gen", ["not a counter"])
+    assert cache.bump("gen", 60) == 1  # started again, not an outage
+    assert not cache.outage.down
+
+
+def test_a_bump_during_the_outage_is_carried_over(cache, monkeypatch):
+    cache.set("gen", 5)
+    _outage(cache, monkeypatch)
+    assert cache.bump("gen", 60) == 1  # memory had no generation
+    assert cache.bump("gen", 60) == 2
+    _redis_back(cache, monkeypatch)
+    cache.get("anything")
+    assert cache.get("gen") == 6
+
+
+def test_one_redis_client_per_pool_is_kept(cache):
+    assert cache._cache.get_client(write=True) is cache._cache.get_client("k", write=True)
+    cache.set("x", 1)
+    assert cache.get("x") == 1
