@@ -77,8 +77,9 @@ restore: venv
 drill: dev-venv
 	$(PY) scripts/drill.py --items $${TERMS_FAULT_ITEMS:-10000}
 
-## make bench: each benchmark against its baseline on a throwaway database (100,000 tenants, 1,000,000 ledger rows; several minutes), table into bench/RESULTS.md. Sizes: BENCH_ARGS="--tenants 1000 ..."
+## make bench: each benchmark against its baseline on a throwaway database (100,000 tenants, 1,000,000 ledger rows; about 10 minutes; needs wrk), table into bench/RESULTS.md. Sizes: BENCH_ARGS="--tenants 1000 ..."; BENCH_ARGS="--scale 10" for the cost as work grows
 bench: dev-venv
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian: sudo apt-get install wrk); BENCH_ARGS=--load-tool=python runs without it, with ratios that compress" >&2; case "$(BENCH_ARGS)" in *load-tool*) ;; *) exit 2;; esac; }
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## make load: gunicorn + worker + beat on loopback, locust headless 60 s, then verify_ledger and reconcile; figures into bench/RESULTS.md

@@ -40,7 +40,7 @@ from agreements.models import (
 )
 from agreements.services.product_keys import product_key_revoke
 from core.admin import ReadOnlyInline
-from tenants.admin import RoleAdmin
+from tenants.admin import RoleAdmin, SandboxMarkedAdmin
 from tenants.scope import Scope
 
 
@@ -50,21 +50,24 @@ class OptionInline(ReadOnlyInline):
 
 
 @admin.register(Product)
-class ProductAdmin(RoleAdmin):
+class ProductAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "sandbox_id"
     list_display = ["code", "name", "start_day_counts", "terms_auto_renewal", "terms_notice_months"]
     search_fields = ["code", "name"]
     inlines = [OptionInline]
 
 
 @admin.register(Option)
-class OptionAdmin(RoleAdmin):
+class OptionAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "product__sandbox_id"
     list_display = ["code", "name", "product", "requires_product"]
     list_filter = ["product"]
     search_fields = ["code", "name"]
 
 
 @admin.register(ProductKey)
-class ProductKeyAdmin(RoleAdmin):
+class ProductKeyAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "product__sandbox_id"
     list_display = ["prefix", "name", "product", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["product"]
     exclude = ["hashed_key"]
@@ -79,7 +82,8 @@ class ProductKeyAdmin(RoleAdmin):
 
 
 @admin.register(TermsDocument)
-class TermsDocumentAdmin(RoleAdmin):
+class TermsDocumentAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "product__sandbox_id"
     list_display = ["title", "product", "option", "kind", "slug", "precedence"]
     list_filter = ["product", "kind"]
     search_fields = ["title", "slug"]
@@ -99,7 +103,8 @@ class VersionAuthorInline(ReadOnlyInline):
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(RoleAdmin):
+class TermsVersionAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "document__product__sandbox_id"
     list_display = [
         "document",
         "label",
@@ -118,7 +123,8 @@ class TermsVersionAdmin(RoleAdmin):
 
 
 @admin.register(VersionAuthor)
-class VersionAuthorAdmin(RoleAdmin):
+class VersionAuthorAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "version__document__product__sandbox_id"
     list_display = ["version", "user_label", "role", "changes", "first_at", "last_at"]
     list_filter = ["role"]
     search_fields = ["user_label", "version__label"]
@@ -130,7 +136,8 @@ class ParagraphInline(ReadOnlyInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(RoleAdmin):
+class ArticleAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "version__document__product__sandbox_id"
     list_display = ["heading", "version", "position", "number", "change_category"]
     list_filter = ["version__document"]
     search_fields = ["heading"]
@@ -138,7 +145,8 @@ class ArticleAdmin(RoleAdmin):
 
 
 @admin.register(Paragraph)
-class ParagraphAdmin(RoleAdmin):
+class ParagraphAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "article__version__document__product__sandbox_id"
     list_display = ["article", "position", "label"]
     search_fields = ["text"]
 
@@ -149,7 +157,8 @@ class PeriodInline(ReadOnlyInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(RoleAdmin):
+class ContractAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = [
         "id",
         "tenant",
@@ -168,21 +177,24 @@ class ContractAdmin(RoleAdmin):
 
 
 @admin.register(ContractPeriod)
-class ContractPeriodAdmin(RoleAdmin):
+class ContractPeriodAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "contract__tenant__partner_id"
     list_display = ["contract", "seq", "start_date", "end_date", "status"]
     list_filter = ["status"]
     raw_id_fields = ["contract", "tenant"]
 
 
 @admin.register(NonRenewalRequest)
-class NonRenewalRequestAdmin(RoleAdmin):
+class NonRenewalRequestAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "contract__tenant__partner_id"
     list_display = ["contract", "requested_on", "deadline", "end_date", "status", "channel"]
     list_filter = ["status", "channel"]
     raw_id_fields = ["contract", "tenant", "actor_user", "actor_key"]
 
 
 @admin.register(TerminationCase)
-class TerminationCaseAdmin(RoleAdmin):
+class TerminationCaseAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["id", "tenant", "contract", "version", "status", "opened_at", "end_date"]
     list_filter = ["status"]
     search_fields = ["tenant__name"]
@@ -190,7 +202,8 @@ class TerminationCaseAdmin(RoleAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(RoleAdmin):
+class TerminationAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "contract__tenant__partner_id"
     list_display = ["contract", "reason", "status", "end_date", "requested_at", "channel"]
     list_filter = ["reason", "status", "channel"]
     search_fields = ["tenant__name"]
@@ -198,7 +211,8 @@ class TerminationAdmin(RoleAdmin):
 
 
 @admin.register(DataDeletion)
-class DataDeletionAdmin(RoleAdmin):
+class DataDeletionAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["contract", "kind", "status", "due_on", "ordered_at", "acknowledged_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__name"]
@@ -206,13 +220,15 @@ class DataDeletionAdmin(RoleAdmin):
 
 
 @admin.register(LedgerHead)
-class LedgerHeadAdmin(RoleAdmin):
+class LedgerHeadAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["tenant", "seq", "hash", "updated_at"]
     search_fields = ["tenant__name"]
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(RoleAdmin):
+class ConsentRecordAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = [
         "tenant",
         "seq",
@@ -228,13 +244,15 @@ class ConsentRecordAdmin(RoleAdmin):
 
 
 @admin.register(ConsentEvidence)
-class ConsentEvidenceAdmin(RoleAdmin):
+class ConsentEvidenceAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["record", "tenant", "obtained_at", "method", "created_at"]
     exclude = ["salt"]
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(RoleAdmin):
+class ConsentStateAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["tenant", "document", "version", "status", "updated_at"]
     list_filter = ["status", "document"]
     search_fields = ["tenant__name"]
@@ -249,7 +267,8 @@ class LedgerCheckpointAdmin(RoleAdmin):
 
 
 @admin.register(RequestReceipt)
-class RequestReceiptAdmin(RoleAdmin):
+class RequestReceiptAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     # Read-only: the digest a customer request was filed with is R13 evidence.
     list_display = ["tenant", "kind", "digest", "issued_at"]
     list_filter = ["kind"]
@@ -258,7 +277,8 @@ class RequestReceiptAdmin(RoleAdmin):
 
 
 @admin.register(ScheduledReminder)
-class ScheduledReminderAdmin(RoleAdmin):
+class ScheduledReminderAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "version__document__product__sandbox_id"
     # Read-only: publishers schedule and cancel reminders in the console (audited there).
     list_display = ["version", "send_on", "basis", "status", "sent", "created_by", "done_at"]
     list_filter = ["status", "basis"]
@@ -266,7 +286,8 @@ class ScheduledReminderAdmin(RoleAdmin):
 
 
 @admin.register(NoticeDelivery)
-class NoticeDeliveryAdmin(RoleAdmin):
+class NoticeDeliveryAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     # Read-only: how a notice reached a tenant is R3 evidence; staff record it in the console.
     list_display = ["tenant", "version", "route", "reached_at", "recorded_by", "created_at"]
     list_filter = ["route"]

@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -70,13 +71,31 @@ def counting_queries() -> Iterator[dict[str, int]]:
     from django.db import connection  # noqa: PLC0415 -- after django.setup()
 
     counter = {"queries": 0}
+    # TERMS_BENCH_SQL_TIMES=<file>: time per statement shape (its first words), for finding
+    # which statement a missed goal spends its database time on.
+    times_to = os.environ.get("TERMS_BENCH_SQL_TIMES")
+    shapes: dict[str, list[float]] = {}
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, ctx: Any) -> Any:
         counter["queries"] += 1
-        return execute(sql, params, many, ctx)
+        if not times_to:
+            return execute(sql, params, many, ctx)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, ctx)
+        finally:
+            shape = re.sub(r"\d+", "N", " ".join(str(sql).split()[:14]))[:160]
+            spent = shapes.setdefault(shape, [0, 0.0])
+            spent[0] += 1
+            spent[1] += time.perf_counter() - started
 
     with connection.execute_wrapper(wrapper):
         yield counter
+    if times_to:
+        ranked = sorted(shapes.items(), key=lambda item: -item[1][1])
+        with open(times_to, "w", encoding="utf-8") as out:
+            for shape, (count, seconds) in ranked:
+                out.write(f"{seconds:8.3f} s {int(count):6d}× {shape}\n")
 
 
 def _setup() -> None:
@@ -166,8 +185,9 @@ def schedule_revision(*, code: str, today: date, label: str) -> tuple[Any, dict[
     from tenants.scope import Scope  # noqa: PLC0415
 
     users = get_user_model().objects
-    editor = Scope.staff(users.get(username="bench-editor"))
-    publisher = Scope.staff(users.get(username="bench-publisher"))
+    # Scopes as the console builds them: the roles read once per request, before the service.
+    editor = Scope.staff_with_roles(users.get(username="bench-editor"))
+    publisher = Scope.staff_with_roles(users.get(username="bench-publisher"))
     document = TermsDocument.objects.get(product__code=code, slug="terms")
     effective_on = today + timedelta(days=7)
     with clock.frozen_at(today):
@@ -293,7 +313,6 @@ def cmd_roll(args: argparse.Namespace) -> dict[str, Any]:
         "batches": batches,
         "queries_per_batch": round(per_batch, 1),
         "counts": counts,
-        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -308,11 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     roll = sub.add_parser("roll")
     roll.add_argument("--today", required=True)
+    roll.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     post = sub.add_parser("post-notice")
     post.add_argument("--today", required=True)
     post.add_argument("--product", default="optimal-biz")
+    post.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.command == "apply-effective" and not args.child:
+    if getattr(args, "child", None) is False:  # a job: its peak RSS measured from outside
         print(json.dumps(isolated(sys.argv[1:] if argv is None else argv), default=str))
         return 0
     _setup()

@@ -75,6 +75,10 @@ def shared_set(key: str, value: Any, timeout: float = SHORT_SECONDS) -> None:
 
 def generation_bump(name: str) -> None:
     key = name
+    backend = _backend()
+    if backend is not None:
+        backend.bump(key, _GENERATION_SECONDS)  # one round trip
+        return
     if not cache.add(key, 1, _GENERATION_SECONDS):
         try:
             cache.incr(key)

@@ -12,9 +12,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.enums import ActionStatus, IdempotencyStatus, JobRunStatus, OutboxChannel, OutboxStatus
+from core.fields import ClockDateTimeField
 
 
 class TimeStamped(models.Model):
+    """Stamped on real time: the service's own records (jobs, audit, idempotency), which a
+    sandbox's clock never moves."""
+
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
@@ -22,7 +26,18 @@ class TimeStamped(models.Model):
         abstract = True
 
 
-class Event(TimeStamped):
+class ClockStamped(models.Model):
+    """Stamped on the service's clock (core.fields): what a sandbox's caller sees of its
+    events and deliveries carries the sandbox's instant."""
+
+    created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Event(ClockStamped):
     """Something that happened to a tenant, for the partner's event feed and webhooks."""
 
     kind = models.CharField(_("種別"), max_length=64)
@@ -45,7 +60,7 @@ class Event(TimeStamped):
         return f"{self.kind} #{self.pk}"
 
 
-class Outbox(TimeStamped):
+class Outbox(ClockStamped):
     """A message to deliver, written in the same transaction as the change it reports."""
 
     kind = models.CharField(_("種別"), max_length=64)
@@ -94,7 +109,7 @@ class Outbox(TimeStamped):
         return f"{self.kind} → {self.recipient or self.webhook_endpoint_id} ({self.status})"
 
 
-class Delivery(TimeStamped):
+class Delivery(ClockStamped):
     """One attempt to deliver an outbox message (the evidence that a notice went out)."""
 
     outbox = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="deliveries")

@@ -13,14 +13,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.admin import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, masked_payload
+from core.admin import (
+    AuditedAdmin,
+    DeliveryAdmin,
+    EventAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    masked_payload,
+)
 from core.enums import OutboxStatus
-from core.models import Delivery, Outbox
+from core.models import Delivery, Event, Outbox
 from tenants.authz import Action, is_staff_member, roles_may, staff_roles
 from tenants.delivery.outbox import outbox_retry
 from tenants.models import (
@@ -53,6 +60,62 @@ def request_may(request: HttpRequest, action: Action) -> bool:
     user = request.user
     superuser = bool(is_staff_member(user) and getattr(user, "is_superuser", False))
     return is_staff_member(user) and roles_may(roles, action, superuser=superuser)
+
+
+# --- Sandboxes (docs/api.md, "Sandbox"): marked in every list, live data by default ---------
+
+
+def in_sandbox(partner_id: str) -> Exists:
+    """Whether the partner a row belongs to (its id, reached through `partner_id`) is a
+    sandbox."""
+    return Exists(Partner.objects.filter(pk=OuterRef(partner_id), sandbox_of__isnull=False))
+
+
+class SandboxListFilter(admin.SimpleListFilter):
+    """Live rows unless asked: a sandbox's test data never mixes into the live lists unseen,
+    and is one click away (or all rows at once)."""
+
+    title = _("本番 / サンドボックス")
+    parameter_name = "data"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("live", _("本番")), ("sandbox", _("サンドボックス")), ("all", _("すべて"))]
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or "live"
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        current = self.value() or "live"
+        if current == "all":
+            return queryset
+        return queryset.filter(in_sandbox=current == "sandbox")
+
+
+class SandboxMarkedAdmin(admin.ModelAdmin):
+    """A list whose rows may belong to a sandbox: a "sandbox" column and the filter above.
+    `sandbox_partner` is the path from the row to its partner's id. A sandbox row's own page
+    stays reachable (the filter applies to the list only)."""
+
+    sandbox_partner = "partner_id"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(in_sandbox=in_sandbox(self.sandbox_partner))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [*super().get_list_display(request), "sandbox_mark"]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [SandboxListFilter, *super().get_list_filter(request)]
+
+    @admin.display(description=_("サンドボックス"), boolean=True, ordering="in_sandbox")
+    def sandbox_mark(self, obj: Any) -> bool:
+        return bool(getattr(obj, "in_sandbox", False))
 
 
 class RoleAdmin(ReadOnlyAdmin):
@@ -94,7 +157,8 @@ class PartnerAdminForm(forms.ModelForm):
 
 
 @admin.register(Partner)
-class PartnerAdmin(AuditedAdmin):
+class PartnerAdmin(SandboxMarkedAdmin, AuditedAdmin):
+    sandbox_partner = "pk"
     form = PartnerAdminForm
     list_display = ["name", "code", "contact_email", "is_active", "created_at"]
     list_filter = ["is_active"]
@@ -116,7 +180,7 @@ class PartnerAdmin(AuditedAdmin):
 
 
 @admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(RoleAdmin):
+class PartnerAPIKeyAdmin(SandboxMarkedAdmin, RoleAdmin):
     list_display = ["prefix", "name", "partner", "scopes", "last_used_at", "revoked_at"]
     list_filter = ["partner"]
     search_fields = ["prefix", "name", "partner__name"]
@@ -131,7 +195,7 @@ class PartnerAPIKeyAdmin(RoleAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(RoleAdmin):
+class WebhookEndpointAdmin(SandboxMarkedAdmin, RoleAdmin):
     list_display = ["url", "partner", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "partner__name"]
@@ -152,7 +216,7 @@ class MembershipInline(ReadOnlyInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(RoleAdmin):
+class TenantAdmin(SandboxMarkedAdmin, RoleAdmin):
     list_display = ["name", "corporate_number", "partner", "locale", "is_active", "created_at"]
     list_filter = ["partner", "locale", "is_active"]
     search_fields = ["name", "corporate_number", "external_ref", "=id"]
@@ -160,7 +224,8 @@ class TenantAdmin(RoleAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(RoleAdmin):
+class MembershipAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email", "tenant__name"]
@@ -168,7 +233,8 @@ class MembershipAdmin(RoleAdmin):
 
 
 @admin.register(NotificationContact)
-class NotificationContactAdmin(RoleAdmin):
+class NotificationContactAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     # Read-only: tenant admins keep them in the portal (tenants.services.contacts, audited).
     list_display = ["tenant", "name", "email", "locale", "created_at"]
     search_fields = ["email", "tenant__name"]
@@ -176,7 +242,8 @@ class NotificationContactAdmin(RoleAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(RoleAdmin):
+class InvitationAdmin(SandboxMarkedAdmin, RoleAdmin):
+    sandbox_partner = "tenant__partner_id"
     service_action = Action.OPERATE
     list_display = ["email", "tenant", "role", "status", "expires_at", "accepted_at"]
     list_filter = ["status", "role"]
@@ -235,7 +302,7 @@ class OutboxProblemFilter(admin.SimpleListFilter):
 
 
 @admin.register(Outbox)
-class OutboxAdmin(RoleAdmin):
+class OutboxAdmin(SandboxMarkedAdmin, RoleAdmin):
     service_action = Action.OPERATE  # failed deliveries are customer records (console: operate)
     list_display = [
         "id",
@@ -286,3 +353,19 @@ class OutboxAdmin(RoleAdmin):
         return super().changelist_view(
             request, extra_context={**(extra_context or {}), "outbox_summary": summary}
         )
+
+
+# The event and delivery tables are core's (which knows no partner model): their lists are
+# marked here, where partners are known.
+admin.site.unregister(Event)
+admin.site.unregister(Delivery)
+
+
+@admin.register(Event)
+class SandboxMarkedEventAdmin(SandboxMarkedAdmin, EventAdmin):
+    pass
+
+
+@admin.register(Delivery)
+class SandboxMarkedDeliveryAdmin(SandboxMarkedAdmin, DeliveryAdmin):
+    sandbox_partner = "outbox__partner_id"

@@ -9,6 +9,7 @@ rows (R15); they never carry an invitation's token or link.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from core import clock
@@ -22,8 +23,11 @@ def _tell(kind: str, tenant: Tenant, key: str, payload: dict[str, Any], subject:
 
 
 def _occurrence(instant: Any) -> str:
-    """A key part unique to one change of a row (its updated_at, to the microsecond)."""
-    return f"{instant.timestamp():.6f}" if instant is not None else "-"
+    """A key part unique to one change of a row: its updated_at, to the microsecond, and a
+    random part, because a sandbox's clock stands still between advances (and tests freeze
+    it): two changes at one instant are still two occurrences, each told."""
+    stamp = f"{instant.timestamp():.6f}" if instant is not None else "-"
+    return f"{stamp}:{secrets.token_hex(4)}"
 
 
 def tenant_payload(tenant: Tenant) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import apiversions
+from core.fields import ClockDateTimeField
 from tenants.enums import InvitationStatus, KeyScope, Locale, Role
 
 
 class TimeStamped(models.Model):
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    # On the service's clock: a sandbox's rows carry its instant (core.fields).
+    created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
         abstract = True

@@ -111,7 +111,9 @@ def tenant_list(
     external_ref: str | None = None,
     corporate_number: str | None = None,
 ) -> QuerySet[Tenant]:
-    """Tenants in reach. With `updated_since`, changes after that instant oldest first (a feed);
+    """Tenants in reach. With `updated_since`, changes at or after that instant oldest first (a
+    feed: a change at the very instant of the last one seen is not lost, which matters on a
+    sandbox's clock, standing still between advances);
     otherwise by name. `external_ref` and `corporate_number` match exactly (tenant_lookup)."""
     qs = scope.tenants(Tenant.objects.select_related("partner"))
     if scope.is_privileged:
@@ -120,7 +122,7 @@ def tenant_list(
         qs = qs.filter(_search_q(search))
     qs = qs.filter(_identifier_q(external_ref=external_ref, corporate_number=corporate_number))
     if updated_since is not None:
-        return qs.filter(updated_at__gt=updated_since).order_by("updated_at", "pk")
+        return qs.filter(updated_at__gte=updated_since).order_by("updated_at", "pk")
     return qs.order_by("name", "pk")
 
 
@@ -187,6 +189,19 @@ def membership_get(*, scope: Scope, pk: int | str) -> Membership:
         return qs.get(pk=pk)
     except (Membership.DoesNotExist, ValueError, TypeError):
         raise _not_found("membership") from None
+
+
+def member_title(*, scope: Scope, tenant: Tenant, user: Any) -> str:
+    """The title (役職) `user` holds in the tenant, as its members page shows it; "" when none
+    is set or the user is not (or no longer) a member."""
+    if user is None:
+        return ""
+    title = (
+        membership_list(scope=scope, tenant=tenant)
+        .filter(user=user)
+        .values_list("title", flat=True)
+    )
+    return next(iter(title), "")
 
 
 def memberships_for_user(user: Any) -> QuerySet[Membership]:

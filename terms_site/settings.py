@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "terms_site.security.ContentSecurityPolicyMiddleware",
     # Every /api/ answer names its API version, those refused before a view runs included.
     "web.api.apiversion.ApiVersionHeaderMiddleware",
+    # …and the caller's rate-limit budget (web/api/throttles.py).
+    "web.api.throttles.ApiRateLimitHeaderMiddleware",
     "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

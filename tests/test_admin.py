@@ -37,3 +37,43 @@ def test_admin_changelists_and_change_pages_render_over_the_demo(admin_client) -
             if response.status_code != 200:
                 failures[f"{model._meta.label} #{obj.pk}"] = response.status_code
     assert failures == {}
+
+
+def test_sandbox_rows_are_marked_and_listed_only_on_asking(admin_client) -> None:
+    """docs/api.md, "Sandbox": the admin lists show live data unless the "live / sandbox"
+    filter asks for a sandbox's rows (or all); a column marks them; their pages stay open."""
+    from tests.factories.contracts import idplus_product, make_contract
+    from tests.factories.tenants import PartnerFactory, TenantFactory
+
+    live = PartnerFactory(name="本番パートナー")
+    sandbox = PartnerFactory(name="砂場パートナー", sandbox_of=live, sandbox_now=clock.now())
+    TenantFactory(partner=live, name="本番商事")
+    sandbox_tenant = TenantFactory(partner=sandbox, name="砂場商事")
+    TenantFactory(partner=None, name="直販商事")
+    make_contract(tenant=sandbox_tenant, product=idplus_product())
+    url = reverse("admin:tenants_tenant_changelist")
+
+    def names(query: str) -> set[str]:
+        page = admin_client.get(url + query)
+        assert page.status_code == 200
+        text = page.content.decode()
+        return {n for n in ("本番商事", "砂場商事", "直販商事") if n in text}
+
+    assert names("") == {"本番商事", "直販商事"}
+    assert names("?data=live") == {"本番商事", "直販商事"}
+    assert names("?data=sandbox") == {"砂場商事"}
+    assert names("?data=all") == {"本番商事", "砂場商事", "直販商事"}
+    page = admin_client.get(url + "?data=all").content.decode()
+    assert "column-sandbox_mark" in page
+    assert (
+        admin_client.get(
+            reverse("admin:tenants_tenant_change", args=[sandbox_tenant.pk])
+        ).status_code
+        == 200
+    )
+    # Rows reached through their tenant or product are marked the same way.
+    contracts = reverse("admin:agreements_contract_changelist")
+    assert "砂場商事" not in admin_client.get(contracts).content.decode()
+    assert "砂場商事" in admin_client.get(contracts + "?data=sandbox").content.decode()
+    partners = admin_client.get(reverse("admin:tenants_partner_changelist")).content.decode()
+    assert ("本番パートナー" in partners, "砂場パートナー" in partners) == (True, False)

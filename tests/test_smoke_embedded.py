@@ -137,6 +137,14 @@ def test_embedded_default_serves_pages_and_runs_beat_through_the_worker(
             return {"beat", "worker"} <= {name for (name,) in rows}
 
         _wait_for(_beat_seen, 90, "beat's heartbeat task to run on the worker")
+        # The ledger stays append-only after every migration (SQLite drops a table's triggers
+        # when a migration copies the table to alter a column).
+        with sqlite3.connect(db_path) as conn:
+            triggers = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name = 'agreements_consentrecord'"
+            ).fetchall()
+        assert {name for (name,) in triggers} == {"ledger_no_update", "ledger_no_delete"}
         status, body = _get(f"{base}/readyz")
         assert status == 200, body
 

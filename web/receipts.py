@@ -24,6 +24,8 @@ from agreements.models import ConsentRecord, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.selectors.receipts import request_receipt_by_digest
 from agreements.services.consents.citing import objection_flow
+from tenants.scope import Scope
+from tenants.selectors import member_title
 
 
 def verify_url() -> str:
@@ -106,8 +108,10 @@ def render_receipt_pdf(record: ConsentRecord, *, language: str) -> bytes:
 # /verify/ finds it like a ledger row's hash.
 
 
-def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
-    """What a request's receipt shows: who filed what, when, for which contract, and its dates."""
+def request_receipt_context(kind: str, obj: Any, *, scope: Scope) -> dict[str, Any]:
+    """What a request's receipt shows: who filed what, when, for which contract, and its dates.
+    The filer is named as a consent receipt names the answerer: name and title (役職), the
+    title being the one they hold in the tenant (its members page)."""
     person = getattr(obj, "actor_user", None) or getattr(obj, "requested_by", None)
     digest = request_digest(kind, obj)
     receipt = request_receipt_by_digest(digest)
@@ -118,6 +122,7 @@ def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
         "tenant": obj.tenant,
         "filed_at": filed_at(kind, obj),
         "person": person,
+        "person_title": member_title(scope=scope, tenant=obj.tenant, user=person),
         "number": f"{kind.upper()}-{obj.pk}",
         "digest": digest,
         # Issued when filed; the digest recomputed now still matches it.
@@ -126,13 +131,13 @@ def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
     }
 
 
-def render_request_receipt_pdf(kind: str, obj: Any, *, language: str) -> bytes:
+def render_request_receipt_pdf(kind: str, obj: Any, *, scope: Scope, language: str) -> bytes:
     """A request's receipt as a PDF in `language`, fonts embedded (as a consent receipt)."""
     from weasyprint import HTML  # noqa: PLC0415 -- heavy import, only for this download
 
     with translation.override(language):
         html = render_to_string(
             "agreements/portal/request_receipt_pdf.html",
-            {**request_receipt_context(kind, obj), "LANGUAGE_CODE": language},
+            {**request_receipt_context(kind, obj, scope=scope), "LANGUAGE_CODE": language},
         )
     return HTML(string=html).write_pdf()

@@ -165,11 +165,16 @@ def _plan_and_execute(
 
 @dataclass(frozen=True)
 class ActionJob:
-    """A job that owns its effect: `plan` inserts keyed actions, `effect` applies a batch."""
+    """A job that owns its effect: `plan` inserts keyed actions, `effect` applies a batch.
+
+    `candidates`, where given, yields in chunks the actions `plan` inserts (those current on
+    the day): a sandbox run hands them to `effect` without inserting them
+    (agreements/jobs/sandbox.py)."""
 
     name: str
     plan: Callable[[date], int]
     effect: Callable[[list[PlannedAction], date], BatchOutcome]
+    candidates: Callable[[date], Iterator[list[Planned]]] | None = None
 
     def __call__(self, today: date) -> Counter[str]:
         return _plan_and_execute(self.name, today, self.plan, self.effect)

@@ -6,6 +6,7 @@ Every effect here is set-based: a claimed batch costs a fixed number of queries 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -71,10 +72,10 @@ def _active_contract_for_document() -> Exists:
     )
 
 
-def _reminders_plan(today: date) -> int:
-    planned = 0
+def _reminders_candidates(today: date) -> Iterator[list[Planned]]:
+    """The reminders current on `today`, in chunks, of the data this context acts for (live,
+    or one sandbox: docs/api.md, "Sandbox")."""
     versions = TermsVersion.objects.filter(
-        # Live versions only: sandbox runs do not send reminders (docs/api.md, "Sandbox").
         partition.product_q("document__product__"),
         posted_at__isnull=False,
         status__in=[VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE],
@@ -94,20 +95,20 @@ def _reminders_plan(today: date) -> int:
             .only("id", "tenant_id")
         )
         for chunk in chunks(states, size=batch_size()):
-            planned += actions_plan(
-                job=REMINDERS,
-                rows=[
-                    Planned(
-                        key=f"{REMINDERS}:{version.pk}:{slot.label}:{state.tenant_id}",
-                        subject_type=STATE,
-                        subject_id=state.pk,
-                        due_on=slot.on,
-                        tenant_id=state.tenant_id,
-                    )
-                    for state in chunk
-                ],
-            )
-    return planned
+            yield [
+                Planned(
+                    key=f"{REMINDERS}:{version.pk}:{slot.label}:{state.tenant_id}",
+                    subject_type=STATE,
+                    subject_id=state.pk,
+                    due_on=slot.on,
+                    tenant_id=state.tenant_id,
+                )
+                for state in chunk
+            ]
+
+
+def _reminders_plan(today: date) -> int:
+    return sum(actions_plan(job=REMINDERS, rows=rows) for rows in _reminders_candidates(today))
 
 
 def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
@@ -167,7 +168,12 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
     return outcome
 
 
-CONSENT_REMINDERS = ActionJob(name=REMINDERS, plan=_reminders_plan, effect=_reminders_effect)
+CONSENT_REMINDERS = ActionJob(
+    name=REMINDERS,
+    plan=_reminders_plan,
+    effect=_reminders_effect,
+    candidates=_reminders_candidates,
+)
 
 
 # --- R11: renewal notices 60 and 14 days before the non-renewal deadline ----------------------
@@ -227,8 +233,8 @@ def _renewal_candidates(today: date) -> Any:
     ).exclude(Exists(active_non_renewal))
 
 
-def _renewals_plan(today: date) -> int:
-    planned = 0
+def _renewals_candidates(today: date) -> Iterator[list[Planned]]:
+    """The renewal notices current on `today`, in chunks (live, or one sandbox's)."""
     months = set(
         Contract.objects.filter(status=ContractStatus.ACTIVE, auto_renew=True)
         .exclude(notice_months__isnull=True)
@@ -244,7 +250,7 @@ def _renewals_plan(today: date) -> int:
             .select_related("contract__product")
         )
         for chunk in chunks(candidates, size=batch_size()):
-            rows = [
+            yield [
                 Planned(
                     key=_renewal_key(period.contract_id, upcoming.end, slot),
                     subject_type=CONTRACT,
@@ -255,8 +261,10 @@ def _renewals_plan(today: date) -> int:
                 for period in chunk
                 for upcoming, slot in _upcoming(period, today)
             ]
-            planned += actions_plan(job=RENEWALS, rows=rows)
-    return planned
+
+
+def _renewals_plan(today: date) -> int:
+    return sum(actions_plan(job=RENEWALS, rows=rows) for rows in _renewals_candidates(today))
 
 
 def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
@@ -330,4 +338,9 @@ def _renewals_effect(actions: list[PlannedAction], today: date) -> BatchOutcome:
     return outcome
 
 
-RENEWAL_NOTICES = ActionJob(name=RENEWALS, plan=_renewals_plan, effect=_renewals_effect)
+RENEWAL_NOTICES = ActionJob(
+    name=RENEWALS,
+    plan=_renewals_plan,
+    effect=_renewals_effect,
+    candidates=_renewals_candidates,
+)

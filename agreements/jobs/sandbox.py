@@ -1,46 +1,44 @@
 """A sandbox's lifecycle: the same jobs as live, for one sandbox, on its clock (docs/api.md,
 "Sandbox").
 
-Moving a sandbox's clock runs, for each business day passed, the jobs that change what
-partners see (notices posted, versions taking effect with their deemed / outstanding
-consents, renewals and ends, terminations, deletion orders, redaction) inside
-`core.sandbox.acting_for`: every due query keeps to the sandbox's tenants and products
-(tenants.partition) and the clock reads the sandbox's instant. Each job hands its service the
-due subjects directly, without planned-action rows or job runs: a sandbox's effects are
-evidence of nothing and stay out of the live jobs' records and `reconcile`. Reminders and
-renewal notices (messages to people) and staff reminders are not simulated. The outbox then
-delivers the sandbox's webhooks as in production.
+Moving a sandbox's clock runs, for each business day passed, the lifecycle jobs in the
+registry's order (notices posted, versions taking effect with their deemed / outstanding
+consents, consent reminders, renewals and ends, terminations, renewal notices, staff deletion
+reminders, deletion orders, redaction) inside `core.sandbox.acting_for`: every due query keeps
+to the sandbox's tenants and products (tenants.partition) and the clock reads the sandbox's
+instant. Each job hands its service (or its notice effect) the due subjects directly, without
+planned-action rows or job runs: a sandbox's effects are evidence of nothing and stay out of
+the live jobs' records and `reconcile`. A notice job's record is then the event each notice
+writes (its `notice_key`), which keeps every reminder and renewal notice to once. E-mails
+about a sandbox's tenants, to them or to staff, are logged and never sent; the outbox delivers
+the sandbox's webhooks as in production. Not simulated: reminders a publisher schedules in the
+console (a sandbox has no console) and the hourly housekeeping.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from agreements.jobs import service_jobs
-from agreements.jobs.base import ServiceJob
+from agreements.jobs import notice_jobs, service_jobs
+from agreements.jobs.base import ActionJob, ServiceJob
 from agreements.models import TermsVersion
 from agreements.services.consents.effective import deemed_after_late_delivery
 from agreements.services.sandbox import sandbox_of, sandbox_revision_schedule
 from agreements.services.versions.effective import versions_consents_settle
 from core import clock, sandbox
 from core.errors import Conflict, ValidationFailed
+from core.models import Event, PlannedAction
 from tenants.delivery.outbox import outbox_deliver_due
 from tenants.models import Partner
 from tenants.scope import Scope
 
-# In the registry's order (agreements/jobs/registry.py).
-SANDBOX_JOBS: tuple[ServiceJob, ...] = (
-    service_jobs.NOTICES_POST,
-    service_jobs.VERSIONS_APPLY,
-    service_jobs.CONTRACTS_ROLL,
-    service_jobs.TERMINATIONS_EFFECT,
-    service_jobs.DELETIONS_ORDER,
-    service_jobs.TENANT_REDACT,
-)
+# One day's step of a sandbox run: (sandbox partner id, day) → its counts.
+Step = Callable[[int, date], Mapping[str, int]]
 # Advancing further than this in one call is refused (a day's run is a few dozen queries).
 MAX_DAYS = 3 * 366
 ROUNDS = 100  # a catch-up that renews into periods already over (as ServiceJob.replan)
@@ -59,18 +57,76 @@ def _run_job(job: ServiceJob, today: date) -> Counter[str]:
     return counts
 
 
+def _run_notices(job: ActionJob, partner_id: int, today: date) -> Counter[str]:
+    """A notice job's notices current on `today`, handed to its effect without planned
+    actions. A notice already told (an event of the sandbox's with its `notice_key`) is not
+    told again: each slot's reminder or renewal notice goes out once, as live."""
+    assert job.candidates is not None  # noqa: S101 -- every notice job of SANDBOX_STEPS has them
+    counts: Counter[str] = Counter()
+    for rows in job.candidates(today):
+        told = set(
+            Event.objects.filter(
+                partner_id=partner_id, payload__notice_key__in=[row.key for row in rows]
+            ).values_list("payload__notice_key", flat=True)
+        )
+        fresh = [row for row in rows if row.key not in told]
+        if not fresh:
+            continue
+        # Unsaved: the effect reads an action's id (its outcome's key), key and subject only.
+        actions = [
+            PlannedAction(
+                id=number,
+                job=job.name,
+                key=row.key,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                tenant_id=row.tenant_id,
+                due_on=row.due_on,
+            )
+            for number, row in enumerate(fresh, start=1)
+        ]
+        with transaction.atomic():
+            counts.update(job.effect(actions, today).counts)
+    return counts
+
+
+def _consents_settle(partner_id: int, day: date) -> Counter[str]:
+    # After the versions' status change has committed, as versions_apply does live.
+    counts = Counter(versions_consents_settle(today=day))
+    counts.update(deemed_after_late_delivery(today=day))
+    return counts
+
+
+def _service(job: ServiceJob) -> tuple[str, Step]:
+    return job.name, lambda partner_id, day: _run_job(job, day)
+
+
+def _notices(job: ActionJob) -> tuple[str, Step]:
+    return job.name, lambda partner_id, day: _run_notices(job, partner_id, day)
+
+
+# In the registry's order (agreements/jobs/registry.py).
+SANDBOX_STEPS: tuple[tuple[str, Step], ...] = (
+    _service(service_jobs.NOTICES_POST),
+    _service(service_jobs.VERSIONS_APPLY),
+    ("consents", _consents_settle),
+    _notices(notice_jobs.CONSENT_REMINDERS),
+    _service(service_jobs.CONTRACTS_ROLL),
+    _service(service_jobs.TERMINATIONS_EFFECT),
+    _notices(notice_jobs.RENEWAL_NOTICES),
+    _service(service_jobs.DELETION_REMINDERS),
+    _service(service_jobs.DELETIONS_ORDER),
+    _service(service_jobs.TENANT_REDACT),
+)
+
+
 def sandbox_run_day(partner_id: int, day: date) -> Counter[str]:
     """Run the sandbox jobs of `partner_id` for `day`, at 09:00 JST that day."""
     counts: Counter[str] = Counter()
     with sandbox.acting_for(partner_id, clock.start_of_day(day) + timedelta(hours=9)):
-        for job in SANDBOX_JOBS:
-            for name, value in _run_job(job, day).items():
-                counts[f"{job.name}.{name}"] += value
-            if job is service_jobs.VERSIONS_APPLY:
-                for name, value in versions_consents_settle(today=day).items():
-                    counts[f"consents.{name}"] += value
-                for name, value in deemed_after_late_delivery(today=day).items():
-                    counts[f"consents.{name}"] += value
+        for name, step in SANDBOX_STEPS:
+            for key, value in step(partner_id, day).items():
+                counts[f"{name}.{key}"] += value
     return counts
 
 

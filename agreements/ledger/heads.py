@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Q
 
 from agreements.ledger.rows import GENESIS_HASH
 from agreements.models import ConsentRecord, LedgerHead
@@ -37,6 +38,20 @@ def head_lock(tenant_id: int) -> LedgerHead:
         # other transaction and then finds its head, instead of failing on the unique key.
         LedgerHead.objects.bulk_create([LedgerHead(tenant_id=tenant_id)], ignore_conflicts=True)
         return LedgerHead.objects.select_for_update().get(tenant_id=tenant_id)
+
+
+def head_lock_within(tenant_id: int, reach: Q) -> LedgerHead | None:
+    """Lock the tenant's head and read its tenant in one statement (SELECT ... FOR UPDATE OF
+    the head only), if the head's tenant matches `reach` (a filter on LedgerHead through
+    `tenant__`: the caller's reach) and has a head; None otherwise, and nothing is locked: the
+    caller tells a tenant out of reach from one without a chain yet (head_lock creates it).
+    `head.tenant` is the tenant as read under the lock."""
+    return (
+        LedgerHead.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(reach, tenant_id=tenant_id)
+        .first()
+    )
 
 
 def heads_lock(tenant_ids: list[int]) -> dict[int, LedgerHead]:

@@ -11,6 +11,7 @@ them with `chained_row`; everything that checks them recomputes with `chain_hash
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -91,12 +92,32 @@ class Entry:
     # keys and rows written before it verify unchanged.
     notice_reached: str = ""
 
+    def reached_by(self, citation: str) -> Entry:
+        """This entry citing how its notice reached one tenant (dataclasses.replace, without
+        its generic field walk: the effective-date job makes one per tenant)."""
+        return Entry(
+            self.document_id,
+            self.version_id,
+            self.answer,
+            self.actor_kind,
+            self.actor_ref,
+            self.channel,
+            self.recorded_at,
+            self.version_body_hash,
+            self.notice_posted_at,
+            citation,
+        )
+
 
 # --- Canonical form ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def format_instant(value: datetime) -> str:
-    """UTC ISO-8601 with microseconds and a Z: 2025-04-01T00:00:00.000000Z."""
+    """UTC ISO-8601 with microseconds and a Z: 2025-04-01T00:00:00.000000Z.
+
+    Cached: a batch of deemed rows formats the same few instants on every row (equal aware
+    datetimes are the same instant, so they share one UTC form)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("ledger instants must be timezone-aware")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

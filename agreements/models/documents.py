@@ -17,6 +17,7 @@ from agreements.enums import (
 )
 from agreements.models.base import TimeStamped, choice_constraint
 from agreements.models.products import Option, Product
+from core.dates import revision_name
 
 
 class TermsDocument(TimeStamped):
@@ -180,8 +181,7 @@ class TermsVersion(TimeStamped):
         if self.public_name:
             return self.public_name
         if self.effective_on is not None:
-            day = self.effective_on
-            return f"{day.year}年{day.month}月{day.day}日改定"
+            return revision_name(self.effective_on, language="ja")
         return self.label
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from agreements.enums import NoticeRoute, ReminderBasis, ReminderStatus
 from agreements.models.base import choice_constraint
 from agreements.models.documents import TermsVersion
+from core.fields import ClockDateTimeField
 from tenants.models import Tenant
 
 
@@ -40,7 +41,7 @@ class NoticeDelivery(models.Model):
         verbose_name=_("記録したスタッフ"),
     )
     note = models.CharField(_("記録の内容"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
+    created_at = ClockDateTimeField(_("記録日時"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("お知らせの到達")
@@ -83,7 +84,7 @@ class ScheduledReminder(models.Model):
         related_name="+",
         verbose_name=_("登録したスタッフ"),
     )
-    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    created_at = ClockDateTimeField(_("登録日時"), auto_now_add=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

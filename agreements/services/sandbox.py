@@ -12,17 +12,24 @@ sandbox's tenants and nobody else. Moving the clock is agreements.jobs.sandbox.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentMode, LegalBasis, ProductKeyScope, VersionStatus
 from agreements.models import Article, Paragraph, Product, ProductKey, TermsDocument, TermsVersion
 from agreements.models.products import Option
+from agreements.selectors.sandbox import (
+    live_partner_of,
+    sandbox_partner_keys,
+    sandbox_product_keys,
+)
 from agreements.selectors.versions import version_in_force, version_pending
 from agreements.services.version_text import copy_articles, notice_title_for, version_body_hash
-from core import clock
+from core import clock, generations
+from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG, issue_key
@@ -30,22 +37,6 @@ from tenants.models import Partner, PartnerAPIKey
 from tenants.scope import Scope
 
 SANDBOX_NOTE_TITLE = "（サンドボックスの模擬改定）"
-
-
-def live_partner_of(scope: Scope) -> Partner:
-    """The caller's live partner; a sandbox key or any other caller is refused."""
-    key = scope.partner_key if scope.is_partner else None
-    if key is None:
-        raise PermissionDenied(
-            _("サンドボックスはパートナーの本番用キーで作成します。"), code="live_key_required"
-        )
-    partner = Partner.objects.get(pk=key.partner_id)
-    if partner.is_sandbox:
-        raise PermissionDenied(
-            _("サンドボックスのキーでは作成できません。本番用キーをお使いください。"),
-            code="live_key_required",
-        )
-    return partner
 
 
 def sandbox_of(scope: Scope, *, lock: bool = False) -> Partner:
@@ -122,10 +113,7 @@ def sandbox_open(
     partner key (the live key's scopes) and one product key per sandbox product (so the
     integration can also play the product: status, deletion acknowledgements)."""
     live = live_partner_of(scope)
-    if not scope.can_write:
-        raise PermissionDenied(
-            _("このAPIキーには更新の権限がありません。"), code="write_scope_required"
-        )
+    _require_write(scope)
     Partner.objects.select_for_update().filter(pk=live.pk).first()
     sandbox = Partner.objects.filter(sandbox_of=live).first()
     if sandbox is None:
@@ -163,6 +151,57 @@ def sandbox_open(
         data={"live_partner": live.pk},
     )
     return sandbox, partner_key, product_keys
+
+
+def _require_write(scope: Scope) -> None:
+    if not scope.can_write:
+        raise PermissionDenied(
+            _("このAPIキーには更新の権限がありません。"), code="write_scope_required"
+        )
+
+
+KeyRow = TypeVar("KeyRow", PartnerAPIKey, ProductKey)
+
+
+def _revoke(scope: Scope, keys: QuerySet[KeyRow], key_id: int) -> KeyRow:
+    """Revoke one of `keys` (the caller's sandbox's); revoking a revoked key changes nothing."""
+    _require_write(scope)
+    key = keys.filter(pk=key_id).first()
+    if key is None:
+        raise NotFound(_("サンドボックスのキーが見つかりません。"), code="sandbox_key_not_found")
+    # Keys run on real time whatever a sandbox's clock says: the live key revokes them.
+    now = clock.wall_now()
+    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
+    generations.bump_on_commit(generations.KEYS)
+    changed = (
+        type(key)
+        .objects.filter(pk=key.pk, revoked_at__isnull=True)
+        .update(revoked_at=now, updated_at=now)
+    )
+    key.refresh_from_db()
+    if changed:
+        audit_add(
+            actor=None,
+            action=AuditAction.REVOKE_KEY,
+            obj=key,
+            summary=f"sandbox key {key.prefix}",
+            data={"live_partner": live_partner_of(scope).pk, "prefix": key.prefix},
+            actor_label=f"partner-key:{scope.partner_key.prefix if scope.partner_key else ''}",
+        )
+    return key
+
+
+@transaction.atomic
+def sandbox_partner_key_revoke(*, scope: Scope, key_id: int) -> PartnerAPIKey:
+    """Revoke a partner key of the caller's sandbox, with the caller's live key (`write`):
+    from the next request on, the key is a 401."""
+    return _revoke(scope, sandbox_partner_keys(scope=scope), key_id)
+
+
+@transaction.atomic
+def sandbox_product_key_revoke(*, scope: Scope, key_id: int) -> ProductKey:
+    """Revoke a product key of the caller's sandbox, as sandbox_partner_key_revoke."""
+    return _revoke(scope, sandbox_product_keys(scope=scope), key_id)
 
 
 def _full_width(number: int) -> str:

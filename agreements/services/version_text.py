@@ -380,6 +380,13 @@ class RevisionDates:
     def differs(self) -> bool:
         return bool(self.effective_on and self.body_date and self.effective_on != self.body_date)
 
+    @property
+    def needs_update(self) -> bool:
+        """For staff before scheduling: the body's line names a date other than the version's,
+        or the version has no date yet (a draft copied from a version carries that version's
+        line)."""
+        return bool(self.body_date and self.effective_on != self.body_date)
+
 
 def _body_line(version: TermsVersion) -> str:
     if version.last_revised_text:

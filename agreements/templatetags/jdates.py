@@ -1,9 +1,9 @@
 """Dates as readers expect them: 2025年3月31日 on Japanese pages, 31 Mar 2025 on English ones.
 
-One style per language: 2026年12月16日（水） in Japanese, Wed, 16 Dec 2026 in English (never
-ISO: 2026-12-16 is for machines, in attributes, CSV and JSON). Japanese
-document text shown on an English page (the binding notice, R8) keeps the Japanese style with
-a Japanese weekday (`jdate_wd_ja`): an English weekday inside a Japanese date reads as an error.
+One style per language (core.dates, which e-mails use too): 2026年12月16日（水） in Japanese,
+Wed, 16 Dec 2026 in English (never ISO: 2026-12-16 is for machines, in attributes, CSV and
+JSON). Japanese document text shown on an English page (the binding notice, R8) keeps the
+Japanese style with a Japanese weekday (`jdate_wd_ja`): an English weekday inside a Japanese date reads as an error.
 
 Business dates are JST dates (docs/architecture.md, "The clock"); instants are shown in JST with the
 zone named on English pages, since an English reader may be elsewhere.
@@ -18,30 +18,23 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from core import clock
+from core.dates import date_text, is_japanese
 
 register = template.Library()
 
-_WEEKDAYS_JA = "月火水木金土日"
-_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# Written out, not strftime's %b: that follows the process locale, this never does.
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def _is_japanese() -> bool:
-    return (translation.get_language() or "ja").split("-")[0] == "ja"
+    return is_japanese(translation.get_language())
 
 
 def format_date(value: date | datetime | None, *, weekday: bool = False) -> str:
-    """A business date in the active language; an instant is first turned into its JST date."""
+    """A business date in the active language (core.dates: the one style, e-mails use it
+    too); an instant is first turned into its JST date."""
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
         value = clock.business_date(value)
-    if _is_japanese():
-        text = f"{value.year}年{value.month}月{value.day}日"
-        return f"{text}（{_WEEKDAYS_JA[value.weekday()]}）" if weekday else text
-    text = f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-    return f"{_WEEKDAYS_EN[value.weekday()]}, {text}" if weekday else text
+    return date_text(value, language=translation.get_language(), weekday=weekday)
 
 
 def format_date_ja(value: date | datetime | None, *, weekday: bool = False) -> str:

@@ -16,7 +16,8 @@ from django.utils.translation import gettext
 
 from agreements.rulebook import EMPTY, Rulebook, rulebook_for
 from agreements.selectors.consents import consent_status_label as status_label
-from agreements.templatetags.jdates import format_date, sep
+from agreements.templatetags.jdates import sep
+from core.dates import revision_name
 
 register = template.Library()
 
@@ -102,7 +103,7 @@ def version_name(version: Any) -> str:
     working label unless nothing else exists (TermsVersion.display_name)."""
     if getattr(version, "public_name", "") or getattr(version, "effective_on", None) is None:
         return str(version.display_name)
-    return gettext("%(date)s改定") % {"date": format_date(version.effective_on)}
+    return revision_name(version.effective_on, language=translation.get_language())
 
 
 @register.filter(name="article_list")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from core import clock
+from core.dates import date_text, revision_name
 from core.enums import EventKind
 from core.models import Outbox
 from core.services import message_id_for
@@ -28,22 +29,6 @@ _LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def one_line(value: str) -> str:
     """`value` with every run of control characters replaced by one space."""
     return _LINE_BREAKERS.sub(" ", value)
-
-
-MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def portal_links(payload: dict[str, Any]) -> dict[str, str]:
@@ -73,17 +58,17 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
 
 
 def format_date(value: date, locale: str) -> str:
-    """A business date as people write it: 2025年2月28日 / 28 February 2025."""
-    if locale == "ja":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+    """A business date as people write it, as the pages write it (core.dates):
+    2025年2月28日 / 28 Feb 2025."""
+    return date_text(value, language=locale)
 
 
 def format_instant(value: datetime, locale: str) -> str:
+    """An instant in JST to the minute: 2025年2月28日 14:05（日本時間） / 28 Feb 2025 14:05 JST."""
     local = value.astimezone(clock.TOKYO)
     if locale == "ja":
         return f"{format_date(local.date(), locale)} {local:%H:%M}（日本時間）"
-    return f"{format_date(local.date(), locale)}, {local:%H:%M} JST"
+    return f"{format_date(local.date(), locale)} {local:%H:%M} JST"
 
 
 def _formatted_dates(payload: dict[str, Any], locale: str) -> dict[str, str]:
@@ -96,15 +81,49 @@ def _formatted_dates(payload: dict[str, Any], locale: str) -> dict[str, str]:
     return formatted
 
 
+# A version's name in a payload, and the effective date its default name is made from.
+_VERSION_NAMES = (
+    ("name", "effective_on"),
+    ("version_name", "effective_on"),
+    ("binding_version_name", "binding_version_effective_on"),
+)
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def version_names(payload: dict[str, Any], locale: str) -> dict[str, str]:
+    """The payload's version names in the message's language, as the portal's pages name a
+    version (version_name): the name staff chose, else the default from the effective date.
+    Payloads carry the Japanese default (「2025年4月1日改定」); an English message says
+    "Revision of 1 Apr 2025" instead. A name staff chose is kept as they wrote it."""
+    names = {}
+    for name_key, date_key in _VERSION_NAMES:
+        name, day = payload.get(name_key), _day(payload.get(date_key))
+        if isinstance(name, str) and day is not None and name == revision_name(day, language="ja"):
+            names[name_key] = revision_name(day, language=locale)
+    return names
+
+
 def email_context(outbox: Outbox, locale: str) -> dict[str, Any]:
-    """What every e-mail template sees: `p` (payload, its declared date fields as dates),
-    `d` (those dates written out in the message's language), `links` (absolute URLs)."""
+    """What every e-mail template sees: `p` (payload, its declared date fields as dates, its
+    version names in the message's language), `d` (those dates written out in the message's
+    language), `links` (absolute URLs)."""
     payload = dict(outbox.payload)
     if "data" in payload and isinstance(payload["data"], dict):
         payload = {**payload["data"], **payload}
     # Every field a template shows is one line (a name, a label, a code): keep it so.
     payload = {k: one_line(v) if isinstance(v, str) else v for k, v in payload.items()}
     payload = message_kind(outbox.kind).parse(payload)
+    payload.update(version_names(payload, locale))
     kind_label = (
         str(EventKind(outbox.kind).label) if outbox.kind in EventKind.values else outbox.kind
     )

@@ -154,7 +154,11 @@ def outbox_deliver_batch(*, limit: int | None = None) -> Counter[str]:
         # message may have left without being recorded (reconcile counts these).
         attempts = Delivery.objects.bulk_create(
             [
-                Delivery(outbox_id=row.id, attempt=last.get(row.id, 0) + 1, attempted_at=now)
+                Delivery(
+                    outbox_id=row.id,
+                    attempt=last.get(row.id, 0) + 1,
+                    attempted_at=row_clock(row, now),
+                )
                 for row in rows
             ]
         )
@@ -305,8 +309,15 @@ def _send_one(row: Outbox, *, mail: Any, logged_only: bool = False) -> SendResul
         )
 
 
+def row_clock(row: Outbox, now: datetime) -> datetime:
+    """The instant a row's delivery is recorded at: its sandbox's clock for a sandbox's row
+    (read with the claim), whichever worker delivers it, so a sandbox caller reads its
+    deliveries on the clock of the rest of its data (docs/api.md, "Sandbox"); else now."""
+    return getattr(row, "sandbox_clock", None) or now
+
+
 def _apply_result(row: Outbox, result: SendResult) -> None:
-    now = clock.now()
+    now = row_clock(row, clock.now())
     row.lease_until = None
     if row.channel == OutboxChannel.EMAIL:
         row.message_id = message_id_for(row)
@@ -328,8 +339,7 @@ def _apply_result(row: Outbox, result: SendResult) -> None:
         row.status = OutboxStatus.FAILED
         # Due again after the backoff by the clock the row waits on: a sandbox's, or now. On
         # real time a sandbox row, whose clock is ahead, would be due again at once.
-        base = getattr(row, "sandbox_clock", None) or now
-        row.next_attempt_at = base + retry_delay(row.attempts)
+        row.next_attempt_at = now + retry_delay(row.attempts)
 
 
 def outbox_deliver_due(

@@ -23,7 +23,7 @@ def _locale() -> str:
 
 @register.filter(name="mail_date")
 def mail_date(value: date | None) -> str:
-    """2025年2月28日 / 28 February 2025, in the language the e-mail is rendered in."""
+    """2025年2月28日 / 28 Feb 2025, in the language the e-mail is rendered in."""
     if not isinstance(value, date):
         return ""
     return format_date(value, _locale())

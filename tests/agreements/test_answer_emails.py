@@ -121,8 +121,8 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
     )
     record = _answer(s, Answer.REJECTED)
     subject, text, html = _mail(s.tenant, EventKind.ANSWER_RECORDED)
-    assert (
-        subject == "Your answer to optim-id-plus 利用規約 2025年4月1日改定 (rejected) is recorded"
+    assert subject == (
+        "Your answer to optim-id-plus 利用規約 Revision of 1 Apr 2025 (rejected) is recorded"
     )
     facts = [
         "Customer: テスト商事株式会社",
@@ -130,9 +130,9 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
         "Answer: rejected",
         f"Recorded at: {format_instant(record.recorded_at, 'en')}",
         f"Ledger number: {record.seq}",
-        "until you accept it, the version before it (2024年1月1日改定) continues to apply to you",
+        "until you accept it, the version before it (Revision of 1 Jan 2024) continues to apply to you",
         "For what a rejection leads to, please see your contract.",
-        "Until 31 March 2025 you can also change your answer to an acceptance in the portal.",
+        "Until 31 Mar 2025 you can also change your answer to an acceptance in the portal.",
     ]
     _all_in(facts, text, html)
     for body in (text, html):
@@ -208,6 +208,6 @@ def test_case_dropped_email_r6_after_acceptance_says_why_in_english() -> None:
     facts = [
         "Why: you accepted the revised terms",
         "Your contract continues as before; nothing is needed from you.",
-        "The revised terms apply to you from 1 April 2025.",
+        "The revised terms apply to you from 1 Apr 2025.",
     ]
     _all_in(facts, text, html)

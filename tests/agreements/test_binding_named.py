@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 
 from agreements.enums import Answer, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import ConsentRecord, TermsDocument, TermsVersion
+from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.services.consents import consent_answer, consent_states_open
 from agreements.services.versions.effective import version_apply_effective
 from agreements.services.versions.posting import notice_post
@@ -92,7 +93,7 @@ def test_notice_posted_email_r4_names_each_tenants_own_binding_version() -> None
     silent_row.locale = "en"
     _subject, text, _html = email_render(silent_row)
     assert (
-        "Version binding you before this change: Biz 利用規約 2024年1月1日改定 (from 1 January 2024)"
+        "Version binding you before this change: Biz 利用規約 Revision of 1 Jan 2024 (from 1 Jan 2024)"
         in text
     )
 
@@ -123,3 +124,31 @@ def test_answer_recorded_email_and_receipt_r4_name_the_binding_version() -> None
     )
     assert "改定前に適用されていた版" in page
     assert "2024年1月1日改定" in page
+
+
+def test_answer_recorded_r4_names_the_explicit_revision_the_tenant_accepted() -> None:
+    """The answer reads the tenant's last answers to the revisions put to explicit consent
+    with its other rows (one statement): the tenant that accepted v2 is bound by it until v3,
+    the silent one by v1, as binding_versions_for_tenants says for both."""
+    document, v1, v2, v3, accepting, silent = _world()
+    with clock.frozen_at(NOTICE_ON):
+        notice_post(version=v3)
+        consent_states_open(version=v3)
+        for tenant in (accepting, silent):
+            consent_answer(
+                scope=admin_scope(tenant), tenant=tenant, version=v3, answer=Answer.ACCEPTED
+            )
+    named = {
+        tenant.pk: {
+            row.payload["binding_version_id"]
+            for row in Outbox.objects.filter(
+                tenant_id=tenant.pk, kind=EventKind.ANSWER_RECORDED, payload__version_id=v3.pk
+            )
+        }
+        for tenant in (accepting, silent)
+    }
+    assert named == {accepting.pk: {v2.pk}, silent.pk: {v1.pk}}
+    binding = binding_versions_for_tenants(
+        document=document, tenant_ids=[accepting.pk, silent.pk], before=v3.effective_on
+    )
+    assert {pk: {version.pk} for pk, version in binding.items() if version} == named

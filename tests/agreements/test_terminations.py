@@ -689,7 +689,7 @@ def test_end_r15_r16_biz_end_notice_has_the_timetable_and_the_two_limb_window():
     assert "アカウントは削除" not in text
     row.locale = "en"
     _subject, text_en, _html = email_render(row)
-    assert "(30 June 2025), whichever comes first (Terms, Article 12(3))" in text_en
+    assert "(30 Jun 2025), whichever comes first (Terms, Article 12(3))" in text_en
 
 
 def test_end_r13_customer_termination_end_notice_is_in_the_past_tense():

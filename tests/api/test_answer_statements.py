@@ -5,6 +5,7 @@ at once (core/generations.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -12,9 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agreements.enums import VersionStatus
+from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, LedgerHead, TermsVersion
 from core.enums import EventKind
-from core.models import IdempotencyRecord, Outbox
+from core.models import Event, IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
 from tests.api.conftest import World
 from tests.api.test_agreements_api import EVIDENCE
@@ -41,17 +43,28 @@ def _answer(world: World, tenant, key: str, answer: str = "accepted"):
     )
 
 
+_TABLE = re.compile(r'(?:FROM|JOIN|INTO)\s+"?([a-z]+_[a-z_]+)"?', re.IGNORECASE)
+
+
 def _verbs(captured: CaptureQueriesContext) -> list[str]:
+    """Each statement as its verb and the tables it touches: the tables a SELECT reads
+    (sorted, subqueries included) and whether it locks; the tables an INSERT or an UPDATE
+    writes; a WITH's inserts, in order, and what it reads besides."""
     out = []
     for query in captured.captured_queries:
-        words = query["sql"].split()
+        sql = query["sql"]
+        words = sql.split()
         verb = words[0].lstrip("(")  # a UNION's first SELECT is parenthesised
         if verb in ("INSERT", "UPDATE"):
             verb += " " + (words[2] if verb == "INSERT" else words[1]).strip('"')
         elif verb == "SELECT":
-            verb += " " + next(w for w in words if w.startswith('"') and "_" in w).split(".")[
-                0
-            ].strip('"')
+            verb += " " + "+".join(sorted(set(_TABLE.findall(sql))))
+            if "FOR UPDATE" in sql:
+                verb += " FOR UPDATE"
+        elif verb == "WITH":
+            inserted = re.findall(r'INSERT INTO\s+"?(\w+)"?', sql)
+            read = sorted(set(_TABLE.findall(sql)) - set(inserted))
+            verb = f"WITH INSERT {'+'.join(inserted)} SELECT {'+'.join(read)}"
         out.append(verb)
     return out
 
@@ -66,32 +79,90 @@ def test_a_warm_answer_is_one_transaction_of_the_statements_it_needs(world: Worl
     # The test's own transaction turns the answer's into a savepoint: one pair, one transaction.
     assert verbs.count("SAVEPOINT") == 1
     assert verbs == [
-        "SELECT tenants_tenant",  # the tenant in the partner's reach
         "SAVEPOINT",
-        "SELECT agreements_ledgerhead",  # the head lock
-        "SELECT agreements_consentstate",  # the projection row
-        "SELECT agreements_contract",  # a contract the document binds
-        # whether an answer is owed: the contract's filed end, before the pending version
-        # takes effect (an end before it means nothing is asked, R4)
-        "SELECT agreements_nonrenewalrequest",
-        "SELECT agreements_termination",
+        # the head lock, and the tenant in the partner's reach read with it
+        "SELECT agreements_ledgerhead+tenants_tenant FOR UPDATE",
+        # what the answer decides on, in one statement: the projection row (and its
+        # version's date), every contract the document binds (bound now? owed, R4? the
+        # binding version) and the end filed for each (non-renewal, termination)
+        "SELECT agreements_consentstate+agreements_contract+agreements_nonrenewalrequest"
+        "+agreements_termination+agreements_termsversion",
         "INSERT agreements_consentrecord",  # the ledger row
         "INSERT agreements_consentevidence",
         "UPDATE agreements_ledgerhead",
         "UPDATE agreements_consentstate",  # the projection (the notice opened the row)
-        # whether the tenant is bound (ConsentState.bound): the version and a binding
-        # contract, read again although the answer's checks saw them (to fold away, #17)
-        "SELECT agreements_termsversion",
-        "SELECT agreements_contract",
-        "INSERT core_event",
-        # the tenant's recipients: its admins' addresses and its notification contacts, one
-        # UNION (tenants.notify.tenant_recipients)
-        "SELECT tenants_membership",
-        "INSERT core_outbox",
+        # the event and its outbox rows, the recipients (its admins, its contact address,
+        # its further contacts: tenants.notify.tenant_recipients) chosen in the same statement
+        "WITH INSERT core_event+core_outbox"
+        " SELECT auth_user+tenants_membership+tenants_notificationcontact",
         "INSERT core_idempotencyrecord",
         "RELEASE",
     ], verbs
     assert IdempotencyRecord.objects.get(key="k-1").response_code == 201
+    assert ledger_verify(tenant_ids=[tenant.pk]) == []
+
+
+def test_a_first_answer_creates_the_head(world: World) -> None:
+    tenant = TenantFactory(partner=world.partner)
+    make_contract(tenant=tenant, product=world.product, start_date=date(2024, 4, 1))
+    assert not LedgerHead.objects.filter(tenant=tenant).exists()
+    response = _answer(world, tenant, "first")
+    assert response.status_code == 201, response.content
+    head = LedgerHead.objects.get(tenant=tenant)
+    record = ConsentRecord.objects.get(tenant=tenant)
+    assert (head.seq, head.hash) == (record.seq, record.hash) == (1, record.hash)
+    assert ledger_verify(tenant_ids=[tenant.pk]) == []
+
+
+@pytest.mark.parametrize("with_head", [True, False])
+def test_another_partners_tenant_is_a_404_as_every_tenant_read_and_nothing_is_written(
+    world: World, with_head: bool
+) -> None:
+    tenant = world.other_tenant
+    if with_head:
+        LedgerHead.objects.create(tenant=tenant)
+    heads = LedgerHead.objects.count()
+    events = Event.objects.count()
+    outbox = Outbox.objects.count()
+    status = world.client("own_partner").get(f"/api/v1/tenants/{tenant.pk}/consents/")
+    answered = _answer(world, tenant, "other")
+    assert (status.status_code, answered.status_code) == (404, 404)
+    assert answered.json()["code"] == status.json()["code"]
+    assert answered.json()["detail"] == status.json()["detail"]
+    assert not ConsentRecord.objects.filter(tenant=tenant).exists()
+    assert LedgerHead.objects.count() == heads
+    assert (Event.objects.count(), Outbox.objects.count()) == (events, outbox)
+
+
+def test_another_partners_tenant_is_a_404_whatever_the_body(world: World) -> None:
+    client = world.client("own_partner")
+    for tenant, expected in ((world.other_tenant, 404), (_tenant(world), 400)):
+        for payload in (
+            {"version": world.v2.pk, "answer": "accepted"},  # no evidence
+            {"version": 999_999, "answer": "accepted", "evidence": EVIDENCE},  # no such version
+            {"version": world.v2.pk, "answer": "accepted", "evidence": EVIDENCE, "x": 1},
+        ):
+            response = client.post(f"/api/v1/tenants/{tenant.pk}/consents/", payload, format="json")
+            assert response.status_code == expected, (payload, response.content)
+
+
+def test_the_binding_version_named_follows_the_versions_at_once(world: World) -> None:
+    """The versions an answer may name as binding the tenant before the change (R4) are read
+    from the cache under the terms' generation: a change to them is in the next answer."""
+
+    def named(tenant) -> str:
+        row = Event.objects.get(tenant_id=tenant.pk, kind=EventKind.ANSWER_RECORDED)
+        return row.payload["binding_version_name"]
+
+    first = _tenant(world)
+    assert _answer(world, first, "b-1").status_code == 201
+    assert named(first) == world.v1.display_name
+    v1 = TermsVersion.objects.get(pk=world.v1.pk)
+    v1.public_name = "旧規約"
+    v1.save(update_fields=["public_name"])
+    second = _tenant(world)
+    assert _answer(world, second, "b-2").status_code == 201
+    assert named(second) == "旧規約"
 
 
 def test_a_repeat_with_the_key_replays_and_writes_nothing(world: World) -> None:

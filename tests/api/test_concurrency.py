@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 
 from agreements.ledger.verify import ledger_verify
-from agreements.models import ConsentRecord
+from agreements.models import ConsentRecord, LedgerHead
 from core.models import IdempotencyRecord
 from tests.api.conftest import World, build_world
 
@@ -93,3 +93,38 @@ def test_twenty_answers_with_one_idempotency_key_give_one_row(committed_world: W
     assert ConsentRecord.objects.filter(tenant=world.tenant).count() == 1
     assert ledger_verify(tenant_ids=[world.tenant.pk]) == []
     assert IdempotencyRecord.objects.get(key="answer-2025-03-10").response_code == 201
+
+
+def test_answers_racing_on_a_chain_that_exists_never_fork_it(committed_world: World) -> None:
+    """The tenant is read with its head lock (one statement): a request that waited for the
+    lock continues from the head the one before it left, never from the one it first saw."""
+    world = committed_world
+    LedgerHead.objects.create(tenant=world.tenant)
+    turn = iter(range(PARALLEL))
+    lock = threading.Lock()
+
+    def post() -> Any:
+        with lock:
+            answer = ("accepted", "rejected")[next(turn) % 2]
+        return world.client("own_partner").post(
+            f"/api/v1/tenants/{world.tenant.pk}/consents/",
+            {"version": world.v2.pk, "answer": answer, "evidence": EVIDENCE},
+            format="json",
+        )
+
+    responses = run_parallel(post)
+    assert {r.status_code for r in responses} <= {200, 201}
+    created = sum(r.status_code == 201 for r in responses)
+    assert created >= 2
+    seqs = list(
+        ConsentRecord.objects.filter(tenant=world.tenant)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
+    assert seqs == list(range(1, created + 1))
+    head = LedgerHead.objects.get(tenant=world.tenant)
+    assert (head.seq, head.hash) == (
+        created,
+        ConsentRecord.objects.get(tenant=world.tenant, seq=created).hash,
+    )
+    assert ledger_verify(tenant_ids=[world.tenant.pk]) == []

@@ -201,6 +201,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("deletions", "GET"): Spec(PRODUCTS),
     # sandbox (docs/api.md, "Sandbox"): a live key issues sandbox keys; the rest needs one
     ("sandbox", "POST"): Spec(PARTNER_ONLY, 201),
+    # Its keys, listed and revoked with the live key (another partner's: 404).
+    ("sandbox-keys", "GET"): Spec(PARTNER_ONLY),
+    ("sandbox-product-keys", "GET"): Spec(PARTNER_ONLY),
+    ("sandbox-key-revoke", "POST"): Spec(PARTNER_ONLY, owned=True),
+    ("sandbox-product-key-revoke", "POST"): Spec(PARTNER_ONLY, owned=True),
     ("sandbox-clock", "GET"): Spec(PARTNER_ONLY, sandbox_only=True),
     ("sandbox-clock-advance", "POST"): Spec(
         PARTNER_ONLY, body=lambda w, c: {"to": "2025-04-01T09:00:00+09:00"}, sandbox_only=True
@@ -223,6 +228,24 @@ SPECS: dict[tuple[str, str], Spec] = {
 }
 
 
+def _sandbox_key_id(world: World, name: str) -> int:
+    """A key of the partner's sandbox, opened on first use (in the test's transaction)."""
+    from agreements.models import ProductKey
+    from agreements.services.sandbox import sandbox_open
+    from tenants.models import PartnerAPIKey
+    from tenants.scope import Scope
+
+    if not PartnerAPIKey.objects.filter(partner__sandbox_of=world.partner).exists():
+        live = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"])
+        sandbox_open(scope=Scope.partner(live.first()))
+    keys = (
+        ProductKey.objects.filter(product__sandbox__sandbox_of=world.partner)
+        if name == "sandbox-product-key-revoke"
+        else PartnerAPIKey.objects.filter(partner__sandbox_of=world.partner)
+    )
+    return keys.order_by("pk").values_list("pk", flat=True)[0]
+
+
 def _path_params(world: World, name: str) -> dict[str, int]:
     # The contract with a timely non-renewal serves the operations that need a known end.
     contract = (
@@ -230,6 +253,8 @@ def _path_params(world: World, name: str) -> dict[str, int]:
         if name in ("contract-non-renewal-withdraw", "contract-deletions")
         else world.contract
     )
+    if name in ("sandbox-key-revoke", "sandbox-product-key-revoke"):
+        return {"key_id": _sandbox_key_id(world, name)}
     return {
         "tenant_id": world.tenant.pk,
         "membership_id": world.viewer.pk,

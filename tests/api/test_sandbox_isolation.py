@@ -286,3 +286,36 @@ def test_an_impossible_instant_is_a_400_not_a_500(world: World) -> None:
     )
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "invalid"
+
+
+def test_a_simulated_revision_taking_effect_reaches_its_sandbox_only(world: World) -> None:
+    """`version.effective` of a sandbox's revision is the sandbox's own event: never a
+    staff-wide one (no partner), never in a live partner's feed."""
+    from core.enums import EventKind
+
+    sandbox_row, raw, _products = _open(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    revision = client.post(
+        "/api/v1/sandbox/revisions/",
+        {
+            "product": "optim-id-plus",
+            "effective_on": (today + timedelta(days=10)).isoformat(),
+            "consent_mode": "explicit",
+        },
+        format="json",
+    ).json()
+    to = f"{(today + timedelta(days=11)).isoformat()}T09:00:00+09:00"
+    assert client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json").status_code == (
+        200
+    )
+    effective = Event.objects.filter(
+        kind=EventKind.VERSION_EFFECTIVE, subject_id=revision["version"]
+    )
+    assert [e.partner_id for e in effective] == [sandbox_row.pk]
+    live_feed = world.client("own_partner").get("/api/v1/events/?page_size=200").json()
+    assert EventKind.VERSION_EFFECTIVE not in {e["kind"] for e in live_feed["results"]}
+    other_feed = world.client("other_partner").get("/api/v1/events/?page_size=200").json()
+    assert effective.first().pk not in {e["id"] for e in other_feed["results"]}
+    sandbox_feed = client.get(f"/api/v1/events/?kind={EventKind.VERSION_EFFECTIVE}").json()
+    assert [e["subject"]["id"] for e in sandbox_feed["results"]] == [revision["version"]]

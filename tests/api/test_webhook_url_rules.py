@@ -112,3 +112,34 @@ def test_enabling_checks_the_url_again(world: World, resolve_to) -> None:
     response = client.post(f"/api/v1/webhooks/{world.webhook.pk}/enable/")
     assert response.status_code == 400
     assert response.json()["code"] == "address_forbidden"
+
+
+@pytest.mark.parametrize("key", ["own_partner", "sandbox"])
+def test_plain_http_is_refused_in_debug_too_unless_the_host_is_a_listed_local_receiver(
+    world: World, resolve_to, settings, key: str
+) -> None:
+    """docs/api.md: `http://` is a 400 `https_required` whatever the deployment's debug mode;
+    the one exception is a development server's allow-listed local receiver, for any key."""
+    from agreements.services.sandbox import sandbox_open
+    from tenants.scope import Scope
+    from tests.api.conftest import key_client
+
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    resolve_to([PUBLIC])
+    if key == "sandbox":
+        live = world.partner.api_keys.filter(scopes__contains=["write"], revoked_at__isnull=True)
+        _row, (_key, raw), _products = sandbox_open(scope=Scope.partner(live.first()))
+        client = key_client(raw)
+    else:
+        client = world.client(key)
+    refused = client.post(
+        "/api/v1/webhooks/", {"url": "http://hooks.partner.example/t"}, format="json"
+    )
+    assert refused.status_code == 400, refused.content
+    assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
+        "https_required",
+        "url",
+    )
+    local = client.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9000/t"}, format="json")
+    assert local.status_code == 201, local.content

@@ -55,3 +55,29 @@ def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
         assert not figure.startswith("0 req/s"), (number, figure)
     for expected in ("Machine:", "PostgreSQL", "python -m bench.run", "shares the two cores"):
         assert expected in text
+    assert "| 2 |" in text
+    assert "warm" in text.split("| 2 |", 1)[1].split("\n", 1)[0]
+    assert "; load " in text  # each row records the load at its start
+
+    # The scaled run: its own section, the per-request and per-tenant figures against the run
+    # above (recorded beside the results file), every job's peak memory.
+    scaled = subprocess.run(
+        [sys.executable, "-m", "bench.run", *TINY, "--scale", "2", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert scaled.returncode == 0, scaled.stdout[-3000:] + scaled.stderr[-3000:]
+    both = out.read_text(encoding="utf-8")
+    assert text.split("<!-- bench:end -->")[0] in both  # the unscaled section is kept
+    section = both.split("<!-- scale:start -->", 1)[1].split("<!-- scale:end -->", 1)[0]
+    assert "600 tenants" in section.replace(",", "")
+    tens = re.findall(r"^\| 10 \| (.+?) \|", section, re.M)
+    assert any("#2 consent answer per request" in what for what in tens), tens
+    assert any("#3 status check per request" in what for what in tens), tens
+    assert any("#4 apply-effective per tenant" in what for what in tens), tens
+    assert any("#9 notice posting per tenant" in what for what in tens), tens
+    assert any("peak memory of every job" in what for what in tens), tens

@@ -202,7 +202,7 @@ def test_editor_dashboard_and_lang_over_the_demo(page: Page, live_server, login,
         page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(f"{base}/console/dashboard/")
         fills = page.eval_on_selector_all(
-            "svg.chart rect[class^=seg-]",
+            "svg.chart-bar rect[class^=seg-]",
             "rects => rects.map(r => [getComputedStyle(r).fill, getComputedStyle(r).stroke,"
             " getComputedStyle(r).strokeWidth])",
         )

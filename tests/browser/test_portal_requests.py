@@ -18,6 +18,7 @@ from agreements.enums import ConsentMode, DeletionKind, DeletionStatus, NonRenew
 from agreements.models import ConsentRecord, DataDeletion, NonRenewalRequest, RequestReceipt
 from agreements.services import contracts as contract_services
 from tenants.scope import Scope
+from tests.browser.axe import axe_violations, describe
 from tests.portal.conftest import PASSWORD, biz_renewing, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -154,6 +155,19 @@ def test_a_viewer_is_told_why_there_are_no_buttons_and_whom_to_ask(
         expect(page.get_by_test_id("tenant-admins")).to_contain_text("管理 太郎")
         expect(page.get_by_test_id("non-renewal-apply")).to_have_count(0)
         shot("portal-viewer-contract")
+
+        # An admin's page reached anyway (a link kept from before a role change) says whom to ask.
+        world.admin.title = "情報システム部長"
+        world.admin.save(update_fields=["title"])
+        response = page.goto(f"{base}/portal/members/{world.admin.pk}/remove/")
+        assert response is not None
+        assert response.status == 403
+        admins = page.get_by_test_id("tenant-admins")
+        expect(admins).to_contain_text("管理 太郎（情報システム部長）")
+        expect(admins).to_contain_text(world.admin.user.email)
+        violations = axe_violations(page)
+        assert violations == [], describe(page.url, violations)
+        shot("portal-viewer-admin-only")
 
 
 def test_a_deemed_revision_offers_one_objection_with_its_consequence(

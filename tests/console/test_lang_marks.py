@@ -17,6 +17,7 @@ from agreements.models import Contract
 from agreements.services.consents.answers import consent_answer
 from agreements.templatetags.textlang import ja_text
 from core import clock
+from tenants.models import Membership
 from tenants.scope import Scope
 from tests.console.conftest import make_staff, post_revision
 from tests.console.test_no_iso_dates import visible_text
@@ -26,7 +27,8 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+")
 
 
 # Text that cannot hold a marked part: the document's <title> and a select's <option>s (the
-# page's language applies; an <option> could carry lang itself, which Django's widgets do not).
+# page's language applies; an option of names says its own language, checked below, and the
+# chosen name is also shown as marked text where a page filters by it).
 NO_PARTS = re.compile(r"<(title|option)\b[^>]*>.*?</\1>", re.S)
 
 
@@ -112,3 +114,55 @@ def test_english_portal_and_public_pages_mark_japanese_names() -> None:
             if words := unmarked_japanese(response.content.decode()):
                 found[url] = words
     assert found == {}
+
+
+OPTION = re.compile(r"<option\b([^>]*)>([^<]*)</option>")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_english_console_selects_of_names_mark_each_option_and_show_the_chosen_one(
+    client, world
+) -> None:
+    """Japanese partner and product names inside a select carry lang="ja"; screen readers do
+    not all honour it there, so the dashboard also shows the chosen filter as marked text."""
+    catalog_ensure()
+    client.force_login(make_staff("viewer"))
+    for url in (reverse("console:dashboard"), reverse("console:tenant-list")):
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        options = OPTION.findall(html)
+        named = [(attrs, text) for attrs, text in options if text == world.partner.name]
+        assert named, url
+        for attrs, text in options:
+            if CJK.search(text):
+                assert 'lang="ja"' in attrs, (url, text)
+    page = client.get(
+        reverse("console:dashboard"),
+        {"partner": str(world.partner.pk)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    summary = page.split('data-testid="filter-summary">', 1)[1].split("</p>", 1)[0]
+    assert f'Sales channel <strong lang="ja">{world.partner.name}</strong>' in summary
+    assert (
+        "filter-summary"
+        not in client.get(reverse("console:dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_english_portal_shows_the_tenant_in_use_as_marked_text_beside_the_switcher() -> None:
+    with clock.frozen_at(clock.today()):
+        world = build_world()
+        other = build_world(name="第二商事株式会社")
+        Membership.objects.create(tenant=other.tenant, user=world.admin.user, role="admin")
+        client = Client()
+        client.force_login(world.admin.user)
+        html = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="tenant-select"' in html
+    current = re.search(
+        r'<span class="tenant-name" lang="(\w+)" data-testid="current-tenant">([^<]*)</span>', html
+    )
+    assert current is not None
+    assert current.group(1) == "ja"
+    assert current.group(2) in (world.tenant.name, other.tenant.name)

@@ -225,14 +225,14 @@ DATES = {
         EventKind.DELETION_WITHDRAWN: ["2025年4月1日", "2025年2月10日"],
     },
     "en": {
-        EventKind.RENEWAL_NOTICE: ["28 February 2025", "31 March 2025", "31 March 2026"],
-        EventKind.ENDED: ["31 March 2025", "30 June 2025", "1 May 2025", "1 April 2026"],
-        EventKind.NOTICE_POSTED: ["1 April 2025"],
-        EventKind.ANSWER_RECORDED: ["1 April 2025", "10 March 2025, 09:00 JST"],
-        EventKind.CASE_OPENED: ["1 April 2025", "9 April 2025", "10 March 2025, 09:00 JST"],
-        EventKind.CASE_CONFIRMED: ["11 April 2025"],
-        EventKind.NON_RENEWAL_WITHDRAWN: ["31 March 2025", "1 April 2025"],
-        EventKind.DELETION_WITHDRAWN: ["1 April 2025", "10 February 2025"],
+        EventKind.RENEWAL_NOTICE: ["28 Feb 2025", "31 Mar 2025", "31 Mar 2026"],
+        EventKind.ENDED: ["31 Mar 2025", "30 Jun 2025", "1 May 2025", "1 Apr 2026"],
+        EventKind.NOTICE_POSTED: ["1 Apr 2025"],
+        EventKind.ANSWER_RECORDED: ["1 Apr 2025", "10 Mar 2025 09:00 JST"],
+        EventKind.CASE_OPENED: ["1 Apr 2025", "9 Apr 2025", "10 Mar 2025 09:00 JST"],
+        EventKind.CASE_CONFIRMED: ["11 Apr 2025"],
+        EventKind.NON_RENEWAL_WITHDRAWN: ["31 Mar 2025", "1 Apr 2025"],
+        EventKind.DELETION_WITHDRAWN: ["1 Apr 2025", "10 Feb 2025"],
     },
 }
 
@@ -292,7 +292,7 @@ def test_email_context_reads_only_declared_fields_as_dates():
     context = email_context(row, "en")
     assert context["p"]["deadline"] == date(2025, 2, 28)
     assert context["p"]["reference"] == "2025-01-01"  # not declared: stays as written
-    assert context["d"] == {"deadline": "28 February 2025"}
+    assert context["d"] == {"deadline": "28 Feb 2025"}
 
 
 def test_email_render_non_renewal_withdrawn_says_the_contract_renews():
@@ -317,7 +317,7 @@ def test_outbox_deliver_email_with_message_id_text_and_html():
     assert message.extra_headers["Message-ID"] == message_id_for(row) == row.message_id
     assert message.to == ["it@customer.example"]
     assert message.alternatives[0][1] == "text/html"
-    assert "28 February 2025" in message.body
+    assert "28 Feb 2025" in message.body
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
     attempt = Delivery.objects.get(outbox=row)
     assert (attempt.attempt, attempt.succeeded) == (1, True)
@@ -507,4 +507,4 @@ def test_email_render_notice_posted_en_r6_absent_sentence_follows_with_a_space()
     row.payload = {**row.payload, "product": "optim-id-plus", "legal_basis": "general_interest"}
     _subject, text, html = email_render(row)
     for body in (text, html):
-        assert "by 31 March 2025. For what an objection leads to, please see your contract." in body
+        assert "by 31 Mar 2025. For what an objection leads to, please see your contract." in body

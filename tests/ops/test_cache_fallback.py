@@ -35,7 +35,7 @@ def cache() -> Iterator[FallbackRedisCache]:
     cache.outage.succeeded()
     cache.delete_many(["gen", "items:5", "gate", "gone", "untouched", "x", "w", "anything"])
     for pool in cache._cache._pools.values():
-        pool.disconnect()  # this cache's own connections, not left to the garbage collector
+        pool.disconnect()  # this test's connections, closed rather than left to the collector
 
 
 def _outage(cache: FallbackRedisCache, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,3 +213,45 @@ def test_cache_objects_of_every_context_share_one_redis_client_and_pool():
     assert len({id(cache) for cache, _client in seen}) == 3  # one cache object per context
     assert len({id(client) for _cache, client in seen}) == 1
     assert len({id(client.connection_pool) for _cache, client in seen}) == 1
+
+
+def test_a_bump_counts_from_one_and_keeps_the_counter_alive(cache):
+    assert cache.bump("gen", 60) == 1
+    assert cache.bump("gen", 60) == 2
+    assert cache.get("gen") == 2  # a counter as the cache reads it (generations.shared_get_many)
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_key("gen")) <= 60
+    cache.set("gen", ["not a counter"])
+    assert cache.bump("gen", 60) == 1  # started again, not an outage
+    assert not cache.outage.down
+
+
+def test_a_bump_during_the_outage_is_carried_over(cache, monkeypatch):
+    cache.set("gen", 5)
+    _outage(cache, monkeypatch)
+    assert cache.bump("gen", 60) == 1  # memory had no generation
+    assert cache.bump("gen", 60) == 2
+    _redis_back(cache, monkeypatch)
+    cache.get("anything")
+    assert cache.get("gen") == 6
+
+
+def test_one_redis_client_per_pool_is_kept(cache):
+    assert cache._cache.get_client(write=True) is cache._cache.get_client("k", write=True)
+    cache.set("x", 1)
+    assert cache.get("x") == 1
+
+
+def test_a_peek_at_the_sliding_window_counts_nothing(cache):
+    """What an answer the throttle did not count reports (web/api/throttles.py, budget_peek):
+    the window as it stands, by the same rule, on Redis and in memory alike."""
+    times = (1030.0, 1030.0, 1060.0, 1061.0)
+    expected = [(2, 1000.0), (2, 1000.0), (1, 1001.0), (0, None)]
+    _windows(cache, "w", [1000.0, 1001.0])
+    on_redis = [cache.sliding_window_peek("w", now=at, window=60) for at in times]
+    assert [(w.count, w.oldest) for w in on_redis] == expected
+    cache.fallback.clear()
+    for at in (1000.0, 1001.0):
+        cache._sliding_window_in_memory("w", now=at, window=60, limit=3)
+    in_memory = [cache._peek_in_memory("w", now=at, window=60) for at in times]
+    assert [(w.count, w.oldest) for w in in_memory] == expected

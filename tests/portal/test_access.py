@@ -208,3 +208,45 @@ def test_switching_tenants(world) -> None:
 def test_switching_to_a_tenant_the_user_is_not_in_is_404(world, viewer_client) -> None:
     stranger = TenantFactory()
     assert viewer_client.post("/portal/switch/", {"tenant": stranger.pk}).status_code == 404
+
+
+def test_admin_only_page_names_the_tenants_admins_to_ask(world, viewer_client) -> None:
+    """A viewer refused an admin's action is told whom to ask: the tenant's admins by name and
+    title with their addresses, as the members page shows every member; no viewer, no admin
+    of another tenant, no deactivated admin."""
+    MembershipFactory(
+        tenant=world.tenant,
+        role=Role.ADMIN,
+        title="情報システム部長",
+        user=UserFactory(first_name="山田 花子", email="hanako@portal.example"),
+    )
+    gone = MembershipFactory(
+        tenant=world.tenant, role=Role.ADMIN, user=UserFactory(is_active=False)
+    )
+    elsewhere = MembershipFactory(role=Role.ADMIN)
+    response = viewer_client.post(f"/portal/contracts/{world.contract.pk}/non-renewal/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    admins = page.split('data-testid="tenant-admins">', 1)[1].split("</ul>", 1)[0]
+    items = re.findall(r"<li>(.*?)</li>", admins)
+    assert sorted(items) == sorted(
+        [
+            f'管理 太郎 <a href="mailto:{world.admin.user.email}">{world.admin.user.email}</a>',
+            '山田 花子（情報システム部長） <a href="mailto:hanako@portal.example">'
+            "hanako@portal.example</a>",
+        ]
+    )
+    for absent in (world.viewer.user.email, gone.user.email, elsewhere.user.email):
+        assert absent not in admins
+    assert f"{world.tenant.name}の次の管理者にご依頼ください" in page
+
+
+def test_admin_only_page_in_english_marks_japanese_names(world, viewer_client) -> None:
+    world.admin.title = "部長"
+    world.admin.save(update_fields=["title"])
+    viewer_client.post("/i18n/setlang/", {"language": "en"})
+    page = viewer_client.post(
+        f"/portal/contracts/{world.contract.pk}/non-renewal/"
+    ).content.decode()
+    assert "Please ask one of these admins of" in page
+    assert '<span lang="ja">管理 太郎</span> (<span lang="ja">部長</span>)' in page

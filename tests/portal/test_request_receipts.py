@@ -7,16 +7,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import translation
 
 from agreements.enums import DeletionKind
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
 from core import clock
 from core.models import AuditEntry, Outbox
 from tenants.delivery.email import email_render
+from tenants.scope import Scope
 from tests.factories.contracts import biz_product, idplus_product
 from tests.factories.tenants import MembershipFactory
 from tests.portal.conftest import build_world, signed_in
-from web.receipts import request_digest
+from web.receipts import request_digest, request_receipt_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -170,3 +173,62 @@ def test_r12_biz_customer_termination_receipt_and_mail_say_fees_follow_the_order
     assert mail is not None
     _subject, text, _html = email_render(mail)
     assert "終了日より後の期間の料金の取り扱いは、ご契約（注文書）の定めによります。" in text
+
+
+def _file(client, contract, kind: str) -> None:
+    base = f"/portal/contracts/{contract.pk}"
+    if kind == "deletion":
+        client.post(f"{base}/termination/", {"end_date": "2025-03-20", "confirm": "1"})
+        client.post(f"{base}/deletion/", {"confirm": "1"})
+    elif kind == "termination":
+        client.post(f"{base}/termination/", {"end_date": "2025-03-20", "confirm": "1"})
+    else:
+        with clock.frozen_at(date(2025, 2, 20)):
+            client.post(f"{base}/non-renewal/", {"confirm": "1"})
+
+
+_REQUESTS = {
+    "non-renewal": lambda contract: NonRenewalRequest.objects.get(contract=contract),
+    "termination": lambda contract: Termination.objects.get(contract=contract),
+    "deletion": lambda contract: DataDeletion.objects.get(
+        contract=contract, kind=DeletionKind.REQUESTED
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
+def test_r13_request_receipt_names_the_filer_with_their_title(answered, kind) -> None:
+    """As a consent receipt names the answerer: name and title (役職), on the page and in the
+    PDF (the same part rendered for weasyprint)."""
+    admin = answered.admin
+    admin.title = "情報システム部長"
+    admin.save(update_fields=["title"])
+    client = signed_in(admin)
+    _file(client, answered.contract, kind)
+    obj = _REQUESTS[kind](answered.contract)
+    page = client.get(f"/portal/requests/{kind}/{obj.pk}/").content.decode()
+    person = page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+    assert person.startswith("管理 太郎（情報システム部長）<br><small>"), person
+    with translation.override("ja"):
+        html = render_to_string(
+            "agreements/portal/request_receipt_pdf.html",
+            request_receipt_context(kind, obj, scope=Scope.tenant_user(admin)),
+        )
+    assert "管理 太郎（情報システム部長）" in html
+    pdf = client.get(f"/portal/requests/{kind}/{obj.pk}/pdf/")
+    assert pdf.content.startswith(b"%PDF")
+    # In English the title follows in ASCII brackets, marked as Japanese.
+    with translation.override("en"):
+        html = render_to_string(
+            "agreements/portal/request_receipt_pdf.html",
+            request_receipt_context(kind, obj, scope=Scope.tenant_user(admin)),
+        )
+    assert '<span lang="ja">管理 太郎</span> (<span lang="ja">情報システム部長</span>)' in html
+
+
+def test_r13_request_receipt_without_a_title_shows_the_name_alone(answered, admin_client) -> None:
+    _file(admin_client, answered.contract, "termination")
+    obj = Termination.objects.get(contract=answered.contract)
+    page = admin_client.get(f"/portal/requests/termination/{obj.pk}/").content.decode()
+    person = page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+    assert person.startswith("管理 太郎<br><small>"), person

@@ -123,7 +123,7 @@ def test_r3_idplus_notice_cites_cc_548_4_only_for_its_grounds() -> None:
 def test_notice_mail_r3_english_per_product(code: str, article: str | None) -> None:
     payload = {**_notice_payload(code), "legal_basis": "reasonable"}
     text = _mail(EventKind.NOTICE_POSTED, payload, "en")
-    assert "please tell us in the portal by 31 March 2025" in text
+    assert "please tell us in the portal by 31 Mar 2025" in text
     if article:
         assert f"(Terms, {article})" in text
         assert "(Terms, Article 2(4))" in text
@@ -241,8 +241,8 @@ def test_r4_answer_deadline_is_the_day_before_the_effective_date_in_every_channe
         assert "2025年3月31日までに" in ja, kind
         assert "2025年4月1日 までに" not in ja, kind
         en = _mail(kind, {**explicit, "status": "no_answer"}, "en")
-        assert "by 31 March 2025" in en, kind
-        assert "by 1 April 2025" not in en, kind
+        assert "by 31 Mar 2025" in en, kind
+        assert "by 1 Apr 2025" not in en, kind
     page = _deemed_review(code, mode=ConsentMode.EXPLICIT)
     assert "<strong>2025年3月31日（月）</strong>までにご回答ください" in page
     assert "効力発生日までに" not in page
@@ -295,7 +295,7 @@ def test_non_renewal_received_mail_r13_states_accounts_go_on_the_end_date_per_pr
         "終了日（2025年3月31日）をもってアカウントは削除され、以後は復旧できません（利用規約第9条"
         in ja
     ) is removed
-    assert ("removed on the end date (31 March 2025) and cannot be restored" in en) is removed
+    assert ("removed on the end date (31 Mar 2025) and cannot be restored" in en) is removed
     assert ("削除の時期）はポータルのご契約の画面で" in ja) is not removed
 
 

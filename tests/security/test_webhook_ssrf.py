@@ -158,12 +158,19 @@ def test_allow_list_is_ignored_outside_debug(partner_scope, settings) -> None:
 
 
 @pytest.mark.integration
-def test_debug_loopback_needs_the_allow_list(partner_scope, settings) -> None:
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("https://127.0.0.1:9000/h", "address_forbidden"),
+        ("http://127.0.0.1:9000/h", "https_required"),
+    ],
+)
+def test_debug_loopback_needs_the_allow_list(partner_scope, settings, url, code) -> None:
     settings.DEBUG = True
     settings.TERMS_WEBHOOK_ALLOW_HOSTS = []
     with pytest.raises(ValidationFailed) as exc:
-        webhook_register(scope=partner_scope, url="http://127.0.0.1:9000/h")
-    assert exc.value.code == "address_forbidden"
+        webhook_register(scope=partner_scope, url=url)
+    assert exc.value.code == code
 
 
 # --- at delivery -----------------------------------------------------------------------------
@@ -196,10 +203,10 @@ def _queued(url: str) -> tuple[Outbox, WebhookEndpoint]:
 @pytest.mark.django_db
 def test_delivery_refuses_a_name_rebound_to_loopback(settings, resolver, receiver) -> None:
     """DNS rebinding: registered while public, now answering 127.0.0.1 where a service listens."""
-    settings.DEBUG = True  # http to the local receiver; the name is not allow-listed
-    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]  # the address is, the name is not
     resolver(["127.0.0.1"])
-    row, _ = _queued(receiver.url(host="rebound.partner.example"))
+    row, _ = _queued(f"https://rebound.partner.example:{receiver.port}/hook")
     assert outbox_deliver_due() == {"webhook.failed": 1}
     assert receiver.hits == []
     row.refresh_from_db()

@@ -6,11 +6,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core import clock
 from core.enums import EventKind, OutboxChannel
 from core.models import Event, Outbox
 from core.outbox import _ring
-from tenants.models import WebhookEndpoint
-from tenants.notify import AddressNote, Note, StaffNote, notify
+from tenants.enums import Role
+from tenants.models import NotificationContact, WebhookEndpoint
+from tenants.notify import AddressNote, Note, StaffNote, dedupe_key, notify, notify_one
 from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -121,3 +123,145 @@ def test_notify_one_tenant_and_the_staff_mailbox_in_one_call(
     assert (event.kind, event.tenant_id, event.payload["x"]) == (EventKind.RENEWED, tenant.pk, 1)
     assert Outbox.objects.filter(event=event).count() == 2
     assert Outbox.objects.filter(dedupe_key="version.lapsed:version:1:lapsed:staff").exists()
+
+
+def _told_tenant(partner, n: int):
+    """A tenant whose recipients need every rule of tenant_recipients: addresses repeated in
+    another case across admins, the contact address and further contacts, languages of their
+    own or none, members who are not told, and an address long enough that its outbox key is
+    shortened."""
+    tenant = TenantFactory(
+        partner=partner, contact_email=f"Office{n}@Customer.example", locale="en"
+    )
+    MembershipFactory(tenant=tenant, user__email=f"Admin{n}@Customer.example")
+    MembershipFactory(tenant=tenant, user__email=f"OFFICE{n}@customer.example")
+    MembershipFactory(tenant=tenant, role=Role.VIEWER, user__email=f"viewer{n}@customer.example")
+    MembershipFactory(tenant=tenant, user__email="")
+    for email, locale in (
+        (f"admin{n}@CUSTOMER.example", "ja"),
+        (f"legal{n}@customer.example", "ja"),
+        (f"ops{n}@customer.example", ""),
+        (f"{'x' * 200}{n}@customer.example", "en"),
+    ):
+        NotificationContact.objects.create(tenant=tenant, name="c", email=email, locale=locale)
+    return tenant
+
+
+def _written(tenant) -> list[tuple]:
+    """The tenant's outbox rows in order, with what names the tenant or its event taken out."""
+    event = Event.objects.get(tenant_id=tenant.pk)
+    rows = []
+    for row in Outbox.objects.filter(tenant_id=tenant.pk).order_by("pk"):
+        assert row.event_id == event.pk
+        tail = row.dedupe_key.split(f":tenant:{tenant.pk}:", 1)[-1]
+        payload = dict(row.payload)
+        if row.channel == OutboxChannel.WEBHOOK:
+            assert payload["id"] == event.pk
+            assert payload["tenant"] == {"id": tenant.pk, "name": tenant.name}
+            assert payload["occurred_at"] == clock.api_instant(event.occurred_at)
+            payload = {
+                k: v for k, v in payload.items() if k not in ("id", "tenant", "data", "occurred_at")
+            }
+            assert row.payload["data"] == event.payload
+        else:
+            assert row.payload == event.payload
+            assert (payload.pop("tenant_id"), payload.pop("tenant_name")) == (
+                tenant.pk,
+                tenant.name,
+            )
+        rows.append(
+            (
+                row.kind,
+                row.channel,
+                tail if len(row.dedupe_key) < 255 else "(shortened)",
+                row.recipient,
+                row.locale,
+                row.webhook_endpoint_id,
+                row.partner_id,
+                row.status,
+                row.attempts,
+                sorted(payload.items()),
+            )
+        )
+    return rows
+
+
+def test_notify_one_writes_what_notify_writes_in_one_statement(
+    django_capture_on_commit_callbacks,
+) -> None:
+    partner = PartnerFactory()
+    hooks = [
+        WebhookEndpoint.objects.create(
+            partner=partner, url="https://hooks.example/all", secret="s"
+        ),
+        WebhookEndpoint.objects.create(
+            partner=partner,
+            url="https://hooks.example/answers",
+            secret="s",
+            event_kinds=[EventKind.ANSWER_RECORDED],
+        ),
+        WebhookEndpoint.objects.create(
+            partner=partner,
+            url="https://hooks.example/renewals",
+            secret="s",
+            event_kinds=[EventKind.RENEWED],
+        ),
+        WebhookEndpoint.objects.create(
+            partner=partner, url="https://hooks.example/off", secret="s", is_active=False
+        ),
+    ]
+    by_notify, by_one = _told_tenant(partner, 1), _told_tenant(partner, 2)
+
+    def note(tenant) -> Note:
+        return Note(
+            kind=EventKind.ANSWER_RECORDED,
+            tenant=tenant,
+            key="consent:7",
+            subject=hooks[0],
+            payload={"answer": "accepted", "n": 1},
+        )
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        CaptureQueriesContext(connection) as statements,
+    ):
+        told = notify_one(note(by_one))
+    # The partner's endpoints (cached from now on), then the one statement.
+    assert [q["sql"].split()[0] for q in statements.captured_queries] == ["SELECT", "WITH"]
+    assert callbacks == [_ring]
+    notify([note(by_notify)])
+    expected = _written(by_notify)
+    assert _written(by_one) == [
+        tuple(
+            value.replace("1@", "2@").replace("Office1", "Office2")
+            if isinstance(value, str)
+            else value
+            for value in row
+        )
+        for row in expected
+    ]
+    assert [row[1] for row in expected].count(OutboxChannel.WEBHOOK) == 2
+    assert told.first_event == Event.objects.get(tenant_id=by_one.pk)
+    assert (told.first_event.subject_type, told.first_event.subject_id) == (
+        "tenants.webhookendpoint",
+        hooks[0].pk,
+    )
+    # Each key as tenants.notify.dedupe_key makes it, long ones shortened alike.
+    for row in Outbox.objects.filter(tenant_id=by_one.pk, channel=OutboxChannel.EMAIL):
+        assert row.dedupe_key == dedupe_key(
+            EventKind.ANSWER_RECORDED, "consent:7", by_one.pk, f"email:{row.recipient}"
+        )
+    # Told again: nothing new is queued, the event is written again (the feed's record).
+    notify_one(note(by_one))
+    assert Event.objects.filter(tenant_id=by_one.pk).count() == 2
+    assert Outbox.objects.filter(tenant_id=by_one.pk).count() == len(expected)
+
+
+def test_notify_one_without_recipients_or_partner_queues_nothing() -> None:
+    tenant = TenantFactory(contact_email="")
+    with CaptureQueriesContext(connection) as statements:
+        told = notify_one(Note(kind=EventKind.RENEWED, tenant=tenant, key="k", payload={}))
+    assert len(statements) == 1
+    assert told.first_event is not None
+    assert Event.objects.filter(tenant_id=tenant.pk).count() == 1
+    assert not Outbox.objects.filter(tenant_id=tenant.pk).exists()

@@ -17,8 +17,12 @@ both ask the one authorization table, `tenants.authz` (docs/security.md).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -164,6 +168,35 @@ def caller_ident(scope: Scope | None) -> str | None:
         return f"product-key:{scope.product_key_id}"
     if scope.user is not None:
         return f"user:{scope.user.pk}"
+    return None
+
+
+def header_caller_ident(request: HttpRequest) -> str | None:
+    """`caller_ident` of a request no API view authenticated (an answer made before one runs:
+    413, 415, 405, an unrouted path): its valid key, else its staff session; None without a
+    valid credential. Only names whose budget it is; it grants nothing."""
+    try:
+        raw = _presented_key(request)  # type: ignore[arg-type]
+    except exceptions.AuthenticationFailed:
+        return None
+    if raw is not None:
+        if raw.startswith(f"{PARTNER_KEY_TAG}_"):
+            key = partner_key_authenticate(raw)
+            return f"partner-key:{key.pk}" if key is not None else None
+        if raw.startswith(f"{PRODUCT_KEY_TAG}_"):
+            product_key = product_key_authenticate(raw)
+            return f"product-key:{product_key.pk}" if product_key is not None else None
+        return None
+    user = getattr(request, "user", None)
+    if user is None:
+        # Answered before the session middleware read the session (a 413, a 415).
+        if not hasattr(request, "session"):
+            engine = import_module(settings.SESSION_ENGINE)
+            cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+            request.session = engine.SessionStore(cookie)
+        user = get_user(request)
+    if getattr(user, "is_authenticated", False) and user.is_staff:
+        return f"user:{user.pk}"
     return None
 
 

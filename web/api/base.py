@@ -11,6 +11,7 @@ import contextvars
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -26,12 +27,18 @@ from core.errors import ValidationFailed
 from tenants.authz import Action
 from tenants.scope import Scope
 from web.api import apiversion, idempotency
-from web.api.auth import API_AUTHENTICATION, PARTNERS, CallerPermission, request_scope
+from web.api.auth import (
+    API_AUTHENTICATION,
+    PARTNERS,
+    CallerPermission,
+    caller_ident,
+    request_scope,
+)
 from web.api.pagination import ApiCursorPagination
 from web.api.parsers import Utf8JSONParser
 from web.api.problems import problem_json
 from web.api.schema import ApiAutoSchema
-from web.api.throttles import KeyRateThrottle, rate_limit_of
+from web.api.throttles import KeyRateThrottle, add_budget, budget_peek, rate_limit_of
 
 # The methods whose body an operation reads (docs/api.md, Conventions).
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -251,10 +258,21 @@ class ApiView(APIView):
         version = getattr(request, "api_version", None) or apiversions.current()
         apiversion.version_headers(response, version, type(self))
         budget = rate_limit_of(request)
-        if budget is not None:
-            for name, value in budget.headers().items():
-                response[name] = value
-        return response
+        if budget is None:
+            # Refused before the throttle ran (401, 403 `wrong_caller`, 406 …): not counted,
+            # the caller's budget as it stands (web/api/throttles.py).
+            budget = budget_peek(request, self._caller_ident(request))
+        return add_budget(response, budget)
+
+    @staticmethod
+    def _caller_ident(request: Request) -> str | None:
+        """The credential of a request, authenticating it if nothing has yet (a 406 is
+        answered before the key is read); None without a valid one."""
+        try:
+            request.user  # noqa: B018 -- the property authenticates
+        except (exceptions.APIException, DatabaseError):
+            return None  # the budget is told, never a reason to fail the answer
+        return caller_ident(getattr(request, "scope", None))
 
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:
         """The validated query parameters (400 with field errors otherwise)."""

@@ -472,6 +472,12 @@ CATALOGUE: dict[str, ProblemCode] = {
         "the operation acts on a sandbox only, and the key is a live key (or no partner key)",
         "Use a sandbox key (`POST /sandbox/` issues one).",
     ),
+    "sandbox_key_not_found": ProblemCode(
+        (404,),
+        "no key of that id among the caller's sandbox's keys (partner keys under "
+        "`/sandbox/keys/`, product keys under `/sandbox/product-keys/`)",
+        "Read the id from `GET /sandbox/keys/` or `GET /sandbox/product-keys/`.",
+    ),
     "sandbox_clock_backwards": ProblemCode(
         (409,),
         "the sandbox clock moves forward only",
@@ -562,6 +568,10 @@ CATALOGUE: dict[str, ProblemCode] = {
 # Each operation's own codes (the shared ones above come on top), keyed by its view.
 OPERATION_CODES: dict[str, tuple[str, ...]] = {
     "web.api.sandbox.SandboxCreateApi": ("live_key_required",),
+    "web.api.sandbox.SandboxKeyListApi": ("live_key_required",),
+    "web.api.sandbox.SandboxProductKeyListApi": ("live_key_required",),
+    "web.api.sandbox.SandboxKeyRevokeApi": ("live_key_required", "sandbox_key_not_found"),
+    "web.api.sandbox.SandboxProductKeyRevokeApi": ("live_key_required", "sandbox_key_not_found"),
     "web.api.sandbox.SandboxClockApi": ("sandbox_key_required",),
     "web.api.sandbox.SandboxAdvanceApi": (
         "sandbox_advance_too_far",
@@ -751,6 +761,12 @@ SHADOWED: dict[str, dict[str, str]] = {
         "partner_mismatch": "the body's `partner` takes only the key's own partner: 400 `invalid`",
     },
     "web.api.sandbox.SandboxCreateApi": {
+        "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",
+    },
+    "web.api.sandbox.SandboxKeyRevokeApi": {
+        "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",
+    },
+    "web.api.sandbox.SandboxProductKeyRevokeApi": {
         "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",
     },
     "web.api.consents.ConsentAnswerApi": {

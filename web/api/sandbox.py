@@ -11,11 +11,18 @@ from rest_framework.response import Response
 
 from agreements.enums import ConsentMode, VersionStatus
 from agreements.jobs.sandbox import sandbox_advance, sandbox_revision_post
-from agreements.services.sandbox import sandbox_of, sandbox_open
+from agreements.selectors.sandbox import sandbox_partner_keys, sandbox_product_keys
+from agreements.services.sandbox import (
+    sandbox_of,
+    sandbox_open,
+    sandbox_partner_key_revoke,
+    sandbox_product_key_revoke,
+)
 from core import clock
 from web.api.auth import PARTNERS_ONLY
 from web.api.base import ApiView
 from web.api.fields import OffsetDateTimeField
+from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.requests import ApiRequest
 
@@ -23,6 +30,9 @@ from web.requests import ApiRequest
 class ProductKeyOutput(serializers.Serializer):
     product = serializers.CharField(help_text=_("サンドボックスの製品コード"))
     key = serializers.CharField(help_text=_("製品APIキー（この応答でのみ表示）"))
+    key_id = serializers.IntegerField(
+        help_text=_("キーID（POST /sandbox/product-keys/{key_id}/revoke/ で失効）")
+    )
 
 
 class SandboxClockOutput(serializers.Serializer):
@@ -35,6 +45,9 @@ class SandboxOutput(SandboxClockOutput):
         help_text=_("サンドボックスのパートナーAPIキー（この応答でのみ表示）")
     )
     key_prefix = serializers.CharField(help_text=_("キーの接頭辞"))
+    key_id = serializers.IntegerField(
+        help_text=_("キーID（POST /sandbox/keys/{key_id}/revoke/ で失効）")
+    )
     product_keys = ProductKeyOutput(many=True, help_text=_("サンドボックスの製品APIキー"))
 
 
@@ -56,8 +69,9 @@ class SandboxCreateApi(ApiView):
         "clock starts at the current time; the products and their terms in force are copied "
         "into it) and issues a new sandbox partner key with the live key's scopes, and one "
         "product key per sandbox product (to play the product: status, deletion "
-        "acknowledgements). Keys are shown once. A sandbox key is refused "
-        "(`live_key_required`).",
+        "acknowledgements). Keys are shown once; `GET /sandbox/keys/` and "
+        "`GET /sandbox/product-keys/` list them, and each can be revoked. A sandbox key is "
+        "refused (`live_key_required`).",
         request=None,
         responses={201: SandboxOutput, **errors(403)},
     )
@@ -67,8 +81,9 @@ class SandboxCreateApi(ApiView):
             **_clock(sandbox),
             "key": raw,
             "key_prefix": key.prefix,
+            "key_id": key.pk,
             "product_keys": [
-                {"product": product_key.product.code, "key": product_raw}
+                {"product": product_key.product.code, "key": product_raw, "key_id": product_key.pk}
                 for product_key, product_raw in product_keys
             ],
         }
@@ -168,3 +183,104 @@ class SandboxRevisionCreateApi(ApiView):
             consent_mode=data["consent_mode"],
         )
         return self.created(SandboxRevisionOutput(version).data, "version", version_id=version.pk)
+
+
+class SandboxKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("キーID"))
+    prefix = serializers.CharField(help_text=_("キーの接頭辞（キーの tpk_ / tprd_ の次の8文字）"))
+    name = serializers.CharField(help_text=_("キーの名前"))
+    scopes = serializers.ListField(child=serializers.CharField(), help_text=_("権限"))
+    created_at = serializers.DateTimeField(help_text=_("発行日時（実時間）"))
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("最終利用日時（実時間、分単位）")
+    )
+    revoked_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("失効日時（実時間。有効なキーは null）")
+    )
+
+
+class SandboxProductKeyOutput(SandboxKeyOutput):
+    product = serializers.CharField(
+        source="product.code", help_text=_("サンドボックスの製品コード")
+    )
+
+
+_KEYS_NOTE = (
+    "With the live partner key that issued them (`POST /sandbox/`): a sandbox key is refused "
+    "(`live_key_required`). Revoked keys are listed too (`revoked_at`); keys live on real "
+    "time, whatever the sandbox's clock says."
+)
+
+
+class SandboxKeyListApi(ApiView):
+    audience = PARTNERS_ONLY
+    tags = ("sandbox",)
+
+    @extend_schema(
+        operation_id="sandbox_keys_list",
+        summary="List the sandbox's partner keys",
+        description="The partner keys issued for the caller's sandbox, newest first (an empty "
+        "page before it has any). " + _KEYS_NOTE,
+        parameters=[PageQuery],
+        responses={200: page_of(SandboxKeyOutput, "SandboxKey"), **errors(400, 403)},
+    )
+    def get(self, request: ApiRequest) -> Response:
+        self.query(PageQuery)
+        return self.paginate(
+            sandbox_partner_keys(scope=self.scope), SandboxKeyOutput, ordering=("-id",)
+        )
+
+
+class SandboxProductKeyListApi(ApiView):
+    audience = PARTNERS_ONLY
+    tags = ("sandbox",)
+
+    @extend_schema(
+        operation_id="sandbox_product_keys_list",
+        summary="List the sandbox's product keys",
+        description="The product keys issued for the caller's sandbox's products, newest "
+        "first. " + _KEYS_NOTE,
+        parameters=[PageQuery],
+        responses={200: page_of(SandboxProductKeyOutput, "SandboxProductKey"), **errors(400, 403)},
+    )
+    def get(self, request: ApiRequest) -> Response:
+        self.query(PageQuery)
+        return self.paginate(
+            sandbox_product_keys(scope=self.scope), SandboxProductKeyOutput, ordering=("-id",)
+        )
+
+
+class SandboxKeyRevokeApi(ApiView):
+    audience = PARTNERS_ONLY
+    tags = ("sandbox",)
+
+    @extend_schema(
+        operation_id="sandbox_keys_revoke",
+        summary="Revoke a sandbox partner key",
+        description="Revokes one partner key of the caller's sandbox: from the next request "
+        "on it is a 401. Revoking a revoked key changes nothing (200). Another partner's key, "
+        "or a live key's id, is a 404 `sandbox_key_not_found`. " + _KEYS_NOTE,
+        request=None,
+        responses={200: SandboxKeyOutput, **errors(403, 404)},
+    )
+    def post(self, request: ApiRequest, key_id: int) -> Response:
+        key = sandbox_partner_key_revoke(scope=self.scope, key_id=key_id)
+        return Response(SandboxKeyOutput(key).data)
+
+
+class SandboxProductKeyRevokeApi(ApiView):
+    audience = PARTNERS_ONLY
+    tags = ("sandbox",)
+
+    @extend_schema(
+        operation_id="sandbox_product_keys_revoke",
+        summary="Revoke a sandbox product key",
+        description="Revokes one product key of the caller's sandbox, as "
+        "`POST /sandbox/keys/{key_id}/revoke/` does a partner key. A live product key's id is "
+        "a 404 `sandbox_key_not_found`. " + _KEYS_NOTE,
+        request=None,
+        responses={200: SandboxProductKeyOutput, **errors(403, 404)},
+    )
+    def post(self, request: ApiRequest, key_id: int) -> Response:
+        key = sandbox_product_key_revoke(scope=self.scope, key_id=key_id)
+        return Response(SandboxProductKeyOutput(key).data)

@@ -63,7 +63,7 @@ class TenantListApi(ApiView):
     class FilterSerializer(PageQuery):
         updated_since = serializers.DateTimeField(
             required=False,
-            help_text=_("この日時より後に更新されたテナントだけ（ISO 8601、差分同期用）"),
+            help_text=_("この日時以降に更新されたテナントだけ（ISO 8601、差分同期用）"),
         )
         search = serializers.CharField(
             required=False,

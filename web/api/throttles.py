@@ -1,23 +1,33 @@
 """Throttling per API key (or staff user, or client address), with 429 and `Retry-After`.
 
-Every throttled response also carries the budget (IETF draft "RateLimit header fields for
-HTTP"): `RateLimit-Limit` (requests per window), `RateLimit-Remaining` and `RateLimit-Reset`
-(seconds until the oldest counted request leaves the window), plus `RateLimit-Policy`.
+Every API answer carries the caller's budget (IETF draft "RateLimit header fields for HTTP"):
+`RateLimit-Limit` (requests per window), `RateLimit-Remaining` and `RateLimit-Reset` (seconds
+until the oldest counted request leaves the window), plus `RateLimit-Policy` (docs/api.md,
+Conventions). A request the throttle counted reports the budget it left; one refused before
+the throttle runs (401, 403 `wrong_caller`, 405, 406, 413, 415, an unrouted 404) is not
+counted and reports the budget as it stands (`budget_peek`): its key's, or the client
+address's for a request without a valid credential (the anonymous budget the API root counts
+against). `ApiRateLimitHeaderMiddleware` adds it to the answers no view made.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.cache import FallbackRedisCache
-from web.api.auth import caller_ident
+from web.api.auth import caller_ident, header_caller_ident
+from web.ratelimit import client_address
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,74 @@ class KeyRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         # The API root is throttled without authentication: no scope, the address counts.
-        ident = caller_ident(getattr(request, "scope", None))
-        if ident is None:
-            ident = f"ip:{self.get_ident(request)}"
-        return f"throttle:{self.scope}:{ident}"
+        return self.bucket(request, caller_ident(getattr(request, "scope", None)))
+
+    def bucket(self, request: Any, ident: str | None) -> str:
+        """The counter of `ident`, or of the request's client address (as far as it can be
+        trusted: web.ratelimit.client_address) when there is no credential."""
+        return f"throttle:{self.scope}:{ident or f'ip:{client_address(request)}'}"
+
+    def peek(self, request: Any, ident: str | None) -> RateLimit | None:
+        """The budget of `ident` (or of the client address) as it stands, counting nothing."""
+        self.rate = self.get_rate()
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return None
+        now = self.timer()
+        backend = caches["default"]
+        if isinstance(backend, FallbackRedisCache):
+            window = backend.sliding_window_peek(
+                f"{self.bucket(request, ident)}:window", now=now, window=duration
+            )
+            count, oldest = window.count, window.oldest
+        else:
+            history = [
+                t for t in (self.cache.get(self.bucket(request, ident)) or []) if t > now - duration
+            ]
+            count, oldest = len(history), (history[-1] if history else None)
+        return RateLimit(
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset=max(0, math.ceil(duration - (now - oldest))) if oldest is not None else 0,
+            window=duration,
+        )
+
+
+def budget_peek(request: Any, ident: str | None) -> RateLimit | None:
+    """The caller's budget for an answer the throttle did not count (see the module)."""
+    return KeyRateThrottle().peek(request, ident)
+
+
+def add_budget(response: HttpResponse, budget: RateLimit | None) -> HttpResponse:
+    if budget is not None:
+        for name, value in budget.headers().items():
+            response[name] = value
+    return response
+
+
+class ApiRateLimitHeaderMiddleware:
+    """The budget on every answer under /api/ that no view made (413 and 415 of the body
+    limits, a method a path does not serve, an unrouted path): the caller is told where it
+    stands as on any other answer. The schema and its reference pages are documents, not
+    throttled, and carry none."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and "RateLimit-Limit" not in response
+            and request.path not in _documents()
+        ):
+            try:
+                ident = header_caller_ident(request)
+            except DatabaseError:
+                ident = None  # the budget is told, never a reason to fail the answer
+            add_budget(response, budget_peek(request, ident))
+        return response
+
+
+def _documents() -> frozenset[str]:
+    return frozenset(reverse(f"api:{name}") for name in ("schema", "docs", "redoc"))

@@ -121,6 +121,22 @@ urlpatterns = [
         name="webhook-disable",
     ),
     path("sandbox/", sandbox.SandboxCreateApi.as_view(), name="sandbox"),
+    path("sandbox/keys/", sandbox.SandboxKeyListApi.as_view(), name="sandbox-keys"),
+    path(
+        "sandbox/keys/<int:key_id>/revoke/",
+        sandbox.SandboxKeyRevokeApi.as_view(),
+        name="sandbox-key-revoke",
+    ),
+    path(
+        "sandbox/product-keys/",
+        sandbox.SandboxProductKeyListApi.as_view(),
+        name="sandbox-product-keys",
+    ),
+    path(
+        "sandbox/product-keys/<int:key_id>/revoke/",
+        sandbox.SandboxProductKeyRevokeApi.as_view(),
+        name="sandbox-product-key-revoke",
+    ),
     path("sandbox/clock/", sandbox.SandboxClockApi.as_view(), name="sandbox-clock"),
     path(
         "sandbox/clock/advance/", sandbox.SandboxAdvanceApi.as_view(), name="sandbox-clock-advance"

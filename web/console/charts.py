@@ -1,21 +1,20 @@
-"""Geometry of the dashboard's stacked bar chart, drawn as SVG by the template (no JS)."""
+"""The dashboard's stacked bars: one row per document and version, its label as HTML text (it
+wraps on a narrow screen instead of being cut) and its bar as a small SVG drawn by the
+template (no JS). Geometry in percent of the bar's width, so the bar scales with the screen.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from web.console.selectors import COLUMNS, DashboardRow
-
-BAR_X = 220  # room for the row label on the left
-BAR_WIDTH = 460
-BAR_HEIGHT = 22
-ROW_GAP = 14
+from web.console.selectors import DashboardRow
 
 
 @dataclass(frozen=True)
 class Segment:
     status: str
-    x: float
+    label: str  # the status as people read it (consent_status_label)
+    x: float  # percent of the bar's width
     width: float
     count: int
     percent: float
@@ -23,38 +22,31 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    label: str
-    y: int
-    text_y: int
+    document: str
+    version: str
     bound: int
     segments: list[Segment]
 
 
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    bar_x: int
-    bar_width: int
-    bar_height: int
-    bars: list[Bar]
-
-
-def stacked_bars(rows: list[DashboardRow]) -> Chart:
+def stacked_bars(rows: list[DashboardRow]) -> list[Bar]:
     bars: list[Bar] = []
-    for index, row in enumerate(rows):
-        y = 10 + index * (BAR_HEIGHT + ROW_GAP)
-        x = float(BAR_X)
+    for row in rows:
+        x = 0.0
         segments: list[Segment] = []
-        for status in COLUMNS:
-            count = row.counts.get(status, 0)
-            width = BAR_WIDTH * count / row.bound if row.bound else 0.0
+        for cell in row.cells:
+            count = cell["count"]
+            width = 100.0 * count / row.bound if row.bound else 0.0
             if width:
                 segments.append(
-                    Segment(status, round(x, 2), round(width, 2), count, row.percent(status))
+                    Segment(
+                        cell["status"],
+                        str(cell["label"]),
+                        round(x, 2),
+                        round(width, 2),
+                        count,
+                        cell["percent"],
+                    )
                 )
             x += width
-        label = f"{row.document.title} {row.version.label}"
-        bars.append(Bar(label[:24], y, y + BAR_HEIGHT - 6, row.bound, segments))
-    height = 20 + len(rows) * (BAR_HEIGHT + ROW_GAP)
-    return Chart(BAR_X + BAR_WIDTH + 60, height, BAR_X, BAR_WIDTH, BAR_HEIGHT, bars)
+        bars.append(Bar(row.document.title, row.version.label, row.bound, segments))
+    return bars

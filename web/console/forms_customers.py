@@ -15,7 +15,7 @@ from agreements.models import Option, Product
 from agreements.rulebook import rulebook_for
 from tenants.enums import KeyScope, Locale, Role
 from tenants.models import Partner
-from web.console.widgets import DATE
+from web.console.widgets import DATE, NamedSelect
 
 # Reasons staff may give for a termination from the console (R14): the product's own grounds
 # from its rulebook (Biz 13.1 (1)–(5); ID+ 14.2), and the customer's own notice given through
@@ -96,6 +96,7 @@ class TenantForm(forms.Form):
         queryset=Partner.objects.filter(is_active=True, sandbox_of__isnull=True).order_by("name"),
         required=False,
         empty_label=_("当社直販"),
+        widget=NamedSelect,
     )
     locale = forms.ChoiceField(label=_("言語"), choices=Locale.choices, initial=Locale.JA)
     contact_email = forms.EmailField(label=_("連絡先メールアドレス"), required=False)
@@ -113,7 +114,9 @@ class RoleForm(forms.Form):
 
 class ContractForm(forms.Form):
     product = forms.ModelChoiceField(
-        label=_("製品"), queryset=Product.objects.filter(sandbox__isnull=True).order_by("code")
+        label=_("製品"),
+        queryset=Product.objects.filter(sandbox__isnull=True).order_by("code"),
+        widget=NamedSelect,
     )
     options = forms.ModelMultipleChoiceField(
         label=_("オプション"),

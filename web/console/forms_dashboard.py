@@ -12,6 +12,7 @@ from agreements.enums import NoticeRoute, ReminderBasis
 from agreements.models import Product
 from agreements.services.consents.reach import STAFF_ROUTES
 from tenants.models import Partner
+from web.console.widgets import NamedSelect
 
 
 class DashboardFilterForm(forms.Form):
@@ -20,8 +21,9 @@ class DashboardFilterForm(forms.Form):
         queryset=Product.objects.filter(sandbox__isnull=True).order_by("code"),
         required=False,
         empty_label=_("すべて"),
+        widget=NamedSelect,
     )
-    partner = forms.ChoiceField(label=_("販売経路"), required=False)
+    partner = forms.ChoiceField(label=_("販売経路"), required=False, widget=NamedSelect)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -33,6 +35,21 @@ class DashboardFilterForm(forms.Form):
                 for p in Partner.objects.filter(sandbox_of__isnull=True).order_by("name")
             ],
         ]
+
+    def chosen(self) -> list[tuple[str, str]]:
+        """The filters in force as (field label, chosen name), for the page to show as text:
+        a name inside a list box cannot be relied on to be read in its language."""
+        if not self.is_valid():
+            return []
+        shown = []
+        product = self.cleaned_data.get("product")
+        if product is not None:
+            shown.append((str(self.fields["product"].label), product.name))
+        partner = self.cleaned_data.get("partner")
+        if partner:
+            names = dict(self.fields["partner"].choices)  # type: ignore[attr-defined]
+            shown.append((str(self.fields["partner"].label), str(names.get(partner, partner))))
+        return shown
 
 
 class NoticeDeliveryForm(forms.Form):

@@ -26,7 +26,7 @@ from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.parse_messages import parse_error_text
 from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
-from agreements.services.version_text import version_diff, version_predecessor
+from agreements.services.version_text import revision_dates, version_diff, version_predecessor
 from agreements.templatetags.jdates import format_date
 from agreements.templatetags.rulebook import article_list
 from agreements.text import ParsedTerms, ParseError, is_whole_text, parse_terms, render_notice_table
@@ -126,6 +126,8 @@ def _edit_page(
                 prefix="paste",
             ),
             "hints": _schedule_hints(version),
+            # The body's own 最終改定 line and the version's date (said when they differ).
+            "dates": revision_dates(version),
             # A newer version is scheduled and this draft does not start from it (R7).
             "behind": draft_behind_scheduled(version),
             # A publisher sent the draft back: what to fix, above everything else.

@@ -32,7 +32,7 @@ from agreements.selectors.versions import (
 )
 from agreements.services import versions as version_services
 from agreements.services.version_review import version_send_back
-from agreements.services.version_text import version_diff, version_predecessor
+from agreements.services.version_text import revision_dates, version_diff, version_predecessor
 from core import clock
 from core.errors import DomainError
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
@@ -223,6 +223,8 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             and version.effective_on is not None
             and clock.today() < version.effective_on,
             "history": version_review_history(version),
+            # The body's own 最終改定 line and the version's date (said when they differ).
+            "dates": revision_dates(version),
             "send_back_form": send_back_form,
         },
         status=400 if send_back_form.errors else 200,

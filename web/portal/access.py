@@ -25,6 +25,7 @@ from django.shortcuts import render
 from core.errors import DomainError
 from tenants.models import Tenant
 from tenants.scope import Scope
+from web.portal.selectors_review import tenant_admins
 from web.requests import PortalContext, PortalRequest
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
@@ -95,7 +96,11 @@ def portal_view(
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
             if admin and not portal.is_admin:
-                return render(request, "tenants/portal/admin_only.html", status=403)
+                # Whom to ask: the tenant's admins, as the members page shows them.
+                admins = tenant_admins(scope=request.scope, tenant=portal.membership.tenant)
+                return render(
+                    request, "tenants/portal/admin_only.html", {"admins": admins}, status=403
+                )
             return view(request, *args, **kwargs)
 
         return mark_gate(cast(ViewFunc, wrapper), gate)

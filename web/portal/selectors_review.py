@@ -19,16 +19,23 @@ from tenants.selectors import membership_list
 
 @dataclass(frozen=True)
 class Person:
-    """A member as other members see them: name (may be empty) and e-mail address."""
+    """A member as other members see them (the members page): name (may be empty), e-mail
+    address and title (役職, may be empty)."""
 
     name: str
     email: str
+    title: str = ""
 
 
 def tenant_admins(*, scope: Scope, tenant: Tenant) -> list[Person]:
-    """The tenant's admins, who answer revisions and file requests: named to a viewer."""
+    """The tenant's admins, who answer revisions and file requests: named to a viewer (the
+    review and contract pages, and the page refusing a viewer an admin's action)."""
     return [
-        Person(name=m.user.get_full_name().strip(), email=m.user.email or m.user.username)
+        Person(
+            name=m.user.get_full_name().strip(),
+            email=m.user.email or m.user.username,
+            title=m.title,
+        )
         for m in membership_list(scope=scope, tenant=tenant).filter(
             role=Role.ADMIN, user__is_active=True
         )

@@ -84,7 +84,7 @@ def request_receipt(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
     return render(
         request,
         "agreements/portal/request_receipt.html",
-        {"nav": "receipts", **receipt_pdf.request_receipt_context(kind, obj)},
+        {"nav": "receipts", **receipt_pdf.request_receipt_context(kind, obj, scope=request.scope)},
     )
 
 
@@ -92,7 +92,10 @@ def request_receipt(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
 def request_receipt_download(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
     obj = _request(request, kind, pk)
     pdf = receipt_pdf.render_request_receipt_pdf(
-        kind, obj, language=translation.get_language() or settings.LANGUAGE_CODE
+        kind,
+        obj,
+        scope=request.scope,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (

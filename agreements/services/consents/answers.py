@@ -3,7 +3,8 @@ per answer under the tenant's head lock, with the projection and the R6 cases in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -12,15 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import Answer, CaseStatus, ConsentStatus, VersionStatus
 from agreements.ledger.append import append_one, entry_for
-from agreements.ledger.heads import head_lock
+from agreements.ledger.heads import head_lock, head_lock_within
 from agreements.ledger.rows import EvidenceInput
-from agreements.models import (
-    ConsentRecord,
-    ConsentState,
-    Contract,
-    TerminationCase,
-    TermsVersion,
-)
+from agreements.models import ConsentRecord, LedgerHead, TerminationCase, TermsVersion
 from agreements.rulebook import rulebook_for
 from agreements.rules import (
     DEEMED_NOT_ALLOWED,
@@ -29,8 +24,9 @@ from agreements.rules import (
     consent_transition,
     is_version_effective,
 )
-from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.selectors.consents.bound import bound_contracts, contract_spans, filed_end
+from agreements.selectors.consents.answer_facts import AnswerFacts, ContractReach, answer_facts
+from agreements.selectors.consents.binding import IN_EFFECT, binding_of, in_effect
+from agreements.selectors.consents.bound import bound_contracts
 from agreements.selectors.consents.ledger import last_record
 from agreements.selectors.consents.statuses import (
     LIVE_CASE_STATUSES,
@@ -48,7 +44,8 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
 from tenants.enums import Role
 from tenants.models import Tenant
-from tenants.notify import Note, notify
+from tenants.notify import Note, notify_one
+from tenants.selectors import tenant_get
 
 if TYPE_CHECKING:
     from tenants.scope import Scope
@@ -74,7 +71,7 @@ def _check_caller(scope: Scope, tenant: Tenant) -> None:
         raise PermissionDenied(_("この操作は許可されていません。"), code="forbidden")
 
 
-def _check_answerable(version: TermsVersion) -> None:
+def _check_answerable(version: TermsVersion, context: _VersionContext) -> None:
     """Answers go to the latest posted version of a document (docs/rules.md, consent truth table)."""
     if version.status == VersionStatus.DRAFT or (
         version.status == VersionStatus.SCHEDULED and version.posted_at is None
@@ -88,7 +85,7 @@ def _check_answerable(version: TermsVersion) -> None:
             code="version_not_answerable",
             version_id=version.pk,
         )
-    newer = _newer_cached(version)
+    newer = context.newer
     if newer is not None or version.status == VersionStatus.SUPERSEDED:
         raise Conflict(
             _("より新しい版が掲示されています。新しい版に回答してください。"),
@@ -98,13 +95,56 @@ def _check_answerable(version: TermsVersion) -> None:
         )
 
 
-def _newer_cached(version: TermsVersion) -> int | None:
-    """_newer, from the cache under the terms' generation (core/generations.py)."""
+@dataclass(frozen=True)
+class _VersionContext:
+    """What an answer to a version reads of the terms, whoever answers."""
+
+    # The posted version an answer should go to instead, if any (_newer).
+    newer: int | None
+    # The versions of its document in effect before its effective date, newest first: the
+    # one binding the tenant until the change is among them (R4, the answer's message).
+    before: list[TermsVersion]
+
+
+def _version_context(version: TermsVersion) -> _VersionContext:
+    """_VersionContext, from the cache under the terms' generation (core/generations.py):
+    any version saved, posted, taking effect, lapsing or withdrawn bumps it."""
     return generations.read_through(
-        f"version-newer:{version.pk}:{version.status}",
+        f"answer-context:{version.pk}:{version.status}",
         [generations.TERMS],
-        lambda: _newer(version),
+        lambda: _VersionContext(newer=_newer(version), before=_in_effect_before(version)),
+        kind=_VersionContext,
     )
+
+
+def _in_effect_before(version: TermsVersion) -> list[TermsVersion]:
+    """binding_versions_for_tenants' candidates for `before=version.effective_on`, with only
+    the fields the binding rule and the message read (the cached value stays small)."""
+    if version.effective_on is None:  # a draft: refused before anything else is read
+        return []
+    return list(
+        TermsVersion.objects.filter(
+            document_id=version.document_id,
+            status__in=IN_EFFECT,
+            effective_on__lt=version.effective_on,
+        )
+        .only(*_BINDING_FIELDS)
+        .order_by("-effective_on", "-pk")
+    )
+
+
+# What binding_of (rules.binding_version) and payloads.binding_facts read of a version.
+_BINDING_FIELDS = (
+    "id",
+    "document_id",
+    "status",
+    "label",
+    "public_name",
+    "effective_on",
+    "legal_basis",
+    "consent_mode",
+    "is_historical",
+)
 
 
 def _newer(version: TermsVersion) -> int | None:
@@ -138,7 +178,8 @@ def _newer(version: TermsVersion) -> int | None:
 def consent_answer(
     *,
     scope: Scope,
-    tenant: Tenant,
+    tenant: Tenant | None = None,
+    tenant_id: int | None = None,
     version: TermsVersion,
     answer: str,
     evidence: EvidenceInput | None = None,
@@ -146,6 +187,10 @@ def consent_answer(
     refuse_other_evidence: bool = False,
 ) -> tuple[ConsentRecord, bool]:
     """Record a tenant's answer to `version` per the consent truth table (R3, R4, R6).
+
+    The tenant is `tenant`, or `tenant_id` looked up in the caller's reach together with the
+    head lock (the API; a tenant out of reach is NotFound as tenants.selectors.tenant_get has
+    it, and nothing is written).
 
     Returns (record, created): a repeat of the current answer returns the existing row and
     False. With `refuse_other_evidence` (the API, where the caller supplies the evidence) a
@@ -157,7 +202,15 @@ def consent_answer(
 
     `within(record, created)` runs inside the answer's transaction, last: what it writes
     commits or rolls back with the answer (the API's Idempotency-Key record).
+
+    What it reads under the head lock is one statement (answer_facts); what it writes is the
+    ledger row, its evidence, the head, the projection row and, in one statement, the event
+    and its outbox rows (notify_one).
     """
+    head: LedgerHead | None = None
+    if tenant is None:
+        assert tenant_id is not None  # noqa: S101 -- one of the two is given
+        head, tenant = _lock_within_reach(scope, tenant_id)
     _check_caller(scope, tenant)
     try:
         answer = Answer(answer)
@@ -166,21 +219,32 @@ def consent_answer(
     if answer == Answer.DEEMED:
         # Only the R3 job writes `deemed`; no caller, staff included, may claim it.
         raise TransitionNotAllowed(DEEMED_NOT_ALLOWED, "deemed consent is written by the system")
-    _check_answerable(version)
+    context = _version_context(version)
+    _check_answerable(version, context)
     evidence_check(evidence, now=clock.now())
     today = clock.today()
     assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
     effective = is_version_effective(effective_on=version.effective_on, today=today)
 
-    # The head lock serialises every answer and job write of this tenant, so the projection
-    # read below cannot change under us: twenty identical requests give one row.
-    head = head_lock(tenant.pk)
-    state = (
-        ConsentState.objects.filter(tenant=tenant, document_id=version.document_id)
-        .select_related("version")
-        .first()
+    # The head lock serialises every answer and job write of this tenant, so the rows read
+    # below cannot change under us: twenty identical requests give one row.
+    if head is None:
+        head = head_lock(tenant.pk)
+    document = version.document
+    facts = answer_facts(
+        tenant_id=tenant.pk,
+        document_id=document.pk,
+        product_id=document.product_id,
+        option_id=document.option_id,
+        answers_to=[v.pk for v in context.before if in_effect(v).needs_consent],
     )
-    if state is not None and state.version_id != version.pk and _is_newer(state.version, version):
+    state = facts.state
+    if (
+        state is not None
+        and state.version_id != version.pk
+        and facts.state_effective_on is not None
+        and (facts.state_effective_on, state.version_id) > (version.effective_on, version.pk)
+    ):
         # A newer version was posted after the check above; the answer is stale.
         raise Conflict(
             _("より新しい版が掲示されています。新しい版に回答してください。"),
@@ -194,14 +258,14 @@ def consent_answer(
         version=version,
         today=today,
     )
-    in_effect = False
+    in_effect_case = False
     if current == ConsentStatus.REJECTED and answer == Answer.ACCEPTED:
         live = TerminationCase.objects.filter(
             tenant=tenant, version=version, status__in=[*LIVE_CASE_STATUSES, CaseStatus.EFFECTIVE]
         )
-        in_effect = any(case_in_effect(case, today) for case in live)
+        in_effect_case = any(case_in_effect(case, today) for case in live)
     new_status = consent_transition(
-        current=current, answer=answer, version_effective=effective, case_in_effect=in_effect
+        current=current, answer=answer, version_effective=effective, case_in_effect=in_effect_case
     )
     if new_status is None:
         if state is not None and state.version_id == version.pk and state.record_id is not None:
@@ -214,15 +278,14 @@ def consent_answer(
             within(existing, False)
         return existing, False
 
-    contracts = list(bound_contracts(document=version.document, on_date=None).filter(tenant=tenant))
-    if not contracts:
+    if not any(contract.active for contract in facts.contracts):
         raise Conflict(
             _("この規約が適用される有効な契約がありません。"),
             code="not_bound",
             version_id=version.pk,
         )
     answered = state is not None and state.version_id == version.pk and state.record_id is not None
-    if not answered and not _owed(scope, tenant, version, contracts, today):
+    if not answered and not _owed(version, facts.contracts, today):
         # The status lists no answers for it (`owed: false`): no contract of the tenant's is
         # in force on the version's effective date (it began after, or ends before), R4.
         raise Conflict(
@@ -249,31 +312,26 @@ def consent_answer(
     # rejection stays recorded (ledger row, projection, the staff's dashboard) but grounds no
     # discontinuation, so no case is opened.
     case_grounded = new_status == ConsentStatus.REJECTED and rulebook_for(
-        version.document.product.code
+        document.product.code
     ).has("R6")
-    notify(
-        [
-            Note(
-                kind=EventKind.ANSWER_RECORDED,
-                tenant=tenant,
-                key=f"consent:{record.pk}",
-                subject=record,
-                payload=answer_payload(
-                    record=record,
-                    version=version,
-                    binding=binding_versions_for_tenants(
-                        document=version.document,
-                        tenant_ids=[tenant.pk],
-                        before=version.effective_on,
-                    )[tenant.pk],
-                    status=new_status,
-                    version_effective=effective,
-                    case_grounded=case_grounded,
-                ),
-            )
-        ]
+    notify_one(
+        Note(
+            kind=EventKind.ANSWER_RECORDED,
+            tenant=tenant,
+            key=f"consent:{record.pk}",
+            subject=record,
+            payload=answer_payload(
+                record=record,
+                version=version,
+                binding=_binding_before(context, facts),
+                status=new_status,
+                version_effective=effective,
+                case_grounded=case_grounded,
+            ),
+        )
     )
     if case_grounded:
+        contracts = list(bound_contracts(document=document, on_date=None).filter(tenant=tenant))
         cases_open(tenant=tenant, version=version, record=record, contracts=contracts)
     elif new_status != ConsentStatus.REJECTED and current == ConsentStatus.REJECTED:
         cases = TerminationCase.objects.select_for_update().filter(
@@ -295,33 +353,34 @@ def consent_answer(
     return record, True
 
 
-def _owed(
-    scope: Scope, tenant: Tenant, version: TermsVersion, active: list[Contract], today: date
-) -> bool:
+def _lock_within_reach(scope: Scope, tenant_id: int) -> tuple[LedgerHead, Tenant]:
+    """The tenant's head, locked, and the tenant, if the caller may see it: one statement for
+    a tenant with a chain. Without one, the tenant is looked up as every tenant read looks it
+    up (tenant_get: NotFound out of reach) and its head created, locked."""
+    head = head_lock_within(tenant_id, scope.tenant_q("tenant__"))
+    if head is not None:
+        return head, head.tenant
+    tenant = tenant_get(scope=scope, pk=tenant_id)
+    return head_lock(tenant.pk), tenant
+
+
+def _owed(version: TermsVersion, contracts: Sequence[ContractReach], today: date) -> bool:
     """Whether the tenant owes an answer to `version` (rules.answer_owed, as the consent status
-    decides it): the active bound contracts first, without reading their filed ends where the
-    version is already in effect (an active contract then runs past its effective date), and
-    every contract of the tenant only when none of those is bound on that date."""
+    decides it): an active contract begun by the effective date owes it once that date has
+    come (it runs past it, whatever end is filed); otherwise any contract the document binds,
+    up to the end it has or has filed, in force on that date."""
     effective_on = version.effective_on
     assert effective_on is not None  # noqa: S101 -- posted versions are dated
-    started = [c for c in active if c.start_date <= effective_on]
-    if started and effective_on <= today:
+    if effective_on <= today and any(c.active and c.start <= effective_on for c in contracts):
         return True
-    if answer_owed(
-        effective_on=effective_on, spans=[(c.start_date, filed_end(c)) for c in started]
-    ):
-        return True
-    return answer_owed(
-        effective_on=effective_on,
-        spans=[
-            (span.start, span.end)
-            for span in contract_spans(scope=scope, tenant=tenant)
-            if span.binds(version.document)
-        ],
-    )
+    return answer_owed(effective_on=effective_on, spans=[(c.start, c.filed_end) for c in contracts])
 
 
-def _is_newer(candidate: TermsVersion, version: TermsVersion) -> bool:
-    if candidate.effective_on is None or version.effective_on is None:
-        return False
-    return (candidate.effective_on, candidate.pk) > (version.effective_on, version.pk)
+def _binding_before(context: _VersionContext, facts: AnswerFacts) -> TermsVersion | None:
+    """The version that bound the tenant until `version` (R4), as
+    binding_versions_for_tenants(before=version.effective_on) has it, from the rows read."""
+    if not context.before:
+        return None
+    accepted = {pk for pk, last in facts.last_answers.items() if last == Answer.ACCEPTED}
+    spans = [(contract.start, contract.ended_on) for contract in facts.contracts]
+    return binding_of(versions=context.before, accepted=accepted, spans=spans)

@@ -5,7 +5,6 @@ catch-up that deems an `unnotified` tenant once a delivery is recorded and the l
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -130,9 +129,9 @@ def _unanswered_locked(
     heads = heads_lock(ids)
     # Re-read under the locks: an answer may have committed since the candidate query.
     answered = set(
-        ConsentRecord.objects.filter(version=version, tenant_id__in=ids).values_list(
-            "tenant_id", flat=True
-        )
+        ConsentRecord.objects.filter(version=version, tenant_id__in=ids)
+        .order_by()
+        .values_list("tenant_id", flat=True)
     )
     return heads, [tenant_id for tenant_id in ids if tenant_id not in answered]
 
@@ -162,10 +161,7 @@ def _deem(
     )
     return append_many(
         heads=heads,
-        entries=[
-            (tenant_id, replace(entry, notice_reached=reached[tenant_id].citation))
-            for tenant_id in ids
-        ],
+        entries=[(tenant_id, entry.reached_by(reached[tenant_id].citation)) for tenant_id in ids],
     )
 
 

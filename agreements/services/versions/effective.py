@@ -135,7 +135,9 @@ def version_take_effect(*, version_id: int, today: date) -> str | None:
     event_add(
         kind=EventKind.VERSION_EFFECTIVE,
         tenant_id=None,
-        partner_id=None,
+        # A live version's is a staff event (no partner); a sandbox's simulated revision
+        # reaches its own sandbox only (docs/api.md, "Sandbox").
+        partner_id=version.document.product.sandbox_id,
         subject=version,
         payload=version_payload(version),
     )
