@@ -75,17 +75,20 @@ def webhook_headers(
     event_id: int | str | None = None,
     kind: str = "",
     timestamp: int | None = None,
+    secrets_at: datetime | None = None,
 ) -> dict[str, str]:
     """The headers of one delivery attempt of `body` (see the module docstring).
 
     Pass `endpoint` so that a rotated-out secret keeps signing during its grace period; a bare
     `secret` signs with that one only. `timestamp` defaults to now: sign each attempt afresh so
-    retries carry a current time.
+    retries carry a current time. `secrets_at` is the instant the grace periods are judged at
+    when it is not now: a sandbox's clock, on which its rotations' expiries were stated (the
+    signature's `t=` stays real time, which receivers check their tolerance against).
     """
     now = clock.now()
     ts = int(now.timestamp()) if timestamp is None else int(timestamp)
     if endpoint is not None:
-        keys = signing_secrets(endpoint, at=now)
+        keys = signing_secrets(endpoint, at=secrets_at or now)
     elif secret:
         keys = [secret]
     else:

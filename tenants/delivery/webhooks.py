@@ -101,6 +101,9 @@ def webhook_post(outbox: Outbox, endpoint: WebhookEndpoint | None) -> SendResult
         endpoint=endpoint,
         event_id=_event_id(outbox),
         kind=outbox.kind,
+        # A sandbox's row: its rotated secrets expire on the sandbox's clock (read with the
+        # claim), as the API states their expiry.
+        secrets_at=getattr(outbox, "sandbox_clock", None),
     )
     try:
         code = transport.post(destination, body=body, headers=headers, timeout=webhook_timeout())

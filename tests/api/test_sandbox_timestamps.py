@@ -138,3 +138,46 @@ def test_a_sandbox_delivery_by_the_live_worker_is_stamped_on_the_sandbox_clock(
         instant,
     )
     assert [a["attempted_at"] for a in delivery["attempts"]] == [instant]
+
+
+def test_a_sandbox_secret_rotated_away_stops_signing_on_the_sandbox_clock(
+    world: World, settings: Any
+) -> None:
+    """A rotation in a sandbox states the old secret's expiry on the sandbox's clock; once the
+    sandbox has advanced past it, deliveries (by the worker, on real time) carry the new
+    secret's signature only, as `previous_secret_expires_at: null` says."""
+    from core.enums import OutboxStatus
+    from tenants.delivery.outbox import outbox_deliver_due
+    from tenants.webhooks import SIGNATURE_HEADER
+    from tests.security.receivers import Receiver, answer
+
+    settings.DEBUG = True
+    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    server = Receiver(answer(204))
+    try:
+        sandbox_row, raw = _sandbox(world)
+        client = key_client(raw)
+        hook = client.post("/api/v1/webhooks/", {"url": server.url()}, format="json").json()
+        rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret/").json()
+        expiry = rotated["previous_secret_expires_at"]
+        assert expiry == clock.api_instant(SANDBOX_NOW + timedelta(hours=24))
+        Outbox.objects.update(status=OutboxStatus.SENT)  # nothing queued so far goes out
+        # Within the grace period on the sandbox's clock: both secrets sign.
+        assert (
+            client.post("/api/v1/tenants/", {"name": "猶予商事"}, format="json").status_code == 201
+        )
+        assert outbox_deliver_due()["webhook.sent"] == 1
+        assert server.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 2
+        # Two sandbox days later the old secret has expired there, whatever real time says.
+        Partner.objects.filter(pk=sandbox_row.pk).update(
+            sandbox_now=SANDBOX_NOW + timedelta(days=2)
+        )
+        read = client.get(f"/api/v1/webhooks/{hook['id']}/").json()
+        assert read["previous_secret_expires_at"] is None
+        assert (
+            client.post("/api/v1/tenants/", {"name": "失効商事"}, format="json").status_code == 201
+        )
+        assert outbox_deliver_due()["webhook.sent"] == 1
+        assert server.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 1
+    finally:
+        server.close()
