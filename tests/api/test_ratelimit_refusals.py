@@ -35,7 +35,18 @@ REFUSALS: list[tuple[str, Send, int]] = [
         ),
         415,
     ),
+    (
+        "415 text/plain",
+        lambda c: c.post("/api/v1/tenants/", data=b"name=x", content_type="text/plain"),
+        415,
+    ),
     ("405", lambda c: c.delete("/api/v1/tenants/"), 405),
+    (
+        "405 PUT",
+        lambda c: c.put("/api/v1/tenants/", data=b"{}", content_type="application/json"),
+        405,
+    ),
+    ("405 PUT on the clock", lambda c: c.put("/api/v1/sandbox/clock/"), 405),
     ("unrouted 404", lambda c: c.get("/api/v1/no-such-thing/"), 404),
 ]
 
@@ -109,3 +120,20 @@ def test_the_schema_and_its_pages_carry_no_budget(anonymous_client: APIClient) -
         response = anonymous_client.get(path)
         assert response.status_code == 200
         assert "RateLimit-Limit" not in response, path
+
+
+@override_settings(TERMS_API_THROTTLE_RATE="2/min")
+@pytest.mark.parametrize(
+    ("what", "send", "status"),
+    [r for r in REFUSALS if r[2] in (405, 415)],
+    ids=[r[0] for r in REFUSALS if r[2] in (405, 415)],
+)
+def test_a_spent_budget_does_not_hide_a_mistake_of_form(
+    partner_client: APIClient, what: str, send: Send, status: int
+) -> None:
+    """405 and 415 are answered before the throttle: a key whose budget is spent is told what
+    is wrong with the request, not 429."""
+    for _ in range(2):
+        assert partner_client.get("/api/v1/tenants/").status_code == 200
+    assert partner_client.get("/api/v1/tenants/").status_code == 429
+    assert send(partner_client).status_code == status

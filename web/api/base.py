@@ -201,6 +201,22 @@ class ApiView(APIView):
             else:
                 self._claim = idempotency.claim(request, self.scope)
 
+    def check_throttles(self, request: Request) -> None:
+        """A method the operation lacks (405) or a body it cannot read (415) is answered before
+        the throttle and not counted, as docs/api.md says: a client's mistake of form must not
+        spend its budget, nor be hidden behind a 429."""
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method)
+        unreadable = (
+            request.method in BODY_METHODS
+            and request.content_type
+            and self.get_content_negotiator().select_parser(request, self.get_parsers()) is None
+        )
+        if unreadable:
+            raise exceptions.UnsupportedMediaType(request.content_type)
+        super().check_throttles(request)
+
     def idempotency_keep(self, response: Response) -> Response:
         """Render `response` now and record it for the request's key in the caller's open
         transaction; raises idempotency.KeyTaken (roll back) when a live record holds the key."""
