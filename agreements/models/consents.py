@@ -67,7 +67,11 @@ class ConsentRecord(models.Model):
             choice_constraint("answer", Answer, "ledger_answer_valid"),
             choice_constraint("channel", Channel, "ledger_channel_valid"),
         ]
-        indexes = [models.Index(fields=["version", "answer"], name="ledger_version")]
+        # (version, tenant): "has this tenant answered this version" for a batch of tenants
+        # stays a range of the index whatever the version's size. With (version, answer) the
+        # effective-date job's re-check scanned every row the run had written so far for the
+        # version, batch after batch (the statistics still said the version had none).
+        indexes = [models.Index(fields=["version", "tenant"], name="ledger_version_tenant")]
 
     def __str__(self) -> str:
         return f"{self.tenant_id}#{self.seq} {self.answer}"
