@@ -191,19 +191,6 @@ def membership_get(*, scope: Scope, pk: int | str) -> Membership:
         raise _not_found("membership") from None
 
 
-def member_title(*, scope: Scope, tenant: Tenant, user: Any) -> str:
-    """The title (役職) `user` holds in the tenant, as its members page shows it; "" when none
-    is set or the user is not (or no longer) a member."""
-    if user is None:
-        return ""
-    title = (
-        membership_list(scope=scope, tenant=tenant)
-        .filter(user=user)
-        .values_list("title", flat=True)
-    )
-    return next(iter(title), "")
-
-
 def memberships_for_user(user: Any) -> QuerySet[Membership]:
     """The user's memberships in active tenants, for the portal's tenant switcher."""
     if user is None or not getattr(user, "is_authenticated", False):

@@ -24,8 +24,6 @@ from agreements.models import ConsentRecord, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.selectors.receipts import request_receipt_by_digest
 from agreements.services.consents.citing import objection_flow
-from tenants.scope import Scope
-from tenants.selectors import member_title
 
 
 def verify_url() -> str:
@@ -108,11 +106,41 @@ def render_receipt_pdf(record: ConsentRecord, *, language: str) -> bytes:
 # /verify/ finds it like a ledger row's hash.
 
 
-def request_receipt_context(kind: str, obj: Any, *, scope: Scope) -> dict[str, Any]:
-    """What a request's receipt shows: who filed what, when, for which contract, and its dates.
-    The filer is named as a consent receipt names the answerer: name and title (役職), the
-    title being the one they hold in the tenant (its members page)."""
+@dataclass(frozen=True)
+class FilerShown:
+    """The filer as a request's receipt names them. `recorded`: as stored at filing (name,
+    title, address); otherwise the request predates that record and only the account's
+    address is given, since its name and title today may not be those it had then."""
+
+    name: str
+    title: str
+    email: str
+    recorded: bool
+
+
+def request_filer(obj: Any) -> FilerShown | None:
+    """Who filed `obj`, as stored when it was filed (R13); None when nobody is named (a
+    partner key, the system, or removed by the redaction at the backup purge, R15)."""
+    if obj.filer_name is not None:
+        name, email = obj.filer_name or "", obj.filer_email or ""
+        if not (name or email):
+            return None
+        # A person without a full name was named by their address (or account name) alone.
+        if name == email:
+            name = ""
+        return FilerShown(name=name, title=obj.filer_title or "", email=email, recorded=True)
+    # Filed before the filer was recorded: the account's address only.
     person = getattr(obj, "actor_user", None) or getattr(obj, "requested_by", None)
+    if person is None:
+        return None
+    address = person.email or person.get_username()
+    return FilerShown(name="", title="", email=address, recorded=False) if address else None
+
+
+def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
+    """What a request's receipt shows: who filed what, when, for which contract, and its dates.
+    The filer is named as a consent receipt names the answerer: name and title (役職) as they
+    were when the request was filed (stored with it), never as the profile says now."""
     digest = request_digest(kind, obj)
     receipt = request_receipt_by_digest(digest)
     return {
@@ -121,8 +149,7 @@ def request_receipt_context(kind: str, obj: Any, *, scope: Scope) -> dict[str, A
         "contract": obj.contract,
         "tenant": obj.tenant,
         "filed_at": filed_at(kind, obj),
-        "person": person,
-        "person_title": member_title(scope=scope, tenant=obj.tenant, user=person),
+        "filer": request_filer(obj),
         "number": f"{kind.upper()}-{obj.pk}",
         "digest": digest,
         # Issued when filed; the digest recomputed now still matches it.
@@ -131,13 +158,13 @@ def request_receipt_context(kind: str, obj: Any, *, scope: Scope) -> dict[str, A
     }
 
 
-def render_request_receipt_pdf(kind: str, obj: Any, *, scope: Scope, language: str) -> bytes:
+def render_request_receipt_pdf(kind: str, obj: Any, *, language: str) -> bytes:
     """A request's receipt as a PDF in `language`, fonts embedded (as a consent receipt)."""
     from weasyprint import HTML  # noqa: PLC0415 -- heavy import, only for this download
 
     with translation.override(language):
         html = render_to_string(
             "agreements/portal/request_receipt_pdf.html",
-            {**request_receipt_context(kind, obj, scope=scope), "LANGUAGE_CODE": language},
+            {**request_receipt_context(kind, obj), "LANGUAGE_CODE": language},
         )
     return HTML(string=html).write_pdf()

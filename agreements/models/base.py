@@ -42,3 +42,27 @@ class Actor(models.Model):
 
     class Meta:
         abstract = True
+
+
+class Filer(models.Model):
+    """The person who filed a customer request (R13), as the receipt names them: frozen at
+    filing, so a later change of the person's profile (name, title, address) does not change
+    a receipt already issued. Consent answers keep theirs in the evidence row likewise.
+
+    NULL means "not recorded": the request was filed before these fields existed, and its
+    receipt names the account by its address only. "" means none (a partner key, the system)
+    or removed by the redaction at the backup purge (R15).
+    """
+
+    filer_name = models.CharField(
+        _("申込者の氏名"), max_length=255, blank=True, null=True, default=""
+    )
+    filer_title = models.CharField(
+        _("申込者の役職"), max_length=255, blank=True, null=True, default=""
+    )
+    filer_email = models.CharField(
+        _("申込者のメールアドレス"), max_length=254, blank=True, null=True, default=""
+    )
+
+    class Meta:
+        abstract = True

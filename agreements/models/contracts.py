@@ -17,7 +17,7 @@ from agreements.enums import (
     TerminationStatus,
     TermsSource,
 )
-from agreements.models.base import Actor, TimeStamped, choice_constraint
+from agreements.models.base import Actor, Filer, TimeStamped, choice_constraint
 from agreements.models.documents import TermsVersion
 from agreements.models.products import Option, Product
 from tenants.models import Tenant
@@ -139,7 +139,7 @@ class ContractPeriod(TimeStamped):
         return f"{self.start_date} – {self.end_date}"
 
 
-class NonRenewalRequest(TimeStamped, Actor):
+class NonRenewalRequest(TimeStamped, Actor, Filer):
     """An application not to renew (R11), timely or for the explicitly chosen later end."""
 
     contract = models.ForeignKey(
@@ -218,7 +218,7 @@ class TerminationCase(TimeStamped):
         return f"{self.contract} / {self.version} ({self.status})"
 
 
-class Termination(TimeStamped, Actor):
+class Termination(TimeStamped, Actor, Filer):
     """Every end of a contract has one (R14): customer notice, staff termination, expiry..."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="terminations")

@@ -23,6 +23,18 @@ def four_eyes_required() -> bool:
     return bool(settings.TERMS_REQUIRE_SECOND_PUBLISHER) or not settings.DEBUG
 
 
+def withdrawal_needs_another_person(version: TermsVersion, user_id: int | None) -> bool:
+    """Whether `user_id` scheduled `version` and so may not withdraw it (four eyes: taking a
+    scheduled revision back is as weighty as scheduling it). The service refuses it; the
+    console says so before the person writes a reason."""
+    return (
+        four_eyes_required()
+        and user_id is not None
+        and version.scheduled_by_id is not None
+        and version.scheduled_by_id == user_id
+    )
+
+
 def version_author_ids(version: TermsVersion) -> set[int]:
     """Everyone who created, edited or classified `version` (its creator included even
     when the version predates the authors table), and the authors of every unreviewed

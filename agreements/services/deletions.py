@@ -26,7 +26,7 @@ from agreements.services.contracts.common import contract_for_write
 from agreements.services.deletion_acks import deletion_acknowledge
 from agreements.services.deletion_notes import deletion_payload, deletion_withdrawn_note
 from agreements.services.redaction import tenant_redact
-from agreements.services.request_receipts import request_receipt_issue
+from agreements.services.request_receipts import filer_fields, request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound
@@ -101,6 +101,7 @@ def deletion_request_filed(*, scope: Scope, contract: Contract) -> tuple[DataDel
         requested_on=today,
         requested_by=scope.acting_user,
         requested_by_key=scope.acting_key,
+        **filer_fields(scope=scope, tenant_id=locked.tenant_id),
     )
     request_receipt_issue(kind=RequestKind.DELETION, subject=deletion)
     if scope.is_staff:

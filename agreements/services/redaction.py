@@ -9,22 +9,51 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
-from agreements.enums import DeletionKind
+from agreements.enums import ActorKind, DeletionKind
 from agreements.ledger.redact import evidence_redact
-from agreements.models import ConsentEvidence, DataDeletion
+from agreements.models import ConsentEvidence, DataDeletion, NonRenewalRequest, Termination
 from core import clock
 from core.enums import AuditAction, OutboxChannel
 from core.models import IdempotencyRecord, Outbox
 from core.redaction import MIN_VALUE_LENGTH, Scrubber
 from core.services import audit_add, audit_redact, outbox_redact
 from tenants.models import Invitation, Membership, NotificationContact, Tenant
+
+# The fields naming the person who filed a request, as its receipt shows them (R13).
+FILER_FIELDS = ("filer_name", "filer_title", "filer_email")
+
+
+def _filed_requests(tenant_id: int, *, customers_only: bool = False) -> list[QuerySet[Any]]:
+    """The tenant's requests that name a filer. `customers_only` leaves out those staff
+    filed: a staff member's name is not the tenant's personal data, and scrubbing it from
+    the copies would garble the tenant's audit trail."""
+    non_renewals = NonRenewalRequest.objects.filter(tenant_id=tenant_id)
+    terminations = Termination.objects.filter(tenant_id=tenant_id)
+    deletions = DataDeletion.objects.filter(tenant_id=tenant_id)
+    if customers_only:
+        non_renewals = non_renewals.exclude(actor_kind=ActorKind.STAFF)
+        terminations = terminations.exclude(actor_kind=ActorKind.STAFF)
+        deletions = deletions.exclude(requested_by__is_staff=True)
+    return [non_renewals, terminations, deletions]
+
+
+def _filers_redact(*, tenant_id: int, now: datetime) -> int:
+    """Blank the filer named on each of the tenant's requests (R15). "" (not NULL, which
+    means "not recorded"), so a receipt then names nobody rather than falling back to the
+    account, which may belong to a person still a member of another tenant."""
+    blank = dict.fromkeys(FILER_FIELDS, "")
+    return sum(
+        rows.exclude(filer_name="", filer_title="", filer_email="").update(**blank, updated_at=now)
+        for rows in _filed_requests(tenant_id)
+    )
 
 
 def _personal_values(tenant: Tenant) -> list[str]:
@@ -35,6 +64,9 @@ def _personal_values(tenant: Tenant) -> list[str]:
         "person_name", "person_email", "person_title", "reason", "ip_address", "user_agent"
     ):
         values.extend(evidence)
+    for rows in _filed_requests(tenant.pk, customers_only=True):
+        for filer in rows.values_list(*FILER_FIELDS):
+            values.extend(filer)
     for row in Membership.objects.filter(tenant_id=tenant.pk).values_list(
         "user__username", "user__email", "user__first_name", "user__last_name"
     ):
@@ -121,6 +153,7 @@ def tenant_redact(*, tenant: Tenant) -> int:
     values = _personal_values(locked)
     scrubber = Scrubber.of(values)
     changed = evidence_redact(tenant_id=locked.pk)
+    changed += _filers_redact(tenant_id=locked.pk, now=now)
     memberships = Membership.objects.filter(tenant_id=locked.pk)
     user_ids = set(memberships.values_list("user_id", flat=True))
     shared = set(

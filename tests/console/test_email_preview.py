@@ -49,3 +49,50 @@ def test_no_preview_before_the_form_is_filled(client, world, publisher) -> None:
     client.force_login(publisher)
     response = client.get(reverse("console:version-schedule", args=[world.draft.pk]))
     assert response.context["email_preview"] == []
+
+
+def test_r2_the_review_step_refuses_what_the_final_step_would_all_at_once(
+    client, world, publisher
+) -> None:
+    """The review ran no checks: an effective date 3 days after the notice (type (i): 7 days'
+    lead, R2) reached 「次の内容で予定登録します」 with the e-mail preview, and only the final
+    submit refused. The review runs the final step's checks and shows every refusal."""
+    client.force_login(publisher)
+    today = clock.today()
+    response = client.post(
+        reverse("console:version-schedule", args=[world.draft.pk]),
+        {
+            "notice_on": today.isoformat(),
+            "effective_on": (today + timedelta(days=3)).isoformat(),
+            "consent_mode": "deemed",
+            "legal_basis": "explicit_consent",  # needs the explicit mode: a second refusal
+            "rationale": "適用範囲の明確化",
+        },
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'data-testid="schedule-confirmation"' not in body
+    assert 'data-testid="email-preview"' not in body
+    assert response.context["email_preview"] == []
+    errors = response.context["form"].errors
+    assert "効力発生日は掲示日から7日以上後" in " ".join(errors["effective_on"])
+    assert "「明示の同意」方式でのみ予定登録できます" in " ".join(errors["consent_mode"])
+    world.draft.refresh_from_db()
+    assert world.draft.status == VersionStatus.DRAFT
+
+
+def test_r2_the_review_accepts_the_minimum_lead_time(client, world, publisher) -> None:
+    client.force_login(publisher)
+    today = clock.today()
+    response = client.post(
+        reverse("console:version-schedule", args=[world.draft.pk]),
+        {
+            "notice_on": today.isoformat(),
+            "effective_on": (today + timedelta(days=7)).isoformat(),
+            "consent_mode": "deemed",
+            "legal_basis": "general_interest",
+            "rationale": "適用範囲の明確化",
+        },
+    )
+    assert response.status_code == 200
+    assert 'data-testid="schedule-confirmation"' in response.content.decode()

@@ -54,3 +54,17 @@ def test_failed_deliveries_can_be_retried(client, editor, viewer) -> None:
     row.refresh_from_db()
     assert row.status == OutboxStatus.PENDING
     assert row.attempts == 0
+
+
+def test_the_deliveries_table_scrolls_in_a_named_keyboard_region(client, viewer) -> None:
+    """axe scrollable-region-focusable: the wrap scrolls sideways on a narrow screen and may
+    hold nothing focusable (no resendable row, or none at all), so the region itself takes
+    the focus and is named by the page heading, as the other console tables."""
+    client.force_login(viewer)
+    body = client.get(reverse("console:deliveries")).content.decode()
+    wrap = body.split('data-testid="deliveries-table-wrap"', 1)[0].rsplit("<div", 1)[1]
+    assert 'class="table-wrap"' in wrap
+    assert 'role="region"' in wrap
+    assert 'tabindex="0"' in wrap
+    assert 'aria-labelledby="deliveries-title"' in wrap
+    assert 'id="deliveries-title"' in body

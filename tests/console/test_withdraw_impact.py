@@ -67,3 +67,34 @@ def test_r7_withdraw_page_shows_the_counts(client, answered) -> None:
     assert 'data-testid="impact-answers"><strong>3</strong>' in body
     assert 'data-testid="impact-cases"><strong>1</strong>' in body
     assert "同意 2 · 拒否 1" in body
+
+
+def test_r7_the_person_who_scheduled_is_told_up_front_they_cannot_withdraw(
+    client, answered, publisher
+) -> None:
+    """Four eyes: the scheduler sees why on the version page (no 撤回 link that leads to a
+    refusal after a reason is typed), and the withdraw page offers no form; the service still
+    refuses a POST."""
+    client.force_login(publisher)  # scheduled `answered` (post_revision)
+    detail = client.get(reverse("console:version-detail", args=[answered.pk])).content.decode()
+    withdraw_url = reverse("console:version-withdraw", args=[answered.pk])
+    assert f'href="{withdraw_url}"' not in detail
+    assert 'data-testid="withdraw-disabled"' in detail
+    assert 'data-testid="withdraw-by-other"' in detail
+    assert "予定登録したのはあなたのため、撤回はできません" in detail
+    page = client.get(withdraw_url).content.decode()
+    assert 'data-testid="withdraw-by-other"' in page
+    assert 'name="reason"' not in page
+    refused = client.post(withdraw_url, {"reason": "誤記のため"})
+    assert "予定登録した本人は撤回できません" in refused.content.decode()
+    answered.refresh_from_db()
+    assert answered.status == "scheduled"
+
+
+def test_r7_another_publisher_is_offered_the_withdrawal(client, answered) -> None:
+    client.force_login(make_staff("publisher"))
+    detail = client.get(reverse("console:version-detail", args=[answered.pk])).content.decode()
+    withdraw_url = reverse("console:version-withdraw", args=[answered.pk])
+    assert f'href="{withdraw_url}"' in detail
+    assert 'data-testid="withdraw-by-other"' not in detail
+    assert 'name="reason"' in client.get(withdraw_url).content.decode()

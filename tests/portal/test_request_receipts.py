@@ -12,10 +12,10 @@ from django.utils import translation
 
 from agreements.enums import DeletionKind
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
+from agreements.services.redaction import tenant_redact
 from core import clock
 from core.models import AuditEntry, Outbox
 from tenants.delivery.email import email_render
-from tenants.scope import Scope
 from tests.factories.contracts import biz_product, idplus_product
 from tests.factories.tenants import MembershipFactory
 from tests.portal.conftest import build_world, signed_in
@@ -212,7 +212,7 @@ def test_r13_request_receipt_names_the_filer_with_their_title(answered, kind) ->
     with translation.override("ja"):
         html = render_to_string(
             "agreements/portal/request_receipt_pdf.html",
-            request_receipt_context(kind, obj, scope=Scope.tenant_user(admin)),
+            request_receipt_context(kind, obj),
         )
     assert "管理 太郎（情報システム部長）" in html
     pdf = client.get(f"/portal/requests/{kind}/{obj.pk}/pdf/")
@@ -221,7 +221,7 @@ def test_r13_request_receipt_names_the_filer_with_their_title(answered, kind) ->
     with translation.override("en"):
         html = render_to_string(
             "agreements/portal/request_receipt_pdf.html",
-            request_receipt_context(kind, obj, scope=Scope.tenant_user(admin)),
+            request_receipt_context(kind, obj),
         )
     assert '<span lang="ja">管理 太郎</span> (<span lang="ja">情報システム部長</span>)' in html
 
@@ -232,3 +232,81 @@ def test_r13_request_receipt_without_a_title_shows_the_name_alone(answered, admi
     page = admin_client.get(f"/portal/requests/termination/{obj.pk}/").content.decode()
     person = page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
     assert person.startswith("管理 太郎<br><small>"), person
+
+
+def _person(page: str) -> str:
+    return page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+
+
+@pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
+def test_r13_request_receipt_names_the_filer_as_filed_not_as_the_profile_says_now(
+    answered, kind
+) -> None:
+    """The receipt says its contents are unchanged: a later change of the filer's name, title
+    or address must not change it (as a consent receipt keeps the answerer's evidence)."""
+    admin = answered.admin
+    admin.title = "情報システム部長"
+    admin.save(update_fields=["title"])
+    client = signed_in(admin)
+    _file(client, answered.contract, kind)
+    obj = _REQUESTS[kind](answered.contract)
+    filed_email = admin.user.email
+    assert client.post(
+        "/portal/profile/", {"display_name": "山田 花子", "title": "法務部長"}
+    ).status_code in (302, 303)
+    admin.refresh_from_db()
+    assert admin.title == "法務部長"  # the profile did change
+    admin.user.email = "hanako.yamada@example.com"
+    admin.user.save(update_fields=["email"])
+    person = _person(client.get(f"/portal/requests/{kind}/{obj.pk}/").content.decode())
+    assert person.startswith(f"管理 太郎（情報システム部長）<br><small>{filed_email}</small>"), (
+        person
+    )
+    for later in ("山田", "法務部長", "hanako"):
+        assert later not in person
+    obj = _REQUESTS[kind](answered.contract)
+    with translation.override("ja"):
+        html = render_to_string(
+            "agreements/portal/request_receipt_pdf.html", request_receipt_context(kind, obj)
+        )
+    assert "管理 太郎（情報システム部長）" in html
+    assert "山田" not in html
+    assert "法務部長" not in html
+
+
+def test_r13_a_request_filed_before_the_filer_was_recorded_names_the_account_address_only(
+    answered, admin_client
+) -> None:
+    """Rows filed before the filer was stored: their name and title then are unknown, so the
+    receipt gives the account's address and says the rest was not recorded, rather than
+    presenting today's profile as the filer's at filing."""
+    _file(admin_client, answered.contract, "termination")
+    obj = Termination.objects.get(contract=answered.contract)
+    Termination.objects.filter(pk=obj.pk).update(
+        filer_name=None, filer_title=None, filer_email=None
+    )
+    person = _person(admin_client.get(f"/portal/requests/termination/{obj.pk}/").content.decode())
+    assert person.startswith(answered.admin.user.email), person
+    assert "管理 太郎" not in person
+    assert 'data-testid="receipt-person-unrecorded"' in person
+
+
+def test_r15_redaction_removes_the_filer_named_on_request_receipts(answered, admin_client) -> None:
+    _file(admin_client, answered.contract, "deletion")  # a termination, then a deletion request
+    termination = Termination.objects.get(contract=answered.contract)
+    deletion = DataDeletion.objects.get(contract=answered.contract, kind=DeletionKind.REQUESTED)
+    assert termination.filer_name == "管理 太郎"
+    # A request filed before the filer was recorded is blanked too (no fallback afterwards).
+    DataDeletion.objects.filter(pk=deletion.pk).update(
+        filer_name=None, filer_title=None, filer_email=None
+    )
+    tenant_redact(tenant=answered.tenant)
+    for obj, kind in ((termination, "termination"), (deletion, "deletion")):
+        obj.refresh_from_db()
+        assert (obj.filer_name, obj.filer_title, obj.filer_email) == ("", "", "")
+        context = request_receipt_context(kind, obj)
+        assert context["filer"] is None
+        assert context["verifiable"]  # the receipt's digest does not cover the filer
+        with translation.override("ja"):
+            html = render_to_string("agreements/portal/request_receipt_pdf.html", context)
+        assert "管理 太郎" not in _person(html)

@@ -12,7 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from agreements.models import TermsVersion
-from agreements.selectors.authors import four_eyes_required, version_author_ids
+from agreements.selectors.authors import (
+    four_eyes_required,
+    version_author_ids,
+    withdrawal_needs_another_person,
+)
 from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
 from agreements.services.version_text import (
@@ -118,6 +122,10 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("console:version-detail", pk=version.pk)
         else:
+            # The review runs the final step's checks (R2 lead time and the rest) and shows
+            # every refusal at once, before the notice e-mail preview, not after confirming.
+            for error in version_services.schedule_refusals(version=version, **values):
+                apply_domain_error(form, error, SCHEDULE_FIELD_FOR_CODE)
             confirming = True
     preview = []
     if confirming and not form.errors:
@@ -175,6 +183,8 @@ def version_withdraw(request: ConsoleRequest, pk: int) -> HttpResponse:
             "form": form,
             "bound_tenants": tenants_to_notify(document=version.document).count(),
             "impact": withdrawal_impact(scope=request.scope, version=version),
+            # Four eyes: said before a reason is written; the service refuses it anyway.
+            "withdraw_by_other": withdrawal_needs_another_person(version, request.user.pk),
         },
         status=400 if form.errors else 200,
     )

@@ -21,7 +21,11 @@ from django.utils.translation import gettext as _
 from agreements.enums import VersionStatus
 from agreements.models import Product, TermsVersion
 from agreements.selectors.articles import articles_of
-from agreements.selectors.authors import four_eyes_required, version_author_ids
+from agreements.selectors.authors import (
+    four_eyes_required,
+    version_author_ids,
+    withdrawal_needs_another_person,
+)
 from agreements.selectors.reviews import version_review_history
 from agreements.selectors.versions import (
     document_list,
@@ -222,6 +226,8 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "withdrawable": version.status == VersionStatus.SCHEDULED
             and version.effective_on is not None
             and clock.today() < version.effective_on,
+            # Four eyes: the person who scheduled it is told before writing a reason.
+            "withdraw_by_other": withdrawal_needs_another_person(version, user.pk),
             "history": version_review_history(version),
             # The body's own 最終改定 line and the version's date (said when they differ).
             "dates": revision_dates(version),

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 
 from core.errors import DomainError
 from tenants.models import Tenant
@@ -76,9 +77,19 @@ def login_redirect(request: HttpRequest) -> HttpResponseRedirect:
 
 
 def portal_view(
-    *, admin: bool = False, methods: Iterable[str] = ("GET",), gate: str = GATE_CHECK
+    *,
+    admin: bool = False,
+    methods: Iterable[str] = ("GET",),
+    gate: str = GATE_CHECK,
+    back: str | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
-    """Guard a portal page that works inside the current tenant (request.portal.membership)."""
+    """Guard a portal page that works inside the current tenant (request.portal.membership).
+
+    `back` names the page a POST-only flow starts from (a URL name, reversed with the view's
+    URL kwargs). Its steps (a confirmation, a form shown again with its errors) are pages at
+    the POST URL, so a reload or Back/Forward asks for them by GET: that request goes back to
+    where the flow started rather than to a blank 405.
+    """
     allowed = {m.upper() for m in methods}
     if "GET" in allowed:
         allowed.add("HEAD")
@@ -92,6 +103,8 @@ def portal_view(
             if portal is None or portal.membership is None:
                 return render(request, "tenants/portal/no_access.html", status=403)
             if request.method not in allowed:
+                if back is not None and request.method in ("GET", "HEAD"):
+                    return HttpResponseRedirect(reverse(back, kwargs=kwargs))
                 response = HttpResponse(status=405)
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response

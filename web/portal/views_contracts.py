@@ -120,7 +120,7 @@ def _contract_refused(request: PortalRequest, contract: Contract, **forms: Any) 
     )
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("POST",), back="portal:contract")
 def non_renewal(request: PortalRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     form = NonRenewalForm(request.POST)
@@ -179,7 +179,7 @@ def non_renewal_withdraw(request: PortalRequest, pk: int) -> HttpResponse:
     return redirect("portal:contract", contract.pk)
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("POST",), back="portal:contract")
 def termination(request: PortalRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     form = TerminationForm(request.POST)
@@ -211,7 +211,7 @@ def termination(request: PortalRequest, pk: int) -> HttpResponse:
     return redirect("portal:request-receipt", "termination", made.pk)
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("POST",), back="portal:contract")
 def deletion(request: PortalRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     form = DeletionForm(request.POST)

@@ -73,7 +73,7 @@ def members(request: PortalRequest) -> HttpResponse:
     return render(request, "tenants/portal/members.html", _members_context(request))
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("POST",), back="portal:members")
 def member_invite(request: PortalRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     scope, tenant = member_scope(request)
@@ -176,7 +176,7 @@ def invitation_revoke(request: PortalRequest, pk: int) -> HttpResponse:
 # --- notification contacts ------------------------------------------------------------------
 
 
-@portal_view(admin=True, methods=("POST",))
+@portal_view(admin=True, methods=("POST",), back="portal:members")
 def contact_add(request: PortalRequest) -> HttpResponse:
     form = ContactForm(request.POST)
     scope, tenant = member_scope(request)

@@ -84,7 +84,7 @@ def request_receipt(request: PortalRequest, kind: str, pk: int) -> HttpResponse:
     return render(
         request,
         "agreements/portal/request_receipt.html",
-        {"nav": "receipts", **receipt_pdf.request_receipt_context(kind, obj, scope=request.scope)},
+        {"nav": "receipts", **receipt_pdf.request_receipt_context(kind, obj)},
     )
 
 
@@ -94,7 +94,6 @@ def request_receipt_download(request: PortalRequest, kind: str, pk: int) -> Http
     pdf = receipt_pdf.render_request_receipt_pdf(
         kind,
         obj,
-        scope=request.scope,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -254,7 +254,7 @@ def _evidence(request: PortalRequest, form: AnswerForm) -> EvidenceInput:
     )
 
 
-@portal_view(admin=True, methods=("POST",), gate=GATE_EXEMPT)
+@portal_view(admin=True, methods=("POST",), gate=GATE_EXEMPT, back="portal:review")
 def answer(request: PortalRequest, pk: int) -> HttpResponse:
     status = _document_status(request, pk)
     if status.version is None or status.version.pk != pk:

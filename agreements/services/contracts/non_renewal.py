@@ -20,7 +20,7 @@ from agreements.services.contracts.common import (
     contract_for_write,
 )
 from agreements.services.deletion_notes import deletion_withdrawn_note
-from agreements.services.request_receipts import request_receipt_issue
+from agreements.services.request_receipts import filer_fields, request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -101,6 +101,7 @@ def non_renewal_request(
         end_date=earliest,
         deadline=target_deadline,
         **_actor_fields(scope),
+        **filer_fields(scope=scope, tenant_id=locked.tenant_id),
     )
     request_receipt_issue(kind=RequestKind.NON_RENEWAL, subject=request)
     Contract.objects.filter(pk=locked.pk).update(updated_at=clock.now())

@@ -33,7 +33,7 @@ from agreements.services.contracts.common import (
     _require_notice,
     contract_for_write,
 )
-from agreements.services.request_receipts import request_receipt_issue
+from agreements.services.request_receipts import filer_fields, request_receipt_issue
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -87,6 +87,7 @@ def _termination_create(
         case=case,
         note=note,
         **_actor_fields(scope),
+        **filer_fields(scope=scope, tenant_id=contract.tenant_id),
     )
     payload = {
         **_contract_payload(contract),

@@ -6,7 +6,8 @@ it with its legal basis (R2). The jobs post the notice on its notice date
 (`notices_post_due`) and apply it on its effective date (`versions_apply_effective`).
 Once scheduled a version never changes (R7); a correction is a new version.
 
-By transition: `schedule` (schedule, withdraw), `posting` (the notice on its notice date),
+By transition: `schedule` (schedule, withdraw; what scheduling checks in `schedule_checks`),
+`posting` (the notice on its notice date),
 `effective` (the effective date: effective or lapsed); `common` holds what they share.
 Re-exports what callers import from `agreements.services.versions`, including the draft
 and text services the console reaches through it.
@@ -34,6 +35,7 @@ from agreements.services.versions.common import version_payload
 from agreements.services.versions.effective import versions_apply_effective
 from agreements.services.versions.posting import notice_post, notices_post_due
 from agreements.services.versions.schedule import version_schedule, version_withdraw
+from agreements.services.versions.schedule_checks import schedule_refusals
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -44,6 +46,7 @@ __all__ = [
     "notice_post",
     "notice_table",
     "notices_post_due",
+    "schedule_refusals",
     "version_articles_paste",
     "version_articles_replace",
     "version_body_hash",

@@ -11,12 +11,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
-from agreements import rules
-from agreements.enums import ConsentMode, LegalBasis, VersionStatus
-from agreements.models import Article, TermsVersion
-from agreements.selectors.authors import four_eyes_required, version_author_ids
-from agreements.selectors.versions import version_in_force
-from agreements.services.consents.reach import lead_days_for
+from agreements.enums import VersionStatus
+from agreements.models import TermsVersion
+from agreements.selectors.authors import (
+    four_eyes_required,
+    version_author_ids,
+    withdrawal_needs_another_person,
+)
 from agreements.services.version_drafts import (
     clean_categories,
     locked_draft,
@@ -27,8 +28,6 @@ from agreements.services.version_drafts import (
 from agreements.services.version_text import (
     notice_title_for,
     version_body_hash,
-    version_diff,
-    version_predecessor,
 )
 from agreements.services.versions.common import (
     NOTIFY_BATCH_SIZE,
@@ -36,6 +35,7 @@ from agreements.services.versions.common import (
     projection_restore,
     version_payload,
 )
+from agreements.services.versions.schedule_checks import gating_policy, schedule_refusals
 from agreements.templatetags.jdates import format_date
 from core import clock, generations
 from core.enums import AuditAction, EventKind
@@ -73,9 +73,7 @@ def _require_publisher(scope: Scope, version: TermsVersion) -> None:
 def _require_second_person(scope: Scope, version: TermsVersion) -> None:
     """Withdrawing a scheduled version is as weighty as scheduling it: the person who
     scheduled it needs a second one to take it back."""
-    if not four_eyes_required() or scope.user is None:
-        return
-    if version.scheduled_by_id is not None and version.scheduled_by_id == scope.user.pk:
+    if withdrawal_needs_another_person(version, scope.user.pk if scope.user else None):
         raise PermissionDenied(
             gettext("予定登録した本人は撤回できません。別の担当者が撤回してください。"),
             code="second_person_required",
@@ -83,79 +81,6 @@ def _require_second_person(scope: Scope, version: TermsVersion) -> None:
 
 
 # --- scheduling (R2, R7) -------------------------------------------------------------------
-
-
-def _schedule_problems(
-    *, notice_on: date, effective_on: date, today: date, lead_days: int, reasonable: bool = False
-) -> ValidationFailed | None:
-    problems = rules.validate_schedule(
-        notice_on=notice_on, effective_on=effective_on, today=today, lead_days=lead_days
-    )
-    if not problems:
-        return None
-    earliest = rules.earliest_effective_on(notice_on=notice_on, lead_days=lead_days)
-    # Dates as people read them (the one formatter, agreements/templatetags/jdates.py).
-    values = {
-        "notice_on": format_date(notice_on, weekday=True),
-        "effective_on": format_date(effective_on, weekday=True),
-        "today": format_date(today, weekday=True),
-        "lead": lead_days,
-        "earliest": format_date(earliest, weekday=True),
-    }
-    texts = {
-        rules.NOTICE_IN_PAST: gettext("掲示日 %(notice_on)s は本日 %(today)s より前です。"),
-        rules.EFFECTIVE_BEFORE_NOTICE: gettext(
-            "効力発生日 %(effective_on)s は掲示日 %(notice_on)s より後にしてください。"
-        ),
-        rules.LEAD_TIME_TOO_SHORT: (
-            gettext(
-                "契約の目的に照らして合理的な変更（民法548条の4第1項2号）は、"
-                "効力発生日を掲示日から%(lead)s日以上後（%(earliest)s 以降）にしてください。"
-            )
-            if reasonable
-            else gettext(
-                "効力発生日は掲示日から%(lead)s日以上後（%(earliest)s 以降）にしてください。"
-            )
-        ),
-    }
-    return ValidationFailed(
-        " ".join(texts[p] % values for p in problems),
-        code=problems[0],
-        problems=problems,
-        earliest_effective_on=earliest.isoformat(),
-    )
-
-
-# R4: the smallest grace period a gating policy may give after the effective date.
-GATING_MIN_GRACE_DAYS = 1
-
-
-def _gating_policy(
-    *, enabled: bool, rationale: str, grace_days: int | None, consent_mode: str
-) -> tuple[bool, str, int | None]:
-    """The version's gating policy as it will be stored (R4): off by default; on only for an
-    explicit-consent revision, with a legal rationale and a grace period."""
-    if not enabled:
-        return False, "", None
-    if consent_mode != ConsentMode.EXPLICIT:
-        raise ValidationFailed(
-            gettext("利用制限の方針は「明示の同意」方式の改定にのみ設定できます。"),
-            code="gating_needs_explicit",
-        )
-    if not (rationale or "").strip():
-        raise ValidationFailed(
-            gettext(
-                "利用制限の方針には、回答のないお客様の利用を制限できる法的根拠を入力してください。"
-            ),
-            code="gating_rationale_required",
-        )
-    if grace_days is None or grace_days < GATING_MIN_GRACE_DAYS:
-        raise ValidationFailed(
-            gettext("利用制限までの猶予期間を%(days)s日以上で入力してください。")
-            % {"days": GATING_MIN_GRACE_DAYS},
-            code="gating_grace_required",
-        )
-    return True, rationale.strip(), grace_days
 
 
 @transaction.atomic
@@ -188,88 +113,25 @@ def version_schedule(
     require_editor(scope)
     locked = locked_draft(version)
     _require_publisher(scope, locked)
-    if legal_basis not in LegalBasis.values:
-        raise ValidationFailed(
-            gettext("法的根拠（民法548条の4第1項1号・2号、又は個別の同意）を選択してください。"),
-            code="legal_basis_required",
-        )
-    if not (rationale or "").strip():
-        raise ValidationFailed(
-            gettext("変更の必要性・相当性（変更の理由）を入力してください。"),
-            code="rationale_required",
-        )
-    if consent_mode not in ConsentMode.values:
-        raise ValidationFailed(gettext("同意の方式が正しくありません。"), code="invalid_mode")
-    if legal_basis == LegalBasis.EXPLICIT_CONSENT and consent_mode != ConsentMode.EXPLICIT:
-        # R2: a change that is neither in the general interest nor reasonable needs
-        # each customer's consent (R4), never deemed consent.
-        raise ValidationFailed(
-            gettext("個別の同意による変更は「明示の同意」方式でのみ予定登録できます。"),
-            code="explicit_consent_required",
-        )
-    gating = _gating_policy(
+    refusals = schedule_refusals(
+        version=locked,
+        notice_on=notice_on,
+        effective_on=effective_on,
+        consent_mode=consent_mode,
+        legal_basis=legal_basis,
+        rationale=rationale,
+        gating_enabled=gating_enabled,
+        gating_rationale=gating_rationale,
+        gating_grace_days=gating_grace_days,
+    )
+    if refusals:
+        raise refusals[0]
+    gating = gating_policy(
         enabled=gating_enabled,
         rationale=gating_rationale,
         grace_days=gating_grace_days,
         consent_mode=consent_mode,
     )
-    problem = _schedule_problems(
-        notice_on=notice_on,
-        effective_on=effective_on,
-        today=clock.today(),
-        # R2: the lead time of the revision's basis, checked here against the planned notice
-        # date so that a type-(ii) change is not accepted only to lapse at its effective date.
-        lead_days=lead_days_for(legal_basis),
-        reasonable=legal_basis == LegalBasis.REASONABLE,
-    )
-    if problem is not None:
-        raise problem
-    if locked.is_excerpt:
-        # R2 posts the new text itself; an excerpt (only the passages a notice quoted) is
-        # not the whole text a customer agrees to.
-        raise ValidationFailed(
-            gettext("抜粋の版は予定登録できません。全文を取り込んでから改定してください。"),
-            code="excerpt_not_schedulable",
-        )
-    if not Article.objects.filter(version=locked).exists():
-        raise ValidationFailed(gettext("条のない版は予定登録できません。"), code="empty_version")
-    base = locked.based_on
-    if base is not None and base.status in (VersionStatus.WITHDRAWN, VersionStatus.LAPSED):
-        # R7: the base never took effect, and customers were told so; a draft built on it
-        # would bring its withdrawn changes back (by silence, in deemed mode) unannounced.
-        raise ValidationFailed(
-            gettext(
-                "この改定案の元にした版「%(label)s」は%(status)sのため、予定登録できません。"
-                "現在有効な版を元に改定案を作り直すか、元の版の変更を残すかを確認してください。"
-            )
-            % {"label": base.label, "status": base.get_status_display()},
-            code="based_on_withdrawn",
-            based_on=base.pk,
-        )
-    current = version_in_force(document=locked.document, on_date=clock.today())
-    if current is not None and current.effective_on and effective_on <= current.effective_on:
-        raise ValidationFailed(
-            gettext("効力発生日は現行の版（%(current)s）より後にしてください。")
-            % {"current": format_date(current.effective_on, weekday=True)},
-            code="effective_not_after_current",
-        )
-    predecessor = version_predecessor(locked)
-    if not version_diff(before=predecessor, after=locked).has_changes:
-        raise ValidationFailed(gettext("元の版から変更がありません。"), code="no_changes")
-    other = (
-        TermsVersion.objects.filter(document=locked.document, status=VersionStatus.SCHEDULED)
-        .exclude(pk=locked.pk)
-        .first()
-    )
-    if other is not None:
-        raise ValidationFailed(
-            gettext(
-                "この文書にはすでに予定登録済みの版（%(label)s）があります。撤回してから登録してください。"
-            )
-            % {"label": other.label},
-            code="already_scheduled",
-            scheduled_version=other.pk,
-        )
     locked.notice_on = notice_on
     locked.effective_on = effective_on
     locked.consent_mode = consent_mode
