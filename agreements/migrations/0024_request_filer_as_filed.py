@@ -20,7 +20,7 @@ def _field(verbose_name: str, max_length: int, **extra: object) -> models.CharFi
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("agreements", "0022_ledger_heads_fillfactor"),
+        ("agreements", "0023_ledger_version_tenant_index"),
     ]
 
     # Added without a default, so the rows already there stay NULL (not recorded); new rows
