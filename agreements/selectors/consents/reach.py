@@ -15,6 +15,7 @@ from datetime import datetime
 from agreements.enums import NoticeRoute
 from agreements.ledger.rows import format_instant
 from agreements.models import NoticeDelivery, TermsVersion
+from agreements.selectors.consents import per_tenant
 from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.models import Outbox
 
@@ -62,14 +63,17 @@ def notice_reach(
     rows = NoticeDelivery.objects.filter(version=version)
     if ids is not None:
         mails = mails.filter(tenant_id__in=ids)
-        rows = rows.filter(tenant_id__in=ids)
     if before is not None:
         mails = mails.filter(sent_at__lt=before)
         rows = rows.filter(reached_at__lt=before)
     for tenant_id, pk, sent_at in mails.values_list("tenant_id", "pk", "sent_at"):
         keep(int(tenant_id), Reach(NoticeRoute.EMAIL, sent_at, f"outbox:{pk}"))
-    for tenant_id, pk, route, reached_at in rows.values_list(
-        "tenant_id", "pk", "route", "reached_at"
-    ):
+    delivered = (
+        # A batch's tenants one by one through the (version, tenant) index (per_tenant.py).
+        per_tenant.deliveries(version_id=version.pk, tenant_ids=ids, before=before)
+        if ids is not None
+        else rows.values_list("tenant_id", "pk", "route", "reached_at")
+    )
+    for tenant_id, pk, route, reached_at in delivered:
         keep(tenant_id, Reach(NoticeRoute(route), reached_at, f"delivery:{pk}"))
     return found

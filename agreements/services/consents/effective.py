@@ -14,6 +14,7 @@ from agreements.ledger.append import append_many, entry_for
 from agreements.ledger.heads import heads_lock
 from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
+from agreements.selectors.consents.per_tenant import answered_tenants
 from agreements.selectors.consents.reach import Reach, notice_reach
 from agreements.services.consents.citing import cited_body_hash, effective_mode
 from agreements.services.consents.projection import (
@@ -128,11 +129,7 @@ def _unanswered_locked(
 ) -> tuple[dict[int, LedgerHead], list[int]]:
     heads = heads_lock(ids)
     # Re-read under the locks: an answer may have committed since the candidate query.
-    answered = set(
-        ConsentRecord.objects.filter(version=version, tenant_id__in=ids)
-        .order_by()
-        .values_list("tenant_id", flat=True)
-    )
+    answered = answered_tenants(version_id=version.pk, tenant_ids=ids)
     return heads, [tenant_id for tenant_id in ids if tenant_id not in answered]
 
 
