@@ -211,6 +211,7 @@ class ApiView(APIView):
         unreadable = (
             request.method in BODY_METHODS
             and request.content_type
+            and request.stream is not None  # a body to read, as the parser would see it
             and self.get_content_negotiator().select_parser(request, self.get_parsers()) is None
         )
         if unreadable:
