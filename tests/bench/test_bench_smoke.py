@@ -6,17 +6,15 @@ a verdict; the figures themselves are not checked (a shared CI machine times not
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench.harness import run_module
+
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = [
     "--tenants", "300",
     "--partners", "5",
@@ -37,17 +35,7 @@ TINY = [
 
 def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.run", *TINY, "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_module("bench.run", *TINY, "--out", str(out), timeout=240)
     text = out.read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\d) \| (.+?) \| (.+?) \| .+ \| (pass|MISSED|—) \|$", text, re.M)
     assert sorted(number for number, *_ in rows) == [str(n) for n in range(1, 10)]
@@ -61,16 +49,7 @@ def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
 
     # The scaled run: its own section, the per-request and per-tenant figures against the run
     # above (recorded beside the results file), every job's peak memory.
-    scaled = subprocess.run(
-        [sys.executable, "-m", "bench.run", *TINY, "--scale", "2", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert scaled.returncode == 0, scaled.stdout[-3000:] + scaled.stderr[-3000:]
+    run_module("bench.run", *TINY, "--scale", "2", "--out", str(out), timeout=240)
     both = out.read_text(encoding="utf-8")
     assert text.split("<!-- bench:end -->")[0] in both  # the unscaled section is kept
     section = both.split("<!-- scale:start -->", 1)[1].split("<!-- scale:end -->", 1)[0]
