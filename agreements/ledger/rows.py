@@ -93,20 +93,9 @@ class Entry:
     notice_reached: str = ""
 
     def reached_by(self, citation: str) -> Entry:
-        """This entry citing how its notice reached one tenant (dataclasses.replace, without
-        its generic field walk: the effective-date job makes one per tenant)."""
-        return Entry(
-            self.document_id,
-            self.version_id,
-            self.answer,
-            self.actor_kind,
-            self.actor_ref,
-            self.channel,
-            self.recorded_at,
-            self.version_body_hash,
-            self.notice_posted_at,
-            citation,
-        )
+        """This entry citing how its notice reached one tenant: dataclasses.replace without
+        its generic field walk (the effective-date job makes one per tenant)."""
+        return Entry(**{**self.__dict__, "notice_reached": citation})
 
 
 # --- Canonical form ------------------------------------------------------------------------
