@@ -228,6 +228,34 @@ def _median(results: list[LoadResult]) -> LoadResult:
     return replace(chosen, errors=sum(r.errors for r in results))
 
 
+def compare_sides(
+    ctx: Ctx, sides: dict[str, tuple[str, Callable[[int], list[Req]]]]
+) -> dict[str, LoadResult]:
+    """Warm each side, then `rounds` runs of every side, the order rotated each round (no
+    side always follows the same one); the median run of each.
+    Every run gets its own number (a request list per run)."""
+    a = ctx.args
+    run_no = 0
+
+    def go(name: str, seconds: float) -> LoadResult:
+        nonlocal run_no
+        run_no += 1
+        url, reqs = sides[name]
+        return loadgen.run(
+            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
+        )
+
+    names = list(sides)
+    for name in names:
+        go(name, a.warmup)
+    results: dict[str, list[LoadResult]] = {name: [] for name in names}
+    for r in range(a.rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(go(name, a.duration))
+    return {name: _median(runs) for name, runs in results.items()}
+
+
 def compare(
     ctx: Ctx,
     *,
@@ -237,28 +265,11 @@ def compare(
     baseline_reqs: Callable[[int], list[Req]],
 ) -> tuple[LoadResult, LoadResult]:
     """Warm both, then `rounds` alternating runs of each; the median run of each side."""
-    a = ctx.args
-    run_no = 0
-
-    def go(url: str, reqs: Callable[[int], list[Req]], seconds: float) -> LoadResult:
-        nonlocal run_no
-        run_no += 1
-        return loadgen.run(
-            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
-        )
-
-    go(baseline_url, baseline_reqs, a.warmup)
-    go(figure_url, figure_reqs, a.warmup)
-    figures: list[LoadResult] = []
-    baselines: list[LoadResult] = []
-    for r in range(a.rounds):
-        if r % 2 == 0:
-            baselines.append(go(baseline_url, baseline_reqs, a.duration))
-            figures.append(go(figure_url, figure_reqs, a.duration))
-        else:
-            figures.append(go(figure_url, figure_reqs, a.duration))
-            baselines.append(go(baseline_url, baseline_reqs, a.duration))
-    return _median(figures), _median(baselines)
+    got = compare_sides(
+        ctx,
+        {"baseline": (baseline_url, baseline_reqs), "figure": (figure_url, figure_reqs)},
+    )
+    return got["figure"], got["baseline"]
 
 
 def rps_row(
@@ -428,34 +439,6 @@ def _answer_body(version_id: int) -> str:
             },
         }
     )
-
-
-def compare_sides(
-    ctx: Ctx, sides: dict[str, tuple[str, Callable[[int], list[Req]]]]
-) -> dict[str, LoadResult]:
-    """compare() for more than two sides: warm each, then `rounds` runs of every side, the
-    order rotated each round (no side always follows the same one); the median run of each.
-    Every run gets its own number, as in compare()."""
-    a = ctx.args
-    run_no = 0
-
-    def go(name: str, seconds: float) -> LoadResult:
-        nonlocal run_no
-        run_no += 1
-        url, reqs = sides[name]
-        return loadgen.run(
-            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
-        )
-
-    names = list(sides)
-    for name in names:
-        go(name, a.warmup)
-    results: dict[str, list[LoadResult]] = {name: [] for name in names}
-    for r in range(a.rounds):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            results[name].append(go(name, a.duration))
-    return {name: _median(runs) for name, runs in results.items()}
 
 
 def bench_2(ctx: Ctx) -> None:
