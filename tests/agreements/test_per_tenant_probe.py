@@ -27,7 +27,7 @@ def _world():
     return version, [t.pk for t in tenants]
 
 
-def test_the_probes_read_what_the_plain_filters_read() -> None:
+def test_r3_the_probes_read_what_the_plain_filters_read() -> None:
     version, ids = _world()
     asked = ids[:5]
     assert answered_tenants(version_id=version.pk, tenant_ids=asked) == set(
@@ -46,7 +46,7 @@ def test_the_probes_read_what_the_plain_filters_read() -> None:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan of PostgreSQL")
-def test_the_probe_is_a_nested_loop_over_the_tenants() -> None:
+def test_r3_the_probe_is_a_nested_loop_over_the_tenants() -> None:
     version, ids = _world()
     with CaptureQueriesContext(connection) as captured:
         answered_tenants(version_id=version.pk, tenant_ids=ids)
