@@ -8,10 +8,12 @@ process locale; this never does). The caller says which language.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.utils import translation
 from django.utils.translation import gettext
+
+from core.clock import TOKYO
 
 WEEKDAYS_JA = "月火水木金土日"
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -30,6 +32,16 @@ def date_text(value: date, *, language: str | None, weekday: bool = False) -> st
         return f"{text}（{WEEKDAYS_JA[value.weekday()]}）" if weekday else text
     text = f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
     return f"{WEEKDAYS_EN[value.weekday()]}, {text}" if weekday else text
+
+
+def instant_text(value: datetime, *, language: str | None, weekday: bool = False) -> str:
+    """`value` in JST to the minute: 2026年12月16日 14:05 / 16 Dec 2026 14:05 JST (the zone
+    named in English, whose reader may be elsewhere)."""
+    local = value.astimezone(TOKYO)
+    day = date_text(local.date(), language=language, weekday=weekday)
+    if is_japanese(language):
+        return f"{day} {local:%H:%M}"
+    return f"{day} {local:%H:%M} JST"
 
 
 def revision_name(effective_on: date, *, language: str | None) -> str:

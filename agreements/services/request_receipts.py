@@ -23,16 +23,12 @@ def filer_fields(*, scope: Scope, tenant_id: int) -> dict[str, str]:
     if user is None:
         return {"filer_name": "", "filer_title": "", "filer_email": ""}
     email = (user.email or "").strip()
+    title = Membership.objects.filter(tenant_id=tenant_id, user=user).values_list(
+        "title", flat=True
+    )
     return {
         "filer_name": (user.get_full_name() or "").strip() or email or user.get_username(),
-        "filer_title": next(
-            iter(
-                Membership.objects.filter(tenant_id=tenant_id, user=user).values_list(
-                    "title", flat=True
-                )
-            ),
-            "",
-        ),
+        "filer_title": title.first() or "",
         "filer_email": email,
     }
 

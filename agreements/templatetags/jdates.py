@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from core import clock
-from core.dates import date_text, is_japanese
+from core.dates import date_text, instant_text, is_japanese
 
 register = template.Library()
 
@@ -48,11 +48,7 @@ def format_instant(value: datetime | None, *, weekday: bool = False) -> str:
     the weekday: 2025年3月31日（月） 14:05 / Mon, 31 Mar 2025 14:05 JST."""
     if value is None:
         return ""
-    local = value.astimezone(clock.TOKYO)
-    day = format_date(local.date(), weekday=weekday)
-    if _is_japanese():
-        return f"{day} {local:%H:%M}"
-    return f"{day} {local:%H:%M} JST"
+    return instant_text(value, language=translation.get_language(), weekday=weekday)
 
 
 @register.filter(name="jdate")

@@ -12,8 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from core import clock
-from core.dates import date_text, revision_name
+from core.dates import date_text, instant_text, is_japanese, revision_name
 from core.enums import EventKind
 from core.models import Outbox
 from core.services import message_id_for
@@ -65,10 +64,9 @@ def format_date(value: date, locale: str) -> str:
 
 def format_instant(value: datetime, locale: str) -> str:
     """An instant in JST to the minute: 2025年2月28日 14:05（日本時間） / 28 Feb 2025 14:05 JST."""
-    local = value.astimezone(clock.TOKYO)
-    if locale == "ja":
-        return f"{format_date(local.date(), locale)} {local:%H:%M}（日本時間）"
-    return f"{format_date(local.date(), locale)} {local:%H:%M} JST"
+    text = instant_text(value, language=locale)
+    # A message may be read anywhere: Japanese names the zone too (the pages do not).
+    return f"{text}（日本時間）" if is_japanese(locale) else text
 
 
 def _formatted_dates(payload: dict[str, Any], locale: str) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 `email_context` gives templates the payload's own dates already written out (`d`); a date the
 message derives from one of them (the last day to object is the day before the effective
-date) goes through the same writer here, so one message never mixes two styles.
+date) goes through the same writer here (core.dates, as the pages), so one message never mixes
+two styles.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from datetime import date, timedelta
 from django import template
 from django.utils import translation
 
-from tenants.delivery.email import format_date
+from core.dates import date_text
 
 register = template.Library()
-
-
-def _locale() -> str:
-    return "ja" if (translation.get_language() or "ja").startswith("ja") else "en"
 
 
 @register.filter(name="mail_date")
@@ -26,7 +23,7 @@ def mail_date(value: date | None) -> str:
     """2025年2月28日 / 28 Feb 2025, in the language the e-mail is rendered in."""
     if not isinstance(value, date):
         return ""
-    return format_date(value, _locale())
+    return date_text(value, language=translation.get_language())
 
 
 @register.filter(name="mail_day_before")
@@ -34,4 +31,4 @@ def mail_day_before(value: date | None) -> str:
     """The day before `value`, written out: the last day to object to a change effective on it."""
     if not isinstance(value, date):
         return ""
-    return format_date(value - timedelta(days=1), _locale())
+    return date_text(value - timedelta(days=1), language=translation.get_language())

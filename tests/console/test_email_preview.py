@@ -15,21 +15,27 @@ from core.models import Outbox
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def test_confirmation_shows_the_notice_email(client, world, publisher) -> None:
-    client.force_login(publisher)
+def _review(client, draft, *, lead_days: int, **fields: str):
+    """The schedule form's first step (the review), notice today, effective `lead_days` later."""
     today = clock.today()
-    effective = today + timedelta(days=10)
-    outbox_before = Outbox.objects.count()
-    response = client.post(
-        reverse("console:version-schedule", args=[world.draft.pk]),
+    return client.post(
+        reverse("console:version-schedule", args=[draft.pk]),
         {
             "notice_on": today.isoformat(),
-            "effective_on": effective.isoformat(),
+            "effective_on": (today + timedelta(days=lead_days)).isoformat(),
             "consent_mode": "deemed",
             "legal_basis": "general_interest",
             "rationale": "適用範囲の明確化",
+            **fields,
         },
     )
+
+
+def test_confirmation_shows_the_notice_email(client, world, publisher) -> None:
+    client.force_login(publisher)
+    effective = clock.today() + timedelta(days=10)
+    outbox_before = Outbox.objects.count()
+    response = _review(client, world.draft, lead_days=10)
     assert response.status_code == 200
     previews = response.context["email_preview"]
     assert [p.locale for p in previews] == ["ja", "en"]
@@ -58,17 +64,8 @@ def test_r2_the_review_step_refuses_what_the_final_step_would_all_at_once(
     lead, R2) reached 「次の内容で予定登録します」 with the e-mail preview, and only the final
     submit refused. The review runs the final step's checks and shows every refusal."""
     client.force_login(publisher)
-    today = clock.today()
-    response = client.post(
-        reverse("console:version-schedule", args=[world.draft.pk]),
-        {
-            "notice_on": today.isoformat(),
-            "effective_on": (today + timedelta(days=3)).isoformat(),
-            "consent_mode": "deemed",
-            "legal_basis": "explicit_consent",  # needs the explicit mode: a second refusal
-            "rationale": "適用範囲の明確化",
-        },
-    )
+    # explicit_consent needs the explicit mode: a second refusal.
+    response = _review(client, world.draft, lead_days=3, legal_basis="explicit_consent")
     assert response.status_code == 400
     body = response.content.decode()
     assert 'data-testid="schedule-confirmation"' not in body
@@ -83,16 +80,6 @@ def test_r2_the_review_step_refuses_what_the_final_step_would_all_at_once(
 
 def test_r2_the_review_accepts_the_minimum_lead_time(client, world, publisher) -> None:
     client.force_login(publisher)
-    today = clock.today()
-    response = client.post(
-        reverse("console:version-schedule", args=[world.draft.pk]),
-        {
-            "notice_on": today.isoformat(),
-            "effective_on": (today + timedelta(days=7)).isoformat(),
-            "consent_mode": "deemed",
-            "legal_basis": "general_interest",
-            "rationale": "適用範囲の明確化",
-        },
-    )
+    response = _review(client, world.draft, lead_days=7)
     assert response.status_code == 200
     assert 'data-testid="schedule-confirmation"' in response.content.decode()

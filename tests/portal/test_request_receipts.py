@@ -196,18 +196,26 @@ _REQUESTS = {
 }
 
 
+def _person(page: str) -> str:
+    return page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+
+
+def _filed_by_titled_admin(world, kind: str):
+    """The admin, titled 情報システム部長, files `kind`: their client and the request."""
+    admin = world.admin
+    admin.title = "情報システム部長"
+    admin.save(update_fields=["title"])
+    client = signed_in(admin)
+    _file(client, world.contract, kind)
+    return client, _REQUESTS[kind](world.contract)
+
+
 @pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
 def test_r13_request_receipt_names_the_filer_with_their_title(answered, kind) -> None:
     """As a consent receipt names the answerer: name and title (役職), on the page and in the
     PDF (the same part rendered for weasyprint)."""
-    admin = answered.admin
-    admin.title = "情報システム部長"
-    admin.save(update_fields=["title"])
-    client = signed_in(admin)
-    _file(client, answered.contract, kind)
-    obj = _REQUESTS[kind](answered.contract)
-    page = client.get(f"/portal/requests/{kind}/{obj.pk}/").content.decode()
-    person = page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+    client, obj = _filed_by_titled_admin(answered, kind)
+    person = _person(client.get(f"/portal/requests/{kind}/{obj.pk}/").content.decode())
     assert person.startswith("管理 太郎（情報システム部長）<br><small>"), person
     with translation.override("ja"):
         html = render_to_string(
@@ -229,13 +237,8 @@ def test_r13_request_receipt_names_the_filer_with_their_title(answered, kind) ->
 def test_r13_request_receipt_without_a_title_shows_the_name_alone(answered, admin_client) -> None:
     _file(admin_client, answered.contract, "termination")
     obj = Termination.objects.get(contract=answered.contract)
-    page = admin_client.get(f"/portal/requests/termination/{obj.pk}/").content.decode()
-    person = page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
+    person = _person(admin_client.get(f"/portal/requests/termination/{obj.pk}/").content.decode())
     assert person.startswith("管理 太郎<br><small>"), person
-
-
-def _person(page: str) -> str:
-    return page.split('data-testid="receipt-person">', 1)[1].split("</dd>", 1)[0]
 
 
 @pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
@@ -245,11 +248,7 @@ def test_r13_request_receipt_names_the_filer_as_filed_not_as_the_profile_says_no
     """The receipt says its contents are unchanged: a later change of the filer's name, title
     or address must not change it (as a consent receipt keeps the answerer's evidence)."""
     admin = answered.admin
-    admin.title = "情報システム部長"
-    admin.save(update_fields=["title"])
-    client = signed_in(admin)
-    _file(client, answered.contract, kind)
-    obj = _REQUESTS[kind](answered.contract)
+    client, obj = _filed_by_titled_admin(answered, kind)
     filed_email = admin.user.email
     assert client.post(
         "/portal/profile/", {"display_name": "山田 花子", "title": "法務部長"}
