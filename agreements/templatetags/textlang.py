@@ -10,6 +10,8 @@ from django import template
 from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 
+from core.dates import is_japanese
+
 register = template.Library()
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
@@ -26,6 +28,6 @@ def ja_text(text: object) -> str:
     that is not Japanese: wrapped in `<span lang="ja">` so that a screen reader reads it as
     Japanese; anything else (or any text on a Japanese page) escaped as it is."""
     value = "" if text is None else str(text)
-    if _CJK.search(value) and (translation.get_language() or "ja").split("-")[0] != "ja":
+    if _CJK.search(value) and not is_japanese(translation.get_language()):
         return format_html('<span lang="ja">{}</span>', value)
     return conditional_escape(value)
