@@ -18,6 +18,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -184,17 +185,8 @@ def notify_one(note: Note) -> Notified:
     tenant = note.tenant
     kind = str(note.kind)
     now = clock.now()
-    body = {"tenant_id": tenant.pk, "tenant_name": tenant.name, **note.payload}
-    subject = note.subject
-    event = Event(
-        kind=kind,
-        tenant_id=tenant.pk,
-        partner_id=tenant.partner_id,
-        subject_type=subject._meta.label_lower if subject is not None else "",
-        subject_id=getattr(subject, "pk", None),
-        payload=body,
-        occurred_at=now,
-    )
+    body = _body(tenant, note.payload)
+    event = _event(kind, tenant, note.subject, body, now)
     hooks = [
         endpoint
         for endpoint in (
@@ -304,6 +296,24 @@ def notify_one(note: Note) -> Notified:
     return Notified(tenants=1, first_event=event)
 
 
+def _body(tenant: Tenant, payload: dict[str, Any]) -> dict[str, Any]:
+    """A tenant note's payload as its event and e-mails carry it: the tenant named first."""
+    return {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
+
+
+def _event(kind: str, tenant: Tenant, subject: Any, body: dict[str, Any], now: datetime) -> Event:
+    """The (unsaved) event of one tenant note: the partner's feed entry."""
+    return Event(
+        kind=kind,
+        tenant_id=tenant.pk,
+        partner_id=tenant.partner_id,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=getattr(subject, "pk", None),
+        payload=body,
+        occurred_at=now,
+    )
+
+
 def _insert_values(row: Any) -> tuple[list[str], list[Any]]:
     """The columns and prepared values an INSERT of `row` writes (its defaults and auto_now
     fields filled as Model.save fills them), the primary key left to the database."""
@@ -372,7 +382,7 @@ def _address_row(note: AddressNote) -> Outbox:
         kind=str(note.kind),
         channel=OutboxChannel.EMAIL,
         dedupe_key=f"{note.kind}:{note.key}",
-        payload={"tenant_id": tenant.pk, "tenant_name": tenant.name, **note.payload},
+        payload=_body(tenant, note.payload),
         recipient=note.recipient,
         tenant_id=tenant.pk,
         partner_id=tenant.partner_id,
@@ -432,21 +442,10 @@ def _rows(
     if not entries:
         return [], []
     now = clock.now()
-    bodies = [
-        {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
-        for _kind, tenant, _key, payload, _subject in entries
-    ]
+    bodies = [_body(tenant, payload) for _kind, tenant, _key, payload, _subject in entries]
     events = Event.objects.bulk_create(
         [
-            Event(
-                kind=str(kind),
-                tenant_id=tenant.pk,
-                partner_id=tenant.partner_id,
-                subject_type=subject._meta.label_lower if subject is not None else "",
-                subject_id=getattr(subject, "pk", None),
-                payload=body,
-                occurred_at=now,
-            )
+            _event(str(kind), tenant, subject, body, now)
             for (kind, tenant, _key, _payload, subject), body in zip(entries, bodies, strict=True)
         ]
     )
