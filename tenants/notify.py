@@ -393,22 +393,19 @@ def _address_row(note: AddressNote) -> Outbox:
 
 def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
     """The partners' active endpoints, from the cache under each partner's generation (any
-    endpoint saved or deleted bumps it: tenants.signals), else one query for the misses."""
-    names = {pid: generations.partner_generation(pid) for pid in partner_ids}
-    found = generations.shared_get_many(names.values())
-    keys = (
-        {pid: generations.cache_key(f"webhooks:{pid}", [names[pid]], found) for pid in names}
-        if found is not None
-        else {}
-    )
-    cached = generations.shared_get_many(keys.values()) if keys else None
+    endpoint saved or deleted bumps it: tenants.signals) in one round trip, else one query
+    for the misses."""
+    entries = {
+        pid: (f"webhooks:{pid}", [generations.partner_generation(pid)]) for pid in partner_ids
+    }
+    found = generations.lookup(dict(entries.values()))
     result: dict[int, list[WebhookEndpoint]] = {}
-    missing = set(partner_ids)
-    if cached:
-        for pid, key in keys.items():
-            if isinstance(cached.get(key), list):
-                result[pid] = cached[key]
-                missing.discard(pid)
+    if found is not None:
+        for pid, (entry, names) in entries.items():
+            value = found.get(entry, names, list)
+            if value is not generations.MISS:
+                result[pid] = value
+    missing = partner_ids - result.keys()
     if missing:
         loaded: dict[int, list[WebhookEndpoint]] = {pid: [] for pid in missing}
         # Only what an outbox row takes: secrets stay in the database, out of the cache.
@@ -420,9 +417,11 @@ def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]
             loaded[partner_id].append(
                 WebhookEndpoint(pk=pk, partner_id=partner_id, url=url, event_kinds=kinds)
             )
-        for pid, listed in loaded.items():
-            if pid in keys:
-                generations.shared_set(keys[pid], listed)
+        if found is not None:
+            found.store_many(
+                {entries[pid][0]: (entries[pid][1], listed) for pid, listed in loaded.items()},
+                generations.SHORT_SECONDS,
+            )
         result.update(loaded)
     return result
 
