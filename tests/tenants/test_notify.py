@@ -23,7 +23,12 @@ from tenants.notify import (
     notify,
     notify_one,
 )
-from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    TenantFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -201,24 +206,16 @@ def test_notify_one_writes_what_notify_writes_in_one_statement(
 ) -> None:
     partner = PartnerFactory()
     hooks = [
-        WebhookEndpoint.objects.create(
-            partner=partner, url="https://hooks.example/all", secret="s"
-        ),
-        WebhookEndpoint.objects.create(
+        WebhookEndpointFactory(partner=partner, url="https://hooks.example/all"),
+        WebhookEndpointFactory(
             partner=partner,
             url="https://hooks.example/answers",
-            secret="s",
             event_kinds=[EventKind.ANSWER_RECORDED],
         ),
-        WebhookEndpoint.objects.create(
-            partner=partner,
-            url="https://hooks.example/renewals",
-            secret="s",
-            event_kinds=[EventKind.RENEWED],
+        WebhookEndpointFactory(
+            partner=partner, url="https://hooks.example/renewals", event_kinds=[EventKind.RENEWED]
         ),
-        WebhookEndpoint.objects.create(
-            partner=partner, url="https://hooks.example/off", secret="s", is_active=False
-        ),
+        WebhookEndpointFactory(partner=partner, url="https://hooks.example/off", is_active=False),
     ]
     by_notify, by_one = _told_tenant(partner, 1), _told_tenant(partner, 2)
 
