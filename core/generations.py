@@ -66,13 +66,6 @@ def shared_get_many(keys: Iterable[str]) -> dict[str, Any] | None:
     return found
 
 
-def shared_set(key: str, value: Any, timeout: float = SHORT_SECONDS) -> None:
-    """Store a value read under generations (no-op without the shared cache)."""
-    backend = _backend()
-    if backend is not None and not backend.outage.down:
-        backend.set(key, value, timeout)
-
-
 def generation_bump(name: str) -> None:
     key = name
     backend = _backend()
@@ -100,14 +93,6 @@ def bump_on_commit(*names: str) -> None:
         transaction.on_commit(lambda name=name: generation_bump(name))  # type: ignore[misc]
 
 
-def cache_key(prefix: str, generations: Iterable[str], found: dict[str, Any]) -> str:
-    """`prefix` with the current number of each generation (0 when never bumped): a key that a
-    bump of any of them makes unreachable (for values read in two round trips; `lookup` reads
-    the numbers and the values in one)."""
-    numbers = ":".join(str(int(found.get(name) or 0)) for name in generations)
-    return f"{prefix}:{numbers}"
-
-
 class _Miss:
     pass
 
@@ -121,9 +106,9 @@ class Found:
 
     An entry is stored as (numbers, value): the numbers of its generations when it was read
     from the database, read before it was. It counts only while they are still the current
-    ones, so a bump makes every older entry a miss at once, whatever process stored it, as a
-    key carrying the numbers would (`cache_key`); a reader that loaded before a bump and
-    stores after it stores the old numbers, a miss for the next reader."""
+    ones, so a bump makes every older entry a miss at once, whatever process stored it; a
+    reader that loaded before a bump and stores after it stores the old numbers, a miss for
+    the next reader."""
 
     def __init__(self, found: dict[str, Any]) -> None:
         self._found = found

@@ -18,6 +18,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -184,17 +185,8 @@ def notify_one(note: Note) -> Notified:
     tenant = note.tenant
     kind = str(note.kind)
     now = clock.now()
-    body = {"tenant_id": tenant.pk, "tenant_name": tenant.name, **note.payload}
-    subject = note.subject
-    event = Event(
-        kind=kind,
-        tenant_id=tenant.pk,
-        partner_id=tenant.partner_id,
-        subject_type=subject._meta.label_lower if subject is not None else "",
-        subject_id=getattr(subject, "pk", None),
-        payload=body,
-        occurred_at=now,
-    )
+    body = _body(tenant, note.payload)
+    event = _event(kind, tenant, note.subject, body, now)
     hooks = [
         endpoint
         for endpoint in (
@@ -304,6 +296,24 @@ def notify_one(note: Note) -> Notified:
     return Notified(tenants=1, first_event=event)
 
 
+def _body(tenant: Tenant, payload: dict[str, Any]) -> dict[str, Any]:
+    """A tenant note's payload as its event and e-mails carry it: the tenant named first."""
+    return {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
+
+
+def _event(kind: str, tenant: Tenant, subject: Any, body: dict[str, Any], now: datetime) -> Event:
+    """The (unsaved) event of one tenant note: the partner's feed entry."""
+    return Event(
+        kind=kind,
+        tenant_id=tenant.pk,
+        partner_id=tenant.partner_id,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=getattr(subject, "pk", None),
+        payload=body,
+        occurred_at=now,
+    )
+
+
 def _insert_values(row: Any) -> tuple[list[str], list[Any]]:
     """The columns and prepared values an INSERT of `row` writes (its defaults and auto_now
     fields filled as Model.save fills them), the primary key left to the database."""
@@ -372,7 +382,7 @@ def _address_row(note: AddressNote) -> Outbox:
         kind=str(note.kind),
         channel=OutboxChannel.EMAIL,
         dedupe_key=f"{note.kind}:{note.key}",
-        payload={"tenant_id": tenant.pk, "tenant_name": tenant.name, **note.payload},
+        payload=_body(tenant, note.payload),
         recipient=note.recipient,
         tenant_id=tenant.pk,
         partner_id=tenant.partner_id,
@@ -383,22 +393,19 @@ def _address_row(note: AddressNote) -> Outbox:
 
 def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
     """The partners' active endpoints, from the cache under each partner's generation (any
-    endpoint saved or deleted bumps it: tenants.signals), else one query for the misses."""
-    names = {pid: generations.partner_generation(pid) for pid in partner_ids}
-    found = generations.shared_get_many(names.values())
-    keys = (
-        {pid: generations.cache_key(f"webhooks:{pid}", [names[pid]], found) for pid in names}
-        if found is not None
-        else {}
-    )
-    cached = generations.shared_get_many(keys.values()) if keys else None
+    endpoint saved or deleted bumps it: tenants.signals) in one round trip, else one query
+    for the misses."""
+    entries = {
+        pid: (f"webhooks:{pid}", [generations.partner_generation(pid)]) for pid in partner_ids
+    }
+    found = generations.lookup(dict(entries.values()))
     result: dict[int, list[WebhookEndpoint]] = {}
-    missing = set(partner_ids)
-    if cached:
-        for pid, key in keys.items():
-            if isinstance(cached.get(key), list):
-                result[pid] = cached[key]
-                missing.discard(pid)
+    if found is not None:
+        for pid, (entry, names) in entries.items():
+            value = found.get(entry, names, list)
+            if value is not generations.MISS:
+                result[pid] = value
+    missing = partner_ids - result.keys()
     if missing:
         loaded: dict[int, list[WebhookEndpoint]] = {pid: [] for pid in missing}
         # Only what an outbox row takes: secrets stay in the database, out of the cache.
@@ -410,9 +417,11 @@ def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]
             loaded[partner_id].append(
                 WebhookEndpoint(pk=pk, partner_id=partner_id, url=url, event_kinds=kinds)
             )
-        for pid, listed in loaded.items():
-            if pid in keys:
-                generations.shared_set(keys[pid], listed)
+        if found is not None:
+            found.store_many(
+                {entries[pid][0]: (entries[pid][1], listed) for pid, listed in loaded.items()},
+                generations.SHORT_SECONDS,
+            )
         result.update(loaded)
     return result
 
@@ -432,21 +441,10 @@ def _rows(
     if not entries:
         return [], []
     now = clock.now()
-    bodies = [
-        {"tenant_id": tenant.pk, "tenant_name": tenant.name, **payload}
-        for _kind, tenant, _key, payload, _subject in entries
-    ]
+    bodies = [_body(tenant, payload) for _kind, tenant, _key, payload, _subject in entries]
     events = Event.objects.bulk_create(
         [
-            Event(
-                kind=str(kind),
-                tenant_id=tenant.pk,
-                partner_id=tenant.partner_id,
-                subject_type=subject._meta.label_lower if subject is not None else "",
-                subject_id=getattr(subject, "pk", None),
-                payload=body,
-                occurred_at=now,
-            )
+            _event(str(kind), tenant, subject, body, now)
             for (kind, tenant, _key, _payload, subject), body in zip(entries, bodies, strict=True)
         ]
     )

@@ -10,6 +10,11 @@ from django.core import signals
 
 from core import after_response
 
+# The request signals also run Django's close_old_connections, which asks an open connection
+# (one a database test before this one left open) whether it is still usable: those tests may
+# touch the database.
+_REQUEST_SIGNALS = pytest.mark.django_db
+
 
 def test_outside_a_request_deferred_work_runs_at_once() -> None:
     done: list[str] = []
@@ -17,6 +22,7 @@ def test_outside_a_request_deferred_work_runs_at_once() -> None:
     assert done == ["now"]
 
 
+@_REQUEST_SIGNALS
 def test_inside_a_request_it_runs_when_the_response_is_finished_in_order() -> None:
     done: list[str] = []
     signals.request_started.send(sender=None)
@@ -32,6 +38,7 @@ def test_inside_a_request_it_runs_when_the_response_is_finished_in_order() -> No
     assert done == ["first", "second", "after"]
 
 
+@_REQUEST_SIGNALS
 def test_a_failure_is_logged_and_the_rest_still_runs(caplog: pytest.LogCaptureFixture) -> None:
     done: list[str] = []
 

@@ -27,7 +27,13 @@ from tenants.notify import Note, notify
 from tenants.scope import Scope
 from tests.agreements.version_fixtures import *  # noqa: F403 -- fixtures
 from tests.factories.agreements import ContractFactory, VersionFactory
-from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory, UserFactory
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    TenantFactory,
+    UserFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -80,18 +86,15 @@ def _bound(catalog, **tenant_fields):
 def _varied_tenants(catalog):
     """Tenants covering every branch of notify_tenant's recipients and endpoints."""
     partner = PartnerFactory()
-    WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example/a", secret="s")
-    WebhookEndpoint.objects.create(
+    WebhookEndpointFactory(partner=partner, url="https://hooks.example/a")
+    WebhookEndpointFactory(
         partner=partner,
         url="https://hooks.example/only-withdrawn",
-        secret="s",
         event_kinds=[EventKind.VERSION_WITHDRAWN],
     )
-    WebhookEndpoint.objects.create(
-        partner=partner, url="https://hooks.example/off", secret="s", is_active=False
-    )
+    WebhookEndpointFactory(partner=partner, url="https://hooks.example/off", is_active=False)
     other = PartnerFactory()
-    WebhookEndpoint.objects.create(partner=other, url="https://hooks.example/b", secret="s")
+    WebhookEndpointFactory(partner=other, url="https://hooks.example/b")
     with_partner = _bound(catalog, partner=partner, locale="en")
     MembershipFactory(tenant=with_partner, user=UserFactory(email="Boss@Customer.example"))
     MembershipFactory(tenant=with_partner, role=Role.VIEWER)

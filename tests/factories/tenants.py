@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from tenants.enums import KeyScope, Role
 from tenants.keys import PARTNER_KEY_TAG, issue_key
-from tenants.models import Membership, Partner, PartnerAPIKey, Tenant
+from tenants.models import Membership, Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -69,3 +69,14 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     tenant = factory.SubFactory(TenantFactory)
     role = Role.ADMIN
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A partner's webhook endpoint: active, every event kind unless `event_kinds` is given."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    partner = factory.SubFactory(PartnerFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example/{n}")
+    secret = "s"

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core import clock
+from core.cache import FallbackRedisCache
 from core.enums import EventKind, OutboxChannel
 from core.models import Event, Outbox
 from core.outbox import _ring
 from tenants.enums import Role
 from tenants.models import NotificationContact, WebhookEndpoint
-from tenants.notify import AddressNote, Note, StaffNote, dedupe_key, notify, notify_one
-from tests.factories.tenants import MembershipFactory, PartnerFactory, TenantFactory
+from tenants.notify import (
+    AddressNote,
+    Note,
+    StaffNote,
+    _active_endpoints,
+    dedupe_key,
+    notify,
+    notify_one,
+)
+from tests.factories.tenants import (
+    MembershipFactory,
+    PartnerFactory,
+    TenantFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -191,24 +206,16 @@ def test_notify_one_writes_what_notify_writes_in_one_statement(
 ) -> None:
     partner = PartnerFactory()
     hooks = [
-        WebhookEndpoint.objects.create(
-            partner=partner, url="https://hooks.example/all", secret="s"
-        ),
-        WebhookEndpoint.objects.create(
+        WebhookEndpointFactory(partner=partner, url="https://hooks.example/all"),
+        WebhookEndpointFactory(
             partner=partner,
             url="https://hooks.example/answers",
-            secret="s",
             event_kinds=[EventKind.ANSWER_RECORDED],
         ),
-        WebhookEndpoint.objects.create(
-            partner=partner,
-            url="https://hooks.example/renewals",
-            secret="s",
-            event_kinds=[EventKind.RENEWED],
+        WebhookEndpointFactory(
+            partner=partner, url="https://hooks.example/renewals", event_kinds=[EventKind.RENEWED]
         ),
-        WebhookEndpoint.objects.create(
-            partner=partner, url="https://hooks.example/off", secret="s", is_active=False
-        ),
+        WebhookEndpointFactory(partner=partner, url="https://hooks.example/off", is_active=False),
     ]
     by_notify, by_one = _told_tenant(partner, 1), _told_tenant(partner, 2)
 
@@ -265,3 +272,27 @@ def test_notify_one_without_recipients_or_partner_queues_nothing() -> None:
     assert told.first_event is not None
     assert Event.objects.filter(tenant_id=tenant.pk).count() == 1
     assert not Outbox.objects.filter(tenant_id=tenant.pk).exists()
+
+
+def test_a_partners_cached_endpoints_cost_one_cache_round_trip_and_no_query(monkeypatch) -> None:
+    backend = caches["default"]
+    if not isinstance(backend, FallbackRedisCache):
+        pytest.skip("the endpoints are cached only in the shared cache (core/generations.py)")
+    partner = PartnerFactory()
+    WebhookEndpoint.objects.create(partner=partner, url="https://hooks.example/a", secret="s")
+    assert [e.url for e in _active_endpoints({partner.pk})[partner.pk]] == [
+        "https://hooks.example/a"
+    ]
+    round_trips: list[list[str]] = []
+    get_many = backend.get_many
+
+    def counted(keys, *args, **kwargs):
+        round_trips.append(list(keys))
+        return get_many(keys, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get_many", counted)
+    with CaptureQueriesContext(connection) as statements:
+        cached = _active_endpoints({partner.pk})
+    assert [e.url for e in cached[partner.pk]] == ["https://hooks.example/a"]
+    # The partner's generation and its endpoints together (generations.lookup).
+    assert (len(statements), len(round_trips)) == (0, 1)

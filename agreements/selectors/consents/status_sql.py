@@ -251,10 +251,6 @@ class StatusRows:
     contracts: list[ContractRow] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not self.contracts and not self.documents
-
     def add(self, row: Sequence[Any]) -> None:
         if row[0] is not None:
             self.documents.append(dict(zip(_DOCUMENT_COLUMNS, row, strict=False)))
