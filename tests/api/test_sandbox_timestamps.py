@@ -181,3 +181,17 @@ def test_a_sandbox_secret_rotated_away_stops_signing_on_the_sandbox_clock(
         assert server.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 1
     finally:
         server.close()
+
+
+def test_a_signature_carries_real_time_even_on_a_sandbox_clock() -> None:
+    """Receivers check `t=` against their own clock: a delivery signed while a sandbox's clock
+    is set (years ahead) still carries real time, which `webhook_verify` accepts."""
+    from core import sandbox
+    from tenants.webhooks import SIGNATURE_HEADER, webhook_headers, webhook_verify
+
+    with clock.frozen_at(datetime(2025, 3, 10, 9, 0, tzinfo=clock.TOKYO)):
+        real = int(clock.wall_now().timestamp())
+        with sandbox.acting_for(1, SANDBOX_NOW):
+            header = webhook_headers(body=b"{}", secret="s3cret")[SIGNATURE_HEADER]
+        assert header.startswith(f"t={real},")
+        assert webhook_verify(secret="s3cret", header=header, body=b"{}", now=real)
