@@ -51,6 +51,19 @@ class Planned:
     due_on: date
     tenant_id: int | None = None
 
+    def action(self, job: str, *, pk: int | None = None) -> PlannedAction:
+        """The planned-action row of this effect for `job`, unsaved (`pk` numbers a row that
+        is never saved: a sandbox run hands its effect the actions directly)."""
+        return PlannedAction(
+            id=pk,
+            job=job,
+            key=self.key,
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            tenant_id=self.tenant_id,
+            due_on=self.due_on,
+        )
+
 
 @dataclass
 class BatchOutcome:
@@ -93,20 +106,7 @@ def actions_plan(*, job: str, rows: Iterable[Planned]) -> int:
     fresh = [row for row in rows if row.key not in existing]
     if not fresh:
         return 0
-    PlannedAction.objects.bulk_create(
-        [
-            PlannedAction(
-                job=job,
-                key=row.key,
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                tenant_id=row.tenant_id,
-                due_on=row.due_on,
-            )
-            for row in fresh
-        ],
-        ignore_conflicts=True,
-    )
+    PlannedAction.objects.bulk_create([row.action(job) for row in fresh], ignore_conflicts=True)
     return len(fresh)
 
 

@@ -27,8 +27,8 @@ class TimeStamped(models.Model):
 
 
 class ClockStamped(models.Model):
-    """Stamped on the service's clock (core.fields): what a sandbox's caller sees of its
-    events and deliveries carries the sandbox's instant."""
+    """Stamped on the service's clock (core.fields): the partners' and tenants' data, events
+    and deliveries, so what a sandbox's caller sees carries the sandbox's instant."""
 
     created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)

@@ -82,6 +82,21 @@ def _stamp(key: Model, now: datetime) -> bool:
     return bool(updated)
 
 
+def key_revoke(key: KeyModel, *, at: datetime) -> bool:
+    """Mark `key` revoked at `at` unless it already is, and read it back. Returns whether this
+    call revoked it: one conditional UPDATE, so of racing revocations the first wins and is
+    the one to audit; revoking a revoked key changes nothing."""
+    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
+    generations.bump_on_commit(generations.KEYS)
+    changed = (
+        type(key)
+        ._default_manager.filter(pk=key.pk, revoked_at__isnull=True)
+        .update(revoked_at=at, updated_at=at)
+    )
+    key.refresh_from_db()
+    return bool(changed)
+
+
 def key_touch_after_response(key: Model) -> None:
     """key_touch, written once the response is sent (core/after_response.py): the stamp is for
     people reading the key list, so the request need not wait for its commit, and its reads

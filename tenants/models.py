@@ -8,20 +8,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import apiversions
-from core.fields import ClockDateTimeField
+from core.models import ClockStamped
 from tenants.enums import InvitationStatus, KeyScope, Locale, Role
 
 
-class TimeStamped(models.Model):
-    # On the service's clock: a sandbox's rows carry its instant (core.fields).
-    created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
-    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
-class Partner(TimeStamped):
+class Partner(ClockStamped):
     """A reseller (販売パートナー) that manages its own customers through the API."""
 
     code = models.SlugField(_("コード"), max_length=64, unique=True)
@@ -55,7 +46,7 @@ class Partner(TimeStamped):
         return self.sandbox_of_id is not None
 
 
-class PartnerAPIKey(TimeStamped):
+class PartnerAPIKey(ClockStamped):
     """A partner's API key. Only a hash is stored; the key is shown once at issue."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
@@ -88,7 +79,7 @@ class PartnerAPIKey(TimeStamped):
         return KeyScope.WRITE in self.scopes
 
 
-class WebhookEndpoint(TimeStamped):
+class WebhookEndpoint(ClockStamped):
     """Where a partner receives signed event deliveries."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhooks")
@@ -113,7 +104,7 @@ class WebhookEndpoint(TimeStamped):
         return self.url
 
 
-class Tenant(TimeStamped):
+class Tenant(ClockStamped):
     """A customer (お客様): a company using one or more products, direct or through a partner."""
 
     name = models.CharField(_("名称"), max_length=255)
@@ -169,7 +160,7 @@ class Tenant(TimeStamped):
         return self.partner_id is None
 
 
-class NotificationContact(TimeStamped):
+class NotificationContact(ClockStamped):
     """A further address that gets the tenant's notices, beside its admins and its primary
     contact address (`Tenant.contact_email`). Who gets a tenant's notices is decided in one
     place: tenants.notify.tenant_recipients. `locale` blank: the tenant's language."""
@@ -199,7 +190,7 @@ class NotificationContact(TimeStamped):
         return f"{self.tenant_id}: {self.name}"
 
 
-class Membership(TimeStamped):
+class Membership(ClockStamped):
     """A user's role in a tenant (admin answers and applies, viewer reads)."""
 
     user = models.ForeignKey(
@@ -223,7 +214,7 @@ class Membership(TimeStamped):
         return f"{self.user} @ {self.tenant} ({self.role})"
 
 
-class Invitation(TimeStamped):
+class Invitation(ClockStamped):
     """An invitation to join a tenant's portal; the token is stored hashed."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")

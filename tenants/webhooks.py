@@ -85,10 +85,10 @@ def webhook_headers(
     when it is not now: a sandbox's clock, on which its rotations' expiries were stated (the
     signature's `t=` stays real time, which receivers check their tolerance against).
     """
-    now = clock.now()
-    ts = int(now.timestamp()) if timestamp is None else int(timestamp)
+    # Real time even inside a sandbox's clock: receivers check `t=` against theirs.
+    ts = int(clock.wall_now().timestamp()) if timestamp is None else int(timestamp)
     if endpoint is not None:
-        keys = signing_secrets(endpoint, at=secrets_at or now)
+        keys = signing_secrets(endpoint, at=secrets_at or clock.now())
     elif secret:
         keys = [secret]
     else:

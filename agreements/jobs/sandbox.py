@@ -32,7 +32,7 @@ from agreements.services.sandbox import sandbox_of, sandbox_revision_schedule
 from agreements.services.versions.effective import versions_consents_settle
 from core import clock, sandbox
 from core.errors import Conflict, ValidationFailed
-from core.models import Event, PlannedAction
+from core.models import Event
 from tenants.delivery.outbox import outbox_deliver_due
 from tenants.models import Partner
 from tenants.scope import Scope
@@ -73,18 +73,7 @@ def _run_notices(job: ActionJob, partner_id: int, today: date) -> Counter[str]:
         if not fresh:
             continue
         # Unsaved: the effect reads an action's id (its outcome's key), key and subject only.
-        actions = [
-            PlannedAction(
-                id=number,
-                job=job.name,
-                key=row.key,
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                tenant_id=row.tenant_id,
-                due_on=row.due_on,
-            )
-            for number, row in enumerate(fresh, start=1)
-        ]
+        actions = [row.action(job.name, pk=number) for number, row in enumerate(fresh, start=1)]
         with transaction.atomic():
             counts.update(job.effect(actions, today).counts)
     return counts

@@ -8,17 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ActorKind, Channel
-from core.fields import ClockDateTimeField
 from tenants.models import PartnerAPIKey
-
-
-class TimeStamped(models.Model):
-    # On the service's clock: a sandbox's rows carry its instant (core.fields).
-    created_at = ClockDateTimeField(_("作成日時"), auto_now_add=True)
-    updated_at = ClockDateTimeField(_("更新日時"), auto_now=True)
-
-    class Meta:
-        abstract = True
 
 
 def choice_constraint(

@@ -17,13 +17,14 @@ from agreements.enums import (
     TerminationStatus,
     TermsSource,
 )
-from agreements.models.base import Actor, Filer, TimeStamped, choice_constraint
+from agreements.models.base import Actor, Filer, choice_constraint
 from agreements.models.documents import TermsVersion
 from agreements.models.products import Option, Product
+from core.models import ClockStamped
 from tenants.models import Tenant
 
 
-class Contract(TimeStamped):
+class Contract(ClockStamped):
     """A usage contract (利用契約) of one tenant for one product."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="contracts")
@@ -102,7 +103,7 @@ class Contract(TimeStamped):
         return f"{self.tenant} / {self.product} #{self.pk}"
 
 
-class ContractPeriod(TimeStamped):
+class ContractPeriod(ClockStamped):
     """One usage period; renewals chain (R10): the next starts the day after the previous end."""
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="periods")
@@ -139,7 +140,7 @@ class ContractPeriod(TimeStamped):
         return f"{self.start_date} – {self.end_date}"
 
 
-class NonRenewalRequest(TimeStamped, Actor, Filer):
+class NonRenewalRequest(ClockStamped, Actor, Filer):
     """An application not to renew (R11), timely or for the explicitly chosen later end."""
 
     contract = models.ForeignKey(
@@ -176,7 +177,7 @@ class NonRenewalRequest(TimeStamped, Actor, Filer):
         return f"{self.contract} → {self.end_date}"
 
 
-class TerminationCase(TimeStamped):
+class TerminationCase(ClockStamped):
     """A discretionary discontinuation opened by a rejection (R6), confirmed or dropped by staff."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="termination_cases")
@@ -218,7 +219,7 @@ class TerminationCase(TimeStamped):
         return f"{self.contract} / {self.version} ({self.status})"
 
 
-class Termination(TimeStamped, Actor, Filer):
+class Termination(ClockStamped, Actor, Filer):
     """Every end of a contract has one (R14): customer notice, staff termination, expiry..."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="terminations")

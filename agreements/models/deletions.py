@@ -8,13 +8,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import DeletionKind, DeletionStatus
-from agreements.models.base import Filer, TimeStamped, choice_constraint
+from agreements.models.base import Filer, choice_constraint
 from agreements.models.contracts import Contract
 from agreements.models.products import ProductKey
+from core.models import ClockStamped
 from tenants.models import PartnerAPIKey, Tenant
 
 
-class DataDeletion(TimeStamped, Filer):
+class DataDeletion(ClockStamped, Filer):
     """A deletion of a contract's data (R15), ordered to the product and acknowledged by it."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="deletions")

@@ -15,12 +15,13 @@ from agreements.enums import (
     LegalBasis,
     VersionStatus,
 )
-from agreements.models.base import TimeStamped, choice_constraint
+from agreements.models.base import choice_constraint
 from agreements.models.products import Option, Product
 from core.dates import revision_name
+from core.models import ClockStamped
 
 
-class TermsDocument(TimeStamped):
+class TermsDocument(ClockStamped):
     """Base terms of a product, or individual rules of an option (R1); each needs its own answer."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="documents")
@@ -52,7 +53,7 @@ class TermsDocument(TimeStamped):
         return self.title
 
 
-class TermsVersion(TimeStamped):
+class TermsVersion(ClockStamped):
     """One version of a document. Posted versions are immutable (R7); bodies are Japanese."""
 
     document = models.ForeignKey(TermsDocument, on_delete=models.PROTECT, related_name="versions")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from agreements.models.base import TimeStamped
 from core import apiversions
+from core.models import ClockStamped
 
 
-class Product(TimeStamped):
+class Product(ClockStamped):
     code = models.SlugField(_("コード"), max_length=64)
     name = models.CharField(_("名称"), max_length=255)
     name_en = models.CharField(_("英語名"), max_length=255, blank=True)
@@ -50,7 +50,7 @@ class Product(TimeStamped):
         return self.name
 
 
-class Option(TimeStamped):
+class Option(ClockStamped):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="options")
     code = models.SlugField(_("コード"), max_length=64)
     name = models.CharField(_("名称"), max_length=255)
@@ -76,7 +76,7 @@ class Option(TimeStamped):
         return f"{self.product.name} / {self.name}"
 
 
-class ProductKey(TimeStamped):
+class ProductKey(ClockStamped):
     """A product's API key (scopes `status:read`, `deletion:ack`); only a hash is stored."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="keys")

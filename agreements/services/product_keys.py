@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.enums import ProductKeyScope
 from agreements.models import Product, ProductKey
-from core import clock, generations
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
-from tenants.auth import key_authenticate_cached, key_lookup
+from tenants.auth import key_authenticate_cached, key_lookup, key_revoke
 from tenants.keys import PRODUCT_KEY_TAG, issue_key
 from tenants.scope import Scope
 
@@ -93,14 +93,7 @@ def product_key_issue(
 def product_key_revoke(*, scope: Scope, key: ProductKey) -> ProductKey:
     """Revoke a product key (staff only); revoking a revoked key changes nothing."""
     _require_staff(scope)
-    now = clock.now()
-    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
-    generations.bump_on_commit(generations.KEYS)
-    changed = ProductKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-        revoked_at=now, updated_at=now
-    )
-    key.refresh_from_db()
-    if changed:
+    if key_revoke(key, at=clock.now()):
         audit_add(
             actor=scope.user,
             action=AuditAction.REVOKE_KEY,

@@ -28,10 +28,11 @@ from agreements.selectors.sandbox import (
 )
 from agreements.selectors.versions import version_in_force, version_pending
 from agreements.services.version_text import copy_articles, notice_title_for, version_body_hash
-from core import clock, generations
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.services import audit_add
+from tenants.auth import key_revoke
 from tenants.keys import PARTNER_KEY_TAG, PRODUCT_KEY_TAG, issue_key
 from tenants.models import Partner, PartnerAPIKey
 from tenants.scope import Scope
@@ -170,16 +171,7 @@ def _revoke(scope: Scope, keys: QuerySet[KeyRow], key_id: int) -> KeyRow:
     if key is None:
         raise NotFound(_("サンドボックスのキーが見つかりません。"), code="sandbox_key_not_found")
     # Keys run on real time whatever a sandbox's clock says: the live key revokes them.
-    now = clock.wall_now()
-    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
-    generations.bump_on_commit(generations.KEYS)
-    changed = (
-        type(key)
-        .objects.filter(pk=key.pk, revoked_at__isnull=True)
-        .update(revoked_at=now, updated_at=now)
-    )
-    key.refresh_from_db()
-    if changed:
+    if key_revoke(key, at=clock.wall_now()):
         audit_add(
             actor=None,
             action=AuditAction.REVOKE_KEY,

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from core import clock, generations
+from core import clock
 from core.enums import AuditAction
 from core.errors import Conflict
 from tenants import selectors
+from tenants.auth import key_revoke
 from tenants.enums import KeyScope
 from tenants.keys import PARTNER_KEY_TAG, issue_key
 from tenants.models import Partner, PartnerAPIKey
@@ -76,15 +77,7 @@ def partner_key_issue(
 def partner_key_revoke(*, scope: Scope, key: PartnerAPIKey) -> PartnerAPIKey:
     """Revoke a partner key (staff only); revoking a revoked key changes nothing."""
     require_staff(scope)
-    now = clock.now()
-    # A queryset update sends no signal: cached keys must go at once (core/generations.py).
-    generations.bump_on_commit(generations.KEYS)
-    # Conditional UPDATE: the first revocation wins and is the one audited.
-    changed = PartnerAPIKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-        revoked_at=now, updated_at=now
-    )
-    key.refresh_from_db()
-    if changed:
+    if key_revoke(key, at=clock.now()):
         audit(
             scope,
             action=AuditAction.REVOKE_KEY,

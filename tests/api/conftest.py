@@ -22,6 +22,7 @@ from agreements.models import (
     TermsDocument,
     TermsVersion,
 )
+from agreements.services.sandbox import sandbox_open
 from core import clock
 from core.enums import OutboxChannel, OutboxStatus
 from core.events import event_envelope
@@ -306,6 +307,14 @@ def today() -> Iterator[date]:
 @pytest.fixture
 def world(db, today: date) -> World:
     return build_world()
+
+
+def open_sandbox(world: World) -> tuple[Partner, str, dict[str, str]]:
+    """The world's partner's sandbox, opened with its live write key: the sandbox row, the
+    sandbox partner key and the sandbox product keys by product code (all plain)."""
+    key = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"]).first()
+    sandbox_row, (_key, raw), product_keys = sandbox_open(scope=Scope.partner(key))
+    return sandbox_row, raw, {k.product.code: r for k, r in product_keys}
 
 
 @pytest.fixture(scope="module")

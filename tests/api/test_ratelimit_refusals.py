@@ -87,6 +87,19 @@ def test_wrong_caller_reports_the_product_keys_budget(
 
 
 @override_settings(TERMS_API_THROTTLE_RATE="5/min")
+def test_a_read_only_key_refused_a_write_reports_its_budget_uncounted(
+    read_only_client: APIClient,
+) -> None:
+    """The key check refuses before the throttle: `missing_scope` counts nothing, as
+    `wrong_caller` (docs/api.md, Throttling)."""
+    assert _budget(read_only_client.get("/api/v1/tenants/"))[1] == "4"
+    refused = read_only_client.post("/api/v1/tenants/", {"name": "x"}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "missing_scope")
+    assert _budget(refused) == ("5", "4", "5;w=60")
+    assert _budget(read_only_client.get("/api/v1/tenants/"))[1] == "3"
+
+
+@override_settings(TERMS_API_THROTTLE_RATE="5/min")
 @pytest.mark.parametrize("key", [None, "tpk_00000000_unknown", "garbled key"])
 def test_a_request_without_a_valid_key_reports_the_address_budget(
     anonymous_client: APIClient, key: str | None

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from agreements.enums import ContractStatus
 from agreements.jobs.sandbox import sandbox_advance, sandbox_run_day
@@ -17,20 +18,14 @@ from core import clock, sandbox
 from core.models import Event
 from tenants.models import Partner
 from tenants.scope import Scope
-from tests.api.conftest import World, key_client
+from tests.api.conftest import World, key_client, open_sandbox
 from tests.api.test_isolation_matrix import OPERATIONS, SPECS, _url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def _open(world: World) -> tuple[Partner, str, dict[str, str]]:
-    key = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"]).first()
-    sandbox_row, (_key, raw), product_keys = sandbox_open(scope=Scope.partner(key))
-    return sandbox_row, raw, {k.product.code: r for k, r in product_keys}
-
-
 def test_a_sandbox_key_reaches_no_live_object(world: World) -> None:
-    _sandbox, raw, _products = _open(world)
+    _sandbox, raw, _products = open_sandbox(world)
     client = key_client(raw)
     reached = {}
     for op in OPERATIONS:
@@ -50,7 +45,7 @@ def test_a_sandbox_key_reaches_no_live_object(world: World) -> None:
 
 
 def test_a_live_key_reaches_no_sandbox_object(world: World) -> None:
-    sandbox_row, raw, _products = _open(world)
+    sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     tenant = client.post("/api/v1/tenants/", {"name": "砂場商事"}, format="json").json()
     contract = client.post(
@@ -92,7 +87,7 @@ def test_a_live_key_reaches_no_sandbox_object(world: World) -> None:
 def test_sandbox_endpoints_refuse_live_keys_and_sandbox_issue_refuses_sandbox_keys(
     world: World,
 ) -> None:
-    _sandbox, raw, _products = _open(world)
+    _sandbox, raw, _products = open_sandbox(world)
     live = world.client("own_partner")
     refused = live.post(
         "/api/v1/sandbox/clock/advance/", {"to": "2025-04-01T09:00:00+09:00"}, format="json"
@@ -103,7 +98,7 @@ def test_sandbox_endpoints_refuse_live_keys_and_sandbox_issue_refuses_sandbox_ke
 
 
 def test_a_sandbox_run_far_ahead_leaves_live_contracts_alone(world: World) -> None:
-    sandbox_row, _raw, _products = _open(world)
+    sandbox_row, _raw, _products = open_sandbox(world)
     far = date(2030, 1, 1)
     sandbox_run_day(sandbox_row.pk, far)
     world.contract.refresh_from_db()
@@ -142,7 +137,7 @@ def test_a_live_request_beside_a_sandbox_request_sees_real_time(world: World) ->
 
 
 def test_advance_concurrency_and_direction(world: World) -> None:
-    sandbox_row, raw, _products = _open(world)
+    sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     start = sandbox_row.sandbox_now
     to = (start + timedelta(days=3)).isoformat()
@@ -208,7 +203,7 @@ def test_a_sandbox_delivery_backs_off_on_the_sandbox_clock(world: World) -> None
     from core.services import outbox_add
     from tenants.delivery.outbox import SendResult, _apply_result, claim, retry_delay
 
-    sandbox_row, _raw, _products = _open(world)
+    sandbox_row, _raw, _products = open_sandbox(world)
     Partner.objects.filter(pk=sandbox_row.pk).update(sandbox_now=clock.now() + timedelta(days=400))
     sandbox_row.refresh_from_db()
     row = outbox_add(
@@ -230,7 +225,7 @@ def test_a_sandbox_delivery_backs_off_on_the_sandbox_clock(world: World) -> None
 def test_an_idempotency_key_outlives_a_sandbox_advance(world: World) -> None:
     """Idempotency keys are kept for 24 hours of real time: a retry after the sandbox's clock
     moved on is still a replay, never a second tenant."""
-    sandbox_row, raw, _products = _open(world)
+    sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     headers = {"HTTP_IDEMPOTENCY_KEY": "dup-K1"}
     first = client.post("/api/v1/tenants/", {"name": "冪等商事"}, format="json", **headers)
@@ -245,32 +240,33 @@ def test_an_idempotency_key_outlives_a_sandbox_advance(world: World) -> None:
     assert again.json()["id"] == first.json()["id"]
 
 
-def test_a_simulated_revision_is_at_most_a_year_ahead(world: World) -> None:
-    """A revision pending for ever would block every later one (it cannot be withdrawn)."""
-    sandbox_row, raw, _products = _open(world)
-    client = key_client(raw)
-    today = clock.business_date(sandbox_row.sandbox_now)
-    far = client.post(
-        "/api/v1/sandbox/revisions/",
-        {"product": "optim-id-plus", "effective_on": "2999-12-31", "consent_mode": "explicit"},
-        format="json",
-    )
-    assert (far.status_code, far.json()["code"]) == (400, "sandbox_revision_dates")
-    near = client.post(
+def _revise(client: APIClient, effective_on: date) -> Any:
+    """Post a simulated revision of the sandbox's ID+ base terms, asking explicit consent."""
+    return client.post(
         "/api/v1/sandbox/revisions/",
         {
             "product": "optim-id-plus",
-            "effective_on": (today + timedelta(days=40)).isoformat(),
+            "effective_on": effective_on.isoformat(),
             "consent_mode": "explicit",
         },
         format="json",
     )
+
+
+def test_a_simulated_revision_is_at_most_a_year_ahead(world: World) -> None:
+    """A revision pending for ever would block every later one (it cannot be withdrawn)."""
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    far = _revise(client, date(2999, 12, 31))
+    assert (far.status_code, far.json()["code"]) == (400, "sandbox_revision_dates")
+    near = _revise(client, today + timedelta(days=40))
     assert near.status_code == 201, near.content
 
 
 def test_advancing_needs_an_instant_with_its_offset(world: World) -> None:
     """`to` is an RFC 3339 instant: a bare date or a time without a zone is refused."""
-    _sandbox, raw, _products = _open(world)
+    _sandbox, raw, _products = open_sandbox(world)
     client = key_client(raw)
     for to in ("2030-01-01", "2030-01-01T09:00:00"):
         refused = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
@@ -280,7 +276,7 @@ def test_advancing_needs_an_instant_with_its_offset(world: World) -> None:
 
 def test_an_impossible_instant_is_a_400_not_a_500(world: World) -> None:
     """Found by schemathesis: a well-formed but impossible time ("12:99") once raised."""
-    _sandbox, raw, _products = _open(world)
+    _sandbox, raw, _products = open_sandbox(world)
     refused = key_client(raw).post(
         "/api/v1/sandbox/clock/advance/", {"to": "2024-01-01T12:99:00Z"}, format="json"
     )
@@ -293,18 +289,10 @@ def test_a_simulated_revision_taking_effect_reaches_its_sandbox_only(world: Worl
     staff-wide one (no partner), never in a live partner's feed."""
     from core.enums import EventKind
 
-    sandbox_row, raw, _products = _open(world)
+    sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     today = clock.business_date(sandbox_row.sandbox_now)
-    revision = client.post(
-        "/api/v1/sandbox/revisions/",
-        {
-            "product": "optim-id-plus",
-            "effective_on": (today + timedelta(days=10)).isoformat(),
-            "consent_mode": "explicit",
-        },
-        format="json",
-    ).json()
+    revision = _revise(client, today + timedelta(days=10)).json()
     to = f"{(today + timedelta(days=11)).isoformat()}T09:00:00+09:00"
     assert client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json").status_code == (
         200

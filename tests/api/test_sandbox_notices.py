@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from agreements.services.sandbox import sandbox_open
 from core import clock
 from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.models import Event, Outbox, PlannedAction
 from tenants.delivery import destinations
-from tenants.scope import Scope
-from tests.api.conftest import World, key_client
+from tests.api.conftest import World, key_client, open_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -31,8 +29,7 @@ def test_reminders_renewal_notices_and_staff_reminders_run_on_the_sandbox_clock(
 ) -> None:
     # No packet leaves the machine: the sandbox's receiver never resolves (a failed attempt).
     monkeypatch.setattr(destinations, "resolve", lambda host, port: [])
-    key = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"]).first()
-    sandbox_row, (_key, raw), _products = sandbox_open(scope=Scope.partner(key))
+    sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     today = clock.business_date(sandbox_row.sandbox_now)
     planned_before = PlannedAction.objects.count()

@@ -4,19 +4,21 @@ and the deliveries' times agree with the contracts' and events' dates."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from agreements.models import Contract
-from agreements.services.sandbox import sandbox_open
 from core import clock
-from core.enums import EventKind, OutboxChannel
+from core.enums import EventKind, OutboxChannel, OutboxStatus
 from core.models import Event, Outbox
+from tenants.delivery.outbox import outbox_deliver_due
 from tenants.models import Partner, Tenant, WebhookEndpoint
-from tenants.scope import Scope
-from tests.api.conftest import World, key_client
+from tenants.webhooks import SIGNATURE_HEADER
+from tests.api.conftest import World, key_client, open_sandbox
+from tests.security.receivers import Receiver, answer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -25,8 +27,7 @@ SANDBOX_NOW = datetime(2031, 6, 2, 10, 30, tzinfo=clock.TOKYO)
 
 
 def _sandbox(world: World) -> tuple[Partner, str]:
-    key = world.partner.api_keys.filter(revoked_at__isnull=True, scopes__contains=["write"]).first()
-    row, (_key, raw), _products = sandbox_open(scope=Scope.partner(key))
+    row, raw, _products = open_sandbox(world)
     Partner.objects.filter(pk=row.pk).update(sandbox_now=SANDBOX_NOW)
     return row, raw
 
@@ -105,32 +106,30 @@ def test_two_changes_at_one_sandbox_instant_are_both_told(world: World) -> None:
     ]
 
 
-def test_a_sandbox_delivery_by_the_live_worker_is_stamped_on_the_sandbox_clock(
-    world: World, settings: Any
-) -> None:
-    """Between advances the worker (on real time) delivers a sandbox's webhooks at once; the
-    attempt and its `sent_at` are recorded at the sandbox's instant all the same."""
-    from core.enums import OutboxStatus
-    from tenants.delivery.outbox import outbox_deliver_due
-    from tests.security.receivers import Receiver, answer
-
+@pytest.fixture
+def receiver(settings: Any) -> Iterator[Receiver]:
+    """A local webhook receiver (answering 204) that the delivery may reach."""
     settings.DEBUG = True
     settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
     server = Receiver(answer(204))
-    try:
-        sandbox_row, raw = _sandbox(world)
-        client = key_client(raw)
-        hook = client.post("/api/v1/webhooks/", {"url": server.url()}, format="json").json()
-        assert client.post("/api/v1/tenants/", {"name": "配信商事"}, format="json").status_code == (
-            201
-        )
-        # Only the sandbox's rows: the world's live ones would go to the internet.
-        Outbox.objects.exclude(partner_id=sandbox_row.pk).update(status=OutboxStatus.SENT)
-        assert outbox_deliver_due()["webhook.sent"] == 1
-        assert len(server.hits) == 1
-        (delivery,) = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/").json()["results"]
-    finally:
-        server.close()
+    yield server
+    server.close()
+
+
+def test_a_sandbox_delivery_by_the_live_worker_is_stamped_on_the_sandbox_clock(
+    world: World, receiver: Receiver
+) -> None:
+    """Between advances the worker (on real time) delivers a sandbox's webhooks at once; the
+    attempt and its `sent_at` are recorded at the sandbox's instant all the same."""
+    sandbox_row, raw = _sandbox(world)
+    client = key_client(raw)
+    hook = client.post("/api/v1/webhooks/", {"url": receiver.url()}, format="json").json()
+    assert client.post("/api/v1/tenants/", {"name": "配信商事"}, format="json").status_code == 201
+    # Only the sandbox's rows: the world's live ones would go to the internet.
+    Outbox.objects.exclude(partner_id=sandbox_row.pk).update(status=OutboxStatus.SENT)
+    assert outbox_deliver_due()["webhook.sent"] == 1
+    assert len(receiver.hits) == 1
+    (delivery,) = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/").json()["results"]
     instant = clock.api_instant(SANDBOX_NOW)
     assert (delivery["status"], delivery["sent_at"], delivery["created_at"]) == (
         "sent",
@@ -141,43 +140,40 @@ def test_a_sandbox_delivery_by_the_live_worker_is_stamped_on_the_sandbox_clock(
 
 
 def test_a_sandbox_secret_rotated_away_stops_signing_on_the_sandbox_clock(
-    world: World, settings: Any
+    world: World, receiver: Receiver
 ) -> None:
     """A rotation in a sandbox states the old secret's expiry on the sandbox's clock; once the
     sandbox has advanced past it, deliveries (by the worker, on real time) carry the new
     secret's signature only, as `previous_secret_expires_at: null` says."""
-    from core.enums import OutboxStatus
-    from tenants.delivery.outbox import outbox_deliver_due
-    from tenants.webhooks import SIGNATURE_HEADER
-    from tests.security.receivers import Receiver, answer
+    sandbox_row, raw = _sandbox(world)
+    client = key_client(raw)
+    hook = client.post("/api/v1/webhooks/", {"url": receiver.url()}, format="json").json()
+    rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret/").json()
+    expiry = rotated["previous_secret_expires_at"]
+    assert expiry == clock.api_instant(SANDBOX_NOW + timedelta(hours=24))
+    Outbox.objects.update(status=OutboxStatus.SENT)  # nothing queued so far goes out
+    # Within the grace period on the sandbox's clock: both secrets sign.
+    assert client.post("/api/v1/tenants/", {"name": "猶予商事"}, format="json").status_code == 201
+    assert outbox_deliver_due()["webhook.sent"] == 1
+    assert receiver.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 2
+    # Two sandbox days later the old secret has expired there, whatever real time says.
+    Partner.objects.filter(pk=sandbox_row.pk).update(sandbox_now=SANDBOX_NOW + timedelta(days=2))
+    read = client.get(f"/api/v1/webhooks/{hook['id']}/").json()
+    assert read["previous_secret_expires_at"] is None
+    assert client.post("/api/v1/tenants/", {"name": "失効商事"}, format="json").status_code == 201
+    assert outbox_deliver_due()["webhook.sent"] == 1
+    assert receiver.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 1
 
-    settings.DEBUG = True
-    settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
-    server = Receiver(answer(204))
-    try:
-        sandbox_row, raw = _sandbox(world)
-        client = key_client(raw)
-        hook = client.post("/api/v1/webhooks/", {"url": server.url()}, format="json").json()
-        rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret/").json()
-        expiry = rotated["previous_secret_expires_at"]
-        assert expiry == clock.api_instant(SANDBOX_NOW + timedelta(hours=24))
-        Outbox.objects.update(status=OutboxStatus.SENT)  # nothing queued so far goes out
-        # Within the grace period on the sandbox's clock: both secrets sign.
-        assert (
-            client.post("/api/v1/tenants/", {"name": "猶予商事"}, format="json").status_code == 201
-        )
-        assert outbox_deliver_due()["webhook.sent"] == 1
-        assert server.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 2
-        # Two sandbox days later the old secret has expired there, whatever real time says.
-        Partner.objects.filter(pk=sandbox_row.pk).update(
-            sandbox_now=SANDBOX_NOW + timedelta(days=2)
-        )
-        read = client.get(f"/api/v1/webhooks/{hook['id']}/").json()
-        assert read["previous_secret_expires_at"] is None
-        assert (
-            client.post("/api/v1/tenants/", {"name": "失効商事"}, format="json").status_code == 201
-        )
-        assert outbox_deliver_due()["webhook.sent"] == 1
-        assert server.hits[-1].headers[SIGNATURE_HEADER].count("v1=") == 1
-    finally:
-        server.close()
+
+def test_a_signature_carries_real_time_even_on_a_sandbox_clock() -> None:
+    """Receivers check `t=` against their own clock: a delivery signed while a sandbox's clock
+    is set (years ahead) still carries real time, which `webhook_verify` accepts."""
+    from core import sandbox
+    from tenants.webhooks import webhook_headers, webhook_verify
+
+    with clock.frozen_at(datetime(2025, 3, 10, 9, 0, tzinfo=clock.TOKYO)):
+        real = int(clock.wall_now().timestamp())
+        with sandbox.acting_for(1, SANDBOX_NOW):
+            header = webhook_headers(body=b"{}", secret="s3cret")[SIGNATURE_HEADER]
+        assert header.startswith(f"t={real},")
+        assert webhook_verify(secret="s3cret", header=header, body=b"{}", now=real)

@@ -120,16 +120,13 @@ def test_plain_http_is_refused_in_debug_too_unless_the_host_is_a_listed_local_re
 ) -> None:
     """docs/api.md: `http://` is a 400 `https_required` whatever the deployment's debug mode;
     the one exception is a development server's allow-listed local receiver, for any key."""
-    from agreements.services.sandbox import sandbox_open
-    from tenants.scope import Scope
-    from tests.api.conftest import key_client
+    from tests.api.conftest import key_client, open_sandbox
 
     settings.DEBUG = True
     settings.TERMS_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
     resolve_to([PUBLIC])
     if key == "sandbox":
-        live = world.partner.api_keys.filter(scopes__contains=["write"], revoked_at__isnull=True)
-        _row, (_key, raw), _products = sandbox_open(scope=Scope.partner(live.first()))
+        _row, raw, _products = open_sandbox(world)
         client = key_client(raw)
     else:
         client = world.client(key)

@@ -276,7 +276,7 @@ class ApiView(APIView):
         apiversion.version_headers(response, version, type(self))
         budget = rate_limit_of(request)
         if budget is None:
-            # Refused before the throttle ran (401, 403 `wrong_caller`, 406 …): not counted,
+            # Refused before the throttle ran (401, the key check's 403, 406 …): not counted,
             # the caller's budget as it stands (web/api/throttles.py).
             budget = budget_peek(request, self._caller_ident(request))
         return add_budget(response, budget)

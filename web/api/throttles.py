@@ -4,7 +4,7 @@ Every API answer carries the caller's budget (IETF draft "RateLimit header field
 `RateLimit-Limit` (requests per window), `RateLimit-Remaining` and `RateLimit-Reset` (seconds
 until the oldest counted request leaves the window), plus `RateLimit-Policy` (docs/api.md,
 Conventions). A request the throttle counted reports the budget it left; one refused before
-the throttle runs (401, 403 `wrong_caller`, 405, 406, 413, 415, an unrouted 404) is not
+the throttle runs (401, the key check's 403, 405, 406, 413, 415, an unrouted 404) is not
 counted and reports the budget as it stands (`budget_peek`): its key's, or the client
 address's for a request without a valid credential (the anonymous budget the API root counts
 against). `ApiRateLimitHeaderMiddleware` adds it to the answers no view made.
