@@ -281,10 +281,21 @@ class ApiView(APIView):
             budget = budget_peek(request, self._caller_ident(request))
         return add_budget(response, budget)
 
+    def perform_authentication(self, request: Request) -> None:
+        try:
+            super().perform_authentication(request)
+        except Exception:
+            # Not tried again for the budget's header: a database that never answers would be
+            # waited for twice (two connect timeouts before the 503).
+            request.authentication_failed = True  # type: ignore[attr-defined]
+            raise
+
     @staticmethod
     def _caller_ident(request: Request) -> str | None:
-        """The credential of a request, authenticating it if nothing has yet (a 406 is
+        """The credential of a request, authenticating it if nothing has tried yet (a 406 is
         answered before the key is read); None without a valid one."""
+        if getattr(request, "authentication_failed", False):
+            return None
         try:
             request.user  # noqa: B018 -- the property authenticates
         except (exceptions.APIException, DatabaseError):
