@@ -165,23 +165,76 @@ class FallbackRedisCache(RedisCache):
             ((key,), None, "drop"),
         )
 
-    def _sliding_window_on_redis(self, key: str, *, now: float, window: int, limit: int) -> Window:
-        client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
-        args = (
-            1,
-            self.make_and_validate_key(key),
-            repr(now),
-            window,
-            limit,
-            f"{now!r}:{secrets.token_hex(4)}",
-            math.ceil(window * 1000),
-        )
-        try:
-            allowed, count, oldest = client.evalsha(_SLIDING_WINDOW_SHA, *args)
-        except NoScriptError:  # a Redis that has not seen it yet (or restarted): send it whole
-            allowed, count, oldest = client.eval(_SLIDING_WINDOW_LUA, *args)
+    def _window_args(
+        self, key: str, *, now: float, window: int, limit: int
+    ) -> tuple[tuple[Any, ...], str]:
+        """The sliding-window script's arguments, and the member it adds for this request."""
+        member = f"{now!r}:{secrets.token_hex(4)}"
+        made = self.make_and_validate_key(key)
+        return (1, made, repr(now), window, limit, member, math.ceil(window * 1000)), member
+
+    @staticmethod
+    def _window_of(reply: Any) -> Window:
+        allowed, count, oldest = reply
         return Window(
             allowed=bool(allowed), count=int(count), oldest=float(oldest) if oldest else None
+        )
+
+    def _sliding_window_on_redis(self, key: str, *, now: float, window: int, limit: int) -> Window:
+        client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+        args, _member = self._window_args(key, now=now, window=window, limit=limit)
+        try:
+            reply = client.evalsha(_SLIDING_WINDOW_SHA, *args)
+        except NoScriptError:  # a Redis that has not seen it yet (or restarted): send it whole
+            reply = client.eval(_SLIDING_WINDOW_LUA, *args)
+        return self._window_of(reply)
+
+    def get_many_counting(
+        self, keys: list[str], window_key: str | None, *, now: float, window: int, limit: int
+    ) -> tuple[dict[str, Any], Window | None, str | None] | None:
+        """`get_many(keys)` and, with `window_key`, `sliding_window(window_key, …)` in one
+        round trip (a pipeline): a request's cached reads and its count in the throttle
+        (web/api/base.py, ApiView.prefetch). Returns the values found, the window (None
+        without `window_key`) and the member added for this request (to take the count back
+        with `sliding_window_forget`); None while Redis cannot be trusted (nothing is
+        counted then: the callers' own paths fall back to memory as usual)."""
+        if self.outage.down:
+            return None
+        client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+        made = [self.make_and_validate_key(key) for key in keys]
+        member = None
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.mget(made)
+            if window_key is not None:
+                args, member = self._window_args(window_key, now=now, window=window, limit=limit)
+                pipe.evalsha(_SLIDING_WINDOW_SHA, *args)
+            replies = pipe.execute(raise_on_error=False)
+            if window_key is not None and isinstance(replies[1], NoScriptError):
+                replies[1] = client.eval(_SLIDING_WINDOW_LUA, *args)
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        except (RedisError, OSError) as exc:
+            self.outage.failed(exc)
+            return None
+        loads = self._cache._serializer.loads  # type: ignore[attr-defined]
+        found = {
+            key: loads(value)
+            for key, value in zip(keys, replies[0], strict=True)
+            if value is not None
+        }
+        counted = self._window_of(replies[1]) if window_key is not None else None
+        return found, counted, member
+
+    def sliding_window_forget(self, key: str, member: str) -> None:
+        """Take back one request counted at `key` (get_many_counting's member): a request
+        refused before the throttle is not counted (web/api/throttles.py)."""
+        self._either(
+            lambda: self._cache.get_client(None, write=True).zrem(  # type: ignore[attr-defined]
+                self.make_and_validate_key(key), member
+            ),
+            lambda: None,
         )
 
     def sliding_window_peek(self, key: str, *, now: float, window: int) -> Window:

@@ -18,6 +18,7 @@ stale, which is why every value cached under generations also has a short lifeti
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.core.cache import cache, caches
@@ -48,6 +49,25 @@ def partner_generation(partner_id: int) -> str:
     return f"gen:partner-webhooks:{partner_id}"
 
 
+# A request's cached reads fetched ahead, in the round trip that counted it in the throttle
+# (web/api/prefetch.py): the keys asked and what Redis held for them. `shared_get_many` answers
+# from it when it holds every key asked, as if that round trip had been made a moment later;
+# a bump or a store in the same request forgets it, so what follows sees the change. Set in
+# the request's own context (ApiView.dispatch), it ends with the request.
+_AHEAD: ContextVar[tuple[frozenset[str], dict[str, Any]] | None] = ContextVar(
+    "generations_ahead", default=None
+)
+
+
+def fetched_ahead(keys: Iterable[str], found: dict[str, Any]) -> None:
+    """Remember what one round trip found for `keys` for the rest of this request."""
+    _AHEAD.set((frozenset(keys), found))
+
+
+def forget_ahead() -> None:
+    _AHEAD.set(None)
+
+
 def _backend() -> FallbackRedisCache | None:
     found = caches["default"]
     return found if isinstance(found, FallbackRedisCache) else None
@@ -57,16 +77,21 @@ def shared_get_many(keys: Iterable[str]) -> dict[str, Any] | None:
     """The values of `keys` as Redis has them, or None when the shared cache cannot be trusted
     (not configured: a per-process cache would not see other processes' bumps; or Redis is
     unreachable from this process now or was during the read)."""
+    keys = list(keys)
+    ahead = _AHEAD.get()
+    if ahead is not None and ahead[0].issuperset(keys):
+        return {key: ahead[1][key] for key in keys if key in ahead[1]}
     backend = _backend()
     if backend is None or backend.outage.down:
         return None
-    found = backend.get_many(list(keys))
+    found = backend.get_many(keys)
     if backend.outage.down:  # the read itself fell back to memory
         return None
     return found
 
 
 def generation_bump(name: str) -> None:
+    forget_ahead()
     key = name
     backend = _backend()
     if backend is not None:
@@ -135,6 +160,7 @@ class Found:
         """`store` for several entries in one round trip: entry → (names, value)."""
         if seconds <= 0 or not values:
             return
+        forget_ahead()
         backend = _backend()
         if backend is None or backend.outage.down:
             return
@@ -146,12 +172,17 @@ class Found:
             backend.set_many(stamped, seconds)
 
 
+def lookup_keys(entries: dict[str, Sequence[str]]) -> list[str]:
+    """What `lookup(entries)` reads: the generations' names, then the entries."""
+    names = dict.fromkeys(name for gens in entries.values() for name in gens)
+    return [*names, *entries]
+
+
 def lookup(entries: dict[str, Sequence[str]]) -> Found | None:
     """One round trip for cached values and the generations they depend on: `entries` maps
     each entry's key to the names of its generations. None when the shared cache cannot be
     trusted (callers read the database)."""
-    names = dict.fromkeys(name for gens in entries.values() for name in gens)
-    found = shared_get_many([*names, *entries])
+    found = shared_get_many(lookup_keys(entries))
     return None if found is None else Found(found)
 
 

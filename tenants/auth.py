@@ -110,6 +110,11 @@ def key_touch_after_response(key: Model) -> None:
     after_response.defer(lambda: _stamp(key, now))
 
 
+def key_cache_entry(kind: str, raw: str) -> str:
+    """Where an accepted key is cached (key_authenticate_cached), under `generations.KEYS`."""
+    return f"api-key:{kind}:{hash_key(raw)}"
+
+
 def key_authenticate_cached(
     kind: str, raw: str | None, load: Callable[[], KeyModel | None]
 ) -> KeyModel | None:
@@ -122,7 +127,7 @@ def key_authenticate_cached(
     """
     if not raw or len(raw) > MAX_KEY_LENGTH:
         return None
-    entry = f"api-key:{kind}:{hash_key(raw)}"
+    entry = key_cache_entry(kind, raw)
     names = [generations.KEYS]
     found = generations.lookup({entry: names})  # the entry and the generation: one round trip
     if found is None:

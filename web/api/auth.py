@@ -60,7 +60,7 @@ class ApiCaller:
         return self.label
 
 
-def _presented_key(request: Request) -> str | None:
+def presented_key(request: Request) -> str | None:
     """The key after `Api-Key`, or None when the header is absent or another scheme."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     keyword, _sep, value = header.strip().partition(" ")
@@ -88,7 +88,7 @@ class _KeyAuthentication(BaseAuthentication):
         return f'{KEYWORD} realm="{REALM}"'
 
     def _own_key(self, request: Request) -> str | None:
-        raw = _presented_key(request)
+        raw = presented_key(request)
         if raw is None or not raw.startswith(f"{self.tag}_"):
             return None
         return raw
@@ -176,7 +176,7 @@ def header_caller_ident(request: HttpRequest) -> str | None:
     413, 415, 405, an unrouted path): its valid key, else its staff session; None without a
     valid credential. Only names whose budget it is; it grants nothing."""
     try:
-        raw = _presented_key(request)  # type: ignore[arg-type]
+        raw = presented_key(request)  # type: ignore[arg-type]
     except exceptions.AuthenticationFailed:
         return None
     if raw is not None:

@@ -8,7 +8,7 @@ on one path; `not_found` answers unrouted paths under /api/ as problem+json.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import DatabaseError
@@ -26,7 +26,7 @@ from core import apiversions
 from core.errors import ValidationFailed
 from tenants.authz import Action
 from tenants.scope import Scope
-from web.api import apiversion, idempotency
+from web.api import apiversion, idempotency, prefetch
 from web.api.auth import (
     API_AUTHENTICATION,
     PARTNERS,
@@ -188,7 +188,29 @@ class ApiView(APIView):
         """The caller's reach, built by the authenticator (docs/security.md)."""
         return request_scope(self.request)
 
+    def prefetch_entries(
+        self, request: Request, known: prefetch.KnownKey, kwargs: dict[str, Any]
+    ) -> dict[str, Sequence[str]]:
+        """The cached reads (generations.lookup's entries) this operation will make for a
+        request of `known`, fetched ahead with the key (web/api/prefetch.py). An entry that
+        turns out not to be the one read costs only its own round trip later."""
+        return {}
+
+    def _prefetch(self, request: Request, kwargs: dict[str, Any]) -> None:
+        raw = prefetch.presented(request)
+        known = prefetch.known_key(raw) if raw is not None else None
+        if raw is None or known is None:
+            return
+        throttle = next((t for t in self.get_throttles() if isinstance(t, KeyRateThrottle)), None)
+        plan = (
+            throttle.plan(request, known.ident)
+            if throttle is not None and self._refusal_of_form(request) is None
+            else None
+        )
+        prefetch.fetch(request, raw, self.prefetch_entries(request, known, kwargs), plan)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self._prefetch(request, kwargs)
         super().initial(request, *args, **kwargs)
         request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
         if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
@@ -205,9 +227,16 @@ class ApiView(APIView):
         """A method the operation lacks (405) or a body it cannot read (415) is answered before
         the throttle and not counted, as docs/api.md says: a client's mistake of form must not
         spend its budget, nor be hidden behind a 429."""
+        refusal = self._refusal_of_form(request)
+        if refusal is not None:
+            raise refusal
+        super().check_throttles(request)
+
+    def _refusal_of_form(self, request: Request) -> exceptions.APIException | None:
+        """405 for a method the operation lacks, 415 for a body it cannot read, else None."""
         method = (request.method or "").lower()
         if method not in self.http_method_names or not hasattr(self, method):
-            raise exceptions.MethodNotAllowed(request.method)
+            return exceptions.MethodNotAllowed(request.method)
         unreadable = (
             request.method in BODY_METHODS
             and request.content_type
@@ -215,8 +244,8 @@ class ApiView(APIView):
             and self.get_content_negotiator().select_parser(request, self.get_parsers()) is None
         )
         if unreadable:
-            raise exceptions.UnsupportedMediaType(request.content_type)
-        super().check_throttles(request)
+            return exceptions.UnsupportedMediaType(request.content_type)
+        return None
 
     def idempotency_keep(self, response: Response) -> Response:
         """Render `response` now and record it for the request's key in the caller's open
@@ -253,6 +282,7 @@ class ApiView(APIView):
         )
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        prefetch.settle(request)  # a count made ahead for a request refused before the throttle
         response = super().finalize_response(request, response, *args, **kwargs)
         response = self._conventions(request, response)
         if self._claim is not None:
@@ -289,6 +319,11 @@ class ApiView(APIView):
             # waited for twice (two connect timeouts before the 503).
             request.authentication_failed = True  # type: ignore[attr-defined]
             raise
+        raw = prefetch.presented(request)
+        scope = getattr(request, "scope", None)
+        if raw is not None and isinstance(scope, Scope):
+            # The next request with this key is served in one round trip (web/api/prefetch.py).
+            prefetch.remember_key(raw, caller_ident(scope), scope.product_id)
 
     @staticmethod
     def _caller_ident(request: Request) -> str | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agreements.enums import ConsentStatus, DocumentKind, ProductKeyScope
@@ -21,6 +25,7 @@ from tenants.scope import Scope
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
 from web.api.fields import pending_version_status_field, version_status_field
+from web.api.prefetch import KnownKey
 from web.api.problems import errors
 from web.api.products import product_by_code
 from web.api.refs import body_ref, field_error
@@ -149,6 +154,21 @@ class TenantStatusApi(ApiView):
         parameters=[FilterSerializer],
         responses={200: StatusCheckOutput, **errors(400, 404)},
     )
+    def prefetch_entries(
+        self, request: Request, known: KnownKey, kwargs: dict[str, Any]
+    ) -> dict[str, Sequence[str]]:
+        # A product key's usual call: its own product, no query string. (A sandbox key's
+        # business day is its sandbox's, known only after authentication: its entry is not
+        # the one asked, and is read on its own.)
+        tenant_id = kwargs.get("tenant_id")
+        if known.product_id is None or request.query_params or not isinstance(tenant_id, int):
+            return {}
+        return {
+            consent_selectors.status_cache_entry(
+                product_id=known.product_id, tenant_id=tenant_id
+            ): consent_selectors.status_cache_names(tenant_id)
+        }
+
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
         # A product key's usual call has no query string: nothing to validate (all optional).
         query = self.query(self.FilterSerializer) if request.query_params else {}

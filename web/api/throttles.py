@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.cache import FallbackRedisCache
+from web.api import prefetch
 from web.api.auth import caller_ident, header_caller_ident
 from web.ratelimit import client_address
 
@@ -83,10 +84,13 @@ class KeyRateThrottle(SimpleRateThrottle):
             # Redis: the same sliding window in one atomic round trip, of constant size on
             # the wire (rest_framework reads and writes back the whole list of times, which
             # grows with the rate, and can lose a count between two processes).
-            self.key, self.now = key, self.timer()
-            window = backend.sliding_window(
-                f"{key}:window", now=self.now, window=self.duration, limit=self.num_requests
-            )
+            if (ahead := prefetch.take_count(request, f"{key}:window")) is not None:
+                self.key, self.now, window = key, ahead.now, ahead.window  # counted already
+            else:
+                self.key, self.now = key, self.timer()
+                window = backend.sliding_window(
+                    f"{key}:window", now=self.now, window=self.duration, limit=self.num_requests
+                )
             allowed, self.count, self.oldest = window.allowed, window.count, window.oldest
         if self.num_requests is not None and self.duration is not None:
             now = getattr(self, "now", None) or self.timer()
@@ -98,6 +102,18 @@ class KeyRateThrottle(SimpleRateThrottle):
                 window=self.duration,
             )
         return allowed
+
+    def plan(self, request: Any, ident: str) -> tuple[str, float, int, int] | None:
+        """The window a request of `ident` would be counted in, for counting it ahead
+        (web/api/prefetch.py): its key, now, the window's length and the limit. None where
+        this throttle does not count on Redis."""
+        self.rate = self.get_rate()
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return None
+        if not isinstance(caches["default"], FallbackRedisCache):
+            return None
+        return f"{self.bucket(request, ident)}:window", self.timer(), duration, limit
 
     def wait(self) -> float | None:
         """Seconds until a request may come again (rest_framework's formula, from the count)."""
