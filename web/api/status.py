@@ -136,6 +136,21 @@ class TenantStatusApi(ApiView):
             help_text=_("製品コード（製品キーでは省略可＝自社製品、スタッフは必須）"),
         )
 
+    def prefetch_entries(
+        self, request: Request, known: KnownKey, kwargs: dict[str, Any]
+    ) -> dict[str, Sequence[str]]:
+        # A product key's usual call: its own product, no query string. (A sandbox key's
+        # business day is its sandbox's, known only after authentication: its entry is not
+        # the one asked, and is read on its own.)
+        tenant_id = kwargs.get("tenant_id")
+        if known.product_id is None or request.query_params or not isinstance(tenant_id, int):
+            return {}
+        return {
+            consent_selectors.status_cache_entry(
+                product_id=known.product_id, tenant_id=tenant_id
+            ): consent_selectors.status_cache_names(tenant_id)
+        }
+
     @extend_schema(
         operation_id="status_retrieve",
         summary="May this tenant keep using the product?",
@@ -154,21 +169,6 @@ class TenantStatusApi(ApiView):
         parameters=[FilterSerializer],
         responses={200: StatusCheckOutput, **errors(400, 404)},
     )
-    def prefetch_entries(
-        self, request: Request, known: KnownKey, kwargs: dict[str, Any]
-    ) -> dict[str, Sequence[str]]:
-        # A product key's usual call: its own product, no query string. (A sandbox key's
-        # business day is its sandbox's, known only after authentication: its entry is not
-        # the one asked, and is read on its own.)
-        tenant_id = kwargs.get("tenant_id")
-        if known.product_id is None or request.query_params or not isinstance(tenant_id, int):
-            return {}
-        return {
-            consent_selectors.status_cache_entry(
-                product_id=known.product_id, tenant_id=tenant_id
-            ): consent_selectors.status_cache_names(tenant_id)
-        }
-
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
         # A product key's usual call has no query string: nothing to validate (all optional).
         query = self.query(self.FilterSerializer) if request.query_params else {}
