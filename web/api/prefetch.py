@@ -1,6 +1,6 @@
 """A key's request in one Redis round trip: its cached key, its count in the throttle and the
-operation's own cached reads, fetched together before authentication (docs/operations.md,
-"Hot paths").
+operation's own cached reads, fetched together before authentication (bench/RESULTS.md,
+benchmarks 2 and 3).
 
 Authentication, the throttle and a cached read (the status check's answer) each made a round
 trip of their own; on a warm status check they were the whole cost besides Django. What they
