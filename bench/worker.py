@@ -105,6 +105,9 @@ def _setup() -> None:
     import django  # noqa: PLC0415 -- configure first
 
     django.setup()
+    from terms_site.celery import load_urlconf  # noqa: PLC0415 -- after django.setup()
+
+    load_urlconf()  # as a running worker has it (terms_site/celery.py): not part of a job
 
 
 def cmd_load(args: argparse.Namespace) -> dict[str, Any]:
