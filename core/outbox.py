@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.core.cache import caches
 from django.db import transaction
 
+from core.cache import FallbackRedisCache
 from core.degrade import Outage
 
 logger = logging.getLogger(__name__)
@@ -29,17 +31,47 @@ _OUTAGE = Outage("outbox.doorbell", log=logger, fallback="the next tick delivers
 RING_TIMEOUT_SECONDS = 1.0
 
 
+# A ring sent and not yet heard: while a delivery run is queued and has not started, another
+# ring adds nothing (the run reads the outbox after it starts, so it finds every row committed
+# before then), and a busy minute of answers would otherwise queue a run per answer. The run
+# clears the mark as it starts (`ring_heard`); the mark's lifetime bounds what a ring lost on
+# its way costs (the minute tick delivers regardless).
+_PENDING = "outbox:ring-pending"
+RING_PENDING_SECONDS = 10
+
+
 def _ring() -> None:
     if _OUTAGE.skip():
         return
+    if not _ring_claim():
+        return  # a run is queued and has not started: it will see this commit's rows
     try:
         with current_app.pool.acquire(block=True, timeout=RING_TIMEOUT_SECONDS) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=RING_TIMEOUT_SECONDS)
             current_app.send_task(DELIVERY_TASK, kwargs={}, retry=False, connection=conn)
     except Exception as exc:  # the minute tick delivers anyway
+        ring_heard()
         _OUTAGE.failed(exc)
         return
     _OUTAGE.succeeded()
+
+
+def _ring_claim() -> bool:
+    """Mark a ring as pending; False when one already is. Without a shared cache (or while
+    it is unreachable) every ring goes: a per-process mark would hide other processes' runs."""
+    backend = caches["default"]
+    if not isinstance(backend, FallbackRedisCache) or backend.outage.down:
+        return True
+    # A string, not a number: a number added during an outage would be carried over to Redis
+    # as a counter (core/cache.py) and hold the mark for the cache's default lifetime.
+    return bool(backend.add(_PENDING, "1", RING_PENDING_SECONDS))
+
+
+def ring_heard() -> None:
+    """A delivery run has started (or a ring failed): the next ring sends again."""
+    backend = caches["default"]
+    if isinstance(backend, FallbackRedisCache) and not backend.outage.down:
+        backend.delete(_PENDING)
 
 
 def delivery_ring_on_commit() -> None:

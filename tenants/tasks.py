@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.outbox import DELIVERY_TASK
+from core.outbox import DELIVERY_TASK, ring_heard
 
 
 # The name stays "core.deliver_outbox" (core.outbox.DELIVERY_TASK): the beat schedule and
@@ -19,5 +19,6 @@ def deliver_outbox() -> dict[str, int]:
     """
     from tenants.delivery.outbox import outbox_deliver_due  # noqa: PLC0415 -- leaf
 
+    ring_heard()  # before reading the outbox: a ring from now on queues another run
     # Under the global soft time limit (300 s): stop between batches, the next ring continues.
     return dict(outbox_deliver_due(max_seconds=120))

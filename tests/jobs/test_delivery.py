@@ -4,6 +4,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -508,3 +509,35 @@ def test_email_render_notice_posted_en_r6_absent_sentence_follows_with_a_space()
     _subject, text, html = email_render(row)
     for body in (text, html):
         assert "by 31 Mar 2025. For what an objection leads to, please see your contract." in body
+
+
+def test_a_ring_while_a_run_is_queued_sends_nothing_more(settings):
+    """Rings pile up no runs: while one is queued and has not started, it will read the rows
+    of every commit made before it starts; once it has started, the next ring queues another."""
+    from core import outbox
+    from tenants.tasks import deliver_outbox
+
+    outbox.ring_heard()
+    with mock.patch.object(outbox.current_app, "send_task") as send:
+        _ring()
+        _ring()
+        _ring()
+        assert send.call_count == 1
+        with mock.patch("tenants.delivery.outbox.outbox_deliver_due", return_value={}):
+            deliver_outbox()  # the run starts: the mark goes
+        _ring()
+        assert send.call_count == 2
+    outbox.ring_heard()
+
+
+def test_a_ring_that_failed_does_not_hold_back_the_next(settings):
+    from core import outbox
+
+    outbox.ring_heard()
+    with mock.patch.object(outbox.current_app, "send_task", side_effect=OSError("broker down")):
+        _ring()
+    outbox._OUTAGE.succeeded()  # the retry pause over
+    with mock.patch.object(outbox.current_app, "send_task") as send:
+        _ring()
+    assert send.call_count == 1
+    outbox.ring_heard()
