@@ -127,7 +127,7 @@ def dashboard(request: ConsoleRequest) -> HttpResponse:
             "rows": rows,
             "chart": stacked_bars(rows),
             "columns": [(s, _labels()[s]) for s in COLUMNS],
-            "upcoming": upcoming(today=today),
+            "upcoming": upcoming(today=today, product_id=product_id, partner=partner),
             "today": today,
             "query": request.GET.urlencode(),
         },
