@@ -148,3 +148,26 @@ def test_r4_a_deemed_consent_revision_is_never_reminded(client, world, editor, p
     assert _reminder_tenants(version) == []
     dashboard = client.get(reverse("console:dashboard")).content.decode()
     assert reverse("console:dashboard-remind", args=[version.pk]) not in dashboard
+
+
+def test_r4_remind_page_shows_the_answer_deadline_the_customer_sees(
+    client, posted, editor, world
+) -> None:
+    """No gating policy: the customer is still asked to answer by the day before the
+    effective date (portal, e-mails); the page shows that day, not 「なし」."""
+    from agreements.selectors.consents import consent_status_for_tenant
+    from agreements.templatetags.jdates import jdate_wd
+
+    portal = next(
+        s
+        for s in consent_status_for_tenant(scope=Scope.system(), tenant=world.tenant)
+        if s.document == world.document
+    )
+    assert portal.deadline == posted.effective_on - timedelta(days=1)
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[posted.pk])).content.decode()
+    shown = page[page.index('data-testid="answer-by"') :]
+    assert shown.split("</dd>")[0].count(jdate_wd(portal.deadline)) == 1
+    # That silence does not limit use is said apart from the deadline.
+    gate = page[page.index('data-testid="gate-deadline"') :].split("</dd>")[0]
+    assert "未回答でも利用は制限されません" in gate

@@ -32,6 +32,7 @@ from agreements.selectors.consents.status_check import (
 from agreements.selectors.consents.statuses import (
     LIVE_CASE_STATUSES,
     DocumentStatus,
+    answer_by,
     case_in_effect,
     consent_status_for_tenant,
     consent_status_label,
@@ -50,6 +51,7 @@ __all__ = [
     "BulkStatus",
     "DocumentStatus",
     "StatusCheck",
+    "answer_by",
     "binding_versions_for_tenants",
     "bound_contracts",
     "bound_documents",
