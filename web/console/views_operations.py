@@ -15,6 +15,7 @@ from agreements.enums import CaseStatus, DeletionStatus
 from agreements.models import DataDeletion, Product, ProductKey, TerminationCase
 from agreements.services import consents as consent_services
 from agreements.services.product_keys import product_key_issue, product_key_revoke
+from agreements.templatetags.jdates import jdate_wd
 from core import clock
 from core.enums import AuditAction, OutboxStatus
 from core.errors import DomainError
@@ -69,7 +70,7 @@ def case_decide(request: ConsoleRequest, pk: int, decision: str) -> HttpResponse
             messages.success(
                 request,
                 _("解約案件を確定しました。契約は %(date)s に終了します。")
-                % {"date": decided.end_date},
+                % {"date": jdate_wd(decided.end_date)},
             )
         else:
             messages.success(request, _("解約案件を取り下げました。"))
