@@ -80,10 +80,11 @@ def test_r4_a_second_reminder_within_24_hours_sends_nothing(posted, editor, publ
     first = consent_remind_now(scope=Scope.staff(editor), version=posted)
     assert first.sent == 2
     outbox_before = Outbox.objects.count()
-    second = consent_remind_now(scope=Scope.staff(publisher), version=posted)
-    assert (second.sent, second.skipped_recent) == (0, 2)
+    with pytest.raises(Conflict) as refused:  # nobody left to remind: refused, not recorded
+        consent_remind_now(scope=Scope.staff(publisher), version=posted)
+    assert refused.value.code == "nobody_to_remind"
     assert Outbox.objects.count() == outbox_before
-    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 2
+    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 1
     counts = reminder_counts(scope=Scope.staff(editor), version=posted)
     assert (counts.due, counts.recent) == (0, 2)
     with time_machine.travel(clock.now() + timedelta(hours=24, minutes=1)):
@@ -171,3 +172,20 @@ def test_r4_remind_page_shows_the_answer_deadline_the_customer_sees(
     # That silence does not limit use is said apart from the deadline.
     gate = page[page.index('data-testid="gate-deadline"') :].split("</dd>")[0]
     assert "未回答でも利用は制限されません" in gate
+
+
+def test_r4_with_nobody_to_remind_the_button_is_disabled_and_a_post_refused(
+    client, posted, editor
+) -> None:
+    consent_remind_now(scope=Scope.staff(editor), version=posted)
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[posted.pk])).content.decode()
+    assert 'data-testid="nobody-to-remind"' in page
+    assert '<button type="submit" disabled aria-describedby="nobody-to-remind">' in page
+    events = len(_reminder_tenants(posted))
+    response = client.post(reverse("console:dashboard-remind", args=[posted.pk]), follow=True)
+    body = response.content.decode()
+    assert "再通知するテナントがありません" in body
+    assert "0社に再通知しました" not in body
+    assert len(_reminder_tenants(posted)) == events
+    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 1
