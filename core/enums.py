@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core import apiversions
 
@@ -105,23 +106,26 @@ EVENT_API_VERSION = apiversions.VERSIONS[0].name
 
 
 class AuditAction(models.TextChoices):
-    CREATE = "create", _("作成")
-    UPDATE = "update", _("更新")
-    SCHEDULE = "schedule", _("予定登録")
-    WITHDRAW = "withdraw", _("撤回")
-    CONFIRM = "confirm", _("確定")
-    DROP = "drop", _("取り下げ")
-    TERMINATE = "terminate", _("解約")
-    SUCCESSION = "succession", _("承継")
-    ISSUE_KEY = "issue_key", _("キー発行")
-    REVOKE_KEY = "revoke_key", _("キー失効")
-    RETRY = "retry", _("再送")
-    REMIND = "remind", _("再通知")
-    REMINDER_SCHEDULE = "reminder_schedule", _("再通知の予定登録")
-    REMINDER_CANCEL = "reminder_cancel", _("再通知の予定取消")
-    EXPORT = "export", _("エクスポート")
-    SEND_BACK = "send_back", _("差し戻し")
-    REDACT = "redact", _("個人データ削除")
-    INVITE = "invite", _("招待")
-    REMOVE = "remove", _("削除")
-    IMPORT = "import", _("取込")
+    """What a staff (or privileged) action did, as the audit log shows it to people (the
+    value is the stored code; the label, in the context "audit action", is what staff read)."""
+
+    CREATE = "create", pgettext_lazy("audit action", "作成")
+    UPDATE = "update", pgettext_lazy("audit action", "更新")
+    SCHEDULE = "schedule", pgettext_lazy("audit action", "予定登録")
+    WITHDRAW = "withdraw", pgettext_lazy("audit action", "撤回")
+    CONFIRM = "confirm", pgettext_lazy("audit action", "確定")
+    DROP = "drop", pgettext_lazy("audit action", "取り下げ")
+    TERMINATE = "terminate", pgettext_lazy("audit action", "解約")
+    SUCCESSION = "succession", pgettext_lazy("audit action", "承継")
+    ISSUE_KEY = "issue_key", pgettext_lazy("audit action", "キー発行")
+    REVOKE_KEY = "revoke_key", pgettext_lazy("audit action", "キー失効")
+    RETRY = "retry", pgettext_lazy("audit action", "再送")
+    REMIND = "remind", pgettext_lazy("audit action", "再通知")
+    REMINDER_SCHEDULE = "reminder_schedule", pgettext_lazy("audit action", "再通知の予定登録")
+    REMINDER_CANCEL = "reminder_cancel", pgettext_lazy("audit action", "再通知の予定取消")
+    EXPORT = "export", pgettext_lazy("audit action", "エクスポート")
+    SEND_BACK = "send_back", pgettext_lazy("audit action", "差し戻し")
+    REDACT = "redact", pgettext_lazy("audit action", "個人データ削除")
+    INVITE = "invite", pgettext_lazy("audit action", "招待")
+    REMOVE = "remove", pgettext_lazy("audit action", "削除")
+    IMPORT = "import", pgettext_lazy("audit action", "取込")

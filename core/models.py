@@ -11,7 +11,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.enums import ActionStatus, IdempotencyStatus, JobRunStatus, OutboxChannel, OutboxStatus
+from core.enums import (
+    ActionStatus,
+    AuditAction,
+    IdempotencyStatus,
+    JobRunStatus,
+    OutboxChannel,
+    OutboxStatus,
+)
 from core.fields import ClockDateTimeField
 
 
@@ -219,6 +226,14 @@ class AuditEntry(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+    @property
+    def action_label(self) -> str:
+        """The action as staff read it, in their language (AuditAction's label); a code no
+        longer in AuditAction is shown as stored."""
+        if self.action in AuditAction.values:
+            return str(AuditAction(self.action).label)
+        return self.action
 
 
 class IdempotencyRecord(TimeStamped):

@@ -28,15 +28,19 @@ class ReviewStep:
 
 
 def version_review_history(version: TermsVersion) -> list[ReviewStep]:
-    """Oldest first; one query."""
+    """Oldest first, the version's creation once; one query."""
     labels = dict(AuditAction.choices)
     entries = AuditEntry.objects.filter(
         object_type=TermsVersion._meta.label_lower,
         object_id=version.pk,
         action__in=HISTORY_ACTIONS,
     ).order_by("at", "pk")
-    steps = []
+    steps: list[ReviewStep] = []
     for entry in entries:
+        if entry.action == AuditAction.CREATE and steps:
+            # A version is created once: a later `create` row on it is an article added
+            # before those were written as updates (agreements.services.version_articles).
+            continue
         data = entry.data or {}
         comment = data.get("comment") or data.get("reason") or data.get("rationale") or ""
         steps.append(

@@ -6,10 +6,10 @@ drafts and versions scheduled but not yet posted are visible to staff (and jobs)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Subquery
 from django.utils.translation import gettext
 
 from agreements.enums import VersionStatus
@@ -145,18 +145,26 @@ def tenants_to_notify(*, document: TermsDocument) -> QuerySet[Tenant]:
 
 @dataclass(frozen=True)
 class WithdrawalImpact:
-    """What withdrawing a scheduled version touches (R7): the answers recorded against it
-    (they stay in the ledger; each tenant's state goes back to the version in force), the
-    tenants whose state follows it, and the live termination cases its rejections opened
-    (dropped, the customer told)."""
+    """What withdrawing a scheduled version touches (R7), each number with its own unit:
+    the tenants that answered it, by their latest answer (`tenant_answers`, which add up to
+    `answered_tenants`); the answers recorded against it, ledger rows, by answer (`answers`:
+    a tenant that changed its answer has more than one; all stay in the ledger, each
+    tenant's state goes back to the version in force); and the live termination cases its
+    rejections opened (dropped, the customer told)."""
 
     answers: dict[str, int]
     answered_tenants: int
     live_cases: int
+    tenant_answers: dict[str, int] = field(default_factory=dict)
 
     @property
     def answer_total(self) -> int:
         return sum(self.answers.values())
+
+    @property
+    def changed_answers(self) -> bool:
+        """More answers than tenants: some tenant changed its answer."""
+        return self.answer_total > self.answered_tenants
 
 
 def withdrawal_impact(*, scope: Scope, version: TermsVersion) -> WithdrawalImpact:
@@ -168,9 +176,22 @@ def withdrawal_impact(*, scope: Scope, version: TermsVersion) -> WithdrawalImpac
         row["answer"]: row["n"]
         for row in records.values("answer").annotate(n=Count("id")).order_by("answer")
     }
-    # A tenant that changed its answer has two rows: count it once.
-    answered = records.aggregate(n=Count("tenant_id", distinct=True))["n"] or 0
+    # Each tenant once, by its latest answer (a tenant's rows are appended in order under
+    # its chain's lock, so its highest id is its latest).
+    latest = records.values("tenant_id").annotate(last=Max("id")).values("last").order_by()
+    tenant_answers = {
+        row["answer"]: row["n"]
+        for row in ConsentRecord.objects.filter(pk__in=Subquery(latest))
+        .values("answer")
+        .annotate(n=Count("id"))
+        .order_by("answer")
+    }
     live_cases = TerminationCase.objects.filter(
         version=version, status__in=LIVE_CASE_STATUSES
     ).count()
-    return WithdrawalImpact(answers=answers, answered_tenants=answered, live_cases=live_cases)
+    return WithdrawalImpact(
+        answers=answers,
+        answered_tenants=sum(tenant_answers.values()),
+        live_cases=live_cases,
+        tenant_answers=tenant_answers,
+    )

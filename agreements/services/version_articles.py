@@ -102,10 +102,12 @@ def article_upsert(
     authored(scope, locked, AuthorRole.EDITED, f"article {number}")
     audit_add(
         actor=staff_actor(scope),
-        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        # The audited object is the version, which an added article updates, not creates
+        # (a `create` row on the version is its creation: the approval history reads it).
+        action=AuditAction.UPDATE,
         obj=locked,
         summary=f"draft {locked.label}: {'added' if created else 'edited'} article {number}",
-        data={"article": number, "title": title.strip()},
+        data={"article": number, "title": title.strip(), "added": created},
     )
     return article
 

@@ -23,6 +23,6 @@ def test_audit_list_names_objects_and_actions_in_words(client, world, viewer, ed
     page = client.get(reverse("console:audit-list")).content.decode()
     assert "規約の版 #" in page
     assert "agreements.termsversion#" not in page
-    assert '<span class="badge">予定登録</span>' in page
+    assert '<span class="badge" data-action="schedule">予定登録</span>' in page
     assert '<option value="agreements.termsversion">規約の版</option>' in page
     assert '<td class="audit-summary" lang="en">draft draft-1: scheduled</td>' in page

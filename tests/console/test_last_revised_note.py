@@ -55,7 +55,7 @@ def test_copied_draft_with_its_date_names_both_dates(client, world, editor) -> N
     draft.save(update_fields=["effective_on"])
     note = _note(client.get(reverse("console:version-edit", args=[draft.pk])).content.decode())
     assert OLD_LINE in note
-    assert "この版の効力発生日（2026年4月1日）と日付が異なります" in note
+    assert "この版の効力発生日（2026年4月1日（水））と日付が異なります" in note
 
 
 def test_draft_whose_line_names_its_own_date_is_not_flagged(client, world, editor) -> None:

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from agreements.catalog import catalog_ensure
@@ -122,13 +123,8 @@ def visible_text(html: str, *, skip_ja: bool = False) -> str:
     return " ".join(parser.parts)
 
 
-@pytest.mark.integration
-@pytest.mark.django_db
-@pytest.mark.parametrize("language", ["ja", "en"])
-def test_console_pages_show_no_iso_date(client, world, editor, publisher, language) -> None:
-    """Japanese pages: 2026年12月16日（水）; English pages: Wed, 16 Dec 2026 — neither shows an
-    ISO date, and an English page shows no Japanese-style date outside Japanese text
-    (lang="ja")."""
+def _console_pages(world, editor, publisher):
+    """A posted revision with a rejection (so a case), and the console's main pages."""
     version = post_revision(
         document=world.document, editor=editor, publisher=publisher, today=clock.today()
     )
@@ -139,7 +135,6 @@ def test_console_pages_show_no_iso_date(client, world, editor, publisher, langua
     contract = Contract.objects.filter(tenant=world.tenant).first()
     assert contract is not None
     catalog_ensure()
-    client.force_login(make_staff("publisher"))
     pages = [
         reverse("console:home"),
         reverse("console:document-detail", args=[world.document.pk]),
@@ -158,7 +153,29 @@ def test_console_pages_show_no_iso_date(client, world, editor, publisher, langua
         reverse("console:deletion-list"),
         reverse("console:audit-list"),
         reverse("console:partner-detail", args=[world.partner.pk]),
+        reverse("console:version-edit", args=[world.draft.pk]),
+        reverse("console:deliveries"),
+        reverse("console:products"),
     ]
+    return version, pages
+
+
+def _editor_and_publisher():
+    """A staff member who sees every page (the draft editor as well as the publisher's)."""
+    user = make_staff("publisher")
+    user.groups.add(Group.objects.get_or_create(name="editor")[0])
+    return user
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_console_pages_show_no_iso_date(client, world, editor, publisher, language) -> None:
+    """Japanese pages: 2026年12月16日（水）; English pages: Wed, 16 Dec 2026 — neither shows an
+    ISO date, and an English page shows no Japanese-style date outside Japanese text
+    (lang="ja")."""
+    version, pages = _console_pages(world, editor, publisher)
+    client.force_login(_editor_and_publisher())
     found = {}
     for url in pages:
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
@@ -182,3 +199,62 @@ def test_console_pages_show_no_iso_date(client, world, editor, publisher, langua
         weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[effective.weekday()]
         month = effective.strftime("%b")
         assert f"{weekday}, {effective.day} {month} {effective.year}" in body
+
+
+# A date as people read it, without its weekday after it: 2026年12月16日 not followed by
+# （水）. A version's default name (「2026年12月16日改定」 / "Revision of 16 Dec 2026") is a
+# name, not a date; the example of the body's own 最終改定 line (例: …) is document text.
+JA_DATE_NO_WEEKDAY = re.compile(r"(?<!例: )\d{4}年\d{1,2}月\d{1,2}日(?!（[月火水木金土日]）|改定)")
+EN_DATE = re.compile(
+    r"(?<!Mon, )(?<!Tue, )(?<!Wed, )(?<!Thu, )(?<!Fri, )(?<!Sat, )(?<!Sun, )(?<!Revision of )"
+    r"\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b"
+)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_console_dates_carry_their_weekday(client, world, editor, publisher, language) -> None:
+    """Every date the console shows is written by the one formatter with its weekday:
+    2026年12月16日（水） / Wed, 16 Dec 2026 (document text, lang="ja" on English pages, and
+    the audit log's stored summaries aside)."""
+    _version, pages = _console_pages(world, editor, publisher)
+    client.force_login(_editor_and_publisher())
+    found = {}
+    for url in pages:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, url
+        text = visible_text(response.content.decode(), skip_ja=language == "en")
+        pattern = JA_DATE_NO_WEEKDAY if language == "ja" else EN_DATE
+        dates = pattern.findall(text)
+        if dates:
+            found[url] = dates
+    assert found == {}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_console_messages_write_their_dates_with_the_formatter(
+    client, world, editor, publisher
+) -> None:
+    """The flash messages after confirming a termination case and recording a deletion
+    request name their date as 2026年12月16日（水）, not 2026-12-16."""
+    from agreements.models import DataDeletion, TerminationCase
+    from agreements.templatetags.jdates import jdate_wd
+
+    version = post_revision(
+        document=world.document, editor=editor, publisher=publisher, today=clock.today()
+    )
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=version, answer="rejected")
+    case = TerminationCase.objects.get(tenant=world.tenant)
+    client.force_login(_editor_and_publisher())
+    page = client.post(
+        reverse("console:case-decide", args=[case.pk, "confirm"]), {"note": "確認済み"}, follow=True
+    ).content.decode()
+    case.refresh_from_db()
+    assert f"契約は {jdate_wd(case.end_date)} に終了します" in page
+    contract = world.contract
+    contract.refresh_from_db()
+    page = client.post(reverse("console:contract-deletion", args=[contract.pk]), follow=True)
+    deletion = DataDeletion.objects.filter(contract=contract).latest("pk")
+    assert f"期日 {jdate_wd(deletion.due_on)}" in page.content.decode()

@@ -80,10 +80,11 @@ def test_r4_a_second_reminder_within_24_hours_sends_nothing(posted, editor, publ
     first = consent_remind_now(scope=Scope.staff(editor), version=posted)
     assert first.sent == 2
     outbox_before = Outbox.objects.count()
-    second = consent_remind_now(scope=Scope.staff(publisher), version=posted)
-    assert (second.sent, second.skipped_recent) == (0, 2)
+    with pytest.raises(Conflict) as refused:  # nobody left to remind: refused, not recorded
+        consent_remind_now(scope=Scope.staff(publisher), version=posted)
+    assert refused.value.code == "nobody_to_remind"
     assert Outbox.objects.count() == outbox_before
-    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 2
+    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 1
     counts = reminder_counts(scope=Scope.staff(editor), version=posted)
     assert (counts.due, counts.recent) == (0, 2)
     with time_machine.travel(clock.now() + timedelta(hours=24, minutes=1)):
@@ -148,3 +149,43 @@ def test_r4_a_deemed_consent_revision_is_never_reminded(client, world, editor, p
     assert _reminder_tenants(version) == []
     dashboard = client.get(reverse("console:dashboard")).content.decode()
     assert reverse("console:dashboard-remind", args=[version.pk]) not in dashboard
+
+
+def test_r4_remind_page_shows_the_answer_deadline_the_customer_sees(
+    client, posted, editor, world
+) -> None:
+    """No gating policy: the customer is still asked to answer by the day before the
+    effective date (portal, e-mails); the page shows that day, not 「なし」."""
+    from agreements.selectors.consents import consent_status_for_tenant
+    from agreements.templatetags.jdates import jdate_wd
+
+    portal = next(
+        s
+        for s in consent_status_for_tenant(scope=Scope.system(), tenant=world.tenant)
+        if s.document == world.document
+    )
+    assert portal.deadline == posted.effective_on - timedelta(days=1)
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[posted.pk])).content.decode()
+    shown = page[page.index('data-testid="answer-by"') :]
+    assert shown.split("</dd>")[0].count(jdate_wd(portal.deadline)) == 1
+    # That silence does not limit use is said apart from the deadline.
+    gate = page[page.index('data-testid="gate-deadline"') :].split("</dd>")[0]
+    assert "未回答でも利用は制限されません" in gate
+
+
+def test_r4_with_nobody_to_remind_the_button_is_disabled_and_a_post_refused(
+    client, posted, editor
+) -> None:
+    consent_remind_now(scope=Scope.staff(editor), version=posted)
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[posted.pk])).content.decode()
+    assert 'data-testid="nobody-to-remind"' in page
+    assert '<button type="submit" disabled aria-describedby="nobody-to-remind">' in page
+    events = len(_reminder_tenants(posted))
+    response = client.post(reverse("console:dashboard-remind", args=[posted.pk]), follow=True)
+    body = response.content.decode()
+    assert "再通知するテナントがありません" in body
+    assert "0社に再通知しました" not in body
+    assert len(_reminder_tenants(posted)) == events
+    assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 1

@@ -145,3 +145,82 @@ def test_display_name_defaults_from_the_effective_date_and_is_set_apart_from_the
     version_draft_update(scope=Scope.staff(editor), version=world.draft, public_name="春の改定")
     world.draft.refresh_from_db()
     assert (world.draft.label, world.draft.display_name) == ("draft-1", "春の改定")
+
+
+@pytest.fixture
+def draft_on_withdrawn(world, editor) -> TermsVersion:
+    """A revision that added 第3条, withdrawn after a draft was started from it; the draft
+    changed 第2条 only."""
+    withdrawn = VersionFactory(
+        document=world.document,
+        label="2027-01 改定",
+        status=VersionStatus.WITHDRAWN,
+        notice_on=date(2099, 1, 1),
+        effective_on=date(2099, 2, 1),
+        based_on=world.current,
+        articles=[
+            ("本規約について", "本規約は本製品を利用するお客様に適用されます。"),
+            ("本規約の変更", "当社は本規約を変更できるものとします。"),
+            ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。"),
+        ],
+    )
+    return VersionFactory(
+        document=world.document,
+        label="draft-2",
+        status=VersionStatus.DRAFT,
+        effective_on=None,
+        based_on=withdrawn,
+        created_by=editor,
+        articles=[
+            ("本規約について", "本規約は本製品を利用するお客様に適用されます。"),
+            ("本規約の変更", "当社は、お客様に通知して本規約を変更できるものとします。"),
+            ("反社会的勢力の排除", "お客様は反社会的勢力でないことを表明します。"),
+        ],
+    )
+
+
+def test_r7_edit_page_warns_at_the_top_a_draft_whose_base_was_withdrawn(
+    client, world, editor, draft_on_withdrawn
+) -> None:
+    client.force_login(editor)
+    body = client.get(reverse("console:version-edit", args=[draft_on_withdrawn.pk])).content
+    page = body.decode()
+    assert 'data-testid="base-withdrawn"' in page
+    assert "元の版「2027-01 改定」は撤回されました" in page
+    assert "現在有効な版を元に付け替える" in page
+    assert reverse("console:version-rebase", args=[draft_on_withdrawn.pk]) in page
+    # At the top: before the change counts and the draft's fields.
+    assert page.index('data-testid="rebase-warning"') < page.index('class="notice-box"')
+
+
+def test_r7_rebase_off_a_withdrawn_base_goes_onto_the_version_in_force(
+    client, world, editor, draft_on_withdrawn
+) -> None:
+    client.force_login(editor)
+    response = client.post(reverse("console:version-rebase", args=[draft_on_withdrawn.pk]))
+    assert response.status_code == 302
+    draft = TermsVersion.objects.get(pk=draft_on_withdrawn.pk)
+    assert draft.based_on == world.current
+    texts = {
+        a.number: a.paragraphs.get().text for a in draft.articles.prefetch_related("paragraphs")
+    }
+    # The draft's own change stays; the withdrawn version's 第3条 never took effect: gone.
+    assert texts == {
+        1: "本規約は本製品を利用するお客様に適用されます。",
+        2: "当社は、お客様に通知して本規約を変更できるものとします。",
+    }
+    entry = AuditEntry.objects.filter(object_id=draft.pk, summary__contains="rebased").get()
+    assert entry.data["from_withdrawn"] is True
+    page = client.get(reverse("console:version-edit", args=[draft.pk])).content.decode()
+    assert 'data-testid="rebase-warning"' not in page
+
+
+def test_r7_a_draft_whose_base_was_withdrawn_is_offered_the_scheduled_version(
+    client, world, editor, draft_on_withdrawn, scheduled
+) -> None:
+    client.force_login(editor)
+    page = client.get(reverse("console:version-edit", args=[draft_on_withdrawn.pk]))
+    assert "撤回されました" in page.content.decode()
+    assert "予定登録済みの版を元に付け替える" in page.content.decode()
+    client.post(reverse("console:version-rebase", args=[draft_on_withdrawn.pk]))
+    assert TermsVersion.objects.get(pk=draft_on_withdrawn.pk).based_on == scheduled

@@ -9,8 +9,11 @@ from django.urls import reverse
 from agreements.enums import VersionStatus
 from agreements.selectors.reviews import open_send_back, version_review_history
 from agreements.services.version_review import version_send_back
+from agreements.services.versions import article_upsert, version_draft_create
 from core import clock
+from core.enums import AuditAction
 from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.services import audit_add
 from tenants.scope import Scope
 from tests.console.conftest import post_revision
 
@@ -80,3 +83,22 @@ def test_a_scheduled_version_cannot_be_sent_back(world, editor, publisher) -> No
     )
     with pytest.raises(Conflict):
         version_send_back(scope=Scope.staff(publisher), version=version, comment="遅い")
+
+
+def test_history_lists_the_creation_once_when_articles_are_added(
+    client, world, editor, viewer
+) -> None:
+    """Adding an article updates the draft: the approval history says 作成 once, also for
+    rows written before (an article's addition was audited as a `create` on the version)."""
+    draft = version_draft_create(scope=Scope.staff(editor), document=world.document, label="r-2")
+    article_upsert(
+        scope=Scope.staff(editor), version=draft, number=9, title="新しい条", body="新しい条文。"
+    )
+    assert [s.action for s in version_review_history(draft)] == ["create"]
+    audit_add(actor=editor, action=AuditAction.CREATE, obj=draft, summary="added article 10")
+    assert [s.action for s in version_review_history(draft)] == ["create"]
+    client.force_login(viewer)
+    page = client.get(reverse("console:version-detail", args=[draft.pk])).content.decode()
+    history = page[page.index('data-testid="approval-history"') :].split("</section>")[0]
+    assert history.count("<li>") == 1
+    assert "作成" in history

@@ -49,6 +49,8 @@ def test_r7_a_tenant_that_changed_its_answer_counts_once(answered, world, publis
     impact = withdrawal_impact(scope=Scope.staff(publisher), version=answered)
     assert impact.answers == {"accepted": 3, "rejected": 1}
     assert impact.answered_tenants == 3
+    assert impact.tenant_answers == {"accepted": 3}  # by each tenant's latest answer
+    assert impact.changed_answers is True
     assert impact.live_cases == 0  # accepting dropped the case
 
 
@@ -64,9 +66,12 @@ def test_r7_withdraw_page_shows_the_counts(client, answered) -> None:
     response = client.get(reverse("console:version-withdraw", args=[answered.pk]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'data-testid="impact-answers"><strong>3</strong>' in body
-    assert 'data-testid="impact-cases"><strong>1</strong>' in body
-    assert "同意 2 · 拒否 1" in body
+    assert 'data-testid="impact-tenants"><strong>3</strong>社' in body
+    assert "最新の回答が同意 2社 · 拒否 1社" in body
+    assert 'data-testid="impact-answers"><strong>3</strong>件' in body
+    assert "同意 2件 · 拒否 1件" in body
+    assert 'data-testid="impact-cases"><strong>1</strong>件' in body
+    assert 'data-testid="impact-changed"' not in body
 
 
 def test_r7_the_person_who_scheduled_is_told_up_front_they_cannot_withdraw(
@@ -98,3 +103,24 @@ def test_r7_another_publisher_is_offered_the_withdrawal(client, answered) -> Non
     assert f'href="{withdraw_url}"' in detail
     assert 'data-testid="withdraw-by-other"' not in detail
     assert 'name="reason"' in client.get(withdraw_url).content.decode()
+
+
+def test_r7_withdraw_page_labels_tenants_answers_and_cases_apart(client, answered, world) -> None:
+    """A tenant that changed its answer: 3 tenants (by their latest answer, adding up), 4
+    answers (ledger rows), 0 live cases, each number with its unit; the page says why the
+    answers outnumber the tenants. In English too."""
+    consent_answer(scope=Scope.system(), tenant=world.tenant, version=answered, answer="accepted")
+    client.force_login(make_staff("publisher"))
+    url = reverse("console:version-withdraw", args=[answered.pk])
+    body = client.get(url).content.decode()
+    assert 'data-testid="impact-tenants"><strong>3</strong>社' in body
+    assert "最新の回答が同意 3社 · 拒否 0社" in body
+    assert 'data-testid="impact-answers"><strong>4</strong>件' in body
+    assert "同意 3件 · 拒否 1件" in body
+    assert 'data-testid="impact-changed"' in body
+    assert 'data-testid="impact-cases"><strong>0</strong>件' in body
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="impact-tenants"><strong>3</strong> tenants' in english
+    assert "latest answer: accepted 3 · rejected 0" in english
+    assert 'data-testid="impact-answers"><strong>4</strong> answers' in english
+    assert 'data-testid="impact-cases"><strong>0</strong> cases' in english

@@ -219,16 +219,36 @@ class Upcoming:
     lapsed: list[TermsVersion]
 
 
-def upcoming(*, today: date, horizon_days: int = 30) -> Upcoming:
+def upcoming(
+    *,
+    today: date,
+    horizon_days: int = 30,
+    product_id: int | None = None,
+    partner: str | None = None,
+) -> Upcoming:
+    """The "upcoming" panel under the dashboard's filter: revisions by product (a revision
+    concerns every sales channel), contracts and deletions by product and sales channel.
+    Delivery errors belong to no product and are never filtered (the page says so)."""
     horizon = today + timedelta(days=horizon_days)
-    scheduled = TermsVersion.objects.filter(status=VersionStatus.SCHEDULED).select_related(
-        "document"
-    )
+    versions = TermsVersion.objects.select_related("document")
+    if product_id:
+        versions = versions.filter(document__product_id=product_id)
+    scheduled = versions.filter(status=VersionStatus.SCHEDULED)
     month_start = today.replace(day=1)
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     open_periods = ContractPeriod.objects.filter(
-        status=PeriodStatus.OPEN, contract__status=ContractStatus.ACTIVE
+        _tenant_filter(partner, "contract__tenant__"),
+        status=PeriodStatus.OPEN,
+        contract__status=ContractStatus.ACTIVE,
     ).select_related("contract", "contract__tenant", "contract__product")
+    deletions = DataDeletion.objects.filter(
+        _tenant_filter(partner, "tenant__"),
+        status__in=[DeletionStatus.SCHEDULED, DeletionStatus.ORDERED],
+        due_on__lte=today + timedelta(days=7),
+    )
+    if product_id:
+        open_periods = open_periods.filter(contract__product_id=product_id)
+        deletions = deletions.filter(contract__product_id=product_id)
     renewals = list(
         open_periods.filter(
             end_date__gte=month_start, end_date__lt=next_month, contract__auto_renew=True
@@ -260,20 +280,13 @@ def upcoming(*, today: date, horizon_days: int = 30) -> Upcoming:
         renewals=renewals,
         deadlines=sorted(deadlines, key=lambda pair: pair[1]),
         deletions=list(
-            DataDeletion.objects.filter(
-                status__in=[DeletionStatus.SCHEDULED, DeletionStatus.ORDERED],
-                due_on__lte=today + timedelta(days=7),
-            )
-            .select_related("contract", "tenant", "contract__product")
-            .order_by("due_on", "pk")[:100]
+            deletions.select_related("contract", "tenant", "contract__product").order_by(
+                "due_on", "pk"
+            )[:100]
         ),
         failed_deliveries=list(failed.order_by("-updated_at")[:20]),
         failed_count=failed.count(),
-        lapsed=list(
-            TermsVersion.objects.filter(status=VersionStatus.LAPSED)
-            .select_related("document")
-            .order_by("-lapsed_at")[:20]
-        ),
+        lapsed=list(versions.filter(status=VersionStatus.LAPSED).order_by("-lapsed_at")[:20]),
     )
 
 

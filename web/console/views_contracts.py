@@ -19,6 +19,7 @@ from agreements.models import Contract
 from agreements.selectors.contracts import contract_facts, contract_get, contract_list
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
+from agreements.templatetags.jdates import jdate_wd
 from core import clock
 from core.errors import DomainError
 from tenants import selectors as tenant_selectors
@@ -229,7 +230,8 @@ def contract_deletion_request(request: ConsoleRequest, pk: int) -> HttpResponse:
         deletion = deletion_services.deletion_request(scope=request.scope, contract=contract)
         messages.success(
             request,
-            _("データ削除の依頼を登録しました（期日 %(due)s）。") % {"due": deletion.due_on},
+            _("データ削除の依頼を登録しました（期日 %(due)s）。")
+            % {"due": jdate_wd(deletion.due_on)},
         )
     except REFUSALS as error:
         flash_domain_error(request, error)

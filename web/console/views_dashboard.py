@@ -14,7 +14,11 @@ from django.utils.translation import gettext as _
 
 from agreements.enums import ConsentStatus
 from agreements.models import NoticeDelivery, ScheduledReminder, TermsVersion
-from agreements.selectors.consents import binding_versions_for_tenants, consent_status_label
+from agreements.selectors.consents import (
+    answer_by,
+    binding_versions_for_tenants,
+    consent_status_label,
+)
 from agreements.services.consents.reach import notice_delivery_record
 from agreements.services.consents.reminder_schedule import (
     reminder_cancel,
@@ -127,7 +131,7 @@ def dashboard(request: ConsoleRequest) -> HttpResponse:
             "rows": rows,
             "chart": stacked_bars(rows),
             "columns": [(s, _labels()[s]) for s in COLUMNS],
-            "upcoming": upcoming(today=today),
+            "upcoming": upcoming(today=today, product_id=product_id, partner=partner),
             "today": today,
             "query": request.GET.urlencode(),
         },
@@ -294,7 +298,10 @@ def _remind_page(
             "remindable": remindable(version),
             "interval_hours": int(REMIND_INTERVAL.total_seconds() // 3600),
             "form": form,
-            "deadline": version_answer_deadline(version),
+            # The deadline the portal and the e-mails give the customer (one selector), and
+            # the day the gating policy may limit use, if the version has one (R4).
+            "answer_by": answer_by(version, today=clock.today()),
+            "gate_deadline": version_answer_deadline(version),
             "history": reminder_history(version),
         },
         status=400 if form.errors else 200,

@@ -25,7 +25,7 @@ from agreements.selectors.reviews import open_send_back, version_review_history
 from agreements.services import versions as version_services
 from agreements.services.consents.reach import lead_days_for
 from agreements.services.parse_messages import parse_error_text
-from agreements.services.version_rebase import draft_behind_scheduled, version_draft_rebase
+from agreements.services.version_rebase import draft_rebase_offer, version_draft_rebase
 from agreements.services.version_text import revision_dates, version_diff, version_predecessor
 from agreements.templatetags.jdates import format_date
 from agreements.templatetags.rulebook import article_list
@@ -128,8 +128,9 @@ def _edit_page(
             "hints": _schedule_hints(version),
             # The body's own 最終改定 line and the version's date (said when they differ).
             "dates": revision_dates(version),
-            # A newer version is scheduled and this draft does not start from it (R7).
-            "behind": draft_behind_scheduled(version),
+            # A newer version is scheduled and this draft does not start from it, or the
+            # version it starts from was withdrawn (R7): offered a rebase at the top.
+            "rebase": draft_rebase_offer(version),
             # A publisher sent the draft back: what to fix, above everything else.
             "sent_back": open_send_back(version_review_history(version)),
             "counts": diff_counts(diff),
@@ -269,7 +270,8 @@ def _confirm_page(
 
 @console_view(Need.DRAFT, methods=("POST",))
 def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
-    """Replay the draft's changes onto the document's scheduled version (R7)."""
+    """Replay the draft's changes onto the document's scheduled version, or the version in
+    force when the draft's base was withdrawn (R7)."""
     version = version_or_404(request, pk)
     refused = draft_or_refuse(request, version)
     if refused is not None:
@@ -281,7 +283,7 @@ def version_rebase(request: ConsoleRequest, pk: int) -> HttpResponse:
         return redirect("console:version-edit", pk=version.pk)
     messages.success(
         request,
-        _("予定登録済みの版「%(label)s」を元にしました（同版から取り込んだ条: %(taken)s）。")
+        _("版「%(label)s」を元にしました（同版から取り込んだ条: %(taken)s）。")
         % {
             "label": rebased.onto.label,
             "taken": _list_numbers(rebased.merge.taken),

@@ -15,8 +15,9 @@ from agreements.enums import CaseStatus, DeletionStatus
 from agreements.models import DataDeletion, Product, ProductKey, TerminationCase
 from agreements.services import consents as consent_services
 from agreements.services.product_keys import product_key_issue, product_key_revoke
+from agreements.templatetags.jdates import jdate_wd
 from core import clock
-from core.enums import AuditAction, OutboxStatus
+from core.enums import OutboxStatus
 from core.errors import DomainError
 from core.masking import holds_masked_secret
 from core.models import AuditEntry, Outbox
@@ -69,7 +70,7 @@ def case_decide(request: ConsoleRequest, pk: int, decision: str) -> HttpResponse
             messages.success(
                 request,
                 _("解約案件を確定しました。契約は %(date)s に終了します。")
-                % {"date": decided.end_date},
+                % {"date": jdate_wd(decided.end_date)},
             )
         else:
             messages.success(request, _("解約案件を取り下げました。"))
@@ -128,7 +129,7 @@ def audit_list(request: ConsoleRequest) -> HttpResponse:
             "nav": "audit",
             "page_obj": page,
             "entries": [
-                (entry, _audit_type_label(entry.object_type), _audit_action_label(entry.action))
+                (entry, _audit_type_label(entry.object_type), entry.action_label)
                 for entry in page.object_list
             ],
             "types": [(value, _audit_type_label(value)) for value in types],
@@ -145,10 +146,6 @@ def _audit_type_label(object_type: str) -> str:
         return str(apps.get_model(object_type)._meta.verbose_name)
     except (LookupError, ValueError):
         return object_type
-
-
-def _audit_action_label(action: str) -> str:
-    return str(AuditAction(action).label) if action in AuditAction.values else action
 
 
 # --- products' API keys -----------------------------------------------------------------------

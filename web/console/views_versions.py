@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from agreements.enums import VersionStatus
@@ -29,6 +30,7 @@ from agreements.selectors.authors import (
 from agreements.selectors.reviews import version_review_history
 from agreements.selectors.versions import (
     document_list,
+    public_versions_q,
     version_get,
     version_in_force,
     version_list,
@@ -241,6 +243,9 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
 def version_notice(request: ConsoleRequest, pk: int) -> HttpResponse:
     """The notice as it is (or will be) published, for review before scheduling."""
     version = version_or_404(request, pk)
+    # The notice links to the revised text: its public page once anyone may read it, else
+    # (a draft, a revision not yet posted) the staff's full text, not a public 404.
+    public = TermsVersion.objects.filter(public_versions_q(), pk=version.pk).exists()
     return render(
         request,
         "agreements/console/version_notice.html",
@@ -249,6 +254,10 @@ def version_notice(request: ConsoleRequest, pk: int) -> HttpResponse:
             "version": version,
             "document": version.document,
             "notice": notice_context(version),
+            "public": public,
+            "revised_text_url": None
+            if public
+            else f"{reverse('console:compare', args=[version.document.pk])}?b={version.pk}&full=1",
         },
     )
 

@@ -34,6 +34,7 @@ from agreements.selectors.consents.status_check import (
 from agreements.selectors.consents.statuses import (
     LIVE_CASE_STATUSES,
     DocumentStatus,
+    answer_by,
     case_in_effect,
     consent_status_for_tenant,
     consent_status_label,
@@ -52,6 +53,7 @@ __all__ = [
     "BulkStatus",
     "DocumentStatus",
     "StatusCheck",
+    "answer_by",
     "binding_versions_for_tenants",
     "bound_contracts",
     "bound_documents",

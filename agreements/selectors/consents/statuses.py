@@ -129,6 +129,17 @@ def case_in_effect(case: TerminationCase | None, today: date) -> bool:
     )
 
 
+def answer_by(version: TermsVersion, *, today: date) -> date | None:
+    """The last day an answer still answers `version` before it takes effect, the deadline
+    the portal and the e-mails give the tenant (the day before the effective date); None
+    once the version is in effect (or undated). The console shows staff the same day."""
+    if version.effective_on is None or is_version_effective(
+        effective_on=version.effective_on, today=today
+    ):
+        return None
+    return version.effective_on - timedelta(days=1)
+
+
 def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentStatus]:
     """Per bound document: versions in force and pending, status, allowed answers, deadline."""
     tenant_in_scope(scope=scope, tenant=tenant)
@@ -250,9 +261,7 @@ def consent_status_for_tenant(*, scope: Scope, tenant: Tenant) -> list[DocumentS
                     if owed
                     else frozenset()
                 ),
-                deadline=(
-                    None if effective or not owed else version.effective_on - timedelta(days=1)
-                ),
+                deadline=answer_by(version, today=today) if owed else None,
                 record=record,
                 case=case,
                 owed=owed,

@@ -132,8 +132,11 @@ def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
     because they were reminded within the interval. One query."""
     if not scope.is_privileged:
         raise PermissionDenied(gettext("当社スタッフのみが参照できます。"))
-    since = clock.now() - REMIND_INTERVAL
-    reminded = _recently_reminded(version, since)
+    return _counts(version, clock.now())
+
+
+def _counts(version: TermsVersion, now: datetime) -> ReminderCounts:
+    reminded = _recently_reminded(version, now - REMIND_INTERVAL)
     counts = _unanswered(version).aggregate(
         recent=Count("pk", filter=reminded), due=Count("pk", filter=~reminded)
     )
@@ -143,7 +146,7 @@ def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
 @transaction.atomic
 def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
     """Send the consent reminder to every bound tenant that has not answered `version`,
-    except those reminded of it within `REMIND_INTERVAL`. Staff who keep customer records
+    except those reminded of it within `REMIND_INTERVAL`; refused when that leaves nobody. Staff who keep customer records
     (tenants.authz: Action.OPERATE); one audit row for the action, one event and outbox rows
     per tenant reminded (tenants.notify)."""
     if not (scope.is_staff and scope.may(Action.OPERATE)):
@@ -162,6 +165,16 @@ def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
             code="not_remindable",
         )
     now = clock.now()
+    if _counts(locked, now).due == 0:
+        # Nobody left to remind (all answered, or reminded within the interval): refused
+        # rather than recorded as a reminder of no one.
+        raise Conflict(
+            gettext(
+                "再通知するテナントがありません（未回答のテナントがないか、すべて%(hours)s時間以内に通知済みです）。"
+            )
+            % {"hours": int(REMIND_INTERVAL.total_seconds() // 3600)},
+            code="nobody_to_remind",
+        )
     stamp = now.strftime("%Y%m%dT%H%M%S")
     done = reminders_send(
         version=locked, now=now, key=f"console_reminder:{locked.pk}:{stamp}", label="manual"
