@@ -204,6 +204,56 @@ def test_acceptance_records_the_answerers_name_and_title(world) -> None:
     assert "&lt;" not in receipt.split('data-testid="receipt-person"')[1].split("</dd>")[0]
 
 
+def _label_and_input(page: str, name: str) -> tuple[str, str]:
+    label = page.split(f'<label for="id_{name}">')[1].split("</label>")[0]
+    field = (
+        page.split(f'name="{name}"')[0].rsplit("<input", 1)[1]
+        + page.split(f'name="{name}"')[1].split(">")[0]
+    )
+    return label, field
+
+
+@pytest.mark.parametrize(
+    ("language", "optional", "help_text"),
+    [
+        (
+            "ja",
+            "回答する方のお名前（任意）",
+            "空欄の場合は、ログインしているアカウントのお名前を記録します。",
+        ),
+        (
+            "en",
+            "Name of the person answering (optional)",
+            "If left blank, the name of the signed-in account is recorded.",
+        ),
+    ],
+)
+def test_the_answerers_name_is_marked_optional_in_its_label(
+    world, settings, language, optional, help_text
+) -> None:
+    """The name is optional (empty: the account's name), and its label says so in words a
+    screen reader reads with the field; the note on what an empty field records is tied to
+    the input by aria-describedby."""
+    client = signed_in(world.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    review = client.get(f"/portal/changes/{world.v2.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    confirm = client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "rejected"})
+    for page in (review.content.decode(), confirm.content.decode()):
+        label, field = _label_and_input(page, "person_name")
+        assert label == optional
+        assert "required" not in field
+        assert 'aria-describedby="id_person_name_helptext"' in field
+        assert f'<span class="helptext" id="id_person_name_helptext">{help_text}</span>' in page
+    # Left empty, the account's name is recorded, as the note says.
+    response = client.post(
+        f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted", "person_name": ""}
+    )
+    assert response.status_code == 302
+    evidence = ConsentRecord.objects.get(tenant=world.tenant).evidence
+    assert evidence is not None
+    assert evidence.person_name == "管理 太郎"
+
+
 def test_a_contract_ending_before_the_revision_says_so(world) -> None:
     with clock.frozen_at(date(2025, 2, 10)):
         _non_renewal(world)  # ends 2025-03-31, the revision takes effect 2025-04-01
