@@ -50,6 +50,10 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
         links["receipt"] = f"{base}{reverse('portal:receipt', args=[payload['record_id']])}"
     if payload.get("deletion_id"):
         links["deletion"] = links["contract"]
+        if payload.get("kind") == "requested":  # a customer's request has a receipt (R13)
+            links["deletion_receipt"] = (
+                f"{base}{reverse('portal:request-receipt', args=['deletion', payload['deletion_id']])}"
+            )
     if payload.get("invitation_url"):
         links["invitation"] = one_line(str(payload["invitation_url"]))
     links["console"] = f"{base}/console/"
