@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import translation
 
 from agreements.enums import ConsentMode, DeletionKind, DeletionStatus, RequestKind
 from agreements.models import (
@@ -21,6 +22,7 @@ from agreements.models import (
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from agreements.services.versions import version_withdraw
+from agreements.templatetags import jdates
 from core import clock
 from core.enums import EventKind
 from core.errors import NotFound
@@ -300,3 +302,54 @@ def test_an_answerers_name_with_a_line_break_is_refused_and_nothing_recorded(wor
     assert response.status_code == 400
     assert "改行や制御文字は使用できません" in response.content.decode()
     assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()
+
+
+# --- After an answer the review page says what was answered, not "please answer" -----------
+
+
+def _answered_page(world, answer: str, language: str = "ja") -> str:
+    client = signed_in(world.admin)
+    data = {"answer": answer, "confirm": "True"} if answer == "rejected" else {"answer": answer}
+    assert client.post(f"/portal/changes/{world.v2.pk}/answer/", data).status_code == 302
+    client.cookies["django_language"] = language
+    page = client.get(f"/portal/changes/{world.v2.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    return page.content.decode()
+
+
+def _note(page: str) -> str:
+    return page.split('data-testid="answered-note">', 1)[1].split("</small>", 1)[0]
+
+
+def test_review_page_before_an_answer_asks_for_one(world) -> None:
+    page = signed_in(world.admin).get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert "<strong>2025年3月31日（月）</strong>までにご回答ください。" in page
+    assert 'data-testid="answered-note"' not in page
+
+
+@pytest.mark.parametrize(
+    ("answer", "said", "switch"),
+    [("rejected", "拒否", "同意"), ("accepted", "同意", "拒否")],
+)
+def test_review_page_after_an_answer_says_what_and_when_and_what_can_still_change(
+    world, answer, said, switch
+) -> None:
+    page = _answered_page(world, answer)
+    assert "までにご回答ください" not in page
+    record = ConsentRecord.objects.get(tenant=world.tenant)
+    with translation.override("ja"):
+        when = jdates.format_instant(record.recorded_at, weekday=True)
+    assert _note(page) == (
+        f"{when}に「{said}」と回答しています。 "
+        f"<strong>2025年3月31日（月）</strong>までは、この画面で回答を「{switch}」に変更できます。"
+    )
+
+
+def test_review_page_after_a_rejection_in_english(world) -> None:
+    page = _answered_page(world, "rejected", language="en")
+    assert "Please answer by" not in page
+    note = _note(page)
+    assert note.startswith("You answered “Rejected” on ")
+    assert note.endswith(
+        "Until <strong>Mon, 31 Mar 2025</strong> you can change your answer to “Accepted” on"
+        " this page."
+    )
