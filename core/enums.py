@@ -60,6 +60,7 @@ class EventKind(models.TextChoices):
     RENEWED = "contract.renewed", _("契約の更新")
     ENDED = "contract.ended", _("契約の終了")
     TERMINATION = "contract.termination", _("契約の解約")
+    DELETION_REQUESTED = "deletion.requested", _("データ削除の依頼の受付")
     DELETION_ORDERED = "deletion.ordered", _("データ削除の指示")
     DELETION_DONE = "deletion.done", _("データ削除の完了")
     DELETION_REMINDER = "deletion.reminder", _("データ削除の予告")

@@ -28,6 +28,13 @@ FIELDS = {
     TERMINATION: ("end_date", "reason", "actor_kind", "channel"),
     DELETION: ("requested_on", "due_on"),
 }
+# Fields a kind's digest covers only once set: a deletion request records its channel from
+# migration 0025 on, and the receipts issued before it must keep verifying.
+FIELDS_WHEN_SET = {
+    NON_RENEWAL: (),
+    TERMINATION: (),
+    DELETION: ("channel",),
+}
 
 
 def filed_at(kind: str, obj: Any) -> Any:
@@ -47,4 +54,7 @@ def request_digest(kind: str, obj: Any) -> str:
     for name in FIELDS[kind]:
         value = getattr(obj, name)
         body[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    for name in FIELDS_WHEN_SET[kind]:
+        if getattr(obj, name):
+            body[name] = str(getattr(obj, name))
     return hashlib.sha256(canonical_json(body)).hexdigest()

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from agreements.enums import DeletionKind, DeletionStatus
+from agreements.enums import Channel, DeletionKind, DeletionStatus
 from agreements.models.base import Filer, choice_constraint
 from agreements.models.contracts import Contract
 from agreements.models.products import ProductKey
@@ -32,6 +32,12 @@ class DataDeletion(ClockStamped, Filer):
     requested_by_key = models.ForeignKey(
         PartnerAPIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where a customer's request was filed (portal, API, console), as its receipt shows (R13).
+    # Empty for the deletions the service plans itself (primary, backup) and for requests
+    # filed before the channel was recorded.
+    channel = models.CharField(
+        _("経路"), max_length=16, choices=Channel.choices, blank=True, default=""
+    )
     ordered_at = models.DateTimeField(_("指示日時"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("完了確認日時"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -54,6 +60,9 @@ class DataDeletion(ClockStamped, Filer):
             ),
             choice_constraint("kind", DeletionKind, "deletion_kind_valid"),
             choice_constraint("status", DeletionStatus, "deletion_status_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=["", *Channel.values]), name="deletion_channel_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["due_on"], condition=Q(status="scheduled"), name="deletion_due"),

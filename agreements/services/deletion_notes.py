@@ -30,6 +30,23 @@ def deletion_payload(deletion: DataDeletion) -> dict[str, Any]:
     }
 
 
+def deletion_requested_note(deletion: DataDeletion, *, end: date) -> Note:
+    """The tenant's `deletion.requested` notice: its request was filed, due on `due_on`, after
+    the contract's end `end` (the deletion loaded with its contract and product)."""
+    return Note(
+        kind=EventKind.DELETION_REQUESTED,
+        tenant=deletion.contract.tenant,
+        key=f"deletion:{deletion.pk}:requested",
+        subject=deletion,
+        payload={
+            **deletion_payload(deletion),
+            "requested_on": _iso(deletion.requested_on),
+            "contract_ends_on": _iso(end),
+            "channel": deletion.channel,
+        },
+    )
+
+
 def deletion_withdrawn_note(
     deletion: DataDeletion, contract: Contract, *, on: date, cause: str = ""
 ) -> Note:

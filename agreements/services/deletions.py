@@ -24,7 +24,11 @@ from agreements.rulebook import rulebook_for
 from agreements.selectors.contracts import contract_known_end
 from agreements.services.contracts.common import contract_for_write
 from agreements.services.deletion_acks import deletion_acknowledge
-from agreements.services.deletion_notes import deletion_payload, deletion_withdrawn_note
+from agreements.services.deletion_notes import (
+    deletion_payload,
+    deletion_requested_note,
+    deletion_withdrawn_note,
+)
 from agreements.services.redaction import tenant_redact
 from agreements.services.request_receipts import filer_fields, request_receipt_issue
 from core import clock
@@ -101,9 +105,14 @@ def deletion_request_filed(*, scope: Scope, contract: Contract) -> tuple[DataDel
         requested_on=today,
         requested_by=scope.acting_user,
         requested_by_key=scope.acting_key,
+        channel=scope.channel,
         **filer_fields(scope=scope, tenant_id=locked.tenant_id),
     )
     request_receipt_issue(kind=RequestKind.DELETION, subject=deletion)
+    # Confirmed by e-mail like a non-renewal or a termination (R13), with its event and
+    # outbox rows written in this transaction.
+    deletion.contract = locked
+    notify([deletion_requested_note(deletion, end=end)])
     if scope.is_staff:
         audit_add(
             actor=scope.user,

@@ -50,6 +50,10 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
         links["receipt"] = f"{base}{reverse('portal:receipt', args=[payload['record_id']])}"
     if payload.get("deletion_id"):
         links["deletion"] = links["contract"]
+        if payload.get("kind") == "requested":  # a customer's request has a receipt (R13)
+            links["deletion_receipt"] = (
+                f"{base}{reverse('portal:request-receipt', args=['deletion', payload['deletion_id']])}"
+            )
     if payload.get("invitation_url"):
         links["invitation"] = one_line(str(payload["invitation_url"]))
     links["console"] = f"{base}/console/"
@@ -57,14 +61,15 @@ def portal_links(payload: dict[str, Any]) -> dict[str, str]:
 
 
 def format_date(value: date, locale: str) -> str:
-    """A business date as people write it, as the pages write it (core.dates):
-    2025年2月28日 / 28 Feb 2025."""
-    return date_text(value, language=locale)
+    """A business date as people write it, as the pages write it (core.dates, with the
+    weekday): 2025年2月28日（金） / Fri, 28 Feb 2025."""
+    return date_text(value, language=locale, weekday=True)
 
 
 def format_instant(value: datetime, locale: str) -> str:
-    """An instant in JST to the minute: 2025年2月28日 14:05（日本時間） / 28 Feb 2025 14:05 JST."""
-    text = instant_text(value, language=locale)
+    """An instant in JST to the minute, with the weekday as a receipt writes it:
+    2025年2月28日（金） 14:05（日本時間） / Fri, 28 Feb 2025 14:05 JST."""
+    text = instant_text(value, language=locale, weekday=True)
     # A message may be read anywhere: Japanese names the zone too (the pages do not).
     return f"{text}（日本時間）" if is_japanese(locale) else text
 

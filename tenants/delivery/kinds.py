@@ -131,6 +131,9 @@ MESSAGES: dict[str, MessageKind] = {
     ),
     EventKind.ENDED: _kind("contract_ended", "ended_on", *_END_DATES),
     EventKind.TERMINATION: _kind("contract_termination", "requested_on", *_END_DATES),
+    EventKind.DELETION_REQUESTED: _kind(
+        "deletion_requested", "requested_on", "contract_ends_on", *_DELETION_DATES
+    ),
     EventKind.DELETION_ORDERED: _kind("deletion_ordered", "ordered_on", *_DELETION_DATES),
     EventKind.DELETION_DONE: _kind("deletion_done", "acknowledged_on", *_DELETION_DATES),
     EventKind.DELETION_REMINDER: _kind("deletion_reminder", *_DELETION_DATES),

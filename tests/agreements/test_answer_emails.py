@@ -77,13 +77,13 @@ def test_answer_recorded_email_r6_biz_rejection_states_the_record_and_the_case()
     facts = [
         "お客様: テスト商事株式会社",
         "製品: optimal-biz製品",
-        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日）",
+        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日（火））",
         "回答: 拒否",
         f"記録日時: {format_instant(record.recorded_at, 'ja')}",
         f"台帳の番号: {record.seq}",
         f"/portal/receipts/{record.pk}/",
         # What happens next: binding whatever the answer only on the CC 548-4(1) ground, Biz 2.4 (a case).
-        "この改定は民法第548条の4第1項第2号に基づく変更のため、ご回答にかかわらず 2025年4月1日 から効力を生じます。",
+        "この改定は民法第548条の4第1項第2号に基づく変更のため、ご回答にかかわらず2025年4月1日（火）から効力を生じます。",
         "将来に向けて中止することがあります（利用規約第2条第4項）",
         "終了日を定めてあらためてご連絡します",
     ]
@@ -132,7 +132,7 @@ def test_answer_recorded_email_r6_idplus_rejection_promises_no_case_and_names_no
         f"Ledger number: {record.seq}",
         "until you accept it, the version before it (Revision of 1 Jan 2024) continues to apply to you",
         "For what a rejection leads to, please see your contract.",
-        "Until 31 Mar 2025 you can also change your answer to an acceptance in the portal.",
+        "Until Mon, 31 Mar 2025 you can also change your answer to an acceptance in the portal.",
     ]
     _all_in(facts, text, html)
     for body in (text, html):
@@ -150,8 +150,8 @@ def test_answer_recorded_email_acceptance_before_the_effective_date_gives_the_la
     _subject, text, html = _mail(s.tenant, EventKind.ANSWER_RECORDED)
     facts = [
         "回答: 同意",
-        "改定後の規約は 2025年4月1日 からお客様に適用されます。",
-        "2025年3月31日までは、ポータルから回答を拒否に変更できます。",
+        "改定後の規約は2025年4月1日（火）からお客様に適用されます。",
+        "2025年3月31日（月）までは、ポータルから回答を拒否に変更できます。",
     ]
     _all_in(facts, text, html)
 
@@ -164,11 +164,11 @@ def test_case_emails_r6_opened_confirmed_dropped_state_contract_rejection_and_ne
     _subject, text, html = _mail(s.tenant, EventKind.CASE_OPENED)
     opened = [
         f"契約番号 {s.contract_id}",
-        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日）",
-        f"拒否のご回答: {rejected_at} 記録（台帳の番号 {record.seq}）",
+        "規約: optimal-biz 利用規約 2025年4月1日改定（効力発生日 2025年4月1日（火））",
+        f"拒否のご回答: {rejected_at}記録（台帳の番号 {record.seq}）",
         "利用規約第2条第4項に基づき",
         # Answered on 2025-03-10: confirmed today, 30 days later is after the effective date.
-        "終了日は早くとも 2025年4月9日 です",
+        "終了日は早くとも2025年4月9日（水）です",
         "この手続きは取り下げられます",
     ]
     _all_in(opened, text, html)
@@ -180,11 +180,11 @@ def test_case_emails_r6_opened_confirmed_dropped_state_contract_rejection_and_ne
     subject, text, html = _mail(s.tenant, EventKind.CASE_CONFIRMED)
     assert (
         subject
-        == "【重要】optimal-biz製品 のご契約は 2025年4月11日 をもって終了します（改定への拒否）"
+        == "【重要】optimal-biz製品 のご契約は2025年4月11日（金）をもって終了します（改定への拒否）"
     )
     confirmed = [
         f"契約番号 {s.contract_id}",
-        "終了日: 2025年4月11日",
+        "終了日: 2025年4月11日（金）",
         "終了日までにポータルから変更後の規約に同意いただいた場合は、この終了は取り消されます。",
     ]
     _all_in(confirmed, text, html)
@@ -208,6 +208,6 @@ def test_case_dropped_email_r6_after_acceptance_says_why_in_english() -> None:
     facts = [
         "Why: you accepted the revised terms",
         "Your contract continues as before; nothing is needed from you.",
-        "The revised terms apply to you from 1 Apr 2025.",
+        "The revised terms apply to you from Tue, 1 Apr 2025.",
     ]
     _all_in(facts, text, html)

@@ -86,14 +86,16 @@ def test_notice_posted_email_r4_names_each_tenants_own_binding_version() -> None
     assert _notice(accepting).payload["binding_version_label"] == v2.label
     assert _notice(silent).payload["binding_version_label"] == v1.label
     _subject, text, html = email_render(_notice(accepting))
-    line = "改定前にお客様に適用されている版: Biz 利用規約 2025年4月1日改定（2025年4月1日 から）"
+    line = (
+        "改定前にお客様に適用されている版: Biz 利用規約 2025年4月1日改定（2025年4月1日（火）から）"
+    )
     assert line in text
     assert line in html
     silent_row = _notice(silent)
     silent_row.locale = "en"
     _subject, text, _html = email_render(silent_row)
     assert (
-        "Version binding you before this change: Biz 利用規約 Revision of 1 Jan 2024 (from 1 Jan 2024)"
+        "Version binding you before this change: Biz 利用規約 Revision of 1 Jan 2024 (from Mon, 1 Jan 2024)"
         in text
     )
 
@@ -111,7 +113,9 @@ def test_answer_recorded_email_and_receipt_r4_name_the_binding_version() -> None
     ).first()
     assert row is not None
     _subject, text, html = email_render(row)
-    line = "改定前にお客様に適用されている版: Biz 利用規約 2024年1月1日改定（2024年1月1日 から）"
+    line = (
+        "改定前にお客様に適用されている版: Biz 利用規約 2024年1月1日改定（2024年1月1日（月）から）"
+    )
     assert line in text
     assert line in html
 

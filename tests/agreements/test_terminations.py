@@ -679,17 +679,19 @@ def test_end_r15_r16_biz_end_notice_has_the_timetable_and_the_two_limb_window():
     row = Outbox.objects.filter(event=event).first()
     _subject, text, _html = email_render(row)
     assert "終了しました（利用期間の満了）" in text
-    assert "2025年5月1日 以降、当社の判断で削除することがあります（利用規約第10条第3項）" in text
-    assert "1年間保有したのち、2026年4月1日 から順次削除します" in text
     assert (
-        "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
+        "2025年5月1日（木）以降、当社の判断で削除することがあります（利用規約第10条第3項）" in text
+    )
+    assert "1年間保有したのち、2026年4月1日（水）から順次削除します" in text
+    assert (
+        "損害の発生から3か月又は契約終了後3か月（2025年6月30日（月））のいずれか早い日までに、"
         "書面で行っていただく必要があります（利用規約第12条第3項）"
     ) in text
     assert "消去します" not in text
     assert "アカウントは削除" not in text
     row.locale = "en"
     _subject, text_en, _html = email_render(row)
-    assert "(30 Jun 2025), whichever comes first (Terms, Article 12(3))" in text_en
+    assert "(Mon, 30 Jun 2025), whichever comes first (Terms, Article 12(3))" in text_en
 
 
 def test_end_r13_customer_termination_end_notice_is_in_the_past_tense():
@@ -702,9 +704,9 @@ def test_end_r13_customer_termination_end_notice_is_in_the_past_tense():
     events = Event.objects.filter(kind=EventKind.TERMINATION).order_by("pk")
     assert [e.payload.get("has_ended", False) for e in events] == [False, True]
     _subject, text, _html = email_render(Outbox.objects.filter(event=events[1]).first())
-    assert "2024年10月15日 をもって終了しました" in text
-    assert "2025年1月15日" in text  # R16 window from the real end
-    assert "2024年11月16日 以降" in text  # R15 primary deletion
+    assert "2024年10月15日（火）をもって終了しました" in text
+    assert "2025年1月15日（水）" in text  # R16 window from the real end
+    assert "2024年11月16日（土）以降" in text  # R15 primary deletion
 
 
 # --- R11/R13: a customer's end at or after the period end is a non-renewal ---------------

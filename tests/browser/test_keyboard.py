@@ -69,6 +69,37 @@ def test_focus_ring_has_3_to_1_against_the_page(page: Page, live_server, shot) -
     shot("keyboard-focus-ring")
 
 
+def test_date_field_and_its_calendar_button_show_the_focus_ring(
+    page: Page, live_server, shot
+) -> None:
+    """Every tab stop inside a date field (its parts and the calendar button, focused in the
+    browser's shadow tree) draws the site ring on the field: 3 px, 3:1 on white and grey."""
+    base = live_server.url
+    with time_machine.travel(REVIEW_DAY, tick=True):
+        world = build_world(name="株式会社日付欄")
+        portal_login(page, base, world.admin.user.username)
+        page.goto(f"{base}/portal/contracts/{world.contract.pk}/")
+        field = page.locator("#id_end_date")
+        field.scroll_into_view_if_needed()
+        page.focus("#id_end_date")
+        page.keyboard.press("Shift+Tab")
+        stops = 0
+        while True:
+            page.keyboard.press("Tab")
+            if not page.evaluate("document.activeElement.id === 'id_end_date'"):
+                break
+            stops += 1
+            ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+            width = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
+            style = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            assert (style, float(width.removesuffix("px"))) == ("solid", 3.0)
+            assert contrast(rgb(ring), WHITE) >= 3
+            assert contrast(rgb(ring), PAGE_GREY) >= 3
+            shot(f"keyboard-date-field-stop-{stops}")
+            assert stops < 6
+        assert stops >= 1
+
+
 def test_failed_submit_has_a_focused_error_summary_and_an_error_title(
     page: Page, live_server, shot
 ) -> None:

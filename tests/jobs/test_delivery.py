@@ -216,24 +216,42 @@ PAYLOADS = {
 # The concrete date each message must show, written as people read it.
 DATES = {
     "ja": {
-        EventKind.RENEWAL_NOTICE: ["2025年2月28日", "2025年3月31日", "2026年3月31日"],
-        EventKind.ENDED: ["2025年3月31日", "2025年6月30日", "2025年5月1日", "2026年4月1日"],
-        EventKind.NOTICE_POSTED: ["2025年4月1日"],
-        EventKind.ANSWER_RECORDED: ["2025年4月1日", "2025年3月10日 09:00（日本時間）"],
-        EventKind.CASE_OPENED: ["2025年4月1日", "2025年4月9日", "2025年3月10日 09:00（日本時間）"],
-        EventKind.CASE_CONFIRMED: ["2025年4月11日"],
-        EventKind.NON_RENEWAL_WITHDRAWN: ["2025年3月31日", "2025年4月1日"],
-        EventKind.DELETION_WITHDRAWN: ["2025年4月1日", "2025年2月10日"],
+        EventKind.RENEWAL_NOTICE: [
+            "2025年2月28日（金）",
+            "2025年3月31日（月）",
+            "2026年3月31日（火）",
+        ],
+        EventKind.ENDED: [
+            "2025年3月31日（月）",
+            "2025年6月30日（月）",
+            "2025年5月1日（木）",
+            "2026年4月1日（水）",
+        ],
+        EventKind.NOTICE_POSTED: ["2025年4月1日（火）"],
+        EventKind.ANSWER_RECORDED: ["2025年4月1日（火）", "2025年3月10日（月） 09:00（日本時間）"],
+        EventKind.CASE_OPENED: [
+            "2025年4月1日（火）",
+            "2025年4月9日（水）",
+            "2025年3月10日（月） 09:00（日本時間）",
+        ],
+        EventKind.CASE_CONFIRMED: ["2025年4月11日（金）"],
+        EventKind.NON_RENEWAL_WITHDRAWN: ["2025年3月31日（月）", "2025年4月1日（火）"],
+        EventKind.DELETION_WITHDRAWN: ["2025年4月1日（火）", "2025年2月10日（月）"],
     },
     "en": {
-        EventKind.RENEWAL_NOTICE: ["28 Feb 2025", "31 Mar 2025", "31 Mar 2026"],
-        EventKind.ENDED: ["31 Mar 2025", "30 Jun 2025", "1 May 2025", "1 Apr 2026"],
-        EventKind.NOTICE_POSTED: ["1 Apr 2025"],
-        EventKind.ANSWER_RECORDED: ["1 Apr 2025", "10 Mar 2025 09:00 JST"],
-        EventKind.CASE_OPENED: ["1 Apr 2025", "9 Apr 2025", "10 Mar 2025 09:00 JST"],
-        EventKind.CASE_CONFIRMED: ["11 Apr 2025"],
-        EventKind.NON_RENEWAL_WITHDRAWN: ["31 Mar 2025", "1 Apr 2025"],
-        EventKind.DELETION_WITHDRAWN: ["1 Apr 2025", "10 Feb 2025"],
+        EventKind.RENEWAL_NOTICE: ["Fri, 28 Feb 2025", "Mon, 31 Mar 2025", "Tue, 31 Mar 2026"],
+        EventKind.ENDED: [
+            "Mon, 31 Mar 2025",
+            "Mon, 30 Jun 2025",
+            "Thu, 1 May 2025",
+            "Wed, 1 Apr 2026",
+        ],
+        EventKind.NOTICE_POSTED: ["Tue, 1 Apr 2025"],
+        EventKind.ANSWER_RECORDED: ["Tue, 1 Apr 2025", "Mon, 10 Mar 2025 09:00 JST"],
+        EventKind.CASE_OPENED: ["Tue, 1 Apr 2025", "Wed, 9 Apr 2025", "Mon, 10 Mar 2025 09:00 JST"],
+        EventKind.CASE_CONFIRMED: ["Fri, 11 Apr 2025"],
+        EventKind.NON_RENEWAL_WITHDRAWN: ["Mon, 31 Mar 2025", "Tue, 1 Apr 2025"],
+        EventKind.DELETION_WITHDRAWN: ["Tue, 1 Apr 2025", "Mon, 10 Feb 2025"],
     },
 }
 
@@ -293,13 +311,13 @@ def test_email_context_reads_only_declared_fields_as_dates():
     context = email_context(row, "en")
     assert context["p"]["deadline"] == date(2025, 2, 28)
     assert context["p"]["reference"] == "2025-01-01"  # not declared: stays as written
-    assert context["d"] == {"deadline": "28 Feb 2025"}
+    assert context["d"] == {"deadline": "Fri, 28 Feb 2025"}
 
 
 def test_email_render_non_renewal_withdrawn_says_the_contract_renews():
     _subject, text, _html = email_render(_outbox(EventKind.NON_RENEWAL_WITHDRAWN))
     assert "取り下げました" in text
-    assert "2025年4月1日 から更新されます" in text
+    assert "2025年4月1日（火）から更新されます" in text
 
 
 def test_email_render_renewal_notice_links_to_the_contract():
@@ -508,7 +526,9 @@ def test_email_render_notice_posted_en_r6_absent_sentence_follows_with_a_space()
     row.payload = {**row.payload, "product": "optim-id-plus", "legal_basis": "general_interest"}
     _subject, text, html = email_render(row)
     for body in (text, html):
-        assert "by 31 Mar 2025. For what an objection leads to, please see your contract." in body
+        assert (
+            "by Mon, 31 Mar 2025. For what an objection leads to, please see your contract." in body
+        )
 
 
 def test_a_ring_while_a_run_is_queued_sends_nothing_more(settings):

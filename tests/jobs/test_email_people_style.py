@@ -1,5 +1,5 @@
 """E-mails write dates and name versions as the pages do: one English date style everywhere
-(20 Jan 2027, never 20 January 2027; Japanese stays 2027年1月20日), and an English message
+(Wed, 20 Jan 2027, never 20 January 2027; Japanese 2027年1月20日（水）), and an English message
 names a version in English ("Revision of 1 Jun 2025") unless staff chose its name."""
 
 from __future__ import annotations
@@ -36,20 +36,21 @@ EFFECTIVE_ON = date(2025, 6, 1)
 @pytest.mark.parametrize(
     ("day", "ja", "en"),
     [
-        (date(2027, 1, 20), "2027年1月20日", "20 Jan 2027"),
-        (date(2026, 12, 16), "2026年12月16日", "16 Dec 2026"),
-        (date(2025, 9, 1), "2025年9月1日", "1 Sep 2025"),
+        (date(2027, 1, 20), "2027年1月20日（水）", "Wed, 20 Jan 2027"),
+        (date(2026, 12, 16), "2026年12月16日（水）", "Wed, 16 Dec 2026"),
+        (date(2025, 9, 1), "2025年9月1日（月）", "Mon, 1 Sep 2025"),
     ],
 )
 def test_email_dates_are_written_as_the_pages_write_them(day, ja, en) -> None:
+    """With the weekday, as pages write a date people act on (jdate_wd / jdatetime_wd)."""
     assert email.format_date(day, "ja") == ja
     assert email.format_date(day, "en") == en
     for language, expected in (("ja", ja), ("en", en)):
         with translation.override(language):
-            assert jdates.format_date(day) == expected
+            assert jdates.format_date(day, weekday=True) == expected
     instant = clock.start_of_day(day).replace(hour=14, minute=5)
     with translation.override("en"):
-        assert email.format_instant(instant, "en") == jdates.format_instant(instant)
+        assert email.format_instant(instant, "en") == jdates.format_instant(instant, weekday=True)
     assert email.format_instant(instant, "en") == f"{en} 14:05 JST"
     assert email.format_instant(instant, "ja") == f"{ja} 14:05（日本時間）"
 

@@ -127,4 +127,4 @@ def test_r4_a_reminder_of_a_revision_on_a_548_4_ground_asks_for_an_answer_not_co
     for body in (subject, text, html):
         assert "同意が未了" not in body
         assert "同意のご回答をいただいていません" not in body
-    assert "個別のご同意がなくても 2025年4月1日 から効力を生じています" in text
+    assert "個別のご同意がなくても2025年4月1日（火）から効力を生じています" in text

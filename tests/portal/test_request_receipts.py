@@ -4,6 +4,7 @@ before it is filed, then gets a receipt page and a PDF like a consent answer, an
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -11,13 +12,18 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from agreements.enums import DeletionKind
+from agreements.ledger.rows import canonical_json
 from agreements.models import DataDeletion, NonRenewalRequest, Termination
+from agreements.services import contracts as contract_services
+from agreements.services import deletions as deletion_services
 from agreements.services.redaction import tenant_redact
 from core import clock
-from core.models import AuditEntry, Outbox
+from core.enums import EventKind, OutboxChannel
+from core.models import AuditEntry, Event, Outbox
 from tenants.delivery.email import email_render
+from tenants.scope import Scope
 from tests.factories.contracts import biz_product, idplus_product
-from tests.factories.tenants import MembershipFactory
+from tests.factories.tenants import MembershipFactory, StaffFactory
 from tests.portal.conftest import build_world, signed_in
 from web.receipts import request_digest, request_receipt_context
 
@@ -309,3 +315,137 @@ def test_r15_redaction_removes_the_filer_named_on_request_receipts(answered, adm
         with translation.override("ja"):
             html = render_to_string("agreements/portal/request_receipt_pdf.html", context)
         assert "管理 太郎" not in _person(html)
+
+
+# --- R13: every request is confirmed by e-mail and its receipt names the channel ------------
+
+_EMAILS = {
+    "non-renewal": EventKind.NON_RENEWAL_RECEIVED,
+    "termination": EventKind.TERMINATION,
+    "deletion": EventKind.DELETION_REQUESTED,
+}
+
+
+@pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
+def test_r13_every_customer_request_is_confirmed_by_email_through_the_outbox(
+    answered, admin_client, kind
+) -> None:
+    """A deletion request is confirmed like a non-renewal or a termination: an event for the
+    partner's feed and an e-mail in the outbox, written with the request."""
+    _file(admin_client, answered.contract, kind)
+    obj = _REQUESTS[kind](answered.contract)
+    event = Event.objects.get(kind=_EMAILS[kind], subject_id=obj.pk)
+    assert event.tenant_id == answered.tenant.pk
+    mails = Outbox.objects.filter(event=event, channel=OutboxChannel.EMAIL)
+    assert mails.exists()
+    assert {row.tenant_id for row in mails} == {answered.tenant.pk}
+
+
+def test_r15_deletion_request_email_gives_the_day_the_receipt_and_the_way_back(
+    answered, admin_client
+) -> None:
+    contract = answered.contract
+    admin_client.post(
+        f"/portal/contracts/{contract.pk}/termination/", {"end_date": "2025-03-20", "confirm": "1"}
+    )
+    url = f"/portal/contracts/{contract.pk}/deletion/"
+    admin_client.post(url)  # the confirmation step sends nothing
+    assert not Event.objects.filter(kind=EventKind.DELETION_REQUESTED).exists()
+    assert not Outbox.objects.filter(kind=EventKind.DELETION_REQUESTED).exists()
+    admin_client.post(url, {"confirm": "1"})
+    deletion = DataDeletion.objects.get(contract=contract, kind=DeletionKind.REQUESTED)
+    row = Outbox.objects.filter(
+        kind=EventKind.DELETION_REQUESTED, channel=OutboxChannel.EMAIL
+    ).first()
+    assert row is not None
+    receipt = f"http://127.0.0.1:8000/portal/requests/deletion/{deletion.pk}/"
+    subject, text, html = email_render(row)
+    assert subject == "OPTiM ID+ データ削除のご依頼を受け付けました"
+    for body in (text, html):
+        assert "ご契約の終了日: 2025年3月20日（木）" in body
+        # ID+ terms give no deletion date of their own: the day the product is told (R15).
+        assert "製品へ削除を指示する日: " in body
+        assert "2025年3月24日（月）" in body
+        assert "削除の期日" not in body
+        assert "ご依頼を取り下げることができます" in body
+    assert f"受領証: {receipt}" in text
+    assert f'href="{receipt}"' in html
+    row.locale = "en"
+    subject, text, _html = email_render(row)
+    assert subject == "OPTiM ID+: data deletion request received"
+    assert "Day the product is told to delete: Mon, 24 Mar 2025" in text
+    assert f"Receipt: {receipt}" in text
+
+
+def test_r15_biz_deletion_request_email_gives_the_deletion_date_with_its_article(today) -> None:
+    world = build_world(name="削除商事", product=biz_product())
+    client = signed_in(world.admin)
+    _file(client, world.contract, "deletion")
+    row = Outbox.objects.filter(
+        kind=EventKind.DELETION_REQUESTED, channel=OutboxChannel.EMAIL
+    ).first()
+    assert row is not None
+    _subject, text, _html = email_render(row)
+    assert "削除の期日: 2025年3月24日（月）" in text
+    assert "この日までにデータを削除します（利用規約第10条第3項）" in text
+
+
+@pytest.mark.parametrize("kind", ["non-renewal", "termination", "deletion"])
+def test_r13_request_receipt_names_the_channel_on_the_page_and_in_the_pdf(answered, kind) -> None:
+    client = signed_in(answered.admin)
+    _file(client, answered.contract, kind)
+    obj = _REQUESTS[kind](answered.contract)
+    assert obj.channel == "portal"
+    page = client.get(f"/portal/requests/{kind}/{obj.pk}/").content.decode()
+    assert "<dt>経路</dt><dd>ポータル</dd>" in page
+    with translation.override("ja"):
+        pdf_html = render_to_string(
+            "agreements/portal/request_receipt_pdf.html", request_receipt_context(kind, obj)
+        )
+    assert "<dt>経路</dt><dd>ポータル</dd>" in pdf_html
+    with translation.override("en"):
+        pdf_html = render_to_string(
+            "agreements/portal/request_receipt_pdf.html", request_receipt_context(kind, obj)
+        )
+    assert "<dt>Channel</dt><dd>Portal</dd>" in pdf_html
+
+
+def test_r13_deletion_filed_by_staff_names_the_console_as_its_channel(answered) -> None:
+    contract = answered.contract
+    with clock.frozen_at(date(2025, 2, 20)):
+        contract_services.non_renewal_request(
+            scope=Scope.tenant_user(answered.admin), contract=contract
+        )
+    deletion = deletion_services.deletion_request(
+        scope=Scope.staff(StaffFactory()), contract=contract
+    )
+    assert deletion.channel == "console"
+    context = request_receipt_context("deletion", deletion)
+    assert context["verifiable"] is True
+    with translation.override("ja"):
+        html = render_to_string("agreements/portal/request_receipt_pdf.html", context)
+    assert "<dt>経路</dt><dd>管理コンソール</dd>" in html
+
+
+def test_r13_deletion_digest_covers_its_channel_and_older_receipts_still_verify(
+    answered, admin_client
+) -> None:
+    _file(admin_client, answered.contract, "deletion")
+    deletion = _REQUESTS["deletion"](answered.contract)
+    filed = request_digest("deletion", deletion)
+    assert request_receipt_context("deletion", deletion)["verifiable"] is True
+    deletion.channel = "api"  # a rewritten channel no longer matches the receipt
+    assert request_digest("deletion", deletion) != filed
+    # A request filed before the channel was recorded hashes as it did then.
+    deletion.channel = ""
+    before = {
+        "kind": "deletion",
+        "id": deletion.pk,
+        "tenant": deletion.tenant_id,
+        "contract": deletion.contract_id,
+        "filed_at": deletion.created_at.isoformat(),
+        "requested_on": deletion.requested_on.isoformat(),
+        "due_on": deletion.due_on.isoformat(),
+    }
+    expected = hashlib.sha256(canonical_json(before)).hexdigest()
+    assert request_digest("deletion", deletion) == expected

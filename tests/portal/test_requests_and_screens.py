@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import translation
 
 from agreements.enums import ConsentMode, DeletionKind, DeletionStatus, RequestKind
 from agreements.models import (
@@ -21,6 +22,7 @@ from agreements.models import (
 from agreements.services import contracts as contract_services
 from agreements.services import deletions as deletion_services
 from agreements.services.versions import version_withdraw
+from agreements.templatetags import jdates
 from core import clock
 from core.enums import EventKind
 from core.errors import NotFound
@@ -204,6 +206,56 @@ def test_acceptance_records_the_answerers_name_and_title(world) -> None:
     assert "&lt;" not in receipt.split('data-testid="receipt-person"')[1].split("</dd>")[0]
 
 
+def _label_and_input(page: str, name: str) -> tuple[str, str]:
+    label = page.split(f'<label for="id_{name}">')[1].split("</label>")[0]
+    field = (
+        page.split(f'name="{name}"')[0].rsplit("<input", 1)[1]
+        + page.split(f'name="{name}"')[1].split(">")[0]
+    )
+    return label, field
+
+
+@pytest.mark.parametrize(
+    ("language", "optional", "help_text"),
+    [
+        (
+            "ja",
+            "回答する方のお名前（任意）",
+            "空欄の場合は、ログインしているアカウントのお名前を記録します。",
+        ),
+        (
+            "en",
+            "Name of the person answering (optional)",
+            "If left blank, the name of the signed-in account is recorded.",
+        ),
+    ],
+)
+def test_the_answerers_name_is_marked_optional_in_its_label(
+    world, settings, language, optional, help_text
+) -> None:
+    """The name is optional (empty: the account's name), and its label says so in words a
+    screen reader reads with the field; the note on what an empty field records is tied to
+    the input by aria-describedby."""
+    client = signed_in(world.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    review = client.get(f"/portal/changes/{world.v2.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    confirm = client.post(f"/portal/changes/{world.v2.pk}/answer/", {"answer": "rejected"})
+    for page in (review.content.decode(), confirm.content.decode()):
+        label, field = _label_and_input(page, "person_name")
+        assert label == optional
+        assert "required" not in field
+        assert 'aria-describedby="id_person_name_helptext"' in field
+        assert f'<span class="helptext" id="id_person_name_helptext">{help_text}</span>' in page
+    # Left empty, the account's name is recorded, as the note says.
+    response = client.post(
+        f"/portal/changes/{world.v2.pk}/answer/", {"answer": "accepted", "person_name": ""}
+    )
+    assert response.status_code == 302
+    evidence = ConsentRecord.objects.get(tenant=world.tenant).evidence
+    assert evidence is not None
+    assert evidence.person_name == "管理 太郎"
+
+
 def test_a_contract_ending_before_the_revision_says_so(world) -> None:
     with clock.frozen_at(date(2025, 2, 10)):
         _non_renewal(world)  # ends 2025-03-31, the revision takes effect 2025-04-01
@@ -250,3 +302,54 @@ def test_an_answerers_name_with_a_line_break_is_refused_and_nothing_recorded(wor
     assert response.status_code == 400
     assert "改行や制御文字は使用できません" in response.content.decode()
     assert not ConsentRecord.objects.filter(tenant=world.tenant).exists()
+
+
+# --- After an answer the review page says what was answered, not "please answer" -----------
+
+
+def _answered_page(world, answer: str, language: str = "ja") -> str:
+    client = signed_in(world.admin)
+    data = {"answer": answer, "confirm": "True"} if answer == "rejected" else {"answer": answer}
+    assert client.post(f"/portal/changes/{world.v2.pk}/answer/", data).status_code == 302
+    client.cookies["django_language"] = language
+    page = client.get(f"/portal/changes/{world.v2.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    return page.content.decode()
+
+
+def _note(page: str) -> str:
+    return page.split('data-testid="answered-note">', 1)[1].split("</small>", 1)[0]
+
+
+def test_review_page_before_an_answer_asks_for_one(world) -> None:
+    page = signed_in(world.admin).get(f"/portal/changes/{world.v2.pk}/").content.decode()
+    assert "<strong>2025年3月31日（月）</strong>までにご回答ください。" in page
+    assert 'data-testid="answered-note"' not in page
+
+
+@pytest.mark.parametrize(
+    ("answer", "said", "switch"),
+    [("rejected", "拒否", "同意"), ("accepted", "同意", "拒否")],
+)
+def test_review_page_after_an_answer_says_what_and_when_and_what_can_still_change(
+    world, answer, said, switch
+) -> None:
+    page = _answered_page(world, answer)
+    assert "までにご回答ください" not in page
+    record = ConsentRecord.objects.get(tenant=world.tenant)
+    with translation.override("ja"):
+        when = jdates.format_instant(record.recorded_at, weekday=True)
+    assert _note(page) == (
+        f"{when}に「{said}」と回答しています。 "
+        f"<strong>2025年3月31日（月）</strong>までは、この画面で回答を「{switch}」に変更できます。"
+    )
+
+
+def test_review_page_after_a_rejection_in_english(world) -> None:
+    page = _answered_page(world, "rejected", language="en")
+    assert "Please answer by" not in page
+    note = _note(page)
+    assert note.startswith("You answered “Rejected” on ")
+    assert note.endswith(
+        "Until <strong>Mon, 31 Mar 2025</strong> you can change your answer to “Accepted” on"
+        " this page."
+    )

@@ -62,9 +62,9 @@ def _notice_payload(code: str, mode: str = ConsentMode.DEEMED) -> dict:
 def test_notice_mail_r3_r6_biz_cites_its_articles_its_word_and_the_last_day_to_object() -> None:
     book = rulebook_for(BIZ)
     text = _mail(EventKind.NOTICE_POSTED, _notice_payload(BIZ), "ja")
-    assert f"2025年4月1日 以降も{book.product_word}をご利用いただいた場合" in text
+    assert f"2025年4月1日（火）以降も{book.product_word}をご利用いただいた場合" in text
     assert f"（利用規約{book.entry('R3').article_ja}）" in text
-    assert "ご異議がある場合は、2025年3月31日までにポータルからお知らせください。" in text
+    assert "ご異議がある場合は、2025年3月31日（月）までにポータルからお知らせください。" in text
     assert (
         f"当社は本製品の提供を将来に向けて中止することがあります（利用規約{book.entry('R6').article_ja}）"
         in text
@@ -78,7 +78,7 @@ def test_notice_mail_biz_deemed_on_a_548_4_ground_says_an_objection_does_not_sto
     ja = _mail(EventKind.NOTICE_POSTED, payload, "ja")
     assert (
         "この改定は民法第548条の4第1項第2号に基づく変更のため、ご異議をいただいた場合でも"
-        " 2025年4月1日 から適用されます。" in ja
+        "2025年4月1日（火）から適用されます。" in ja
     )
     # A real exit before the change applies: a termination on a chosen date (Biz 5.3), not a
     # non-renewal, which a contract without auto-renewal or far from its period end lacks.
@@ -105,10 +105,10 @@ def test_r3_idplus_notice_does_not_claim_deemed_consent() -> None:
     assert "この改定について、ご回答がないことをもって同意とみなす取り扱いはしません。" in text
     assert "入手できる" not in text
     assert (
-        "民法第548条の4（定型約款の変更）に基づくもので、個別のご同意がなくても 2025年4月1日 から効力を生じます"
+        "民法第548条の4（定型約款の変更）に基づくもので、個別のご同意がなくても2025年4月1日（火）から効力を生じます"
         in text
     )
-    assert "ご異議がある場合は、2025年3月31日までに" in text
+    assert "ご異議がある場合は、2025年3月31日（月）までに" in text
     assert "ご異議をいただいた場合の取り扱いは、ご契約内容をご確認ください。" in text
     assert "第2条" not in text
 
@@ -123,7 +123,7 @@ def test_r3_idplus_notice_cites_cc_548_4_only_for_its_grounds() -> None:
 def test_notice_mail_r3_english_per_product(code: str, article: str | None) -> None:
     payload = {**_notice_payload(code), "legal_basis": "reasonable"}
     text = _mail(EventKind.NOTICE_POSTED, payload, "en")
-    assert "please tell us in the portal by 31 Mar 2025" in text
+    assert "please tell us in the portal by Mon, 31 Mar 2025" in text
     if article:
         assert f"(Terms, {article})" in text
         assert "(Terms, Article 2(4))" in text
@@ -238,11 +238,11 @@ def test_r4_answer_deadline_is_the_day_before_the_effective_date_in_every_channe
     explicit = _notice_payload(code, ConsentMode.EXPLICIT)
     for kind in (EventKind.NOTICE_POSTED, EventKind.CONSENT_REMINDER):
         ja = _mail(kind, {**explicit, "status": "no_answer"}, "ja")
-        assert "2025年3月31日までに" in ja, kind
-        assert "2025年4月1日 までに" not in ja, kind
+        assert "2025年3月31日（月）までに" in ja, kind
+        assert "2025年4月1日（火）までに" not in ja, kind
         en = _mail(kind, {**explicit, "status": "no_answer"}, "en")
-        assert "by 31 Mar 2025" in en, kind
-        assert "by 1 Apr 2025" not in en, kind
+        assert "by Mon, 31 Mar 2025" in en, kind
+        assert "by Tue, 1 Apr 2025" not in en, kind
     page = _deemed_review(code, mode=ConsentMode.EXPLICIT)
     assert "<strong>2025年3月31日（月）</strong>までにご回答ください" in page
     assert "効力発生日までに" not in page
@@ -268,7 +268,7 @@ def test_notice_mail_r4_biz_explicit_cites_2_2_the_previous_version_the_gate_and
     assert "(Terms, Article 2(4))" in en
     assert "we may discontinue providing Optimal Biz going forward" in en
     if gate:
-        assert "ご回答がないまま2025年4月15日を迎えた場合" in ja
+        assert "ご回答がないまま2025年4月15日（火）を迎えた場合" in ja
         assert "restricted from that day" in en
     else:
         assert "ご回答がないことを理由に、製品のご利用を停止することや" in ja
@@ -292,10 +292,10 @@ def test_non_renewal_received_mail_r13_states_accounts_go_on_the_end_date_per_pr
     en = _mail(EventKind.NON_RENEWAL_RECEIVED, payload, "en")
     removed = rulebook_for(code).accounts_removed_on_end
     assert (
-        "終了日（2025年3月31日）をもってアカウントは削除され、以後は復旧できません（利用規約第9条"
+        "終了日（2025年3月31日（月））をもってアカウントは削除され、以後は復旧できません（利用規約第9条"
         in ja
     ) is removed
-    assert ("removed on the end date (31 Mar 2025) and cannot be restored" in en) is removed
+    assert ("removed on the end date (Mon, 31 Mar 2025) and cannot be restored" in en) is removed
     assert ("削除の時期）はポータルのご契約の画面で" in ja) is not removed
 
 

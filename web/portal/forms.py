@@ -30,10 +30,11 @@ class AnswerForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
     # Who answers for the tenant, as they want it on the receipt; empty: the account's name.
     person_name = forms.CharField(
-        label=_("回答する方のお名前"),
+        label=_("回答する方のお名前（任意）"),
         required=False,
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        help_text=_("空欄の場合は、ログインしているアカウントのお名前を記録します。"),
     )
     person_title = forms.CharField(
         label=_("役職（任意）"),

@@ -129,6 +129,26 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
     # the R6 case). Opening this page is itself recorded as the notice reaching the tenant,
     # so no acceptance is needed to make the deemed consent provable.
     deemed_flow = objection_flow(shown)
+    can_accept = Answer.ACCEPTED in allowed and (
+        not deemed_flow or status.status == ConsentStatus.REJECTED
+    )
+    can_reject = Answer.REJECTED in allowed
+    # The tenant's own answer to this version: the page then says what was answered and what
+    # can still be changed, instead of asking for an answer.
+    answered = (
+        status.record
+        if answerable
+        and status.record is not None
+        and status.record.version_id == shown.pk
+        and status.status in (ConsentStatus.ACCEPTED, ConsentStatus.REJECTED)
+        else None
+    )
+    switch_to = None
+    if answered is not None:
+        if answered.answer == Answer.ACCEPTED and can_reject:
+            switch_to = Answer.REJECTED
+        elif answered.answer == Answer.REJECTED and can_accept:
+            switch_to = Answer.ACCEPTED
     return {
         "nav": "home",
         "today": today,
@@ -142,9 +162,10 @@ def _review_context(request: PortalRequest, version_id: int, **extra: Any) -> di
         "dates": revision_dates(shown),
         "notice": notice_table(shown),
         "articles": articles_of(shown),
-        "can_accept": Answer.ACCEPTED in allowed
-        and (not deemed_flow or status.status == ConsentStatus.REJECTED),
-        "can_reject": Answer.REJECTED in allowed,
+        "can_accept": can_accept,
+        "can_reject": can_reject,
+        "answered": answered,
+        "switch_to": switch_to.label if switch_to is not None else None,
         "deemed_flow": deemed_flow,
         # Named to a viewer, who cannot answer: whom to ask.
         "admins": (
