@@ -26,10 +26,12 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
+from hypothesis.internal.conjecture import providers as hypothesis_providers
+from hypothesis.internal.constants_ast import Constants
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
-from tests.api.conftest import World
+from tests.api.conftest import TODAY, World
 from tests.conftest import clear_run_cache
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -78,6 +80,20 @@ def world(module_world: World, today: Any) -> World:
 def _unthrottled(settings: Any) -> None:
     # Fuzzing sends far more requests than a partner may; the throttle has its own test.
     settings.TERMS_API_THROTTLE_RATE = "1000000/min"
+
+
+@pytest.fixture(autouse=True)
+def _no_constants_from_imported_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Hypothesis sometimes draws a string or number found in the project's modules that are
+    # imported when a test runs (hypothesis.internal.conjecture.providers). Which modules those
+    # are depends on the tests collected and run before, so a fixed seed drew other data in
+    # the full suite than in a run of this file alone (every contract body of the stateful
+    # run then met a 400). Without that pool a seed draws the same data in any order, and a
+    # failure seen in the full suite replays with this file alone.
+    monkeypatch.setattr(hypothesis_providers, "_get_local_constants", Constants)
+    hypothesis_providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    hypothesis_providers.CONSTANTS_CACHE.cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -146,6 +162,47 @@ def _headers(case: Any, world: World) -> dict[str, str]:
     return {}
 
 
+# A drawn id is either made a real one or moved to NO_ROW_FROM and above, where the database
+# has handed out none: whether it names a row must not depend on the ids the tests that ran
+# before used up (alone, a drawn 1 was the world's tenant; after other tests, nothing).
+NO_ROW_FROM = 10**9  # a multiple of 4: a moved id keeps its remainder mod 2 and mod 4
+
+
+def _no_row(value: Any) -> Any:
+    """A drawn id moved out of the ids the database hands out; other values unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < NO_ROW_FROM:
+        return value + NO_ROW_FROM
+    return value
+
+
+def _path_ids(case: Any, real: dict[str, int]) -> None:
+    """Half the generated integer path ids (the even ones) point at real objects, so the
+    success paths are fuzzed too, not only the 404s; the others, and the ids of the query,
+    name no row."""
+    for name, value in list((case.query or {}).items()):
+        if name in ID_MEMBERS:
+            case.query[name] = _no_row(value)
+    for name, value in list((case.path_parameters or {}).items()):
+        if name not in real:
+            continue
+        if isinstance(value, int) and value % 2 == 0:
+            case.path_parameters[name] = real[name]
+        else:
+            case.path_parameters[name] = _no_row(value)
+
+
+# Members of request bodies and queries that are ids of rows.
+ID_MEMBERS = ("tenant", "version", "partner")
+
+
+def _body_ids_name_no_row(body: dict[str, Any]) -> None:
+    """The drawn ids of a body moved where no row is (the remainders mod 4 the callers pick
+    real ones by are kept)."""
+    for name in ID_MEMBERS:
+        if name in body:
+            body[name] = _no_row(body[name])
+
+
 def _real_ids(world: World) -> dict[str, int]:
     return {
         "tenant_id": world.tenant.pk,
@@ -169,13 +226,9 @@ def _real_ids(world: World) -> dict[str, int]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_api_conforms_to_its_schema(case: Any, world: World) -> None:
-    # Half the generated integer ids point at real objects, so the success paths are fuzzed
-    # too, not only the 404s.
-    if case.path_parameters:
-        real = _real_ids(world)
-        for name, value in list(case.path_parameters.items()):
-            if isinstance(value, int) and value % 2 == 0 and name in real:
-                case.path_parameters[name] = real[name]
+    _path_ids(case, _real_ids(world))
+    if isinstance(case.body, dict):
+        _body_ids_name_no_row(case.body)
     CALLS[case.operation.label] += 1
     case.call_and_validate(headers=_headers(case, world))
 
@@ -183,6 +236,61 @@ def test_api_conforms_to_its_schema(case: Any, world: World) -> None:
 # Links the stateful run followed, with the statuses their targets answered.
 FOLLOWED: Counter[tuple[str, int]] = Counter()
 LINK_NAME = re.compile(r"\] (\w+) -> ")  # "POST /api/v1/tenants/ -> [201] GetTenant -> GET …"
+
+
+CREATE_TENANT = "POST /api/v1/tenants/"
+CREATE_CONTRACT = "POST /api/v1/contracts/"
+# Members of a contract order that JSON Schema's "integer" lets a generator send as 5.0; the
+# API takes JSON integers only (400 invalid_type).
+ORDER_INTEGERS = ("term_months", "notice_months", "cycle_months", "amount_jpy", "lump_sum_jpy")
+
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # the header's documented form
+
+
+def _idempotency_key_as_documented(case: Any) -> None:
+    """Leave out a drawn Idempotency-Key the service refuses (the schema says only "string";
+    its description asks for 1–255 visible ASCII characters)."""
+    if case.headers and not IDEMPOTENCY_KEY.fullmatch(case.headers.get("Idempotency-Key", "x")):
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() != "idempotency-key"}
+
+
+def _tenant_in_three_of_four(case: Any) -> None:
+    """Make three generated tenants in four ones the service accepts, whatever the draws: no
+    法人番号 (a drawn one almost never has its check digit) and the calling partner's own
+    (another partner's id is a 403). The fourth keeps what was drawn."""
+    body = case.body
+    name = body.get("name")
+    if isinstance(name, str) and len(name) % 4 == 1:
+        return
+    body["corporate_number"] = None
+    body.pop("partner", None)
+    _idempotency_key_as_documented(case)
+
+
+def _order_in_three_of_four(case: Any, world: World) -> None:
+    """Make three generated contract orders in four ones the service accepts, whatever the
+    draws: the world's tenant and product without options, a start on the admin account's
+    issue date (today: a random date is almost never in the window of R9 and the range
+    check), integral numbers as integers and a multi-year cycle with its cycle months. The
+    fourth keeps what was drawn, so refusals are met on the way too. A contract created after
+    a tenant also gets the world's tenant: the link cannot carry the new one into the body."""
+    body = case.body
+    tenant = body.get("tenant")
+    if isinstance(tenant, int | float) and tenant % 4 == 1:
+        return
+    body.update(
+        tenant=world.tenant.pk,
+        product=world.product.code,
+        options=[],
+        start_date=TODAY.isoformat(),
+    )
+    for name in ORDER_INTEGERS:
+        if isinstance(body.get(name), float):
+            body[name] = int(body[name])
+    if body.get("billing_cycle") == "multi_year" and (body.get("cycle_months") or 0) <= 12:
+        body["cycle_months"] = 24
+    _idempotency_key_as_documented(case)
 
 
 def test_stateful_links(world: World) -> None:
@@ -207,21 +315,19 @@ def test_stateful_links(world: World) -> None:
         def step(self, input: StepInput) -> StepOutput:
             case = input.case
             if input.transition is None:
-                # A scenario starts from random data; half the even path ids are real ones.
-                for name, value in list((case.path_parameters or {}).items()):
-                    if isinstance(value, int) and value % 2 == 0 and name in real:
-                        case.path_parameters[name] = real[name]
+                # A scenario starts from random data: half the path ids are real ones.
+                _path_ids(case, real)
             if isinstance(case.body, dict):
-                # Three body ids in four are real ones, and three contract bodies in four name
-                # the world's product without options, so the creates reach their 201 (and
-                # links) whatever else the generated body holds — also a contract created
-                # after a tenant, whose link cannot carry the tenant into the body.
+                # Three body ids in four are real ones, so the creates reach their 201 (and
+                # links), not only their 404s; the fourth names no row.
                 body = case.body
-                if isinstance(body.get("tenant"), int) and body["tenant"] % 4 != 1:
+                _body_ids_name_no_row(body)
+                if case.operation.label == CREATE_TENANT:
+                    _tenant_in_three_of_four(case)
+                elif case.operation.label == CREATE_CONTRACT:
+                    _order_in_three_of_four(case, world)
+                elif isinstance(body.get("tenant"), int) and body["tenant"] % 4 != 1:
                     body["tenant"] = world.tenant.pk
-                    if isinstance(body.get("product"), str) and len(body["product"]) % 4 != 1:
-                        body["product"] = world.product.code
-                        body["options"] = []
                 if isinstance(body.get("version"), int) and body["version"] % 4 != 1:
                     body["version"] = world.v2.pk
             # The caller's key is sent as the stateless test sends it (a transport header);
@@ -269,9 +375,7 @@ def test_stateful_links(world: World) -> None:
     # The links were followed with the ids the creates answered, and their targets found them.
     reached = {link for (link, status), _count in FOLLOWED.items() if 200 <= status < 300}
     assert {"GetTenant", "GetTenantConsents", "GetTenantStatus"} & reached, FOLLOWED
-    # Whether a contract's links are reached depends on the draws, which in the full suite
-    # differ from a run of this file alone (the generated contract bodies then all meet a 400):
-    # the contract links are followed above when they are, not required here.
+    assert {"GetContract", "GetContractPeriods", "RequestNonRenewal"} & reached, FOLLOWED
     # The problem-code check ran on the refusals met on the way.
     assert sum(PROBLEMS_CHECKED.values()) > checked_before
 
