@@ -248,6 +248,29 @@ def test_updated_since_returns_later_changes(partner, partner_client: APIClient)
     assert [t["id"] for t in response.json()["results"]] == [new.pk]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/tenants/", "/api/v1/contracts/"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("2025-03-01T00:00:00", "タイムゾーン"),
+        ("2025-03-01T00:00", "タイムゾーン"),
+        ("2025-03-01", "日付だけ"),
+    ],
+)
+def test_updated_since_without_an_offset_is_refused_as_obtained_at_is(
+    partner_client: APIClient, path: str, value: str, says: str
+) -> None:
+    """An instant in a query is read as one in a body (evidence.obtained_at): with its
+    offset, or refused with `offset_required` — a bare date included, whose detail says so."""
+    body = problem(partner_client.get(path, {"updated_since": value}))
+    assert body["status"] == 400
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("updated_since", "offset_required")
+    assert says in error["message"]
+    with_offset = partner_client.get(path, {"updated_since": "2025-03-01T00:00:00+09:00"})
+    assert with_offset.status_code == 200
+
+
 def test_list_query_count_is_constant(
     partner, partner_client: APIClient, django_assert_max_num_queries
 ) -> None:

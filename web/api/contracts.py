@@ -31,6 +31,7 @@ from tenants import selectors as tenant_selectors
 from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
+from web.api.fields import OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.products import options_by_code, product_by_code
@@ -180,7 +181,7 @@ class ContractListApi(ApiView):
         tenant = serializers.IntegerField(
             required=False, min_value=1, help_text=_("このテナントの契約だけ")
         )
-        updated_since = serializers.DateTimeField(
+        updated_since = OffsetDateTimeField(
             required=False, help_text=_("この日時以降に更新された契約だけ（ISO 8601）")
         )
 
