@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -116,3 +117,28 @@ def test_live_key_required_says_what_was_refused(world: World) -> None:
     for response, _says, what in cases[1:]:
         assert "作成" not in response.json()["detail"], what
         assert "create" not in response.json()["detail"], what
+
+
+def test_the_sandbox_location_is_readable_by_the_key_that_created(world: World) -> None:
+    """`POST /sandbox/` named `/sandbox/clock/`, which only a sandbox key reads: the live key
+    that called got a 403 there. It names the key list the new key is read in."""
+    live = world.client("own_partner")
+    issued = live.post("/api/v1/sandbox/")
+    assert issued.status_code == 201, issued.content
+    assert issued["Location"] == "/api/v1/sandbox/keys/"
+    listed = live.get(issued["Location"])
+    assert listed.status_code == 200, listed.content
+    assert issued.json()["key_id"] in [key["id"] for key in listed.json()["results"]]
+    # A simulated revision's Location is read with the sandbox key that posted it.
+    sandbox = key_client(issued.json()["key"])
+    revision = sandbox.post(
+        "/api/v1/sandbox/revisions/",
+        {
+            "product": "optim-id-plus",
+            "effective_on": date.fromisoformat(issued.json()["today"]) + timedelta(days=40),
+            "consent_mode": "explicit",
+        },
+        format="json",
+    )
+    assert revision.status_code == 201, revision.content
+    assert sandbox.get(revision["Location"]).status_code == 200
