@@ -39,9 +39,9 @@ from agreements.models import (
 )
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
-from agreements.services.consents.payloads import version_gate_from
 from agreements.services.consents.reminders import remindable
 from agreements.services.contracts.common import renewal_basis
+from agreements.services.notice_payloads import version_gate_from
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
