@@ -503,3 +503,18 @@ def test_the_api_reference_reads_openapi_3_1_nullable_types() -> None:
         None,
     )
     assert _type({"type": "string"}) == ("string", None)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_405_says_one_text(partner_client: APIClient, language: str) -> None:
+    """A path that serves several operations (one_path) and a path that serves one (DRF's own
+    refusal) answered 405 in two different texts: one text, naming the method."""
+    shared = problem(partner_client.put("/api/v1/tenants/", {}, HTTP_ACCEPT_LANGUAGE=language))
+    single = problem(partner_client.delete("/api/v1/sandbox/clock/", HTTP_ACCEPT_LANGUAGE=language))
+    root = problem(partner_client.delete("/api/v1/", HTTP_ACCEPT_LANGUAGE=language))
+    for body in (shared, single, root):
+        assert (body["status"], body["code"]) == (405, "method_not_allowed")
+        assert body["title"] == shared["title"]
+    assert shared["detail"] == single["detail"].replace("DELETE", "PUT")
+    assert single["detail"] == root["detail"]
+    assert "DELETE" in single["detail"]
