@@ -53,6 +53,11 @@ _DIRTY_MAX = 10_000
 _CLEAR = object()
 
 
+# Sliding windows kept in this process's memory (the Redis fallback's, the embedded mode's
+# throttle) are a list read and written back; this lock makes each step one at a time.
+MEMORY_WINDOW_LOCK = threading.Lock()
+
+
 def outage_for(location: str) -> Outage:
     return _OUTAGES.setdefault(location, Outage("cache", log=logger))
 
@@ -71,20 +76,24 @@ class Window:
 # The API throttle's sliding log on Redis, in one atomic step: drop the times that left the
 # window, count, add this request when below the limit, keep the set for one window. One
 # round trip, and no read-modify-write between processes that could lose a count. The set
-# holds at most `limit` times; members are unique (a time and a random tag).
+# holds at most `limit` times. The count answered is the set's size after the write, never
+# the size before it plus one: a member that was already there (a time and a random tag that
+# repeat) adds nothing, so it is tagged again until it adds one, and a request is never let in
+# uncounted. Times and the cut-off travel as the caller's own text (a Lua number would be
+# formatted again on the way to ZADD).
 _SLIDING_WINDOW_LUA = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local allowed = 0
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
+if redis.call('ZCARD', KEYS[1]) < limit then
+  local member = ARGV[4]
+  while redis.call('ZADD', KEYS[1], ARGV[1], member) == 0 do
+    member = member .. '+'
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  count = count + 1
   allowed = 1
 end
+local count = redis.call('ZCARD', KEYS[1])
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {allowed, count, oldest[2] or ''}
 """
@@ -169,9 +178,11 @@ class FallbackRedisCache(RedisCache):
         self, key: str, *, now: float, window: int, limit: int
     ) -> tuple[tuple[Any, ...], str]:
         """The sliding-window script's arguments, and the member it adds for this request."""
-        member = f"{now!r}:{secrets.token_hex(4)}"
+        member = f"{now!r}:{secrets.token_hex(8)}"
         made = self.make_and_validate_key(key)
-        return (1, made, repr(now), window, limit, member, math.ceil(window * 1000)), member
+        # The cut-off inclusive: a time `window` seconds old has left.
+        cutoff = repr(now - window)
+        return (1, made, repr(now), cutoff, limit, member, math.ceil(window * 1000)), member
 
     @staticmethod
     def _window_of(reply: Any) -> Window:
@@ -262,11 +273,14 @@ class FallbackRedisCache(RedisCache):
         return Window(allowed=False, count=len(history), oldest=history[-1] if history else None)
 
     def _sliding_window_in_memory(self, key: str, *, now: float, window: int, limit: int) -> Window:
-        history = [at for at in self.fallback.get(key, []) if at > now - window]  # newest first
-        allowed = len(history) < limit
-        if allowed:
-            history.insert(0, now)
-            self.fallback.set(key, history, window)
+        # The list is read, changed and written back: one thread at a time, or two threads
+        # that read the same list count as one (every thread shares the fallback's memory).
+        with MEMORY_WINDOW_LOCK:
+            history = [at for at in self.fallback.get(key, []) if at > now - window]  # newest first
+            allowed = len(history) < limit
+            if allowed:
+                history.insert(0, now)
+                self.fallback.set(key, history, window)
         return Window(allowed=allowed, count=len(history), oldest=history[-1] if history else None)
 
     def _either(

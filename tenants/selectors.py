@@ -294,7 +294,9 @@ def event_feed(
     """Events of the caller's tenants, oldest first: a partner its own, staff all.
 
     `after` continues a feed from the last event id the caller has seen (uses the
-    (partner_id, id) index).
+    (partner_id, id) index). `tenant_id` names one of the caller's tenants: another partner's,
+    or one that does not exist, is NotFound, as in every list filtered by tenant (the same
+    answer for both, docs/api.md "Filters").
     """
     qs = Event.objects.all()
     if scope.is_partner:
@@ -304,6 +306,7 @@ def event_feed(
     if after is not None:
         qs = qs.filter(id__gt=after)
     if tenant_id is not None:
+        tenant_get(scope=scope, pk=tenant_id)
         qs = qs.filter(tenant_id=tenant_id)
     kinds = list(kinds)
     if kinds:

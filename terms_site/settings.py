@@ -71,12 +71,13 @@ MIDDLEWARE = [
     "terms_site.logging.RequestIdMiddleware",
     # A database that cannot answer: 503 (problem+json under /api/), one log line (web/errors.py).
     "web.errors.DatabaseUnavailableMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "terms_site.security.ContentSecurityPolicyMiddleware",
-    # Every /api/ answer names its API version, those refused before a view runs included.
+    # Every /api/ answer names its API version, those refused before a view runs included —
+    # the HTTPS redirect below too, so both sit above it…
     "web.api.apiversion.ApiVersionHeaderMiddleware",
     # …and the caller's rate-limit budget (web/api/throttles.py).
     "web.api.throttles.ApiRateLimitHeaderMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "terms_site.security.ContentSecurityPolicyMiddleware",
     "web.api.limits.ApiBodyLimitsMiddleware",  # API body size and JSON depth (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

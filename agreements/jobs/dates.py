@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-# Consent reminders in explicit mode (R4): 7 and 1 days before the effective date, then
-# weekly while the answer is outstanding.
+# Consent reminders in explicit mode (R4): 7 and 1 days before the effective date, the
+# `outstanding` notice on it, then weekly while the answer is outstanding and its deadline
+# (a gating policy's last day to answer) has not passed.
 REMINDER_DAYS_BEFORE = (7, 1)
 REMINDER_EVERY_DAYS_AFTER = 7
 # Renewal notices (R11): 60 and 14 days before the non-renewal deadline.
@@ -28,11 +29,18 @@ class Slot:
     label: str
 
 
-def consent_reminder_slot(*, effective_on: date, today: date) -> Slot | None:
+def consent_reminder_slot(
+    *, effective_on: date, today: date, deadline: date | None = None
+) -> Slot | None:
     """The consent reminder current on `today`, if any.
 
     E−7 … E−2 → the 7-day reminder; E−1 → the 1-day reminder; E … E+6 → the `outstanding`
-    notice of the effective date; E+7k … E+7k+6 → the k-th weekly reminder.
+    notice of the effective date; E+7k … E+7k+6 → the k-th weekly reminder, only up to
+    `deadline`, the last day to answer before a gating policy may limit use (R4). Without one
+    (`deadline` None) the last day to answer was the day before the effective date: the
+    `outstanding` notice is the last, and nothing reminds a tenant week after week of an
+    answer whose day has passed. Past the deadline nothing is current (a reminder then could
+    not be acted on in time), as with renewal notices.
     """
     delta = (today - effective_on).days
     if delta < 0:
@@ -43,6 +51,8 @@ def consent_reminder_slot(*, effective_on: date, today: date) -> Slot | None:
     weeks = delta // REMINDER_EVERY_DAYS_AFTER
     if weeks == 0:
         return Slot(on=effective_on, label=OUTSTANDING)
+    if deadline is None or today > deadline:
+        return None
     return Slot(
         on=effective_on + timedelta(days=weeks * REMINDER_EVERY_DAYS_AFTER), label=f"week{weeks}"
     )

@@ -39,9 +39,10 @@ from agreements.models import (
 )
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
-from agreements.services.consents.payloads import version_gate_from
+from agreements.services.consents.reminder_schedule import version_answer_deadline
 from agreements.services.consents.reminders import remindable
 from agreements.services.contracts.common import renewal_basis
+from agreements.services.notice_payloads import version_gate_from
 from core.enums import EventKind
 from core.jobs import BatchOutcome, Planned, actions_plan, batch_size
 from core.models import PlannedAction
@@ -85,7 +86,11 @@ def _reminders_candidates(today: date) -> Iterator[list[Planned]]:
         # deemed-consent clause asks every revision's non-responders for an answer).
         if not remindable(version):
             continue
-        slot = consent_reminder_slot(effective_on=version.effective_on, today=today)
+        slot = consent_reminder_slot(
+            effective_on=version.effective_on,
+            today=today,
+            deadline=version_answer_deadline(version),
+        )
         if slot is None:
             continue
         states = (

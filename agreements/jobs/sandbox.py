@@ -17,11 +17,13 @@ console (a sandbox has no console) and the hourly housekeeping.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from agreements.jobs import notice_jobs, service_jobs
@@ -31,8 +33,9 @@ from agreements.services.consents.effective import deemed_after_late_delivery
 from agreements.services.sandbox import sandbox_of, sandbox_revision_schedule
 from agreements.services.versions.effective import versions_consents_settle
 from core import clock, sandbox
+from core.enums import OutboxStatus
 from core.errors import Conflict, ValidationFailed
-from core.models import Event
+from core.models import Event, Outbox
 from tenants.delivery.outbox import outbox_deliver_due
 from tenants.models import Partner
 from tenants.scope import Scope
@@ -42,6 +45,10 @@ Step = Callable[[int, date], Mapping[str, int]]
 # Advancing further than this in one call is refused (a day's run is a few dozen queries).
 MAX_DAYS = 3 * 366
 ROUNDS = 100  # a catch-up that renews into periods already over (as ServiceJob.replan)
+# An advance's deliveries: at most this many sandbox instants (each the next attempt due),
+# and this long in real time.
+DELIVERY_ROUNDS = 200
+DELIVERY_SECONDS = 30.0
 
 
 def _run_job(job: ServiceJob, today: date) -> Counter[str]:
@@ -119,10 +126,34 @@ def sandbox_run_day(partner_id: int, day: date) -> Counter[str]:
     return counts
 
 
-def sandbox_deliver(partner: Partner) -> Counter[str]:
-    """Deliver the sandbox's due webhooks by its clock (after the run has committed)."""
-    with sandbox.acting_for(partner.pk, partner.sandbox_now or clock.now()):
-        return outbox_deliver_due(max_seconds=30.0)
+def sandbox_deliver(partner: Partner, *, since: datetime | None = None) -> Counter[str]:
+    """Deliver the sandbox's webhooks (and log its e-mails) due by its clock, after the run
+    has committed, each attempt at the sandbox instant it falls due from `since` (the clock
+    before an advance) on: a message queued on a day of the run goes out on that day, and a
+    failed one is tried again one backoff later on the sandbox's clock, within the same
+    advance, for as long as its next attempt falls before the clock — not once per advance.
+    Bounded: DELIVERY_ROUNDS instants and DELIVERY_SECONDS of real time; what is left is
+    delivered by the next advance (or the live worker: due by the sandbox's clock)."""
+    until = partner.sandbox_now or clock.now()
+    at = min(since or until, until)
+    counts: Counter[str] = Counter()
+    started = time.monotonic()
+    for _round in range(DELIVERY_ROUNDS):
+        due = Outbox.objects.filter(
+            partner_id=partner.pk,
+            status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED],
+            next_attempt_at__lte=until,
+        ).aggregate(first=Min("next_attempt_at"))["first"]
+        if due is None:
+            break
+        at = max(at, due)  # never before an attempt already made in this advance
+        left = DELIVERY_SECONDS - (time.monotonic() - started)
+        with sandbox.acting_for(partner.pk, at):
+            delivered = outbox_deliver_due(max_seconds=max(left, 0.0))
+        counts.update(delivered)
+        if not delivered or time.monotonic() - started > DELIVERY_SECONDS:
+            break  # nothing deliverable (leased elsewhere), or out of time
+    return counts
 
 
 def sandbox_advance(*, scope: Scope, to: datetime) -> tuple[Partner, dict[str, int]]:
@@ -154,7 +185,8 @@ def sandbox_advance(*, scope: Scope, to: datetime) -> tuple[Partner, dict[str, i
             day += timedelta(days=1)
         partner.sandbox_now = to
         partner.save(update_fields=["sandbox_now", "updated_at"])
-    counts.update({f"delivery.{k}": v for k, v in sandbox_deliver(partner).items()})
+    delivered = sandbox_deliver(partner, since=current)
+    counts.update({f"delivery.{k}": v for k, v in delivered.items()})
     return partner, dict(counts)
 
 

@@ -177,7 +177,7 @@ def _revoke(scope: Scope, keys: QuerySet[KeyRow], key_id: int) -> KeyRow:
             action=AuditAction.REVOKE_KEY,
             obj=key,
             summary=f"sandbox key {key.prefix}",
-            data={"live_partner": live_partner_of(scope).pk, "prefix": key.prefix},
+            data={"live_partner": live_partner_of(scope, "revoke").pk, "prefix": key.prefix},
             actor_label=f"partner-key:{scope.partner_key.prefix if scope.partner_key else ''}",
         )
     return key
@@ -187,13 +187,13 @@ def _revoke(scope: Scope, keys: QuerySet[KeyRow], key_id: int) -> KeyRow:
 def sandbox_partner_key_revoke(*, scope: Scope, key_id: int) -> PartnerAPIKey:
     """Revoke a partner key of the caller's sandbox, with the caller's live key (`write`):
     from the next request on, the key is a 401."""
-    return _revoke(scope, sandbox_partner_keys(scope=scope), key_id)
+    return _revoke(scope, sandbox_partner_keys(scope=scope, doing="revoke"), key_id)
 
 
 @transaction.atomic
 def sandbox_product_key_revoke(*, scope: Scope, key_id: int) -> ProductKey:
     """Revoke a product key of the caller's sandbox, as sandbox_partner_key_revoke."""
-    return _revoke(scope, sandbox_product_keys(scope=scope), key_id)
+    return _revoke(scope, sandbox_product_keys(scope=scope, doing="revoke"), key_id)
 
 
 def _full_width(number: int) -> str:

@@ -110,6 +110,8 @@ def _split(url: str) -> tuple[str, str, int, str]:
     except (ValueError, UnicodeError):
         raise DestinationRefused("malformed URL", code="url_invalid", permanent=True) from None
     scheme = parts.scheme.lower()
+    if port == 0:  # no receiver listens there; `or 443` below would have read it as the default
+        raise DestinationRefused("port 0", code="url_invalid", permanent=True)
     if scheme not in {"http", "https"} or not ascii_host:
         raise DestinationRefused("not an http(s) URL", code="url_invalid", permanent=True)
     if parts.username is not None or parts.password is not None:

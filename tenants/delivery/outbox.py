@@ -312,7 +312,11 @@ def _send_one(row: Outbox, *, mail: Any, logged_only: bool = False) -> SendResul
 def row_clock(row: Outbox, now: datetime) -> datetime:
     """The instant a row's delivery is recorded at: its sandbox's clock for a sandbox's row
     (read with the claim), whichever worker delivers it, so a sandbox caller reads its
-    deliveries on the clock of the rest of its data (docs/api.md, "Sandbox"); else now."""
+    deliveries on the clock of the rest of its data (docs/api.md, "Sandbox"); else now.
+    Inside a run for the sandbox (an advance delivering each attempt at the sandbox instant
+    it falls due: agreements.jobs.sandbox.sandbox_deliver) that instant is `now`."""
+    if sandbox.current() is not None and sandbox.current() == row.partner_id:
+        return now
     return getattr(row, "sandbox_clock", None) or now
 
 

@@ -52,6 +52,13 @@ def _clean_webhook_url(url: str) -> str:
         # docs/api.md, Webhooks: user@host hides where the request goes.
         raise invalid({"url": [_("URLにユーザー名やパスワードを含めることはできません。")]})
     try:
+        port = parts.port  # ValueError beyond 65535
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        # Port 0 is no port a receiver listens on (it was read as the scheme's default).
+        raise invalid({"url": [_("ポート番号は1から65535までで指定してください。")]})
+    try:
         destination_check(value)
     except DestinationRefused as exc:
         if exc.code == "https_required":

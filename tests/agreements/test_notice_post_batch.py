@@ -11,11 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from agreements.enums import ConsentMode, LegalBasis
 from agreements.selectors.consents.binding import binding_versions_for_tenants
 from agreements.selectors.versions import tenants_to_notify
-from agreements.services.consents.payloads import binding_facts, version_gate_from
+from agreements.services.notice_payloads import binding_facts, version_gate_from, version_payload
 from agreements.services.version_articles import article_upsert
 from agreements.services.version_drafts import version_draft_create
 from agreements.services.versions import posting as posting_service
-from agreements.services.versions.common import version_payload
 from agreements.services.versions.posting import notice_post
 from agreements.services.versions.schedule import version_schedule
 from core import clock, generations

@@ -343,3 +343,14 @@ def test_deletion_ack_is_for_the_product_only(world: World) -> None:
         f"/api/v1/deletions/{world.deletion.pk}/ack/", {"completed_at": "2025-03-10T10:00:00Z"}
     )
     assert response.status_code == 403
+
+
+def test_deletion_ack_without_an_offset_is_refused(world: World) -> None:
+    """`completed_at` is an instant like `evidence.obtained_at`: with its offset or refused."""
+    for value in ("2025-03-10T08:00:00", "2025-03-10"):
+        response = world.client("product").post(
+            f"/api/v1/deletions/{world.deletion.pk}/ack/", {"completed_at": value}, format="json"
+        )
+        assert response.status_code == 400, value
+        assert response.json()["errors"][0]["code"] == "offset_required"
+    assert DataDeletion.objects.get(pk=world.deletion.pk).status == DeletionStatus.ORDERED

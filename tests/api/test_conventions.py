@@ -248,6 +248,29 @@ def test_updated_since_returns_later_changes(partner, partner_client: APIClient)
     assert [t["id"] for t in response.json()["results"]] == [new.pk]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/tenants/", "/api/v1/contracts/"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("2025-03-01T00:00:00", "タイムゾーン"),
+        ("2025-03-01T00:00", "タイムゾーン"),
+        ("2025-03-01", "日付だけ"),
+    ],
+)
+def test_updated_since_without_an_offset_is_refused_as_obtained_at_is(
+    partner_client: APIClient, path: str, value: str, says: str
+) -> None:
+    """An instant in a query is read as one in a body (evidence.obtained_at): with its
+    offset, or refused with `offset_required` — a bare date included, whose detail says so."""
+    body = problem(partner_client.get(path, {"updated_since": value}))
+    assert body["status"] == 400
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("updated_since", "offset_required")
+    assert says in error["message"]
+    with_offset = partner_client.get(path, {"updated_since": "2025-03-01T00:00:00+09:00"})
+    assert with_offset.status_code == 200
+
+
 def test_list_query_count_is_constant(
     partner, partner_client: APIClient, django_assert_max_num_queries
 ) -> None:
@@ -480,3 +503,18 @@ def test_the_api_reference_reads_openapi_3_1_nullable_types() -> None:
         None,
     )
     assert _type({"type": "string"}) == ("string", None)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_405_says_one_text(partner_client: APIClient, language: str) -> None:
+    """A path that serves several operations (one_path) and a path that serves one (DRF's own
+    refusal) answered 405 in two different texts: one text, naming the method."""
+    shared = problem(partner_client.put("/api/v1/tenants/", {}, HTTP_ACCEPT_LANGUAGE=language))
+    single = problem(partner_client.delete("/api/v1/sandbox/clock/", HTTP_ACCEPT_LANGUAGE=language))
+    root = problem(partner_client.delete("/api/v1/", HTTP_ACCEPT_LANGUAGE=language))
+    for body in (shared, single, root):
+        assert (body["status"], body["code"]) == (405, "method_not_allowed")
+        assert body["title"] == shared["title"]
+    assert shared["detail"] == single["detail"].replace("DELETE", "PUT")
+    assert single["detail"] == root["detail"]
+    assert "DELETE" in single["detail"]

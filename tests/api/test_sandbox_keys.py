@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -84,3 +85,60 @@ def test_a_partner_without_a_sandbox_lists_no_keys(world: World) -> None:
     assert (listed.status_code, listed.json()["results"]) == (200, [])
     revoke = world.client("own_partner").post("/api/v1/sandbox/keys/1/revoke/")
     assert (revoke.status_code, revoke.json()["code"]) == (404, "sandbox_key_not_found")
+
+
+def test_live_key_required_says_what_was_refused(world: World) -> None:
+    """`live_key_required` on a list or a revocation spoke of creating a sandbox: its detail
+    names the operation the sandbox key was refused."""
+    issued = _issue(world)
+    sandbox = key_client(issued["key"])
+    revoke = f"/api/v1/sandbox/keys/{issued['key_id']}/revoke/"
+    product_revoke = f"/api/v1/sandbox/product-keys/{issued['product_keys'][0]['key_id']}/revoke/"
+    cases = [
+        (sandbox.post("/api/v1/sandbox/"), "作成できません", "create"),
+        (sandbox.get("/api/v1/sandbox/keys/"), "一覧を取得できません", "list"),
+        (sandbox.get("/api/v1/sandbox/product-keys/"), "一覧を取得できません", "list"),
+        (sandbox.post(revoke), "失効させられません", "revoke"),
+        (sandbox.post(product_revoke), "失効させられません", "revoke"),
+        (
+            sandbox.post(revoke, HTTP_ACCEPT_LANGUAGE="en"),
+            "cannot revoke",
+            "revoke in English",
+        ),
+        (
+            sandbox.get("/api/v1/sandbox/keys/", HTTP_ACCEPT_LANGUAGE="en"),
+            "cannot list",
+            "list in English",
+        ),
+    ]
+    for response, says, what in cases:
+        assert (response.status_code, response.json()["code"]) == (403, "live_key_required"), what
+        assert says in response.json()["detail"], (what, response.json()["detail"])
+    for response, _says, what in cases[1:]:
+        assert "作成" not in response.json()["detail"], what
+        assert "create" not in response.json()["detail"], what
+
+
+def test_the_sandbox_location_is_readable_by_the_key_that_created(world: World) -> None:
+    """`POST /sandbox/` named `/sandbox/clock/`, which only a sandbox key reads: the live key
+    that called got a 403 there. It names the key list the new key is read in."""
+    live = world.client("own_partner")
+    issued = live.post("/api/v1/sandbox/")
+    assert issued.status_code == 201, issued.content
+    assert issued["Location"] == "/api/v1/sandbox/keys/"
+    listed = live.get(issued["Location"])
+    assert listed.status_code == 200, listed.content
+    assert issued.json()["key_id"] in [key["id"] for key in listed.json()["results"]]
+    # A simulated revision's Location is read with the sandbox key that posted it.
+    sandbox = key_client(issued.json()["key"])
+    revision = sandbox.post(
+        "/api/v1/sandbox/revisions/",
+        {
+            "product": "optim-id-plus",
+            "effective_on": date.fromisoformat(issued.json()["today"]) + timedelta(days=40),
+            "consent_mode": "explicit",
+        },
+        format="json",
+    )
+    assert revision.status_code == 201, revision.content
+    assert sandbox.get(revision["Location"]).status_code == 200

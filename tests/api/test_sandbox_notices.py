@@ -109,12 +109,9 @@ def test_reminders_renewal_notices_and_staff_reminders_run_on_the_sandbox_clock(
         rows = events.filter(kind=kind, tenant_id=tenant_id)
         return sorted(e.payload[member] for e in rows)
 
-    assert slots(EventKind.CONSENT_REMINDER, leaving, "reminder") == [
-        "before1",
-        "before7",
-        "week1",
-        "week2",
-    ]
+    # No weekly reminders after the effective date: without a gating policy the last day to
+    # answer was the day before it (docs/jobs.md).
+    assert slots(EventKind.CONSENT_REMINDER, leaving, "reminder") == ["before1", "before7"]
     assert slots(EventKind.CONSENT_OUTSTANDING, leaving, "reminder") == ["outstanding"]
     assert not events.filter(
         kind__in=[EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING], tenant_id=renewing

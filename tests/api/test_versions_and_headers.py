@@ -310,3 +310,57 @@ def test_the_unauthenticated_root_has_ratelimit_headers_too(anonymous_client: AP
     assert refused.status_code == 429
     assert refused["RateLimit-Remaining"] == "0"
     assert refused["Retry-After"]
+
+
+# --- answers made before any view: the HTTPS redirect, a database that cannot answer -------------
+
+CONVENTION_HEADERS = (
+    "API-Version",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+)
+
+
+@override_settings(SECURE_SSL_REDIRECT=True, TERMS_API_THROTTLE_RATE="5/min")
+def test_the_https_redirect_carries_the_api_version_and_the_budget(
+    partner_client: APIClient,
+) -> None:
+    """Production answers plain http with a 301 to https, made before any API middleware ran:
+    it had neither `API-Version` nor `RateLimit-*`. It names both, and counts nothing."""
+    redirect = partner_client.get("/api/v1/tenants/", HTTP_API_VERSION="2026-12-01")
+    assert redirect.status_code == 301
+    assert redirect["Location"] == "https://testserver/api/v1/tenants/"
+    assert [name for name in CONVENTION_HEADERS if name not in redirect] == []
+    assert redirect["API-Version"] == "2026-12-01"
+    assert (redirect["RateLimit-Limit"], redirect["RateLimit-Remaining"]) == ("5", "5")
+    anonymous = APIClient().get("/api/v1/")
+    assert anonymous.status_code == 301
+    assert [name for name in CONVENTION_HEADERS if name not in anonymous] == []
+
+
+@pytest.mark.parametrize("where", ["view", "middleware"])
+def test_a_503_of_a_database_that_cannot_answer_carries_the_headers(
+    partner_client: APIClient, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The database-down 503 (web/errors.py), raised in an operation or in a middleware
+    before it, names the API version and the budget as every API answer does."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.db import OperationalError
+
+    from web.api.tenants import TenantListApi
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("the database is down")
+
+    if where == "view":
+        monkeypatch.setattr(TenantListApi, "get", down)
+    else:
+        monkeypatch.setattr(SessionMiddleware, "process_request", down)
+    partner_client.raise_request_exception = False
+    response = partner_client.get("/api/v1/tenants/")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "service_unavailable"
+    assert response["Retry-After"] == "5"
+    assert [name for name in CONVENTION_HEADERS if name not in response] == []

@@ -36,6 +36,9 @@ REFUSED = [
     ("https://hooks.partner.example/t", ["10.0.0.8"], "address_forbidden"),  # resolves inside
     ("https://hooks.partner.example/t", [PUBLIC, "192.168.0.9"], "address_forbidden"),
     ("https://hooks.partner.example/" + "a" * 500, [PUBLIC], "invalid"),  # over 500 characters
+    ("https://example.com:0/", [PUBLIC], "invalid"),  # port 0 (was read as 443)
+    ("https://hooks.partner.example:65536/t", [PUBLIC], "invalid"),  # beyond the port range
+    ("https://hooks.partner.example:99999/t", [PUBLIC], "invalid"),
 ]
 
 
@@ -140,3 +143,25 @@ def test_plain_http_is_refused_in_debug_too_unless_the_host_is_a_listed_local_re
     )
     local = client.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9000/t"}, format="json")
     assert local.status_code == 201, local.content
+
+
+@pytest.mark.parametrize("url", ["https://example.com:0/", "https://hooks.partner.example:70000/t"])
+def test_a_port_outside_1_to_65535_is_refused_saying_so(world: World, resolve_to, url: str) -> None:
+    """Port 0 was accepted (and delivered to as 443): refused as an invalid URL, the message
+    naming the port's range; a delivery to such a URL stored before is never attempted."""
+    resolve_to([PUBLIC])
+    response = world.client("own_partner").post(
+        "/api/v1/webhooks/", {"url": url}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+    [error] = response.json()["errors"]
+    assert error["field"] == "url"
+    assert "65535" in error["message"], error["message"]
+    with pytest.raises(destinations.DestinationRefused) as refused:
+        destinations.destination_check("https://example.com:0/")
+    assert refused.value.code == "url_invalid"
+    ok = world.client("own_partner").post(
+        "/api/v1/webhooks/", {"url": "https://hooks.partner.example:65535/t"}, format="json"
+    )
+    assert ok.status_code == 201, ok.content

@@ -74,32 +74,57 @@ def test_versions_apply_r3_silent_tenants_deemed_citing_the_notice():
     assert PlannedAction.objects.get(job="versions_apply").status == ActionStatus.DONE
 
 
-def test_consent_reminders_r4_before_and_after_the_effective_date():
+def _reminder_labels(tenant_id: int) -> list[tuple[str, str]]:
+    kinds = Event.objects.filter(
+        tenant_id=tenant_id,
+        kind__in=[EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING],
+    ).order_by("id")
+    return [
+        (kind, key.split(":")[2]) for kind, key in kinds.values_list("kind", "payload__notice_key")
+    ]
+
+
+def test_consent_reminders_r4_before_the_effective_date_then_the_outstanding_notice_only():
+    """Without a gating policy the last day to answer is the day before the effective date:
+    after the `outstanding` notice nothing reminds the tenant week after week (the weekly
+    reminders had no end)."""
     version = posted_version(mode=ConsentMode.EXPLICIT)
     tenant = bound_tenant(version.document, term_months=36).tenant
     from agreements.services.consents import consent_states_open
 
     consent_states_open(version=version)
-    for offset in range(-10, 22):
+    for offset in range(-10, 60):
         _day(EFFECTIVE_ON + timedelta(days=offset))
-    kinds = list(
-        Event.objects.filter(
-            tenant_id=tenant.pk,
-            kind__in=[EventKind.CONSENT_REMINDER, EventKind.CONSENT_OUTSTANDING],
-        )
-        .order_by("id")
-        .values_list("kind", "payload__notice_key")
+    assert _reminder_labels(tenant.pk) == [
+        (EventKind.CONSENT_REMINDER, "before7"),
+        (EventKind.CONSENT_REMINDER, "before1"),
+        (EventKind.CONSENT_OUTSTANDING, "outstanding"),
+    ]
+    assert ConsentState.objects.get(tenant=tenant).status == ConsentStatus.OUTSTANDING
+
+
+def test_consent_reminders_r4_weekly_until_the_gating_policys_answer_deadline_then_none():
+    """Under a gating policy the tenant may lose use from the effective date + the grace
+    period: it is reminded weekly until the last day to answer, and not after it."""
+    version = posted_version(
+        mode=ConsentMode.EXPLICIT,
+        gating_enabled=True,
+        gating_rationale="回答のない利用を続けさせられない法的理由",
+        gating_grace_days=21,  # deadline: E+20
     )
-    labels = [(kind, key.split(":")[2]) for kind, key in kinds]
-    assert labels == [
+    tenant = bound_tenant(version.document, term_months=36).tenant
+    from agreements.services.consents import consent_states_open
+
+    consent_states_open(version=version)
+    for offset in range(-10, 60):
+        _day(EFFECTIVE_ON + timedelta(days=offset))
+    assert _reminder_labels(tenant.pk) == [
         (EventKind.CONSENT_REMINDER, "before7"),
         (EventKind.CONSENT_REMINDER, "before1"),
         (EventKind.CONSENT_OUTSTANDING, "outstanding"),
         (EventKind.CONSENT_REMINDER, "week1"),
         (EventKind.CONSENT_REMINDER, "week2"),
-        (EventKind.CONSENT_REMINDER, "week3"),
     ]
-    assert ConsentState.objects.get(tenant=tenant).status == ConsentStatus.OUTSTANDING
 
 
 @pytest.mark.parametrize(("gating", "gate"), [(False, None), (True, "2025-04-15")])

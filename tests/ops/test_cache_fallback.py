@@ -185,6 +185,17 @@ def test_the_sliding_window_loses_no_count_between_concurrent_callers(cache):
     assert allowed.count(True) == 25
 
 
+def test_a_repeated_member_never_lets_a_request_in_uncounted(cache, monkeypatch):
+    """Two requests at the same instant whose random tags repeat: the second member added
+    nothing, yet the script answered the size before it plus one, and the limit let one more
+    in. The count is the set's size after the write, and a repeated member is tagged again."""
+    monkeypatch.setattr("core.cache.secrets.token_hex", lambda n: "same")
+    allowed = [cache.sliding_window("w", now=4000.0, window=60, limit=2) for _ in range(3)]
+    assert [(w.allowed, w.count) for w in allowed] == [(True, 1), (True, 2), (False, 2)]
+    client = cache._cache.get_client(None, write=True)
+    assert client.zcard(cache.make_and_validate_key("w")) == 2
+
+
 def test_a_sliding_window_counted_in_memory_is_dropped_on_redis_when_it_is_back(cache, monkeypatch):
     assert _windows(cache, "w", [3000.0, 3001.0], limit=2) == [
         (True, 1, 3000.0),

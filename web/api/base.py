@@ -36,7 +36,7 @@ from web.api.auth import (
 )
 from web.api.pagination import ApiCursorPagination
 from web.api.parsers import Utf8JSONParser
-from web.api.problems import problem_json
+from web.api.problems import method_not_allowed_detail, problem_json
 from web.api.schema import ApiAutoSchema
 from web.api.throttles import KeyRateThrottle, add_budget, budget_peek, rate_limit_of
 
@@ -405,7 +405,7 @@ def one_path(**operations: type[APIView]) -> Any:
             response = problem_json(
                 405,
                 "method_not_allowed",
-                _("このパスでは %(method)s は使えません。") % {"method": method[:16]},
+                method_not_allowed_detail(method),
                 instance=request.path,
             )
             response["Allow"] = allowed

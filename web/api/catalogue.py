@@ -464,8 +464,9 @@ CATALOGUE: dict[str, ProblemCode] = {
     # --- sandbox -----------------------------------------------------------------------------
     "live_key_required": ProblemCode(
         (403,),
-        "sandbox keys are issued with a live partner key, not with a sandbox key",
-        "Call `POST /sandbox/` with your live key.",
+        "sandbox keys are issued, listed and revoked with a live partner key, not with a "
+        "sandbox key; the detail names the operation refused",
+        "Call `POST /sandbox/`, the sandbox key lists and their revocations with your live key.",
     ),
     "sandbox_key_required": ProblemCode(
         (403,),

@@ -31,6 +31,7 @@ from tenants import selectors as tenant_selectors
 from tenants.authz import Action
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
+from web.api.fields import OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.products import options_by_code, product_by_code
@@ -178,9 +179,11 @@ class ContractListApi(ApiView):
 
     class FilterSerializer(PageQuery):
         tenant = serializers.IntegerField(
-            required=False, min_value=1, help_text=_("このテナントの契約だけ")
+            required=False,
+            min_value=1,
+            help_text=_("このテナントの契約だけ（自社のテナントでなければ 404）"),
         )
-        updated_since = serializers.DateTimeField(
+        updated_since = OffsetDateTimeField(
             required=False, help_text=_("この日時以降に更新された契約だけ（ISO 8601）")
         )
 
@@ -188,7 +191,8 @@ class ContractListApi(ApiView):
         operation_id="contracts_list",
         summary="List contracts",
         description="The caller's contracts with their current period, deadlines and the "
-        "dates that follow from them (`facts`).",
+        "dates that follow from them (`facts`). A `tenant` that is not one of yours (another "
+        "partner's, or none at all) is a 404 `not_found`, as in every list filtered by tenant.",
         parameters=[FilterSerializer],
         responses={200: page_of(ContractOutput, "Contract"), **errors(400, 404)},
     )

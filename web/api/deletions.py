@@ -18,6 +18,7 @@ from tenants.authz import Action
 from tenants.scope import Scope
 from web.api.auth import PARTNERS, PRODUCTS, PRODUCTS_ONLY
 from web.api.base import ApiView
+from web.api.fields import OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.requests import ApiRequest
@@ -123,7 +124,7 @@ class DeletionAckApi(ApiView):
     tags = ("products",)
 
     class InputSerializer(serializers.Serializer):
-        completed_at = serializers.DateTimeField(help_text=_("削除が完了した日時（ISO 8601）"))
+        completed_at = OffsetDateTimeField(help_text=_("削除が完了した日時（ISO 8601）"))
         reference = serializers.CharField(
             required=False,
             allow_blank=True,

@@ -66,7 +66,9 @@ class EventListApi(ApiView):
             help_text=_("このIDより後のイベントだけ（最後に処理したイベントIDを渡して続きを取得）"),
         )
         tenant = serializers.IntegerField(
-            required=False, min_value=1, help_text=_("このテナントのイベントだけ")
+            required=False,
+            min_value=1,
+            help_text=_("このテナントのイベントだけ（自社のテナントでなければ 404）"),
         )
         kind = serializers.MultipleChoiceField(
             choices=EventKind.choices, required=False, help_text=_("このイベント種別だけ（複数可）")
@@ -76,9 +78,11 @@ class EventListApi(ApiView):
         operation_id="events_list",
         summary="Event feed",
         description="What happened to the caller's tenants, oldest first. Poll with "
-        "`after=<last id seen>`; webhooks deliver the same events in the same envelope.",
+        "`after=<last id seen>`; webhooks deliver the same events in the same envelope. "
+        "A `tenant` that is not one of yours (another partner's, or none at all) is a 404 "
+        "`not_found`, as in every list filtered by tenant.",
         parameters=[FilterSerializer],
-        responses={200: page_of(EventOutput, "Event"), **errors(400)},
+        responses={200: page_of(EventOutput, "Event"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest) -> Response:
         query = self.query(self.FilterSerializer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -13,20 +13,31 @@ from agreements.enums import ConsentStatus
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
-    """An instant in ISO 8601 that names its offset (`+09:00`, `Z`). DRF would read an
-    offset-less value in the server's zone; the caller's meaning is unknown, so it is refused
-    (`offset_required`)."""
+    """An instant in ISO 8601 that names its offset (`+09:00`, `Z`): every instant the API
+    takes, in a body or a query (docs/api.md, Conventions). DRF would read an offset-less
+    value, or a bare date, in the server's zone; the caller's meaning is unknown, so both are
+    refused with one field code (`offset_required`), the detail saying which it was."""
 
     default_error_messages = {
         "offset_required": _("日時にはタイムゾーン（例: +09:00、Z）を付けてください。"),
+        "date_only": _(
+            "日付だけでは時点が決まりません。時刻とタイムゾーンを付けてください"
+            "（例: 2025-03-01T00:00:00+09:00）。"
+        ),
     }
 
     def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str):
+            text = value.strip()
             try:
-                parsed = parse_datetime(value.strip())
+                parsed = parse_datetime(text)
+                date_only = parsed is not None and parse_date(text) is not None
             except ValueError:  # well formed but impossible ("12:99"): DRF's own `invalid`
-                parsed = None
+                parsed, date_only = None, False
+            if date_only:  # "2025-03-01": Python reads it as midnight without an offset
+                raise serializers.ValidationError(
+                    self.error_messages["date_only"], code="offset_required"
+                )
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("offset_required")
         return super().to_internal_value(value)

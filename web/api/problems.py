@@ -46,6 +46,15 @@ SERVICE_UNAVAILABLE = _("一時的に処理できません。しばらくして�
 THROTTLED = _("リクエストが多すぎます。しばらくしてから再試行してください。")
 THROTTLED_WAIT = _("リクエストが多すぎます。%(seconds)s 秒後に再試行してください。")
 SERVER_ERROR = _("サーバーでエラーが発生しました。しばらくしてから、もう一度お試しください。")
+# Every 405 says this, whether the path serves several operations (base.one_path) or one
+# (DRF's MethodNotAllowed, whose own text differed).
+METHOD_NOT_ALLOWED = _("このパスでは %(method)s は使えません。")
+
+
+def method_not_allowed_detail(method: str | None) -> str:
+    """The one 405 text: the method refused (cut short: it is the caller's input)."""
+    return str(METHOD_NOT_ALLOWED) % {"method": (method or "").upper()[:16]}
+
 
 # Members RFC 9457 defines; a domain error's details never overwrite them.
 _RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
@@ -227,6 +236,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     code = codes if isinstance(codes, str) else exc.default_code
     extra: dict[str, Any] = {}
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        request = context.get("request")
+        detail = method_not_allowed_detail(getattr(request, "method", None))
     if isinstance(exc, exceptions.Throttled):
         # DRF's own text joins a translated sentence to an untranslated one; ours is one
         # sentence in the request's language.

@@ -70,8 +70,9 @@ class SandboxCreateApi(ApiView):
         "into it) and issues a new sandbox partner key with the live key's scopes, and one "
         "product key per sandbox product (to play the product: status, deletion "
         "acknowledgements). Keys are shown once; `GET /sandbox/keys/` and "
-        "`GET /sandbox/product-keys/` list them, and each can be revoked. A sandbox key is "
-        "refused (`live_key_required`).",
+        "`GET /sandbox/product-keys/` list them, and each can be revoked. `Location` is "
+        "`/api/v1/sandbox/keys/`, the list the new partner key is read in with the live key "
+        "that called. A sandbox key is refused (`live_key_required`).",
         request=None,
         responses={201: SandboxOutput, **errors(403)},
     )
@@ -87,7 +88,9 @@ class SandboxCreateApi(ApiView):
                 for product_key, product_raw in product_keys
             ],
         }
-        return self.created(SandboxOutput(data).data, "sandbox-clock")
+        # The keys just issued are read in the sandbox's key list, which the live key that
+        # called reads (the clock, which only a sandbox key reads, was named here before).
+        return self.created(SandboxOutput(data).data, "sandbox-keys")
 
 
 class SandboxClockApi(ApiView):

@@ -330,6 +330,10 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
             {"contract_id": "$response.body#/id"},
         ),
     },
+    "sandbox_create": {
+        "ListSandboxKeys": ("sandbox_keys_list", {}),
+        "ListSandboxProductKeys": ("sandbox_product_keys_list", {}),
+    },
     "tenants_consents_create": {
         "GetTenantLedger": ("tenants_ledger_list", {"tenant_id": "$request.path.tenant_id"}),
     },

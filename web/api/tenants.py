@@ -16,6 +16,7 @@ from tenants.enums import Locale
 from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
 from web.api.auth import EVERYONE, PARTNERS
 from web.api.base import ApiView
+from web.api.fields import OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.api.refs import partner_ref
@@ -61,7 +62,7 @@ class TenantListApi(ApiView):
     tags = ("tenants",)
 
     class FilterSerializer(PageQuery):
-        updated_since = serializers.DateTimeField(
+        updated_since = OffsetDateTimeField(
             required=False,
             help_text=_("この日時以降に更新されたテナントだけ（ISO 8601、差分同期用）"),
         )

@@ -25,7 +25,7 @@ from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from core.cache import FallbackRedisCache
+from core.cache import MEMORY_WINDOW_LOCK, FallbackRedisCache
 from web.api import prefetch
 from web.api.auth import caller_ident, header_caller_ident
 from web.ratelimit import client_address
@@ -74,8 +74,11 @@ class KeyRateThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         backend = caches["default"]
         if not isinstance(backend, FallbackRedisCache):
-            # The embedded mode's per-process cache: rest_framework's list of times.
-            allowed = super().allow_request(request, view)
+            # The embedded mode's per-process cache: rest_framework's list of times, read and
+            # written back by one thread at a time (two threads that read the same list
+            # counted as one, and let more than the limit in).
+            with MEMORY_WINDOW_LOCK:
+                allowed = super().allow_request(request, view)
             history = getattr(self, "history", [])
             self.count, self.oldest = len(history), (history[-1] if history else None)
         elif self.rate is None or (key := self.get_cache_key(request, view)) is None:

@@ -9,22 +9,13 @@ from typing import Any
 from django.conf import settings
 
 from agreements.models import ConsentRecord, Contract, TerminationCase, TermsVersion
-from agreements.rules import gate_from, needs_individual_consent, rejection_end_date
+from agreements.rules import needs_individual_consent, rejection_end_date
+from agreements.services.notice_payloads import binding_facts
 from core import clock
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def version_gate_from(version: TermsVersion) -> str | None:
-    """The first day silence may limit use (R4), only under the version's gating policy: the
-    e-mail says use may be limited from then, or else that nothing is withheld."""
-    if not (version.gating_enabled and version.effective_on and version.gating_grace_days):
-        return None
-    return gate_from(
-        effective_on=version.effective_on, grace_days=version.gating_grace_days
-    ).isoformat()
 
 
 def version_facts(version: TermsVersion) -> dict[str, Any]:
@@ -49,17 +40,6 @@ def version_facts(version: TermsVersion) -> dict[str, Any]:
             consent_mode=version.consent_mode,
             historical=version.is_historical,
         ),
-    }
-
-
-def binding_facts(binding: TermsVersion | None) -> dict[str, Any]:
-    """The version that bound the tenant before the change (R4): label and effective date;
-    None for both when no recorded version did (the message then says to see the contract)."""
-    return {
-        "binding_version_id": binding.pk if binding else None,
-        "binding_version_label": binding.label if binding else None,
-        "binding_version_name": binding.display_name if binding else None,
-        "binding_version_effective_on": _iso(binding.effective_on) if binding else None,
     }
 
 

@@ -21,8 +21,8 @@ from django.utils.translation import gettext
 from agreements.enums import ReminderBasis, ReminderStatus
 from agreements.models import ScheduledReminder, TermsVersion
 from agreements.rules import answer_deadline, reminder_send_on
-from agreements.services.consents.payloads import version_gate_from
 from agreements.services.consents.reminders import remindable, reminders_send
+from agreements.services.notice_payloads import version_gate_from
 from agreements.services.version_drafts import locked_version, staff_actor
 from core import clock
 from core.enums import AuditAction

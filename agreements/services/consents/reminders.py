@@ -19,7 +19,7 @@ from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
 from agreements.models import ConsentState, TermsVersion
 from agreements.rules import on_548_4_ground
 from agreements.services.consents.citing import effective_mode
-from agreements.services.consents.payloads import version_gate_from
+from agreements.services.notice_payloads import version_gate_from
 from agreements.services.version_drafts import locked_version, staff_actor
 from core import clock
 from core.enums import AuditAction, EventKind

@@ -15,6 +15,7 @@ from agreements.models import Contract, ContractPeriod, Option, Product
 from agreements.rulebook import rulebook_for
 from agreements.services.consents_bound import consent_states_bound_sync
 from agreements.services.contracts.common import _audit, _contract_payload
+from agreements.services.notice_newcomers import notices_to_newly_bound
 from core import clock
 from core.enums import AuditAction, EventKind
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -240,6 +241,9 @@ def contract_create(
         ],
         email=False,
     )
+    # A revision posted before the contract and not yet in effect binds it on its effective
+    # date: the tenant is told of it as the tenants bound at its posting were.
+    notices_to_newly_bound(contract=contract, options=option_list)
     _audit(
         scope,
         action=AuditAction.CREATE,

@@ -15,6 +15,7 @@ and text services the console reaches through it.
 
 from __future__ import annotations
 
+from agreements.services.notice_payloads import version_payload
 from agreements.services.version_articles import article_delete, article_upsert, articles_renumber
 from agreements.services.version_drafts import (
     EDITABLE_FIELDS,
@@ -31,7 +32,6 @@ from agreements.services.version_text import (
     version_doctext,
     version_predecessor,
 )
-from agreements.services.versions.common import version_payload
 from agreements.services.versions.effective import versions_apply_effective
 from agreements.services.versions.posting import notice_post, notices_post_due
 from agreements.services.versions.schedule import version_schedule, version_withdraw

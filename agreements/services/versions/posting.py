@@ -13,9 +13,9 @@ from django.db import transaction
 from agreements.enums import VersionStatus
 from agreements.models import TermsVersion
 from agreements.selectors.consents.binding import binding_versions_for_tenants
-from agreements.services.consents.payloads import binding_facts, version_gate_from
 from agreements.services.consents.projection import consent_states_open
-from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants, version_payload
+from agreements.services.notice_payloads import binding_facts, version_gate_from, version_payload
+from agreements.services.versions.common import NOTIFY_BATCH_SIZE, bound_tenants
 from core import clock, generations
 from core.enums import EventKind
 from tenants.models import Tenant

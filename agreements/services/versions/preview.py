@@ -12,8 +12,7 @@ from django.utils.translation import gettext
 
 from agreements.models import TermsVersion
 from agreements.selectors.versions import version_in_force
-from agreements.services.consents.payloads import binding_facts, version_gate_from
-from agreements.services.versions.common import version_payload
+from agreements.services.notice_payloads import binding_facts, version_gate_from, version_payload
 from core import clock
 from core.enums import EventKind
 from core.models import Outbox
