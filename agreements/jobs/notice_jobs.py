@@ -40,7 +40,7 @@ from agreements.models import (
 from agreements.rules import next_period_start, non_renewal_deadline, period_end
 from agreements.selectors.contracts import contract_period_months
 from agreements.services.consents.reminder_schedule import version_answer_deadline
-from agreements.services.consents.reminders import remindable
+from agreements.services.consents.reminders import owes_answer, remindable
 from agreements.services.contracts.common import renewal_basis
 from agreements.services.notice_payloads import version_gate_from
 from core.enums import EventKind
@@ -61,16 +61,6 @@ def _notify(notes: list[Any]) -> None:
 REMINDERS = "consent_reminders"
 STATE = label_of(ConsentState)
 UNANSWERED = [ConsentStatus.NO_ANSWER, ConsentStatus.OUTSTANDING]
-
-
-def _active_contract_for_document() -> Exists:
-    return Exists(
-        Contract.objects.filter(
-            tenant_id=OuterRef("tenant_id"),
-            product_id=OuterRef("document__product_id"),
-            status=ContractStatus.ACTIVE,
-        )
-    )
 
 
 def _reminders_candidates(today: date) -> Iterator[list[Planned]]:
@@ -95,7 +85,7 @@ def _reminders_candidates(today: date) -> Iterator[list[Planned]]:
             continue
         states = (
             ConsentState.objects.filter(version=version, status__in=UNANSWERED)
-            .filter(_active_contract_for_document())
+            .filter(owes_answer())
             .filter(not_planned(job=REMINDERS, subject_type=STATE, due_on=slot.on))
             .only("id", "tenant_id")
         )
@@ -120,7 +110,7 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
     outcome = BatchOutcome()
     states = (
         ConsentState.objects.filter(pk__in=[a.subject_id for a in actions])
-        .annotate(has_contract=_active_contract_for_document())
+        .annotate(has_contract=owes_answer())
         .select_related("version", "document", "tenant")
         .in_bulk()
     )
@@ -135,7 +125,7 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
             or state.status not in UNANSWERED
             or not state.has_contract
         ):
-            # Answered (or the contract ended) since planning: nothing to remind of.
+            # Answered (or the contract ended) since planning, or never owed: nothing to remind of.
             outcome.done[action.id] = {"outcome": "not_needed"}
             outcome.counts["not_needed"] += 1
             continue

@@ -127,6 +127,41 @@ def test_consent_reminders_r4_weekly_until_the_gating_policys_answer_deadline_th
     ]
 
 
+def test_consent_reminders_r4_never_ask_a_tenant_that_contracted_after_the_effective_date():
+    """A tenant whose contract began after the revision took effect agreed to it by
+    contracting (rules.answer_owed): the portal says no answer is needed, so no reminder may
+    ask it for one, even with an unanswered row under a gating policy (a demo tenant was
+    e-mailed to answer a 2022 revision by a 2022 deadline)."""
+    version = posted_version(
+        mode=ConsentMode.EXPLICIT,
+        gating_enabled=True,
+        gating_rationale="回答のない利用を続けさせられない法的理由",
+        gating_grace_days=21,
+    )
+    owing = bound_tenant(version.document, term_months=36).tenant
+    later = bound_tenant(
+        version.document, term_months=36, start_date=EFFECTIVE_ON + timedelta(days=3)
+    ).tenant
+    from agreements.services.consents import consent_states_open
+
+    consent_states_open(version=version)
+    ConsentState.objects.update_or_create(
+        tenant=later,
+        document=version.document,
+        defaults={"version": version, "status": ConsentStatus.OUTSTANDING},
+    )
+    for offset in range(-10, 30):
+        _day(EFFECTIVE_ON + timedelta(days=offset))
+    assert len(_reminder_labels(owing.pk)) == 5
+    assert _reminder_labels(later.pk) == []
+    # Staff's "remind now" asks the same tenants (the one rule of whom a reminder reaches).
+    from agreements.services.consents.reminders import reminders_send
+
+    with clock.frozen_at(EFFECTIVE_ON + timedelta(days=30)):
+        now = reminders_send(version=version, now=clock.now(), key="remind:x:now", label="now")
+    assert now.tenant_ids == [owing.pk]
+
+
 @pytest.mark.parametrize(("gating", "gate"), [(False, None), (True, "2025-04-15")])
 def test_consent_reminders_r4_payload_carries_gate_from_only_under_a_gating_policy(
     gating: bool, gate: str | None

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext
 
-from agreements.enums import ConsentMode, ConsentStatus, VersionStatus
-from agreements.models import ConsentState, TermsVersion
+from agreements.enums import ConsentMode, ConsentStatus, ContractStatus, VersionStatus
+from agreements.models import ConsentState, Contract, TermsVersion
 from agreements.rules import on_548_4_ground
 from agreements.services.consents.citing import effective_mode
 from agreements.services.notice_payloads import version_gate_from
@@ -61,8 +61,25 @@ def _recently_reminded(version: TermsVersion, since: datetime) -> Exists:
     )
 
 
+def owes_answer() -> Exists:
+    """For a ConsentState row: an active contract of its document's product begun by its
+    version's effective date, so the tenant owes the revision an answer (rules.answer_owed;
+    R1, R4). A tenant that contracted after the revision took effect agreed to it by
+    contracting: the portal tells it no answer is needed, and no reminder may ask for one."""
+    return Exists(
+        Contract.objects.filter(
+            tenant_id=OuterRef("tenant_id"),
+            product_id=OuterRef("document__product_id"),
+            status=ContractStatus.ACTIVE,
+            start_date__lte=OuterRef("version__effective_on"),
+        )
+    )
+
+
 def _unanswered(version: TermsVersion) -> QuerySet[ConsentState]:
-    return ConsentState.objects.filter(version=version, bound=True, status__in=UNANSWERED)
+    return ConsentState.objects.filter(version=version, bound=True, status__in=UNANSWERED).filter(
+        owes_answer()
+    )
 
 
 def remindable(version: TermsVersion) -> bool:
