@@ -291,18 +291,22 @@ def event_feed(
     tenant_id: int | None = None,
     kinds: Iterable[str] = (),
 ) -> QuerySet[Event]:
-    """Events of the caller's tenants, oldest first: a partner its own, staff all.
+    """Events of the caller's tenants, oldest first: a partner its own, staff all live ones.
 
-    `after` continues a feed from the last event id the caller has seen (uses the
-    (partner_id, id) index). `tenant_id` names one of the caller's tenants: another partner's,
-    or one that does not exist, is NotFound, as in every list filtered by tenant (the same
-    answer for both, docs/api.md "Filters").
+    Staff lists leave sandboxes out (docs/api.md, "Sandbox"): neither a sandbox partner's
+    events nor the product's events about a sandbox tenant (those carry no partner) are in
+    the staff feed; `event_get` still finds one by id. `after` continues a feed from the last
+    event id the caller has seen (uses the (partner_id, id) index). `tenant_id` names one of
+    the caller's tenants: another partner's, or one that does not exist, is NotFound, as in
+    every list filtered by tenant (the same answer for both, docs/api.md "Filters").
     """
-    qs = Event.objects.all()
-    if scope.is_partner:
-        qs = qs.filter(partner_id=scope.partner_id)
-    elif not scope.is_privileged:
-        raise PermissionDenied(_("イベントはパートナーと当社スタッフが参照できます。"))
+    qs = _events_seen_by(scope)
+    if not scope.is_partner:
+        qs = qs.exclude(
+            partner_id__in=Partner.objects.filter(sandbox_of__isnull=False).values("pk")
+        ).exclude(
+            tenant_id__in=Tenant.objects.filter(partner__sandbox_of__isnull=False).values("pk")
+        )
     if after is not None:
         qs = qs.filter(id__gt=after)
     if tenant_id is not None:
@@ -314,10 +318,20 @@ def event_feed(
     return qs.order_by("id")
 
 
+def _events_seen_by(scope: Scope) -> QuerySet[Event]:
+    """A partner's own events, or for staff every event."""
+    if scope.is_partner:
+        return Event.objects.filter(partner_id=scope.partner_id)
+    if not scope.is_privileged:
+        raise PermissionDenied(_("イベントはパートナーと当社スタッフが参照できます。"))
+    return Event.objects.all()
+
+
 def event_get(*, scope: Scope, pk: int | str) -> Event:
-    """One event of the caller's feed (NotFound for another partner's)."""
+    """One event the caller may read (NotFound for another partner's); for staff also a
+    sandbox's, as a sandbox row's own page stays open."""
     try:
-        return event_feed(scope=scope).get(pk=pk)
+        return _events_seen_by(scope).get(pk=pk)
     except (Event.DoesNotExist, ValueError, TypeError):
         raise _not_found("event") from None
 

@@ -27,6 +27,8 @@ from agreements.models import ConsentRecord, ContractPeriod
 from core import clock
 from core.enums import ActionStatus, OutboxStatus
 from core.models import Delivery, Event, Outbox, PlannedAction
+from tenants.models import Tenant
+from tenants.partition import partner_ids_q
 
 EXAMPLES = 5
 
@@ -88,8 +90,16 @@ def _owed(today: date) -> list[Finding]:
     return findings
 
 
+def _live_outbox(prefix: str = "") -> Q:
+    """Messages (reached through `prefix`) of live data: `reconcile` describes live data only
+    (docs/api.md, "Sandbox"). A sandbox's messages are due by its own clock, so in real time
+    they would read as overdue, and its attempts as interrupted."""
+    sandbox_tenants = Tenant.objects.filter(partner__sandbox_of__isnull=False).values("pk")
+    return partner_ids_q(f"{prefix}partner_id") & ~Q(**{f"{prefix}tenant_id__in": sandbox_tenants})
+
+
 def _dead_letters() -> Finding:
-    qs = Outbox.objects.filter(status=OutboxStatus.DEAD)
+    qs = Outbox.objects.filter(_live_outbox(), status=OutboxStatus.DEAD)
     keys = list(qs.order_by("id").values_list("dedupe_key", flat=True)[:EXAMPLES])
     return _finding("due_not_done", "outbox_dead_letters", keys, qs.count())
 
@@ -98,7 +108,9 @@ def _overdue_outbox() -> Finding:
     # Pending for more than an hour past its time: no worker is delivering.
     cutoff = clock.now() - timedelta(hours=1)
     qs = Outbox.objects.filter(
-        status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED], next_attempt_at__lt=cutoff
+        _live_outbox(),
+        status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED],
+        next_attempt_at__lt=cutoff,
     )
     keys = list(qs.order_by("id").values_list("dedupe_key", flat=True)[:EXAMPLES])
     return _finding("due_not_done", "outbox_overdue", keys, qs.count())
@@ -144,6 +156,7 @@ def _notice_events_twice() -> Finding:
 def _interrupted_attempts() -> Finding:
     lease = timedelta(seconds=int(settings.TERMS_JOB_LEASE_SECONDS))
     qs = Delivery.objects.filter(
+        _live_outbox("outbox__"),
         succeeded=False,
         error="",
         duration_ms__isnull=True,
@@ -154,14 +167,17 @@ def _interrupted_attempts() -> Finding:
 
 
 def _sent_without_evidence() -> Finding:
-    qs = Outbox.objects.filter(status=OutboxStatus.SENT).exclude(Q(deliveries__succeeded=True))
+    qs = Outbox.objects.filter(_live_outbox(), status=OutboxStatus.SENT).exclude(
+        Q(deliveries__succeeded=True)
+    )
     keys = list(qs.order_by("id").values_list("dedupe_key", flat=True)[:EXAMPLES])
     return _finding("sent_not_recorded", "sent_without_successful_attempt", keys, qs.count())
 
 
 def _resends() -> Finding:
     rows = list(
-        Delivery.objects.filter(Q(succeeded=True) | Q(error="", duration_ms__isnull=True))
+        Delivery.objects.filter(_live_outbox("outbox__"))
+        .filter(Q(succeeded=True) | Q(error="", duration_ms__isnull=True))
         .values("outbox_id")
         .annotate(n=Count("id"))
         .filter(n__gt=1)

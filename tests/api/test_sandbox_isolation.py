@@ -15,6 +15,7 @@ from agreements.jobs.sandbox import sandbox_advance, sandbox_run_day
 from agreements.models import Contract, Product
 from agreements.services.sandbox import sandbox_open
 from core import clock, sandbox
+from core.enums import EventKind
 from core.models import Event
 from tenants.models import Partner
 from tenants.scope import Scope
@@ -307,3 +308,29 @@ def test_a_simulated_revision_taking_effect_reaches_its_sandbox_only(world: Worl
     assert effective.first().pk not in {e["id"] for e in other_feed["results"]}
     sandbox_feed = client.get(f"/api/v1/events/?kind={EventKind.VERSION_EFFECTIVE}").json()
     assert [e["subject"]["id"] for e in sandbox_feed["results"]] == [revision["version"]]
+
+
+def test_staff_event_feed_leaves_sandbox_events_out(world: World) -> None:
+    """Staff lists leave sandboxes out: the staff feed has neither a sandbox partner's events
+    nor the product's events about a sandbox tenant (they carry no partner); one by id stays
+    open."""
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    tenant = client.post("/api/v1/tenants/", {"name": "砂場商事"}, format="json").json()
+    partner_event = Event.objects.filter(partner_id=sandbox_row.pk).order_by("pk").first()
+    assert partner_event is not None
+    product_event = Event.objects.create(
+        kind=EventKind.DELETION_ORDERED,
+        tenant_id=tenant["id"],
+        partner_id=None,
+        payload={"audience": "product"},
+        occurred_at=clock.now(),
+    )
+    staff = world.client("staff")
+    feed = staff.get("/api/v1/events/?page_size=200").json()
+    ids = {e["id"] for e in feed["results"]}
+    assert feed["next"] is None
+    assert world.event.pk in ids
+    assert partner_event.pk not in ids
+    assert product_event.pk not in ids
+    assert staff.get(f"/api/v1/events/{partner_event.pk}/").status_code == 200
