@@ -37,6 +37,7 @@ from agreements.selectors.versions import (
     version_pending,
 )
 from agreements.services import versions as version_services
+from agreements.services.version_rebase import draft_rebase_offer
 from agreements.services.version_review import version_send_back
 from agreements.services.version_text import revision_dates, version_diff, version_predecessor
 from core import clock
@@ -234,6 +235,9 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             # The body's own 最終改定 line and the version's date (said when they differ).
             "dates": revision_dates(version),
             "send_back_form": send_back_form,
+            # A draft whose base was withdrawn (or that is behind a scheduled version): said
+            # here first, where a publisher starts, not only on the edit page (R7).
+            "rebase": draft_rebase_offer(version),
         },
         status=400 if send_back_form.errors else 200,
     )
