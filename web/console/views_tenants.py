@@ -31,6 +31,7 @@ from web.console.access import (
     flash_domain_error,
     raise_404,
 )
+from web.console.audit_text import audit_rows
 from web.console.forms_customers import InvitationForm, RoleForm, TenantForm
 from web.console.selectors import SearchResult
 from web.console.selectors import search as console_search
@@ -199,7 +200,9 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
             "invite_form": InvitationForm(),
             "role_form": RoleForm(),
-            "audit": AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50],
+            "audit": audit_rows(
+                AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50]
+            ),
             "same_corporate_number": selectors.tenant_same_corporate_number(
                 scope=scope, tenant=tenant
             ),

@@ -43,6 +43,7 @@ from agreements.services.version_text import revision_dates, version_diff, versi
 from core import clock
 from core.errors import DomainError
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
+from web.console.audit_text import audit_rows
 from web.console.forms_versions import DraftCreateForm, SendBackForm
 from web.console.presenters import compare_blocks, diff_counts
 from web.console.selectors import audit_for
@@ -223,7 +224,7 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "outside_paragraphs": diff.outside_paragraphs,
             "counts": diff_counts(diff),
             "articles": articles_of(version),
-            "audit": audit_for(version),
+            "audit": audit_rows(audit_for(version)),
             "is_author": user.pk in version_author_ids(version),
             "second_publisher": four_eyes_required(),
             "withdrawable": version.status == VersionStatus.SCHEDULED
