@@ -39,7 +39,7 @@ from web.console.forms_customers import (
     SuccessionForm,
     TerminationForm,
 )
-from web.console.selectors import audit_for
+from web.console.selectors import audit_for, contract_requests
 
 
 def _tenant(request: ConsoleRequest, pk: int) -> Tenant:
@@ -118,6 +118,8 @@ def _contract_page(request: ConsoleRequest, contract: Contract, **forms: BaseFor
         "deletions": contract.deletions.order_by("due_on", "pk"),
         "cases": contract.cases.select_related("version").order_by("-opened_at"),
         "audit": audit_rows(audit_for(contract)),
+        # Customers' requests are not audited: their records are the history.
+        "requests": contract_requests([contract]),
         "termination_form": forms.get("termination_form")
         or TerminationForm(product_code=contract.product.code),
         "succession_form": forms.get("succession_form")

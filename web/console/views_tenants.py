@@ -33,8 +33,12 @@ from web.console.access import (
 )
 from web.console.audit_text import audit_rows
 from web.console.forms_customers import InvitationForm, RoleForm, TenantForm
-from web.console.selectors import SearchResult
+from web.console.selectors import SearchResult, contract_requests
 from web.console.selectors import search as console_search
+
+# How many requests the tenant page lists (newest first); each contract page has all of its own.
+TENANT_REQUESTS_SHOWN = 10
+
 
 # --- search -----------------------------------------------------------------------------------
 
@@ -182,6 +186,7 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
         raise_404(error)
     today = clock.today()
     contracts = list(contract_list(scope=scope, tenant=tenant))
+    requests = contract_requests(contracts)
     return render(
         request,
         "agreements/console/tenant_detail.html",
@@ -203,6 +208,9 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "audit": audit_rows(
                 AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50]
             ),
+            # The latest requests over all the tenant's contracts (each contract has them all).
+            "requests": requests[:TENANT_REQUESTS_SHOWN],
+            "more_requests": max(0, len(requests) - TENANT_REQUESTS_SHOWN),
             "same_corporate_number": selectors.tenant_same_corporate_number(
                 scope=scope, tenant=tenant
             ),
