@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import translation
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, ngettext
 
 from agreements.enums import TerminationReason
 from agreements.models import TermsVersion
@@ -41,7 +41,7 @@ def _version_fields(names: list[str]) -> str:
             labels.append(name)
             continue
         labels.append(str(getattr(field, "verbose_name", name)))
-    return pgettext("list separator", "、").join(labels)
+    return gettext("、").join(labels)
 
 
 def _version(action: str, data: dict[str, Any]) -> str:

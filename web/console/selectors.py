@@ -225,14 +225,12 @@ class Upcoming:
 def upcoming(
     *,
     today: date,
-    horizon_days: int = 30,
     product_id: int | None = None,
     partner: str | None = None,
 ) -> Upcoming:
     """The "upcoming" panel under the dashboard's filter: revisions by product (a revision
     concerns every sales channel), contracts and deletions by product and sales channel.
     Delivery errors belong to no product and are never filtered (the page says so)."""
-    horizon = today + timedelta(days=horizon_days)
     versions = TermsVersion.objects.select_related("document")
     if product_id:
         versions = versions.filter(document__product_id=product_id)
@@ -276,10 +274,10 @@ def upcoming(
             deadlines.append((period, deadline))
     failed = Outbox.objects.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
     return Upcoming(
-        notices=list(
-            scheduled.filter(posted_at__isnull=True, notice_on__lte=horizon).order_by("notice_on")
-        ),
-        effective=list(scheduled.filter(effective_on__lte=horizon).order_by("effective_on")),
+        # Every scheduled revision, however far off (one per document at most, R7): a card
+        # that says なし while a version is scheduled would mislead.
+        notices=list(scheduled.filter(posted_at__isnull=True).order_by("notice_on")),
+        effective=list(scheduled.order_by("effective_on")),
         renewals=renewals,
         deadlines=sorted(deadlines, key=lambda pair: pair[1]),
         deletions=list(
