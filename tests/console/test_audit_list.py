@@ -25,4 +25,4 @@ def test_audit_list_names_objects_and_actions_in_words(client, world, viewer, ed
     assert "agreements.termsversion#" not in page
     assert '<span class="badge" data-action="schedule">予定登録</span>' in page
     assert '<option value="agreements.termsversion">規約の版</option>' in page
-    assert '<td class="audit-summary" lang="en">draft draft-1: scheduled</td>' in page
+    assert '<span lang="en" data-testid="audit-recorded">draft draft-1: scheduled</span>' in page

@@ -224,3 +224,31 @@ def test_r7_a_draft_whose_base_was_withdrawn_is_offered_the_scheduled_version(
     assert "予定登録済みの版を元に付け替える" in page.content.decode()
     client.post(reverse("console:version-rebase", args=[draft_on_withdrawn.pk]))
     assert TermsVersion.objects.get(pk=draft_on_withdrawn.pk).based_on == scheduled
+
+
+@pytest.mark.parametrize("page", ["console:version-detail", "console:version-schedule"])
+def test_r7_detail_and_schedule_form_warn_at_the_top_a_draft_whose_base_was_withdrawn(
+    client, world, publisher, draft_on_withdrawn, page
+) -> None:
+    """The publisher's flow starts at the detail page and the schedule form: the withdrawn
+    base is said there, before 内容を確認, not only on the editor's page."""
+    client.force_login(publisher)
+    response = client.get(reverse(page, args=[draft_on_withdrawn.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="base-withdrawn"' in body
+    assert "元の版「2027-01 改定」は撤回されました" in body
+    # A publisher cannot rebase: told who does it, rather than shown a button it may not use.
+    assert 'data-testid="rebase-by-editor"' in body
+    main = body[body.index("<main") :]
+    assert main.index('data-testid="rebase-warning"') < main.index('class="grid-2"')
+
+
+def test_r7_detail_page_offers_the_rebase_to_an_editor(
+    client, world, editor, draft_on_withdrawn
+) -> None:
+    client.force_login(editor)
+    body = client.get(reverse("console:version-detail", args=[draft_on_withdrawn.pk]))
+    page = body.content.decode()
+    assert "現在有効な版を元に付け替える" in page
+    assert reverse("console:version-rebase", args=[draft_on_withdrawn.pk]) in page

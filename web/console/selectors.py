@@ -12,7 +12,7 @@ add up to `bound`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
@@ -22,6 +22,7 @@ from agreements.enums import (
     ConsentMode,
     ConsentStatus,
     ContractStatus,
+    DeletionKind,
     DeletionStatus,
     NonRenewalStatus,
     PeriodStatus,
@@ -33,7 +34,9 @@ from agreements.models import (
     Contract,
     ContractPeriod,
     DataDeletion,
+    NonRenewalRequest,
     ScheduledReminder,
+    Termination,
     TerminationCase,
     TermsDocument,
     TermsVersion,
@@ -222,14 +225,12 @@ class Upcoming:
 def upcoming(
     *,
     today: date,
-    horizon_days: int = 30,
     product_id: int | None = None,
     partner: str | None = None,
 ) -> Upcoming:
     """The "upcoming" panel under the dashboard's filter: revisions by product (a revision
     concerns every sales channel), contracts and deletions by product and sales channel.
     Delivery errors belong to no product and are never filtered (the page says so)."""
-    horizon = today + timedelta(days=horizon_days)
     versions = TermsVersion.objects.select_related("document")
     if product_id:
         versions = versions.filter(document__product_id=product_id)
@@ -273,10 +274,10 @@ def upcoming(
             deadlines.append((period, deadline))
     failed = Outbox.objects.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
     return Upcoming(
-        notices=list(
-            scheduled.filter(posted_at__isnull=True, notice_on__lte=horizon).order_by("notice_on")
-        ),
-        effective=list(scheduled.filter(effective_on__lte=horizon).order_by("effective_on")),
+        # Every scheduled revision, however far off (one per document at most, R7): a card
+        # that says なし while a version is scheduled would mislead.
+        notices=list(scheduled.filter(posted_at__isnull=True).order_by("notice_on")),
+        effective=list(scheduled.order_by("effective_on")),
         renewals=renewals,
         deadlines=sorted(deadlines, key=lambda pair: pair[1]),
         deletions=list(
@@ -396,3 +397,102 @@ def reminder_history(version: TermsVersion) -> list[ScheduledReminder]:
         .select_related("created_by", "cancelled_by")
         .order_by("-send_on", "-pk")
     )
+
+
+# --- customer requests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request on a contract as its record keeps it (R11, R13, R15): filed when, through
+    which channel, by whom, and withdrawn when. Customers' requests are not staff actions and
+    have no audit row: the request records are the history."""
+
+    kind: str  # "non_renewal", "termination" or "deletion"
+    kind_label: str
+    contract: Contract
+    filed_at: datetime
+    withdrawn_at: datetime | None
+    status: str
+    status_label: str
+    channel_label: str
+    filer: str
+    end_date: date | None = None
+    due_on: date | None = None
+    reason_label: str = ""
+
+
+def _filer(row: Any, user: Any, key: Any, kind_label: str) -> str:
+    """Who filed: the person as the receipt names them, else the account or key, else the kind
+    of actor."""
+    name = (row.filer_name or "").strip()
+    email = (row.filer_email or "").strip()
+    if name and email:
+        return f"{name} <{email}>"
+    if name or email:
+        return name or email
+    if user is not None:
+        return str(getattr(user, "username", "")) or kind_label
+    if key is not None:
+        return f"key:{key.prefix}"
+    return kind_label
+
+
+def contract_requests(contracts: Any) -> list[RequestRow]:
+    """Every non-renewal, termination and customer deletion request on `contracts` (a contract
+    queryset or list), newest filing first, read from the request records."""
+    rows: list[RequestRow] = []
+    for n in NonRenewalRequest.objects.filter(contract__in=contracts).select_related(
+        "contract__product", "actor_user", "actor_key"
+    ):
+        rows.append(
+            RequestRow(
+                kind="non_renewal",
+                kind_label=str(NonRenewalRequest._meta.verbose_name),
+                contract=n.contract,
+                filed_at=n.requested_at,
+                withdrawn_at=n.withdrawn_at,
+                status=n.status,
+                status_label=n.get_status_display(),
+                channel_label=n.get_channel_display(),
+                filer=_filer(n, n.actor_user, n.actor_key, n.get_actor_kind_display()),
+                end_date=n.end_date,
+            )
+        )
+    for t in Termination.objects.filter(contract__in=contracts).select_related(
+        "contract__product", "actor_user", "actor_key"
+    ):
+        rows.append(
+            RequestRow(
+                kind="termination",
+                kind_label=str(Termination._meta.verbose_name),
+                contract=t.contract,
+                filed_at=t.requested_at,
+                withdrawn_at=None,
+                status=t.status,
+                status_label=t.get_status_display(),
+                channel_label=t.get_channel_display(),
+                filer=_filer(t, t.actor_user, t.actor_key, t.get_actor_kind_display()),
+                end_date=t.end_date,
+                reason_label=t.get_reason_display(),
+            )
+        )
+    for d in DataDeletion.objects.filter(
+        contract__in=contracts, kind=DeletionKind.REQUESTED
+    ).select_related("contract__product", "requested_by", "requested_by_key"):
+        rows.append(
+            RequestRow(
+                kind="deletion",
+                kind_label=d.get_kind_display(),
+                contract=d.contract,
+                filed_at=d.created_at,
+                withdrawn_at=d.withdrawn_at,
+                status=d.status,
+                status_label=d.get_status_display(),
+                channel_label=d.get_channel_display() if d.channel else "—",
+                filer=_filer(d, d.requested_by, d.requested_by_key, "—"),
+                due_on=d.due_on,
+            )
+        )
+    rows.sort(key=lambda r: r.filed_at, reverse=True)
+    return rows

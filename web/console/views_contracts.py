@@ -32,13 +32,14 @@ from web.console.access import (
     console_view,
     flash_domain_error,
 )
+from web.console.audit_text import audit_rows
 from web.console.forms_customers import (
     ContractForm,
     NonRenewalForm,
     SuccessionForm,
     TerminationForm,
 )
-from web.console.selectors import audit_for
+from web.console.selectors import audit_for, contract_requests
 
 
 def _tenant(request: ConsoleRequest, pk: int) -> Tenant:
@@ -116,7 +117,9 @@ def _contract_page(request: ConsoleRequest, contract: Contract, **forms: BaseFor
         "non_renewals": contract.non_renewal_requests.order_by("-pk"),
         "deletions": contract.deletions.order_by("due_on", "pk"),
         "cases": contract.cases.select_related("version").order_by("-opened_at"),
-        "audit": audit_for(contract),
+        "audit": audit_rows(audit_for(contract)),
+        # Customers' requests are not audited: their records are the history.
+        "requests": contract_requests([contract]),
         "termination_form": forms.get("termination_form")
         or TerminationForm(product_code=contract.product.code),
         "succession_form": forms.get("succession_form")

@@ -30,6 +30,7 @@ from web.console.access import (
     console_view,
     flash_domain_error,
 )
+from web.console.audit_text import audit_rows
 from web.console.forms_operations import CaseDecisionForm, ProductKeyForm
 from web.console.selectors import case_rows
 
@@ -129,8 +130,8 @@ def audit_list(request: ConsoleRequest) -> HttpResponse:
             "nav": "audit",
             "page_obj": page,
             "entries": [
-                (entry, _audit_type_label(entry.object_type), entry.action_label)
-                for entry in page.object_list
+                (entry, _audit_type_label(entry.object_type), entry.action_label, text)
+                for entry, text in audit_rows(page.object_list)
             ],
             "types": [(value, _audit_type_label(value)) for value in types],
             "object_type": object_type,

@@ -19,6 +19,7 @@ from agreements.selectors.authors import (
 )
 from agreements.selectors.versions import tenants_to_notify, version_pending, withdrawal_impact
 from agreements.services import versions as version_services
+from agreements.services.version_rebase import draft_rebase_offer
 from agreements.services.version_text import (
     version_body_hash,
     version_diff,
@@ -53,6 +54,9 @@ def _schedule_summary(version: TermsVersion) -> dict[str, Any]:
         "bound_tenants": tenants_to_notify(document=version.document).count(),
         "counts": diff_counts(version_diff(before=predecessor, after=version)),
         "predecessor": predecessor,
+        # A draft whose base was withdrawn (or that is behind a scheduled version): said at
+        # the top of the form, before 内容を確認, not after (R7).
+        "rebase": draft_rebase_offer(version),
     }
 
 
@@ -124,8 +128,8 @@ def version_schedule(request: ConsoleRequest, pk: int) -> HttpResponse:
         else:
             # The review runs the final step's checks (R2 lead time and the rest) and shows
             # every refusal at once, before the notice e-mail preview, not after confirming.
-            for error in version_services.schedule_refusals(version=version, **values):
-                apply_domain_error(form, error, SCHEDULE_FIELD_FOR_CODE)
+            for refusal in version_services.schedule_refusals(version=version, **values):
+                apply_domain_error(form, refusal, SCHEDULE_FIELD_FOR_CODE)
             confirming = True
     preview = []
     if confirming and not form.errors:

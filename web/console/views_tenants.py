@@ -31,9 +31,14 @@ from web.console.access import (
     flash_domain_error,
     raise_404,
 )
+from web.console.audit_text import audit_rows
 from web.console.forms_customers import InvitationForm, RoleForm, TenantForm
-from web.console.selectors import SearchResult
+from web.console.selectors import SearchResult, contract_requests
 from web.console.selectors import search as console_search
+
+# How many requests the tenant page lists (newest first); each contract page has all of its own.
+TENANT_REQUESTS_SHOWN = 10
+
 
 # --- search -----------------------------------------------------------------------------------
 
@@ -181,6 +186,7 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
         raise_404(error)
     today = clock.today()
     contracts = list(contract_list(scope=scope, tenant=tenant))
+    requests = contract_requests(contracts)
     return render(
         request,
         "agreements/console/tenant_detail.html",
@@ -199,7 +205,12 @@ def tenant_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
             "invite_form": InvitationForm(),
             "role_form": RoleForm(),
-            "audit": AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50],
+            "audit": audit_rows(
+                AuditEntry.objects.filter(tenant_id=tenant.pk).order_by("-at", "-pk")[:50]
+            ),
+            # The latest requests over all the tenant's contracts (each contract has them all).
+            "requests": requests[:TENANT_REQUESTS_SHOWN],
+            "more_requests": max(0, len(requests) - TENANT_REQUESTS_SHOWN),
             "same_corporate_number": selectors.tenant_same_corporate_number(
                 scope=scope, tenant=tenant
             ),

@@ -37,11 +37,13 @@ from agreements.selectors.versions import (
     version_pending,
 )
 from agreements.services import versions as version_services
+from agreements.services.version_rebase import draft_rebase_offer
 from agreements.services.version_review import version_send_back
 from agreements.services.version_text import revision_dates, version_diff, version_predecessor
 from core import clock
 from core.errors import DomainError
 from web.console.access import REFUSALS, ConsoleRequest, Need, call_service, console_view
+from web.console.audit_text import audit_rows
 from web.console.forms_versions import DraftCreateForm, SendBackForm
 from web.console.presenters import compare_blocks, diff_counts
 from web.console.selectors import audit_for
@@ -222,7 +224,7 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             "outside_paragraphs": diff.outside_paragraphs,
             "counts": diff_counts(diff),
             "articles": articles_of(version),
-            "audit": audit_for(version),
+            "audit": audit_rows(audit_for(version)),
             "is_author": user.pk in version_author_ids(version),
             "second_publisher": four_eyes_required(),
             "withdrawable": version.status == VersionStatus.SCHEDULED
@@ -234,6 +236,9 @@ def version_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
             # The body's own 最終改定 line and the version's date (said when they differ).
             "dates": revision_dates(version),
             "send_back_form": send_back_form,
+            # A draft whose base was withdrawn (or that is behind a scheduled version): said
+            # here first, where a publisher starts, not only on the edit page (R7).
+            "rebase": draft_rebase_offer(version),
         },
         status=400 if send_back_form.errors else 200,
     )
