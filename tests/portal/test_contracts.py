@@ -79,7 +79,8 @@ def test_non_renewal_withdraw_before_its_deadline(answered, admin_client) -> Non
         admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"})
         request = NonRenewalRequest.objects.get(contract=contract)
         response = admin_client.post(
-            f"/portal/contracts/{contract.pk}/non-renewal/withdraw/", {"request_id": request.pk}
+            f"/portal/contracts/{contract.pk}/non-renewal/withdraw/",
+            {"request_id": request.pk, "confirm": "1"},
         )
     assert response.status_code == 302
     request.refresh_from_db()
