@@ -165,7 +165,7 @@ def test_contract_page_r15_r16_biz_timetable_and_two_limb_claims_window(db) -> N
     contracts_roll_due(today=date(2025, 4, 1))
     page = _page_for(contract, date(2025, 4, 2))
     assert (
-        "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
+        "損害の発生から3か月又は契約終了後3か月（2025年6月30日（月））のいずれか早い日までに、"
         "書面で（利用規約第12条第3項）"
     ) in page
     assert (

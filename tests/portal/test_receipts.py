@@ -78,7 +78,7 @@ def test_verify_confirms_a_receipt_and_reveals_nothing_else(world, record) -> No
     body = Client().get("/verify/", {"hash": record.hash}).content.decode()
     assert "有効：この記録は台帳に変更されずに残っています" in body
     assert "台帳の番号: 1" in body
-    assert "2025年3月10日 09:00" in body
+    assert "2025年3月10日（月） 09:00" in body
     for secret in (world.tenant.name, world.admin.user.email, record.version_body_hash, "2025-04"):
         assert secret not in body
 

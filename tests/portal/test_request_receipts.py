@@ -53,7 +53,7 @@ def test_r13_non_renewal_is_confirmed_then_filed_on_its_deadline_day_with_a_rece
         assert 'data-testid="confirm-step"' in page
         assert "2025年3月31日（月）" in page  # the end the service would record
         assert "2025年2月28日（金）まではポータルから取り下げられます" in page
-        assert "終了日（2025年3月31日）をもってアカウントは削除され" in page  # ID+ 9.2
+        assert "終了日（2025年3月31日（月））をもってアカウントは削除され" in page  # ID+ 9.2
         assert _writes() == before  # the preview left nothing: no row, no e-mail, no audit
         filed = admin_client.post(url, {"confirm": "1", "end_date": "2025-03-31"}, follow=True)
     request = NonRenewalRequest.objects.get(contract=contract)

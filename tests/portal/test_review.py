@@ -235,7 +235,7 @@ def test_r8_review_page_says_the_body_s_last_revised_line_is_not_this_version_s_
     TermsVersion.objects.filter(pk=world.v2.pk).update(trailer="以上\n最終改定：2024年 11 月 22日")
     page = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert 'data-testid="body-date-note"' in page
-    assert "この版の効力発生日は2025年4月1日です。" in page
+    assert "この版の効力発生日は2025年4月1日（火）です。" in page
 
 
 def test_changing_an_accepted_answer_to_a_rejection_names_the_current_answer(
