@@ -97,7 +97,9 @@ def test_date_field_and_its_calendar_button_show_the_focus_ring(
             assert contrast(rgb(ring), PAGE_GREY) >= 3
             shot(f"keyboard-date-field-stop-{stops}")
             assert stops < 6
-        assert stops >= 1
+        # Year, month, day and the calendar button: the button's stop (where the field
+        # matches :focus-within, not :focus) is among those checked.
+        assert stops >= 4
 
 
 def test_failed_submit_has_a_focused_error_summary_and_an_error_title(
