@@ -166,6 +166,7 @@ def test_review_headings_members_named_and_removal_confirmed(page: Page, live_se
         page.keyboard.press("Enter")
         expect(page).to_have_url(f"{base}/portal/members/{world.viewer.pk}/remove/")
         expect(page.get_by_role("heading", name=f"{who}をメンバーから外しますか？")).to_be_visible()
+        expect(page.get_by_test_id("page-heading")).to_be_focused()  # not left on <body>
         assert Membership.objects.filter(pk=world.viewer.pk).exists()  # nothing happened yet
         shot("keyboard-member-remove-confirm")
         page.get_by_role("button", name=f"{who}を外す").press("Enter")
