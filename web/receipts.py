@@ -24,6 +24,7 @@ from agreements.models import ConsentRecord, TermsVersion
 from agreements.selectors.consents import binding_versions_for_tenants
 from agreements.selectors.receipts import request_receipt_by_digest
 from agreements.services.consents.citing import objection_flow
+from core.clock import TOKYO
 
 
 def verify_url() -> str:
@@ -58,6 +59,26 @@ def notice_reached(record: ConsentRecord) -> NoticeReached | None:
         return None
 
 
+def verify_link(digest: str) -> str:
+    """The /verify/ address with this receipt's hash or digest filled in: printed on the PDF,
+    where nobody can copy a 64-character hash by hand."""
+    return f"{verify_url()}?hash={digest}"
+
+
+def receipt_file_name(record: ConsentRecord) -> str:
+    """A consent receipt's PDF name that says what it is: the answer, the product and the
+    day recorded, and its number in the tenant's ledger (ASCII, safe on every file system)."""
+    day = record.recorded_at.astimezone(TOKYO).date().isoformat()
+    return f"receipt-{record.answer}-{record.document.product.code}-{day}-no{record.seq}.pdf"
+
+
+def request_receipt_file_name(kind: str, obj: Any) -> str:
+    """A request receipt's PDF name: the kind of request, the product, the day filed and its
+    receipt number."""
+    day = filed_at(kind, obj).astimezone(TOKYO).date().isoformat()
+    return f"receipt-{kind}-{obj.contract.product.code}-{day}-no{obj.pk}.pdf"
+
+
 def receipt_context(record: ConsentRecord) -> dict[str, Any]:
     """What a receipt shows: who, when, which version with its body hash, channel, chain."""
     # None once redacted (R15) or for a system row; the digests stay in the chain either way.
@@ -75,6 +96,7 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "notice_reached": notice_reached(record),
         "binding_before": binding_before(record),
         "verify_url": verify_url(),
+        "verify_link": verify_link(record.hash),
     }
 
 
@@ -155,6 +177,7 @@ def request_receipt_context(kind: str, obj: Any) -> dict[str, Any]:
         # Issued when filed; the digest recomputed now still matches it.
         "verifiable": receipt is not None,
         "verify_url": verify_url(),
+        "verify_link": verify_link(digest),
     }
 
 

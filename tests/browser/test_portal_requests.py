@@ -119,6 +119,8 @@ def test_deletion_request_is_shown_as_filed_and_can_be_withdrawn(
         shot("portal-deletion-requested")
 
         page.get_by_test_id("deletion-withdraw").click()
+        expect(page.get_by_test_id("page-heading")).to_be_focused()  # confirmed first
+        page.get_by_test_id("confirm-withdraw").click()
         expect(page.locator(".message-success")).to_contain_text("取り下げました")
         deletion.refresh_from_db()
         assert deletion.status == DeletionStatus.CANCELLED

@@ -60,6 +60,41 @@ def test_no_template_writes_a_date_the_iso_way() -> None:
     assert _template_findings() == []
 
 
+# The customer portal and the public pages write every date a person reads with its weekday
+# (2026年12月16日（水） / Wed, 16 Dec 2026): the weekday-less filters are the console's and
+# the e-mails' business, not these pages'.
+PERSON_FACING = ("agreements/portal", "tenants/portal", "agreements/public")
+NO_WEEKDAY_FILTER = re.compile(r"\|\s*jdate(?:time)?\b(?!_)")
+
+
+def _weekday_findings() -> list[str]:
+    findings = []
+    for folder in PERSON_FACING:
+        for path in sorted((TEMPLATES / folder).rglob("*.html")):
+            text = path.read_text(encoding="utf-8")
+            for match in NO_WEEKDAY_FILTER.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                findings.append(f"{path.relative_to(TEMPLATES)}:{line}: {match.group().strip()}")
+    return findings
+
+
+@pytest.mark.unit
+def test_portal_and_public_templates_write_dates_with_their_weekday() -> None:
+    assert _weekday_findings() == []
+
+
+@pytest.mark.unit
+def test_the_weekday_check_finds_a_weekday_less_date(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "agreements" / "portal"
+    folder.mkdir(parents=True)
+    (folder / "x.html").write_text("{{ a|jdate_wd }} {{ b|jdate }} {{ c|jdatetime }}", "utf-8")
+    monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "TEMPLATES", tmp_path)
+    assert _weekday_findings() == [
+        "agreements/portal/x.html:1: |jdate",
+        "agreements/portal/x.html:1: |jdatetime",
+    ]
+
+
 @pytest.mark.unit
 def test_the_static_check_finds_an_iso_date(tmp_path, monkeypatch) -> None:
     """The check above can fail: a template with an ISO date is found, an attribute is not."""

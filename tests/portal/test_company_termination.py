@@ -111,9 +111,9 @@ def test_r14_home_shows_the_company_termination_end_before_a_filed_non_renewal(d
             reason="terms_violation",
         )
         after = client.get("/portal/").content.decode()
-    assert "申込済み（2025年3月31日に終了）" in before
-    assert "当社による契約終了（2025年3月20日に終了）" in after
-    assert "申込済み（2025年3月31日に終了）" not in after
+    assert "申込済み（2025年3月31日（月）に終了）" in before
+    assert "当社による契約終了（2025年3月20日（木）に終了）" in after
+    assert "申込済み（2025年3月31日（月）に終了）" not in after
     assert "解約予定" not in after
 
 

@@ -79,7 +79,8 @@ def test_non_renewal_withdraw_before_its_deadline(answered, admin_client) -> Non
         admin_client.post(f"/portal/contracts/{contract.pk}/non-renewal/", {"confirm": "1"})
         request = NonRenewalRequest.objects.get(contract=contract)
         response = admin_client.post(
-            f"/portal/contracts/{contract.pk}/non-renewal/withdraw/", {"request_id": request.pk}
+            f"/portal/contracts/{contract.pk}/non-renewal/withdraw/",
+            {"request_id": request.pk, "confirm": "1"},
         )
     assert response.status_code == 302
     request.refresh_from_db()
@@ -164,7 +165,7 @@ def test_contract_page_r15_r16_biz_timetable_and_two_limb_claims_window(db) -> N
     contracts_roll_due(today=date(2025, 4, 1))
     page = _page_for(contract, date(2025, 4, 2))
     assert (
-        "損害の発生から3か月又は契約終了後3か月（2025年6月30日）のいずれか早い日までに、"
+        "損害の発生から3か月又は契約終了後3か月（2025年6月30日（月））のいずれか早い日までに、"
         "書面で（利用規約第12条第3項）"
     ) in page
     assert (

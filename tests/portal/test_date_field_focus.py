@@ -44,6 +44,8 @@ def _rule(selector: str) -> str:
     "selector",
     [
         'input[type="date"]:focus',
+        # The calendar button focused: the field matches :focus-within, not :focus.
+        'input[type="date"]:focus-within',
         'input[type="date"]::-webkit-calendar-picker-indicator:focus',
         'input[type="date"]::-webkit-calendar-picker-indicator:focus-visible',
     ],

@@ -4,6 +4,7 @@ fonts, and the public /verify/ page that reveals nothing but validity, time and 
 from __future__ import annotations
 
 import re
+import subprocess
 import zlib
 
 import pytest
@@ -53,7 +54,7 @@ def test_receipt_pdf_embeds_the_japanese_font(world, record) -> None:
     response = signed_in(world.viewer).get(f"/portal/receipts/{record.pk}/pdf/")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="receipt-{world.tenant.pk}-{record.seq}.pdf"'
+        f'attachment; filename="receipt-accepted-{world.contract.product.code}-2025-03-10-no{record.seq}.pdf"'
     )
     pdf = response.content
     assert pdf.startswith(b"%PDF-")
@@ -78,7 +79,7 @@ def test_verify_confirms_a_receipt_and_reveals_nothing_else(world, record) -> No
     body = Client().get("/verify/", {"hash": record.hash}).content.decode()
     assert "有効：この記録は台帳に変更されずに残っています" in body
     assert "台帳の番号: 1" in body
-    assert "2025年3月10日 09:00" in body
+    assert "2025年3月10日（月） 09:00" in body
     for secret in (world.tenant.name, world.admin.user.email, record.version_body_hash, "2025-04"):
         assert secret not in body
 
@@ -94,3 +95,28 @@ def test_record_integrity_detects_a_changed_row(record) -> None:
     assert record_is_intact(record)
     record.answer = "rejected"  # in memory only: the database trigger refuses updates
     assert not record_is_intact(record)
+
+
+def test_receipt_pages_are_named_by_kind_and_number(world, record, admin_client) -> None:
+    """Title and breadcrumb say what the receipt is (not a bare 「#1」), and the list's links
+    are told apart by their accessible names (each names its receipt)."""
+    body = admin_client.get(f"/portal/receipts/{record.pk}/").content.decode()
+    assert f"<title>改定への同意の受領証 第{record.seq}号" in body
+    crumb = re.search(r'data-testid="receipt-crumb">([^<]*)<', body)
+    assert crumb is not None
+    assert crumb.group(1).strip() == f"改定への同意の受領証 第{record.seq}号"
+    listing = admin_client.get("/portal/receipts/").content.decode()
+    named = f'<span class="visually-hidden">：受領証 第{record.seq}号（同意）</span>'
+    assert f"表示{named}</a>" in listing
+    assert f"PDF{named}</a>" in listing
+
+
+def test_receipt_pdf_prints_the_verify_address_with_its_hash(world, record, tmp_path) -> None:
+    response = signed_in(world.viewer).get(f"/portal/receipts/{record.pk}/pdf/")
+    pdf = tmp_path / "receipt.pdf"
+    pdf.write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"/verify/?hash={record.hash}" in "".join(text.split())
+    assert f"/verify/?hash={record.hash}".encode() in _pdf_objects(response.content)  # a link

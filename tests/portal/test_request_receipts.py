@@ -53,7 +53,7 @@ def test_r13_non_renewal_is_confirmed_then_filed_on_its_deadline_day_with_a_rece
         assert 'data-testid="confirm-step"' in page
         assert "2025年3月31日（月）" in page  # the end the service would record
         assert "2025年2月28日（金）まではポータルから取り下げられます" in page
-        assert "終了日（2025年3月31日）をもってアカウントは削除され" in page  # ID+ 9.2
+        assert "終了日（2025年3月31日（月））をもってアカウントは削除され" in page  # ID+ 9.2
         assert _writes() == before  # the preview left nothing: no row, no e-mail, no audit
         filed = admin_client.post(url, {"confirm": "1", "end_date": "2025-03-31"}, follow=True)
     request = NonRenewalRequest.objects.get(contract=contract)
@@ -449,3 +449,21 @@ def test_r13_deletion_digest_covers_its_channel_and_older_receipts_still_verify(
     }
     expected = hashlib.sha256(canonical_json(before)).hexdigest()
     assert request_digest("deletion", deletion) == expected
+
+
+def test_request_receipt_is_named_and_its_pdf_says_what_it_is(world) -> None:
+    with clock.frozen_at(date(2025, 2, 10)):
+        made = contract_services.non_renewal_request(
+            scope=Scope.tenant_user(world.admin), contract=world.contract
+        )
+    client = signed_in(world.admin)
+    page = client.get(f"/portal/requests/non-renewal/{made.pk}/").content.decode()
+    assert f"<title>更新しない旨の申込の受領証 NON-RENEWAL-{made.pk}" in page
+    assert "/verify/?hash=" in page
+    response = client.get(f"/portal/requests/non-renewal/{made.pk}/pdf/")
+    code = world.contract.product.code
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="receipt-non-renewal-{code}-2025-02-10-no{made.pk}.pdf"'
+    )
+    listing = client.get("/portal/receipts/").content.decode()
+    assert f"：更新しない旨の申込の受領証 NON-RENEWAL-{made.pk}</span></a>" in listing

@@ -119,7 +119,7 @@ def test_r15_deletion_request_withdrawn_by_the_tenant_and_not_by_another(world) 
         assert response.status_code in (403, 404)
         response = signed_in(world.admin).post(
             f"/portal/contracts/{world.contract.pk}/deletion/withdraw/",
-            {"deletion_id": deletion.pk},
+            {"deletion_id": deletion.pk, "confirm": "1"},
         )
     assert response.status_code == 302
     deletion.refresh_from_db()

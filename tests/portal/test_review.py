@@ -235,4 +235,28 @@ def test_r8_review_page_says_the_body_s_last_revised_line_is_not_this_version_s_
     TermsVersion.objects.filter(pk=world.v2.pk).update(trailer="以上\n最終改定：2024年 11 月 22日")
     page = admin_client.get(f"/portal/changes/{world.v2.pk}/").content.decode()
     assert 'data-testid="body-date-note"' in page
-    assert "この版の効力発生日は2025年4月1日です。" in page
+    assert "この版の効力発生日は2025年4月1日（火）です。" in page
+
+
+def test_changing_an_accepted_answer_to_a_rejection_names_the_current_answer(
+    world, admin_client
+) -> None:
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    with clock.frozen_at(date(2025, 3, 10)):
+        admin_client.post(url, {"answer": Answer.ACCEPTED})
+    page = admin_client.post(url, {"answer": Answer.REJECTED}).content.decode()
+    current = page[page.index('data-testid="current-answer"') :]
+    assert "2025年3月10日（月）" in current
+    assert "「同意」と回答しています" in current
+    assert "「拒否」に変更します" in current
+    # The way back keeps the answer; it is not "do not answer".
+    assert "戻る（回答は「同意」のまま）" in page
+    assert "戻る（回答しない）" not in page
+
+
+def test_a_first_rejection_has_no_current_answer(world, admin_client) -> None:
+    page = admin_client.post(
+        f"/portal/changes/{world.v2.pk}/answer/", {"answer": Answer.REJECTED}
+    ).content.decode()
+    assert 'data-testid="current-answer"' not in page
+    assert "戻る（回答しない）" in page

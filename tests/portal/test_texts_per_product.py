@@ -335,12 +335,13 @@ def test_confirm_r13_r15_r16_biz_states_the_timetable_and_the_window_of_its_rule
         first = format_date(endings.primary_deletion_from(end=end, months=primary), weekday=True)
         purge = format_date(endings.backup_purge_due(end=end, months=backup), weekday=True)
         window = format_date(
-            endings.claims_window_closes(end=end, months=book.claims_window_months or 0)
+            endings.claims_window_closes(end=end, months=book.claims_window_months or 0),
+            weekday=True,
         )
     assert (first, purge, window) == (
         "2024年12月1日（日）",
         "2025年11月1日（土）",
-        "2025年1月31日",
+        "2025年1月31日（金）",
     )
     assert f"{first}以降、当社の判断で削除することがあります（利用規約第10条第3項）" in page
     assert f"1年間保有したのち、{purge}から順次削除します" in page
@@ -351,7 +352,9 @@ def test_confirm_r13_r15_r16_biz_states_the_timetable_and_the_window_of_its_rule
 
 def test_confirm_r13_idplus_states_accounts_go_on_the_end_date_and_no_biz_timetable() -> None:
     page = _termination_confirm(IDP, "2024-10-31")
-    assert "終了日（2024年10月31日）をもってアカウントは削除され、以後は復旧できません" in page
+    assert (
+        "終了日（2024年10月31日（木））をもってアカウントは削除され、以後は復旧できません" in page
+    )
     assert "原則として、料金の日割り計算は行いません（利用規約第7条第3項）" in page
     assert "第10条" not in page
     assert "第12条" not in page

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from agreements.catalog import BIZ, ID_PLUS
 from agreements.services.imports import terms_import, terms_import_notice
-from agreements.services.versions import version_draft_create
+from agreements.services.versions import version_draft_create, version_withdraw
 from core import clock
 from tenants.scope import Scope
 from tests.console.conftest import make_staff, post_revision
@@ -155,3 +155,59 @@ def test_a_draft_has_no_pdf(client, biz) -> None:
     )
     url = reverse("public:terms-version-pdf", args=[BIZ, "terms", draft.pk])
     assert client.get(url).status_code == 404
+
+
+def test_a_withdrawn_version_says_it_was_withdrawn_and_never_took_effect(client, biz) -> None:
+    editor = make_staff("editor")
+    version = post_revision(
+        document=biz.document,
+        editor=editor,
+        publisher=make_staff("publisher"),
+        today=clock.today(),
+    )
+    with clock.frozen_at(date(2026, 12, 7)):
+        version_withdraw(scope=Scope.staff(editor), version=version, reason="誤記の訂正のため")
+    version.refresh_from_db()
+    planned = version.effective_on
+    url = reverse("public:terms-version", args=[BIZ, "terms", version.pk])
+    body = client.get(url).content.decode()
+    # Not a 最終改定, nor "a past or scheduled version": withdrawn, when, never in effect.
+    assert "最終改定（この版の効力発生日）" not in body
+    assert "これは過去または予定の版です" not in body
+    assert "2026年12月7日（月）に撤回されました。この版は効力を生じていません。" in body
+    assert "予定されていた効力発生日" in body
+    # The history shows the withdrawal, not the planned date as if it took effect.
+    history = body[body.index('id="history-title"') :]
+    assert "2026年12月7日（月）に撤回（効力は生じていません）" in history
+    planned_text = f"{planned.year}年{planned.month}月{planned.day}日（"
+    row = history[history.index(f"/versions/{version.pk}/") :]
+    row = row[: row.index("</tr>")]
+    assert planned_text not in row.split("</a>", 1)[1]
+    # The notice gives the withdrawal date too.
+    notice = client.get(reverse("public:notice-detail", args=[version.pk])).content.decode()
+    assert "この改定は" in notice
+    assert "2026年12月7日（月）</time>に撤回されました。" in notice
+
+
+def test_a_withdrawn_version_in_english_and_as_a_pdf(client, biz, tmp_path) -> None:
+    editor = make_staff("editor")
+    version = post_revision(
+        document=biz.document,
+        editor=editor,
+        publisher=make_staff("publisher"),
+        today=clock.today(),
+    )
+    with clock.frozen_at(date(2026, 12, 7)):
+        version_withdraw(scope=Scope.staff(editor), version=version, reason="誤記の訂正のため")
+    client.cookies["django_language"] = "en"
+    body = client.get(reverse("public:terms-version", args=[BIZ, "terms", version.pk])).content
+    assert "Withdrawn on Mon, 7 Dec 2026. This version never took effect." in body.decode()
+    pdf = tmp_path / "withdrawn.pdf"
+    pdf.write_bytes(
+        client.get(reverse("public:terms-version-pdf", args=[BIZ, "terms", version.pk])).content
+    )
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "never took effect" in " ".join(text.split())
+    assert "Last revised" not in text

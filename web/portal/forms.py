@@ -75,6 +75,8 @@ class NonRenewalForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     request_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Set only by the confirmation screen, which states that the contract then renews.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class TerminationForm(forms.Form):
@@ -101,6 +103,8 @@ class DeletionForm(forms.Form):
 
 class DeletionWithdrawForm(forms.Form):
     deletion_id = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Set only by the confirmation screen, which states what withdrawing leaves in place.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 # --- access and colleagues ------------------------------------------------------------------

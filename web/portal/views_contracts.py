@@ -9,7 +9,7 @@ tenant), so another tenant's URL answers 404.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -170,8 +170,17 @@ def non_renewal_withdraw(request: PortalRequest, pk: int) -> HttpResponse:
     current = active_non_renewal(contract)
     if not form.is_valid() or current is None or current.pk != form.cleaned_data["request_id"]:
         raise Http404
+
+    def withdraw() -> NonRenewalRequest:
+        return contract_services.non_renewal_withdraw(scope=request.scope, request=current)
+
     try:
-        contract_services.non_renewal_withdraw(scope=request.scope, request=current)
+        if not form.cleaned_data["confirm"]:
+            # Shown, not done: the contract then renews, which the customer confirms first.
+            return _withdraw_confirm(
+                request, contract, "non_renewal", current, preview(withdraw, contract=contract)
+            )
+        withdraw()
     except DomainError as error:
         messages.error(request, error_message(error))
     else:
@@ -262,8 +271,16 @@ def deletion_withdraw(request: PortalRequest, pk: int) -> HttpResponse:
     )
     if current is None:
         raise Http404
+
+    def withdraw() -> DataDeletion:
+        return deletion_services.deletion_withdraw(scope=request.scope, deletion=current)
+
     try:
-        deletion_services.deletion_withdraw(scope=request.scope, deletion=current)
+        if not form.cleaned_data["confirm"]:
+            return _withdraw_confirm(
+                request, contract, "deletion", current, preview(withdraw, contract=contract)
+            )
+        withdraw()
     except DomainError as error:
         messages.error(request, error_message(error))
     else:
@@ -308,6 +325,41 @@ def _confirm(
             if kind != "deletion"
             else [],
             "form": form,
+        },
+    )
+
+
+def _withdraw_confirm(
+    request: PortalRequest,
+    contract: Contract,
+    kind: str,
+    current: NonRenewalRequest | DataDeletion,
+    shown: Preview[Any],
+) -> HttpResponse:
+    """The confirmation screen before a filed request is withdrawn: what stays in force then
+    (the contract renews; the data is kept as the terms say), from the service's own preview."""
+    end = getattr(current, "end_date", None)
+    return render(
+        request,
+        "agreements/portal/withdraw_confirm.html",
+        {
+            "nav": "contracts",
+            "kind": kind,
+            "contract": contract,
+            "current": current,
+            "facts": shown.facts,
+            # The contract does not end on the requested end: it renews the next day.
+            "renews_on": end + timedelta(days=1) if end else None,
+            # R15: withdrawing a non-renewal cancels the deletion requests that relied on it.
+            "deletions_cancelled": (
+                [
+                    d
+                    for d in contract.deletions.all()
+                    if d.kind == DeletionKind.REQUESTED and d.status == DeletionStatus.SCHEDULED
+                ]
+                if kind == "non_renewal"
+                else []
+            ),
         },
     )
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from tenants import selectors, services
+from tenants.enums import Role
 from tenants.models import Membership
 from tenants.notify import tenant_recipients
 from web.portal.access import (
@@ -55,9 +56,12 @@ def switch_tenant(request: PortalRequest) -> HttpResponse:
 
 def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
     scope, tenant = member_scope(request)
+    members = selectors.membership_list(scope=scope, tenant=tenant)
     return {
         "nav": "members",
-        "members": selectors.membership_list(scope=scope, tenant=tenant),
+        "members": members,
+        # The service refuses to remove or demote the last admin: not offered, but said.
+        "sole_admin_id": _sole_admin_id(members),
         "invitations": selectors.invitation_list(scope=scope, tenant=tenant),
         "invite_form": extra.pop("invite_form", None) or InviteForm(),
         "contacts": selectors.notification_contact_list(scope=scope, tenant=tenant),
@@ -66,6 +70,12 @@ def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
         "contact_form": extra.pop("contact_form", None) or ContactForm(),
         **extra,
     }
+
+
+def _sole_admin_id(members: Any) -> int | None:
+    """The membership that is the tenant's only admin, if there is just one."""
+    admins = [m.pk for m in members if m.role == Role.ADMIN]
+    return admins[0] if len(admins) == 1 else None
 
 
 @portal_view()
@@ -139,6 +149,10 @@ def member_remove(request: PortalRequest, pk: int) -> HttpResponse:
                 "nav": "members",
                 "membership": membership,
                 "is_self": membership.user_id == request.user.pk,
+                "is_sole_admin": _sole_admin_id(
+                    selectors.membership_list(scope=request.scope, tenant=membership.tenant)
+                )
+                == membership.pk,
             },
         )
     try:

@@ -62,7 +62,7 @@ def receipt_download(request: PortalRequest, pk: int) -> HttpResponse:
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="receipt-{record.tenant_id}-{record.seq}.pdf"'
+        f'attachment; filename="{receipt_pdf.receipt_file_name(record)}"'
     )
     return response
 
@@ -98,6 +98,6 @@ def request_receipt_download(request: PortalRequest, kind: str, pk: int) -> Http
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
-        f'attachment; filename="receipt-{obj.tenant_id}-{kind}-{obj.pk}.pdf"'
+        f'attachment; filename="{receipt_pdf.request_receipt_file_name(kind, obj)}"'
     )
     return response
