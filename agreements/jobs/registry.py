@@ -1,7 +1,7 @@
 """The lifecycle jobs' registry; each job is a run for one business date (docs/jobs.md).
 
 Order matters within a day: notices are posted before versions take effect, periods roll before
-the next period's renewal notices are planned, and delivery comes last so that a day's replay
+the next period's renewal notices are planned and before consent reminders look for customers, and delivery comes last so that a day's replay
 (`run_lifecycle --today`) also sends what the day queued.
 """
 
@@ -38,12 +38,14 @@ JOBS: dict[str, JobFn] = {
     # After versions_apply: deems `unnotified` tenants whose late delivery has run its lead
     # time (R3); the ledger's locked re-check keeps each effect to once.
     "consents_deem_reached": service_jobs.consents_deem_reached,
+    # Before the reminders: a contract whose last day was yesterday has ended when they look,
+    # so a day run in one pass (a replay, a sandbox advance) reminds no former customer.
+    "contracts_roll": service_jobs.CONTRACTS_ROLL,
+    "terminations_effect": service_jobs.TERMINATIONS_EFFECT,
     "consent_reminders": notice_jobs.CONSENT_REMINDERS,
     # After consent_reminders: a tenant the weekly reminder reached today is not reminded
     # again by a scheduled one (the 24-hour limit of agreements/services/consents/reminders).
     "scheduled_reminders": service_jobs.SCHEDULED_REMINDERS,
-    "contracts_roll": service_jobs.CONTRACTS_ROLL,
-    "terminations_effect": service_jobs.TERMINATIONS_EFFECT,
     "renewal_notices": notice_jobs.RENEWAL_NOTICES,
     "r18_flags": service_jobs.R18_FLAGS,
     "deletion_reminders": service_jobs.DELETION_REMINDERS,

@@ -127,6 +127,25 @@ def test_consent_reminders_r4_weekly_until_the_gating_policys_answer_deadline_th
     ]
 
 
+def test_consent_reminders_r4_a_day_run_in_one_pass_reminds_no_contract_that_ended_yesterday():
+    """The day's jobs in one pass (a replay, a sandbox advance): periods roll before the
+    reminders look, so a contract whose last day was yesterday is not reminded this morning."""
+    version = posted_version(mode=ConsentMode.EXPLICIT)
+    # Last day E−2 (2025-03-30): on E−1 the 1-day reminder is due, and the contract has ended.
+    ending = bound_tenant(version.document, start_date=date(2024, 3, 31), term_months=12).tenant
+    staying = bound_tenant(version.document, term_months=36).tenant
+    from agreements.services.consents import consent_states_open
+
+    consent_states_open(version=version)
+    for offset in range(-7, 0):
+        _day(EFFECTIVE_ON + timedelta(days=offset))
+    assert _reminder_labels(staying.pk) == [
+        (EventKind.CONSENT_REMINDER, "before7"),
+        (EventKind.CONSENT_REMINDER, "before1"),
+    ]
+    assert _reminder_labels(ending.pk) == [(EventKind.CONSENT_REMINDER, "before7")]
+
+
 def test_consent_reminders_r4_never_ask_a_tenant_that_contracted_after_the_effective_date():
     """A tenant whose contract began after the revision took effect agreed to it by
     contracting (rules.answer_owed): the portal says no answer is needed, so no reminder may
@@ -254,10 +273,10 @@ def test_every_job_is_registered():
         "notices_post",
         "versions_apply",
         "consents_deem_reached",
-        "consent_reminders",
-        "scheduled_reminders",
         "contracts_roll",
         "terminations_effect",
+        "consent_reminders",
+        "scheduled_reminders",
         "renewal_notices",
         "r18_flags",
         "deletion_reminders",
