@@ -121,6 +121,12 @@ class Tenant(ClockStamped):
     locale = models.CharField(_("言語"), max_length=8, choices=Locale.choices, default=Locale.JA)
     contact_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
     is_active = models.BooleanField(_("有効"), default=True)
+    # Whether the tenant receives the optional consent reminders (R4): the 7- and 1-day ones
+    # before an effective date, the weekly ones under a gating policy, staff's remind-now and
+    # scheduled ones. Never the notices the terms require (the revision's notice, the
+    # outstanding notice on the effective date, renewal, deletion and termination notices).
+    # Set by the tenant's admins (tenants.services.reminder_prefs).
+    consent_reminders = models.BooleanField(_("同意のリマインドを受け取る"), default=True)
     redacted_at = models.DateTimeField(_("個人データ削除日時"), null=True, blank=True)
 
     class Meta:

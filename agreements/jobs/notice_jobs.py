@@ -89,6 +89,10 @@ def _reminders_candidates(today: date) -> Iterator[list[Planned]]:
             .filter(not_planned(job=REMINDERS, subject_type=STATE, due_on=slot.on))
             .only("id", "tenant_id")
         )
+        if slot.label != OUTSTANDING:
+            # The reminders are optional: a tenant may turn them off. The outstanding notice of
+            # the effective date is not (R4; tenants.services.reminder_prefs).
+            states = states.filter(tenant__consent_reminders=True)
         for chunk in chunks(states, size=batch_size()):
             yield [
                 Planned(
@@ -136,6 +140,11 @@ def _reminders_effect(actions: list[PlannedAction], today: date) -> BatchOutcome
         if label == OUTSTANDING and state.status != ConsentStatus.OUTSTANDING:
             outcome.done[action.id] = {"outcome": "not_needed"}
             outcome.counts["not_needed"] += 1
+            continue
+        if label != OUTSTANDING and not state.tenant.consent_reminders:
+            # Turned off since planning: an optional reminder is not sent.
+            outcome.done[action.id] = {"outcome": "reminders_off"}
+            outcome.counts["reminders_off"] += 1
             continue
         notices.append(
             Note(

@@ -8,8 +8,8 @@ leaves an AuditEntry. Who may do what:
   by staff).
 - a partner key with the `write` scope: its own tenants, their users and invitations, its own
   webhooks. A partner never chooses another partner: passing one is PermissionDenied.
-- a tenant admin: the users and invitations of their tenant, its contact details and its
-  further notification contacts.
+- a tenant admin: the users and invitations of their tenant, its contact details, its
+  further notification contacts and whether it receives the optional consent reminders.
 
 Objects out of reach are NotFound (they are invisible); visible but not writable is
 PermissionDenied.
@@ -32,6 +32,7 @@ from tenants.services.keys import partner_key_issue, partner_key_revoke
 from tenants.services.memberships import membership_remove, membership_set_role
 from tenants.services.partners import partner_create
 from tenants.services.profiles import profile_update
+from tenants.services.reminder_prefs import tenant_reminders_set
 from tenants.services.tenants import clean_corporate_number, tenant_create, tenant_update
 from tenants.services.webhooks import (
     MAX_WEBHOOKS,
@@ -68,6 +69,7 @@ __all__ = [
     "partner_key_revoke",
     "profile_update",
     "tenant_create",
+    "tenant_reminders_set",
     "tenant_update",
     "webhook_delete",
     "webhook_delivery_resend",

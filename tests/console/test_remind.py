@@ -189,3 +189,25 @@ def test_r4_with_nobody_to_remind_the_button_is_disabled_and_a_post_refused(
     assert "0社に再通知しました" not in body
     assert len(_reminder_tenants(posted)) == events
     assert AuditEntry.objects.filter(action="remind", object_id=posted.pk).count() == 1
+
+
+def test_r4_remind_page_counts_tenants_with_reminders_off_apart(
+    client, posted, editor, world
+) -> None:
+    """A tenant that turned the optional reminders off is neither reminded nor counted as due:
+    the page names how many (tenants.services.reminder_prefs)."""
+    world.tenant.consent_reminders = False
+    world.tenant.save()
+    client.force_login(editor)
+    page = client.get(reverse("console:dashboard-remind", args=[posted.pk]))
+    counts = page.context["counts"]
+    assert (counts.due, counts.recent, counts.reminders_off) == (1, 0, 1)
+    body = page.content.decode()
+    assert "リマインドを受け取らない設定" in body
+    assert '<strong data-testid="remind-off">1</strong>' in body
+    client.post(reverse("console:dashboard-remind", args=[posted.pk]))
+    reminded = _reminder_tenants(posted)
+    assert len(reminded) == 1
+    assert world.tenant.pk not in reminded
+    audit = AuditEntry.objects.get(action="remind", object_id=posted.pk)
+    assert audit.data["skipped_off"] == 1

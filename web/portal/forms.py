@@ -222,6 +222,18 @@ class ContactForm(forms.Form):
     )
 
 
+class ReminderPrefForm(forms.Form):
+    """Whether the tenant receives the optional consent reminders
+    (tenants.services.tenant_reminders_set)."""
+
+    receive = forms.TypedChoiceField(
+        label=_("同意のリマインド"),
+        choices=[("1", _("受け取る")), ("0", _("受け取らない"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+
+
 class ProfileForm(forms.Form):
     """The signed-in person's own name (and title in the current tenant's company)."""
 

@@ -59,6 +59,7 @@ urlpatterns = [
     path("members/<int:pk>/role/", members.member_role, name="member-role"),
     path("members/<int:pk>/remove/", members.member_remove, name="member-remove"),
     path("contacts/add/", members.contact_add, name="contact-add"),
+    path("contacts/reminders/", members.reminder_pref, name="reminder-pref"),
     path("profile/", members.profile, name="profile"),
     path("contacts/<int:pk>/remove/", members.contact_remove, name="contact-remove"),
     path("invitations/<int:pk>/revoke/", members.invitation_revoke, name="invitation-revoke"),

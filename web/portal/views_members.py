@@ -27,8 +27,16 @@ from web.portal.access import (
     portal_view,
     run_service,
 )
-from web.portal.forms import ContactForm, InviteForm, ProfileForm, RoleForm, SwitchTenantForm
+from web.portal.forms import (
+    ContactForm,
+    InviteForm,
+    ProfileForm,
+    ReminderPrefForm,
+    RoleForm,
+    SwitchTenantForm,
+)
 from web.portal.middleware import SESSION_TENANT_KEY
+from web.portal.selectors_review import tenant_admins
 from web.requests import PortalRequest
 
 # --- the tenant switcher --------------------------------------------------------------------
@@ -68,6 +76,13 @@ def _members_context(request: PortalRequest, **extra: Any) -> dict[str, Any]:
         # Everyone the tenant's notices go to, as the notification path decides (one source).
         "recipients": tenant_recipients([tenant]).get(tenant.pk, []),
         "contact_form": extra.pop("contact_form", None) or ContactForm(),
+        "reminders_on": tenant.consent_reminders,
+        "reminder_form": extra.pop("reminder_form", None)
+        or ReminderPrefForm(initial={"receive": "1" if tenant.consent_reminders else "0"}),
+        # Whom a viewer asks to change the setting.
+        "admins": []
+        if member_portal(request).is_admin
+        else tenant_admins(scope=scope, tenant=tenant),
         **extra,
     }
 
@@ -233,6 +248,34 @@ def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
             request, _("%(email)sを通知の連絡先から外しました。") % {"email": contact.email}
         )
     return redirect("portal:members")
+
+
+@portal_view(admin=True, methods=("POST",), back="portal:members")
+def reminder_pref(request: PortalRequest) -> HttpResponse:
+    """The tenant admin turns the optional consent reminders on or off."""
+    form = ReminderPrefForm(request.POST)
+    scope, tenant = member_scope(request)
+    if form.is_valid():
+        receive = form.cleaned_data["receive"]
+        ok, _result = run_service(
+            request,
+            form,
+            services.tenant_reminders_set,
+            scope=scope,
+            tenant=tenant,
+            receive=receive,
+            success=_("同意のリマインドを受け取る設定にしました。")
+            if receive
+            else _("同意のリマインドを受け取らない設定にしました。"),
+        )
+        if ok:
+            return redirect("portal:members")
+    return render(
+        request,
+        "tenants/portal/members.html",
+        _members_context(request, reminder_form=form),
+        status=400,
+    )
 
 
 # --- the person's own name --------------------------------------------------------------------

@@ -214,6 +214,7 @@ def scheduled_reminders_send(*, today: date, ids: Sequence[int] | None = None) -
                     "reminder_id": reminder.pk,
                     "sent": done.sent,
                     "skipped_recent": done.skipped_recent,
+                    "skipped_off": done.skipped_off,
                     "tenant_ids": done.tenant_ids[:1000],
                 },
             )

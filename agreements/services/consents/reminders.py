@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext
 
 from agreements.enums import ConsentMode, ConsentStatus, ContractStatus, VersionStatus
@@ -40,6 +40,7 @@ REMINDABLE_STATUSES = (VersionStatus.SCHEDULED, VersionStatus.EFFECTIVE)
 class ReminderCounts:
     due: int  # would be reminded now
     recent: int  # not answered, but reminded within the interval
+    reminders_off: int = 0  # not answered, but the tenant turned the optional reminders off
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Reminded:
     sent: int
     skipped_recent: int
     tenant_ids: list[int] = field(default_factory=list)
+    skipped_off: int = 0
 
 
 def _recently_reminded(version: TermsVersion, since: datetime) -> Exists:
@@ -82,6 +84,11 @@ def _unanswered(version: TermsVersion) -> QuerySet[ConsentState]:
     )
 
 
+# A tenant that turned the optional consent reminders off (tenants.services.reminder_prefs):
+# staff's reminders, sent now or scheduled, never reach it.
+REMINDERS_OFF = Q(tenant__consent_reminders=False)
+
+
 def remindable(version: TermsVersion) -> bool:
     """A posted revision that is scheduled or in force and whose silence is not consent (R4):
     one customers still need to answer. Under deemed consent silence is consent (R3), and the
@@ -102,9 +109,12 @@ def reminders_send(*, version: TermsVersion, now: datetime, key: str, label: str
     rule of whom a reminder reaches, for staff's "remind now" and the scheduled reminders.
     `key` names this round of reminders (the outbox keys derive from it, so a round queued
     twice sends once); `label` is the payload's `reminder`. One event and outbox rows per
-    tenant reminded (tenants.notify: every notification contact of the tenant)."""
+    tenant reminded (tenants.notify: every notification contact of the tenant). Tenants that
+    turned the optional reminders off are left out (`skipped_off`)."""
+    unanswered = _unanswered(version)
+    skipped_off = unanswered.filter(REMINDERS_OFF).count()
     states = list(
-        _unanswered(version)
+        unanswered.exclude(REMINDERS_OFF)
         .annotate(recent=_recently_reminded(version, now - REMIND_INTERVAL))
         .select_related("tenant", "document")
         .order_by("tenant_id")
@@ -141,12 +151,14 @@ def reminders_send(*, version: TermsVersion, now: datetime, key: str, label: str
         sent=len(notes),
         skipped_recent=len(states) - len(due),
         tenant_ids=[s.tenant_id for s in due],
+        skipped_off=skipped_off,
     )
 
 
 def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
-    """How many unanswered tenants a reminder now would reach, and how many it would skip
-    because they were reminded within the interval. One query."""
+    """How many unanswered tenants a reminder now would reach, how many it would skip because
+    they were reminded within the interval, and how many because they turned the optional
+    reminders off. One query."""
     if not scope.is_privileged:
         raise PermissionDenied(gettext("当社スタッフのみが参照できます。"))
     return _counts(version, clock.now())
@@ -155,9 +167,11 @@ def reminder_counts(*, scope: Scope, version: TermsVersion) -> ReminderCounts:
 def _counts(version: TermsVersion, now: datetime) -> ReminderCounts:
     reminded = _recently_reminded(version, now - REMIND_INTERVAL)
     counts = _unanswered(version).aggregate(
-        recent=Count("pk", filter=reminded), due=Count("pk", filter=~reminded)
+        recent=Count("pk", filter=Q(reminded) & ~REMINDERS_OFF),
+        due=Count("pk", filter=~Q(reminded) & ~REMINDERS_OFF),
+        off=Count("pk", filter=REMINDERS_OFF),
     )
-    return ReminderCounts(due=counts["due"], recent=counts["recent"])
+    return ReminderCounts(due=counts["due"], recent=counts["recent"], reminders_off=counts["off"])
 
 
 @transaction.atomic
@@ -183,11 +197,12 @@ def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
         )
     now = clock.now()
     if _counts(locked, now).due == 0:
-        # Nobody left to remind (all answered, or reminded within the interval): refused
+        # Nobody left to remind (all answered, reminded within the interval or with the
+        # reminders turned off): refused
         # rather than recorded as a reminder of no one.
         raise Conflict(
             gettext(
-                "再通知するテナントがありません（未回答のテナントがないか、すべて%(hours)s時間以内に通知済みです）。"
+                "再通知するテナントがありません（未回答のテナントがないか、すべて%(hours)s時間以内に通知済みか、リマインドを受け取らない設定です）。"
             )
             % {"hours": int(REMIND_INTERVAL.total_seconds() // 3600)},
             code="nobody_to_remind",
@@ -201,10 +216,12 @@ def consent_remind_now(*, scope: Scope, version: TermsVersion) -> Reminded:
         action=AuditAction.REMIND,
         obj=locked,
         summary=f"reminded {done.sent} tenants of {locked.label}"
-        + (f" ({done.skipped_recent} reminded within 24h skipped)" if done.skipped_recent else ""),
+        + (f" ({done.skipped_recent} reminded within 24h skipped)" if done.skipped_recent else "")
+        + (f" ({done.skipped_off} with reminders off skipped)" if done.skipped_off else ""),
         data={
             "sent": done.sent,
             "skipped_recent": done.skipped_recent,
+            "skipped_off": done.skipped_off,
             "tenant_ids": done.tenant_ids[:1000],
         },
     )
