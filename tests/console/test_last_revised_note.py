@@ -83,7 +83,7 @@ def test_posted_version_page_explains_the_line_as_the_public_pages_do(
     assert NOTE not in page  # posted: nothing left to update
     assert 'data-testid="body-date-note"' in page
     assert (
-        "は原文のままの記載で、この版では更新されていません。この版の効力発生日は2023年6月1日です。"
+        "は原文のままの記載で、この版では更新されていません。この版の効力発生日は2023年6月1日（木）です。"
         in page
     )
 
