@@ -138,6 +138,22 @@ def unknown_fields(
     return found
 
 
+def refuse_unknown_parameters(names: list[str]) -> None:
+    """400 `unknown_parameter` naming each query parameter the operation does not take
+    (docs/errors.md): a misspelt filter (`updated_since` on the event feed, whose filter is
+    `after`) would otherwise answer the whole list as if it had been applied."""
+    if names:
+        raise ValidationFailed(
+            _("受け付けられないクエリパラメータがあります: %(names)s")
+            % {"names": ", ".join(sorted(names))},
+            code="unknown_parameter",
+            fields={
+                name: [_("この操作はこのクエリパラメータを受け付けません。")]
+                for name in sorted(names)
+            },
+        )
+
+
 def refuse_unknown_fields(names: list[str]) -> None:
     """400 `unknown_field` naming each field the operation does not take (docs/errors.md):
     a misspelt or unsupported field is never silently ignored."""
@@ -213,6 +229,8 @@ class ApiView(APIView):
         self._prefetch(request, kwargs)
         super().initial(request, *args, **kwargs)
         request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
+        taken = self.query_names(request.method or "")
+        refuse_unknown_parameters([name for name in request.query_params if name not in taken])
         if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
             # An operation that takes no body: any member is one it does not take.
             data = request.data
@@ -337,6 +355,15 @@ class ApiView(APIView):
             return None  # the budget is told, never a reason to fail the answer
         return caller_ident(getattr(request, "scope", None))
 
+    def query_names(self, method: str) -> frozenset[str]:
+        """The query parameters the operation takes: a read's `FilterSerializer` fields (the
+        schema's `parameters`; lists take `cursor` and `page_size` through `PageQuery`), none
+        for any other. Every other name is refused before the operation runs."""
+        serializer = getattr(self, "FilterSerializer", None)
+        if method.upper() not in ("GET", "HEAD") or serializer is None:
+            return frozenset()
+        return frozenset(serializer().fields)
+
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:
         """The validated query parameters (400 with field errors otherwise)."""
         params = self.request.query_params
@@ -420,4 +447,11 @@ def one_path(**operations: type[APIView]) -> Any:
     return view
 
 
-__all__ = ["ApiView", "json_type_errors", "not_found", "one_path", "unknown_fields"]
+__all__ = [
+    "ApiView",
+    "json_type_errors",
+    "not_found",
+    "one_path",
+    "refuse_unknown_parameters",
+    "unknown_fields",
+]

@@ -111,6 +111,15 @@ CATALOGUE: dict[str, ProblemCode] = {
         "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
         methods=BODY,
     ),
+    "unknown_parameter": ProblemCode(
+        (400,),
+        "the query string has a parameter the operation does not take (misspelt, or a filter "
+        "of another list: the event feed continues with `after`, not `updated_since`); "
+        "`errors[].field` names each",
+        "Remove the parameters listed in `errors[].field`; each operation's parameters are in "
+        "the schema (lists take `cursor` and `page_size`).",
+        methods=ALL,
+    ),
     "cursor_invalid": ProblemCode(
         (400,),
         "the `cursor` is not one this service made (forged, edited, truncated, or from before "

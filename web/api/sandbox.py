@@ -216,6 +216,7 @@ _KEYS_NOTE = (
 
 
 class SandboxKeyListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
@@ -224,17 +225,18 @@ class SandboxKeyListApi(ApiView):
         summary="List the sandbox's partner keys",
         description="The partner keys issued for the caller's sandbox, newest first (an empty "
         "page before it has any). " + _KEYS_NOTE,
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(SandboxKeyOutput, "SandboxKey"), **errors(400, 403)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(
             sandbox_partner_keys(scope=self.scope), SandboxKeyOutput, ordering=("-id",)
         )
 
 
 class SandboxProductKeyListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
@@ -243,11 +245,11 @@ class SandboxProductKeyListApi(ApiView):
         summary="List the sandbox's product keys",
         description="The product keys issued for the caller's sandbox's products, newest "
         "first. " + _KEYS_NOTE,
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(SandboxProductKeyOutput, "SandboxProductKey"), **errors(400, 403)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(
             sandbox_product_keys(scope=self.scope), SandboxProductKeyOutput, ordering=("-id",)
         )

@@ -134,17 +134,18 @@ def _with_secret(endpoint: Any, secret: str, *, status_code: int = status.HTTP_2
 
 
 class WebhookListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("webhooks",)
 
     @extend_schema(
         operation_id="webhooks_list",
         summary="List webhook endpoints",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(WebhookOutput, "Webhook"), **errors(400)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(selectors.webhook_list(scope=self.scope), WebhookOutput)
 
 
@@ -361,6 +362,7 @@ class WebhookTestApi(ApiView):
 
 
 class WebhookDeliveryListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("webhooks",)
 
@@ -370,11 +372,11 @@ class WebhookDeliveryListApi(ApiView):
         description="One delivery per event queued for the endpoint, newest first, each with "
         "its attempts: when, the HTTP status the endpoint answered (null when it could not be "
         "reached), how long it took and why it failed.",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(DeliveryOutput, "WebhookDelivery"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest, webhook_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         endpoint = selectors.webhook_get(scope=self.scope, pk=webhook_id)
         rows = selectors.webhook_deliveries(scope=self.scope, endpoint=endpoint)
         return self.paginate(rows, DeliveryOutput, ordering=("-id",))
