@@ -38,7 +38,13 @@ from web.api.pagination import ApiCursorPagination
 from web.api.parsers import Utf8JSONParser
 from web.api.problems import method_not_allowed_detail, problem_json
 from web.api.schema import ApiAutoSchema
-from web.api.throttles import KeyRateThrottle, add_budget, budget_peek, rate_limit_of
+from web.api.throttles import (
+    KeyRateThrottle,
+    add_budget,
+    budget_peek,
+    rate_limit_of,
+    take_back,
+)
 
 # The methods whose body an operation reads (docs/api.md, Conventions).
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -287,6 +293,8 @@ class ApiView(APIView):
             return super().handle_exception(exc)
         except BaseException:
             self._pending = None  # a server error: nothing recorded, a retry runs again
+            prefetch.settle(self.request)
+            take_back(self.request)  # the 500 spends nothing of the caller's budget
             if self._claim is not None:
                 idempotency.release(self._claim)
                 self._claim = None
@@ -301,6 +309,8 @@ class ApiView(APIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         prefetch.settle(request)  # a count made ahead for a request refused before the throttle
+        if getattr(response, "status_code", 0) >= 500:
+            take_back(request)  # a server's failure spends nothing (docs/api.md, Throttling)
         response = super().finalize_response(request, response, *args, **kwargs)
         response = self._conventions(request, response)
         if self._claim is not None:
