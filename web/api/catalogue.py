@@ -65,7 +65,11 @@ _RETRY_LATER = "Retry after a moment with the same Idempotency-Key; you get the 
 CATALOGUE: dict[str, ProblemCode] = {
     # --- shared: keys and permissions --------------------------------------------------------
     "not_authenticated": ProblemCode(
-        (401,), "no credential was sent", "Send `Authorization: Api-Key …`.", methods=ALL
+        (401,),
+        "no credential was sent, or one in another scheme than `Api-Key` (`Bearer …`: the "
+        "detail says so)",
+        "Send `Authorization: Api-Key …`.",
+        methods=ALL,
     ),
     "authentication_failed": ProblemCode(
         (401,),
@@ -138,7 +142,7 @@ CATALOGUE: dict[str, ProblemCode] = {
     ),
     "unsupported_media_type": ProblemCode(
         (415,),
-        "the body is not `application/json` in UTF-8",
+        "the body is not `application/json` in UTF-8, or was sent without a Content-Type",
         "Send `Content-Type: application/json` (charset utf-8 or none).",
         methods=BODY,
     ),
