@@ -160,15 +160,23 @@ def refuse_unknown_parameters(names: list[str]) -> None:
         )
 
 
-def refuse_unknown_fields(names: list[str]) -> None:
+def refuse_unknown_fields(names: list[str], staff_only: Sequence[str] = ()) -> None:
     """400 `unknown_field` naming each field the operation does not take (docs/errors.md):
-    a misspelt or unsupported field is never silently ignored."""
-    if names:
+    a misspelt or unsupported field is never silently ignored. `staff_only`: members the
+    operation takes from staff only, which the caller sent (each says so)."""
+    every = sorted({*names, *staff_only})
+    if every:
         raise ValidationFailed(
-            _("本文に受け付けられない項目があります: %(fields)s")
-            % {"fields": ", ".join(sorted(names))},
+            _("本文に受け付けられない項目があります: %(fields)s") % {"fields": ", ".join(every)},
             code="unknown_field",
-            fields={name: [_("この操作はこの項目を受け付けません。")] for name in sorted(names)},
+            fields={
+                name: [
+                    _("この項目はスタッフだけが指定できます。")
+                    if name in staff_only
+                    else _("この操作はこの項目を受け付けません。")
+                ]
+                for name in every
+            },
         )
 
 
@@ -193,6 +201,9 @@ class ApiView(APIView):
     product_scope: str | None = None
     staff_action: Action | None = None
     tags: tuple[str, ...] = ()
+    # Body members only staff may send (the schema says "スタッフのみ"): to any other caller
+    # they are members the operation does not take, a 400 `unknown_field` (docs/api.md).
+    staff_only_fields: tuple[str, ...] = ()
     # True for an operation that writes in one transaction of its own and stores its
     # Idempotency-Key record inside it through `idempotency_keep` (web/api/idempotency.py).
     idempotent_in_transaction = False
@@ -393,8 +404,14 @@ class ApiView(APIView):
 
     def body(self, serializer: type[serializers.Serializer], **kwargs: Any) -> dict[str, Any]:
         """The validated JSON body (400 with field errors otherwise), JSON types checked strictly."""
-        checked = serializer(data=self.request.data, context={"request": self.request}, **kwargs)
-        refuse_unknown_fields(unknown_fields(checked.fields, self.request.data))
+        data = self.request.data
+        checked = serializer(data=data, context={"request": self.request}, **kwargs)
+        staff_only = (
+            [name for name in self.staff_only_fields if name in data]
+            if isinstance(data, Mapping) and not self.scope.is_staff
+            else []
+        )
+        refuse_unknown_fields(unknown_fields(checked.fields, data), staff_only)
         wrong = json_type_errors(checked.fields, self.request.data)
         if wrong:
             raise exceptions.ValidationError(wrong)

@@ -111,7 +111,8 @@ CATALOGUE: dict[str, ProblemCode] = {
     "unknown_field": ProblemCode(
         (400,),
         "the body has a member the operation does not take (misspelt, read-only or not "
-        "changeable; nested objects too); `errors[].field` names each",
+        "changeable, a staff-only member such as `partner` sent by a partner; nested objects "
+        "too); `errors[].field` names each",
         "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
         methods=BODY,
     ),
@@ -688,7 +689,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "corporate_number_invalid",
         "corporate_number_taken",
         "external_ref_taken",
-        "forbidden",
     ),
     "web.api.terminations.TerminationCreateApi": (
         "contract_not_active",
@@ -769,10 +769,16 @@ SHADOWED: dict[str, dict[str, str]] = {
         "invalid_evidence": "the body is parsed as a JSON object first: 400 `invalid`",
     },
     "web.api.tenants.TenantCreateApi": {
-        "partner_mismatch": "the body's `partner` takes only the key's own partner: 400 `invalid`",
+        "partner_mismatch": "the body's `partner` is staff-only: a partner's is a 400 "
+        "`unknown_field`",
+    },
+    "web.api.tenants.TenantUpdateApi": {
+        "forbidden": "`partner` and `is_active` are staff-only: a partner's are a 400 "
+        "`unknown_field`",
     },
     "web.api.webhooks.WebhookCreateApi": {
-        "partner_mismatch": "the body's `partner` takes only the key's own partner: 400 `invalid`",
+        "partner_mismatch": "the body's `partner` is staff-only: a partner's is a 400 "
+        "`unknown_field`",
     },
     "web.api.sandbox.SandboxCreateApi": {
         "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",

@@ -21,7 +21,7 @@ from agreements.services.sandbox import (
 from core import clock
 from web.api.auth import PARTNERS_ONLY
 from web.api.base import ApiView
-from web.api.fields import OffsetDateTimeField
+from web.api.fields import MinuteDateTimeField, OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.requests import ApiRequest
@@ -194,7 +194,7 @@ class SandboxKeyOutput(serializers.Serializer):
     name = serializers.CharField(help_text=_("キーの名前"))
     scopes = serializers.ListField(child=serializers.CharField(), help_text=_("権限"))
     created_at = serializers.DateTimeField(help_text=_("発行日時（実時間）"))
-    last_used_at = serializers.DateTimeField(
+    last_used_at = MinuteDateTimeField(
         allow_null=True, help_text=_("最終利用日時（実時間、分単位）")
     )
     revoked_at = serializers.DateTimeField(
