@@ -24,7 +24,7 @@ import math
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -71,6 +71,9 @@ class Window:
     allowed: bool
     count: int
     oldest: float | None
+    # The member this request added to the window when it was let in (None: not let in, or
+    # not known): `sliding_window_forget` takes the count back with it.
+    member: str | None = field(default=None, compare=False)
 
 
 # The API throttle's sliding log on Redis, in one atomic step: drop the times that left the
@@ -193,12 +196,13 @@ class FallbackRedisCache(RedisCache):
 
     def _sliding_window_on_redis(self, key: str, *, now: float, window: int, limit: int) -> Window:
         client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]
-        args, _member = self._window_args(key, now=now, window=window, limit=limit)
+        args, member = self._window_args(key, now=now, window=window, limit=limit)
         try:
             reply = client.evalsha(_SLIDING_WINDOW_SHA, *args)
         except NoScriptError:  # a Redis that has not seen it yet (or restarted): send it whole
             reply = client.eval(_SLIDING_WINDOW_LUA, *args)
-        return self._window_of(reply)
+        counted = self._window_of(reply)
+        return replace(counted, member=member) if counted.allowed else counted
 
     def get_many_counting(
         self, keys: list[str], window_key: str | None, *, now: float, window: int, limit: int
@@ -239,14 +243,27 @@ class FallbackRedisCache(RedisCache):
         return found, counted, member
 
     def sliding_window_forget(self, key: str, member: str) -> None:
-        """Take back one request counted at `key` (get_many_counting's member): a request
-        refused before the throttle is not counted (web/api/throttles.py)."""
+        """Take back one request counted at `key` (the member get_many_counting answered, or
+        `Window.member`): a request refused before the throttle, or answered with a server's
+        failure, is not counted (web/api/throttles.py). A count made in this process's memory
+        during an outage is taken back there (its member starts with the request's time)."""
         self._either(
             lambda: self._cache.get_client(None, write=True).zrem(  # type: ignore[attr-defined]
                 self.make_and_validate_key(key), member
             ),
-            lambda: None,
+            lambda: self._forget_in_memory(key, member),
         )
+
+    def _forget_in_memory(self, key: str, member: str) -> None:
+        try:
+            at = float(member.partition(":")[0])
+        except ValueError:
+            return
+        with MEMORY_WINDOW_LOCK:
+            history = self.fallback.get(key, [])
+            if at in history:
+                history.remove(at)
+                self.fallback.set(key, history, self.default_timeout)
 
     def sliding_window_peek(self, key: str, *, now: float, window: int) -> Window:
         """The sliding window at `key` as it stands at `now`, counting nothing (`allowed`
@@ -281,7 +298,12 @@ class FallbackRedisCache(RedisCache):
             if allowed:
                 history.insert(0, now)
                 self.fallback.set(key, history, window)
-        return Window(allowed=allowed, count=len(history), oldest=history[-1] if history else None)
+        return Window(
+            allowed=allowed,
+            count=len(history),
+            oldest=history[-1] if history else None,
+            member=repr(now) if allowed else None,
+        )
 
     def _either(
         self,

@@ -139,8 +139,8 @@ def test_conflict_carries_code_and_field(partner, partner_client: APIClient) -> 
     [
         ({"name": 123}, "name"),  # DRF would turn it into "123"
         ({"name": "x", "locale": ["ja"]}, "locale"),
-        ({"name": "x", "partner": "5"}, "partner"),  # DRF would turn it into 5
-        ({"name": "x", "partner": True}, "partner"),  # a bool is no integer in JSON
+        ({"name": "x", "corporate_number": 7000012050002}, "corporate_number"),  # no string
+        ({"name": "x", "contact_email": True}, "contact_email"),
     ],
 )
 def test_wrong_json_types_are_refused(partner_client: APIClient, payload: dict, field: str) -> None:

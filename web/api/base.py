@@ -38,7 +38,13 @@ from web.api.pagination import ApiCursorPagination
 from web.api.parsers import Utf8JSONParser
 from web.api.problems import method_not_allowed_detail, problem_json
 from web.api.schema import ApiAutoSchema
-from web.api.throttles import KeyRateThrottle, add_budget, budget_peek, rate_limit_of
+from web.api.throttles import (
+    KeyRateThrottle,
+    add_budget,
+    budget_peek,
+    rate_limit_of,
+    take_back,
+)
 
 # The methods whose body an operation reads (docs/api.md, Conventions).
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -138,15 +144,39 @@ def unknown_fields(
     return found
 
 
-def refuse_unknown_fields(names: list[str]) -> None:
-    """400 `unknown_field` naming each field the operation does not take (docs/errors.md):
-    a misspelt or unsupported field is never silently ignored."""
+def refuse_unknown_parameters(names: list[str]) -> None:
+    """400 `unknown_parameter` naming each query parameter the operation does not take
+    (docs/errors.md): a misspelt filter (`updated_since` on the event feed, whose filter is
+    `after`) would otherwise answer the whole list as if it had been applied."""
     if names:
         raise ValidationFailed(
-            _("本文に受け付けられない項目があります: %(fields)s")
-            % {"fields": ", ".join(sorted(names))},
+            _("受け付けられないクエリパラメータがあります: %(names)s")
+            % {"names": ", ".join(sorted(names))},
+            code="unknown_parameter",
+            fields={
+                name: [_("この操作はこのクエリパラメータを受け付けません。")]
+                for name in sorted(names)
+            },
+        )
+
+
+def refuse_unknown_fields(names: list[str], staff_only: Sequence[str] = ()) -> None:
+    """400 `unknown_field` naming each field the operation does not take (docs/errors.md):
+    a misspelt or unsupported field is never silently ignored. `staff_only`: members the
+    operation takes from staff only, which the caller sent (each says so)."""
+    every = sorted({*names, *staff_only})
+    if every:
+        raise ValidationFailed(
+            _("本文に受け付けられない項目があります: %(fields)s") % {"fields": ", ".join(every)},
             code="unknown_field",
-            fields={name: [_("この操作はこの項目を受け付けません。")] for name in sorted(names)},
+            fields={
+                name: [
+                    _("この項目はスタッフだけが指定できます。")
+                    if name in staff_only
+                    else _("この操作はこの項目を受け付けません。")
+                ]
+                for name in every
+            },
         )
 
 
@@ -171,6 +201,9 @@ class ApiView(APIView):
     product_scope: str | None = None
     staff_action: Action | None = None
     tags: tuple[str, ...] = ()
+    # Body members only staff may send (the schema says "スタッフのみ"): to any other caller
+    # they are members the operation does not take, a 400 `unknown_field` (docs/api.md).
+    staff_only_fields: tuple[str, ...] = ()
     # True for an operation that writes in one transaction of its own and stores its
     # Idempotency-Key record inside it through `idempotency_keep` (web/api/idempotency.py).
     idempotent_in_transaction = False
@@ -213,6 +246,8 @@ class ApiView(APIView):
         self._prefetch(request, kwargs)
         super().initial(request, *args, **kwargs)
         request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
+        taken = self.query_names(request.method or "")
+        refuse_unknown_parameters([name for name in request.query_params if name not in taken])
         if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
             # An operation that takes no body: any member is one it does not take.
             data = request.data
@@ -269,6 +304,8 @@ class ApiView(APIView):
             return super().handle_exception(exc)
         except BaseException:
             self._pending = None  # a server error: nothing recorded, a retry runs again
+            prefetch.settle(self.request)
+            take_back(self.request)  # the 500 spends nothing of the caller's budget
             if self._claim is not None:
                 idempotency.release(self._claim)
                 self._claim = None
@@ -283,6 +320,8 @@ class ApiView(APIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         prefetch.settle(request)  # a count made ahead for a request refused before the throttle
+        if getattr(response, "status_code", 0) >= 500:
+            take_back(request)  # a server's failure spends nothing (docs/api.md, Throttling)
         response = super().finalize_response(request, response, *args, **kwargs)
         response = self._conventions(request, response)
         if self._claim is not None:
@@ -337,6 +376,15 @@ class ApiView(APIView):
             return None  # the budget is told, never a reason to fail the answer
         return caller_ident(getattr(request, "scope", None))
 
+    def query_names(self, method: str) -> frozenset[str]:
+        """The query parameters the operation takes: a read's `FilterSerializer` fields (the
+        schema's `parameters`; lists take `cursor` and `page_size` through `PageQuery`), none
+        for any other. Every other name is refused before the operation runs."""
+        serializer = getattr(self, "FilterSerializer", None)
+        if method.upper() not in ("GET", "HEAD") or serializer is None:
+            return frozenset()
+        return frozenset(serializer().fields)
+
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:
         """The validated query parameters (400 with field errors otherwise)."""
         params = self.request.query_params
@@ -356,8 +404,14 @@ class ApiView(APIView):
 
     def body(self, serializer: type[serializers.Serializer], **kwargs: Any) -> dict[str, Any]:
         """The validated JSON body (400 with field errors otherwise), JSON types checked strictly."""
-        checked = serializer(data=self.request.data, context={"request": self.request}, **kwargs)
-        refuse_unknown_fields(unknown_fields(checked.fields, self.request.data))
+        data = self.request.data
+        checked = serializer(data=data, context={"request": self.request}, **kwargs)
+        staff_only = (
+            [name for name in self.staff_only_fields if name in data]
+            if isinstance(data, Mapping) and not self.scope.is_staff
+            else []
+        )
+        refuse_unknown_fields(unknown_fields(checked.fields, data), staff_only)
         wrong = json_type_errors(checked.fields, self.request.data)
         if wrong:
             raise exceptions.ValidationError(wrong)
@@ -420,4 +474,11 @@ def one_path(**operations: type[APIView]) -> Any:
     return view
 
 
-__all__ = ["ApiView", "json_type_errors", "not_found", "one_path", "unknown_fields"]
+__all__ = [
+    "ApiView",
+    "json_type_errors",
+    "not_found",
+    "one_path",
+    "refuse_unknown_parameters",
+    "unknown_fields",
+]

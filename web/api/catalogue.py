@@ -65,7 +65,11 @@ _RETRY_LATER = "Retry after a moment with the same Idempotency-Key; you get the 
 CATALOGUE: dict[str, ProblemCode] = {
     # --- shared: keys and permissions --------------------------------------------------------
     "not_authenticated": ProblemCode(
-        (401,), "no credential was sent", "Send `Authorization: Api-Key …`.", methods=ALL
+        (401,),
+        "no credential was sent, or one in another scheme than `Api-Key` (`Bearer …`: the "
+        "detail says so)",
+        "Send `Authorization: Api-Key …`.",
+        methods=ALL,
     ),
     "authentication_failed": ProblemCode(
         (401,),
@@ -107,9 +111,19 @@ CATALOGUE: dict[str, ProblemCode] = {
     "unknown_field": ProblemCode(
         (400,),
         "the body has a member the operation does not take (misspelt, read-only or not "
-        "changeable; nested objects too); `errors[].field` names each",
+        "changeable, a staff-only member such as `partner` sent by a partner; nested objects "
+        "too); `errors[].field` names each",
         "Remove the fields listed in `errors[].field` (docs/api.md: request bodies).",
         methods=BODY,
+    ),
+    "unknown_parameter": ProblemCode(
+        (400,),
+        "the query string has a parameter the operation does not take (misspelt, or a filter "
+        "of another list: the event feed continues with `after`, not `updated_since`); "
+        "`errors[].field` names each",
+        "Remove the parameters listed in `errors[].field`; each operation's parameters are in "
+        "the schema (lists take `cursor` and `page_size`).",
+        methods=ALL,
     ),
     "cursor_invalid": ProblemCode(
         (400,),
@@ -129,7 +143,7 @@ CATALOGUE: dict[str, ProblemCode] = {
     ),
     "unsupported_media_type": ProblemCode(
         (415,),
-        "the body is not `application/json` in UTF-8",
+        "the body is not `application/json` in UTF-8, or was sent without a Content-Type",
         "Send `Content-Type: application/json` (charset utf-8 or none).",
         methods=BODY,
     ),
@@ -675,7 +689,6 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "corporate_number_invalid",
         "corporate_number_taken",
         "external_ref_taken",
-        "forbidden",
     ),
     "web.api.terminations.TerminationCreateApi": (
         "contract_not_active",
@@ -756,10 +769,16 @@ SHADOWED: dict[str, dict[str, str]] = {
         "invalid_evidence": "the body is parsed as a JSON object first: 400 `invalid`",
     },
     "web.api.tenants.TenantCreateApi": {
-        "partner_mismatch": "the body's `partner` takes only the key's own partner: 400 `invalid`",
+        "partner_mismatch": "the body's `partner` is staff-only: a partner's is a 400 "
+        "`unknown_field`",
+    },
+    "web.api.tenants.TenantUpdateApi": {
+        "forbidden": "`partner` and `is_active` are staff-only: a partner's are a 400 "
+        "`unknown_field`",
     },
     "web.api.webhooks.WebhookCreateApi": {
-        "partner_mismatch": "the body's `partner` takes only the key's own partner: 400 `invalid`",
+        "partner_mismatch": "the body's `partner` is staff-only: a partner's is a 400 "
+        "`unknown_field`",
     },
     "web.api.sandbox.SandboxCreateApi": {
         "write_scope_required": "a read-only key is refused by the key check first: 403 `missing_scope`",

@@ -130,7 +130,7 @@ class ConsentStatusApi(ApiView):
     audience = PARTNERS
     tags = ("consent",)
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageQuery):  # one page always: `cursor` and `page_size` change nothing
         paged = serializers.BooleanField(
             required=False,
             default=False,
@@ -300,6 +300,7 @@ class ConsentAnswerApi(ApiView):
 
 
 class LedgerListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("consent",)
 
@@ -308,11 +309,11 @@ class LedgerListApi(ApiView):
         summary="Read the tenant's consent ledger",
         description="Every answer and deemed consent in chain order, with `prev_hash` and "
         "`hash` so the chain can be verified independently (docs/ledger.md).",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(ConsentRecordOutput, "ConsentRecord"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         tenant = tenant_selectors.tenant_get(scope=self.scope, pk=tenant_id)
         return self.paginate(
             consent_selectors.ledger_for_tenant(scope=self.scope, tenant=tenant),

@@ -334,6 +334,7 @@ class ContractDetailApi(ApiView):
 
 
 class ContractPeriodListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("contracts",)
 
@@ -341,11 +342,11 @@ class ContractPeriodListApi(ApiView):
         operation_id="contracts_periods_list",
         summary="List a contract's periods",
         description="Renewals chain: each period starts the day after the previous end (R10).",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(PeriodOutput, "Period"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest, contract_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         contract = contract_selectors.contract_get(scope=self.scope, pk=contract_id)
         periods = ContractPeriod.objects.filter(contract=contract)
         return self.paginate(periods, PeriodOutput)

@@ -43,6 +43,17 @@ class OffsetDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+class MinuteDateTimeField(serializers.DateTimeField):
+    """An instant recorded to the minute, shown so (`2026-12-07T14:05:00+09:00`): a key's
+    `last_used_at` is stamped at most once a minute (tenants/auth.py), and the seconds of the
+    stamp would claim a precision it does not have."""
+
+    def to_representation(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            value = value.replace(second=0, microsecond=0)
+        return super().to_representation(value)
+
+
 def version_status_field() -> serializers.ChoiceField:
     """The standing on the version in force, as the partner and the product status read it."""
     return serializers.ChoiceField(

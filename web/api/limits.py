@@ -24,6 +24,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext_lazy as _
 
@@ -87,8 +89,12 @@ class ApiBodyLimitsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(API_PREFIX):
-            refused = self._refusal(request)
+            # Answered before LocaleMiddleware: in the request's language all the same, as
+            # every other problem (docs/api.md, Conventions: Language).
+            with translation.override(translation.get_language_from_request(request)):
+                refused = self._refusal(request)
             if refused is not None:
+                patch_vary_headers(refused, ("Accept-Language",))
                 return refused
         return self.get_response(request)
 

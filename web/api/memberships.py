@@ -35,17 +35,18 @@ class MembershipOutput(serializers.Serializer):
 
 
 class MembershipListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("tenants",)
 
     @extend_schema(
         operation_id="tenants_memberships_list",
         summary="List a tenant's users",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(MembershipOutput, "Membership"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest, tenant_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         tenant = selectors.tenant_get(scope=self.scope, pk=tenant_id)
         return self.paginate(
             selectors.membership_list(scope=self.scope, tenant=tenant), MembershipOutput

@@ -36,6 +36,7 @@ class NoticeOutput(serializers.Serializer):
 
 
 class NoticeListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = EVERYONE
     tags = ("terms",)
 
@@ -44,11 +45,11 @@ class NoticeListApi(ApiView):
         summary="List posted revision notices",
         description="Every revision notice (お知らせ) posted so far, newest first. A notice is "
         "public from the moment it is posted.",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(NoticeOutput, "Notice")},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(
             version_selectors.notice_list_public(), NoticeOutput, ordering=("-id",)
         )

@@ -13,7 +13,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -44,11 +46,53 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 SERVICE_UNAVAILABLE = _("一時的に処理できません。しばらくしてから、もう一度お試しください。")
 THROTTLED = _("リクエストが多すぎます。しばらくしてから再試行してください。")
-THROTTLED_WAIT = _("リクエストが多すぎます。%(seconds)s 秒後に再試行してください。")
+INVALID = _("入力内容に誤りがあります。errors を確認してください。")
 SERVER_ERROR = _("サーバーでエラーが発生しました。しばらくしてから、もう一度お試しください。")
 # Every 405 says this, whether the path serves several operations (base.one_path) or one
 # (DRF's MethodNotAllowed, whose own text differed).
 METHOD_NOT_ALLOWED = _("このパスでは %(method)s は使えません。")
+
+
+def throttled_wait_detail(seconds: int) -> str:
+    """The 429 text with the seconds to wait (one second, several seconds)."""
+    return ngettext(
+        "リクエストが多すぎます。%(seconds)s 秒後に再試行してください。",
+        "リクエストが多すぎます。%(seconds)s 秒後に再試行してください。",
+        seconds,
+    ) % {"seconds": seconds}
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def unsupported_media_type_detail(content_type: str | None) -> str:
+    """The 415 text of a body that is not JSON: what to send instead. A body without a
+    Content-Type (which some servers hand on as `text/plain`) is told the same."""
+    media = (content_type or "").split(";", 1)[0].strip()[:100]
+    if not media:
+        return str(_("本文を送るときは Content-Type: application/json を指定してください。"))
+    return str(
+        _(
+            "本文の Content-Type が %(media_type)s です。JSONの本文を "
+            "Content-Type: application/json で送ってください。"
+        )
+    ) % {"media_type": media}
+
+
+def not_authenticated_detail(authorization: str) -> str | None:
+    """The 401 text of a credential sent in another scheme than `Api-Key` (`Bearer tpk_…`):
+    that the scheme is `Api-Key`. None when no Authorization header was sent."""
+    scheme = authorization.strip().partition(" ")[0]
+    if not scheme or scheme.lower() == "api-key":
+        return None
+    return str(
+        _(
+            "Authorization ヘッダーの方式が違います。APIキーは Authorization: Api-Key tpk_… "
+            "の形で送ってください（Bearer などは使えません）。"
+        )
+    )
 
 
 def method_not_allowed_detail(method: str | None) -> str:
@@ -174,7 +218,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem_response(
             status_code=exc.status,
             code=exc.code,
-            detail=exc.message,
+            # One text for every 400 `invalid`, whichever check found the fields at fault.
+            detail=INVALID if exc.code == "invalid" else exc.message,
             errors=_domain_errors(exc),
             extra={k: v for k, v in exc.details.items() if k not in ("field", "fields")},
             instance=instance,
@@ -227,7 +272,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem_response(
             status_code=response.status_code,
             code="invalid",
-            detail=_("入力内容に誤りがあります。errors を確認してください。"),
+            detail=INVALID,
             errors=errors,
             headers=headers,
             instance=instance,
@@ -236,9 +281,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     code = codes if isinstance(codes, str) else exc.default_code
     extra: dict[str, Any] = {}
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+    request = context.get("request")
     if isinstance(exc, exceptions.MethodNotAllowed):
-        request = context.get("request")
         detail = method_not_allowed_detail(getattr(request, "method", None))
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        content_type = getattr(request, "content_type", "") or ""
+        if not _is_json(content_type):  # a JSON body in another charset keeps its own text
+            detail = unsupported_media_type_detail(content_type)
+    if isinstance(exc, exceptions.NotAuthenticated) and request is not None:
+        detail = not_authenticated_detail(request.META.get("HTTP_AUTHORIZATION", "")) or detail
     if isinstance(exc, exceptions.Throttled):
         # DRF's own text joins a translated sentence to an untranslated one; ours is one
         # sentence in the request's language.
@@ -246,8 +297,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         if exc.wait is not None:
             seconds = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
             extra["retry_after"] = seconds
-            detail = THROTTLED_WAIT % {"seconds": seconds}
-        budget = rate_limit_of(context.get("request"))
+            detail = throttled_wait_detail(seconds)
+        budget = rate_limit_of(request)
         if budget is not None:  # also where no ApiView adds them (the API root)
             headers.update(budget.headers())
     return problem_response(
@@ -486,6 +537,14 @@ def problem_json(
         "errors": [],
         "instance": instance,
     }
-    return JsonResponse(
-        body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=dict(headers or {})
+    response = JsonResponse(
+        body,
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=dict(headers or {}),
+        json_dumps_params={"ensure_ascii": False},  # as DRF's renderer writes every other
     )
+    # In the language the text is in, also where no LocaleMiddleware answers (413, 415 and
+    # 400 `json_too_deep` of web/api/limits.py, which runs before it).
+    response.headers.setdefault("Content-Language", translation.get_language() or "ja")
+    return response

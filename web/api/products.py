@@ -72,15 +72,16 @@ class ProductOutput(serializers.Serializer):
 
 
 class ProductListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = EVERYONE
     tags = ("terms",)
 
     @extend_schema(
         operation_id="products_list",
         summary="List products and their options",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(ProductOutput, "Product")},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(product_list(), ProductOutput)

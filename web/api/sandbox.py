@@ -21,7 +21,7 @@ from agreements.services.sandbox import (
 from core import clock
 from web.api.auth import PARTNERS_ONLY
 from web.api.base import ApiView
-from web.api.fields import OffsetDateTimeField
+from web.api.fields import MinuteDateTimeField, OffsetDateTimeField
 from web.api.pagination import PageQuery, page_of
 from web.api.problems import errors
 from web.requests import ApiRequest
@@ -194,7 +194,7 @@ class SandboxKeyOutput(serializers.Serializer):
     name = serializers.CharField(help_text=_("キーの名前"))
     scopes = serializers.ListField(child=serializers.CharField(), help_text=_("権限"))
     created_at = serializers.DateTimeField(help_text=_("発行日時（実時間）"))
-    last_used_at = serializers.DateTimeField(
+    last_used_at = MinuteDateTimeField(
         allow_null=True, help_text=_("最終利用日時（実時間、分単位）")
     )
     revoked_at = serializers.DateTimeField(
@@ -216,6 +216,7 @@ _KEYS_NOTE = (
 
 
 class SandboxKeyListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
@@ -224,17 +225,18 @@ class SandboxKeyListApi(ApiView):
         summary="List the sandbox's partner keys",
         description="The partner keys issued for the caller's sandbox, newest first (an empty "
         "page before it has any). " + _KEYS_NOTE,
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(SandboxKeyOutput, "SandboxKey"), **errors(400, 403)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(
             sandbox_partner_keys(scope=self.scope), SandboxKeyOutput, ordering=("-id",)
         )
 
 
 class SandboxProductKeyListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS_ONLY
     tags = ("sandbox",)
 
@@ -243,11 +245,11 @@ class SandboxProductKeyListApi(ApiView):
         summary="List the sandbox's product keys",
         description="The product keys issued for the caller's sandbox's products, newest "
         "first. " + _KEYS_NOTE,
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(SandboxProductKeyOutput, "SandboxProductKey"), **errors(400, 403)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(
             sandbox_product_keys(scope=self.scope), SandboxProductKeyOutput, ordering=("-id",)
         )

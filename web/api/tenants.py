@@ -150,6 +150,7 @@ class TenantLookupApi(ApiView):
 class TenantCreateApi(ApiView):
     audience = PARTNERS
     staff_action = Action.OPERATE
+    staff_only_fields = ("partner",)
     tags = ("tenants",)
 
     class InputSerializer(serializers.Serializer):
@@ -187,7 +188,9 @@ class TenantCreateApi(ApiView):
         operation_id="tenants_create",
         summary="Create a tenant",
         description="A new customer of the calling partner (staff: direct, or for a partner). "
-        "`corporate_number` and `external_ref` are unique (409 when taken).",
+        "`corporate_number` and `external_ref` are unique (409 when taken). `partner` is "
+        "staff-only: a partner's tenant is always its own, and a partner that sends `partner` "
+        "gets a 400 `unknown_field`.",
         request=InputSerializer,
         responses={201: TenantOutput, **errors(400, 403, 409)},
         examples=[
@@ -228,6 +231,7 @@ class TenantDetailApi(ApiView):
 class TenantUpdateApi(ApiView):
     audience = PARTNERS
     staff_action = Action.OPERATE
+    staff_only_fields = ("is_active", "partner")
     tags = ("tenants",)
 
     class InputSerializer(serializers.Serializer):
@@ -262,7 +266,8 @@ class TenantUpdateApi(ApiView):
         operation_id="tenants_partial_update",
         summary="Update a tenant",
         description="Change the given fields only. Partners may change name, corporate number, "
-        "locale, contact e-mail and their own reference; moving a tenant is for staff.",
+        "locale, contact e-mail and their own reference; `partner` (moving a tenant) and "
+        "`is_active` are staff-only: a partner that sends them gets a 400 `unknown_field`.",
         request=InputSerializer,
         responses={200: TenantOutput, **errors(400, 403, 404, 409)},
         examples=[

@@ -5,7 +5,8 @@ Every API answer carries the caller's budget (IETF draft "RateLimit header field
 until the oldest counted request leaves the window), plus `RateLimit-Policy` (docs/api.md,
 Conventions). A request the throttle counted reports the budget it left; one refused before
 the throttle runs (401, the key check's 403, 405, 406, 413, 415, an unrouted 404) is not
-counted and reports the budget as it stands (`budget_peek`): its key's, or the client
+counted, nor is one the throttle let in whose answer is a server's failure (a 5xx: its count
+is taken back, `take_back`); both report the budget as it stands (`budget_peek`): its key's, or the client
 address's for a request without a valid credential (the anonymous budget the API root counts
 against). `ApiRateLimitHeaderMiddleware` adds it to the answers no view made.
 """
@@ -47,6 +48,37 @@ class RateLimit:
         }
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A request the throttle let in and counted: what takes its count back (`take_back`)."""
+
+    key: str  # the sliding window's key on Redis; rest_framework's list's key in memory
+    now: float
+    duration: int
+    member: str | None  # the window's member on Redis (or its fallback); None: the list
+
+
+def take_back(request: Any) -> bool:
+    """Give back the count of a request the throttle let in, when the answer is a server's
+    failure (a 5xx: the database-down 503, a 500): docs/api.md says a refusal the service did
+    not serve spends nothing of the caller's budget. True when a count was taken back."""
+    admitted = getattr(request, "throttle_admitted", None)
+    if not isinstance(admitted, Admitted):
+        return False
+    request.throttle_admitted = None
+    backend = caches["default"]
+    if admitted.member is not None and isinstance(backend, FallbackRedisCache):
+        backend.sliding_window_forget(admitted.key, admitted.member)
+    elif admitted.member is None:
+        with MEMORY_WINDOW_LOCK:
+            history = list(backend.get(admitted.key) or [])
+            if admitted.now in history:
+                history.remove(admitted.now)
+                backend.set(admitted.key, history, admitted.duration)
+    request.rate_limit = None  # the answer reports the budget as it now stands
+    return True
+
+
 def rate_limit_of(request: Any) -> RateLimit | None:
     """The budget the throttle left on `request` (None where no throttle ran)."""
     found = getattr(request, "rate_limit", None)
@@ -81,6 +113,8 @@ class KeyRateThrottle(SimpleRateThrottle):
                 allowed = super().allow_request(request, view)
             history = getattr(self, "history", [])
             self.count, self.oldest = len(history), (history[-1] if history else None)
+            if allowed and getattr(self, "key", None) is not None and self.duration:
+                request.throttle_admitted = Admitted(self.key, self.now, self.duration, None)
         elif self.rate is None or (key := self.get_cache_key(request, view)) is None:
             return True
         else:
@@ -89,12 +123,18 @@ class KeyRateThrottle(SimpleRateThrottle):
             # grows with the rate, and can lose a count between two processes).
             if (ahead := prefetch.take_count(request, f"{key}:window")) is not None:
                 self.key, self.now, window = key, ahead.now, ahead.window  # counted already
+                member = ahead.member
             else:
                 self.key, self.now = key, self.timer()
                 window = backend.sliding_window(
                     f"{key}:window", now=self.now, window=self.duration, limit=self.num_requests
                 )
+                member = window.member
             allowed, self.count, self.oldest = window.allowed, window.count, window.oldest
+            if allowed and member is not None:
+                request.throttle_admitted = Admitted(
+                    f"{key}:window", self.now, self.duration, member
+                )
         if self.num_requests is not None and self.duration is not None:
             now = getattr(self, "now", None) or self.timer()
             oldest = self.oldest if self.oldest is not None else now

@@ -167,6 +167,7 @@ class VersionDiffOutput(serializers.Serializer):
 
 
 class VersionListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = EVERYONE
     tags = ("terms",)
 
@@ -175,11 +176,11 @@ class VersionListApi(ApiView):
         summary="List a document's versions",
         description="Versions in force now or before, and revisions whose notice is posted "
         "(staff also see drafts).",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(VersionOutput, "Version"), **errors(404)},
     )
     def get(self, request: ApiRequest, document_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         document = version_selectors.document_list(scope=self.scope).filter(pk=document_id).first()
         if document is None:
             raise NotFound(_("文書が見つかりません。"))

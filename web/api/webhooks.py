@@ -107,6 +107,16 @@ class AttemptOutput(serializers.Serializer):
     error = serializers.CharField(help_text=_("失敗の理由（成功時は空）"))
 
 
+class NextAttemptField(serializers.DateTimeField):
+    """A delivery's next attempt: only one still to be tried (pending, failed) has one; a sent,
+    given-up (dead) or cancelled delivery shows null, whatever the row kept."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if getattr(instance, "status", None) not in (OutboxStatus.PENDING, OutboxStatus.FAILED):
+            return None
+        return super().get_attribute(instance)
+
+
 class DeliveryOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text=_("配信ID（再送に使います）"))
     event_id = serializers.IntegerField(
@@ -121,7 +131,12 @@ class DeliveryOutput(serializers.Serializer):
         ),
     )
     created_at = serializers.DateTimeField(help_text=_("キューに入れた日時"))
-    next_attempt_at = serializers.DateTimeField(help_text=_("次回の試行予定日時"))
+    next_attempt_at = NextAttemptField(
+        allow_null=True,
+        help_text=_(
+            "次回の試行予定日時（pending・failed のとき。sent・dead・cancelled は次の試行がないので null）"
+        ),
+    )
     sent_at = serializers.DateTimeField(allow_null=True, help_text=_("2xx を受けた日時"))
     attempts = AttemptOutput(many=True, source="attempt_list", help_text=_("試行（古い順）"))
 
@@ -134,23 +149,25 @@ def _with_secret(endpoint: Any, secret: str, *, status_code: int = status.HTTP_2
 
 
 class WebhookListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("webhooks",)
 
     @extend_schema(
         operation_id="webhooks_list",
         summary="List webhook endpoints",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(WebhookOutput, "Webhook"), **errors(400)},
     )
     def get(self, request: ApiRequest) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         return self.paginate(selectors.webhook_list(scope=self.scope), WebhookOutput)
 
 
 class WebhookCreateApi(ApiView):
     audience = PARTNERS
     staff_action = Action.DECIDE
+    staff_only_fields = ("partner",)
     tags = ("webhooks",)
 
     class InputSerializer(serializers.Serializer):
@@ -361,6 +378,7 @@ class WebhookTestApi(ApiView):
 
 
 class WebhookDeliveryListApi(ApiView):
+    FilterSerializer = PageQuery  # the query parameters: a page
     audience = PARTNERS
     tags = ("webhooks",)
 
@@ -370,11 +388,11 @@ class WebhookDeliveryListApi(ApiView):
         description="One delivery per event queued for the endpoint, newest first, each with "
         "its attempts: when, the HTTP status the endpoint answered (null when it could not be "
         "reached), how long it took and why it failed.",
-        parameters=[PageQuery],
+        parameters=[FilterSerializer],
         responses={200: page_of(DeliveryOutput, "WebhookDelivery"), **errors(400, 404)},
     )
     def get(self, request: ApiRequest, webhook_id: int) -> Response:
-        self.query(PageQuery)
+        self.query(self.FilterSerializer)
         endpoint = selectors.webhook_get(scope=self.scope, pk=webhook_id)
         rows = selectors.webhook_deliveries(scope=self.scope, endpoint=endpoint)
         return self.paginate(rows, DeliveryOutput, ordering=("-id",))
