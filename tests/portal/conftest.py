@@ -47,6 +47,9 @@ class World:
     viewer: Membership
 
 
+_TITLES = {"optim-id-plus": "OPTiM ID+サービス利用規約", "optimal-biz": "Optimal Biz 利用規約"}
+
+
 def build_world(
     *,
     name: str = "ポータル商事株式会社",
@@ -59,7 +62,8 @@ def build_world(
     tenant = TenantFactory(name=name)
     contract = make_contract(tenant=tenant, product=product, start_date=date(2024, 4, 1))
     document = TermsDocument.objects.filter(product=product, kind="base").first() or (
-        DocumentFactory(product=product, title="OPTiM ID+サービス利用規約", slug="terms")
+        # Each product's own title: a Biz world's pages and screenshots must not read "ID+".
+        DocumentFactory(product=product, title=_TITLES.get(product.code, "利用規約"), slug="terms")
     )
     v1 = TermsVersion.objects.filter(document=document, status=VersionStatus.EFFECTIVE).first()
     if v1 is None:
