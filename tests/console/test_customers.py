@@ -12,8 +12,9 @@ from django.urls import reverse
 from agreements.enums import CaseStatus, ContractStatus, TerminationStatus
 from agreements.models import Contract, TerminationCase
 from agreements.services.consents import consent_answer
+from agreements.templatetags.jdates import jdate_wd
 from core import apiversions, clock
-from core.models import AuditEntry
+from core.models import AuditEntry, Outbox
 from tenants.models import PartnerAPIKey, Tenant
 from tenants.scope import Scope
 from tests.console.conftest import post_revision
@@ -114,12 +115,84 @@ def test_staff_termination_is_notified(client, world, publisher) -> None:
     end = clock.today() + timedelta(days=30)
     response = client.post(
         reverse("console:contract-terminate", args=[world.contract.pk]),
-        {"reason": "non_payment", "end_date": end.isoformat(), "note": "督促不要（13条1項）"},
+        {
+            "reason": "non_payment",
+            "end_date": end.isoformat(),
+            "note": "督促不要（13条1項）",
+            "confirm": "1",
+        },
     )
     assert response.status_code == 302
     termination = world.contract.terminations.get()
     assert termination.status == TerminationStatus.SCHEDULED
     assert termination.notice_outbox_id is not None  # R14: a notice always goes out
+
+
+def test_staff_termination_reason_starts_blank_and_a_post_without_it_is_refused(
+    client, world, publisher
+) -> None:
+    client.force_login(publisher)
+    outbox = Outbox.objects.count()
+    url = reverse("console:contract-detail", args=[world.contract.pk])
+    form = client.get(url).context["termination_form"]
+    page = client.get(url).content.decode()
+    select = page[
+        page.index('name="reason"') : page.index("</select>", page.index('name="reason"'))
+    ]
+    assert form["reason"].value() in (None, "")
+    assert '<option value="" selected>' in select  # nothing chosen for staff (no 13.1.1 default)
+    assert 'value="non_payment" selected' not in select
+    end = clock.today() + timedelta(days=30)
+    refused = client.post(
+        reverse("console:contract-terminate", args=[world.contract.pk]),
+        {"reason": "", "end_date": end.isoformat(), "confirm": "1"},
+    )
+    assert refused.status_code == 400
+    assert refused.context["termination_form"].errors["reason"] == [
+        "解約の事由を選択してください。"
+    ]
+    assert not world.contract.terminations.exists()
+    assert Outbox.objects.count() == outbox
+
+
+def test_staff_termination_first_post_shows_the_confirmation_and_records_nothing(
+    client, world, publisher
+) -> None:
+    client.force_login(publisher)
+    end = clock.today() + timedelta(days=30)
+    outbox, audit = Outbox.objects.count(), AuditEntry.objects.count()
+    response = client.post(
+        reverse("console:contract-terminate", args=[world.contract.pk]),
+        {"reason": "non_payment", "end_date": end.isoformat(), "note": "督促不要"},
+    )
+    assert response.status_code == 200
+    assert response.templates[0].name == "agreements/console/termination_confirm.html"
+    page = response.content.decode()
+    assert "第13条第1項第1号：お客様が利用料金を支払わないとき" in page
+    assert jdate_wd(end) in page
+    assert 'data-testid="confirm-notified"' in page
+    assert 'data-testid="page-heading"' in page
+    assert " autofocus" in page
+    assert 'name="confirm" value="1"' in page
+    assert "<script" not in page.split("<main", 1)[-1]
+    # Nothing recorded and nothing sent: the service ran only inside a rolled-back savepoint.
+    assert not world.contract.terminations.exists()
+    assert (Outbox.objects.count(), AuditEntry.objects.count()) == (outbox, audit)
+    world.contract.refresh_from_db()
+    assert world.contract.status == ContractStatus.ACTIVE
+    # The confirmation page's own form records it.
+    done = client.post(
+        reverse("console:contract-terminate", args=[world.contract.pk]),
+        {"reason": "non_payment", "end_date": end.isoformat(), "note": "督促不要", "confirm": "1"},
+    )
+    assert done.status_code == 302
+    termination = world.contract.terminations.get()
+    assert (termination.reason, termination.end_date, termination.note) == (
+        "non_payment",
+        end,
+        "督促不要",
+    )
+    assert termination.notice_outbox_id is not None
 
 
 def test_termination_in_the_past_is_refused_beside_the_form(client, world, publisher) -> None:

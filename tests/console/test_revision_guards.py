@@ -252,3 +252,32 @@ def test_r7_detail_page_offers_the_rebase_to_an_editor(
     page = body.content.decode()
     assert "現在有効な版を元に付け替える" in page
     assert reverse("console:version-rebase", args=[draft_on_withdrawn.pk]) in page
+
+
+def test_r7_detail_names_as_its_base_the_version_the_banner_names(
+    client, world, publisher, draft_on_withdrawn
+) -> None:
+    """元の版 and the banner agree: both name the withdrawn base; the version customers will
+    compare with (the one in force) is said apart."""
+    client.force_login(publisher)
+    page = client.get(reverse("console:version-detail", args=[draft_on_withdrawn.pk]))
+    body = page.content.decode()
+    based_on = body[body.index('data-testid="based-on"') :]
+    based_on = based_on[: based_on.index("</dd>")]
+    assert "2027-01 改定" in based_on
+    assert "撤回" in based_on
+    assert world.current.label not in based_on
+    compared = body[body.index('data-testid="compared-with"') :]
+    assert world.current.label in compared[: compared.index("</dd>")]
+
+
+def test_r7_schedule_banner_says_a_draft_on_a_withdrawn_base_must_be_rebased_first(
+    client, world, publisher, draft_on_withdrawn
+) -> None:
+    client.force_login(publisher)
+    body = client.get(
+        reverse("console:version-schedule", args=[draft_on_withdrawn.pk])
+    ).content.decode()
+    assert 'data-testid="rebase-first"' in body
+    assert "このままでは予定登録できません。先に" in body
+    assert "このまま予定登録すると" not in body

@@ -52,7 +52,9 @@ def test_contract_detail_r17_cap_only_on_biz_with_the_intent_note(client, world,
 def _reason_options(page: str) -> list[str]:
     start = page.index('name="reason"')
     select = page[start : page.index("</select>", start)]
-    return [chunk.split('"', 1)[0] for chunk in select.split('<option value="')[1:]]
+    values = [chunk.split('"', 1)[0] for chunk in select.split('<option value="')[1:]]
+    assert values[0] == ""  # the blank prompt comes first: no ground is chosen for staff
+    return values[1:]
 
 
 def test_termination_form_r14_idplus_offers_only_14_2_and_no_biz_wording(client, publisher) -> None:
@@ -109,7 +111,13 @@ def test_r14_console_contract_shows_the_scheduled_reason_as_a_label_not_a_code(
         refused = client.post(url, {"reason": "listed_grounds", "end_date": "2024-06-30"})
         assert "お客様が該当した事由を具体的に記入してください" in refused.content.decode()
         client.post(
-            url, {"reason": "listed_grounds", "end_date": "2024-06-30", "note": "利用料金の未払い"}
+            url,
+            {
+                "reason": "listed_grounds",
+                "end_date": "2024-06-30",
+                "note": "利用料金の未払い",
+                "confirm": "1",
+            },
         )
         page = client.get(reverse("console:contract-detail", args=[idplus.pk])).content.decode()
     assert "(利用規約に定める解約事由に該当したとき)" in page

@@ -16,14 +16,18 @@ from django.utils.translation import gettext, ngettext
 
 from agreements.enums import TerminationReason
 from agreements.models import TermsVersion
+from agreements.services.version_drafts import EDITABLE_FIELDS
 from core.dates import date_text
 from core.enums import AuditAction
 from core.models import AuditEntry
 
 
 def _day(value: Any) -> str:
-    """An ISO date from the row's data, in the page's style (ValueError when it is not one)."""
-    return date_text(date.fromisoformat(str(value)), language=translation.get_language())
+    """An ISO date from the row's data, in the page's style with its weekday (ValueError when
+    it is not one): 2026年11月27日（金） / Fri, 27 Nov 2026."""
+    return date_text(
+        date.fromisoformat(str(value)), language=translation.get_language(), weekday=True
+    )
 
 
 def _reason(code: Any) -> str:
@@ -33,15 +37,85 @@ def _reason(code: Any) -> str:
 
 
 def _version_fields(names: list[str]) -> str:
+    """The labels of a draft's edited fields in the form's order; a name that is not one of
+    the fields staff edit (EDITABLE_FIELDS) is internal and left out ("" when none is left)."""
+    order = [field.name for field in TermsVersion._meta.get_fields()]
     labels = []
-    for name in sorted(names):
+    for name in sorted(set(names) & EDITABLE_FIELDS, key=order.index):
         try:
             field = TermsVersion._meta.get_field(name)
-        except FieldDoesNotExist:
-            labels.append(name)
+        except FieldDoesNotExist:  # pragma: no cover - EDITABLE_FIELDS are model fields
             continue
         labels.append(str(getattr(field, "verbose_name", name)))
     return gettext("、").join(labels)
+
+
+def _count(value: Any) -> int:
+    """A count from the row's data: a number, or a list of what was counted."""
+    return len(value) if isinstance(value, list | tuple | dict) else int(value or 0)
+
+
+def _version_update(data: dict[str, Any]) -> str:
+    """An UPDATE of a version: staff's edits of a draft, or what the jobs did to a version
+    at its date (never called "the draft": it was scheduled or in force by then)."""
+    if "onto" in data:
+        if data.get("from_withdrawn"):
+            return gettext("撤回された元の版から、別の版に付け替えました。")
+        return gettext("予定登録済みの版を元に付け替えました。")
+    if "article" in data:
+        number = data["article"]
+        title = str(data.get("title") or "").strip()
+        if data.get("added"):
+            if title:
+                return gettext("第%(number)s条（%(title)s）を追加しました。") % {
+                    "number": number,
+                    "title": title,
+                }
+            return gettext("第%(number)s条を追加しました。") % {"number": number}
+        if title:
+            return gettext("第%(number)s条（%(title)s）を編集しました。") % {
+                "number": number,
+                "title": title,
+            }
+        return gettext("第%(number)s条を編集しました。") % {"number": number}
+    if "renumbered" in data:
+        count = _count(data["renumbered"])
+        return ngettext(
+            "条番号を付け直しました（%(count)d条）。",
+            "条番号を付け直しました（%(count)d条）。",
+            count,
+        ) % {"count": count}
+    if "replaced" in data:
+        return gettext("条文を貼り付けました（置き換え %(replaced)d条、追加 %(added)d条）。") % {
+            "replaced": _count(data["replaced"]),
+            "added": _count(data.get("added")),
+        }
+    if set(data) == {"articles"}:
+        count = _count(data["articles"])
+        return ngettext(
+            "本文全体を置き換えました（%(count)d条）。",
+            "本文全体を置き換えました（%(count)d条）。",
+            count,
+        ) % {"count": count}
+    if "superseded" in data:
+        if data["superseded"]:
+            return gettext("効力を生じました。それまでの版は効力を失いました。")
+        return gettext("効力を生じました。")
+    if "consents" in data:
+        counts = data["consents"]
+        return gettext(
+            "効力の発生に伴い、同意の状況を記録しました（みなし同意 %(deemed)d件、未回答 %(outstanding)d件、未通知 %(unnotified)d件）。"
+        ) % {
+            "deemed": int(counts.get("deemed") or 0),
+            "outstanding": int(counts.get("outstanding") or 0),
+            "unnotified": int(counts.get("unnotified") or 0),
+        }
+    if set(data) == {"posted_at"}:
+        return gettext("掲示の期間が足りず、効力を生じませんでした（失効）。")
+    fields = _version_fields(list(data))
+    if fields:
+        return gettext("改定案の項目を変更しました: %(fields)s") % {"fields": fields}
+    return ""
 
 
 def _version(action: str, data: dict[str, Any]) -> str:
@@ -52,15 +126,9 @@ def _version(action: str, data: dict[str, Any]) -> str:
             int(data.get("articles") or 0),
         ) % {"count": int(data.get("articles") or 0)}
     if action == AuditAction.UPDATE:
-        if "onto" in data:
-            if data.get("from_withdrawn"):
-                return gettext("撤回された元の版から、別の版に付け替えました。")
-            return gettext("予定登録済みの版を元に付け替えました。")
-        if data:
-            return gettext("改定案の項目を変更しました: %(fields)s") % {
-                "fields": _version_fields(list(data))
-            }
-        return ""
+        return _version_update(data)
+    if action == AuditAction.REMOVE and "article" in data:
+        return gettext("第%(number)s条を削除しました。") % {"number": data["article"]}
     if action == AuditAction.SCHEDULE:
         return gettext("予定登録しました（掲示日 %(notice)s、効力発生日 %(effective)s）。") % {
             "notice": _day(data["notice_on"]),
@@ -147,6 +215,18 @@ def _contract(action: str, data: dict[str, Any]) -> str:
     return ""
 
 
+def _tenant(action: str, data: dict[str, Any]) -> str:
+    if action != AuditAction.UPDATE or not isinstance(data.get("changes"), dict):
+        return ""
+    changes = data["changes"]
+    if set(changes) == {"consent_reminders"}:
+        # The portal's reminder setting (its admins): old → new.
+        if changes["consent_reminders"][1]:
+            return gettext("同意のリマインドを受け取る設定にしました。")
+        return gettext("同意のリマインドを受け取らない設定にしました。")
+    return ""
+
+
 READERS = {
     "agreements.termsversion": _version,
     "agreements.termination": _termination,
@@ -154,6 +234,7 @@ READERS = {
     "agreements.nonrenewalrequest": _non_renewal,
     "agreements.datadeletion": _deletion,
     "agreements.contract": _contract,
+    "tenants.tenant": _tenant,
 }
 
 

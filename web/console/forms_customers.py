@@ -38,6 +38,18 @@ def _japanese() -> bool:
     return (translation.get_language() or "ja").startswith("ja")
 
 
+def termination_ground(product_code: str, code: str) -> str:
+    """A reason as the product's terms name it, with its article (R14), e.g.
+    「第13条第1項第1号：お客様が利用料金を支払わないとき」; the reason's label without an article."""
+    book = rulebook_for(product_code)
+    entry = book.reason(code)
+    article = book.reason_article_ja(code) if _japanese() else book.reason_article_en(code)
+    grounds = entry.grounds if entry and entry.grounds else str(TerminationReason(code).label)
+    if not article:
+        return grounds
+    return gettext("%(article)s：%(grounds)s") % {"article": article, "grounds": grounds}
+
+
 def staff_termination_reasons(product_code: str) -> list[tuple[str, str]]:
     """The console's reason choices for a contract of `product_code`, labelled with the
     article and grounds of that product's terms (R14): never another product's wording."""
@@ -47,14 +59,12 @@ def staff_termination_reasons(product_code: str) -> list[tuple[str, str]]:
         if code not in CONSOLE_TERMINATION_REASONS:
             continue
         entry = book.reason(code)
-        article = book.reason_article_ja(code) if _japanese() else book.reason_article_en(code)
-        grounds = entry.grounds if entry and entry.grounds else str(TerminationReason(code).label)
+        labelled = termination_ground(product_code, code)
         if entry and entry.stated_ground:
-            grounds = f"{grounds}{gettext('（該当した事由をメモ欄に具体的に記入）')}"
+            labelled = f"{labelled}{gettext('（該当した事由をメモ欄に具体的に記入）')}"
         if entry and entry.staff_note:
-            grounds = f"{grounds}（{entry.staff_note}）"
-        labelled = gettext("%(article)s：%(grounds)s") % {"article": article, "grounds": grounds}
-        choices.append((code, labelled if article else grounds))
+            labelled = f"{labelled}（{entry.staff_note}）"
+        choices.append((code, labelled))
     choices.append(
         (TerminationReason.CUSTOMER_REQUEST, str(TerminationReason.CUSTOMER_REQUEST.label))
     )
@@ -150,7 +160,12 @@ class ContractForm(forms.Form):
 
 
 class TerminationForm(forms.Form):
-    reason = forms.ChoiceField(label=_("事由（利用規約の条項）"), choices=())
+    # Starts blank: the ground is the decision itself, so it is never pre-chosen for staff.
+    reason = forms.ChoiceField(
+        label=_("事由（利用規約の条項）"),
+        choices=(),
+        error_messages={"required": _("解約の事由を選択してください。")},
+    )
     end_date = forms.DateField(label=_("終了日"), widget=DATE)
     note = forms.CharField(
         label=_("メモ"), widget=forms.Textarea(attrs={"rows": 3}), required=False
@@ -158,7 +173,10 @@ class TerminationForm(forms.Form):
 
     def __init__(self, *args: Any, product_code: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = staff_termination_reasons(product_code)  # type: ignore[attr-defined]
+        self.fields["reason"].choices = [  # type: ignore[attr-defined]
+            ("", gettext("選択してください")),
+            *staff_termination_reasons(product_code),
+        ]
         if any(entry.stated_ground for entry in rulebook_for(product_code).reasons.values()):
             self.fields["note"].help_text = _(
                 "利用規約の条項だけを事由とする場合は、お客様が該当した事由を具体的に記入してください。解約の通知に記載されます。"

@@ -8,8 +8,12 @@ a service's refusal is shown beside the form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +42,7 @@ from web.console.forms_customers import (
     NonRenewalForm,
     SuccessionForm,
     TerminationForm,
+    termination_ground,
 )
 from web.console.selectors import audit_for, contract_requests
 
@@ -135,25 +140,69 @@ def contract_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
     return _contract_page(request, _contract(request, pk))
 
 
+class _DryRun(Exception):
+    """Raised inside a savepoint to undo a service call made only to see whether it passes."""
+
+
+def _dry_run(
+    request: ConsoleRequest, form: BaseForm, service: Callable[..., Any], **kwargs: Any
+) -> bool:
+    """Run `service` and roll everything it did back (rows, audit entries, outbox rows and
+    their on_commit sends): the rules stay in the service, so a confirmation page is shown
+    only for what the service would record. A refusal lands on `form`, as on filing."""
+    try:
+        with transaction.atomic():
+            ok, _made = call_service(request, form, service, errors=REFUSALS, **kwargs)
+            raise _DryRun(ok)
+    except _DryRun as undone:
+        return bool(undone.args[0])
+
+
 @console_view(Need.DECIDE, methods=("POST",))
 def contract_terminate(request: ConsoleRequest, pk: int) -> HttpResponse:
-    """A staff termination (R14): no prior demand to cure, but always a notice to the tenant."""
+    """A staff termination (R14): no prior demand to cure, but always a notice to the tenant.
+
+    Two steps: the first POST is checked by the service (rolled back) and answers a
+    confirmation page; only that page's POST (confirm=1) records it and sends the notice.
+    """
     contract = _contract(request, pk)
     form = TerminationForm(request.POST, product_code=contract.product.code)
     if form.is_valid():
-        ok, _termination = call_service(
-            request,
-            form,
-            contract_services.termination_request,
-            errors=REFUSALS,
-            success=_("解約を登録しました。お客様に解約の通知を送信します。"),
-            scope=request.scope,
-            contract=contract,
-            **form.cleaned_data,
-        )
-        if ok:
-            return redirect("console:contract-detail", pk=contract.pk)
+        kwargs = {"scope": request.scope, "contract": contract, **form.cleaned_data}
+        if request.POST.get("confirm") != "1":
+            if _dry_run(request, form, contract_services.termination_request, **kwargs):
+                return _termination_confirm(request, contract, form)
+        else:
+            ok, _termination = call_service(
+                request,
+                form,
+                contract_services.termination_request,
+                errors=REFUSALS,
+                success=_("解約を登録しました。お客様に解約の通知を送信します。"),
+                **kwargs,
+            )
+            if ok:
+                return redirect("console:contract-detail", pk=contract.pk)
     return _contract_page(request, contract, termination_form=form)
+
+
+def _termination_confirm(
+    request: ConsoleRequest, contract: Contract, form: TerminationForm
+) -> HttpResponse:
+    """What the termination will record and that the customer is told; nothing is saved yet."""
+    data = form.cleaned_data
+    return render(
+        request,
+        "agreements/console/termination_confirm.html",
+        {
+            "nav": "contracts",
+            "contract": contract,
+            "ground": termination_ground(contract.product.code, data["reason"]),
+            "reason": data["reason"],
+            "end_date": data["end_date"],
+            "note": data["note"],
+        },
+    )
 
 
 @console_view(Need.DECIDE, methods=("POST",))
