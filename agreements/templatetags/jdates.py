@@ -114,6 +114,12 @@ def paren(parser: template.base.Parser, token: template.base.Token) -> _ParenNod
     return _ParenNode(nodelist)
 
 
+@register.simple_tag(name="colon")
+def colon() -> str:
+    """A label's colon: ： in Japanese, ": " in English."""
+    return "：" if _is_japanese() else ": "
+
+
 @register.simple_tag(name="sep")
 def sep() -> str:
     """A list separator: 、 in Japanese, a comma in English."""

@@ -254,6 +254,17 @@ def test_changing_an_accepted_answer_to_a_rejection_names_the_current_answer(
     assert "戻る（回答しない）" not in page
 
 
+def test_the_current_answer_in_english_has_an_english_colon(world, admin_client) -> None:
+    url = f"/portal/changes/{world.v2.pk}/answer/"
+    with clock.frozen_at(date(2025, 3, 10)):
+        admin_client.post(url, {"answer": Answer.ACCEPTED})
+    admin_client.post("/i18n/setlang/", {"language": "en"})
+    page = admin_client.post(url, {"answer": Answer.REJECTED}).content.decode()
+    current = page[page.index('data-testid="current-answer"') :]
+    assert "Current answer</strong>: " in current
+    assert "：" not in current[: current.index("</p>")]
+
+
 def test_a_first_rejection_has_no_current_answer(world, admin_client) -> None:
     page = admin_client.post(
         f"/portal/changes/{world.v2.pk}/answer/", {"answer": Answer.REJECTED}
