@@ -89,6 +89,7 @@ POST_ONLY = {
     "portal:invitation-revoke",
     "portal:contact-add",
     "portal:contact-remove",
+    "portal:reminder-pref",
 }
 
 
