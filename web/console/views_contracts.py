@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,6 +27,7 @@ from core import clock
 from core.errors import DomainError
 from tenants import selectors as tenant_selectors
 from tenants.models import Tenant
+from web.confirm import preview
 from web.console.access import (
     REFUSALS,
     ConsoleRequest,
@@ -140,22 +140,24 @@ def contract_detail(request: ConsoleRequest, pk: int) -> HttpResponse:
     return _contract_page(request, _contract(request, pk))
 
 
-class _DryRun(Exception):
-    """Raised inside a savepoint to undo a service call made only to see whether it passes."""
-
-
 def _dry_run(
-    request: ConsoleRequest, form: BaseForm, service: Callable[..., Any], **kwargs: Any
+    request: ConsoleRequest,
+    form: BaseForm,
+    service: Callable[..., Any],
+    *,
+    contract: Contract,
+    **kwargs: Any,
 ) -> bool:
-    """Run `service` and roll everything it did back (rows, audit entries, outbox rows and
-    their on_commit sends): the rules stay in the service, so a confirmation page is shown
-    only for what the service would record. A refusal lands on `form`, as on filing."""
-    try:
-        with transaction.atomic():
-            ok, _made = call_service(request, form, service, errors=REFUSALS, **kwargs)
-            raise _DryRun(ok)
-    except _DryRun as undone:
-        return bool(undone.args[0])
+    """Run `service` and roll everything it did back (web.confirm.preview, as the portal's
+    confirmation steps): a confirmation page is shown only for what the service would
+    record. A refusal lands on `form`, as on filing."""
+    checked = preview(
+        lambda: call_service(request, form, service, errors=REFUSALS, contract=contract, **kwargs)[
+            0
+        ],
+        contract=contract,
+    )
+    return bool(checked.made)
 
 
 @console_view(Need.DECIDE, methods=("POST",))

@@ -2,7 +2,7 @@
 (R13) and data deletion (R15), each confirmed on screen before it is filed (R13).
 
 Thin views: a form validates; without `confirm` the service's outcome is previewed
-(web.portal.confirm) and shown for confirmation; with it, one service call and a redirect to
+(web.confirm) and shown for confirmation; with it, one service call and a redirect to
 the request's receipt; a refusal is shown beside the form that caused it. Every read is built from `request.scope` (the current
 tenant), so another tenant's URL answers 404.
 """
@@ -33,9 +33,9 @@ from agreements.services import deletions as deletion_services
 from agreements.templatetags.jdates import format_date
 from core import clock
 from core.errors import Conflict, DomainError
+from web.confirm import Preview, preview
 from web.portal import selectors, selectors_review
 from web.portal.access import error_message, member_scope, place_error, portal_view
-from web.portal.confirm import Preview, preview
 from web.portal.forms import (
     DeletionForm,
     DeletionWithdrawForm,

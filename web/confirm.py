@@ -1,4 +1,4 @@
-"""The confirmation step before a customer request is filed (R13).
+"""The confirmation step before a request is recorded: a customer's (R13) or staff's (R14).
 
 A non-renewal, a termination or a deletion request is first shown as what it would record —
 its end date, the deadline to withdraw it, the deletion date, and what the product's terms
