@@ -53,7 +53,7 @@ def _gated_revision():
     )
 
 
-def test_reminders_off_the_job_sends_only_the_required_notices():
+def test_r4_reminders_off_the_job_sends_only_the_required_notices():
     version = _gated_revision()
     quiet = bound_tenant(version.document, term_months=36).tenant
     quiet.consent_reminders = False
@@ -77,7 +77,7 @@ def test_reminders_off_the_job_sends_only_the_required_notices():
     ]
 
 
-def test_reminders_turned_off_after_planning_are_not_sent():
+def test_r4_reminders_turned_off_after_planning_are_not_sent():
     """The job re-reads the setting when it sends: a reminder planned before the tenant turned
     reminders off is not sent."""
     version = _gated_revision()
@@ -93,7 +93,7 @@ def test_reminders_turned_off_after_planning_are_not_sent():
     assert (EventKind.CONSENT_REMINDER, "before7") not in _kinds(tenant.pk)
 
 
-def test_reminders_off_remind_now_and_reminders_send_skip_the_tenant():
+def test_r4_reminders_off_remind_now_and_reminders_send_skip_the_tenant():
     version = posted_version(mode=ConsentMode.EXPLICIT)
     quiet = bound_tenant(version.document, term_months=36).tenant
     quiet.consent_reminders = False
