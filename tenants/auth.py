@@ -24,6 +24,10 @@ from tenants.models import PartnerAPIKey
 # last_used_at is for people reading the key list ("is this key still used?"); minute
 # precision is plenty and spares a write on nearly every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Per process: until when a key's once-a-minute marker was found taken (or taken here), so a
+# cached copy with an old stamp asks Redis once a minute, not on every request until the copy
+# is stored again.
+_marker_asked: dict[tuple[str, int], datetime] = {}
 # Anything longer than this is not one of our keys; refuse before hashing megabytes.
 MAX_KEY_LENGTH = 200
 
@@ -144,12 +148,17 @@ def key_authenticate_cached(
         found.store(entry, names, key, generations.SHORT_SECONDS)
         return key
     last = key.last_used_at  # type: ignore[attr-defined]
+    now = clock.now()
+    if last is not None and last > now - LAST_USED_RESOLUTION:
+        return key
     # The cached copy's last_used_at is as old as the copy: one request per resolution (the
     # one that wins the marker) writes the stamp, the conditional UPDATE decides.
-    if (last is None or last <= clock.now() - LAST_USED_RESOLUTION) and cache.add(
-        f"api-key-touched:{kind}:{key.pk}",  # type: ignore[attr-defined]
-        1,
-        int(LAST_USED_RESOLUTION.total_seconds()),
+    asked = (kind, key.pk)  # type: ignore[attr-defined]
+    if _marker_asked.get(asked, now) > now:
+        return key
+    _marker_asked[asked] = now + LAST_USED_RESOLUTION
+    if cache.add(
+        f"api-key-touched:{kind}:{asked[1]}", 1, int(LAST_USED_RESOLUTION.total_seconds())
     ):
         key_touch_after_response(key)
     return key

@@ -15,12 +15,14 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("health/jobs", health.jobs, name="health-jobs"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("admin/", admin.site.urls),
+    # The API before the admin: a path Django does not match against an include costs a
+    # list of every pattern inside it (the admin has dozens), on every request behind it.
     path("api/v1/", include("web.api.urls")),
     # Any other path under /api/ (ending in a slash, so APPEND_SLASH still leads here) is a
     # problem+json 404 in every mode: handler404 is not used while DEBUG shows its own page.
     # Not CSRF-checked: it changes nothing, and a POST to it must get the 404, not a 403 page.
     re_path(r"^api/.*/$", csrf_exempt(not_found), name="api-not-found"),
+    path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("web.console.urls")),
     path("portal/", include("web.portal.urls")),

@@ -1,14 +1,25 @@
 """The status check's statement has a portable form for databases without LATERAL (SQLite,
-which `make run` uses); on PostgreSQL both forms must return the same rows."""
+which `make run` uses), and on PostgreSQL runs inside a function that keeps its plan; all
+three must return the same rows."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from agreements.models.products import Product
-from agreements.selectors.consents.status_sql import STATUS_COLUMNS, status_params, status_sql
+from agreements.selectors.consents import status_sql as status_module
+from agreements.selectors.consents.status_sql import (
+    STATUS_COLUMNS,
+    STATUS_FUNCTION,
+    install_status_function,
+    status_params,
+    status_rows,
+    status_sql,
+)
 from tenants.models import Tenant
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -37,8 +48,51 @@ def test_status_check_portable_statement_returns_what_lateral_returns() -> None:
                 lateral = _rows(status_sql("postgresql"), **asked)
                 portable = _rows(status_sql("sqlite"), **asked)
                 assert portable == lateral, asked
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT * FROM {STATUS_FUNCTION}(%s, %s, %s)",
+                        [tenant_id, product_id, any_tenant],
+                    )
+                    assert list(cursor) == lateral, asked
                 seen += lateral
     # The comparison covered a version in force, a pending one, projections, a live case and
     # the version binding the tenant (R4).
     columns = [STATUS_COLUMNS.index(name) for name in WATCHED]
     assert all(any(row[column] is not None for row in seen) for column in columns)
+
+
+def _function_exists() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [STATUS_FUNCTION])
+        return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_installs_the_status_function_and_a_database_without_it_still_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`migrate` creates the function this code calls (post_migrate); a process meeting a
+    database migrated by other code falls back to the statement, says so once, and inside a
+    transaction refuses rather than abort it."""
+    call_command("loaddemo", "--as-of", "2026-06-15")
+    assert _function_exists()
+    tenant_id = Tenant.objects.order_by("pk").values_list("pk", flat=True).first()
+    product_id = Product.objects.order_by("pk").values_list("pk", flat=True).first()
+    expected = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP FUNCTION {STATUS_FUNCTION}")
+    try:
+        with transaction.atomic(), pytest.raises(Exception, match=STATUS_FUNCTION):
+            status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+        with caplog.at_level(logging.WARNING, logger=status_module.__name__):
+            first = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+            second = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+        assert first == second == expected
+        assert [r.getMessage() for r in caplog.records].count(
+            f"status check: {STATUS_FUNCTION} is missing on database default (run migrate); "
+            "using the statement"
+        ) == 1
+    finally:
+        install_status_function(connection)
+    assert _function_exists()
+    assert connection.alias not in status_module._function_missing

@@ -160,6 +160,7 @@ def test_the_key_stamp_is_written_after_the_answer_and_once_a_minute(world: Worl
     the check's own reads come first (and may go to the replica: nothing written yet), and
     the copy of the key cached meanwhile already says it is fresh, so the next requests of
     the minute neither write nor ask Redis for the once-a-minute marker."""
+    from agreements.selectors.consents.status_sql import STATUS_FUNCTION
     from tenants import auth as key_auth
     from tenants.keys import hash_key
 
@@ -173,7 +174,7 @@ def test_the_key_stamp_is_written_after_the_answer_and_once_a_minute(world: Worl
     assert len(statements) == 3
     assert [sql.split()[0] for sql in statements] == ["SELECT", "SELECT", "UPDATE"]
     assert "agreements_productkey" in statements[0]
-    assert "UNION ALL" in statements[1]  # the status check's one statement
+    assert STATUS_FUNCTION in statements[1]  # the status check's one statement (status_sql.py)
     assert "last_used_at" in statements[2]
     key.refresh_from_db()
     assert key.last_used_at is not None
@@ -191,3 +192,33 @@ def test_the_key_stamp_is_written_after_the_answer_and_once_a_minute(world: Worl
                 assert client.get(f"/api/v1/status/{tenant.pk}/").status_code == 200
             assert not [q for q in captured.captured_queries if "UPDATE" in q["sql"]]
     assert markers == []
+
+
+def test_a_cached_key_with_an_old_stamp_asks_for_the_marker_once_a_minute(world: World) -> None:
+    """The cached copy of a key keeps the stamp it was cached with: once that is a minute old,
+    every request used to ask Redis for the once-a-minute marker (a round trip each) until the
+    copy was stored again. Now one request per process per minute asks."""
+    from datetime import timedelta
+
+    from tenants import auth as key_auth
+
+    client = world.client("product")
+    first = clock.start_of_day(TODAY) + timedelta(hours=9)
+    with clock.frozen_at(first):
+        assert client.get(f"/api/v1/status/{world.tenant.pk}/").status_code == 200
+    markers = []
+    real_add = key_auth.cache.add
+
+    def counted_add(*args, **kwargs):
+        markers.append(args[0])
+        return real_add(*args, **kwargs)
+
+    later = first + timedelta(minutes=2)  # the cached copy's stamp is now two minutes old
+    with mock.patch.object(key_auth.cache, "add", counted_add):
+        for n, tenant in enumerate((world.tenant, world.other_tenant, world.tenant)):
+            with clock.frozen_at(later + timedelta(seconds=n)):
+                assert client.get(f"/api/v1/status/{tenant.pk}/").status_code == 200
+        assert len(markers) == 1
+        with clock.frozen_at(later + timedelta(minutes=1, seconds=5)):
+            assert client.get(f"/api/v1/status/{world.tenant.pk}/").status_code == 200
+        assert len(markers) == 2

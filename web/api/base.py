@@ -8,6 +8,7 @@ on one path; `not_found` answers unrouted paths under /api/ as problem+json.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -180,6 +181,12 @@ def refuse_unknown_fields(names: list[str], staff_only: Sequence[str] = ()) -> N
         )
 
 
+@functools.cache
+def _field_names(serializer: type[serializers.Serializer]) -> frozenset[str]:
+    # A serializer's fields are deep-copied from its class on every instance: once per class.
+    return frozenset(serializer().fields)
+
+
 class ApiView(APIView):
     """Base of every operation: key/staff auth, the caller's Scope, per-key throttling,
     JSON in and out, problem+json errors and Idempotency-Key on POST.
@@ -246,8 +253,9 @@ class ApiView(APIView):
         self._prefetch(request, kwargs)
         super().initial(request, *args, **kwargs)
         request.api_version = apiversion.requested_version(request)  # type: ignore[attr-defined]
-        taken = self.query_names(request.method or "")
-        refuse_unknown_parameters([name for name in request.query_params if name not in taken])
+        if request.query_params:
+            taken = self.query_names(request.method or "")
+            refuse_unknown_parameters([name for name in request.query_params if name not in taken])
         if request.method in BODY_METHODS and not hasattr(self, "InputSerializer"):
             # An operation that takes no body: any member is one it does not take.
             data = request.data
@@ -383,7 +391,7 @@ class ApiView(APIView):
         serializer = getattr(self, "FilterSerializer", None)
         if method.upper() not in ("GET", "HEAD") or serializer is None:
             return frozenset()
-        return frozenset(serializer().fields)
+        return _field_names(serializer)
 
     def query(self, serializer: type[serializers.Serializer]) -> dict[str, Any]:
         """The validated query parameters (400 with field errors otherwise)."""

@@ -33,6 +33,15 @@ from web.api.root import api_root
 app_name = "api"
 
 urlpatterns = [
+    # The two hot paths first: Django tries patterns in order, and these are most of the
+    # traffic (products check on every sign-in, partners answer). No other pattern overlaps
+    # them, and the schema lists operations sorted, not in this order.
+    path("status/<int:tenant_id>/", status.TenantStatusApi.as_view(), name="status"),
+    path(
+        "tenants/<int:tenant_id>/consents/",
+        one_path(get=consents.ConsentStatusApi, post=consents.ConsentAnswerApi),
+        name="tenant-consents",
+    ),
     path("", api_root, name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The schema as a page of the site (web/api/reference.py says why not Swagger UI / Redoc).
@@ -190,15 +199,9 @@ urlpatterns = [
         name="contract-deletions",
     ),
     # Consent (partners, staff)
-    path(
-        "tenants/<int:tenant_id>/consents/",
-        one_path(get=consents.ConsentStatusApi, post=consents.ConsentAnswerApi),
-        name="tenant-consents",
-    ),
     path("tenants/<int:tenant_id>/ledger/", consents.LedgerListApi.as_view(), name="tenant-ledger"),
     # The products
     path("status/", status.TenantStatusBulkApi.as_view(), name="status-bulk"),
-    path("status/<int:tenant_id>/", status.TenantStatusApi.as_view(), name="status"),
     path("deletions/", deletions.DeletionListApi.as_view(), name="deletions"),
     path(
         "deletions/<int:deletion_id>/ack/",

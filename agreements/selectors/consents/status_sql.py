@@ -4,12 +4,17 @@ tenant or, on PostgreSQL, for many tenants at once (the bulk status check)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import ProgrammingError
 
 from agreements.enums import Answer, CaseStatus, ConsentMode, LegalBasis, VersionStatus
 from agreements.models import TermsDocument
@@ -243,6 +248,69 @@ def status_params(*, tenant_id: int, product_id: int, any_tenant: bool) -> dict[
     }
 
 
+# On PostgreSQL the single-tenant statement runs inside a PL/pgSQL function, which keeps its
+# plan for the session: planning the statement cost about three times running it (1.4 ms
+# against 0.35 ms a call at 100,000 tenants), and a cold status check is this statement. A
+# function, not PREPARE, because PREPARE does not survive PgBouncer's transaction pooling.
+# Its name carries a hash of its text, so code and function always agree: `migrate` creates
+# it (post_migrate, agreements/apps.py); a process that meets a database without it uses the
+# statement itself (logged once).
+_FUNCTION_ARGUMENTS = {"tenant": "p_tenant", "product": "p_product", "any_tenant": "p_any_tenant"}
+_FUNCTION_SIGNATURE = "p_tenant bigint, p_product bigint, p_any_tenant boolean"
+log = logging.getLogger(__name__)
+
+
+def _function_query() -> str:
+    """The single-tenant statement with the function's arguments in place of the caller's
+    parameters and the stored values it compares with written in as literals."""
+    constants = status_params(tenant_id=0, product_id=0, any_tenant=False)
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in _FUNCTION_ARGUMENTS:
+            return _FUNCTION_ARGUMENTS[name]
+        return "'" + str(constants[name]).replace("'", "''") + "'"
+
+    return re.sub(r"%\((\w+)\)s", replace, _STATUS_SQL)
+
+
+STATUS_FUNCTION = (
+    "agreements_status_rows_" + hashlib.sha256(_function_query().encode()).hexdigest()[:12]
+)
+_function_missing: set[str] = set()  # database aliases found without it (this process)
+
+
+def install_status_function(connection: BaseDatabaseWrapper) -> None:
+    """Create the status check's function on a PostgreSQL database (idempotent). Its result
+    columns take the types the statement gives them on this database."""
+    if connection.vendor != "postgresql":
+        return
+    query = _function_query()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({_STATUS_SQL}) q LIMIT 0",  # noqa: S608 -- this module's text
+            status_params(tenant_id=0, product_id=0, any_tenant=False),
+        )
+        oids = [column.type_code for column in cursor.description]
+        cursor.execute(
+            "SELECT oid::int, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)", [oids]
+        )
+        types = dict(cursor.fetchall())
+        columns = ", ".join(
+            f"o_{name} {types[oid]}" for name, oid in zip(STATUS_COLUMNS, oids, strict=True)
+        )
+        cursor.execute(
+            f"""CREATE OR REPLACE FUNCTION {STATUS_FUNCTION}({_FUNCTION_SIGNATURE})
+RETURNS TABLE ({columns}) LANGUAGE plpgsql STABLE AS $status$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY {query};
+END
+$status$"""
+        )
+    _function_missing.discard(connection.alias)
+
+
 @dataclass
 class StatusRows:
     """What the status check reads for one tenant: its contracts for the product, and per
@@ -273,6 +341,14 @@ def status_rows(*, tenant_id: int, product_id: int, any_tenant: bool) -> StatusR
     connection = connections[router.db_for_read(TermsDocument)]
     found = StatusRows()
     with connection.cursor() as cursor:
+        if (
+            connection.vendor == "postgresql"
+            and connection.alias not in _function_missing
+            and _call_function(connection, cursor, (tenant_id, product_id, any_tenant))
+        ):
+            for row in cursor:
+                found.add(row)
+            return found
         cursor.execute(
             status_sql(connection.vendor),
             status_params(tenant_id=tenant_id, product_id=product_id, any_tenant=any_tenant),
@@ -280,6 +356,24 @@ def status_rows(*, tenant_id: int, product_id: int, any_tenant: bool) -> StatusR
         for row in cursor:
             found.add(row)
     return found
+
+
+def _call_function(connection: BaseDatabaseWrapper, cursor: Any, args: tuple[Any, ...]) -> bool:
+    """Run the status function; False (and the statement from now on) where the database was
+    not migrated with this code. Inside a transaction the error would abort it: raised."""
+    try:
+        cursor.execute(f"SELECT * FROM {STATUS_FUNCTION}(%s, %s, %s)", args)  # noqa: S608
+    except ProgrammingError as error:
+        if getattr(error.__cause__, "pgcode", None) != "42883" or connection.in_atomic_block:
+            raise
+        _function_missing.add(connection.alias)
+        log.warning(
+            "status check: %s is missing on database %s (run migrate); using the statement",
+            STATUS_FUNCTION,
+            connection.alias,
+        )
+        return False
+    return True
 
 
 def status_rows_many(
