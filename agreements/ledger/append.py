@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 
 from agreements.enums import Answer
-from agreements.ledger.heads import head_lock, heads_save
+from agreements.ledger.heads import LockedHead, head_lock, heads_save
 from agreements.ledger.rows import (
     EXPORT_FIELDS,
+    NOTICE_REACHED_KEY,
     Entry,
     EvidenceInput,
+    RowTemplate,
     chained_row,
+    entry_fields,
     evidence_digests,
 )
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
@@ -93,7 +96,7 @@ def append_one(
 
 
 def append_many(
-    *, heads: Mapping[int, LedgerHead], entries: Sequence[tuple[int, Entry]]
+    *, heads: Mapping[int, LockedHead], entries: Sequence[tuple[int, Entry]]
 ) -> list[tuple[int, int]]:
     """Append one row per (tenant id, entry) to chains whose heads the caller locked
     together (heads.heads_lock), in order; rows without evidence (the system's answers).
@@ -104,17 +107,85 @@ def append_many(
     the rows, one UPDATE of the moved heads, heads.heads_save); elsewhere one INSERT and the
     UPDATE. A head's `updated_at` becomes its last entry's `recorded_at`.
     """
-    rows: list[dict[str, Any]] = []
-    for tenant_id, entry in entries:
-        head = heads[tenant_id]
-        row = chained_row(entry, tenant_id=tenant_id, seq=head.seq + 1, prev_hash=head.hash)
-        rows.append(row)
-        head.seq, head.hash, head.updated_at = row["seq"], row["hash"], entry.recorded_at
-    if not rows:
+    if not entries:
         return []
-    ids = _insert_rows(rows)
+    template = _shared_template(entries) if connection.vendor == "postgresql" else None
+    if template is not None:
+        written = _copy_templated(template, heads, entries)
+    else:
+        rows: list[dict[str, Any]] = []
+        for tenant_id, entry in entries:
+            head = heads[tenant_id]
+            row = chained_row(entry, tenant_id=tenant_id, seq=head.seq + 1, prev_hash=head.hash)
+            rows.append(row)
+            head.seq, head.hash, head.updated_at = row["seq"], row["hash"], entry.recorded_at
+        ids = _insert_rows(rows)
+        written = [(row["tenant_id"], pk) for row, pk in zip(rows, ids, strict=True)]
     heads_save([heads[tenant_id] for tenant_id in dict.fromkeys(t for t, _e in entries)])
-    return [(row["tenant_id"], pk) for row, pk in zip(rows, ids, strict=True)]
+    return written
+
+
+def _shared_template(entries: Sequence[tuple[int, Entry]]) -> RowTemplate | None:
+    """The template of a batch whose entries differ only in the notice citation (the
+    effective-date job's deemed rows), or None (each row built on its own)."""
+    first = entries[0][1]
+    shape = _shape(first)
+    if any(_shape(entry) != shape for _tenant_id, entry in entries):
+        return None
+    try:
+        return RowTemplate(first)
+    except ValueError:
+        return None
+
+
+def _shape(entry: Entry) -> tuple[Any, ...]:
+    """What a template fixes: every field but the citation, and whether there is one."""
+    return (*entry_fields(entry).values(), bool(entry.notice_reached))
+
+
+def _copy_templated(
+    template: RowTemplate, heads: Mapping[int, LockedHead], entries: Sequence[tuple[int, Entry]]
+) -> list[tuple[int, int]]:
+    """append_many's rows from one template in one COPY (PostgreSQL): the row ids reserved,
+    each row's hash from the template, its COPY line from the batch's shared columns."""
+    entry = template.entry
+    text = _copy_text()
+    # The columns between seq and prev_hash, in the ledger's order: the same on every row.
+    shared = "\t".join(text(value) for value in entry_fields(entry).values())
+    table = ConsentRecord._meta.db_table
+    with connection.cursor() as cursor:
+        ids = _reserve_ids(cursor, table, len(entries))
+        lines = []
+        for pk, (tenant_id, row_entry) in zip(ids, entries, strict=True):
+            head = heads[tenant_id]
+            seq, prev_hash = head.seq + 1, head.hash
+            if row_entry.notice_reached:
+                reached = json.dumps(row_entry.notice_reached, ensure_ascii=False)
+                digests = ('{"' + NOTICE_REACHED_KEY + '": ' + reached + "}").translate(
+                    _COPY_ESCAPES
+                )
+            else:
+                reached, digests = '""', "{}"
+            digest = template.hash(
+                prev_hash=prev_hash, tenant_id=tenant_id, seq=seq, reached_json=reached
+            )
+            lines.append(f"{pk}\t{tenant_id}\t{seq}\t{shared}\t{prev_hash}\t{digest}\t{digests}\n")
+            head.seq, head.hash, head.updated_at = seq, digest, entry.recorded_at
+        columns = ", ".join(("id", *_ROW_COLUMNS, "evidence_digests"))
+        copy_counted(
+            cursor,
+            f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN",
+            "".join(lines),
+        )
+    return [(tenant_id, pk) for pk, (tenant_id, _e) in zip(ids, entries, strict=True)]
+
+
+def _reserve_ids(cursor: Any, table: str, count: int) -> list[int]:
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        [table, count],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
 
 
 # A row's columns: the hashed payload and the two chain fields, in the ledger's own order.
@@ -133,11 +204,7 @@ def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
         return [record.pk for record in records]
     table = ConsentRecord._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
+        ids = _reserve_ids(cursor, table, len(rows))
         text = _copy_text()
         lines = "".join(
             "\t".join([str(pk), *(text(row[column]) for column in _ROW_COLUMNS)])

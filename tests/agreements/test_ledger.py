@@ -13,19 +13,22 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql
+from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql, redoable_batch
 from agreements.enums import ActorKind, Answer, Channel
 from agreements.ledger.append import append_many, entry_for, ledger_append
 from agreements.ledger.heads import heads_lock
 from agreements.ledger.redact import evidence_redact
 from agreements.ledger.rows import (
     GENESIS_HASH,
+    Entry,
     EvidenceInput,
+    RowTemplate,
     canonical_json,
     chain_hash,
+    chained_row,
     evidence_digest,
     record_payload,
 )
@@ -439,3 +442,94 @@ def test_ledger_append_many_copies_rows_that_verify_whatever_their_characters() 
         assert rows[pk].evidence_digests["notice_reached"] == f"ポータル\t閲覧 \\ {tenant}"
     assert rows[written[0][1]].seq == 3
     assert ledger_verify() == []
+
+
+AWKWARD = [
+    "",
+    "ポータル@2025-03-01T00:00:00.000000Z#12",
+    'quote " and \\ backslash',
+    "tab\tnew\nline\rreturn",
+    "\u0000 nul \u2028 line separator </script> \U0001f600",
+    '"\\u0000seq\\u0000"',  # what a placeholder looks like inside the template
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("reached", AWKWARD)
+@pytest.mark.parametrize("actor_ref", ["system", 'a\tb\\c"d 日本語'])
+def test_row_template_hashes_as_canonical_json_does(reached: str, actor_ref: str) -> None:
+    """The effective-date job's rows hash through a template of the canonical JSON; it must
+    give the hash chained_row gives, whatever the text."""
+    entry = Entry(
+        document_id=3,
+        version_id=17,
+        answer="deemed",
+        actor_kind="system",
+        actor_ref=actor_ref,
+        channel="system",
+        recorded_at=datetime(2026, 12, 16, 0, 0, 1, 5, tzinfo=UTC),
+        version_body_hash="ab" * 32,
+        notice_posted_at=datetime(2026, 11, 1, tzinfo=UTC),
+        notice_reached=reached,
+    )
+    template = RowTemplate(entry)
+    for tenant_id, seq, prev in ((1, 1, GENESIS_HASH), (987654321, 12, "f" * 64)):
+        expected = chained_row(entry, tenant_id=tenant_id, seq=seq, prev_hash=prev)["hash"]
+        got = template.hash(
+            prev_hash=prev,
+            tenant_id=tenant_id,
+            seq=seq,
+            reached_json=json.dumps(reached, ensure_ascii=False),
+        )
+        assert got == expected
+
+
+@pytest.mark.django_db
+def test_ledger_append_many_builds_each_row_alone_when_the_entries_differ() -> None:
+    """A batch whose entries differ in more than the citation (or cite for some tenants and
+    not others) is not templated: every row still verifies and cites what it was given."""
+    version = posted_version()
+    tenants = [bound_tenant(version.document).tenant for _ in range(3)]
+    with clock.frozen_at(BEFORE):
+        entry = entry_for(
+            version,
+            answer=Answer.DEEMED,
+            actor_kind=ActorKind.SYSTEM,
+            actor_ref="system",
+            channel=Channel.SYSTEM,
+            at=clock.now(),
+            body_hash=version.body_hash,
+        )
+        entries = [
+            (tenants[0].pk, replace(entry, notice_reached="ポータル")),
+            (tenants[1].pk, entry),
+            (tenants[2].pk, replace(entry, actor_ref="other")),
+        ]
+        written = append_many(heads=heads_lock([t.pk for t in tenants]), entries=entries)
+    rows = {r.pk: r for r in ConsentRecord.objects.filter(version=version)}
+    assert [rows[pk].actor_ref for _t, pk in written] == ["system", "system", "other"]
+    assert rows[written[0][1]].evidence_digests == {"notice_reached": "ポータル"}
+    assert rows[written[1][1]].evidence_digests == {}
+    assert ledger_verify() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redoable_batch_skips_the_wal_flush_only_as_its_own_transaction() -> None:
+    """The effective-date job's batches commit without waiting for the WAL flush; a batch
+    inside a caller's transaction leaves the caller's durability alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    assert setting() == "on"
+    with redoable_batch():
+        assert setting() == "off"
+    assert setting() == "on"
+    with transaction.atomic():
+        with redoable_batch():
+            assert setting() == "on"
+        assert setting() == "on"

@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
+from agreements.db import redoable_batch
 from agreements.enums import ActorKind, Answer, Channel, ConsentMode, ConsentStatus, VersionStatus
 from agreements.ledger.append import append_many, entry_for
-from agreements.ledger.heads import heads_lock
-from agreements.models import ConsentRecord, ConsentState, LedgerHead, TermsVersion
+from agreements.ledger.heads import LockedHead, heads_lock
+from agreements.models import ConsentRecord, ConsentState, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.per_tenant import answered_tenants
 from agreements.selectors.consents.reach import Reach, notice_reach
@@ -71,7 +72,7 @@ def consents_apply_effective(
     # locks, so an answer given meanwhile is still respected.
     todo = list(candidates.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(todo), batch_size):
-        with transaction.atomic():
+        with redoable_batch():  # the run is recorded done after it (versions.effective)
             batch = _batch_apply(version, mode, todo[start : start + batch_size], body_hash)
         counts["batches"] += 1
         for name, value in batch.items():
@@ -126,7 +127,7 @@ def _notice_posted_in_time(version: TermsVersion) -> bool:
 
 def _unanswered_locked(
     version: TermsVersion, ids: list[int]
-) -> tuple[dict[int, LedgerHead], list[int]]:
+) -> tuple[dict[int, LockedHead], list[int]]:
     heads = heads_lock(ids)
     # Re-read under the locks: an answer may have committed since the candidate query.
     answered = answered_tenants(version_id=version.pk, tenant_ids=ids)
@@ -139,7 +140,7 @@ def _deem(
     body_hash: str,
     reached: dict[int, Reach],
     now: datetime,
-    heads: dict[int, LedgerHead],
+    heads: dict[int, LockedHead],
 ) -> list[tuple[int, int]]:
     """Append a `deemed` row per tenant, citing the notice and how it reached it (R3);
     (tenant id, row id) per row."""
