@@ -242,7 +242,8 @@ def record_is_intact(record: ConsentRecord) -> bool:
 
 # --- Batches of system rows ----------------------------------------------------------------
 
-_SENTINELS = ("\x00seq\x00", "\x00tenant\x00", "\x00reached\x00")
+# Where a template puts each varying value: placeholders no entry's text holds (checked).
+_SENTINELS = {"seq": "\x00seq\x00", "tenant": "\x00tenant\x00", "reached": "\x00reached\x00"}
 
 
 class RowTemplate:
@@ -259,19 +260,20 @@ class RowTemplate:
                 **entry_fields(entry),
                 "tenant_id": 0,
                 "seq": 0,
-                "evidence_digests": {NOTICE_REACHED_KEY: _SENTINELS[2]}
+                "evidence_digests": {NOTICE_REACHED_KEY: _SENTINELS["reached"]}
                 if entry.notice_reached
                 else {},
             }
         )
-        sample["seq"], sample["tenant_id"] = _SENTINELS[0], _SENTINELS[1]
+        sample["seq"], sample["tenant_id"] = _SENTINELS["seq"], _SENTINELS["tenant"]
         text = canonical_json(sample).decode("utf-8")
-        quoted = {name: json.dumps(name, ensure_ascii=False) for name in _SENTINELS}
+        quoted = {name: json.dumps(value, ensure_ascii=False) for name, value in _SENTINELS.items()}
         if any(text.count(quoted[name]) > 1 for name in _SENTINELS):
             raise ValueError("an entry's own text holds a placeholder of the template")
         found = sorted(
             (text.index(quoted[name]), name) for name in _SENTINELS if quoted[name] in text
         )
+        # The names ("seq", "tenant", "reached") in the order the canonical JSON holds them.
         self.order = [name for _at, name in found]
         self.parts: list[str] = []
         rest = text
@@ -283,11 +285,7 @@ class RowTemplate:
     def hash(self, *, prev_hash: str, tenant_id: int, seq: int, reached_json: str = '""') -> str:
         """chain_hash of the row putting this entry at `seq` of `tenant_id`, citing how the
         notice reached it (`reached_json`: json.dumps(citation, ensure_ascii=False))."""
-        values = {
-            _SENTINELS[0]: str(int(seq)),
-            _SENTINELS[1]: str(int(tenant_id)),
-            _SENTINELS[2]: reached_json,
-        }
+        values = {"seq": str(int(seq)), "tenant": str(int(tenant_id)), "reached": reached_json}
         parts = self.parts
         text = parts[0]
         for n, name in enumerate(self.order, 1):

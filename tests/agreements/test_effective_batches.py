@@ -202,3 +202,38 @@ def test_effective_batches_an_answer_waits_for_one_batch_not_the_run(monkeypatch
     ) == [Answer.DEEMED, Answer.ACCEPTED]
     assert ConsentRecord.objects.filter(answer=Answer.DEEMED).count() == batches * size
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_effective_batches_move_existing_rows_create_missing_ones_and_leave_moved_on_ones() -> None:
+    """The projection write of a batch: a row of the version is moved (UPDATE), a tenant
+    without a row gets one, a row a newer notice moved on is left there (R7); in one batch."""
+    version = posted_version()
+    kept, missing, moved_on = (bound_tenant(version.document).tenant for _ in range(3))
+    delivered(version, kept, missing, moved_on)
+    consent_states_open(version=version)
+    ConsentState.objects.filter(tenant=missing).delete()
+    with clock.frozen_at(EFFECTIVE_ON):
+        version_take_effect(version_id=version.pk, today=EFFECTIVE_ON)
+        newer = VersionFactory(document=version.document, status=VersionStatus.SCHEDULED)
+        ConsentState.objects.filter(tenant=moved_on).update(version=newer)
+        counts = consents_apply_effective(
+            version=TermsVersion.objects.get(pk=version.pk), today=EFFECTIVE_ON, batch_size=10
+        )
+    assert (counts["deemed"], counts["batches"]) == (3, 1)
+    rows = {
+        s.tenant_id: s for s in ConsentState.objects.filter(tenant__in=[kept, missing, moved_on])
+    }
+    records = dict(ConsentRecord.objects.filter(version=version).values_list("tenant_id", "pk"))
+    for tenant in (kept, missing):
+        assert (rows[tenant.pk].version_id, rows[tenant.pk].status) == (
+            version.pk,
+            ConsentStatus.DEEMED,
+        )
+        assert rows[tenant.pk].record_id == records[tenant.pk]
+        assert rows[tenant.pk].bound
+    assert (rows[moved_on.pk].version_id, rows[moved_on.pk].status) == (
+        newer.pk,
+        ConsentStatus.NO_ANSWER,
+    )
+    assert ledger_verify() == []
