@@ -46,16 +46,6 @@ def ledger_trigger_statements(vendor: str, *, create: bool) -> list[str]:
     return []
 
 
-def heads_fillfactor_statements(vendor: str, *, fillfactor: int) -> list[str]:
-    """Leave room in the chain heads' pages (PostgreSQL): every append rewrites its tenant's
-    head, and with room on the page the new row version stays there without new index entries
-    (a HOT update). Applies to pages written from now on; docs/operations.md says how to
-    rewrite a table that was filled before."""
-    if vendor == "postgresql":
-        return [f"ALTER TABLE agreements_ledgerhead SET (fillfactor = {int(fillfactor)})"]
-    return []
-
-
 def ledger_trigger_disable_sql(vendor: str) -> str | None:
     """Used only by tests that forge a row to prove `verify_ledger` catches it."""
     if vendor == "postgresql":
