@@ -50,7 +50,7 @@ def test_status_check_portable_statement_returns_what_lateral_returns() -> None:
                 assert portable == lateral, asked
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"SELECT * FROM {STATUS_FUNCTION}(%s, %s, %s)",
+                        f"SELECT * FROM {STATUS_FUNCTION}(%s, %s, %s)",  # noqa: S608
                         [tenant_id, product_id, any_tenant],
                     )
                     assert list(cursor) == lateral, asked
