@@ -1273,10 +1273,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tenants", type=int, default=int(env("TERMS_BENCH_TENANTS", "100000")))
     p.add_argument("--partners", type=int, default=int(env("TERMS_BENCH_PARTNERS", "200")))
     p.add_argument("--versions", type=int, default=int(env("TERMS_BENCH_VERSIONS", "10")))
+    # Unless given: 10 ledger rows and 2 contracts per tenant, so --tenants alone sizes a run.
     p.add_argument(
-        "--ledger-rows", type=int, default=int(env("TERMS_BENCH_LEDGER_ROWS", "1000000"))
+        "--ledger-rows",
+        type=int,
+        default=int(env("TERMS_BENCH_LEDGER_ROWS", "0")) or None,
+        help="default: 10 per tenant",
     )
-    p.add_argument("--contracts", type=int, default=int(env("TERMS_BENCH_CONTRACTS", "200000")))
+    p.add_argument(
+        "--contracts",
+        type=int,
+        default=int(env("TERMS_BENCH_CONTRACTS", "0")) or None,
+        help="default: 2 per tenant",
+    )
     p.add_argument("--portal-users", type=int, default=int(env("TERMS_BENCH_PORTAL_USERS", "1000")))
     p.add_argument("--duration", type=float, default=float(env("TERMS_BENCH_DURATION", "10")))
     p.add_argument("--warmup", type=float, default=float(env("TERMS_BENCH_WARMUP", "3")))
@@ -1321,7 +1330,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="synchronous_commit=off on the throwaway databases (CI smoke only: not the "
         "durability the figures should be measured with)",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.ledger_rows = args.ledger_rows or 10 * args.tenants
+    args.contracts = args.contracts or 2 * args.tenants
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CARRIED = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "TERMS_VAR_DIR")
+CARRIED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "TERMS_REDIS_KEY_PREFIX",
+    "TERMS_VAR_DIR",
+)
 
 
 def render(environ: dict[str, str]) -> str:

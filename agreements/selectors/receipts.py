@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agreements.ledger.requests import request_digest
 from agreements.models import ConsentRecord, RequestReceipt
+from tenants.models import Tenant
 
 
 def record_by_hash(value: str) -> ConsentRecord | None:
@@ -12,7 +13,7 @@ def record_by_hash(value: str) -> ConsentRecord | None:
     digest = _hex_digest(value)
     if digest is None:
         return None
-    return ConsentRecord.objects.filter(hash=digest).first()
+    return ConsentRecord.objects.select_related("tenant__partner").filter(hash=digest).first()
 
 
 def _hex_digest(value: str) -> str | None:
@@ -28,10 +29,19 @@ def request_receipt_by_digest(value: str) -> RequestReceipt | None:
     if digest is None:
         return None
     return (
-        RequestReceipt.objects.select_related("non_renewal", "termination", "deletion")
+        RequestReceipt.objects.select_related(
+            "non_renewal", "termination", "deletion", "tenant__partner"
+        )
         .filter(digest=digest)
         .first()
     )
+
+
+def of_a_sandbox(tenant: Tenant) -> bool:
+    """Whether a record or receipt is a sandbox tenant's: evidence of nothing, dated by the
+    sandbox's clock (docs/ledger.md, "Sandbox rows")."""
+    partner = tenant.partner
+    return partner is not None and partner.is_sandbox
 
 
 def request_receipt_is_intact(receipt: RequestReceipt) -> bool:

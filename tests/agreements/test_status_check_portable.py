@@ -89,10 +89,43 @@ def test_migrate_installs_the_status_function_and_a_database_without_it_still_an
             second = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
         assert first == second == expected
         assert [r.getMessage() for r in caplog.records].count(
-            f"status check: {STATUS_FUNCTION} is missing on database default (run migrate); "
+            f"status check: {STATUS_FUNCTION} is missing on database default "
+            "(docs/operations.md, Upgrade); "
             "using the statement"
         ) == 1
     finally:
         install_status_function(connection)
     assert _function_exists()
     assert connection.alias not in status_module._function_missing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_role_that_may_not_execute_the_status_function_still_gets_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Revoking EXECUTE from PUBLIC (a common hardening step) without granting it to the
+    service's role must not turn every uncached status check into a 500: the statement is
+    run instead, and said once."""
+    call_command("loaddemo", "--as-of", "2026-06-15")
+    tenant_id = Tenant.objects.order_by("pk").values_list("pk", flat=True).first()
+    product_id = Product.objects.order_by("pk").values_list("pk", flat=True).first()
+    expected = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+    role = f"terms_noexec_{connection.settings_dict['NAME']}"[:63]
+    signature = f"{STATUS_FUNCTION}(bigint,bigint,boolean)"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role}"')
+        cursor.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+        cursor.execute(f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC")
+        cursor.execute(f'SET ROLE "{role}"')
+    try:
+        with caplog.at_level(logging.WARNING, logger=status_module.__name__):
+            got = status_rows(tenant_id=tenant_id, product_id=product_id, any_tenant=True)
+        assert got == expected
+        assert any("not executable by this role" in r.getMessage() for r in caplog.records)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO PUBLIC")
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE "{role}"')
+        status_module._function_missing.discard(connection.alias)

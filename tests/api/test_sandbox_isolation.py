@@ -334,3 +334,23 @@ def test_staff_event_feed_leaves_sandbox_events_out(world: World) -> None:
     assert partner_event.pk not in ids
     assert product_event.pk not in ids
     assert staff.get(f"/api/v1/events/{partner_event.pk}/").status_code == 200
+
+
+def test_verify_says_a_sandbox_row_is_evidence_of_nothing_and_hides_its_date(world: World) -> None:
+    """A partner's sandbox records through the live path; the public /verify/ page must not
+    vouch for such a row as evidence, nor show the date its sandbox clock gave it."""
+    from django.test import Client
+
+    from tenants.models import Tenant
+    from tests.factories.agreements import VersionFactory
+    from tests.factories.consents import chain_rows
+
+    _sandbox, raw, _products = open_sandbox(world)
+    made = key_client(raw).post("/api/v1/tenants/", {"name": "砂場商事"}, format="json").json()
+    [row] = chain_rows(Tenant.objects.get(pk=made["id"]), VersionFactory(), 1)
+    [live] = chain_rows(world.tenant, VersionFactory(), 1)
+    page = Client().get("/verify/", {"hash": row.hash}).content.decode()
+    assert "試験用の記録です" in page
+    assert "有効" not in page and "記録日時" not in page
+    live_page = Client().get("/verify/", {"hash": live.hash}).content.decode()
+    assert "有効" in live_page and "試験用の記録です" not in live_page

@@ -281,12 +281,20 @@ _function_missing: set[str] = set()  # database aliases found without it (this p
 
 
 def install_status_function(connection: BaseDatabaseWrapper) -> None:
-    """Create the status check's function on a PostgreSQL database (idempotent). Its result
-    columns take the types the statement gives them on this database."""
+    """Create the status check's function on a PostgreSQL database, unless it exists (its
+    name is its text's hash: one that exists is this one), so a `migrate` with nothing new
+    needs no right to create it. Its result columns take the types the statement gives them
+    on this database."""
     if connection.vendor != "postgresql":
         return
     query = _function_query()
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regprocedure(%s) IS NOT NULL", [f"{STATUS_FUNCTION}(bigint,bigint,boolean)"]
+        )
+        if cursor.fetchone()[0]:
+            _function_missing.discard(connection.alias)
+            return
         cursor.execute(
             f"SELECT * FROM ({_STATUS_SQL}) q LIMIT 0",  # noqa: S608 -- this module's text
             status_params(tenant_id=0, product_id=0, any_tenant=False),
@@ -364,12 +372,17 @@ def _call_function(connection: BaseDatabaseWrapper, cursor: Any, args: tuple[Any
     try:
         cursor.execute(f"SELECT * FROM {STATUS_FUNCTION}(%s, %s, %s)", args)  # noqa: S608
     except ProgrammingError as error:
-        if getattr(error.__cause__, "pgcode", None) != "42883" or connection.in_atomic_block:
+        # 42883: no such function (a database migrated by other code); 42501: the role may
+        # not execute it (EXECUTE revoked from PUBLIC without a grant to the service's role).
+        code = getattr(error.__cause__, "pgcode", None)
+        if code not in ("42883", "42501") or connection.in_atomic_block:
             raise
         _function_missing.add(connection.alias)
         log.warning(
-            "status check: %s is missing on database %s (run migrate); using the statement",
+            "status check: %s is %s on database %s (docs/operations.md, Upgrade); using the "
+            "statement",
             STATUS_FUNCTION,
+            "missing" if code == "42883" else "not executable by this role",
             connection.alias,
         )
         return False
