@@ -71,23 +71,13 @@ def heads_lock(tenant_ids: list[int]) -> dict[int, LockedHead]:
     """Lock many heads in tenant order (concurrent batches stay deadlock-free): one
     SELECT ... FOR UPDATE when every tenant has a head, as after its first answer, and one
     more statement creating and locking the missing ones (heads_create_locked)."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(LedgerHead._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, tenant_id, seq, hash, updated_at FROM {table} "  # noqa: S608 -- placeholders only
-                "WHERE tenant_id = ANY(%s) ORDER BY tenant_id FOR UPDATE",
-                [list(tenant_ids)],
-            )
-            rows = cursor.fetchall()
-    else:
-        rows = list(
-            LedgerHead.objects.select_for_update()
-            .filter(tenant_id__in=tenant_ids)
-            .order_by("tenant_id")
-            .values_list("pk", "tenant_id", "seq", "hash", "updated_at")
-        )
-    heads = {row[1]: LockedHead(*row) for row in rows}
+    heads = {
+        row[1]: LockedHead(*row)
+        for row in LedgerHead.objects.select_for_update()
+        .filter(tenant_id__in=tenant_ids)
+        .order_by("tenant_id")
+        .values_list("pk", "tenant_id", "seq", "hash", "updated_at")
+    }
     missing = sorted(set(tenant_ids) - heads.keys())
     if missing:
         heads.update(heads_create_locked(missing))

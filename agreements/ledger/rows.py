@@ -207,15 +207,7 @@ def chained_row(
     fields: dict[str, Any] = {
         "tenant_id": tenant_id,
         "seq": seq,
-        "document_id": entry.document_id,
-        "version_id": entry.version_id,
-        "answer": str(entry.answer),
-        "actor_kind": str(entry.actor_kind),
-        "actor_ref": str(entry.actor_ref),
-        "channel": str(entry.channel),
-        "recorded_at": entry.recorded_at,
-        "version_body_hash": entry.version_body_hash,
-        "notice_posted_at": entry.notice_posted_at,
+        **entry_fields(entry),
         "evidence_digests": dict(digests or {}),
     }
     if entry.notice_reached:

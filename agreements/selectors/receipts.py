@@ -3,7 +3,11 @@ receipt by its digest (R13)."""
 
 from __future__ import annotations
 
-from agreements.ledger.requests import request_digest
+from dataclasses import dataclass
+from datetime import datetime
+
+from agreements.ledger.requests import filed_at, request_digest
+from agreements.ledger.rows import record_is_intact
 from agreements.models import ConsentRecord, RequestReceipt
 from tenants.models import Tenant
 
@@ -48,3 +52,41 @@ def request_receipt_is_intact(receipt: RequestReceipt) -> bool:
     """The request still hashes to the digest its receipt was issued with."""
     subject = receipt.subject
     return subject is not None and request_digest(receipt.kind, subject) == receipt.digest
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What /verify/ may say of a hash: `valid` (a ledger row, with its instant and seq),
+    `valid_request` (a request's receipt, with when it was filed and its kind), `sandbox` or
+    `not_found` — never the tenant, the version or the answer."""
+
+    result: str
+    recorded_at: datetime | None = None
+    seq: int | None = None
+    kind_label: str = ""
+
+
+def verification(value: str) -> Verification:
+    """/verify/'s answer for a ledger row's hash or a request receipt's digest. The row (or
+    request) must exist and still hash to the value (docs/ledger.md), so an edited row would
+    not verify. A sandbox's rows and receipts (a partner's test tenants, dated by its sandbox
+    clock) are evidence of nothing: said so, without their date."""
+    record = record_by_hash(value)
+    if record is not None:
+        if not record_is_intact(record):
+            return Verification("not_found")
+        if of_a_sandbox(record.tenant):
+            return Verification("sandbox")
+        return Verification("valid", recorded_at=record.recorded_at, seq=record.seq)
+    receipt = request_receipt_by_digest(value)
+    if receipt is None:
+        return Verification("not_found")
+    if of_a_sandbox(receipt.tenant):
+        return Verification("sandbox")
+    if not request_receipt_is_intact(receipt):
+        return Verification("not_found")
+    return Verification(
+        "valid_request",
+        recorded_at=filed_at(receipt.kind, receipt.subject),
+        kind_label=str(receipt.get_kind_display()),
+    )

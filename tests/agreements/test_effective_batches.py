@@ -205,7 +205,9 @@ def test_effective_batches_an_answer_waits_for_one_batch_not_the_run(monkeypatch
 
 
 @pytest.mark.django_db
-def test_effective_batches_move_existing_rows_create_missing_ones_and_leave_moved_on_ones() -> None:
+def test_r3_r7_effective_batch_moves_existing_rows_creates_missing_ones_leaves_moved_on_ones() -> (
+    None
+):
     """The projection write of a batch: a row of the version is moved (UPDATE), a tenant
     without a row gets one, a row a newer notice moved on is left there (R7); in one batch."""
     version = posted_version()

@@ -410,6 +410,19 @@ def test_ledger_export_rows_match_the_documented_payload_keys() -> None:
     assert row["notice_posted_at"] == "2025-03-01T00:00:00.000000Z"
 
 
+def _deemed_entry(version, *, actor_ref: str) -> Entry:
+    """The system's deemed answer to `version` now, as the effective-date job writes it."""
+    return entry_for(
+        version,
+        answer=Answer.DEEMED,
+        actor_kind=ActorKind.SYSTEM,
+        actor_ref=actor_ref,
+        channel=Channel.SYSTEM,
+        at=clock.now(),
+        body_hash=version.body_hash,
+    )
+
+
 @pytest.mark.django_db
 def test_ledger_append_many_copies_rows_that_verify_whatever_their_characters() -> None:
     """The batch path writes with COPY: separators, backslashes and Japanese in a row's text
@@ -418,15 +431,7 @@ def test_ledger_append_many_copies_rows_that_verify_whatever_their_characters() 
     tenants = [bound_tenant(version.document).tenant for _ in range(3)]
     chain_rows(tenants[0], VersionFactory(), 2)  # one chain already has rows
     with clock.frozen_at(BEFORE):
-        entry = entry_for(
-            version,
-            answer=Answer.DEEMED,
-            actor_kind=ActorKind.SYSTEM,
-            actor_ref="system\tback\\slash\nnew",
-            channel=Channel.SYSTEM,
-            at=clock.now(),
-            body_hash=version.body_hash,
-        )
+        entry = _deemed_entry(version, actor_ref="system\tback\\slash\nnew")
         heads = heads_lock([t.pk for t in tenants])
         written = append_many(
             heads=heads,
@@ -457,7 +462,9 @@ AWKWARD = [
 @pytest.mark.unit
 @pytest.mark.parametrize("reached", AWKWARD)
 @pytest.mark.parametrize("actor_ref", ["system", 'a\tb\\c"d 日本語'])
-def test_row_template_hashes_as_canonical_json_does(reached: str, actor_ref: str) -> None:
+def test_r3_deemed_rows_template_hashes_as_canonical_json_does(
+    reached: str, actor_ref: str
+) -> None:
     """The effective-date job's rows hash through a template of the canonical JSON; it must
     give the hash chained_row gives, whatever the text."""
     entry = Entry(
@@ -491,15 +498,7 @@ def test_ledger_append_many_builds_each_row_alone_when_the_entries_differ() -> N
     version = posted_version()
     tenants = [bound_tenant(version.document).tenant for _ in range(3)]
     with clock.frozen_at(BEFORE):
-        entry = entry_for(
-            version,
-            answer=Answer.DEEMED,
-            actor_kind=ActorKind.SYSTEM,
-            actor_ref="system",
-            channel=Channel.SYSTEM,
-            at=clock.now(),
-            body_hash=version.body_hash,
-        )
+        entry = _deemed_entry(version, actor_ref="system")
         entries = [
             (tenants[0].pk, replace(entry, notice_reached="ポータル")),
             (tenants[1].pk, entry),
@@ -514,7 +513,7 @@ def test_ledger_append_many_builds_each_row_alone_when_the_entries_differ() -> N
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_redoable_batch_skips_the_wal_flush_only_as_its_own_transaction() -> None:
+def test_r3_a_deemed_batch_skips_the_wal_flush_only_as_its_own_transaction() -> None:
     """The effective-date job's batches commit without waiting for the WAL flush; a batch
     inside a caller's transaction leaves the caller's durability alone."""
     if connection.vendor != "postgresql":
