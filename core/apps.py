@@ -16,7 +16,9 @@ class CoreConfig(AppConfig):
         # Read replica: each request starts with no writes of its own (core/replica.py).
         from django.core import signals  # noqa: PLC0415 -- app loading: signals after setup
 
-        from core import after_response, replica  # noqa: PLC0415 -- app loading: signals after setup
+        from core import after_response, lookups, replica  # noqa: PLC0415 -- app loading: signals after setup
+
+        lookups.register()
 
         signals.request_started.connect(replica.request_started, dispatch_uid="core.replica")
         signals.request_finished.connect(replica.request_finished, dispatch_uid="core.replica")

@@ -13,6 +13,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -160,7 +161,8 @@ def _copy_templated(
             head = heads[tenant_id]
             seq, prev_hash = head.seq + 1, head.hash
             if row_entry.notice_reached:
-                reached = json.dumps(row_entry.notice_reached, ensure_ascii=False)
+                # json.dumps(citation, ensure_ascii=False) without its per-call setup.
+                reached = encode_basestring(row_entry.notice_reached)
                 digests = ('{"' + NOTICE_REACHED_KEY + '": ' + reached + "}").translate(
                     _COPY_ESCAPES
                 )

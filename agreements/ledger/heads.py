@@ -22,6 +22,7 @@ from django.db.models import Q
 from agreements.ledger.rows import GENESIS_HASH
 from agreements.models import ConsentRecord, LedgerHead
 from core import clock
+from core.lookups import bigint_array, text_array
 
 logger = logging.getLogger("terms.ledger")
 
@@ -74,7 +75,7 @@ def heads_lock(tenant_ids: list[int]) -> dict[int, LockedHead]:
     heads = {
         row[1]: LockedHead(*row)
         for row in LedgerHead.objects.select_for_update()
-        .filter(tenant_id__in=tenant_ids)
+        .filter(tenant_id__any_of=tenant_ids)
         .order_by("tenant_id")
         .values_list("pk", "tenant_id", "seq", "hash", "updated_at")
     }
@@ -112,7 +113,7 @@ def heads_create_locked(tenant_ids: list[int]) -> dict[int, LockedHead]:
 def heads_save(heads: list[LockedHead]) -> None:
     """Write moved heads back (seq, hash, updated_at) in one statement.
 
-    PostgreSQL: one UPDATE … FROM unnest of four arrays (a VALUES list of 500 rows cost the
+    PostgreSQL: one UPDATE … FROM unnest of arrays (a VALUES list of 500 rows cost the
     server more to parse and plan). Elsewhere one UPDATE per head, in one executemany.
     """
     if not heads:
@@ -125,16 +126,26 @@ def heads_save(heads: list[LockedHead]) -> None:
                 [(h.seq, h.hash, h.updated_at, h.pk) for h in heads],
             )
             return
+        # Arrays in their text form (one join each, not one adapter per element); one
+        # `updated_at` for the batch when its heads share it, as a job's batch does.
+        arrays = [
+            bigint_array(h.pk for h in heads),
+            bigint_array(h.seq for h in heads),
+            text_array(h.hash for h in heads),
+        ]
+        stamps = {h.updated_at for h in heads}
+        params: list[Any]
+        if len(stamps) == 1:
+            stamp, extra, names = "%s", "", "id, seq, hash"
+            params = [stamps.pop(), *arrays]
+        else:
+            stamp, extra, names = "v.updated_at", ", %s::timestamptz[]", "id, seq, hash, updated_at"
+            params = [*arrays, "{" + ",".join(h.updated_at.isoformat() for h in heads) + "}"]
         cursor.execute(
-            f"UPDATE {table} AS h SET seq = v.seq, hash = v.hash, updated_at = v.updated_at "  # noqa: S608 -- placeholders only
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]) "
-            "AS v(id, seq, hash, updated_at) WHERE h.id = v.id",
-            [
-                [h.pk for h in heads],
-                [h.seq for h in heads],
-                [h.hash for h in heads],
-                [h.updated_at for h in heads],
-            ],
+            f"UPDATE {table} AS h SET seq = v.seq, hash = v.hash, updated_at = {stamp} "  # noqa: S608 -- placeholders only
+            f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[]{extra}) AS v({names}) "
+            "WHERE h.id = v.id",
+            params,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 
 from agreements.models import ConsentRecord, NoticeDelivery
+from core.lookups import bigint_array
 
 
 def _probe(
@@ -29,7 +30,7 @@ def _probe(
         f"AND x.tenant_id = t.id{where} OFFSET 0) x ON TRUE"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(tenant_ids), *params])
+        cursor.execute(sql, [bigint_array(tenant_ids), *params])
         return cursor.fetchall()
 
 

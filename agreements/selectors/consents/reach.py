@@ -62,7 +62,7 @@ def notice_reach(
     )
     rows = NoticeDelivery.objects.filter(version=version)
     if ids is not None:
-        mails = mails.filter(tenant_id__in=ids)
+        mails = mails.filter(tenant_id__any_of=ids)
     if before is not None:
         mails = mails.filter(sent_at__lt=before)
         rows = rows.filter(reached_at__lt=before)

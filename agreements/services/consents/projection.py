@@ -17,6 +17,7 @@ from agreements.selectors.consents.bound import bound_tenants_q
 from agreements.selectors.consents.statuses import latest_posted
 from agreements.services.consents.citing import effective_mode, latest_posted_id
 from core import clock, generations
+from core.lookups import bigint_array, text_array
 from tenants.models import Tenant
 
 BATCH_SIZE = 500
@@ -88,7 +89,7 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
     columns = "tenant_id, document_id, version_id, status, record_id, bound, updated_at"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Three arrays, the rest once: a VALUES list of 500 rows × 7 values cost the server
+            # Three arrays in their text form (core/lookups.py), the rest once: a VALUES list of 500 rows × 7 values cost the server
             # more to parse and plan than to write (bench: benchmark 4). `bound`: a new row's
             # tenant was bound on the effective date.
             cursor.execute(
@@ -100,9 +101,9 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
                     version.document_id,
                     version.pk,
                     now,
-                    [tenant_id for tenant_id, _status, _record in states],
-                    [str(status) for _tenant, status, _record in states],
-                    [record_id for _tenant, _status, record_id in states],
+                    bigint_array(tenant_id for tenant_id, _status, _record in states),
+                    text_array(str(status) for _tenant, status, _record in states),
+                    _record_ids(states),
                     version.pk,
                 ],
             )
@@ -124,6 +125,11 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
             f"INSERT INTO {table} AS s ({columns}) VALUES {values} {conflict}",  # noqa: S608 -- placeholders only
             params,
         )
+
+
+def _record_ids(states: list[StateRow]) -> str:
+    """The rows' ledger ids as a bigint[] literal, NULL where a row has none."""
+    return "{" + ",".join("NULL" if r is None else str(int(r)) for _t, _s, r in states) + "}"
 
 
 @transaction.atomic
