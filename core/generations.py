@@ -64,8 +64,18 @@ def fetched_ahead(keys: Iterable[str], found: dict[str, Any]) -> None:
     _AHEAD.set((frozenset(keys), found))
 
 
-def forget_ahead() -> None:
-    _AHEAD.set(None)
+def forget_ahead(*keys: str) -> None:
+    """Forget what was fetched ahead for `keys` (a bumped generation, a stored entry), or all
+    of it. A lookup needs every key it asks fetched ahead to be answered from it, and a
+    lookup's entries depend on the generations it names only: a bump of one tenant's
+    generation leaves a partner's webhooks, fetched ahead, as good as they were."""
+    ahead = _AHEAD.get()
+    if ahead is None or not keys:
+        _AHEAD.set(None)
+        return
+    if ahead[0].isdisjoint(keys):
+        return
+    _AHEAD.set((ahead[0].difference(keys), ahead[1]))
 
 
 def _backend() -> FallbackRedisCache | None:
@@ -91,7 +101,7 @@ def shared_get_many(keys: Iterable[str]) -> dict[str, Any] | None:
 
 
 def generation_bump(name: str) -> None:
-    forget_ahead()
+    forget_ahead(name)
     key = name
     backend = _backend()
     if backend is not None:
@@ -160,7 +170,7 @@ class Found:
         """`store` for several entries in one round trip: entry → (names, value)."""
         if seconds <= 0 or not values:
             return
-        forget_ahead()
+        forget_ahead(*values)
         backend = _backend()
         if backend is None or backend.outage.down:
             return

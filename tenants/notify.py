@@ -391,13 +391,17 @@ def _address_row(note: AddressNote) -> Outbox:
     )
 
 
+def endpoints_cache_entry(partner_id: int) -> tuple[str, list[str]]:
+    """The cache entry of a partner's active endpoints and its generations (generations.lookup's
+    shape): what an answer reads to know whether the partner has webhooks."""
+    return f"webhooks:{partner_id}", [generations.partner_generation(partner_id)]
+
+
 def _active_endpoints(partner_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
     """The partners' active endpoints, from the cache under each partner's generation (any
     endpoint saved or deleted bumps it: tenants.signals) in one round trip, else one query
     for the misses."""
-    entries = {
-        pid: (f"webhooks:{pid}", [generations.partner_generation(pid)]) for pid in partner_ids
-    }
+    entries = {pid: endpoints_cache_entry(pid) for pid in partner_ids}
     found = generations.lookup(dict(entries.values()))
     result: dict[int, list[WebhookEndpoint]] = {}
     if found is not None:

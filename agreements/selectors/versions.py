@@ -109,6 +109,11 @@ def version_get(*, scope: Scope, pk: int) -> TermsVersion:
         raise NotFound(gettext("規約の版が見つかりません。")) from None
 
 
+def version_cache_entry(pk: int) -> tuple[str, list[str]]:
+    """version_get_cached's cache entry and its generations (generations.lookup's shape)."""
+    return f"version:{pk}", [generations.TERMS]
+
+
 def version_get_cached(*, scope: Scope, pk: int) -> TermsVersion:
     """version_get for partners and products, from the cache under the terms' generation
     (every version, document or product saved, posted, taking effect, lapsing or withdrawn
@@ -116,8 +121,7 @@ def version_get_cached(*, scope: Scope, pk: int) -> TermsVersion:
     if scope.is_privileged:
         return version_get(scope=scope, pk=pk)
     return generations.read_through(
-        f"version:{pk}",
-        [generations.TERMS],
+        *version_cache_entry(pk),
         lambda: version_get(scope=scope, pk=pk),
         kind=TermsVersion,
     )

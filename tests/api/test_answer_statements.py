@@ -19,6 +19,7 @@ from core.enums import EventKind
 from core.models import Event, IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
 from tests.api.conftest import World
+from tests.api.test_prefetch import round_trips
 from tests.api.test_agreements_api import EVIDENCE
 from tests.factories.contracts import make_contract
 from tests.factories.tenants import TenantFactory
@@ -198,3 +199,27 @@ def test_a_version_withdrawn_refuses_answers_at_once(world: World) -> None:
     refused = _answer(world, _tenant(world), "v-2")
     assert refused.status_code == 409, refused.content
     assert refused.json()["code"] == "version_not_answerable"
+
+
+def test_a_warm_answer_reads_its_cached_terms_in_the_keys_round_trip(world: World) -> None:
+    """The version, what an answer to it reads of the terms and the partner's webhooks are
+    fetched with the key and its count (web/api/prefetch.py): the only other round trip of a
+    warm answer is the generation bump its change makes (the bump after commit and the
+    outbox's doorbell follow the commit, which a test's transaction never reaches)."""
+    assert _answer(world, _tenant(world), "rt-warm").status_code == 201  # caches warm
+    tenant = _tenant(world)
+    with round_trips() as sent:
+        response = _answer(world, tenant, "rt-1")
+    assert response.status_code == 201, response.content
+    assert sent[0] == 2
+
+
+def test_a_version_change_after_the_prefetch_is_still_seen(world: World) -> None:
+    """What was fetched ahead is the cache under the terms' generation: a version withdrawn
+    since the last answer is read again, not answered from the copy."""
+    assert _answer(world, _tenant(world), "pf-warm").status_code == 201
+    TermsVersion.objects.filter(pk=world.v2.pk).update(status=VersionStatus.WITHDRAWN)
+    v2 = TermsVersion.objects.get(pk=world.v2.pk)
+    v2.save(update_fields=["status"])  # the signal bumps the terms' generation
+    refused = _answer(world, _tenant(world), "pf-after")
+    assert refused.status_code in (404, 409), refused.content

@@ -136,3 +136,24 @@ def test_keys_not_fetched_ahead_are_read_from_redis() -> None:
     assert found is not None
     assert found.get(name) == 1
     generations.forget_ahead()
+
+
+def test_a_bump_forgets_only_what_depends_on_its_generation() -> None:
+    """An answer bumps its tenant's generation before it reads the partner's webhooks: the
+    webhooks fetched ahead stay good (their lookup names another generation), while a lookup
+    naming the bumped one goes back to Redis and sees the new number."""
+    tenant_gen, partner_gen = (f"gen:test-ahead:{id(object())}:{n}" for n in (1, 2))
+    for name in (tenant_gen, partner_gen):
+        generations.generation_bump(name)
+    before = generations.shared_get_many([tenant_gen, partner_gen])
+    assert before is not None
+    generations.fetched_ahead([tenant_gen, partner_gen], dict(before))
+    generations.generation_bump(tenant_gen)
+    with round_trips() as sent:
+        kept = generations.shared_get_many([partner_gen])
+    assert (kept, sent[0]) == ({partner_gen: before[partner_gen]}, 0)
+    with round_trips() as sent:
+        moved = generations.shared_get_many([tenant_gen, partner_gen])
+    assert sent[0] == 1
+    assert moved == {tenant_gen: before[tenant_gen] + 1, partner_gen: before[partner_gen]}
+    generations.forget_ahead()

@@ -44,6 +44,7 @@ class KnownKey:
     kind: str  # "partner" or "product": the cache entry's kind (tenants.auth)
     ident: str  # its throttle bucket and idempotency owner (web.api.auth.caller_ident)
     product_id: int | None  # a product key's product
+    partner_id: int | None = None  # a partner key's partner
 
 
 _KNOWN: dict[str, KnownKey] = {}
@@ -59,7 +60,9 @@ def known_key(raw: str) -> KnownKey | None:
     return _KNOWN.get(hash_key(raw))
 
 
-def remember_key(raw: str, ident: str | None, product_id: int | None) -> None:
+def remember_key(
+    raw: str, ident: str | None, product_id: int | None, partner_id: int | None = None
+) -> None:
     """After `raw` authenticated as the key named `ident`."""
     kind = _kind(raw)
     if kind is None or ident is None:
@@ -70,7 +73,9 @@ def remember_key(raw: str, ident: str | None, product_id: int | None) -> None:
     with _KNOWN_LOCK:
         if len(_KNOWN) >= _KNOWN_MAX:
             _KNOWN.clear()
-        _KNOWN[digest] = KnownKey(kind=kind, ident=ident, product_id=product_id)
+        _KNOWN[digest] = KnownKey(
+            kind=kind, ident=ident, product_id=product_id, partner_id=partner_id
+        )
 
 
 @dataclass

@@ -8,7 +8,7 @@ Re-exports what callers outside the package import from `agreements.services.con
 from __future__ import annotations
 
 from agreements.ledger.rows import GENESIS_HASH, EvidenceInput
-from agreements.services.consents.answers import consent_answer
+from agreements.services.consents.answers import answer_context_entry, consent_answer
 from agreements.services.consents.cases import case_confirm, case_drop, cases_drop_for_version
 from agreements.services.consents.effective import consents_apply_effective
 from agreements.services.consents.projection import consent_state_rebuild, consent_states_open
@@ -17,6 +17,7 @@ from agreements.services.consents.reach import notice_delivery_record, notice_se
 __all__ = [
     "GENESIS_HASH",
     "EvidenceInput",
+    "answer_context_entry",
     "case_confirm",
     "case_drop",
     "cases_drop_for_version",

@@ -106,12 +106,18 @@ class _VersionContext:
     before: list[TermsVersion]
 
 
+def answer_context_entry(version_id: int) -> tuple[str, list[str]]:
+    """The cache entry of what an answer to the version reads of the terms, and its
+    generations (generations.lookup's shape). The terms' generation moves with any change of
+    any version, its status included, so the version's id names it alone."""
+    return f"answer-context:{version_id}", [generations.TERMS]
+
+
 def _version_context(version: TermsVersion) -> _VersionContext:
     """_VersionContext, from the cache under the terms' generation (core/generations.py):
     any version saved, posted, taking effect, lapsing or withdrawn bumps it."""
     return generations.read_through(
-        f"answer-context:{version.pk}:{version.status}",
-        [generations.TERMS],
+        *answer_context_entry(version.pk),
         lambda: _VersionContext(newer=_newer(version), before=_in_effect_before(version)),
         kind=_VersionContext,
     )
