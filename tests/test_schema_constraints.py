@@ -117,3 +117,44 @@ def test_ledger_trigger_refuses_update_and_delete() -> None:
         ConsentRecord.objects.filter(pk=record.pk).delete()
     record.refresh_from_db()
     assert record.answer == Answer.ACCEPTED
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the key is PostgreSQL's")
+@pytest.mark.parametrize("forge", ["another_document", "no_such_version"])
+def test_a_ledger_row_cites_a_version_of_the_document_it_names(forge: str) -> None:
+    """One key for both (migration 0027): a row naming one document while citing another's
+    version, or a version that does not exist, is refused as the deferred key is checked."""
+    tenant = TenantFactory()
+    version = VersionFactory()
+    entry = entry_for(
+        version,
+        answer=Answer.ACCEPTED,
+        actor_kind=ActorKind.SYSTEM,
+        actor_ref="system",
+        channel=Channel.SYSTEM,
+        at=datetime(2025, 1, 1, tzinfo=UTC),
+        body_hash=version.body_hash,
+    )
+    row = chained_row(entry, tenant_id=tenant.pk, seq=1, prev_hash=GENESIS_HASH)
+    if forge == "another_document":
+        row["document_id"] = DocumentFactory().pk
+    else:
+        row["version_id"] = version.pk + 10_000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _insert_checked(row)
+
+
+def _insert_checked(row: dict) -> None:
+    """Insert and check the deferred keys now (the test's transaction never commits)."""
+    ConsentRecord.objects.create(**row)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the key is PostgreSQL's")
+def test_a_ledger_row_of_its_versions_document_is_accepted() -> None:
+    tenant = TenantFactory()
+    _record(tenant, VersionFactory(), 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert ConsentRecord.objects.filter(tenant=tenant).count() == 1

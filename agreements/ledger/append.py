@@ -112,7 +112,8 @@ def append_many(
         return []
     template = _shared_template(entries) if connection.vendor == "postgresql" else None
     if template is not None:
-        written = _copy_templated(template, heads, entries)
+        cited = [(tenant_id, entry.notice_reached) for tenant_id, entry in entries]
+        written = _copy_templated(template, heads, cited)
     else:
         rows: list[dict[str, Any]] = []
         for tenant_id, entry in entries:
@@ -123,6 +124,30 @@ def append_many(
         ids = _insert_rows(rows)
         written = [(row["tenant_id"], pk) for row, pk in zip(rows, ids, strict=True)]
     heads_save([heads[tenant_id] for tenant_id in dict.fromkeys(t for t, _e in entries)])
+    return written
+
+
+def append_cited(
+    *, heads: Mapping[int, LockedHead], entry: Entry, citations: Sequence[tuple[int, str]]
+) -> list[tuple[int, int]]:
+    """append_many of `entry` for every (tenant id, citation), each row citing how the notice
+    reached its tenant (R3: the effective-date job's deemed rows): the same rows, without an
+    Entry per tenant to build and compare (bench: benchmark 4)."""
+    if not citations:
+        return []
+    template = None
+    if connection.vendor == "postgresql" and all(citation for _t, citation in citations):
+        try:
+            template = RowTemplate(entry.reached_by(citations[0][1]))
+        except ValueError:
+            template = None
+    if template is None:
+        return append_many(
+            heads=heads,
+            entries=[(tenant_id, entry.reached_by(citation)) for tenant_id, citation in citations],
+        )
+    written = _copy_templated(template, heads, citations)
+    heads_save([heads[tenant_id] for tenant_id in dict.fromkeys(t for t, _c in citations)])
     return written
 
 
@@ -145,24 +170,25 @@ def _shape(entry: Entry) -> tuple[Any, ...]:
 
 
 def _copy_templated(
-    template: RowTemplate, heads: Mapping[int, LockedHead], entries: Sequence[tuple[int, Entry]]
+    template: RowTemplate, heads: Mapping[int, LockedHead], cited: Sequence[tuple[int, str]]
 ) -> list[tuple[int, int]]:
     """append_many's rows from one template in one COPY (PostgreSQL): the row ids reserved,
-    each row's hash from the template, its COPY line from the batch's shared columns."""
+    each row's hash from the template, its COPY line from the batch's shared columns; one
+    (tenant id, citation of how the notice reached it, or "") per row."""
     entry = template.entry
     text = _copy_text()
     # The columns between seq and prev_hash, in the ledger's order: the same on every row.
     shared = "\t".join(text(value) for value in entry_fields(entry).values())
     table = ConsentRecord._meta.db_table
     with connection.cursor() as cursor:
-        ids = _reserve_ids(cursor, table, len(entries))
+        ids = _reserve_ids(cursor, table, len(cited))
         lines = []
-        for pk, (tenant_id, row_entry) in zip(ids, entries, strict=True):
+        for pk, (tenant_id, citation) in zip(ids, cited, strict=True):
             head = heads[tenant_id]
             seq, prev_hash = head.seq + 1, head.hash
-            if row_entry.notice_reached:
+            if citation:
                 # json.dumps(citation, ensure_ascii=False) without its per-call setup.
-                reached = encode_basestring(row_entry.notice_reached)
+                reached = encode_basestring(citation)
                 digests = ('{"' + NOTICE_REACHED_KEY + '": ' + reached + "}").translate(
                     _COPY_ESCAPES
                 )
@@ -179,7 +205,7 @@ def _copy_templated(
             f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN",
             "".join(lines),
         )
-    return [(tenant_id, pk) for pk, (tenant_id, _e) in zip(ids, entries, strict=True)]
+    return [(tenant_id, pk) for pk, (tenant_id, _c) in zip(ids, cited, strict=True)]
 
 
 def _reserve_ids(cursor: Any, table: str, count: int) -> list[int]:

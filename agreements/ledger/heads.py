@@ -22,7 +22,7 @@ from django.db.models import Q
 from agreements.ledger.rows import GENESIS_HASH
 from agreements.models import ConsentRecord, LedgerHead
 from core import clock
-from core.lookups import bigint_array, text_array
+from core.lookups import Ids, bigint_array, text_array
 
 logger = logging.getLogger("terms.ledger")
 
@@ -75,7 +75,7 @@ def heads_lock(tenant_ids: list[int]) -> dict[int, LockedHead]:
     heads = {
         row[1]: LockedHead(*row)
         for row in LedgerHead.objects.select_for_update()
-        .filter(tenant_id__any_of=tenant_ids)
+        .filter(tenant_id__any_of=Ids.of(tenant_ids))
         .order_by("tenant_id")
         .values_list("pk", "tenant_id", "seq", "hash", "updated_at")
     }

@@ -39,11 +39,22 @@ class ConsentRecord(models.Model):
         Tenant, on_delete=models.PROTECT, related_name="consent_records", db_index=False
     )
     seq = models.PositiveBigIntegerField(_("番号"))
+    # One foreign key for both on PostgreSQL, (version_id, document_id) → the version's (id,
+    # document_id) (migration 0027): a row can only cite a version of the document it names,
+    # and each row written costs one key check for the two instead of two.
     document = models.ForeignKey(
-        TermsDocument, on_delete=models.PROTECT, related_name="+", db_index=False
+        TermsDocument,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     version = models.ForeignKey(
-        TermsVersion, on_delete=models.PROTECT, related_name="consent_records", db_index=False
+        TermsVersion,
+        on_delete=models.PROTECT,
+        related_name="consent_records",
+        db_index=False,
+        db_constraint=False,
     )
     answer = models.CharField(_("回答"), max_length=16, choices=Answer.choices)
     actor_kind = models.CharField(_("実行者の種類"), max_length=16, choices=ActorKind.choices)

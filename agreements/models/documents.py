@@ -137,6 +137,9 @@ class TermsVersion(ClockStamped):
         ordering = ["document", "-effective_on", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["document", "label"], name="version_unique_label"),
+            # What a ledger row's (version, document) refers to: a row cites a version of the
+            # document it names (agreements.models.consents, migration 0027).
+            models.UniqueConstraint(fields=["id", "document"], name="version_of_document"),
             # R7: at most one scheduled version per document at a time.
             models.UniqueConstraint(
                 fields=["document"],

@@ -152,7 +152,7 @@ def test_effective_batches_an_answer_waits_for_one_batch_not_the_run(monkeypatch
     first = made[0]
     scope = admin_scope(first)
     locked = threading.Event()
-    real_append = effective_service.append_many
+    real_append = effective_service.append_cited
 
     def slow_append(**kwargs):
         records = real_append(**kwargs)
@@ -160,7 +160,7 @@ def test_effective_batches_an_answer_waits_for_one_batch_not_the_run(monkeypatch
         time.sleep(batch_seconds)
         return records
 
-    monkeypatch.setattr(effective_service, "append_many", slow_append)
+    monkeypatch.setattr(effective_service, "append_cited", slow_append)
     monkeypatch.setattr(effective_service, "BATCH_SIZE", size)
     timings: dict[str, float] = {}
     errors: list[BaseException] = []

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements.db import ledger_trigger_disable_sql, ledger_trigger_enable_sql, redoable_batch
 from agreements.enums import ActorKind, Answer, Channel
-from agreements.ledger.append import append_many, entry_for, ledger_append
+from agreements.ledger.append import append_cited, append_many, entry_for, ledger_append
 from agreements.ledger.heads import heads_lock
 from agreements.ledger.redact import evidence_redact
 from agreements.ledger.rows import (
@@ -446,6 +446,35 @@ def test_ledger_append_many_copies_rows_that_verify_whatever_their_characters() 
         assert rows[pk].actor_ref == "system\tback\\slash\nnew"
         assert rows[pk].evidence_digests["notice_reached"] == f"ポータル\t閲覧 \\ {tenant}"
     assert rows[written[0][1]].seq == 3
+    assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reached", ["ポータル\t閲覧 \\ {t}", 'quote " \u2028 {t}', ""])
+def test_r3_append_cited_writes_what_append_many_writes(reached: str) -> None:
+    """The effective-date job's path (one entry, a citation per tenant) writes the rows
+    append_many writes for the same entries, hash for hash; an empty citation takes
+    append_many's own path."""
+    version = posted_version()
+    tenants = [bound_tenant(version.document).tenant for _ in range(4)]
+    cited, many = tenants[:2], tenants[2:]
+    with clock.frozen_at(BEFORE):
+        entry = _deemed_entry(version, actor_ref="system")
+        got = append_cited(
+            heads=heads_lock([t.pk for t in cited]),
+            entry=entry,
+            citations=[(t.pk, reached.format(t=n)) for n, t in enumerate(cited)],
+        )
+        want = append_many(
+            heads=heads_lock([t.pk for t in many]),
+            entries=[(t.pk, entry.reached_by(reached.format(t=n))) for n, t in enumerate(many)],
+        )
+    rows = {r.pk: r for r in ConsentRecord.objects.filter(version=version)}
+    for (_c, got_pk), (_m, want_pk) in zip(got, want, strict=True):
+        a, b = rows[got_pk], rows[want_pk]
+        assert a.evidence_digests == b.evidence_digests
+        assert (a.seq, a.answer, a.recorded_at) == (b.seq, b.answer, b.recorded_at)
+    assert [t for t, _pk in got] == [t.pk for t in cited]
     assert ledger_verify() == []
 
 

@@ -19,8 +19,8 @@ from core.enums import EventKind
 from core.models import Event, IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
 from tests.api.conftest import World
-from tests.api.test_prefetch import round_trips
 from tests.api.test_agreements_api import EVIDENCE
+from tests.api.test_prefetch import round_trips
 from tests.factories.contracts import make_contract
 from tests.factories.tenants import TenantFactory
 

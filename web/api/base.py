@@ -370,9 +370,7 @@ class ApiView(APIView):
         scope = getattr(request, "scope", None)
         if raw is not None and isinstance(scope, Scope):
             # The next request with this key is served in one round trip (web/api/prefetch.py).
-            prefetch.remember_key(
-                raw, caller_ident(scope), scope.product_id, scope.partner_id
-            )
+            prefetch.remember_key(raw, caller_ident(scope), scope.product_id, scope.partner_id)
 
     @staticmethod
     def _caller_ident(request: Request) -> str | None:

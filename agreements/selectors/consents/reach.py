@@ -17,6 +17,7 @@ from agreements.ledger.rows import format_instant
 from agreements.models import NoticeDelivery, TermsVersion
 from agreements.selectors.consents import per_tenant
 from core.enums import EventKind, OutboxChannel, OutboxStatus
+from core.lookups import Ids
 from core.models import Outbox
 
 # Messages that carry the notice itself: the posting and the reminders quoting it.
@@ -62,7 +63,7 @@ def notice_reach(
     )
     rows = NoticeDelivery.objects.filter(version=version)
     if ids is not None:
-        mails = mails.filter(tenant_id__any_of=ids)
+        mails = mails.filter(tenant_id__any_of=Ids.of(ids))
     if before is not None:
         mails = mails.filter(sent_at__lt=before)
         rows = rows.filter(reached_at__lt=before)

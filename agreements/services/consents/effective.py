@@ -11,7 +11,7 @@ from django.db import transaction
 
 from agreements.db import redoable_batch
 from agreements.enums import ActorKind, Answer, Channel, ConsentMode, ConsentStatus, VersionStatus
-from agreements.ledger.append import append_many, entry_for
+from agreements.ledger.append import append_cited, entry_for
 from agreements.ledger.heads import LockedHead, heads_lock
 from agreements.models import ConsentRecord, ConsentState, TermsVersion
 from agreements.selectors.consents.bound import bound_tenants_q
@@ -157,10 +157,7 @@ def _deem(
         at=now,
         body_hash=body_hash,
     )
-    return append_many(
-        heads=heads,
-        entries=[(tenant_id, entry.reached_by(reached[tenant_id].citation)) for tenant_id in ids],
-    )
+    return append_cited(heads=heads, entry=entry, citations=[(t, reached[t].citation) for t in ids])
 
 
 def deemed_after_late_delivery(*, today: date, batch_size: int = BATCH_SIZE) -> dict[str, int]:
