@@ -21,6 +21,7 @@ import platform
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -739,11 +740,22 @@ def _settle_after_posting() -> str:
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(1)
-        try:
-            cursor.execute("CHECKPOINT")
-        except Exception:  # a role that may not: the vacuum is the main part
-            return f"settled in {time.perf_counter() - started:.1f} s (no CHECKPOINT: not allowed)"
+    if not _checkpoint():
+        return f"settled in {time.perf_counter() - started:.1f} s (no CHECKPOINT: not allowed)"
     return f"settled in {time.perf_counter() - started:.1f} s"
+
+
+def _checkpoint() -> bool:
+    """CHECKPOINT, where the bench's role may (a superuser or pg_checkpoint): what a timed
+    write starts with is then the same each time, not whatever the previous step left dirty."""
+    from django.db import connection  # noqa: PLC0415
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except Exception:  # a role that may not: the figures are only noisier
+        return False
+    return True
 
 
 def bench_4(ctx: Ctx) -> None:
@@ -771,16 +783,28 @@ def bench_4(ctx: Ctx) -> None:
         "id, tenant_id, seq, document_id, version_id, answer, actor_kind, actor_ref, channel, "
         "recorded_at, version_body_hash, notice_posted_at, evidence_digests, prev_hash, hash"
     )
+    settled = _settle_after_posting()
+    data = "".join(lines)
+    del lines
+    # The median of three COPYs, each into a fresh table: one COPY of about a second moved
+    # by a third from run to run on this shared machine, more than the goal's margin.
+    copies = []
+    for _ in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_ledger_copy")
+            cursor.execute(f"CREATE TABLE bench_ledger_copy (LIKE {table} INCLUDING ALL)")
+        _checkpoint()
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY bench_ledger_copy ({columns}) FROM STDIN", io.StringIO(data)
+            )
+        copies.append(time.perf_counter() - started)
+    copy_seconds = statistics.median(copies)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_ledger_copy")
-        cursor.execute(f"CREATE TABLE bench_ledger_copy (LIKE {table} INCLUDING ALL)")
-    settled = _settle_after_posting()
-    buffer = io.StringIO("".join(lines))
-    del lines
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY bench_ledger_copy ({columns}) FROM STDIN", buffer)
-    copy_seconds = time.perf_counter() - started
+    _checkpoint()
+    del data
     result = worker(["apply-effective", "--today", effective_on.isoformat()], ctx.env)
     ratio = result["seconds"] / copy_seconds if copy_seconds else 0.0
     ok = ratio <= 10 and result["peak_rss_mb"] <= 300 and result["deemed_rows"] == bound
@@ -789,7 +813,8 @@ def bench_4(ctx: Ctx) -> None:
             "4",
             f"apply-effective of a deemed-mode version over {bound:,} bound tenants",
             f"{result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB",
-            f"raw COPY of {bound:,} ledger-shaped rows: {copy_seconds:.2f} s",
+            f"raw COPY of {bound:,} ledger-shaped rows: {copy_seconds:.2f} s (median of 3: "
+            f"{', '.join(f'{c:.2f}' for c in copies)} s)",
             f"{ratio:.1f}×",
             "≤ 10× the COPY; worker peak RSS ≤ 300 MB",
             ok,
@@ -806,6 +831,7 @@ def bench_4(ctx: Ctx) -> None:
                 "seconds": result["seconds"],
                 "tenants": bound,
                 "copy_seconds": round(copy_seconds, 3),
+                "copies": [round(c, 3) for c in copies],
                 "ratio": round(ratio, 2),
                 "peak_rss_mb": result["peak_rss_mb"],
             },
