@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 LEDGER_TABLE = "agreements_consentrecord"
 
@@ -78,3 +80,43 @@ def redoable_batch() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+def ddl_with_short_locks(
+    connection: BaseDatabaseWrapper,
+    statements: list[str],
+    *,
+    lock_timeout_ms: int = 500,
+    attempts: int = 120,
+    pause_seconds: float = 1.0,
+) -> None:
+    """Run `statements` in one transaction that gives up on any lock it waits for longer than
+    `lock_timeout_ms`, and try again after a pause, up to `attempts` times (PostgreSQL; for a
+    migration outside a transaction).
+
+    A DDL statement's lock request queues every later query of its table behind it: waiting
+    for one long transaction (a report, pg_dump) would stop all answers meanwhile. Giving up
+    within half a second — before PostgreSQL looks for deadlocks (deadlock_timeout, 1 s by
+    default), so a waiting request is never the one chosen to fail — lets the traffic through,
+    and the next attempt comes when the long transaction may be done."""
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                for statement in statements:
+                    cursor.execute(statement)
+            return
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            last = error
+            if attempt + 1 < attempts:
+                time.sleep(pause_seconds)
+    raise RuntimeError(
+        f"gave up after {attempts} attempts to take the locks of: {statements[0][:80]}…; "
+        "a long transaction holds them (pg_stat_activity): end it and run migrate again"
+    ) from last
+
+
+_LOCK_NOT_AVAILABLE = "55P03"

@@ -2,48 +2,86 @@
 # Indexes no query chooses cost a B-tree update on every projection write and ledger row
 # (bench: benchmarks 2, 4, 9): the document keys' (one value per product) and (version,
 # status) beside (version, bound, status), both served by one (version, status, bound).
+#
+# Not atomic, and CONCURRENTLY on PostgreSQL: the new index is built and the old ones are
+# dropped while answers go on being written and read (a plain CREATE or DROP INDEX would
+# queue every query of the table behind the first long transaction). Each step may be run
+# again: an index a failed build left invalid is dropped and built anew.
 
 import django.db.models.deletion
 from django.db import migrations, models
 
+_NEW = "state_version_status_bound"
+_NEW_ON = '"agreements_consentstate" ("version_id", "status", "bound")'
+_OLD = {
+    "state_version_status": '"agreements_consentstate" ("version_id", "status")',
+    "state_version_bound": '"agreements_consentstate" ("version_id", "bound", "status")',
+    "agreements_consentrecord_document_id_a6459bc1": '"agreements_consentrecord" ("document_id")',
+    "agreements_consentstate_document_id_7c2eaf22": '"agreements_consentstate" ("document_id")',
+}
+
+
+def _invalid(schema_editor, name: str) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _build(schema_editor, name: str, on: str) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {on}')
+        return
+    if _invalid(schema_editor, name):
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+    schema_editor.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON {on}')
+
+
+def _drop(schema_editor, name: str) -> None:
+    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+    schema_editor.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
+
+
+def forward(apps, schema_editor):
+    _build(schema_editor, _NEW, _NEW_ON)
+    for name in _OLD:
+        _drop(schema_editor, name)
+
+
+def backward(apps, schema_editor):
+    for name, on in _OLD.items():
+        _build(schema_editor, name, on)
+    _drop(schema_editor, _NEW)
+
 
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('agreements', '0025_deletion_channel'),
         ('tenants', '0009_tenant_consent_reminders'),
     ]
 
-    # The new index first, so the jobs and the dashboard always have one while this runs.
     operations = [
-        migrations.AddIndex(
-            model_name='consentstate',
-            index=models.Index(fields=['version', 'status', 'bound'], name='state_version_status_bound'),
-        ),
-        migrations.RemoveIndex(
-            model_name='consentstate',
-            name='state_version_status',
-        ),
-        migrations.RemoveIndex(
-            model_name='consentstate',
-            name='state_version_bound',
-        ),
-        # Only the indexes go: AlterField would also drop and re-add (and so re-validate over
-        # the whole ledger) the foreign keys, which stay as they are.
         migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX IF EXISTS "agreements_consentrecord_document_id_a6459bc1"',
-                    'CREATE INDEX IF NOT EXISTS "agreements_consentrecord_document_id_a6459bc1" '
-                    'ON "agreements_consentrecord" ("document_id")',
-                ),
-                migrations.RunSQL(
-                    'DROP INDEX IF EXISTS "agreements_consentstate_document_id_7c2eaf22"',
-                    'CREATE INDEX IF NOT EXISTS "agreements_consentstate_document_id_7c2eaf22" '
-                    'ON "agreements_consentstate" ("document_id")',
-                ),
-            ],
+            database_operations=[migrations.RunPython(forward, backward, elidable=False)],
             state_operations=[
+                migrations.AddIndex(
+                    model_name='consentstate',
+                    index=models.Index(fields=['version', 'status', 'bound'], name='state_version_status_bound'),
+                ),
+                migrations.RemoveIndex(
+                    model_name='consentstate',
+                    name='state_version_status',
+                ),
+                migrations.RemoveIndex(
+                    model_name='consentstate',
+                    name='state_version_bound',
+                ),
                 migrations.AlterField(
                     model_name='consentrecord',
                     name='document',

@@ -3,33 +3,117 @@
 # A ledger row's version and document become one foreign key on PostgreSQL, (version_id,
 # document_id) → the version's (id, document_id): a row can no longer cite a version of
 # another document than the one it names, and each row written costs one key check for the
-# two instead of two (bench: benchmarks 2 and 4). Not atomic: the new key is added NOT VALID
-# (a moment's lock), then validated over the existing rows while answers keep being written;
-# only then are the two single keys dropped. Elsewhere (SQLite, the demo) the single keys go.
+# two instead of two (bench: benchmarks 2 and 4).
+#
+# Not atomic, in steps that may each be run again: the versions' (id, document_id) unique
+# constraint; the new key added NOT VALID; validated over the existing rows while answers
+# keep being written; the two single keys dropped. The steps that lock take their locks with
+# a short lock_timeout and try again (agreements.db.ddl_with_short_locks), so a long
+# transaction never holds the service's queries behind them. SQLite (the demo) gets the
+# unique index only: rebuilding the ledger's table there would drop its append-only
+# triggers, and its two single keys are correct as they are.
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from agreements.db import ddl_with_short_locks
+
 _LEDGER = "agreements_consentrecord"
 _VERSION = "agreements_termsversion"
+_DOCUMENT = "agreements_termsdocument"
 _KEY = "ledger_version_of_document"
+_UNIQUE = "version_of_document"
+# The single keys as Django named them (0001), re-created by `backward`.
+_SINGLE = {
+    "document_id": ("agreements_consentre_document_id_a6459bc1_fk_agreement", _DOCUMENT),
+    "version_id": ("agreements_consentre_version_id_e537d1a1_fk_agreement", _VERSION),
+}
 
 
-def _add_key(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
+def _validated(schema_editor, name: str) -> bool | None:
+    """Whether the constraint `name` is validated; None if there is none."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT convalidated FROM pg_constraint WHERE conname = %s", [name])
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
+
+
+def _single_keys(schema_editor) -> list[str]:
+    """The ledger's foreign keys on `document_id` alone or `version_id` alone, whatever their
+    names."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE c.conrelid = %s::regclass AND c.contype = 'f' "
+            "AND array_length(c.conkey, 1) = 1 AND a.attname IN ('document_id', 'version_id')",
+            [_LEDGER],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def forward(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        schema_editor.execute(
+            f'CREATE UNIQUE INDEX IF NOT EXISTS "{_UNIQUE}" ON "{_VERSION}" ("id", "document_id")'
+        )
         return
-    schema_editor.execute(
-        f'ALTER TABLE "{_LEDGER}" ADD CONSTRAINT "{_KEY}" FOREIGN KEY ("version_id", '
-        f'"document_id") REFERENCES "{_VERSION}" ("id", "document_id") '
-        "DEFERRABLE INITIALLY DEFERRED NOT VALID"
+    if _validated(schema_editor, _UNIQUE) is None:
+        ddl_with_short_locks(
+            connection,
+            [f'ALTER TABLE "{_VERSION}" ADD CONSTRAINT "{_UNIQUE}" UNIQUE ("id", "document_id")'],
+        )
+    if _validated(schema_editor, _KEY) is None:
+        ddl_with_short_locks(
+            connection,
+            [
+                f'ALTER TABLE "{_LEDGER}" ADD CONSTRAINT "{_KEY}" FOREIGN KEY ("version_id", '
+                f'"document_id") REFERENCES "{_VERSION}" ("id", "document_id") '
+                "DEFERRABLE INITIALLY DEFERRED NOT VALID"
+            ],
+        )
+    if not _validated(schema_editor, _KEY):
+        # SHARE UPDATE EXCLUSIVE: answers are written meanwhile.
+        schema_editor.execute(f'ALTER TABLE "{_LEDGER}" VALIDATE CONSTRAINT "{_KEY}"')
+    singles = _single_keys(schema_editor)
+    if singles:
+        # The referenced tables first, as the service's queries read them.
+        ddl_with_short_locks(
+            connection,
+            [
+                f'LOCK TABLE "{_DOCUMENT}", "{_VERSION}" IN ACCESS EXCLUSIVE MODE',
+                f'LOCK TABLE "{_LEDGER}" IN ACCESS EXCLUSIVE MODE',
+                *(f'ALTER TABLE "{_LEDGER}" DROP CONSTRAINT IF EXISTS "{name}"' for name in singles),
+            ],
+        )
+
+
+def backward(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        schema_editor.execute(f'DROP INDEX IF EXISTS "{_UNIQUE}"')
+        return
+    present = set(_single_keys(schema_editor))
+    for column, (name, table) in _SINGLE.items():
+        if name in present:
+            continue
+        ddl_with_short_locks(
+            connection,
+            [
+                f'ALTER TABLE "{_LEDGER}" ADD CONSTRAINT "{name}" FOREIGN KEY ("{column}") '
+                f'REFERENCES "{table}" ("id") DEFERRABLE INITIALLY DEFERRED NOT VALID'
+            ],
+        )
+        schema_editor.execute(f'ALTER TABLE "{_LEDGER}" VALIDATE CONSTRAINT "{name}"')
+    ddl_with_short_locks(
+        connection,
+        [
+            f'ALTER TABLE "{_LEDGER}" DROP CONSTRAINT IF EXISTS "{_KEY}"',
+            f'ALTER TABLE "{_VERSION}" DROP CONSTRAINT IF EXISTS "{_UNIQUE}"',
+        ],
     )
-    schema_editor.execute(f'ALTER TABLE "{_LEDGER}" VALIDATE CONSTRAINT "{_KEY}"')
-
-
-def _drop_key(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f'ALTER TABLE "{_LEDGER}" DROP CONSTRAINT IF EXISTS "{_KEY}"')
 
 
 class Migration(migrations.Migration):
@@ -41,19 +125,23 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddConstraint(
-            model_name='termsversion',
-            constraint=models.UniqueConstraint(fields=('id', 'document'), name='version_of_document'),
-        ),
-        migrations.RunPython(_add_key, _drop_key, elidable=False),
-        migrations.AlterField(
-            model_name='consentrecord',
-            name='document',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agreements.termsdocument'),
-        ),
-        migrations.AlterField(
-            model_name='consentrecord',
-            name='version',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='consent_records', to='agreements.termsversion'),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(forward, backward, elidable=False)],
+            state_operations=[
+                migrations.AddConstraint(
+                    model_name='termsversion',
+                    constraint=models.UniqueConstraint(fields=('id', 'document'), name='version_of_document'),
+                ),
+                migrations.AlterField(
+                    model_name='consentrecord',
+                    name='document',
+                    field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agreements.termsdocument'),
+                ),
+                migrations.AlterField(
+                    model_name='consentrecord',
+                    name='version',
+                    field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='consent_records', to='agreements.termsversion'),
+                ),
+            ],
         ),
     ]

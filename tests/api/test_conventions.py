@@ -172,6 +172,26 @@ def test_malformed_json_is_400(partner_client: APIClient) -> None:
     assert problem(response)["code"] == "parse_error"
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ('{"name": "a", "name": "b"}', "name"),
+        ('{"name": "a", "contact": {"email": "x@example.com", "email": "y@example.com"}}', "email"),
+    ],
+)
+def test_a_member_named_twice_is_a_parse_error_naming_it(
+    partner_client: APIClient, body: str, named: str
+) -> None:
+    """What was sent must not depend on who reads it: a duplicate member is refused, not
+    resolved to the last one as Python's json would."""
+    before = Tenant.objects.count()
+    response = partner_client.post("/api/v1/tenants/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert problem(response)["code"] == "parse_error"
+    assert problem(response)["detail"].endswith(named)
+    assert Tenant.objects.count() == before
+
+
 def test_unknown_method_on_a_shared_path_is_405(partner_client: APIClient) -> None:
     response = partner_client.put("/api/v1/tenants/", {})
     assert response.status_code == 405

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from agreements.models import ConsentEvidence, ConsentRecord
+from agreements.models import ConsentEvidence, ConsentRecord, TermsVersion
 from core import clock
 from tenants.models import Tenant
 from tests.api.conftest import World
@@ -137,6 +137,28 @@ def test_obtained_at_in_the_future_is_refused(world: World) -> None:
     assert problem["tolerance_seconds"] == 300
     assert [e["field"] for e in problem["errors"]] == ["evidence.obtained_at"]
     assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"), [(timedelta(minutes=6), 400), (timedelta(minutes=4), 201)]
+)
+def test_obtained_at_before_the_notice_was_posted_is_refused(
+    world: World, before: timedelta, expected: int
+) -> None:
+    """No one can have answered a text not yet posted: evidence dated before the version's
+    notice is refused (1900, or the day before the posting), within the same clock skew."""
+    posted_at = TermsVersion.objects.get(pk=world.v2.pk).posted_at
+    assert posted_at is not None
+    early = (posted_at - before).isoformat()
+    response = answer(world, {**EVIDENCE, "obtained_at": early})
+    assert response.status_code == expected, response.content
+    if expected == 400:
+        problem = response.json()
+        assert problem["code"] == "evidence_before_notice"
+        assert problem["tolerance_seconds"] == 300
+        assert problem["posted_at"]
+        assert [e["field"] for e in problem["errors"]] == ["evidence.obtained_at"]
+        assert not ConsentRecord.objects.exists()
 
 
 def test_obtained_at_within_the_clock_skew_is_accepted(world: World) -> None:

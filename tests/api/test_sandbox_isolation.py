@@ -356,3 +356,34 @@ def test_verify_says_a_sandbox_row_is_evidence_of_nothing_and_hides_its_date(wor
     live_page = Client().get("/verify/", {"hash": live.hash}).content.decode()
     assert "有効" in live_page
     assert "試験用の記録です" not in live_page
+
+
+def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
+    """Staff counts leave sandboxes out: a sandbox's revision, taken effect in its sandbox
+    with its tenants' consent rows, is neither a dashboard row nor a drill-down."""
+    from web.console.selectors import dashboard_rows, live_versions
+
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    tenant = client.post("/api/v1/tenants/", {"name": "砂場商事"}, format="json")
+    assert tenant.status_code == 201
+    today = clock.business_date(sandbox_row.sandbox_now)
+    contract = client.post(
+        "/api/v1/contracts/",
+        {
+            "tenant": tenant.json()["id"],
+            "product": "optim-id-plus",
+            "start_date": (today - timedelta(days=30)).isoformat(),
+            "billing_cycle": "annual",
+            "amount_jpy": 120000,
+        },
+        format="json",
+    )
+    assert contract.status_code == 201, contract.content
+    revision = _revise(client, today + timedelta(days=10)).json()
+    to = f"{(today + timedelta(days=11)).isoformat()}T09:00:00+09:00"
+    advanced = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
+    assert advanced.status_code == 200
+    assert revision["version"] not in {row.version.pk for row in dashboard_rows()}
+    assert not live_versions().filter(pk=revision["version"]).exists()
+    assert world.v2.pk in {row.version.pk for row in dashboard_rows()}

@@ -66,7 +66,7 @@ C_EFFECTIVE = D0 + timedelta(days=45)
 
 def _replay(first: date, last: date) -> None:
     if last >= first:
-        call_command("run_lifecycle", today=first, until=last, stdout=StringIO())
+        call_command("run_lifecycle", today=first, until=last, future=True, stdout=StringIO())
 
 
 def _event_days(kind: str, **filters: object) -> list[date]:

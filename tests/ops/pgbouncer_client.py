@@ -61,7 +61,7 @@ def main(spec: dict) -> dict:
     # The effective-date job, claimed by every client at once: SELECT … FOR UPDATE SKIP LOCKED
     # and leases inside transactions, exactly once whoever wins.
     out = StringIO()
-    call_command("run_lifecycle", "--today", spec["effective_on"], "--json", stdout=out)
+    call_command("run_lifecycle", "--today", spec["effective_on"], "--json", "--future", stdout=out)
     done["lifecycle"] = json.loads(out.getvalue().strip().splitlines()[-1])["jobs"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('application_name')")

@@ -47,6 +47,7 @@ MEMBERS: dict[str, str] = {
     "next_possible_end": "the next end date a non-renewal can still reach; send it as end_date",
     "options": "the options named in the request that need another option",
     "period_end": "the last day of the current usage period",
+    "posted_at": "when the answered version's notice was posted",
     "reason": "the termination reason refused or already on record",
     "record_id": "the ledger row that already holds this answer",
     "remedy": "the operation to use instead (termination: end the contract)",
@@ -549,6 +550,14 @@ CATALOGUE: dict[str, ProblemCode] = {
         "The first answer and its evidence stand (`record_id`); send no new evidence for it.",
         members=("record_id",),
     ),
+    "evidence_before_notice": ProblemCode(
+        (400,),
+        "`evidence.obtained_at` is earlier than the answered version's notice was posted "
+        "(beyond the clock-skew tolerance)",
+        "Send the instant the answer was obtained, with its offset: after the customer saw "
+        "the posted text.",
+        members=("posted_at", "tolerance_seconds"),
+    ),
     "evidence_in_future": ProblemCode(
         (400,),
         "`evidence.obtained_at` is later than now (beyond the clock-skew tolerance)",
@@ -604,6 +613,7 @@ OPERATION_CODES: dict[str, tuple[str, ...]] = {
         "answer_not_allowed",
         "answer_not_owed",
         "case_in_effect",
+        "evidence_before_notice",
         "evidence_in_future",
         "not_bound",
         "record_missing",

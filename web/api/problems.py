@@ -377,6 +377,9 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text=_("それらのオプションに必要なオプション"),
     )
+    posted_at = serializers.DateTimeField(
+        required=False, help_text=_("回答した版のお知らせを掲示した日時")
+    )
     retry_after = serializers.IntegerField(
         required=False, help_text=_("再試行までの秒数（429のとき。Retry-After ヘッダーと同じ）")
     )

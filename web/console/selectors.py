@@ -47,6 +47,7 @@ from agreements.selectors.consents import bound_tenants_q, consent_status_label
 from agreements.services.consents.reminders import remindable
 from core.enums import OutboxStatus
 from core.models import AuditEntry, Outbox
+from tenants import partition
 from tenants.models import Partner, Tenant
 from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
 
@@ -124,11 +125,14 @@ def bound_states(*, partner: str | None = None) -> QuerySet[ConsentState]:
 
 
 def live_versions(*, product_id: int | None = None) -> QuerySet[TermsVersion]:
-    """The versions consent states point at (one per document: its latest posted version)."""
+    """The versions consent states point at (one per document: its latest posted version), of
+    live products only: a partner's sandbox is not the service's (docs/api.md, Sandbox)."""
     followed = Exists(ConsentState.objects.filter(version_id=OuterRef("pk")))
-    qs = TermsVersion.objects.filter(
-        followed | Q(status=VersionStatus.SCHEDULED, posted_at__isnull=False)
-    ).select_related("document", "document__product")
+    qs = (
+        TermsVersion.objects.filter(partition.product_q("document__product__"))
+        .filter(followed | Q(status=VersionStatus.SCHEDULED, posted_at__isnull=False))
+        .select_related("document", "document__product")
+    )
     if product_id:
         qs = qs.filter(document__product_id=product_id)
     return qs.order_by("document__product__code", "document__slug", "-effective_on", "-pk")
@@ -143,7 +147,9 @@ def dashboard_rows(
     and one GROUP BY over the projection on the index (version, status, bound), which also
     says which versions rows follow. Not live_versions' EXISTS: PostgreSQL answers it for a
     version without rows by reading the whole table (bench: benchmark 7)."""
-    versions = TermsVersion.objects.select_related("document", "document__product")
+    versions = TermsVersion.objects.filter(
+        partition.product_q("document__product__")  # live products only, as live_versions
+    ).select_related("document", "document__product")
     if product_id:
         versions = versions.filter(document__product_id=product_id)
     by_pk = {version.pk: version for version in versions}

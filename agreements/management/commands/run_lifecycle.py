@@ -26,12 +26,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--job", choices=sorted(JOBS), default=None)
         parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+        parser.add_argument(
+            "--future",
+            action="store_true",
+            help="allow days after today (a test or demo database only: what the jobs do then "
+            "— versions taking effect, deemed rows dated that day, e-mails — is real and stays)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         first = options["today"] or clock.today()
         last = options["until"] or first
         if last < first:  # type: ignore[operator]
             raise CommandError("--until is before --today")
+        today = clock.today()
+        if last > today and not options["future"]:  # type: ignore[operator]
+            raise CommandError(
+                f"{last} is after today ({today}): the jobs would make it happen now, for good "
+                "(versions taking effect, deemed rows dated that day, e-mails sent). Replay past "
+                "days only; on a test or demo database pass --future."
+            )
         failed = False
         day: date = first  # type: ignore[assignment]
         while day <= last:  # type: ignore[operator]

@@ -227,7 +227,7 @@ def consent_answer(
         raise TransitionNotAllowed(DEEMED_NOT_ALLOWED, "deemed consent is written by the system")
     context = _version_context(version)
     _check_answerable(version, context)
-    evidence_check(evidence, now=clock.now())
+    evidence_check(evidence, now=clock.now(), posted_at=version.posted_at)
     today = clock.today()
     assert version.effective_on is not None  # noqa: S101 -- posted versions are dated
     effective = is_version_effective(effective_on=version.effective_on, today=today)

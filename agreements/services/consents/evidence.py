@@ -1,7 +1,8 @@
 """The rules for the evidence sent with an answer (docs/api.md, The consent flow).
 
 - `obtained_at` may not lie in the future: a few minutes of clock skew between the partner's
-  clock and ours are tolerated (`CLOCK_SKEW`), no more;
+  clock and ours are tolerated (`CLOCK_SKEW`), no more; nor before the version's notice was
+  posted (with the same tolerance): no one can have answered a text not yet shown;
 - a repeat of the answer on record keeps the first answer's evidence. Where the caller supplies
   the evidence (the API) a repeat that brings the same evidence (a retry) returns the record,
   one that brings other evidence is refused (`answer_evidence_differs`) instead of being
@@ -22,10 +23,22 @@ from core.errors import Conflict, ValidationFailed
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def evidence_check(evidence: EvidenceInput | None, *, now: datetime) -> None:
-    """Refuses evidence obtained after `now` (plus the tolerated skew)."""
+def evidence_check(
+    evidence: EvidenceInput | None, *, now: datetime, posted_at: datetime | None = None
+) -> None:
+    """Refuses evidence obtained after `now`, or before the answered version's notice was
+    posted (`posted_at`; none for a version in force that was imported, never posted here),
+    each beyond the tolerated skew."""
     if evidence is None or evidence.obtained_at is None:
         return
+    if posted_at is not None and evidence.obtained_at < posted_at - CLOCK_SKEW:
+        raise ValidationFailed(
+            _("回答を得た日時が、この版のお知らせの掲示より前になっています。"),
+            code="evidence_before_notice",
+            field="evidence.obtained_at",
+            posted_at=posted_at,
+            tolerance_seconds=int(CLOCK_SKEW.total_seconds()),
+        )
     if evidence.obtained_at > now + CLOCK_SKEW:
         raise ValidationFailed(
             _("回答を得た日時が未来になっています。"),
