@@ -114,8 +114,9 @@ def ddl_with_short_locks(
             if attempt + 1 < attempts:
                 time.sleep(pause_seconds)
     raise RuntimeError(
-        f"gave up after {attempts} attempts to take the locks of: {statements[0][:80]}…; "
-        "a long transaction holds them (pg_stat_activity): end it and run migrate again"
+        f"gave up after {attempts} attempts: another transaction kept a lock these statements "
+        f"need ({'; '.join(statements)}). Find it in pg_stat_activity (wait_event_type Lock, "
+        "or an old xact_start), end it, and run migrate again."
     ) from last
 
 

@@ -79,8 +79,11 @@ def _with_related(queryset: QuerySet[Contract]) -> QuerySet[Contract]:
 def contract_list(
     *, scope: Scope, tenant: Tenant | None = None, updated_since: datetime | None = None
 ) -> QuerySet[Contract]:
-    """The caller's contracts, oldest first, with everything `contract_facts` reads prefetched."""
+    """The caller's contracts, oldest first, with everything `contract_facts` reads prefetched.
+    Staff lists leave partners' sandboxes out (docs/api.md, Sandbox); one by id stays open."""
     queryset = contracts_visible(scope)
+    if scope.is_privileged:
+        queryset = queryset.filter(tenant__partner__sandbox_of__isnull=True)
     if tenant is not None:
         queryset = queryset.filter(tenant_id=tenant.pk)
     if updated_since is not None:

@@ -156,7 +156,7 @@ def test_obtained_at_before_the_notice_was_posted_is_refused(
         problem = response.json()
         assert problem["code"] == "evidence_before_notice"
         assert problem["tolerance_seconds"] == 300
-        assert problem["posted_at"]
+        assert problem["posted_at"] == clock.api_instant(posted_at)  # Japan time
         assert [e["field"] for e in problem["errors"]] == ["evidence.obtained_at"]
         assert not ConsentRecord.objects.exists()
 

@@ -361,7 +361,7 @@ def test_verify_says_a_sandbox_row_is_evidence_of_nothing_and_hides_its_date(wor
 def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
     """Staff counts leave sandboxes out: a sandbox's revision, taken effect in its sandbox
     with its tenants' consent rows, is neither a dashboard row nor a drill-down."""
-    from web.console.selectors import dashboard_rows, live_versions
+    from web.console.selectors import case_rows, dashboard_rows, live_versions
 
     sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
@@ -387,3 +387,18 @@ def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
     assert revision["version"] not in {row.version.pk for row in dashboard_rows()}
     assert not live_versions().filter(pk=revision["version"]).exists()
     assert world.v2.pk in {row.version.pk for row in dashboard_rows()}
+    # Nor a staff list: contracts (console and API) and the rejection cases' queue.
+    listed = world.client("staff").get("/api/v1/contracts/?page_size=200").json()
+    staff_contracts = {c["id"] for c in listed["results"]}
+    assert contract.json()["id"] not in staff_contracts
+    from agreements.models import Contract, TerminationCase
+
+    TerminationCase.objects.create(  # as a sandbox rejection opens one (R6)
+        tenant_id=tenant.json()["id"],
+        contract=Contract.objects.get(pk=contract.json()["id"]),
+        version_id=revision["version"],
+        status="open",
+        opened_at=clock.now(),
+    )
+    cases = case_rows(status="", today=clock.today(), notice_days=30)
+    assert tenant.json()["id"] not in {row["case"].tenant_id for row in cases}

@@ -134,7 +134,10 @@ CATALOGUE: dict[str, ProblemCode] = {
         methods=("GET",),
     ),
     "parse_error": ProblemCode(
-        (400,), "the body is not valid JSON", "Send a JSON object.", methods=BODY
+        (400,),
+        "the body is not valid JSON, or names a member twice in one object (`detail` names it)",
+        "Send a JSON object, each member once.",
+        methods=BODY,
     ),
     "json_too_deep": ProblemCode(
         (400,), "the JSON nests deeper than 64 levels", "Flatten the body.", methods=BODY

@@ -307,9 +307,11 @@ def case_rows(
     """Termination cases oldest first (all when `status` is not a case status), each with
     `prospective`: the end date confirming it today would set (R6), for open cases only, so
     staff see it before the decision and never after."""
-    cases = TerminationCase.objects.select_related(
-        "tenant", "contract", "contract__product", "version", "version__document"
-    ).order_by("opened_at", "pk")
+    cases = (
+        TerminationCase.objects.filter(tenant__partner__sandbox_of__isnull=True)  # live only
+        .select_related("tenant", "contract", "contract__product", "version", "version__document")
+        .order_by("opened_at", "pk")
+    )
     if status in CaseStatus.values:
         cases = cases.filter(status=status)
     rows: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agreements.ledger.rows import EVIDENCE_FIELDS, EvidenceInput
 from agreements.models import ConsentEvidence, ConsentRecord
+from core import clock
 from core.errors import Conflict, ValidationFailed
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -36,7 +37,7 @@ def evidence_check(
             _("回答を得た日時が、この版のお知らせの掲示より前になっています。"),
             code="evidence_before_notice",
             field="evidence.obtained_at",
-            posted_at=posted_at,
+            posted_at=clock.api_instant(posted_at),  # Japan time, as every instant sent
             tolerance_seconds=int(CLOCK_SKEW.total_seconds()),
         )
     if evidence.obtained_at > now + CLOCK_SKEW:
