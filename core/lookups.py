@@ -16,11 +16,11 @@ from django.db import models
 from django.db.models.lookups import In, Lookup
 
 
-def bigint_array(values: Iterable[int]) -> str:
-    """`{1,2,3}`: PostgreSQL's text form of a bigint[], for a `%s::bigint[]` parameter.
+def bigint_array(values: Iterable[int | None]) -> str:
+    """`{1,NULL,3}`: PostgreSQL's text form of a bigint[], for a `%s::bigint[]` parameter.
 
     `int()` on every value, so nothing but digits and signs reaches the literal."""
-    return "{" + ",".join([str(int(value)) for value in values]) + "}"
+    return "{" + ",".join(["NULL" if v is None else str(int(v)) for v in values]) + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ def test_any_of_reads_what_in_reads_with_one_parameter() -> None:
 
 def test_bigint_array_takes_integers_only() -> None:
     assert bigint_array([1, -2, 3]) == "{1,-2,3}"
+    assert bigint_array([1, None]) == "{1,NULL}"  # a projection row without a ledger row
     with pytest.raises(ValueError, match="invalid literal"):
         bigint_array(["1}, {2"])  # type: ignore[list-item]
 

@@ -89,9 +89,9 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
     columns = "tenant_id, document_id, version_id, status, record_id, bound, updated_at"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Three arrays in their text form (core/lookups.py), the rest once: a VALUES list of 500 rows × 7 values cost the server
-            # more to parse and plan than to write (bench: benchmark 4). `bound`: a new row's
-            # tenant was bound on the effective date.
+            # Three arrays in their text form (core/lookups.py), the rest once: a VALUES list
+            # of 500 rows × 7 values cost the server more to parse and plan than to write
+            # (bench: benchmark 4). `bound`: a new row's tenant was bound on the effective date.
             cursor.execute(
                 f"INSERT INTO {table} AS s ({columns}) "  # noqa: S608 -- placeholders only
                 "SELECT v.tenant_id, %s, %s, v.status, v.record_id, TRUE, %s "
@@ -103,7 +103,7 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
                     now,
                     bigint_array(tenant_id for tenant_id, _status, _record in states),
                     text_array(str(status) for _tenant, status, _record in states),
-                    _record_ids(states),
+                    bigint_array(record_id for _tenant, _status, record_id in states),
                     version.pk,
                 ],
             )
@@ -125,11 +125,6 @@ def states_upsert_following(states: list[StateRow], *, version: TermsVersion) ->
             f"INSERT INTO {table} AS s ({columns}) VALUES {values} {conflict}",  # noqa: S608 -- placeholders only
             params,
         )
-
-
-def _record_ids(states: list[StateRow]) -> str:
-    """The rows' ledger ids as a bigint[] literal, NULL where a row has none."""
-    return "{" + ",".join("NULL" if r is None else str(int(r)) for _t, _s, r in states) + "}"
 
 
 @transaction.atomic
