@@ -29,6 +29,7 @@ from django.db.models import F, Value
 from core import clock, generations, sandbox
 from core.enums import OutboxChannel
 from core.events import event_envelope
+from core.inserts import insert_values
 from core.models import Event, Outbox
 from core.outbox import delivery_ring_on_commit
 from tenants.enums import Role
@@ -206,8 +207,8 @@ def notify_one(note: Note) -> Notified:
         partner_id=tenant.partner_id,
         next_attempt_at=now,
     )
-    event_columns, event_values = _insert_values(event)
-    outbox_columns, outbox_values = _insert_values(template)
+    event_columns, event_values = insert_values(event)
+    outbox_columns, outbox_values = insert_values(template)
     # The columns each message sets itself; the others are the template's.
     own = {
         "channel": "m.channel",
@@ -311,16 +312,6 @@ def _event(kind: str, tenant: Tenant, subject: Any, body: dict[str, Any], now: d
         subject_id=getattr(subject, "pk", None),
         payload=body,
         occurred_at=now,
-    )
-
-
-def _insert_values(row: Any) -> tuple[list[str], list[Any]]:
-    """The columns and prepared values an INSERT of `row` writes (its defaults and auto_now
-    fields filled as Model.save fills them), the primary key left to the database."""
-    fields = [f for f in row._meta.concrete_fields if not f.primary_key]
-    return (
-        [f.column for f in fields],
-        [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields],
     )
 
 

@@ -8,6 +8,7 @@ answered, the ledger records it.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import secrets
@@ -33,6 +34,7 @@ from agreements.ledger.rows import (
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
 from agreements.rules import DEEMED_NOT_ALLOWED, TransitionNotAllowed
 from core import clock
+from core.inserts import insert_values, saved
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -68,17 +70,17 @@ def append_one(
     *, head: LedgerHead, entry: Entry, evidence: EvidenceInput | None = None
 ) -> ConsentRecord:
     """Append `entry` to the chain whose head the caller has locked (heads.head_lock) and
-    move the head: an INSERT of the row, one of its evidence (when given), an UPDATE of the
-    head."""
+    move the head: on PostgreSQL one statement (the row, its evidence when given, the head:
+    the answer's hot path, bench #2); elsewhere an INSERT of each and an UPDATE of the head."""
     salt = secrets.token_hex(32) if evidence is not None else ""
     digests = evidence_digests(salt, evidence) if evidence is not None else {}
     seq = head.seq + 1
     row = chained_row(
         entry, tenant_id=head.tenant_id, seq=seq, prev_hash=head.hash, digests=digests
     )
-    record = ConsentRecord.objects.create(**row)
-    if evidence is not None:
-        ConsentEvidence.objects.create(
+    record = ConsentRecord(**row)
+    kept = (
+        ConsentEvidence(
             record=record,
             tenant_id=head.tenant_id,
             salt=salt,
@@ -91,9 +93,60 @@ def append_one(
             obtained_at=evidence.obtained_at,
             method=evidence.method,
         )
+        if evidence is not None
+        else None
+    )
+    now = clock.now()
+    if connection.vendor == "postgresql":
+        _append_in_one_statement(head, record, kept, now)
+    else:
+        record.save(force_insert=True)
+        if kept is not None:
+            kept.record = record
+            kept.save(force_insert=True)
+        LedgerHead.objects.filter(pk=head.pk).update(seq=seq, hash=record.hash, updated_at=now)
     head.seq, head.hash = seq, record.hash
-    LedgerHead.objects.filter(pk=head.pk).update(seq=seq, hash=record.hash, updated_at=clock.now())
     return record
+
+
+def _append_in_one_statement(
+    head: LedgerHead, record: ConsentRecord, evidence: ConsentEvidence | None, now: datetime
+) -> None:
+    """INSERT the row and its evidence and UPDATE the head, in one round trip: a CTE per
+    write (each runs once, whatever the final SELECT reads)."""
+    record_columns, record_values = insert_values(record)
+    params = [*record_values]
+    evidence_columns: tuple[str, ...] = ()
+    if evidence is not None:
+        columns, values = insert_values(evidence)
+        own = columns.index("record_id")
+        evidence_columns = tuple(columns)
+        params += values[:own] + values[own + 1 :]
+    params += [record.seq, record.hash, now, head.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_append_sql(tuple(record_columns), evidence_columns), params)
+        (pk,) = cursor.fetchone()
+    saved(record, pk)
+
+
+@functools.cache
+def _append_sql(record_columns: tuple[str, ...], evidence_columns: tuple[str, ...]) -> str:
+    q = connection.ops.quote_name
+    sql = (
+        f"WITH r AS (INSERT INTO {q(ConsentRecord._meta.db_table)} "  # noqa: S608 -- placeholders only
+        f"({', '.join(map(q, record_columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(record_columns))}) RETURNING id), "
+    )
+    if evidence_columns:
+        select = ", ".join("r.id" if c == "record_id" else "%s" for c in evidence_columns)
+        sql += (
+            f"e AS (INSERT INTO {q(ConsentEvidence._meta.db_table)} "  # noqa: S608 -- placeholders only
+            f"({', '.join(map(q, evidence_columns))}) SELECT {select} FROM r), "
+        )
+    return sql + (  # noqa: S608 -- placeholders only
+        f"h AS (UPDATE {q(LedgerHead._meta.db_table)} SET seq = %s, hash = %s, "  # noqa: S608 -- placeholders only
+        "updated_at = %s WHERE id = %s) SELECT id FROM r"
+    )
 
 
 def append_many(

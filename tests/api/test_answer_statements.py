@@ -50,7 +50,7 @@ _TABLE = re.compile(r'(?:FROM|JOIN|INTO)\s+"?([a-z]+_[a-z_]+)"?', re.IGNORECASE)
 def _verbs(captured: CaptureQueriesContext) -> list[str]:
     """Each statement as its verb and the tables it touches: the tables a SELECT reads
     (sorted, subqueries included) and whether it locks; the tables an INSERT or an UPDATE
-    writes; a WITH's inserts, in order, and what it reads besides."""
+    writes; a WITH's inserts, in order, its updates and what it reads besides."""
     out = []
     for query in captured.captured_queries:
         sql = query["sql"]
@@ -64,8 +64,11 @@ def _verbs(captured: CaptureQueriesContext) -> list[str]:
                 verb += " FOR UPDATE"
         elif verb == "WITH":
             inserted = re.findall(r'INSERT INTO\s+"?(\w+)"?', sql)
+            updated = re.findall(r'UPDATE\s+"?(\w+)"?', sql)
             read = sorted(set(_TABLE.findall(sql)) - set(inserted))
-            verb = f"WITH INSERT {'+'.join(inserted)} SELECT {'+'.join(read)}"
+            verb = f"WITH INSERT {'+'.join(inserted)}"
+            verb += f" UPDATE {'+'.join(updated)}" if updated else ""
+            verb += f" SELECT {'+'.join(read)}" if read else ""
         out.append(verb)
     return out
 
@@ -88,9 +91,9 @@ def test_a_warm_answer_is_one_transaction_of_the_statements_it_needs(world: Worl
         # binding version) and the end filed for each (non-renewal, termination)
         "SELECT agreements_consentstate+agreements_contract+agreements_nonrenewalrequest"
         "+agreements_termination+agreements_termsversion",
-        "INSERT agreements_consentrecord",  # the ledger row
-        "INSERT agreements_consentevidence",
-        "UPDATE agreements_ledgerhead",
+        # the ledger row, its evidence and the moved head, in one statement
+        "WITH INSERT agreements_consentrecord+agreements_consentevidence"
+        " UPDATE agreements_ledgerhead",
         "UPDATE agreements_consentstate",  # the projection (the notice opened the row)
         # the event and its outbox rows, the recipients (its admins, its contact address,
         # its further contacts: tenants.notify.tenant_recipients) chosen in the same statement

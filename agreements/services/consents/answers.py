@@ -363,7 +363,7 @@ def _lock_within_reach(scope: Scope, tenant_id: int) -> tuple[LedgerHead, Tenant
     """The tenant's head, locked, and the tenant, if the caller may see it: one statement for
     a tenant with a chain. Without one, the tenant is looked up as every tenant read looks it
     up (tenant_get: NotFound out of reach) and its head created, locked."""
-    head = head_lock_within(tenant_id, scope.tenant_q("tenant__"))
+    head = head_lock_within(tenant_id, scope.tenant_sql("t"))
     if head is not None:
         return head, head.tenant
     tenant = tenant_get(scope=scope, pk=tenant_id)
