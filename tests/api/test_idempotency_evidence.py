@@ -41,6 +41,30 @@ def test_canonical_body_ignores_key_order_and_whitespace() -> None:
     assert canonical_body(b'{"a": 1}') != canonical_body(b'{"a": 2}')
     assert canonical_body(b'{"a": "x"}') != canonical_body(b'{"a": "x "}')
     assert canonical_body(b"not json") == b"raw:not json"
+    # A member named twice is compared byte for byte: not as whichever repeat a reader keeps.
+    twice = b'{"a": 1, "a": 2}'
+    assert canonical_body(twice) == b"raw:" + twice
+    assert canonical_body(twice) != canonical_body(b'{"a": 2}')
+    assert canonical_body(b'[{"a": 1}, {"a": 2}]').startswith(b"json:")  # not a repeat
+
+
+def test_a_refused_repeated_member_is_not_replaced_by_a_corrected_body_under_its_key(
+    partner_client: APIClient,
+) -> None:
+    refused = raw_post(
+        partner_client, "/api/v1/tenants/", '{"name": "甲", "name": "乙"}', "repeated"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "parse_error"
+    # The same bytes again: the stored refusal, replayed.
+    again = raw_post(partner_client, "/api/v1/tenants/", '{"name": "甲", "name": "乙"}', "repeated")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (400, "true")
+    # The body as a reader keeping the last repeat would see it is another request: 422, and
+    # nothing is created under the key.
+    corrected = raw_post(partner_client, "/api/v1/tenants/", '{"name": "乙"}', "repeated")
+    assert corrected.status_code == 422
+    assert corrected.json()["code"] == "idempotency_key_reused"
+    assert not Tenant.objects.filter(name__in=["甲", "乙"]).exists()
 
 
 def test_reordered_and_reindented_json_under_the_same_key_is_replayed(

@@ -198,3 +198,28 @@ def test_dashboard_csv_render_queries_pinned(client, viewer) -> None:
     # The numbers: two queries (versions, one GROUP BY); the rest: the session and the user.
     assert small <= 6, small
     assert body != body_large
+
+
+@pytest.mark.parametrize(
+    "query", ["partner=999999", "partner=abc", "product=999999", "product=x&partner=direct"]
+)
+def test_a_filter_naming_nothing_shows_no_figures_rather_than_everyones(
+    client, viewer, query: str
+) -> None:
+    world = _world()
+    client.force_login(viewer)
+    everyone = client.get("/console/dashboard/?format=csv").content
+    page = client.get(f"/console/dashboard/?{query}")
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert 'data-testid="invalid-filter"' in html
+    assert 'data-testid="dashboard-table"' not in html  # no unfiltered figures
+    csv = client.get(f"/console/dashboard/?{query}&format=csv")
+    assert csv.status_code == 400
+    assert csv.content != everyone
+    # The drill-down likewise: an unknown sales channel is not "every channel".
+    version = world["biz"]  # type: ignore[index]
+    drill = f"/console/dashboard/versions/{version.pk}/?status=bound"
+    assert client.get(drill).status_code == 200
+    assert client.get(f"{drill}&partner=abc").status_code == 404
+    assert client.get("/console/dashboard/?partner=direct").status_code == 200

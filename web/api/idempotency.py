@@ -39,6 +39,7 @@ from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
 from tenants.scope import Scope
 from web.api.auth import caller_ident
+from web.api.parsers import without_duplicates
 from web.api.problems import problem_json
 
 HEADER = "Idempotency-Key"
@@ -83,9 +84,11 @@ def _ttl() -> timedelta:
 
 def canonical_body(body: bytes) -> bytes:
     """What "the same body" means: a JSON body parsed and written again with sorted keys and
-    no whitespace, so key order and indentation do not matter; anything else byte for byte."""
+    no whitespace, so key order and indentation do not matter; anything else byte for byte,
+    a body naming a member twice included (the parser refuses it: parsed, the last repeat
+    would win, and a corrected body would compare equal to the refused one)."""
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, object_pairs_hook=without_duplicates)
     except (ValueError, RecursionError):
         return b"raw:" + body
     return (

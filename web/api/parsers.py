@@ -35,7 +35,7 @@ class Utf8JSONParser(JSONParser):
             decoded = codecs.getreader("utf-8")(stream)
             parse_constant = json.strict_constant if self.strict else None
             return json.load(
-                decoded, parse_constant=parse_constant, object_pairs_hook=_without_duplicates
+                decoded, parse_constant=parse_constant, object_pairs_hook=without_duplicates
             )
         except _Duplicate as exc:
             raise ParseError(
@@ -50,7 +50,9 @@ class _Duplicate(ValueError):
     pass
 
 
-def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook refusing a member named twice (a ValueError): what was sent
+    must not depend on which reader resolves the repeat."""
     found = dict(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
@@ -61,4 +63,4 @@ def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-__all__ = ["Utf8JSONParser"]
+__all__ = ["Utf8JSONParser", "without_duplicates"]

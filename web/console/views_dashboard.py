@@ -65,13 +65,24 @@ BOM = "\ufeff"  # Excel in Japan opens UTF-8 CSV correctly only with a byte orde
 
 
 def _filters(request: HttpRequest) -> tuple[DashboardFilterForm, int | None, str | None]:
-    form = DashboardFilterForm(request.GET or None)
+    """The filters asked for; a filter that names no product or sales channel of the service
+    is the form's error, never "no filter" (the figures would pass for the filtered ones)."""
+    form = DashboardFilterForm(_filter_query(request) or None)
     product_id = partner = None
     if form.is_valid():
         product = form.cleaned_data.get("product")
         product_id = product.pk if product else None
         partner = form.cleaned_data.get("partner") or None
     return form, product_id, partner
+
+
+def _filter_query(request: HttpRequest) -> dict[str, str]:
+    return {name: request.GET[name] for name in ("product", "partner") if name in request.GET}
+
+
+INVALID_FILTER = _(
+    "絞り込みの条件が正しくないため、数値を表示していません。条件を選び直してください。"
+)
 
 
 def _label(version: TermsVersion | None) -> str:
@@ -99,6 +110,17 @@ def _labels() -> dict[str, str]:
 @reads_from_replica()  # counts over every tenant: the replica's work (core/replica.py)
 def dashboard(request: ConsoleRequest) -> HttpResponse:
     form, product_id, partner = _filters(request)
+    if form.is_bound and not form.is_valid():
+        if request.GET.get("format") == "csv":
+            return HttpResponse(
+                str(INVALID_FILTER), status=400, content_type="text/plain; charset=utf-8"
+            )
+        return render(
+            request,
+            "agreements/console/dashboard.html",
+            {"nav": "dashboard", "form": form, "invalid_filter": INVALID_FILTER},
+            status=400,
+        )
     rows = dashboard_rows(product_id=product_id, partner=partner)
     if request.GET.get("format") == "csv":
         labels = _labels()
@@ -149,6 +171,8 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     if status != "bound" and status not in ConsentStatus.values:
         raise Http404
     partner = request.GET.get("partner") or None
+    if partner is not None and not DashboardFilterForm({"partner": partner}).is_valid():
+        raise Http404  # no sales channel of the service: not every tenant instead
     tenants = dashboard_tenants(
         version=version, status=None if status == "bound" else status, partner=partner
     )
