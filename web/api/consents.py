@@ -28,6 +28,7 @@ from agreements.services import consents
 from tenants import notify
 from tenants import selectors as tenant_selectors
 from tenants.authz import Action
+from tenants.rules import has_control_characters
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.documents import DocumentOutput
@@ -181,11 +182,19 @@ class ConsentStatusApi(ApiView):
         return Response(items)
 
 
+def _one_line(value: str) -> None:
+    """Names and methods are printed on receipts and exports as one line, as the portal
+    takes them (web/portal/forms.py): no line break or character of the writer's choosing
+    that hides or reorders text."""
+    if has_control_characters(value):
+        raise serializers.ValidationError(_("改行や制御文字は使用できません。"))
+
+
 class ConsentEvidenceInput(serializers.Serializer):
     """Who at the customer answered, when, how, from where (kept outside the hash chain)."""
 
     person_name = serializers.CharField(
-        max_length=255, help_text=_("回答したお客様側の担当者の氏名")
+        max_length=255, validators=[_one_line], help_text=_("回答したお客様側の担当者の氏名")
     )
     person_email = serializers.EmailField(
         required=False,
@@ -200,7 +209,9 @@ class ConsentEvidenceInput(serializers.Serializer):
         )
     )
     method = serializers.CharField(
-        max_length=255, help_text=_("回答を得た方法（例: パートナー管理画面での同意、書面）")
+        max_length=255,
+        validators=[_one_line],
+        help_text=_("回答を得た方法（例: パートナー管理画面での同意、書面）"),
     )
     ip_address = serializers.IPAddressField(
         required=False, allow_blank=True, default="", help_text=_("回答時のIPアドレス")

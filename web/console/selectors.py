@@ -238,18 +238,24 @@ def upcoming(
     """The "upcoming" panel under the dashboard's filter: revisions by product (a revision
     concerns every sales channel), contracts and deletions by product and sales channel.
     Delivery errors belong to no product and are never filtered (the page says so)."""
-    versions = TermsVersion.objects.select_related("document")
+    # Live products and tenants only, as the numbers above (live_versions, dashboard_rows): a
+    # partner's sandbox is not the service's.
+    versions = TermsVersion.objects.filter(
+        partition.product_q("document__product__")
+    ).select_related("document")
     if product_id:
         versions = versions.filter(document__product_id=product_id)
     scheduled = versions.filter(status=VersionStatus.SCHEDULED)
     month_start = today.replace(day=1)
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     open_periods = ContractPeriod.objects.filter(
+        partition.product_q("contract__product__"),
         _tenant_filter(partner, "contract__tenant__"),
         status=PeriodStatus.OPEN,
         contract__status=ContractStatus.ACTIVE,
     ).select_related("contract", "contract__tenant", "contract__product")
     deletions = DataDeletion.objects.filter(
+        partition.product_q("contract__product__"),
         _tenant_filter(partner, "tenant__"),
         status__in=[DeletionStatus.SCHEDULED, DeletionStatus.ORDERED],
         due_on__lte=today + timedelta(days=7),
@@ -279,7 +285,9 @@ def upcoming(
         )
         if today <= deadline <= week:
             deadlines.append((period, deadline))
-    failed = Outbox.objects.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD])
+    failed = Outbox.objects.filter(
+        partition.partner_ids_q(), status__in=[OutboxStatus.FAILED, OutboxStatus.DEAD]
+    )
     return Upcoming(
         # Every scheduled revision, however far off (one per document at most, R7): a card
         # that says なし while a version is scheduled would mislead.

@@ -3,7 +3,6 @@ to the tenants behind each number, CSV export, and the "upcoming" panel."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib import messages
@@ -11,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agreements.enums import ConsentStatus
 from agreements.models import NoticeDelivery, ScheduledReminder, TermsVersion
@@ -36,6 +36,7 @@ from core import clock
 from core.errors import DomainError
 from core.replica import reads_from_replica
 from tenants.selectors import tenant_get
+from web.console import csvfile
 from web.console.access import (
     REFUSALS,
     ConsoleRequest,
@@ -61,8 +62,6 @@ from web.console.selectors import (
     upcoming,
 )
 
-BOM = "\ufeff"  # Excel in Japan opens UTF-8 CSV correctly only with a byte order mark
-
 
 def _filters(request: HttpRequest) -> tuple[DashboardFilterForm, int | None, str | None]:
     """The filters asked for; a filter that names no product or sales channel of the service
@@ -80,7 +79,13 @@ def _filter_query(request: HttpRequest) -> dict[str, str]:
     return {name: request.GET[name] for name in ("product", "partner") if name in request.GET}
 
 
-INVALID_FILTER = _(
+def _filter_suffix(product_id: int | None, partner: str | None) -> str:
+    """`-product-2-partner-5` / `-partner-direct`: what a CSV was filtered by, for its name."""
+    suffix = f"-product-{product_id}" if product_id else ""
+    return suffix + (f"-partner-{partner}" if partner else "")
+
+
+INVALID_FILTER = gettext_lazy(
     "絞り込みの条件が正しくないため、数値を表示していません。条件を選び直してください。"
 )
 
@@ -91,8 +96,8 @@ def _label(version: TermsVersion | None) -> str:
 
 def _csv_response(filename: str, header: list[str], rows: list[list[object]]) -> HttpResponse:
     buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(csvfile.BOM)
+    writer = csvfile.Writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
     response = HttpResponse(
@@ -139,7 +144,9 @@ def dashboard(request: ConsoleRequest) -> HttpResponse:
             for cell in row.cells:
                 line += [cell["count"], cell["percent"]]
             data.append(line)
-        return _csv_response(f"consent-dashboard-{clock.today().isoformat()}.csv", header, data)
+        # The file's name says its filter: two downloads are told apart without opening them.
+        name = f"consent-dashboard-{clock.today().isoformat()}{_filter_suffix(product_id, partner)}"
+        return _csv_response(f"{name}.csv", header, data)
     today = clock.today()
     reminders = scheduled_reminders([row.version.pk for row in rows])
     for row in rows:
@@ -192,7 +199,7 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
             for t in everyone
         ]
         return _csv_response(
-            f"consent-{version.pk}-{status}.csv",
+            f"consent-{version.pk}-{status}{_filter_suffix(None, partner)}.csv",
             [_("テナントID"), _("名称"), _("法人番号"), _("販売経路"), _("適用されている版")],
             data,
         )

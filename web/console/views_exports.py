@@ -6,7 +6,6 @@ is written to the audit log."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -22,10 +21,10 @@ from agreements.selectors.consents import consent_status_label
 from core import clock
 from core.enums import AuditAction
 from core.services import audit_add
+from web.console import csvfile
 from web.console.access import ConsoleRequest, Need, console_view
 from web.console.views_versions import version_or_404
 
-BOM = "\ufeff"  # Excel in Japan opens UTF-8 CSV correctly only with a byte order mark
 FORMATS = ("csv", "json", "jsonl")
 
 
@@ -65,8 +64,8 @@ def version_export(request: ConsoleRequest, pk: int) -> HttpResponse | Streaming
         _attachment(response, f"{stem}.json")
         return response
     buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(csvfile.BOM)
+    writer = csvfile.Writer(buffer)
     writer.writerow(
         [
             _("テナントID"),
