@@ -48,7 +48,7 @@ from agreements.services.consents.reminders import remindable
 from core.enums import OutboxStatus
 from core.models import AuditEntry, Outbox
 from tenants import partition
-from tenants.models import Partner, Tenant
+from tenants.models import Partner, PartnerAPIKey, Tenant, WebhookEndpoint
 from tenants.rules import CORPORATE_NUMBER_LENGTH, normalize_corporate_number
 
 COLUMNS = (
@@ -394,6 +394,20 @@ def audit_for(obj: Model, limit: int = 50) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(
         object_type=obj._meta.label_lower,
         object_id=obj.pk,
+    ).order_by("-at", "-pk")[:limit]
+
+
+def audit_for_partner(partner: Partner, limit: int = 50) -> QuerySet[AuditEntry]:
+    """The partner's audit trail with its keys' and webhooks' (issued, revoked, changed):
+    what staff did about this partner, newest first."""
+    owned = Q()
+    for model in (PartnerAPIKey, WebhookEndpoint):
+        owned |= Q(
+            object_type=model._meta.label_lower,
+            object_id__in=model.objects.filter(partner=partner).values("pk"),
+        )
+    return AuditEntry.objects.filter(
+        Q(object_type=partner._meta.label_lower, object_id=partner.pk) | owned
     ).order_by("-at", "-pk")[:limit]
 
 

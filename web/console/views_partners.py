@@ -24,7 +24,7 @@ from web.console.access import (
 )
 from web.console.audit_text import audit_rows
 from web.console.forms_customers import KeyIssueForm, PartnerForm
-from web.console.selectors import audit_for
+from web.console.selectors import audit_for_partner
 
 
 @console_view(Need.READ, methods=("GET", "POST"), post=Need.OPERATE)
@@ -64,7 +64,7 @@ def _partner_page(
         "keys": selectors.partner_key_list(scope=scope, partner=partner),
         "tenants": selectors.tenant_list(scope=scope).filter(partner=partner)[:200],
         "key_form": key_form if key_form is not None else KeyIssueForm(),
-        "audit": audit_rows(audit_for(partner)),
+        "audit": audit_rows(audit_for_partner(partner)),
         **extra,
     }
     status = 400 if key_form is not None and key_form.errors else 200
