@@ -404,6 +404,52 @@ def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
     assert tenant.json()["id"] not in {row["case"].tenant_id for row in cases}
 
 
+def test_staff_deletion_and_delivery_lists_leave_sandboxes_out(world: World) -> None:
+    """A sandbox's deletion orders and undeliverable messages are not on the staff's lists
+    (console and API)."""
+    from agreements.models import Contract, DataDeletion
+    from core.enums import OutboxChannel, OutboxStatus
+    from core.models import Outbox
+
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    tenant = client.post("/api/v1/tenants/", {"name": "砂場削除商事"}, format="json").json()
+    made = client.post(
+        "/api/v1/contracts/",
+        {
+            "tenant": tenant["id"],
+            "product": "optim-id-plus",
+            "start_date": (today - timedelta(days=30)).isoformat(),
+            "billing_cycle": "annual",
+            "amount_jpy": 120000,
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    deletion = DataDeletion.objects.create(  # as the sandbox's ended contract plans one (R15)
+        contract=Contract.objects.get(pk=made.json()["id"]),
+        tenant_id=tenant["id"],
+        kind="primary",
+        due_on=today + timedelta(days=3),
+    )
+    failed = Outbox.objects.create(
+        kind="answer.recorded",
+        channel=OutboxChannel.WEBHOOK,
+        dedupe_key="sandbox-dead-hook",
+        tenant_id=tenant["id"],
+        partner_id=sandbox_row.pk,
+        recipient="https://sandbox-hook.example/never",
+        status=OutboxStatus.DEAD,
+        next_attempt_at=clock.now(),
+    )
+    staff = world.client("staff")
+    listed = staff.get("/api/v1/deletions/?page_size=200").json()["results"]
+    assert deletion.pk not in {row["id"] for row in listed}
+    assert "砂場削除商事" not in staff.get("/console/deletions/").content.decode()
+    assert failed.recipient not in staff.get("/console/deliveries/").content.decode()
+
+
 def test_the_staff_dashboards_upcoming_panel_lists_no_sandbox_revision(world: World) -> None:
     """A sandbox's scheduled revision is not among the live revisions to come, whatever the
     filter (its console page is a 404: it is not the service's)."""

@@ -221,7 +221,14 @@ def test_a_filter_naming_nothing_shows_no_figures_rather_than_everyones(
     version = world["biz"]  # type: ignore[index]
     drill = f"/console/dashboard/versions/{version.pk}/?status=bound"
     assert client.get(drill).status_code == 200
-    assert client.get(f"{drill}&partner=abc").status_code == 404
+    for bad in ("&partner=abc", "&partner=999999", "&status=bogus"):
+        refused = client.get(f"{drill}{bad}")
+        assert refused.status_code == 400
+        assert 'data-testid="invalid-filter"' in refused.content.decode()
+        assert 'data-testid="drill-count"' not in refused.content.decode()
+        assert client.get(f"{drill}{bad}&format=csv").status_code == 400
+    filtered = client.get(f"{drill}&partner=direct").content.decode()
+    assert 'data-testid="filter-summary"' in filtered
     assert client.get("/console/dashboard/?partner=direct").status_code == 200
     # A filtered CSV's name says its filter.
     named = client.get(f"/console/dashboard/?partner={world['partner'].pk}&format=csv")  # type: ignore[index]

@@ -175,11 +175,26 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     if version is None:
         raise Http404
     status = request.GET.get("status") or "bound"
-    if status != "bound" and status not in ConsentStatus.values:
-        raise Http404
     partner = request.GET.get("partner") or None
-    if partner is not None and not DashboardFilterForm({"partner": partner}).is_valid():
-        raise Http404  # no sales channel of the service: not every tenant instead
+    channel = DashboardFilterForm({"partner": partner or ""})
+    if (status != "bound" and status not in ConsentStatus.values) or not channel.is_valid():
+        # No status or sales channel of the service: said, never "every tenant" instead.
+        if request.GET.get("format") == "csv":
+            return HttpResponse(
+                str(INVALID_FILTER), status=400, content_type="text/plain; charset=utf-8"
+            )
+        return render(
+            request,
+            "agreements/console/dashboard_drill.html",
+            {
+                "nav": "dashboard",
+                "version": version,
+                "document": version.document,
+                "status_label": _("対象テナント"),
+                "invalid_filter": INVALID_FILTER,
+            },
+            status=400,
+        )
     tenants = dashboard_tenants(
         version=version, status=None if status == "bound" else status, partner=partner
     )
@@ -225,6 +240,7 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
             "tenants": [(t, bound[t.pk]) for t in shown],
             "count": tenants.count(),
             "partner": partner or "",
+            "chosen": channel.chosen(),
         },
     )
 

@@ -21,6 +21,7 @@ from core.enums import OutboxStatus
 from core.errors import DomainError
 from core.masking import holds_masked_secret
 from core.models import AuditEntry, Outbox
+from tenants import partition
 from tenants.delivery.outbox import outbox_retry
 from web.console.access import (
     REFUSALS,
@@ -86,9 +87,12 @@ def case_decide(request: ConsoleRequest, pk: int, decision: str) -> HttpResponse
 @console_view(Need.READ)
 def deletion_list(request: ConsoleRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    deletions = DataDeletion.objects.select_related(
-        "contract", "contract__product", "tenant"
-    ).order_by("due_on", "pk")
+    # Live tenants only: a partner's sandbox is not the service's (docs/api.md, Sandbox).
+    deletions = (
+        DataDeletion.objects.filter(tenant__partner__sandbox_of__isnull=True)
+        .select_related("contract", "contract__product", "tenant")
+        .order_by("due_on", "pk")
+    )
     if status in DeletionStatus.values:
         deletions = deletions.filter(status=status)
     page = Paginator(deletions, 50).get_page(request.GET.get("page"))
@@ -233,7 +237,12 @@ def deliveries(request: ConsoleRequest) -> HttpResponse:
     # Messages a development mail backend only logged were delivered to nobody either; they
     # are listed so that nobody mistakes them for sent, but sending them again changes nothing.
     shown = (*FAILED, OutboxStatus.LOGGED)
-    rows = list(Outbox.objects.filter(status__in=shown).order_by("-updated_at", "-pk")[:500])
+    # Live messages only, as the dashboard counts them: a sandbox's are its partner's tests.
+    rows = list(
+        Outbox.objects.filter(partition.partner_ids_q(), status__in=shown).order_by(
+            "-updated_at", "-pk"
+        )[:500]
+    )
     for row in rows:
         # A dead invitation lost its link when it was given up on: it is invited again, not
         # sent again (tenants.delivery.outbox.outbox_retry). The payload is never shown here.
