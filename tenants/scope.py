@@ -36,6 +36,9 @@ class Scope:
     # A staff scope's roles (tenants/authz.py), read once per request by the interfaces;
     # None when built without them (services and jobs), and then looked up on demand.
     staff_roles: frozenset[StaffRole] | None = None
+    # The interface a staff member acts through, when not the console: "api" for a staff
+    # session on the REST API, so what it records names the channel it came by (R13).
+    staff_channel: str | None = None
 
     # --- constructors -----------------------------------------------------------------
     @classmethod
@@ -43,9 +46,12 @@ class Scope:
         return cls(kind="staff", user=user, staff_roles=roles)
 
     @classmethod
-    def staff_with_roles(cls, user: User) -> Scope:
-        """A staff scope carrying the user's roles, as the console and the API build it."""
-        return cls.staff(user, roles=authz.staff_roles(user))
+    def staff_with_roles(cls, user: User, *, channel: str | None = None) -> Scope:
+        """A staff scope carrying the user's roles, as the console and the API build it
+        (`channel="api"` from the API)."""
+        return cls(
+            kind="staff", user=user, staff_roles=authz.staff_roles(user), staff_channel=channel
+        )
 
     @classmethod
     def system(cls) -> Scope:
@@ -199,6 +205,8 @@ class Scope:
 
     @property
     def channel(self) -> str:
+        if self.kind == "staff" and self.staff_channel:
+            return self.staff_channel
         return {
             "staff": "console",
             "system": "system",

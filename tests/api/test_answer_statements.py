@@ -226,3 +226,18 @@ def test_a_version_change_after_the_prefetch_is_still_seen(world: World) -> None
     v2.save(update_fields=["status"])  # the signal bumps the terms' generation
     refused = _answer(world, _tenant(world), "pf-after")
     assert refused.status_code in (404, 409), refused.content
+
+
+def test_an_answer_staff_record_through_the_api_names_the_api_as_its_channel(world: World) -> None:
+    """What was recorded says how it came (R13): a staff session on the REST API is the API,
+    not the console."""
+    tenant = _tenant(world)
+    response = world.client("staff").post(
+        f"/api/v1/tenants/{tenant.pk}/consents/",
+        {"version": world.v2.pk, "answer": "accepted", "evidence": EVIDENCE},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    record = ConsentRecord.objects.get(tenant=tenant)
+    assert (record.actor_kind, record.channel) == ("staff", "api")
+    assert response.json()["channel"] == "api"

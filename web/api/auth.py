@@ -140,7 +140,7 @@ class StaffSessionAuthentication(SessionAuthentication):
         result = super().authenticate(request)
         if result is None or not result[0].is_staff:
             return None
-        request.scope = Scope.staff_with_roles(result[0])
+        request.scope = Scope.staff_with_roles(result[0], channel="api")
         return result
 
 
