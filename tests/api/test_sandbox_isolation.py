@@ -358,16 +358,11 @@ def test_verify_says_a_sandbox_row_is_evidence_of_nothing_and_hides_its_date(wor
     assert "試験用の記録です" not in live_page
 
 
-def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
-    """Staff counts leave sandboxes out: a sandbox's revision, taken effect in its sandbox
-    with its tenants' consent rows, is neither a dashboard row nor a drill-down."""
-    from web.console.selectors import case_rows, dashboard_rows, live_versions
-
-    sandbox_row, raw, _products = open_sandbox(world)
-    client = key_client(raw)
-    tenant = client.post("/api/v1/tenants/", {"name": "砂場商事"}, format="json")
-    assert tenant.status_code == 201
-    today = clock.business_date(sandbox_row.sandbox_now)
+def _sandbox_contract(client: APIClient, name: str, today: date) -> tuple[Any, Any]:
+    """A sandbox tenant named `name` and its ID+ contract begun 30 days ago, through the API
+    (the two responses)."""
+    tenant = client.post("/api/v1/tenants/", {"name": name}, format="json")
+    assert tenant.status_code == 201, tenant.content
     contract = client.post(
         "/api/v1/contracts/",
         {
@@ -380,6 +375,18 @@ def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
         format="json",
     )
     assert contract.status_code == 201, contract.content
+    return tenant, contract
+
+
+def test_the_staff_dashboard_counts_no_sandbox_version(world: World) -> None:
+    """Staff counts leave sandboxes out: a sandbox's revision, taken effect in its sandbox
+    with its tenants' consent rows, is neither a dashboard row nor a drill-down."""
+    from web.console.selectors import case_rows, dashboard_rows, live_versions
+
+    sandbox_row, raw, _products = open_sandbox(world)
+    client = key_client(raw)
+    today = clock.business_date(sandbox_row.sandbox_now)
+    tenant, contract = _sandbox_contract(client, "砂場商事", today)
     revision = _revise(client, today + timedelta(days=10)).json()
     to = f"{(today + timedelta(days=11)).isoformat()}T09:00:00+09:00"
     advanced = client.post("/api/v1/sandbox/clock/advance/", {"to": to}, format="json")
@@ -414,22 +421,10 @@ def test_staff_deletion_and_delivery_lists_leave_sandboxes_out(world: World) -> 
     sandbox_row, raw, _products = open_sandbox(world)
     client = key_client(raw)
     today = clock.business_date(sandbox_row.sandbox_now)
-    tenant = client.post("/api/v1/tenants/", {"name": "砂場削除商事"}, format="json").json()
-    made = client.post(
-        "/api/v1/contracts/",
-        {
-            "tenant": tenant["id"],
-            "product": "optim-id-plus",
-            "start_date": (today - timedelta(days=30)).isoformat(),
-            "billing_cycle": "annual",
-            "amount_jpy": 120000,
-        },
-        format="json",
-    )
-    assert made.status_code == 201, made.content
+    tenant, made = _sandbox_contract(client, "砂場削除商事", today)
     deletion = DataDeletion.objects.create(  # as the sandbox's ended contract plans one (R15)
         contract=Contract.objects.get(pk=made.json()["id"]),
-        tenant_id=tenant["id"],
+        tenant_id=tenant.json()["id"],
         kind="primary",
         due_on=today + timedelta(days=3),
     )
@@ -437,7 +432,7 @@ def test_staff_deletion_and_delivery_lists_leave_sandboxes_out(world: World) -> 
         kind="answer.recorded",
         channel=OutboxChannel.WEBHOOK,
         dedupe_key="sandbox-dead-hook",
-        tenant_id=tenant["id"],
+        tenant_id=tenant.json()["id"],
         partner_id=sandbox_row.pk,
         recipient="https://sandbox-hook.example/never",
         status=OutboxStatus.DEAD,

@@ -90,6 +90,19 @@ INVALID_FILTER = gettext_lazy(
 )
 
 
+def _invalid_filter(
+    request: HttpRequest, template: str, context: dict[str, object]
+) -> HttpResponse:
+    """A 400 for a filter naming nothing of the service: the page with the message and no
+    figures, or the message alone for a CSV."""
+    if request.GET.get("format") == "csv":
+        return HttpResponse(
+            str(INVALID_FILTER), status=400, content_type="text/plain; charset=utf-8"
+        )
+    context = {"nav": "dashboard", "invalid_filter": INVALID_FILTER, **context}
+    return render(request, template, context, status=400)
+
+
 def _label(version: TermsVersion | None) -> str:
     return version.label if version is not None else ""
 
@@ -116,16 +129,7 @@ def _labels() -> dict[str, str]:
 def dashboard(request: ConsoleRequest) -> HttpResponse:
     form, product_id, partner = _filters(request)
     if form.is_bound and not form.is_valid():
-        if request.GET.get("format") == "csv":
-            return HttpResponse(
-                str(INVALID_FILTER), status=400, content_type="text/plain; charset=utf-8"
-            )
-        return render(
-            request,
-            "agreements/console/dashboard.html",
-            {"nav": "dashboard", "form": form, "invalid_filter": INVALID_FILTER},
-            status=400,
-        )
+        return _invalid_filter(request, "agreements/console/dashboard.html", {"form": form})
     rows = dashboard_rows(product_id=product_id, partner=partner)
     if request.GET.get("format") == "csv":
         labels = _labels()
@@ -179,21 +183,10 @@ def dashboard_drill(request: ConsoleRequest, pk: int) -> HttpResponse:
     channel = DashboardFilterForm({"partner": partner or ""})
     if (status != "bound" and status not in ConsentStatus.values) or not channel.is_valid():
         # No status or sales channel of the service: said, never "every tenant" instead.
-        if request.GET.get("format") == "csv":
-            return HttpResponse(
-                str(INVALID_FILTER), status=400, content_type="text/plain; charset=utf-8"
-            )
-        return render(
+        return _invalid_filter(
             request,
             "agreements/console/dashboard_drill.html",
-            {
-                "nav": "dashboard",
-                "version": version,
-                "document": version.document,
-                "status_label": _("対象テナント"),
-                "invalid_filter": INVALID_FILTER,
-            },
-            status=400,
+            {"version": version, "document": version.document, "status_label": _("対象テナント")},
         )
     tenants = dashboard_tenants(
         version=version, status=None if status == "bound" else status, partner=partner
