@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from tenants import authz
@@ -37,21 +38,25 @@ class Scope:
     # None when built without them (services and jobs), and then looked up on demand.
     staff_roles: frozenset[StaffRole] | None = None
     # The interface a staff member acts through, when not the console: "api" for a staff
-    # session on the REST API, so what it records names the channel it came by (R13).
+    # session on the REST API, so what it records names the channel it came by (docs/ledger.md).
     staff_channel: str | None = None
 
     # --- constructors -----------------------------------------------------------------
     @classmethod
-    def staff(cls, user: User, *, roles: frozenset[StaffRole] | None = None) -> Scope:
-        return cls(kind="staff", user=user, staff_roles=roles)
+    def staff(
+        cls,
+        user: User,
+        *,
+        roles: frozenset[StaffRole] | None = None,
+        channel: str | None = None,
+    ) -> Scope:
+        return cls(kind="staff", user=user, staff_roles=roles, staff_channel=channel)
 
     @classmethod
     def staff_with_roles(cls, user: User, *, channel: str | None = None) -> Scope:
         """A staff scope carrying the user's roles, as the console and the API build it
         (`channel="api"` from the API)."""
-        return cls(
-            kind="staff", user=user, staff_roles=authz.staff_roles(user), staff_channel=channel
-        )
+        return cls.staff(user, roles=authz.staff_roles(user), channel=channel)
 
     @classmethod
     def system(cls) -> Scope:
@@ -158,9 +163,11 @@ class Scope:
         if self.kind == "tenant_user" and self.tenant_id is not None:
             return f"{alias}.id = %s", [self.tenant_id]
         if self.kind == "product" and self.product_id is not None:
-            contracts = Tenant._meta.get_field("contracts").related_model._meta.db_table  # type: ignore[union-attr]
+            contracts = connection.ops.quote_name(
+                Tenant._meta.get_field("contracts").related_model._meta.db_table  # type: ignore[union-attr]
+            )
             return (
-                f'EXISTS (SELECT 1 FROM "{contracts}" c '  # noqa: S608 -- placeholders only
+                f"EXISTS (SELECT 1 FROM {contracts} c "  # noqa: S608 -- placeholders only
                 f"WHERE c.tenant_id = {alias}.id AND c.product_id = %s)",
                 [self.product_id],
             )

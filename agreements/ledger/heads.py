@@ -63,6 +63,7 @@ def head_lock_within(tenant_id: int, reach: tuple[str, list[Any]]) -> LedgerHead
     return head
 
 
+@functools.cache
 def _lock_within_fields() -> tuple[list[str], list[str]]:
     return (
         [f.attname for f in LedgerHead._meta.concrete_fields],

@@ -29,6 +29,7 @@ from agreements.models import (
 )
 from agreements.rulebook import Rulebook, article_en, article_ja, rulebook_for
 from core.errors import NotFound
+from tenants import partition
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -83,7 +84,7 @@ def contract_list(
     Staff lists leave partners' sandboxes out (docs/api.md, Sandbox); one by id stays open."""
     queryset = contracts_visible(scope)
     if scope.is_privileged:
-        queryset = queryset.filter(tenant__partner__sandbox_of__isnull=True)
+        queryset = queryset.filter(partition.tenant_q("tenant__"))
     if tenant is not None:
         queryset = queryset.filter(tenant_id=tenant.pk)
     if updated_since is not None:

@@ -229,7 +229,7 @@ def test_a_version_change_after_the_prefetch_is_still_seen(world: World) -> None
 
 
 def test_an_answer_staff_record_through_the_api_names_the_api_as_its_channel(world: World) -> None:
-    """What was recorded says how it came (R13): a staff session on the REST API is the API,
+    """What was recorded says how it came (docs/ledger.md): a staff session on the REST API is the API,
     not the console."""
     tenant = _tenant(world)
     response = world.client("staff").post(

@@ -14,6 +14,7 @@ from agreements.selectors import contracts as contract_selectors
 from agreements.services import deletions
 from core import clock
 from core.errors import NotFound, PermissionDenied
+from tenants import partition
 from tenants.authz import Action
 from tenants.scope import Scope
 from web.api.auth import PARTNERS, PRODUCTS, PRODUCTS_ONLY
@@ -118,7 +119,7 @@ class DeletionListApi(ApiView):
         if self.scope.is_privileged:
             # Staff lists leave partners' sandboxes out (docs/api.md, Sandbox), as the
             # contracts' do; one by id stays open.
-            rows = rows.filter(tenant__partner__sandbox_of__isnull=True)
+            rows = rows.filter(partition.tenant_q("tenant__"))
         return self.paginate(rows, DeletionOutput)
 
 

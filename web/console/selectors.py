@@ -316,7 +316,7 @@ def case_rows(
     `prospective`: the end date confirming it today would set (R6), for open cases only, so
     staff see it before the decision and never after."""
     cases = (
-        TerminationCase.objects.filter(tenant__partner__sandbox_of__isnull=True)  # live only
+        TerminationCase.objects.filter(partition.tenant_q("tenant__"))  # live only
         .select_related("tenant", "contract", "contract__product", "version", "version__document")
         .order_by("opened_at", "pk")
     )

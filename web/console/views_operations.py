@@ -89,7 +89,7 @@ def deletion_list(request: ConsoleRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     # Live tenants only: a partner's sandbox is not the service's (docs/api.md, Sandbox).
     deletions = (
-        DataDeletion.objects.filter(tenant__partner__sandbox_of__isnull=True)
+        DataDeletion.objects.filter(partition.tenant_q("tenant__"))
         .select_related("contract", "contract__product", "tenant")
         .order_by("due_on", "pk")
     )
