@@ -17,6 +17,7 @@ stale, which is why every value cached under generations also has a short lifeti
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -115,17 +116,67 @@ def generation_bump(name: str) -> None:
 
 
 def bump_on_commit(*names: str) -> None:
-    """Bump `names` now and again once the current transaction commits.
+    """Bump `names` once the current transaction commits; at once outside a transaction.
 
     The bump after commit is the one that matters: a reader that missed in between read the
     rows as they were before the commit and stored them under the then-current generation,
-    which must become unreachable. The bump now makes the change visible to code running later
-    in the same transaction (and to tests, whose transactions never commit); a transaction that
-    rolls back costs a few needless misses.
+    which must become unreachable. Until the commit, this connection reads `names` under
+    numbers of its own (`_Pending`), so code running later in the same transaction (and tests,
+    whose transactions never commit) sees the change, without a Redis round trip while the
+    transaction holds its locks; a transaction that rolls back bumps nothing.
     """
-    for name in dict.fromkeys(names):
-        generation_bump(name)
-        transaction.on_commit(lambda name=name: generation_bump(name))  # type: ignore[misc]
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        for name in dict.fromkeys(names):
+            generation_bump(name)
+        return
+    pending = _open_pending(conn)
+    if pending is None:
+        pending = conn.terms_pending_generations = _Pending()  # type: ignore[attr-defined]
+        transaction.on_commit(pending)
+    for name in names:
+        pending.numbers[name] = secrets.randbits(63)
+        forget_ahead(name)
+
+
+class _Pending:
+    """The generations a connection's open transaction has bumped, each under a number of its
+    own until the commit, when Redis learns them (its on-commit callback). A lookup in the
+    transaction reads such a generation as (Redis's number, its own): an entry the transaction
+    stores under it is a miss for every other reader, for this one once the transaction has
+    ended, and after a bump another process made meanwhile."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        for name in self.numbers:
+            generation_bump(name)
+
+
+def _open_pending(conn: Any) -> _Pending | None:
+    """The connection's `_Pending` while its transaction is open: gone once the callback ran
+    (a commit) or left the connection's on-commit list (a rollback, of the transaction or of
+    the savepoint it was registered in)."""
+    pending = getattr(conn, "terms_pending_generations", None)
+    if pending is None or pending.done or not conn.in_atomic_block:
+        return None
+    if not any(callback is pending for _sids, callback, _robust in conn.run_on_commit):
+        return None
+    return pending
+
+
+def _number(found: Any) -> int:
+    return int(found or 0)
+
+
+def _pending_numbers(names: Iterable[str]) -> dict[str, int]:
+    pending = _open_pending(transaction.get_connection())
+    if pending is None:
+        return {}
+    return {name: pending.numbers[name] for name in names if name in pending.numbers}
 
 
 class _Miss:
@@ -148,8 +199,13 @@ class Found:
     def __init__(self, found: dict[str, Any]) -> None:
         self._found = found
 
-    def numbers(self, names: Sequence[str]) -> tuple[int, ...]:
-        return tuple(int(self._found.get(name) or 0) for name in names)
+    def numbers(self, names: Sequence[str]) -> tuple[Any, ...]:
+        # A generation this transaction bumped is (Redis's number, its own): a bump by another
+        # process during the transaction still changes it.
+        return tuple(
+            found if isinstance(found := self._found.get(name), tuple) else _number(found)
+            for name in names
+        )
 
     def get(self, entry: str, names: Sequence[str], kind: type | None = None) -> Any:
         """The value stored at `entry` under the current numbers of `names`, else MISS. `kind`
@@ -192,8 +248,14 @@ def lookup(entries: dict[str, Sequence[str]]) -> Found | None:
     """One round trip for cached values and the generations they depend on: `entries` maps
     each entry's key to the names of its generations. None when the shared cache cannot be
     trusted (callers read the database)."""
-    found = shared_get_many(lookup_keys(entries))
-    return None if found is None else Found(found)
+    keys = lookup_keys(entries)
+    found = shared_get_many(keys)
+    if found is None:
+        return None
+    mine = _pending_numbers(keys)  # bumped in this transaction, not yet in Redis
+    if mine:
+        found = {**found, **{name: (_number(found.get(name)), n) for name, n in mine.items()}}
+    return Found(found)
 
 
 def read_through(

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from redis.connection import AbstractConnection
 
 from agreements.enums import VersionStatus
 from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, LedgerHead, TermsVersion
+from core import generations
 from core.enums import EventKind
 from core.models import Event, IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
@@ -206,15 +209,41 @@ def test_a_version_withdrawn_refuses_answers_at_once(world: World) -> None:
 
 def test_a_warm_answer_reads_its_cached_terms_in_the_keys_round_trip(world: World) -> None:
     """The version, what an answer to it reads of the terms and the partner's webhooks are
-    fetched with the key and its count (web/api/prefetch.py): the only other round trip of a
-    warm answer is the generation bump its change makes (the bump after commit and the
-    outbox's doorbell follow the commit, which a test's transaction never reaches)."""
+    fetched with the key and its count (web/api/prefetch.py): a warm answer makes no other
+    round trip while its transaction is open (its generation bump and the outbox's doorbell
+    follow the commit: one round trip each)."""
     assert _answer(world, _tenant(world), "rt-warm").status_code == 201  # caches warm
     tenant = _tenant(world)
     with round_trips() as sent:
         response = _answer(world, tenant, "rt-1")
     assert response.status_code == 201, response.content
-    assert sent[0] == 2
+    assert sent[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_warm_answers_redis_round_trips_wait_for_its_commit(world: World) -> None:
+    """With real commits: while the answer's transaction is open (its tenant's head locked),
+    one round trip to Redis, the key's; the tenant's generation bump and the outbox's
+    doorbell follow the commit."""
+    assert _answer(world, _tenant(world), "rt-warm").status_code == 201
+    tenant = _tenant(world)
+    name = generations.tenant_generation(tenant.pk)
+    before = generations.shared_get_many([name])
+    in_transaction, after_commit = [0], [0]
+    real = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        (in_transaction if connection.in_atomic_block else after_commit)[0] += 1
+        return real(self, command, check_health)
+
+    with mock.patch.object(AbstractConnection, "send_packed_command", counting):
+        response = _answer(world, tenant, "rt-2")
+    assert response.status_code == 201, response.content
+    assert (in_transaction[0], after_commit[0]) == (0, 1 + 2)  # the key's; the bump, the bell
+    after = generations.shared_get_many([name])
+    assert before is not None
+    assert after is not None
+    assert int(after.get(name) or 0) == int(before.get(name) or 0) + 1
 
 
 def test_a_version_change_after_the_prefetch_is_still_seen(world: World) -> None:
