@@ -32,7 +32,12 @@ from tenants.rules import has_control_characters
 from web.api.auth import PARTNERS
 from web.api.base import ApiView
 from web.api.documents import DocumentOutput
-from web.api.fields import OffsetDateTimeField, pending_version_status_field, version_status_field
+from web.api.fields import (
+    LeafFieldsCopied,
+    OffsetDateTimeField,
+    pending_version_status_field,
+    version_status_field,
+)
 from web.api.pagination import PageQuery, page_of
 from web.api.prefetch import KnownKey
 from web.api.problems import errors
@@ -47,7 +52,7 @@ CALLER_ANSWER_CHOICES = [
 ]
 
 
-class ConsentRecordOutput(serializers.Serializer):
+class ConsentRecordOutput(LeafFieldsCopied):
     """A ledger row; `hash = sha256(prev_hash ‖ canonical JSON)` (docs/ledger.md)."""
 
     id = serializers.IntegerField(help_text=_("台帳の行ID"))
@@ -190,7 +195,7 @@ def _one_line(value: str) -> None:
         raise serializers.ValidationError(_("改行や制御文字は使用できません。"))
 
 
-class ConsentEvidenceInput(serializers.Serializer):
+class ConsentEvidenceInput(LeafFieldsCopied):
     """Who at the customer answered, when, how, from where (kept outside the hash chain)."""
 
     person_name = serializers.CharField(
@@ -233,7 +238,7 @@ class ConsentAnswerApi(ApiView):
     # transaction, with the response, instead of a claim and an update around it.
     idempotent_in_transaction = True
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(LeafFieldsCopied):
         version = serializers.IntegerField(
             min_value=1, help_text=_("回答する版のID（最新の掲示済みの版）")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -75,4 +76,32 @@ def pending_version_status_field() -> serializers.ChoiceField:
         help_text=_(
             "効力発生前の版への回答（no_answer / accepted / rejected）。その版がなければ null"
         ),
+    )
+
+
+class LeafFieldsCopied(serializers.Serializer):
+    """A serializer for the hot paths (bench/RESULTS.md, benchmarks 2 and 3) whose fields are
+    made for each instance by a shallow copy of the declared ones where that is the same field.
+
+    DRF deep-copies every declared field for every serializer instance, and a field's deep
+    copy builds it again from its arguments (`Field.__deepcopy__`): half the cost of reading
+    the answer's body and writing its response. Binding a copy sets attributes of the copy
+    only, so a field that holds no other field (a leaf: a string, a number, an instant) is
+    copied shallowly; one that does (a nested serializer, a list or a dict of fields) binds
+    the fields it holds to itself, and is deep-copied as DRF does."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            name: copy.deepcopy(field) if _shares_state(field) else copy.copy(field)
+            for name, field in self._declared_fields.items()  # type: ignore[attr-defined]
+        }
+
+
+def _shares_state(field: serializers.Field) -> bool:
+    """Whether a shallow copy would share with its template something binding or use change:
+    the fields it holds, or a default of a mutable kind."""
+    return (
+        isinstance(field, serializers.BaseSerializer)
+        or any(isinstance(value, serializers.Field) for value in vars(field).values())
+        or isinstance(getattr(field, "default", None), list | dict | set)
     )

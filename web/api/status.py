@@ -24,7 +24,11 @@ from agreements.selectors.consents import (
 from tenants.scope import Scope
 from web.api.auth import PRODUCTS
 from web.api.base import ApiView
-from web.api.fields import pending_version_status_field, version_status_field
+from web.api.fields import (
+    LeafFieldsCopied,
+    pending_version_status_field,
+    version_status_field,
+)
 from web.api.prefetch import KnownKey
 from web.api.problems import errors
 from web.api.products import product_by_code
@@ -42,7 +46,7 @@ STATUS_FLAG_CHOICES = [
 # `status` is kept for the integrators that read it; version_status and pending_version_status
 # say the same per version (docs/api.md, "For the products").
 @extend_schema_serializer(deprecate_fields=["status"])
-class BindingVersionOutput(serializers.Serializer):
+class BindingVersionOutput(LeafFieldsCopied):
     document = serializers.IntegerField(source="document_id", help_text=_("文書ID"))
     document_slug = serializers.SlugField(help_text=_("文書のスラッグ"))
     document_kind = serializers.ChoiceField(choices=DocumentKind.choices, help_text=_("文書の種類"))
@@ -86,7 +90,7 @@ class BindingVersionOutput(serializers.Serializer):
     )
 
 
-class StatusCheckOutput(serializers.Serializer):
+class StatusCheckOutput(LeafFieldsCopied):
     tenant = serializers.IntegerField(source="tenant_id", help_text=_("テナントID"))
     product = serializers.IntegerField(source="product_id", help_text=_("製品ID"))
     allowed = serializers.BooleanField(
