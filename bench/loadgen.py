@@ -39,6 +39,8 @@ class LoadResult:
     p95_ms: float
     p99_ms: float
     statuses: dict[str, int] = field(default_factory=dict)
+    # ms of CPU per request by process (bench/cpu.py), when the run measured it
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:

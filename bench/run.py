@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg2
 
-from bench import loadgen
+from bench import cpu, loadgen
 from bench.loadgen import LoadResult, Req
 
 REPO = Path(__file__).resolve().parent.parent
@@ -238,13 +238,24 @@ def compare_sides(
     a = ctx.args
     run_no = 0
 
+    servers = {s.url: s.proc.pid for s in (ctx.gate, ctx.nogate) if s is not None}
+
     def go(name: str, seconds: float) -> LoadResult:
         nonlocal run_no
         run_no += 1
         url, reqs = sides[name]
-        return loadgen.run(
-            url, reqs(run_no), connections=a.connections, seconds=seconds, tool=a.load_tool
+        requests = reqs(run_no)
+        pid = servers.get(url) if cpu.available() else None
+        before = cpu.sample(pid) if pid is not None else None
+        result = loadgen.run(
+            url, requests, connections=a.connections, seconds=seconds, tool=a.load_tool
         )
+        if pid is None or before is None:
+            return result
+        spent = cpu.per_request(before, cpu.sample(pid), result.requests)
+        if a.load_tool != "wrk":  # the Python generator runs in this process, not a child
+            spent.pop("load generator", None)
+        return replace(result, cpu_ms=spent)
 
     names = list(sides)
     for name in names:
@@ -282,7 +293,8 @@ def rps_row(
         f"figure {fig.rps:.0f} req/s (p50 {fig.p50_ms:.1f} ms, p99 {fig.p99_ms:.1f} ms, "
         f"{fig.errors} errors); baseline {base.rps:.0f} req/s (p50 {base.p50_ms:.1f} ms, "
         f"p99 {base.p99_ms:.1f} ms, {base.errors} errors); {fig.tool}, "
-        f"{ctx_connections[0]} connections, load generator on the same 2 cores"
+        f"{ctx_connections[0]} connections, load generator on the same 2 cores; "
+        f"figure {cpu.describe(fig.cpu_ms)}; baseline {cpu.describe(base.cpu_ms)}"
     )
     return Row(
         number,
@@ -300,6 +312,8 @@ def rps_row(
             "ratio": round(ratio, 3),
             "p50_ms": round(fig.p50_ms, 2),
             "baseline_p50_ms": round(base.p50_ms, 2),
+            "cpu_ms": fig.cpu_ms,
+            "baseline_cpu_ms": base.cpu_ms,
         },
     )
 
@@ -521,10 +535,12 @@ def bench_2(ctx: Ctx) -> None:
     row.ratio = f"{row.ratio} insert; {to_floor:.2f}× floor"
     row.goal = "≥ 0.7× the bare insert; ≥ 0.8× the floor"
     row.passed = bool(row.passed and to_floor >= 0.8 and floor.errors == 0)
+    row.data["floor_cpu_ms"] = floor.cpu_ms
     row.detail += (
         f"; floor (bench/views.AnswerFloorApi: the answer's durable statements by hand, one "
         f"transaction, raw cursor, no ORM, no auth) {floor.rps:.0f} req/s (p50 "
-        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms, {floor.errors} errors); "
+        f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms, {floor.errors} errors; "
+        f"{cpu.describe(floor.cpu_ms)}); "
         f"{written:,} ledger rows written by the answer and floor runs; "
         f"{share:,} tenants per run: a run longer than that repeats answers, which the "
         f"Idempotency-Key replays (cheaper than a first answer), while the floor always writes"

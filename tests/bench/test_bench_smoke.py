@@ -46,6 +46,12 @@ def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
     assert "| 2 |" in text
     assert "warm" in text.split("| 2 |", 1)[1].split("\n", 1)[0]
     assert "; load " in text  # each row records the load at its start
+    # Where a throughput figure's time goes: CPU per request by process, both sides and the
+    # answer's floor (bench/cpu.py).
+    details = text.split("Details:", 1)[1]
+    for number in ("1", "2", "3"):
+        line = next(x for x in details.splitlines() if x.startswith(f"- **{number}**"))
+        assert line.count("ms CPU per request: web workers") == (3 if number == "2" else 2), line
 
     # The scaled run: its own section, the per-request and per-tenant figures against the run
     # above (recorded beside the results file), every job's peak memory.
