@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Value
 
-from core import clock, generations, sandbox
+from core import clock, generations, prepared, sandbox
 from core.enums import OutboxChannel
 from core.events import event_envelope
 from core.inserts import insert_values
@@ -289,7 +289,7 @@ def notify_one(note: Note) -> Notified:
         ]
     params += shared
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         event_id, queued = cursor.fetchone()
     event.pk = event_id
     if queued:

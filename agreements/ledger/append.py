@@ -33,7 +33,7 @@ from agreements.ledger.rows import (
 )
 from agreements.models import ConsentEvidence, ConsentRecord, LedgerHead, TermsVersion
 from agreements.rules import DEEMED_NOT_ALLOWED, TransitionNotAllowed
-from core import clock
+from core import clock, prepared
 from core.inserts import insert_values, saved
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _append_in_one_statement(
         params += values[:own] + values[own + 1 :]
     params += [record.seq, record.hash, now, head.pk]
     with connection.cursor() as cursor:
-        cursor.execute(_append_sql(tuple(record_columns), evidence_columns), params)
+        prepared.execute(cursor, _append_sql(tuple(record_columns), evidence_columns), params)
         (pk,) = cursor.fetchone()
     saved(record, pk)
 

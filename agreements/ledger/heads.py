@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from agreements.ledger.rows import GENESIS_HASH
 from agreements.models import ConsentRecord, LedgerHead
-from core import clock
+from core import clock, prepared
 from core.lookups import Ids, bigint_array, text_array
 from tenants.models import Tenant
 
@@ -53,7 +53,7 @@ def head_lock_within(tenant_id: int, reach: tuple[str, list[Any]]) -> LedgerHead
     cost more than running it."""
     condition, params = reach
     with connection.cursor() as cursor:
-        cursor.execute(_lock_within_sql(condition), [tenant_id, *params])
+        prepared.execute(cursor, _lock_within_sql(condition), [tenant_id, *params])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -17,7 +17,7 @@ from redis.connection import AbstractConnection
 from agreements.enums import VersionStatus
 from agreements.ledger.verify import ledger_verify
 from agreements.models import ConsentRecord, LedgerHead, TermsVersion
-from core import generations
+from core import generations, prepared
 from core.enums import EventKind
 from core.models import Event, IdempotencyRecord, Outbox
 from tenants.models import WebhookEndpoint
@@ -57,6 +57,8 @@ def _verbs(captured: CaptureQueriesContext) -> list[str]:
     out = []
     for query in captured.captured_queries:
         sql = query["sql"]
+        if sql.startswith(("EXECUTE ", "PREPARE ")):  # a prepared statement (core/prepared.py)
+            sql = prepared.STATEMENTS[sql.split()[1]]
         words = sql.split()
         verb = words[0].lstrip("(")  # a UNION's first SELECT is parenthesised
         if verb in ("INSERT", "UPDATE"):

@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 
-from core import clock
+from core import clock, prepared
 from core.enums import IdempotencyStatus
 from core.models import IdempotencyRecord
 from tenants.scope import Scope
@@ -264,7 +264,8 @@ def keep(pend: Pending, response: HttpResponse) -> None:
     now = clock.wall_now()
     field = IdempotencyRecord._meta.get_field("response_headers")
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared.execute(
+            cursor,
             _KEEP_SQL,
             {
                 "now": now,

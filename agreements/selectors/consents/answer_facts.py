@@ -19,6 +19,7 @@ from django.db import connection
 
 from agreements.enums import ContractStatus, NonRenewalStatus, TerminationStatus
 from agreements.models import ConsentState, Contract
+from core import prepared
 
 # The projection row's columns in model order, so that ConsentState.from_db takes them as is.
 _STATE_FIELDS = [field.attname for field in ConsentState._meta.concrete_fields]
@@ -108,7 +109,7 @@ def answer_facts(
         "ORDER BY c.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         rows = cursor.fetchall()
     first = rows[0]
     width = len(_STATE_FIELDS)

@@ -1,0 +1,147 @@
+"""Hot statements prepared once per database connection (PostgreSQL's PREPARE / EXECUTE).
+
+psycopg2 sends every statement as text, so PostgreSQL parses and plans it again each time;
+for the consent answer's few statements written by hand (bench/RESULTS.md, benchmark 2)
+planning cost the database more than running them. Prepared, a statement is parsed once per
+connection and, once PostgreSQL finds its generic plan as good as the ones it made for the
+values (after five executions), planned once too.
+
+A prepared statement lives on one server connection: behind PgBouncer in transaction mode
+(DATABASE_POOLER=transaction) the next transaction may run on another, so there, and on any
+database other than PostgreSQL, `execute` runs the statement as it is. A statement is named
+after its text and the types of its values, so two shapes of one statement (a value None in
+one, a date in the other) are two prepared statements; a connection keeps at most
+`_MAX_PER_CONNECTION` (past it, statements run unprepared).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connection
+
+_MAX_PER_CONNECTION = 64
+# `%s` or `%(name)s`, not `%%` (a literal percent sign).
+_PLACEHOLDER = re.compile(r"%%|%s|%\((\w+)\)s")
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql" and settings.DATABASE_POOLER != "transaction"
+
+
+def execute(cursor: Any, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
+    """`cursor.execute(sql, params)`, through a statement prepared on this connection when
+    `enabled()`. `sql` takes `%s` or `%(name)s` placeholders, as cursor.execute does.
+
+    The first time, PREPARE and EXECUTE go together in one round trip (one statement to the
+    driver, so a query count does not depend on what ran before on the connection)."""
+    if not enabled():
+        cursor.execute(sql, params)
+        return
+    text, values = _numbered(sql, params)
+    types = tuple(_type_of(value) for value in values)
+    digest = hashlib.sha1(f"{types}\n{text}".encode(), usedforsecurity=False).hexdigest()
+    name = f"terms_{digest[:20]}"
+    held = _held()
+    call = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(values))})" if values else "")
+    if name in held.uncertain:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+        if cursor.fetchone()[0]:
+            held.names.add(name)
+        held.uncertain.discard(name)
+    if name in held.names:
+        cursor.execute(call, values)
+        return
+    if len(held.names) >= _MAX_PER_CONNECTION:
+        cursor.execute(sql, params)
+        return
+    declared = f" ({', '.join(types)})" if types else ""
+    # The PREPARE's own percent signs doubled: the driver fills the EXECUTE's placeholders.
+    prepare = f"PREPARE {name}{declared} AS {text}".replace("%", "%%")
+    try:
+        cursor.execute(f"{prepare}; {call}", values)
+    except Exception:
+        # Whether the PREPARE ran before the statement failed is unknown: asked next time.
+        held.uncertain.add(name)
+        raise
+    held.names.add(name)
+    STATEMENTS.setdefault(name, text)
+
+
+# name → the statement's text with numbered parameters (what an EXECUTE of it ran; tests
+# that read the statements a path sends look here).
+STATEMENTS: dict[str, str] = {}
+
+
+@dataclass
+class _Held:
+    raw: Any  # the server connection (DB-API object) they were prepared on
+    names: set[str] = field(default_factory=set)
+    uncertain: set[str] = field(default_factory=set)
+
+
+def _held() -> _Held:
+    """What is prepared on the current server connection (nothing after a reconnect)."""
+    raw = connection.connection
+    held = getattr(connection, "terms_prepared", None)
+    if held is None or held.raw is not raw:
+        held = connection.terms_prepared = _Held(raw)  # type: ignore[attr-defined]
+    return held  # type: ignore[no-any-return]
+
+
+def _numbered(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """The statement with $1, $2 … for its placeholders, and the values in that order (a named
+    value used twice is one parameter)."""
+    values: list[Any] = []
+    numbers: dict[str, int] = {}
+    positional = iter(params) if not isinstance(params, Mapping) else None
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        key = match.group(1)
+        if key is None:
+            if positional is None:
+                raise TypeError("a %s placeholder needs positional parameters")
+            values.append(next(positional))
+            return f"${len(values)}"
+        if not isinstance(params, Mapping):
+            raise TypeError("a %(name)s placeholder needs a mapping")
+        if key not in numbers:
+            values.append(params[key])
+            numbers[key] = len(values)
+        return f"${numbers[key]}"
+
+    return _PLACEHOLDER.sub(number, sql), values
+
+
+def _type_of(value: Any) -> str:
+    """The parameter's declared type; `unknown` lets PostgreSQL infer it from where it is
+    used (a NULL, a value psycopg2 adapts itself such as JSON)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "timestamptz"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, Decimal):
+        return "numeric"
+    if isinstance(value, float):
+        return "double precision"
+    if isinstance(value, UUID):
+        return "uuid"
+    if isinstance(value, bytes | memoryview):
+        return "bytea"
+    return "unknown"
