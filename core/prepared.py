@@ -76,9 +76,16 @@ def execute(cursor: Any, sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
     STATEMENTS.setdefault(name, text)
 
 
-# name → the statement's text with numbered parameters (what an EXECUTE of it ran; tests
-# that read the statements a path sends look here).
+# name → the statement's text with numbered parameters (what an EXECUTE of it ran).
 STATEMENTS: dict[str, str] = {}
+
+
+def statement_of(sql: str) -> str:
+    """The statement an EXECUTE (or PREPARE and EXECUTE) sent by `execute` ran, with numbered
+    parameters; any other `sql` as it is. For reading the statements a path sends."""
+    if sql.startswith(("EXECUTE terms_", "PREPARE terms_")):
+        return STATEMENTS.get(sql.split()[1].rstrip(";"), sql)
+    return sql
 
 
 @dataclass

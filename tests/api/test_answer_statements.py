@@ -56,9 +56,7 @@ def _verbs(captured: CaptureQueriesContext) -> list[str]:
     writes; a WITH's inserts, in order, its updates and what it reads besides."""
     out = []
     for query in captured.captured_queries:
-        sql = query["sql"]
-        if sql.startswith(("EXECUTE ", "PREPARE ")):  # a prepared statement (core/prepared.py)
-            sql = prepared.STATEMENTS[sql.split()[1]]
+        sql = prepared.statement_of(query["sql"])  # a prepared one as written
         words = sql.split()
         verb = words[0].lstrip("(")  # a UNION's first SELECT is parenthesised
         if verb in ("INSERT", "UPDATE"):

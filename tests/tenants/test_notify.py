@@ -7,7 +7,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core import clock
+from core import clock, prepared
 from core.cache import FallbackRedisCache
 from core.enums import EventKind, OutboxChannel
 from core.models import Event, Outbox
@@ -234,7 +234,8 @@ def test_notify_one_writes_what_notify_writes_in_one_statement(
     ):
         told = notify_one(note(by_one))
     # The partner's endpoints (cached from now on), then the one statement.
-    assert [q["sql"].split()[0] for q in statements.captured_queries] == ["SELECT", "WITH"]
+    written = [prepared.statement_of(q["sql"]) for q in statements.captured_queries]
+    assert [sql.split()[0] for sql in written] == ["SELECT", "WITH"]
     assert callbacks == [_ring]
     notify([note(by_notify)])
     expected = _written(by_notify)
