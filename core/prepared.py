@@ -130,25 +130,21 @@ def _numbered(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str,
     return _PLACEHOLDER.sub(number, sql), values
 
 
+# A value's declared type, the first kind it is (bool before int: a bool is an int).
+_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (str, "text"),
+    (datetime, "timestamptz"),
+    (date, "date"),
+    (Decimal, "numeric"),
+    (float, "double precision"),
+    (UUID, "uuid"),
+    ((bytes, memoryview), "bytea"),
+)
+
+
 def _type_of(value: Any) -> str:
     """The parameter's declared type; `unknown` lets PostgreSQL infer it from where it is
-    used (a NULL, a value psycopg2 adapts itself such as JSON)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "timestamptz"
-    if isinstance(value, date):
-        return "date"
-    if isinstance(value, Decimal):
-        return "numeric"
-    if isinstance(value, float):
-        return "double precision"
-    if isinstance(value, UUID):
-        return "uuid"
-    if isinstance(value, bytes | memoryview):
-        return "bytea"
-    return "unknown"
+    used (a NULL, a value psycopg2 adapts itself such as JSON or an IP address)."""
+    return next((name for kinds, name in _TYPES if isinstance(value, kinds)), "unknown")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
+from tests.api.test_agreements_api import EVIDENCE
 from web.api.consents import ConsentAnswerApi, ConsentEvidenceInput, ConsentRecordOutput
 from web.api.fields import LeafFieldsCopied
 from web.api.status import BindingVersionOutput, StatusCheckOutput
@@ -21,15 +22,6 @@ HOT = [
     StatusCheckOutput,
     BindingVersionOutput,
 ]
-
-EVIDENCE = {
-    "person_name": "山田 太郎",
-    "person_email": "yamada@customer.example",
-    "obtained_at": "2025-03-09T14:05:00+09:00",
-    "method": "partner portal checkbox",
-    "ip_address": "203.0.113.7",
-    "user_agent": "Mozilla/5.0",
-}
 
 BODIES: list[Any] = [
     {"version": 12, "answer": "accepted", "evidence": EVIDENCE},
