@@ -58,7 +58,13 @@ def execute(cursor: Any, sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
             held.names.add(name)
         held.uncertain.discard(name)
     if name in held.names:
-        cursor.execute(call, values)
+        try:
+            cursor.execute(call, values)
+        except Exception as exc:
+            if _plan_outdated(exc):  # prepared again, under the same name, next time
+                held.names.discard(name)
+                held.outdated.add(name)
+            raise
         return
     if len(held.names) >= _MAX_PER_CONNECTION:
         cursor.execute(sql, params)
@@ -66,8 +72,11 @@ def execute(cursor: Any, sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
     declared = f" ({', '.join(types)})" if types else ""
     # The PREPARE's own percent signs doubled: the driver fills the EXECUTE's placeholders.
     prepare = f"PREPARE {name}{declared} AS {text}".replace("%", "%%")
+    if name in held.outdated:
+        prepare = f"DEALLOCATE {name}; {prepare}"
     try:
         cursor.execute(f"{prepare}; {call}", values)
+        held.outdated.discard(name)
     except Exception:
         # Whether the PREPARE ran before the statement failed is unknown: asked next time.
         held.uncertain.add(name)
@@ -93,6 +102,14 @@ class _Held:
     raw: Any  # the server connection (DB-API object) they were prepared on
     names: set[str] = field(default_factory=set)
     uncertain: set[str] = field(default_factory=set)
+    outdated: set[str] = field(default_factory=set)  # their result's types changed since
+
+
+def _plan_outdated(exc: BaseException) -> bool:
+    """PostgreSQL's "cached plan must not change result type": a migration changed the type
+    of a column the statement returns since it was prepared."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "pgcode", None) == "0A000" and "cached plan" in str(cause)
 
 
 def _held() -> _Held:

@@ -89,3 +89,17 @@ def test_behind_a_transaction_pooler_statements_run_as_they_are() -> None:
     with CaptureQueriesContext(connection) as captured:
         assert _run("SELECT %s + 1", [1]) == [(2,)]
     assert captured.captured_queries[0]["sql"] == "SELECT 1 + 1"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
+def test_a_column_whose_type_changed_fails_once_then_is_prepared_again() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE prepared_probe (id int, name varchar(10))")
+        cursor.execute("INSERT INTO prepared_probe VALUES (1, 'a')")
+    sql = "SELECT name FROM prepared_probe WHERE id = %s"
+    assert _run(sql, [1]) == [("a",)]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE prepared_probe ALTER name TYPE text")  # a migration
+    with pytest.raises(DatabaseError, match="cached plan"), transaction.atomic():
+        _run(sql, [1])
+    assert _run(sql, [1]) == [("a",)]
