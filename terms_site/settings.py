@@ -230,6 +230,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_SOCKET_TIMEOUT = env.float(
+    "CELERY_BROKER_SOCKET_TIMEOUT", default=1.0 if TERMS_PROCESS_KIND == "web" else 10.0
+)
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     for sub in ("out", "processed", "control"):
@@ -242,7 +245,14 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:"}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+        # A Redis that takes the connection and answers nothing (hung, not down) must not
+        # hold a request: the web's doorbell (core/outbox.py) gives up within a second, as
+        # the cache does; a worker waits longer than the broker's own blocking read (1 s).
+        "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+        "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -301,3 +301,48 @@ def test_a_killed_worker_fails_the_jobs_check_and_leaves_readyz_ready(tmp_path) 
             os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         redis.stop()
+
+
+def test_a_hung_redis_costs_the_delivery_doorbell_about_a_second_not_the_request(
+    tmp_path,
+) -> None:
+    """A Redis that takes connections and answers nothing (stopped, not gone): a web process's
+    doorbell after an answer gives up within its socket timeout (CELERY_BROKER_SOCKET_TIMEOUT,
+    1 s for web) and the next one is skipped; before, the publish waited for ever and the
+    worker was killed by gunicorn's timeout with the answer already committed."""
+    redis = Redis(tmp_path)
+    redis.start()
+    assert redis.process is not None
+    ring = (
+        "import time, django; django.setup()\n"
+        "from core import outbox\n"
+        "started = time.monotonic(); outbox._ring(); first = time.monotonic() - started\n"
+        "started = time.monotonic(); outbox._ring(); second = time.monotonic() - started\n"
+        "print(f'{first:.2f} {second:.2f}')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "terms_site.settings",
+        "DJANGO_DEBUG": "true",
+        "TERMS_PROCESS_KIND": "web",
+        "REDIS_URL": redis.url,
+        "CELERY_BROKER_URL": redis.url,
+        "DATABASE_URL": this_run_database_url(),
+    }
+    redis.process.send_signal(signal.SIGSTOP)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", ring],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        redis.process.send_signal(signal.SIGCONT)
+        redis.kill()
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, second = map(float, out.stdout.split()[-2:])
+    assert first < 4.0  # the cache's mark (1 s) and the broker's publish (1 s)
+    assert second < 0.5  # the doorbell's outage pause: not tried again at once

@@ -520,7 +520,8 @@ CATALOGUE: dict[str, ProblemCode] = {
     # --- consent -----------------------------------------------------------------------------
     "version_not_posted": ProblemCode(
         (409,),
-        "the version has not been posted yet",
+        "the version has not been posted yet (staff; to a partner such a version is unknown: "
+        "a 400 on `version`)",
         "Answer the posted version.",
         members=("version_id",),
     ),
