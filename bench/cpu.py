@@ -31,14 +31,14 @@ def _stat(pid: str) -> tuple[str, int, float] | None:
 
 @dataclass
 class Sample:
-    web: float
-    postgres: float
-    redis: float
-    load: float  # the load generator: this process's waited-for children (wrk)
+    """CPU seconds so far of each process of a part, by pid, and the load generator's."""
+
+    parts: dict[str, dict[int, float]]
+    load: float  # this process's waited-for children (wrk)
 
 
 def sample(server_pid: int) -> Sample:
-    web = postgres = redis = 0.0
+    parts: dict[str, dict[int, float]] = {"web workers": {}, "PostgreSQL": {}, "Redis": {}}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -47,26 +47,28 @@ def sample(server_pid: int) -> Sample:
             continue
         name, parent, seconds = found
         if parent == server_pid:  # the server's workers (the arbiter itself idles)
-            web += seconds
+            parts["web workers"][int(entry.name)] = seconds
         elif name.startswith("postgres"):
-            postgres += seconds
+            parts["PostgreSQL"][int(entry.name)] = seconds
         elif name.startswith("redis-server"):
-            redis += seconds
+            parts["Redis"][int(entry.name)] = seconds
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return Sample(web, postgres, redis, children.ru_utime + children.ru_stime)
+    return Sample(parts, children.ru_utime + children.ru_stime)
 
 
 def per_request(before: Sample, after: Sample, requests: int) -> dict[str, float]:
-    """Milliseconds of CPU per request in each part between two samples."""
+    """Milliseconds of CPU per request in each part between two samples: what each process
+    alive at the end spent since the first (from its start, if it started in between); a
+    process that ended in between (a closed connection's backend) is left out, so a part may
+    be a little under."""
     if requests <= 0:
         return {}
-    parts = {
-        "web workers": after.web - before.web,
-        "PostgreSQL": after.postgres - before.postgres,
-        "Redis": after.redis - before.redis,
-        "load generator": after.load - before.load,
+    spent = {
+        part: sum(seconds - before.parts[part].get(pid, 0.0) for pid, seconds in pids.items())
+        for part, pids in after.parts.items()
     }
-    return {name: round(1000 * seconds / requests, 2) for name, seconds in parts.items()}
+    spent["load generator"] = after.load - before.load
+    return {name: round(1000 * seconds / requests, 2) for name, seconds in spent.items()}
 
 
 def describe(cpu: dict[str, float]) -> str:

@@ -47,3 +47,16 @@ def test_described_with_the_services_total() -> None:
         "(the service's total 10.10)"
     )
     assert cpu.describe({}) == "CPU per request not measured"
+
+
+def test_a_process_that_ended_between_the_samples_counts_nothing_not_less() -> None:
+    """A backend whose connection closed during the run: before, every part was a sum over
+    the processes alive at each sample, and such a run's PostgreSQL part came out negative."""
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "t=0\nfor i in range(20_000_000): t+=i"],
+    )
+    time.sleep(0.8)
+    before = cpu.sample(os.getpid())
+    worker.wait()
+    after = cpu.sample(os.getpid())
+    assert cpu.per_request(before, after, requests=10)["web workers"] >= 0
