@@ -16,6 +16,7 @@ one, a date in the other) are two prepared statements; a connection keeps at mos
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -48,8 +49,7 @@ def execute(cursor: Any, sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
         return
     text, values = _numbered(sql, params)
     types = tuple(_type_of(value) for value in values)
-    digest = hashlib.sha1(f"{types}\n{text}".encode(), usedforsecurity=False).hexdigest()
-    name = f"terms_{digest[:20]}"
+    name = _name(text, types)
     held = _held()
     call = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(values))})" if values else "")
     if name in held.uncertain:
@@ -121,30 +121,41 @@ def _held() -> _Held:
     return held  # type: ignore[no-any-return]
 
 
+@functools.lru_cache(maxsize=256)
+def _name(text: str, types: tuple[str, ...]) -> str:
+    digest = hashlib.sha1(f"{types}\n{text}".encode(), usedforsecurity=False).hexdigest()
+    return f"terms_{digest[:20]}"
+
+
 def _numbered(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list[Any]]:
     """The statement with $1, $2 … for its placeholders, and the values in that order (a named
     value used twice is one parameter)."""
-    values: list[Any] = []
-    numbers: dict[str, int] = {}
-    positional = iter(params) if not isinstance(params, Mapping) else None
+    text, keys = _shape(sql)
+    if isinstance(params, Mapping):
+        if None in keys:
+            raise TypeError("a %s placeholder needs positional parameters")
+        return text, [params[key] for key in keys]  # type: ignore[index]
+    if any(key is not None for key in keys):
+        raise TypeError("a %(name)s placeholder needs a mapping")
+    return text, list(params)[: len(keys)]
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(sql: str) -> tuple[str, tuple[str | None, ...]]:
+    """The statement numbered once per text (the hot path sends the same few): the text with
+    $1, $2 … and, per number, its parameter's name (None for a positional one)."""
+    keys: list[str | None] = []
 
     def number(match: re.Match[str]) -> str:
         if match.group(0) == "%%":
             return "%"
         key = match.group(1)
-        if key is None:
-            if positional is None:
-                raise TypeError("a %s placeholder needs positional parameters")
-            values.append(next(positional))
-            return f"${len(values)}"
-        if not isinstance(params, Mapping):
-            raise TypeError("a %(name)s placeholder needs a mapping")
-        if key not in numbers:
-            values.append(params[key])
-            numbers[key] = len(values)
-        return f"${numbers[key]}"
+        if key is None or key not in keys:
+            keys.append(key)
+            return f"${len(keys)}"
+        return f"${keys.index(key) + 1}"
 
-    return _PLACEHOLDER.sub(number, sql), values
+    return _PLACEHOLDER.sub(number, sql), tuple(keys)
 
 
 # A value's declared type, the first kind it is (bool before int: a bool is an int).
