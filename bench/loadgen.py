@@ -41,6 +41,8 @@ class LoadResult:
     statuses: dict[str, int] = field(default_factory=dict)
     # ms of CPU per request by process (bench/cpu.py), when the run measured it
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    # req/s of each round, in round order, when this is the median of alternating rounds
+    rounds: tuple[float, ...] = ()
 
     @property
     def rps(self) -> float:

@@ -5,8 +5,9 @@ its baseline measured in the same run, print one table and write bench/RESULTS.m
     .venv/bin/python -m bench.run --tenants 1000 ...    # any size; see --help
 
 Figures are ratios against a baseline of the same run, because the machine is shared and
-noisy; they are not timed tests. Throughput runs alternate figure and baseline and keep the
-median of the rounds. The load generator runs on the same cores as the server.
+noisy; they are not timed tests. Throughput runs alternate figure and baseline; a ratio is
+the median of the rounds' ratios (each round's two runs seconds apart, so the machine's drift
+cancels). The load generator runs on the same cores as the server.
 """
 
 from __future__ import annotations
@@ -226,15 +227,35 @@ class Ctx:
 def _median(results: list[LoadResult]) -> LoadResult:
     ordered = sorted(results, key=lambda r: r.rps)
     chosen = ordered[len(ordered) // 2]
-    return replace(chosen, errors=sum(r.errors for r in results))
+    return replace(
+        chosen, errors=sum(r.errors for r in results), rounds=tuple(r.rps for r in results)
+    )
+
+
+def _rounds_text(fig: LoadResult, base: LoadResult) -> str:
+    ratios = [f"{f / b:.2f}" for f, b in zip(fig.rounds, base.rounds, strict=False) if b]
+    return f"ratio per round {', '.join(ratios)}" if ratios else "one run per side"
+
+
+def paired_ratio(fig: LoadResult, base: LoadResult) -> float:
+    """The median over the rounds of the figure's req/s over the baseline's in the same round.
+
+    The two runs of a round are seconds apart, so a machine whose speed drifts over minutes
+    (a shared host) slows both alike; the medians of each side, taken apart, could come
+    from a fast stretch for one and a slow one for the other. Without rounds (a single run
+    each), the ratio of the two."""
+    pairs = [f / b for f, b in zip(fig.rounds, base.rounds, strict=False) if b]
+    if not pairs:
+        return fig.rps / base.rps if base.rps else 0.0
+    return statistics.median(pairs)
 
 
 def compare_sides(
     ctx: Ctx, sides: dict[str, tuple[str, Callable[[int], list[Req]]]]
 ) -> dict[str, LoadResult]:
     """Warm each side, then `rounds` runs of every side, the order rotated each round (no
-    side always follows the same one); the median run of each.
-    Every run gets its own number (a request list per run)."""
+    side always follows the same one); the median run of each, with every round's req/s
+    (`paired_ratio`). Every run gets its own number (a request list per run)."""
     a = ctx.args
     run_no = 0
 
@@ -276,7 +297,8 @@ def compare(
     baseline_url: str,
     baseline_reqs: Callable[[int], list[Req]],
 ) -> tuple[LoadResult, LoadResult]:
-    """Warm both, then `rounds` alternating runs of each; the median run of each side."""
+    """Warm both, then `rounds` alternating runs of each; the median run of each side, with
+    every round's req/s (`paired_ratio`)."""
     got = compare_sides(
         ctx,
         {"baseline": (baseline_url, baseline_reqs), "figure": (figure_url, figure_reqs)},
@@ -287,14 +309,15 @@ def compare(
 def rps_row(
     number: str, what: str, fig: LoadResult, base: LoadResult, goal: float, extra: str = ""
 ) -> Row:
-    ratio = fig.rps / base.rps if base.rps else 0.0
+    ratio = paired_ratio(fig, base)
     ok = ratio >= goal and fig.errors == 0 and base.errors == 0
     detail = (
         f"figure {fig.rps:.0f} req/s (p50 {fig.p50_ms:.1f} ms, p99 {fig.p99_ms:.1f} ms, "
         f"{fig.errors} errors); baseline {base.rps:.0f} req/s (p50 {base.p50_ms:.1f} ms, "
         f"p99 {base.p99_ms:.1f} ms, {base.errors} errors); {fig.tool}, "
         f"{ctx_connections[0]} connections, load generator on the same 2 cores; "
-        f"figure {cpu.describe(fig.cpu_ms)}; baseline {cpu.describe(base.cpu_ms)}"
+        f"figure {cpu.describe(fig.cpu_ms)}; baseline {cpu.describe(base.cpu_ms)}; "
+        f"{_rounds_text(fig, base)}"
     )
     return Row(
         number,
@@ -527,7 +550,7 @@ def bench_2(ctx: Ctx) -> None:
         base,
         0.7,
     )
-    to_floor = fig.rps / floor.rps if floor.rps else 0.0
+    to_floor = paired_ratio(fig, floor)
     row.baseline = (
         f"bare DRF view inserting one row: {row.baseline}; the answer's own SQL by hand "
         f"(floor): {floor.rps:.0f} req/s"
@@ -540,7 +563,7 @@ def bench_2(ctx: Ctx) -> None:
         f"; floor (bench/views.AnswerFloorApi: the answer's durable statements by hand, one "
         f"transaction, raw cursor, no ORM, no auth) {floor.rps:.0f} req/s (p50 "
         f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms, {floor.errors} errors; "
-        f"{cpu.describe(floor.cpu_ms)}); "
+        f"{cpu.describe(floor.cpu_ms)}; to the floor {_rounds_text(fig, floor)}); "
         f"{written:,} ledger rows written by the answer and floor runs; "
         f"{share:,} tenants per run: a run longer than that repeats answers, which the "
         f"Idempotency-Key replays (cheaper than a first answer), while the floor always writes"
@@ -1276,7 +1299,9 @@ def render(ctx: Ctx, info: dict[str, str], command: str, started: datetime, seco
             f"persistent database connections (CONN_MAX_AGE 60), production settings "
             f"(DEBUG off, JSON logs); {ctx.args.connections} connections, "
             f"{ctx.args.rounds} alternating rounds of {ctx.args.duration:g} s per side after "
-            f"{ctx.args.warmup:g} s of warm-up, the median round kept. **The load generator "
+            f"{ctx.args.warmup:g} s of warm-up; a figure is the median run of its side, a ratio "
+            f"the median of the rounds' ratios (figure over baseline in the same round, seconds "
+            f"apart, so the machine's drift cancels). **The load generator "
             f"shares the two cores with the server, PostgreSQL and Redis**, so absolute req/s "
             f"are lower than on a dedicated client; the ratios compare like with like.",
             "",
@@ -1362,9 +1387,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="default: 2 per tenant",
     )
     p.add_argument("--portal-users", type=int, default=int(env("TERMS_BENCH_PORTAL_USERS", "1000")))
-    p.add_argument("--duration", type=float, default=float(env("TERMS_BENCH_DURATION", "10")))
+    p.add_argument("--duration", type=float, default=float(env("TERMS_BENCH_DURATION", "6")))
     p.add_argument("--warmup", type=float, default=float(env("TERMS_BENCH_WARMUP", "3")))
-    p.add_argument("--rounds", type=int, default=int(env("TERMS_BENCH_ROUNDS", "3")))
+    p.add_argument("--rounds", type=int, default=int(env("TERMS_BENCH_ROUNDS", "5")))
     p.add_argument("--repeat", type=int, default=int(env("TERMS_BENCH_REPEAT", "5")))
     p.add_argument(
         "--post-limit",

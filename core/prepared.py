@@ -158,6 +158,10 @@ def _shape(sql: str) -> tuple[str, tuple[str | None, ...]]:
     return _PLACEHOLDER.sub(number, sql), tuple(keys)
 
 
+def _kinds(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
 # A value's declared type, the first kind it is (bool before int: a bool is an int).
 _TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (bool, "boolean"),
@@ -172,7 +176,14 @@ _TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 )
 
 
+# The same by exact type, for the values the hot path sends (one dict lookup, not a search).
+_EXACT: dict[type, str] = {kind: name for kinds, name in _TYPES for kind in _kinds(kinds)}
+
+
 def _type_of(value: Any) -> str:
     """The parameter's declared type; `unknown` lets PostgreSQL infer it from where it is
     used (a NULL, a value psycopg2 adapts itself such as JSON or an IP address)."""
+    exact = _EXACT.get(type(value))
+    if exact is not None:
+        return exact
     return next((name for kinds, name in _TYPES if isinstance(value, kinds)), "unknown")

@@ -92,9 +92,29 @@ class LeafFieldsCopied(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
-            name: copy.deepcopy(field) if _shares_state(field) else copy.copy(field)
-            for name, field in self._declared_fields.items()  # type: ignore[attr-defined]
+            name: copy.deepcopy(field) if deep else _shallow(field)
+            for name, field, deep in _copy_plan(type(self))
         }
+
+
+def _copy_plan(cls: type[serializers.Serializer]) -> list[tuple[str, serializers.Field, bool]]:
+    """(name, declared field, whether to deep-copy it) per field of `cls`: found once per
+    class, since its declared fields are templates that nothing binds or changes."""
+    plan = cls.__dict__.get("_leaf_copy_plan")
+    if plan is None:
+        plan = [
+            (name, field, _shares_state(field))
+            for name, field in cls._declared_fields.items()  # type: ignore[attr-defined]
+        ]
+        cls._leaf_copy_plan = plan  # type: ignore[attr-defined]
+    return plan  # type: ignore[no-any-return]
+
+
+def _shallow(field: serializers.Field) -> serializers.Field:
+    """copy.copy(field) without its generic machinery: a field keeps its state in __dict__."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 def _shares_state(field: serializers.Field) -> bool:
