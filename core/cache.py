@@ -103,6 +103,28 @@ return {allowed, count, oldest[2] or ''}
 _SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode()).hexdigest()  # noqa: S324 -- Redis names scripts by SHA-1
 
 
+# A counter bumped (INCR, kept `ARGV[1]` seconds; a value of another kind starts it again at
+# 1) and, when a second key is given, that key added if absent (SET NX, `ARGV[2]` kept
+# `ARGV[3]` seconds): one command, where a pipeline of INCR and EXPIRE and an add after it
+# took two round trips and more work on both sides. Answers {number, 1 if added else 0}.
+_BUMP_LUA = """
+local n = redis.pcall('INCR', KEYS[1])
+if type(n) == 'table' and n.err then
+  redis.call('SET', KEYS[1], 1, 'EX', ARGV[1])
+  n = 1
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+if #KEYS < 2 then
+  return {n, 0}
+end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then
+  return {n, 1}
+end
+return {n, 0}
+"""
+_BUMP_SHA = hashlib.sha1(_BUMP_LUA.encode()).hexdigest()  # noqa: S324 -- Redis names scripts by SHA-1
+
 # One `redis.Redis` (with its connection pool) per server and options, for the whole process.
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -443,25 +465,35 @@ class FallbackRedisCache(RedisCache):
 
     def bump(self, key: Any, timeout: int) -> int:
         """Increment a counter, creating it at 1, and keep it `timeout` seconds from now: one
-        round trip (INCR and EXPIRE in a pipeline) where add() and incr() took three."""
+        round trip (a script), where add() and incr() took three."""
+        return self.bump_and_claim(key, timeout)[0]
 
-        def on_redis() -> int:
+    def bump_and_claim(
+        self, key: Any, timeout: int, claim: tuple[Any, Any, int] | None = None
+    ) -> tuple[int, bool]:
+        """bump(key, timeout) and, in the same round trip, `claim` = (key, value, seconds):
+        the key added unless present, as add() would. Answers the counter's new number and
+        whether the claim is the caller's: added on Redis; always while Redis is unreachable
+        (a mark in one process's memory would hide what other processes do); never without a
+        claim. A commit bumps a generation and claims the outbox's doorbell in one round trip
+        (core/generations.py, core/outbox.py)."""
+
+        def on_redis() -> tuple[int, bool]:
             made = self.make_and_validate_key(key)
-            client = self._cache.get_client(made, write=True)
-            pipe = client.pipeline(transaction=False)
-            pipe.incr(made)
-            pipe.expire(made, timeout)
+            keys, args = [made], [timeout]
+            if claim is not None:
+                keys.append(self.make_and_validate_key(claim[0]))
+                args += [self._cache._serializer.dumps(claim[1]), claim[2]]  # type: ignore[attr-defined]
+            client = self._cache.get_client(made, write=True)  # type: ignore[attr-defined]
             try:
-                value, _expiry = pipe.execute()
-            except ResponseError:  # not a counter (a value of another kind): start again
-                client.set(made, 1, ex=timeout)
-                return 1
-            return int(value)
+                number, added = client.evalsha(_BUMP_SHA, len(keys), *keys, *args)
+            except NoScriptError:  # a Redis that has not seen it yet (or restarted)
+                number, added = client.eval(_BUMP_LUA, len(keys), *keys, *args)
+            return int(number), bool(added)
 
-        def on_memory() -> int:
-            if self.fallback.add(key, 1, timeout):
-                return 1
-            return self.fallback.incr(key)
+        def on_memory() -> tuple[int, bool]:
+            number = 1 if self.fallback.add(key, 1, timeout) else self.fallback.incr(key)
+            return number, claim is not None
 
         return self._either(on_redis, on_memory, ((key,), None, "bump"))
 

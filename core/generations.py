@@ -101,18 +101,21 @@ def shared_get_many(keys: Iterable[str]) -> dict[str, Any] | None:
     return found
 
 
-def generation_bump(name: str) -> None:
+def generation_bump(name: str, claim: tuple[str, Any, int] | None = None) -> bool:
+    """Bump `name`; with `claim` = (key, value, seconds), claim that key in the same round
+    trip (FallbackRedisCache.bump_and_claim) and answer whether the claim is the caller's
+    (always without the shared cache)."""
     forget_ahead(name)
     key = name
     backend = _backend()
     if backend is not None:
-        backend.bump(key, _GENERATION_SECONDS)  # one round trip
-        return
+        return backend.bump_and_claim(key, _GENERATION_SECONDS, claim)[1]  # one round trip
     if not cache.add(key, 1, _GENERATION_SECONDS):
         try:
             cache.incr(key)
         except ValueError:  # expired between add() and incr()
             cache.set(key, 1, _GENERATION_SECONDS)
+    return claim is not None
 
 
 def bump_on_commit(*names: str) -> None:
@@ -149,11 +152,31 @@ class _Pending:
     def __init__(self) -> None:
         self.numbers: dict[str, int] = {}
         self.done = False
+        # A key to claim with the first bump (claim_with_commit_bumps), and the answer.
+        self.claim: tuple[str, Any, int] | None = None
+        self.claimed: bool | None = None
 
     def __call__(self) -> None:
         self.done = True
+        claim = self.claim
         for name in self.numbers:
-            generation_bump(name)
+            won = generation_bump(name, claim)
+            if claim is not None:
+                self.claimed, claim = won, None
+
+
+def claim_with_commit_bumps(key: str, value: Any, seconds: int) -> Callable[[], bool | None]:
+    """Have the current transaction's generation bumps, at its commit, also claim `key` (add
+    it unless present, for `seconds`) in their round trip. Answers a function telling, once
+    the commit's callbacks registered so far have run, whether the claim was won; None when
+    no bump was pending in this transaction when asked (or the claim did not run), so the
+    caller claims for itself. A callback registered after this call runs after the bumps."""
+    conn = transaction.get_connection()
+    pending = _open_pending(conn) if conn.in_atomic_block else None
+    if pending is None or pending.claim is not None:
+        return lambda: None
+    pending.claim = (key, value, seconds)
+    return lambda: pending.claimed
 
 
 def _open_pending(conn: Any) -> _Pending | None:

@@ -7,12 +7,15 @@ The database knows what is due (docs/jobs.md): a missed ring costs at most the m
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from celery import current_app
 from django.core.cache import caches
 from django.db import transaction
 
+from core import generations
 from core.cache import FallbackRedisCache
 from core.degrade import Outage
 
@@ -40,10 +43,17 @@ _PENDING = "outbox:ring-pending"
 RING_PENDING_SECONDS = 10
 
 
-def _ring() -> None:
+def _ring(claimed: Callable[[], bool | None] = lambda: None) -> None:
+    """Ring unless a run is pending. `claimed()` is whether the commit's generation bumps
+    already claimed the pending mark for this ring (None: they did not; claim it here)."""
+    won = claimed()
     if _OUTAGE.skip():
+        if won:
+            ring_heard()  # the mark was taken for a ring that will not go
         return
-    if not _ring_claim():
+    if won is None:
+        won = _ring_claim()
+    if not won:
         return  # a run is queued and has not started: it will see this commit's rows
     try:
         with current_app.pool.acquire(block=True, timeout=RING_TIMEOUT_SECONDS) as conn:
@@ -84,6 +94,15 @@ def delivery_ring_on_commit() -> None:
     if not conn.in_atomic_block:
         _ring()
         return
-    if any(callback is _ring for _sids, callback, _robust in conn.run_on_commit):
+    if any(
+        getattr(callback, "func", None) is _ring for _sids, callback, _robust in conn.run_on_commit
+    ):
         return
-    transaction.on_commit(_ring, robust=True)
+    # The pending mark is claimed in the round trip of the commit's generation bumps, if any
+    # (one round trip after the commit instead of two), unless the broker is known down.
+    claimed = (
+        generations.claim_with_commit_bumps(_PENDING, "1", RING_PENDING_SECONDS)
+        if not _OUTAGE.down
+        else lambda: None
+    )
+    transaction.on_commit(functools.partial(_ring, claimed), robust=True)

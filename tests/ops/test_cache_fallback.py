@@ -247,6 +247,43 @@ def test_a_bump_during_the_outage_is_carried_over(cache, monkeypatch):
     assert cache.get("gen") == 6
 
 
+def test_a_bump_and_a_claim_go_in_one_round_trip(cache, monkeypatch):
+    """The commit's generation bump and the doorbell's mark (core/outbox.py): one command."""
+    client = cache._cache.get_client(write=True)
+    client.script_flush()  # a Redis that has not seen the script: sent whole, then by SHA
+    sent = []
+    real = type(client).execute_command
+
+    def counting(self, *args, **options):  # type: ignore[no-untyped-def]
+        sent.append(args[0])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(type(client), "execute_command", counting)
+    assert cache.bump_and_claim("gen", 60, ("x", "1", 10)) == (1, True)
+    assert cache.bump_and_claim("gen", 60, ("x", "1", 10)) == (2, False)  # the mark is there
+    assert sent == ["EVALSHA", "EVAL", "EVALSHA"]
+    assert cache.get("x") == "1"  # as add() would have stored it
+    assert 0 < client.ttl(cache.make_key("x")) <= 10
+    assert 0 < client.ttl(cache.make_key("gen")) <= 60
+    cache.delete("x")
+    assert cache.bump_and_claim("gen", 60, ("x", "1", 10)) == (3, True)
+    assert cache.bump_and_claim("gen", 60) == (4, False)  # no claim: never the caller's
+
+
+def test_a_claim_during_the_outage_is_the_callers_and_leaves_no_mark(cache, monkeypatch):
+    """A mark in one process's memory would hide other processes' runs: while Redis is
+    unreachable every claim is won, nothing is marked, and the bump is carried over."""
+    cache.set("gen", 5)
+    _outage(cache, monkeypatch)
+    assert cache.bump_and_claim("gen", 60, ("x", "1", 10)) == (1, True)
+    assert cache.bump_and_claim("gen", 60, ("x", "1", 10)) == (2, True)
+    assert cache.fallback.get("x") is None
+    _redis_back(cache, monkeypatch)
+    cache.get("anything")
+    assert cache.get("gen") == 6
+    assert cache.get("x") is None
+
+
 def test_one_redis_client_per_pool_is_kept(cache):
     assert cache._cache.get_client(write=True) is cache._cache.get_client("k", write=True)
     cache.set("x", 1)
