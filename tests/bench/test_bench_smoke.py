@@ -52,6 +52,9 @@ def test_bench_smoke_reports_one_row_per_benchmark(tmp_path: Path) -> None:
     for number in ("1", "2", "3"):
         line = next(x for x in details.splitlines() if x.startswith(f"- **{number}**"))
         assert line.count("ms CPU per request: web workers") == (3 if number == "2" else 2), line
+        assert "ratio per round" in line, line  # the ratio: the median of the rounds' ratios
+        # The answer beside its floor in process, request by request: immune to drift.
+        assert ("interleaved request by request" in line) == (number == "2"), line
 
     # The scaled run: its own section, the per-request and per-tenant figures against the run
     # above (recorded beside the results file), every job's peak memory.
